@@ -1,0 +1,415 @@
+//! CGI meta-variables (RFC 3875 §4.1) to a [`Request`], and a response back
+//! to a CGI header block (§6).
+//!
+//! CGI, FastCGI and SCGI all hand an app the same variables, so they share
+//! this translation; only how the variables and the body arrive differs.
+//! Values are bytes, never assumed UTF-8: servers percent-decode the path
+//! before putting it in `PATH_INFO`, so `/%FF` arrives as a raw `0xFF`.
+
+use std::net::IpAddr;
+
+use http::{header, HeaderName, HeaderValue, Method, Uri, Version};
+use percent_encoding::{percent_decode, percent_encode, AsciiSet, CONTROLS};
+use thiserror::Error;
+
+use crate::{Environ, GatewayConfig, Request, RequestBody, Response, Scheme};
+
+/// Why a set of meta-variables could not become a request.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EnvironError {
+    /// A variable every request must carry is absent.
+    #[error("the {0} meta-variable is missing")]
+    Missing(&'static str),
+    /// A variable holds a value that cannot be right.
+    #[error("the {name} meta-variable is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Meta-variables parsed into a request head, waiting for a body.
+#[derive(Debug)]
+pub struct CgiRequest {
+    head: http::request::Parts,
+    environ: Environ,
+    content_length: Option<u64>,
+}
+
+impl CgiRequest {
+    /// Parses meta-variables as name/value byte pairs. Later duplicates win,
+    /// as they would in a process environment.
+    pub fn parse<I, N, V>(vars: I, config: &GatewayConfig) -> Result<Self, EnvironError>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let mut method = None;
+        let mut script_name = Vec::new();
+        let mut path_info = Vec::new();
+        let mut query = Vec::new();
+        let mut request_uri = None;
+        let mut content_length = None;
+        let mut remote_addr = None;
+        let mut https = false;
+        let mut server_name = String::new();
+        let mut server_port = None;
+        let mut version = Version::HTTP_11;
+        let mut headers = http::HeaderMap::new();
+
+        for (name, value) in vars {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            match name {
+                b"REQUEST_METHOD" => {
+                    method = Some(Method::from_bytes(value).map_err(|_| EnvironError::Invalid {
+                        name: "REQUEST_METHOD",
+                        reason: "not an HTTP method token",
+                    })?)
+                }
+                b"SCRIPT_NAME" => script_name = value.to_vec(),
+                b"PATH_INFO" => path_info = value.to_vec(),
+                b"QUERY_STRING" => query = value.to_vec(),
+                b"REQUEST_URI" => request_uri = Some(value.to_vec()),
+                b"CONTENT_LENGTH" => content_length = parse_content_length(value)?,
+                b"CONTENT_TYPE" => insert_header(&mut headers, header::CONTENT_TYPE, value),
+                b"REMOTE_ADDR" => remote_addr = parse_ip(value),
+                b"HTTPS" => https = matches!(value, b"on" | b"ON" | b"1"),
+                b"REQUEST_SCHEME" => https |= value.eq_ignore_ascii_case(b"https"),
+                b"SERVER_NAME" => server_name = String::from_utf8_lossy(value).into_owned(),
+                b"SERVER_PORT" => {
+                    server_port = std::str::from_utf8(value).ok().and_then(|p| p.parse().ok())
+                }
+                b"SERVER_PROTOCOL" => version = parse_version(value),
+                // httpoxy: a client's `Proxy:` header must never look like
+                // the HTTP_PROXY setting of a proxy-aware library.
+                b"HTTP_PROXY" => {}
+                _ => {
+                    if let Some(header_name) = name.strip_prefix(b"HTTP_").and_then(header_name) {
+                        insert_header(&mut headers, header_name, value);
+                    }
+                }
+            }
+        }
+
+        let method = method.ok_or(EnvironError::Missing("REQUEST_METHOD"))?;
+        let scheme = if https { Scheme::Https } else { Scheme::Http };
+        let (mount, path_info) = mount_and_path(
+            &script_name,
+            &path_info,
+            request_uri.as_deref(),
+            config.mount_override.as_deref(),
+        )?;
+        let uri = build_uri(request_uri.as_deref(), &mount, &path_info, &query);
+
+        let mut builder = http::Request::builder().method(method).uri(uri).version(version);
+        if let Some(builder_headers) = builder.headers_mut() {
+            *builder_headers = headers;
+        }
+        let (head, ()) = builder
+            .body(())
+            .map_err(|_| EnvironError::Invalid {
+                name: "REQUEST_URI",
+                reason: "not a valid request target",
+            })?
+            .into_parts();
+
+        Ok(CgiRequest {
+            head,
+            environ: Environ {
+                mount,
+                path_info,
+                remote_addr,
+                scheme,
+                server_name: if server_name.is_empty() {
+                    "localhost".to_owned()
+                } else {
+                    server_name
+                },
+                server_port: server_port.unwrap_or(scheme.default_port()),
+            },
+            content_length,
+        })
+    }
+
+    /// The body length the server declared (`CONTENT_LENGTH`).
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// The request head parsed so far.
+    pub fn head(&self) -> &http::request::Parts {
+        &self.head
+    }
+
+    /// Completes the request with its body.
+    pub fn into_request(self, body: RequestBody) -> Request {
+        Request::new(self.head, self.environ, body)
+    }
+}
+
+fn parse_content_length(value: &[u8]) -> Result<Option<u64>, EnvironError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let invalid = EnvironError::Invalid {
+        name: "CONTENT_LENGTH",
+        reason: "not a decimal number of bytes",
+    };
+    if !value.iter().all(u8::is_ascii_digit) {
+        return Err(invalid);
+    }
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .map(Some)
+        .ok_or(invalid)
+}
+
+fn parse_ip(value: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+fn parse_version(value: &[u8]) -> Version {
+    match value {
+        b"HTTP/1.0" => Version::HTTP_10,
+        b"HTTP/2" | b"HTTP/2.0" => Version::HTTP_2,
+        b"HTTP/3" | b"HTTP/3.0" => Version::HTTP_3,
+        _ => Version::HTTP_11,
+    }
+}
+
+/// `HTTP_ACCEPT_ENCODING` → `accept-encoding`.
+fn header_name(suffix: &[u8]) -> Option<HeaderName> {
+    let name: Vec<u8> = suffix
+        .iter()
+        .map(|&byte| if byte == b'_' { b'-' } else { byte.to_ascii_lowercase() })
+        .collect();
+    HeaderName::from_bytes(&name).ok()
+}
+
+fn insert_header(headers: &mut http::HeaderMap, name: HeaderName, value: &[u8]) {
+    // A value no HTTP parser would have let through is dropped, not fatal:
+    // the rest of the request is still worth answering.
+    if let Ok(value) = HeaderValue::from_bytes(value) {
+        headers.append(name, value);
+    }
+}
+
+/// Works out the mount prefix and the path below it.
+fn mount_and_path(
+    script_name: &[u8],
+    path_info: &[u8],
+    request_uri: Option<&[u8]>,
+    mount_override: Option<&str>,
+) -> Result<(String, Vec<u8>), EnvironError> {
+    let Some(prefix) = mount_override else {
+        let mount = String::from_utf8(trim_trailing_slashes(script_name).to_vec()).map_err(|_| {
+            EnvironError::Invalid {
+                name: "SCRIPT_NAME",
+                reason: "not UTF-8",
+            }
+        })?;
+        return Ok((mount, rooted(path_info)));
+    };
+    // The server's split cannot be trusted: take the whole path it saw and
+    // cut the configured prefix off it.
+    let full: Vec<u8> = match request_uri {
+        Some(uri) => {
+            let path = uri.split(|&b| b == b'?').next().unwrap_or_default();
+            percent_decode(path).collect()
+        }
+        None => [script_name, path_info].concat(),
+    };
+    let prefix = prefix.trim_end_matches('/');
+    let below = full
+        .strip_prefix(prefix.as_bytes())
+        .filter(|rest| rest.is_empty() || rest.starts_with(b"/"))
+        .unwrap_or(&full);
+    Ok((prefix.to_owned(), rooted(below)))
+}
+
+fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
+    let mut end = path.len();
+    while end > 0 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+fn rooted(path: &[u8]) -> Vec<u8> {
+    if path.starts_with(b"/") {
+        path.to_vec()
+    } else {
+        [b"/", path].concat()
+    }
+}
+
+/// Bytes that may not stand unescaped in a URI path.
+const PATH_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Bytes that may not stand unescaped in a query (a query keeps its `%`s).
+const QUERY_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn build_uri(request_uri: Option<&[u8]>, mount: &str, path_info: &[u8], query: &[u8]) -> Uri {
+    if let Some(uri) = request_uri.and_then(|raw| Uri::try_from(raw).ok()) {
+        if uri.path().starts_with('/') {
+            return uri;
+        }
+    }
+    let mut target = percent_encode(mount.as_bytes(), PATH_ESCAPES).to_string();
+    target.push_str(&percent_encode(path_info, PATH_ESCAPES).to_string());
+    if !query.is_empty() {
+        target.push('?');
+        target.push_str(&percent_encode(query, QUERY_ESCAPES).to_string());
+    }
+    Uri::try_from(target).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+/// The CGI header block for a response: `Status:` always (some servers
+/// treat a bare `Location:` as an internal redirect or ignore it), then the
+/// headers, then a blank line.
+pub fn cgi_response_head(response: &Response) -> Vec<u8> {
+    let status = response.status();
+    let mut head = format!(
+        "Status: {} {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Unknown")
+    )
+    .into_bytes();
+    for (name, value) in response.headers() {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    if !response.headers().contains_key(header::CONTENT_TYPE) && !response.body().is_empty() {
+        head.extend_from_slice(b"Content-Type: application/octet-stream\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(vars: &[(&str, &[u8])]) -> Result<CgiRequest, EnvironError> {
+        CgiRequest::parse(
+            vars.iter().map(|(n, v)| (n.as_bytes(), *v)),
+            &GatewayConfig::default(),
+        )
+    }
+
+    #[test]
+    fn reads_the_standard_variables() {
+        let request = parse(&[
+            ("REQUEST_METHOD", b"POST"),
+            ("SCRIPT_NAME", b"/cgi-bin/quire"),
+            ("PATH_INFO", b"/Some/Page"),
+            ("QUERY_STRING", b"rev=2"),
+            ("CONTENT_LENGTH", b"12"),
+            ("CONTENT_TYPE", b"application/x-www-form-urlencoded"),
+            ("REMOTE_ADDR", b"192.0.2.7"),
+            ("SERVER_NAME", b"example.org"),
+            ("SERVER_PORT", b"8080"),
+            ("HTTP_ACCEPT_ENCODING", b"gzip"),
+        ])
+        .unwrap();
+        assert_eq!(request.content_length(), Some(12));
+        let request = request.into_request(RequestBody::empty());
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(request.mount(), "/cgi-bin/quire");
+        assert_eq!(request.path_info(), b"/Some/Page");
+        assert_eq!(request.query(), "rev=2");
+        assert_eq!(request.uri().path(), "/cgi-bin/quire/Some/Page");
+        assert_eq!(request.headers()["accept-encoding"], "gzip");
+        assert_eq!(request.headers()["content-type"], "application/x-www-form-urlencoded");
+        assert_eq!(request.remote_addr(), Some("192.0.2.7".parse().unwrap()));
+        assert_eq!(request.environ().server_port, 8080);
+    }
+
+    #[test]
+    fn keeps_a_non_utf8_path_as_bytes() {
+        let request = parse(&[("REQUEST_METHOD", b"GET"), ("PATH_INFO", b"/\xFF")])
+            .unwrap()
+            .into_request(RequestBody::empty());
+        assert_eq!(request.path_info(), b"/\xFF");
+        assert_eq!(request.uri().path(), "/%FF");
+    }
+
+    #[test]
+    fn ignores_the_proxy_header() {
+        let request = parse(&[("REQUEST_METHOD", b"GET"), ("HTTP_PROXY", b"http://evil:1")])
+            .unwrap()
+            .into_request(RequestBody::empty());
+        assert!(request.headers().get("proxy").is_none());
+    }
+
+    #[test]
+    fn refuses_a_missing_method_and_a_bad_length() {
+        assert_eq!(parse(&[]).unwrap_err(), EnvironError::Missing("REQUEST_METHOD"));
+        assert!(parse(&[("REQUEST_METHOD", b"GET"), ("CONTENT_LENGTH", b"-1")]).is_err());
+        assert!(parse(&[("REQUEST_METHOD", b"GET"), ("CONTENT_LENGTH", b"99999999999999999999999")]).is_err());
+    }
+
+    #[test]
+    fn a_mount_override_cuts_the_prefix_off_the_whole_path() {
+        let config = GatewayConfig {
+            mount_override: Some("/wiki/".to_owned()),
+            ..GatewayConfig::default()
+        };
+        let vars: [(&[u8], &[u8]); 3] = [
+            (b"REQUEST_METHOD", b"GET"),
+            (b"SCRIPT_NAME", b"/wiki/A%20Page/Sub"),
+            (b"REQUEST_URI", b"/wiki/A%20Page/Sub?x=1"),
+        ];
+        let request = CgiRequest::parse(vars, &config).unwrap().into_request(RequestBody::empty());
+        assert_eq!(request.mount(), "/wiki");
+        assert_eq!(request.path_info(), b"/A Page/Sub");
+        assert_eq!(request.query(), "x=1");
+    }
+
+    #[test]
+    fn the_response_head_always_carries_a_status() {
+        let mut response = Response::new("moved".into());
+        *response.status_mut() = http::StatusCode::SEE_OTHER;
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("/wiki/Page"));
+        let head = String::from_utf8(cgi_response_head(&response)).unwrap();
+        assert!(head.starts_with("Status: 303 See Other\r\n"), "{head}");
+        assert!(head.contains("location: /wiki/Page\r\n"));
+        assert!(head.ends_with("\r\n\r\n"));
+    }
+}

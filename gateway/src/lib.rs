@@ -1,0 +1,68 @@
+//! quire's gateway interface: what WSGI is to Python web apps, for a Rust one.
+//!
+//! An application implements one small synchronous trait, [`App`]: it takes a
+//! [`Request`] and always returns a [`Response`]. Everything between a web
+//! server and that trait lives here:
+//!
+//! - [`middleware`]: wrappers that take an app and are themselves an app
+//!   (error pages, request logging, gzip compression);
+//! - adapters that translate one protocol to the trait and back: [`cgi`]
+//!   (RFC 3875), [`fastcgi`] (a FastCGI 1.0 responder), [`http`] (a standalone
+//!   server on actix-web) and [`testing`] (an in-process client for tests);
+//! - [`environ`]: the CGI meta-variables that CGI and FastCGI share, turned
+//!   into a [`Request`], and a response turned back into a CGI header block.
+//!
+//! The crate deliberately knows nothing about what the application does: no
+//! routing, no templates, no storage. Another application could use it as is.
+//!
+//! ```
+//! use gateway::{App, Request, Response, testing::TestClient};
+//!
+//! let hello = |request: Request| -> Response {
+//!     let body = format!("hello from {}", request.mount());
+//!     http::Response::new(body.into())
+//! };
+//! let client = TestClient::new(hello).with_mount("/wiki");
+//! assert_eq!(client.get("/").text(), "hello from /wiki");
+//! ```
+#![warn(missing_docs)]
+
+mod app;
+pub mod body;
+pub mod cgi;
+pub mod environ;
+mod error;
+pub mod fastcgi;
+pub mod form;
+pub mod http;
+pub mod middleware;
+mod request;
+mod response;
+pub mod testing;
+
+pub use crate::app::{App, IntoResponse};
+pub use crate::body::{BodyError, RequestBody};
+pub use crate::error::{ErrorReport, HttpError};
+pub use crate::request::{Environ, Request, Scheme};
+pub use crate::response::{Response, ResponseBody};
+
+/// Settings every adapter shares.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Largest request body an app may read, in bytes; reading past it fails
+    /// with [`BodyError::TooLarge`], which answers 413.
+    pub max_body_bytes: u64,
+    /// A fixed mount prefix (such as `/wiki`) to use instead of the web
+    /// server's `SCRIPT_NAME`, for setups that split `SCRIPT_NAME` and
+    /// `PATH_INFO` wrongly. `None` trusts the server.
+    pub mount_override: Option<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            max_body_bytes: 8 * 1024 * 1024,
+            mount_override: None,
+        }
+    }
+}

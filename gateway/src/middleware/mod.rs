@@ -1,0 +1,1 @@
+//! Middleware: wrappers that take an app and are themselves an app.
