@@ -1,1 +1,2 @@
+mod cgi;
 mod http;
