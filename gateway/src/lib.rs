@@ -35,6 +35,7 @@ mod error;
 pub mod fastcgi;
 pub mod form;
 pub mod http;
+pub mod listener;
 pub mod middleware;
 mod request;
 mod response;

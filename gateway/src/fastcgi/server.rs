@@ -1,0 +1,887 @@
+//! The FastCGI responder: accepts connections, demultiplexes their records
+//! into requests, runs the app on a fixed pool of worker threads, and sends
+//! the responses back.
+//!
+//! # Design
+//!
+//! - One *reader* thread per connection reads records and keeps the
+//!   requests still being received, by request id. A request is complete
+//!   when both its `FCGI_PARAMS` and `FCGI_STDIN` streams have ended; it is
+//!   then handed to the worker pool, and the reader goes on reading, so
+//!   several requests can be in flight on one connection (multiplexing).
+//! - Request bodies are buffered in memory, up to
+//!   [`GatewayConfig::max_body_bytes`] + 1 bytes (the extra byte lets the
+//!   app notice the overflow and answer 413); the rest of a longer body is
+//!   read and thrown away. Params are capped at 1 MiB (431 beyond). A
+//!   connection has at most 16 requests in flight; more are refused with
+//!   `FCGI_OVERLOADED`. So memory stays bounded whatever a peer sends.
+//! - *Workers* write each response as `FCGI_STDOUT` records of up to 65535
+//!   bytes, streaming a reader body, each record under the connection's
+//!   write lock, so records of concurrent responses interleave but never
+//!   mix. Then an empty `FCGI_STDOUT` and `FCGI_END_REQUEST`.
+//! - A connection is closed after a request whose `FCGI_BEGIN_REQUEST` did
+//!   not set `FCGI_KEEP_CONN`, and at once on a malformed record (logged;
+//!   other connections carry on).
+//! - `FCGI_ABORT_REQUEST` ends the request at once with `FCGI_END_REQUEST`;
+//!   if the app is already running it runs to its end, but nothing more of
+//!   its response is sent.
+//! - At most [`FastCgiConfig::max_connections`] connections are served at
+//!   once. When that many are open, the server stops accepting until one
+//!   closes: new connections wait in the kernel's listen backlog rather
+//!   than being refused, so a burst only adds latency.
+//!
+//! Stopping: [`Server::shutdown`] (or a [`ShutdownHandle`], which a signal
+//! handler thread can hold) stops accepting, stops reading from open
+//! connections, lets requests already handed to workers finish and send
+//! their responses, and then returns. It shuts down the listening socket
+//! itself, so processes sharing an inherited socket stop accepting too.
+
+use std::collections::HashMap;
+use std::io::{self, BufReader, Cursor, Write};
+use std::net::Shutdown;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+
+use super::record::{
+    self, decode_pairs, encode_pairs, encode_stream, protocol_status, role, BeginRequest,
+    EndRequest, Record, RecordError, RecordType, MAX_CONTENT_LEN, NULL_REQUEST_ID,
+};
+use crate::app::call_guarded;
+use crate::environ::{cgi_response_head, CgiRequest};
+use crate::listener::{Listener, Stream};
+use crate::{App, GatewayConfig, HttpError, IntoResponse, RequestBody, Response};
+
+/// Requests one connection may have in flight at once.
+const MAX_REQUESTS_PER_CONNECTION: usize = 16;
+/// The most bytes of params one request may send.
+const MAX_PARAMS_BYTES: usize = 1 << 20;
+
+/// Settings of the FastCGI adapter.
+#[derive(Debug, Clone)]
+pub struct FastCgiConfig {
+    /// Settings every adapter shares.
+    pub gateway: GatewayConfig,
+    /// Threads that run the app; requests beyond this many wait in a queue.
+    pub workers: usize,
+    /// Connections served at once (reported as `FCGI_MAX_CONNS`).
+    pub max_connections: usize,
+}
+
+impl Default for FastCgiConfig {
+    fn default() -> Self {
+        let cores = thread::available_parallelism().map_or(1, usize::from);
+        FastCgiConfig {
+            gateway: GatewayConfig::default(),
+            // Apps block on disk and the database, so more threads than
+            // cores keep the cores busy.
+            workers: cores * 4,
+            max_connections: 256,
+        }
+    }
+}
+
+/// Serves `app` over FastCGI on `listener` until the server is shut down
+/// (which only a [`ShutdownHandle`] can do, so in practice until the process
+/// ends) or the listener fails for good.
+pub fn serve(listener: Listener, app: Arc<dyn App>, config: FastCgiConfig) -> io::Result<()> {
+    Server::start(listener, app, config)?.wait()
+}
+
+/// A running FastCGI server; dropping it shuts it down.
+#[derive(Debug)]
+pub struct Server {
+    handle: ShutdownHandle,
+    local_spec: Option<String>,
+    acceptor: Option<JoinHandle<io::Result<()>>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// Stops a [`Server`] from another thread (a test, a signal handler).
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<ServerState>,
+    /// Signalled when a connection closes or the server is stopping.
+    changed: Condvar,
+    listener: Listener,
+    local_spec: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct ServerState {
+    stopping: bool,
+    /// Open connections, by id: a handle to each, to stop reading on
+    /// shutdown. Its size is the number of connections being served.
+    connections: HashMap<u64, Stream>,
+    next_connection: u64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, ServerState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What every connection and worker needs.
+struct Context {
+    app: Arc<dyn App>,
+    config: FastCgiConfig,
+}
+
+impl Server {
+    /// Starts serving `app` on `listener` in background threads.
+    pub fn start(
+        listener: Listener,
+        app: Arc<dyn App>,
+        config: FastCgiConfig,
+    ) -> io::Result<Server> {
+        let config = FastCgiConfig {
+            workers: config.workers.max(1),
+            max_connections: config.max_connections.max(1),
+            ..config
+        };
+        let local_spec = listener.local_spec().ok();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(ServerState::default()),
+            changed: Condvar::new(),
+            listener: listener.try_clone()?,
+            local_spec: local_spec.clone(),
+        });
+        let context = Arc::new(Context { app, config });
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let mut workers = Vec::with_capacity(context.config.workers);
+        for index in 0..context.config.workers {
+            let queue = Arc::clone(&queue);
+            let context = Arc::clone(&context);
+            workers.push(
+                thread::Builder::new()
+                    .name(format!("fastcgi-worker-{index}"))
+                    .spawn(move || run_worker(&queue, &context))?,
+            );
+        }
+        let acceptor_shared = Arc::clone(&shared);
+        let acceptor = thread::Builder::new()
+            .name("fastcgi-accept".to_owned())
+            .spawn(move || accept_loop(&listener, &acceptor_shared, &jobs, &context))?;
+        Ok(Server {
+            handle: ShutdownHandle { shared },
+            local_spec,
+            acceptor: Some(acceptor),
+            workers,
+        })
+    }
+
+    /// Where the server listens, in the form [`super::Client::connect`]
+    /// takes (`127.0.0.1:9000`, `unix:/path`); `None` for an unnamed socket.
+    pub fn local_spec(&self) -> Option<&str> {
+        self.local_spec.as_deref()
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the server and waits for running requests to finish.
+    pub fn shutdown(self) -> io::Result<()> {
+        self.handle.shutdown();
+        self.wait()
+    }
+
+    /// Waits until the server stops, through a [`ShutdownHandle`] or because
+    /// the listener failed (that error is returned).
+    pub fn wait(mut self) -> io::Result<()> {
+        self.join()
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        let Some(acceptor) = self.acceptor.take() else {
+            return Ok(());
+        };
+        let result = acceptor
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the FastCGI accept thread panicked")));
+        // Whatever ended the accept loop, the connections stop too; the
+        // workers end once every reader has gone and the queue is empty.
+        self.handle.shutdown();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+        result
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.acceptor.is_some() {
+            self.handle.shutdown();
+            if let Err(err) = self.join() {
+                tracing::warn!(error = %err, "FastCGI server stopped with an error");
+            }
+        }
+    }
+}
+
+impl ShutdownHandle {
+    /// Stops accepting connections and reading requests; requests already
+    /// running finish. Returns at once; [`Server::wait`] waits.
+    pub fn shutdown(&self) {
+        let shared = &self.shared;
+        {
+            let mut state = shared.lock();
+            if state.stopping {
+                return;
+            }
+            state.stopping = true;
+            for stream in state.connections.values() {
+                let _ = stream.shutdown(Shutdown::Read);
+            }
+        }
+        shared.changed.notify_all();
+        shared.listener.stop_accepting();
+        // Where shutting the listener down does not wake a blocked accept,
+        // a connection does; the accept loop sees `stopping` and drops it.
+        if let Some(spec) = &shared.local_spec {
+            let _ = Stream::connect(spec);
+        }
+    }
+}
+
+fn accept_loop(
+    listener: &Listener,
+    shared: &Arc<Shared>,
+    jobs: &Sender<Job>,
+    context: &Arc<Context>,
+) -> io::Result<()> {
+    loop {
+        {
+            let mut state = shared.lock();
+            while !state.stopping && state.connections.len() >= context.config.max_connections {
+                state = shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if state.stopping {
+                return Ok(());
+            }
+        }
+        let (stream, _peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                if shared.lock().stopping {
+                    return Ok(());
+                }
+                match accept_error_action(&err) {
+                    AcceptAction::Retry => continue,
+                    AcceptAction::Pause => {
+                        tracing::warn!(error = %err, "cannot accept a FastCGI connection; retrying");
+                        thread::sleep(Duration::from_millis(100));
+                        continue;
+                    }
+                    AcceptAction::Fail => return Err(err),
+                }
+            }
+        };
+        if let Err(err) = start_connection(stream, shared, jobs, context) {
+            tracing::warn!(error = %err, "cannot serve a FastCGI connection");
+        }
+    }
+}
+
+enum AcceptAction {
+    Retry,
+    Pause,
+    Fail,
+}
+
+fn accept_error_action(err: &io::Error) -> AcceptAction {
+    match err.kind() {
+        io::ErrorKind::Interrupted
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::WouldBlock => AcceptAction::Retry,
+        _ => match err.raw_os_error() {
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => AcceptAction::Pause,
+            _ => AcceptAction::Fail,
+        },
+    }
+}
+
+fn start_connection(
+    stream: Stream,
+    shared: &Arc<Shared>,
+    jobs: &Sender<Job>,
+    context: &Arc<Context>,
+) -> io::Result<()> {
+    let handle = stream.try_clone()?;
+    let writer = stream.try_clone()?;
+    let id = {
+        let mut state = shared.lock();
+        if state.stopping {
+            return Ok(());
+        }
+        let id = state.next_connection;
+        state.next_connection += 1;
+        state.connections.insert(id, handle);
+        id
+    };
+    let connection = Arc::new(Connection {
+        id,
+        writer: Mutex::new(Writer {
+            stream: writer,
+            open: true,
+            running: HashMap::new(),
+            next_generation: 0,
+        }),
+        _registration: Registration {
+            shared: Arc::clone(shared),
+            id,
+        },
+    });
+    let reader = ConnectionReader {
+        connection,
+        context: Arc::clone(context),
+        jobs: jobs.clone(),
+        pending: HashMap::new(),
+    };
+    thread::Builder::new()
+        .name(format!("fastcgi-conn-{id}"))
+        .spawn(move || reader.run(stream))?;
+    Ok(())
+}
+
+/// Frees a connection's slot when the last reference to it goes.
+struct Registration {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.shared.lock().connections.remove(&self.id);
+        self.shared.changed.notify_all();
+    }
+}
+
+/// One connection's write half and the requests running on it.
+struct Connection {
+    id: u64,
+    writer: Mutex<Writer>,
+    _registration: Registration,
+}
+
+struct Writer {
+    stream: Stream,
+    /// False once the connection is closed or a write failed.
+    open: bool,
+    /// Requests handed to workers: id → (generation, keep_conn). The
+    /// generation tells a worker whether its request is still the one
+    /// with that id, after an abort and a new request reusing the id.
+    running: HashMap<u16, (u64, bool)>,
+    next_generation: u64,
+}
+
+/// Why a worker stops sending a response.
+#[derive(Debug)]
+struct Gone;
+
+impl Writer {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), Gone> {
+        if !self.open {
+            return Err(Gone);
+        }
+        if let Err(err) = self.stream.write_all(bytes) {
+            tracing::debug!(error = %err, "FastCGI connection write failed");
+            self.close();
+            return Err(Gone);
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.open = false;
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    fn is_current(&self, id: u16, generation: u64) -> bool {
+        self.running
+            .get(&id)
+            .is_some_and(|&(current, _)| current == generation)
+    }
+}
+
+impl Connection {
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends bytes not tied to a running request (management replies,
+    /// refusals).
+    fn send(&self, bytes: &[u8]) -> Result<(), Gone> {
+        self.writer().send(bytes)
+    }
+
+    /// Ends a request that never reached a worker.
+    fn end_unstarted(&self, id: u16, status: u8, keep_conn: bool) -> Result<(), Gone> {
+        let mut writer = self.writer();
+        writer.send(&end_request(id, status))?;
+        if !keep_conn {
+            writer.close();
+        }
+        Ok(())
+    }
+
+    /// Records that a request went to a worker; returns its generation.
+    fn start_running(&self, id: u16, keep_conn: bool) -> u64 {
+        let mut writer = self.writer();
+        let generation = writer.next_generation;
+        writer.next_generation += 1;
+        writer.running.insert(id, (generation, keep_conn));
+        generation
+    }
+
+    fn running(&self, id: u16) -> bool {
+        self.writer().running.contains_key(&id)
+    }
+
+    fn running_count(&self) -> usize {
+        self.writer().running.len()
+    }
+
+    /// Sends response bytes of a running request, unless it was aborted.
+    fn send_for(&self, id: u16, generation: u64, bytes: &[u8]) -> Result<(), Gone> {
+        let mut writer = self.writer();
+        if !writer.is_current(id, generation) {
+            return Err(Gone);
+        }
+        writer.send(bytes)
+    }
+
+    /// Sends the last bytes of a response and ends the request.
+    fn finish(&self, id: u16, generation: u64, last: &[u8]) {
+        let mut writer = self.writer();
+        if !writer.is_current(id, generation) {
+            return;
+        }
+        let keep_conn = writer.running.remove(&id).is_some_and(|(_, keep)| keep);
+        let mut bytes = Vec::with_capacity(last.len() + 48);
+        encode_stream(RecordType::STDOUT, id, last, MAX_CONTENT_LEN, &mut bytes);
+        Record::new(RecordType::STDOUT, id, Vec::new())
+            .expect("an empty record fits")
+            .encode_into(&mut bytes);
+        bytes.extend_from_slice(&end_request(id, protocol_status::REQUEST_COMPLETE));
+        if writer.send(&bytes).is_ok() && !keep_conn {
+            writer.close();
+        }
+    }
+
+    /// Ends a running request the web server gave up on; its worker sends
+    /// nothing more.
+    fn abort_running(&self, id: u16) {
+        let mut writer = self.writer();
+        let Some((_, keep_conn)) = writer.running.remove(&id) else {
+            return;
+        };
+        if writer
+            .send(&end_request(id, protocol_status::REQUEST_COMPLETE))
+            .is_ok()
+            && !keep_conn
+        {
+            writer.close();
+        }
+    }
+
+    fn close(&self) {
+        self.writer().close();
+    }
+}
+
+fn end_request(id: u16, status: u8) -> Vec<u8> {
+    let body = EndRequest {
+        app_status: 0,
+        protocol_status: status,
+    };
+    Record::new(RecordType::END_REQUEST, id, body.encode())
+        .expect("an END_REQUEST body fits")
+        .encode()
+}
+
+/// A request still being received.
+#[derive(Default)]
+struct Pending {
+    keep_conn: bool,
+    params: Vec<u8>,
+    params_done: bool,
+    params_overflow: bool,
+    stdin: Vec<u8>,
+    stdin_done: bool,
+}
+
+/// A complete request for a worker.
+struct Job {
+    connection: Arc<Connection>,
+    id: u16,
+    generation: u64,
+    params: Vec<u8>,
+    params_overflow: bool,
+    stdin: Vec<u8>,
+}
+
+/// Reads one connection's records.
+struct ConnectionReader {
+    connection: Arc<Connection>,
+    context: Arc<Context>,
+    jobs: Sender<Job>,
+    pending: HashMap<u16, Pending>,
+}
+
+/// A peer broke the protocol; the connection is closed.
+#[derive(Debug)]
+struct ProtocolError(RecordError);
+
+impl From<RecordError> for ProtocolError {
+    fn from(err: RecordError) -> Self {
+        ProtocolError(err)
+    }
+}
+
+fn malformed(what: &'static str, reason: &'static str) -> ProtocolError {
+    ProtocolError(RecordError::Malformed { what, reason })
+}
+
+impl ConnectionReader {
+    fn run(mut self, stream: Stream) {
+        let mut reader = BufReader::with_capacity(64 * 1024, stream);
+        loop {
+            let record = match Record::read_from(&mut reader) {
+                Ok(Some(record)) => record,
+                // The web server closed its side; running requests still
+                // answer on the write half.
+                Ok(None) => return,
+                Err(err) => {
+                    if self.connection.writer().open {
+                        tracing::warn!(connection = self.connection.id, error = %err, "closing FastCGI connection: unreadable record");
+                    }
+                    self.connection.close();
+                    return;
+                }
+            };
+            let outcome = match self.handle(record) {
+                Ok(outcome) => outcome,
+                Err(ProtocolError(err)) => {
+                    tracing::warn!(connection = self.connection.id, error = %err, "closing FastCGI connection: protocol error");
+                    self.connection.close();
+                    return;
+                }
+            };
+            if outcome.is_err() {
+                // The connection was closed (FCGI_KEEP_CONN unset, a
+                // failed write, or shutdown): nothing more to read.
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, record: Record) -> Result<Result<(), Gone>, ProtocolError> {
+        let id = record.request_id();
+        if id == NULL_REQUEST_ID {
+            return self.handle_management(record);
+        }
+        match record.record_type() {
+            RecordType::BEGIN_REQUEST => self.begin(id, record.content()),
+            RecordType::ABORT_REQUEST => Ok(self.abort(id)),
+            RecordType::PARAMS => {
+                self.params(id, record.content());
+                Ok(self.dispatch_if_complete(id))
+            }
+            RecordType::STDIN => {
+                self.stdin(id, record.content());
+                Ok(self.dispatch_if_complete(id))
+            }
+            // Only a filter reads FCGI_DATA; a responder ignores it.
+            RecordType::DATA => Ok(Ok(())),
+            other => Ok(self.connection.send(&unknown_type(other))),
+        }
+    }
+
+    fn handle_management(&mut self, record: Record) -> Result<Result<(), Gone>, ProtocolError> {
+        if record.record_type() != RecordType::GET_VALUES {
+            return Ok(self.connection.send(&unknown_type(record.record_type())));
+        }
+        let config = &self.context.config;
+        let mut answers = Vec::new();
+        for (name, _) in decode_pairs(record.content())? {
+            let value = match name.as_slice() {
+                b"FCGI_MAX_CONNS" => config.max_connections,
+                b"FCGI_MAX_REQS" => config.max_connections * MAX_REQUESTS_PER_CONNECTION,
+                b"FCGI_MPXS_CONNS" => 1,
+                _ => continue,
+            };
+            answers.push((name, value.to_string().into_bytes()));
+        }
+        let mut content = Vec::new();
+        encode_pairs(answers, &mut content)?;
+        let reply = Record::new(RecordType::GET_VALUES_RESULT, NULL_REQUEST_ID, content)?;
+        Ok(self.connection.send(&reply.encode()))
+    }
+
+    fn begin(&mut self, id: u16, content: &[u8]) -> Result<Result<(), Gone>, ProtocolError> {
+        let begin = BeginRequest::decode(content)?;
+        if self.pending.contains_key(&id) || self.connection.running(id) {
+            return Err(malformed(
+                "FCGI_BEGIN_REQUEST",
+                "the request id is already in use",
+            ));
+        }
+        let keep_conn = begin.keep_conn();
+        if begin.role != role::RESPONDER {
+            return Ok(self
+                .connection
+                .end_unstarted(id, protocol_status::UNKNOWN_ROLE, keep_conn));
+        }
+        if self.pending.len() + self.connection.running_count() >= MAX_REQUESTS_PER_CONNECTION {
+            return Ok(self
+                .connection
+                .end_unstarted(id, protocol_status::OVERLOADED, keep_conn));
+        }
+        self.pending.insert(
+            id,
+            Pending {
+                keep_conn,
+                ..Pending::default()
+            },
+        );
+        Ok(Ok(()))
+    }
+
+    fn abort(&mut self, id: u16) -> Result<(), Gone> {
+        if let Some(pending) = self.pending.remove(&id) {
+            return self.connection.end_unstarted(
+                id,
+                protocol_status::REQUEST_COMPLETE,
+                pending.keep_conn,
+            );
+        }
+        // Running or unknown: an abort of a request that already ended
+        // crosses its END_REQUEST on the wire and is ignored.
+        self.connection.abort_running(id);
+        Ok(())
+    }
+
+    fn params(&mut self, id: u16, content: &[u8]) {
+        // Records for ids not being received (ended, aborted, refused) are
+        // ignored, as the spec says.
+        let Some(pending) = self.pending.get_mut(&id).filter(|p| !p.params_done) else {
+            return;
+        };
+        if content.is_empty() {
+            pending.params_done = true;
+        } else if pending.params.len() + content.len() > MAX_PARAMS_BYTES {
+            pending.params_overflow = true;
+            pending.params = Vec::new();
+        } else if !pending.params_overflow {
+            pending.params.extend_from_slice(content);
+        }
+    }
+
+    fn stdin(&mut self, id: u16, content: &[u8]) {
+        let Some(pending) = self.pending.get_mut(&id).filter(|p| !p.stdin_done) else {
+            return;
+        };
+        if content.is_empty() {
+            pending.stdin_done = true;
+            return;
+        }
+        // One byte past the limit is kept so the app sees the overflow.
+        let keep = usize::try_from(self.context.config.gateway.max_body_bytes.saturating_add(1))
+            .unwrap_or(usize::MAX);
+        let room = keep.saturating_sub(pending.stdin.len());
+        pending
+            .stdin
+            .extend_from_slice(&content[..content.len().min(room)]);
+    }
+
+    fn dispatch_if_complete(&mut self, id: u16) -> Result<(), Gone> {
+        if !self
+            .pending
+            .get(&id)
+            .is_some_and(|p| p.params_done && p.stdin_done)
+        {
+            return Ok(());
+        }
+        let Some(pending) = self.pending.remove(&id) else {
+            return Ok(());
+        };
+        let generation = self.connection.start_running(id, pending.keep_conn);
+        let job = Job {
+            connection: Arc::clone(&self.connection),
+            id,
+            generation,
+            params: pending.params,
+            params_overflow: pending.params_overflow,
+            stdin: pending.stdin,
+        };
+        if self.jobs.send(job).is_err() {
+            // The workers are gone: the server is stopping.
+            self.connection.close();
+            return Err(Gone);
+        }
+        Ok(())
+    }
+}
+
+fn unknown_type(record_type: RecordType) -> Vec<u8> {
+    Record::new(
+        RecordType::UNKNOWN_TYPE,
+        NULL_REQUEST_ID,
+        record::unknown_type_body(record_type),
+    )
+    .expect("an UNKNOWN_TYPE body fits")
+    .encode()
+}
+
+fn run_worker(queue: &Mutex<Receiver<Job>>, context: &Context) {
+    loop {
+        let job = {
+            let queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.recv()
+        };
+        let Ok(job) = job else {
+            return;
+        };
+        let connection = Arc::clone(&job.connection);
+        let (id, generation) = (job.id, job.generation);
+        // call_guarded already catches the app's panics; this catches one
+        // from a response body's reader, so the worker survives it too.
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| run_job(job, context))) {
+            tracing::error!(panic = %crate::app::panic_message(&*payload), "FastCGI response failed");
+            connection.finish(id, generation, &[]);
+        }
+    }
+}
+
+fn run_job(mut job: Job, context: &Context) {
+    let (response, head_only) = respond(&mut job, context);
+    let connection = &job.connection;
+    let mut stdout = StdoutWriter {
+        connection,
+        id: job.id,
+        generation: job.generation,
+        buffer: Vec::with_capacity(MAX_CONTENT_LEN),
+        gone: false,
+    };
+    let head = cgi_response_head(&response);
+    let (_, body) = response.into_parts();
+    if stdout.write_all(&head).is_err() {
+        return;
+    }
+    if !head_only {
+        if let Err(err) = io::copy(&mut body.into_reader(), &mut stdout) {
+            if stdout.gone {
+                return;
+            }
+            // The status is already sent; all that can be done is to end
+            // the response early.
+            tracing::error!(error = %err, "reading the response body failed");
+        }
+    }
+    connection.finish(job.id, job.generation, &stdout.buffer);
+}
+
+/// Turns a job into the app's response, or an error response for requests
+/// the app never sees.
+fn respond(job: &mut Job, context: &Context) -> (Response, bool) {
+    if job.params_overflow {
+        let error = HttpError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "The request headers are too large.",
+        );
+        return (error.into_response(), false);
+    }
+    let parsed = decode_pairs(&job.params)
+        .map_err(|err| {
+            HttpError::bad_request("The request could not be understood.").with_cause(err)
+        })
+        .and_then(|pairs| {
+            CgiRequest::parse(pairs, &context.config.gateway).map_err(|err| {
+                HttpError::bad_request("The request could not be understood.").with_cause(err)
+            })
+        });
+    let cgi = match parsed {
+        Ok(cgi) => cgi,
+        Err(error) => {
+            tracing::warn!(error = %error, "refusing a FastCGI request with bad params");
+            return (error.into_response(), false);
+        }
+    };
+    let head_only = cgi.head().method == Method::HEAD;
+    let body = RequestBody::new(
+        Cursor::new(std::mem::take(&mut job.stdin)),
+        cgi.content_length(),
+        context.config.gateway.max_body_bytes,
+    );
+    (
+        call_guarded(&*context.app, cgi.into_request(body)),
+        head_only,
+    )
+}
+
+/// Collects response bytes into full `FCGI_STDOUT` records.
+struct StdoutWriter<'a> {
+    connection: &'a Connection,
+    id: u16,
+    generation: u64,
+    buffer: Vec<u8>,
+    gone: bool,
+}
+
+impl Write for StdoutWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.gone {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the request has ended",
+            ));
+        }
+        let take = data.len().min(MAX_CONTENT_LEN - self.buffer.len());
+        self.buffer.extend_from_slice(&data[..take]);
+        if self.buffer.len() == MAX_CONTENT_LEN {
+            let mut bytes = Vec::with_capacity(MAX_CONTENT_LEN + 16);
+            encode_stream(
+                RecordType::STDOUT,
+                self.id,
+                &self.buffer,
+                MAX_CONTENT_LEN,
+                &mut bytes,
+            );
+            self.buffer.clear();
+            if self
+                .connection
+                .send_for(self.id, self.generation, &bytes)
+                .is_err()
+            {
+                self.gone = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the request has ended",
+                ));
+            }
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
