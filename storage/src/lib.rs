@@ -1,1 +1,339 @@
-//! Being written.
+//! quire's storage: pages and their revisions in one SQLite file, the wiki's source of truth.
+//!
+//! Every save appends a revision (author, time, comment, size, text) numbered 1, 2, 3… per page; nothing
+//! is overwritten. Anything derived — a search index, rendered HTML, the link graph — can be rebuilt from
+//! here. This crate knows nothing of HTTP, markup or themes, and treats page names as opaque UTF-8 (the app
+//! validates them).
+//!
+//! It is built for the CGI case first: every request is a fresh process that opens the database, reads or
+//! writes, and exits, and many may do so at once. Hence WAL mode (readers never wait for the writer), a
+//! busy timeout (writers queue instead of failing; [`StorageError::Busy`] after 10 s), every write in a
+//! `BEGIN IMMEDIATE` transaction (no lost updates, no deadlocking lock upgrades), and migrations that take
+//! the write lock only when there is something to migrate (see [`schema`](crate#schema)). A threaded
+//! server shares one [`Storage`] (it is `Send + Sync`) whose small connection pool lets reads run in
+//! parallel.
+//!
+//! # Schema
+//!
+//! The schema is versioned in `PRAGMA user_version` and extended by append-only migrations; a database
+//! from a newer build is refused ([`StorageError::NewerSchema`]) rather than misread.
+//!
+//! ```
+//! use storage::{Save, SaveOutcome, Storage};
+//!
+//! let storage = Storage::open_in_memory()?;
+//! let outcome = storage.save(Save {
+//!     page: "FrontPage",
+//!     text: "Welcome!",
+//!     author: "alice",
+//!     comment: "first",
+//!     base_rev: None,
+//!     time: None,
+//! })?;
+//! assert_eq!(outcome, SaveOutcome::Saved { rev: 1 });
+//! assert_eq!(storage.current("FrontPage")?.map(|r| r.text), Some("Welcome!".to_owned()));
+//! # Ok::<(), storage::StorageError>(())
+//! ```
+
+mod error;
+mod pool;
+mod revision;
+mod save;
+mod schema;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub use crate::error::StorageError;
+pub use crate::revision::{Change, Revision, RevisionMeta};
+pub use crate::save::{Save, SaveOutcome};
+pub use crate::schema::SCHEMA_VERSION;
+
+use crate::error::doing;
+use crate::pool::Pool;
+use crate::revision::{decode_body, meta_from_row, to_u64, META_COLUMNS};
+
+/// Settings for [`Storage::open_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// How long an operation waits for another process's lock before failing with
+    /// [`StorageError::Busy`]. Default 10 s: long enough to ride out a burst of saves, short enough that
+    /// a web server's own timeout has not fired yet.
+    pub busy_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults with another busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Options {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+/// A handle on the wiki's database. Cheap to share behind an `Arc`; every method may be called from any
+/// thread.
+#[derive(Debug)]
+pub struct Storage {
+    pool: Pool,
+}
+
+impl Storage {
+    /// Opens the database at `path`, creating the file if it is missing and bringing its schema up to date.
+    ///
+    /// Refuses, with a message saying how to fix it, a file that is not an SQLite database
+    /// ([`StorageError::NotADatabase`]), a damaged one ([`StorageError::Corrupt`]), another program's
+    /// database ([`StorageError::ForeignDatabase`]) and one written by a newer quire
+    /// ([`StorageError::NewerSchema`]).
+    pub fn open(path: &Path) -> Result<Storage, StorageError> {
+        Storage::open_with(path, &Options::default())
+    }
+
+    /// [`Storage::open`] with settings other than the defaults.
+    pub fn open_with(path: &Path, options: &Options) -> Result<Storage, StorageError> {
+        let mut conn = pool::open_configured(path, options.busy_timeout)?;
+        schema::migrate(&mut conn, path)?;
+        Ok(Storage {
+            pool: Pool::file(path, options.busy_timeout, conn),
+        })
+    }
+
+    /// A fresh, private database in memory, for tests. Operations are serialised on its one connection.
+    pub fn open_in_memory() -> Result<Storage, StorageError> {
+        let path = Path::new(":memory:");
+        let mut conn = Connection::open_in_memory()
+            .map_err(|e| StorageError::opening(path, "opening an in-memory database", e))?;
+        pool::configure(&conn, path, Duration::ZERO)?;
+        schema::migrate(&mut conn, path)?;
+        Ok(Storage {
+            pool: Pool::memory(conn),
+        })
+    }
+
+    /// The database file's path (`:memory:` for an in-memory database).
+    pub fn path(&self) -> &Path {
+        self.pool.path()
+    }
+
+    /// The newest revision of a page, or `None` if there is no such page.
+    pub fn current(&self, name: &str) -> Result<Option<Revision>, StorageError> {
+        let conn = self.pool.get()?;
+        Ok(load_current(&conn, name)?.map(|(_, revision)| revision))
+    }
+
+    /// A given revision of a page, or `None` if the page or that revision does not exist.
+    pub fn revision(&self, name: &str, rev: u64) -> Result<Option<Revision>, StorageError> {
+        let Ok(rev) = i64::try_from(rev) else {
+            return Ok(None);
+        };
+        let conn = self.pool.get()?;
+        load_revision(
+            &conn,
+            &format!(
+                "SELECT {META_COLUMNS}, r.format, r.body, p.id FROM pages p
+                 JOIN revisions r ON r.page_id = p.id
+                 WHERE p.name = ?1 AND r.rev = ?2"
+            ),
+            params![name, rev],
+        )
+        .map(|found| found.map(|(_, revision)| revision))
+    }
+
+    /// Whether a page exists.
+    pub fn exists(&self, name: &str) -> Result<bool, StorageError> {
+        let conn = self.pool.get()?;
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1)")
+            .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
+            .map_err(doing("checking whether a page exists"))
+    }
+
+    /// Which of `names` exist, in one go (a rendered page asks this for all its links). Names are
+    /// returned exactly as stored; duplicates in `names` are fine.
+    pub fn existing(&self, names: &[&str]) -> Result<HashSet<String>, StorageError> {
+        let mut found = HashSet::new();
+        if names.is_empty() {
+            return Ok(found);
+        }
+        let mut conn = self.pool.get()?;
+        // One read transaction: a consistent snapshot, and one lock acquisition instead of one per name.
+        let tx = conn
+            .transaction()
+            .map_err(doing("starting to look up pages"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1)")
+                .map_err(doing("looking up pages"))?;
+            for &name in names {
+                let exists: bool = stmt
+                    .query_row(params![name], |row| row.get(0))
+                    .map_err(doing("looking up pages"))?;
+                if exists {
+                    found.insert(name.to_owned());
+                }
+            }
+        }
+        tx.finish().map_err(doing("finishing a page lookup"))?;
+        Ok(found)
+    }
+
+    /// Stores a new revision, unless the text is unchanged or the page moved on since `save.base_rev`.
+    /// Atomic across threads and processes.
+    pub fn save(&self, save: Save<'_>) -> Result<SaveOutcome, StorageError> {
+        let mut conn = self.pool.get()?;
+        save::save(&mut conn, &save)
+    }
+
+    /// A page's revisions, newest first, without their texts. Empty if the page does not exist.
+    pub fn history(
+        &self,
+        name: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<RevisionMeta>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {META_COLUMNS} FROM pages p
+                 JOIN revisions r ON r.page_id = p.id
+                 WHERE p.name = ?1
+                 ORDER BY r.rev DESC
+                 LIMIT ?2 OFFSET ?3"
+            ))
+            .map_err(doing("reading a page history"))?;
+        let rows = stmt
+            .query_map(
+                params![name, sql_count(limit), sql_count(offset)],
+                meta_from_row,
+            )
+            .map_err(doing("reading a page history"))?;
+        rows.map(|row| row.map_err(doing("reading a page history"))?.check())
+            .collect()
+    }
+
+    /// How many revisions a page has (0 if it does not exist).
+    pub fn revision_count(&self, name: &str) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        let count: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM revisions r JOIN pages p ON r.page_id = p.id WHERE p.name = ?1",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
+            .map_err(doing("counting revisions"))?;
+        to_u64("revision count", name, count)
+    }
+
+    /// Saves across the whole wiki, newest first (by time, then by order of saving).
+    pub fn recent_changes(&self, limit: usize, offset: usize) -> Result<Vec<Change>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {META_COLUMNS}, r.size_delta FROM revisions r
+                 JOIN pages p ON r.page_id = p.id
+                 ORDER BY r.time DESC, r.id DESC
+                 LIMIT ?1 OFFSET ?2"
+            ))
+            .map_err(doing("reading recent changes"))?;
+        let rows = stmt
+            .query_map(params![sql_count(limit), sql_count(offset)], |row| {
+                Ok((meta_from_row(row)?, row.get::<_, i64>(6)?))
+            })
+            .map_err(doing("reading recent changes"))?;
+        rows.map(|row| {
+            let (raw, size_delta) = row.map_err(doing("reading recent changes"))?;
+            let meta = raw.check()?;
+            Ok(Change {
+                page: meta.page,
+                rev: meta.rev,
+                author: meta.author,
+                time: meta.time,
+                comment: meta.comment,
+                size: meta.size,
+                size_delta,
+            })
+        })
+        .collect()
+    }
+
+    /// All page names, sorted by Unicode code point.
+    pub fn page_names(&self) -> Result<Vec<String>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT name FROM pages ORDER BY name")
+            .map_err(doing("listing pages"))?;
+        let names = stmt
+            .query_map([], |row| row.get(0))
+            .map_err(doing("listing pages"))?;
+        names
+            .collect::<Result<_, _>>()
+            .map_err(doing("listing pages"))
+    }
+
+    /// Whether the wiki has no pages at all (the app then seeds its help pages).
+    pub fn is_empty(&self) -> Result<bool, StorageError> {
+        let conn = self.pool.get()?;
+        conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM pages)", [], |row| {
+            row.get(0)
+        })
+        .map_err(doing("checking whether the wiki is empty"))
+    }
+}
+
+/// The newest revision of a page with the page's row id, inside whatever transaction `conn` is in.
+pub(crate) fn load_current(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<(i64, Revision)>, StorageError> {
+    load_revision(
+        conn,
+        &format!(
+            "SELECT {META_COLUMNS}, r.format, r.body, p.id FROM pages p
+             JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+             WHERE p.name = ?1"
+        ),
+        params![name],
+    )
+}
+
+/// Runs a query selecting [`META_COLUMNS`], format, body and page id, and decodes its one row.
+fn load_revision(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Option<(i64, Revision)>, StorageError> {
+    let row = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params, |row| {
+                Ok((
+                    meta_from_row(row)?,
+                    row.get::<_, String>(6)?,
+                    row.get::<_, rusqlite::types::Value>(7)?,
+                    row.get::<_, i64>(8)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(doing("reading a revision"))?;
+    let Some((raw, format, body, page_id)) = row else {
+        return Ok(None);
+    };
+    let meta = raw.check()?;
+    let text = decode_body(&meta, &format, body)?;
+    Ok(Some((page_id, Revision::from_parts(meta, text))))
+}
+
+/// LIMIT and OFFSET as SQLite takes them; anything beyond `i64::MAX` means "all".
+fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

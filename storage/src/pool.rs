@@ -1,0 +1,204 @@
+//! A small pool of SQLite connections.
+//!
+//! A `rusqlite::Connection` may move between threads but not be shared, so a threaded server (FastCGI,
+//! HTTP) keeps idle connections in a `Mutex<Vec<_>>`, takes one per operation and puts it back afterwards.
+//! When the pool is empty a new connection is opened: with WAL, readers on separate connections run in
+//! parallel and writers queue on SQLite's lock (busy timeout). A CGI process uses one connection and exits.
+//!
+//! An in-memory database exists only inside its one connection, so that pool never grows: callers wait for
+//! the single connection instead.
+
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::StorageError;
+
+/// Idle connections kept beyond this are closed; more are opened again under load.
+const MAX_IDLE: usize = 8;
+
+/// Where new connections come from.
+#[derive(Debug)]
+enum Source {
+    File(PathBuf),
+    /// One private in-memory database; the pool holds its only connection.
+    Memory,
+}
+
+#[derive(Debug)]
+pub(crate) struct Pool {
+    source: Source,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl Pool {
+    /// A pool for the database file at `path`, seeded with an already configured and migrated connection.
+    pub(crate) fn file(path: &Path, busy_timeout: Duration, first: Connection) -> Pool {
+        Pool {
+            source: Source::File(path.to_path_buf()),
+            busy_timeout,
+            idle: Mutex::new(vec![first]),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// A pool around the only connection of an in-memory database.
+    pub(crate) fn memory(only: Connection) -> Pool {
+        Pool {
+            source: Source::Memory,
+            busy_timeout: Duration::ZERO,
+            idle: Mutex::new(vec![only]),
+            returned: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        match &self.source {
+            Source::File(path) => path,
+            Source::Memory => Path::new(":memory:"),
+        }
+    }
+
+    /// Takes an idle connection, opening a new one when there is none (or waiting, for memory).
+    pub(crate) fn get(&self) -> Result<Pooled<'_>, StorageError> {
+        let mut idle = self.lock();
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            match &self.source {
+                Source::File(path) => {
+                    drop(idle);
+                    let conn = open_configured(path, self.busy_timeout)?;
+                    return Ok(Pooled {
+                        pool: self,
+                        conn: Some(conn),
+                    });
+                }
+                Source::Memory => {
+                    idle = self
+                        .returned
+                        .wait(idle)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            }
+        }
+    }
+
+    /// The idle list stays consistent even if a thread panicked while holding the lock (it only pushes or
+    /// pops), so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put_back(&self, conn: Connection) {
+        // A connection left inside a transaction (a panic between BEGIN and COMMIT) would hold the lock
+        // or leak state into the next operation: close it instead, unless it is the only copy of an
+        // in-memory database, where rolling back is the only choice.
+        let conn = if conn.is_autocommit() {
+            conn
+        } else {
+            match self.source {
+                Source::File(_) => return,
+                Source::Memory => {
+                    if conn.execute_batch("ROLLBACK").is_err() {
+                        tracing::error!("could not roll back an abandoned in-memory transaction");
+                    }
+                    conn
+                }
+            }
+        };
+        let mut idle = self.lock();
+        if matches!(self.source, Source::Memory) || idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        drop(idle);
+        self.returned.notify_one();
+    }
+}
+
+/// A connection borrowed from the pool; goes back on drop.
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection is present until drop")
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.put_back(conn);
+        }
+    }
+}
+
+/// Opens the file at `path` (creating it) and sets the per-connection pragmas.
+pub(crate) fn open_configured(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, StorageError> {
+    // No SQLITE_OPEN_URI: a configured path that happens to start with "file:" is still a path.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|source| StorageError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    configure(&conn, path, busy_timeout)?;
+    Ok(conn)
+}
+
+/// Per-connection settings. WAL lets readers proceed while one process writes; NORMAL synchronous is
+/// durable across application crashes and loses at most the last commits on power loss, which WAL
+/// makes safe (no corruption).
+pub(crate) fn configure(
+    conn: &Connection,
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<(), StorageError> {
+    let opening = |doing| move |e| StorageError::opening(path, doing, e);
+    conn.busy_timeout(busy_timeout)
+        .map_err(opening("setting the busy timeout"))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(opening("switching to WAL mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        tracing::warn!(
+            path = %path.display(),
+            mode,
+            "the database is not in WAL mode; readers will wait for writers"
+        );
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(opening("setting synchronous mode"))?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(opening("enabling foreign keys"))?;
+    Ok(())
+}

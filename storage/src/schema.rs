@@ -1,0 +1,200 @@
+//! The schema and its migrations.
+//!
+//! The schema version lives in SQLite's `PRAGMA user_version`; quire's tables are marked with
+//! `PRAGMA application_id` so a database of some other program is refused rather than extended.
+//! Each [`Migration`] moves the schema from `version - 1` to `version`; migrations only ever append to
+//! [`MIGRATIONS`], never change a released one, so every database reaches the same schema.
+//!
+//! Migration runs under `BEGIN IMMEDIATE`: when several CGI processes start on a fresh or old database at
+//! once, one takes the write lock and migrates, the others wait (busy timeout), then re-read the version
+//! inside their own transaction, find nothing to do and commit an empty transaction. A database already
+//! at the current version is only read, so the common open takes no write lock.
+//!
+//! Design for the features still to come, all additive:
+//! - `pages.id` is a stable surrogate key, so a rename changes one row and history, links and attachments
+//!   follow; deletion becomes a column or a revision kind on the same tables.
+//! - `revisions.id` is a global, never reused (AUTOINCREMENT) key that a link table (outgoing links per
+//!   revision) and a render cache can reference.
+//! - `revisions.format` says how `body` is stored; today always `plain` (UTF-8 text). Compressed history
+//!   adds a format and rewrites old rows; a build meeting a format it does not know says so
+//!   ([`crate::StorageError::UnknownFormat`]) instead of showing garbage.
+//! - `revisions.size_delta` is stored at save time so recent changes need no self-join.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::StorageError;
+use std::path::Path;
+
+/// Marks a database as quire's (`PRAGMA application_id`): the bytes "quir".
+pub(crate) const APPLICATION_ID: i32 = 0x7175_6972;
+
+/// One step of the schema.
+pub(crate) struct Migration {
+    /// The schema version after this migration.
+    pub(crate) version: u32,
+    /// What it adds, for the log.
+    pub(crate) description: &'static str,
+    /// The statements; run inside the migration transaction.
+    pub(crate) sql: &'static str,
+}
+
+/// All migrations, in order. Append only.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "pages and revisions",
+    sql: "
+        CREATE TABLE pages (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            current_rev INTEGER NOT NULL
+        );
+        CREATE TABLE revisions (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            page_id    INTEGER NOT NULL REFERENCES pages (id),
+            rev        INTEGER NOT NULL,
+            author     TEXT NOT NULL,
+            time       INTEGER NOT NULL,
+            comment    TEXT NOT NULL,
+            size       INTEGER NOT NULL,
+            size_delta INTEGER NOT NULL,
+            format     TEXT NOT NULL DEFAULT 'plain',
+            body       TEXT NOT NULL,
+            UNIQUE (page_id, rev)
+        );
+        CREATE INDEX revisions_recent ON revisions (time DESC, id DESC);
+    ",
+}];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: u32 = match MIGRATIONS.last() {
+    Some(m) => m.version,
+    None => 0,
+};
+
+/// Brings the database behind `conn` to [`SCHEMA_VERSION`], or refuses it.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
+    let found = user_version(conn, path)?;
+    check_not_newer(found)?;
+    if found == SCHEMA_VERSION {
+        return check_ours(conn, path, found);
+    }
+
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| StorageError::opening(path, "starting the schema migration", e))?;
+    // Another process may have migrated while this one waited for the lock.
+    let found = user_version(&tx, path)?;
+    check_not_newer(found)?;
+    check_ours(&tx, path, found)?;
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tracing::info!(
+            version = migration.version,
+            description = migration.description,
+            "migrating the database schema"
+        );
+        tx.execute_batch(migration.sql)
+            .map_err(|e| StorageError::opening(path, "migrating the database schema", e))?;
+    }
+    if found < SCHEMA_VERSION {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
+            .map_err(|e| StorageError::opening(path, "recording the schema version", e))?;
+    }
+    tx.commit()
+        .map_err(|e| StorageError::opening(path, "committing the schema migration", e))
+}
+
+fn user_version(conn: &Connection, path: &Path) -> Result<u32, StorageError> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| StorageError::opening(path, "reading the schema version", e))?;
+    // user_version is a signed 32-bit field; quire never writes a negative one.
+    u32::try_from(version).map_err(|_| StorageError::ForeignDatabase {
+        path: path.to_path_buf(),
+    })
+}
+
+fn check_not_newer(found: u32) -> Result<(), StorageError> {
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a database that belongs to another program: a foreign application id, or an unversioned
+/// database that already has tables.
+fn check_ours(conn: &Connection, path: &Path, version: u32) -> Result<(), StorageError> {
+    let foreign = || StorageError::ForeignDatabase {
+        path: path.to_path_buf(),
+    };
+    let application_id: i32 = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(|e| StorageError::opening(path, "reading the application id", e))?;
+    if application_id != APPLICATION_ID && application_id != 0 {
+        return Err(foreign());
+    }
+    if version == 0 {
+        let has_objects: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master)", [], |row| {
+                row.get(0)
+            })
+            .map_err(|e| StorageError::opening(path, "inspecting a new database", e))?;
+        if has_objects {
+            return Err(foreign());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_dense_from_one() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                migration.version as usize,
+                i + 1,
+                "{}",
+                migration.description
+            );
+        }
+        assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = Path::new(":memory:");
+        migrate(&mut conn, path).unwrap();
+        migrate(&mut conn, path).unwrap();
+        assert_eq!(user_version(&conn, path).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE accounts (id INTEGER)")
+            .unwrap();
+        let err = migrate(&mut conn, Path::new("other.db")).unwrap_err();
+        assert!(
+            matches!(err, StorageError::ForeignDatabase { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_foreign_application_id_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", 42).unwrap();
+        let err = migrate(&mut conn, Path::new("other.db")).unwrap_err();
+        assert!(
+            matches!(err, StorageError::ForeignDatabase { .. }),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Many writers at once: threads with their own `Storage` (each its own connection, which SQLite locks
+//! like a separate process), threads sharing one `Storage`, and real OS processes.
+//!
+//! Every worker appends to one shared page (retrying on conflict, like a user merging) and to a page of its
+//! own. Afterwards every save must be there, numbered densely 1..N.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use storage::{Save, SaveOutcome, Storage};
+
+use crate::TempDb;
+
+const SHARED: &str = "Shared/Page";
+
+fn own_page(worker: usize) -> String {
+    format!("Worker {worker}")
+}
+
+fn text(worker: usize, i: usize) -> String {
+    format!("worker {worker} save {i}")
+}
+
+/// Saves `saves` times to the shared page and to the worker's own page.
+fn work(storage: &Storage, worker: usize, saves: usize) {
+    let own = own_page(worker);
+    for i in 0..saves {
+        let text = text(worker, i);
+        append(storage, SHARED, &text);
+        // Interleave reads with the writes.
+        storage.recent_changes(5, 0).unwrap();
+        let base = storage.current(&own).unwrap().map(|r| r.rev);
+        let outcome = storage.save(save(&own, &text, base)).unwrap();
+        assert_eq!(outcome, SaveOutcome::Saved { rev: i as u64 + 1 });
+    }
+}
+
+fn save<'a>(page: &'a str, text: &'a str, base_rev: Option<u64>) -> Save<'a> {
+    Save {
+        page,
+        text,
+        author: "worker",
+        comment: "concurrent",
+        base_rev,
+        time: None,
+    }
+}
+
+/// Saves `text` to `page` on top of whatever is current, retrying when someone else got there first.
+fn append(storage: &Storage, page: &str, text: &str) {
+    loop {
+        let base = storage.current(page).unwrap().map(|r| r.rev);
+        match storage.save(save(page, text, base)).unwrap() {
+            SaveOutcome::Saved { .. } => return,
+            SaveOutcome::Conflict { .. } => continue,
+            SaveOutcome::Unchanged { .. } => panic!("every text is unique"),
+        }
+    }
+}
+
+fn check(path: &Path, workers: usize, saves: usize) {
+    let storage = Storage::open(path).unwrap();
+    let total = workers * saves;
+    assert_eq!(storage.revision_count(SHARED).unwrap(), total as u64);
+    let history = storage.history(SHARED, usize::MAX, 0).unwrap();
+    let revs: Vec<u64> = history.iter().rev().map(|m| m.rev).collect();
+    assert_eq!(revs, (1..=total as u64).collect::<Vec<_>>());
+
+    let mut texts = BTreeSet::new();
+    for rev in 1..=total as u64 {
+        texts.insert(storage.revision(SHARED, rev).unwrap().unwrap().text);
+    }
+    let expected: BTreeSet<String> = (0..workers)
+        .flat_map(|w| (0..saves).map(move |i| text(w, i)))
+        .collect();
+    assert_eq!(texts, expected, "a save was lost or duplicated");
+
+    for worker in 0..workers {
+        let own = own_page(worker);
+        assert_eq!(storage.revision_count(&own).unwrap(), saves as u64);
+        let current = storage.current(&own).unwrap().unwrap();
+        assert_eq!(current.text, text(worker, saves - 1));
+    }
+    assert_eq!(
+        storage.recent_changes(usize::MAX, 0).unwrap().len(),
+        2 * total
+    );
+}
+
+#[test]
+fn threads_with_their_own_storage_open_and_save_at_once() {
+    let db = TempDb::new();
+    let (workers, saves) = (8, 15);
+    let start = Arc::new(Barrier::new(workers));
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let (path, start) = (&db.path, Arc::clone(&start));
+            scope.spawn(move || {
+                // All open a fresh file at the same moment: one migrates, the others wait and see it done.
+                start.wait();
+                let storage = Storage::open(path).unwrap();
+                work(&storage, worker, saves);
+            });
+        }
+    });
+    check(&db.path, workers, saves);
+}
+
+#[test]
+fn threads_sharing_one_storage() {
+    let db = TempDb::new();
+    let storage = db.open();
+    let (workers, saves) = (6, 15);
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let storage = &storage;
+            scope.spawn(move || work(storage, worker, saves));
+        }
+    });
+    check(&db.path, workers, saves);
+}
+
+#[test]
+fn threads_sharing_one_in_memory_storage() {
+    let storage = Storage::open_in_memory().unwrap();
+    let (workers, saves) = (4, 10);
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let storage = &storage;
+            scope.spawn(move || work(storage, worker, saves));
+        }
+    });
+    assert_eq!(
+        storage.revision_count(SHARED).unwrap(),
+        (workers * saves) as u64
+    );
+}
+
+const CHILD_DB: &str = "QUIRE_STORAGE_TEST_CHILD_DB";
+const CHILD_WORKER: &str = "QUIRE_STORAGE_TEST_CHILD_WORKER";
+const CHILD_SAVES: usize = 15;
+
+#[test]
+fn separate_processes_save_at_once() {
+    let db = TempDb::new();
+    let workers = 4;
+    let exe = std::env::current_exe().unwrap();
+    // Start all before waiting for any, so they really run at once.
+    let children: Vec<_> = (0..workers)
+        .map(|worker| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "concurrency::child_process",
+                    "--include-ignored",
+                    "--test-threads=1",
+                ])
+                .env(CHILD_DB, &db.path)
+                .env(CHILD_WORKER, worker.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Guard against the filter matching nothing, which would pass vacuously.
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran no test: {stdout}"
+        );
+    }
+    check(&db.path, workers, CHILD_SAVES);
+}
+
+/// Entry point of the child processes of `separate_processes_save_at_once`.
+#[test]
+#[ignore = "runs only inside a child process started by separate_processes_save_at_once"]
+fn child_process() {
+    let path = std::env::var_os(CHILD_DB).expect("started by the parent test");
+    let worker: usize = std::env::var(CHILD_WORKER).unwrap().parse().unwrap();
+    let storage = Storage::open(Path::new(&path)).unwrap();
+    work(&storage, worker, CHILD_SAVES);
+}

@@ -1,0 +1,291 @@
+//! Reading and writing pages: current, revisions, history, recent changes, listings.
+
+use storage::{Save, SaveOutcome, Storage, StorageError};
+
+use crate::{edit, saved, TempDb};
+
+#[test]
+fn a_new_wiki_is_empty() {
+    let db = TempDb::new();
+    let storage = db.open();
+    assert!(storage.is_empty().unwrap());
+    assert_eq!(storage.current("FrontPage").unwrap(), None);
+    assert!(!storage.exists("FrontPage").unwrap());
+    assert_eq!(storage.page_names().unwrap(), Vec::<String>::new());
+    assert_eq!(storage.recent_changes(10, 0).unwrap(), []);
+    assert_eq!(storage.history("FrontPage", 10, 0).unwrap(), []);
+    assert_eq!(storage.revision_count("FrontPage").unwrap(), 0);
+}
+
+#[test]
+fn a_save_is_read_back_in_full() {
+    let db = TempDb::new();
+    let storage = db.open();
+    let outcome = storage
+        .save(Save {
+            page: "FrontPage",
+            text: "Hello, wiki.",
+            author: "alice",
+            comment: "first words",
+            base_rev: None,
+            time: Some(1_700_000_000),
+        })
+        .unwrap();
+    assert_eq!(outcome, SaveOutcome::Saved { rev: 1 });
+
+    let current = storage.current("FrontPage").unwrap().unwrap();
+    assert_eq!(current.page, "FrontPage");
+    assert_eq!(current.rev, 1);
+    assert_eq!(current.author, "alice");
+    assert_eq!(current.time, 1_700_000_000);
+    assert_eq!(current.comment, "first words");
+    assert_eq!(current.size, 12);
+    assert_eq!(current.text, "Hello, wiki.");
+    assert_eq!(storage.revision("FrontPage", 1).unwrap(), Some(current));
+    assert!(storage.exists("FrontPage").unwrap());
+    assert!(!storage.is_empty().unwrap());
+}
+
+#[test]
+fn time_defaults_to_now() {
+    let storage = Storage::open_in_memory().unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    storage
+        .save(Save {
+            time: None,
+            ..edit("P", "x", None, 0)
+        })
+        .unwrap();
+    let time = storage.current("P").unwrap().unwrap().time;
+    assert!(time >= before && time < before + 3600, "{time} vs {before}");
+}
+
+#[test]
+fn every_revision_stays_readable() {
+    let db = TempDb::new();
+    let storage = db.open();
+    for (i, text) in ["one", "two", "three"].iter().enumerate() {
+        let base = (i > 0).then_some(i as u64);
+        assert_eq!(
+            saved(&storage, edit("P", text, base, 100 + i as i64)),
+            i as u64 + 1
+        );
+    }
+    assert_eq!(storage.revision("P", 1).unwrap().unwrap().text, "one");
+    assert_eq!(storage.revision("P", 2).unwrap().unwrap().text, "two");
+    assert_eq!(storage.current("P").unwrap().unwrap().text, "three");
+    assert_eq!(storage.revision("P", 4).unwrap(), None);
+    assert_eq!(storage.revision("P", 0).unwrap(), None);
+    assert_eq!(storage.revision("P", u64::MAX).unwrap(), None);
+    assert_eq!(storage.revision("Other", 1).unwrap(), None);
+    assert_eq!(storage.revision_count("P").unwrap(), 3);
+}
+
+#[test]
+fn history_is_newest_first_and_pages() {
+    let db = TempDb::new();
+    let storage = db.open();
+    for rev in 1..=5u64 {
+        let text = format!("version {rev}");
+        saved(
+            &storage,
+            edit(
+                "P",
+                &text,
+                rev.checked_sub(1).filter(|&b| b > 0),
+                rev as i64,
+            ),
+        );
+    }
+    saved(&storage, edit("Other", "x", None, 99));
+    let revs = |limit, offset| -> Vec<u64> {
+        storage
+            .history("P", limit, offset)
+            .unwrap()
+            .iter()
+            .map(|m| m.rev)
+            .collect()
+    };
+    assert_eq!(revs(10, 0), [5, 4, 3, 2, 1]);
+    assert_eq!(revs(2, 0), [5, 4]);
+    assert_eq!(revs(2, 2), [3, 2]);
+    assert_eq!(revs(2, 4), [1]);
+    assert_eq!(revs(2, 6), Vec::<u64>::new());
+    assert_eq!(revs(usize::MAX, 0).len(), 5);
+    let newest = &storage.history("P", 1, 0).unwrap()[0];
+    assert_eq!(
+        (newest.page.as_str(), newest.size, newest.time),
+        ("P", 9, 5)
+    );
+    assert_eq!(*newest, storage.current("P").unwrap().unwrap().meta());
+}
+
+#[test]
+fn recent_changes_span_pages_newest_first_with_deltas() {
+    let db = TempDb::new();
+    let storage = db.open();
+    saved(&storage, edit("A", "aaaa", None, 10));
+    saved(&storage, edit("B", "bb", None, 30));
+    saved(&storage, edit("A", "a", Some(1), 20));
+    // Same second as B's save: the later save comes first.
+    saved(&storage, edit("C", "c", None, 30));
+    // An import with an old time sorts by its time, not by when it was saved.
+    saved(&storage, edit("Old", "old", None, 1));
+
+    let changes = storage.recent_changes(10, 0).unwrap();
+    let summary: Vec<_> = changes
+        .iter()
+        .map(|c| (c.page.as_str(), c.rev, c.time, c.size, c.size_delta))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("C", 1, 30, 1, 1),
+            ("B", 1, 30, 2, 2),
+            ("A", 2, 20, 1, -3),
+            ("A", 1, 10, 4, 4),
+            ("Old", 1, 1, 3, 3),
+        ]
+    );
+    let page = |limit, offset| -> Vec<String> {
+        storage
+            .recent_changes(limit, offset)
+            .unwrap()
+            .into_iter()
+            .map(|c| format!("{}@{}", c.page, c.rev))
+            .collect()
+    };
+    assert_eq!(page(2, 1), ["B@1", "A@2"]);
+    assert_eq!(page(10, 5), Vec::<String>::new());
+}
+
+#[test]
+fn unchanged_text_adds_no_revision() {
+    let db = TempDb::new();
+    let storage = db.open();
+    saved(&storage, edit("P", "same", None, 1));
+    assert_eq!(
+        storage.save(edit("P", "same", Some(1), 2)).unwrap(),
+        SaveOutcome::Unchanged { rev: 1 }
+    );
+    assert_eq!(storage.revision_count("P").unwrap(), 1);
+    assert_eq!(storage.recent_changes(10, 0).unwrap().len(), 1);
+}
+
+#[test]
+fn a_stale_edit_conflicts_and_writes_nothing() {
+    let db = TempDb::new();
+    let storage = db.open();
+    saved(&storage, edit("P", "base", None, 1));
+    saved(&storage, edit("P", "bob's edit", Some(1), 2));
+    let outcome = storage.save(edit("P", "alice's edit", Some(1), 3)).unwrap();
+    let SaveOutcome::Conflict { current } = outcome else {
+        panic!("expected a conflict, got {outcome:?}");
+    };
+    assert_eq!((current.rev, current.text.as_str()), (2, "bob's edit"));
+    assert_eq!(storage.revision_count("P").unwrap(), 2);
+
+    // Creating a page that exists conflicts too.
+    let outcome = storage.save(edit("P", "fresh", None, 4)).unwrap();
+    assert!(matches!(outcome, SaveOutcome::Conflict { current } if current.rev == 2));
+}
+
+#[test]
+fn names_are_opaque_and_exact() {
+    let db = TempDb::new();
+    let storage = db.open();
+    let names = [
+        "Zebra",
+        "apple",
+        "Apple",
+        "Projects/Quire/Notes",
+        "with space",
+        "日本語のページ",
+        "Ünïcödé",
+        "U\u{308}nicode", // decomposed Ü: a different name from the composed one
+        "\u{dc}nicode",
+        "emoji 🦀",
+        "quote ' and \" and %",
+    ];
+    for name in names {
+        saved(&storage, edit(name, name, None, 1));
+    }
+    for name in names {
+        assert_eq!(storage.current(name).unwrap().unwrap().text, name);
+    }
+    let mut sorted: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    sorted.sort();
+    assert_eq!(storage.page_names().unwrap(), sorted);
+    assert!(!storage.exists("APPLE").unwrap());
+    assert!(!storage.exists("Projects").unwrap());
+}
+
+#[test]
+fn existing_answers_for_a_batch() {
+    let db = TempDb::new();
+    let storage = db.open();
+    saved(&storage, edit("A", "x", None, 1));
+    saved(&storage, edit("B/C", "x", None, 1));
+    let found = storage
+        .existing(&["A", "Missing", "B/C", "A", "b/c"])
+        .unwrap();
+    let mut found: Vec<_> = found.into_iter().collect();
+    found.sort();
+    assert_eq!(found, ["A", "B/C"]);
+    assert!(storage.existing(&[]).unwrap().is_empty());
+
+    let many: Vec<String> = (0..2_000).map(|i| format!("Page{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    assert!(storage.existing(&many).unwrap().is_empty());
+}
+
+#[test]
+fn odd_texts_round_trip() {
+    let db = TempDb::new();
+    let storage = db.open();
+    let big = "x".repeat(5 * 1024 * 1024);
+    for (page, text) in [
+        ("Empty", ""),
+        ("Nul", "before\0after"),
+        ("Crlf", "line\r\nline\r\n"),
+        ("Big", big.as_str()),
+    ] {
+        saved(&storage, edit(page, text, None, 1));
+        let current = storage.current(page).unwrap().unwrap();
+        assert_eq!(current.text, text, "{page}");
+        assert_eq!(current.size, text.len() as u64, "{page}");
+    }
+}
+
+#[test]
+fn a_body_in_an_unknown_format_is_reported_not_misread() {
+    let db = TempDb::new();
+    let storage = db.open();
+    saved(&storage, edit("P", "text", None, 1));
+    let raw = rusqlite::Connection::open(&db.path).unwrap();
+    raw.execute(
+        "UPDATE revisions SET format = 'zstd-9', body = x'28b52ffd'",
+        [],
+    )
+    .unwrap();
+    let err = storage.current("P").unwrap_err();
+    assert!(
+        matches!(&err, StorageError::UnknownFormat { page, rev: 1, format } if page == "P" && format == "zstd-9"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("zstd-9"), "{err}");
+    // Listings need no body and keep working.
+    assert_eq!(storage.history("P", 10, 0).unwrap().len(), 1);
+}
+
+#[test]
+fn in_memory_storages_are_separate() {
+    let one = Storage::open_in_memory().unwrap();
+    let two = Storage::open_in_memory().unwrap();
+    saved(&one, edit("P", "x", None, 1));
+    assert!(one.exists("P").unwrap());
+    assert!(!two.exists("P").unwrap());
+}
