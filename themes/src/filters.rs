@@ -1,0 +1,215 @@
+//! The filters and tests quire's templates use beyond minijinja's built-ins.
+//!
+//! Times arrive as unix seconds and are always shown in UTC: a team wiki's readers sit in
+//! different zones, and one unambiguous clock beats a guess at the reader's. Sizes use
+//! binary units because that is what the storage counts.
+//!
+//! The `none` test is replaced by a strict one: with minijinja's own, `{% if x is none %}`
+//! quietly treats a missing `x` as "not none", which would hide a key the app forgot.
+
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Registers everything in this module on `env`.
+pub(crate) fn register(env: &mut Environment<'_>) {
+    env.add_filter("filesize", filesize);
+    env.add_filter("datetime", datetime);
+    env.add_filter("isodate", isodate);
+    env.add_filter("timeofday", timeofday);
+    env.add_filter("chunkby", chunkby);
+    env.add_test("none", strict_none);
+}
+
+/// `{{ 1234|filesize }}` → `1.2 KiB`; below 1 KiB the exact count: `1 byte`, `512 bytes`.
+/// Negative sizes (a shrinking page) keep their sign.
+pub(crate) fn filesize(bytes: i64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let magnitude = bytes.unsigned_abs();
+    if magnitude < 1024 {
+        let plural = if magnitude == 1 { "" } else { "s" };
+        return format!("{bytes} byte{plural}");
+    }
+    let sign = if bytes < 0 { "-" } else { "" };
+    let mut value = magnitude as f64 / 1024.0;
+    let mut unit = 0;
+    // Compare after rounding so 1048575 bytes reads "1.0 MiB", not "1024.0 KiB".
+    while unit + 1 < UNITS.len() && (value * 10.0).round() / 10.0 >= 1024.0 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{sign}{value:.1} {}", UNITS[unit])
+}
+
+/// `{{ time|datetime }}` → `2026-11-25 14:03 UTC`.
+pub(crate) fn datetime(unix_seconds: i64) -> Result<String, Error> {
+    let t = utc(unix_seconds)?;
+    Ok(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    ))
+}
+
+/// `{{ time|timeofday }}` → `14:03 UTC`, for lists already grouped by day.
+pub(crate) fn timeofday(unix_seconds: i64) -> Result<String, Error> {
+    let t = utc(unix_seconds)?;
+    Ok(format!("{:02}:{:02} UTC", t.hour(), t.minute()))
+}
+
+/// `{{ time|isodate }}` → `2026-11-25T14:03:00Z`, for `<time datetime="…">`.
+pub(crate) fn isodate(unix_seconds: i64) -> Result<String, Error> {
+    utc(unix_seconds)?.format(&Rfc3339).map_err(|err| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot write {unix_seconds} as an RFC 3339 date"),
+        )
+        .with_source(err)
+    })
+}
+
+fn utc(unix_seconds: i64) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::from_unix_timestamp(unix_seconds).map_err(|err| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{unix_seconds} is not a representable unix time"),
+        )
+        .with_source(err)
+    })
+}
+
+/// `{% for day, items in changes|chunkby("day") %}`: splits a list into runs of neighbours
+/// with the same `attribute`, keeping the list's order (unlike `groupby`, which sorts).
+/// An item without the attribute is an error, as any undefined value is in quire.
+pub(crate) fn chunkby(items: Value, attribute: &str) -> Result<Value, Error> {
+    if items.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "chunkby applied to an undefined value",
+        ));
+    }
+    let mut runs: Vec<(Value, Vec<Value>)> = Vec::new();
+    for item in items.try_iter()? {
+        let key = item.get_attr(attribute)?;
+        if key.is_undefined() {
+            return Err(Error::new(
+                ErrorKind::UndefinedError,
+                format!("chunkby: an item has no attribute `{attribute}`"),
+            ));
+        }
+        match runs.last_mut() {
+            Some((last, run)) if *last == key => run.push(item),
+            _ => runs.push((key, vec![item])),
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(key, run)| Value::from(vec![key, Value::from(run)]))
+        .collect())
+}
+
+/// `is none` that fails on an undefined value instead of answering "no".
+fn strict_none(value: &Value) -> Result<bool, Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "`is none` tested on an undefined value",
+        ));
+    }
+    Ok(value.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filesize_uses_exact_bytes_below_one_kib() {
+        assert_eq!(filesize(0), "0 bytes");
+        assert_eq!(filesize(1), "1 byte");
+        assert_eq!(filesize(-1), "-1 byte");
+        assert_eq!(filesize(1023), "1023 bytes");
+    }
+
+    #[test]
+    fn filesize_uses_binary_units_with_one_decimal() {
+        assert_eq!(filesize(1024), "1.0 KiB");
+        assert_eq!(filesize(1234), "1.2 KiB");
+        assert_eq!(filesize(-1536), "-1.5 KiB");
+        assert_eq!(filesize(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(filesize(3 * 1024 * 1024 * 1024 + 1), "3.0 GiB");
+        assert_eq!(filesize(i64::MAX), "8.0 EiB");
+        assert_eq!(filesize(i64::MIN), "-8.0 EiB");
+    }
+
+    #[test]
+    fn filesize_moves_up_a_unit_when_rounding_reaches_1024() {
+        assert_eq!(filesize(1024 * 1024 - 1), "1.0 MiB");
+        assert_eq!(filesize(1024 * 1024 - 60), "1023.9 KiB");
+    }
+
+    #[test]
+    fn dates_are_utc() {
+        assert_eq!(datetime(0).unwrap(), "1970-01-01 00:00 UTC");
+        // 2026-11-25 14:03:09 UTC
+        assert_eq!(datetime(1_795_615_389).unwrap(), "2026-11-25 14:03 UTC");
+        assert_eq!(timeofday(1_795_615_389).unwrap(), "14:03 UTC");
+        assert_eq!(isodate(1_795_615_389).unwrap(), "2026-11-25T14:03:09Z");
+        assert_eq!(datetime(-86_400).unwrap(), "1969-12-31 00:00 UTC");
+    }
+
+    #[test]
+    fn leap_day_is_handled() {
+        // 2024-02-29 23:59:59 UTC
+        assert_eq!(datetime(1_709_251_199).unwrap(), "2024-02-29 23:59 UTC");
+        assert_eq!(isodate(1_709_251_200).unwrap(), "2024-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn unrepresentable_times_are_errors_not_panics() {
+        assert!(datetime(i64::MAX).is_err());
+        assert!(isodate(i64::MIN).is_err());
+        assert!(timeofday(i64::MAX).is_err());
+        // Representable by `time` but not in RFC 3339's four-digit years.
+        assert!(isodate(-62_167_219_201).is_err());
+    }
+
+    #[test]
+    fn chunkby_keeps_order_and_groups_neighbours() {
+        let items = Value::from_serialize(serde_json::json!([
+            {"day": "2026-11-25", "n": 1},
+            {"day": "2026-11-25", "n": 2},
+            {"day": "2026-11-24", "n": 3},
+            {"day": "2026-11-25", "n": 4},
+        ]));
+        let runs = chunkby(items, "day").unwrap();
+        let runs: serde_json::Value = serde_json::to_value(&runs).unwrap();
+        assert_eq!(
+            runs,
+            serde_json::json!([
+                ["2026-11-25", [{"day": "2026-11-25", "n": 1}, {"day": "2026-11-25", "n": 2}]],
+                ["2026-11-24", [{"day": "2026-11-24", "n": 3}]],
+                ["2026-11-25", [{"day": "2026-11-25", "n": 4}]],
+            ])
+        );
+    }
+
+    #[test]
+    fn chunkby_rejects_items_without_the_attribute() {
+        let items = Value::from_serialize(serde_json::json!([{"day": "x"}, {"n": 1}]));
+        let err = chunkby(items, "day").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UndefinedError);
+        assert!(chunkby(Value::UNDEFINED, "day").is_err());
+    }
+
+    #[test]
+    fn none_test_is_strict() {
+        assert!(strict_none(&Value::from(())).unwrap());
+        assert!(!strict_none(&Value::from(0)).unwrap());
+        assert!(strict_none(&Value::UNDEFINED).is_err());
+    }
+}
