@@ -33,7 +33,7 @@ fn echo(mut request: Request) -> Response {
 }
 
 #[test]
-#[ignore = "runs only as the child process of `a_real_cgi_process_answers_one_request`"]
+#[ignore = "runs only as the CGI process started by the tests below"]
 fn child_process() {
     assert!(
         std::env::var_os(CHILD_MARKER).is_some(),
@@ -48,9 +48,13 @@ fn child_process() {
     std::process::exit(code);
 }
 
-#[test]
-fn a_real_cgi_process_answers_one_request() {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+/// Runs `child_process` as a web server would run a CGI program, writes
+/// `stdin` to it and keeps stdin open, and returns the response's head and
+/// body.
+fn run_cgi(vars: &[(&str, &[u8])], stdin: &[u8]) -> (String, Vec<u8>) {
+    let mut command =
+        Command::new(std::env::current_exe().expect("the test binary knows its path"));
+    command
         .args([
             "cgi::child_process",
             "--exact",
@@ -60,55 +64,102 @@ fn a_real_cgi_process_answers_one_request() {
         ])
         .env_clear()
         .env(CHILD_MARKER, "1")
-        .env("GATEWAY_INTERFACE", "CGI/1.1")
-        .env("REQUEST_METHOD", "POST")
-        .env("SCRIPT_NAME", "/wiki")
-        .env("PATH_INFO", OsStr::from_bytes(b"/caf\xE9"))
-        .env("CONTENT_LENGTH", "5")
-        .env("CONTENT_TYPE", "text/plain")
-        .env("SERVER_PROTOCOL", "HTTP/1.1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    for (name, value) in vars {
+        command.env(name, OsStr::from_bytes(value));
+    }
+    let mut child = command.spawn().expect("the test binary starts again");
 
-    // More than CONTENT_LENGTH, and stdin stays open: a process that read
-    // stdin to its end would never finish.
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"helloEXTRA").unwrap();
+    // Stdin stays open until the process has finished: one that read stdin
+    // to its end, rather than CONTENT_LENGTH bytes, would never finish.
+    let mut child_stdin = child.stdin.take().expect("stdin is piped");
+    child_stdin.write_all(stdin).expect("stdin takes the body");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("the child can be polled") {
             break status;
         }
         if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
+            child.kill().expect("the child can be killed");
+            child.wait().expect("the killed child can be reaped");
             panic!("the CGI process did not finish: did it read stdin to its end?");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    drop(stdin);
+    drop(child_stdin);
     assert!(status.success(), "{status}");
 
     let mut output = Vec::new();
     child
         .stdout
         .take()
-        .unwrap()
+        .expect("stdout is piped")
         .read_to_end(&mut output)
-        .unwrap();
+        .expect("stdout can be read");
     // The test harness prints a line of its own before the test starts.
     let start = output
         .windows(8)
         .position(|window| window == b"Status: ")
         .unwrap_or_else(|| panic!("no CGI response in {:?}", String::from_utf8_lossy(&output)));
-    let response = &output[start..];
-    assert!(response.starts_with(b"Status: 200 OK\r\n"));
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&response[..split]);
-    assert!(head.contains("content-type: text/plain"), "{head}");
-    assert_eq!(&response[split + 4..], b"POST /caf\xE9 hello");
+    let mut response = output.split_off(start);
+    let end = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a CGI head ends with a blank line");
+    let body = response.split_off(end + 4);
+    (
+        String::from_utf8(response).expect("a CGI head is text"),
+        body,
+    )
+}
+
+#[test]
+fn a_real_cgi_process_answers_one_request() {
+    let (head, body) = run_cgi(
+        &[
+            ("GATEWAY_INTERFACE", b"CGI/1.1"),
+            ("REQUEST_METHOD", b"POST"),
+            ("SCRIPT_NAME", b"/wiki"),
+            ("PATH_INFO", b"/caf\xE9"),
+            ("CONTENT_LENGTH", b"5"),
+            ("CONTENT_TYPE", b"text/plain"),
+            ("SERVER_PROTOCOL", b"HTTP/1.1"),
+        ],
+        b"helloEXTRA",
+    );
+    assert!(head.starts_with("Status: 200 OK\r\n"), "{head}");
+    assert!(head.contains("content-type: text/plain\r\n"), "{head}");
+    assert_eq!(body, b"POST /caf\xE9 hello");
+}
+
+#[test]
+fn a_real_cgi_process_compresses_through_the_standard_stack() {
+    let text = "a line of wiki text\n".repeat(100);
+    let length = text.len().to_string();
+    let (head, body) = run_cgi(
+        &[
+            ("REQUEST_METHOD", b"PUT"),
+            ("PATH_INFO", b"/Page"),
+            ("CONTENT_LENGTH", length.as_bytes()),
+            ("HTTP_ACCEPT_ENCODING", b"gzip, br"),
+        ],
+        text.as_bytes(),
+    );
+    assert!(head.starts_with("Status: 200 OK\r\n"), "{head}");
+    assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
+    let mut decoded = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, format!("PUT /Page {text}"));
+}
+
+#[test]
+fn a_real_cgi_process_answers_400_to_a_broken_environment() {
+    let (head, body) = run_cgi(&[("PATH_INFO", b"/Page")], b"");
+    assert!(head.starts_with("Status: 400 Bad Request\r\n"), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("400 Bad Request"));
 }
