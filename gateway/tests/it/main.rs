@@ -1,2 +1,3 @@
 mod cgi;
+mod fastcgi;
 mod http;

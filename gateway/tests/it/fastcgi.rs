@@ -1,0 +1,467 @@
+//! The FastCGI responder over real sockets, driven by the crate's own
+//! FastCGI client the way nginx, Apache or `cgi-fcgi` would drive it.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use gateway::fastcgi::record::{
+    protocol_status, role, BeginRequest, EndRequest, Record, RecordType, FLAG_KEEP_CONN,
+};
+use gateway::fastcgi::{cgi_params, Client, FastCgiConfig, Pair, Server};
+use gateway::listener::Listener;
+use gateway::testing::{TestRequest, TestResponse};
+use gateway::{GatewayConfig, HttpError, IntoResponse, Request, Response};
+use http::{Method, StatusCode};
+
+/// Requests that have reached `/together` and not yet left.
+static TOGETHER: Mutex<usize> = Mutex::new(0);
+static TOGETHER_CHANGED: Condvar = Condvar::new();
+
+/// The app behind every test server.
+fn app(mut request: Request) -> Response {
+    let text = match request.path_info() {
+        b"/panic" => panic!("the test app panics on purpose"),
+        b"/echo" => match request.body_mut().read_to_vec() {
+            Ok(body) => return Response::new(body.into()),
+            Err(err) => return HttpError::from(err).into_response(),
+        },
+        b"/header-size" => {
+            let size = request.headers().get("x-big").map_or(0, |v| v.len());
+            format!("x-big is {size} bytes")
+        }
+        // Answers once three requests are in the app at the same time, which
+        // only happens when they really run concurrently.
+        b"/together" => together(request.query()),
+        _ => format!(
+            "{} {} ?{} mount={} thing={}",
+            request.method(),
+            String::from_utf8_lossy(request.path_info()),
+            request.query(),
+            request.mount(),
+            request
+                .headers()
+                .get("x-thing")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-"),
+        ),
+    };
+    let mut response = Response::new(text.into());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    response
+}
+
+fn together(query: &str) -> String {
+    let mut count = TOGETHER.lock().expect("no test panics holding the lock");
+    *count += 1;
+    TOGETHER_CHANGED.notify_all();
+    // A generous timeout turns a server that runs them one by one into a
+    // failed assertion rather than a hung test.
+    let (_count, timeout) = TOGETHER_CHANGED
+        .wait_timeout_while(count, Duration::from_secs(20), |count| *count < 3)
+        .expect("no test panics holding the lock");
+    let answer = if timeout.timed_out() {
+        "alone"
+    } else {
+        "together"
+    };
+    format!("{answer} {query}")
+}
+
+/// A server on a temp unix socket or a free TCP port, stopped on drop.
+struct TestServer {
+    server: Option<Server>,
+    spec: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    fn unix(config: FastCgiConfig) -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir can be made");
+        let spec = format!("unix:{}", dir.path().join("fcgi.sock").display());
+        Self::start(&spec, dir, config)
+    }
+
+    fn tcp(config: FastCgiConfig) -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir can be made");
+        Self::start("127.0.0.1:0", dir, config)
+    }
+
+    fn start(spec: &str, dir: tempfile::TempDir, config: FastCgiConfig) -> Self {
+        let listener = Listener::bind(spec).expect("the test socket can be bound");
+        let server = Server::start(listener, Arc::new(app), config).expect("the server starts");
+        let spec = server
+            .local_spec()
+            .expect("a bound socket has an address")
+            .to_owned();
+        TestServer {
+            server: Some(server),
+            spec,
+            _dir: dir,
+        }
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.spec).expect("the test server accepts")
+    }
+
+    fn shutdown(mut self) {
+        let server = self.server.take().expect("shut down only once");
+        server.shutdown().expect("the server stops cleanly");
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = server.shutdown();
+        }
+    }
+}
+
+fn config() -> FastCgiConfig {
+    FastCgiConfig {
+        workers: 4,
+        max_connections: 8,
+        ..FastCgiConfig::default()
+    }
+}
+
+fn get(client: &mut Client, target: &str) -> TestResponse {
+    client
+        .send(&TestRequest::get(target), "/wiki")
+        .expect("the request is answered")
+}
+
+fn request_with(target: &str, change: impl FnOnce(&mut TestRequest)) -> Vec<Pair> {
+    let mut request = TestRequest::get(target);
+    change(&mut request);
+    cgi_params(&request, "/wiki")
+}
+
+#[test]
+fn a_get_with_params_split_mid_pair_is_answered_over_unix_and_tcp() {
+    for server in [TestServer::unix(config()), TestServer::tcp(config())] {
+        // Records of 5 bytes cut most pairs in their middle, as cgi-fcgi does.
+        let mut client = server.client().with_max_record(5);
+        let request = TestRequest::get("/Some Page?rev=2").with_header("X-Thing", "yes");
+        let response = client.send(&request, "/wiki").unwrap();
+        assert_eq!(response.status, StatusCode::OK, "{}", server.spec);
+        assert_eq!(response.header("content-type"), Some("text/plain"));
+        assert_eq!(
+            response.text(),
+            "GET /Some Page ?rev=2 mount=/wiki thing=yes"
+        );
+    }
+}
+
+#[test]
+fn keep_conn_serves_several_requests_on_one_connection() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    for n in 0..5 {
+        let response = get(&mut client, &format!("/page{n}"));
+        assert_eq!(
+            response.text(),
+            format!("GET /page{n} ? mount=/wiki thing=-")
+        );
+    }
+}
+
+#[test]
+fn without_keep_conn_the_connection_is_closed_after_the_response() {
+    let server = TestServer::tcp(config());
+    let mut client = server.client().with_keep_conn(false);
+    assert_eq!(get(&mut client, "/once").status, StatusCode::OK);
+    assert!(client.read_record().unwrap().is_none());
+}
+
+#[test]
+fn three_interleaved_requests_run_concurrently_on_one_connection() {
+    let server = TestServer::unix(config());
+    let mut client = server.client().with_max_record(7);
+    let params: Vec<Vec<Pair>> = (0..3)
+        .map(|n| cgi_params(&TestRequest::get(&format!("/together?n={n}")), ""))
+        .collect();
+    let requests: Vec<(&[Pair], &[u8])> = params.iter().map(|p| (&p[..], &b""[..])).collect();
+    let responses = client.request_interleaved(&requests).unwrap();
+    for (n, response) in responses.iter().enumerate() {
+        assert!(response.is_complete());
+        let response = response.parse().unwrap();
+        assert_eq!(response.text(), format!("together n={n}"));
+    }
+    *TOGETHER.lock().unwrap() = 0;
+}
+
+#[test]
+fn a_200_kib_params_block_arrives_whole_in_any_framing() {
+    let server = TestServer::tcp(config());
+    let big = "b".repeat(200 * 1024);
+    let params = request_with("/header-size", |r| {
+        r.headers.push(("X-Big".to_owned(), big.clone()));
+    });
+    // nginx: records as large as possible; Apache: 16 KiB records.
+    for max_record in [65535, 16 * 1024] {
+        let mut client = server.client().with_max_record(max_record);
+        let response = client.request(&params, b"").unwrap().parse().unwrap();
+        assert_eq!(response.text(), "x-big is 204800 bytes", "{max_record}");
+    }
+}
+
+#[test]
+fn a_1_mib_body_reaches_the_app_and_comes_back_in_many_records() {
+    let server = TestServer::unix(config());
+    let body: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let params = request_with("/echo", |r| {
+        r.method = Method::POST;
+        r.body = body.clone();
+    });
+    let mut client = server.client();
+    let response = client.request(&params, &body).unwrap();
+    let response = response.parse().unwrap();
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.body == body, "the echoed body differs");
+}
+
+#[test]
+fn a_body_over_the_limit_is_answered_413_and_the_connection_goes_on() {
+    let server = TestServer::tcp(FastCgiConfig {
+        gateway: GatewayConfig {
+            max_body_bytes: 1000,
+            ..GatewayConfig::default()
+        },
+        ..config()
+    });
+    let mut client = server.client();
+    let body = vec![b'x'; 5000];
+    let declared = request_with("/echo", |r| {
+        r.method = Method::POST;
+        r.body = body.clone();
+    });
+    let response = client.request(&declared, &body).unwrap().parse().unwrap();
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Without CONTENT_LENGTH the overflow is noticed as the body is read.
+    let undeclared: Vec<Pair> = declared
+        .into_iter()
+        .filter(|(name, _)| name != b"CONTENT_LENGTH")
+        .collect();
+    let response = client.request(&undeclared, &body).unwrap().parse().unwrap();
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let within = vec![b'y'; 1000];
+    let response = client
+        .request(&undeclared, &within)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!((response.status, response.body), (StatusCode::OK, within));
+}
+
+#[test]
+fn get_values_reports_the_limits_it_honours() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    let values = client
+        .get_values(&[
+            "FCGI_MAX_CONNS",
+            "FCGI_MAX_REQS",
+            "FCGI_MPXS_CONNS",
+            "FCGI_NONSENSE",
+        ])
+        .unwrap();
+    let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"]
+    );
+    assert_eq!(values[0].1, "8");
+    assert!(values[1].1.parse::<usize>().unwrap() >= 8);
+    assert_eq!(values[2].1, "1");
+    // The connection still serves requests afterwards.
+    assert_eq!(get(&mut client, "/").status, StatusCode::OK);
+}
+
+fn begin(id: u16, role: u16) -> Record {
+    let body = BeginRequest {
+        role,
+        flags: FLAG_KEEP_CONN,
+    };
+    Record::new(RecordType::BEGIN_REQUEST, id, body.encode()).expect("8 bytes fit a record")
+}
+
+fn expect_end(client: &mut Client, id: u16) -> EndRequest {
+    let record = client
+        .read_record()
+        .expect("a record can be read")
+        .expect("the connection stays open");
+    assert_eq!(
+        (record.record_type(), record.request_id()),
+        (RecordType::END_REQUEST, id)
+    );
+    EndRequest::decode(record.content()).expect("a well-formed END_REQUEST")
+}
+
+#[test]
+fn an_aborted_request_is_ended_and_the_connection_goes_on() {
+    let server = TestServer::tcp(config());
+    let mut client = server.client();
+    client.send_record(&begin(1, role::RESPONDER)).unwrap();
+    let params = Record::new(RecordType::PARAMS, 1, b"\x0e\x03REQUEST_METHODGET".to_vec());
+    client.send_record(&params.unwrap()).unwrap();
+    client
+        .send_record(&Record::new(RecordType::ABORT_REQUEST, 1, Vec::new()).unwrap())
+        .unwrap();
+    let end = expect_end(&mut client, 1);
+    assert_eq!(end.protocol_status, protocol_status::REQUEST_COMPLETE);
+    // Late records of the aborted request are ignored.
+    client
+        .send_record(&Record::new(RecordType::STDIN, 1, Vec::new()).unwrap())
+        .unwrap();
+    assert_eq!(
+        get(&mut client, "/after").text(),
+        "GET /after ? mount=/wiki thing=-"
+    );
+}
+
+#[test]
+fn other_roles_are_refused_with_unknown_role() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    client.send_record(&begin(1, role::AUTHORIZER)).unwrap();
+    assert_eq!(
+        expect_end(&mut client, 1).protocol_status,
+        protocol_status::UNKNOWN_ROLE
+    );
+    client.send_record(&begin(2, role::FILTER)).unwrap();
+    assert_eq!(
+        expect_end(&mut client, 2).protocol_status,
+        protocol_status::UNKNOWN_ROLE
+    );
+    assert_eq!(get(&mut client, "/").status, StatusCode::OK);
+}
+
+#[test]
+fn an_unknown_record_type_is_answered_with_unknown_type() {
+    let server = TestServer::tcp(config());
+    let mut client = server.client();
+    client
+        .send_record(&Record::new(RecordType(42), 0, b"whatever".to_vec()).unwrap())
+        .unwrap();
+    let record = client.read_record().unwrap().unwrap();
+    assert_eq!(record.record_type(), RecordType::UNKNOWN_TYPE);
+    assert_eq!(record.request_id(), 0);
+    assert_eq!(record.content()[0], 42);
+    assert_eq!(get(&mut client, "/").status, StatusCode::OK);
+}
+
+#[test]
+fn garbage_closes_that_connection_only() {
+    let server = TestServer::unix(config());
+    let mut idle = server.client();
+    let mut bad = server.client();
+    bad.send_raw(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n")
+        .unwrap();
+    let closed = match bad.read_record() {
+        Ok(record) => record.is_none(),
+        Err(err) => err.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "the connection should have been closed");
+    // A record whose content length lies: the stream ends inside it.
+    let mut truncated = server.client();
+    truncated
+        .send_raw(&[1, 4, 0, 1, 0xFF, 0xFF, 0, 0, b'x'])
+        .unwrap();
+    drop(truncated);
+
+    assert_eq!(get(&mut server.client(), "/").status, StatusCode::OK);
+    assert_eq!(get(&mut idle, "/").status, StatusCode::OK);
+}
+
+#[test]
+fn a_panicking_app_answers_500_and_the_server_goes_on() {
+    let server = TestServer::tcp(config());
+    let mut client = server.client();
+    for _ in 0..2 {
+        assert_eq!(
+            get(&mut client, "/panic").status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+    assert_eq!(get(&mut client, "/").status, StatusCode::OK);
+    assert_eq!(get(&mut server.client(), "/").status, StatusCode::OK);
+}
+
+#[test]
+fn head_gets_the_headers_without_the_body() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    let mut request = TestRequest::get("/page");
+    request.method = Method::HEAD;
+    let response = client.send(&request, "").unwrap();
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert!(response.body.is_empty());
+}
+
+#[test]
+fn bad_params_are_answered_400() {
+    let server = TestServer::tcp(config());
+    let mut client = server.client();
+    // No REQUEST_METHOD.
+    let missing = vec![(b"PATH_INFO".to_vec(), b"/x".to_vec())];
+    let response = client.request(&missing, b"").unwrap().parse().unwrap();
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+
+    // A pair whose value length runs past the end of the block.
+    client.send_record(&begin(1, role::RESPONDER)).unwrap();
+    for record in [
+        Record::new(RecordType::PARAMS, 1, vec![3, 100, b'a', b'b', b'c']),
+        Record::new(RecordType::PARAMS, 1, Vec::new()),
+        Record::new(RecordType::STDIN, 1, Vec::new()),
+    ] {
+        client.send_record(&record.unwrap()).unwrap();
+    }
+    let mut stdout = Vec::new();
+    loop {
+        let record = client.read_record().unwrap().unwrap();
+        match record.record_type() {
+            RecordType::STDOUT => stdout.extend_from_slice(record.content()),
+            RecordType::END_REQUEST => break,
+            other => panic!("unexpected record type {other:?}"),
+        }
+    }
+    let response = gateway::fastcgi::parse_cgi_response(&stdout).unwrap();
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn a_connection_waits_for_a_free_slot_over_the_cap() {
+    let server = TestServer::unix(FastCgiConfig {
+        max_connections: 1,
+        ..config()
+    });
+    let mut first = server.client();
+    assert_eq!(get(&mut first, "/first").status, StatusCode::OK);
+    let spec = server.spec.clone();
+    let second = std::thread::spawn(move || {
+        let mut client = Client::connect(&spec).unwrap();
+        get(&mut client, "/second").text()
+    });
+    drop(first);
+    assert_eq!(second.join().unwrap(), "GET /second ? mount=/wiki thing=-");
+}
+
+#[test]
+fn shutdown_stops_the_server_with_idle_connections_open() {
+    let server = TestServer::tcp(config());
+    let spec = server.spec.clone();
+    let mut idle = server.client();
+    assert_eq!(get(&mut idle, "/").status, StatusCode::OK);
+    server.shutdown();
+    assert!(idle.read_record().map_or(true, |record| record.is_none()));
+    let refused = Client::connect(&spec).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+}
