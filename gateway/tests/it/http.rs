@@ -25,6 +25,14 @@ fn test_app(mut request: Request) -> Response {
             let reader = io::repeat(b'x').take(STREAMED_BYTES as u64);
             Response::new(ResponseBody::reader(reader))
         }
+        b"/stream-sized" => {
+            let reader = io::repeat(b'x').take(STREAMED_BYTES as u64);
+            let mut response = Response::new(ResponseBody::reader(reader));
+            response
+                .headers_mut()
+                .insert("content-length", STREAMED_BYTES.into());
+            response
+        }
         _ => {
             let mut body = format!(
                 "method {}\nmount {}\nquery {}\nremote {}\nport {}\npath ",
@@ -228,6 +236,32 @@ fn a_declared_body_over_the_limit_is_refused_with_413() {
 }
 
 #[test]
+fn a_large_body_over_the_limit_gets_its_413_while_the_client_still_sends() {
+    let server = server(limited());
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    let chunks = 64;
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        chunk.len() * chunks
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // A browser reads while it sends; so does this client, on two threads.
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        for _ in 0..chunks {
+            if writer.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    sender.join().unwrap();
+    assert_eq!(parse_reply(&raw).status, 413);
+}
+
+#[test]
 fn an_undeclared_body_growing_over_the_limit_is_refused_with_413() {
     let server = server(limited());
     let chunk = vec![b'a'; 600];
@@ -254,6 +288,22 @@ fn a_reader_response_is_streamed_whole() {
     assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
     assert_eq!(reply.body.len(), STREAMED_BYTES);
     assert!(reply.body.iter().all(|&b| b == b'x'));
+}
+
+#[test]
+fn a_reader_response_with_a_declared_length_is_sent_with_it() {
+    let server = server(GatewayConfig::default());
+    let addr = server.local_addr();
+    let reply = get(addr, "/stream-sized");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("transfer-encoding"), None);
+    let expected = STREAMED_BYTES.to_string();
+    assert_eq!(reply.header("content-length"), Some(expected.as_str()));
+    assert_eq!(reply.body.len(), STREAMED_BYTES);
+
+    let head = exchange(addr, "HEAD /stream-sized HTTP/1.1", b"");
+    assert_eq!(head.header("content-length"), Some(expected.as_str()));
+    assert!(head.body.is_empty());
 }
 
 #[test]
