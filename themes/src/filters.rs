@@ -19,6 +19,7 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("isodate", isodate);
     env.add_filter("timeofday", timeofday);
     env.add_filter("chunkby", chunkby);
+    env.add_filter("form_target", form_target);
     env.add_test("none", strict_none);
 }
 
@@ -110,6 +111,37 @@ pub(crate) fn chunkby(items: Value, attribute: &str) -> Result<Value, Error> {
         .into_iter()
         .map(|(key, run)| Value::from(vec![key, Value::from(run)]))
         .collect())
+}
+
+/// `{% set path, fields = url|form_target %}`: splits a URL into the path for a GET form's
+/// `action` and its query as decoded `[name, value]` pairs for hidden inputs — a browser
+/// submitting a GET form throws away the query string of its `action`, so
+/// `/wiki/Page?action=diff` would otherwise lose `action=diff`.
+pub(crate) fn form_target(url: &str) -> Value {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let query = query
+        .split_once('#')
+        .map_or(query, |(query, _fragment)| query);
+    let fields: Vec<Value> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Value::from(vec![
+                Value::from(form_decode(name)),
+                Value::from(form_decode(value)),
+            ])
+        })
+        .collect();
+    Value::from(vec![Value::from(path), Value::from(fields)])
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component; invalid UTF-8 becomes U+FFFD.
+fn form_decode(component: &str) -> String {
+    let spaced = component.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// `is none` that fails on an undefined value instead of answering "no".
@@ -204,6 +236,27 @@ mod tests {
         let err = chunkby(items, "day").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UndefinedError);
         assert!(chunkby(Value::UNDEFINED, "day").is_err());
+    }
+
+    #[test]
+    fn form_target_splits_path_and_decoded_fields() {
+        let split = |url| serde_json::to_value(form_target(url)).unwrap();
+        assert_eq!(
+            split("/wiki/A%20B?action=diff&x=a+b%26c&flag#top"),
+            serde_json::json!([
+                "/wiki/A%20B",
+                [["action", "diff"], ["x", "a b&c"], ["flag", ""]]
+            ])
+        );
+        assert_eq!(
+            split("/wiki/A/+diff"),
+            serde_json::json!(["/wiki/A/+diff", []])
+        );
+        assert_eq!(split("/x?"), serde_json::json!(["/x", []]));
+        assert_eq!(
+            split("/x?%ff=1"),
+            serde_json::json!(["/x", [["\u{fffd}", "1"]]])
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!   `is none` test), so a key the app forgot fails a test instead of rendering as blank.
 //! * Extra filters: `filesize` (bytes → `1.2 KiB`), `datetime` (unix seconds →
 //!   `2026-11-25 14:03 UTC`), `timeofday` (→ `14:03 UTC`), `isodate` (→ RFC 3339, for
-//!   `<time datetime>`), and `chunkby(attr)` (runs of neighbours sharing `attr`, in order).
+//!   `<time datetime>`), `chunkby(attr)` (runs of neighbours sharing `attr`, in order), and
+//!   `form_target` (a URL → GET-form action path + hidden fields for its query).
 //!
 //! # Context contract
 //!

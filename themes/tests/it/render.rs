@@ -227,8 +227,13 @@ fn new_page_edit_form_omits_what_is_null() {
 #[test]
 fn history_lists_revisions_with_a_compare_form() {
     let html = render("history.html", &context("history.html"));
+    // A GET form drops its action's query, so the query travels as hidden fields.
     assert!(
-        html.contains(r#"method="get" action="/wiki/Team/Notes/2026?action=diff""#),
+        html.contains(r#"method="get" action="/wiki/Team/Notes/2026">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="hidden" name="action" value="diff">"#),
         "{html}"
     );
     assert!(
@@ -308,4 +313,24 @@ fn render_errors_name_the_template() {
     assert_eq!(err.to_string(), "cannot render template `error.html`");
     let source = std::error::Error::source(&err).expect("engine error as source");
     assert!(source.to_string().contains("undefined"), "{source}");
+}
+
+#[test]
+fn every_template_escapes_names_from_the_app() {
+    let themes = themes();
+    for template in page_templates() {
+        let mut ctx = context(template);
+        ctx["site_name"] = json!("<script>site</script>");
+        ctx["title"] = json!("<script>title</script>");
+        if !ctx["page"].is_null() {
+            ctx["page"]["name"] = json!("<script>name</script>");
+            ctx["page"]["parents"][0]["name"] = json!("<script>parent</script>");
+        }
+        let html = themes.render(template, &ctx).unwrap();
+        assert!(!html.contains("<script"), "{template}: {html}");
+        assert!(
+            html.contains("&lt;script&gt;site&lt;/script&gt;"),
+            "{template}"
+        );
+    }
 }
