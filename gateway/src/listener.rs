@@ -259,6 +259,17 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// How long a read may wait before failing with `WouldBlock` or
+    /// `TimedOut`; `None` waits for ever.
+    pub fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(stream) => stream.set_read_timeout(timeout),
+            Stream::Unix(stream) => stream.set_read_timeout(timeout),
+        }
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {

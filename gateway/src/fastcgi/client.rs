@@ -3,6 +3,7 @@
 //! it keeps whole responses in memory and runs one exchange at a time.
 
 use std::io::{self, BufReader, Write};
+use std::time::Duration;
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use thiserror::Error;
@@ -72,6 +73,13 @@ impl Client {
     pub fn with_keep_conn(mut self, keep_conn: bool) -> Self {
         self.keep_conn = keep_conn;
         self
+    }
+
+    /// Fails a read that waits longer than `timeout` for the responder,
+    /// rather than hanging (`None`, the default, waits for ever).
+    pub fn with_timeout(self, timeout: Option<Duration>) -> io::Result<Self> {
+        self.writer.set_read_timeout(timeout)?;
+        Ok(self)
     }
 
     /// Splits params and body into records of at most `bytes` bytes

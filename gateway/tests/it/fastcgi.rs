@@ -5,7 +5,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use gateway::fastcgi::record::{
-    protocol_status, role, BeginRequest, EndRequest, Record, RecordType, FLAG_KEEP_CONN,
+    self, protocol_status, role, BeginRequest, EndRequest, Record, RecordType, FLAG_KEEP_CONN,
 };
 use gateway::fastcgi::{cgi_params, Client, FastCgiConfig, Pair, Server};
 use gateway::listener::Listener;
@@ -32,6 +32,7 @@ fn app(mut request: Request) -> Response {
         // Answers once three requests are in the app at the same time, which
         // only happens when they really run concurrently.
         b"/together" => together(request.query()),
+        b"/hold" => return hold(),
         _ => format!(
             "{} {} ?{} mount={} thing={}",
             request.method(),
@@ -68,6 +69,46 @@ fn together(query: &str) -> String {
         "together"
     };
     format!("{answer} {query}")
+}
+
+/// Whether `/hold` may answer, and whether its response is gone.
+static HOLD_RELEASED: Mutex<bool> = Mutex::new(false);
+static HOLD_GONE: Mutex<bool> = Mutex::new(false);
+static HOLD_CHANGED: Condvar = Condvar::new();
+
+fn wait_for(flag: &Mutex<bool>) {
+    let guard = flag.lock().expect("no test panics holding the lock");
+    let _ = HOLD_CHANGED
+        .wait_timeout_while(guard, Duration::from_secs(20), |set| !*set)
+        .expect("no test panics holding the lock");
+}
+
+fn set(flag: &Mutex<bool>) {
+    *flag.lock().expect("no test panics holding the lock") = true;
+    HOLD_CHANGED.notify_all();
+}
+
+/// Waits until the test releases it, then answers with a body that tells
+/// the test when the worker is done with it.
+fn hold() -> Response {
+    wait_for(&HOLD_RELEASED);
+    Response::new(gateway::ResponseBody::reader(SignalOnDrop(
+        std::io::Cursor::new(vec![b'h'; 100_000]),
+    )))
+}
+
+struct SignalOnDrop(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for SignalOnDrop {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        set(&HOLD_GONE);
+    }
 }
 
 /// A server on a temp unix socket or a free TCP port, stopped on drop.
@@ -327,6 +368,34 @@ fn an_aborted_request_is_ended_and_the_connection_goes_on() {
 }
 
 #[test]
+fn an_aborted_running_request_sends_nothing_after_its_end() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    let mut pairs = Vec::new();
+    record::encode_pairs(cgi_params(&TestRequest::get("/hold"), ""), &mut pairs).unwrap();
+    for record in [
+        begin(1, role::RESPONDER),
+        Record::new(RecordType::PARAMS, 1, pairs).unwrap(),
+        Record::new(RecordType::PARAMS, 1, Vec::new()).unwrap(),
+        // The request is complete and handed to a worker here.
+        Record::new(RecordType::STDIN, 1, Vec::new()).unwrap(),
+        Record::new(RecordType::ABORT_REQUEST, 1, Vec::new()).unwrap(),
+    ] {
+        client.send_record(&record).unwrap();
+    }
+    assert_eq!(
+        expect_end(&mut client, 1).protocol_status,
+        protocol_status::REQUEST_COMPLETE
+    );
+    set(&HOLD_RELEASED);
+    wait_for(&HOLD_GONE);
+    // Had the worker written its response, it would come before this.
+    let values = client.get_values(&["FCGI_MPXS_CONNS"]).unwrap();
+    assert_eq!(values, [("FCGI_MPXS_CONNS".to_owned(), "1".to_owned())]);
+    assert_eq!(get(&mut client, "/next").status, StatusCode::OK);
+}
+
+#[test]
 fn other_roles_are_refused_with_unknown_role() {
     let server = TestServer::unix(config());
     let mut client = server.client();
@@ -464,4 +533,81 @@ fn shutdown_stops_the_server_with_idle_connections_open() {
     assert!(idle.read_record().map_or(true, |record| record.is_none()));
     let refused = Client::connect(&spec).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+/// Set in the environment of a child process only: what it should do.
+const CHILD_MARKER: &str = "GATEWAY_IT_FASTCGI_CHILD";
+
+#[test]
+#[ignore = "runs only as a child process of the inherited-socket tests"]
+fn child_process() {
+    let mode = std::env::var(CHILD_MARKER).expect("this is not a test to run by hand");
+    let code = match mode.as_str() {
+        // What mod_fcgid or `cgi-fcgi -start` start: serve fd 0.
+        "serve" => match gateway::listener::Listener::inherited_stdin() {
+            Ok(Some(listener)) => {
+                let _ = gateway::fastcgi::serve(listener, Arc::new(app), config());
+                3
+            }
+            _ => 2,
+        },
+        // What Apache mod_cgid starts: fd 0 is a socket, but a connected one.
+        "probe" => {
+            let none = matches!(gateway::listener::Listener::inherited_stdin(), Ok(None));
+            if none && !gateway::listener::stdin_is_listening_socket() {
+                0
+            } else {
+                1
+            }
+        }
+        _ => 4,
+    };
+    std::process::exit(code);
+}
+
+fn child(mode: &str, stdin: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().expect("the test binary knows its path"))
+        .args([
+            "fastcgi::child_process",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(CHILD_MARKER, mode)
+        .stdin(stdin)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the test binary starts again")
+}
+
+#[test]
+fn a_listening_socket_on_stdin_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inherited.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // The Command is dropped at once, so only the child holds the socket.
+    let mut child = child("serve", std::os::fd::OwnedFd::from(listener).into());
+    let client = Client::connect(&format!("unix:{}", path.display())).unwrap();
+    let mut client = client.with_timeout(Some(Duration::from_secs(30))).unwrap();
+    let response = client.send(&TestRequest::get("/from-fd-0"), "/fcgi");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        response.unwrap().text(),
+        "GET /from-fd-0 ? mount=/fcgi thing=-"
+    );
+}
+
+#[test]
+fn a_connected_socket_or_a_pipe_on_stdin_is_not_a_listener() {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let status = child("probe", std::os::fd::OwnedFd::from(theirs).into())
+        .wait()
+        .unwrap();
+    drop(ours);
+    assert_eq!(status.code(), Some(0));
+    let status = child("probe", std::process::Stdio::piped()).wait().unwrap();
+    assert_eq!(status.code(), Some(0));
 }
