@@ -89,19 +89,29 @@ impl Listener {
         let stdin = io::stdin();
         let fd = stdin.as_fd().try_clone_to_owned()?;
         let is_unix = SockRef::from(&fd).local_addr()?.is_unix();
-        Ok(Some(if is_unix {
+        let listener = if is_unix {
             Listener::Unix(UnixListener::from(fd))
         } else {
             Listener::Tcp(TcpListener::from(fd))
-        }))
+        };
+        // A process manager may hand the socket over in non-blocking mode;
+        // accept() is meant to wait.
+        match &listener {
+            Listener::Tcp(listener) => listener.set_nonblocking(false)?,
+            Listener::Unix(listener) => listener.set_nonblocking(false)?,
+        }
+        Ok(Some(listener))
     }
 
     /// Waits for a connection; returns it with the peer's IP address (none
-    /// for unix sockets).
+    /// for unix sockets). TCP connections get `TCP_NODELAY`.
     pub fn accept(&self) -> io::Result<(Stream, Option<IpAddr>)> {
         match self {
             Listener::Tcp(listener) => {
                 let (stream, peer) = listener.accept()?;
+                // Responses end with small records (FastCGI's END_REQUEST);
+                // Nagle's algorithm would hold them back for a delayed ACK.
+                stream.set_nodelay(true)?;
                 Ok((Stream::Tcp(stream), Some(peer.ip())))
             }
             Listener::Unix(listener) => {

@@ -309,8 +309,9 @@ fn accept_error_action(err: &io::Error) -> AcceptAction {
     match err.kind() {
         io::ErrorKind::Interrupted
         | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::WouldBlock => AcceptAction::Retry,
+        | io::ErrorKind::ConnectionReset => AcceptAction::Retry,
+        // A listener someone set non-blocking: pause rather than spin.
+        io::ErrorKind::WouldBlock => AcceptAction::Pause,
         _ => match err.raw_os_error() {
             Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => AcceptAction::Pause,
             _ => AcceptAction::Fail,

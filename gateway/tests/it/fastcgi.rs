@@ -396,6 +396,42 @@ fn an_aborted_running_request_sends_nothing_after_its_end() {
 }
 
 #[test]
+fn params_over_1_mib_are_answered_431() {
+    let server = TestServer::tcp(config());
+    let params = request_with("/header-size", |r| {
+        r.headers
+            .push(("X-Big".to_owned(), "b".repeat(1100 * 1024)));
+    });
+    let mut client = server.client();
+    let response = client.request(&params, b"").unwrap().parse().unwrap();
+    assert_eq!(response.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(get(&mut client, "/").status, StatusCode::OK);
+}
+
+#[test]
+fn requests_beyond_16_in_flight_on_a_connection_are_refused_as_overloaded() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    // Begun but never completed, so all stay in flight.
+    for id in 1..=16 {
+        client.send_record(&begin(id, role::RESPONDER)).unwrap();
+    }
+    client.send_record(&begin(17, role::RESPONDER)).unwrap();
+    assert_eq!(
+        expect_end(&mut client, 17).protocol_status,
+        protocol_status::OVERLOADED
+    );
+    // Aborting one frees its place.
+    client
+        .send_record(&Record::new(RecordType::ABORT_REQUEST, 3, Vec::new()).unwrap())
+        .unwrap();
+    expect_end(&mut client, 3);
+    client.send_record(&begin(17, role::RESPONDER)).unwrap();
+    let values = client.get_values(&["FCGI_MPXS_CONNS"]).unwrap();
+    assert_eq!(values.len(), 1, "request 17 was accepted this time");
+}
+
+#[test]
 fn other_roles_are_refused_with_unknown_role() {
     let server = TestServer::unix(config());
     let mut client = server.client();
