@@ -84,7 +84,14 @@ pub(crate) mod tests {
             .without_time()
             .with_writer(move || Captured(Arc::clone(&writer)))
             .finish();
-        let result = tracing::subscriber::with_default(subscriber, f);
+        // Callsites cache whether anyone is interested in them; a test on
+        // another thread that hit one first with no subscriber may have
+        // cached "never". Rebuilding under this subscriber makes the capture
+        // independent of which tests ran before.
+        let result = tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
+            f()
+        });
         let logs = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
         (result, logs)
     }
