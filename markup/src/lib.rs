@@ -1,1 +1,93 @@
-//! Being written.
+//! quire's markup: Markdown with wiki links, rendered to HTML that is safe to embed, and the links a page makes.
+//!
+//! The dialect is CommonMark with GitHub's extensions (tables, strikethrough, task lists, footnotes, alerts,
+//! bare-URL autolinks) and wiki links:
+//!
+//! | written            | links to                                           |
+//! |--------------------|----------------------------------------------------|
+//! | `[[Page]]`         | page `Page`, labelled as written                    |
+//! | `[[Page\|label]]`  | page `Page`, labelled `label` (Markdown allowed)    |
+//! | `[[Page#anchor]]`  | page `Page` at `#anchor` (headings get slug ids)    |
+//! | `[[#anchor]]`      | `#anchor` on the current page                      |
+//! | `[[/Child]]`       | `{current page}/Child`                             |
+//! | `[[../Sibling]]`   | `Sibling` next to the current page                 |
+//!
+//! Targets are trimmed and runs of whitespace collapsed; an invalid target (empty, a segment starting with
+//! `+`, a control character, `..` above the root) is shown as the text written. Wiki links in code are code.
+//!
+//! Safety: every rendered page passes ammonia with an allow-list policy (see `sanitize.rs`), raw HTML
+//! included; external links get `rel="nofollow ugc noopener"`. Hostile nesting is capped
+//! ([`MAX_MARKDOWN_NESTING`], [`MAX_HTML_DEPTH`]) so rendering time stays proportional to the page.
+//!
+//! Architecture invariant: markup does no I/O and knows nothing of storage or HTTP; what it needs from
+//! outside (URLs, which pages exist) comes through [`LinkResolver`].
+
+mod autolink;
+mod nesting;
+mod render;
+mod sanitize;
+mod text;
+mod wikilink;
+
+use std::collections::HashSet;
+
+pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
+pub use sanitize::{EXTERNAL_REL, MISSING_REL};
+
+/// What markup needs from its caller to write wiki links; the app implements it, as it knows the mount prefix
+/// and the storage.
+pub trait LinkResolver {
+    /// URL to view page `name`: an absolute path including the mount prefix, already percent-encoded, e.g.
+    /// `/wiki/Some%20Page`.
+    fn page_url(&self, name: &str) -> String;
+    /// URL of the form that creates page `name`, for links to pages that do not exist yet.
+    fn create_url(&self, name: &str) -> String;
+    /// Which of `names` exist. Called at most once per [`render`], with every distinct wiki-link target.
+    fn existing(&self, names: &[String]) -> HashSet<String>;
+}
+
+/// A rendered page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Sanitized HTML, to embed as it is.
+    pub html: String,
+    /// Distinct wiki-link targets as normalized page names, in first-seen order.
+    pub links: Vec<String>,
+}
+
+/// Renders `markdown`, the text of page `current_page`, to sanitized HTML.
+///
+/// Never panics; any string is a page. Subpage links (`[[/Child]]`, `[[../Sibling]]`) resolve against
+/// `current_page`.
+///
+/// ```
+/// use std::collections::HashSet;
+///
+/// struct Wiki;
+/// impl markup::LinkResolver for Wiki {
+///     fn page_url(&self, name: &str) -> String { format!("/wiki/{}", name.replace(' ', "%20")) }
+///     fn create_url(&self, name: &str) -> String { format!("/wiki/{}?edit", name.replace(' ', "%20")) }
+///     fn existing(&self, names: &[String]) -> HashSet<String> {
+///         names.iter().filter(|n| *n == "Home").cloned().collect()
+///     }
+/// }
+///
+/// let page = markup::render("See [[Home]] and [[ New  Page |this]].", "Home", &Wiki);
+/// assert_eq!(page.links, ["Home", "New Page"]);
+/// assert!(page.html.contains(r#"<a class="wikilink" href="/wiki/Home">Home</a>"#));
+/// assert!(page.html.contains(r#"href="/wiki/New%20Page?edit""#));
+/// ```
+pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
+    render::render(markdown, current_page, resolver)
+}
+
+/// The wiki-link targets of `markdown` (on page `current_page`), as [`render`] would report them in
+/// [`Rendered::links`], without rendering.
+pub fn wiki_links(markdown: &str, current_page: &str) -> Vec<String> {
+    render::wiki_links(markdown, current_page)
+}
+
+/// The text of `markdown` without markup, one line per block: for search indexes and snippets.
+pub fn plain_text(markdown: &str) -> String {
+    text::plain_text(markdown)
+}

@@ -1,0 +1,285 @@
+//! The allow-list every rendered page passes through, and the `rel` marking of links.
+//!
+//! ammonia parses the HTML like a browser and keeps only allowed elements, attributes and URL schemes. The
+//! policy is ammonia's default (text formatting, lists, tables, images, no scripting, no forms, no frames, no
+//! SVG/MathML) narrowed and widened where our renderer needs it:
+//! - `<input>` is allowed, but ammonia forces `type="checkbox" disabled` on every one: task-list markers, and
+//!   nothing a reader could type into or submit.
+//! - classes only from a fixed list (`wikilink`, `missing`, footnote and alert classes), plus `language-*` on
+//!   `<code>`; `style` only as the exact `text-align` our table cells use; `id` on headings and footnotes.
+//! - URLs only `http`, `https`, `mailto`, `ftp`, `tel` or relative; no `rel` or `target` from authors.
+//! - `<area>`/`<map>` are dropped, so `<a>` is the only element that links.
+//!
+//! ammonia cannot add `rel` to some links only, so [`mark_links`] does it afterwards on ammonia's own
+//! serialization, whose shape is fixed: `<` appears only as a tag start (text and attribute values have it
+//! escaped, and no raw-text elements survive the policy), and every attribute is written as `name="value"`.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+/// What external links (any absolute URL) carry: no ranking credit, marked as user content, no opener access.
+pub const EXTERNAL_REL: &str = "nofollow ugc noopener";
+
+/// What links to pages that do not exist yet carry, so crawlers do not follow them into edit forms.
+pub const MISSING_REL: &str = "nofollow";
+
+static POLICY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(policy);
+
+/// Sanitizes rendered HTML and marks its links; the output is safe to embed in a page.
+pub(crate) fn clean(html: &str) -> String {
+    mark_links(&POLICY.clean(html).to_string())
+}
+
+fn policy() -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_tags(["input"])
+        .rm_tags(["area", "map"])
+        .set_tag_attribute_value("input", "type", "checkbox")
+        .set_tag_attribute_value("input", "disabled", "")
+        .add_tag_attributes("input", ["checked"])
+        .add_tag_attributes("code", ["class"])
+        .add_tag_attributes("td", ["style"])
+        .add_tag_attributes("th", ["style"])
+        .add_tag_attributes("div", ["id"])
+        .url_schemes(HashSet::from(["http", "https", "mailto", "ftp", "tel"]))
+        .link_rel(None)
+        .allowed_classes(HashMap::from([
+            ("a", HashSet::from(["wikilink", "missing"])),
+            ("div", HashSet::from(["footnote-definition"])),
+            (
+                "sup",
+                HashSet::from(["footnote-reference", "footnote-definition-label"]),
+            ),
+            (
+                "blockquote",
+                HashSet::from([
+                    "markdown-alert-note",
+                    "markdown-alert-tip",
+                    "markdown-alert-important",
+                    "markdown-alert-warning",
+                    "markdown-alert-caution",
+                ]),
+            ),
+        ]))
+        .attribute_filter(filter_attribute);
+    for heading in ["h1", "h2", "h3", "h4", "h5", "h6"] {
+        builder.add_tag_attributes(heading, ["id"]);
+    }
+    builder
+}
+
+/// Narrows attributes the tag lists allow more broadly than we want.
+fn filter_attribute<'a>(element: &str, attribute: &str, value: &'a str) -> Option<Cow<'a, str>> {
+    match (element, attribute) {
+        ("code", "class") => is_language_class(value).then_some(Cow::Borrowed(value)),
+        ("td" | "th", "style") => matches!(
+            value,
+            "text-align: left" | "text-align: center" | "text-align: right"
+        )
+        .then_some(Cow::Borrowed(value)),
+        _ => Some(Cow::Borrowed(value)),
+    }
+}
+
+/// `language-rust`, `language-c++`: what pulldown-cmark writes for a fenced block's info string.
+fn is_language_class(value: &str) -> bool {
+    value.strip_prefix("language-").is_some_and(|lang| {
+        !lang.is_empty()
+            && lang
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '#' | '.'))
+    })
+}
+
+/// Adds `rel` to `<a>` tags in sanitized HTML: [`EXTERNAL_REL`] for absolute URLs, [`MISSING_REL`] for links
+/// of class `missing`. Relies on the serialization shape described in the module docs.
+fn mark_links(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    let mut rest = html;
+    while let Some(start) = find_anchor_tag(rest) {
+        // Serialized attribute values have `>` escaped, so the first `>` ends the tag.
+        let Some(end) = rest[start..].find('>').map(|n| start + n) else {
+            break;
+        };
+        let tag = &rest[start..end];
+        out.push_str(&rest[..end]);
+        let attributes = parse_attributes(&tag[2..]);
+        let href = attributes
+            .iter()
+            .find(|(name, _)| *name == "href")
+            .map(|(_, v)| *v);
+        let missing = attributes.iter().any(|(name, value)| {
+            *name == "class" && value.split(' ').any(|class| class == "missing")
+        });
+        if href.is_some_and(is_absolute_url) {
+            out.push_str(" rel=\"");
+            out.push_str(EXTERNAL_REL);
+            out.push('"');
+        } else if missing {
+            out.push_str(" rel=\"");
+            out.push_str(MISSING_REL);
+            out.push('"');
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The index of the next `<a ` or `<a>` in `html`.
+fn find_anchor_tag(html: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(n) = html[from..].find("<a") {
+        let at = from + n;
+        if matches!(html.as_bytes().get(at + 2), Some(b' ' | b'>')) {
+            return Some(at);
+        }
+        from = at + 2;
+    }
+    None
+}
+
+/// Splits ` name="value" name="value"` as ammonia serializes it; values stay HTML-escaped.
+fn parse_attributes(mut text: &str) -> Vec<(&str, &str)> {
+    let mut attributes = Vec::new();
+    loop {
+        text = text.trim_start();
+        let Some((name, after)) = text.split_once("=\"") else {
+            return attributes;
+        };
+        let Some((value, after)) = after.split_once('"') else {
+            return attributes;
+        };
+        attributes.push((name, value));
+        text = after;
+    }
+}
+
+/// Whether a browser would leave the site following `href`: it has a scheme, or starts with two slashes
+/// (either kind, which browsers treat alike), after the leading blanks and control characters they skip.
+fn is_absolute_url(href: &str) -> bool {
+    let href: String = href
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .take(64)
+        .collect();
+    let bytes = href.as_bytes();
+    if bytes.len() >= 2 && matches!(bytes[0], b'/' | b'\\') && matches!(bytes[1], b'/' | b'\\') {
+        return true;
+    }
+    let Some(colon) = href.find(':') else {
+        return false;
+    };
+    let scheme = &href[..colon];
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_urls_are_recognised() {
+        for href in [
+            "http://x.org",
+            "HTTPS://x.org",
+            "mailto:a@b.org",
+            "//evil.org/",
+            "\\\\evil.org",
+            "/\\evil.org",
+            " \t//evil.org",
+            "ht\ntp://x.org",
+        ] {
+            assert!(is_absolute_url(href), "{href:?} is absolute");
+        }
+        for href in [
+            "/wiki/Page",
+            "Page",
+            "#top",
+            "?q=1",
+            "./a:b",
+            "/a:b",
+            "",
+            "1a:b",
+        ] {
+            assert!(!is_absolute_url(href), "{href:?} is relative");
+        }
+    }
+
+    #[test]
+    fn links_get_rel_by_kind() {
+        let cases = [
+            (
+                r#"<a href="https://x.org">x</a>"#,
+                r#"<a href="https://x.org" rel="nofollow ugc noopener">x</a>"#,
+            ),
+            (
+                r#"<a class="wikilink missing" href="/e">x</a>"#,
+                r#"<a class="wikilink missing" href="/e" rel="nofollow">x</a>"#,
+            ),
+            (
+                r#"<a class="wikilink" href="/w">x</a>"#,
+                r#"<a class="wikilink" href="/w">x</a>"#,
+            ),
+            ("<a>x</a><abbr>y</abbr>", "<a>x</a><abbr>y</abbr>"),
+            (
+                r#"<a title="a &quot;href=&quot;//x" href="/w">x</a>"#,
+                r#"<a title="a &quot;href=&quot;//x" href="/w">x</a>"#,
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(mark_links(input), expected);
+        }
+    }
+
+    #[test]
+    fn policy_keeps_what_the_renderer_emits() {
+        let html = concat!(
+            r#"<p><a class="wikilink missing" href="/wiki/A">A</a></p>"#,
+            r#"<pre><code class="language-rust">x</code></pre>"#,
+            r#"<table><thead><tr><th style="text-align: left">h</th></tr></thead></table>"#,
+            r#"<ul><li><input disabled="" type="checkbox" checked="">t</li></ul>"#,
+            r#"<h2 id="top">T</h2>"#,
+            r##"<sup class="footnote-reference"><a href="#1">1</a></sup>"##,
+            r#"<div class="footnote-definition" id="1"><sup class="footnote-definition-label">1</sup></div>"#,
+        );
+        let cleaned = POLICY.clean(html).to_string();
+        for kept in [
+            r#"class="wikilink missing""#,
+            r#"class="language-rust""#,
+            r#"style="text-align: left""#,
+            r#"type="checkbox""#,
+            "checked",
+            r#"<h2 id="top">"#,
+            r#"class="footnote-reference""#,
+            r#"id="1""#,
+        ] {
+            assert!(cleaned.contains(kept), "{kept} kept in {cleaned}");
+        }
+    }
+
+    #[test]
+    fn policy_narrows_attributes() {
+        let cleaned = POLICY
+            .clean(concat!(
+                r#"<code class="evil language-x">a</code><td style="color: red">b</td>"#,
+                r#"<input type="text" name="n" form="f"><a class="btn" rel="me" target="_top" href="/x">c</a>"#,
+            ))
+            .to_string();
+        for dropped in [
+            "evil", "color", "text", "name=", "form=", "btn", "rel=", "target=",
+        ] {
+            assert!(
+                !cleaned.contains(dropped),
+                "{dropped} dropped from {cleaned}"
+            );
+        }
+        assert!(cleaned.contains(r#"type="checkbox""#) && cleaned.contains("disabled"));
+    }
+}

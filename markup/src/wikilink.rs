@@ -1,0 +1,201 @@
+//! Wiki-link targets: from what an author wrote between `[[` and `]]` (before any `|`) to a page name.
+//!
+//! The rules, in order:
+//! - The first `#` splits off an anchor; an empty page part with an anchor links within the current page.
+//! - Runs of whitespace (including line breaks) become one space; leading and trailing whitespace goes.
+//! - `/Child` is a subpage of the current page; each leading `../` climbs one level from the current page, so
+//!   `../Sibling` is a sibling. Climbing above the root makes the link invalid.
+//! - Each `/`-separated segment is trimmed; an empty, `.` or `..` segment (other than the leading `../` forms)
+//!   makes the link invalid (so does a segment of dots only), as does a control character or a segment starting with `+` (the app keeps
+//!   `+`-names for its own actions, so a page can never be called that).
+//!
+//! An invalid target is not a link: the renderer shows it as the literal text the author wrote.
+
+/// Where a wiki link points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Another page (or this one, by name), optionally at an anchor.
+    Page {
+        name: String,
+        anchor: Option<String>,
+    },
+    /// An anchor on the page being rendered: `[[#Anchor]]`.
+    SamePage { anchor: String },
+}
+
+/// Parses a wiki-link target as written, relative to `current_page`; `None` when it is not a valid target.
+pub(crate) fn parse_target(raw: &str, current_page: &str) -> Option<Target> {
+    let (page_part, anchor_part) = match raw.split_once('#') {
+        Some((page, anchor)) => (page, Some(anchor)),
+        None => (raw, None),
+    };
+    let anchor = match anchor_part.map(collapse_whitespace) {
+        Some(anchor) if has_control(&anchor) => return None,
+        Some(anchor) if anchor.is_empty() => None,
+        other => other,
+    };
+    let page = collapse_whitespace(page_part);
+    if page.is_empty() {
+        return anchor.map(|anchor| Target::SamePage { anchor });
+    }
+    if has_control(&page) {
+        return None;
+    }
+    let name = resolve(&page, current_page)?;
+    Some(Target::Page { name, anchor })
+}
+
+/// Resolves the subpage forms and checks every segment; `page` is already whitespace-collapsed.
+fn resolve(page: &str, current_page: &str) -> Option<String> {
+    let mut segments: Vec<String> = Vec::new();
+    let mut rest = page;
+    let mut climbed = false;
+    if strip_parent(rest).is_some() {
+        segments = current_segments(current_page);
+        while let Some(after) = strip_parent(rest) {
+            // Each `..` leaves the current page's own level, so the first one drops the page itself.
+            segments.pop()?;
+            climbed = true;
+            rest = after;
+        }
+    } else if let Some(child) = rest.strip_prefix('/') {
+        segments = current_segments(current_page);
+        if segments.is_empty() {
+            return None;
+        }
+        rest = child;
+    }
+    let rest = rest.trim();
+    if rest.is_empty() {
+        // `[[..]]` and `[[../]]` name the parent; a bare `[[/]]` names nothing.
+        return (climbed && !segments.is_empty()).then(|| segments.join("/"));
+    }
+    for segment in rest.split('/') {
+        let segment = segment.trim();
+        let all_dots = segment.chars().all(|c| c == '.');
+        if segment.is_empty() || all_dots || segment.starts_with('+') {
+            return None;
+        }
+        segments.push(segment.to_owned());
+    }
+    Some(segments.join("/"))
+}
+
+/// Strips one leading `..` (followed by `/`, or ending the text); `None` if the text does not start with one.
+fn strip_parent(text: &str) -> Option<&str> {
+    let after = text.strip_prefix("..")?;
+    if after.is_empty() {
+        return Some(after);
+    }
+    after.strip_prefix('/')
+}
+
+fn current_segments(current_page: &str) -> Vec<String> {
+    current_page
+        .split('/')
+        .map(str::trim)
+        .filter(|segment| !segment.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Trims and turns every run of whitespace into a single space.
+pub(crate) fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(name: &str, anchor: Option<&str>) -> Option<Target> {
+        Some(Target::Page {
+            name: name.to_owned(),
+            anchor: anchor.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn targets_resolve_as_documented() {
+        let cases: &[(&str, &str, Option<Target>)] = &[
+            ("Page", "Home", page("Page", None)),
+            ("  Some   Page  ", "Home", page("Some Page", None)),
+            ("Some\n\tPage", "Home", page("Some Page", None)),
+            ("Page#Anchor", "Home", page("Page", Some("Anchor"))),
+            (
+                "Page # Two  words ",
+                "Home",
+                page("Page", Some("Two words")),
+            ),
+            ("Page#", "Home", page("Page", None)),
+            (
+                "#Top",
+                "Home",
+                Some(Target::SamePage {
+                    anchor: "Top".into(),
+                }),
+            ),
+            ("Team/Notes", "Home", page("Team/Notes", None)),
+            ("Team / Notes", "Home", page("Team/Notes", None)),
+            ("/Child", "Team", page("Team/Child", None)),
+            (
+                "/Child/Grand",
+                "Team/Notes",
+                page("Team/Notes/Child/Grand", None),
+            ),
+            ("/Child#x", "Team", page("Team/Child", Some("x"))),
+            ("../Sibling", "Team/Notes", page("Team/Sibling", None)),
+            ("../../Top", "A/B/C", page("A/Top", None)),
+            ("../../Top", "B/C", page("Top", None)),
+            ("..", "Team/Notes", page("Team", None)),
+            ("../", "Team/Notes", page("Team", None)),
+            ("Ünïcode Säite", "Home", page("Ünïcode Säite", None)),
+            ("a\\b", "Home", page("a\\b", None)),
+            // Invalid: each of these must stay literal text.
+            ("", "Home", None),
+            ("   ", "Home", None),
+            ("#", "Home", None),
+            ("+login", "Home", None),
+            ("Page/+edit", "Home", None),
+            ("/+edit", "Team", None),
+            ("bad\u{0}name", "Home", None),
+            ("bad\u{7}name", "Home", None),
+            ("Page#bad\u{1b}", "Home", None),
+            ("../Sibling", "Top", page("Sibling", None)),
+            ("../../Escape", "Top", None),
+            ("..", "Top", None),
+            ("/", "Team", None),
+            ("/Child", "", None),
+            ("A//B", "Home", None),
+            ("A/", "Home", None),
+            ("A/../B", "Home", None),
+            ("./A", "Home", None),
+            ("...", "Home", None),
+            ("..x", "Home", page("..x", None)),
+        ];
+        for (raw, current, expected) in cases {
+            assert_eq!(
+                &parse_target(raw, current),
+                expected,
+                "target {raw:?} on page {current:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn collapse_whitespace_trims_and_joins() {
+        assert_eq!(collapse_whitespace("  a \n\t b  "), "a b");
+        assert_eq!(collapse_whitespace(""), "");
+    }
+}

@@ -1,0 +1,102 @@
+//! Hostile nesting and size: rendering finishes, does not overflow the stack, and stays bounded.
+
+use crate::html as render;
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn ten_thousand_nested_quotes() {
+    let html = render(&(">".repeat(10_000) + " deep [[Home]]"));
+    assert_eq!(count(&html, "<blockquote>"), markup::MAX_MARKDOWN_NESTING);
+    assert_eq!(count(&html, "</blockquote>"), markup::MAX_MARKDOWN_NESTING);
+    assert!(
+        html.contains(r#"deep <a class="wikilink" href="/wiki/Home">Home</a>"#),
+        "{}",
+        &html[html.len() - 200..]
+    );
+}
+
+#[test]
+fn ten_thousand_nested_lists() {
+    let html = render(&("- ".repeat(10_000) + "deep"));
+    assert!(count(&html, "<ul>") <= markup::MAX_MARKDOWN_NESTING);
+    assert!(html.contains("deep"));
+    // Indented lists grow quadratically in size: 1 000 levels are 1.5 MB.
+    let out = render(
+        &(0..1_000)
+            .map(|n| format!("{}1. x\n", "   ".repeat(n)))
+            .collect::<String>(),
+    );
+    assert!(count(&out, "<ol>") <= markup::MAX_MARKDOWN_NESTING);
+}
+
+#[test]
+fn ten_thousand_nested_inlines() {
+    for markdown in [
+        "*a ".repeat(10_000) + &" b*".repeat(10_000),
+        "[".repeat(10_000) + "x" + &"](y)".repeat(10_000),
+        "[[".repeat(10_000) + "x" + &"]]".repeat(10_000),
+        "![".repeat(10_000) + &"](y)".repeat(10_000),
+        "`".repeat(10_000) + "x",
+        "<".repeat(10_000) + &">".repeat(10_000),
+    ] {
+        let html = render(&markdown);
+        assert!(!html.is_empty());
+    }
+}
+
+#[test]
+fn deep_raw_html_is_shown_as_text() {
+    let html = render(&("<div>".repeat(100_000) + "\n\n*still rendered*"));
+    assert!(!html.contains("<div>"), "raw HTML fell back to text");
+    assert!(html.contains("&lt;div&gt;"));
+    assert!(html.contains("<em>still rendered</em>"));
+    for attack in [
+        "<b><div></b>",
+        "<div><table><td></div>",
+        "<ul><li><ul>",
+        "<table><tr><td>",
+    ] {
+        let out = render(&attack.repeat(20_000));
+        assert!(out.contains("&lt;"), "{attack} fell back to text");
+    }
+}
+
+#[test]
+fn shallow_raw_html_stays_html() {
+    let html = render(&("<div>".repeat(50) + "x" + &"</div>".repeat(50)));
+    assert_eq!(count(&html, "<div>"), 50);
+}
+
+#[test]
+fn deep_markdown_with_raw_html_inside() {
+    let html = render(&(">".repeat(10_000) + " " + &"<div>".repeat(10_000)));
+    assert!(count(&html, "<blockquote>") <= markup::MAX_MARKDOWN_NESTING);
+    assert!(!html.contains("<div>"));
+}
+
+#[test]
+fn huge_table() {
+    let header = format!("|{}\n|{}\n", " h |".repeat(30), "---|".repeat(30));
+    let rows = format!("|{}\n", " [[Home]] *x* |".repeat(30)).repeat(2_000);
+    let html = render(&(header + &rows));
+    assert_eq!(count(&html, "<tr>"), 2_001);
+    assert_eq!(count(&html, "<td>"), 60_000);
+}
+
+#[test]
+fn multi_megabyte_page() {
+    let paragraph =
+        "Some *text* with a [[Home]] link, a [[Missing Page]], `code` and https://e.org/x.\n\n";
+    let markdown = paragraph.repeat(3 * 1024 * 1024 / paragraph.len());
+    let wiki = crate::Wiki::with(&["Home"]);
+    let rendered = markup::render(&markdown, "Home", &wiki);
+    assert_eq!(rendered.links, ["Home", "Missing Page"]);
+    assert_eq!(
+        count(&rendered.html, "<p>"),
+        markdown.len() / paragraph.len()
+    );
+    assert_eq!(wiki.queries.get(), 1);
+}
