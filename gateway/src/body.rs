@@ -107,7 +107,9 @@ impl RequestBody {
         }
         // Ask for one byte past the limit so a body without a declared length
         // that goes over it is noticed rather than silently cut.
-        let allowed = (self.limit + 1).saturating_sub(self.consumed).min(remaining);
+        let allowed = (self.limit + 1)
+            .saturating_sub(self.consumed)
+            .min(remaining);
         let want = (buf.len() as u64).min(allowed) as usize;
         if want == 0 {
             return Err(BodyError::TooLarge { limit: self.limit });
@@ -174,13 +176,19 @@ mod tests {
     #[test]
     fn refuses_a_declared_length_over_the_limit_before_reading() {
         let mut body = RequestBody::new(io::Cursor::new(vec![0; 10]), Some(4_000_000_000), 100);
-        assert!(matches!(body.read_to_vec(), Err(BodyError::TooLarge { limit: 100 })));
+        assert!(matches!(
+            body.read_to_vec(),
+            Err(BodyError::TooLarge { limit: 100 })
+        ));
     }
 
     #[test]
     fn refuses_an_undeclared_body_that_grows_past_the_limit() {
         let mut body = undeclared(&[7; 101], 100);
-        assert!(matches!(body.read_to_vec(), Err(BodyError::TooLarge { .. })));
+        assert!(matches!(
+            body.read_to_vec(),
+            Err(BodyError::TooLarge { .. })
+        ));
         let mut exact = undeclared(&[7; 100], 100);
         assert_eq!(exact.read_to_vec().unwrap().len(), 100);
     }
@@ -196,7 +204,10 @@ mod tests {
         let mut body = RequestBody::new(io::Cursor::new(b"ab".to_vec()), Some(3), 100);
         assert!(matches!(
             body.read_to_vec(),
-            Err(BodyError::Truncated { received: 2, declared: 3 })
+            Err(BodyError::Truncated {
+                received: 2,
+                declared: 3
+            })
         ));
     }
 }

@@ -64,10 +64,12 @@ impl CgiRequest {
             let (name, value) = (name.as_ref(), value.as_ref());
             match name {
                 b"REQUEST_METHOD" => {
-                    method = Some(Method::from_bytes(value).map_err(|_| EnvironError::Invalid {
-                        name: "REQUEST_METHOD",
-                        reason: "not an HTTP method token",
-                    })?)
+                    method = Some(
+                        Method::from_bytes(value).map_err(|_| EnvironError::Invalid {
+                            name: "REQUEST_METHOD",
+                            reason: "not an HTTP method token",
+                        })?,
+                    )
                 }
                 b"SCRIPT_NAME" => script_name = value.to_vec(),
                 b"PATH_INFO" => path_info = value.to_vec(),
@@ -104,7 +106,10 @@ impl CgiRequest {
         )?;
         let uri = build_uri(request_uri.as_deref(), &mount, &path_info, &query);
 
-        let mut builder = http::Request::builder().method(method).uri(uri).version(version);
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .version(version);
         if let Some(builder_headers) = builder.headers_mut() {
             *builder_headers = headers;
         }
@@ -185,7 +190,13 @@ fn parse_version(value: &[u8]) -> Version {
 fn header_name(suffix: &[u8]) -> Option<HeaderName> {
     let name: Vec<u8> = suffix
         .iter()
-        .map(|&byte| if byte == b'_' { b'-' } else { byte.to_ascii_lowercase() })
+        .map(|&byte| {
+            if byte == b'_' {
+                b'-'
+            } else {
+                byte.to_ascii_lowercase()
+            }
+        })
         .collect();
     HeaderName::from_bytes(&name).ok()
 }
@@ -206,12 +217,13 @@ fn mount_and_path(
     mount_override: Option<&str>,
 ) -> Result<(String, Vec<u8>), EnvironError> {
     let Some(prefix) = mount_override else {
-        let mount = String::from_utf8(trim_trailing_slashes(script_name).to_vec()).map_err(|_| {
-            EnvironError::Invalid {
-                name: "SCRIPT_NAME",
-                reason: "not UTF-8",
-            }
-        })?;
+        let mount =
+            String::from_utf8(trim_trailing_slashes(script_name).to_vec()).map_err(|_| {
+                EnvironError::Invalid {
+                    name: "SCRIPT_NAME",
+                    reason: "not UTF-8",
+                }
+            })?;
         return Ok((mount, rooted(path_info)));
     };
     // The server's split cannot be trusted: take the whole path it saw and
@@ -354,7 +366,10 @@ mod tests {
         assert_eq!(request.query(), "rev=2");
         assert_eq!(request.uri().path(), "/cgi-bin/quire/Some/Page");
         assert_eq!(request.headers()["accept-encoding"], "gzip");
-        assert_eq!(request.headers()["content-type"], "application/x-www-form-urlencoded");
+        assert_eq!(
+            request.headers()["content-type"],
+            "application/x-www-form-urlencoded"
+        );
         assert_eq!(request.remote_addr(), Some("192.0.2.7".parse().unwrap()));
         assert_eq!(request.environ().server_port, 8080);
     }
@@ -378,9 +393,16 @@ mod tests {
 
     #[test]
     fn refuses_a_missing_method_and_a_bad_length() {
-        assert_eq!(parse(&[]).unwrap_err(), EnvironError::Missing("REQUEST_METHOD"));
+        assert_eq!(
+            parse(&[]).unwrap_err(),
+            EnvironError::Missing("REQUEST_METHOD")
+        );
         assert!(parse(&[("REQUEST_METHOD", b"GET"), ("CONTENT_LENGTH", b"-1")]).is_err());
-        assert!(parse(&[("REQUEST_METHOD", b"GET"), ("CONTENT_LENGTH", b"99999999999999999999999")]).is_err());
+        assert!(parse(&[
+            ("REQUEST_METHOD", b"GET"),
+            ("CONTENT_LENGTH", b"99999999999999999999999")
+        ])
+        .is_err());
     }
 
     #[test]
@@ -394,7 +416,9 @@ mod tests {
             (b"SCRIPT_NAME", b"/wiki/A%20Page/Sub"),
             (b"REQUEST_URI", b"/wiki/A%20Page/Sub?x=1"),
         ];
-        let request = CgiRequest::parse(vars, &config).unwrap().into_request(RequestBody::empty());
+        let request = CgiRequest::parse(vars, &config)
+            .unwrap()
+            .into_request(RequestBody::empty());
         assert_eq!(request.mount(), "/wiki");
         assert_eq!(request.path_info(), b"/A Page/Sub");
         assert_eq!(request.query(), "x=1");

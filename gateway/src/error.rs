@@ -43,7 +43,10 @@ impl HttpError {
 
     /// 405 Method Not Allowed.
     pub fn method_not_allowed() -> Self {
-        HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "That method is not allowed here.")
+        HttpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "That method is not allowed here.",
+        )
     }
 
     /// 500 Internal Server Error: the client sees a generic message, the
@@ -97,10 +100,12 @@ impl From<BodyError> for HttpError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("The request body is larger than this server accepts ({limit} bytes)."),
             ),
-            BodyError::Truncated { .. } => HttpError::bad_request("The request body was cut short.")
-                .with_cause(err),
-            BodyError::Io(_) => HttpError::bad_request("The request body could not be read.")
-                .with_cause(err),
+            BodyError::Truncated { .. } => {
+                HttpError::bad_request("The request body was cut short.").with_cause(err)
+            }
+            BodyError::Io(_) => {
+                HttpError::bad_request("The request body could not be read.").with_cause(err)
+            }
         }
     }
 }

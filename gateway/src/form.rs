@@ -111,7 +111,9 @@ mod tests {
     fn refuses_broken_utf8() {
         assert_eq!(
             Form::parse(b"text=%FF%FE").unwrap_err(),
-            FormError::NotUtf8 { field: "text".into() }
+            FormError::NotUtf8 {
+                field: "text".into()
+            }
         );
     }
 

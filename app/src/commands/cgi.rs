@@ -1,0 +1,28 @@
+//! `quire cgi`: answer one request from the CGI environment.
+
+use std::io::Write;
+
+use super::Setup;
+use crate::cli::GlobalOptions;
+
+/// Answers one CGI request. If the wiki cannot even start (an unwritable
+/// data directory, a broken quire.toml), the client still gets a proper 500
+/// response, and the reason goes to stderr, which is the web server's error
+/// log.
+pub fn run(global: &GlobalOptions) -> anyhow::Result<()> {
+    let started =
+        Setup::new(global, None, None).and_then(|setup| Ok((setup.app()?, setup.gateway_config())));
+    match started {
+        Ok((app, config)) => Ok(gateway::cgi::run(&*app, &config)?),
+        Err(err) => {
+            tracing::error!("quire could not start: {err:#}");
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(
+                b"Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                  The wiki could not start. The reason is in the web server's error log.\n",
+            )?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}

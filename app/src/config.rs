@@ -1,0 +1,153 @@
+//! `quire.toml`: the settings file in the data directory, merged under the
+//! command line and environment.
+//!
+//! Every key, its meaning and its default is in [`DEFAULT_FILE`], which is
+//! also what `quire init` writes. Unknown keys are an error: a typo should
+//! not be silently ignored.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::cli::GlobalOptions;
+
+/// What a new data directory's quire.toml says: every key, commented out at
+/// its default.
+pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE_* environment variables
+# override what is set here. Every key is shown at its default.
+
+# The name in the header and in page titles.
+# site_name = "quire"
+
+# The page shown at the wiki's root.
+# front_page = "FrontPage"
+
+# The page the header's Help link opens.
+# help_page = "Help"
+
+# Where `quire serve` listens (flag --listen, env QUIRE_LISTEN).
+# listen = "127.0.0.1:8080"
+
+# Where `quire fastcgi` listens when no --listen is given and no socket is
+# inherited: "HOST:PORT" or "unix:/path/to/socket".
+# fastcgi_listen = "127.0.0.1:9000"
+
+# Serve under this prefix instead of the web server's SCRIPT_NAME (flag --mount).
+# mount = "/wiki"
+
+# The largest request body accepted, in bytes (flag --max-body).
+# max_body_bytes = 8388608
+
+# Show error details in the browser (flag --debug). Never on a public wiki.
+# debug = false
+"#;
+
+/// The settings file's keys.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub site_name: Option<String>,
+    pub front_page: Option<String>,
+    pub help_page: Option<String>,
+    pub listen: Option<String>,
+    pub fastcgi_listen: Option<String>,
+    pub mount: Option<String>,
+    pub max_body_bytes: Option<u64>,
+    pub debug: Option<bool>,
+}
+
+impl FileSettings {
+    /// Reads `path`; a missing file is all defaults.
+    pub fn load(path: &Path) -> anyhow::Result<FileSettings> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(FileSettings::default())
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("could not read {}", path.display()))
+            }
+        };
+        toml::from_str(&text).with_context(|| {
+            format!(
+                "{} is not valid; fix the line named above (the keys and their defaults are listed in `quire init`'s fresh quire.toml)",
+                path.display()
+            )
+        })
+    }
+}
+
+/// Settings after merging flags > environment > file > defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub site_name: String,
+    pub front_page: String,
+    pub help_page: String,
+    pub listen: String,
+    pub fastcgi_listen: Option<String>,
+    pub mount: Option<String>,
+    pub max_body_bytes: u64,
+    pub debug: bool,
+}
+
+impl Settings {
+    /// Merges the command line (which already includes the environment)
+    /// over the file.
+    pub fn merge(
+        global: &GlobalOptions,
+        listen: Option<&str>,
+        fastcgi_listen: Option<&str>,
+        file: FileSettings,
+    ) -> Settings {
+        Settings {
+            site_name: file.site_name.unwrap_or_else(|| "quire".to_owned()),
+            front_page: file.front_page.unwrap_or_else(|| "FrontPage".to_owned()),
+            help_page: file.help_page.unwrap_or_else(|| "Help".to_owned()),
+            listen: listen
+                .map(str::to_owned)
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            fastcgi_listen: fastcgi_listen.map(str::to_owned).or(file.fastcgi_listen),
+            mount: global.mount.clone().or(file.mount),
+            max_body_bytes: global
+                .max_body
+                .or(file.max_body_bytes)
+                .unwrap_or(8 * 1024 * 1024),
+            debug: global.debug || file.debug.unwrap_or(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_parses_to_all_defaults() {
+        let file: FileSettings = toml::from_str(DEFAULT_FILE).unwrap();
+        let settings = Settings::merge(&GlobalOptions::default(), None, None, file);
+        assert_eq!(settings.site_name, "quire");
+        assert_eq!(settings.listen, "127.0.0.1:8080");
+        assert_eq!(settings.max_body_bytes, 8 * 1024 * 1024);
+    }
+
+    #[test]
+    fn a_typo_is_an_error() {
+        assert!(toml::from_str::<FileSettings>("site_nmae = \"x\"").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: FileSettings =
+            toml::from_str("listen = \"0.0.0.0:1\"\nmount = \"/a\"\nmax_body_bytes = 5").unwrap();
+        let global = GlobalOptions {
+            mount: Some("/b".into()),
+            ..GlobalOptions::default()
+        };
+        let settings = Settings::merge(&global, Some("127.0.0.1:2"), None, file);
+        assert_eq!(settings.listen, "127.0.0.1:2");
+        assert_eq!(settings.mount.as_deref(), Some("/b"));
+        assert_eq!(settings.max_body_bytes, 5);
+    }
+}

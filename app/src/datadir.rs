@@ -1,0 +1,108 @@
+//! The data directory: `quire.toml`, `wiki.sqlite3`, and `themes/`
+//! overrides. Created and seeded with help pages on first use, so that
+//! `quire serve` on an empty directory is a working wiki.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use storage::{Save, SaveOutcome, Storage};
+
+use crate::config::{FileSettings, DEFAULT_FILE};
+use crate::seed::SEED_PAGES;
+
+/// An opened data directory.
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The directory to use: the flag or `QUIRE_DATA`, else `./wiki-data`.
+    pub fn locate(flag: Option<&Path>) -> DataDir {
+        DataDir {
+            root: flag
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("wiki-data")),
+        }
+    }
+
+    /// The directory's path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates the directory and its `quire.toml` if missing.
+    pub fn create(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.root).with_context(|| {
+            format!(
+                "could not create the data directory {}; pass --data DIR (or set QUIRE_DATA) to a directory this user can write",
+                self.root.display()
+            )
+        })?;
+        let config = self.config_path();
+        // create_new: when several CGI processes start on a fresh directory
+        // at once, exactly one writes the file and the others leave it be.
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&config)
+        {
+            Ok(mut file) => file
+                .write_all(DEFAULT_FILE.as_bytes())
+                .with_context(|| format!("could not write {}", config.display())),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(err) => Err(err).with_context(|| format!("could not create {}", config.display())),
+        }
+    }
+
+    /// The settings file's contents.
+    pub fn settings(&self) -> anyhow::Result<FileSettings> {
+        FileSettings::load(&self.config_path())
+    }
+
+    /// Opens the database, seeding the help pages into an empty wiki.
+    pub fn open_storage(&self) -> anyhow::Result<Storage> {
+        let path = self.root.join("wiki.sqlite3");
+        let storage = Storage::open(&path)
+            .with_context(|| format!("could not open the wiki database {}", path.display()))?;
+        if storage
+            .is_empty()
+            .context("could not read the wiki database")?
+        {
+            seed(&storage).context("could not write the help pages into the new wiki")?;
+        }
+        Ok(storage)
+    }
+
+    /// Where theme overrides live, if the directory exists.
+    pub fn themes_dir(&self) -> Option<PathBuf> {
+        let dir = self.root.join("themes");
+        dir.is_dir().then_some(dir)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.root.join("quire.toml")
+    }
+}
+
+/// Writes the help pages. Another process seeding at the same moment makes
+/// ours a conflict, which is fine: the page is there either way.
+fn seed(storage: &Storage) -> anyhow::Result<usize> {
+    let mut written = 0;
+    for (name, text) in SEED_PAGES {
+        let outcome = storage.save(Save {
+            page: name,
+            text,
+            author: "quire",
+            comment: "Help page installed with quire",
+            base_rev: None,
+            time: None,
+        })?;
+        if matches!(outcome, SaveOutcome::Saved { .. }) {
+            written += 1;
+        }
+    }
+    tracing::info!(pages = written, "seeded a new wiki with help pages");
+    Ok(written)
+}

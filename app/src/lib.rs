@@ -1,0 +1,12 @@
+//! quire, the wiki: controllers written once against the gateway interface,
+//! and the command line that hands them to a gateway.
+//!
+//! This library is what the `quire` binary is made of; it is a library so
+//! that integration tests can build the very app the binary serves.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod datadir;
+pub mod seed;
+pub mod wiki;

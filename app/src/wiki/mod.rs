@@ -1,0 +1,103 @@
+//! The wiki itself: controllers that see only the gateway's request and
+//! response.
+//!
+//! Architecture invariant: nothing in this module names a particular
+//! gateway or protocol adapter. It is one [`gateway::App`]; the entry points
+//! in `crate::commands` decide how requests reach it.
+
+mod assets;
+mod context;
+mod diff;
+mod error;
+mod history;
+mod links;
+pub mod page_name;
+mod pages;
+mod routes;
+pub mod urls;
+
+use std::sync::Arc;
+
+use gateway::{App, IntoResponse, Request, Response};
+use http::Method;
+use storage::Storage;
+use themes::Themes;
+
+pub use self::error::WikiError;
+use self::page_name::PageName;
+use self::routes::Route;
+use self::urls::Urls;
+
+/// Site-wide settings the controllers need.
+#[derive(Debug, Clone)]
+pub struct WikiSettings {
+    /// Shown in the header and page titles.
+    pub site_name: String,
+    /// The page shown at `/`.
+    pub front_page: PageName,
+    /// The page the header's "Help" link opens.
+    pub help_page: PageName,
+}
+
+/// The wiki as a gateway app.
+pub struct Wiki {
+    storage: Arc<Storage>,
+    themes: Themes,
+    settings: WikiSettings,
+}
+
+/// What a controller gets: the request, and URLs under its mount.
+struct Exchange {
+    request: Request,
+    urls: Urls,
+}
+
+impl Exchange {
+    fn query(&self) -> Result<gateway::form::Form, WikiError> {
+        Ok(gateway::form::Form::parse(self.request.query().as_bytes())?)
+    }
+}
+
+impl Wiki {
+    /// A wiki over `storage`, drawn with `themes`.
+    pub fn new(storage: Arc<Storage>, themes: Themes, settings: WikiSettings) -> Self {
+        Wiki {
+            storage,
+            themes,
+            settings,
+        }
+    }
+
+    fn dispatch(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+        let route = Route::parse(exchange.request.path_info())?;
+        let method = exchange.request.method().clone();
+        let readable = method == Method::GET || method == Method::HEAD;
+        match route {
+            Route::Root if readable => {
+                let front = self.settings.front_page.clone();
+                self.view_page(exchange, &front)
+            }
+            Route::View(name) if readable => self.view_page(exchange, &name),
+            Route::Raw(name) if readable => self.raw_page(exchange, &name),
+            Route::Edit(name) if readable => self.edit_form(exchange, &name),
+            Route::Edit(name) if method == Method::POST => self.save_page(exchange, &name),
+            Route::History(name) if readable => self.history(exchange, &name),
+            Route::Diff(name) if readable => self.diff(exchange, &name),
+            Route::Recent if readable => self.recent(exchange),
+            Route::Static(path) if readable => self.asset(&path),
+            Route::Edit(_) => Ok(self.method_not_allowed(exchange, "GET, HEAD, POST")),
+            _ => Ok(self.method_not_allowed(exchange, "GET, HEAD")),
+        }
+    }
+}
+
+impl App for Wiki {
+    fn call(&self, request: Request) -> Response {
+        let urls = Urls::new(request.mount());
+        let mut exchange = Exchange { request, urls };
+        match self.dispatch(&mut exchange) {
+            Ok(response) => response,
+            Err(err) => self.error_page(&exchange, err).into_response(),
+        }
+    }
+}

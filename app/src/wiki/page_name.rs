@@ -1,0 +1,137 @@
+//! Page names, parsed once at the edge so inner code never meets a bad one.
+//!
+//! A name is any Unicode text made of `/`-separated segments (subpages), for
+//! example `Team/Meeting Notes/2026`. What is refused, and why:
+//! - a leading `+`: `/+verb/...` URLs belong to the wiki's own actions;
+//! - empty, `.` or `..` segments, and leading or trailing `/`: they would make
+//!   two spellings of one page, or climb out of a page tree;
+//! - control characters and leading/trailing white space in a segment: they
+//!   are invisible in a title and in links;
+//! - more than [`MAX_LEN`] bytes.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// The longest page name, in bytes.
+pub const MAX_LEN: usize = 255;
+
+/// Why text is not a page name.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PageNameError {
+    /// Nothing left after trimming.
+    #[error("a page name cannot be empty")]
+    Empty,
+    /// Too many bytes.
+    #[error("a page name can be at most {MAX_LEN} bytes long")]
+    TooLong,
+    /// Starts with `+`.
+    #[error("page names starting with '+' are reserved for the wiki's own pages")]
+    Reserved,
+    /// Bad `/` structure.
+    #[error("a page name cannot have empty, '.' or '..' parts, or start or end with '/'")]
+    BadSegment,
+    /// Invisible or control characters.
+    #[error(
+        "a page name cannot contain control characters or parts that start or end with spaces"
+    )]
+    BadCharacter,
+}
+
+/// A valid page name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PageName(String);
+
+impl PageName {
+    /// Parses a page name.
+    pub fn parse(text: &str) -> Result<PageName, PageNameError> {
+        if text.is_empty() {
+            return Err(PageNameError::Empty);
+        }
+        if text.len() > MAX_LEN {
+            return Err(PageNameError::TooLong);
+        }
+        if text.starts_with('+') {
+            return Err(PageNameError::Reserved);
+        }
+        if text.chars().any(char::is_control) {
+            return Err(PageNameError::BadCharacter);
+        }
+        for segment in text.split('/') {
+            if segment.is_empty() || segment == "." || segment == ".." {
+                return Err(PageNameError::BadSegment);
+            }
+            if segment.trim() != segment {
+                return Err(PageNameError::BadCharacter);
+            }
+        }
+        Ok(PageName(text.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The pages above this one: `A/B/C` → `A`, `A/B`.
+    pub fn parents(&self) -> Vec<PageName> {
+        self.0
+            .match_indices('/')
+            .map(|(at, _)| PageName(self.0[..at].to_owned()))
+            .collect()
+    }
+}
+
+impl fmt::Display for PageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_unicode_and_subpages() {
+        for name in [
+            "FrontPage",
+            "Team/Notes/2026",
+            "Café Ünïcödé",
+            "日本語/ページ",
+            "A b",
+        ] {
+            assert_eq!(PageName::parse(name).unwrap().as_str(), name);
+        }
+    }
+
+    #[test]
+    fn refuses_what_would_be_ambiguous_or_reserved() {
+        let cases = [
+            ("", PageNameError::Empty),
+            ("+edit", PageNameError::Reserved),
+            ("/Lead", PageNameError::BadSegment),
+            ("Trail/", PageNameError::BadSegment),
+            ("a//b", PageNameError::BadSegment),
+            ("a/../b", PageNameError::BadSegment),
+            ("a/./b", PageNameError::BadSegment),
+            ("tab\there", PageNameError::BadCharacter),
+            (" padded", PageNameError::BadCharacter),
+            ("a/ b", PageNameError::BadCharacter),
+        ];
+        for (text, error) in cases {
+            assert_eq!(PageName::parse(text), Err(error), "{text:?}");
+        }
+        assert_eq!(
+            PageName::parse(&"x".repeat(256)),
+            Err(PageNameError::TooLong)
+        );
+    }
+
+    #[test]
+    fn lists_parents_outermost_first() {
+        let name = PageName::parse("A/B/C").unwrap();
+        let parents: Vec<_> = name.parents().iter().map(|p| p.to_string()).collect();
+        assert_eq!(parents, ["A", "A/B"]);
+    }
+}

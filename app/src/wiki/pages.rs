@@ -1,0 +1,368 @@
+//! Viewing, editing and saving pages, and the themed error pages.
+
+use gateway::{ErrorReport, HttpError, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde::Serialize;
+use storage::{Revision, Save, SaveOutcome};
+
+use super::context::Layout;
+use super::error::html_headers;
+use super::links::StoredLinks;
+use super::page_name::PageName;
+use super::{Exchange, Wiki, WikiError};
+
+#[derive(Serialize)]
+struct PageView {
+    #[serde(flatten)]
+    layout: Layout,
+    content_html: String,
+    revision: RevisionInfo,
+    history_rev_count: u64,
+}
+
+#[derive(Serialize)]
+struct RevisionInfo {
+    rev: u64,
+    author: String,
+    time: i64,
+    comment: String,
+    is_current: bool,
+    current_url: String,
+}
+
+#[derive(Serialize)]
+struct MissingView {
+    #[serde(flatten)]
+    layout: Layout,
+    create_url: String,
+}
+
+#[derive(Serialize)]
+struct EditView {
+    #[serde(flatten)]
+    layout: Layout,
+    text: String,
+    base_rev: Option<u64>,
+    comment: String,
+    preview_html: Option<String>,
+    is_new: bool,
+    notice: Option<String>,
+    conflict_text: Option<String>,
+    form_url: String,
+}
+
+#[derive(Serialize)]
+struct ErrorView {
+    #[serde(flatten)]
+    layout: Layout,
+    status: u16,
+    reason: String,
+    message: String,
+}
+
+impl Wiki {
+    pub(super) fn view_page(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let wanted = requested_revision(exchange)?;
+        let Some(current) = self.storage.current(name.as_str())? else {
+            return self.missing_page(exchange, name);
+        };
+        let revision = match wanted {
+            Some(rev) if rev != current.rev => self
+                .storage
+                .revision(name.as_str(), rev)?
+                .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?,
+            _ => current.clone(),
+        };
+        let content_html = self.render_markdown(exchange, name, &revision.text);
+        let view = PageView {
+            layout: self.layout(exchange, name.as_str(), Some(name)),
+            content_html,
+            history_rev_count: current.rev,
+            revision: RevisionInfo {
+                is_current: revision.rev == current.rev,
+                current_url: exchange.urls.page(name),
+                rev: revision.rev,
+                author: revision.author,
+                time: revision.time,
+                comment: revision.comment,
+            },
+        };
+        self.html(StatusCode::OK, "page.html", view)
+    }
+
+    fn missing_page(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
+        let view = MissingView {
+            layout: self.layout(exchange, name.as_str(), Some(name)),
+            create_url: exchange.urls.action("edit", name),
+        };
+        self.html(StatusCode::NOT_FOUND, "missing.html", view)
+    }
+
+    pub(super) fn raw_page(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let revision = self.find_revision(exchange, name)?;
+        let mut response = Response::new(revision.text.into());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        Ok(response)
+    }
+
+    pub(super) fn edit_form(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let current = self.storage.current(name.as_str())?;
+        let view = EditView {
+            layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
+            is_new: current.is_none(),
+            base_rev: current.as_ref().map(|revision| revision.rev),
+            text: current.map(|revision| revision.text).unwrap_or_default(),
+            comment: String::new(),
+            preview_html: None,
+            notice: None,
+            conflict_text: None,
+            form_url: exchange.urls.action("edit", name),
+        };
+        self.html(StatusCode::OK, "edit.html", view)
+    }
+
+    pub(super) fn save_page(
+        &self,
+        exchange: &mut Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let body = exchange.request.body_mut().read_to_vec()?;
+        let form = gateway::form::Form::parse(&body)?;
+        let text = form.get("text").ok_or_else(|| {
+            HttpError::bad_request("The form has no page text (field \u{201c}text\u{201d}).")
+        })?;
+        // Browsers send CRLF line ends; store one kind so diffs stay clean.
+        let text = text.replace("\r\n", "\n");
+        let comment = form.get("comment").unwrap_or("").trim().to_owned();
+        if comment.chars().count() > 500 || comment.chars().any(char::is_control) {
+            return Err(HttpError::bad_request(
+                "The comment must be one line of at most 500 characters.",
+            )
+            .into());
+        }
+        let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
+            None => None,
+            Some(value) => Some(value.parse::<u64>().map_err(|_| {
+                HttpError::bad_request("The form's base revision is not a number.")
+            })?),
+        };
+        let action = form.get("action").unwrap_or("save");
+        if action == "preview" {
+            let preview_html = self.render_markdown(exchange, name, &text);
+            return self.edit_again(
+                exchange,
+                name,
+                text,
+                comment,
+                base_rev,
+                Some(preview_html),
+                None,
+            );
+        }
+        if action != "save" {
+            return Err(HttpError::bad_request(format!(
+                "Unknown form action \u{201c}{action}\u{201d}."
+            ))
+            .into());
+        }
+        if text.trim().is_empty() {
+            return Err(HttpError::bad_request(
+                "A page cannot be saved empty. Write something, or leave the page as it is.",
+            )
+            .into());
+        }
+        let author = author_of(exchange);
+        let outcome = self.storage.save(Save {
+            page: name.as_str(),
+            text: &text,
+            author: &author,
+            comment: &comment,
+            base_rev,
+            time: None,
+        })?;
+        match outcome {
+            SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
+                Ok(redirect_see_other(&exchange.urls.page(name)))
+            }
+            SaveOutcome::Conflict { current } => {
+                let notice = format!(
+                    "{} changed this page (revision {}) while you were editing. Nothing was saved: your text is kept below, and the current text is shown beside it. Saving again replaces the current text with yours.",
+                    current.author, current.rev
+                );
+                self.edit_again(
+                    exchange,
+                    name,
+                    text,
+                    comment,
+                    Some(current.rev),
+                    None,
+                    Some((notice, current)),
+                )
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn edit_again(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        text: String,
+        comment: String,
+        base_rev: Option<u64>,
+        preview_html: Option<String>,
+        conflict: Option<(String, Revision)>,
+    ) -> Result<Response, WikiError> {
+        let status = if conflict.is_some() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        };
+        let (notice, conflict_text) = match conflict {
+            Some((notice, current)) => (Some(notice), Some(current.text)),
+            None => (None, None),
+        };
+        let view = EditView {
+            layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
+            is_new: base_rev.is_none(),
+            text,
+            base_rev,
+            comment,
+            preview_html,
+            notice,
+            conflict_text,
+            form_url: exchange.urls.action("edit", name),
+        };
+        self.html(status, "edit.html", view)
+    }
+
+    /// The revision `?rev=N` names, or the current one; 404 if either is missing.
+    pub(super) fn find_revision(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+    ) -> Result<Revision, WikiError> {
+        let found = match requested_revision(exchange)? {
+            Some(rev) => self.storage.revision(name.as_str(), rev)?,
+            None => self.storage.current(name.as_str())?,
+        };
+        found.ok_or_else(|| HttpError::not_found(format!("There is no page called {name}.")).into())
+    }
+
+    pub(super) fn render_markdown(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        text: &str,
+    ) -> String {
+        let links = StoredLinks {
+            urls: &exchange.urls,
+            storage: &self.storage,
+        };
+        markup::render(text, name.as_str(), &links).html
+    }
+
+    /// Renders a template into an HTML response.
+    pub(super) fn html(
+        &self,
+        status: StatusCode,
+        template: &str,
+        context: impl Serialize,
+    ) -> Result<Response, WikiError> {
+        let body = self.themes.render(template, context)?;
+        let mut response = Response::new(body.into());
+        *response.status_mut() = status;
+        html_headers(&mut response);
+        Ok(response)
+    }
+
+    /// The themed page for an error; if the theme itself fails, a plain one.
+    pub(super) fn error_page(&self, exchange: &Exchange, err: WikiError) -> Response {
+        let err = err.into_http();
+        let status = err.status();
+        let view = ErrorView {
+            layout: self.layout(exchange, &status.to_string(), None),
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: err.message().to_owned(),
+        };
+        let cause = err.cause().cloned();
+        match self.html(status, "error.html", view) {
+            Ok(mut response) => {
+                if let Some(cause) = cause {
+                    response.extensions_mut().insert(cause);
+                }
+                response
+            }
+            Err(theme_err) => {
+                let mut response = gateway::IntoResponse::into_response(err);
+                response
+                    .extensions_mut()
+                    .insert(ErrorReport::new(theme_err));
+                response
+            }
+        }
+    }
+
+    pub(super) fn method_not_allowed(&self, exchange: &Exchange, allow: &'static str) -> Response {
+        let mut response = self.error_page(exchange, HttpError::method_not_allowed().into());
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        response
+    }
+}
+
+/// `?rev=N`, if given; 400 if it is not a revision number.
+fn requested_revision(exchange: &Exchange) -> Result<Option<u64>, WikiError> {
+    let query = exchange.query()?;
+    match query.get("rev").filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) => match value.parse::<u64>() {
+            Ok(rev) if rev > 0 => Ok(Some(rev)),
+            _ => Err(HttpError::bad_request(format!(
+                "\u{201c}{value}\u{201d} is not a revision number."
+            ))
+            .into()),
+        },
+    }
+}
+
+/// Who an edit is attributed to until accounts exist: the client's address.
+fn author_of(exchange: &Exchange) -> String {
+    exchange
+        .request
+        .remote_addr()
+        .map(|addr| addr.to_string())
+        .unwrap_or_else(|| "anonymous".to_owned())
+}
+
+/// 303 See Other: after a POST, the browser GETs the page.
+pub(super) fn redirect_see_other(location: &str) -> Response {
+    let mut response = Response::new(gateway::ResponseBody::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

@@ -1,0 +1,106 @@
+//! The URL space: `/{Page}` views a page, everything else is `/+verb/...`.
+
+use gateway::HttpError;
+
+use super::page_name::PageName;
+
+/// What a request path asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/`: the front page.
+    Root,
+    /// `/{Page}`.
+    View(PageName),
+    /// `/+edit/{Page}`.
+    Edit(PageName),
+    /// `/+raw/{Page}`.
+    Raw(PageName),
+    /// `/+history/{Page}`.
+    History(PageName),
+    /// `/+diff/{Page}`.
+    Diff(PageName),
+    /// `/+recent`.
+    Recent,
+    /// `/+static/{path}`.
+    Static(String),
+}
+
+impl Route {
+    /// Parses the path below the mount. The path arrives as raw bytes; one
+    /// that is not UTF-8 cannot name a page and is refused with 400.
+    pub fn parse(path: &[u8]) -> Result<Route, HttpError> {
+        let path = std::str::from_utf8(path).map_err(|_| {
+            HttpError::bad_request("This address is not valid UTF-8, so it cannot name a page.")
+        })?;
+        let path = path.strip_prefix('/').unwrap_or(path);
+        if path.is_empty() {
+            return Ok(Route::Root);
+        }
+        let Some(action) = path.strip_prefix('+') else {
+            return page(path).map(Route::View);
+        };
+        let (verb, rest) = action.split_once('/').unwrap_or((action, ""));
+        match verb {
+            "edit" => page(rest).map(Route::Edit),
+            "raw" => page(rest).map(Route::Raw),
+            "history" => page(rest).map(Route::History),
+            "diff" => page(rest).map(Route::Diff),
+            "recent" if rest.is_empty() => Ok(Route::Recent),
+            "static" if !rest.is_empty() => Ok(Route::Static(rest.to_owned())),
+            _ => Err(HttpError::not_found(format!(
+                "There is no wiki action called \u{201c}+{verb}\u{201d}."
+            ))),
+        }
+    }
+}
+
+fn page(text: &str) -> Result<PageName, HttpError> {
+    PageName::parse(text).map_err(|err| {
+        HttpError::bad_request(format!(
+            "\u{201c}{text}\u{201d} is not a valid page name: {err}."
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(text: &str) -> PageName {
+        PageName::parse(text).unwrap()
+    }
+
+    #[test]
+    fn parses_pages_and_actions() {
+        assert_eq!(Route::parse(b"/").unwrap(), Route::Root);
+        assert_eq!(Route::parse(b"").unwrap(), Route::Root);
+        assert_eq!(Route::parse(b"/A/B").unwrap(), Route::View(name("A/B")));
+        assert_eq!(
+            Route::parse("/Café".as_bytes()).unwrap(),
+            Route::View(name("Café"))
+        );
+        assert_eq!(
+            Route::parse(b"/+edit/A/B").unwrap(),
+            Route::Edit(name("A/B"))
+        );
+        assert_eq!(Route::parse(b"/+raw/A").unwrap(), Route::Raw(name("A")));
+        assert_eq!(
+            Route::parse(b"/+history/A").unwrap(),
+            Route::History(name("A"))
+        );
+        assert_eq!(Route::parse(b"/+diff/A").unwrap(), Route::Diff(name("A")));
+        assert_eq!(Route::parse(b"/+recent").unwrap(), Route::Recent);
+        assert_eq!(
+            Route::parse(b"/+static/quire.css").unwrap(),
+            Route::Static("quire.css".into())
+        );
+    }
+
+    #[test]
+    fn refuses_bad_paths_with_the_right_status() {
+        assert_eq!(Route::parse(b"/\xFF").unwrap_err().status(), 400);
+        assert_eq!(Route::parse(b"/+nope/A").unwrap_err().status(), 404);
+        assert_eq!(Route::parse(b"/+edit/").unwrap_err().status(), 400);
+        assert_eq!(Route::parse(b"/A//B").unwrap_err().status(), 400);
+    }
+}

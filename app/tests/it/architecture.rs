@@ -1,0 +1,113 @@
+//! Architecture invariants from ARCHITECTURE.md, kept true by tests
+//! (rust-analyzer's `tidy` tests are the model).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = fs::read_to_string(&path).unwrap();
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+/// The workspace crates a crate's manifest depends on.
+fn internal_dependencies(krate: &str) -> Vec<String> {
+    let manifest = fs::read_to_string(repo().join(krate).join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+    let mut deps = Vec::new();
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(table) = manifest.get(section).and_then(|value| value.as_table()) {
+            for name in table.keys() {
+                if ["gateway", "storage", "markup", "themes", "app", "quire"]
+                    .contains(&name.as_str())
+                {
+                    deps.push(name.clone());
+                }
+            }
+        }
+    }
+    deps
+}
+
+#[test]
+fn library_crates_do_not_depend_on_each_other() {
+    for krate in ["gateway", "storage", "markup", "themes"] {
+        assert_eq!(
+            internal_dependencies(krate),
+            Vec::<String>::new(),
+            "{krate} depends on a sibling"
+        );
+    }
+}
+
+#[test]
+fn the_gateway_names_no_wiki_concept() {
+    // Identifiers, not prose: "/wiki" as an example mount prefix is fine,
+    // a page, a revision or a sibling crate is not.
+    let forbidden = [
+        "PageName",
+        "page_name",
+        "Revision",
+        "revision",
+        "markdown",
+        "Markdown",
+        "storage::",
+        "markup::",
+        "themes::",
+        "quire::",
+    ];
+    for (path, text) in sources(&repo().join("gateway/src")) {
+        for word in forbidden {
+            assert!(!text.contains(word), "{} mentions {word:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn wiki_code_names_no_gateway() {
+    let forbidden = [
+        "gateway::cgi",
+        "gateway::fastcgi",
+        "gateway::http",
+        "gateway::listener",
+        "gateway::environ",
+        "actix",
+        "GATEWAY_INTERFACE",
+        "SCRIPT_NAME",
+        "FastCgi",
+        "fastcgi",
+    ];
+    for (path, text) in sources(&repo().join("app/src/wiki")) {
+        for word in forbidden {
+            assert!(!text.contains(word), "{} mentions {word:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn architecture_md_names_every_crate() {
+    let doc = fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    for krate in [
+        "gateway/", "storage/", "markup/", "themes/", "app/", "deploy/", "e2e/",
+    ] {
+        assert!(
+            doc.contains(&format!("`{krate}`")),
+            "ARCHITECTURE.md does not describe {krate}"
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! One driver per gateway, all behind [`Gateway`]. Each starts on a fresh
+//! data directory and stops what it started when dropped.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::ffi::OsStringExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gateway::testing::{TestClient, TestRequest, TestResponse};
+use gateway::App;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use quire::cli::GlobalOptions;
+use quire::commands::Setup;
+use tempfile::TempDir;
+
+/// The body limit every driver is configured with, small so 413 is cheap.
+pub const BODY_LIMIT: u64 = 64 * 1024;
+
+const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
+
+/// A way to reach the wiki.
+pub trait Gateway {
+    /// The mount prefix links must start with.
+    fn mount(&self) -> &str;
+    /// Sends one request and reads the whole response.
+    fn send(&self, request: TestRequest) -> TestResponse;
+    /// GETs a target below the mount.
+    fn get(&self, target: &str) -> TestResponse {
+        self.send(TestRequest::get(target))
+    }
+}
+
+/// The wiki in this process, through the gateway's test client.
+pub struct InProcess {
+    client: TestClient<Arc<dyn App>>,
+    _data: TempDir,
+}
+
+impl InProcess {
+    pub fn start() -> Self {
+        let data = TempDir::new().unwrap();
+        let global = GlobalOptions {
+            data: Some(data.path().to_path_buf()),
+            max_body: Some(BODY_LIMIT),
+            ..GlobalOptions::default()
+        };
+        let setup = Setup::new(&global, None, None).unwrap();
+        let client = TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config());
+        InProcess {
+            client,
+            _data: data,
+        }
+    }
+}
+
+impl Gateway for InProcess {
+    fn mount(&self) -> &str {
+        ""
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        self.client.send(request)
+    }
+}
+
+/// The built binary run once per request as a CGI program.
+pub struct Cgi {
+    data: TempDir,
+}
+
+impl Cgi {
+    pub fn start() -> Self {
+        Cgi {
+            data: TempDir::new().unwrap(),
+        }
+    }
+}
+
+/// The meta-variables a web server would set for `request` under `mount`.
+fn cgi_variables(request: &TestRequest, mount: &str) -> Vec<(OsString, OsString)> {
+    let mut vars: Vec<(OsString, OsString)> = vec![
+        ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
+        ("SERVER_PROTOCOL".into(), "HTTP/1.1".into()),
+        ("SERVER_SOFTWARE".into(), "quire-tests".into()),
+        ("SERVER_NAME".into(), "localhost".into()),
+        ("SERVER_PORT".into(), "80".into()),
+        ("REMOTE_ADDR".into(), "127.0.0.1".into()),
+        ("REQUEST_METHOD".into(), request.method.as_str().into()),
+        ("SCRIPT_NAME".into(), mount.into()),
+        ("PATH_INFO".into(), OsString::from_vec(request.path.clone())),
+        ("QUERY_STRING".into(), request.query.clone().into()),
+        (
+            "REQUEST_URI".into(),
+            format!("{mount}{}", request.target()).into(),
+        ),
+    ];
+    if !request.body.is_empty() {
+        vars.push((
+            "CONTENT_LENGTH".into(),
+            request.body.len().to_string().into(),
+        ));
+    }
+    for (name, value) in &request.headers {
+        let name = name.to_ascii_uppercase().replace('-', "_");
+        let name = if name == "CONTENT_TYPE" {
+            name
+        } else {
+            format!("HTTP_{name}")
+        };
+        vars.push((name.into(), value.clone().into()));
+    }
+    vars
+}
+
+/// Splits a CGI response (`Status:`, headers, blank line, body).
+fn parse_cgi_output(output: &[u8]) -> TestResponse {
+    let split = output
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|at| (at, at + 4))
+        .or_else(|| {
+            output
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|at| (at, at + 2))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no header block in CGI output: {:?}",
+                String::from_utf8_lossy(output)
+            )
+        });
+    let head = std::str::from_utf8(&output[..split.0]).unwrap();
+    let mut status = StatusCode::OK;
+    let mut headers = HeaderMap::new();
+    for line in head.lines() {
+        let (name, value) = line.split_once(':').unwrap();
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("status") {
+            status = StatusCode::from_bytes(&value.as_bytes()[..3]).unwrap();
+        } else {
+            headers.append(
+                HeaderName::try_from(name).unwrap(),
+                HeaderValue::try_from(value).unwrap(),
+            );
+        }
+    }
+    TestResponse {
+        status,
+        headers,
+        body: output[split.1..].to_vec(),
+    }
+}
+
+impl Gateway for Cgi {
+    fn mount(&self) -> &str {
+        "/cgi-bin/quire"
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        let mut child = Command::new(QUIRE)
+            .env_clear()
+            .envs(cgi_variables(&request, self.mount()))
+            .env("QUIRE_DATA", self.data.path())
+            .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let body = request.body.clone();
+        // Written from a thread: a CGI that answers before reading its whole
+        // body (413) must not deadlock the test.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&body);
+        });
+        let output = child.wait_with_output().unwrap();
+        let _ = writer.join();
+        assert!(
+            output.status.success(),
+            "quire failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut response = parse_cgi_output(&output.stdout);
+        if request.method == http::Method::HEAD {
+            response.body.clear();
+        }
+        response
+    }
+}
+
+/// A server process, killed when dropped.
+struct ServerProcess {
+    child: Child,
+}
+
+impl ServerProcess {
+    fn spawn(data: &Path, args: &[&str]) -> ServerProcess {
+        let child = Command::new(QUIRE)
+            .args(args)
+            .env_clear()
+            .env("QUIRE_DATA", data)
+            .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
+            .env("QUIRE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        ServerProcess { child }
+    }
+
+    /// Waits until `ready` says the server answers.
+    fn wait_until(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if ready() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("quire exited with {status} before {what} was ready");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{what} did not come up within 30 s");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `quire fastcgi` on a unix socket, spoken to by the gateway's FastCGI client.
+pub struct FastCgi {
+    socket: String,
+    _server: ServerProcess,
+    _data: TempDir,
+}
+
+impl FastCgi {
+    pub fn start() -> Self {
+        let data = TempDir::new().unwrap();
+        let socket = format!("unix:{}", data.path().join("fcgi.sock").display());
+        let mut server = ServerProcess::spawn(data.path(), &["fastcgi", "--listen", &socket]);
+        server.wait_until("the FastCGI socket", || {
+            gateway::fastcgi::Client::connect(&socket).is_ok()
+        });
+        FastCgi {
+            socket,
+            _server: server,
+            _data: data,
+        }
+    }
+}
+
+impl Gateway for FastCgi {
+    fn mount(&self) -> &str {
+        "/wiki"
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        let params: Vec<(Vec<u8>, Vec<u8>)> = cgi_variables(&request, self.mount())
+            .into_iter()
+            .map(|(name, value)| (name.into_vec(), value.into_vec()))
+            .collect();
+        let mut client = gateway::fastcgi::Client::connect(&self.socket).unwrap();
+        let response = client.request(&params, &request.body).unwrap();
+        parse_cgi_output(&response.stdout)
+    }
+}
+
+/// `quire serve` on a free loopback port, mounted under a prefix, spoken to
+/// over plain HTTP/1.1.
+pub struct Http {
+    addr: SocketAddr,
+    _server: ServerProcess,
+    _data: TempDir,
+}
+
+impl Http {
+    pub fn start() -> Self {
+        let data = TempDir::new().unwrap();
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let listen = addr.to_string();
+        let mut server = ServerProcess::spawn(
+            data.path(),
+            &["serve", "--listen", &listen, "--mount", "/w"],
+        );
+        server.wait_until("the HTTP server", || TcpStream::connect(addr).is_ok());
+        Http {
+            addr,
+            _server: server,
+            _data: data,
+        }
+    }
+}
+
+impl Gateway for Http {
+    fn mount(&self) -> &str {
+        "/w"
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut head = format!(
+            "{} {}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            request.method,
+            self.mount(),
+            request.target(),
+            self.addr
+        );
+        for (name, value) in &request.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", request.body.len()));
+        stream.write_all(head.as_bytes()).unwrap();
+        // The server may answer (413) and close before taking the whole body.
+        let _ = stream.write_all(&request.body);
+        read_http_response(stream, request.method == http::Method::HEAD)
+    }
+}
+
+fn read_http_response(stream: TcpStream, head_only: bool) -> TestResponse {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = StatusCode::from_bytes(&line.as_bytes()[9..12]).unwrap();
+    let mut headers = HeaderMap::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.append(
+            HeaderName::try_from(name).unwrap(),
+            HeaderValue::try_from(value.trim()).unwrap(),
+        );
+    }
+    let mut body = Vec::new();
+    if head_only {
+        return TestResponse {
+            status,
+            headers,
+            body,
+        };
+    }
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            let size = usize::from_str_radix(line.trim(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        reader.read_to_end(&mut body).unwrap();
+    }
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,305 @@
+//! What every gateway must show, written once.
+
+use gateway::testing::{TestRequest, TestResponse};
+use http::{Method, StatusCode};
+
+use crate::drivers::{Gateway, BODY_LIMIT};
+
+fn save(gw: &dyn Gateway, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
+    let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
+    gw.send(TestRequest::post_form(
+        &format!("/+edit/{page}"),
+        &[
+            ("text", text),
+            ("comment", "a test edit"),
+            ("base_rev", &base),
+            ("action", "save"),
+        ],
+    ))
+}
+
+fn assert_status(response: &TestResponse, status: StatusCode) {
+    assert_eq!(
+        response.status,
+        status,
+        "unexpected status; body:\n{}",
+        response.text()
+    );
+}
+
+pub fn front_page_is_seeded(gw: &dyn Gateway) {
+    let response = gw.get("/");
+    assert_status(&response, StatusCode::OK);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = response.text();
+    assert!(html.contains("Welcome to your wiki"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"{}/Help/Editing\"", gw.mount())),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"{}/+static/", gw.mount())),
+        "{html}"
+    );
+}
+
+pub fn create_edit_and_view(gw: &dyn Gateway) {
+    let form = gw.get("/+edit/TeamPage");
+    assert_status(&form, StatusCode::OK);
+    assert!(form.text().contains("<textarea"), "{}", form.text());
+
+    let saved = save(
+        gw,
+        "TeamPage",
+        "Hello team, see [[FrontPage]] and [[NoSuchPageYet]].",
+        None,
+    );
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("{}/TeamPage", gw.mount()).as_str())
+    );
+
+    let view = gw.get("/TeamPage");
+    assert_status(&view, StatusCode::OK);
+    let html = view.text();
+    assert!(html.contains("Hello team"), "{html}");
+    let front_link = format!("href=\"{}/FrontPage\"", gw.mount());
+    assert!(html.contains(&front_link), "no link {front_link} in {html}");
+    assert!(
+        html.contains(&format!("href=\"{}/+edit/NoSuchPageYet\"", gw.mount())),
+        "{html}"
+    );
+    assert!(html.contains("wikilink missing"), "{html}");
+}
+
+pub fn old_revision(gw: &dyn Gateway) {
+    assert_status(
+        &save(gw, "Versioned", "first words\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(
+        &save(gw, "Versioned", "second words\n", Some(1)),
+        StatusCode::SEE_OTHER,
+    );
+    let old = gw.get("/Versioned?rev=1");
+    assert_status(&old, StatusCode::OK);
+    assert!(old.text().contains("first words"));
+    assert!(!old.text().contains("second words"));
+    assert!(gw.get("/Versioned").text().contains("second words"));
+    assert_status(&gw.get("/Versioned?rev=99"), StatusCode::NOT_FOUND);
+}
+
+pub fn history_lists_revisions(gw: &dyn Gateway) {
+    save(gw, "Story", "once\n", None);
+    save(gw, "Story", "once upon\n", Some(1));
+    let history = gw.get("/+history/Story");
+    assert_status(&history, StatusCode::OK);
+    let html = history.text();
+    assert!(
+        html.contains(&format!("{}/Story?rev=1", gw.mount())),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("{}/Story?rev=2", gw.mount())),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("{}/+diff/Story?from=1&amp;to=2", gw.mount())),
+        "{html}"
+    );
+    assert!(html.contains("a test edit"));
+    assert_status(&gw.get("/+history/NeverWritten"), StatusCode::NOT_FOUND);
+}
+
+pub fn diff_between_revisions(gw: &dyn Gateway) {
+    save(gw, "Changing", "alpha\nbeta\ngamma\n", None);
+    save(gw, "Changing", "alpha\nBETA\ngamma\n", Some(1));
+    let diff = gw.get("/+diff/Changing?from=1&to=2");
+    assert_status(&diff, StatusCode::OK);
+    let html = diff.text();
+    assert!(html.contains("beta") && html.contains("BETA"), "{html}");
+    assert!(html.contains("removed") && html.contains("added"), "{html}");
+    assert_status(
+        &gw.get("/+diff/Changing?from=1&to=7"),
+        StatusCode::NOT_FOUND,
+    );
+    assert_status(&gw.get("/+diff/Changing?from=x"), StatusCode::BAD_REQUEST);
+}
+
+pub fn raw_is_plain_text(gw: &dyn Gateway) {
+    let text = "# Title\n\nSome *Markdown* with [[FrontPage]] & <b>tags</b>.\n";
+    save(gw, "RawPage", text, None);
+    let raw = gw.get("/+raw/RawPage");
+    assert_status(&raw, StatusCode::OK);
+    assert_eq!(
+        raw.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(raw.text(), text);
+    assert_status(&gw.get("/+raw/NotThere"), StatusCode::NOT_FOUND);
+}
+
+pub fn missing_page_is_404_with_create_link(gw: &dyn Gateway) {
+    let response = gw.get("/Nobody/Wrote/This");
+    assert_status(&response, StatusCode::NOT_FOUND);
+    let html = response.text();
+    assert!(
+        html.contains(&format!("href=\"{}/+edit/Nobody/Wrote/This\"", gw.mount())),
+        "{html}"
+    );
+    assert_status(&gw.get("/+nosuchaction/X"), StatusCode::NOT_FOUND);
+}
+
+pub fn preview_saves_nothing(gw: &dyn Gateway) {
+    let preview = gw.send(TestRequest::post_form(
+        "/+edit/Previewed",
+        &[("text", "A **bold** idea"), ("action", "preview")],
+    ));
+    assert_status(&preview, StatusCode::OK);
+    assert!(
+        preview.text().contains("<strong>bold</strong>"),
+        "{}",
+        preview.text()
+    );
+    assert!(
+        preview.text().contains("A **bold** idea"),
+        "the editor keeps the text"
+    );
+    assert_status(&gw.get("/+raw/Previewed"), StatusCode::NOT_FOUND);
+}
+
+pub fn stale_edit_keeps_the_text(gw: &dyn Gateway) {
+    save(gw, "Busy", "start\n", None);
+    save(gw, "Busy", "someone else\n", Some(1));
+    let stale = save(gw, "Busy", "my precious words\n", Some(1));
+    assert_status(&stale, StatusCode::CONFLICT);
+    let html = stale.text();
+    assert!(
+        html.contains("my precious words"),
+        "my text is kept: {html}"
+    );
+    assert!(html.contains("someone else"), "their text is shown: {html}");
+    assert_eq!(
+        gw.get("/+raw/Busy").text(),
+        "someone else\n",
+        "nothing was overwritten"
+    );
+}
+
+pub fn unicode_and_subpages(gw: &dyn Gateway) {
+    let saved = save(
+        gw,
+        "Café/Menü 日本",
+        "Bonjour, [[../Café]] and [[/Détail]]",
+        None,
+    );
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    let location = saved.header("location").unwrap_or_default().to_owned();
+    assert_eq!(
+        location,
+        format!("{}/Caf%C3%A9/Men%C3%BC%20%E6%97%A5%E6%9C%AC", gw.mount())
+    );
+    let view = gw.get("/Café/Menü 日本");
+    assert_status(&view, StatusCode::OK);
+    let html = view.text();
+    assert!(html.contains("Bonjour"), "{html}");
+    // The breadcrumb leads back to the parent page.
+    assert!(
+        html.contains(&format!("href=\"{}/Caf%C3%A9\"", gw.mount())),
+        "{html}"
+    );
+}
+
+pub fn recent_changes(gw: &dyn Gateway) {
+    save(gw, "Fresh", "new content\n", None);
+    let recent = gw.get("/+recent");
+    assert_status(&recent, StatusCode::OK);
+    let html = recent.text();
+    assert!(
+        html.contains(&format!("href=\"{}/Fresh\"", gw.mount())),
+        "{html}"
+    );
+    assert!(html.contains("a test edit"), "{html}");
+}
+
+pub fn bad_form_input_is_400(gw: &dyn Gateway) {
+    let mut broken = TestRequest::post_form("/+edit/Broken", &[]);
+    broken.body = b"text=%FF%FE&action=save".to_vec();
+    assert_status(&gw.send(broken), StatusCode::BAD_REQUEST);
+    let no_text = TestRequest::post_form("/+edit/Broken", &[("comment", "x")]);
+    assert_status(&gw.send(no_text), StatusCode::BAD_REQUEST);
+    let bad_base = TestRequest::post_form("/+edit/Broken", &[("text", "x"), ("base_rev", "abc")]);
+    assert_status(&gw.send(bad_base), StatusCode::BAD_REQUEST);
+    assert_status(&gw.get("/FrontPage?rev=abc"), StatusCode::BAD_REQUEST);
+    assert_status(&gw.get("/+raw/Broken"), StatusCode::NOT_FOUND);
+}
+
+pub fn body_over_the_limit_is_413(gw: &dyn Gateway) {
+    let big = "x".repeat(BODY_LIMIT as usize + 1);
+    let response = gw.send(TestRequest::post_form("/+edit/Huge", &[("text", &big)]));
+    assert_status(&response, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_status(&gw.get("/+raw/Huge"), StatusCode::NOT_FOUND);
+}
+
+pub fn non_utf8_path_is_400(gw: &dyn Gateway) {
+    let mut request = TestRequest::get("/");
+    request.path = b"/Page\xFF".to_vec();
+    let response = gw.send(request);
+    assert_status(&response, StatusCode::BAD_REQUEST);
+    assert!(response.text().contains("UTF-8"));
+}
+
+pub fn hostile_markup_is_inert(gw: &dyn Gateway) {
+    let text = "<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1))";
+    save(gw, "Hostile", text, None);
+    let html = gw.get("/Hostile").text();
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("onerror"), "{html}");
+    assert!(!html.contains("javascript:alert"), "{html}");
+}
+
+pub fn static_assets(gw: &dyn Gateway) {
+    let css = gw.get("/+static/quire.css");
+    assert_status(&css, StatusCode::OK);
+    assert!(css
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/css"));
+    assert!(!css.body.is_empty());
+    assert_status(&gw.get("/+static/../quire.toml"), StatusCode::NOT_FOUND);
+}
+
+pub fn head_has_no_body(gw: &dyn Gateway) {
+    let mut request = TestRequest::get("/FrontPage");
+    request.method = Method::HEAD;
+    let response = gw.send(request);
+    assert_status(&response, StatusCode::OK);
+    assert!(response.body.is_empty());
+}
+
+pub fn wrong_method_is_405(gw: &dyn Gateway) {
+    let mut request = TestRequest::get("/FrontPage");
+    request.method = Method::DELETE;
+    let response = gw.send(request);
+    assert_status(&response, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.header("allow"), Some("GET, HEAD"));
+}
+
+pub fn gzip_when_asked(gw: &dyn Gateway) {
+    let plain = gw.get("/Help/Markdown");
+    let zipped = gw.send(TestRequest::get("/Help/Markdown").with_header("accept-encoding", "gzip"));
+    assert_status(&zipped, StatusCode::OK);
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, plain.text());
+    assert!(zipped.body.len() < plain.body.len());
+}
