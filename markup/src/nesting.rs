@@ -2,8 +2,8 @@
 //!
 //! pulldown-cmark and ammonia are both iterative, so deep nesting cannot overflow the stack. But html5ever,
 //! which ammonia parses with, checks "is there an open `<p>` in scope" for every block start tag by walking the
-//! stack of open elements: time grows with elements × depth, so 40 000 nested `<div>`s (200 kB of input) take
-//! minutes. Two limits keep depth bounded:
+//! stack of open elements: time grows with elements × depth. In a release build 4 000 nested `<div>`s take
+//! 80 ms, 40 000 (200 kB of input) about 8 s, 200 000 minutes. Two limits keep depth bounded:
 //!
 //! - [`MAX_MARKDOWN_NESTING`]: Markdown containers (quotes, lists, emphasis, …) deeper than this lose their
 //!   tags, keeping their text. Markdown output is well formed, so this bounds its depth exactly.

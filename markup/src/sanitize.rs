@@ -38,7 +38,8 @@ fn policy() -> ammonia::Builder<'static> {
         .rm_tags(["area", "map"])
         .set_tag_attribute_value("input", "type", "checkbox")
         .set_tag_attribute_value("input", "disabled", "")
-        .add_tag_attributes("input", ["checked"])
+        // Allowing the forced attributes keeps them where they were written, so output order is stable.
+        .add_tag_attributes("input", ["checked", "disabled", "type"])
         .add_tag_attributes("code", ["class"])
         .add_tag_attributes("td", ["style"])
         .add_tag_attributes("th", ["style"])

@@ -5,9 +5,9 @@
 //! - Runs of whitespace (including line breaks) become one space; leading and trailing whitespace goes.
 //! - `/Child` is a subpage of the current page; each leading `../` climbs one level from the current page, so
 //!   `../Sibling` is a sibling. Climbing above the root makes the link invalid.
-//! - Each `/`-separated segment is trimmed; an empty, `.` or `..` segment (other than the leading `../` forms)
-//!   makes the link invalid (so does a segment of dots only), as does a control character or a segment starting with `+` (the app keeps
-//!   `+`-names for its own actions, so a page can never be called that).
+//! - Each `/`-separated segment is trimmed. The link is invalid if a segment is empty or only dots (beyond
+//!   the leading `../` forms), starts with `+` (the app keeps `+`-names for its own actions, so no page can be
+//!   called that), or if the target holds a control character.
 //!
 //! An invalid target is not a link: the renderer shows it as the literal text the author wrote.
 

@@ -16,7 +16,7 @@ fn gfm_extensions_render() {
             "- [ ] todo\n- [x] done",
             &[
                 r#"<input disabled="" type="checkbox">"#,
-                r#"<input checked="" disabled="" type="checkbox">"#,
+                r#"<input disabled="" type="checkbox" checked="">"#,
             ],
         ),
         (

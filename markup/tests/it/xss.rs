@@ -98,3 +98,18 @@ fn script_text_is_shown_escaped() {
         "{html}"
     );
 }
+
+#[test]
+#[should_panic(expected = "event handler")]
+fn the_safety_check_catches_handlers() {
+    assert_safe("raw", r#"<p><img src="x" onerror="alert(1)"></p>"#);
+}
+
+#[test]
+#[should_panic(expected = "href")]
+fn the_safety_check_catches_script_urls() {
+    assert_safe(
+        "raw",
+        r#"<a href=" JavaScript&amp;colon;x"></a><a href="java&#10;script:x"></a><a href=" javaSCRIPT:x">"#,
+    );
+}
