@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 # A 10 KB page of ordinary Markdown: headings, paragraphs, a list, links.
 data=$work/data
-"$quire" --data "$data" init >/dev/null
+"$quire" --data "$data" init >/dev/null 2>&1
 python3 - "$work/page.md" <<'PY'
 import sys
 parts = []
@@ -37,7 +37,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$quire" --data "$data" serve --listen 127.0.0.1:$port 2>/dev/null & pids+=($!)
 for _ in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:$port/ && break; sleep 0.1; done
 curl -fs -o /dev/null -w '' --data-urlencode "text@$work/page.md" -d action=save http://127.0.0.1:$port/+edit/BenchPage
-bytes=$(curl -fs http://127.0.0.1:$port/BenchPage | wc -c)
+bytes=$(curl -fsS http://127.0.0.1:$port/BenchPage | wc -c)
 echo "page: $(wc -c <"$work/page.md") bytes of Markdown, $bytes bytes of HTML"
 
 echo "== quire serve: wrk -t2 -c16 -d${duration}s"
@@ -48,8 +48,13 @@ sock=$work/fcgi.sock
 "$quire" --data "$data" fastcgi --listen unix:$sock 2>/dev/null & pids+=($!)
 nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/nginx"
+cp /etc/nginx/fastcgi_params "$work/nginx/"
 sed -e "s|@LISTEN@|127.0.0.1:$nport|" -e "s|@QUIRE@|unix:$sock|" deploy/nginx/quire-fastcgi.conf >"$work/nginx/site.conf"
 cat >"$work/nginx/nginx.conf" <<NGINX
+# The workers run as root only so they may connect to the socket this
+# script's (root) quire created; in production give the socket a group the
+# web server is in (see deploy/).
+user root;
 worker_processes 1;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
@@ -67,6 +72,8 @@ NGINX
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' & pids+=($!)
 for _ in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:$nport/wiki/BenchPage && break; sleep 0.1; done
+# Fail loudly rather than measure an error page.
+curl -fsS http://127.0.0.1:$nport/wiki/BenchPage | grep -q 'href="/wiki/Help/Editing"' || { echo "nginx did not serve the page: $(cat "$work/nginx/error.log")"; exit 1; }
 wrk -t2 -c16 -d"${duration}s" http://127.0.0.1:$nport/wiki/BenchPage | grep -E 'Requests/sec|Latency'
 
 echo "== CGI: one process per page view: hyperfine"
