@@ -13,6 +13,16 @@ pub(crate) enum Piece<'a> {
     Url { text: &'a str, href: String },
 }
 
+/// Whether `text` may hold a URL [`split_urls`] would find: every one starts with `http://`, `https://` or
+/// `www.`, so text without `://` or `www.` has none. A quick test that lets most text skip the search.
+pub(crate) fn may_contain_url(text: &str) -> bool {
+    text.contains("://")
+        || text
+            .as_bytes()
+            .windows(4)
+            .any(|window| window.eq_ignore_ascii_case(b"www."))
+}
+
 /// Splits `text` into plain text and bare URLs; a text without URLs comes back as one `Piece::Text`.
 pub(crate) fn split_urls(text: &str) -> Vec<Piece<'_>> {
     let mut pieces = Vec::new();
@@ -166,6 +176,31 @@ mod tests {
                 .map(|(t, h)| (*t, (*h).to_owned()))
                 .collect();
             assert_eq!(urls(text), expected, "in {text:?}");
+        }
+    }
+
+    #[test]
+    fn the_quick_test_never_misses_a_url() {
+        for text in [
+            "see https://example.org/x.",
+            "(WWW.example.org)",
+            "HTTP://EXAMPLE.ORG",
+            "a http://x.org?q=1",
+        ] {
+            assert!(!urls(text).is_empty(), "{text:?} has a URL");
+            assert!(may_contain_url(text), "{text:?} may have a URL");
+        }
+        for text in ["plain words", "ftp:/x", "ww.x.org", "", "wwww"] {
+            assert!(!may_contain_url(text), "{text:?} has no URL");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_test_agrees_with_the_search(text in "([hHtTpPsSwW:/.]|[ -~]){0,40}") {
+            if !urls(&text).is_empty() {
+                proptest::prop_assert!(may_contain_url(&text));
+            }
         }
     }
 

@@ -6,13 +6,13 @@
 //! become raw `<a class="wikilink">` HTML events (the writer has no notion of classes); that HTML is ours, and
 //! it goes through the sanitizer like everything else.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
-use crate::autolink::{split_urls, Piece};
+use crate::autolink::{may_contain_url, split_urls, Piece};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target, Target};
 use crate::{sanitize, LinkResolver, Rendered};
@@ -82,16 +82,44 @@ pub(crate) fn wiki_links(markdown: &str, current_page: &str) -> Vec<String> {
     links
 }
 
-pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
-    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(markdown, options())
-        .into_offset_iter()
-        .collect();
+type Events<'a> = Vec<(Event<'a>, Range<usize>)>;
 
-    let mut targets = HashMap::new();
+fn parse(markdown: &str) -> Events<'_> {
+    Parser::new_ext(markdown, options())
+        .into_offset_iter()
+        .collect()
+}
+
+pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
+    let (html, links) = write_unsanitized(markdown, current_page, resolver);
+    Rendered {
+        html: sanitize::clean(&html),
+        links,
+    }
+}
+
+/// The page as HTML before sanitizing, and its wiki-link targets.
+fn write_unsanitized(
+    markdown: &str,
+    current_page: &str,
+    resolver: &dyn LinkResolver,
+) -> (String, Vec<String>) {
+    let events = parse(markdown);
+
+    // Wiki-link targets by the index of their start event, in event order.
+    let mut targets = Vec::new();
     let mut links = Vec::new();
     let mut seen = HashSet::new();
+    let mut raw_html = false;
     for (ix, (event, _)) in events.iter().enumerate() {
-        let Event::Start(tag) = event else { continue };
+        let tag = match event {
+            Event::Start(tag) => tag,
+            Event::Html(_) | Event::InlineHtml(_) => {
+                raw_html = true;
+                continue;
+            }
+            _ => continue,
+        };
         let Some((dest, _)) = wikilink_dest(tag) else {
             continue;
         };
@@ -101,7 +129,7 @@ pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkReso
                 links.push(name.clone());
             }
         }
-        targets.insert(ix, target);
+        targets.push((ix, target));
     }
     let existing = if links.is_empty() {
         HashSet::new()
@@ -111,26 +139,24 @@ pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkReso
 
     let context = Context {
         source: markdown,
-        events: &events,
         targets: &targets,
         existing: &existing,
         resolver,
     };
-    let mut html = context.write_html(false);
-    if html_depth_exceeds(&html, MAX_HTML_DEPTH) {
-        html = context.write_html(true);
+    let mut html = context.write_html(events, false);
+    // Without the author's HTML the output nests no deeper than the Markdown cap allows (see
+    // `markdown_alone_stays_below_the_html_depth_cap`), so only pages with raw HTML need measuring.
+    if raw_html && html_depth_exceeds(&html, MAX_HTML_DEPTH) {
+        // Parsing is deterministic: the same events at the same indices, so `targets` still apply.
+        html = context.write_html(parse(markdown), true);
     }
-    Rendered {
-        html: sanitize::clean(&html),
-        links,
-    }
+    (html, links)
 }
 
-/// Everything one render's rewriting pass reads.
+/// Everything one render's rewriting pass reads besides the events.
 struct Context<'a, 'r> {
     source: &'a str,
-    events: &'r [(Event<'a>, Range<usize>)],
-    targets: &'r HashMap<usize, Option<Target>>,
+    targets: &'r [(usize, Option<Target>)],
     existing: &'r HashSet<String>,
     resolver: &'r dyn LinkResolver,
 }
@@ -138,21 +164,27 @@ struct Context<'a, 'r> {
 impl<'a> Context<'a, '_> {
     /// Rewrites the events and writes them as (unsanitized) HTML; `escape_raw_html` shows the author's HTML as
     /// text, the fallback for pages nested too deeply.
-    fn write_html(&self, escape_raw_html: bool) -> String {
+    fn write_html(&self, events: Events<'a>, escape_raw_html: bool) -> String {
         let mut rewrite = Rewrite {
             context: self,
+            out: Vec::with_capacity(events.len()),
+            events,
             escape_raw_html,
-            out: Vec::with_capacity(self.events.len()),
             frames: Vec::new(),
             no_autolink: 0,
             in_image: 0,
-            pending: String::new(),
+            pending: Vec::new(),
             heading_ids: HashSet::new(),
         };
         rewrite.run();
         let mut html = String::with_capacity(self.source.len() * 3 / 2);
         pulldown_cmark::html::push_html(&mut html, rewrite.out.into_iter());
         html
+    }
+
+    fn target(&self, ix: usize) -> Option<&Target> {
+        let found = self.targets.binary_search_by_key(&ix, |(at, _)| *at).ok()?;
+        self.targets[found].1.as_ref()
     }
 }
 
@@ -171,6 +203,9 @@ enum Frame {
 
 struct Rewrite<'a, 'c, 'r> {
     context: &'c Context<'a, 'r>,
+    /// The parsed page; each event is taken out as it is handled, so only events after the current one may be
+    /// read.
+    events: Events<'a>,
     escape_raw_html: bool,
     out: Vec<Event<'a>>,
     frames: Vec<Frame>,
@@ -179,37 +214,37 @@ struct Rewrite<'a, 'c, 'r> {
     /// Open images: a wiki link inside alt text is only its label.
     in_image: usize,
     /// Text waiting for autolinking; pulldown-cmark splits text at every character that might start markup.
-    pending: String,
+    pending: Vec<CowStr<'a>>,
     heading_ids: HashSet<String>,
 }
 
 impl<'a> Rewrite<'a, '_, '_> {
     fn run(&mut self) {
-        let events = self.context.events;
         let mut ix = 0;
-        while ix < events.len() {
-            let (event, range) = &events[ix];
+        while ix < self.events.len() {
+            // Handled events are never read again: lookahead goes forward only.
+            let (event, range) = std::mem::replace(&mut self.events[ix], (Event::Rule, 0..0));
             ix = match event {
-                Event::Start(tag) if is_wikilink(tag) => self.wikilink(ix, tag, range.clone()),
+                Event::Start(tag) if is_wikilink(&tag) => self.wikilink(ix, &tag, range),
                 Event::Start(tag) => {
-                    self.start(ix, tag.clone());
+                    self.start(ix, tag);
                     ix + 1
                 }
                 Event::End(end) => {
-                    self.end(*end);
+                    self.end(end);
                     ix + 1
                 }
                 Event::Text(text) => {
-                    self.text(text.clone());
+                    self.text(text);
                     ix + 1
                 }
                 Event::Html(html) | Event::InlineHtml(html) if self.escape_raw_html => {
-                    self.text(html.clone());
+                    self.text(html);
                     ix + 1
                 }
                 other => {
                     self.flush();
-                    self.out.push(other.clone());
+                    self.out.push(other);
                     ix + 1
                 }
             };
@@ -272,7 +307,7 @@ impl<'a> Rewrite<'a, '_, '_> {
 
     fn text(&mut self, text: CowStr<'a>) {
         if self.no_autolink == 0 {
-            self.pending.push_str(&text);
+            self.pending.push(text);
         } else {
             self.flush();
             self.out.push(Event::Text(text));
@@ -281,10 +316,23 @@ impl<'a> Rewrite<'a, '_, '_> {
 
     /// Writes pending text, with bare URLs as links.
     fn flush(&mut self) {
-        if self.pending.is_empty() {
+        let pending = if self.pending.len() > 1 {
+            let mut joined = String::new();
+            for text in self.pending.drain(..) {
+                joined.push_str(&text);
+            }
+            joined.into()
+        } else {
+            let Some(text) = self.pending.pop() else {
+                return;
+            };
+            text
+        };
+        if !may_contain_url(&pending) {
+            // Most text: kept as it is, borrowed from the page where pulldown-cmark did not copy it.
+            self.out.push(Event::Text(pending));
             return;
         }
-        let pending = std::mem::take(&mut self.pending);
         for piece in split_urls(&pending) {
             match piece {
                 Piece::Text(text) => self.out.push(Event::Text(text.to_owned().into())),
@@ -304,9 +352,8 @@ impl<'a> Rewrite<'a, '_, '_> {
 
     /// Handles a wiki link starting at event `ix`; returns the index of the next event to handle.
     fn wikilink(&mut self, ix: usize, tag: &Tag<'a>, range: Range<usize>) -> usize {
-        let events = self.context.events;
-        let end = matching_end(events, ix);
-        let target = self.context.targets.get(&ix).and_then(Option::as_ref);
+        let end = matching_end(&self.events, ix);
+        let target = self.context.target(ix);
         let (Some(target), Some((dest, piped))) = (target, wikilink_dest(tag)) else {
             // Not a valid target: show exactly what the author wrote.
             let literal = self.context.source.get(range).unwrap_or_default();
@@ -316,7 +363,7 @@ impl<'a> Rewrite<'a, '_, '_> {
         if matches!(tag, Tag::Image { .. }) {
             self.text("!".into());
         }
-        let label_is_empty = events[ix + 1..end]
+        let label_is_empty = self.events[ix + 1..end]
             .iter()
             .all(|(event, _)| matches!(event, Event::Text(text) if text.trim().is_empty()));
         let label_as_written = !piped || label_is_empty;
@@ -376,10 +423,9 @@ impl<'a> Rewrite<'a, '_, '_> {
 
     /// A unique id for the heading starting at event `ix`, from its text.
     fn heading_id(&mut self, ix: usize) -> String {
-        let events = self.context.events;
-        let end = matching_end(events, ix);
+        let end = matching_end(&self.events, ix);
         let mut text = String::new();
-        for (event, _) in &events[ix + 1..end] {
+        for (event, _) in &self.events[ix + 1..end] {
             if let Event::Text(t) | Event::Code(t) = event {
                 text.push_str(t);
             }
@@ -395,10 +441,10 @@ impl<'a> Rewrite<'a, '_, '_> {
     }
 }
 
-/// The index of the end event matching the start event at `start`.
+/// The index of the end event matching the start event at `start`; reads only the events after it.
 fn matching_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
-    let mut depth = 0usize;
-    for (ix, (event, _)) in events.iter().enumerate().skip(start) {
+    let mut depth = 1usize;
+    for (ix, (event, _)) in events.iter().enumerate().skip(start + 1) {
         match event {
             Event::Start(_) => depth += 1,
             Event::End(_) => {
@@ -464,6 +510,55 @@ mod tests {
             ("!!!", "section"),
         ] {
             assert_eq!(slug(text), expected);
+        }
+    }
+
+    struct NoPages;
+
+    impl LinkResolver for NoPages {
+        fn page_url(&self, name: &str) -> String {
+            format!("/{name}")
+        }
+        fn create_url(&self, name: &str) -> String {
+            format!("/{name}?edit")
+        }
+        fn existing(&self, _: &[String]) -> HashSet<String> {
+            HashSet::new()
+        }
+    }
+
+    /// Why `render` measures HTML depth only for pages with raw HTML: Markdown containers deeper than
+    /// [`MAX_MARKDOWN_NESTING`] lose their tags, and each emitted container writes at most two elements
+    /// (`<table><tbody>`, `<thead><tr>`, `<pre><code>`), plus one inline link at the bottom.
+    #[test]
+    fn markdown_alone_stays_below_the_html_depth_cap() {
+        let bound = 2 * MAX_MARKDOWN_NESTING + 2;
+        assert!(bound < MAX_HTML_DEPTH);
+        let inner = [
+            "| a | b |\n|---|---|\n| *c* | [[P|**d**]] |\n",
+            "```rust\ncode\n```\n",
+            "x[^1]\n\n[^1]: ***note*** ~~https://x.org~~\n",
+            "> [!NOTE]\n> *a **b [c ![d](e) f](g)** h*\n",
+            "- [ ] task\n\n  para\n",
+            "1. a\n\n   b\n",
+        ];
+        for prefix in ["> ", "- ", "1. ", "* > ", "- > 1. "] {
+            for body in inner {
+                for levels in [
+                    MAX_MARKDOWN_NESTING / 2,
+                    MAX_MARKDOWN_NESTING,
+                    3 * MAX_MARKDOWN_NESTING,
+                ] {
+                    let lead = prefix.repeat(levels);
+                    let markdown: String =
+                        body.lines().map(|line| format!("{lead}{line}\n")).collect();
+                    let (html, _) = write_unsanitized(&markdown, "Home", &NoPages);
+                    assert!(
+                        !html_depth_exceeds(&html, bound),
+                        "{markdown:?} nests deeper than {bound}: {html}"
+                    );
+                }
+            }
         }
     }
 

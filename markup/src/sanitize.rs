@@ -28,7 +28,15 @@ static POLICY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(policy);
 
 /// Sanitizes rendered HTML and marks its links; the output is safe to embed in a page.
 pub(crate) fn clean(html: &str) -> String {
-    mark_links(&POLICY.clean(html).to_string())
+    // Serializing straight into a buffer spares the copy `to_string` makes through `Display`.
+    let mut sanitized = Vec::with_capacity(html.len() + html.len() / 8);
+    POLICY
+        .clean(html)
+        .write_to(&mut sanitized)
+        .expect("writing to a Vec cannot fail");
+    let sanitized = String::from_utf8(sanitized)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+    mark_links(&sanitized)
 }
 
 fn policy() -> ammonia::Builder<'static> {
@@ -160,25 +168,28 @@ fn parse_attributes(mut text: &str) -> Vec<(&str, &str)> {
 
 /// Whether a browser would leave the site following `href`: it has a scheme, or starts with two slashes
 /// (either kind, which browsers treat alike), after the leading blanks and control characters they skip.
+/// Looks at no more than the first 64 characters that count.
 fn is_absolute_url(href: &str) -> bool {
-    let href: String = href
+    let mut chars = href
         .trim_start_matches(|c: char| c <= ' ')
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .take(64)
-        .collect();
-    let bytes = href.as_bytes();
-    if bytes.len() >= 2 && matches!(bytes[0], b'/' | b'\\') && matches!(bytes[1], b'/' | b'\\') {
-        return true;
+        .take(64);
+    match chars.next() {
+        Some('/' | '\\') => matches!(chars.next(), Some('/' | '\\')),
+        Some(first) if first.is_ascii_alphabetic() => {
+            for c in chars {
+                if c == ':' {
+                    return true;
+                }
+                if !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+                    return false;
+                }
+            }
+            false
+        }
+        _ => false,
     }
-    let Some(colon) = href.find(':') else {
-        return false;
-    };
-    let scheme = &href[..colon];
-    scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 #[cfg(test)]

@@ -1,0 +1,90 @@
+//! Throughput of `markup::render` on typical and hostile-shaped pages.
+//!
+//! Run with `cargo bench -p markup`; criterion reports MB/s (`Throughput::Bytes` of the Markdown input).
+//! The pages:
+//! - `wiki_10k`: a 10 KB page of headings, paragraphs, lists, inline code, ~100 wiki links to two pages and
+//!   ~50 external links, the shape of a typical team page;
+//! - `wiki_1m`: the same pattern at 1 MB, to show rendering stays linear;
+//! - `raw_html_10k`: a 10 KB page that is mostly the author's own HTML, which all goes through the sanitizer.
+
+use std::collections::HashSet;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+/// A wiki where `FrontPage` and `Help/Editing` exist, with URLs shaped like the app's.
+struct Wiki;
+
+impl markup::LinkResolver for Wiki {
+    fn page_url(&self, name: &str) -> String {
+        format!("/{}", name.replace(' ', "%20"))
+    }
+    fn create_url(&self, name: &str) -> String {
+        format!("/{}?action=edit", name.replace(' ', "%20"))
+    }
+    fn existing(&self, names: &[String]) -> HashSet<String> {
+        names
+            .iter()
+            .filter(|n| matches!(n.as_str(), "FrontPage" | "Help/Editing"))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Sections of the typical page until `len` bytes, cut at `len` (on a char boundary; the text is ASCII).
+fn wiki_page(len: usize) -> String {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < len {
+        i += 1;
+        text.push_str(&format!(
+            "## Section {i}\n\nThe team agreed on item {i}; see [[FrontPage]] and [[Help/Editing]]. Notes are \
+             *kept* here so **everyone** can find them later, with `code` too.\n\n- point {i}.a\n- point {i}.b \
+             with a [link](https://example.org/{i})\n\n"
+        ));
+    }
+    text.truncate(len);
+    text
+}
+
+/// Blocks of the author's own HTML (tables, divs, spans, links, a comment) with a little Markdown between.
+fn raw_html_page(len: usize) -> String {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < len {
+        i += 1;
+        text.push_str(&format!(
+            "<div class=\"box\" id=\"b{i}\">\n<table>\n<tr><th>Item</th><th>State</th></tr>\n\
+             <tr><td><span style=\"color: red\">item {i}</span></td><td><b>open</b> <i>since</i> \
+             <a href=\"https://example.org/{i}\" title=\"t\">ticket</a></td></tr>\n</table>\n\
+             <!-- reviewed -->\n<p>Some <em>raw</em> text &amp; an <img src=\"/img/{i}.png\" alt=\"pic\"> image.</p>\n\
+             </div>\n\nA line of *Markdown* between.\n\n"
+        ));
+    }
+    text.truncate(len);
+    text
+}
+
+fn bench_render(c: &mut Criterion) {
+    let pages = [
+        ("wiki_10k", wiki_page(10_240)),
+        ("wiki_1m", wiki_page(1 << 20)),
+        ("raw_html_10k", raw_html_page(10_240)),
+    ];
+    let mut group = c.benchmark_group("render");
+    for (name, page) in &pages {
+        group.throughput(Throughput::Bytes(page.len() as u64));
+        if page.len() > 100_000 {
+            group.sample_size(10);
+        } else {
+            group.sample_size(100);
+        }
+        group.bench_function(*name, |b| {
+            b.iter(|| markup::render(black_box(page), "Team/Notes", &Wiki));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_render);
+criterion_main!(benches);
