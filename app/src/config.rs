@@ -71,11 +71,21 @@ impl FileSettings {
         };
         toml::from_str(&text).with_context(|| {
             format!(
-                "{} is not valid; fix the line named above (the keys and their defaults are listed in `quire init`'s fresh quire.toml)",
+                "{} is not valid (every key and its default is listed in the quire.toml that `quire init` writes into an empty directory)",
                 path.display()
             )
         })
     }
+}
+
+/// Checks a mount prefix: `/wiki` or `/` (the root); a trailing `/` is
+/// dropped. Anything else would make every request miss the wiki.
+pub fn parse_mount(value: &str) -> anyhow::Result<String> {
+    if !value.starts_with('/') || value.contains(['?', '#']) || value.chars().any(char::is_control)
+    {
+        anyhow::bail!("the mount prefix {value:?} must be a path starting with '/', such as /wiki (or / for the root)");
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// Settings after merging flags > environment > file > defaults.
@@ -130,6 +140,14 @@ mod tests {
         assert_eq!(settings.site_name, "quire");
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.max_body_bytes, 8 * 1024 * 1024);
+    }
+
+    #[test]
+    fn mount_prefixes_are_checked_and_normalised() {
+        assert_eq!(parse_mount("/wiki/").unwrap(), "/wiki");
+        assert_eq!(parse_mount("/").unwrap(), "");
+        assert!(parse_mount("wiki").is_err());
+        assert!(parse_mount("/w?x").is_err());
     }
 
     #[test]

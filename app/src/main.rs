@@ -32,7 +32,6 @@ fn main() -> ExitCode {
     match run(&cli, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err:#}");
             eprintln!("quire: {err:#}");
             ExitCode::FAILURE
         }

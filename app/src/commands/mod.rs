@@ -13,7 +13,7 @@ use gateway::{App, GatewayConfig};
 use themes::Themes;
 
 use crate::cli::GlobalOptions;
-use crate::config::Settings;
+use crate::config::{parse_mount, Settings};
 use crate::datadir::DataDir;
 use crate::wiki::page_name::PageName;
 use crate::wiki::{Wiki, WikiSettings};
@@ -33,7 +33,10 @@ impl Setup {
     ) -> anyhow::Result<Setup> {
         let data = DataDir::locate(global.data.as_deref());
         data.create()?;
-        let settings = Settings::merge(global, listen, fastcgi_listen, data.settings()?);
+        let mut settings = Settings::merge(global, listen, fastcgi_listen, data.settings()?);
+        if let Some(mount) = &settings.mount {
+            settings.mount = Some(parse_mount(mount)?);
+        }
         Ok(Setup { data, settings })
     }
 

@@ -75,14 +75,9 @@ impl Wiki {
         page: Option<&PageName>,
     ) -> Layout {
         let urls = &exchange.urls;
-        let title = if title == self.settings.site_name {
-            title.to_owned()
-        } else {
-            format!("{title} \u{2014} {}", self.settings.site_name)
-        };
         Layout {
             site_name: self.settings.site_name.clone(),
-            title,
+            title: title.to_owned(),
             static_url: urls.static_base(),
             nav: Nav {
                 front_url: urls.root(),

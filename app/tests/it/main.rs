@@ -10,6 +10,7 @@
 )]
 
 mod architecture;
+mod concurrency;
 mod drivers;
 mod scenarios;
 

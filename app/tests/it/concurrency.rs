@@ -1,0 +1,63 @@
+//! Many CGI processes on one fresh data directory at once: each creates,
+//! migrates and seeds it if it finds it empty, then saves. Nothing may fail
+//! and nothing may be lost.
+
+use gateway::testing::TestRequest;
+use http::StatusCode;
+
+use crate::drivers::{Cgi, Gateway};
+
+#[test]
+fn concurrent_cgi_processes_on_a_fresh_data_dir_lose_nothing() {
+    let cgi = Cgi::start();
+    let writers = 8;
+    let saves_each = 3;
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let cgi = &cgi;
+            scope.spawn(move || {
+                for save in 0..saves_each {
+                    let text = format!("writer {writer}, save {save}\n");
+                    let response = cgi.send(TestRequest::post_form(
+                        &format!("/+edit/Writer{writer}"),
+                        &[
+                            ("text", &text),
+                            ("action", "save"),
+                            (
+                                "base_rev",
+                                &if save == 0 {
+                                    String::new()
+                                } else {
+                                    save.to_string()
+                                },
+                            ),
+                        ],
+                    ));
+                    assert_eq!(
+                        response.status,
+                        StatusCode::SEE_OTHER,
+                        "{}",
+                        response.text()
+                    );
+                }
+            });
+        }
+    });
+    for writer in 0..writers {
+        let raw = cgi.get(&format!("/+raw/Writer{writer}"));
+        assert_eq!(
+            raw.text(),
+            format!("writer {writer}, save {}\n", saves_each - 1)
+        );
+        let history = cgi.get(&format!("/+history/Writer{writer}")).text();
+        for rev in 1..=saves_each {
+            assert!(
+                history.contains(&format!("Writer{writer}?rev={rev}")),
+                "revision {rev} of Writer{writer} is missing"
+            );
+        }
+    }
+    // The help pages were seeded exactly once.
+    let help_history = cgi.get("/+history/Help").text();
+    assert!(help_history.contains("Help?rev=1") && !help_history.contains("Help?rev=2"));
+}
