@@ -15,7 +15,7 @@ use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use crate::autolink::{may_contain_url, split_urls, Piece};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target, Target};
-use crate::{sanitize, LinkResolver, Rendered};
+use crate::{cache, sanitize, LinkResolver, Rendered};
 
 /// Characters kept as they are in an anchor: the unreserved ones of RFC 3986.
 const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -90,20 +90,48 @@ fn parse(markdown: &str) -> Events<'_> {
         .collect()
 }
 
+/// Renders through [`cache::PAGES`]: a page seen before, whose links the resolver answers for as it did then,
+/// is not rendered again.
 pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
-    let (html, links) = write_unsanitized(markdown, current_page, resolver);
-    Rendered {
+    let mut known = None;
+    if let Some(entry) = cache::PAGES.get(current_page, markdown) {
+        let existing = ask_existing(resolver, &entry.rendered.links);
+        if cache::answers(resolver, &entry.rendered.links, &existing) == entry.answers {
+            return entry.rendered.clone();
+        }
+        // The same text has the same links, so existence need not be asked twice.
+        known = Some(existing);
+    }
+    let (html, links, existing) = write_unsanitized(markdown, current_page, resolver, known);
+    let rendered = Rendered {
         html: sanitize::clean(&html),
         links,
+    };
+    cache::PAGES.insert(cache::Entry {
+        current_page: current_page.to_owned(),
+        markdown: markdown.to_owned(),
+        answers: cache::answers(resolver, &rendered.links, &existing),
+        rendered: rendered.clone(),
+    });
+    rendered
+}
+
+fn ask_existing(resolver: &dyn LinkResolver, links: &[String]) -> HashSet<String> {
+    if links.is_empty() {
+        HashSet::new()
+    } else {
+        resolver.existing(links)
     }
 }
 
-/// The page as HTML before sanitizing, and its wiki-link targets.
+/// The page as HTML before sanitizing, its wiki-link targets, and which of them exist (asked of the resolver
+/// unless `known`).
 fn write_unsanitized(
     markdown: &str,
     current_page: &str,
     resolver: &dyn LinkResolver,
-) -> (String, Vec<String>) {
+    known: Option<HashSet<String>>,
+) -> (String, Vec<String>, HashSet<String>) {
     let events = parse(markdown);
 
     // Wiki-link targets by the index of their start event, in event order.
@@ -131,11 +159,7 @@ fn write_unsanitized(
         }
         targets.push((ix, target));
     }
-    let existing = if links.is_empty() {
-        HashSet::new()
-    } else {
-        resolver.existing(&links)
-    };
+    let existing = known.unwrap_or_else(|| ask_existing(resolver, &links));
 
     let context = Context {
         source: markdown,
@@ -150,7 +174,7 @@ fn write_unsanitized(
         // Parsing is deterministic: the same events at the same indices, so `targets` still apply.
         html = context.write_html(parse(markdown), true);
     }
-    (html, links)
+    (html, links, existing)
 }
 
 /// Everything one render's rewriting pass reads besides the events.
@@ -552,7 +576,7 @@ mod tests {
                     let lead = prefix.repeat(levels);
                     let markdown: String =
                         body.lines().map(|line| format!("{lead}{line}\n")).collect();
-                    let (html, _) = write_unsanitized(&markdown, "Home", &NoPages);
+                    let (html, ..) = write_unsanitized(&markdown, "Home", &NoPages, None);
                     assert!(
                         !html_depth_exceeds(&html, bound),
                         "{markdown:?} nests deeper than {bound}: {html}"

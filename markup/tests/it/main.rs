@@ -4,6 +4,7 @@ mod links;
 mod nesting;
 mod properties;
 mod rendering;
+mod repeat;
 mod xss;
 
 use std::collections::HashSet;
