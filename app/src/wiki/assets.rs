@@ -3,6 +3,7 @@
 use gateway::{HttpError, Response};
 use http::{header, HeaderValue};
 
+use super::error::typed_response;
 use super::{Wiki, WikiError};
 
 impl Wiki {
@@ -10,19 +11,10 @@ impl Wiki {
         let asset = self.themes.asset(path).ok_or_else(|| {
             HttpError::not_found(format!("There is no static file called {path}."))
         })?;
-        let mut response = Response::new(asset.bytes.into_owned().into());
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(asset.content_type),
-        );
-        headers.insert(
+        let mut response = typed_response(asset.bytes.into_owned(), asset.content_type);
+        response.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=3600"),
-        );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
         );
         Ok(response)
     }

@@ -48,15 +48,18 @@ impl WikiError {
     }
 }
 
-/// Sets the headers every HTML page carries.
-pub fn html_headers(response: &mut gateway::Response) {
+/// A response of `content_type` that browsers must not second-guess
+/// (`nosniff`: a page's raw text must never be run as HTML or script).
+pub fn typed_response(
+    body: impl Into<gateway::ResponseBody>,
+    content_type: &'static str,
+) -> gateway::Response {
+    let mut response = gateway::Response::new(body.into());
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    response
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use storage::{Revision, Save, SaveOutcome};
 
 use super::context::Layout;
-use super::error::html_headers;
+use super::error::typed_response;
 use super::links::StoredLinks;
 use super::page_name::PageName;
 use super::{Exchange, Wiki, WikiError};
@@ -108,17 +108,7 @@ impl Wiki {
         name: &PageName,
     ) -> Result<Response, WikiError> {
         let revision = self.find_revision(exchange, name)?;
-        let mut response = Response::new(revision.text.into());
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        Ok(response)
+        Ok(typed_response(revision.text, "text/plain; charset=utf-8"))
     }
 
     pub(super) fn edit_form(
@@ -290,9 +280,8 @@ impl Wiki {
         context: impl Serialize,
     ) -> Result<Response, WikiError> {
         let body = self.themes.render(template, context)?;
-        let mut response = Response::new(body.into());
+        let mut response = typed_response(body, "text/html; charset=utf-8");
         *response.status_mut() = status;
-        html_headers(&mut response);
         Ok(response)
     }
 
