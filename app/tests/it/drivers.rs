@@ -2,7 +2,7 @@
 //! data directory and stops what it started when dropped.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
@@ -17,22 +17,9 @@ use quire::cli::GlobalOptions;
 use quire::commands::Setup;
 use tempfile::TempDir;
 
-/// The body limit every driver is configured with, small so 413 is cheap.
-pub const BODY_LIMIT: u64 = 64 * 1024;
+pub use crate::suite::{Gateway, BODY_LIMIT};
 
 const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
-
-/// A way to reach the wiki.
-pub trait Gateway {
-    /// The mount prefix links must start with.
-    fn mount(&self) -> &str;
-    /// Sends one request and reads the whole response.
-    fn send(&self, request: TestRequest) -> TestResponse;
-    /// GETs a target below the mount.
-    fn get(&self, target: &str) -> TestResponse {
-        self.send(TestRequest::get(target))
-    }
-}
 
 /// The wiki in this process, through the gateway's test client.
 pub struct InProcess {
@@ -312,76 +299,6 @@ impl Gateway for Http {
     }
 
     fn send(&self, request: TestRequest) -> TestResponse {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut head = format!(
-            "{} {}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            request.method,
-            self.mount(),
-            request.target(),
-            self.addr
-        );
-        for (name, value) in &request.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", request.body.len()));
-        stream.write_all(head.as_bytes()).unwrap();
-        // The server may answer (413) and close before taking the whole body.
-        let _ = stream.write_all(&request.body);
-        read_http_response(stream, request.method == http::Method::HEAD)
-    }
-}
-
-fn read_http_response(stream: TcpStream, head_only: bool) -> TestResponse {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let status = StatusCode::from_bytes(&line.as_bytes()[9..12]).unwrap();
-    let mut headers = HeaderMap::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap();
-        headers.append(
-            HeaderName::try_from(name).unwrap(),
-            HeaderValue::try_from(value.trim()).unwrap(),
-        );
-    }
-    let mut body = Vec::new();
-    if head_only {
-        return TestResponse {
-            status,
-            headers,
-            body,
-        };
-    }
-    let chunked = headers
-        .get("transfer-encoding")
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"chunked"));
-    if chunked {
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            let size = usize::from_str_radix(line.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else {
-        reader.read_to_end(&mut body).unwrap();
-    }
-    TestResponse {
-        status,
-        headers,
-        body,
+        crate::suite::http1_send(self.addr, self.mount(), &request)
     }
 }

@@ -1,9 +1,42 @@
 //! What every gateway must show, written once.
+//!
+//! Shared with the `e2e` crate, which includes this file and `suite.rs` by
+//! path and runs every scenario behind real web servers: keep it free of
+//! anything but `crate::suite`, `gateway::testing`, `http` and `flate2`.
 
 use gateway::testing::{TestRequest, TestResponse};
 use http::{Method, StatusCode};
 
-use crate::drivers::{Gateway, BODY_LIMIT};
+use crate::suite::{Gateway, BODY_LIMIT};
+
+/// Calls the macro `$callback` with the name of every scenario: the one list
+/// each test crate instantiates, so a new scenario runs everywhere.
+macro_rules! for_each_scenario {
+    ($callback:ident) => {
+        $callback!(
+            front_page_is_seeded,
+            create_edit_and_view,
+            old_revision,
+            history_lists_revisions,
+            diff_between_revisions,
+            raw_is_plain_text,
+            missing_page_is_404_with_create_link,
+            preview_saves_nothing,
+            stale_edit_keeps_the_text,
+            unicode_and_subpages,
+            recent_changes,
+            bad_form_input_is_400,
+            body_over_the_limit_is_413,
+            non_utf8_path_is_400,
+            hostile_markup_is_inert,
+            static_assets,
+            head_has_no_body,
+            wrong_method_is_405,
+            gzip_when_asked,
+        );
+    };
+}
+pub(crate) use for_each_scenario;
 
 fn save(gw: &dyn Gateway, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
     let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
