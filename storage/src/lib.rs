@@ -40,6 +40,7 @@ mod pool;
 mod revision;
 mod save;
 mod schema;
+pub mod search;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -48,7 +49,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use crate::error::StorageError;
-pub use crate::revision::{Change, Revision, RevisionMeta};
+pub use crate::revision::{Change, LoggedRevision, Revision, RevisionMeta};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
 
@@ -279,6 +280,93 @@ impl Storage {
             .map_err(doing("listing pages"))
     }
 
+    /// The global id of the newest revision (0 for an empty wiki). Ids grow with every save across
+    /// the whole wiki and are never reused, so "everything after id N" is how derived data (the search
+    /// index) catches up.
+    pub fn last_revision_id(&self) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        let id: i64 = conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM revisions")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+            .map_err(doing("reading the last revision id"))?;
+        to_u64("revision id", "", id)
+    }
+
+    /// Up to `limit` revisions with a global id above `after`, oldest first, with their texts: the
+    /// revision log a derived index replays. Saves commit one at a time under SQLite's write lock, so
+    /// once id N is visible every id below it is too; nothing is skipped by reading in id order.
+    pub fn revisions_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedRevision>, StorageError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {META_COLUMNS}, r.format, r.body, r.id FROM revisions r
+                 JOIN pages p ON r.page_id = p.id
+                 WHERE r.id > ?1
+                 ORDER BY r.id
+                 LIMIT ?2"
+            ))
+            .map_err(doing("reading the revision log"))?;
+        let rows = stmt
+            .query_map(params![after, sql_count(limit)], decode_row)
+            .map_err(doing("reading the revision log"))?;
+        rows.map(|row| {
+            let (raw, format, body, id) = row.map_err(doing("reading the revision log"))?;
+            let meta = raw.check()?;
+            let text = decode_body(&meta, &format, body)?;
+            Ok(LoggedRevision {
+                id: to_u64("revision id", &meta.page, id)?,
+                revision: Revision::from_parts(meta, text),
+            })
+        })
+        .collect()
+    }
+
+    /// Up to `limit` pages' current revisions, by name, starting after the page named `after` (`None`:
+    /// from the first): a full pass over the wiki in pages of bounded size, for a rebuild.
+    pub fn current_revisions(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LoggedRevision>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {META_COLUMNS}, r.format, r.body, r.id FROM pages p
+                 JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+                 WHERE ?1 IS NULL OR p.name > ?1
+                 ORDER BY p.name
+                 LIMIT ?2"
+            ))
+            .map_err(doing("reading current revisions"))?;
+        let rows = stmt
+            .query_map(params![after, sql_count(limit)], decode_row)
+            .map_err(doing("reading current revisions"))?;
+        rows.map(|row| {
+            let (raw, format, body, id) = row.map_err(doing("reading current revisions"))?;
+            let meta = raw.check()?;
+            let text = decode_body(&meta, &format, body)?;
+            Ok(LoggedRevision {
+                id: to_u64("revision id", &meta.page, id)?,
+                revision: Revision::from_parts(meta, text),
+            })
+        })
+        .collect()
+    }
+
+    /// How many pages the wiki has.
+    pub fn page_count(&self) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        let count: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pages", [], |row| row.get(0))
+            .map_err(doing("counting pages"))?;
+        to_u64("page count", "", count)
+    }
+
     /// Whether the wiki has no pages at all (the app then seeds its help pages).
     pub fn is_empty(&self) -> Result<bool, StorageError> {
         let conn = self.pool.get()?;
@@ -303,6 +391,13 @@ pub(crate) fn load_current(
         ),
         params![name],
     )
+}
+
+type LogRow = (revision::RawMeta, String, rusqlite::types::Value, i64);
+
+/// Reads [`META_COLUMNS`], format, body and one more integer (an id).
+fn decode_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRow> {
+    Ok((meta_from_row(row)?, row.get(6)?, row.get(7)?, row.get(8)?))
 }
 
 /// Runs a query selecting [`META_COLUMNS`], format, body and page id, and decodes its one row.

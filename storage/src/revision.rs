@@ -27,6 +27,15 @@ pub struct Revision {
     pub text: String,
 }
 
+/// A revision with its global id: an entry of the revision log ([`crate::Storage::revisions_after`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRevision {
+    /// Global, never reused, growing with every save across the wiki.
+    pub id: u64,
+    /// The revision.
+    pub revision: Revision,
+}
+
 /// A revision without its text, for history listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevisionMeta {

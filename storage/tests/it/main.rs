@@ -8,6 +8,7 @@
 mod concurrency;
 mod open;
 mod pages;
+mod search;
 
 use std::path::PathBuf;
 

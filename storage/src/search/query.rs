@@ -1,0 +1,398 @@
+//! The query syntax users type, parsed by hand into tantivy queries.
+//!
+//! tantivy's own `QueryParser` has no single-word prefix query (`edit*`) and fails on unbalanced
+//! quotes; a search box must take anything and do its best. So the syntax is small and never an error:
+//!
+//! | typed                  | finds pages…                                              |
+//! |------------------------|-----------------------------------------------------------|
+//! | `release notes`        | with both words (in the title, the name or the text)      |
+//! | `"release notes"`      | with the phrase                                           |
+//! | `release OR launch`    | with either word                                          |
+//! | `-draft`               | without the word                                          |
+//! | `rel*`                 | with a word starting `rel` (the 50 most common such words) |
+//! | `title:notes`          | with the word in the title; also `path:`, `body:`, `author:` |
+//!
+//! Words are matched case- and accent-insensitively. An unknown `field:` is taken as words, an unclosed
+//! quote runs to the end, and a lone `*` or `-` is ignored. Ranking is BM25 with the title weighted 3×
+//! and the name's other segments 1.5× over the text.
+
+use std::collections::HashMap;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Searcher, Term};
+
+use super::schema::{user_field, Fields};
+
+/// How many words a prefix stands for at most: the most frequent ones.
+const MAX_PREFIX_EXPANSIONS: usize = 50;
+/// How many dictionary entries a prefix scans per segment before giving up on finding more.
+const MAX_PREFIX_SCAN: usize = 20_000;
+
+/// One thing to look for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Clause {
+    /// Plain words (one token, or several if the word has inner punctuation: `x-ray`).
+    Words(String),
+    /// A quoted phrase.
+    Phrase(String),
+    /// A word typed with a trailing `*`.
+    Prefix(String),
+}
+
+/// A clause with where to look and whether it must match or must not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Item {
+    pub(crate) negated: bool,
+    pub(crate) field: Option<String>,
+    pub(crate) clause: Clause,
+}
+
+/// A parsed query: every group must match (groups of one, or alternatives joined by `OR`); negated
+/// items must not.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Parsed {
+    pub(crate) groups: Vec<Vec<Item>>,
+}
+
+/// Parses what a user typed. Never fails.
+pub(crate) fn parse(input: &str, is_field: impl Fn(&str) -> bool) -> Parsed {
+    let mut groups: Vec<Vec<Item>> = Vec::new();
+    let mut join_next = false;
+    let mut rest = input.trim_start();
+    while !rest.is_empty() {
+        let (item, after) = next_item(rest, &is_field);
+        rest = after.trim_start();
+        let Some(item) = item else { continue };
+        if let Clause::Words(word) = &item.clause {
+            if word == "OR" && item.field.is_none() && !item.negated {
+                join_next = !groups.is_empty();
+                continue;
+            }
+            if word == "AND" && item.field.is_none() && !item.negated {
+                continue;
+            }
+        }
+        let joinable = join_next
+            && !item.negated
+            && groups
+                .last()
+                .is_some_and(|group| group.iter().all(|i| !i.negated));
+        join_next = false;
+        match groups.last_mut() {
+            Some(group) if joinable => group.push(item),
+            _ => groups.push(vec![item]),
+        }
+    }
+    Parsed { groups }
+}
+
+/// Reads one item from the start of `input` (which starts with a non-space).
+fn next_item<'a>(input: &'a str, is_field: &impl Fn(&str) -> bool) -> (Option<Item>, &'a str) {
+    let mut rest = input;
+    let mut negated = false;
+    if let Some(after) = rest.strip_prefix('-') {
+        negated = true;
+        rest = after;
+    } else if let Some(after) = rest.strip_prefix('+') {
+        rest = after;
+    }
+    let mut field = None;
+    let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    if let Some((name, after)) = rest[..word_end].split_once(':') {
+        if is_field(name) && !after.is_empty() {
+            field = Some(name.to_owned());
+            rest = &rest[name.len() + 1..];
+        }
+    }
+    if let Some(quoted) = rest.strip_prefix('"') {
+        let (phrase, after) = match quoted.find('"') {
+            Some(end) => (&quoted[..end], &quoted[end + 1..]),
+            None => (quoted, ""),
+        };
+        // A `*` right after the closing quote makes a phrase prefix.
+        let (clause, after) = match after.strip_prefix('*') {
+            Some(after) => (Clause::Prefix(phrase.to_owned()), after),
+            None => (Clause::Phrase(phrase.to_owned()), after),
+        };
+        return (non_empty(negated, field, clause), after);
+    }
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let (word, after) = rest.split_at(end);
+    let clause = match word.strip_suffix('*') {
+        Some(stem) => Clause::Prefix(stem.to_owned()),
+        None => Clause::Words(word.to_owned()),
+    };
+    (non_empty(negated, field, clause), after)
+}
+
+fn non_empty(negated: bool, field: Option<String>, clause: Clause) -> Option<Item> {
+    let empty = match &clause {
+        Clause::Words(w) | Clause::Phrase(w) | Clause::Prefix(w) => w.trim_matches('*').is_empty(),
+    };
+    (!empty).then_some(Item {
+        negated,
+        field,
+        clause,
+    })
+}
+
+/// Turns parsed queries into tantivy queries against one searcher (prefixes are expanded from its
+/// term dictionaries).
+pub(crate) struct Builder<'a> {
+    pub(crate) fields: Fields,
+    pub(crate) analyzer: TextAnalyzer,
+    pub(crate) searcher: &'a Searcher,
+}
+
+/// The query to run and the one to highlight with (the positive clauses only).
+pub(crate) struct Built {
+    pub(crate) query: Box<dyn Query>,
+    pub(crate) highlight: Box<dyn Query>,
+    /// The plain words typed, for "did you mean".
+    pub(crate) words: Vec<String>,
+}
+
+impl Builder<'_> {
+    /// `None` when nothing searchable was typed.
+    pub(crate) fn build(&mut self, parsed: &Parsed) -> Option<Built> {
+        let mut must = Vec::new();
+        let mut positive = Vec::new();
+        let mut words = Vec::new();
+        for group in &parsed.groups {
+            let mut alternatives = Vec::new();
+            let negated = group.iter().any(|item| item.negated);
+            for item in group {
+                if let (Clause::Words(w), false) = (&item.clause, item.negated) {
+                    words.extend(self.tokens(w));
+                }
+                if let Some(query) = self.item(item) {
+                    alternatives.push((Occur::Should, query));
+                }
+            }
+            if alternatives.is_empty() {
+                continue;
+            }
+            let query: Box<dyn Query> = match alternatives.len() {
+                1 => alternatives.pop().map(|(_, q)| q).expect("one element"),
+                _ => Box::new(BooleanQuery::new(alternatives)),
+            };
+            if negated {
+                must.push((Occur::MustNot, query));
+            } else {
+                positive.push((Occur::Should, query.box_clone()));
+                must.push((Occur::Must, query));
+            }
+        }
+        if must.is_empty() {
+            return None;
+        }
+        if positive.is_empty() {
+            // Only exclusions: everything but them.
+            must.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Some(Built {
+            query: Box::new(BooleanQuery::new(must)),
+            highlight: Box::new(BooleanQuery::new(positive)),
+            words,
+        })
+    }
+
+    fn item(&mut self, item: &Item) -> Option<Box<dyn Query>> {
+        let targets: Vec<(Field, f32)> = match item.field.as_deref() {
+            Some(name) => vec![(user_field(&self.fields, name)?, 1.0)],
+            None => vec![
+                (self.fields.title, 3.0),
+                (self.fields.path, 1.5),
+                (self.fields.body, 1.0),
+            ],
+        };
+        let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in targets {
+            let query = match &item.clause {
+                Clause::Words(text) | Clause::Phrase(text) => self.phrase(field, text)?,
+                Clause::Prefix(text) => self.prefix(field, text)?,
+            };
+            let query: Box<dyn Query> = if boost == 1.0 {
+                query
+            } else {
+                Box::new(BoostQuery::new(query, boost))
+            };
+            per_field.push((Occur::Should, query));
+        }
+        Some(match per_field.len() {
+            1 => per_field.pop().map(|(_, q)| q).expect("one element"),
+            _ => Box::new(BooleanQuery::new(per_field)),
+        })
+    }
+
+    fn tokens(&mut self, text: &str) -> Vec<String> {
+        let mut tokens = Vec::new();
+        self.analyzer
+            .token_stream(text)
+            .process(&mut |token| tokens.push(token.text.clone()));
+        tokens
+    }
+
+    /// A term query for one token, a phrase query for several; `None` for no token at all.
+    fn phrase(&mut self, field: Field, text: &str) -> Option<Box<dyn Query>> {
+        let mut terms: Vec<Term> = self
+            .tokens(text)
+            .iter()
+            .map(|token| Term::from_field_text(field, token))
+            .collect();
+        match terms.len() {
+            0 => None,
+            1 => Some(Box::new(TermQuery::new(
+                terms.pop().expect("one term"),
+                IndexRecordOption::WithFreqsAndPositions,
+            ))),
+            _ => Some(Box::new(PhraseQuery::new(terms))),
+        }
+    }
+
+    fn prefix(&mut self, field: Field, text: &str) -> Option<Box<dyn Query>> {
+        let tokens = self.tokens(text);
+        if tokens.len() > 1 {
+            let terms = tokens
+                .iter()
+                .map(|token| Term::from_field_text(field, token))
+                .collect();
+            return Some(Box::new(PhrasePrefixQuery::new(terms)));
+        }
+        let prefix = tokens.first()?;
+        let expansions = expand_prefix(self.searcher, field, prefix);
+        if expansions.is_empty() {
+            return Some(Box::new(EmptyQuery));
+        }
+        // Term queries rather than a range: they score with BM25 and the snippets highlight them.
+        Some(Box::new(BooleanQuery::new(
+            expansions
+                .into_iter()
+                .map(|term| {
+                    let query: Box<dyn Query> = Box::new(TermQuery::new(
+                        term,
+                        IndexRecordOption::WithFreqsAndPositions,
+                    ));
+                    (Occur::Should, query)
+                })
+                .collect(),
+        )))
+    }
+}
+
+/// The most frequent indexed words of `field` that start with `prefix`.
+fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str) -> Vec<Term> {
+    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().range().ge(prefix.as_bytes()).into_stream() else {
+            continue;
+        };
+        let mut scanned = 0;
+        while stream.advance() && scanned < MAX_PREFIX_SCAN {
+            if !stream.key().starts_with(prefix.as_bytes()) {
+                break;
+            }
+            *found.entry(stream.key().to_vec()).or_default() += u64::from(stream.value().doc_freq);
+            scanned += 1;
+        }
+    }
+    let mut ranked: Vec<(Vec<u8>, u64)> = found.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked
+        .into_iter()
+        .take(MAX_PREFIX_EXPANSIONS)
+        .filter_map(|(key, _)| String::from_utf8(key).ok())
+        .map(|word| Term::from_field_text(field, &word))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(input: &str) -> Parsed {
+        parse(input, |name| matches!(name, "title" | "author"))
+    }
+
+    fn item(clause: Clause) -> Item {
+        Item {
+            negated: false,
+            field: None,
+            clause,
+        }
+    }
+
+    fn words(w: &str) -> Item {
+        item(Clause::Words(w.into()))
+    }
+
+    #[test]
+    fn words_are_all_required() {
+        assert_eq!(
+            p("release  notes").groups,
+            vec![vec![words("release")], vec![words("notes")]]
+        );
+    }
+
+    #[test]
+    fn phrases_prefixes_fields_and_negation() {
+        let parsed = p(r#""release notes" rel* -draft title:plan author:"bob smith""#);
+        assert_eq!(
+            parsed.groups,
+            vec![
+                vec![item(Clause::Phrase("release notes".into()))],
+                vec![item(Clause::Prefix("rel".into()))],
+                vec![Item {
+                    negated: true,
+                    ..words("draft")
+                }],
+                vec![Item {
+                    field: Some("title".into()),
+                    ..words("plan")
+                }],
+                vec![Item {
+                    field: Some("author".into()),
+                    ..item(Clause::Phrase("bob smith".into()))
+                }],
+            ]
+        );
+    }
+
+    #[test]
+    fn or_joins_neighbours() {
+        assert_eq!(
+            p("a OR b c").groups,
+            vec![vec![words("a"), words("b")], vec![words("c")]]
+        );
+        // A leading or trailing OR, and AND, are just ignored.
+        assert_eq!(
+            p("OR a AND b OR").groups,
+            vec![vec![words("a")], vec![words("b")]]
+        );
+    }
+
+    #[test]
+    fn odd_input_is_taken_as_well_as_it_can_be() {
+        assert_eq!(p("").groups, Vec::<Vec<Item>>::new());
+        assert_eq!(p("* - ** \"\"").groups, Vec::<Vec<Item>>::new());
+        assert_eq!(
+            p("\"unclosed phrase").groups,
+            vec![vec![item(Clause::Phrase("unclosed phrase".into()))]]
+        );
+        // Unknown fields are words; so is a trailing colon.
+        assert_eq!(p("color:red").groups, vec![vec![words("color:red")]]);
+        assert_eq!(p("title:").groups, vec![vec![words("title:")]]);
+        assert_eq!(
+            p("\"big bad wo\"*").groups,
+            vec![vec![item(Clause::Prefix("big bad wo".into()))]]
+        );
+    }
+}

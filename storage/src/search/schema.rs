@@ -1,0 +1,211 @@
+//! The index's fields, its tokenizer, and how a page becomes a document.
+//!
+//! A page is one document, identified by its exact name in `name` (a raw, untokenized term), so an update
+//! is "delete the term, add the new document" and a deleted or renamed page leaves with one
+//! `delete_term`. The searchable text goes into three tokenized fields, searched together and scored
+//! with BM25: `title` (the last segment of the name, with CamelCase split, boosted most), `path` (every
+//! segment of the name) and `body` (the page's plain text, with positions for phrases and snippets).
+//! `title_key` holds the lowercased name and each of its trailing segment paths (`help/editing`,
+//! `editing`) for go-to and prefix suggestions.
+
+use tantivy::schema::{
+    DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+    STORED, STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+use tantivy::{DateTime, Index, TantivyDocument};
+
+/// The name the tokenizer is registered under in every opened index.
+pub(crate) const TOKENIZER: &str = "quire";
+
+/// Words longer than this are not indexed (base64 blobs, hashes).
+const MAX_TOKEN_BYTES: usize = 40;
+
+/// The fields, resolved once per opened index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    pub(crate) name: Field,
+    pub(crate) title_key: Field,
+    pub(crate) title: Field,
+    pub(crate) path: Field,
+    pub(crate) body: Field,
+    pub(crate) author: Field,
+    pub(crate) modified: Field,
+    pub(crate) name_len: Field,
+}
+
+/// The field a user may name in a query (`title:foo`), and what it searches.
+pub(crate) fn user_field(fields: &Fields, name: &str) -> Option<Field> {
+    match name {
+        "title" => Some(fields.title),
+        "path" | "name" => Some(fields.path),
+        "body" | "text" => Some(fields.body),
+        "author" => Some(fields.author),
+        _ => None,
+    }
+}
+
+pub(crate) fn schema() -> Schema {
+    let mut builder = Schema::builder();
+    builder.add_text_field("name", STRING | STORED);
+    builder.add_text_field("title_key", STRING);
+    let words = |positions: bool| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(if positions {
+                    IndexRecordOption::WithFreqsAndPositions
+                } else {
+                    IndexRecordOption::WithFreqs
+                }),
+        )
+    };
+    builder.add_text_field("title", words(true));
+    builder.add_text_field("path", words(true));
+    // Stored: snippets are cut from it.
+    builder.add_text_field("body", words(true) | STORED);
+    builder.add_text_field("author", words(true) | STORED);
+    builder.add_date_field(
+        "modified",
+        DateOptions::from(INDEXED | STORED | FAST)
+            .set_precision(tantivy::schema::DateTimePrecision::Seconds),
+    );
+    // Suggestions list shorter names first.
+    builder.add_u64_field("name_len", FAST);
+    builder.build()
+}
+
+impl Fields {
+    pub(crate) fn of(schema: &Schema) -> Option<Fields> {
+        let field = |name| schema.get_field(name).ok();
+        Some(Fields {
+            name: field("name")?,
+            title_key: field("title_key")?,
+            title: field("title")?,
+            path: field("path")?,
+            body: field("body")?,
+            author: field("author")?,
+            modified: field("modified")?,
+            name_len: field("name_len")?,
+        })
+    }
+}
+
+/// The analyzer of every tokenized field: words split on non-alphanumerics, lowercased, accents folded
+/// (`café` finds `Cafe`). No stemming: a wiki is often multilingual, and prefix queries (`edit*`) cover
+/// the common case of word forms.
+pub(crate) fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+pub(crate) fn register_tokenizer(index: &Index) {
+    index.tokenizers().register(TOKENIZER, analyzer());
+}
+
+/// What the index needs to know about one page: its current revision, with the text already reduced to
+/// plain words (the caller strips markup; storage knows no Markdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageDoc<'a> {
+    /// The page name, exactly as stored.
+    pub name: &'a str,
+    /// The page's text without markup.
+    pub text: &'a str,
+    /// Who saved the current revision.
+    pub author: &'a str,
+    /// When, in unix seconds UTC.
+    pub time: i64,
+}
+
+impl Fields {
+    pub(crate) fn document(&self, page: &PageDoc<'_>) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.name, page.name);
+        for key in title_keys(page.name) {
+            doc.add_text(self.title_key, key);
+        }
+        doc.add_text(self.title, title_words(last_segment(page.name)));
+        doc.add_text(self.path, page.name);
+        doc.add_text(self.body, page.text);
+        doc.add_text(self.author, page.author);
+        doc.add_date(self.modified, DateTime::from_timestamp_secs(page.time));
+        doc.add_u64(self.name_len, page.name.chars().count() as u64);
+        doc
+    }
+}
+
+fn last_segment(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// The lowercased name and each trailing part starting at a segment: `Team/Notes` gives `team/notes`
+/// and `notes`. A query equal to any of them goes to the page; a prefix of any suggests it.
+pub(crate) fn title_keys(name: &str) -> Vec<String> {
+    let lower = name.to_lowercase();
+    let mut keys = vec![lower.clone()];
+    keys.extend(
+        lower
+            .match_indices('/')
+            .map(|(at, _)| lower[at + 1..].to_owned()),
+    );
+    keys.dedup();
+    keys
+}
+
+/// The title as written plus its CamelCase words, so `FrontPage` is found by `front` and by `frontpage`.
+pub(crate) fn title_words(title: &str) -> String {
+    let mut split = String::with_capacity(title.len() * 2);
+    let mut prev: Option<char> = None;
+    for c in title.chars() {
+        if let Some(p) = prev {
+            if (p.is_lowercase() && c.is_uppercase())
+                || (p.is_alphabetic() && c.is_numeric())
+                || (p.is_numeric() && c.is_alphabetic())
+            {
+                split.push(' ');
+            }
+        }
+        split.push(c);
+        prev = Some(c);
+    }
+    if split == title {
+        return title.to_owned();
+    }
+    format!("{title} {split}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_keys_cover_every_trailing_path() {
+        assert_eq!(title_keys("FrontPage"), vec!["frontpage"]);
+        assert_eq!(
+            title_keys("Team/Notes/2026"),
+            vec!["team/notes/2026", "notes/2026", "2026"]
+        );
+    }
+
+    #[test]
+    fn camel_case_titles_are_split_as_well() {
+        assert_eq!(title_words("FrontPage"), "FrontPage Front Page");
+        assert_eq!(title_words("Release2026"), "Release2026 Release 2026");
+        assert_eq!(title_words("notes"), "notes");
+        assert_eq!(title_words("Café"), "Café");
+    }
+
+    #[test]
+    fn the_analyzer_lowercases_and_folds_accents() {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream("Café CRÈME x-ray");
+        let mut words = Vec::new();
+        stream.process(&mut |token| words.push(token.text.clone()));
+        assert_eq!(words, vec!["cafe", "creme", "x", "ray"]);
+    }
+}

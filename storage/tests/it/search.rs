@@ -1,0 +1,292 @@
+//! The search index and the revision log it is built from.
+
+use storage::search::{PageDoc, SearchIndex, MIN_WRITER_HEAP};
+
+use crate::{edit, saved, TempDb};
+
+fn doc<'a>(name: &'a str, text: &'a str) -> PageDoc<'a> {
+    PageDoc {
+        name,
+        text,
+        author: "alice",
+        time: 1_700_000_000,
+    }
+}
+
+/// An index in a temp dir holding `pages`, committed as up to revision `pages.len()`.
+fn index_with(pages: &[(&str, &str)]) -> (tempfile::TempDir, SearchIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::new(&dir.path().join("index"));
+    let mut update = index.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+    for (name, text) in pages {
+        update.put(&doc(name, text)).unwrap();
+    }
+    update.commit(pages.len() as u64).unwrap();
+    (dir, index)
+}
+
+fn names(index: &SearchIndex, query: &str) -> Vec<String> {
+    index
+        .search(query, 0, 50)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|hit| hit.name)
+        .collect()
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+const PAGES: &[(&str, &str)] = &[
+    (
+        "Releases",
+        "How we ship a release: tag, build, announce the release notes.",
+    ),
+    (
+        "Team/Notes",
+        "Meeting notes. The release is late; we discussed notes on the budget.",
+    ),
+    ("Budget", "Costs for 2026. Notes on travel and hardware."),
+    ("Cafe", "The café downstairs sells espresso."),
+    (
+        "Help/Editing",
+        "How to edit pages: press Edit, write Markdown, save.",
+    ),
+];
+
+#[test]
+fn words_are_all_required_and_the_title_ranks_first() {
+    let (_dir, index) = index_with(PAGES);
+    assert_eq!(
+        sorted(names(&index, "release notes")),
+        vec!["Releases", "Team/Notes"]
+    );
+    // "budget" is the title of one page and a word in another: the title wins.
+    assert_eq!(names(&index, "budget"), vec!["Budget", "Team/Notes"]);
+    assert_eq!(names(&index, "nothing-like-this"), Vec::<String>::new());
+}
+
+#[test]
+fn phrases_prefixes_fields_or_and_not() {
+    let (_dir, index) = index_with(PAGES);
+    assert_eq!(names(&index, "\"release notes\""), vec!["Releases"]);
+    assert_eq!(names(&index, "\"notes release\""), Vec::<String>::new());
+    assert_eq!(
+        sorted(names(&index, "edi*")),
+        vec!["Help/Editing"],
+        "prefix of 'edit' and 'editing'"
+    );
+    assert_eq!(sorted(names(&index, "title:notes")), vec!["Team/Notes"]);
+    assert_eq!(sorted(names(&index, "path:team")), vec!["Team/Notes"]);
+    assert_eq!(
+        sorted(names(&index, "espresso OR hardware")),
+        vec!["Budget", "Cafe"]
+    );
+    assert_eq!(sorted(names(&index, "notes -release")), vec!["Budget"]);
+    assert_eq!(names(&index, "cafe"), vec!["Cafe"], "accents are folded");
+    assert_eq!(names(&index, "CAFÉ"), vec!["Cafe"]);
+    assert_eq!(
+        sorted(names(&index, "author:alice")).len(),
+        PAGES.len(),
+        "every page is alice's"
+    );
+}
+
+#[test]
+fn snippets_mark_the_matched_words_and_escape_the_text() {
+    let (_dir, index) = index_with(&[(
+        "Hostile",
+        "Some <script>alert(1)</script> text & the needle in it.",
+    )]);
+    let results = index.search("needle", 0, 10).unwrap();
+    assert_eq!(results.total, 1);
+    let html = &results.hits[0].snippet_html;
+    assert!(html.contains("<mark>needle</mark>"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("&amp;"), "{html}");
+
+    let prefix = index.search("need*", 0, 10).unwrap();
+    assert!(
+        prefix.hits[0].snippet_html.contains("<mark>needle</mark>"),
+        "{}",
+        prefix.hits[0].snippet_html
+    );
+    // A match in the title only shows the start of the text.
+    let title = index.search("hostile", 0, 10).unwrap();
+    assert!(title.hits[0].snippet_html.starts_with("Some &lt;script"));
+}
+
+#[test]
+fn results_are_paged() {
+    let texts: Vec<(String, String)> = (0..25)
+        .map(|i| {
+            (
+                format!("Page{i:02}"),
+                format!("common word {}", "filler ".repeat(i)),
+            )
+        })
+        .collect();
+    let pages: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let (_dir, index) = index_with(&pages);
+    let first = index.search("common", 0, 10).unwrap();
+    let third = index.search("common", 20, 10).unwrap();
+    assert_eq!((first.total, first.hits.len()), (25, 10));
+    assert_eq!((third.total, third.hits.len()), (25, 5));
+    let all: std::collections::HashSet<String> = (0..3)
+        .flat_map(|page| index.search("common", page * 10, 10).unwrap().hits)
+        .map(|hit| hit.name)
+        .collect();
+    assert_eq!(all.len(), 25, "no page twice, none missing");
+}
+
+#[test]
+fn go_to_suggestions_and_did_you_mean() {
+    let (_dir, index) = index_with(PAGES);
+    let results = index.search("team/notes", 0, 10).unwrap();
+    assert_eq!(results.go_to, vec!["Team/Notes"]);
+    assert_eq!(
+        index.search("Editing", 0, 10).unwrap().go_to,
+        vec!["Help/Editing"]
+    );
+    assert_eq!(
+        index.search("edit", 0, 10).unwrap().go_to,
+        Vec::<String>::new()
+    );
+
+    assert_eq!(index.suggest("b", 10).unwrap(), vec!["Budget"]);
+    assert_eq!(index.suggest("HELP/", 10).unwrap(), vec!["Help/Editing"]);
+    assert_eq!(index.suggest("not", 10).unwrap(), vec!["Team/Notes"]);
+    assert_eq!(sorted(index.suggest("", 10).unwrap()), Vec::<String>::new());
+    assert_eq!(index.suggest("zzz", 10).unwrap(), Vec::<String>::new());
+
+    let missed = index.search("budgte", 0, 10).unwrap();
+    assert_eq!(missed.total, 0);
+    assert_eq!(missed.did_you_mean, vec!["Budget"]);
+}
+
+#[test]
+fn suggestions_are_shortest_first_and_limited() {
+    let (_dir, index) = index_with(&[
+        ("Plan/Long/Name", "x"),
+        ("Plan", "x"),
+        ("Planning", "x"),
+        ("Planet", "x"),
+    ]);
+    assert_eq!(
+        index.suggest("plan", 3).unwrap(),
+        vec!["Plan", "Planet", "Planning"]
+    );
+}
+
+#[test]
+fn an_update_replaces_the_page_and_remove_takes_it_out() {
+    let (_dir, index) = index_with(PAGES);
+    let mut update = index.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+    assert_eq!(update.indexed_up_to(), PAGES.len() as u64);
+    update.put(&doc("Cafe", "Now a tea room.")).unwrap();
+    update.remove("Budget");
+    update.commit(10).unwrap();
+    assert_eq!(names(&index, "espresso"), Vec::<String>::new());
+    assert_eq!(names(&index, "tea"), vec!["Cafe"]);
+    assert_eq!(names(&index, "budget"), vec!["Team/Notes"]);
+    assert_eq!(index.suggest("bud", 10).unwrap(), Vec::<String>::new());
+    assert_eq!(index.indexed_up_to().unwrap(), 10);
+}
+
+#[test]
+fn the_writer_lock_is_never_waited_for() {
+    let (dir, index) = index_with(PAGES);
+    let held = index.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+    // Another handle, as another process would have.
+    let other = SearchIndex::new(&dir.path().join("index"));
+    assert!(other.try_update(MIN_WRITER_HEAP).unwrap().is_none());
+    assert_eq!(names(&other, "espresso"), vec!["Cafe"], "readers go on");
+    drop(held);
+    assert!(other.try_update(MIN_WRITER_HEAP).unwrap().is_some());
+}
+
+#[test]
+fn the_recorded_revision_survives_reopening() {
+    let (dir, index) = index_with(PAGES);
+    drop(index);
+    let again = SearchIndex::new(&dir.path().join("index"));
+    assert_eq!(again.indexed_up_to().unwrap(), PAGES.len() as u64);
+    assert_eq!(names(&again, "espresso"), vec!["Cafe"]);
+}
+
+#[test]
+fn a_rebuild_replaces_the_live_index_for_every_reader() {
+    let (dir, index) = index_with(PAGES);
+    let other = SearchIndex::new(&dir.path().join("index"));
+    assert_eq!(names(&other, "espresso"), vec!["Cafe"]);
+
+    let mut rebuild = index.rebuild(MIN_WRITER_HEAP, 1).unwrap();
+    rebuild.put(&doc("Fresh", "rebuilt from scratch")).unwrap();
+    // Until it finishes, the old generation serves.
+    assert_eq!(names(&other, "scratch"), Vec::<String>::new());
+    rebuild.finish(42).unwrap();
+
+    assert_eq!(names(&other, "scratch"), vec!["Fresh"]);
+    assert_eq!(names(&other, "espresso"), Vec::<String>::new());
+    assert_eq!(other.indexed_up_to().unwrap(), 42);
+    let generations: Vec<String> = std::fs::read_dir(dir.path().join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("gen-"))
+        .collect();
+    assert_eq!(generations, vec!["gen-2"]);
+}
+
+#[test]
+fn odd_queries_are_never_errors() {
+    let (_dir, index) = index_with(PAGES);
+    for query in [
+        "", "   ", "*", "-", "\"", "\"\"*", "title:", "-release", "a* b*", "((", "x:y:z", "\u{0}",
+    ] {
+        index.search(query, 0, 10).unwrap();
+    }
+    assert_eq!(
+        sorted(names(&index, "-release -notes")),
+        vec!["Cafe", "Help/Editing"],
+        "only exclusions: everything else"
+    );
+}
+
+#[test]
+fn the_revision_log_lists_saves_in_order_across_pages() {
+    let db = TempDb::new();
+    let storage = db.open();
+    assert_eq!(storage.last_revision_id().unwrap(), 0);
+    saved(&storage, edit("B", "b1", None, 10));
+    saved(&storage, edit("A", "a1", None, 11));
+    saved(&storage, edit("B", "b2", Some(1), 12));
+    assert_eq!(storage.last_revision_id().unwrap(), 3);
+
+    let log = storage.revisions_after(0, 10).unwrap();
+    let seen: Vec<(u64, &str, &str)> = log
+        .iter()
+        .map(|l| (l.id, l.revision.page.as_str(), l.revision.text.as_str()))
+        .collect();
+    assert_eq!(seen, vec![(1, "B", "b1"), (2, "A", "a1"), (3, "B", "b2")]);
+    assert_eq!(storage.revisions_after(2, 10).unwrap().len(), 1);
+    assert_eq!(storage.revisions_after(0, 2).unwrap().len(), 2);
+    assert!(storage.revisions_after(3, 10).unwrap().is_empty());
+    assert!(storage.revisions_after(u64::MAX, 10).unwrap().is_empty());
+
+    assert_eq!(storage.page_count().unwrap(), 2);
+    let current = storage.current_revisions(None, 1).unwrap();
+    assert_eq!(
+        (current[0].id, current[0].revision.text.as_str()),
+        (2, "a1")
+    );
+    let rest = storage.current_revisions(Some("A"), 10).unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!((rest[0].id, rest[0].revision.text.as_str()), (3, "b2"));
+}
