@@ -140,7 +140,9 @@ fn send(response: Response, is_head: bool, stdout: &mut impl Write) -> Result<()
     }
 }
 
-fn write_response(
+/// Writes a CGI response (head, then the body unless `is_head`) and flushes;
+/// the SCGI adapter sends its responses with this too.
+pub(crate) fn write_response(
     response: Response,
     is_head: bool,
     stdout: &mut impl Write,

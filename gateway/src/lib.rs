@@ -7,10 +7,15 @@
 //! - [`middleware`]: wrappers that take an app and are themselves an app
 //!   (error pages, request logging, gzip compression);
 //! - adapters that translate one protocol to the trait and back: [`cgi`]
-//!   (RFC 3875), [`fastcgi`] (a FastCGI 1.0 responder), [`http`] (a standalone
-//!   server on actix-web) and [`testing`] (an in-process client for tests);
-//! - [`environ`]: the CGI meta-variables that CGI and FastCGI share, turned
-//!   into a [`Request`], and a response turned back into a CGI header block.
+//!   (RFC 3875), [`fastcgi`] (a FastCGI 1.0 responder), [`scgi`], [`http`]
+//!   (a standalone server on actix-web) and [`testing`] (an in-process
+//!   client for tests);
+//! - [`server`]: what the socket adapters (FastCGI, SCGI) share — accept
+//!   loop, connection cap, worker pool, timeouts, graceful shutdown, and
+//!   telling the two protocols apart on a socket inherited on fd 0;
+//! - [`environ`]: the CGI meta-variables that CGI, FastCGI and SCGI share,
+//!   turned into a [`Request`], and a response turned back into a CGI header
+//!   block.
 //!
 //! The crate deliberately knows nothing about what the application does: no
 //! routing, no templates, no storage. Another application could use it as is.
@@ -39,6 +44,8 @@ pub mod listener;
 pub mod middleware;
 mod request;
 mod response;
+pub mod scgi;
+pub mod server;
 pub mod testing;
 
 pub use crate::app::{App, IntoResponse};

@@ -278,6 +278,15 @@ impl Stream {
             Stream::Unix(stream) => stream.set_read_timeout(timeout),
         }
     }
+
+    /// How long a write may wait before failing with `WouldBlock` or
+    /// `TimedOut`; `None` waits for ever.
+    pub fn set_write_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(stream) => stream.set_write_timeout(timeout),
+            Stream::Unix(stream) => stream.set_write_timeout(timeout),
+        }
+    }
 }
 
 impl Read for Stream {

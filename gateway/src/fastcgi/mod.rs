@@ -3,8 +3,10 @@
 //! unix socket, bound by quire or inherited on fd 0 from a process manager.
 //!
 //! - [`record`]: the wire format, without state;
-//! - [`serve`] / [`Server`]: the responder — connections, multiplexed
-//!   requests, a worker pool (its module docs hold the design);
+//! - [`serve`]: the responder — multiplexed requests on each connection
+//!   (the `responder` module docs hold the design), on the accept loop,
+//!   worker pool, timeouts and graceful shutdown that [`crate::server`]
+//!   shares with SCGI;
 //! - [`Client`]: a small FastCGI client, as a web server would talk to the
 //!   responder, for tests and the end-to-end suite.
 //!
@@ -24,10 +26,27 @@
 
 mod client;
 pub mod record;
-mod server;
+mod responder;
+
+use std::io;
+use std::sync::Arc;
 
 pub use client::{
     cgi_params, parse_cgi_response, CgiResponseError, Client, FcgiResponse, RequestParts,
 };
 pub use record::Pair;
-pub use server::{serve, FastCgiConfig, Server, ShutdownHandle};
+pub(crate) use responder::serve_connection;
+
+pub use crate::server::{Server, ShutdownHandle};
+use crate::{listener::Listener, server::Protocol, App};
+
+/// Settings of the FastCGI adapter: those of every socket adapter.
+pub type FastCgiConfig = crate::server::ServerConfig;
+
+/// Serves `app` over FastCGI on `listener` until the server is shut down
+/// (which only a [`ShutdownHandle`] can do, so in practice until the process
+/// ends) or the listener fails for good. [`Server::start`] with
+/// [`Protocol::FastCgi`] does the same in the background.
+pub fn serve(listener: Listener, app: Arc<dyn App>, config: FastCgiConfig) -> io::Result<()> {
+    crate::server::serve(listener, Protocol::FastCgi, app, config)
+}

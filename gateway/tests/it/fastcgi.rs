@@ -1,174 +1,18 @@
 //! The FastCGI responder over real sockets, driven by the crate's own
 //! FastCGI client the way nginx, Apache or `cgi-fcgi` would drive it.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::fastcgi::record::{
     self, protocol_status, role, BeginRequest, EndRequest, Record, RecordType, FLAG_KEEP_CONN,
 };
-use gateway::fastcgi::{cgi_params, Client, FastCgiConfig, Pair, Server};
-use gateway::listener::Listener;
+use gateway::fastcgi::{cgi_params, Client, FastCgiConfig, Pair};
 use gateway::testing::{TestRequest, TestResponse};
-use gateway::{GatewayConfig, HttpError, IntoResponse, Request, Response};
+use gateway::GatewayConfig;
 use http::{Method, StatusCode};
 
-/// Requests that have reached `/together` and not yet left.
-static TOGETHER: Mutex<usize> = Mutex::new(0);
-static TOGETHER_CHANGED: Condvar = Condvar::new();
-
-/// The app behind every test server.
-fn app(mut request: Request) -> Response {
-    let text = match request.path_info() {
-        b"/panic" => panic!("the test app panics on purpose"),
-        b"/echo" => match request.body_mut().read_to_vec() {
-            Ok(body) => return Response::new(body.into()),
-            Err(err) => return HttpError::from(err).into_response(),
-        },
-        b"/header-size" => {
-            let size = request.headers().get("x-big").map_or(0, |v| v.len());
-            format!("x-big is {size} bytes")
-        }
-        // Answers once three requests are in the app at the same time, which
-        // only happens when they really run concurrently.
-        b"/together" => together(request.query()),
-        b"/hold" => return hold(),
-        _ => format!(
-            "{} {} ?{} mount={} thing={}",
-            request.method(),
-            String::from_utf8_lossy(request.path_info()),
-            request.query(),
-            request.mount(),
-            request
-                .headers()
-                .get("x-thing")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-"),
-        ),
-    };
-    let mut response = Response::new(text.into());
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain"),
-    );
-    response
-}
-
-fn together(query: &str) -> String {
-    let mut count = TOGETHER.lock().expect("no test panics holding the lock");
-    *count += 1;
-    TOGETHER_CHANGED.notify_all();
-    // A generous timeout turns a server that runs them one by one into a
-    // failed assertion rather than a hung test.
-    let (_count, timeout) = TOGETHER_CHANGED
-        .wait_timeout_while(count, Duration::from_secs(20), |count| *count < 3)
-        .expect("no test panics holding the lock");
-    let answer = if timeout.timed_out() {
-        "alone"
-    } else {
-        "together"
-    };
-    format!("{answer} {query}")
-}
-
-/// Whether `/hold` may answer, and whether its response is gone.
-static HOLD_RELEASED: Mutex<bool> = Mutex::new(false);
-static HOLD_GONE: Mutex<bool> = Mutex::new(false);
-static HOLD_CHANGED: Condvar = Condvar::new();
-
-fn wait_for(flag: &Mutex<bool>) {
-    let guard = flag.lock().expect("no test panics holding the lock");
-    let _ = HOLD_CHANGED
-        .wait_timeout_while(guard, Duration::from_secs(20), |set| !*set)
-        .expect("no test panics holding the lock");
-}
-
-fn set(flag: &Mutex<bool>) {
-    *flag.lock().expect("no test panics holding the lock") = true;
-    HOLD_CHANGED.notify_all();
-}
-
-/// Waits until the test releases it, then answers with a body that tells
-/// the test when the worker is done with it.
-fn hold() -> Response {
-    wait_for(&HOLD_RELEASED);
-    Response::new(gateway::ResponseBody::reader(SignalOnDrop(
-        std::io::Cursor::new(vec![b'h'; 100_000]),
-    )))
-}
-
-struct SignalOnDrop(std::io::Cursor<Vec<u8>>);
-
-impl std::io::Read for SignalOnDrop {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Drop for SignalOnDrop {
-    fn drop(&mut self) {
-        set(&HOLD_GONE);
-    }
-}
-
-/// A server on a temp unix socket or a free TCP port, stopped on drop.
-struct TestServer {
-    server: Option<Server>,
-    spec: String,
-    _dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    fn unix(config: FastCgiConfig) -> Self {
-        let dir = tempfile::tempdir().expect("a temp dir can be made");
-        let spec = format!("unix:{}", dir.path().join("fcgi.sock").display());
-        Self::start(&spec, dir, config)
-    }
-
-    fn tcp(config: FastCgiConfig) -> Self {
-        let dir = tempfile::tempdir().expect("a temp dir can be made");
-        Self::start("127.0.0.1:0", dir, config)
-    }
-
-    fn start(spec: &str, dir: tempfile::TempDir, config: FastCgiConfig) -> Self {
-        let listener = Listener::bind(spec).expect("the test socket can be bound");
-        let server = Server::start(listener, Arc::new(app), config).expect("the server starts");
-        let spec = server
-            .local_spec()
-            .expect("a bound socket has an address")
-            .to_owned();
-        TestServer {
-            server: Some(server),
-            spec,
-            _dir: dir,
-        }
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.spec).expect("the test server accepts")
-    }
-
-    fn shutdown(mut self) {
-        let server = self.server.take().expect("shut down only once");
-        server.shutdown().expect("the server stops cleanly");
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            let _ = server.shutdown();
-        }
-    }
-}
-
-fn config() -> FastCgiConfig {
-    FastCgiConfig {
-        workers: 4,
-        max_connections: 8,
-        ..FastCgiConfig::default()
-    }
-}
+use crate::support::{app, config, set, wait_for, TestServer, HOLD_GONE, HOLD_RELEASED, TOGETHER};
 
 fn get(client: &mut Client, target: &str) -> TestResponse {
     client

@@ -1,3 +1,6 @@
 mod cgi;
 mod fastcgi;
+mod hostile;
 mod http;
+mod scgi;
+mod support;

@@ -1,14 +1,14 @@
-//! The FastCGI responder: accepts connections, demultiplexes their records
-//! into requests, runs the app on a fixed pool of worker threads, and sends
-//! the responses back.
+//! The FastCGI responder's side of a connection: demultiplexes records
+//! into requests, hands complete ones to the shared worker pool
+//! ([`crate::server`]), and sends the responses back.
 //!
 //! # Design
 //!
-//! - One *reader* thread per connection reads records and keeps the
-//!   requests still being received, by request id. A request is complete
-//!   when both its `FCGI_PARAMS` and `FCGI_STDIN` streams have ended; it is
-//!   then handed to the worker pool, and the reader goes on reading, so
-//!   several requests can be in flight on one connection (multiplexing).
+//! - The connection's own thread reads records and keeps the requests still
+//!   being received, by request id. A request is complete when both its
+//!   `FCGI_PARAMS` and `FCGI_STDIN` streams have ended; it is then handed to
+//!   a worker, and the reader goes on reading, so several requests can be in
+//!   flight on one connection (multiplexing).
 //! - Request bodies are buffered in memory, up to
 //!   [`GatewayConfig::max_body_bytes`] + 1 bytes (the extra byte lets the
 //!   app notice the overflow and answer 413); the rest of a longer body is
@@ -22,364 +22,74 @@
 //! - A connection is closed after a request whose `FCGI_BEGIN_REQUEST` did
 //!   not set `FCGI_KEEP_CONN`, and at once on a malformed record (logged;
 //!   other connections carry on).
+//! - Silence longer than [`ServerConfig::idle_timeout`] closes a
+//!   connection: inside a record or a request being received (a stalled
+//!   peer, logged), or between requests (an idle kept-alive connection).
+//!   While a request of the connection is running, the web server has
+//!   nothing to send, and the connection is kept.
 //! - `FCGI_ABORT_REQUEST` ends the request at once with `FCGI_END_REQUEST`;
 //!   if the app is already running it runs to its end, but nothing more of
 //!   its response is sent.
-//! - At most [`FastCgiConfig::max_connections`] connections are served at
-//!   once. When that many are open, the server stops accepting until one
-//!   closes: new connections wait in the kernel's listen backlog rather
-//!   than being refused, so a burst only adds latency.
 //!
-//! Stopping: [`Server::shutdown`] (or a [`ShutdownHandle`], which a signal
-//! handler thread can hold) stops accepting, stops reading from open
-//! connections, lets requests already handed to workers finish and send
-//! their responses, and then returns. It shuts down the listening socket
-//! itself, so processes sharing an inherited socket stop accepting too.
+//! [`GatewayConfig::max_body_bytes`]: crate::GatewayConfig::max_body_bytes
+//! [`ServerConfig::idle_timeout`]: crate::server::ServerConfig::idle_timeout
 
 use std::collections::HashMap;
-use std::io::{self, BufReader, Cursor, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 use super::record::{
     self, decode_pairs, encode_pairs, encode_stream, protocol_status, role, BeginRequest,
     EndRequest, Record, RecordError, RecordType, MAX_CONTENT_LEN, NULL_REQUEST_ID,
 };
-use crate::app::call_guarded;
-use crate::environ::{cgi_response_head, CgiRequest};
-use crate::listener::{Listener, Stream};
-use crate::{App, GatewayConfig, HttpError, IntoResponse, RequestBody, Response};
+use crate::environ::cgi_response_head;
+use crate::listener::Stream;
+use crate::server::{call_app, is_timeout, refuse_bad_request, Accepted, Context, Slot, Task};
+use crate::{HttpError, IntoResponse, Response};
 
 /// Requests one connection may have in flight at once.
 const MAX_REQUESTS_PER_CONNECTION: usize = 16;
 /// The most bytes of params one request may send.
 const MAX_PARAMS_BYTES: usize = 1 << 20;
 
-/// Settings of the FastCGI adapter.
-#[derive(Debug, Clone)]
-pub struct FastCgiConfig {
-    /// Settings every adapter shares.
-    pub gateway: GatewayConfig,
-    /// Threads that run the app; requests beyond this many wait in a queue.
-    pub workers: usize,
-    /// Connections served at once (reported as `FCGI_MAX_CONNS`).
-    pub max_connections: usize,
-}
-
-impl Default for FastCgiConfig {
-    fn default() -> Self {
-        let cores = thread::available_parallelism().map_or(1, usize::from);
-        FastCgiConfig {
-            gateway: GatewayConfig::default(),
-            // Apps block on disk and the database, so more threads than
-            // cores keep the cores busy.
-            workers: cores * 4,
-            max_connections: 256,
-        }
-    }
-}
-
-/// Serves `app` over FastCGI on `listener` until the server is shut down
-/// (which only a [`ShutdownHandle`] can do, so in practice until the process
-/// ends) or the listener fails for good.
-pub fn serve(listener: Listener, app: Arc<dyn App>, config: FastCgiConfig) -> io::Result<()> {
-    Server::start(listener, app, config)?.wait()
-}
-
-/// A running FastCGI server; dropping it shuts it down.
-#[derive(Debug)]
-pub struct Server {
-    handle: ShutdownHandle,
-    local_spec: Option<String>,
-    acceptor: Option<JoinHandle<io::Result<()>>>,
-    workers: Vec<JoinHandle<()>>,
-}
-
-/// Stops a [`Server`] from another thread (a test, a signal handler).
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle {
-    shared: Arc<Shared>,
-}
-
-#[derive(Debug)]
-struct Shared {
-    state: Mutex<ServerState>,
-    /// Signalled when a connection closes or the server is stopping.
-    changed: Condvar,
-    listener: Listener,
-    local_spec: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct ServerState {
-    stopping: bool,
-    /// Open connections, by id: a handle to each, to stop reading on
-    /// shutdown. Its size is the number of connections being served.
-    connections: HashMap<u64, Stream>,
-    next_connection: u64,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, ServerState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What every connection and worker needs.
-struct Context {
-    app: Arc<dyn App>,
-    config: FastCgiConfig,
-}
-
-impl Server {
-    /// Starts serving `app` on `listener` in background threads.
-    pub fn start(
-        listener: Listener,
-        app: Arc<dyn App>,
-        config: FastCgiConfig,
-    ) -> io::Result<Server> {
-        let config = FastCgiConfig {
-            workers: config.workers.max(1),
-            max_connections: config.max_connections.max(1),
-            ..config
-        };
-        let local_spec = listener.local_spec().ok();
-        let shared = Arc::new(Shared {
-            state: Mutex::new(ServerState::default()),
-            changed: Condvar::new(),
-            listener: listener.try_clone()?,
-            local_spec: local_spec.clone(),
-        });
-        let context = Arc::new(Context { app, config });
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        let mut workers = Vec::with_capacity(context.config.workers);
-        for index in 0..context.config.workers {
-            let queue = Arc::clone(&queue);
-            let context = Arc::clone(&context);
-            workers.push(
-                thread::Builder::new()
-                    .name(format!("fastcgi-worker-{index}"))
-                    .spawn(move || run_worker(&queue, &context))?,
-            );
-        }
-        let acceptor_shared = Arc::clone(&shared);
-        let acceptor = thread::Builder::new()
-            .name("fastcgi-accept".to_owned())
-            .spawn(move || accept_loop(&listener, &acceptor_shared, &jobs, &context))?;
-        Ok(Server {
-            handle: ShutdownHandle { shared },
-            local_spec,
-            acceptor: Some(acceptor),
-            workers,
-        })
-    }
-
-    /// Where the server listens, in the form [`super::Client::connect`]
-    /// takes (`127.0.0.1:9000`, `unix:/path`); `None` for an unnamed socket.
-    pub fn local_spec(&self) -> Option<&str> {
-        self.local_spec.as_deref()
-    }
-
-    /// A handle that stops the server from another thread.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.handle.clone()
-    }
-
-    /// Stops the server and waits for running requests to finish.
-    pub fn shutdown(self) -> io::Result<()> {
-        self.handle.shutdown();
-        self.wait()
-    }
-
-    /// Waits until the server stops, through a [`ShutdownHandle`] or because
-    /// the listener failed (that error is returned).
-    pub fn wait(mut self) -> io::Result<()> {
-        self.join()
-    }
-
-    fn join(&mut self) -> io::Result<()> {
-        let Some(acceptor) = self.acceptor.take() else {
-            return Ok(());
-        };
-        let result = acceptor
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the FastCGI accept thread panicked")));
-        // Whatever ended the accept loop, the connections stop too; the
-        // workers end once every reader has gone and the queue is empty.
-        self.handle.shutdown();
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
-        result
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.acceptor.is_some() {
-            self.handle.shutdown();
-            if let Err(err) = self.join() {
-                tracing::warn!(error = %err, "FastCGI server stopped with an error");
-            }
-        }
-    }
-}
-
-impl ShutdownHandle {
-    /// Stops accepting connections and reading requests; requests already
-    /// running finish. Returns at once; [`Server::wait`] waits.
-    pub fn shutdown(&self) {
-        let shared = &self.shared;
-        {
-            let mut state = shared.lock();
-            if state.stopping {
-                return;
-            }
-            state.stopping = true;
-            for stream in state.connections.values() {
-                let _ = stream.shutdown(Shutdown::Read);
-            }
-        }
-        shared.changed.notify_all();
-        shared.listener.stop_accepting();
-        // Where shutting the listener down does not wake a blocked accept,
-        // a connection does; the accept loop sees `stopping` and drops it.
-        if let Some(spec) = &shared.local_spec {
-            let _ = Stream::connect(spec);
-        }
-    }
-}
-
-fn accept_loop(
-    listener: &Listener,
-    shared: &Arc<Shared>,
-    jobs: &Sender<Job>,
-    context: &Arc<Context>,
-) -> io::Result<()> {
-    loop {
-        {
-            let mut state = shared.lock();
-            while !state.stopping && state.connections.len() >= context.config.max_connections {
-                state = shared
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.stopping {
-                return Ok(());
-            }
-        }
-        let (stream, _peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                if shared.lock().stopping {
-                    return Ok(());
-                }
-                match accept_error_action(&err) {
-                    AcceptAction::Retry => continue,
-                    AcceptAction::Pause => {
-                        tracing::warn!(error = %err, "cannot accept a FastCGI connection; retrying");
-                        thread::sleep(Duration::from_millis(100));
-                        continue;
-                    }
-                    AcceptAction::Fail => return Err(err),
-                }
-            }
-        };
-        if let Err(err) = start_connection(stream, shared, jobs, context) {
-            tracing::warn!(error = %err, "cannot serve a FastCGI connection");
-        }
-    }
-}
-
-enum AcceptAction {
-    Retry,
-    Pause,
-    Fail,
-}
-
-fn accept_error_action(err: &io::Error) -> AcceptAction {
-    match err.kind() {
-        io::ErrorKind::Interrupted
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::ConnectionReset => AcceptAction::Retry,
-        // A listener someone set non-blocking: pause rather than spin.
-        io::ErrorKind::WouldBlock => AcceptAction::Pause,
-        _ => match err.raw_os_error() {
-            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => AcceptAction::Pause,
-            _ => AcceptAction::Fail,
-        },
-    }
-}
-
-fn start_connection(
-    stream: Stream,
-    shared: &Arc<Shared>,
-    jobs: &Sender<Job>,
-    context: &Arc<Context>,
-) -> io::Result<()> {
-    let handle = stream.try_clone()?;
-    let writer = stream.try_clone()?;
-    let id = {
-        let mut state = shared.lock();
-        if state.stopping {
-            return Ok(());
-        }
-        let id = state.next_connection;
-        state.next_connection += 1;
-        state.connections.insert(id, handle);
-        id
-    };
+/// Serves one accepted connection until it closes.
+pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
+    let Accepted {
+        id,
+        stream,
+        context,
+        tasks,
+        slot,
+    } = accepted;
     let connection = Arc::new(Connection {
         id,
         writer: Mutex::new(Writer {
-            stream: writer,
+            stream,
             open: true,
             running: HashMap::new(),
             next_generation: 0,
         }),
-        _registration: Registration {
-            shared: Arc::clone(shared),
-            id,
-        },
+        _slot: slot,
     });
-    let reader = ConnectionReader {
+    let reader_state = ConnectionReader {
         connection,
-        context: Arc::clone(context),
-        jobs: jobs.clone(),
+        context,
+        tasks,
         pending: HashMap::new(),
     };
-    thread::Builder::new()
-        .name(format!("fastcgi-conn-{id}"))
-        .spawn(move || reader.run(stream))?;
-    Ok(())
-}
-
-/// Frees a connection's slot when the last reference to it goes.
-struct Registration {
-    shared: Arc<Shared>,
-    id: u64,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        self.shared.lock().connections.remove(&self.id);
-        self.shared.changed.notify_all();
-    }
+    reader_state.run(reader);
 }
 
 /// One connection's write half and the requests running on it.
 struct Connection {
     id: u64,
     writer: Mutex<Writer>,
-    _registration: Registration,
+    _slot: Slot,
 }
 
 struct Writer {
@@ -543,7 +253,7 @@ struct Job {
 struct ConnectionReader {
     connection: Arc<Connection>,
     context: Arc<Context>,
-    jobs: Sender<Job>,
+    tasks: Sender<Task>,
     pending: HashMap<u16, Pending>,
 }
 
@@ -562,9 +272,12 @@ fn malformed(what: &'static str, reason: &'static str) -> ProtocolError {
 }
 
 impl ConnectionReader {
-    fn run(mut self, stream: Stream) {
-        let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    fn run(mut self, reader: impl Read) {
+        let mut reader = BufReader::with_capacity(64 * 1024, reader);
         loop {
+            if !self.wait_for_record(&mut reader) {
+                return;
+            }
             let record = match Record::read_from(&mut reader) {
                 Ok(Some(record)) => record,
                 // The web server closed its side; running requests still
@@ -572,7 +285,7 @@ impl ConnectionReader {
                 Ok(None) => return,
                 Err(err) => {
                     if self.connection.writer().open {
-                        tracing::warn!(connection = self.connection.id, error = %err, "closing FastCGI connection: unreadable record");
+                        tracing::warn!(connection = self.connection.id, error = %err, "closing FastCGI connection: unreadable record (truncated, malformed or stalled)");
                     }
                     self.connection.close();
                     return;
@@ -591,6 +304,43 @@ impl ConnectionReader {
                 // failed write, or shutdown): nothing more to read.
                 return;
             }
+        }
+    }
+
+    /// Waits until the next record starts arriving; false when the
+    /// connection is done (closed by the peer, failed, or silent past the
+    /// timeout while nothing of this connection is running).
+    fn wait_for_record(&mut self, reader: &mut impl BufRead) -> bool {
+        loop {
+            let err = match reader.fill_buf() {
+                Ok(bytes) => return !bytes.is_empty(),
+                Err(err) => err,
+            };
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            if !is_timeout(&err) {
+                // Reset by the peer, or read side shut down: nothing more
+                // will arrive; running requests still answer.
+                tracing::debug!(connection = self.connection.id, error = %err, "FastCGI connection read failed");
+                return false;
+            }
+            if !self.pending.is_empty() {
+                tracing::warn!(
+                    connection = self.connection.id,
+                    "closing FastCGI connection: the peer stalled in the middle of a request"
+                );
+            } else if self.connection.running_count() > 0 {
+                // The web server waits for a response being made.
+                continue;
+            } else {
+                tracing::debug!(
+                    connection = self.connection.id,
+                    "closing idle FastCGI connection"
+                );
+            }
+            self.connection.close();
+            return false;
         }
     }
 
@@ -733,7 +483,12 @@ impl ConnectionReader {
             params_overflow: pending.params_overflow,
             stdin: pending.stdin,
         };
-        if self.jobs.send(job).is_err() {
+        let context = Arc::clone(&self.context);
+        if self
+            .tasks
+            .send(Box::new(move || run_worker_job(job, &context)))
+            .is_err()
+        {
             // The workers are gone: the server is stopping.
             self.connection.close();
             return Err(Gone);
@@ -752,23 +507,14 @@ fn unknown_type(record_type: RecordType) -> Vec<u8> {
     .encode()
 }
 
-fn run_worker(queue: &Mutex<Receiver<Job>>, context: &Context) {
-    loop {
-        let job = {
-            let queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
-            queue.recv()
-        };
-        let Ok(job) = job else {
-            return;
-        };
-        let connection = Arc::clone(&job.connection);
-        let (id, generation) = (job.id, job.generation);
-        // call_guarded already catches the app's panics; this catches one
-        // from a response body's reader, so the worker survives it too.
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| run_job(job, context))) {
-            tracing::error!(panic = %crate::app::panic_message(&*payload), "FastCGI response failed");
-            connection.finish(id, generation, &[]);
-        }
+fn run_worker_job(job: Job, context: &Context) {
+    let connection = Arc::clone(&job.connection);
+    let (id, generation) = (job.id, job.generation);
+    // call_guarded already catches the app's panics; this catches one from
+    // a response body's reader, and still ends the request.
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| run_job(job, context))) {
+        tracing::error!(panic = %crate::app::panic_message(&*payload), "FastCGI response failed");
+        connection.finish(id, generation, &[]);
     }
 }
 
@@ -810,32 +556,10 @@ fn respond(job: &mut Job, context: &Context) -> (Response, bool) {
         );
         return (error.into_response(), false);
     }
-    let parsed = decode_pairs(&job.params)
-        .map_err(|err| {
-            HttpError::bad_request("The request could not be understood.").with_cause(err)
-        })
-        .and_then(|pairs| {
-            CgiRequest::parse(pairs, &context.config.gateway).map_err(|err| {
-                HttpError::bad_request("The request could not be understood.").with_cause(err)
-            })
-        });
-    let cgi = match parsed {
-        Ok(cgi) => cgi,
-        Err(error) => {
-            tracing::warn!(error = %error, "refusing a FastCGI request with bad params");
-            return (error.into_response(), false);
-        }
-    };
-    let head_only = cgi.head().method == Method::HEAD;
-    let body = RequestBody::new(
-        Cursor::new(std::mem::take(&mut job.stdin)),
-        cgi.content_length(),
-        context.config.gateway.max_body_bytes,
-    );
-    (
-        call_guarded(&*context.app, cgi.into_request(body)),
-        head_only,
-    )
+    match decode_pairs(&job.params) {
+        Ok(pairs) => call_app(pairs, std::mem::take(&mut job.stdin), context),
+        Err(err) => (refuse_bad_request(err), false),
+    }
 }
 
 /// Collects response bytes into full `FCGI_STDOUT` records.
