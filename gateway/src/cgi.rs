@@ -16,7 +16,11 @@
 //!   connected socket); without `CONTENT_LENGTH` the body is empty;
 //! - the body is bounded by [`GatewayConfig::max_body_bytes`];
 //! - `Status:` is always sent, since servers disagree on what a bare
-//!   `Location:` means;
+//!   `Location:` means: a redirect, local path or another site's URL, is
+//!   always a client redirect with the app's status (RFC 3875 §6.2.3–4); a
+//!   local redirect the server follows internally (§6.2.2) is never sent;
+//! - a client's `Proxy:` header is dropped (httpoxy), and each
+//!   meta-variable is read or ignored as [`crate::environ`] lists;
 //! - meta-variables that cannot make a request answer 400, a panic answers
 //!   500, and a client that went away (a broken pipe) is not an error.
 //!
@@ -311,6 +315,58 @@ mod tests {
             "{head}"
         );
         assert_eq!(consumed.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_4_gb_content_length_answers_413_without_reading_stdin() {
+        let (stdin, consumed) = Stdin::new(&[b'x'; 100]);
+        let vars: [(&str, &[u8]); 2] = [
+            ("REQUEST_METHOD", b"POST"),
+            ("CONTENT_LENGTH", b"4294967296"),
+        ];
+        let (head, _) = cgi(&vars, stdin, echo);
+        assert!(
+            head.starts_with("Status: 413 Payload Too Large\r\n"),
+            "{head}"
+        );
+        assert_eq!(consumed.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_client_redirect_to_another_site_keeps_its_status_and_location() {
+        let app = |_: Request| {
+            let mut response = Response::new(ResponseBody::empty());
+            *response.status_mut() = StatusCode::FOUND;
+            response.headers_mut().insert(
+                header::LOCATION,
+                http::HeaderValue::from_static("https://elsewhere.example/page?x=1"),
+            );
+            response
+        };
+        let (head, body) = cgi(&[("REQUEST_METHOD", b"GET")], io::empty(), app);
+        assert!(head.starts_with("Status: 302 Found\r\n"), "{head}");
+        assert!(
+            head.contains("location: https://elsewhere.example/page?x=1\r\n"),
+            "{head}"
+        );
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn the_proxy_header_never_reaches_the_app() {
+        let app = |request: Request| {
+            let proxy = request.headers().get("proxy").is_some();
+            Response::new(format!("proxy seen: {proxy}").into())
+        };
+        let (_, body) = cgi(
+            &[
+                ("REQUEST_METHOD", b"GET"),
+                ("HTTP_PROXY", b"http://attacker.example:8080"),
+            ],
+            io::empty(),
+            app,
+        );
+        assert_eq!(body, b"proxy seen: false");
     }
 
     #[test]

@@ -5,6 +5,28 @@
 //! this translation; only how the variables and the body arrive differs.
 //! Values are bytes, never assumed UTF-8: servers percent-decode the path
 //! before putting it in `PATH_INFO`, so `/%FF` arrives as a raw `0xFF`.
+//!
+//! What becomes of each meta-variable of RFC 3875 §4.1, and of the common
+//! extensions:
+//!
+//! | variable | becomes |
+//! |---|---|
+//! | `REQUEST_METHOD` | the method (required; not a token → error) |
+//! | `SCRIPT_NAME`, `PATH_INFO` | the mount prefix and the path below it, unless a mount override is set |
+//! | `QUERY_STRING` | the query |
+//! | `REQUEST_URI` (extension) | the request target as the client sent it, when present and valid; else one is built from the above |
+//! | `CONTENT_LENGTH` | the body's declared length (not decimal → error); the adapter reads exactly that many bytes |
+//! | `CONTENT_TYPE`, `HTTP_*` | headers (`HTTP_ACCEPT_ENCODING` → `accept-encoding`); a value no HTTP parser would accept is dropped |
+//! | `HTTP_PROXY` | nothing: a client's `Proxy:` header must never look like proxy settings (httpoxy) |
+//! | `REMOTE_ADDR` | the client address |
+//! | `REMOTE_USER`, `AUTH_TYPE` | a [`RemoteUser`] request extension, when the web server authenticated the client |
+//! | `HTTPS` (`on`, `1`), `REQUEST_SCHEME` (extensions) | the scheme |
+//! | `SERVER_NAME`, `SERVER_PORT` | the server's name and port, for absolute URLs |
+//! | `SERVER_PROTOCOL` | the HTTP version |
+//! | `GATEWAY_INTERFACE` | nothing here; the binary uses it to detect CGI |
+//! | `REMOTE_HOST`, `REMOTE_IDENT` | nothing: reverse DNS and identd are off on every server worth the name, and neither is trustworthy |
+//! | `SERVER_SOFTWARE` | nothing: an app should not behave differently per server |
+//! | `PATH_TRANSLATED` | nothing: a file path for scripts that map URLs to files; an app with its own routing has no use for it |
 
 use std::net::IpAddr;
 
@@ -28,6 +50,18 @@ pub enum EnvironError {
         /// What is wrong with it.
         reason: &'static str,
     },
+}
+
+/// Who the web server says the client is (`REMOTE_USER`, with `AUTH_TYPE`),
+/// in a request's extensions when the server authenticated the client
+/// itself (HTTP Basic auth in front of the app, for instance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteUser {
+    /// The user name, as the server passed it.
+    pub name: String,
+    /// How the server authenticated the user (`Basic`, `Digest`, …), if it
+    /// said.
+    pub auth_type: Option<String>,
 }
 
 /// Meta-variables parsed into a request head, waiting for a body.
@@ -55,6 +89,8 @@ impl CgiRequest {
         let mut content_length = None;
         let mut remote_addr = None;
         let mut https = false;
+        let mut remote_user = None;
+        let mut auth_type = None;
         let mut server_name = String::new();
         let mut server_port = None;
         let mut version = Version::HTTP_11;
@@ -78,7 +114,13 @@ impl CgiRequest {
                 b"CONTENT_LENGTH" => content_length = parse_content_length(value)?,
                 b"CONTENT_TYPE" => insert_header(&mut headers, header::CONTENT_TYPE, value),
                 b"REMOTE_ADDR" => remote_addr = parse_ip(value),
-                b"HTTPS" => https = matches!(value, b"on" | b"ON" | b"1"),
+                b"REMOTE_USER" if !value.is_empty() => {
+                    remote_user = Some(String::from_utf8_lossy(value).into_owned())
+                }
+                b"AUTH_TYPE" if !value.is_empty() => {
+                    auth_type = Some(String::from_utf8_lossy(value).into_owned())
+                }
+                b"HTTPS" => https = value.eq_ignore_ascii_case(b"on") || value == b"1",
                 b"REQUEST_SCHEME" => https |= value.eq_ignore_ascii_case(b"https"),
                 b"SERVER_NAME" => server_name = String::from_utf8_lossy(value).into_owned(),
                 b"SERVER_PORT" => {
@@ -113,13 +155,16 @@ impl CgiRequest {
         if let Some(builder_headers) = builder.headers_mut() {
             *builder_headers = headers;
         }
-        let (head, ()) = builder
+        let (mut head, ()) = builder
             .body(())
             .map_err(|_| EnvironError::Invalid {
                 name: "REQUEST_URI",
                 reason: "not a valid request target",
             })?
             .into_parts();
+        if let Some(name) = remote_user {
+            head.extensions.insert(RemoteUser { name, auth_type });
+        }
 
         Ok(CgiRequest {
             head,
@@ -384,6 +429,76 @@ mod tests {
     }
 
     #[test]
+    fn https_sets_the_scheme_and_its_default_port() {
+        for value in [&b"on"[..], b"ON", b"On", b"1"] {
+            let request = parse(&[("REQUEST_METHOD", b"GET"), ("HTTPS", value)])
+                .unwrap()
+                .into_request(RequestBody::empty());
+            assert_eq!(request.environ().scheme, Scheme::Https, "{value:?}");
+            assert_eq!(request.environ().server_port, 443);
+        }
+        for value in [&b"off"[..], b"", b"0"] {
+            let request = parse(&[("REQUEST_METHOD", b"GET"), ("HTTPS", value)])
+                .unwrap()
+                .into_request(RequestBody::empty());
+            assert_eq!(request.environ().scheme, Scheme::Http, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn request_uri_is_the_target_when_present() {
+        let request = parse(&[
+            ("REQUEST_METHOD", b"GET"),
+            ("SCRIPT_NAME", b"/wiki"),
+            ("PATH_INFO", b"/A Page"),
+            ("QUERY_STRING", b"x=%41"),
+            ("REQUEST_URI", b"/wiki/A%20Page?x=%41"),
+        ])
+        .unwrap()
+        .into_request(RequestBody::empty());
+        assert_eq!(request.uri(), "/wiki/A%20Page?x=%41");
+        assert_eq!(request.path_info(), b"/A Page");
+        // Without it, the target is built from the parts.
+        let request = parse(&[
+            ("REQUEST_METHOD", b"GET"),
+            ("SCRIPT_NAME", b"/wiki"),
+            ("PATH_INFO", b"/A Page"),
+            ("QUERY_STRING", b"x=%41"),
+        ])
+        .unwrap()
+        .into_request(RequestBody::empty());
+        assert_eq!(request.uri(), "/wiki/A%20Page?x=%41");
+    }
+
+    #[test]
+    fn remote_user_is_an_extension_and_other_server_variables_are_ignored() {
+        let request = parse(&[
+            ("REQUEST_METHOD", b"GET"),
+            ("AUTH_TYPE", b"Basic"),
+            ("REMOTE_USER", b"ada"),
+            ("REMOTE_HOST", b"host.example"),
+            ("REMOTE_IDENT", b"ident"),
+            ("SERVER_SOFTWARE", b"Apache/2.4"),
+            ("PATH_TRANSLATED", b"/var/www/x"),
+            ("GATEWAY_INTERFACE", b"CGI/1.1"),
+        ])
+        .unwrap()
+        .into_request(RequestBody::empty());
+        assert_eq!(
+            request.extensions().get::<RemoteUser>(),
+            Some(&RemoteUser {
+                name: "ada".to_owned(),
+                auth_type: Some("Basic".to_owned())
+            })
+        );
+        assert!(request.headers().is_empty(), "{:?}", request.headers());
+        let anonymous = parse(&[("REQUEST_METHOD", b"GET"), ("REMOTE_USER", b"")])
+            .unwrap()
+            .into_request(RequestBody::empty());
+        assert!(anonymous.extensions().get::<RemoteUser>().is_none());
+    }
+
+    #[test]
     fn ignores_the_proxy_header() {
         let request = parse(&[("REQUEST_METHOD", b"GET"), ("HTTP_PROXY", b"http://evil:1")])
             .unwrap()
@@ -435,5 +550,39 @@ mod tests {
         assert!(head.starts_with("Status: 303 See Other\r\n"), "{head}");
         assert!(head.contains("location: /wiki/Page\r\n"));
         assert!(head.ends_with("\r\n\r\n"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_variables_never_panic(
+            vars in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        &b"REQUEST_METHOD"[..], b"SCRIPT_NAME", b"PATH_INFO", b"QUERY_STRING",
+                        b"REQUEST_URI", b"CONTENT_LENGTH", b"CONTENT_TYPE", b"REMOTE_ADDR",
+                        b"HTTPS", b"SERVER_NAME", b"SERVER_PORT", b"SERVER_PROTOCOL",
+                        b"REMOTE_USER", b"HTTP_X", b"HTTP_", b"HTTP_\xFF",
+                    ]),
+                    proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..24),
+                ),
+                0..12,
+            ),
+            mount in proptest::option::of("[/a-z%]{0,8}"),
+        ) {
+            let config = GatewayConfig { mount_override: mount, ..GatewayConfig::default() };
+            let _ = CgiRequest::parse(vars, &config).map(|cgi| cgi.into_request(RequestBody::empty()));
+        }
+
+        #[test]
+        fn path_info_bytes_reach_the_app_unchanged(
+            path in proptest::collection::vec(1u8..=255, 0..40),
+        ) {
+            let vars: [(&[u8], &[u8]); 2] = [(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", &path)];
+            let request = CgiRequest::parse(vars, &GatewayConfig::default())
+                .unwrap()
+                .into_request(RequestBody::empty());
+            let expected = if path.starts_with(b"/") { path.clone() } else { [&b"/"[..], &path].concat() };
+            proptest::prop_assert_eq!(request.path_info(), &expected[..]);
+        }
     }
 }

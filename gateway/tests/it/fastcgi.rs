@@ -431,6 +431,15 @@ fn child_process() {
             }
             _ => 2,
         },
+        // What a spawned `quire` does: either protocol on fd 0.
+        "detect" => match gateway::listener::Listener::inherited_stdin() {
+            Ok(Some(listener)) => {
+                let protocol = gateway::server::Protocol::Detect;
+                let _ = gateway::server::serve(listener, protocol, Arc::new(app), config());
+                3
+            }
+            _ => 2,
+        },
         // What Apache mod_cgid starts: fd 0 is a socket, but a connected one.
         "probe" => {
             let none = matches!(gateway::listener::Listener::inherited_stdin(), Ok(None));
@@ -490,4 +499,77 @@ fn a_connected_socket_or_a_pipe_on_stdin_is_not_a_listener() {
     assert_eq!(status.code(), Some(0));
     let status = child("probe", std::process::Stdio::piped()).wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_listening_socket_on_stdin_serves_fastcgi_and_scgi_when_detecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inherited.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let mut child = child("detect", std::os::fd::OwnedFd::from(listener).into());
+    let spec = format!("unix:{}", path.display());
+    let scgi = gateway::scgi::Client::connect(&spec)
+        .and_then(|client| client.with_timeout(Some(Duration::from_secs(30))))
+        .and_then(|client| client.send(&TestRequest::get("/by-scgi"), ""));
+    let fastcgi = Client::connect(&spec)
+        .and_then(|client| client.with_timeout(Some(Duration::from_secs(30))))
+        .and_then(|mut client| client.send(&TestRequest::get("/by-fastcgi"), ""));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(scgi.unwrap().text(), "GET /by-scgi ? mount= thing=-");
+    assert_eq!(fastcgi.unwrap().text(), "GET /by-fastcgi ? mount= thing=-");
+}
+
+/// A record with the padding a peer chose, not the one the encoder picks.
+fn padded(record_type: RecordType, content: &[u8], padding: u8) -> Vec<u8> {
+    let len = u16::try_from(content.len())
+        .expect("test records fit")
+        .to_be_bytes();
+    let mut bytes = vec![1, record_type.0, 0, 1, len[0], len[1], padding, 0];
+    bytes.extend_from_slice(content);
+    bytes.extend(std::iter::repeat_n(0xAA, usize::from(padding)));
+    bytes
+}
+
+#[test]
+fn records_with_any_padding_and_both_pair_length_forms_are_read() {
+    let server = TestServer::unix(config());
+    let mut client = server.client();
+    let long = vec![b'L'; 300];
+    let mut params = Vec::new();
+    record::encode_pairs(
+        [
+            (&b"REQUEST_METHOD"[..], &b"GET"[..]),
+            (b"PATH_INFO", b"/padded"),
+            // A 4-byte value length.
+            (b"HTTP_X_THING", &long[..]),
+        ],
+        &mut params,
+    )
+    .unwrap();
+    // Two pairs of 1-byte lengths (2 + 14 + 3, 2 + 9 + 7 bytes), then the
+    // third's 1-byte name length, then its 4-byte value length, high bit set.
+    assert_eq!(params[19 + 18], 12);
+    assert_eq!(params[19 + 18 + 1..19 + 18 + 5], [0x80, 0, 1, 44]);
+    let begin = BeginRequest {
+        role: role::RESPONDER,
+        flags: FLAG_KEEP_CONN,
+    };
+    let (first, rest) = params.split_at(5);
+    let mut bytes = padded(RecordType::BEGIN_REQUEST, &begin.encode(), 255);
+    bytes.extend(padded(RecordType::PARAMS, first, 0));
+    bytes.extend(padded(RecordType::PARAMS, rest, 3));
+    bytes.extend(padded(RecordType::PARAMS, &[], 7));
+    bytes.extend(padded(RecordType::STDIN, &[], 1));
+    client.send_raw(&bytes).unwrap();
+    let mut stdout = Vec::new();
+    while let Some(record) = client.read_record().unwrap() {
+        match record.record_type() {
+            RecordType::STDOUT => stdout.extend_from_slice(record.content()),
+            _ => break,
+        }
+    }
+    let response = gateway::fastcgi::parse_cgi_response(&stdout).unwrap();
+    let expected = format!("GET /padded ? mount= thing={}", "L".repeat(300));
+    assert_eq!(response.text(), expected);
 }
