@@ -1,0 +1,561 @@
+//! A user's walk through the wiki in headless Chromium, driven over
+//! WebDriver by Debian's chromedriver: read the front page, edit it,
+//! preview, save, follow a wiki link, read the history and a diff.
+//!
+//! Elements are found the way a user finds them — by link text inside a
+//! named navigation landmark, by a field's label, by a button's text, by a
+//! table's caption — written as XPath, because WebDriver has no
+//! accessibility locators. A template change that keeps what a user sees
+//! keeps this test passing; one that breaks a label or a landmark fails it.
+//!
+//! Every main step leaves a screenshot in a temp dir, which is kept (and
+//! its path printed, with the page source) when the walk fails; with
+//! `QUIRE_SCREENSHOTS=DIR` the screenshots are copied into DIR as well.
+
+// clippy's allow-unwrap-in-tests covers `#[test]` functions only; here the
+// walk's helpers are test code too, and an error from the browser or the
+// wiki should fail the test with that error.
+#![expect(clippy::unwrap_used, reason = "test code: any error fails the test")]
+
+use std::cell::Cell;
+use std::future::Future;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::{ensure_tool, free_port, quire_binary, Running};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tempfile::TempDir;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long one step may wait for the page it expects.
+const STEP: Duration = Duration::from_secs(10);
+/// How long the whole walk may take, so a hung browser fails the test.
+const WALK: Duration = Duration::from_secs(120);
+
+const NEW_TEXT: &str = "# Team handbook\n\
+                        \n\
+                        Edited in Chromium through WebDriver.\n\
+                        Back to the [[FrontPage]].\n";
+const COMMENT: &str = "Replace the welcome text";
+
+#[test]
+fn a_user_edits_the_front_page_in_chromium() {
+    let browser = Browser::start();
+    browser.run(walk(&browser));
+    browser.finish();
+}
+
+async fn walk(browser: &Browser) {
+    let client = browser.client();
+
+    // The front page, as a visitor sees it first.
+    client.goto(&browser.url("/")).await.unwrap();
+    browser.find(&heading("Welcome to your wiki")).await;
+    assert_eq!(client.title().await.unwrap(), "FrontPage · quire");
+    browser.screenshot("front-page").await;
+
+    // Edit, from the page's actions.
+    browser
+        .find(&nav_link("Page", "Edit"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find(&heading("Edit FrontPage")).await;
+    let text = browser.find(&field("Page text")).await;
+    let seeded = value(&text).await;
+    assert!(seeded.starts_with("# Welcome to your wiki"), "{seeded}");
+    text.clear().await.unwrap();
+    text.send_keys(NEW_TEXT).await.unwrap();
+    let comment = browser.find(&field("Comment")).await;
+    comment.send_keys(COMMENT).await.unwrap();
+    browser.screenshot("edit").await;
+
+    // Preview: the text rendered above the form, the form still filled in.
+    browser
+        .find(&button("Preview"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let preview = browser.find(&region_headed("Preview")).await;
+    let shown = preview.text().await.unwrap();
+    assert!(shown.contains("Team handbook"), "{shown}");
+    assert!(
+        shown.contains("Edited in Chromium through WebDriver."),
+        "{shown}"
+    );
+    assert!(!shown.contains("[["), "the wiki link is rendered: {shown}");
+    preview
+        .find(Locator::XPath(".//a[normalize-space()='FrontPage']"))
+        .await
+        .unwrap();
+    assert_eq!(
+        value(&browser.find(&field("Page text")).await).await,
+        NEW_TEXT
+    );
+    assert_eq!(value(&browser.find(&field("Comment")).await).await, COMMENT);
+    browser.screenshot("preview").await;
+
+    // Save: back on the page, showing the new text as revision 2.
+    browser.find(&button("Save")).await.click().await.unwrap();
+    browser.find(&heading("Team handbook")).await;
+    assert_eq!(client.current_url().await.unwrap().path(), "/FrontPage");
+    let article = browser.find("//main//article").await.text().await.unwrap();
+    assert!(
+        article.contains("Edited in Chromium through WebDriver."),
+        "{article}"
+    );
+    assert!(!article.contains("Welcome to your wiki"), "{article}");
+    assert!(article.contains("Revision 2 of 2"), "{article}");
+    assert!(article.contains(COMMENT), "{article}");
+    browser.screenshot("saved").await;
+
+    // The wiki link in the text leads to FrontPage.
+    let link = browser
+        .find("//main//a[normalize-space()='FrontPage']")
+        .await;
+    link.click().await.unwrap();
+    browser.find(&heading("Team handbook")).await;
+    assert_eq!(client.current_url().await.unwrap().path(), "/FrontPage");
+    assert_eq!(client.title().await.unwrap(), "FrontPage · quire");
+
+    // History: the seeded revision and ours, newest first.
+    browser
+        .find(&nav_link("Page", "History"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find(&heading("History of FrontPage")).await;
+    let rows = browser
+        .find_all(&table_rows("Revisions, newest first"))
+        .await;
+    assert_eq!(rows.len(), 2, "revisions listed");
+    let newest = rows[0].text().await.unwrap();
+    assert!(newest.contains(COMMENT), "{newest}");
+    browser.screenshot("history").await;
+
+    // The diff of our revision against the seeded one.
+    let diff = browser
+        .find("//main//a[normalize-space()='diff from revision 1']")
+        .await;
+    diff.click().await.unwrap();
+    browser.find(&heading("Changes to FrontPage")).await;
+    let added = texts(&browser.find_all("//main//table//ins").await).await;
+    let removed = texts(&browser.find_all("//main//table//del").await).await;
+    assert_eq!(
+        added,
+        // The blank line is unchanged: the seeded text has one there too.
+        NEW_TEXT
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>(),
+        "added lines"
+    );
+    assert!(
+        removed.contains(&"# Welcome to your wiki".to_owned()),
+        "{removed:?}"
+    );
+    browser.screenshot("diff").await;
+}
+
+/// A heading in the main content with exactly this text.
+fn heading(text: &str) -> String {
+    format!("//main//*[self::h1 or self::h2][normalize-space()='{text}']")
+}
+
+/// A link with this text inside the navigation landmark labelled `nav`.
+fn nav_link(nav: &str, text: &str) -> String {
+    format!("//nav[@aria-label='{nav}']//a[normalize-space()='{text}']")
+}
+
+/// The form field whose label starts with `label` (labels may carry hints).
+fn field(label: &str) -> String {
+    format!("//*[@id=//label[starts-with(normalize-space(), '{label}')]/@for]")
+}
+
+fn button(text: &str) -> String {
+    format!("//button[normalize-space()='{text}']")
+}
+
+/// A section labelled by a heading starting with `heading`.
+fn region_headed(heading: &str) -> String {
+    format!(
+        "//section[@aria-labelledby=//*[self::h1 or self::h2]\
+         [starts-with(normalize-space(), '{heading}')]/@id]"
+    )
+}
+
+/// The body rows of the table with this caption.
+fn table_rows(caption: &str) -> String {
+    format!("//table[caption[normalize-space()='{caption}']]/tbody/tr")
+}
+
+/// A form field's current value, its line breaks as typed (`\n`) even if
+/// the browser keeps the CRLF a form submission carries.
+async fn value(field: &Element) -> String {
+    field
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .replace("\r\n", "\n")
+}
+
+async fn texts(elements: &[Element]) -> Vec<String> {
+    let mut texts = Vec::with_capacity(elements.len());
+    for element in elements {
+        texts.push(element.text().await.unwrap());
+    }
+    texts
+}
+
+/// quire, chromedriver and a Chromium session on a fresh data dir and
+/// profile; all of it stopped on drop, whether or not the walk passed.
+struct Browser {
+    runtime: tokio::runtime::Runtime,
+    /// `None` once [`Browser::finish`] has closed the session.
+    client: Option<Client>,
+    base: String,
+    profile: PathBuf,
+    shots: Screenshots,
+    // Dropped after `drop` has closed the session: chromedriver must outlive
+    // it, and quire is stopped last.
+    _chromedriver: Running,
+    _quire: Running,
+    _scratch: TempDir,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        ensure_tool("chromium", "chromium");
+        ensure_tool("chromedriver", "chromium-driver");
+        let scratch = tempfile::tempdir().unwrap();
+        let data = scratch.path().join("data");
+        let profile = scratch.path().join("profile");
+        let mut shots = Screenshots::new();
+
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut quire = Running::start(
+            "quire serve",
+            Command::new(quire_binary())
+                .args(["serve", "--listen", &listen])
+                .env("QUIRE_DATA", &data)
+                .stdout(Stdio::null()),
+        );
+        quire.wait_until(|| TcpStream::connect(&listen).is_ok());
+
+        let driver_addr = format!("127.0.0.1:{}", free_port());
+        let driver_port = driver_addr.rsplit(':').next().unwrap();
+        let mut chromedriver = Running::start(
+            "chromedriver",
+            Command::new("chromedriver")
+                .arg(format!("--port={driver_port}"))
+                .arg(format!(
+                    "--log-path={}",
+                    shots.dir().join("chromedriver.log").display()
+                ))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        chromedriver.wait_until(|| TcpStream::connect(&driver_addr).is_ok());
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities(&profile));
+        let driver_url = format!("http://{driver_addr}");
+        let session = builder.connect(&driver_url);
+        let client = match within(&runtime, WALK, session) {
+            Some(Ok(client)) => client,
+            failed => {
+                stop_chromium(&profile);
+                shots.keep();
+                let why = match failed {
+                    Some(Err(err)) => err.to_string(),
+                    _ => format!("no answer within {WALK:?}"),
+                };
+                panic!("no Chromium session: {why}; {}", shots.whereabouts())
+            }
+        };
+
+        Browser {
+            runtime,
+            client: Some(client),
+            base: format!("http://{listen}"),
+            profile,
+            shots,
+            _chromedriver: chromedriver,
+            _quire: quire,
+            _scratch: scratch,
+        }
+    }
+
+    fn client(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("the session is open until finish")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Runs a walk on the browser's runtime, failing if it hangs.
+    fn run(&self, walk: impl Future<Output = ()>) {
+        let finished = within(&self.runtime, WALK, walk);
+        assert!(
+            finished.is_some(),
+            "the walk did not finish within {WALK:?}"
+        );
+    }
+
+    /// Waits for the element `xpath` names, failing with the page's URL.
+    async fn find(&self, xpath: &str) -> Element {
+        match self
+            .client()
+            .wait()
+            .at_most(STEP)
+            .for_element(Locator::XPath(xpath))
+            .await
+        {
+            Ok(element) => element,
+            Err(err) => panic!("{} has no {xpath}: {err}", self.location().await),
+        }
+    }
+
+    /// All elements `xpath` names, once at least one is there.
+    async fn find_all(&self, xpath: &str) -> Vec<Element> {
+        self.find(xpath).await;
+        self.client().find_all(Locator::XPath(xpath)).await.unwrap()
+    }
+
+    async fn location(&self) -> String {
+        match self.client().current_url().await {
+            Ok(url) => url.to_string(),
+            Err(err) => format!("the page (its URL is unknown: {err})"),
+        }
+    }
+
+    async fn screenshot(&self, step: &str) {
+        let png = self.client().screenshot().await.unwrap();
+        self.shots.save(step, &png);
+    }
+
+    /// Ends the session and checks Chromium went with it: chromedriver's
+    /// session delete is what quits the browser.
+    fn finish(mut self) {
+        let client = self.client.take().expect("finish is called once");
+        let closed = within(&self.runtime, STEP, client.close());
+        assert!(
+            matches!(closed, Some(Ok(()))),
+            "closing the session: {closed:?}"
+        );
+        let left = wait_for_exit(&self.profile, STEP);
+        assert!(
+            left.is_empty(),
+            "Chromium outlived its session: pids {left:?}"
+        );
+    }
+
+    /// Prints what is needed to see why the walk failed, without panicking
+    /// (this runs while a panic unwinds).
+    fn report_failure(&self) {
+        eprintln!("browser walk failed; {}", self.shots.whereabouts());
+        let Some(client) = &self.client else { return };
+        let last = within(&self.runtime, STEP, async {
+            let url = client.current_url().await;
+            let png = client.screenshot().await;
+            let source = client.source().await;
+            (url, png, source)
+        });
+        let Some((url, png, source)) = last else {
+            eprintln!("the browser did not answer within {STEP:?}");
+            return;
+        };
+        if let Ok(png) = png {
+            self.shots.save("failure", &png);
+        }
+        match url {
+            Ok(url) => eprintln!("page: {url}"),
+            Err(err) => eprintln!("page: unknown ({err})"),
+        }
+        match source {
+            Ok(source) => eprintln!("page source:\n{source}"),
+            Err(err) => eprintln!("no page source: {err}"),
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.report_failure();
+            self.shots.keep();
+        }
+        if let Some(client) = self.client.take() {
+            let _ = within(&self.runtime, STEP, client.close());
+        }
+        stop_chromium(&self.profile);
+    }
+}
+
+/// Stops this profile's Chromium if it is still running: a session that
+/// could not be closed leaves it behind, and killing chromedriver does not
+/// stop it. Called before chromedriver goes.
+fn stop_chromium(profile: &Path) {
+    let left = wait_for_exit(profile, STEP);
+    signal(&left, "-TERM");
+    let left = wait_for_exit(profile, STEP);
+    signal(&left, "-KILL");
+}
+
+/// Runs `future` on `runtime` for at most `limit`: `None` if it took longer.
+fn within<T>(
+    runtime: &tokio::runtime::Runtime,
+    limit: Duration,
+    future: impl Future<Output = T>,
+) -> Option<T> {
+    runtime.block_on(async { tokio::time::timeout(limit, future).await.ok() })
+}
+
+/// Headless Chromium on its own fresh profile, with everything that would
+/// reach for the network at startup (sync, component updates, field
+/// trials) turned off: this machine refuses outside connections.
+fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let args = [
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+        "--window-size=1200,900".to_owned(),
+    ];
+    let capabilities = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+    });
+    match capabilities {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// The pids of Chromium processes started with this profile: this test's
+/// browser and nothing else on the machine.
+fn chromium_pids(profile: &Path) -> Vec<u32> {
+    let flag = format!("--user-data-dir={}", profile.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.split(|&b| b == 0).any(|arg| arg == flag.as_bytes()))
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for this profile's Chromium to exit; returns the
+/// pids still running.
+fn wait_for_exit(profile: &Path, limit: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = chromium_pids(profile);
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(pids: &[u32], signal: &str) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg(signal)
+        .args(pids.iter().map(u32::to_string))
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Numbered PNGs of the walk's steps, in a temp dir removed unless the
+/// walk fails, and copied to `QUIRE_SCREENSHOTS` when that is set.
+struct Screenshots {
+    dir: Option<TempDir>,
+    kept: Option<PathBuf>,
+    copy_to: Option<PathBuf>,
+    taken: Cell<u32>,
+}
+
+impl Screenshots {
+    fn new() -> Screenshots {
+        let copy_to = std::env::var_os("QUIRE_SCREENSHOTS").map(PathBuf::from);
+        if let Some(dir) = &copy_to {
+            std::fs::create_dir_all(dir)
+                .unwrap_or_else(|err| panic!("QUIRE_SCREENSHOTS={}: {err}", dir.display()));
+        }
+        Screenshots {
+            dir: Some(
+                tempfile::Builder::new()
+                    .prefix("quire-browser-")
+                    .tempdir()
+                    .unwrap(),
+            ),
+            kept: None,
+            copy_to,
+            taken: Cell::new(0),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match (&self.dir, &self.kept) {
+            (Some(dir), _) => dir.path(),
+            (None, Some(kept)) => kept,
+            (None, None) => unreachable!("the directory is either temporary or kept"),
+        }
+    }
+
+    fn whereabouts(&self) -> String {
+        format!(
+            "screenshots and chromedriver.log in {}",
+            self.dir().display()
+        )
+    }
+
+    /// Saves one step's screenshot. Does not panic: a failing walk saves its
+    /// last screenshot while unwinding.
+    fn save(&self, step: &str, png: &[u8]) {
+        let number = self.taken.get() + 1;
+        self.taken.set(number);
+        let name = format!("browser-{number:02}-{step}.png");
+        let targets = std::iter::once(self.dir()).chain(self.copy_to.as_deref());
+        for dir in targets {
+            let path = dir.join(&name);
+            if let Err(err) = std::fs::write(&path, png) {
+                eprintln!("could not save {}: {err}", path.display());
+            }
+        }
+    }
+
+    /// Keeps the directory after the test, for a failure to be looked into.
+    fn keep(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            self.kept = Some(dir.keep());
+        }
+    }
+}
