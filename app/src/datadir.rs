@@ -95,7 +95,7 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
             page: name,
             text,
             author: "quire",
-            comment: "Help page installed with quire",
+            comment: "Installed with quire",
             base_rev: None,
             time: None,
         })?;
