@@ -80,6 +80,26 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki init
     Init,
+    /// Rebuild the search index from the pages, with a progress bar.
+    ///
+    /// The wiki keeps serving meanwhile: the new index is built beside the
+    /// old one and replaces it when complete. Only needed after an upgrade
+    /// that says so, or if the index in DATA/index was damaged or deleted
+    /// (it is derived data; the pages are in the database).
+    ///
+    /// Example: quire --data /srv/wiki reindex
+    Reindex(ReindexOptions),
+}
+
+/// Options of `quire reindex`.
+#[derive(Debug, Args, Clone)]
+pub struct ReindexOptions {
+    /// Indexing threads, besides the one reading pages [default: 1].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar (for scripts and logs).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Options of `quire serve`.

@@ -48,6 +48,9 @@ fn run(cli: &Cli, command: Command) -> anyhow::Result<()> {
         }
         Command::Cgi => commands::cgi::run(&cli.global),
         Command::Init => commands::init::run(&Setup::new(&cli.global, None, None)?),
+        Command::Reindex(options) => {
+            commands::reindex::run(&Setup::new(&cli.global, None, None)?, &options)
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 pub mod cgi;
 pub mod fastcgi;
 pub mod init;
+pub mod reindex;
 pub mod serve;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -15,6 +17,7 @@ use themes::Themes;
 use crate::cli::GlobalOptions;
 use crate::config::{parse_mount, Settings};
 use crate::datadir::DataDir;
+use crate::indexer::Indexer;
 use crate::wiki::page_name::PageName;
 use crate::wiki::{Wiki, WikiSettings};
 
@@ -48,10 +51,32 @@ impl Setup {
         }
     }
 
-    /// The wiki, wrapped in the middleware stack: the one app every gateway
-    /// serves.
+    /// Where the search index lives: `DATA/index/`.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data.root().join("index")
+    }
+
+    /// The wiki, wrapped in the middleware stack: the one app every
+    /// long-running gateway serves. A background thread keeps its search
+    /// index fresh after every save.
     pub fn app(&self) -> anyhow::Result<Arc<dyn App>> {
+        self.build_app(true)
+    }
+
+    /// The same wiki for one CGI request: no thread may outlive the request,
+    /// so a save or a search catches the index up itself.
+    pub fn cgi_app(&self) -> anyhow::Result<Arc<dyn App>> {
+        self.build_app(false)
+    }
+
+    fn build_app(&self, background_indexer: bool) -> anyhow::Result<Arc<dyn App>> {
         let storage = Arc::new(self.data.open_storage()?);
+        let indexer = if background_indexer {
+            Indexer::background(Arc::clone(&storage), &self.index_dir())
+                .context("could not start the search indexer thread")?
+        } else {
+            Indexer::inline(Arc::clone(&storage), &self.index_dir())
+        };
         let themes =
             Themes::new(self.data.themes_dir().as_deref()).context("could not load the themes")?;
         let page_setting = |value: &str, key: &str| {
@@ -60,6 +85,7 @@ impl Setup {
         };
         let wiki = Wiki::new(
             storage,
+            Arc::new(indexer),
             themes,
             WikiSettings {
                 site_name: self.settings.site_name.clone(),

@@ -13,6 +13,7 @@ mod architecture;
 mod concurrency;
 mod drivers;
 mod scenarios;
+mod search;
 mod suite;
 
 /// Instantiates every scenario for every gateway: `gateway::scenario` tests.
