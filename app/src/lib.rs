@@ -8,5 +8,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod datadir;
+pub mod indexer;
 pub mod seed;
 pub mod wiki;

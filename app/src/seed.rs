@@ -10,6 +10,7 @@ pub const SEED_PAGES: &[(&str, &str)] = &[
         "Help/Deployment",
         include_str!("../seed/Help-Deployment.md"),
     ),
+    ("Help/Search", include_str!("../seed/Help-Search.md")),
 ];
 
 #[cfg(test)]

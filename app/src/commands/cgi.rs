@@ -10,8 +10,8 @@ use crate::cli::GlobalOptions;
 /// response, and the reason goes to stderr, which is the web server's error
 /// log.
 pub fn run(global: &GlobalOptions) -> anyhow::Result<()> {
-    let started =
-        Setup::new(global, None, None).and_then(|setup| Ok((setup.app()?, setup.gateway_config())));
+    let started = Setup::new(global, None, None)
+        .and_then(|setup| Ok((setup.cgi_app()?, setup.gateway_config())));
     match started {
         Ok((app, config)) => Ok(gateway::cgi::run(&*app, &config)?),
         Err(err) => {

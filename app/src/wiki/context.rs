@@ -26,6 +26,7 @@ pub struct Nav {
     pub front_url: String,
     pub recent_url: String,
     pub help_url: String,
+    pub search_url: String,
 }
 
 /// A page's name and the URLs of what can be done with it.
@@ -83,6 +84,7 @@ impl Wiki {
                 front_url: urls.root(),
                 recent_url: urls.special("recent"),
                 help_url: urls.page(&self.settings.help_page),
+                search_url: urls.special("search"),
             },
             page: page.map(|name| PageLinks::new(urls, name)),
         }

@@ -2,6 +2,7 @@
 
 use gateway::{BodyError, HttpError};
 use http::{header, HeaderValue, StatusCode};
+use storage::search::SearchError;
 use storage::StorageError;
 use themes::ThemeError;
 use thiserror::Error;
@@ -15,6 +16,9 @@ pub enum WikiError {
     /// The database failed.
     #[error("storage failed")]
     Storage(#[from] StorageError),
+    /// The search index failed.
+    #[error("search failed")]
+    Search(#[from] SearchError),
     /// A template failed to render.
     #[error("a template failed to render")]
     Theme(#[from] ThemeError),
@@ -44,6 +48,11 @@ impl WikiError {
             .with_cause(err),
             WikiError::Storage(err) => HttpError::internal(err),
             WikiError::Theme(err) => HttpError::internal(err),
+            WikiError::Search(err) => HttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Search is not available right now. Pages can still be read and edited.",
+            )
+            .with_cause(err),
         }
     }
 }

@@ -14,6 +14,7 @@ mod links;
 pub mod page_name;
 mod pages;
 mod routes;
+mod search;
 pub mod urls;
 
 use std::sync::Arc;
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use gateway::{App, IntoResponse, Request, Response};
 use http::Method;
 use storage::Storage;
+
+use crate::indexer::Indexer;
 use themes::Themes;
 
 pub use self::error::WikiError;
@@ -42,6 +45,7 @@ pub struct WikiSettings {
 /// The wiki as a gateway app.
 pub struct Wiki {
     storage: Arc<Storage>,
+    indexer: Arc<Indexer>,
     themes: Themes,
     settings: WikiSettings,
 }
@@ -59,10 +63,17 @@ impl Exchange {
 }
 
 impl Wiki {
-    /// A wiki over `storage`, drawn with `themes`.
-    pub fn new(storage: Arc<Storage>, themes: Themes, settings: WikiSettings) -> Self {
+    /// A wiki over `storage`, drawn with `themes`, searched through `indexer` (which keeps its index
+    /// fresh from the same storage).
+    pub fn new(
+        storage: Arc<Storage>,
+        indexer: Arc<Indexer>,
+        themes: Themes,
+        settings: WikiSettings,
+    ) -> Self {
         Wiki {
             storage,
+            indexer,
             themes,
             settings,
         }
@@ -84,6 +95,8 @@ impl Wiki {
             Route::History(name) if readable => self.history(exchange, &name),
             Route::Diff(name) if readable => self.diff(exchange, &name),
             Route::Recent if readable => self.recent(exchange),
+            Route::Search if readable => self.search(exchange),
+            Route::Suggest if readable => self.suggest(exchange),
             Route::Static(path) if readable => self.asset(&path),
             Route::Edit(_) => Ok(self.method_not_allowed(exchange, "GET, HEAD, POST")),
             _ => Ok(self.method_not_allowed(exchange, "GET, HEAD")),

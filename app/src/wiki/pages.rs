@@ -191,9 +191,12 @@ impl Wiki {
             time: None,
         })?;
         match outcome {
-            SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
+            SaveOutcome::Saved { .. } => {
+                // Wakes the indexer (or, in CGI, catches up now); never fails the save.
+                self.indexer.saved();
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }
+            SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
             SaveOutcome::Conflict { current } => {
                 let notice = format!(
                     "{} changed this page (revision {}) while you were editing. Nothing was saved: your text is kept below, and the current text is shown beside it. Saving again replaces the current text with yours.",

@@ -21,6 +21,10 @@ pub enum Route {
     Diff(PageName),
     /// `/+recent`.
     Recent,
+    /// `/+search?q=…`.
+    Search,
+    /// `/+suggest?q=…`.
+    Suggest,
     /// `/+static/{path}`.
     Static(String),
 }
@@ -46,6 +50,8 @@ impl Route {
             "history" => page(rest).map(Route::History),
             "diff" => page(rest).map(Route::Diff),
             "recent" if rest.is_empty() => Ok(Route::Recent),
+            "search" if rest.is_empty() => Ok(Route::Search),
+            "suggest" if rest.is_empty() => Ok(Route::Suggest),
             "static" if !rest.is_empty() => Ok(Route::Static(rest.to_owned())),
             _ => Err(HttpError::not_found(format!(
                 "There is no wiki action called \u{201c}+{verb}\u{201d}."
@@ -90,6 +96,8 @@ mod tests {
         );
         assert_eq!(Route::parse(b"/+diff/A").unwrap(), Route::Diff(name("A")));
         assert_eq!(Route::parse(b"/+recent").unwrap(), Route::Recent);
+        assert_eq!(Route::parse(b"/+search").unwrap(), Route::Search);
+        assert_eq!(Route::parse(b"/+suggest").unwrap(), Route::Suggest);
         assert_eq!(
             Route::parse(b"/+static/quire.css").unwrap(),
             Route::Static("quire.css".into())

@@ -29,6 +29,13 @@ const PAGE_PATH: &AsciiSet = &CONTROLS
     .add(b'}')
     .add(b'+');
 
+/// Characters escaped in a query-string value: everything but unreserved ones.
+const QUERY_VALUE: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Builds URLs below one mount prefix.
 #[derive(Debug, Clone)]
 pub struct Urls {
@@ -83,6 +90,15 @@ impl Urls {
         format!("{}/+{verb}", self.mount)
     }
 
+    /// A page of search results for `query` (`page` counts from 1).
+    pub fn search(&self, query: &str, page: usize) -> String {
+        let query = utf8_percent_encode(query, QUERY_VALUE).to_string();
+        match page {
+            0 | 1 => format!("{}?q={query}", self.special("search")),
+            _ => format!("{}?q={query}&page={page}", self.special("search")),
+        }
+    }
+
     /// The base of static assets, without a trailing slash.
     pub fn static_base(&self) -> String {
         self.special("static")
@@ -110,6 +126,15 @@ mod tests {
             Urls::new("/wiki").diff(&name, 1, 2),
             "/wiki/+diff/Team/Caf%C3%A9%20notes?from=1&to=2"
         );
+    }
+
+    #[test]
+    fn search_urls_encode_the_query() {
+        assert_eq!(
+            Urls::new("/wiki").search("a&b \"c\"+d*", 1),
+            "/wiki/+search?q=a%26b%20%22c%22%2Bd%2A"
+        );
+        assert_eq!(Urls::new("").search("x", 3), "/+search?q=x&page=3");
     }
 
     #[test]

@@ -33,6 +33,7 @@ macro_rules! for_each_scenario {
             head_has_no_body,
             wrong_method_is_405,
             gzip_when_asked,
+            search_finds_saved_pages,
         );
     };
 }
@@ -335,4 +336,67 @@ pub fn gzip_when_asked(gw: &dyn Gateway) {
     .unwrap();
     assert_eq!(text, plain.text());
     assert!(zipped.body.len() < plain.body.len());
+}
+
+/// GETs `target` until `found` holds for the body (the index may catch up in
+/// the background), or fails after ten seconds.
+fn eventually(gw: &dyn Gateway, target: &str, found: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = gw.get(target);
+        assert_status(&response, StatusCode::OK);
+        let html = response.text();
+        if found(&html) {
+            return html;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{target} never showed what was expected:\n{html}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+pub fn search_finds_saved_pages(gw: &dyn Gateway) {
+    let saved = save(
+        gw,
+        "SearchTarget",
+        "The quokka **jumps** over <b>fences</b>. A unique zebrafinch sings.",
+        None,
+    );
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    let link = format!("href=\"{}/SearchTarget\"", gw.mount());
+
+    let html = eventually(gw, "/+search?q=quokka", |html| html.contains(&link));
+    assert!(html.contains("<mark>quokka</mark>"), "{html}");
+    assert!(!html.contains("**"), "markup is stripped: {html}");
+
+    let phrase = gw.get("/+search?q=%22unique+zebrafinch%22").text();
+    assert!(phrase.contains(&link), "{phrase}");
+    let reversed = gw.get("/+search?q=%22zebrafinch%20unique%22").text();
+    assert!(!reversed.contains(&link), "{reversed}");
+    let prefix = gw.get("/+search?q=zebra*").text();
+    assert!(prefix.contains("<mark>zebrafinch</mark>"), "{prefix}");
+
+    let go_to = gw.get("/+search?q=searchtarget").text();
+    assert!(go_to.contains("Go to page"), "{go_to}");
+    let missed = gw.get("/+search?q=serchtarget").text();
+    assert!(missed.contains("Did you mean"), "{missed}");
+    assert!(missed.contains(&link), "{missed}");
+
+    let suggest = gw.get("/+suggest?q=SEARCHT");
+    assert_status(&suggest, StatusCode::OK);
+    assert_eq!(suggest.header("content-type"), Some("application/json"));
+    assert_eq!(
+        suggest.text(),
+        format!(
+            "{{\"query\":\"SEARCHT\",\"pages\":[{{\"name\":\"SearchTarget\",\"url\":\"{}/SearchTarget\"}}]}}",
+            gw.mount()
+        )
+    );
+
+    let empty = gw.get("/+search");
+    assert_status(&empty, StatusCode::OK);
+    assert!(empty.text().contains("name=\"q\""), "{}", empty.text());
+    assert_status(&gw.get("/+search?q=x&page=0"), StatusCode::BAD_REQUEST);
 }

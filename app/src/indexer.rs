@@ -1,0 +1,441 @@
+//! Keeping the search index in step with the wiki: catching up from the revision log, in the
+//! background for long-running servers and inline for CGI, and rebuilding from scratch.
+//!
+//! The index (`storage::search`) records the last revision id it holds; catching up indexes every
+//! revision after it, as plain text (`markup::plain_text`: storage cannot strip Markdown itself).
+//!
+//! - `serve`, `fastcgi`, `scgi`: [`Indexer::background`] runs one worker thread; a save only wakes it
+//!   (the save never waits for indexing), and it catches up at start for saves made while it was down.
+//! - CGI: [`Indexer::inline`] catches up at the end of a save and before a search, under tantivy's
+//!   writer lock. A process that finds the lock taken skips it: the holder is catching up, and the
+//!   search answers from the index as it is.
+//!
+//! A page view never calls into here, so it never opens the index.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use storage::search::{PageDoc, SearchError, SearchIndex, MIN_WRITER_HEAP};
+use storage::{LoggedRevision, Storage, StorageError};
+
+/// Revisions read from the log at a time.
+const BATCH: usize = 500;
+/// Indexing memory of the background worker; CGI uses tantivy's minimum.
+const WORKER_HEAP: usize = 64_000_000;
+/// How long the worker waits before retrying when another process holds the writer lock.
+const BUSY_RETRY: Duration = Duration::from_millis(250);
+
+/// Catching up or rebuilding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    /// Reading the revision log failed.
+    #[error("could not read the wiki's revisions")]
+    Storage(#[from] StorageError),
+    /// The index failed.
+    #[error("could not update the search index")]
+    Search(#[from] SearchError),
+}
+
+/// What a catch-up did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// The index already held every revision.
+    UpToDate,
+    /// It indexed this many revisions (pages may repeat) and now holds everything up to `up_to`.
+    Indexed { revisions: usize, up_to: u64 },
+    /// Another process or thread holds the writer lock and will catch up instead.
+    Busy,
+}
+
+/// The search index of a running wiki and the policy that keeps it fresh.
+pub struct Indexer {
+    shared: Arc<Shared>,
+    worker: Option<Arc<Signal>>,
+}
+
+struct Shared {
+    storage: Arc<Storage>,
+    index: SearchIndex,
+}
+
+/// Wakes the worker; `pending` coalesces many saves into one catch-up.
+#[derive(Default)]
+struct Signal {
+    state: Mutex<SignalState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct SignalState {
+    pending: bool,
+    closed: bool,
+}
+
+impl Indexer {
+    /// Catches up inline, in the calling request (CGI: no thread outlives the request).
+    pub fn inline(storage: Arc<Storage>, root: &Path) -> Indexer {
+        Indexer {
+            shared: Arc::new(Shared {
+                storage,
+                index: SearchIndex::new(root),
+            }),
+            worker: None,
+        }
+    }
+
+    /// Catches up on a worker thread, woken by every save; it stops when the indexer is dropped.
+    pub fn background(storage: Arc<Storage>, root: &Path) -> std::io::Result<Indexer> {
+        let shared = Arc::new(Shared {
+            storage,
+            index: SearchIndex::new(root),
+        });
+        let signal = Arc::new(Signal::default());
+        // Catch up at start: other processes may have saved while this one was not running.
+        signal
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending = true;
+        let (worker_shared, worker_signal) = (Arc::clone(&shared), Arc::clone(&signal));
+        std::thread::Builder::new()
+            .name("quire-indexer".into())
+            .spawn(move || run_worker(&worker_shared, &worker_signal))?;
+        Ok(Indexer {
+            shared,
+            worker: Some(signal),
+        })
+    }
+
+    /// The index, for searching.
+    pub fn index(&self) -> &SearchIndex {
+        &self.shared.index
+    }
+
+    /// Called after a save was stored: wakes the worker, or (inline) catches up now. Failures are
+    /// logged, never returned: the save itself succeeded, and the next catch-up retries.
+    pub fn saved(&self) {
+        self.nudge();
+    }
+
+    /// Called before a search: inline, catches up first (unless another process is at it).
+    pub fn before_search(&self) {
+        self.nudge();
+    }
+
+    fn nudge(&self) {
+        match &self.worker {
+            Some(signal) => {
+                signal
+                    .state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pending = true;
+                signal.wake.notify_one();
+            }
+            None => {
+                if let Err(err) =
+                    catch_up(&self.shared.storage, &self.shared.index, MIN_WRITER_HEAP)
+                {
+                    tracing::warn!(error = %error_chain(&err), "search index catch-up failed");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        if let Some(signal) = &self.worker {
+            signal
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .closed = true;
+            signal.wake.notify_one();
+        }
+    }
+}
+
+fn run_worker(shared: &Shared, signal: &Signal) {
+    let mut retry = false;
+    loop {
+        {
+            let mut state = signal.state.lock().unwrap_or_else(PoisonError::into_inner);
+            while !state.pending && !state.closed && !retry {
+                state = signal
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if state.closed {
+                return;
+            }
+            if retry && !state.pending {
+                let (next, _) = signal
+                    .wake
+                    .wait_timeout(state, BUSY_RETRY)
+                    .unwrap_or_else(PoisonError::into_inner);
+                state = next;
+                if state.closed {
+                    return;
+                }
+            }
+            state.pending = false;
+        }
+        retry = match catch_up(&shared.storage, &shared.index, WORKER_HEAP) {
+            Ok(CatchUp::Busy) => true,
+            Ok(CatchUp::Indexed { revisions, up_to }) => {
+                tracing::debug!(revisions, up_to, "search index caught up");
+                false
+            }
+            Ok(CatchUp::UpToDate) => false,
+            Err(err) => {
+                tracing::warn!(error = %error_chain(&err), "search index catch-up failed; retrying");
+                true
+            }
+        };
+    }
+}
+
+/// Indexes every revision the index does not hold yet, if this process can take the writer lock.
+pub fn catch_up(
+    storage: &Storage,
+    index: &SearchIndex,
+    heap_bytes: usize,
+) -> Result<CatchUp, IndexerError> {
+    // Checked without the lock first: the common case (nothing new) takes no lock and no writer.
+    let newest = storage.last_revision_id()?;
+    if index.indexed_up_to()? >= newest {
+        return Ok(CatchUp::UpToDate);
+    }
+    let Some(mut update) = index.try_update(heap_bytes)? else {
+        return Ok(CatchUp::Busy);
+    };
+    let mut up_to = update.indexed_up_to();
+    let mut revisions = 0;
+    loop {
+        let batch = storage.revisions_after(up_to, BATCH)?;
+        let Some(last) = batch.last() else { break };
+        up_to = last.id;
+        revisions += batch.len();
+        for logged in newest_per_page(&batch) {
+            update.put(&page_doc(
+                &logged.revision,
+                &markup::plain_text(&logged.revision.text),
+            ))?;
+        }
+    }
+    if revisions == 0 {
+        // Someone else caught up between the check and the lock.
+        return Ok(CatchUp::UpToDate);
+    }
+    update.commit(up_to)?;
+    Ok(CatchUp::Indexed { revisions, up_to })
+}
+
+/// Only the last revision of each page in a batch matters: the index holds current texts.
+fn newest_per_page(batch: &[LoggedRevision]) -> Vec<&LoggedRevision> {
+    let mut newest: HashMap<&str, &LoggedRevision> = HashMap::new();
+    for logged in batch {
+        newest.insert(&logged.revision.page, logged);
+    }
+    let mut pages: Vec<&LoggedRevision> = newest.into_values().collect();
+    pages.sort_by_key(|logged| logged.id);
+    pages
+}
+
+fn page_doc<'a>(revision: &'a storage::Revision, text: &'a str) -> PageDoc<'a> {
+    PageDoc {
+        name: &revision.page,
+        text,
+        author: &revision.author,
+        time: revision.time,
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Pages indexed.
+    pub pages: u64,
+    /// Revisions saved while it ran, caught up at the end.
+    pub caught_up: usize,
+}
+
+/// Rebuilds the index from scratch in a new generation, while the current one keeps serving, then
+/// makes it live and catches up with saves made meanwhile. `progress` is told each page indexed.
+pub fn rebuild(
+    storage: &Storage,
+    index: &SearchIndex,
+    heap_bytes: usize,
+    threads: usize,
+    mut progress: impl FnMut(u64),
+) -> Result<Rebuilt, IndexerError> {
+    // Read before the pages: every page read reflects at least this revision, so catching up from
+    // here afterwards misses nothing (and redoes, harmlessly, what the pages already had).
+    let up_to = storage.last_revision_id()?;
+    let mut rebuild = index.rebuild(heap_bytes, threads)?;
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let batch = storage.current_revisions(after.as_deref(), BATCH)?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.revision.page.clone());
+        for logged in &batch {
+            let text = markup::plain_text(&logged.revision.text);
+            rebuild.put(&page_doc(&logged.revision, &text))?;
+        }
+        pages += batch.len() as u64;
+        progress(batch.len() as u64);
+    }
+    rebuild.finish(up_to)?;
+    let caught_up = match catch_up(storage, index, heap_bytes)? {
+        CatchUp::Indexed { revisions, .. } => revisions,
+        CatchUp::UpToDate | CatchUp::Busy => 0,
+    };
+    Ok(Rebuilt { pages, caught_up })
+}
+
+/// "a: b: c" for a log line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storage::Save;
+
+    fn save(storage: &Storage, page: &str, text: &str, base_rev: Option<u64>) {
+        storage
+            .save(Save {
+                page,
+                text,
+                author: "alice",
+                comment: "",
+                base_rev,
+                time: None,
+            })
+            .unwrap();
+    }
+
+    fn hits(index: &SearchIndex, query: &str) -> Vec<String> {
+        index
+            .search(query, 0, 10)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|hit| hit.name)
+            .collect()
+    }
+
+    #[test]
+    fn catching_up_indexes_plain_text_and_only_current_revisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open_in_memory().unwrap();
+        let index = SearchIndex::new(&dir.path().join("index"));
+        save(&storage, "Notes", "# Heading\n\nOld **bold** words", None);
+        save(
+            &storage,
+            "Notes",
+            "New *emphasis* and a [[Link|label]]",
+            Some(1),
+        );
+        save(&storage, "Other", "unrelated", None);
+
+        let done = catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap();
+        assert_eq!(
+            done,
+            CatchUp::Indexed {
+                revisions: 3,
+                up_to: 3
+            }
+        );
+        assert_eq!(hits(&index, "emphasis"), vec!["Notes"]);
+        assert_eq!(hits(&index, "old"), Vec::<String>::new());
+        // Markup is gone from the snippet.
+        let snippet = &index.search("emphasis", 0, 1).unwrap().hits[0].snippet_html;
+        assert!(
+            !snippet.contains('*') && !snippet.contains("[["),
+            "{snippet}"
+        );
+        assert_eq!(
+            catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap(),
+            CatchUp::UpToDate
+        );
+
+        save(&storage, "Other", "now about emphasis too", Some(1));
+        assert_eq!(
+            catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap(),
+            CatchUp::Indexed {
+                revisions: 1,
+                up_to: 4
+            }
+        );
+        assert_eq!(hits(&index, "emphasis").len(), 2);
+    }
+
+    #[test]
+    fn a_held_lock_means_busy_not_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open_in_memory().unwrap();
+        let index = SearchIndex::new(&dir.path().join("index"));
+        save(&storage, "A", "text", None);
+        let other = SearchIndex::new(&dir.path().join("index"));
+        let _held = other.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+        assert_eq!(
+            catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap(),
+            CatchUp::Busy
+        );
+    }
+
+    #[test]
+    fn the_worker_catches_up_after_a_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(Storage::open_in_memory().unwrap());
+        let indexer = Indexer::background(Arc::clone(&storage), &dir.path().join("index")).unwrap();
+        save(&storage, "A", "findable words", None);
+        indexer.saved();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while hits(indexer.index(), "findable").is_empty() {
+            assert!(std::time::Instant::now() < deadline, "never indexed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_rebuild_indexes_every_page_and_reports_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open_in_memory().unwrap();
+        let index = SearchIndex::new(&dir.path().join("index"));
+        for i in 0..1200 {
+            save(
+                &storage,
+                &format!("Page{i}"),
+                &format!("page number {i}"),
+                None,
+            );
+        }
+        let mut seen = 0;
+        let rebuilt = rebuild(&storage, &index, MIN_WRITER_HEAP, 1, |n| seen += n).unwrap();
+        assert_eq!(
+            rebuilt,
+            Rebuilt {
+                pages: 1200,
+                caught_up: 0
+            }
+        );
+        assert_eq!(seen, 1200);
+        assert_eq!(index.search("page", 0, 1).unwrap().total, 1200);
+        assert_eq!(index.indexed_up_to().unwrap(), 1200);
+    }
+}

@@ -1,0 +1,169 @@
+//! `/+search?q=…` (ranked results with snippets, paged) and `/+suggest?q=…` (page names as JSON,
+//! for search-as-you-type).
+//!
+//! The query syntax is `storage::search`'s; the `Help/Search` page documents it for users. The index
+//! is only opened here, never by a page view.
+
+use gateway::{HttpError, Response};
+use http::StatusCode;
+use serde::Serialize;
+
+use super::context::Layout;
+use super::error::typed_response;
+use super::page_name::PageName;
+use super::{Exchange, Wiki, WikiError};
+
+/// Results per page.
+const PER_PAGE: usize = 20;
+/// Result pages reachable; deeper paging is never useful and costs a sort of everything.
+const MAX_PAGES: usize = 50;
+/// Longest query taken.
+const MAX_QUERY_CHARS: usize = 500;
+/// Suggestions answered.
+const SUGGESTIONS: usize = 10;
+
+#[derive(Serialize)]
+struct SearchView {
+    #[serde(flatten)]
+    layout: Layout,
+    query: String,
+    total: usize,
+    hits: Vec<HitView>,
+    go_to: Vec<PageLink>,
+    did_you_mean: Vec<PageLink>,
+    page_number: usize,
+    page_count: usize,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    syntax_url: String,
+}
+
+#[derive(Serialize)]
+struct HitView {
+    name: String,
+    url: String,
+    snippet_html: String,
+    author: String,
+    time: i64,
+}
+
+#[derive(Serialize)]
+struct PageLink {
+    name: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Suggestions {
+    query: String,
+    pages: Vec<PageLink>,
+}
+
+impl Wiki {
+    pub(super) fn search(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let form = exchange.query()?;
+        let query = search_text(form.get("q"))?;
+        let page_number = match form.get("page").filter(|v| !v.is_empty()) {
+            None => 1,
+            Some(value) => match value.parse::<usize>() {
+                Ok(n) if (1..=MAX_PAGES).contains(&n) => n,
+                _ => {
+                    return Err(HttpError::bad_request(format!(
+                        "\u{201c}{value}\u{201d} is not a result page (1 to {MAX_PAGES})."
+                    ))
+                    .into())
+                }
+            },
+        };
+        let urls = &exchange.urls;
+        let results = if query.trim().is_empty() {
+            None
+        } else {
+            self.indexer.before_search();
+            Some(
+                self.indexer
+                    .index()
+                    .search(&query, (page_number - 1) * PER_PAGE, PER_PAGE)?,
+            )
+        };
+        let link = |name: String| PageLink {
+            url: urls.page_str(&name),
+            name,
+        };
+        let (total, hits, go_to, did_you_mean) = match results {
+            None => (0, Vec::new(), Vec::new(), Vec::new()),
+            Some(results) => (
+                results.total,
+                results
+                    .hits
+                    .into_iter()
+                    .map(|hit| HitView {
+                        url: urls.page_str(&hit.name),
+                        name: hit.name,
+                        snippet_html: hit.snippet_html,
+                        author: hit.author,
+                        time: hit.time,
+                    })
+                    .collect(),
+                results.go_to.into_iter().map(link).collect(),
+                results.did_you_mean.into_iter().map(link).collect(),
+            ),
+        };
+        let page_count = total.div_ceil(PER_PAGE).min(MAX_PAGES);
+        let page_url = |n: usize| urls.search(&query, n);
+        let title = if query.trim().is_empty() {
+            "Search".to_owned()
+        } else {
+            format!("Search: {query}")
+        };
+        let view = SearchView {
+            layout: self.layout(exchange, &title, None),
+            prev_url: (page_number > 1).then(|| page_url(page_number - 1)),
+            next_url: (page_number < page_count).then(|| page_url(page_number + 1)),
+            syntax_url: urls.page(&search_help()),
+            query,
+            total,
+            hits,
+            go_to,
+            did_you_mean,
+            page_number,
+            page_count,
+        };
+        self.html(StatusCode::OK, "search.html", view)
+    }
+
+    pub(super) fn suggest(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let form = exchange.query()?;
+        let query = search_text(form.get("q"))?;
+        // No catching up here: suggestions are asked on every keystroke and must stay instant.
+        let names = self.indexer.index().suggest(&query, SUGGESTIONS)?;
+        let answer = Suggestions {
+            pages: names
+                .into_iter()
+                .map(|name| PageLink {
+                    url: exchange.urls.page_str(&name),
+                    name,
+                })
+                .collect(),
+            query,
+        };
+        let body = serde_json::to_vec(&answer).map_err(HttpError::internal)?;
+        Ok(typed_response(body, "application/json"))
+    }
+}
+
+/// `?q=`, bounded; absent means empty.
+fn search_text(value: Option<&str>) -> Result<String, WikiError> {
+    let text = value.unwrap_or("");
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(HttpError::bad_request(format!(
+            "A search can be at most {MAX_QUERY_CHARS} characters long."
+        ))
+        .into());
+    }
+    Ok(text.to_owned())
+}
+
+fn search_help() -> PageName {
+    PageName::parse("Help/Search").expect("a valid page name")
+}
