@@ -11,9 +11,9 @@ use clap::{Args, Parser, Subcommand};
 /// quire: a self-hosted team wiki in one binary.
 ///
 /// Run `quire serve` to use it on this machine. The same binary also answers
-/// as a CGI program (drop it into a cgi-bin) and as a FastCGI server (behind
-/// nginx, Apache or lighttpd); with no command it detects which of those a
-/// web server started it as.
+/// as a CGI program (drop it into a cgi-bin) and as a FastCGI or SCGI server
+/// (behind nginx, Apache or lighttpd); with no command it detects which of
+/// those a web server started it as.
 #[derive(Debug, Parser)]
 #[command(name = "quire", version, about, long_about, after_help = EXAMPLES)]
 pub struct Cli {
@@ -29,6 +29,7 @@ Examples:
   quire serve                                 # http://127.0.0.1:8080/, data in ./wiki-data
   quire --data /srv/wiki serve --listen 0.0.0.0:8080
   quire --data /srv/wiki fastcgi --listen unix:/run/quire/fcgi.sock
+  quire --data /srv/wiki scgi --listen 127.0.0.1:4000
   QUIRE_DATA=/srv/wiki quire cgi              # what a cgi-bin does";
 
 /// Options every command takes.
@@ -65,10 +66,21 @@ pub enum Command {
     /// With --listen it binds a TCP address (127.0.0.1:9000) or a unix socket
     /// (unix:/run/quire/fcgi.sock). Without it, it expects the listening socket
     /// a web server hands over on standard input (mod_fcgid, lighttpd's
-    /// bin-path, spawn-fcgi).
+    /// bin-path, spawn-fcgi). SIGTERM or SIGINT stops it gracefully: requests
+    /// in progress finish first.
     ///
     /// Example: quire fastcgi --listen unix:/run/quire/fcgi.sock
     Fastcgi(FastCgiOptions),
+    /// Serve the wiki over SCGI, for nginx (scgi_pass), Apache
+    /// (mod_proxy_scgi) or lighttpd (mod_scgi).
+    ///
+    /// With --listen it binds a TCP address (127.0.0.1:4000) or a unix socket
+    /// (unix:/run/quire/scgi.sock). Without it, it expects a listening socket
+    /// on standard input, as lighttpd's bin-path hands over. SIGTERM or
+    /// SIGINT stops it gracefully: requests in progress finish first.
+    ///
+    /// Example: quire scgi --listen unix:/run/quire/scgi.sock
+    Scgi(ScgiOptions),
     /// Answer one request as a CGI program (RFC 3875), from the environment
     /// and standard input a web server provides.
     ///
@@ -115,6 +127,14 @@ pub struct ServeOptions {
 pub struct FastCgiOptions {
     /// `HOST:PORT` or `unix:PATH`; absent, the socket inherited on standard input.
     #[arg(long, env = "QUIRE_FASTCGI_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+/// Options of `quire scgi`.
+#[derive(Debug, Args, Clone)]
+pub struct ScgiOptions {
+    /// `HOST:PORT` or `unix:PATH`; absent, the socket inherited on standard input.
+    #[arg(long, env = "QUIRE_SCGI_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
 }
 

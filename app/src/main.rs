@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use quire::cli::{Cli, Command, FastCgiOptions};
+use quire::cli::{Cli, Command};
 use quire::commands::{self, Setup};
 
 fn main() -> ExitCode {
@@ -17,19 +17,29 @@ fn main() -> ExitCode {
         true => Cli::try_parse_from(["quire"]).unwrap_or_else(|err| err.exit()),
         false => Cli::parse(),
     };
-    let command = match cli.command.clone().or_else(detect_gateway) {
-        Some(command) => command,
+    let mode = match cli
+        .command
+        .clone()
+        .map(Mode::Command)
+        .or_else(detect_gateway)
+    {
+        Some(mode) => mode,
         None => {
             eprintln!(
-                "quire: no command given, and not started by a web server as CGI or FastCGI.\n\
+                "quire: no command given, and not started by a web server as CGI, FastCGI or SCGI.\n\
                  To run the wiki on this machine: quire serve\n\
                  For every command and option: quire --help"
             );
             return ExitCode::from(2);
         }
     };
-    init_logging(&command);
-    match run(&cli, command) {
+    init_logging(&mode);
+    let result = match mode {
+        Mode::Command(command) => run(&cli, command),
+        Mode::Spawned => Setup::new(&cli.global, None, None)
+            .and_then(|setup| commands::fastcgi::run_spawned(&setup)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("quire: {err:#}");
@@ -46,6 +56,10 @@ fn run(cli: &Cli, command: Command) -> anyhow::Result<()> {
         Command::Fastcgi(options) => {
             commands::fastcgi::run(&Setup::new(&cli.global, None, options.listen.as_deref())?)
         }
+        Command::Scgi(options) => commands::scgi::run(
+            &Setup::new(&cli.global, None, None)?,
+            options.listen.as_deref(),
+        ),
         Command::Cgi => commands::cgi::run(&cli.global),
         Command::Init => commands::init::run(&Setup::new(&cli.global, None, None)?),
         Command::Reindex(options) => {
@@ -58,25 +72,36 @@ fn started_as_cgi() -> bool {
     std::env::var_os("GATEWAY_INTERFACE").is_some()
 }
 
-/// With no command: CGI when the server set `GATEWAY_INTERFACE`, FastCGI
-/// when standard input is a listening socket (mod_fcgid, lighttpd's
-/// bin-path). A connected socket on stdin is not enough: Apache's mod_cgid
+/// What this process does: a command given on the command line (or
+/// implied by the environment), or serving what a web server started it
+/// for.
+enum Mode {
+    Command(Command),
+    /// Started with a listening socket on standard input: FastCGI or SCGI,
+    /// told apart per connection.
+    Spawned,
+}
+
+/// With no command: CGI when the server set `GATEWAY_INTERFACE`; FastCGI
+/// and SCGI when standard input is a listening socket (mod_fcgid,
+/// lighttpd's bin-path), each connection answered in the protocol it
+/// speaks. A connected socket on stdin is not enough: Apache's mod_cgid
 /// gives CGI programs one.
-fn detect_gateway() -> Option<Command> {
+fn detect_gateway() -> Option<Mode> {
     if started_as_cgi() {
-        return Some(Command::Cgi);
+        return Some(Mode::Command(Command::Cgi));
     }
     if gateway::listener::stdin_is_listening_socket() {
-        return Some(Command::Fastcgi(FastCgiOptions { listen: None }));
+        return Some(Mode::Spawned);
     }
     None
 }
 
 /// Logs go to stderr, never stdout: a CGI program's stdout is its response.
-fn init_logging(command: &Command) {
-    let default_level = match command {
+fn init_logging(mode: &Mode) {
+    let default_level = match mode {
         // A CGI's stderr is the web server's error log: only problems.
-        Command::Cgi => "warn",
+        Mode::Command(Command::Cgi) => "warn",
         _ => "info",
     };
     let filter =

@@ -5,6 +5,7 @@ pub mod cgi;
 pub mod fastcgi;
 pub mod init;
 pub mod reindex;
+pub mod scgi;
 pub mod serve;
 
 use std::path::PathBuf;

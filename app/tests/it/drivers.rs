@@ -5,8 +5,10 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -188,13 +190,18 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn spawn(data: &Path, args: &[&str]) -> ServerProcess {
+        Self::spawn_with_stdin(data, args, Stdio::null())
+    }
+
+    /// Like [`ServerProcess::spawn`], with `stdin` as the child's fd 0.
+    fn spawn_with_stdin(data: &Path, args: &[&str], stdin: Stdio) -> ServerProcess {
         let child = Command::new(QUIRE)
             .args(args)
             .env_clear()
             .env("QUIRE_DATA", data)
             .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
             .env("QUIRE_LOG", "warn")
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -254,13 +261,107 @@ impl Gateway for FastCgi {
     }
 
     fn send(&self, request: TestRequest) -> TestResponse {
-        let params: Vec<(Vec<u8>, Vec<u8>)> = cgi_variables(&request, self.mount())
-            .into_iter()
-            .map(|(name, value)| (name.into_vec(), value.into_vec()))
-            .collect();
-        let mut client = gateway::fastcgi::Client::connect(&self.socket).unwrap();
-        let response = client.request(&params, &request.body).unwrap();
-        parse_cgi_output(&response.stdout)
+        send_fastcgi(&self.socket, self.mount(), &request)
+    }
+}
+
+/// `quire scgi` on a unix socket, spoken to by the gateway's SCGI client.
+pub struct Scgi {
+    socket: String,
+    _server: ServerProcess,
+    _data: TempDir,
+}
+
+impl Scgi {
+    pub fn start() -> Self {
+        let data = TempDir::new().unwrap();
+        let socket = format!("unix:{}", data.path().join("scgi.sock").display());
+        let mut server = ServerProcess::spawn(data.path(), &["scgi", "--listen", &socket]);
+        server.wait_until("the SCGI socket", || {
+            gateway::scgi::Client::connect(&socket).is_ok()
+        });
+        Scgi {
+            socket,
+            _server: server,
+            _data: data,
+        }
+    }
+}
+
+impl Gateway for Scgi {
+    fn mount(&self) -> &str {
+        "/scgi"
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        send_scgi(&self.socket, self.mount(), &request)
+    }
+}
+
+fn byte_pairs(request: &TestRequest, mount: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    cgi_variables(request, mount)
+        .into_iter()
+        .map(|(name, value)| (name.into_vec(), value.into_vec()))
+        .collect()
+}
+
+fn send_scgi(socket: &str, mount: &str, request: &TestRequest) -> TestResponse {
+    let client = gateway::scgi::Client::connect(socket).unwrap();
+    let output = client
+        .request(&byte_pairs(request, mount), &request.body)
+        .unwrap();
+    parse_cgi_output(&output)
+}
+
+fn send_fastcgi(socket: &str, mount: &str, request: &TestRequest) -> TestResponse {
+    let mut client = gateway::fastcgi::Client::connect(socket).unwrap();
+    let response = client
+        .request(&byte_pairs(request, mount), &request.body)
+        .unwrap();
+    parse_cgi_output(&response.stdout)
+}
+
+/// `quire` with no command, as mod_fcgid or lighttpd's `bin-path` start it:
+/// a listening unix socket on fd 0. It must tell FastCGI from SCGI by
+/// itself, so requests alternate between the two.
+pub struct Spawned {
+    socket: String,
+    sent: AtomicUsize,
+    _server: ServerProcess,
+    _data: TempDir,
+}
+
+impl Spawned {
+    pub fn start() -> Self {
+        let data = TempDir::new().unwrap();
+        let path = data.path().join("spawned.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        // Only the child keeps the socket: connections wait in its backlog
+        // until quire accepts them, and fail once quire is gone.
+        let server = ServerProcess::spawn_with_stdin(
+            data.path(),
+            &[],
+            Stdio::from(std::os::fd::OwnedFd::from(listener)),
+        );
+        Spawned {
+            socket: format!("unix:{}", path.display()),
+            sent: AtomicUsize::new(0),
+            _server: server,
+            _data: data,
+        }
+    }
+}
+
+impl Gateway for Spawned {
+    fn mount(&self) -> &str {
+        "/spawned"
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        match self.sent.fetch_add(1, Ordering::Relaxed) % 2 {
+            0 => send_fastcgi(&self.socket, self.mount(), &request),
+            _ => send_scgi(&self.socket, self.mount(), &request),
+        }
     }
 }
 
@@ -300,5 +401,42 @@ impl Gateway for Http {
 
     fn send(&self, request: TestRequest) -> TestResponse {
         crate::suite::http1_send(self.addr, self.mount(), &request)
+    }
+}
+
+/// `quire fastcgi` and `quire scgi` stop on SIGTERM and SIGINT with exit
+/// status 0, having answered what they were asked (the gateway's tests show
+/// that requests in progress finish first).
+#[test]
+fn socket_servers_exit_cleanly_on_sigterm_and_sigint() {
+    for (command, signal) in [("fastcgi", "TERM"), ("scgi", "TERM"), ("scgi", "INT")] {
+        let data = TempDir::new().unwrap();
+        let socket = format!("unix:{}", data.path().join("s.sock").display());
+        let mut server = ServerProcess::spawn(data.path(), &[command, "--listen", &socket]);
+        let request = TestRequest::get("/FrontPage");
+        server.wait_until("the socket", || match command {
+            "fastcgi" => gateway::fastcgi::Client::connect(&socket).is_ok(),
+            _ => gateway::scgi::Client::connect(&socket).is_ok(),
+        });
+        let response = match command {
+            "fastcgi" => send_fastcgi(&socket, "", &request),
+            _ => send_scgi(&socket, "", &request),
+        };
+        assert_eq!(response.status, StatusCode::OK);
+        let pid = server.child.id().to_string();
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "quire {command} did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "quire {command} on SIG{signal}: {status}");
     }
 }

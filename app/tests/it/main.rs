@@ -2,7 +2,9 @@
 //! gateway. Each scenario is written once against [`suite::Gateway`]; the
 //! `scenarios!` macro instantiates it for the in-process client, CGI (the
 //! built binary spawned with RFC 3875 variables), FastCGI (a protocol client
-//! talking to `quire fastcgi`) and HTTP (`quire serve`). That the same
+//! talking to `quire fastcgi`), SCGI (`quire scgi`), a spawned `quire` with a
+//! listening socket on fd 0 (FastCGI and SCGI requests in turn) and HTTP
+//! (`quire serve`). That the same
 //! assertions pass everywhere is the proof that the wiki is written once.
 #![allow(
     clippy::unwrap_used,
@@ -30,6 +32,12 @@ macro_rules! scenarios {
         }
         mod http {
             $(#[test] fn $scenario() { crate::scenarios::$scenario(&crate::drivers::Http::start()); })*
+        }
+        mod scgi {
+            $(#[test] fn $scenario() { crate::scenarios::$scenario(&crate::drivers::Scgi::start()); })*
+        }
+        mod spawned {
+            $(#[test] fn $scenario() { crate::scenarios::$scenario(&crate::drivers::Spawned::start()); })*
         }
     };
 }
