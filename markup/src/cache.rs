@@ -12,7 +12,9 @@
 //!
 //! What it is not: a cache of anything the resolver says (that is asked on every render), nor persistent.
 //! It is bounded: an entry (text, name and HTML) of more than [`ENTRY_LIMIT`] bytes is not kept, and all entries
-//! together stay under [`BUDGET`] bytes, the least recently used going first.
+//! together stay under [`BUDGET`] bytes, the least recently used going first. A page is kept only when it is
+//! rendered the second time (among the last [`SIGHTINGS`] pages): pages rendered once, such as edit previews,
+//! cost a hash and no copies, and do not push out the pages people read.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
@@ -26,6 +28,9 @@ pub(crate) const BUDGET: usize = 16 << 20;
 
 /// Bytes above which a page is not kept; such pages take long enough to render that a cache adds little.
 pub(crate) const ENTRY_LIMIT: usize = 1 << 20;
+
+/// How many pages rendered once are remembered (by hash), waiting for a second render that gets them kept.
+pub(crate) const SIGHTINGS: usize = 4096;
 
 /// What the resolver said about one wiki-link target when the page was rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +94,15 @@ struct Entries {
     buckets: HashMap<u64, Vec<Slot>>,
     bytes: usize,
     clock: u64,
+    /// Hashes of pages rendered once and not kept. A collision only keeps a page a render early.
+    sighted: HashSet<u64>,
+}
+
+/// A page's identity in the cache: its name and text, and their hash, computed once per render.
+pub(crate) struct Key<'a> {
+    hash: u64,
+    current_page: &'a str,
+    markdown: &'a str,
 }
 
 /// A bounded map from (page name, text) to rendered pages, shared by all threads.
@@ -112,26 +126,55 @@ impl Cache {
         }
     }
 
-    fn hash(&self, current_page: &str, markdown: &str) -> u64 {
-        // The name's length first, so that no two (name, text) pairs hash the same concatenation.
-        self.hasher
-            .hash_one((current_page.len(), current_page, markdown))
+    pub(crate) fn key<'a>(&self, current_page: &'a str, markdown: &'a str) -> Key<'a> {
+        Key {
+            // The name's length first, so that no two (name, text) pairs hash the same concatenation.
+            hash: self
+                .hasher
+                .hash_one((current_page.len(), current_page, markdown)),
+            current_page,
+            markdown,
+        }
     }
 
-    /// The entry for `markdown` on page `current_page`, if there is one; it still has to be checked against the
-    /// resolver's current answers.
-    pub(crate) fn get(&self, current_page: &str, markdown: &str) -> Option<Arc<Entry>> {
-        let hash = self.hash(current_page, markdown);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         // A panic elsewhere while holding the lock cannot leave the map inconsistent: every change is one
         // insert or remove.
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The entry for `key`, if there is one; it still has to be checked against the resolver's current answers.
+    pub(crate) fn get(&self, key: &Key<'_>) -> Option<Arc<Entry>> {
+        let mut entries = self.lock();
         entries.clock += 1;
         let now = entries.clock;
-        let slot = entries.buckets.get_mut(&hash)?.iter_mut().find(|slot| {
-            slot.entry.current_page == current_page && slot.entry.markdown == markdown
-        })?;
+        let slot = entries
+            .buckets
+            .get_mut(&key.hash)?
+            .iter_mut()
+            .find(|slot| {
+                slot.entry.current_page == key.current_page && slot.entry.markdown == key.markdown
+            })?;
         slot.last_used = now;
         Some(Arc::clone(&slot.entry))
+    }
+
+    /// Whether a render of `key` whose HTML has `html_len` bytes should be kept: it is small enough, and the
+    /// page was rendered before. Otherwise notes this render, so that the next one is kept.
+    pub(crate) fn admits(&self, key: &Key<'_>, html_len: usize) -> bool {
+        let size = key.current_page.len() + key.markdown.len() + html_len;
+        if size > self.entry_limit {
+            return false;
+        }
+        let mut entries = self.lock();
+        if entries.sighted.remove(&key.hash) {
+            return true;
+        }
+        if entries.sighted.len() >= SIGHTINGS {
+            entries.sighted.clear();
+        }
+        entries.sighted.insert(key.hash);
+        false
     }
 
     /// Keeps `entry`, replacing one for the same page and text, and evicting the least recently used entries
@@ -141,8 +184,8 @@ impl Cache {
         if size > self.entry_limit {
             return;
         }
-        let hash = self.hash(&entry.current_page, &entry.markdown);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let hash = self.key(&entry.current_page, &entry.markdown).hash;
+        let mut entries = self.lock();
         entries.remove(hash, &entry.current_page, &entry.markdown);
         while entries.bytes + size > self.budget && entries.evict_least_recently_used() {}
         entries.clock += 1;
@@ -156,10 +199,7 @@ impl Cache {
 
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .bytes
+        self.lock().bytes
     }
 }
 
@@ -226,17 +266,21 @@ mod tests {
         let cache = Cache::new(1 << 20, 1 << 20);
         cache.insert(entry("P", "text", 10));
         assert_eq!(
-            cache.get("P", "text").map(|e| e.rendered.html.len()),
+            cache
+                .get(&cache.key("P", "text"))
+                .map(|e| e.rendered.html.len()),
             Some(10)
         );
-        assert!(cache.get("P", "text!").is_none());
-        assert!(cache.get("Q", "text").is_none());
+        assert!(cache.get(&cache.key("P", "text!")).is_none());
+        assert!(cache.get(&cache.key("Q", "text")).is_none());
         // The same concatenation split differently is a different key.
         cache.insert(entry("ab", "c", 1));
-        assert!(cache.get("a", "bc").is_none());
+        assert!(cache.get(&cache.key("a", "bc")).is_none());
         cache.insert(entry("P", "text", 20));
         assert_eq!(
-            cache.get("P", "text").map(|e| e.rendered.html.len()),
+            cache
+                .get(&cache.key("P", "text"))
+                .map(|e| e.rendered.html.len()),
             Some(20)
         );
         assert_eq!(
@@ -246,24 +290,48 @@ mod tests {
     }
 
     #[test]
+    fn keeps_pages_rendered_a_second_time() {
+        let cache = Cache::new(1 << 20, 1_000);
+        let key = cache.key("P", "text");
+        assert!(!cache.admits(&key, 10), "first render");
+        assert!(cache.admits(&key, 10), "second render");
+        assert!(!cache.admits(&cache.key("P", "other"), 10));
+        assert!(
+            !cache.admits(&cache.key("Big", "text"), 1_000),
+            "over the entry limit"
+        );
+        assert!(
+            !cache.admits(&cache.key("Big", "text"), 1_000),
+            "never kept"
+        );
+        for n in 0..=SIGHTINGS {
+            let _ = cache.admits(&cache.key(&n.to_string(), "text"), 10);
+        }
+        assert!(cache.lock().sighted.len() <= SIGHTINGS);
+    }
+
+    #[test]
     fn stays_within_its_budget_dropping_the_least_recently_used() {
         let one = entry("P0", "text", 1_000).size();
         let cache = Cache::new(3 * one, one);
         for n in 0..3 {
             cache.insert(entry(&format!("P{n}"), "text", 1_000));
         }
-        assert!(cache.get("P0", "text").is_some());
+        assert!(cache.get(&cache.key("P0", "text")).is_some());
         cache.insert(entry("P3", "text", 1_000));
         assert!(cache.bytes() <= 3 * one);
         assert!(
-            cache.get("P1", "text").is_none(),
+            cache.get(&cache.key("P1", "text")).is_none(),
             "least recently used went"
         );
         for kept in ["P0", "P2", "P3"] {
-            assert!(cache.get(kept, "text").is_some(), "{kept} kept");
+            assert!(cache.get(&cache.key(kept, "text")).is_some(), "{kept} kept");
         }
         cache.insert(entry("Big", "text", 2_000));
-        assert!(cache.get("Big", "text").is_none(), "over the entry limit");
+        assert!(
+            cache.get(&cache.key("Big", "text")).is_none(),
+            "over the entry limit"
+        );
         assert!(cache.bytes() <= 3 * one);
     }
 }

@@ -93,8 +93,9 @@ fn parse(markdown: &str) -> Events<'_> {
 /// Renders through [`cache::PAGES`]: a page seen before, whose links the resolver answers for as it did then,
 /// is not rendered again.
 pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
+    let key = cache::PAGES.key(current_page, markdown);
     let mut known = None;
-    if let Some(entry) = cache::PAGES.get(current_page, markdown) {
+    if let Some(entry) = cache::PAGES.get(&key) {
         let existing = ask_existing(resolver, &entry.rendered.links);
         if cache::answers(resolver, &entry.rendered.links, &existing) == entry.answers {
             return entry.rendered.clone();
@@ -107,12 +108,14 @@ pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkReso
         html: sanitize::clean(&html),
         links,
     };
-    cache::PAGES.insert(cache::Entry {
-        current_page: current_page.to_owned(),
-        markdown: markdown.to_owned(),
-        answers: cache::answers(resolver, &rendered.links, &existing),
-        rendered: rendered.clone(),
-    });
+    if cache::PAGES.admits(&key, rendered.html.len()) {
+        cache::PAGES.insert(cache::Entry {
+            current_page: current_page.to_owned(),
+            markdown: markdown.to_owned(),
+            answers: cache::answers(resolver, &rendered.links, &existing),
+            rendered: rendered.clone(),
+        });
+    }
     rendered
 }
 

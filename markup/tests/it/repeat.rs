@@ -1,5 +1,6 @@
 //! Rendering a page again: results are reused only while they are still right.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use crate::Wiki;
@@ -24,9 +25,10 @@ fn a_page_rendered_again_is_the_same_and_existence_is_asked_each_time() {
     let text = "Repeat: [[Home]], [[Nowhere]] and https://example.org/.";
     let wiki = Wiki::with(&["Home"]);
     let first = markup::render(text, "Team", &wiki);
-    let second = markup::render(text, "Team", &wiki);
-    assert_eq!(first, second);
-    assert_eq!(wiki.queries.get(), 2);
+    for _ in 0..3 {
+        assert_eq!(markup::render(text, "Team", &wiki), first);
+    }
+    assert_eq!(wiki.queries.get(), 4);
 }
 
 #[test]
@@ -42,17 +44,19 @@ fn a_linked_page_created_since_changes_the_output() {
         "{}",
         after.html
     );
-    let gone = markup::render(text, "Team", &Wiki::with(&[]));
-    assert_eq!(gone, before);
+    for _ in 0..2 {
+        let gone = markup::render(text, "Team", &Wiki::with(&[]));
+        assert_eq!(gone, before);
+    }
 }
 
 #[test]
 fn new_urls_change_the_output() {
     let text = "Mounted: [[Home]].";
-    let a = markup::render(text, "Team", &Mounted("/a")).html;
-    let b = markup::render(text, "Team", &Mounted("/b")).html;
-    assert!(a.contains(r#"href="/a/Home""#), "{a}");
-    assert!(b.contains(r#"href="/b/Home""#), "{b}");
+    for prefix in ["/a", "/b", "/a", "/a", "/b"] {
+        let html = markup::render(text, "Team", &Mounted(prefix)).html;
+        assert!(html.contains(&format!(r#"href="{prefix}/Home""#)), "{html}");
+    }
 }
 
 #[test]
@@ -63,4 +67,38 @@ fn the_same_text_on_another_page_links_relative_to_that_page() {
     let on_b = markup::render(text, "B/Page", &wiki);
     assert_eq!(on_a.links, ["A/Page/Child", "A/Sibling"]);
     assert_eq!(on_b.links, ["B/Page/Child", "B/Sibling"]);
+}
+
+/// Counts URL requests, which show whether a page was rendered or reused.
+struct Counting(Cell<usize>);
+
+impl markup::LinkResolver for Counting {
+    fn page_url(&self, name: &str) -> String {
+        self.0.set(self.0.get() + 1);
+        format!("/{name}")
+    }
+    fn create_url(&self, name: &str) -> String {
+        format!("/{name}?action=edit")
+    }
+    fn existing(&self, names: &[String]) -> HashSet<String> {
+        names.iter().cloned().collect()
+    }
+}
+
+#[test]
+fn a_page_read_again_is_reused_after_its_second_render() {
+    let text = "Reused: [[Often]], [[Often]] and [[Often]] again.";
+    let urls_asked = |resolver: &Counting| {
+        resolver.0.set(0);
+        let html = markup::render(text, "Team", resolver).html;
+        assert_eq!(html.matches(r#"href="/Often""#).count(), 3, "{html}");
+        resolver.0.get()
+    };
+    let resolver = Counting(Cell::new(0));
+    // Rendered: a URL per link written; the second render is kept, with the answers checked next time.
+    assert_eq!(urls_asked(&resolver), 3);
+    assert_eq!(urls_asked(&resolver), 3 + 1);
+    // Reused: one URL per distinct link, to check the kept page is still right.
+    assert_eq!(urls_asked(&resolver), 1);
+    assert_eq!(urls_asked(&resolver), 1);
 }
