@@ -5,9 +5,10 @@
 //! running as root); they are not part of the default `cargo test` and run
 //! with `cargo test -p e2e`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The repository's root.
@@ -39,7 +40,27 @@ pub fn quire_binary() -> &'static Path {
 /// Makes sure `program` is on the PATH, installing `package` with apt-get
 /// (after one `apt-get update`) when it is not.
 pub fn ensure_tool(program: &str, package: &str) {
-    if which(program) {
+    ensure_installed(package, || which(program));
+}
+
+/// Makes sure `file` exists, installing `package` when it does not: for
+/// what is not a program, such as an Apache module.
+pub fn ensure_file(file: &str, package: &str) {
+    ensure_installed(package, || Path::new(file).exists());
+}
+
+/// Installs `package` with apt-get (after one `apt-get update` per test
+/// run) unless `present` already says yes, and checks `present` after.
+pub fn ensure_installed(package: &str, present: impl Fn() -> bool) {
+    if present() {
+        return;
+    }
+    // Tests run in parallel; dpkg takes one install at a time.
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if present() {
         return;
     }
     static UPDATED: OnceLock<()> = OnceLock::new();
@@ -55,8 +76,8 @@ pub fn ensure_tool(program: &str, package: &str) {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .status();
     assert!(
-        status.is_ok_and(|status| status.success()) && which(program),
-        "could not install {package} (for {program}); run the e2e tests as root on Debian"
+        status.is_ok_and(|status| status.success()) && present(),
+        "could not install {package}; run the e2e tests as root on Debian"
     );
 }
 
@@ -68,7 +89,12 @@ fn which(program: &str) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// A child process killed (by pid) when dropped.
+/// A child process, stopped with everything it started when dropped.
+///
+/// It is started in a process group of its own, so that dropping it reaches
+/// the workers and children a web server forks (Apache's, lighttpd's
+/// spawned FastCGI processes): the group gets SIGTERM, and whatever is left
+/// of it after a grace period gets SIGKILL.
 pub struct Running {
     name: String,
     child: Child,
@@ -78,12 +104,18 @@ impl Running {
     /// Starts `command`, naming it `name` in failures.
     pub fn start(name: &str, command: &mut Command) -> Running {
         let child = command
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|err| panic!("could not start {name}: {err}"));
         Running {
             name: name.to_owned(),
             child,
         }
+    }
+
+    /// The process id (also its process group's id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits up to 30 s for `ready`, failing early if the process exits.
@@ -104,8 +136,139 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        signal("TERM", &group);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Workers outlive a master that stopped uncleanly; take them too.
+        signal("KILL", &group);
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Sends `SIGNAL` to a pid, or to a process group given as `-PGID`.
+fn signal(signal: &str, target: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", target])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Kills (SIGKILL) every process whose environment holds `NAME=value`
+/// exactly, other than this one: quire processes a web server spawned
+/// (mod_fcgid, lighttpd `bin-path`) and may leave behind, found by the data
+/// directory the test gave them.
+pub fn kill_by_environment(name: &str, value: &Path) {
+    let mut marker = format!("{name}=").into_bytes();
+    marker.extend_from_slice(value.as_os_str().as_encoded_bytes());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ
+            .split(|&byte| byte == 0)
+            .any(|var| var == marker.as_slice())
+        {
+            signal("KILL", &pid.to_string());
+        }
+    }
+}
+
+/// The unprivileged account Debian's web servers run their workers as.
+#[derive(Debug, Clone, Copy)]
+pub struct WebUser {
+    /// Its user id.
+    pub uid: u32,
+    /// Its primary group id.
+    pub gid: u32,
+}
+
+/// The name of [`web_user`].
+pub const WEB_USER: &str = "www-data";
+
+/// Looks up `www-data` (it exists once nginx, Apache or lighttpd is
+/// installed): the tests run quire and the servers' workers as this one
+/// user, as a production setup would share a user or group between them.
+pub fn web_user() -> WebUser {
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd is readable");
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.first() == Some(&WEB_USER))
+        .and_then(|fields| {
+            Some(WebUser {
+                uid: fields.get(2)?.parse().ok()?,
+                gid: fields.get(3)?.parse().ok()?,
+            })
+        })
+        .unwrap_or_else(|| panic!("no user {WEB_USER} in /etc/passwd"))
+}
+
+/// Gives `path` (not recursively) to `user`.
+pub fn chown(path: &Path, user: WebUser) {
+    std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
+        .unwrap_or_else(|err| panic!("chown {}: {err}", path.display()));
+}
+
+/// Reads `deploy/RELATIVE` and fills in its `@NAME@` placeholders; a
+/// placeholder left unfilled fails, so a config never reaches a server
+/// half-rendered.
+pub fn render_deploy_file(relative: &str, values: &[(&str, &str)]) -> String {
+    let path = repo_root().join("deploy").join(relative);
+    let mut text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    for (name, value) in values {
+        text = text.replace(&format!("@{name}@"), value);
+    }
+    if let Some(left) = unfilled_placeholder(&text) {
+        panic!("{relative}: placeholder {left} was not given a value");
+    }
+    text
+}
+
+/// The first `@NAME@` (upper case, digits, `_`) in `text`, if any.
+fn unfilled_placeholder(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(start) = rest.find('@') {
+        let after = &rest[start + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].starts_with('@') {
+            return Some(&rest[start..start + name_len + 2]);
+        }
+        rest = after;
+    }
+    None
+}
+
+/// The last `lines` lines of a log file, or a note that there is none.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(err) => format!("(no log at {}: {err})", path.display()),
     }
 }
 
@@ -115,4 +278,20 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
         .expect("a loopback port can be bound")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_unfilled_placeholders_only() {
+        assert_eq!(unfilled_placeholder("listen @LISTEN@;"), Some("@LISTEN@"));
+        assert_eq!(unfilled_placeholder("a@b.c and @ x @"), None);
+        assert_eq!(
+            unfilled_placeholder("mail root@host @QUIRE_BIN@"),
+            Some("@QUIRE_BIN@")
+        );
+        assert_eq!(unfilled_placeholder("@lower@"), None);
+    }
 }

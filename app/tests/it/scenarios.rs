@@ -13,7 +13,7 @@ use crate::suite::{Gateway, BODY_LIMIT};
 /// each test crate instantiates, so a new scenario runs everywhere.
 macro_rules! for_each_scenario {
     ($callback:ident) => {
-        $callback!(
+        $callback! {
             front_page_is_seeded,
             create_edit_and_view,
             old_revision,
@@ -34,7 +34,7 @@ macro_rules! for_each_scenario {
             wrong_method_is_405,
             gzip_when_asked,
             search_finds_saved_pages,
-        );
+        }
     };
 }
 pub(crate) use for_each_scenario;
@@ -284,7 +284,9 @@ pub fn non_utf8_path_is_400(gw: &dyn Gateway) {
     request.path = b"/Page\xFF".to_vec();
     let response = gw.send(request);
     assert_status(&response, StatusCode::BAD_REQUEST);
-    assert!(response.text().contains("UTF-8"));
+    if !gw.server_rejects_non_utf8_paths() {
+        assert!(response.text().contains("UTF-8"), "{}", response.text());
+    }
 }
 
 pub fn hostile_markup_is_inert(gw: &dyn Gateway) {

@@ -1,4 +1,17 @@
 //! End-to-end tests: quire against real third-party servers and tools.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test's helpers fail the test loudly on anything unexpected"
+)]
 
 mod browser;
 mod cgi_fcgi;
+mod combinations;
+mod servers;
+
+// The app's scenario suite, shared rather than copied: the same file the
+// app's own tests run through its in-process, CGI, FastCGI and HTTP drivers.
+#[path = "../../../app/tests/it/scenarios.rs"]
+mod scenarios;
+#[path = "../../../app/tests/it/suite.rs"]
+mod suite;
