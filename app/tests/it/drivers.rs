@@ -232,69 +232,70 @@ impl Drop for ServerProcess {
     }
 }
 
-/// `quire fastcgi` on a unix socket, spoken to by the gateway's FastCGI client.
-pub struct FastCgi {
+/// `quire fastcgi` or `quire scgi` on a unix socket, spoken to by the
+/// gateway's client for that protocol.
+pub struct SocketServer {
+    scgi: bool,
     socket: String,
-    _server: ServerProcess,
+    server: ServerProcess,
     _data: TempDir,
 }
+
+impl SocketServer {
+    fn start(scgi: bool) -> Self {
+        let data = TempDir::new().unwrap();
+        let (command, file) = if scgi {
+            ("scgi", "scgi.sock")
+        } else {
+            ("fastcgi", "fcgi.sock")
+        };
+        let socket = format!("unix:{}", data.path().join(file).display());
+        let mut server = ServerProcess::spawn(data.path(), &[command, "--listen", &socket]);
+        server.wait_until("the socket", || {
+            gateway::listener::Stream::connect(&socket).is_ok()
+        });
+        SocketServer {
+            scgi,
+            socket,
+            server,
+            _data: data,
+        }
+    }
+}
+
+impl Gateway for SocketServer {
+    fn mount(&self) -> &str {
+        if self.scgi {
+            "/scgi"
+        } else {
+            "/wiki"
+        }
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        if self.scgi {
+            send_scgi(&self.socket, self.mount(), &request)
+        } else {
+            send_fastcgi(&self.socket, self.mount(), &request)
+        }
+    }
+}
+
+/// `quire fastcgi`.
+pub struct FastCgi;
 
 impl FastCgi {
-    pub fn start() -> Self {
-        let data = TempDir::new().unwrap();
-        let socket = format!("unix:{}", data.path().join("fcgi.sock").display());
-        let mut server = ServerProcess::spawn(data.path(), &["fastcgi", "--listen", &socket]);
-        server.wait_until("the FastCGI socket", || {
-            gateway::fastcgi::Client::connect(&socket).is_ok()
-        });
-        FastCgi {
-            socket,
-            _server: server,
-            _data: data,
-        }
+    pub fn start() -> SocketServer {
+        SocketServer::start(false)
     }
 }
 
-impl Gateway for FastCgi {
-    fn mount(&self) -> &str {
-        "/wiki"
-    }
-
-    fn send(&self, request: TestRequest) -> TestResponse {
-        send_fastcgi(&self.socket, self.mount(), &request)
-    }
-}
-
-/// `quire scgi` on a unix socket, spoken to by the gateway's SCGI client.
-pub struct Scgi {
-    socket: String,
-    _server: ServerProcess,
-    _data: TempDir,
-}
+/// `quire scgi`.
+pub struct Scgi;
 
 impl Scgi {
-    pub fn start() -> Self {
-        let data = TempDir::new().unwrap();
-        let socket = format!("unix:{}", data.path().join("scgi.sock").display());
-        let mut server = ServerProcess::spawn(data.path(), &["scgi", "--listen", &socket]);
-        server.wait_until("the SCGI socket", || {
-            gateway::scgi::Client::connect(&socket).is_ok()
-        });
-        Scgi {
-            socket,
-            _server: server,
-            _data: data,
-        }
-    }
-}
-
-impl Gateway for Scgi {
-    fn mount(&self) -> &str {
-        "/scgi"
-    }
-
-    fn send(&self, request: TestRequest) -> TestResponse {
-        send_scgi(&self.socket, self.mount(), &request)
+    pub fn start() -> SocketServer {
+        SocketServer::start(true)
     }
 }
 
@@ -409,34 +410,23 @@ impl Gateway for Http {
 /// that requests in progress finish first).
 #[test]
 fn socket_servers_exit_cleanly_on_sigterm_and_sigint() {
-    for (command, signal) in [("fastcgi", "TERM"), ("scgi", "TERM"), ("scgi", "INT")] {
-        let data = TempDir::new().unwrap();
-        let socket = format!("unix:{}", data.path().join("s.sock").display());
-        let mut server = ServerProcess::spawn(data.path(), &[command, "--listen", &socket]);
-        let request = TestRequest::get("/FrontPage");
-        server.wait_until("the socket", || match command {
-            "fastcgi" => gateway::fastcgi::Client::connect(&socket).is_ok(),
-            _ => gateway::scgi::Client::connect(&socket).is_ok(),
-        });
-        let response = match command {
-            "fastcgi" => send_fastcgi(&socket, "", &request),
-            _ => send_scgi(&socket, "", &request),
-        };
-        assert_eq!(response.status, StatusCode::OK);
-        let pid = server.child.id().to_string();
+    for (scgi, signal) in [(false, "TERM"), (true, "TERM"), (true, "INT")] {
+        let mut gw = SocketServer::start(scgi);
+        assert_eq!(gw.get("/FrontPage").status, StatusCode::OK);
+        let child = &mut gw.server.child;
         let killed = Command::new("kill")
-            .args([format!("-{signal}"), pid])
+            .args([format!("-{signal}"), child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
+            if let Some(status) = child.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "quire {command} did not stop");
+            assert!(Instant::now() < deadline, "{} did not stop", gw.mount());
             std::thread::sleep(Duration::from_millis(20));
         };
-        assert!(status.success(), "quire {command} on SIG{signal}: {status}");
+        assert!(status.success(), "{} on SIG{signal}: {status}", gw.mount());
     }
 }
