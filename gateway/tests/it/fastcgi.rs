@@ -12,7 +12,9 @@ use gateway::testing::{TestRequest, TestResponse};
 use gateway::GatewayConfig;
 use http::{Method, StatusCode};
 
-use crate::support::{app, config, set, wait_for, TestServer, HOLD_GONE, HOLD_RELEASED, TOGETHER};
+use crate::support::{
+    app, config, read_response, set, wait_for, TestServer, HOLD_GONE, HOLD_RELEASED, TOGETHER,
+};
 
 fn get(client: &mut Client, target: &str) -> TestResponse {
     client
@@ -373,16 +375,7 @@ fn bad_params_are_answered_400() {
     ] {
         client.send_record(&record.unwrap()).unwrap();
     }
-    let mut stdout = Vec::new();
-    loop {
-        let record = client.read_record().unwrap().unwrap();
-        match record.record_type() {
-            RecordType::STDOUT => stdout.extend_from_slice(record.content()),
-            RecordType::END_REQUEST => break,
-            other => panic!("unexpected record type {other:?}"),
-        }
-    }
-    let response = gateway::fastcgi::parse_cgi_response(&stdout).unwrap();
+    let response = read_response(&mut client);
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
 }
 
@@ -562,14 +555,7 @@ fn records_with_any_padding_and_both_pair_length_forms_are_read() {
     bytes.extend(padded(RecordType::PARAMS, &[], 7));
     bytes.extend(padded(RecordType::STDIN, &[], 1));
     client.send_raw(&bytes).unwrap();
-    let mut stdout = Vec::new();
-    while let Some(record) = client.read_record().unwrap() {
-        match record.record_type() {
-            RecordType::STDOUT => stdout.extend_from_slice(record.content()),
-            _ => break,
-        }
-    }
-    let response = gateway::fastcgi::parse_cgi_response(&stdout).unwrap();
+    let response = read_response(&mut client);
     let expected = format!("GET /padded ? mount= thing={}", "L".repeat(300));
     assert_eq!(response.text(), expected);
 }

@@ -25,7 +25,7 @@ use http::StatusCode;
 use proptest::prelude::Rng;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 
-use crate::support::{config, TestServer};
+use crate::support::{config, read_response, TestServer};
 
 const PROTOCOLS: [Protocol; 3] = [Protocol::FastCgi, Protocol::Scgi, Protocol::Detect];
 
@@ -200,14 +200,7 @@ fn a_fastcgi_pair_length_that_lies_is_answered_400() {
         record.unwrap().encode_into(&mut bytes);
     }
     client.send_raw(&bytes).unwrap();
-    let mut stdout = Vec::new();
-    while let Some(record) = client.read_record().unwrap() {
-        match record.record_type() {
-            RecordType::STDOUT => stdout.extend_from_slice(record.content()),
-            _ => break,
-        }
-    }
-    let response = gateway::fastcgi::parse_cgi_response(&stdout).unwrap();
+    let response = read_response(&mut client);
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
 }
 

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use gateway::fastcgi::record::RecordType;
 use gateway::fastcgi::Client;
 use gateway::listener::Listener;
 use gateway::server::{Protocol, Server, ServerConfig};
@@ -195,4 +196,22 @@ pub fn config() -> ServerConfig {
         max_connections: 8,
         ..ServerConfig::default()
     }
+}
+
+/// Reads one response's `FCGI_STDOUT` records up to its `FCGI_END_REQUEST`,
+/// after a test sent the request by hand, and parses it.
+pub fn read_response(client: &mut Client) -> gateway::testing::TestResponse {
+    let mut stdout = Vec::new();
+    loop {
+        let record = client
+            .read_record()
+            .expect("the response arrives")
+            .expect("the connection stays open until the end of the request");
+        match record.record_type() {
+            RecordType::STDOUT => stdout.extend_from_slice(record.content()),
+            RecordType::END_REQUEST => break,
+            other => panic!("unexpected record type {other:?}"),
+        }
+    }
+    gateway::fastcgi::parse_cgi_response(&stdout).expect("a CGI response")
 }
