@@ -192,40 +192,66 @@ pub fn kill_by_environment(name: &str, value: &Path) {
     }
 }
 
-/// The unprivileged account Debian's web servers run their workers as.
-#[derive(Debug, Clone, Copy)]
-pub struct WebUser {
+/// A system account to run a process as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
     /// Its user id.
     pub uid: u32,
     /// Its primary group id.
     pub gid: u32,
 }
 
-/// The name of [`web_user`].
-pub const WEB_USER: &str = "www-data";
+/// The account Debian's web servers run their workers as (it exists once
+/// nginx, Apache or lighttpd is installed): the tests run quire as this one
+/// too, as a production setup shares a user or a group between them.
+pub fn web_user() -> Account {
+    account("www-data")
+}
 
-/// Looks up `www-data` (it exists once nginx, Apache or lighttpd is
-/// installed): the tests run quire and the servers' workers as this one
-/// user, as a production setup would share a user or group between them.
-pub fn web_user() -> WebUser {
+/// Looks `name` up in /etc/passwd.
+pub fn account(name: &str) -> Account {
     let passwd = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd is readable");
     passwd
         .lines()
         .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.first() == Some(&WEB_USER))
+        .find(|fields| fields.first() == Some(&name))
         .and_then(|fields| {
-            Some(WebUser {
+            Some(Account {
                 uid: fields.get(2)?.parse().ok()?,
                 gid: fields.get(3)?.parse().ok()?,
             })
         })
-        .unwrap_or_else(|| panic!("no user {WEB_USER} in /etc/passwd"))
+        .unwrap_or_else(|| panic!("no user {name} in /etc/passwd"))
+}
+
+/// The id of the group `name`, from /etc/group.
+pub fn group_id(name: &str) -> u32 {
+    let groups = std::fs::read_to_string("/etc/group").expect("/etc/group is readable");
+    groups
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.first() == Some(&name))
+        .and_then(|fields| fields.get(2)?.parse().ok())
+        .unwrap_or_else(|| panic!("no group {name} in /etc/group"))
 }
 
 /// Gives `path` (not recursively) to `user`.
-pub fn chown(path: &Path, user: WebUser) {
+pub fn chown(path: &Path, user: Account) {
     std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
         .unwrap_or_else(|err| panic!("chown {}: {err}", path.display()));
+}
+
+/// Gives `path` and everything below it to `user`.
+pub fn chown_all(path: &Path, user: Account) {
+    chown(path, user);
+    if path.is_dir() && !path.is_symlink() {
+        let entries = std::fs::read_dir(path)
+            .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+        for entry in entries {
+            let entry = entry.unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+            chown_all(&entry.path(), user);
+        }
+    }
 }
 
 /// Reads `deploy/RELATIVE` and fills in its `@NAME@` placeholders; a

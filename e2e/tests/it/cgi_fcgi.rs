@@ -88,26 +88,6 @@ struct SpawnedQuire(std::path::PathBuf);
 
 impl Drop for SpawnedQuire {
     fn drop(&mut self) {
-        let marker = format!("QUIRE_DATA={}", self.0.display()).into_bytes();
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-            if environ
-                .split(|&byte| byte == 0)
-                .any(|var| var == marker.as_slice())
-                && pid != std::process::id()
-            {
-                let _ = Command::new("kill").arg(pid.to_string()).status();
-            }
-        }
+        e2e::kill_by_environment("QUIRE_DATA", &self.0);
     }
 }

@@ -8,6 +8,7 @@ mod browser;
 mod cgi_fcgi;
 mod combinations;
 mod servers;
+mod systemd;
 
 // The app's scenario suite, shared rather than copied: the same file the
 // app's own tests run through its in-process, CGI, FastCGI and HTTP drivers.

@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 
 use e2e::{
     chown, ensure_file, ensure_tool, free_port, kill_by_environment, log_tail, quire_binary,
-    render_deploy_file, web_user, Running, WebUser,
+    render_deploy_file, web_user, Account, Running,
 };
 use gateway::testing::{TestRequest, TestResponse};
 
@@ -41,7 +41,7 @@ pub struct Combination {
     /// The web server's address.
     addr: SocketAddr,
     root: tempfile::TempDir,
-    user: WebUser,
+    user: Account,
     /// What the last request was, to name it in a failure.
     last_request: RefCell<String>,
     /// Logs worth showing when a scenario fails: (what, file).
@@ -127,6 +127,11 @@ impl Combination {
         self.path("data")
     }
 
+    /// Gives the data directory, and all in it, to `account`.
+    pub fn give_data_to(&self, account: Account) {
+        e2e::chown_all(&self.data(), account);
+    }
+
     /// A directory in the temp dir that www-data may write to.
     pub fn shared_dir(&self, name: &str) -> PathBuf {
         let dir = self.path(name);
@@ -138,21 +143,41 @@ impl Combination {
     /// Starts quire as a server (`args` after `--data DIR`), as www-data,
     /// its log in the temp dir, and waits until it is `ready`.
     pub fn quire(&mut self, args: &[&str], ready: Ready<'_>) {
+        let mut command = Command::new(quire_binary());
+        command
+            .arg("--data")
+            .arg(self.data())
+            .args(args)
+            .uid(self.user.uid)
+            .gid(self.user.gid)
+            .stdin(Stdio::null());
+        self.start_quire(
+            &format!("quire {}", args.join(" ")),
+            &mut command,
+            &[],
+            ready,
+        );
+    }
+
+    /// Starts `command` (quire) with only `env` and a log setting in its
+    /// environment, its log in the temp dir, and waits until it is `ready`.
+    pub fn start_quire(
+        &mut self,
+        name: &str,
+        command: &mut Command,
+        env: &[(String, String)],
+        ready: Ready<'_>,
+    ) {
         let log = self.path("quire.log");
         let stderr = fs::File::create(&log).unwrap();
         let mut running = Running::start(
-            &format!("quire {}", args.join(" ")),
-            Command::new(quire_binary())
-                .arg("--data")
-                .arg(self.data())
-                .args(args)
+            name,
+            command
                 .env_clear()
                 .env("PATH", "/usr/bin:/bin")
                 // Each request, not the search index's housekeeping.
                 .env("QUIRE_LOG", "info,tantivy=warn")
-                .uid(self.user.uid)
-                .gid(self.user.gid)
-                .stdin(Stdio::null())
+                .envs(env.iter().map(|(name, value)| (name, value)))
                 .stdout(Stdio::null())
                 .stderr(stderr),
         );
