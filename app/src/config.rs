@@ -33,6 +33,9 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 # inherited: "HOST:PORT" or "unix:/path/to/socket".
 # fastcgi_listen = "127.0.0.1:9000"
 
+# Where `quire scgi` listens, likewise.
+# scgi_listen = "127.0.0.1:4000"
+
 # Serve under this prefix instead of the web server's SCRIPT_NAME (flag --mount).
 # mount = "/wiki"
 
@@ -52,6 +55,7 @@ pub struct FileSettings {
     pub help_page: Option<String>,
     pub listen: Option<String>,
     pub fastcgi_listen: Option<String>,
+    pub scgi_listen: Option<String>,
     pub mount: Option<String>,
     pub max_body_bytes: Option<u64>,
     pub debug: Option<bool>,
@@ -88,6 +92,18 @@ pub fn parse_mount(value: &str) -> anyhow::Result<String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// The listen addresses a subcommand's flags (or their environment
+/// variables) gave, to merge over the file's.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ListenFlags<'a> {
+    /// `serve --listen`.
+    pub http: Option<&'a str>,
+    /// `fastcgi --listen`.
+    pub fastcgi: Option<&'a str>,
+    /// `scgi --listen`.
+    pub scgi: Option<&'a str>,
+}
+
 /// Settings after merging flags > environment > file > defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -96,6 +112,7 @@ pub struct Settings {
     pub help_page: String,
     pub listen: String,
     pub fastcgi_listen: Option<String>,
+    pub scgi_listen: Option<String>,
     pub mount: Option<String>,
     pub max_body_bytes: u64,
     pub debug: bool,
@@ -104,21 +121,18 @@ pub struct Settings {
 impl Settings {
     /// Merges the command line (which already includes the environment)
     /// over the file.
-    pub fn merge(
-        global: &GlobalOptions,
-        listen: Option<&str>,
-        fastcgi_listen: Option<&str>,
-        file: FileSettings,
-    ) -> Settings {
+    pub fn merge(global: &GlobalOptions, flags: &ListenFlags<'_>, file: FileSettings) -> Settings {
         Settings {
             site_name: file.site_name.unwrap_or_else(|| "quire".to_owned()),
             front_page: file.front_page.unwrap_or_else(|| "FrontPage".to_owned()),
             help_page: file.help_page.unwrap_or_else(|| "Help".to_owned()),
-            listen: listen
+            listen: flags
+                .http
                 .map(str::to_owned)
                 .or(file.listen)
                 .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
-            fastcgi_listen: fastcgi_listen.map(str::to_owned).or(file.fastcgi_listen),
+            fastcgi_listen: flags.fastcgi.map(str::to_owned).or(file.fastcgi_listen),
+            scgi_listen: flags.scgi.map(str::to_owned).or(file.scgi_listen),
             mount: global.mount.clone().or(file.mount),
             max_body_bytes: global
                 .max_body
@@ -136,7 +150,7 @@ mod tests {
     #[test]
     fn the_default_file_parses_to_all_defaults() {
         let file: FileSettings = toml::from_str(DEFAULT_FILE).unwrap();
-        let settings = Settings::merge(&GlobalOptions::default(), None, None, file);
+        let settings = Settings::merge(&GlobalOptions::default(), &ListenFlags::default(), file);
         assert_eq!(settings.site_name, "quire");
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.max_body_bytes, 8 * 1024 * 1024);
@@ -163,7 +177,11 @@ mod tests {
             mount: Some("/b".into()),
             ..GlobalOptions::default()
         };
-        let settings = Settings::merge(&global, Some("127.0.0.1:2"), None, file);
+        let flags = ListenFlags {
+            http: Some("127.0.0.1:2"),
+            ..ListenFlags::default()
+        };
+        let settings = Settings::merge(&global, &flags, file);
         assert_eq!(settings.listen, "127.0.0.1:2");
         assert_eq!(settings.mount.as_deref(), Some("/b"));
         assert_eq!(settings.max_body_bytes, 5);

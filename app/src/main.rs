@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use quire::cli::{Cli, Command};
 use quire::commands::{self, Setup};
+use quire::config::ListenFlags;
 
 fn main() -> ExitCode {
     let cli = match started_as_cgi() {
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
     init_logging(&mode);
     let result = match mode {
         Mode::Command(command) => run(&cli, command),
-        Mode::Spawned => Setup::new(&cli.global, None, None)
+        Mode::Spawned => Setup::new(&cli.global, ListenFlags::default())
             .and_then(|setup| commands::fastcgi::run_spawned(&setup)),
     };
     match result {
@@ -50,20 +51,31 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(options) => {
-            commands::serve::run(&Setup::new(&cli.global, options.listen.as_deref(), None)?)
-        }
-        Command::Fastcgi(options) => {
-            commands::fastcgi::run(&Setup::new(&cli.global, None, options.listen.as_deref())?)
-        }
-        Command::Scgi(options) => commands::scgi::run(
-            &Setup::new(&cli.global, None, None)?,
-            options.listen.as_deref(),
-        ),
+        Command::Serve(options) => commands::serve::run(&Setup::new(
+            &cli.global,
+            ListenFlags {
+                http: options.listen.as_deref(),
+                ..ListenFlags::default()
+            },
+        )?),
+        Command::Fastcgi(options) => commands::fastcgi::run(&Setup::new(
+            &cli.global,
+            ListenFlags {
+                fastcgi: options.listen.as_deref(),
+                ..ListenFlags::default()
+            },
+        )?),
+        Command::Scgi(options) => commands::scgi::run(&Setup::new(
+            &cli.global,
+            ListenFlags {
+                scgi: options.listen.as_deref(),
+                ..ListenFlags::default()
+            },
+        )?),
         Command::Cgi => commands::cgi::run(&cli.global),
-        Command::Init => commands::init::run(&Setup::new(&cli.global, None, None)?),
+        Command::Init => commands::init::run(&Setup::new(&cli.global, ListenFlags::default())?),
         Command::Reindex(options) => {
-            commands::reindex::run(&Setup::new(&cli.global, None, None)?, &options)
+            commands::reindex::run(&Setup::new(&cli.global, ListenFlags::default())?, &options)
         }
     }
 }

@@ -4,13 +4,14 @@ use std::io::Write;
 
 use super::Setup;
 use crate::cli::GlobalOptions;
+use crate::config::ListenFlags;
 
 /// Answers one CGI request. If the wiki cannot even start (an unwritable
 /// data directory, a broken quire.toml), the client still gets a proper 500
 /// response, and the reason goes to stderr, which is the web server's error
 /// log.
 pub fn run(global: &GlobalOptions) -> anyhow::Result<()> {
-    let started = Setup::new(global, None, None)
+    let started = Setup::new(global, ListenFlags::default())
         .and_then(|setup| Ok((setup.cgi_app()?, setup.gateway_config())));
     match started {
         Ok((app, config)) => Ok(gateway::cgi::run(&*app, &config)?),

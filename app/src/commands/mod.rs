@@ -16,7 +16,7 @@ use gateway::{App, GatewayConfig};
 use themes::Themes;
 
 use crate::cli::GlobalOptions;
-use crate::config::{parse_mount, Settings};
+use crate::config::{parse_mount, ListenFlags, Settings};
 use crate::datadir::DataDir;
 use crate::indexer::Indexer;
 use crate::wiki::page_name::PageName;
@@ -30,14 +30,10 @@ pub struct Setup {
 
 impl Setup {
     /// Finds and creates the data directory and merges the settings.
-    pub fn new(
-        global: &GlobalOptions,
-        listen: Option<&str>,
-        fastcgi_listen: Option<&str>,
-    ) -> anyhow::Result<Setup> {
+    pub fn new(global: &GlobalOptions, flags: ListenFlags<'_>) -> anyhow::Result<Setup> {
         let data = DataDir::locate(global.data.as_deref());
         data.create()?;
-        let mut settings = Settings::merge(global, listen, fastcgi_listen, data.settings()?);
+        let mut settings = Settings::merge(global, &flags, data.settings()?);
         if let Some(mount) = &settings.mount {
             settings.mount = Some(parse_mount(mount)?);
         }

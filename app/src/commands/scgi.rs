@@ -8,8 +8,8 @@ use super::Setup;
 
 /// Serves SCGI on `listen` (or the socket on standard input) until SIGTERM
 /// or SIGINT.
-pub fn run(setup: &Setup, listen: Option<&str>) -> anyhow::Result<()> {
-    let listener = match listen {
+pub fn run(setup: &Setup) -> anyhow::Result<()> {
+    let listener = match setup.settings.scgi_listen.as_deref() {
         Some(spec) => bind(spec)?,
         None => inherited()?.ok_or_else(|| no_socket("scgi", "scgi.sock"))?,
     };

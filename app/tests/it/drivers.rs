@@ -17,6 +17,7 @@ use gateway::App;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use quire::cli::GlobalOptions;
 use quire::commands::Setup;
+use quire::config::ListenFlags;
 use tempfile::TempDir;
 
 pub use crate::suite::{Gateway, BODY_LIMIT};
@@ -37,7 +38,7 @@ impl InProcess {
             max_body: Some(BODY_LIMIT),
             ..GlobalOptions::default()
         };
-        let setup = Setup::new(&global, None, None).unwrap();
+        let setup = Setup::new(&global, ListenFlags::default()).unwrap();
         let client = TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config());
         InProcess {
             client,
