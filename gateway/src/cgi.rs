@@ -31,6 +31,7 @@
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use http::{Method, StatusCode};
 use thiserror::Error;
@@ -124,12 +125,74 @@ where
         }
     };
     let is_head = head.head().method == Method::HEAD;
-    let body = match head.content_length() {
-        Some(length) => RequestBody::new(stdin, Some(length), config.max_body_bytes),
+    let declared = head.content_length();
+    let stdin = SharedStdin::new(stdin);
+    let body = match declared {
+        Some(length) => RequestBody::new(stdin.clone(), Some(length), config.max_body_bytes),
         None => RequestBody::new(io::empty(), Some(0), config.max_body_bytes),
     };
     let response = crate::app::call_guarded(app, head.into_request(body));
-    send(response, is_head, stdout)
+    let sent = send(response, is_head, stdout);
+    if let Some(length) = declared {
+        stdin.drain_unread(length);
+    }
+    sent
+}
+
+/// How much of a body the app left unread is read and thrown away before
+/// exiting; past this, the web server may see a reset connection.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Stdin shared between the app's body and the adapter, counting what was
+/// read, so that what the app left unread can be drained afterwards.
+///
+/// Why drain: under Apache's mod_cgid, stdin and stdout are one unix
+/// socket; a process that exits with unread request bytes in it makes the
+/// kernel reset the connection, and Apache loses the end of the response it
+/// had not yet read (a 413 page cut short). Reading the rest first lets the
+/// response through intact.
+struct SharedStdin<R> {
+    inner: Arc<Mutex<(R, u64)>>,
+}
+
+impl<R> Clone for SharedStdin<R> {
+    fn clone(&self) -> Self {
+        SharedStdin {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<R: Read> SharedStdin<R> {
+    fn new(reader: R) -> Self {
+        SharedStdin {
+            inner: Arc::new(Mutex::new((reader, 0))),
+        }
+    }
+
+    /// Reads and discards up to [`DRAIN_LIMIT`] of the `declared` bytes that
+    /// nobody read; failures only mean the client left.
+    fn drain_unread(&self, declared: u64) {
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (reader, consumed) = &mut *guard;
+        let unread = declared.saturating_sub(*consumed).min(DRAIN_LIMIT);
+        if unread == 0 {
+            return;
+        }
+        if let Err(err) = io::copy(&mut reader.take(unread), &mut io::sink()) {
+            tracing::debug!(error = %err, "could not drain the unread request body");
+        }
+    }
+}
+
+impl<R: Read> Read for SharedStdin<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (reader, consumed) = &mut *guard;
+        let n = reader.read(buf)?;
+        *consumed += n as u64;
+        Ok(n)
+    }
 }
 
 /// Writes the head and (unless this answers a HEAD request) the body.
@@ -302,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn a_body_over_the_limit_answers_413_without_reading_it() {
+    fn a_body_over_the_limit_answers_413_then_drains_what_was_sent() {
         let (stdin, consumed) = Stdin::new(&[b'x'; 100]);
         let config = GatewayConfig {
             max_body_bytes: 10,
@@ -314,11 +377,13 @@ mod tests {
             head.starts_with("Status: 413 Payload Too Large\r\n"),
             "{head}"
         );
-        assert_eq!(consumed.load(Ordering::SeqCst), 0);
+        // The app read none of it; the adapter drained it after answering,
+        // so a server sharing one socket for stdin and stdout sees no reset.
+        assert_eq!(consumed.load(Ordering::SeqCst), 100);
     }
 
     #[test]
-    fn a_4_gb_content_length_answers_413_without_reading_stdin() {
+    fn a_4_gb_content_length_answers_413_and_drains_no_more_than_was_sent() {
         let (stdin, consumed) = Stdin::new(&[b'x'; 100]);
         let vars: [(&str, &[u8]); 2] = [
             ("REQUEST_METHOD", b"POST"),
@@ -329,7 +394,27 @@ mod tests {
             head.starts_with("Status: 413 Payload Too Large\r\n"),
             "{head}"
         );
-        assert_eq!(consumed.load(Ordering::SeqCst), 0);
+        assert_eq!(consumed.load(Ordering::SeqCst), 100);
+    }
+
+    #[test]
+    fn draining_an_unread_body_stops_at_the_drain_limit() {
+        struct Endless(Arc<AtomicUsize>);
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                buf.fill(b'x');
+                self.0.fetch_add(buf.len(), Ordering::SeqCst);
+                Ok(buf.len())
+            }
+        }
+        let consumed = Arc::new(AtomicUsize::new(0));
+        let vars: [(&str, &[u8]); 2] = [
+            ("REQUEST_METHOD", b"POST"),
+            ("CONTENT_LENGTH", b"4294967296"),
+        ];
+        let (head, _) = cgi(&vars, Endless(Arc::clone(&consumed)), echo);
+        assert!(head.starts_with("Status: 413"), "{head}");
+        assert_eq!(consumed.load(Ordering::SeqCst) as u64, DRAIN_LIMIT);
     }
 
     #[test]
