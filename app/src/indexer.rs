@@ -283,8 +283,7 @@ pub fn rebuild(
         let batch = storage.current_revisions(after.as_deref(), BATCH)?;
         let Some(last) = batch.last() else { break };
         after = Some(last.revision.page.clone());
-        for logged in &batch {
-            let text = markup::plain_text(&logged.revision.text);
+        for (logged, text) in batch.iter().zip(plain_texts(&batch)) {
             rebuild.put(&page_doc(&logged.revision, &text))?;
         }
         pages += batch.len() as u64;
@@ -296,6 +295,33 @@ pub fn rebuild(
         CatchUp::UpToDate | CatchUp::Busy => 0,
     };
     Ok(Rebuilt { pages, caught_up })
+}
+
+/// The batch's texts without markup, converted on every core: stripping Markdown costs about as
+/// much as indexing, and tantivy's own threads index the previous batch meanwhile.
+fn plain_texts(batch: &[LoggedRevision]) -> Vec<String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = batch.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = batch
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|logged| markup::plain_text(&logged.revision.text))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(texts) => texts,
+                // A panic in the converter is a bug in markup; surface it where it happened.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// "a: b: c" for a log line.

@@ -455,7 +455,8 @@ impl Update {
     }
 
     /// Makes the changes visible, recording that the index now holds every revision up to `up_to`;
-    /// waits for segment merges so the lock is released on a tidy index.
+    /// then waits for segment merges, so the lock is released on a tidy index (many one-page commits
+    /// from CGI saves would otherwise pile up small segments).
     pub fn commit(mut self, up_to: u64) -> Result<(), SearchError> {
         let mut prepared = self
             .writer
@@ -465,13 +466,14 @@ impl Update {
         prepared
             .commit()
             .map_err(tantivy_error("committing the index"))?;
-        self.writer
-            .wait_merging_threads()
-            .map_err(tantivy_error("merging index segments"))?;
+        // Searchable now; merging may take longer and need not hold searches back.
         self.opened
             .reader
             .reload()
-            .map_err(tantivy_error("reloading the index"))
+            .map_err(tantivy_error("reloading the index"))?;
+        self.writer
+            .wait_merging_threads()
+            .map_err(tantivy_error("merging index segments"))
     }
 }
 
