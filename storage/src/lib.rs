@@ -36,7 +36,9 @@
 //! ```
 
 mod error;
+mod links;
 mod pool;
+mod render_cache;
 mod revision;
 mod save;
 mod schema;
@@ -49,6 +51,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use crate::error::StorageError;
+pub use crate::render_cache::{CachedHtml, RenderTicket};
 pub use crate::revision::{Change, LoggedRevision, Revision, RevisionMeta};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
@@ -190,9 +193,132 @@ impl Storage {
 
     /// Stores a new revision, unless the text is unchanged or the page moved on since `save.base_rev`.
     /// Atomic across threads and processes.
+    ///
+    /// The new revision's outgoing links stay unknown (the page is listed by
+    /// [`pages_missing_links`](Self::pages_missing_links)); the wiki saves with
+    /// [`save_with_links`](Self::save_with_links).
     pub fn save(&self, save: Save<'_>) -> Result<SaveOutcome, StorageError> {
         let mut conn = self.pool.get()?;
-        save::save(&mut conn, &save)
+        save::save(&mut conn, &save, None)
+    }
+
+    /// [`save`](Self::save), recording in the same transaction the wiki pages the new text links to
+    /// (distinct normalised page names, as the app's markup reports them). Creating a page also drops
+    /// the cached HTML of the pages linking to it (see [`cached_html`](Self::cached_html)).
+    pub fn save_with_links(
+        &self,
+        save: Save<'_>,
+        links: &[&str],
+    ) -> Result<SaveOutcome, StorageError> {
+        let mut conn = self.pool.get()?;
+        save::save(&mut conn, &save, Some(links))
+    }
+
+    /// Records the outgoing links of revision `rev` of `page`, if it is still the current one (returns
+    /// whether it was): how the app fills in links for pages saved without them.
+    pub fn set_links(&self, page: &str, rev: u64, links: &[&str]) -> Result<bool, StorageError> {
+        let Ok(rev) = i64::try_from(rev) else {
+            return Ok(false);
+        };
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(doing("starting to record links"))?;
+        let found: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT p.id, r.id FROM pages p
+                 JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+                 WHERE p.name = ?1 AND r.rev = ?2",
+                params![page, rev],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(doing("recording links"))?;
+        let Some((page_id, revision_id)) = found else {
+            return Ok(false);
+        };
+        links::record(&tx, page_id, revision_id, rev, links)?;
+        tx.commit().map_err(doing("committing links"))?;
+        Ok(true)
+    }
+
+    /// Up to `limit` current revisions whose outgoing links are not recorded (pages from before the
+    /// link graph existed, or saved with [`save`](Self::save)), by page name. Cheap when there are none:
+    /// a partial index holds exactly these pages.
+    pub fn pages_missing_links(&self, limit: usize) -> Result<Vec<Revision>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {META_COLUMNS}, r.format, r.body, r.id FROM pages p
+                 JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+                 WHERE p.links_rev <> p.current_rev
+                 ORDER BY p.name
+                 LIMIT ?1"
+            ))
+            .map_err(doing("finding pages without links"))?;
+        let rows = stmt
+            .query_map(params![sql_count(limit)], decode_row)
+            .map_err(doing("finding pages without links"))?;
+        rows.map(|row| {
+            let (raw, format, body, _) = row.map_err(doing("finding pages without links"))?;
+            let meta = raw.check()?;
+            let text = decode_body(&meta, &format, body)?;
+            Ok(Revision::from_parts(meta, text))
+        })
+        .collect()
+    }
+
+    /// The pages whose current revision links to `page` ("what links here"), by name; the page itself
+    /// is left out.
+    pub fn backlinks(&self, page: &str) -> Result<Vec<String>, StorageError> {
+        let conn = self.pool.get()?;
+        links::backlinks(&conn, page)
+    }
+
+    /// Pages no other page's current revision links to, by name. The app leaves out its front page,
+    /// which needs no link.
+    pub fn orphans(&self) -> Result<Vec<String>, StorageError> {
+        let conn = self.pool.get()?;
+        links::orphans(&conn)
+    }
+
+    /// Pages that do not exist but current revisions link to, each with how many pages link to it;
+    /// most wanted first, then by name.
+    pub fn wanted(&self) -> Result<Vec<(String, u64)>, StorageError> {
+        let conn = self.pool.get()?;
+        links::wanted(&conn)
+    }
+
+    /// The cached HTML of revision `rev` of `page` rendered for `variant` (whatever else the HTML
+    /// depends on: mount prefix, renderer version and settings), or a ticket to store it once rendered.
+    /// See the `render_cache` module for how entries stay right when linked pages come and go.
+    pub fn cached_html(
+        &self,
+        page: &str,
+        rev: u64,
+        variant: &str,
+    ) -> Result<CachedHtml, StorageError> {
+        let conn = self.pool.get()?;
+        render_cache::lookup(&conn, page, rev, variant)
+    }
+
+    /// Stores HTML rendered after a [`CachedHtml::Miss`]. Returns whether it was stored: not if the
+    /// revision is no longer current, its links are not recorded, or a page was created since the
+    /// lookup (the HTML may show that link wrongly).
+    pub fn store_html(
+        &self,
+        ticket: &RenderTicket,
+        variant: &str,
+        html: &str,
+    ) -> Result<bool, StorageError> {
+        let conn = self.pool.get()?;
+        render_cache::store(&conn, ticket, variant, html)
+    }
+
+    /// How many rendered pages the cache holds.
+    pub fn cached_html_count(&self) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        render_cache::len(&conn)
     }
 
     /// A page's revisions, newest first, without their texts. Empty if the page does not exist.

@@ -50,11 +50,18 @@ pub enum SaveOutcome {
     },
 }
 
-pub(crate) fn save(conn: &mut Connection, save: &Save<'_>) -> Result<SaveOutcome, StorageError> {
+/// Saves `save`; with `links`, also records the new revision's outgoing wiki links (see
+/// [`crate::Storage::save_with_links`]).
+pub(crate) fn save(
+    conn: &mut Connection,
+    save: &Save<'_>,
+    links: Option<&[&str]>,
+) -> Result<SaveOutcome, StorageError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(doing("starting a save"))?;
 
+    let mut created = false;
     let (page_id, prev_rev, prev_size) = match crate::load_current(&tx, save.page)? {
         Some((page_id, current)) => {
             if current.text == save.text {
@@ -71,6 +78,7 @@ pub(crate) fn save(conn: &mut Connection, save: &Save<'_>) -> Result<SaveOutcome
                 params![save.page],
             )
             .map_err(doing("creating a page"))?;
+            created = true;
             (tx.last_insert_rowid(), 0, 0)
         }
     };
@@ -99,11 +107,20 @@ pub(crate) fn save(conn: &mut Connection, save: &Save<'_>) -> Result<SaveOutcome
         ],
     )
     .map_err(doing("writing a revision"))?;
+    let revision_id = tx.last_insert_rowid();
     tx.execute(
         "UPDATE pages SET current_rev = ?1 WHERE id = ?2",
         params![rev_sql, page_id],
     )
     .map_err(doing("moving a page to its new revision"))?;
+    if let Some(links) = links {
+        crate::links::record(&tx, page_id, revision_id, rev_sql, links)?;
+    }
+    crate::render_cache::forget_older(&tx, page_id, rev_sql)?;
+    if created {
+        // Links to this page were drawn as missing; the pages holding them must render again.
+        crate::render_cache::invalidate_links_to(&tx, save.page)?;
+    }
     tx.commit().map_err(doing("committing a save"))?;
     Ok(SaveOutcome::Saved { rev })
 }

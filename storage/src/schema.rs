@@ -13,8 +13,8 @@
 //! Design for the features still to come, all additive:
 //! - `pages.id` is a stable surrogate key, so a rename changes one row and history, links and attachments
 //!   follow; deletion becomes a column or a revision kind on the same tables.
-//! - `revisions.id` is a global, never reused (AUTOINCREMENT) key that a link table (outgoing links per
-//!   revision) and a render cache can reference.
+//! - `revisions.id` is a global, never reused (AUTOINCREMENT) key that the link table (outgoing links per
+//!   revision, migration 2) and the render cache reference.
 //! - `revisions.format` says how `body` is stored; today always `plain` (UTF-8 text). Compressed history
 //!   adds a format and rewrites old rows; a build meeting a format it does not know says so
 //!   ([`crate::StorageError::UnknownFormat`]) instead of showing garbage.
@@ -39,10 +39,11 @@ pub(crate) struct Migration {
 }
 
 /// All migrations, in order. Append only.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "pages and revisions",
-    sql: "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "pages and revisions",
+        sql: "
         CREATE TABLE pages (
             id          INTEGER PRIMARY KEY,
             name        TEXT NOT NULL UNIQUE,
@@ -63,7 +64,37 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE INDEX revisions_recent ON revisions (time DESC, id DESC);
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "the link graph and the render cache",
+        // `pages.links_rev` is the revision whose outgoing links are stored; where it differs from
+        // `current_rev` (every page of an older database, or a save without links) the app still has
+        // to compute them, which the partial index finds without a scan. `render_epoch` grows whenever
+        // a page appears or disappears, so a render that raced with that change is not cached.
+        sql: "
+        ALTER TABLE pages ADD COLUMN links_rev INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX pages_links_stale ON pages (id) WHERE links_rev <> current_rev;
+        CREATE TABLE links (
+            revision_id INTEGER NOT NULL REFERENCES revisions (id),
+            target      TEXT NOT NULL,
+            PRIMARY KEY (revision_id, target)
+        ) WITHOUT ROWID;
+        CREATE INDEX links_by_target ON links (target, revision_id);
+        CREATE TABLE rendered (
+            revision_id INTEGER NOT NULL REFERENCES revisions (id),
+            variant     TEXT NOT NULL,
+            html        TEXT NOT NULL,
+            PRIMARY KEY (revision_id, variant)
+        );
+        CREATE TABLE render_epoch (
+            id    INTEGER PRIMARY KEY CHECK (id = 1),
+            epoch INTEGER NOT NULL
+        );
+        INSERT INTO render_epoch (id, epoch) VALUES (1, 0);
+    ",
+    },
+];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: u32 = match MIGRATIONS.last() {

@@ -6,6 +6,7 @@
 )]
 
 mod concurrency;
+mod links;
 mod open;
 mod pages;
 mod search;

@@ -1,0 +1,99 @@
+//! The link graph: which pages each revision links to, and what follows from it — backlinks ("what
+//! links here"), orphans (pages nothing links to) and wanted pages (linked to but missing).
+//!
+//! Links are stored per revision (`links (revision_id, target)`), written in the same transaction as
+//! the revision, so the graph never disagrees with the text. Questions about the wiki as it is now only
+//! follow each page's *current* revision. Storage cannot read Markdown: the app extracts the targets and
+//! hands them over ([`crate::Storage::save_with_links`]); a revision saved without them leaves its page
+//! listed by [`crate::Storage::pages_missing_links`] until the app supplies them
+//! ([`crate::Storage::set_links`]). Targets are page names exactly as the app normalised them; a link
+//! from a page to itself counts for nothing.
+
+use rusqlite::{params, Connection};
+
+use crate::error::{doing, StorageError};
+
+/// Records `links` as the outgoing links of revision `revision_id` (number `rev`) of page `page_id`,
+/// and marks the page's links as known for that revision. Runs inside the caller's transaction.
+pub(crate) fn record(
+    conn: &Connection,
+    page_id: i64,
+    revision_id: i64,
+    rev: i64,
+    links: &[&str],
+) -> Result<(), StorageError> {
+    let mut insert = conn
+        .prepare_cached("INSERT OR IGNORE INTO links (revision_id, target) VALUES (?1, ?2)")
+        .map_err(doing("recording links"))?;
+    for target in links {
+        insert
+            .execute(params![revision_id, target])
+            .map_err(doing("recording links"))?;
+    }
+    conn.prepare_cached("UPDATE pages SET links_rev = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![rev, page_id]))
+        .map_err(doing("recording links"))?;
+    Ok(())
+}
+
+/// Rows of `links` that belong to current revisions, as a subquery joinable on `cur.target` and
+/// `cur.page_id`.
+const CURRENT_LINKS: &str = "SELECT l.target AS target, p.id AS page_id, p.name AS source
+     FROM pages p
+     JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+     JOIN links l ON l.revision_id = r.id";
+
+pub(crate) fn backlinks(conn: &Connection, page: &str) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT DISTINCT p.name FROM links l
+             JOIN revisions r ON r.id = l.revision_id
+             JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev
+             WHERE l.target = ?1 AND p.name <> ?1
+             ORDER BY p.name",
+        )
+        .map_err(doing("reading backlinks"))?;
+    let rows = stmt
+        .query_map(params![page], |row| row.get(0))
+        .map_err(doing("reading backlinks"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(doing("reading backlinks"))
+}
+
+pub(crate) fn orphans(conn: &Connection) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT p.name FROM pages p
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM ({CURRENT_LINKS}) cur
+                 WHERE cur.target = p.name AND cur.page_id <> p.id
+             )
+             ORDER BY p.name"
+        ))
+        .map_err(doing("listing orphaned pages"))?;
+    let rows = stmt
+        .query_map([], |row| row.get(0))
+        .map_err(doing("listing orphaned pages"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(doing("listing orphaned pages"))
+}
+
+pub(crate) fn wanted(conn: &Connection) -> Result<Vec<(String, u64)>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT cur.target, COUNT(DISTINCT cur.page_id) AS n FROM ({CURRENT_LINKS}) cur
+             WHERE NOT EXISTS (SELECT 1 FROM pages t WHERE t.name = cur.target)
+             GROUP BY cur.target
+             ORDER BY n DESC, cur.target"
+        ))
+        .map_err(doing("listing wanted pages"))?;
+    let rows = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)))
+        .map_err(doing("listing wanted pages"))?;
+    rows.map(|row| {
+        let (target, count): (String, i64) = row.map_err(doing("listing wanted pages"))?;
+        let count = crate::revision::to_u64("link count", &target, count)?;
+        Ok((target, count))
+    })
+    .collect()
+}

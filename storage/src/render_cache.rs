@@ -1,0 +1,141 @@
+//! The render cache: a page revision's HTML, stored so a view need not render Markdown again — which
+//! matters most under CGI, where every request is a fresh process and no in-memory memo survives.
+//!
+//! Rendered HTML depends on more than the revision's text: on the URLs the app writes (the mount
+//! prefix), on the renderer and its settings, and on which linked pages exist. The first two are the
+//! *variant* the app passes with every lookup (an opaque string, part of the key, so one database
+//! served under two mounts keeps two entries). The third is kept right by invalidation: the save that
+//! creates a page deletes, in the same transaction, the cached HTML of every revision linking to it (the
+//! link graph says which), and bumps a counter, the *render epoch*. A render that started before that
+//! save carries the old epoch in its [`RenderTicket`] and is not stored, so HTML drawn with a stale
+//! answer never lands in the cache. Deleting or renaming a page must do the same
+//! ([`invalidate_links_to`]).
+//!
+//! Only a page's current revision is cached, and only once its links are known (so that invalidation
+//! can find it); a save drops the entries of the page's older revisions.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{doing, StorageError};
+
+/// What a cache lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedHtml {
+    /// The stored HTML.
+    Hit(String),
+    /// Nothing stored; render, then hand the HTML back with this ticket
+    /// ([`crate::Storage::store_html`]).
+    Miss(RenderTicket),
+}
+
+/// Permission to cache one render, valid only while no page has been created or deleted since the
+/// lookup that issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderTicket {
+    page: String,
+    rev: i64,
+    epoch: i64,
+}
+
+pub(crate) fn lookup(
+    conn: &Connection,
+    page: &str,
+    rev: u64,
+    variant: &str,
+) -> Result<CachedHtml, StorageError> {
+    let Ok(rev) = i64::try_from(rev) else {
+        return Err(StorageError::Invalid {
+            what: format!("revision number {rev} of page {page:?} is too large"),
+        });
+    };
+    // One statement, so the HTML and the epoch come from the same snapshot.
+    let (html, epoch): (Option<String>, i64) = conn
+        .prepare_cached(
+            "SELECT (SELECT c.html FROM pages p
+                     JOIN revisions r ON r.page_id = p.id
+                     JOIN rendered c ON c.revision_id = r.id
+                     WHERE p.name = ?1 AND r.rev = ?2 AND c.variant = ?3),
+                    (SELECT epoch FROM render_epoch WHERE id = 1)",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![page, rev, variant], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+        })
+        .map_err(doing("reading the render cache"))?;
+    Ok(match html {
+        Some(html) => CachedHtml::Hit(html),
+        None => CachedHtml::Miss(RenderTicket {
+            page: page.to_owned(),
+            rev,
+            epoch,
+        }),
+    })
+}
+
+/// Stores `html` for the ticket's revision, unless the revision is no longer current, its links are
+/// not known, or a page appeared or vanished since the ticket was issued. One statement: the checks and
+/// the write happen under the same write lock.
+pub(crate) fn store(
+    conn: &Connection,
+    ticket: &RenderTicket,
+    variant: &str,
+    html: &str,
+) -> Result<bool, StorageError> {
+    let stored = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO rendered (revision_id, variant, html)
+             SELECT r.id, ?3, ?4 FROM pages p
+             JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+             WHERE p.name = ?1 AND r.rev = ?2 AND p.links_rev = p.current_rev
+               AND (SELECT epoch FROM render_epoch WHERE id = 1) = ?5",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                ticket.page,
+                ticket.rev,
+                variant,
+                html,
+                ticket.epoch
+            ])
+        })
+        .map_err(doing("storing rendered HTML"))?;
+    Ok(stored > 0)
+}
+
+/// Drops the cached HTML of page `page_id`'s revisions before `rev` (they are no longer viewed as
+/// current). Inside the saving transaction.
+pub(crate) fn forget_older(conn: &Connection, page_id: i64, rev: i64) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "DELETE FROM rendered WHERE revision_id IN
+             (SELECT id FROM revisions WHERE page_id = ?1 AND rev < ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![page_id, rev]))
+    .map_err(doing("dropping old rendered HTML"))?;
+    Ok(())
+}
+
+/// Page `target` appeared (or, later, vanished or was renamed): drops the cached HTML of every revision
+/// linking to it and bumps the render epoch, so renders in flight are not stored either. Inside the
+/// transaction that makes the change.
+pub(crate) fn invalidate_links_to(conn: &Connection, target: &str) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "DELETE FROM rendered WHERE revision_id IN
+             (SELECT revision_id FROM links WHERE target = ?1)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![target]))
+    .map_err(doing("invalidating rendered HTML"))?;
+    conn.prepare_cached("UPDATE render_epoch SET epoch = epoch + 1 WHERE id = 1")
+        .and_then(|mut stmt| stmt.execute([]))
+        .map_err(doing("invalidating rendered HTML"))?;
+    Ok(())
+}
+
+/// How many entries the cache holds (for tests and reports).
+pub(crate) fn len(conn: &Connection) -> Result<u64, StorageError> {
+    let n: Option<i64> = conn
+        .query_row("SELECT COUNT(*) FROM rendered", [], |row| row.get(0))
+        .optional()
+        .map_err(doing("counting rendered pages"))?;
+    crate::revision::to_u64("cache size", "", n.unwrap_or(0))
+}
