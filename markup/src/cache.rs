@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use crate::{LinkResolver, Rendered};
+use crate::{LinkResolver, RenderOptions, Rendered};
 
 /// Bytes all entries may hold together.
 pub(crate) const BUDGET: usize = 16 << 20;
@@ -65,6 +65,7 @@ pub(crate) fn answers(
 pub(crate) struct Entry {
     pub(crate) current_page: String,
     pub(crate) markdown: String,
+    pub(crate) options: RenderOptions,
     pub(crate) answers: Vec<Answer>,
     pub(crate) rendered: Rendered,
 }
@@ -103,6 +104,7 @@ pub(crate) struct Key<'a> {
     hash: u64,
     current_page: &'a str,
     markdown: &'a str,
+    options: &'a RenderOptions,
 }
 
 /// A bounded map from (page name, text) to rendered pages, shared by all threads.
@@ -126,14 +128,20 @@ impl Cache {
         }
     }
 
-    pub(crate) fn key<'a>(&self, current_page: &'a str, markdown: &'a str) -> Key<'a> {
+    pub(crate) fn key<'a>(
+        &self,
+        current_page: &'a str,
+        markdown: &'a str,
+        options: &'a RenderOptions,
+    ) -> Key<'a> {
         Key {
             // The name's length first, so that no two (name, text) pairs hash the same concatenation.
             hash: self
                 .hasher
-                .hash_one((current_page.len(), current_page, markdown)),
+                .hash_one((current_page.len(), current_page, markdown, options)),
             current_page,
             markdown,
+            options,
         }
     }
 
@@ -153,7 +161,9 @@ impl Cache {
             .get_mut(&key.hash)?
             .iter_mut()
             .find(|slot| {
-                slot.entry.current_page == key.current_page && slot.entry.markdown == key.markdown
+                slot.entry.current_page == key.current_page
+                    && slot.entry.markdown == key.markdown
+                    && slot.entry.options == *key.options
             })?;
         slot.last_used = now;
         Some(Arc::clone(&slot.entry))
@@ -184,9 +194,11 @@ impl Cache {
         if size > self.entry_limit {
             return;
         }
-        let hash = self.key(&entry.current_page, &entry.markdown).hash;
+        let hash = self
+            .key(&entry.current_page, &entry.markdown, &entry.options)
+            .hash;
         let mut entries = self.lock();
-        entries.remove(hash, &entry.current_page, &entry.markdown);
+        entries.remove(hash, &entry);
         while entries.bytes + size > self.budget && entries.evict_least_recently_used() {}
         entries.clock += 1;
         let slot = Slot {
@@ -204,12 +216,15 @@ impl Cache {
 }
 
 impl Entries {
-    fn remove(&mut self, hash: u64, current_page: &str, markdown: &str) {
+    /// Removes the entry for the same page, text and options as `like`.
+    fn remove(&mut self, hash: u64, like: &Entry) {
         let Some(bucket) = self.buckets.get_mut(&hash) else {
             return;
         };
         let Some(at) = bucket.iter().position(|slot| {
-            slot.entry.current_page == current_page && slot.entry.markdown == markdown
+            slot.entry.current_page == like.current_page
+                && slot.entry.markdown == like.markdown
+                && slot.entry.options == like.options
         }) else {
             return;
         };
@@ -249,10 +264,13 @@ impl Entries {
 mod tests {
     use super::*;
 
+    static DEFAULT: LazyLock<RenderOptions> = LazyLock::new(RenderOptions::default);
+
     fn entry(page: &str, markdown: &str, html_len: usize) -> Entry {
         Entry {
             current_page: page.to_owned(),
             markdown: markdown.to_owned(),
+            options: RenderOptions::default(),
             answers: vec![Answer::Exists("/A".into())],
             rendered: Rendered {
                 html: "x".repeat(html_len),
@@ -267,19 +285,19 @@ mod tests {
         cache.insert(entry("P", "text", 10));
         assert_eq!(
             cache
-                .get(&cache.key("P", "text"))
+                .get(&cache.key("P", "text", &DEFAULT))
                 .map(|e| e.rendered.html.len()),
             Some(10)
         );
-        assert!(cache.get(&cache.key("P", "text!")).is_none());
-        assert!(cache.get(&cache.key("Q", "text")).is_none());
+        assert!(cache.get(&cache.key("P", "text!", &DEFAULT)).is_none());
+        assert!(cache.get(&cache.key("Q", "text", &DEFAULT)).is_none());
         // The same concatenation split differently is a different key.
         cache.insert(entry("ab", "c", 1));
-        assert!(cache.get(&cache.key("a", "bc")).is_none());
+        assert!(cache.get(&cache.key("a", "bc", &DEFAULT)).is_none());
         cache.insert(entry("P", "text", 20));
         assert_eq!(
             cache
-                .get(&cache.key("P", "text"))
+                .get(&cache.key("P", "text", &DEFAULT))
                 .map(|e| e.rendered.html.len()),
             Some(20)
         );
@@ -292,20 +310,20 @@ mod tests {
     #[test]
     fn keeps_pages_rendered_a_second_time() {
         let cache = Cache::new(1 << 20, 1_000);
-        let key = cache.key("P", "text");
+        let key = cache.key("P", "text", &DEFAULT);
         assert!(!cache.admits(&key, 10), "first render");
         assert!(cache.admits(&key, 10), "second render");
-        assert!(!cache.admits(&cache.key("P", "other"), 10));
+        assert!(!cache.admits(&cache.key("P", "other", &DEFAULT), 10));
         assert!(
-            !cache.admits(&cache.key("Big", "text"), 1_000),
+            !cache.admits(&cache.key("Big", "text", &DEFAULT), 1_000),
             "over the entry limit"
         );
         assert!(
-            !cache.admits(&cache.key("Big", "text"), 1_000),
+            !cache.admits(&cache.key("Big", "text", &DEFAULT), 1_000),
             "never kept"
         );
         for n in 0..=SIGHTINGS {
-            let _ = cache.admits(&cache.key(&n.to_string(), "text"), 10);
+            let _ = cache.admits(&cache.key(&n.to_string(), "text", &DEFAULT), 10);
         }
         assert!(cache.lock().sighted.len() <= SIGHTINGS);
     }
@@ -317,19 +335,22 @@ mod tests {
         for n in 0..3 {
             cache.insert(entry(&format!("P{n}"), "text", 1_000));
         }
-        assert!(cache.get(&cache.key("P0", "text")).is_some());
+        assert!(cache.get(&cache.key("P0", "text", &DEFAULT)).is_some());
         cache.insert(entry("P3", "text", 1_000));
         assert!(cache.bytes() <= 3 * one);
         assert!(
-            cache.get(&cache.key("P1", "text")).is_none(),
+            cache.get(&cache.key("P1", "text", &DEFAULT)).is_none(),
             "least recently used went"
         );
         for kept in ["P0", "P2", "P3"] {
-            assert!(cache.get(&cache.key(kept, "text")).is_some(), "{kept} kept");
+            assert!(
+                cache.get(&cache.key(kept, "text", &DEFAULT)).is_some(),
+                "{kept} kept"
+            );
         }
         cache.insert(entry("Big", "text", 2_000));
         assert!(
-            cache.get(&cache.key("Big", "text")).is_none(),
+            cache.get(&cache.key("Big", "text", &DEFAULT)).is_none(),
             "over the entry limit"
         );
         assert!(cache.bytes() <= 3 * one);

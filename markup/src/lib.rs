@@ -30,6 +30,7 @@
 mod autolink;
 mod cache;
 mod nesting;
+mod options;
 mod render;
 mod sanitize;
 mod text;
@@ -38,6 +39,7 @@ mod wikilink;
 use std::collections::HashSet;
 
 pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
+pub use options::{MarkupError, RenderOptions};
 pub use sanitize::{EXTERNAL_REL, MISSING_REL};
 
 /// What markup needs from its caller to write wiki links; the app implements it, as it knows the mount prefix
@@ -89,13 +91,54 @@ pub struct Rendered {
 /// assert!(page.html.contains(r#"href="/wiki/New%20Page?edit""#));
 /// ```
 pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
-    render::render(markdown, current_page, resolver)
+    render::render(markdown, current_page, resolver, &RenderOptions::default())
+}
+
+/// Renders like [`render`] with `options` instead of quire's default dialect; refuses a page longer than
+/// [`RenderOptions::max_input_bytes`].
+///
+/// ```
+/// use std::collections::HashSet;
+///
+/// struct NoPages;
+/// impl markup::LinkResolver for NoPages {
+///     fn page_url(&self, name: &str) -> String { format!("/{name}") }
+///     fn create_url(&self, name: &str) -> String { format!("/{name}?edit") }
+///     fn existing(&self, _: &[String]) -> HashSet<String> { HashSet::new() }
+/// }
+///
+/// let options = markup::RenderOptions { max_input_bytes: Some(10), ..markup::RenderOptions::commonmark() };
+/// let page = markup::render_with("*hi*", "Home", &NoPages, &options).unwrap();
+/// assert_eq!(page.html, "<p><em>hi</em></p>\n");
+/// assert!(markup::render_with("far too long a page", "Home", &NoPages, &options).is_err());
+/// ```
+pub fn render_with(
+    markdown: &str,
+    current_page: &str,
+    resolver: &dyn LinkResolver,
+    options: &RenderOptions,
+) -> Result<Rendered, MarkupError> {
+    if let Some(limit) = options.max_input_bytes {
+        if markdown.len() > limit {
+            return Err(MarkupError::TooLarge {
+                size: markdown.len(),
+                limit,
+            });
+        }
+    }
+    Ok(render::render(markdown, current_page, resolver, options))
 }
 
 /// The wiki-link targets of `markdown` (on page `current_page`), as [`render`] would report them in
 /// [`Rendered::links`], without rendering.
 pub fn wiki_links(markdown: &str, current_page: &str) -> Vec<String> {
-    render::wiki_links(markdown, current_page)
+    render::wiki_links(markdown, current_page, &RenderOptions::default())
+}
+
+/// The page names `markdown` links to under `options` (CamelCase words included when enabled), as
+/// [`render_with`] would report them in [`Rendered::links`], without rendering.
+pub fn wiki_links_with(markdown: &str, current_page: &str, options: &RenderOptions) -> Vec<String> {
+    render::wiki_links(markdown, current_page, options)
 }
 
 /// The text of `markdown` without markup, one line per block: for search indexes and snippets.

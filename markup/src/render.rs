@@ -15,7 +15,7 @@ use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use crate::autolink::{may_contain_url, split_urls, Piece};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target, Target};
-use crate::{cache, sanitize, LinkResolver, Rendered};
+use crate::{cache, sanitize, LinkResolver, RenderOptions, Rendered};
 
 /// Characters kept as they are in an anchor: the unreserved ones of RFC 3986.
 const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -24,15 +24,26 @@ const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// The Markdown dialect: CommonMark with GitHub's tables, strikethrough, task lists, footnotes and alerts, plus
-/// wiki links. No smart punctuation, no heading attributes, no math.
+/// quire's default Markdown dialect, for callers that take no options (plain text extraction).
 pub(crate) fn options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_GFM
-        | Options::ENABLE_WIKILINKS
+    parser_options(&RenderOptions::default())
+}
+
+/// The parser's side of `options`: CommonMark, with GitHub's tables, strikethrough, task lists, footnotes and
+/// alerts if `gfm`, and wiki links if `wiki_links`. Never smart punctuation, heading attributes or math.
+pub(crate) fn parser_options(options: &RenderOptions) -> Options {
+    let mut parser = Options::empty();
+    if options.gfm {
+        parser |= Options::ENABLE_TABLES
+            | Options::ENABLE_FOOTNOTES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_TASKLISTS
+            | Options::ENABLE_GFM;
+    }
+    if options.wiki_links {
+        parser |= Options::ENABLE_WIKILINKS;
+    }
+    parser
 }
 
 fn is_wikilink(tag: &Tag<'_>) -> bool {
@@ -65,10 +76,17 @@ fn wikilink_dest<'t>(tag: &'t Tag<'_>) -> Option<(&'t str, bool)> {
 }
 
 /// Distinct page names that `markdown`'s wiki links point to, in first-seen order.
-pub(crate) fn wiki_links(markdown: &str, current_page: &str) -> Vec<String> {
+pub(crate) fn wiki_links(
+    markdown: &str,
+    current_page: &str,
+    options: &RenderOptions,
+) -> Vec<String> {
     let mut links = Vec::new();
     let mut seen = HashSet::new();
-    for event in Parser::new_ext(markdown, options()) {
+    if !options.wiki_links {
+        return links;
+    }
+    for event in Parser::new_ext(markdown, parser_options(options)) {
         let Event::Start(tag) = event else { continue };
         let Some((dest, _)) = wikilink_dest(&tag) else {
             continue;
@@ -84,16 +102,21 @@ pub(crate) fn wiki_links(markdown: &str, current_page: &str) -> Vec<String> {
 
 type Events<'a> = Vec<(Event<'a>, Range<usize>)>;
 
-fn parse(markdown: &str) -> Events<'_> {
-    Parser::new_ext(markdown, options())
+fn parse<'a>(markdown: &'a str, options: &RenderOptions) -> Events<'a> {
+    Parser::new_ext(markdown, parser_options(options))
         .into_offset_iter()
         .collect()
 }
 
 /// Renders through [`cache::PAGES`]: a page seen before, whose links the resolver answers for as it did then,
 /// is not rendered again.
-pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
-    let key = cache::PAGES.key(current_page, markdown);
+pub(crate) fn render(
+    markdown: &str,
+    current_page: &str,
+    resolver: &dyn LinkResolver,
+    options: &RenderOptions,
+) -> Rendered {
+    let key = cache::PAGES.key(current_page, markdown, options);
     let mut known = None;
     if let Some(entry) = cache::PAGES.get(&key) {
         let existing = ask_existing(resolver, &entry.rendered.links);
@@ -103,7 +126,8 @@ pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkReso
         // The same text has the same links, so existence need not be asked twice.
         known = Some(existing);
     }
-    let (html, links, existing) = write_unsanitized(markdown, current_page, resolver, known);
+    let (html, links, existing) =
+        write_unsanitized(markdown, current_page, resolver, options, known);
     let rendered = Rendered {
         html: sanitize::clean(&html),
         links,
@@ -112,6 +136,7 @@ pub(crate) fn render(markdown: &str, current_page: &str, resolver: &dyn LinkReso
         cache::PAGES.insert(cache::Entry {
             current_page: current_page.to_owned(),
             markdown: markdown.to_owned(),
+            options: options.clone(),
             answers: cache::answers(resolver, &rendered.links, &existing),
             rendered: rendered.clone(),
         });
@@ -133,9 +158,10 @@ fn write_unsanitized(
     markdown: &str,
     current_page: &str,
     resolver: &dyn LinkResolver,
+    options: &RenderOptions,
     known: Option<HashSet<String>>,
 ) -> (String, Vec<String>, HashSet<String>) {
-    let events = parse(markdown);
+    let events = parse(markdown, options);
 
     // Wiki-link targets by the index of their start event, in event order.
     let mut targets = Vec::new();
@@ -169,13 +195,14 @@ fn write_unsanitized(
         targets: &targets,
         existing: &existing,
         resolver,
+        options,
     };
     let mut html = context.write_html(events, false);
     // Without the author's HTML the output nests no deeper than the Markdown cap allows (see
     // `markdown_alone_stays_below_the_html_depth_cap`), so only pages with raw HTML need measuring.
     if raw_html && html_depth_exceeds(&html, MAX_HTML_DEPTH) {
         // Parsing is deterministic: the same events at the same indices, so `targets` still apply.
-        html = context.write_html(parse(markdown), true);
+        html = context.write_html(parse(markdown, options), true);
     }
     (html, links, existing)
 }
@@ -186,6 +213,7 @@ struct Context<'a, 'r> {
     targets: &'r [(usize, Option<Target>)],
     existing: &'r HashSet<String>,
     resolver: &'r dyn LinkResolver,
+    options: &'r RenderOptions,
 }
 
 impl<'a> Context<'a, '_> {
@@ -298,7 +326,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             return;
         }
         let tag = match tag {
-            Tag::Heading { level, .. } => Tag::Heading {
+            Tag::Heading { level, .. } if self.context.options.heading_ids => Tag::Heading {
                 level,
                 id: Some(self.heading_id(ix).into()),
                 classes: Vec::new(),
@@ -355,7 +383,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             };
             text
         };
-        if !may_contain_url(&pending) {
+        if !self.context.options.gfm || !may_contain_url(&pending) {
             // Most text: kept as it is, borrowed from the page where pulldown-cmark did not copy it.
             self.out.push(Event::Text(pending));
             return;
@@ -579,7 +607,13 @@ mod tests {
                     let lead = prefix.repeat(levels);
                     let markdown: String =
                         body.lines().map(|line| format!("{lead}{line}\n")).collect();
-                    let (html, ..) = write_unsanitized(&markdown, "Home", &NoPages, None);
+                    let (html, ..) = write_unsanitized(
+                        &markdown,
+                        "Home",
+                        &NoPages,
+                        &RenderOptions::default(),
+                        None,
+                    );
                     assert!(
                         !html_depth_exceeds(&html, bound),
                         "{markdown:?} nests deeper than {bound}: {html}"

@@ -1,5 +1,6 @@
 //! markup's integration tests: everything through the public API.
 
+mod commonmark;
 mod links;
 mod nesting;
 mod properties;

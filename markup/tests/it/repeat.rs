@@ -102,3 +102,28 @@ fn a_page_read_again_is_reused_after_its_second_render() {
     assert_eq!(urls_asked(&resolver), 1);
     assert_eq!(urls_asked(&resolver), 1);
 }
+
+#[test]
+fn options_are_part_of_what_is_reused() {
+    let text = "Options matter: [[Home]] and ~~gone~~.";
+    let wiki = Wiki::with(&["Home"]);
+    let dialect = markup::render(text, "Team", &wiki);
+    assert_eq!(
+        markup::render(text, "Team", &wiki),
+        dialect,
+        "kept on the second render"
+    );
+    let plain =
+        markup::render_with(text, "Team", &wiki, &markup::RenderOptions::commonmark()).unwrap();
+    assert!(
+        dialect.html.contains("wikilink") && dialect.html.contains("<del>"),
+        "{}",
+        dialect.html
+    );
+    assert!(
+        !plain.html.contains("wikilink") && !plain.html.contains("<del>"),
+        "{}",
+        plain.html
+    );
+    assert!(plain.links.is_empty());
+}
