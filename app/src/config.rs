@@ -44,6 +44,10 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 
 # Show error details in the browser (flag --debug). Never on a public wiki.
 # debug = false
+
+# Keep rendered pages in the database and serve them without rendering the
+# Markdown again; links stay right as pages are created. Off: render every view.
+# render_cache = true
 "#;
 
 /// The settings file's keys.
@@ -59,6 +63,7 @@ pub struct FileSettings {
     pub mount: Option<String>,
     pub max_body_bytes: Option<u64>,
     pub debug: Option<bool>,
+    pub render_cache: Option<bool>,
 }
 
 impl FileSettings {
@@ -116,6 +121,7 @@ pub struct Settings {
     pub mount: Option<String>,
     pub max_body_bytes: u64,
     pub debug: bool,
+    pub render_cache: bool,
 }
 
 impl Settings {
@@ -139,6 +145,7 @@ impl Settings {
                 .or(file.max_body_bytes)
                 .unwrap_or(8 * 1024 * 1024),
             debug: global.debug || file.debug.unwrap_or(false),
+            render_cache: file.render_cache.unwrap_or(true),
         }
     }
 }
@@ -154,6 +161,7 @@ mod tests {
         assert_eq!(settings.site_name, "quire");
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.max_body_bytes, 8 * 1024 * 1024);
+        assert!(settings.render_cache);
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl DataDir {
         {
             seed(&storage).context("could not write the help pages into the new wiki")?;
         }
+        fill_in_links(&storage).context("could not record the links between pages")?;
         Ok(storage)
     }
 
@@ -91,18 +92,54 @@ impl DataDir {
 fn seed(storage: &Storage) -> anyhow::Result<usize> {
     let mut written = 0;
     for (name, text) in SEED_PAGES {
-        let outcome = storage.save(Save {
+        let links = markup::wiki_links(text, name);
+        let links: Vec<&str> = links.iter().map(String::as_str).collect();
+        let save = Save {
             page: name,
             text,
             author: "quire",
             comment: "Installed with quire",
             base_rev: None,
             time: None,
-        })?;
+        };
+        let outcome = storage.save_with_links(save, &links)?;
         if matches!(outcome, SaveOutcome::Saved { .. }) {
             written += 1;
         }
     }
     tracing::info!(pages = written, "seeded a new wiki with help pages");
     Ok(written)
+}
+
+/// Records the outgoing links of every page whose current revision has none recorded: a database
+/// from before the link graph, or pages saved by tools that do not parse Markdown. Storage keeps those
+/// pages in a partial index, so on an up-to-date wiki (every CGI request) this is one empty lookup.
+fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
+    const BATCH: usize = 200;
+    let mut filled = 0_usize;
+    loop {
+        let batch = storage.pages_missing_links(BATCH)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for revision in &batch {
+            let links = markup::wiki_links(&revision.text, &revision.page);
+            let links: Vec<&str> = links.iter().map(String::as_str).collect();
+            // False when a save overtook us; that save recorded (or will be listed with) its own links.
+            progressed |= storage.set_links(&revision.page, revision.rev, &links)?;
+            filled += 1;
+        }
+        if !progressed {
+            // Another writer keeps moving these pages on; the next open finishes the job.
+            break;
+        }
+    }
+    if filled > 0 {
+        tracing::info!(
+            pages = filled,
+            "recorded the links of pages saved without them"
+        );
+    }
+    Ok(())
 }

@@ -88,6 +88,7 @@ impl Setup {
                 site_name: self.settings.site_name.clone(),
                 front_page: page_setting(&self.settings.front_page, "front_page")?,
                 help_page: page_setting(&self.settings.help_page, "help_page")?,
+                render_cache: self.settings.render_cache,
             },
         );
         Ok(Arc::new(gateway::middleware::standard(

@@ -48,6 +48,8 @@ struct RecentView {
     #[serde(flatten)]
     layout: Layout,
     changes: Vec<RecentRow>,
+    orphans_url: String,
+    wanted_url: String,
 }
 
 #[derive(Serialize)]
@@ -158,6 +160,8 @@ impl Wiki {
         let view = RecentView {
             layout: self.layout(exchange, "Recent changes", None),
             changes,
+            orphans_url: exchange.urls.special("orphans"),
+            wanted_url: exchange.urls.special("wanted"),
         };
         self.html(StatusCode::OK, "recent.html", view)
     }

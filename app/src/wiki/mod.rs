@@ -9,6 +9,7 @@ mod assets;
 mod context;
 mod diff;
 mod error;
+mod graph;
 mod history;
 mod links;
 pub mod page_name;
@@ -40,6 +41,9 @@ pub struct WikiSettings {
     pub front_page: PageName,
     /// The page the header's "Help" link opens.
     pub help_page: PageName,
+    /// Whether page views use the rendered HTML stored in the database (`render_cache` in
+    /// `quire.toml`); off, every view renders the Markdown again.
+    pub render_cache: bool,
 }
 
 /// The wiki as a gateway app.
@@ -95,6 +99,8 @@ impl Wiki {
             Route::History(name) if readable => self.history(exchange, &name),
             Route::Diff(name) if readable => self.diff(exchange, &name),
             Route::Recent if readable => self.recent(exchange),
+            Route::Orphans if readable => self.orphans(exchange),
+            Route::Wanted if readable => self.wanted(exchange),
             Route::Search if readable => self.search(exchange),
             Route::Suggest if readable => self.suggest(exchange),
             Route::Static(path) if readable => self.asset(&path),

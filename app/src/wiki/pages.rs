@@ -3,7 +3,7 @@
 use gateway::{ErrorReport, HttpError, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
-use storage::{Revision, Save, SaveOutcome};
+use storage::{CachedHtml, Revision, Save, SaveOutcome};
 
 use super::context::Layout;
 use super::error::typed_response;
@@ -18,6 +18,14 @@ struct PageView {
     content_html: String,
     revision: RevisionInfo,
     history_rev_count: u64,
+    /// "What links here": pages whose current revision links to this one.
+    backlinks: Vec<Backlink>,
+}
+
+#[derive(Serialize)]
+struct Backlink {
+    name: String,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -77,13 +85,28 @@ impl Wiki {
                 .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?,
             _ => current.clone(),
         };
-        let content_html = self.render_markdown(exchange, name, &revision.text);
+        let is_current = revision.rev == current.rev;
+        let content_html = if is_current {
+            self.cached_render(exchange, name, &revision)
+        } else {
+            self.render_markdown(exchange, name, &revision.text)
+        };
+        let backlinks = self
+            .storage
+            .backlinks(name.as_str())?
+            .into_iter()
+            .map(|source| Backlink {
+                url: exchange.urls.page_str(&source),
+                name: source,
+            })
+            .collect();
         let view = PageView {
             layout: self.layout(exchange, name.as_str(), Some(name)),
             content_html,
+            backlinks,
             history_rev_count: current.rev,
             revision: RevisionInfo {
-                is_current: revision.rev == current.rev,
+                is_current,
                 current_url: exchange.urls.page(name),
                 rev: revision.rev,
                 author: revision.author,
@@ -182,14 +205,19 @@ impl Wiki {
             .into());
         }
         let author = author_of(exchange);
-        let outcome = self.storage.save(Save {
-            page: name.as_str(),
-            text: &text,
-            author: &author,
-            comment: &comment,
-            base_rev,
-            time: None,
-        })?;
+        let links = markup::wiki_links(&text, name.as_str());
+        let links: Vec<&str> = links.iter().map(String::as_str).collect();
+        let outcome = self.storage.save_with_links(
+            Save {
+                page: name.as_str(),
+                text: &text,
+                author: &author,
+                comment: &comment,
+                base_rev,
+                time: None,
+            },
+            &links,
+        )?;
         match outcome {
             SaveOutcome::Saved { .. } => {
                 // Wakes the indexer (or, in CGI, catches up now); never fails the save.
@@ -262,6 +290,34 @@ impl Wiki {
         found.ok_or_else(|| HttpError::not_found(format!("There is no page called {name}.")).into())
     }
 
+    /// The HTML of a page's current revision, from the render cache when it holds it (see storage's
+    /// `render_cache` module for why it cannot go stale), else rendered and stored. The cache is a
+    /// speed-up only: when it fails, the page is rendered and the failure logged.
+    fn cached_render(&self, exchange: &Exchange, name: &PageName, revision: &Revision) -> String {
+        if !self.settings.render_cache {
+            return self.render_markdown(exchange, name, &revision.text);
+        }
+        let variant = render_variant(exchange);
+        let ticket = match self
+            .storage
+            .cached_html(name.as_str(), revision.rev, &variant)
+        {
+            Ok(CachedHtml::Hit(html)) => return html,
+            Ok(CachedHtml::Miss(ticket)) => Some(ticket),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the render cache");
+                None
+            }
+        };
+        let html = self.render_markdown(exchange, name, &revision.text);
+        if let Some(ticket) = ticket {
+            if let Err(err) = self.storage.store_html(&ticket, &variant, &html) {
+                tracing::warn!(error = %err, "could not store a rendered page");
+            }
+        }
+        html
+    }
+
     pub(super) fn render_markdown(
         &self,
         exchange: &Exchange,
@@ -323,6 +379,16 @@ impl Wiki {
             .insert(header::ALLOW, HeaderValue::from_static(allow));
         response
     }
+}
+
+/// What cached HTML depends on besides the revision and which linked pages exist: the build that
+/// rendered it (a new quire may render differently) and the mount prefix its URLs start with.
+fn render_variant(exchange: &Exchange) -> String {
+    format!(
+        "quire {} mount {}",
+        env!("CARGO_PKG_VERSION"),
+        exchange.request.mount()
+    )
 }
 
 /// `?rev=N`, if given; 400 if it is not a revision number.

@@ -21,6 +21,10 @@ pub enum Route {
     Diff(PageName),
     /// `/+recent`.
     Recent,
+    /// `/+orphans`: pages nothing links to.
+    Orphans,
+    /// `/+wanted`: missing pages something links to.
+    Wanted,
     /// `/+search?q=…`.
     Search,
     /// `/+suggest?q=…`.
@@ -50,6 +54,8 @@ impl Route {
             "history" => page(rest).map(Route::History),
             "diff" => page(rest).map(Route::Diff),
             "recent" if rest.is_empty() => Ok(Route::Recent),
+            "orphans" if rest.is_empty() => Ok(Route::Orphans),
+            "wanted" if rest.is_empty() => Ok(Route::Wanted),
             "search" if rest.is_empty() => Ok(Route::Search),
             "suggest" if rest.is_empty() => Ok(Route::Suggest),
             "static" if !rest.is_empty() => Ok(Route::Static(rest.to_owned())),
@@ -96,6 +102,8 @@ mod tests {
         );
         assert_eq!(Route::parse(b"/+diff/A").unwrap(), Route::Diff(name("A")));
         assert_eq!(Route::parse(b"/+recent").unwrap(), Route::Recent);
+        assert_eq!(Route::parse(b"/+orphans").unwrap(), Route::Orphans);
+        assert_eq!(Route::parse(b"/+wanted").unwrap(), Route::Wanted);
         assert_eq!(Route::parse(b"/+search").unwrap(), Route::Search);
         assert_eq!(Route::parse(b"/+suggest").unwrap(), Route::Suggest);
         assert_eq!(

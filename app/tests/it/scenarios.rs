@@ -34,6 +34,8 @@ macro_rules! for_each_scenario {
             wrong_method_is_405,
             gzip_when_asked,
             search_finds_saved_pages,
+            links_turn_blue_when_the_target_is_created,
+            orphans_and_wanted_pages,
         }
     };
 }
@@ -401,4 +403,81 @@ pub fn search_finds_saved_pages(gw: &dyn Gateway) {
     assert_status(&empty, StatusCode::OK);
     assert!(empty.text().contains("name=\"q\""), "{}", empty.text());
     assert_status(&gw.get("/+search?q=x&page=0"), StatusCode::BAD_REQUEST);
+}
+
+pub fn links_turn_blue_when_the_target_is_created(gw: &dyn Gateway) {
+    assert_status(
+        &save(gw, "LinkSource", "Plans are in [[LinkTarget]].", None),
+        StatusCode::SEE_OTHER,
+    );
+    let create_url = format!("href=\"{}/+edit/LinkTarget\"", gw.mount());
+    let view_url = format!("href=\"{}/LinkTarget\"", gw.mount());
+    // Twice: the first view renders (and may cache), the second may come from the cache.
+    for _ in 0..2 {
+        let html = gw.get("/LinkSource").text();
+        assert!(html.contains("wikilink missing"), "{html}");
+        assert!(html.contains(&create_url), "{html}");
+    }
+
+    assert_status(
+        &save(gw, "LinkTarget", "The plans.", None),
+        StatusCode::SEE_OTHER,
+    );
+    for _ in 0..2 {
+        let html = gw.get("/LinkSource").text();
+        assert!(!html.contains("wikilink missing"), "{html}");
+        assert!(!html.contains(&create_url), "{html}");
+        assert!(html.contains(&view_url), "{html}");
+    }
+
+    let target = gw.get("/LinkTarget").text();
+    assert!(target.contains("What links here"), "{target}");
+    assert!(
+        target.contains(&format!("href=\"{}/LinkSource\"", gw.mount())),
+        "{target}"
+    );
+}
+
+pub fn orphans_and_wanted_pages(gw: &dyn Gateway) {
+    assert_status(
+        &save(gw, "WantingPage", "Someone write [[Wanted Page]].", None),
+        StatusCode::SEE_OTHER,
+    );
+    let wanted = gw.get("/+wanted");
+    assert_status(&wanted, StatusCode::OK);
+    let html = wanted.text();
+    assert!(
+        html.contains(&format!("href=\"{}/+edit/Wanted%20Page\"", gw.mount())),
+        "{html}"
+    );
+    let orphans = gw.get("/+orphans");
+    assert_status(&orphans, StatusCode::OK);
+    let orphan_link = format!("href=\"{}/WantingPage\"", gw.mount());
+    assert!(orphans.text().contains(&orphan_link), "{}", orphans.text());
+    assert!(
+        !orphans
+            .text()
+            .contains(&format!("href=\"{}/FrontPage\">FrontPage", gw.mount())),
+        "the front page is never an orphan: {}",
+        orphans.text()
+    );
+
+    assert_status(
+        &save(
+            gw,
+            "Wanted Page",
+            "Here it is; back to [[WantingPage]].",
+            None,
+        ),
+        StatusCode::SEE_OTHER,
+    );
+    let html = gw.get("/+wanted").text();
+    assert!(!html.contains("Wanted%20Page"), "{html}");
+    let html = gw.get("/+orphans").text();
+    assert!(!html.contains(&orphan_link), "{html}");
+    let recent = gw.get("/+recent").text();
+    assert!(
+        recent.contains(&format!("href=\"{}/+orphans\"", gw.mount())),
+        "{recent}"
+    );
 }

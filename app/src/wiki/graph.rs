@@ -1,0 +1,78 @@
+//! Views of the link graph: orphaned pages (nothing links to them) and wanted pages (linked to, but
+//! missing). "What links here" is part of the page view. The graph itself lives in storage, filled in
+//! on every save from the links markup finds.
+
+use gateway::Response;
+use http::StatusCode;
+use serde::Serialize;
+
+use super::context::Layout;
+use super::{Exchange, Wiki, WikiError};
+
+#[derive(Serialize)]
+struct OrphansView {
+    #[serde(flatten)]
+    layout: Layout,
+    orphans: Vec<PageRow>,
+}
+
+#[derive(Serialize)]
+struct PageRow {
+    name: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct WantedView {
+    #[serde(flatten)]
+    layout: Layout,
+    wanted: Vec<WantedRow>,
+}
+
+#[derive(Serialize)]
+struct WantedRow {
+    name: String,
+    create_url: String,
+    /// How many pages link to it.
+    count: u64,
+}
+
+impl Wiki {
+    pub(super) fn orphans(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let front = self.settings.front_page.as_str();
+        let orphans = self
+            .storage
+            .orphans()?
+            .into_iter()
+            // The front page is reached from the root and every header; it needs no links.
+            .filter(|name| name != front)
+            .map(|name| PageRow {
+                url: exchange.urls.page_str(&name),
+                name,
+            })
+            .collect();
+        let view = OrphansView {
+            layout: self.layout(exchange, "Orphaned pages", None),
+            orphans,
+        };
+        self.html(StatusCode::OK, "orphans.html", view)
+    }
+
+    pub(super) fn wanted(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let wanted = self
+            .storage
+            .wanted()?
+            .into_iter()
+            .map(|(name, count)| WantedRow {
+                create_url: exchange.urls.action_str("edit", &name),
+                name,
+                count,
+            })
+            .collect();
+        let view = WantedView {
+            layout: self.layout(exchange, "Wanted pages", None),
+            wanted,
+        };
+        self.html(StatusCode::OK, "wanted.html", view)
+    }
+}
