@@ -19,21 +19,29 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `quire` binary, built once per test run with the workspace's cargo.
+/// The `quire` binary, built once per test run with the workspace's cargo,
+/// in the tests' own profile: `cargo test --release` (the benchmarks) gets
+/// an optimised quire.
 pub fn quire_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
+        let (profile, profile_flag) = if cfg!(debug_assertions) {
+            ("debug", None)
+        } else {
+            ("release", Some("--release"))
+        };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
             .current_dir(repo_root())
             .args(["build", "--quiet", "-p", "app", "--bin", "quire"])
+            .args(profile_flag)
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building quire failed");
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join("target"));
-        target.join("debug").join("quire")
+        target.join(profile).join("quire")
     })
 }
 

@@ -4,6 +4,7 @@
     reason = "a test's helpers fail the test loudly on anything unexpected"
 )]
 
+mod bench;
 mod browser;
 mod cgi_fcgi;
 mod combinations;

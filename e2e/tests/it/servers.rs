@@ -127,6 +127,12 @@ impl Combination {
         self.path("data")
     }
 
+    /// The address the scenarios reach: the web server in front, or quire
+    /// itself when none is (the benchmarks' `quire serve`).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Gives the data directory, and all in it, to `account`.
     pub fn give_data_to(&self, account: Account) {
         e2e::chown_all(&self.data(), account);
