@@ -11,6 +11,9 @@
 //! | `[[#anchor]]`      | `#anchor` on the current page                      |
 //! | `[[/Child]]`       | `{current page}/Child`                             |
 //! | `[[../Sibling]]`   | `Sibling` next to the current page                 |
+//! | `[[Prefix:Page]]`  | `Page` on another site, for configured interwiki prefixes ([`RenderOptions::interwiki`]) |
+//! | `[[_TOC_]]`        | on a line of its own: the table of contents, nested lists linking to the headings |
+//! | `FrontPage`        | page `FrontPage`, if [`RenderOptions::camel_case`] is on (off by default) |
 //!
 //! Targets are trimmed and runs of whitespace collapsed; an invalid target (empty, a segment starting with
 //! `+`, a control character, `..` above the root) is shown as the text written. Wiki links in code are code.
@@ -29,6 +32,7 @@
 
 mod autolink;
 mod cache;
+mod camelcase;
 mod nesting;
 mod options;
 mod render;

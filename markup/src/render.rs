@@ -10,11 +10,12 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use crate::autolink::{may_contain_url, split_urls, Piece};
+use crate::camelcase::{camel_words, may_contain_camel};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
-use crate::wikilink::{collapse_whitespace, parse_target, Target};
+use crate::wikilink::{collapse_whitespace, parse_target_with, Target};
 use crate::{cache, sanitize, LinkResolver, RenderOptions, Rendered};
 
 /// Characters kept as they are in an anchor: the unreserved ones of RFC 3986.
@@ -75,32 +76,166 @@ fn wikilink_dest<'t>(tag: &'t Tag<'_>) -> Option<(&'t str, bool)> {
     }
 }
 
-/// Distinct page names that `markdown`'s wiki links point to, in first-seen order.
+/// Distinct page names that `markdown` links to (wiki links, and CamelCase words if enabled), in first-seen
+/// order.
 pub(crate) fn wiki_links(
     markdown: &str,
     current_page: &str,
     options: &RenderOptions,
 ) -> Vec<String> {
-    let mut links = Vec::new();
-    let mut seen = HashSet::new();
     if !options.wiki_links {
-        return links;
+        return Vec::new();
     }
-    for event in Parser::new_ext(markdown, parser_options(options)) {
-        let Event::Start(tag) = event else { continue };
-        let Some((dest, _)) = wikilink_dest(&tag) else {
-            continue;
-        };
-        if let Some(Target::Page { name, .. }) = parse_target(dest, current_page) {
-            if seen.insert(name.clone()) {
-                links.push(name);
-            }
-        }
-    }
-    links
+    scan(&parse(markdown, options), current_page, options).links
 }
 
 type Events<'a> = Vec<(Event<'a>, Range<usize>)>;
+
+/// What the first pass over a page's events finds, for the rewrite to use ahead of where it is.
+struct Scan {
+    /// Wiki-link targets by the index of their start event, in event order.
+    targets: Vec<(usize, Option<Target>)>,
+    /// Distinct page names linked, by wiki links and CamelCase words, in first-seen order.
+    links: Vec<String>,
+    /// The CamelCase words that link; the rewrite links no others.
+    camel: HashSet<String>,
+    /// Headings that get an id, in event order.
+    headings: Vec<Heading>,
+    /// Whether the page has raw HTML.
+    raw_html: bool,
+}
+
+struct Heading {
+    /// The index of its start event.
+    ix: usize,
+    level: HeadingLevel,
+    id: String,
+    text: String,
+}
+
+/// The first pass: wiki-link targets, CamelCase words (in text the rewrite autolinks, joined as it joins it),
+/// heading ids (unique, for the headings the nesting cap keeps), and whether there is raw HTML.
+fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Scan {
+    let mut found = Scan {
+        targets: Vec::new(),
+        links: Vec::new(),
+        camel: HashSet::new(),
+        headings: Vec::new(),
+        raw_html: false,
+    };
+    let mut seen = HashSet::new();
+    let mut ids = HashSet::new();
+    let camel_case = options.camel_case && options.wiki_links;
+    let mut depth = 0usize;
+    let mut no_autolink = 0usize;
+    let mut pending = String::new();
+    for (ix, (event, _)) in events.iter().enumerate() {
+        if let Event::Text(text) = event {
+            if no_autolink == 0 {
+                if camel_case {
+                    pending.push_str(text);
+                }
+                continue;
+            }
+        }
+        if !pending.is_empty() {
+            found.camel_words(&pending, options.gfm, &mut seen);
+            pending.clear();
+        }
+        match event {
+            Event::Start(tag) => {
+                if let Tag::Heading { level, .. } = tag {
+                    if options.heading_ids && depth < MAX_MARKDOWN_NESTING {
+                        found.headings.push(heading(events, ix, *level, &mut ids));
+                    }
+                }
+                if let Some((dest, _)) = wikilink_dest(tag) {
+                    let target = parse_target_with(dest, current_page, options);
+                    if let Some(Target::Page { name, .. }) = &target {
+                        if seen.insert(name.clone()) {
+                            found.links.push(name.clone());
+                        }
+                    }
+                    found.targets.push((ix, target));
+                }
+                depth += 1;
+                no_autolink += usize::from(stops_autolink(tag));
+            }
+            Event::End(end) => {
+                depth = depth.saturating_sub(1);
+                let stops = matches!(end, TagEnd::Link | TagEnd::Image | TagEnd::CodeBlock);
+                no_autolink = no_autolink.saturating_sub(usize::from(stops));
+            }
+            Event::Html(_) | Event::InlineHtml(_) => found.raw_html = true,
+            _ => {}
+        }
+    }
+    if !pending.is_empty() {
+        found.camel_words(&pending, options.gfm, &mut seen);
+    }
+    found
+}
+
+impl Scan {
+    /// Notes the CamelCase words of `text`, outside the bare URLs `gfm` links.
+    fn camel_words(&mut self, text: &str, gfm: bool, seen: &mut HashSet<String>) {
+        if !may_contain_camel(text) {
+            return;
+        }
+        let pieces = if gfm && may_contain_url(text) {
+            split_urls(text)
+        } else {
+            vec![Piece::Text(text)]
+        };
+        for piece in pieces {
+            let Piece::Text(text) = piece else { continue };
+            for word in camel_words(text) {
+                let word = &text[word];
+                self.camel.insert(word.to_owned());
+                if seen.insert(word.to_owned()) {
+                    self.links.push(word.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Links, images and code blocks: inside them bare URLs and CamelCase words stay text.
+fn stops_autolink(tag: &Tag<'_>) -> bool {
+    matches!(
+        tag,
+        Tag::Link { .. } | Tag::Image { .. } | Tag::CodeBlock(_)
+    )
+}
+
+/// The heading starting at event `ix`: its text and a unique id from it.
+fn heading(
+    events: &Events<'_>,
+    ix: usize,
+    level: HeadingLevel,
+    ids: &mut HashSet<String>,
+) -> Heading {
+    let end = matching_end(events, ix);
+    let mut text = String::new();
+    for (event, _) in &events[ix + 1..end] {
+        if let Event::Text(t) | Event::Code(t) = event {
+            text.push_str(t);
+        }
+    }
+    let base = slug(&text);
+    let mut id = base.clone();
+    let mut n = 0;
+    while !ids.insert(id.clone()) {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
+    Heading {
+        ix,
+        level,
+        id,
+        text,
+    }
+}
 
 fn parse<'a>(markdown: &'a str, options: &RenderOptions) -> Events<'a> {
     Parser::new_ext(markdown, parser_options(options))
@@ -162,37 +297,13 @@ fn write_unsanitized(
     known: Option<HashSet<String>>,
 ) -> (String, Vec<String>, HashSet<String>) {
     let events = parse(markdown, options);
-
-    // Wiki-link targets by the index of their start event, in event order.
-    let mut targets = Vec::new();
-    let mut links = Vec::new();
-    let mut seen = HashSet::new();
-    let mut raw_html = false;
-    for (ix, (event, _)) in events.iter().enumerate() {
-        let tag = match event {
-            Event::Start(tag) => tag,
-            Event::Html(_) | Event::InlineHtml(_) => {
-                raw_html = true;
-                continue;
-            }
-            _ => continue,
-        };
-        let Some((dest, _)) = wikilink_dest(tag) else {
-            continue;
-        };
-        let target = parse_target(dest, current_page);
-        if let Some(Target::Page { name, .. }) = &target {
-            if seen.insert(name.clone()) {
-                links.push(name.clone());
-            }
-        }
-        targets.push((ix, target));
-    }
+    let found = scan(&events, current_page, options);
+    let links = found.links.clone();
     let existing = known.unwrap_or_else(|| ask_existing(resolver, &links));
 
     let context = Context {
         source: markdown,
-        targets: &targets,
+        scan: &found,
         existing: &existing,
         resolver,
         options,
@@ -200,7 +311,7 @@ fn write_unsanitized(
     let mut html = context.write_html(events, false);
     // Without the author's HTML the output nests no deeper than the Markdown cap allows (see
     // `markdown_alone_stays_below_the_html_depth_cap`), so only pages with raw HTML need measuring.
-    if raw_html && html_depth_exceeds(&html, MAX_HTML_DEPTH) {
+    if found.raw_html && html_depth_exceeds(&html, MAX_HTML_DEPTH) {
         // Parsing is deterministic: the same events at the same indices, so `targets` still apply.
         html = context.write_html(parse(markdown, options), true);
     }
@@ -210,7 +321,7 @@ fn write_unsanitized(
 /// Everything one render's rewriting pass reads besides the events.
 struct Context<'a, 'r> {
     source: &'a str,
-    targets: &'r [(usize, Option<Target>)],
+    scan: &'r Scan,
     existing: &'r HashSet<String>,
     resolver: &'r dyn LinkResolver,
     options: &'r RenderOptions,
@@ -229,7 +340,6 @@ impl<'a> Context<'a, '_> {
             no_autolink: 0,
             in_image: 0,
             pending: Vec::new(),
-            heading_ids: HashSet::new(),
         };
         rewrite.run();
         let mut html = String::with_capacity(self.source.len() * 3 / 2);
@@ -238,8 +348,15 @@ impl<'a> Context<'a, '_> {
     }
 
     fn target(&self, ix: usize) -> Option<&Target> {
-        let found = self.targets.binary_search_by_key(&ix, |(at, _)| *at).ok()?;
-        self.targets[found].1.as_ref()
+        let targets = &self.scan.targets;
+        let found = targets.binary_search_by_key(&ix, |(at, _)| *at).ok()?;
+        targets[found].1.as_ref()
+    }
+
+    fn heading_id(&self, ix: usize) -> Option<&str> {
+        let headings = &self.scan.headings;
+        let found = headings.binary_search_by_key(&ix, |h| h.ix).ok()?;
+        Some(&headings[found].id)
     }
 }
 
@@ -270,7 +387,6 @@ struct Rewrite<'a, 'c, 'r> {
     in_image: usize,
     /// Text waiting for autolinking; pulldown-cmark splits text at every character that might start markup.
     pending: Vec<CowStr<'a>>,
-    heading_ids: HashSet<String>,
 }
 
 impl<'a> Rewrite<'a, '_, '_> {
@@ -281,6 +397,13 @@ impl<'a> Rewrite<'a, '_, '_> {
             let (event, range) = std::mem::replace(&mut self.events[ix], (Event::Rule, 0..0));
             ix = match event {
                 Event::Start(tag) if is_wikilink(&tag) => self.wikilink(ix, &tag, range),
+                Event::Start(Tag::Paragraph) if self.is_toc_paragraph(ix) => {
+                    self.flush();
+                    let toc = table_of_contents(&self.context.scan.headings);
+                    self.out.push(Event::Html(toc.into()));
+                    // Past the paragraph's end: the link's start and end, then the paragraph's end.
+                    matching_end(&self.events, ix) + 1
+                }
                 Event::Start(tag) => {
                     self.start(ix, tag);
                     ix + 1
@@ -311,10 +434,7 @@ impl<'a> Rewrite<'a, '_, '_> {
         self.flush();
         let emitted = self.frames.len() < MAX_MARKDOWN_NESTING;
         let image = matches!(tag, Tag::Image { .. });
-        let no_autolink = matches!(
-            tag,
-            Tag::Link { .. } | Tag::Image { .. } | Tag::CodeBlock(_)
-        );
+        let no_autolink = stops_autolink(&tag);
         self.frames.push(Frame::Tag {
             emitted,
             no_autolink,
@@ -325,14 +445,14 @@ impl<'a> Rewrite<'a, '_, '_> {
         if !emitted {
             return;
         }
-        let tag = match tag {
-            Tag::Heading { level, .. } if self.context.options.heading_ids => Tag::Heading {
+        let tag = match (tag, self.context.heading_id(ix)) {
+            (Tag::Heading { level, .. }, Some(id)) => Tag::Heading {
                 level,
-                id: Some(self.heading_id(ix).into()),
+                id: Some(id.to_owned().into()),
                 classes: Vec::new(),
                 attrs: Vec::new(),
             },
-            other => other,
+            (tag, _) => tag,
         };
         self.out.push(Event::Start(tag));
     }
@@ -383,13 +503,21 @@ impl<'a> Rewrite<'a, '_, '_> {
             };
             text
         };
-        if !self.context.options.gfm || !may_contain_url(&pending) {
+        let urls = self.context.options.gfm && may_contain_url(&pending);
+        let camel = !self.context.scan.camel.is_empty() && may_contain_camel(&pending);
+        if !urls && !camel {
             // Most text: kept as it is, borrowed from the page where pulldown-cmark did not copy it.
             self.out.push(Event::Text(pending));
             return;
         }
-        for piece in split_urls(&pending) {
+        let pieces = if urls {
+            split_urls(&pending)
+        } else {
+            vec![Piece::Text(&pending)]
+        };
+        for piece in pieces {
             match piece {
+                Piece::Text(text) if camel => self.camel_links(text),
                 Piece::Text(text) => self.out.push(Event::Text(text.to_owned().into())),
                 Piece::Url { text, href } => {
                     self.out.push(Event::Start(Tag::Link {
@@ -405,10 +533,58 @@ impl<'a> Rewrite<'a, '_, '_> {
         }
     }
 
+    /// Writes `text` with the CamelCase words the scan found as wiki links.
+    fn camel_links(&mut self, text: &str) {
+        let mut plain_from = 0;
+        for word in camel_words(text) {
+            let name = &text[word.clone()];
+            if !self.context.scan.camel.contains(name) {
+                continue;
+            }
+            if plain_from < word.start {
+                let plain = &text[plain_from..word.start];
+                self.out.push(Event::Text(plain.to_owned().into()));
+            }
+            let target = Target::Page {
+                name: name.to_owned(),
+                anchor: None,
+            };
+            self.out
+                .push(Event::InlineHtml(self.anchor_open(&target).into()));
+            self.out.push(Event::Text(name.to_owned().into()));
+            self.out.push(Event::InlineHtml("</a>".into()));
+            plain_from = word.end;
+        }
+        if plain_from < text.len() {
+            self.out
+                .push(Event::Text(text[plain_from..].to_owned().into()));
+        }
+    }
+
+    /// Whether the paragraph starting at event `ix` is `[[_TOC_]]` alone, to be replaced by the table of
+    /// contents: only when headings have ids to link to, and not beyond the nesting cap.
+    fn is_toc_paragraph(&self, ix: usize) -> bool {
+        if !self.context.options.heading_ids || self.frames.len() >= MAX_MARKDOWN_NESTING {
+            return false;
+        }
+        let Some((Event::Start(tag), _)) = self.events.get(ix + 1) else {
+            return false;
+        };
+        if !is_wikilink(tag) || !matches!(self.context.target(ix + 1), Some(Target::Toc)) {
+            return false;
+        }
+        let link_end = matching_end(&self.events, ix + 1);
+        matches!(
+            self.events.get(link_end + 1),
+            Some((Event::End(TagEnd::Paragraph), _))
+        )
+    }
+
     /// Handles a wiki link starting at event `ix`; returns the index of the next event to handle.
     fn wikilink(&mut self, ix: usize, tag: &Tag<'a>, range: Range<usize>) -> usize {
         let end = matching_end(&self.events, ix);
-        let target = self.context.target(ix);
+        // A table of contents not alone on its line is not expanded.
+        let target = self.context.target(ix).filter(|t| **t != Target::Toc);
         let (Some(target), Some((dest, piped))) = (target, wikilink_dest(tag)) else {
             // Not a valid target: show exactly what the author wrote.
             let literal = self.context.source.get(range).unwrap_or_default();
@@ -465,6 +641,12 @@ impl<'a> Rewrite<'a, '_, '_> {
             Target::SamePage { anchor } => {
                 (format!("#{}", utf8_percent_encode(anchor, FRAGMENT)), true)
             }
+            Target::Interwiki { url } => {
+                let href = escape_attribute(url);
+                return format!(r#"<a class="interwiki" href="{href}">"#);
+            }
+            // Never linked: `wikilink` shows a misplaced table of contents as text.
+            Target::Toc => (String::new(), true),
         };
         let href = escape_attribute(&href);
         if exists {
@@ -474,25 +656,6 @@ impl<'a> Rewrite<'a, '_, '_> {
                 r#"<a class="wikilink missing" href="{href}" rel="nofollow" title="Create this page">"#
             )
         }
-    }
-
-    /// A unique id for the heading starting at event `ix`, from its text.
-    fn heading_id(&mut self, ix: usize) -> String {
-        let end = matching_end(&self.events, ix);
-        let mut text = String::new();
-        for (event, _) in &self.events[ix + 1..end] {
-            if let Event::Text(t) | Event::Code(t) = event {
-                text.push_str(t);
-            }
-        }
-        let base = slug(&text);
-        let mut id = base.clone();
-        let mut n = 0;
-        while !self.heading_ids.insert(id.clone()) {
-            n += 1;
-            id = format!("{base}-{n}");
-        }
-        id
     }
 }
 
@@ -513,6 +676,49 @@ fn matching_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
     }
     // pulldown-cmark balances its tags; should it not, the rest of the document is inside.
     events.len().saturating_sub(1)
+}
+
+/// The table of contents: the headings as nested lists of links to their ids. A heading deeper than the one
+/// before opens a list inside that one's item; a shallower one closes the lists of the levels it is not below.
+fn table_of_contents(headings: &[Heading]) -> String {
+    if headings.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from(r#"<nav class="toc">"#);
+    let mut levels: Vec<HeadingLevel> = Vec::new();
+    for heading in headings {
+        match levels.last_mut() {
+            Some(last) if heading.level > *last => {
+                html.push_str("<ul>");
+                levels.push(heading.level);
+            }
+            Some(_) => {
+                html.push_str("</li>");
+                // Close the lists of levels this heading is not below.
+                while levels.len() > 1 && heading.level <= levels[levels.len() - 2] {
+                    html.push_str("</ul></li>");
+                    levels.pop();
+                }
+                if let Some(last) = levels.last_mut() {
+                    *last = heading.level;
+                }
+            }
+            None => {
+                html.push_str("<ul>");
+                levels.push(heading.level);
+            }
+        }
+        html.push_str(&format!(
+            r##"<li><a href="#{}">{}</a>"##,
+            utf8_percent_encode(&heading.id, FRAGMENT),
+            escape_attribute(&heading.text)
+        ));
+    }
+    for _ in levels {
+        html.push_str("</li></ul>");
+    }
+    html.push_str("</nav>\n");
+    html
 }
 
 /// A heading's id: lowercase letters and digits, words joined by `-`; `section` if nothing is left.

@@ -5,7 +5,7 @@
 //! SVG/MathML) narrowed and widened where our renderer needs it:
 //! - `<input>` is allowed, but ammonia forces `type="checkbox" disabled` on every one: task-list markers, and
 //!   nothing a reader could type into or submit.
-//! - classes only from a fixed list (`wikilink`, `missing`, footnote and alert classes), plus `language-*` on
+//! - classes only from a fixed list (`wikilink`, `missing`, `interwiki`, `toc`, footnote and alert classes), plus `language-*` on
 //!   `<code>`; `style` only as the exact `text-align` our table cells use; `id` on headings and footnotes.
 //! - URLs only `http`, `https`, `mailto`, `ftp`, `tel` or relative; no `rel` or `target` from authors.
 //! - `<area>`/`<map>` are dropped, so `<a>` is the only element that links.
@@ -55,7 +55,8 @@ fn policy() -> ammonia::Builder<'static> {
         .url_schemes(HashSet::from(["http", "https", "mailto", "ftp", "tel"]))
         .link_rel(None)
         .allowed_classes(HashMap::from([
-            ("a", HashSet::from(["wikilink", "missing"])),
+            ("a", HashSet::from(["wikilink", "missing", "interwiki"])),
+            ("nav", HashSet::from(["toc"])),
             ("div", HashSet::from(["footnote-definition"])),
             (
                 "sup",

@@ -10,6 +10,25 @@
 //!   called that), or if the target holds a control character.
 //!
 //! An invalid target is not a link: the renderer shows it as the literal text the author wrote.
+//!
+//! Before these rules, two forms are not page names: `_TOC_` is the table-of-contents macro, and
+//! `Prefix:Page` with a configured interwiki prefix is a link to another site ([`RenderOptions::interwiki`]).
+
+use std::collections::BTreeMap;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::RenderOptions;
+
+/// What is kept as it is in an interwiki page part or anchor: the unreserved characters of RFC 3986.
+pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The table-of-contents macro, `[[_TOC_]]`.
+pub(crate) const TOC: &str = "_TOC_";
 
 /// Where a wiki link points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +40,53 @@ pub(crate) enum Target {
     },
     /// An anchor on the page being rendered: `[[#Anchor]]`.
     SamePage { anchor: String },
+    /// A page on another site, through an interwiki prefix: the full URL.
+    Interwiki { url: String },
+    /// The table of contents, `[[_TOC_]]`: expanded on a line of its own, literal text elsewhere.
+    Toc,
+}
+
+/// Parses a wiki-link target with the macro and interwiki forms `options` enable, then as [`parse_target`].
+pub(crate) fn parse_target_with(
+    raw: &str,
+    current_page: &str,
+    options: &RenderOptions,
+) -> Option<Target> {
+    if raw.trim() == TOC {
+        return Some(Target::Toc);
+    }
+    if let Some(url) = interwiki_url(raw, &options.interwiki) {
+        return Some(Target::Interwiki { url });
+    }
+    parse_target(raw, current_page)
+}
+
+/// The URL of `Prefix:Page#anchor` if `Prefix` is configured and the page part is not empty.
+fn interwiki_url(raw: &str, interwiki: &BTreeMap<String, String>) -> Option<String> {
+    if interwiki.is_empty() || has_control(raw) {
+        return None;
+    }
+    let (prefix, rest) = raw.split_once(':')?;
+    let template = interwiki.get(prefix.trim())?;
+    let (page, anchor) = match rest.split_once('#') {
+        Some((page, anchor)) => (page, Some(anchor)),
+        None => (rest, None),
+    };
+    let page = collapse_whitespace(page);
+    if page.is_empty() {
+        return None;
+    }
+    let encoded = utf8_percent_encode(&page, UNRESERVED).to_string();
+    let mut url = if template.contains("$PAGE") {
+        template.replace("$PAGE", &encoded)
+    } else {
+        format!("{template}{encoded}")
+    };
+    if let Some(anchor) = anchor.map(collapse_whitespace).filter(|a| !a.is_empty()) {
+        url.push('#');
+        url.extend(utf8_percent_encode(&anchor, UNRESERVED));
+    }
+    Some(url)
 }
 
 /// Parses a wiki-link target as written, relative to `current_page`; `None` when it is not a valid target.
@@ -191,6 +257,56 @@ mod tests {
                 "target {raw:?} on page {current:?}"
             );
         }
+    }
+
+    #[test]
+    fn interwiki_and_macro_targets() {
+        let options = RenderOptions {
+            interwiki: BTreeMap::from([
+                (
+                    "WikiPedia".to_owned(),
+                    "https://en.wikipedia.org/wiki/$PAGE".to_owned(),
+                ),
+                ("Search".to_owned(), "https://x.org/?q=".to_owned()),
+            ]),
+            ..RenderOptions::default()
+        };
+        let url = |raw: &str| match parse_target_with(raw, "Home", &options) {
+            Some(Target::Interwiki { url }) => Some(url),
+            _ => None,
+        };
+        assert_eq!(
+            url("WikiPedia:Rust"),
+            Some("https://en.wikipedia.org/wiki/Rust".into())
+        );
+        assert_eq!(
+            url(" WikiPedia : C++ / ä\"<x> #His tory"),
+            Some(
+                "https://en.wikipedia.org/wiki/C%2B%2B%20%2F%20%C3%A4%22%3Cx%3E#His%20tory".into()
+            )
+        );
+        assert_eq!(url("Search:a&b"), Some("https://x.org/?q=a%26b".into()));
+        // Unknown prefixes, other cases and empty page parts are ordinary page names.
+        assert_eq!(
+            parse_target_with("Unknown:Rust", "Home", &options),
+            page("Unknown:Rust", None)
+        );
+        assert_eq!(
+            parse_target_with("wikipedia:Rust", "Home", &options),
+            page("wikipedia:Rust", None)
+        );
+        assert_eq!(
+            parse_target_with("WikiPedia:", "Home", &options),
+            page("WikiPedia:", None)
+        );
+        assert_eq!(
+            parse_target_with("WikiPedia:a\u{7}", "Home", &options),
+            None
+        );
+        assert_eq!(
+            parse_target_with(" _TOC_ ", "Home", &options),
+            Some(Target::Toc)
+        );
     }
 
     #[test]

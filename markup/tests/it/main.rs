@@ -1,6 +1,7 @@
 //! markup's integration tests: everything through the public API.
 
 mod commonmark;
+mod dialect;
 mod links;
 mod nesting;
 mod properties;
