@@ -14,6 +14,7 @@
 mod architecture;
 mod concurrency;
 mod drivers;
+mod graph;
 mod scenarios;
 mod search;
 mod suite;

@@ -148,3 +148,44 @@ fn creating_a_page_invalidates_the_pages_linking_to_it() {
     linked(&storage, "Target", "changed", Some(1), &[]);
     assert_eq!(hit(&storage, "Links", 1, "").as_deref(), Some("new"));
 }
+
+/// A database as schema version 1 wrote it: pages and revisions, no link graph.
+#[test]
+fn a_version_1_database_gains_the_link_graph_with_every_page_missing_links() {
+    let db = TempDb::new();
+    {
+        let conn = rusqlite::Connection::open(&db.path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE pages (
+                 id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, current_rev INTEGER NOT NULL);
+             CREATE TABLE revisions (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 page_id INTEGER NOT NULL REFERENCES pages (id), rev INTEGER NOT NULL,
+                 author TEXT NOT NULL, time INTEGER NOT NULL, comment TEXT NOT NULL,
+                 size INTEGER NOT NULL, size_delta INTEGER NOT NULL,
+                 format TEXT NOT NULL DEFAULT 'plain', body TEXT NOT NULL, UNIQUE (page_id, rev));
+             CREATE INDEX revisions_recent ON revisions (time DESC, id DESC);
+             INSERT INTO pages VALUES (1, 'Old', 2);
+             INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta, body)
+                 VALUES (1, 1, 'a', 1, '', 1, 1, 'x'), (1, 2, 'a', 2, '', 7, 6, '[[New]]');
+             PRAGMA application_id = 1903520114;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let storage = db.open();
+    let missing = storage.pages_missing_links(10).unwrap();
+    assert_eq!(
+        missing
+            .iter()
+            .map(|r| (r.page.as_str(), r.rev, r.text.as_str()))
+            .collect::<Vec<_>>(),
+        [("Old", 2, "[[New]]")]
+    );
+    assert!(storage.set_links("Old", 2, &["New"]).unwrap());
+    assert_eq!(storage.wanted().unwrap(), [("New".to_owned(), 1)]);
+    let t = ticket(&storage, "Old", 2, "");
+    assert!(storage.store_html(&t, "", "html").unwrap());
+    linked(&storage, "New", "made", None, &[]);
+    assert_eq!(hit(&storage, "Old", 2, ""), None);
+}
