@@ -33,6 +33,7 @@
 mod autolink;
 mod cache;
 mod camelcase;
+mod highlight;
 mod nesting;
 mod options;
 mod render;

@@ -24,6 +24,9 @@ pub struct RenderOptions {
     /// links to that URL, `$PAGE` replaced by the percent-encoded page part (appended if the template has no
     /// `$PAGE`). A prefix not listed is part of an ordinary page name. Needs `wiki_links`.
     pub interwiki: BTreeMap<String, String>,
+    /// Fenced code blocks in a language syntect knows get `hl-*` class spans for themes to colour; others,
+    /// and very large ones, stay plain (see `highlight.rs`).
+    pub highlight: bool,
     /// Pages longer than this many bytes are refused with [`MarkupError::TooLarge`]; `None` renders any size.
     pub max_input_bytes: Option<usize>,
 }
@@ -36,6 +39,7 @@ impl Default for RenderOptions {
             heading_ids: true,
             camel_case: false,
             interwiki: BTreeMap::new(),
+            highlight: true,
             max_input_bytes: None,
         }
     }
@@ -50,6 +54,7 @@ impl RenderOptions {
             heading_ids: false,
             camel_case: false,
             interwiki: BTreeMap::new(),
+            highlight: false,
             max_input_bytes: None,
         }
     }

@@ -10,10 +10,13 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{
+    CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
+};
 
 use crate::autolink::{may_contain_url, split_urls, Piece};
 use crate::camelcase::{camel_words, may_contain_camel};
+use crate::highlight::{highlight, MAX_PAGE_BYTES};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target_with, Target};
 use crate::{cache, sanitize, LinkResolver, RenderOptions, Rendered};
@@ -340,6 +343,7 @@ impl<'a> Context<'a, '_> {
             no_autolink: 0,
             in_image: 0,
             pending: Vec::new(),
+            highlighted: 0,
         };
         rewrite.run();
         let mut html = String::with_capacity(self.source.len() * 3 / 2);
@@ -387,6 +391,8 @@ struct Rewrite<'a, 'c, 'r> {
     in_image: usize,
     /// Text waiting for autolinking; pulldown-cmark splits text at every character that might start markup.
     pending: Vec<CowStr<'a>>,
+    /// Bytes of code highlighted so far.
+    highlighted: usize,
 }
 
 impl<'a> Rewrite<'a, '_, '_> {
@@ -404,10 +410,7 @@ impl<'a> Rewrite<'a, '_, '_> {
                     // Past the paragraph's end: the link's start and end, then the paragraph's end.
                     matching_end(&self.events, ix) + 1
                 }
-                Event::Start(tag) => {
-                    self.start(ix, tag);
-                    ix + 1
-                }
+                Event::Start(tag) => self.start(ix, tag),
                 Event::End(end) => {
                     self.end(end);
                     ix + 1
@@ -430,9 +433,17 @@ impl<'a> Rewrite<'a, '_, '_> {
         self.flush();
     }
 
-    fn start(&mut self, ix: usize, tag: Tag<'a>) {
+    /// Handles a start tag at event `ix`; returns the index of the next event to handle.
+    fn start(&mut self, ix: usize, tag: Tag<'a>) -> usize {
         self.flush();
         let emitted = self.frames.len() < MAX_MARKDOWN_NESTING;
+        if let Tag::CodeBlock(CodeBlockKind::Fenced(info)) = &tag {
+            if emitted && self.context.options.highlight {
+                if let Some(next) = self.highlighted_block(ix, info) {
+                    return next;
+                }
+            }
+        }
         let image = matches!(tag, Tag::Image { .. });
         let no_autolink = stops_autolink(&tag);
         self.frames.push(Frame::Tag {
@@ -443,7 +454,7 @@ impl<'a> Rewrite<'a, '_, '_> {
         self.no_autolink += usize::from(no_autolink);
         self.in_image += usize::from(image);
         if !emitted {
-            return;
+            return ix + 1;
         }
         let tag = match (tag, self.context.heading_id(ix)) {
             (Tag::Heading { level, .. }, Some(id)) => Tag::Heading {
@@ -455,6 +466,34 @@ impl<'a> Rewrite<'a, '_, '_> {
             (tag, _) => tag,
         };
         self.out.push(Event::Start(tag));
+        ix + 1
+    }
+
+    /// Writes the fenced code block starting at event `ix` highlighted, if its language is known and the
+    /// page's highlighting budget allows; returns the index after the block, or `None` to write it plain.
+    fn highlighted_block(&mut self, ix: usize, info: &str) -> Option<usize> {
+        let language = info.split_whitespace().next()?;
+        let end = matching_end(&self.events, ix);
+        let mut code = String::new();
+        for (event, _) in &self.events[ix + 1..end] {
+            if let Event::Text(text) = event {
+                code.push_str(text);
+            }
+        }
+        if self.highlighted + code.len() > MAX_PAGE_BYTES {
+            return None;
+        }
+        let spans = highlight(language, &code)?;
+        self.highlighted += code.len();
+        self.out.push(Event::Html(
+            format!(
+                r#"<pre><code class="language-{}">{spans}</code></pre>
+"#,
+                escape_attribute(language)
+            )
+            .into(),
+        ));
+        Some(end + 1)
     }
 
     fn end(&mut self, end: TagEnd) {
@@ -760,6 +799,7 @@ fn escape_attribute(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::highlight::MAX_SPAN_DEPTH;
 
     #[test]
     fn slugs() {
@@ -790,10 +830,11 @@ mod tests {
 
     /// Why `render` measures HTML depth only for pages with raw HTML: Markdown containers deeper than
     /// [`MAX_MARKDOWN_NESTING`] lose their tags, and each emitted container writes at most two elements
-    /// (`<table><tbody>`, `<thead><tr>`, `<pre><code>`), plus one inline link at the bottom.
+    /// (`<table><tbody>`, `<thead><tr>`, `<pre><code>`), plus one inline link at the bottom, or highlighted
+    /// code no deeper than [`MAX_SPAN_DEPTH`].
     #[test]
     fn markdown_alone_stays_below_the_html_depth_cap() {
-        let bound = 2 * MAX_MARKDOWN_NESTING + 2;
+        let bound = 2 * MAX_MARKDOWN_NESTING + 2 + MAX_SPAN_DEPTH;
         assert!(bound < MAX_HTML_DEPTH);
         let inner = [
             "| a | b |\n|---|---|\n| *c* | [[P|**d**]] |\n",

@@ -6,7 +6,7 @@
 //! - `<input>` is allowed, but ammonia forces `type="checkbox" disabled` on every one: task-list markers, and
 //!   nothing a reader could type into or submit.
 //! - classes only from a fixed list (`wikilink`, `missing`, `interwiki`, `toc`, footnote and alert classes), plus `language-*` on
-//!   `<code>`; `style` only as the exact `text-align` our table cells use; `id` on headings and footnotes.
+//!   `<code>` and `hl-*` (code highlighting) on `<span>`; `style` only as the exact `text-align` our table cells use; `id` on headings and footnotes.
 //! - URLs only `http`, `https`, `mailto`, `ftp`, `tel` or relative; no `rel` or `target` from authors.
 //! - `<area>`/`<map>` are dropped, so `<a>` is the only element that links.
 //!
@@ -17,6 +17,8 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
+
+use crate::highlight::is_highlight_class;
 
 /// What external links (any absolute URL) carry: no ranking credit, marked as user content, no opener access.
 pub const EXTERNAL_REL: &str = "nofollow ugc noopener";
@@ -49,6 +51,7 @@ fn policy() -> ammonia::Builder<'static> {
         // Allowing the forced attributes keeps them where they were written, so output order is stable.
         .add_tag_attributes("input", ["checked", "disabled", "type"])
         .add_tag_attributes("code", ["class"])
+        .add_tag_attributes("span", ["class"])
         .add_tag_attributes("td", ["style"])
         .add_tag_attributes("th", ["style"])
         .add_tag_attributes("div", ["id"])
@@ -84,6 +87,7 @@ fn policy() -> ammonia::Builder<'static> {
 fn filter_attribute<'a>(element: &str, attribute: &str, value: &'a str) -> Option<Cow<'a, str>> {
     match (element, attribute) {
         ("code", "class") => is_language_class(value).then_some(Cow::Borrowed(value)),
+        ("span", "class") => is_highlight_class(value).then_some(Cow::Borrowed(value)),
         ("td" | "th", "style") => matches!(
             value,
             "text-align: left" | "text-align: center" | "text-align: right"

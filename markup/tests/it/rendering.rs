@@ -31,8 +31,8 @@ fn gfm_extensions_render() {
             &[r#"<blockquote class="markdown-alert-note">"#],
         ),
         (
-            "```rust\nfn main() {}\n```",
-            &[r#"<pre><code class="language-rust">fn main() {}"#],
+            "```no-such-language\nfn main() {}\n```",
+            &[r#"<pre><code class="language-no-such-language">fn main() {}"#],
         ),
         ("\"quotes\" -- and...", &["\"quotes\" -- and..."]),
         (
@@ -113,4 +113,24 @@ fn plain_text_drops_markup() {
         markup::plain_text("# Title\n\nA [[Home|link]], *em*, `code` and <b>html</b>.\n\n- item"),
         "Title\nA link, em, code and html.\nitem"
     );
+}
+
+#[test]
+fn known_languages_are_highlighted_with_classes_only() {
+    let html = html("```rust\nfn main() { let s = \"<b>\"; } // c\n```\n\n```\nplain <i>\n```");
+    assert!(
+        html.contains(r#"<pre><code class="language-rust"><span class="hl-source hl-rust">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<span class="hl-comment"#), "{html}");
+    assert!(
+        html.contains("&lt;b&gt;") && html.contains("<pre><code>plain &lt;i&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("style="), "{html}");
+    // Authors cannot borrow the span classes for anything but the highlight palette.
+    let raw = crate::html(
+        r#"<span class="hl-comment evil" style="x">a</span> <span class="wikilink">b</span>"#,
+    );
+    assert!(raw.contains("<span>a</span> <span>b</span>"), "{raw}");
 }
