@@ -175,6 +175,30 @@ pub(crate) fn open_configured(
     Ok(conn)
 }
 
+/// Sets `journal_mode=WAL`, retrying while another connection holds the
+/// lock. Switching the journal mode of a brand-new file takes an exclusive
+/// lock and SQLite answers BUSY at once rather than calling the busy handler,
+/// so many processes opening a fresh data directory together (CGI) need
+/// their own retry, bounded by the same busy timeout.
+fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + busy_timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Per-connection settings. WAL lets readers proceed while one process writes; NORMAL synchronous is
 /// durable across application crashes and loses at most the last commits on power loss, which WAL
 /// makes safe (no corruption).
@@ -186,9 +210,7 @@ pub(crate) fn configure(
     let opening = |doing| move |e| StorageError::opening(path, doing, e);
     conn.busy_timeout(busy_timeout)
         .map_err(opening("setting the busy timeout"))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(opening("switching to WAL mode"))?;
+    let mode = switch_to_wal(conn, busy_timeout).map_err(opening("switching to WAL mode"))?;
     if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
         tracing::warn!(
             path = %path.display(),
