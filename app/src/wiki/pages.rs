@@ -386,9 +386,29 @@ impl Wiki {
 fn render_variant(exchange: &Exchange) -> String {
     format!(
         "quire {} mount {}",
-        env!("CARGO_PKG_VERSION"),
+        build_identity(),
         exchange.request.mount()
     )
+}
+
+/// This binary's identity for the render cache: the version, plus the
+/// executable's size and modification time, so that a rebuilt renderer
+/// (new markup rules, a fixed bug) never serves HTML an older build cached,
+/// even without a version bump. One `stat`, once per process.
+fn build_identity() -> &'static str {
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let stamp = std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .ok()
+            .and_then(|meta| {
+                let modified = meta.modified().ok()?;
+                let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+                Some(format!("{}-{}", meta.len(), since.as_nanos()))
+            })
+            .unwrap_or_else(|| "unknown-build".to_owned());
+        format!("{} build {stamp}", env!("CARGO_PKG_VERSION"))
+    })
 }
 
 /// `?rev=N`, if given; 400 if it is not a revision number.
