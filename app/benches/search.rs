@@ -325,16 +325,24 @@ fn queries(dir: &Path) {
         index.search(q, 0, 20).expect("search");
     }
     let mut times = Vec::new();
+    let mut slowest: Vec<(Duration, &str)> = Vec::new();
     let mut total_hits = 0;
     for _ in 0..5 {
         for q in &set {
             let started = Instant::now();
             let results = index.search(q, 0, 20).expect("search");
-            times.push(started.elapsed());
+            let took = started.elapsed();
+            times.push(took);
+            slowest.push((took, q));
             total_hits += results.total;
         }
     }
     times.sort();
+    slowest.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
+    slowest.dedup_by_key(|(_, q)| *q);
+    for (took, q) in slowest.iter().take(8) {
+        println!("  slow: {:>7.2} ms  {q}", took.as_secs_f64() * 1e3);
+    }
     let suggest_started = Instant::now();
     for q in &set {
         index.suggest(&q[..q.len().min(3)], 10).expect("suggest");

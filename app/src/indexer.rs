@@ -6,6 +6,8 @@
 //!
 //! - `serve`, `fastcgi`, `scgi`: [`Indexer::background`] runs one worker thread; a save only wakes it
 //!   (the save never waits for indexing), and it catches up at start for saves made while it was down.
+//!   While saves keep coming it keeps tantivy's writer, so the next save needs no writer set-up and
+//!   waits for no merge, and it polls the revision log for other processes' saves meanwhile.
 //! - CGI: [`Indexer::inline`] catches up at the end of a save and before a search, under tantivy's
 //!   writer lock. A process that finds the lock taken skips it: the holder is catching up, and the
 //!   search answers from the index as it is.
@@ -15,9 +17,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use storage::search::{PageDoc, SearchError, SearchIndex, MIN_WRITER_HEAP};
+use storage::search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
 use storage::{LoggedRevision, Storage, StorageError};
 
 /// Revisions read from the log at a time.
@@ -26,6 +28,10 @@ const BATCH: usize = 500;
 const WORKER_HEAP: usize = 64_000_000;
 /// How long the worker waits before retrying when another process holds the writer lock.
 const BUSY_RETRY: Duration = Duration::from_millis(250);
+/// How often a worker holding the writer looks for other processes' saves.
+const POLL: Duration = Duration::from_millis(500);
+/// How long a worker keeps the writer without saves.
+const IDLE: Duration = Duration::from_secs(20);
 
 /// Catching up or rebuilding failed.
 #[derive(Debug, thiserror::Error)]
@@ -158,45 +164,110 @@ impl Drop for Indexer {
     }
 }
 
+/// The worker: waits for a save, catches up, and keeps the writer (and its lock) while saves keep
+/// coming, so a save is searchable without setting up a writer or waiting for a merge. While it holds
+/// the lock it also looks at the revision log every [`POLL`], for saves by other processes (which
+/// find the lock taken and leave the catching up to it). After [`IDLE`] without saves it lets go.
 fn run_worker(shared: &Shared, signal: &Signal) {
+    let mut held: Option<Update> = None;
     let mut retry = false;
+    let mut last_change = Instant::now();
     loop {
-        {
-            let mut state = signal.state.lock().unwrap_or_else(PoisonError::into_inner);
-            while !state.pending && !state.closed && !retry {
-                state = signal
-                    .wake
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+        let timeout = match (&held, retry) {
+            (Some(_), _) => Some(POLL),
+            (None, true) => Some(BUSY_RETRY),
+            (None, false) => None,
+        };
+        if !wait_for_work(signal, timeout) {
+            if let Some(update) = held.take() {
+                log_failure(update.close());
             }
-            if state.closed {
-                return;
-            }
-            if retry && !state.pending {
-                let (next, _) = signal
-                    .wake
-                    .wait_timeout(state, BUSY_RETRY)
-                    .unwrap_or_else(PoisonError::into_inner);
-                state = next;
-                if state.closed {
-                    return;
+            return;
+        }
+        if held.as_ref().is_some_and(|update| !update.is_live()) {
+            // A rebuild replaced the generation this writer writes.
+            log_failure(held.take().map_or(Ok(()), Update::close));
+        }
+        if held.is_none() {
+            match behind(&shared.storage, &shared.index) {
+                Ok(false) => {
+                    retry = false;
+                    continue;
+                }
+                Ok(true) => {}
+                Err(err) => {
+                    tracing::warn!(error = %error_chain(&err), "search index check failed; retrying");
+                    retry = true;
+                    continue;
                 }
             }
-            state.pending = false;
-        }
-        retry = match catch_up(&shared.storage, &shared.index, WORKER_HEAP) {
-            Ok(CatchUp::Busy) => true,
-            Ok(CatchUp::Indexed { revisions, up_to }) => {
-                tracing::debug!(revisions, up_to, "search index caught up");
-                false
+            match shared.index.try_update(WORKER_HEAP) {
+                Ok(Some(update)) => held = Some(update),
+                Ok(None) => {
+                    retry = true;
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %error_chain(&err), "search index writer failed; retrying");
+                    retry = true;
+                    continue;
+                }
             }
-            Ok(CatchUp::UpToDate) => false,
+        }
+        retry = false;
+        let Some(update) = held.as_mut() else {
+            continue;
+        };
+        match replay(&shared.storage, update) {
+            Ok(0) if last_change.elapsed() > IDLE => {
+                log_failure(held.take().map_or(Ok(()), Update::close));
+            }
+            Ok(0) => {}
+            Ok(revisions) => {
+                tracing::debug!(revisions, "search index caught up");
+                last_change = Instant::now();
+            }
             Err(err) => {
                 tracing::warn!(error = %error_chain(&err), "search index catch-up failed; retrying");
-                true
+                // Uncommitted changes are dropped with the writer; the log is replayed again.
+                held = None;
+                retry = true;
             }
+        }
+    }
+}
+
+/// Waits until a save is signalled or `timeout` passes; `false` once the indexer is dropped.
+fn wait_for_work(signal: &Signal, timeout: Option<Duration>) -> bool {
+    let mut state = signal.state.lock().unwrap_or_else(PoisonError::into_inner);
+    if !state.pending && !state.closed {
+        state = match timeout {
+            Some(timeout) => {
+                signal
+                    .wake
+                    .wait_timeout(state, timeout)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => signal
+                .wake
+                .wait_while(state, |s| !s.pending && !s.closed)
+                .unwrap_or_else(PoisonError::into_inner),
         };
     }
+    state.pending = false;
+    !state.closed
+}
+
+fn log_failure(result: Result<(), SearchError>) {
+    if let Err(err) = result {
+        tracing::warn!(error = %error_chain(&err), "closing the search index writer failed");
+    }
+}
+
+/// Whether the revision log has revisions the index lacks; takes no lock.
+fn behind(storage: &Storage, index: &SearchIndex) -> Result<bool, IndexerError> {
+    Ok(index.indexed_up_to()? < storage.last_revision_id()?)
 }
 
 /// Indexes every revision the index does not hold yet, if this process can take the writer lock.
@@ -206,13 +277,25 @@ pub fn catch_up(
     heap_bytes: usize,
 ) -> Result<CatchUp, IndexerError> {
     // Checked without the lock first: the common case (nothing new) takes no lock and no writer.
-    let newest = storage.last_revision_id()?;
-    if index.indexed_up_to()? >= newest {
+    if !behind(storage, index)? {
         return Ok(CatchUp::UpToDate);
     }
     let Some(mut update) = index.try_update(heap_bytes)? else {
         return Ok(CatchUp::Busy);
     };
+    let revisions = replay(storage, &mut update)?;
+    let up_to = update.indexed_up_to();
+    update.close()?;
+    if revisions == 0 {
+        // Someone else caught up between the check and the lock.
+        return Ok(CatchUp::UpToDate);
+    }
+    Ok(CatchUp::Indexed { revisions, up_to })
+}
+
+/// Indexes the revisions after the update's last one and commits them (keeping the writer);
+/// returns how many there were.
+fn replay(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError> {
     let mut up_to = update.indexed_up_to();
     let mut revisions = 0;
     loop {
@@ -227,12 +310,10 @@ pub fn catch_up(
             ))?;
         }
     }
-    if revisions == 0 {
-        // Someone else caught up between the check and the lock.
-        return Ok(CatchUp::UpToDate);
+    if revisions > 0 {
+        update.commit_and_keep(up_to)?;
     }
-    update.commit(up_to)?;
-    Ok(CatchUp::Indexed { revisions, up_to })
+    Ok(revisions)
 }
 
 /// Only the last revision of each page in a batch matters: the index holds current texts.

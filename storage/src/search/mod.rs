@@ -205,6 +205,7 @@ impl SearchIndex {
         Ok(Some(Update {
             writer,
             opened,
+            opened_root: self.root.clone(),
             last,
         }))
     }
@@ -239,6 +240,7 @@ impl SearchIndex {
             update: Update {
                 writer,
                 opened,
+                opened_root: self.root.clone(),
                 last: 0,
             },
             root: self.root.clone(),
@@ -270,10 +272,16 @@ impl SearchIndex {
                 did_you_mean: Vec::new(),
             });
         };
-        let (top, total) = searcher
+        // Two passes, each fast on its own: counting without scores (term counts come straight from
+        // the posting lists) and ranking with block-WAND pruning, which a combined collector that
+        // must visit every match would disable.
+        let total = searcher
+            .search(&built.query, &Count)
+            .map_err(tantivy_error("counting matches"))?;
+        let top = searcher
             .search(
                 &built.query,
-                &(TopDocs::with_limit(limit.max(1)).and_offset(offset), Count),
+                &TopDocs::with_limit(limit.max(1)).and_offset(offset),
             )
             .map_err(tantivy_error("searching"))?;
         let mut snippets = SnippetGenerator::create(&searcher, &*built.highlight, fields.body)
@@ -420,6 +428,7 @@ fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
 pub struct Update {
     writer: IndexWriter,
     opened: Arc<Opened>,
+    opened_root: PathBuf,
     last: u64,
 }
 
@@ -458,6 +467,14 @@ impl Update {
     /// then waits for segment merges, so the lock is released on a tidy index (many one-page commits
     /// from CGI saves would otherwise pile up small segments).
     pub fn commit(mut self, up_to: u64) -> Result<(), SearchError> {
+        self.commit_and_keep(up_to)?;
+        self.close()
+    }
+
+    /// Commits like [`Update::commit`] but keeps the writer (and its lock) for more changes; merges
+    /// go on in the background. For a long-running worker: no writer to set up per save, and no
+    /// waiting for a merge before the next save becomes searchable.
+    pub fn commit_and_keep(&mut self, up_to: u64) -> Result<(), SearchError> {
         let mut prepared = self
             .writer
             .prepare_commit()
@@ -466,11 +483,21 @@ impl Update {
         prepared
             .commit()
             .map_err(tantivy_error("committing the index"))?;
-        // Searchable now; merging may take longer and need not hold searches back.
+        self.last = up_to;
         self.opened
             .reader
             .reload()
-            .map_err(tantivy_error("reloading the index"))?;
+            .map_err(tantivy_error("reloading the index"))
+    }
+
+    /// Whether this update writes the live generation (a rebuild may have replaced it meanwhile; then
+    /// close this one and take a new one).
+    pub fn is_live(&self) -> bool {
+        read_pointer(&self.opened_root).is_ok_and(|g| g == self.opened.generation)
+    }
+
+    /// Waits for merges and releases the writer lock, discarding uncommitted changes.
+    pub fn close(self) -> Result<(), SearchError> {
         self.writer
             .wait_merging_threads()
             .map_err(tantivy_error("merging index segments"))
