@@ -339,7 +339,8 @@ fn queries(dir: &Path) {
     }
     times.sort();
     slowest.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
-    slowest.dedup_by_key(|(_, q)| *q);
+    let mut seen = HashSet::new();
+    slowest.retain(|(_, q)| seen.insert(*q));
     for (took, q) in slowest.iter().take(8) {
         println!("  slow: {:>7.2} ms  {q}", took.as_secs_f64() * 1e3);
     }
