@@ -6,7 +6,7 @@
 //! become raw `<a class="wikilink">` HTML events (the writer has no notion of classes); that HTML is ours, and
 //! it goes through the sanitizer like everything else.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -127,7 +127,7 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
         raw_html: false,
     };
     let mut seen = HashSet::new();
-    let mut ids = HashSet::new();
+    let mut ids = Ids::default();
     let camel_case = options.camel_case && options.wiki_links;
     let mut depth = 0usize;
     let mut no_autolink = 0usize;
@@ -211,13 +211,16 @@ fn stops_autolink(tag: &Tag<'_>) -> bool {
     )
 }
 
+/// Heading ids given so far, and the next suffix to try for each slug, so that a page of many equal headings
+/// takes linear time.
+#[derive(Default)]
+struct Ids {
+    given: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
+}
+
 /// The heading starting at event `ix`: its text and a unique id from it.
-fn heading(
-    events: &Events<'_>,
-    ix: usize,
-    level: HeadingLevel,
-    ids: &mut HashSet<String>,
-) -> Heading {
+fn heading(events: &Events<'_>, ix: usize, level: HeadingLevel, ids: &mut Ids) -> Heading {
     let end = matching_end(events, ix);
     let mut text = String::new();
     for (event, _) in &events[ix + 1..end] {
@@ -227,9 +230,9 @@ fn heading(
     }
     let base = slug(&text);
     let mut id = base.clone();
-    let mut n = 0;
-    while !ids.insert(id.clone()) {
-        n += 1;
+    let n = ids.next_suffix.entry(base.clone()).or_insert(0);
+    while !ids.given.insert(id.clone()) {
+        *n += 1;
         id = format!("{base}-{n}");
     }
     Heading {
