@@ -31,7 +31,9 @@
 use std::net::IpAddr;
 
 use http::{header, HeaderName, HeaderValue, Method, Uri, Version};
-use percent_encoding::{percent_decode, percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::{percent_decode, percent_encode};
+
+use crate::uri::{PATH_ESCAPES, QUERY_ESCAPES};
 use thiserror::Error;
 
 use crate::{Environ, GatewayConfig, Request, RequestBody, Response, Scheme};
@@ -303,40 +305,6 @@ fn rooted(path: &[u8]) -> Vec<u8> {
         [b"/", path].concat()
     }
 }
-
-/// Bytes that may not stand unescaped in a URI path.
-const PATH_ESCAPES: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
-/// Bytes that may not stand unescaped in a query (a query keeps its `%`s).
-const QUERY_ESCAPES: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
 
 fn build_uri(request_uri: Option<&[u8]>, mount: &str, path_info: &[u8], query: &[u8]) -> Uri {
     if let Some(uri) = request_uri.and_then(|raw| Uri::try_from(raw).ok()) {

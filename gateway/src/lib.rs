@@ -47,6 +47,7 @@ mod response;
 pub mod scgi;
 pub mod server;
 pub mod testing;
+pub mod uri;
 
 pub use crate::app::{App, IntoResponse};
 pub use crate::body::{BodyError, RequestBody};

@@ -4,7 +4,9 @@
 //! that go through real adapters, so one scenario suite runs everywhere.
 
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::percent_encode;
+
+use crate::uri::PATH_ESCAPES;
 
 use crate::{App, Environ, GatewayConfig, Request, RequestBody};
 
@@ -52,7 +54,7 @@ impl TestRequest {
 
     /// The path and query, percent-encoded as a client would send them.
     pub fn target(&self) -> String {
-        let mut target = percent_encode(&self.path, TARGET_ESCAPES).to_string();
+        let mut target = percent_encode(&self.path, PATH_ESCAPES).to_string();
         if !self.query.is_empty() {
             target.push('?');
             target.push_str(&self.query);
@@ -60,19 +62,6 @@ impl TestRequest {
         target
     }
 }
-
-const TARGET_ESCAPES: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(0x7F);
 
 /// A response as a test sees it, whatever gateway it came through.
 #[derive(Debug, Clone)]

@@ -4,30 +4,14 @@
 //! hand; they all come from here, so the wiki works at `/`, under `/wiki`
 //! behind a proxy, and at `/cgi-bin/quire`.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::{utf8_percent_encode, AsciiSet};
 
 use super::page_name::PageName;
 
 /// Characters escaped in a page name inside a path: everything that could
-/// end the path or change its meaning. `/` stays, for subpages.
-const PAGE_PATH: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'\'')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}')
-    .add(b'+');
+/// end the path or change its meaning, plus `'` (links sit in attributes)
+/// and `+` (some servers decode it as a space). `/` stays, for subpages.
+const PAGE_PATH: &AsciiSet = &gateway::uri::PATH_ESCAPES.add(b'\'').add(b'+');
 
 /// Characters escaped in a query-string value: everything but unreserved ones.
 const QUERY_VALUE: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
