@@ -8,6 +8,7 @@ mod bench;
 mod browser;
 mod cgi_fcgi;
 mod combinations;
+mod fcgi_probe;
 mod servers;
 mod systemd;
 
