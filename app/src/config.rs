@@ -48,6 +48,18 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 # Keep rendered pages in the database and serve them without rendering the
 # Markdown again; links stay right as pages are created. Off: render every view.
 # render_cache = true
+
+# The largest page text accepted when saving or previewing, in bytes.
+# max_page_bytes = 2097152
+
+# Link words written in CamelCase to the page of that name, without [[ ]].
+# camel_case = false
+
+# Interwiki prefixes: [[WikiPedia:Rust]] links to the URL with $PAGE replaced
+# by the (percent-encoded) page part. Setting this table replaces the default,
+# which is the one entry below.
+# [interwiki]
+# WikiPedia = "https://en.wikipedia.org/wiki/$PAGE"
 "#;
 
 /// The settings file's keys.
@@ -64,6 +76,9 @@ pub struct FileSettings {
     pub max_body_bytes: Option<u64>,
     pub debug: Option<bool>,
     pub render_cache: Option<bool>,
+    pub max_page_bytes: Option<u64>,
+    pub camel_case: Option<bool>,
+    pub interwiki: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl FileSettings {
@@ -122,6 +137,9 @@ pub struct Settings {
     pub max_body_bytes: u64,
     pub debug: bool,
     pub render_cache: bool,
+    pub max_page_bytes: u64,
+    pub camel_case: bool,
+    pub interwiki: std::collections::BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -146,6 +164,15 @@ impl Settings {
                 .unwrap_or(8 * 1024 * 1024),
             debug: global.debug || file.debug.unwrap_or(false),
             render_cache: file.render_cache.unwrap_or(true),
+            max_page_bytes: file.max_page_bytes.unwrap_or(2 * 1024 * 1024),
+            camel_case: file.camel_case.unwrap_or(false),
+            interwiki: file.interwiki.unwrap_or_else(|| {
+                [(
+                    "WikiPedia".to_owned(),
+                    "https://en.wikipedia.org/wiki/$PAGE".to_owned(),
+                )]
+                .into()
+            }),
         }
     }
 }
@@ -162,6 +189,9 @@ mod tests {
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.max_body_bytes, 8 * 1024 * 1024);
         assert!(settings.render_cache);
+        assert!(!settings.camel_case);
+        assert_eq!(settings.max_page_bytes, 2 * 1024 * 1024);
+        assert!(settings.interwiki.contains_key("WikiPedia"));
     }
 
     #[test]

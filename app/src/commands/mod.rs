@@ -89,6 +89,12 @@ impl Setup {
                 front_page: page_setting(&self.settings.front_page, "front_page")?,
                 help_page: page_setting(&self.settings.help_page, "help_page")?,
                 render_cache: self.settings.render_cache,
+                markup: markup::RenderOptions {
+                    camel_case: self.settings.camel_case,
+                    interwiki: self.settings.interwiki.clone(),
+                    ..markup::RenderOptions::default()
+                },
+                max_page_bytes: usize::try_from(self.settings.max_page_bytes).unwrap_or(usize::MAX),
             },
         );
         Ok(Arc::new(gateway::middleware::standard(

@@ -44,6 +44,10 @@ pub struct WikiSettings {
     /// Whether page views use the rendered HTML stored in the database (`render_cache` in
     /// `quire.toml`); off, every view renders the Markdown again.
     pub render_cache: bool,
+    /// The Markdown dialect: interwiki prefixes, CamelCase links.
+    pub markup: markup::RenderOptions,
+    /// The largest page text a save or preview accepts, in bytes.
+    pub max_page_bytes: usize,
 }
 
 /// The wiki as a gateway app.

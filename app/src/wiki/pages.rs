@@ -179,6 +179,17 @@ impl Wiki {
                 HttpError::bad_request("The form's base revision is not a number.")
             })?),
         };
+        if text.len() > self.settings.max_page_bytes {
+            return Err(HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The page text is {} bytes; this wiki accepts pages of up to {} bytes (max_page_bytes in quire.toml).",
+                    text.len(),
+                    self.settings.max_page_bytes
+                ),
+            )
+            .into());
+        }
         let action = form.get("action").unwrap_or("save");
         if action == "preview" {
             let preview_html = self.render_markdown(exchange, name, &text);
@@ -205,7 +216,7 @@ impl Wiki {
             .into());
         }
         let author = author_of(exchange);
-        let links = markup::wiki_links(&text, name.as_str());
+        let links = markup::wiki_links_with(&text, name.as_str(), &self.settings.markup);
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
         let outcome = self.storage.save_with_links(
             Save {
@@ -297,7 +308,7 @@ impl Wiki {
         if !self.settings.render_cache {
             return self.render_markdown(exchange, name, &revision.text);
         }
-        let variant = render_variant(exchange);
+        let variant = render_variant(exchange, &self.settings.markup);
         let ticket = match self
             .storage
             .cached_html(name.as_str(), revision.rev, &variant)
@@ -328,7 +339,15 @@ impl Wiki {
             urls: &exchange.urls,
             storage: &self.storage,
         };
-        markup::render(text, name.as_str(), &links).html
+        match markup::render_with(text, name.as_str(), &links, &self.settings.markup) {
+            Ok(rendered) => rendered.html,
+            // The options carry no size limit (saves enforce one), so this
+            // cannot happen; an empty body beats a panic if it ever does.
+            Err(err) => {
+                tracing::error!(error = %err, page = %name, "rendering refused a page");
+                String::new()
+            }
+        }
     }
 
     /// Renders a template into an HTML response.
@@ -383,11 +402,17 @@ impl Wiki {
 
 /// What cached HTML depends on besides the revision and which linked pages exist: the build that
 /// rendered it (a new quire may render differently) and the mount prefix its URLs start with.
-fn render_variant(exchange: &Exchange) -> String {
+fn render_variant(exchange: &Exchange, options: &markup::RenderOptions) -> String {
+    use std::hash::{Hash, Hasher};
+    // The dialect's settings change the HTML too (an interwiki prefix added
+    // in quire.toml turns text into a link).
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!("{options:?}").hash(&mut hasher);
     format!(
-        "quire {} mount {}",
+        "quire {} mount {} markup {:016x}",
         build_identity(),
-        exchange.request.mount()
+        exchange.request.mount(),
+        hasher.finish()
     )
 }
 

@@ -36,6 +36,7 @@ macro_rules! for_each_scenario {
             search_finds_saved_pages,
             links_turn_blue_when_the_target_is_created,
             orphans_and_wanted_pages,
+            interwiki_and_code_highlighting,
         }
     };
 }
@@ -480,4 +481,18 @@ pub fn orphans_and_wanted_pages(gw: &dyn Gateway) {
         recent.contains(&format!("href=\"{}/+orphans\"", gw.mount())),
         "{recent}"
     );
+}
+
+pub fn interwiki_and_code_highlighting(gw: &dyn Gateway) {
+    let text = "See [[WikiPedia:Rust (programming language)]].\n\n```rust\nfn main() {}\n```\n";
+    assert_status(&save(gw, "Dialect", text, None), StatusCode::SEE_OTHER);
+    let html = gw.get("/Dialect").text();
+    assert!(
+        html.contains("href=\"https://en.wikipedia.org/wiki/Rust%20%28programming%20language%29\"")
+            || html
+                .contains("href=\"https://en.wikipedia.org/wiki/Rust%20(programming%20language)\""),
+        "{html}"
+    );
+    assert!(html.contains("class=\"interwiki\""), "{html}");
+    assert!(html.contains("class=\"hl-"), "code is highlighted: {html}");
 }
