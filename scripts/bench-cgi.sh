@@ -3,7 +3,8 @@
 # variables, as a web server would, on the same 10 KB page as the e2e
 # bench_gateways test, timed by hyperfine (no web server in the way).
 #
-# Needs: hyperfine (installed if missing, as root). Usage: scripts/bench-cgi.sh
+# Needs: hyperfine (installed if missing, as root).
+# Usage: scripts/bench-cgi.sh [--no-render-cache]   (the second renders every view)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine; }
@@ -14,6 +15,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 data=$work/data
 "$quire" --data "$data" init >/dev/null 2>&1
+if [ "${1:-}" = "--no-render-cache" ]; then
+    echo 'render_cache = false' >>"$data/quire.toml"
+fi
 
 # The page: 45 sections of a heading, a paragraph with two wiki links and a
 # list with one external link (the generator bench_gateways uses).
