@@ -441,16 +441,7 @@ impl Storage {
         let rows = stmt
             .query_map(params![after, sql_count(limit)], decode_row)
             .map_err(doing("reading the revision log"))?;
-        rows.map(|row| {
-            let (raw, format, body, id) = row.map_err(doing("reading the revision log"))?;
-            let meta = raw.check()?;
-            let text = decode_body(&meta, &format, body)?;
-            Ok(LoggedRevision {
-                id: to_u64("revision id", &meta.page, id)?,
-                revision: Revision::from_parts(meta, text),
-            })
-        })
-        .collect()
+        logged_revisions(rows, "reading the revision log")
     }
 
     /// Up to `limit` pages' current revisions, by name, starting after the page named `after` (`None`:
@@ -473,16 +464,7 @@ impl Storage {
         let rows = stmt
             .query_map(params![after, sql_count(limit)], decode_row)
             .map_err(doing("reading current revisions"))?;
-        rows.map(|row| {
-            let (raw, format, body, id) = row.map_err(doing("reading current revisions"))?;
-            let meta = raw.check()?;
-            let text = decode_body(&meta, &format, body)?;
-            Ok(LoggedRevision {
-                id: to_u64("revision id", &meta.page, id)?,
-                revision: Revision::from_parts(meta, text),
-            })
-        })
-        .collect()
+        logged_revisions(rows, "reading current revisions")
     }
 
     /// How many pages the wiki has.
@@ -523,6 +505,23 @@ pub(crate) fn load_current(
 type LogRow = (revision::RawMeta, String, rusqlite::types::Value, i64);
 
 /// Reads [`META_COLUMNS`], format, body and one more integer (an id).
+/// Decodes the rows of a revision-log query into revisions with their ids.
+fn logged_revisions(
+    rows: impl Iterator<Item = rusqlite::Result<LogRow>>,
+    what: &'static str,
+) -> Result<Vec<LoggedRevision>, StorageError> {
+    rows.map(|row| {
+        let (raw, format, body, id) = row.map_err(doing(what))?;
+        let meta = raw.check()?;
+        let text = decode_body(&meta, &format, body)?;
+        Ok(LoggedRevision {
+            id: to_u64("revision id", &meta.page, id)?,
+            revision: Revision::from_parts(meta, text),
+        })
+    })
+    .collect()
+}
+
 fn decode_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRow> {
     Ok((meta_from_row(row)?, row.get(6)?, row.get(7)?, row.get(8)?))
 }
