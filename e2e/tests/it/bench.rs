@@ -27,6 +27,7 @@ use e2e::{ensure_tool, free_port, log_tail, quire_binary, Running};
 use gateway::testing::{TestRequest, TestResponse};
 use http::StatusCode;
 
+use crate::combinations::{start_apache_cgi, start_nginx_fastcgi_unix, start_nginx_scgi};
 use crate::servers::{Combination, Ready};
 use crate::suite::{http1_send, Gateway};
 
@@ -109,39 +110,21 @@ fn bench_gateways() {
     };
 
     {
-        let mut run = Combination::new("nginx + FastCGI over a unix socket", "/wiki");
-        let socket = run.shared_dir("run").join("fcgi.sock");
-        let address = format!("unix:{}", socket.display());
-        run.quire(&["fastcgi", "--listen", &address], Ready::Unix(&socket));
-        run.nginx("nginx/quire-fastcgi.conf", &[("QUIRE", &address)]);
+        let run = start_nginx_fastcgi_unix();
         page.seed(&run);
         let setup = "nginx → `quire fastcgi` (unix socket, kept open)";
         rows.push(measure(&run, setup, LOAD));
     }
 
     {
-        let mut run = Combination::new("nginx + SCGI", "/wiki");
-        let socket = run.shared_dir("run").join("scgi.sock");
-        let address = format!("unix:{}", socket.display());
-        run.quire(
-            &["scgi", "--listen", &address, "--mount", "/wiki"],
-            Ready::Unix(&socket),
-        );
-        run.nginx("nginx/quire-scgi.conf", &[("QUIRE", &address)]);
+        let run = start_nginx_scgi();
         page.seed(&run);
         let setup = "nginx → `quire scgi` (unix socket, a connection per view)";
         rows.push(measure(&run, setup, LOAD));
     }
 
     {
-        let mut run = Combination::new("Apache + CGI (mod_cgid)", "/wiki");
-        let binary = quire_binary().display().to_string();
-        let data = run.data().display().to_string();
-        run.apache(
-            "apache/quire-cgi.conf",
-            &["cgid", "env"],
-            &[("QUIRE_BIN", &binary), ("DATA", &data)],
-        );
+        let run = start_apache_cgi();
         page.seed(&run);
         let setup = "Apache (event MPM) → CGI (mod_cgid), a quire process per view";
         rows.push(measure(&run, setup, LOAD));

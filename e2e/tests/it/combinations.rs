@@ -16,16 +16,26 @@ fn nginx_fastcgi_tcp() {
 
 #[test]
 fn nginx_fastcgi_unix() {
+    start_nginx_fastcgi_unix().run_scenarios();
+}
+
+/// nginx → `quire fastcgi` on a unix socket (also measured by the bench).
+pub(crate) fn start_nginx_fastcgi_unix() -> Combination {
     let mut run = Combination::new("nginx + FastCGI over a unix socket", "/wiki");
     let socket = run.shared_dir("run").join("fcgi.sock");
     let address = format!("unix:{}", socket.display());
     run.quire(&["fastcgi", "--listen", &address], Ready::Unix(&socket));
     run.nginx("nginx/quire-fastcgi.conf", &[("QUIRE", &address)]);
-    run.run_scenarios();
+    run
 }
 
 #[test]
 fn nginx_scgi() {
+    start_nginx_scgi().run_scenarios();
+}
+
+/// nginx → `quire scgi` on a unix socket (also measured by the bench).
+pub(crate) fn start_nginx_scgi() -> Combination {
     let mut run = Combination::new("nginx + SCGI", "/wiki");
     let socket = run.shared_dir("run").join("scgi.sock");
     let address = format!("unix:{}", socket.display());
@@ -35,7 +45,7 @@ fn nginx_scgi() {
         Ready::Unix(&socket),
     );
     run.nginx("nginx/quire-scgi.conf", &[("QUIRE", &address)]);
-    run.run_scenarios();
+    run
 }
 
 #[test]
@@ -52,6 +62,11 @@ fn nginx_proxy_to_serve() {
 
 #[test]
 fn apache_cgi() {
+    start_apache_cgi().run_scenarios();
+}
+
+/// Apache → quire as a CGI under mod_cgid (also measured by the bench).
+pub(crate) fn start_apache_cgi() -> Combination {
     let mut run = Combination::new("Apache + CGI (mod_cgid)", "/wiki");
     let binary = e2e::quire_binary().display().to_string();
     let data = run.data().display().to_string();
@@ -60,7 +75,7 @@ fn apache_cgi() {
         &["cgid", "env"],
         &[("QUIRE_BIN", &binary), ("DATA", &data)],
     );
-    run.run_scenarios();
+    run
 }
 
 #[test]
