@@ -36,6 +36,7 @@ mod camelcase;
 mod highlight;
 mod nesting;
 mod options;
+mod pragma;
 mod render;
 mod sanitize;
 mod text;
@@ -45,6 +46,7 @@ use std::collections::HashSet;
 
 pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 pub use options::{MarkupError, RenderOptions};
+pub use pragma::{page_body, pragmas, Pragmas, KEYWORDS as PRAGMA_KEYWORDS};
 pub use sanitize::{EXTERNAL_REL, MISSING_REL};
 
 /// What markup needs from its caller to write wiki links; the app implements it, as it knows the mount prefix
@@ -75,7 +77,8 @@ pub struct Rendered {
 
 /// Renders `markdown`, the text of page `current_page`, to sanitized HTML.
 ///
-/// Never panics; any string is a page. Subpage links (`[[/Child]]`, `[[../Sibling]]`) resolve against
+/// Never panics; any string is a page. Pragma lines at the top (`#acl …`, see [`pragmas`]) are not
+/// rendered. Subpage links (`[[/Child]]`, `[[../Sibling]]`) resolve against
 /// `current_page`.
 ///
 /// ```
@@ -96,7 +99,12 @@ pub struct Rendered {
 /// assert!(page.html.contains(r#"href="/wiki/New%20Page?edit""#));
 /// ```
 pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
-    render::render(markdown, current_page, resolver, &RenderOptions::default())
+    render::render(
+        page_body(markdown),
+        current_page,
+        resolver,
+        &RenderOptions::default(),
+    )
 }
 
 /// Renders like [`render`] with `options` instead of quire's default dialect; refuses a page longer than
@@ -131,22 +139,27 @@ pub fn render_with(
             });
         }
     }
-    Ok(render::render(markdown, current_page, resolver, options))
+    Ok(render::render(
+        page_body(markdown),
+        current_page,
+        resolver,
+        options,
+    ))
 }
 
 /// The wiki-link targets of `markdown` (on page `current_page`), as [`render`] would report them in
 /// [`Rendered::links`], without rendering.
 pub fn wiki_links(markdown: &str, current_page: &str) -> Vec<String> {
-    render::wiki_links(markdown, current_page, &RenderOptions::default())
+    render::wiki_links(page_body(markdown), current_page, &RenderOptions::default())
 }
 
 /// The page names `markdown` links to under `options` (CamelCase words included when enabled), as
 /// [`render_with`] would report them in [`Rendered::links`], without rendering.
 pub fn wiki_links_with(markdown: &str, current_page: &str, options: &RenderOptions) -> Vec<String> {
-    render::wiki_links(markdown, current_page, options)
+    render::wiki_links(page_body(markdown), current_page, options)
 }
 
-/// The text of `markdown` without markup, one line per block: for search indexes and snippets.
+/// The text of `markdown` without markup (and without its pragma lines), one line per block: for search indexes and snippets.
 pub fn plain_text(markdown: &str) -> String {
-    text::plain_text(markdown)
+    text::plain_text(page_body(markdown))
 }
