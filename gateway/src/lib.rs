@@ -46,6 +46,7 @@ mod request;
 mod response;
 pub mod scgi;
 pub mod server;
+pub mod session;
 pub mod testing;
 pub mod uri;
 

@@ -3,6 +3,8 @@
 //! the same [`TestRequest`] and [`TestResponse`] types serve test drivers
 //! that go through real adapters, so one scenario suite runs everywhere.
 
+use std::sync::Mutex;
+
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use percent_encoding::percent_encode;
 
@@ -87,10 +89,15 @@ impl TestResponse {
 }
 
 /// Sends requests to an app in this process.
+///
+/// With [`TestClient::with_cookie_jar`] it keeps the cookies responses set
+/// and sends them back, like a browser, so session flows can be tested
+/// request after request.
 pub struct TestClient<A> {
     app: A,
     mount: String,
     config: GatewayConfig,
+    jar: Option<Mutex<CookieJar>>,
 }
 
 impl<A: App> TestClient<A> {
@@ -100,6 +107,7 @@ impl<A: App> TestClient<A> {
             app,
             mount: String::new(),
             config: GatewayConfig::default(),
+            jar: None,
         }
     }
 
@@ -115,6 +123,45 @@ impl<A: App> TestClient<A> {
         self
     }
 
+    /// Keeps cookies: every response's `Set-Cookie` goes into a
+    /// [`CookieJar`], and every request sends what the jar holds (a request
+    /// that already has a `Cookie` header is sent as it is).
+    ///
+    /// ```
+    /// use gateway::{testing::TestClient, Request, Response};
+    ///
+    /// let app = |request: Request| -> Response {
+    ///     let seen = request.headers().get("cookie").is_some();
+    ///     http::Response::builder()
+    ///         .header("set-cookie", "k=v; Path=/; HttpOnly")
+    ///         .body(format!("cookie: {seen}").into())
+    ///         .unwrap()
+    /// };
+    /// let client = TestClient::new(app).with_cookie_jar();
+    /// assert_eq!(client.get("/").text(), "cookie: false");
+    /// assert_eq!(client.get("/").text(), "cookie: true");
+    /// assert_eq!(client.cookie("k").as_deref(), Some("v"));
+    /// ```
+    pub fn with_cookie_jar(mut self) -> Self {
+        self.jar = Some(Mutex::new(CookieJar::default()));
+        self
+    }
+
+    /// The value of cookie `name` in the jar, if the client keeps one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar
+            .as_ref()
+            .and_then(|jar| lock(jar).get(name).map(str::to_owned))
+    }
+
+    /// Puts a cookie into the jar (or replaces it), as if a response had
+    /// set it; does nothing without a jar.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        if let Some(jar) = &self.jar {
+            lock(jar).set(name, value);
+        }
+    }
+
     /// GETs `target` (a path below the mount, with an optional query).
     pub fn get(&self, target: &str) -> TestResponse {
         self.send(TestRequest::get(target))
@@ -127,12 +174,50 @@ impl<A: App> TestClient<A> {
 
     /// Sends a request and reads the whole response.
     pub fn send(&self, request: TestRequest) -> TestResponse {
-        let uri = format!("{}{}", self.mount, request.target());
+        let request = match &self.jar {
+            Some(jar) => lock(jar).apply(request),
+            None => request,
+        };
+        let is_head = request.method == Method::HEAD;
+        let response = self
+            .app
+            .call(request.into_request(&self.mount, self.config.max_body_bytes));
+        let (parts, body) = response.into_parts();
+        let body = if is_head {
+            Vec::new()
+        } else {
+            body.into_bytes()
+                .expect("an in-memory test read does not fail")
+                .to_vec()
+        };
+        let response = TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        };
+        if let Some(jar) = &self.jar {
+            lock(jar).store(&response);
+        }
+        response
+    }
+}
+
+fn lock(jar: &Mutex<CookieJar>) -> std::sync::MutexGuard<'_, CookieJar> {
+    jar.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl TestRequest {
+    /// The request an app behind `mount` gets, with a body limit of
+    /// `max_body_bytes`: what [`TestClient`] sends, for tests that call an
+    /// app directly.
+    pub fn into_request(self, mount: &str, max_body_bytes: u64) -> Request {
+        let uri = format!("{}{}", mount, self.target());
         let mut builder = http::Request::builder()
-            .method(request.method.clone())
+            .method(self.method.clone())
             .uri(uri)
             .header(header::HOST, "localhost");
-        for (name, value) in &request.headers {
+        for (name, value) in &self.headers {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::try_from(name.as_str()),
                 HeaderValue::try_from(value.as_str()),
@@ -140,7 +225,7 @@ impl<A: App> TestClient<A> {
                 builder = builder.header(name, value);
             }
         }
-        let body_len = request.body.len();
+        let body_len = self.body.len();
         if body_len > 0 {
             builder = builder.header(header::CONTENT_LENGTH, body_len);
         }
@@ -149,33 +234,152 @@ impl<A: App> TestClient<A> {
             .expect("test requests are built from valid parts")
             .into_parts();
         let environ = Environ {
-            mount: self.mount.clone(),
-            path_info: if request.path.is_empty() {
+            mount: mount.to_owned(),
+            path_info: if self.path.is_empty() {
                 b"/".to_vec()
             } else {
-                request.path.clone()
+                self.path
             },
             remote_addr: Some(std::net::Ipv4Addr::LOCALHOST.into()),
             ..Environ::default()
         };
         let body = RequestBody::new(
-            std::io::Cursor::new(request.body),
+            std::io::Cursor::new(self.body),
             Some(body_len as u64),
-            self.config.max_body_bytes,
+            max_body_bytes,
         );
-        let response = self.app.call(Request::new(head, environ, body));
-        let (parts, body) = response.into_parts();
-        let body = if request.method == Method::HEAD {
-            Vec::new()
-        } else {
-            body.into_bytes()
-                .expect("an in-memory test read does not fail")
-                .to_vec()
-        };
-        TestResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body,
+        Request::new(head, environ, body)
+    }
+}
+
+/// Cookies as a browser keeps them, simplified for tests: by name only (no
+/// domain or path matching), `Max-Age=0` or an empty value deletes.
+///
+/// [`TestClient::with_cookie_jar`] uses one; drivers of real adapters (CGI,
+/// FastCGI, SCGI, HTTP) use it directly: [`CookieJar::apply`] before
+/// sending, [`CookieJar::store`] after.
+#[derive(Debug, Clone, Default)]
+pub struct CookieJar {
+    cookies: Vec<(String, String)>,
+}
+
+impl CookieJar {
+    /// An empty jar.
+    pub fn new() -> Self {
+        CookieJar::default()
+    }
+
+    /// Keeps what the response's `Set-Cookie` headers set, and forgets what
+    /// they expire.
+    pub fn store(&mut self, response: &TestResponse) {
+        for value in response.headers.get_all(header::SET_COOKIE) {
+            let Ok(value) = value.to_str() else { continue };
+            let mut attributes = value.split(';');
+            let Some((name, cookie)) = attributes.next().and_then(|pair| pair.split_once('='))
+            else {
+                continue;
+            };
+            let expired = attributes.any(|attribute| {
+                attribute
+                    .trim()
+                    .split_once('=')
+                    .is_some_and(|(key, value)| {
+                        key.trim().eq_ignore_ascii_case("max-age")
+                            && value.trim().starts_with(['0', '-'])
+                    })
+            });
+            if expired || cookie.trim().is_empty() {
+                self.remove(name.trim());
+            } else {
+                self.set(name.trim(), cookie.trim());
+            }
         }
+    }
+
+    /// `request` with a `Cookie` header of everything in the jar, unless it
+    /// has one already or the jar is empty.
+    pub fn apply(&self, request: TestRequest) -> TestRequest {
+        let has_cookie = request
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("cookie"));
+        if has_cookie || self.cookies.is_empty() {
+            return request;
+        }
+        request.with_header("cookie", &self.header_value())
+    }
+
+    /// The `Cookie` header value: `a=1; b=2`.
+    pub fn header_value(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The value of cookie `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Sets cookie `name` (replacing it), as a response could.
+    pub fn set(&mut self, name: &str, value: &str) {
+        match self.cookies.iter_mut().find(|(key, _)| key == name) {
+            Some(slot) => slot.1 = value.to_owned(),
+            None => self.cookies.push((name.to_owned(), value.to_owned())),
+        }
+    }
+
+    /// Forgets cookie `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.cookies.retain(|(key, _)| key != name);
+    }
+
+    /// Whether the jar holds no cookie.
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jar_keeps_replaces_and_expires_cookies() {
+        let mut jar = CookieJar::new();
+        let mut response = TestResponse {
+            status: http::StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        };
+        response
+            .headers
+            .append(header::SET_COOKIE, HeaderValue::from_static("a=1; Path=/"));
+        response.headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("b=2; HttpOnly"),
+        );
+        jar.store(&response);
+        assert_eq!(jar.header_value(), "a=1; b=2");
+        response.headers.clear();
+        response.headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("a=; Max-Age=0"),
+        );
+        response
+            .headers
+            .append(header::SET_COOKIE, HeaderValue::from_static("b=3"));
+        jar.store(&response);
+        assert_eq!(jar.get("a"), None);
+        assert_eq!(jar.get("b"), Some("3"));
+        let request = jar.apply(TestRequest::get("/"));
+        assert_eq!(request.headers, [("cookie".to_owned(), "b=3".to_owned())]);
+        let own = TestRequest::get("/").with_header("Cookie", "x=y");
+        assert_eq!(jar.apply(own).headers.len(), 1);
     }
 }

@@ -10,49 +10,148 @@
 //!   log lines fall into;
 //! - [`CatchErrors`]: panics become 500 pages, causes carried by error
 //!   responses ([`crate::ErrorReport`]) are logged, and in debug mode shown;
-//! - [`Gzip`]: compresses text-like responses for clients that accept it.
+//! - [`SecurityHeaders`]: a strict Content-Security-Policy, `nosniff`,
+//!   framing and referrer policies, HSTS over https;
+//! - [`Sessions`]: a [`crate::session::Session`] per request, kept in an
+//!   encrypted cookie;
+//! - [`Csrf`]: state-changing requests must carry the session's
+//!   [`CsrfToken`];
+//! - [`Gzip`]: compresses text-like responses for clients that accept it;
+//! - [`ConditionalGet`]: ETags and 304 answers.
 //!
 //! # Order
 //!
-//! The stack is written down once, in [`standard`]; outermost first:
+//! The stack is written down once, in [`stack`]; outermost first:
 //!
 //! ```text
-//! LogRequests → CatchErrors → Gzip → app
+//! LogRequests → SecurityHeaders → CatchErrors → Sessions → Csrf → Gzip → ConditionalGet → app
 //! ```
 //!
 //! - [`LogRequests`] is outermost so that the status it logs is the one the
-//!   client gets (including a 500 made from a panic), its timing covers all
-//!   the other layers, and every log line below it (an error chain, a panic)
-//!   carries the request's method and path from its span.
-//! - [`CatchErrors`] wraps everything that runs app code, so a panic in the app
-//!   or in any layer inside it still becomes a page rather than a dropped
-//!   connection. It sits outside [`Gzip`] because the debug page replaces a
-//!   body, and replacing a body that is already compressed would be wasted work.
-//! - [`Gzip`] is innermost: it only transforms the app's finished response.
-//!   Error pages made by the layers outside it are small and go uncompressed.
+//!   client gets (including a 500 made from a panic, a 403 from [`Csrf`]),
+//!   its timing covers all the other layers, and every log line below it
+//!   (an error chain, a panic, an ignored cookie) carries the request's
+//!   method and path from its span.
+//! - [`SecurityHeaders`] comes next, outside [`CatchErrors`], so that every
+//!   response gets the headers: error pages and panic pages too (an error
+//!   page that echoes input is where a missing CSP hurts most).
+//! - [`CatchErrors`] wraps everything that runs app code, so a panic in the
+//!   app or in any layer inside it still becomes a page rather than a
+//!   dropped connection; the cause of a 500 from [`Sessions`] (a session too
+//!   large for a cookie) or of a 403 from [`Csrf`] is logged by it.
+//! - [`Sessions`] is outside [`Csrf`], which keeps its token in the session;
+//!   a session the app or [`Csrf`] changed is written back on every response,
+//!   a 304 included. It is outside [`Gzip`] and [`ConditionalGet`] so that
+//!   neither sees `Set-Cookie`, and the ETag depends on the page only.
+//! - [`Csrf`] refuses a forged request before anything inside it runs; it
+//!   is outside [`Gzip`] because it looks at requests only.
+//! - [`Gzip`] transforms the finished response; error pages made outside it
+//!   are small and go uncompressed. It sits outside [`ConditionalGet`] so
+//!   the ETag is taken from the page's bytes, the same for the compressed
+//!   and plain variants (it is weak, and gzip keeps it weak), and a 304 is
+//!   never compressed.
+//! - [`ConditionalGet`] is innermost: it needs the app's own body and its
+//!   `Last-Modified`.
 //!
 //! ```
-//! use gateway::{middleware, testing::TestClient, Request, Response};
+//! use std::sync::Arc;
+//! use gateway::{middleware::{self, StackConfig}, session::SessionKeys, testing::TestClient, Request, Response};
 //!
 //! let app = |_request: Request| -> Response { panic!("a bug") };
-//! let client = TestClient::new(middleware::standard(app, false));
+//! let keys = Arc::new(SessionKeys::generate().unwrap());
+//! let client = TestClient::new(middleware::stack(app, &StackConfig::new(keys)).unwrap());
 //! let response = client.get("/");
 //! assert_eq!(response.status, 500);
 //! assert!(!response.text().contains("a bug"));
+//! assert!(response.header("content-security-policy").is_some());
 //! ```
 
 mod compression;
+mod conditional;
+mod csrf;
 mod errors;
 mod logging;
+mod security;
+mod sessions;
 
 pub use self::compression::Gzip;
+pub use self::conditional::ConditionalGet;
+pub use self::csrf::{Csrf, CsrfToken, CSRF_FIELD, CSRF_HEADER};
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;
+pub use self::security::{SecurityHeaders, DEFAULT_CSP};
+pub use self::sessions::{Sessions, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE};
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::session::{SessionError, SessionKeys};
 use crate::App;
 
-/// Wraps `app` in the standard stack: [`LogRequests`] → [`CatchErrors`]
-/// (showing error details only when `debug` is true) → [`Gzip`] → `app`.
+/// What [`stack`] needs. Build it with [`StackConfig::new`] and change the
+/// fields that differ: `StackConfig { debug: true, ..StackConfig::new(keys) }`.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Show error details to the client (see [`CatchErrors`]). Never where
+    /// others can reach the server: details can reveal paths and data.
+    pub debug: bool,
+    /// The keys that seal session cookies.
+    pub session_keys: Arc<SessionKeys>,
+    /// The session cookie's name ([`DEFAULT_COOKIE_NAME`]).
+    pub cookie_name: String,
+    /// How long a session lives after its last change ([`DEFAULT_MAX_AGE`]).
+    pub session_max_age: Duration,
+    /// The Content-Security-Policy; `None` is [`DEFAULT_CSP`].
+    pub content_security_policy: Option<String>,
+}
+
+impl StackConfig {
+    /// Defaults, with sessions sealed by `session_keys`.
+    pub fn new(session_keys: Arc<SessionKeys>) -> Self {
+        StackConfig {
+            debug: false,
+            session_keys,
+            cookie_name: DEFAULT_COOKIE_NAME.to_owned(),
+            session_max_age: DEFAULT_MAX_AGE,
+            content_security_policy: None,
+        }
+    }
+}
+
+/// Why [`stack`] refused its configuration.
+#[derive(Debug, Error)]
+pub enum StackError {
+    /// A session setting is wrong (the cookie name).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The Content-Security-Policy cannot be a header value.
+    #[error("the content security policy {0:?} cannot be sent as a header (no line breaks or control characters)")]
+    ContentSecurityPolicy(String),
+}
+
+/// Wraps `app` in the whole stack, in the order the module docs explain:
+/// [`LogRequests`] → [`SecurityHeaders`] → [`CatchErrors`] → [`Sessions`] →
+/// [`Csrf`] → [`Gzip`] → [`ConditionalGet`] → `app`.
+pub fn stack<A: App>(app: A, config: &StackConfig) -> Result<impl App, StackError> {
+    let inner = Gzip::new(ConditionalGet::new(app));
+    let sessions = Sessions::new(Csrf::new(inner), Arc::clone(&config.session_keys))
+        .cookie_name(&config.cookie_name)?
+        .max_age(config.session_max_age);
+    let headers = SecurityHeaders::new(CatchErrors::new(sessions).debug(config.debug));
+    let headers = match &config.content_security_policy {
+        None => headers,
+        Some(policy) => headers
+            .content_security_policy(policy)
+            .ok_or_else(|| StackError::ContentSecurityPolicy(policy.clone()))?,
+    };
+    Ok(LogRequests::new(headers))
+}
+
+/// The stack before sessions: [`LogRequests`] → [`CatchErrors`] (showing
+/// error details only when `debug` is true) → [`Gzip`] → `app`. Kept while
+/// apps move to [`stack`].
 ///
 /// `debug` must stay off wherever people other than the developer can reach
 /// the server: error details can reveal paths, queries and data.

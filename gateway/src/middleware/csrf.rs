@@ -1,0 +1,402 @@
+//! Cross-site request forgery protection with a per-session token.
+
+use http::header::{self, HeaderMap, HeaderName};
+use http::{Method, StatusCode};
+use subtle::ConstantTimeEq;
+
+use crate::form::Form;
+use crate::session::Session;
+use crate::{App, HttpError, IntoResponse, Request, RequestBody, Response};
+
+/// The form field that carries the token.
+pub const CSRF_FIELD: &str = "csrf_token";
+/// The header that carries the token (for scripts).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The request's CSRF token, for forms to embed (`<input type="hidden"
+/// name="csrf_token" value="…">`) or scripts to send as `X-CSRF-Token`.
+///
+/// [`Csrf`] puts one in every request's extensions. The token lives in the
+/// session and is made on the first call to [`CsrfToken::value`], so
+/// clients that never see a form get no cookie for it.
+#[derive(Debug, Clone)]
+pub struct CsrfToken {
+    session: Session,
+}
+
+impl CsrfToken {
+    /// The token, made now if the session has none.
+    pub fn value(&self) -> String {
+        self.session.csrf_token()
+    }
+}
+
+/// Refuses state-changing requests that do not carry the session's token.
+///
+/// `POST`, `PUT`, `PATCH` and `DELETE` must carry the token of the session
+/// (see [`CsrfToken`]) in the `X-CSRF-Token` header or in the form field
+/// `csrf_token` of an `application/x-www-form-urlencoded` or
+/// `multipart/form-data` body; otherwise the answer is 403 and the inner app
+/// is not called. Tokens are compared in constant time. Another site can make
+/// a browser send a form here, with the session cookie, but cannot read the
+/// token out of our pages, so it cannot send the right one.
+///
+/// To find the field the body is read here, within the request's body limit
+/// (a body over it is answered 413 as the app would), and the app gets the
+/// very same bytes.
+///
+/// It needs a [`Session`] in the request's extensions, so it sits inside
+/// [`crate::middleware::Sessions`]; without one, a request is a 500 (a
+/// stacking bug, logged).
+#[derive(Debug, Clone)]
+pub struct Csrf<A> {
+    inner: A,
+}
+
+impl<A> Csrf<A> {
+    /// Wraps `inner`.
+    pub fn new(inner: A) -> Self {
+        Csrf { inner }
+    }
+}
+
+impl<A: App> App for Csrf<A> {
+    fn call(&self, request: Request) -> Response {
+        let Some(session) = request.extensions().get::<Session>().cloned() else {
+            return HttpError::internal(
+                "the Csrf middleware runs without a session: put it inside Sessions",
+            )
+            .into_response();
+        };
+        let changes_state = matches!(
+            *request.method(),
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+        let mut request = if changes_state {
+            match check(request, &session) {
+                Ok(request) => request,
+                Err(refusal) => return refusal.into_response(),
+            }
+        } else {
+            request
+        };
+        request.extensions_mut().insert(CsrfToken { session });
+        self.inner.call(request)
+    }
+}
+
+/// Lets `request` through with its body restored, or says why not.
+fn check(request: Request, session: &Session) -> Result<Request, HttpError> {
+    let expected = session.existing_csrf_token();
+    if let Some(sent) = header_token(request.headers()) {
+        return match matches(expected.as_deref(), sent.as_bytes()) {
+            true => Ok(request),
+            false => Err(refused()),
+        };
+    }
+    let (head, environ, mut body) = request.into_parts();
+    let limit = body.limit();
+    let bytes = body.read_to_vec()?;
+    let sent = body_token(&head.headers, &bytes);
+    if !matches(expected.as_deref(), sent.as_deref().unwrap_or_default()) {
+        return Err(refused());
+    }
+    Ok(Request::new(
+        head,
+        environ,
+        RequestBody::from_bytes(bytes, limit),
+    ))
+}
+
+fn refused() -> HttpError {
+    HttpError::new(
+        StatusCode::FORBIDDEN,
+        "This form was refused because it did not carry this site's security token (CSRF token): \
+         it may have been sent from another site, or the page was open for too long or your \
+         session ended. Go back, reload the page, and send it again.",
+    )
+    .with_cause("missing or wrong CSRF token")
+}
+
+/// Constant-time comparison; no session token matches nothing.
+fn matches(expected: Option<&str>, sent: &[u8]) -> bool {
+    match expected {
+        Some(expected) if !sent.is_empty() => expected.as_bytes().ct_eq(sent).into(),
+        _ => false,
+    }
+}
+
+fn header_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(HeaderName::from_static(CSRF_HEADER))
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+}
+
+/// The `csrf_token` field of a urlencoded or multipart body.
+fn body_token(headers: &HeaderMap, body: &[u8]) -> Option<Vec<u8>> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let mut params = content_type.split(';');
+    let essence = params.next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => Form::parse(body)
+            .ok()?
+            .get(CSRF_FIELD)
+            .map(|value| value.as_bytes().to_vec()),
+        "multipart/form-data" => {
+            let boundary = params
+                .filter_map(|param| param.split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("boundary"))
+                .map(|(_, value)| value.trim().trim_matches('"'))?;
+            multipart_field(body, boundary.as_bytes(), CSRF_FIELD)
+        }
+        _ => None,
+    }
+}
+
+/// The value of the first non-file part named `name` of a
+/// `multipart/form-data` body (RFC 7578), or `None`.
+fn multipart_field(body: &[u8], boundary: &[u8], name: &str) -> Option<Vec<u8>> {
+    if boundary.is_empty() || boundary.len() > 70 {
+        return None;
+    }
+    let delimiter = [b"\r\n--", boundary].concat();
+    // The first boundary may start the body without the leading CRLF.
+    let mut rest = if body.starts_with(&delimiter[2..]) {
+        &body[delimiter.len() - 2..]
+    } else {
+        let at = find(body, &delimiter)?;
+        &body[at + delimiter.len()..]
+    };
+    loop {
+        if rest.starts_with(b"--") {
+            return None;
+        }
+        // Skip transport padding and the CRLF after the boundary.
+        let line_end = find(rest, b"\r\n")?;
+        rest = &rest[line_end + 2..];
+        let head_end = find(rest, b"\r\n\r\n")?;
+        let head = &rest[..head_end];
+        let content = &rest[head_end + 4..];
+        let end = find(content, &delimiter)?;
+        if part_is_field(head, name) {
+            return Some(content[..end].to_vec());
+        }
+        rest = &content[end + delimiter.len()..];
+    }
+}
+
+/// Whether a part's headers say `Content-Disposition: form-data; name="NAME"`
+/// without a file name.
+fn part_is_field(head: &[u8], name: &str) -> bool {
+    let Ok(head) = std::str::from_utf8(head) else {
+        return false;
+    };
+    head.split("\r\n").any(|line| {
+        let Some((header_name, value)) = line.split_once(':') else {
+            return false;
+        };
+        if !header_name
+            .trim()
+            .eq_ignore_ascii_case("content-disposition")
+        {
+            return false;
+        }
+        let mut params = value.split(';');
+        if !params
+            .next()
+            .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("form-data"))
+        {
+            return false;
+        }
+        let mut named = false;
+        for param in params {
+            let Some((key, value)) = param.split_once('=') else {
+                continue;
+            };
+            let key = key.trim().to_ascii_lowercase();
+            let value = value.trim().trim_matches('"');
+            match key.as_str() {
+                "name" => named = value == name,
+                "filename" | "filename*" => return false,
+                _ => {}
+            }
+        }
+        named
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::middleware::Sessions;
+    use crate::session::SessionKeys;
+    use crate::testing::{TestClient, TestRequest};
+    use crate::GatewayConfig;
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    /// GET shows the token; POST echoes the body it was given.
+    fn app(mut request: Request) -> Response {
+        if request.method() == Method::GET {
+            let token = request.extensions().get::<CsrfToken>().unwrap().value();
+            return Response::new(token.into());
+        }
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        match request.body_mut().read_to_vec() {
+            Ok(body) => Response::new(body.into()),
+            Err(err) => HttpError::from(err).into_response(),
+        }
+    }
+
+    fn client(limit: u64) -> TestClient<impl App> {
+        let keys = Arc::new(SessionKeys::generate().unwrap());
+        TestClient::new(Sessions::new(Csrf::new(app), keys))
+            .with_config(GatewayConfig {
+                max_body_bytes: limit,
+                ..GatewayConfig::default()
+            })
+            .with_cookie_jar()
+    }
+
+    fn multipart(token: &str) -> TestRequest {
+        let body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf_token\"\r\n\r\nnot it\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhello\r\n--XyZ--\r\n"
+        );
+        let mut request = TestRequest::post_form("/", &[]);
+        request.headers.clear();
+        request.body = body.into_bytes();
+        request.with_header("content-type", "multipart/form-data; boundary=XyZ")
+    }
+
+    #[test]
+    fn a_post_needs_the_session_token() {
+        let client = client(1 << 20);
+        let token = client.get("/").text();
+        assert_eq!(token.len(), 43);
+        assert_eq!(client.get("/").text(), token, "stable within the session");
+
+        let before = CALLS.load(Ordering::SeqCst);
+        let missing = client.post_form("/", &[("text", "hi")]);
+        assert_eq!(missing.status, StatusCode::FORBIDDEN);
+        assert!(
+            missing.text().contains("security token"),
+            "{}",
+            missing.text()
+        );
+        let forged = client.post_form("/", &[("text", "hi"), ("csrf_token", "forged")]);
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let mut almost = token.clone().into_bytes();
+        almost[42] = if almost[42] == b'A' { b'B' } else { b'A' };
+        let almost = String::from_utf8(almost).unwrap();
+        let forged = client.post_form("/", &[("csrf_token", &almost)]);
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(CALLS.load(Ordering::SeqCst), before, "the app never ran");
+
+        let right = client.post_form("/", &[("text", "hi"), ("csrf_token", &token)]);
+        assert_eq!(right.status, StatusCode::OK);
+        let sent = crate::form::encode([("text", "hi"), ("csrf_token", token.as_str())]);
+        assert_eq!(right.text(), sent, "the app gets the same bytes");
+
+        let header = client.send(
+            TestRequest::post_form("/", &[("text", "hi")]).with_header("X-CSRF-Token", &token),
+        );
+        assert_eq!(header.status, StatusCode::OK);
+        let wrong_header = client.send(
+            TestRequest::post_form("/", &[("csrf_token", &token)])
+                .with_header("X-CSRF-Token", "nope"),
+        );
+        assert_eq!(
+            wrong_header.status,
+            StatusCode::FORBIDDEN,
+            "the header decides"
+        );
+
+        let mut delete = TestRequest::get("/");
+        delete.method = Method::DELETE;
+        assert_eq!(client.send(delete.clone()).status, StatusCode::FORBIDDEN);
+        let delete = delete.with_header("x-csrf-token", &token);
+        assert_eq!(client.send(delete).status, StatusCode::OK);
+    }
+
+    #[test]
+    fn a_token_from_another_session_is_refused() {
+        let alice = client(1 << 20);
+        let mallory = client(1 << 20);
+        let malloys_token = mallory.get("/").text();
+        alice.get("/");
+        let response = alice.post_form("/", &[("csrf_token", &malloys_token)]);
+        assert_eq!(response.status, StatusCode::FORBIDDEN);
+        let fresh = client(1 << 20);
+        let response = fresh.post_form("/", &[("csrf_token", "")]);
+        assert_eq!(
+            response.status,
+            StatusCode::FORBIDDEN,
+            "no session, no token"
+        );
+    }
+
+    #[test]
+    fn multipart_forms_carry_the_field() {
+        let client = client(1 << 20);
+        let token = client.get("/").text();
+        let right = client.send(multipart(&token));
+        assert_eq!(right.status, StatusCode::OK);
+        assert!(right.text().contains("hello"));
+        let wrong = client.send(multipart("forged"));
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+        let only_file = "--B\r\nContent-Disposition: form-data; name=\"csrf_token\"; filename=\"x\"\r\n\r\nT\r\n--B--\r\n";
+        assert_eq!(
+            multipart_field(only_file.as_bytes(), b"B", CSRF_FIELD),
+            None
+        );
+        let preamble =
+            "junk\r\n--B\r\nContent-Disposition: form-data; name=csrf_token\r\n\r\nT\r\n--B--";
+        assert_eq!(
+            multipart_field(preamble.as_bytes(), b"B", CSRF_FIELD).as_deref(),
+            Some(&b"T"[..])
+        );
+        for junk in [
+            "",
+            "--B",
+            "--B\r\n",
+            "--B\r\n\r\n",
+            "--B--\r\n",
+            "\r\n--B\r\nx\r\n\r\n",
+        ] {
+            assert_eq!(
+                multipart_field(junk.as_bytes(), b"B", CSRF_FIELD),
+                None,
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_still_413() {
+        let client = client(16);
+        let token = client.get("/").text();
+        let response = client.post_form("/", &[("csrf_token", &token), ("text", "long enough")]);
+        assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn without_sessions_it_is_a_stacking_error() {
+        let response = TestClient::new(Csrf::new(app)).get("/");
+        assert_eq!(response.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
