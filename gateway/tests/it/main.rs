@@ -3,4 +3,5 @@ mod fastcgi;
 mod hostile;
 mod http;
 mod scgi;
+mod sessions;
 mod support;
