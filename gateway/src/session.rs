@@ -729,6 +729,29 @@ mod tests {
         assert!(format!("{session:?}").contains("changed: true"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_snapshot_round_trips(
+            values in proptest::collection::btree_map(".{0,12}", ".{0,40}", 0..8),
+            csrf in proptest::option::of("[A-Za-z0-9_-]{1,43}"),
+            expires in 1u64..u64::MAX,
+        ) {
+            let snapshot = Snapshot { values, csrf };
+            let decoded = decode(&encode(&snapshot, expires)).unwrap();
+            proptest::prop_assert_eq!(decoded, (snapshot, expires));
+        }
+
+        #[test]
+        fn arbitrary_cookie_values_and_plaintexts_never_panic(
+            value in ".{0,200}",
+            plaintext in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let keys = SessionKeys { keys: vec![[7; KEY_BYTES]] };
+            let _ = keys.open("s", &value, 0);
+            let _ = decode(&plaintext);
+        }
+    }
+
     #[test]
     fn cookie_names_are_tokens() {
         assert!(is_cookie_name("quire_session"));

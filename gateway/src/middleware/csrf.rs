@@ -386,6 +386,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn multipart_parsing_never_panics(
+            body in proptest::collection::vec(proptest::sample::select(b"-\r\nB=\"a csrf_token:;".to_vec()), 0..300),
+            boundary in "[-B]{0,3}",
+        ) {
+            let _ = multipart_field(&body, boundary.as_bytes(), CSRF_FIELD);
+        }
+    }
+
     #[test]
     fn a_body_over_the_limit_is_still_413() {
         let client = client(16);

@@ -86,22 +86,32 @@ impl<A: App> App for Sessions<A> {
         let mut had_cookie = false;
         let mut refresh = false;
         let mut bad_cookie = false;
-        let session = match cookie_value(request.headers(), &self.cookie_name) {
-            None => Session::default(),
-            Some(value) => match self.keys.open(&self.cookie_name, value, now) {
-                Ok(opened) => {
-                    had_cookie = true;
-                    refresh = opened.expires.saturating_sub(now) < max_age / 2;
-                    Session::from_snapshot(opened.snapshot)
+        // A browser may hold two cookies of this name (set under different
+        // paths, or a stale one next to a fresh one) and sends both: the
+        // first that opens counts.
+        let mut opened = None;
+        for value in cookie_values(request.headers(), &self.cookie_name) {
+            had_cookie = true;
+            match self.keys.open(&self.cookie_name, value, now) {
+                Ok(session) => {
+                    opened = Some(session);
+                    break;
                 }
                 Err(why) => {
-                    // Expire the bad cookie so the browser stops sending it.
-                    had_cookie = true;
-                    bad_cookie = true;
                     tracing::debug!(cookie = %self.cookie_name, reason = %why, "session cookie ignored");
-                    Session::default()
                 }
-            },
+            }
+        }
+        let session = match opened {
+            Some(opened) => {
+                refresh = opened.expires.saturating_sub(now) < max_age / 2;
+                Session::from_snapshot(opened.snapshot)
+            }
+            // Expire a bad cookie, so the browser stops sending it.
+            None => {
+                bad_cookie = had_cookie;
+                Session::default()
+            }
         };
         let secure = request.environ().scheme == Scheme::Https;
         let path = match request.mount() {
@@ -148,15 +158,18 @@ impl<A: App> App for Sessions<A> {
     }
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers, if any.
-pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+/// The values of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie_values<'h>(
+    headers: &'h HeaderMap,
+    name: &'h str,
+) -> impl Iterator<Item = &'h str> + 'h {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
+        .filter(move |(key, _)| *key == name)
         .map(|(_, value)| value.trim_matches('"'))
 }
 
@@ -289,6 +302,27 @@ mod tests {
             report.to_string().contains("too large for a cookie"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn of_two_cookies_with_the_name_the_one_that_opens_counts() {
+        let keys = keys();
+        let client = TestClient::new(Sessions::new(app, Arc::clone(&keys)));
+        let snapshot = Snapshot {
+            values: [("user".to_owned(), "ada".to_owned())].into(),
+            csrf: None,
+        };
+        let good = keys
+            .seal(
+                DEFAULT_COOKIE_NAME,
+                &snapshot,
+                now_unix() + DEFAULT_MAX_AGE.as_secs(),
+            )
+            .unwrap();
+        let cookies = format!("quire_session=stale; other=1; quire_session={good}");
+        let response = client.send(TestRequest::get("/").with_header("cookie", &cookies));
+        assert_eq!(response.text(), "ada");
+        assert_eq!(response.header("set-cookie"), None);
     }
 
     #[test]
