@@ -4,6 +4,7 @@
 //! This library is what the `quire` binary is made of; it is a library so
 //! that integration tests can build the very app the binary serves.
 
+pub mod acl;
 pub mod cli;
 pub mod commands;
 pub mod config;

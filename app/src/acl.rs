@@ -1,0 +1,536 @@
+//! MoinMoin-style access control lists: who may read, write, delete or administer a page.
+//!
+//! An ACL is a line of entries separated by whitespace, `names:rights`, as in
+//! `#acl Editors:read,write Known:read All:` at the top of a page (the pragma, see `markup::pragmas`)
+//! or in `quire.toml`'s `[acl]` table. `names` are user names, group names (from `[groups]`) and the
+//! special names `All` (everybody), `Known` (anyone logged in) and `Trusted` (accepted for MoinMoin
+//! compatibility; quire has no trusted authentication method, so it matches nobody). `rights` are
+//! `read`, `write`, `delete` and `admin` (the right to change a page's ACL); others (MoinMoin's
+//! `revert`) are ignored, as MoinMoin ignores rights it does not know.
+//!
+//! Evaluation is MoinMoin's, so ACLs written for MoinMoin mean the same here:
+//! - the entries are `[acl] before`, then the page's own ACL (or `[acl] default` when the page has
+//!   none), then `[acl] after`; the word `Default` inside a page ACL stands for the default entries;
+//! - the first entry whose names match the user decides; a plain entry decides every right (rights it
+//!   does not list are denied), so `Known:read` means "logged-in users may read and nothing else";
+//! - an entry prefixed with `+` only grants the rights it lists and `-` only denies them; for other
+//!   rights evaluation goes on to the next entry;
+//! - when no entry decides, the right is denied.
+//!
+//! On top of MoinMoin, a user with the admin role has every right on every page, so no ACL can lock the
+//! wiki's administrators out.
+//!
+//! This module is pure: the policy gets the page's ACL text and the user; the wiki (`wiki::access`)
+//! finds both.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// What a user may do to a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Right {
+    /// See its text in any form: view, raw, history, old revisions, diffs, blame, search hits, feeds,
+    /// and its name in listings.
+    Read,
+    /// Save a new revision (and revert, rename, which save one).
+    Write,
+    /// Delete it.
+    Delete,
+    /// Change its `#acl` line.
+    Admin,
+}
+
+impl Right {
+    /// Every right, in the order ACLs write them.
+    pub const ALL: [Right; 4] = [Right::Read, Right::Write, Right::Delete, Right::Admin];
+
+    /// The name ACLs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::Read => "read",
+            Right::Write => "write",
+            Right::Delete => "delete",
+            Right::Admin => "admin",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Right::Read => 1,
+            Right::Write => 2,
+            Right::Delete => 4,
+            Right::Admin => 8,
+        }
+    }
+
+    fn parse(word: &str) -> Option<Right> {
+        Right::ALL.into_iter().find(|right| right.as_str() == word)
+    }
+}
+
+impl fmt::Display for Right {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of rights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Rights(u8);
+
+impl Rights {
+    fn has(self, right: Right) -> bool {
+        self.0 & right.bit() != 0
+    }
+}
+
+/// How an entry decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Modifier {
+    /// `names:rights`: decides every right for the names it matches.
+    Exact,
+    /// `+names:rights`: grants the rights listed, undecided on the others.
+    Grant,
+    /// `-names:rights`: denies the rights listed, undecided on the others.
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    /// The word `Default`: the `[acl] default` entries go here.
+    Default,
+    Entry {
+        modifier: Modifier,
+        names: Vec<String>,
+        rights: Rights,
+    },
+}
+
+/// A parsed ACL line. Parsing never fails: like MoinMoin, unknown rights are ignored, so a typo
+/// grants less, never more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acl {
+    items: Vec<Item>,
+}
+
+impl Acl {
+    /// Parses an ACL line such as `+Editors:read,write -All:write Known:read Default`.
+    pub fn parse(text: &str) -> Acl {
+        let items = text
+            .split_whitespace()
+            .filter_map(|token| {
+                if token == "Default" {
+                    return Some(Item::Default);
+                }
+                let (modifier, token) = match token.as_bytes()[0] {
+                    b'+' => (Modifier::Grant, &token[1..]),
+                    b'-' => (Modifier::Deny, &token[1..]),
+                    _ => (Modifier::Exact, token),
+                };
+                let (names, rights) = token.split_once(':').unwrap_or((token, ""));
+                let names: Vec<String> = names
+                    .split(',')
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if names.is_empty() {
+                    return None;
+                }
+                let rights = rights
+                    .split(',')
+                    .filter_map(Right::parse)
+                    .fold(Rights::default(), |set, right| Rights(set.0 | right.bit()));
+                Some(Item::Entry {
+                    modifier,
+                    names,
+                    rights,
+                })
+            })
+            .collect();
+        Acl { items }
+    }
+
+    /// Whether the line has no entries at all (then MoinMoin, and quire, deny everything it would
+    /// have decided; an empty page ACL still replaces the default).
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl fmt::Display for Acl {
+    /// The ACL in its canonical written form (unknown rights dropped).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            match item {
+                Item::Default => f.write_str("Default")?,
+                Item::Entry {
+                    modifier,
+                    names,
+                    rights,
+                } => {
+                    f.write_str(match modifier {
+                        Modifier::Exact => "",
+                        Modifier::Grant => "+",
+                        Modifier::Deny => "-",
+                    })?;
+                    f.write_str(&names.join(","))?;
+                    f.write_str(":")?;
+                    let listed: Vec<&str> = Right::ALL
+                        .into_iter()
+                        .filter(|right| rights.has(*right))
+                        .map(Right::as_str)
+                        .collect();
+                    f.write_str(&listed.join(","))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Who is asking: a user name (`None` for an anonymous visitor) and whether they have the admin role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal<'a> {
+    /// The account name; `None` for anonymous.
+    pub name: Option<&'a str>,
+    /// The admin role: every right everywhere.
+    pub is_admin: bool,
+}
+
+impl Principal<'_> {
+    /// An anonymous visitor.
+    pub const ANONYMOUS: Principal<'static> = Principal {
+        name: None,
+        is_admin: false,
+    };
+}
+
+/// Named groups of users, from `quire.toml`'s `[groups]`. A member may itself be a group (nested
+/// groups), or `All` / `Known`, which MoinMoin allows too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Groups {
+    members: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// How deep nested groups are followed; deeper nesting (or a cycle) does not make anyone a member.
+const MAX_GROUP_DEPTH: usize = 8;
+
+impl Groups {
+    /// Groups from a name → members table.
+    pub fn new(members: BTreeMap<String, Vec<String>>) -> Groups {
+        Groups {
+            members: members
+                .into_iter()
+                .map(|(group, names)| (group, names.into_iter().collect()))
+                .collect(),
+        }
+    }
+
+    /// Whether `name` names a group.
+    pub fn is_group(&self, name: &str) -> bool {
+        self.members.contains_key(name)
+    }
+
+    /// Whether `who` belongs to `group`, directly or through nested groups.
+    pub fn contains(&self, group: &str, who: Principal<'_>) -> bool {
+        self.contains_at(group, who, 0)
+    }
+
+    fn contains_at(&self, group: &str, who: Principal<'_>, depth: usize) -> bool {
+        if depth > MAX_GROUP_DEPTH {
+            return false;
+        }
+        let Some(members) = self.members.get(group) else {
+            return false;
+        };
+        if members.contains("All") || (who.name.is_some() && members.contains("Known")) {
+            return true;
+        }
+        if who.name.is_some_and(|name| members.contains(name)) {
+            return true;
+        }
+        members
+            .iter()
+            .filter(|member| self.is_group(member))
+            .any(|member| self.contains_at(member, who, depth + 1))
+    }
+}
+
+/// The site's ACL settings: `[acl] before/default/after` and the groups. Built once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    before: Acl,
+    default: Acl,
+    after: Acl,
+    groups: Groups,
+}
+
+/// What `[acl] default` is when `quire.toml` does not set it: everyone reads and writes, logged-in
+/// users also delete (MoinMoin's default, minus `revert`, which quire has as a kind of write).
+pub const DEFAULT_ACL: &str = "Known:read,write,delete All:read,write";
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::new("", DEFAULT_ACL, "", Groups::default())
+    }
+}
+
+impl Policy {
+    /// A policy from the three configured lines and the groups.
+    pub fn new(before: &str, default: &str, after: &str, groups: Groups) -> Policy {
+        Policy {
+            before: Acl::parse(before),
+            default: Acl::parse(default),
+            after: Acl::parse(after),
+            groups,
+        }
+    }
+
+    /// The groups this policy knows.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    /// Whether `who` has `right` on a page whose ACL is `page` (`None`: the page has no `#acl` line,
+    /// so the default applies).
+    pub fn may(&self, who: Principal<'_>, page: Option<&Acl>, right: Right) -> bool {
+        if who.is_admin {
+            return true;
+        }
+        let middle = page.unwrap_or(&self.default);
+        let items = self
+            .before
+            .items
+            .iter()
+            .chain(middle.items.iter().flat_map(|item| match item {
+                // `Default` inside the default line itself means nothing more.
+                Item::Default if page.is_some() => self.default.items.iter(),
+                Item::Default => [].iter(),
+                entry => std::slice::from_ref(entry).iter(),
+            }))
+            .chain(self.after.items.iter());
+        for item in items {
+            let Item::Entry {
+                modifier,
+                names,
+                rights,
+            } = item
+            else {
+                continue;
+            };
+            if !names.iter().any(|name| self.matches(name, who)) {
+                continue;
+            }
+            let listed = rights.has(right);
+            match modifier {
+                Modifier::Exact => return listed,
+                Modifier::Grant if listed => return true,
+                Modifier::Deny if listed => return false,
+                Modifier::Grant | Modifier::Deny => {}
+            }
+        }
+        false
+    }
+
+    fn matches(&self, name: &str, who: Principal<'_>) -> bool {
+        match name {
+            "All" => true,
+            "Known" => who.name.is_some(),
+            // No authentication method quire has is "trusted" in MoinMoin's sense.
+            "Trusted" => false,
+            _ if self.groups.is_group(name) => self.groups.contains(name, who),
+            _ => who.name == Some(name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ANON: Principal<'static> = Principal::ANONYMOUS;
+    const ALICE: Principal<'static> = Principal {
+        name: Some("alice"),
+        is_admin: false,
+    };
+    const BOB: Principal<'static> = Principal {
+        name: Some("bob"),
+        is_admin: false,
+    };
+    const ROOT: Principal<'static> = Principal {
+        name: Some("root"),
+        is_admin: true,
+    };
+
+    fn policy() -> Policy {
+        Policy::new(
+            "",
+            DEFAULT_ACL,
+            "",
+            Groups::new(
+                [
+                    ("Editors".to_owned(), vec!["alice".to_owned()]),
+                    (
+                        "Staff".to_owned(),
+                        vec!["Editors".to_owned(), "carol".to_owned()],
+                    ),
+                    ("Loop".to_owned(), vec!["Loop".to_owned()]),
+                ]
+                .into(),
+            ),
+        )
+    }
+
+    fn may(policy: &Policy, who: Principal<'_>, acl: Option<&str>, right: Right) -> bool {
+        policy.may(who, acl.map(Acl::parse).as_ref(), right)
+    }
+
+    #[test]
+    fn the_default_lets_everyone_read_and_write_and_known_users_delete() {
+        let policy = policy();
+        assert!(may(&policy, ANON, None, Right::Read));
+        assert!(may(&policy, ANON, None, Right::Write));
+        assert!(!may(&policy, ANON, None, Right::Delete));
+        assert!(may(&policy, BOB, None, Right::Delete));
+        assert!(!may(&policy, BOB, None, Right::Admin));
+    }
+
+    #[test]
+    fn the_first_matching_plain_entry_decides_every_right() {
+        let policy = policy();
+        let acl = Some("Known:read All:read,write");
+        assert!(may(&policy, BOB, acl, Right::Read));
+        assert!(!may(&policy, BOB, acl, Right::Write), "Known matched first");
+        assert!(may(&policy, ANON, acl, Right::Write));
+        let acl = Some("Known:read");
+        assert!(!may(&policy, ANON, acl, Right::Read), "nothing matched");
+        assert!(!may(&policy, ANON, Some("All:"), Right::Read));
+        assert!(!may(&policy, BOB, Some(""), Right::Read), "an empty ACL");
+    }
+
+    #[test]
+    fn groups_nest_and_cycles_match_nobody() {
+        let policy = policy();
+        let acl = Some("Editors:read,write");
+        assert!(may(&policy, ALICE, acl, Right::Write));
+        assert!(!may(&policy, BOB, acl, Right::Read));
+        assert!(may(&policy, ALICE, Some("Staff:read"), Right::Read));
+        assert!(may(
+            &policy,
+            Principal {
+                name: Some("carol"),
+                is_admin: false
+            },
+            Some("Staff:read"),
+            Right::Read
+        ));
+        assert!(!may(&policy, BOB, Some("Loop:read"), Right::Read));
+        assert!(!may(&policy, ANON, Some("Trusted:read"), Right::Read));
+    }
+
+    #[test]
+    fn modifiers_decide_only_the_rights_they_list() {
+        let policy = policy();
+        let acl = Some("+Editors:admin -All:write Default");
+        assert!(may(&policy, ALICE, acl, Right::Admin));
+        assert!(may(&policy, ALICE, acl, Right::Read), "from Default");
+        assert!(
+            !may(&policy, ALICE, acl, Right::Write),
+            "denied before Default"
+        );
+        assert!(may(&policy, BOB, acl, Right::Delete), "from Default");
+        assert!(!may(&policy, BOB, acl, Right::Admin));
+    }
+
+    #[test]
+    fn before_and_after_surround_the_page_acl() {
+        let policy = Policy::new(
+            "-All:delete +bob:admin",
+            "All:read",
+            "All:read",
+            Groups::default(),
+        );
+        assert!(!may(
+            &policy,
+            BOB,
+            Some("All:read,write,delete"),
+            Right::Delete
+        ));
+        assert!(may(&policy, BOB, Some("All:"), Right::Admin));
+        assert!(
+            !may(&policy, ANON, Some("All:"), Right::Read),
+            "page decides before after"
+        );
+        assert!(may(&policy, ANON, Some("+bob:write"), Right::Read), "after");
+        assert!(may(&policy, ANON, None, Right::Read));
+        assert!(!may(&policy, ANON, None, Right::Write));
+    }
+
+    #[test]
+    fn admins_have_every_right_whatever_the_acl() {
+        let policy = Policy::new("-All:read", "All:", "", Groups::default());
+        for right in Right::ALL {
+            assert!(may(&policy, ROOT, Some("All:"), right));
+        }
+    }
+
+    #[test]
+    fn unknown_rights_and_junk_are_ignored_and_grant_nothing() {
+        let acl = Acl::parse("Known:raed,read,revert :write + - , Default");
+        assert_eq!(acl.to_string(), "Known:read Default");
+        assert!(!may(&policy(), BOB, Some("Known:raed"), Right::Read));
+    }
+
+    fn acl_text() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("All".to_owned()),
+            Just("Known".to_owned()),
+            Just("Editors".to_owned()),
+            "[a-z]{1,5}",
+        ];
+        let entry = (
+            prop_oneof![Just(""), Just("+"), Just("-")],
+            prop::collection::vec(name, 1..3),
+            prop::collection::vec(
+                prop_oneof![Just("read"), Just("write"), Just("delete"), Just("admin")],
+                0..4,
+            ),
+        )
+            .prop_map(|(modifier, names, rights)| {
+                format!("{modifier}{}:{}", names.join(","), rights.join(","))
+            });
+        prop::collection::vec(prop_oneof![entry, Just("Default".to_owned())], 0..6)
+            .prop_map(|entries| entries.join(" "))
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(text in ".{0,80}") {
+            let acl = Acl::parse(&text);
+            prop_assert_eq!(Acl::parse(&acl.to_string()), acl);
+        }
+
+        #[test]
+        fn written_acls_round_trip(text in acl_text()) {
+            let acl = Acl::parse(&text);
+            prop_assert_eq!(Acl::parse(&acl.to_string()), acl);
+        }
+
+        #[test]
+        fn admins_may_everything_and_all_colon_denies_everyone_else(text in acl_text(), user in "[a-z]{1,5}") {
+            let policy = policy();
+            let acl = Acl::parse(&text);
+            let user = Principal { name: Some(&user), is_admin: false };
+            for right in Right::ALL {
+                prop_assert!(policy.may(ROOT, Some(&acl), right));
+                prop_assert!(!policy.may(user, Some(&Acl::parse("All:")), right));
+                let denied = Acl::parse(&format!("-All:{right} {text}"));
+                prop_assert!(!policy.may(ANON, Some(&denied), right));
+            }
+        }
+    }
+}
