@@ -37,6 +37,7 @@
 
 mod error;
 mod links;
+mod page_acls;
 mod pool;
 mod render_cache;
 mod revision;
@@ -52,6 +53,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 pub use crate::error::StorageError;
 pub use crate::render_cache::{CachedHtml, RenderTicket};
+pub use crate::page_acls::AclLines;
 pub use crate::revision::{Change, LoggedRevision, Revision, RevisionMeta};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;

@@ -94,6 +94,23 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         INSERT INTO render_epoch (id, epoch) VALUES (1, 0);
     ",
     },
+    Migration {
+        version: 5,
+        description: "page ACL lines",
+        // Derived from the revision log (`crate::page_acls`): rows only for revisions with an `#acl`
+        // line, and how far the scan has come.
+        sql: "
+        CREATE TABLE revision_acls (
+            revision_id INTEGER PRIMARY KEY REFERENCES revisions (id),
+            acl         TEXT NOT NULL
+        );
+        CREATE TABLE acl_scan (
+            id   INTEGER PRIMARY KEY CHECK (id = 1),
+            upto INTEGER NOT NULL
+        );
+        INSERT INTO acl_scan (id, upto) VALUES (1, 0);
+    ",
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -1,0 +1,171 @@
+//! Which pages carry an access control line, kept so that the app can check any page, and filter any
+//! listing (recent changes, search results, backlinks, orphans…), without reading page texts.
+//!
+//! Storage cannot read pragmas: the app parses each revision's `#acl` line and hands the lines over
+//! ([`crate::Storage::record_acl_scan`]). Like the search index, this is derived data that catches up
+//! from the revision log: `acl_scan.upto` is the highest revision id whose ACL line has been recorded,
+//! and `revision_acls` holds a row for each revision up to there that *has* a line (few do). A
+//! revision's text never changes, so a row never goes stale; a save, rename, delete or undelete makes
+//! a new revision, which the next catch-up scans. Any process may catch up; concurrent scanners insert
+//! the same rows.
+//!
+//! The ACL of a page is its *governing* revision's: the current one, or for a deleted page the newest
+//! revision that is not the deletion, so that a deleted page's old revisions stay as protected as
+//! they were.
+
+use rusqlite::params;
+
+use crate::error::{doing, StorageError};
+use crate::revision::to_u64;
+use crate::Storage;
+
+/// The revision whose ACL line governs page `p` (joined as `r`): the newest that is not a deletion.
+const GOVERNING: &str = "r.rev = (SELECT MAX(g.rev) FROM revisions g
+                                  WHERE g.page_id = p.id AND g.kind <> 'delete')";
+
+/// The pages whose governing revision has an ACL line, and those whose governing revision is newer
+/// than the scan (the app reads those itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AclLines {
+    /// Page name and its ACL line, for every page whose governing revision is scanned and has one.
+    pub lines: Vec<(String, String)>,
+    /// Page name and governing revision number of pages saved after the scan.
+    pub unscanned: Vec<(String, u64)>,
+}
+
+impl Storage {
+    /// The highest revision id whose ACL line is recorded: catch up with
+    /// [`revisions_after`](Self::revisions_after) from here.
+    pub fn acl_scan_mark(&self) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        let upto: i64 = conn
+            .prepare_cached("SELECT upto FROM acl_scan WHERE id = 1")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+            .map_err(doing("reading the ACL scan mark"))?;
+        to_u64("revision id", "", upto)
+    }
+
+    /// Records a scan of every revision up to id `upto`: `lines` are the (revision id, ACL line) of
+    /// those among them that have a line. The mark only ever grows.
+    pub fn record_acl_scan(&self, upto: u64, lines: &[(u64, &str)]) -> Result<(), StorageError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(doing("recording page ACLs"))?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO revision_acls (revision_id, acl) VALUES (?1, ?2)",
+                )
+                .map_err(doing("recording page ACLs"))?;
+            for (id, line) in lines {
+                insert
+                    .execute(params![sql_id(*id), line])
+                    .map_err(doing("recording page ACLs"))?;
+            }
+            tx.prepare_cached("UPDATE acl_scan SET upto = MAX(upto, ?1) WHERE id = 1")
+                .and_then(|mut stmt| stmt.execute(params![sql_id(upto)]))
+                .map_err(doing("recording page ACLs"))?;
+        }
+        tx.commit().map_err(doing("recording page ACLs"))
+    }
+
+    /// Every page's ACL line as far as the scan up to `mark` knows, and the pages it does not know yet.
+    /// Costs in proportion to the pages with a line, not to the wiki.
+    pub fn acl_lines(&self, mark: u64) -> Result<AclLines, StorageError> {
+        let conn = self.pool.get()?;
+        let mut found = AclLines::default();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT p.name, a.acl FROM revision_acls a
+                 JOIN revisions r ON r.id = a.revision_id
+                 JOIN pages p ON p.id = r.page_id AND {GOVERNING}"
+            ))
+            .map_err(doing("reading page ACLs"))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(doing("reading page ACLs"))?;
+        for row in rows {
+            found.lines.push(row.map_err(doing("reading page ACLs"))?);
+        }
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT p.name, r.rev FROM revisions r
+                 JOIN pages p ON p.id = r.page_id AND {GOVERNING}
+                 WHERE r.id > ?1"
+            ))
+            .map_err(doing("reading page ACLs"))?;
+        let rows = stmt
+            .query_map(params![sql_id(mark)], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(doing("reading page ACLs"))?;
+        for row in rows {
+            let (name, rev) = row.map_err(doing("reading page ACLs"))?;
+            let rev = to_u64("revision", &name, rev)?;
+            found.unscanned.push((name, rev));
+        }
+        Ok(found)
+    }
+}
+
+fn sql_id(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Save, Storage};
+
+    fn save(storage: &Storage, page: &str, text: &str) {
+        storage
+            .save(Save {
+                page,
+                text,
+                author: "t",
+                comment: "",
+                base_rev: storage.current(page).unwrap().map(|r| r.rev),
+                time: None,
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn lines_follow_the_current_revision_and_unscanned_pages_are_named() {
+        let storage = Storage::open_in_memory().unwrap();
+        save(&storage, "Open", "hello");
+        save(&storage, "Secret", "#acl All:\nhidden");
+        assert_eq!(storage.acl_scan_mark().unwrap(), 0);
+        let lines = storage.acl_lines(0).unwrap();
+        assert!(lines.lines.is_empty());
+        assert_eq!(lines.unscanned.len(), 2);
+
+        storage.record_acl_scan(2, &[(2, "All:")]).unwrap();
+        assert_eq!(storage.acl_scan_mark().unwrap(), 2);
+        let lines = storage.acl_lines(2).unwrap();
+        assert_eq!(lines.lines, [("Secret".to_owned(), "All:".to_owned())]);
+        assert!(lines.unscanned.is_empty());
+
+        // A newer revision without a line: the old line no longer governs, the page is unscanned.
+        save(&storage, "Secret", "now public");
+        let lines = storage.acl_lines(2).unwrap();
+        assert!(lines.lines.is_empty());
+        assert_eq!(lines.unscanned, [("Secret".to_owned(), 2)]);
+
+        // The mark never goes back.
+        storage.record_acl_scan(3, &[]).unwrap();
+        storage.record_acl_scan(1, &[]).unwrap();
+        assert_eq!(storage.acl_scan_mark().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_deleted_page_keeps_the_line_of_its_last_text() {
+        let storage = Storage::open_in_memory().unwrap();
+        save(&storage, "Secret", "#acl All:\nhidden");
+        storage.record_acl_scan(1, &[(1, "All:")]).unwrap();
+        storage.delete("Secret", "t", "").unwrap();
+        let lines = storage.acl_lines(1).unwrap();
+        assert_eq!(lines.lines, [("Secret".to_owned(), "All:".to_owned())]);
+        assert!(lines.unscanned.is_empty(), "the deletion is not what governs");
+    }
+}
