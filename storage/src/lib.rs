@@ -44,6 +44,7 @@ mod revision;
 mod save;
 mod schema;
 pub mod search;
+pub mod users;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -57,6 +58,9 @@ pub use crate::page_acls::AclLines;
 pub use crate::revision::{Change, LoggedRevision, Revision, RevisionMeta};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
+pub use crate::users::{
+    FailedLogin, Invite, LoginAttempt, LoginOutcome, NewUser, Role, User, UserError, UserPrefs,
+};
 
 use crate::error::doing;
 use crate::pool::Pool;

@@ -95,6 +95,43 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 4,
+        description: "accounts, failed logins and invitations",
+        // `name_key` is the lowercased name: names are unique in any spelling (SQLite's NOCASE folds
+        // ASCII only). Failed logins are looked up per name and per address within a time window.
+        sql: "
+        CREATE TABLE users (
+            id            INTEGER PRIMARY KEY,
+            name          TEXT NOT NULL,
+            name_key      TEXT NOT NULL UNIQUE,
+            display_name  TEXT NOT NULL,
+            email         TEXT NOT NULL DEFAULT '',
+            role          TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+            disabled      INTEGER NOT NULL DEFAULT 0,
+            password_hash TEXT NOT NULL,
+            theme         TEXT,
+            created       INTEGER NOT NULL
+        );
+        CREATE TABLE failed_logins (
+            id       INTEGER PRIMARY KEY,
+            time     INTEGER NOT NULL,
+            name_key TEXT NOT NULL,
+            address  TEXT NOT NULL
+        );
+        CREATE INDEX failed_logins_by_name ON failed_logins (name_key, time);
+        CREATE INDEX failed_logins_by_address ON failed_logins (address, time);
+        CREATE INDEX failed_logins_by_time ON failed_logins (time);
+        CREATE TABLE invites (
+            code       TEXT PRIMARY KEY,
+            created_by TEXT NOT NULL,
+            created    INTEGER NOT NULL,
+            expires    INTEGER NOT NULL,
+            used_by    TEXT,
+            used       INTEGER
+        );
+    ",
+    },
+    Migration {
         version: 5,
         description: "page ACL lines",
         // Derived from the revision log (`crate::page_acls`): rows only for revisions with an `#acl`

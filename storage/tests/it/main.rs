@@ -10,6 +10,7 @@ mod links;
 mod open;
 mod pages;
 mod search;
+mod users;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,682 @@
+//! Accounts: who may log in, their role and preferences, failed logins, and invitations.
+//!
+//! A user's name is what revisions are attributed to. It is unique without regard to case (`Alice` and
+//! `alice` are one account, found by either spelling; the spelling given at creation is kept for
+//! display), which the table enforces through `name_key`, the lowercased name. Names must start with a
+//! letter, so no account can pass for the IP address an anonymous edit is attributed to.
+//!
+//! Passwords are stored only as argon2id PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`, the
+//! `argon2` crate's default parameters), never in any other form; hashing and checking happen here, so
+//! no caller can store a password some other way.
+//!
+//! Failed logins are rows, not memory: under CGI every request is a new process, so throttling has to
+//! ask the database. [`Storage::log_in`] refuses to even check a password once an account name or a
+//! client address has [`MAX_FAILURES`] failures within [`FAILURE_WINDOW_SECS`]; the same rows feed the
+//! admin page's list of recent failures. Two attempts racing in parallel can both pass the count, so the
+//! bound is exact for attempts one after another and off by at most the number of parallel ones.
+
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+
+use crate::error::{doing, StorageError};
+use crate::Storage;
+
+/// Failed logins allowed per account name and per address within [`FAILURE_WINDOW_SECS`]; the next
+/// attempt is refused unchecked.
+pub const MAX_FAILURES: u64 = 10;
+
+/// The throttling window, in seconds.
+pub const FAILURE_WINDOW_SECS: i64 = 60;
+
+/// How long failed logins are kept for the admin page, in seconds (30 days).
+const FAILURE_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// The longest password accepted, in bytes; anything longer is a mistake or an attack.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The longest user name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// What an account may do beyond what page ACLs grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// An ordinary account.
+    User,
+    /// May use the admin pages and change other accounts.
+    Admin,
+}
+
+impl Role {
+    /// `"user"` or `"admin"`, as stored and as the CLI spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses `"user"` or `"admin"`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An account, without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id.
+    pub id: u64,
+    /// The name as given at creation; what revisions are attributed to.
+    pub name: String,
+    /// Shown in the header; the name unless the user chose another.
+    pub display_name: String,
+    /// May be empty.
+    pub email: String,
+    /// User or admin.
+    pub role: Role,
+    /// A disabled account cannot log in; its sessions stop working on their next request.
+    pub disabled: bool,
+    /// When it was created, unix seconds.
+    pub created: i64,
+    /// The theme the user chose, if any.
+    pub theme: Option<String>,
+}
+
+/// A new account for [`Storage::create_user`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    /// The login name; see [`check_user_name`].
+    pub name: &'a str,
+    /// Shown instead of the name; `None` or empty means the name.
+    pub display_name: Option<&'a str>,
+    /// May be empty.
+    pub email: &'a str,
+    /// User or admin.
+    pub role: Role,
+    /// The password in clear; only its argon2id hash is stored.
+    pub password: &'a str,
+    /// An invitation code to use up in the same transaction (invite-only registration); a code that is
+    /// unknown, used or expired fails the creation with [`UserError::BadInvite`].
+    pub invite: Option<&'a str>,
+}
+
+/// Preferences a user sets for themselves.
+#[derive(Debug, Clone, Copy)]
+pub struct UserPrefs<'a> {
+    /// Empty means the name.
+    pub display_name: &'a str,
+    /// May be empty.
+    pub email: &'a str,
+    /// `None`: the site's theme.
+    pub theme: Option<&'a str>,
+}
+
+/// Why an account change was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserError {
+    /// The name breaks the rules of [`check_user_name`].
+    #[error("{0}")]
+    InvalidName(String),
+    /// Another account has this name, in some spelling.
+    #[error("there is already an account called {0:?}")]
+    NameTaken(String),
+    /// The password is too short or too long.
+    #[error("{0}")]
+    BadPassword(String),
+    /// A display name or email that cannot be stored (too long, control characters).
+    #[error("{0}")]
+    BadField(String),
+    /// No account has this name.
+    #[error("there is no account called {0:?}")]
+    NoSuchUser(String),
+    /// The invitation code is unknown, used up or expired.
+    #[error("this invitation is unknown, already used or expired")]
+    BadInvite,
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The password is right and the account enabled.
+    LoggedIn(User),
+    /// Wrong name or password (which of the two is not said); recorded as a failure.
+    Failed,
+    /// The password is right but the account is disabled.
+    Disabled,
+    /// Too many failures for this name or address lately; the password was not checked. Try again in
+    /// `retry_after` seconds.
+    Throttled {
+        /// Seconds until an attempt will be checked again (at least 1).
+        retry_after: u64,
+    },
+}
+
+/// A login attempt for [`Storage::log_in`].
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// The name as typed (any case).
+    pub name: &'a str,
+    /// The password as typed.
+    pub password: &'a str,
+    /// The client's address, for throttling per address.
+    pub address: &'a str,
+    /// Unix seconds; `None` means now. Tests pass a time.
+    pub time: Option<i64>,
+}
+
+/// One failed login, for the admin page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogin {
+    /// When, unix seconds.
+    pub time: i64,
+    /// The name as typed (trimmed, at most [`MAX_NAME_CHARS`] characters kept).
+    pub name: String,
+    /// The client's address.
+    pub address: String,
+}
+
+/// An open invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// The code to hand to the invitee.
+    pub code: String,
+    /// Who made it.
+    pub created_by: String,
+    /// When, unix seconds.
+    pub created: i64,
+    /// Until when it can be used, unix seconds.
+    pub expires: i64,
+}
+
+/// Checks a user name: 1 to [`MAX_NAME_CHARS`] characters, letters, digits, `_`, `-` and `.`, starting
+/// with a letter (so it cannot be mistaken for an address). Returns why not, in words for a person.
+pub fn check_user_name(name: &str) -> Result<(), UserError> {
+    let invalid = |why: &str| Err(UserError::InvalidName(format!("the name {name:?} {why}")));
+    let Some(first) = name.chars().next() else {
+        return Err(UserError::InvalidName("the name is empty".to_owned()));
+    };
+    if name.chars().count() > MAX_NAME_CHARS {
+        return invalid(&format!("is longer than {MAX_NAME_CHARS} characters"));
+    }
+    if !first.is_alphabetic() {
+        return invalid("must start with a letter");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return invalid("may only hold letters, digits, '_', '-' and '.'");
+    }
+    Ok(())
+}
+
+/// Checks a new password's length.
+pub fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(UserError::BadPassword(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters long"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(UserError::BadPassword(format!(
+            "the password must be at most {MAX_PASSWORD_BYTES} bytes long"
+        )));
+    }
+    Ok(())
+}
+
+fn check_field(what: &str, value: &str, max_chars: usize) -> Result<(), UserError> {
+    if value.chars().count() > max_chars || value.chars().any(char::is_control) {
+        return Err(UserError::BadField(format!(
+            "the {what} must be one line of at most {max_chars} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The key names are unique under: lowercase, so `Alice` and `ALICE` collide.
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The argon2id PHC string of `password`, with a fresh random salt.
+fn hash_password(password: &str) -> Result<String, UserError> {
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| UserError::BadPassword(format!("no random salt could be drawn: {err}")))?;
+    let salt = SaltString::encode_b64(&bytes)
+        .map_err(|err| UserError::BadPassword(format!("the salt cannot be encoded: {err}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|err| UserError::BadPassword(format!("the password cannot be hashed: {err}")))
+}
+
+/// Whether `password` matches the PHC string `stored`. A stored string that does not parse matches
+/// nothing.
+fn verify_password(password: &str, stored: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(password.as_bytes(), &hash)
+        .is_ok()
+}
+
+/// A hash to check passwords of unknown accounts against, so that a login for a name that does not
+/// exist takes as long as one for a name that does (no telling names apart by timing).
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        // Any password will do: it is never told to anyone.
+        hash_password("a decoy that no login matches").unwrap_or_default()
+    })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+const USER_COLUMNS: &str = "id, name, display_name, email, role, disabled, created, theme";
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let id: i64 = row.get(0)?;
+    let role: String = row.get(4)?;
+    Ok(User {
+        id: u64::try_from(id).unwrap_or(0),
+        name: row.get(1)?,
+        display_name: row.get(2)?,
+        email: row.get(3)?,
+        // The table's CHECK constraint allows only these two.
+        role: Role::parse(&role).unwrap_or(Role::User),
+        disabled: row.get(5)?,
+        created: row.get(6)?,
+        theme: row.get(7)?,
+    })
+}
+
+/// A random code: 128 bits as 32 hex digits.
+fn random_code() -> Result<String, StorageError> {
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes).map_err(|err| StorageError::Invalid {
+        what: format!("no random invitation code could be drawn: {err}"),
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Storage {
+    /// Creates an account. The name, password, display name and email are checked first; a name
+    /// taken in any spelling is [`UserError::NameTaken`].
+    pub fn create_user(&self, new: &NewUser<'_>) -> Result<User, UserError> {
+        let name = new.name.trim();
+        check_user_name(name)?;
+        check_password(new.password)?;
+        let display_name = new
+            .display_name
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .unwrap_or(name);
+        check_field("display name", display_name, MAX_NAME_CHARS)?;
+        check_field("email address", new.email.trim(), 254)?;
+        // Hashing takes tens of milliseconds: done before the write lock is taken.
+        let hash = hash_password(new.password)?;
+        let created = now();
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(doing("starting to create an account"))?;
+        if let Some(code) = new.invite {
+            let used = tx
+                .execute(
+                    "UPDATE invites SET used_by = ?1, used = ?2
+                     WHERE code = ?3 AND used_by IS NULL AND expires > ?2",
+                    params![name, created, code],
+                )
+                .map_err(doing("using an invitation"))?;
+            if used == 0 {
+                return Err(UserError::BadInvite);
+            }
+        }
+        let inserted = tx
+            .execute(
+                "INSERT INTO users (name, name_key, display_name, email, role, disabled, password_hash, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
+                 ON CONFLICT (name_key) DO NOTHING",
+                params![
+                    name,
+                    name_key(name),
+                    display_name,
+                    new.email.trim(),
+                    new.role.as_str(),
+                    hash,
+                    created
+                ],
+            )
+            .map_err(doing("creating an account"))?;
+        if inserted == 0 {
+            return Err(UserError::NameTaken(name.to_owned()));
+        }
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(doing("committing a new account"))?;
+        Ok(User {
+            id: u64::try_from(id).unwrap_or(0),
+            name: name.to_owned(),
+            display_name: display_name.to_owned(),
+            email: new.email.trim().to_owned(),
+            role: new.role,
+            disabled: false,
+            created,
+            theme: None,
+        })
+    }
+
+    /// The account called `name`, in any spelling.
+    pub fn user(&self, name: &str) -> Result<Option<User>, StorageError> {
+        let conn = self.pool.get()?;
+        conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![name_key(name)], user_from_row)
+                .optional()
+        })
+        .map_err(doing("looking up an account"))
+    }
+
+    /// Every account, by name.
+    pub fn users(&self) -> Result<Vec<User>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY name_key"
+            ))
+            .map_err(doing("listing accounts"))?;
+        let rows = stmt
+            .query_map([], user_from_row)
+            .map_err(doing("listing accounts"))?;
+        rows.map(|row| row.map_err(doing("listing accounts")))
+            .collect()
+    }
+
+    /// How many accounts have the admin role and are enabled.
+    pub fn admin_count(&self) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        let count: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(doing("counting admins"))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Sets a new password.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), UserError> {
+        check_password(password)?;
+        let hash = hash_password(password)?;
+        self.update_user(
+            name,
+            "UPDATE users SET password_hash = ?2 WHERE name_key = ?1",
+            &hash,
+        )
+    }
+
+    /// Makes an account an admin or an ordinary user.
+    pub fn set_role(&self, name: &str, role: Role) -> Result<(), UserError> {
+        self.update_user(
+            name,
+            "UPDATE users SET role = ?2 WHERE name_key = ?1",
+            &role.as_str(),
+        )
+    }
+
+    /// Disables an account (it cannot log in, and the app ends its sessions) or enables it again.
+    pub fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), UserError> {
+        self.update_user(
+            name,
+            "UPDATE users SET disabled = ?2 WHERE name_key = ?1",
+            &disabled,
+        )
+    }
+
+    /// Stores a user's preferences.
+    pub fn set_prefs(&self, name: &str, prefs: &UserPrefs<'_>) -> Result<(), UserError> {
+        let display_name = prefs.display_name.trim();
+        check_field("display name", display_name, MAX_NAME_CHARS)?;
+        check_field("email address", prefs.email.trim(), 254)?;
+        if let Some(theme) = prefs.theme {
+            check_field("theme", theme, 64)?;
+        }
+        let conn = self.pool.get()?;
+        let changed = conn
+            .execute(
+                "UPDATE users SET display_name = CASE WHEN ?2 = '' THEN name ELSE ?2 END,
+                                  email = ?3, theme = ?4
+                 WHERE name_key = ?1",
+                params![
+                    name_key(name),
+                    display_name,
+                    prefs.email.trim(),
+                    prefs.theme
+                ],
+            )
+            .map_err(doing("storing preferences"))?;
+        if changed == 0 {
+            return Err(UserError::NoSuchUser(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn update_user(
+        &self,
+        name: &str,
+        sql: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<(), UserError> {
+        let conn = self.pool.get()?;
+        let changed = conn
+            .execute(sql, params![name_key(name), value])
+            .map_err(doing("changing an account"))?;
+        if changed == 0 {
+            return Err(UserError::NoSuchUser(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Checks a login. Throttled first (see the module docs): with [`MAX_FAILURES`] failures for the
+    /// name or the address in the last [`FAILURE_WINDOW_SECS`], the password is not checked at all. An
+    /// unknown name costs the same hashing work as a known one and fails the same way.
+    pub fn log_in(&self, attempt: &LoginAttempt<'_>) -> Result<LoginOutcome, StorageError> {
+        let time = attempt.time.unwrap_or_else(now);
+        let key = name_key(attempt.name);
+        let key: String = key.chars().take(MAX_NAME_CHARS).collect();
+        if let Some(retry_after) = self.throttled(&key, attempt.address, time)? {
+            return Ok(LoginOutcome::Throttled { retry_after });
+        }
+        let found = {
+            let conn = self.pool.get()?;
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users WHERE name_key = ?1"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_row(params![key], |row| {
+                    Ok((user_from_row(row)?, row.get::<_, String>(8)?))
+                })
+                .optional()
+            })
+            .map_err(doing("looking up an account to log in"))?
+        };
+        // Checked outside any transaction: hashing takes a while and needs no lock.
+        let matched = match &found {
+            Some((_, hash)) => verify_password(attempt.password, hash),
+            None => {
+                verify_password(attempt.password, decoy_hash());
+                false
+            }
+        };
+        match found {
+            Some((user, _)) if matched && user.disabled => Ok(LoginOutcome::Disabled),
+            Some((user, _)) if matched => Ok(LoginOutcome::LoggedIn(user)),
+            _ => {
+                self.record_failure(&key, attempt.address, time)?;
+                Ok(LoginOutcome::Failed)
+            }
+        }
+    }
+
+    /// Seconds until `key` and `address` may try again, if either has used up its failures.
+    fn throttled(&self, key: &str, address: &str, time: i64) -> Result<Option<u64>, StorageError> {
+        let conn = self.pool.get()?;
+        let since = time - FAILURE_WINDOW_SECS;
+        let offset = i64::try_from(MAX_FAILURES - 1).unwrap_or(0);
+        // The MAX_FAILURES-th newest failure in the window: once it leaves the window, attempts are
+        // checked again.
+        let mut until = None::<i64>;
+        for (column, value) in [("name_key", key), ("address", address)] {
+            let tenth: Option<i64> = conn
+                .prepare_cached(&format!(
+                    "SELECT time FROM failed_logins WHERE {column} = ?1 AND time > ?2
+                     ORDER BY time DESC LIMIT 1 OFFSET ?3"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![value, since, offset], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(doing("counting failed logins"))?;
+            if let Some(tenth) = tenth {
+                let free = tenth + FAILURE_WINDOW_SECS;
+                until = Some(until.map_or(free, |u| u.max(free)));
+            }
+        }
+        Ok(until.map(|free| u64::try_from(free - time).unwrap_or(0).max(1)))
+    }
+
+    fn record_failure(&self, key: &str, address: &str, time: i64) -> Result<(), StorageError> {
+        let conn = self.pool.get()?;
+        conn.execute(
+            "INSERT INTO failed_logins (time, name_key, address) VALUES (?1, ?2, ?3)",
+            params![time, key, address],
+        )
+        .map_err(doing("recording a failed login"))?;
+        conn.execute(
+            "DELETE FROM failed_logins WHERE time < ?1",
+            params![time - FAILURE_RETENTION_SECS],
+        )
+        .map_err(doing("forgetting old failed logins"))?;
+        Ok(())
+    }
+
+    /// The newest failed logins, newest first.
+    pub fn failed_logins(&self, limit: usize) -> Result<Vec<FailedLogin>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT time, name_key, address FROM failed_logins ORDER BY time DESC, id DESC LIMIT ?1",
+            )
+            .map_err(doing("listing failed logins"))?;
+        let rows = stmt
+            .query_map(params![crate::sql_count(limit)], |row| {
+                Ok(FailedLogin {
+                    time: row.get(0)?,
+                    name: row.get(1)?,
+                    address: row.get(2)?,
+                })
+            })
+            .map_err(doing("listing failed logins"))?;
+        rows.map(|row| row.map_err(doing("listing failed logins")))
+            .collect()
+    }
+
+    /// Makes an invitation code, valid for `valid_secs` seconds, for invite-only registration.
+    pub fn create_invite(&self, created_by: &str, valid_secs: i64) -> Result<Invite, StorageError> {
+        let created = now();
+        let invite = Invite {
+            code: random_code()?,
+            created_by: created_by.to_owned(),
+            created,
+            expires: created.saturating_add(valid_secs),
+        };
+        let conn = self.pool.get()?;
+        conn.execute(
+            "INSERT INTO invites (code, created_by, created, expires) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                invite.code,
+                invite.created_by,
+                invite.created,
+                invite.expires
+            ],
+        )
+        .map_err(doing("creating an invitation"))?;
+        Ok(invite)
+    }
+
+    /// Invitations not used and not expired, newest first.
+    pub fn open_invites(&self) -> Result<Vec<Invite>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT code, created_by, created, expires FROM invites
+                 WHERE used_by IS NULL AND expires > ?1 ORDER BY created DESC",
+            )
+            .map_err(doing("listing invitations"))?;
+        let rows = stmt
+            .query_map(params![now()], |row| {
+                Ok(Invite {
+                    code: row.get(0)?,
+                    created_by: row.get(1)?,
+                    created: row.get(2)?,
+                    expires: row.get(3)?,
+                })
+            })
+            .map_err(doing("listing invitations"))?;
+        rows.map(|row| row.map_err(doing("listing invitations")))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_rules() {
+        assert!(check_user_name("Alice").is_ok());
+        assert!(check_user_name("Zoë.Müller-2_x").is_ok());
+        assert!(check_user_name("").is_err());
+        assert!(check_user_name("127.0.0.1").is_err());
+        assert!(check_user_name("a b").is_err());
+        assert!(check_user_name("a/b").is_err());
+        assert!(check_user_name(&"a".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_phc_strings_that_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("correct hors", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(hash, hash_password("correct horse").unwrap(), "salted");
+    }
+}
