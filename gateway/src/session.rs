@@ -180,15 +180,22 @@ impl SessionKeys {
             }
         }
         let keys = SessionKeys::generate()?;
-        match keys.write_new(path) {
+        // Written whole under a private name, then linked into place: a
+        // process starting at the same moment (CGI runs one per request)
+        // sees no file or a complete one, never a half-written one.
+        let temporary = temporary_path(path)?;
+        keys.write_new(&temporary)?;
+        let linked = fs::hard_link(&temporary, path);
+        let _ = fs::remove_file(&temporary);
+        match linked {
             Ok(()) => Ok(keys),
-            // Another process created it first: use theirs.
-            Err(SessionError::Io { source, .. })
-                if source.kind() == io::ErrorKind::AlreadyExists =>
-            {
-                SessionKeys::load(path)
-            }
-            Err(err) => Err(err),
+            // Another process was first: use its keys.
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => SessionKeys::load(path),
+            Err(source) => Err(SessionError::Io {
+                action: "create",
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
@@ -205,8 +212,7 @@ impl SessionKeys {
     /// Writes the keys to `path`, replacing the file atomically (through a
     /// temporary file beside it, readable by its owner only).
     pub fn save(&self, path: &Path) -> Result<(), SessionError> {
-        let temporary = path.with_extension("new");
-        let _ = fs::remove_file(&temporary);
+        let temporary = temporary_path(path)?;
         self.write_new(&temporary)?;
         fs::rename(&temporary, path).map_err(|source| SessionError::Io {
             action: "write",
@@ -319,6 +325,16 @@ impl fmt::Debug for SessionKeys {
             .field("keys", &self.keys.len())
             .finish_non_exhaustive()
     }
+}
+
+/// `path` with a random suffix, in the same directory (so a rename or link
+/// stays on one file system).
+fn temporary_path(path: &Path) -> Result<PathBuf, SessionError> {
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).map_err(SessionError::Random)?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", URL_SAFE_NO_PAD.encode(suffix)));
+    Ok(path.with_file_name(name))
 }
 
 fn random_key() -> Result<[u8; KEY_BYTES], SessionError> {
@@ -694,10 +710,37 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let loaded = SessionKeys::load_or_create(&path).unwrap();
         assert_eq!(made.keys, loaded.keys);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
         let mut rotated = loaded.clone();
         rotated.rotate().unwrap();
         rotated.save(&path).unwrap();
         assert_eq!(SessionKeys::load(&path).unwrap().keys, rotated.keys);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn processes_creating_the_key_file_at_once_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.key");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SessionKeys::load_or_create(&path).unwrap().keys)
+            })
+            .collect();
+        let keys: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(keys.iter().all(|k| *k == keys[0]));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

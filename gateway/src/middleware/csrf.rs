@@ -33,7 +33,8 @@ impl CsrfToken {
 
 /// Refuses state-changing requests that do not carry the session's token.
 ///
-/// `POST`, `PUT`, `PATCH` and `DELETE` must carry the token of the session
+/// `POST`, `PUT`, `PATCH`, `DELETE` (every method but `GET`, `HEAD`,
+/// `OPTIONS` and `TRACE`) must carry the token of the session
 /// (see [`CsrfToken`]) in the `X-CSRF-Token` header or in the form field
 /// `csrf_token` of an `application/x-www-form-urlencoded` or
 /// `multipart/form-data` body; otherwise the answer is 403 and the inner app
@@ -68,9 +69,11 @@ impl<A: App> App for Csrf<A> {
             )
             .into_response();
         };
-        let changes_state = matches!(
+        // Every method but the safe ones (RFC 9110 §9.2.1), so that an
+        // extension method cannot slip by.
+        let changes_state = !matches!(
             *request.method(),
-            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
         );
         let mut request = if changes_state {
             match check(request, &session) {

@@ -114,10 +114,7 @@ impl<A: App> App for Sessions<A> {
             }
         };
         let secure = request.environ().scheme == Scheme::Https;
-        let path = match request.mount() {
-            "" => "/".to_owned(),
-            mount => mount.to_owned(),
-        };
+        let path = cookie_path(request.mount());
         request.extensions_mut().insert(session.clone());
 
         let mut response = self.inner.call(request);
@@ -156,6 +153,17 @@ impl<A: App> App for Sessions<A> {
         }
         response
     }
+}
+
+/// The cookie's `Path`: the mount prefix as it appears in request URIs
+/// (percent-encoded, and `;` too, which would end the attribute), or `/`.
+fn cookie_path(mount: &str) -> String {
+    use percent_encoding::utf8_percent_encode;
+    if mount.is_empty() {
+        return "/".to_owned();
+    }
+    const ESCAPES: &percent_encoding::AsciiSet = &crate::uri::PATH_ESCAPES.add(b';').add(b',');
+    utf8_percent_encode(mount, ESCAPES).to_string()
 }
 
 /// The values of cookie `name` in the request's `Cookie` headers.
@@ -323,6 +331,20 @@ mod tests {
         let response = client.send(TestRequest::get("/").with_header("cookie", &cookies));
         assert_eq!(response.text(), "ada");
         assert_eq!(response.header("set-cookie"), None);
+    }
+
+    #[test]
+    fn the_path_is_the_encoded_mount() {
+        assert_eq!(cookie_path(""), "/");
+        assert_eq!(cookie_path("/wiki"), "/wiki");
+        assert_eq!(cookie_path("/my wiki;x=1/é"), "/my%20wiki%3Bx=1/%C3%A9");
+        let client = TestClient::new(Sessions::new(app, keys())).with_mount("/w;Secure");
+        let cookie = client
+            .get("/set?user=ada")
+            .header("set-cookie")
+            .unwrap()
+            .to_owned();
+        assert!(cookie.contains("Path=/w%3BSecure;"), "{cookie}");
     }
 
     #[test]
