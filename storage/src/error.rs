@@ -88,6 +88,24 @@ pub enum StorageError {
         format: String,
     },
 
+    /// An operation on a page (rename) names a page that does not exist or is deleted.
+    #[error("there is no page {page:?}")]
+    NoSuchPage {
+        /// The page name.
+        page: String,
+    },
+
+    /// A rename would take a name that is in use: by a page, or by a deleted page whose history is
+    /// kept under it.
+    #[error(
+        "a page named {page:?} already exists (or existed and was deleted; its history is kept); \
+         choose another name"
+    )]
+    PageExists {
+        /// The name in use.
+        page: String,
+    },
+
     /// A value in the database is out of the range this build expects (a negative revision number, say).
     #[error("invalid value in the database: {what}")]
     Invalid {

@@ -35,10 +35,15 @@
 //! # Ok::<(), storage::StorageError>(())
 //! ```
 
+mod blame;
+mod compact;
 mod error;
+mod lifecycle;
+mod line_diff;
 mod links;
 mod page_acls;
 mod pool;
+mod recent;
 mod render_cache;
 mod revision;
 mod save;
@@ -52,10 +57,13 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub use crate::blame::BlameLine;
 pub use crate::error::StorageError;
-pub use crate::render_cache::{CachedHtml, RenderTicket};
+pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::page_acls::AclLines;
-pub use crate::revision::{Change, LoggedRevision, Revision, RevisionMeta};
+pub use crate::recent::RecentQuery;
+pub use crate::render_cache::{CachedHtml, RenderTicket};
+pub use crate::revision::{Change, ChangeKind, LoggedRevision, Revision, RevisionMeta};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
 pub use crate::users::{
@@ -64,7 +72,7 @@ pub use crate::users::{
 
 use crate::error::doing;
 use crate::pool::Pool;
-use crate::revision::{decode_body, meta_from_row, to_u64, META_COLUMNS};
+use crate::revision::{meta_from_row, text_row, to_u64, Loaded, META_COLUMNS, TEXT_COLUMNS};
 
 /// Settings for [`Storage::open_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +147,7 @@ impl Storage {
     /// The newest revision of a page, or `None` if there is no such page.
     pub fn current(&self, name: &str) -> Result<Option<Revision>, StorageError> {
         let conn = self.pool.get()?;
-        Ok(load_current(&conn, name)?.map(|(_, revision)| revision))
+        Ok(load_current(&conn, name)?.map(|loaded| loaded.revision))
     }
 
     /// A given revision of a page, or `None` if the page or that revision does not exist.
@@ -151,19 +159,19 @@ impl Storage {
         load_revision(
             &conn,
             &format!(
-                "SELECT {META_COLUMNS}, r.format, r.body, p.id FROM pages p
+                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
                  JOIN revisions r ON r.page_id = p.id
                  WHERE p.name = ?1 AND r.rev = ?2"
             ),
             params![name, rev],
         )
-        .map(|found| found.map(|(_, revision)| revision))
+        .map(|found| found.map(|loaded| loaded.revision))
     }
 
-    /// Whether a page exists.
+    /// Whether a page exists (a deleted page does not).
     pub fn exists(&self, name: &str) -> Result<bool, StorageError> {
         let conn = self.pool.get()?;
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1)")
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)")
             .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
             .map_err(doing("checking whether a page exists"))
     }
@@ -182,7 +190,9 @@ impl Storage {
             .map_err(doing("starting to look up pages"))?;
         {
             let mut stmt = tx
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1)")
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)",
+                )
                 .map_err(doing("looking up pages"))?;
             for &name in names {
                 let exists: bool = stmt
@@ -256,7 +266,7 @@ impl Storage {
         let conn = self.pool.get()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, r.format, r.body, r.id FROM pages p INDEXED BY pages_links_stale
+                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p INDEXED BY pages_links_stale
                  JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
                  WHERE p.links_rev <> p.current_rev
                  ORDER BY p.id
@@ -264,13 +274,11 @@ impl Storage {
             ))
             .map_err(doing("finding pages without links"))?;
         let rows = stmt
-            .query_map(params![sql_count(limit)], decode_row)
+            .query_map(params![sql_count(limit)], text_row)
             .map_err(doing("finding pages without links"))?;
         rows.map(|row| {
-            let (raw, format, body, _) = row.map_err(doing("finding pages without links"))?;
-            let meta = raw.check()?;
-            let text = decode_body(&meta, &format, body)?;
-            Ok(Revision::from_parts(meta, text))
+            let row = row.map_err(doing("finding pages without links"))?;
+            Ok(row.decode(&conn)?.revision)
         })
         .collect()
     }
@@ -372,38 +380,27 @@ impl Storage {
         let conn = self.pool.get()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, r.size_delta FROM revisions r
+                "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
                  JOIN pages p ON r.page_id = p.id
                  ORDER BY r.time DESC, r.id DESC
                  LIMIT ?1 OFFSET ?2"
             ))
             .map_err(doing("reading recent changes"))?;
         let rows = stmt
-            .query_map(params![sql_count(limit), sql_count(offset)], |row| {
-                Ok((meta_from_row(row)?, row.get::<_, i64>(6)?))
-            })
+            .query_map(
+                params![sql_count(limit), sql_count(offset)],
+                recent::change_row,
+            )
             .map_err(doing("reading recent changes"))?;
-        rows.map(|row| {
-            let (raw, size_delta) = row.map_err(doing("reading recent changes"))?;
-            let meta = raw.check()?;
-            Ok(Change {
-                page: meta.page,
-                rev: meta.rev,
-                author: meta.author,
-                time: meta.time,
-                comment: meta.comment,
-                size: meta.size,
-                size_delta,
-            })
-        })
-        .collect()
+        rows.map(|row| row.map_err(doing("reading recent changes"))?.check())
+            .collect()
     }
 
     /// All page names, sorted by Unicode code point.
     pub fn page_names(&self) -> Result<Vec<String>, StorageError> {
         let conn = self.pool.get()?;
         let mut stmt = conn
-            .prepare_cached("SELECT name FROM pages ORDER BY name")
+            .prepare_cached("SELECT name FROM pages WHERE deleted = 0 ORDER BY name")
             .map_err(doing("listing pages"))?;
         let names = stmt
             .query_map([], |row| row.get(0))
@@ -437,7 +434,7 @@ impl Storage {
         let conn = self.pool.get()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, r.format, r.body, r.id FROM revisions r
+                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM revisions r
                  JOIN pages p ON r.page_id = p.id
                  WHERE r.id > ?1
                  ORDER BY r.id
@@ -445,9 +442,9 @@ impl Storage {
             ))
             .map_err(doing("reading the revision log"))?;
         let rows = stmt
-            .query_map(params![after, sql_count(limit)], decode_row)
+            .query_map(params![after, sql_count(limit)], text_row)
             .map_err(doing("reading the revision log"))?;
-        logged_revisions(rows, "reading the revision log")
+        logged_revisions(&conn, rows, "reading the revision log")
     }
 
     /// Up to `limit` pages' current revisions, by name, starting after the page named `after` (`None`:
@@ -460,24 +457,26 @@ impl Storage {
         let conn = self.pool.get()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, r.format, r.body, r.id FROM pages p
+                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
                  JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-                 WHERE ?1 IS NULL OR p.name > ?1
+                 WHERE (?1 IS NULL OR p.name > ?1) AND p.deleted = 0
                  ORDER BY p.name
                  LIMIT ?2"
             ))
             .map_err(doing("reading current revisions"))?;
         let rows = stmt
-            .query_map(params![after, sql_count(limit)], decode_row)
+            .query_map(params![after, sql_count(limit)], text_row)
             .map_err(doing("reading current revisions"))?;
-        logged_revisions(rows, "reading current revisions")
+        logged_revisions(&conn, rows, "reading current revisions")
     }
 
-    /// How many pages the wiki has.
+    /// How many pages the wiki has (deleted ones do not count).
     pub fn page_count(&self) -> Result<u64, StorageError> {
         let conn = self.pool.get()?;
         let count: i64 = conn
-            .query_row("SELECT COUNT(*) FROM pages", [], |row| row.get(0))
+            .query_row("SELECT COUNT(*) FROM pages WHERE deleted = 0", [], |row| {
+                row.get(0)
+            })
             .map_err(doing("counting pages"))?;
         to_u64("page count", "", count)
     }
@@ -492,75 +491,49 @@ impl Storage {
     }
 }
 
-/// The newest revision of a page with the page's row id, inside whatever transaction `conn` is in.
-pub(crate) fn load_current(
-    conn: &Connection,
-    name: &str,
-) -> Result<Option<(i64, Revision)>, StorageError> {
+/// The newest revision of a page that exists (not deleted), inside whatever transaction `conn` is in.
+pub(crate) fn load_current(conn: &Connection, name: &str) -> Result<Option<Loaded>, StorageError> {
     load_revision(
         conn,
         &format!(
-            "SELECT {META_COLUMNS}, r.format, r.body, p.id FROM pages p
+            "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
              JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-             WHERE p.name = ?1"
+             WHERE p.name = ?1 AND p.deleted = 0"
         ),
         params![name],
     )
 }
 
-type LogRow = (revision::RawMeta, String, rusqlite::types::Value, i64);
-
-/// Reads [`META_COLUMNS`], format, body and one more integer (an id).
 /// Decodes the rows of a revision-log query into revisions with their ids.
 fn logged_revisions(
-    rows: impl Iterator<Item = rusqlite::Result<LogRow>>,
+    conn: &Connection,
+    rows: impl Iterator<Item = rusqlite::Result<revision::TextRow>>,
     what: &'static str,
 ) -> Result<Vec<LoggedRevision>, StorageError> {
     rows.map(|row| {
-        let (raw, format, body, id) = row.map_err(doing(what))?;
-        let meta = raw.check()?;
-        let text = decode_body(&meta, &format, body)?;
+        let loaded = row.map_err(doing(what))?.decode(conn)?;
         Ok(LoggedRevision {
-            id: to_u64("revision id", &meta.page, id)?,
-            revision: Revision::from_parts(meta, text),
+            id: to_u64("revision id", &loaded.revision.page, loaded.id)?,
+            revision: loaded.revision,
         })
     })
     .collect()
 }
 
-fn decode_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRow> {
-    Ok((meta_from_row(row)?, row.get(6)?, row.get(7)?, row.get(8)?))
-}
-
-/// Runs a query selecting [`META_COLUMNS`], format, body and page id, and decodes its one row.
-fn load_revision(
+/// Runs a query selecting [`META_COLUMNS`] and [`TEXT_COLUMNS`], and decodes its one row.
+pub(crate) fn load_revision(
     conn: &Connection,
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
-) -> Result<Option<(i64, Revision)>, StorageError> {
+) -> Result<Option<Loaded>, StorageError> {
     let row = conn
         .prepare_cached(sql)
-        .and_then(|mut stmt| {
-            stmt.query_row(params, |row| {
-                Ok((
-                    meta_from_row(row)?,
-                    row.get::<_, String>(6)?,
-                    row.get::<_, rusqlite::types::Value>(7)?,
-                    row.get::<_, i64>(8)?,
-                ))
-            })
-            .optional()
-        })
+        .and_then(|mut stmt| stmt.query_row(params, text_row).optional())
         .map_err(doing("reading a revision"))?;
-    let Some((raw, format, body, page_id)) = row else {
-        return Ok(None);
-    };
-    let meta = raw.check()?;
-    let text = decode_body(&meta, &format, body)?;
-    Ok(Some((page_id, Revision::from_parts(meta, text))))
+    row.map(|row| row.decode(conn)).transpose()
 }
 
 /// LIMIT and OFFSET as SQLite takes them; anything beyond `i64::MAX` means "all".
-fn sql_count(n: usize) -> i64 {
+pub(crate) fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -22,6 +22,11 @@ pub(crate) fn record(
     rev: i64,
     links: &[&str],
 ) -> Result<(), StorageError> {
+    // Replaces what was there: a renamed page's revision starts with its predecessor's links, which
+    // relative links may have made wrong.
+    conn.prepare_cached("DELETE FROM links WHERE revision_id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![revision_id]))
+        .map_err(doing("recording links"))?;
     let mut insert = conn
         .prepare_cached("INSERT OR IGNORE INTO links (revision_id, target) VALUES (?1, ?2)")
         .map_err(doing("recording links"))?;
@@ -64,7 +69,7 @@ pub(crate) fn orphans(conn: &Connection) -> Result<Vec<String>, StorageError> {
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT p.name FROM pages p
-             WHERE NOT EXISTS (
+             WHERE p.deleted = 0 AND NOT EXISTS (
                  SELECT 1 FROM ({CURRENT_LINKS}) cur
                  WHERE cur.target = p.name AND cur.page_id <> p.id
              )
@@ -82,7 +87,7 @@ pub(crate) fn wanted(conn: &Connection) -> Result<Vec<(String, u64)>, StorageErr
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT cur.target, COUNT(DISTINCT cur.page_id) AS n FROM ({CURRENT_LINKS}) cur
-             WHERE NOT EXISTS (SELECT 1 FROM pages t WHERE t.name = cur.target)
+             WHERE NOT EXISTS (SELECT 1 FROM pages t WHERE t.name = cur.target AND t.deleted = 0)
              GROUP BY cur.target
              ORDER BY n DESC, cur.target"
         ))

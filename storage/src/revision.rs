@@ -1,12 +1,65 @@
 //! What a page's history is made of: revisions, their metadata, and site-wide changes.
 
 use rusqlite::types::Value;
-use rusqlite::Row;
+use rusqlite::{Connection, Row};
 
 use crate::error::StorageError;
 
-/// The only body format so far: the text itself, UTF-8.
+/// The body is the text itself, UTF-8: every current revision, and every revision of an older database.
 pub(crate) const FORMAT_PLAIN: &str = "plain";
+
+/// What a revision did to its page. Most are edits; the others change the page's life, and each is a
+/// revision like any other, so history shows it and nothing is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A save of new text (also the creation of a page, and the re-creation of a deleted one).
+    Edit,
+    /// The page was deleted; the revision's text is empty and its history is kept.
+    Delete,
+    /// A deleted page came back with the text it had before the deletion.
+    Undelete,
+    /// The page was renamed; its text is unchanged.
+    Rename {
+        /// The name the page had before.
+        from: String,
+    },
+}
+
+impl ChangeKind {
+    /// The tag stored in `revisions.kind`.
+    pub(crate) fn tag(&self) -> &'static str {
+        match self {
+            ChangeKind::Edit => "edit",
+            ChangeKind::Delete => "delete",
+            ChangeKind::Undelete => "undelete",
+            ChangeKind::Rename { .. } => "rename",
+        }
+    }
+
+    /// The name a rename came from, stored in `revisions.renamed_from`.
+    pub(crate) fn renamed_from(&self) -> Option<&str> {
+        match self {
+            ChangeKind::Rename { from } => Some(from),
+            _ => None,
+        }
+    }
+
+    fn from_columns(
+        page: &str,
+        tag: &str,
+        renamed_from: Option<String>,
+    ) -> Result<ChangeKind, StorageError> {
+        match (tag, renamed_from) {
+            ("edit", _) => Ok(ChangeKind::Edit),
+            ("delete", _) => Ok(ChangeKind::Delete),
+            ("undelete", _) => Ok(ChangeKind::Undelete),
+            ("rename", Some(from)) => Ok(ChangeKind::Rename { from }),
+            (tag, _) => Err(StorageError::Invalid {
+                what: format!("unknown revision kind {tag:?} on page {page:?}"),
+            }),
+        }
+    }
+}
 
 /// One saved version of a page, with its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +76,8 @@ pub struct Revision {
     pub comment: String,
     /// Length of `text` in bytes.
     pub size: u64,
+    /// What the revision did.
+    pub kind: ChangeKind,
     /// The page source.
     pub text: String,
 }
@@ -51,12 +106,17 @@ pub struct RevisionMeta {
     pub comment: String,
     /// Size of the text in bytes.
     pub size: u64,
+    /// What the revision did.
+    pub kind: ChangeKind,
 }
 
 /// One entry of the site-wide recent changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// The page name.
+    /// The revision's global id: grows with every revision across the wiki, the cursor for paging
+    /// ([`crate::RecentQuery::before`]).
+    pub id: u64,
+    /// The page name (as it is called now).
     pub page: String,
     /// The revision this change created.
     pub rev: u64,
@@ -70,10 +130,16 @@ pub struct Change {
     pub size: u64,
     /// Bytes gained (positive) or lost (negative) against the previous revision; the full size for a new page.
     pub size_delta: i64,
+    /// What the change did.
+    pub kind: ChangeKind,
 }
 
 /// Columns every query below selects, in this order, from `revisions r JOIN pages p`.
-pub(crate) const META_COLUMNS: &str = "p.name, r.rev, r.author, r.time, r.comment, r.size";
+pub(crate) const META_COLUMNS: &str =
+    "p.name, r.rev, r.author, r.time, r.comment, r.size, r.kind, r.renamed_from";
+
+/// How many columns [`META_COLUMNS`] is; the columns a query selects after it start here.
+pub(crate) const META_LEN: usize = 8;
 
 /// Reads [`META_COLUMNS`] starting at column 0.
 pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
@@ -84,6 +150,8 @@ pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
         time: row.get(3)?,
         comment: row.get(4)?,
         size: row.get(5)?,
+        kind: row.get(6)?,
+        renamed_from: row.get(7)?,
     })
 }
 
@@ -95,6 +163,8 @@ pub(crate) struct RawMeta {
     pub(crate) time: i64,
     pub(crate) comment: String,
     pub(crate) size: i64,
+    pub(crate) kind: String,
+    pub(crate) renamed_from: Option<String>,
 }
 
 impl RawMeta {
@@ -102,6 +172,7 @@ impl RawMeta {
         Ok(RevisionMeta {
             rev: to_u64("revision number", &self.page, self.rev)?,
             size: to_u64("size", &self.page, self.size)?,
+            kind: ChangeKind::from_columns(&self.page, &self.kind, self.renamed_from)?,
             page: self.page,
             author: self.author,
             time: self.time,
@@ -116,31 +187,55 @@ pub(crate) fn to_u64(what: &str, page: &str, value: i64) -> Result<u64, StorageE
     })
 }
 
-/// Turns a stored body into text according to its format. The body is read as a raw value because a
-/// future format (compressed) will store a BLOB, which must be reported, not fail to convert.
-pub(crate) fn decode_body(
-    meta: &RevisionMeta,
-    format: &str,
+/// What queries that read texts select after [`META_COLUMNS`].
+pub(crate) const TEXT_COLUMNS: &str = "r.format, r.body, r.page_id, r.id";
+
+/// A revision row as read, its text still encoded.
+pub(crate) struct TextRow {
+    raw: RawMeta,
+    format: String,
     body: Value,
-) -> Result<String, StorageError> {
-    if format == FORMAT_PLAIN {
-        return match body {
-            Value::Text(text) => Ok(text),
-            other => Err(StorageError::Invalid {
-                what: format!(
-                    "revision {} of page {:?} has a plain body of type {:?}, not text",
-                    meta.rev,
-                    meta.page,
-                    other.data_type()
-                ),
-            }),
-        };
-    }
-    Err(StorageError::UnknownFormat {
-        page: meta.page.clone(),
-        rev: meta.rev,
-        format: format.to_owned(),
+    page_id: i64,
+    id: i64,
+}
+
+/// Reads [`META_COLUMNS`] followed by [`TEXT_COLUMNS`].
+pub(crate) fn text_row(row: &Row<'_>) -> rusqlite::Result<TextRow> {
+    Ok(TextRow {
+        raw: meta_from_row(row)?,
+        format: row.get(META_LEN)?,
+        body: row.get(META_LEN + 1)?,
+        page_id: row.get(META_LEN + 2)?,
+        id: row.get(META_LEN + 3)?,
     })
+}
+
+/// A decoded revision with the row ids it came from.
+pub(crate) struct Loaded {
+    pub(crate) page_id: i64,
+    /// The global revision id.
+    pub(crate) id: i64,
+    pub(crate) revision: Revision,
+}
+
+impl TextRow {
+    /// Decodes the text; a compact body is resolved against later revisions read through `conn`.
+    pub(crate) fn decode(self, conn: &Connection) -> Result<Loaded, StorageError> {
+        let meta = self.raw.check()?;
+        let text = crate::compact::decode(
+            conn,
+            &meta.page,
+            self.page_id,
+            meta.rev,
+            &self.format,
+            self.body,
+        )?;
+        Ok(Loaded {
+            page_id: self.page_id,
+            id: self.id,
+            revision: Revision::from_parts(meta, text),
+        })
+    }
 }
 
 impl Revision {
@@ -152,6 +247,7 @@ impl Revision {
             time: meta.time,
             comment: meta.comment,
             size: meta.size,
+            kind: meta.kind,
             text,
         }
     }
@@ -165,6 +261,7 @@ impl Revision {
             time: self.time,
             comment: self.comment.clone(),
             size: self.size,
+            kind: self.kind.clone(),
         }
     }
 }

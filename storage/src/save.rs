@@ -6,10 +6,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{doing, StorageError};
-use crate::revision::{Revision, FORMAT_PLAIN};
+use crate::line_diff::{self, Lines};
+use crate::revision::{ChangeKind, Loaded, Revision, FORMAT_PLAIN, META_COLUMNS, TEXT_COLUMNS};
+use crate::{blame, compact};
 
 /// A request to store a new revision of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,68 +63,183 @@ pub(crate) fn save(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(doing("starting a save"))?;
 
-    let mut created = false;
-    let (page_id, prev_rev, prev_size) = match crate::load_current(&tx, save.page)? {
-        Some((page_id, current)) => {
+    let (page_id, prev, created) = match load_any(&tx, save.page)? {
+        Some((loaded, deleted)) if !deleted => {
+            let current = &loaded.revision;
             if current.text == save.text {
                 return Ok(SaveOutcome::Unchanged { rev: current.rev });
             }
             if save.base_rev != Some(current.rev) {
-                return Ok(SaveOutcome::Conflict { current });
+                return Ok(SaveOutcome::Conflict {
+                    current: loaded.revision,
+                });
             }
-            (page_id, current.rev, current.size)
+            (loaded.page_id, Some(loaded), false)
         }
+        // A deleted page is created again on the same row, so its history continues.
+        Some((loaded, _)) => (loaded.page_id, Some(loaded), true),
         None => {
             tx.execute(
                 "INSERT INTO pages (name, current_rev) VALUES (?1, 0)",
                 params![save.page],
             )
             .map_err(doing("creating a page"))?;
-            created = true;
-            (tx.last_insert_rowid(), 0, 0)
+            (tx.last_insert_rowid(), None, true)
         }
     };
 
-    let rev = prev_rev + 1;
-    let rev_sql = i64::try_from(rev).map_err(|_| StorageError::Invalid {
-        what: format!("revision number {rev} of page {:?} is too large", save.page),
-    })?;
-    let size = byte_len(save.text.len());
-    let size_delta = size - i64::try_from(prev_size).unwrap_or(i64::MAX);
-    let time = save.time.unwrap_or_else(now);
-
-    tx.execute(
-        "INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta, format, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    let appended = append(
+        &tx,
+        &Append {
             page_id,
-            rev_sql,
-            save.author,
-            time,
-            save.comment,
-            size,
-            size_delta,
-            FORMAT_PLAIN,
-            save.text
-        ],
-    )
-    .map_err(doing("writing a revision"))?;
-    let revision_id = tx.last_insert_rowid();
-    tx.execute(
-        "UPDATE pages SET current_rev = ?1 WHERE id = ?2",
-        params![rev_sql, page_id],
-    )
-    .map_err(doing("moving a page to its new revision"))?;
+            page: save.page,
+            prev: prev.as_ref(),
+            text: save.text,
+            author: save.author,
+            comment: save.comment,
+            time: save.time.unwrap_or_else(now),
+            kind: &ChangeKind::Edit,
+        },
+    )?;
     if let Some(links) = links {
-        crate::links::record(&tx, page_id, revision_id, rev_sql, links)?;
+        crate::links::record(&tx, page_id, appended.revision_id, appended.rev_sql, links)?;
     }
-    crate::render_cache::forget_older(&tx, page_id, rev_sql)?;
     if created {
-        // Links to this page were drawn as missing; the pages holding them must render again.
-        crate::render_cache::invalidate_links_to(&tx, save.page)?;
+        tx.execute(
+            "UPDATE pages SET deleted = 0 WHERE id = ?1",
+            params![page_id],
+        )
+        .map_err(doing("creating a page"))?;
+        appeared(&tx, save.page)?;
     }
     tx.commit().map_err(doing("committing a save"))?;
-    Ok(SaveOutcome::Saved { rev })
+    Ok(SaveOutcome::Saved { rev: appended.rev })
+}
+
+/// The current revision of the page named `name` and whether the page is deleted; inside the caller's
+/// transaction.
+pub(crate) fn load_any(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<(Loaded, bool)>, StorageError> {
+    let deleted: Option<bool> = conn
+        .prepare_cached("SELECT deleted FROM pages WHERE name = ?1")
+        .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)).optional())
+        .map_err(doing("reading a page"))?;
+    let Some(deleted) = deleted else {
+        return Ok(None);
+    };
+    let loaded = crate::load_revision(
+        conn,
+        &format!(
+            "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
+             JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+             WHERE p.name = ?1"
+        ),
+        params![name],
+    )?;
+    Ok(loaded.map(|loaded| (loaded, deleted)))
+}
+
+/// A page named `name` now exists: links to it were drawn as missing, so the pages holding them must
+/// render again, and an old redirect of that name no longer applies.
+pub(crate) fn appeared(conn: &Connection, name: &str) -> Result<(), StorageError> {
+    conn.prepare_cached("DELETE FROM redirects WHERE name = ?1")
+        .and_then(|mut stmt| stmt.execute(params![name]))
+        .map_err(doing("dropping a redirect"))?;
+    crate::render_cache::invalidate_links_to(conn, name)
+}
+
+/// A new revision to append to a page.
+pub(crate) struct Append<'a> {
+    pub(crate) page_id: i64,
+    pub(crate) page: &'a str,
+    /// The page's current revision, which the new one supersedes (`None` for a new page).
+    pub(crate) prev: Option<&'a Loaded>,
+    pub(crate) text: &'a str,
+    pub(crate) author: &'a str,
+    pub(crate) comment: &'a str,
+    pub(crate) time: i64,
+    pub(crate) kind: &'a ChangeKind,
+}
+
+/// What [`append`] wrote.
+pub(crate) struct Appended {
+    pub(crate) rev: u64,
+    pub(crate) rev_sql: i64,
+    pub(crate) revision_id: i64,
+}
+
+/// Writes a new current revision of a page and does what every new revision entails: the previous
+/// one is compacted (see `compact`), the blame record follows (see `blame`), the page points at the new
+/// revision, and the page's older cached HTML goes. Links, the deleted flag and cache invalidation
+/// for other pages are the caller's. Inside the caller's `BEGIN IMMEDIATE` transaction.
+pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, StorageError> {
+    let (prev_rev, prev_size) = new
+        .prev
+        .map_or((0, 0), |prev| (prev.revision.rev, prev.revision.size));
+    let rev = prev_rev + 1;
+    let rev_sql = i64::try_from(rev).map_err(|_| StorageError::Invalid {
+        what: format!("revision number {rev} of page {:?} is too large", new.page),
+    })?;
+    let size = byte_len(new.text.len());
+    let size_delta = size - i64::try_from(prev_size).unwrap_or(i64::MAX);
+
+    conn.prepare_cached(
+        "INSERT INTO revisions
+             (page_id, rev, author, time, comment, size, size_delta, kind, renamed_from, format, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            new.page_id,
+            rev_sql,
+            new.author,
+            new.time,
+            new.comment,
+            size,
+            size_delta,
+            new.kind.tag(),
+            new.kind.renamed_from(),
+            FORMAT_PLAIN,
+            new.text
+        ])
+    })
+    .map_err(doing("writing a revision"))?;
+    let revision_id = conn.last_insert_rowid();
+    conn.prepare_cached("UPDATE pages SET current_rev = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![rev_sql, new.page_id]))
+        .map_err(doing("moving a page to its new revision"))?;
+
+    let new_lines = Lines::new(new.text);
+    match new.prev {
+        Some(prev) => {
+            let old_lines = Lines::new(&prev.revision.text);
+            let runs = line_diff::diff(&old_lines, &new_lines);
+            compact::retire(conn, prev.id, prev_rev, &old_lines, &new_lines, &runs)?;
+            match new.kind {
+                ChangeKind::Edit => blame::edited(
+                    conn,
+                    new.page_id,
+                    prev_rev,
+                    old_lines.len(),
+                    rev,
+                    new_lines.len(),
+                    &runs,
+                )?,
+                ChangeKind::Rename { .. } => blame::carry(conn, new.page_id, prev_rev, rev)?,
+                // A deletion keeps the record of the text before it, for an undelete to carry on.
+                ChangeKind::Delete | ChangeKind::Undelete => {}
+            }
+        }
+        None => blame::created(conn, new.page_id, rev, new_lines.len())?,
+    }
+    crate::render_cache::forget_older(conn, new.page_id, rev_sql)?;
+    Ok(Appended {
+        rev,
+        rev_sql,
+        revision_id,
+    })
 }
 
 /// A text's length as SQLite stores it; no text in memory comes near `i64::MAX` bytes.
@@ -131,7 +248,7 @@ fn byte_len(len: usize) -> i64 {
 }
 
 /// Now, in unix seconds; a clock set before 1970 counts as 1970.
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

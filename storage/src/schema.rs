@@ -95,6 +95,31 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 3,
+        description: "page lifecycle, recent-changes filters and blame",
+        // A deleted page keeps its row and history (`deleted = 1`, its current revision an empty
+        // `delete` one); `kind` says what each revision did, `renamed_from` the old name of a rename.
+        // A redirect names the page row a renamed page's old name leads to, so it follows later
+        // renames. `blame` holds, per page, which revision each line of revision `rev` comes from
+        // (`crate::blame`). Old rows read as `edit` revisions of live pages.
+        sql: "
+        ALTER TABLE pages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX pages_deleted ON pages (name) WHERE deleted = 1;
+        ALTER TABLE revisions ADD COLUMN kind TEXT NOT NULL DEFAULT 'edit';
+        ALTER TABLE revisions ADD COLUMN renamed_from TEXT;
+        CREATE INDEX revisions_by_author ON revisions (author, id);
+        CREATE TABLE redirects (
+            name    TEXT PRIMARY KEY,
+            page_id INTEGER NOT NULL REFERENCES pages (id)
+        ) WITHOUT ROWID;
+        CREATE TABLE blame (
+            page_id INTEGER PRIMARY KEY REFERENCES pages (id),
+            rev     INTEGER NOT NULL,
+            lines   BLOB NOT NULL
+        );
+    ",
+    },
+    Migration {
         version: 4,
         description: "accounts, failed logins and invitations",
         // `name_key` is the lowercased name: names are unique in any spelling (SQLite's NOCASE folds

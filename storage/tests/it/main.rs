@@ -6,6 +6,7 @@
 )]
 
 mod concurrency;
+mod lifecycle;
 mod links;
 mod open;
 mod pages;

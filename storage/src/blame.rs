@@ -1,0 +1,326 @@
+//! Blame: for each line of a page's current text, the revision that last changed it.
+//!
+//! Replaying a long history on every request would cost a diff per revision (seconds for 10 000
+//! revisions), so the answer is kept instead: the `blame` table holds, per page, the revision of each
+//! line of revision `rev`, run-length encoded. Every save updates it in its own transaction from the
+//! line diff it computes anyway (for compact history): kept lines keep their revision, new lines get
+//! the new one. A rename changes no line and carries the record over; a deletion leaves it alone
+//! (it describes the text before the deletion), so an undelete — which restores exactly that text —
+//! carries it over too.
+//!
+//! When the record is missing or describes another revision (a database from before blame existed,
+//! the re-creation of a deleted page), [`blame`] rebuilds it once by walking the history downwards,
+//! newest first, the way `git blame` does: a line of the current text belongs to the newest revision
+//! whose predecessor lacks it; the walk stops as soon as every line is placed. The rebuilt record is
+//! stored if the page has not moved on meanwhile.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{doing, StorageError};
+use crate::line_diff::{self, Lines, Run};
+use crate::revision::{to_u64, Loaded};
+use crate::Storage;
+
+/// One line of a page with the revision that last changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlameLine {
+    /// The line, without its line break.
+    pub text: String,
+    /// The revision that wrote this line last.
+    pub rev: u64,
+    /// Who saved that revision.
+    pub author: String,
+    /// When, in unix seconds UTC.
+    pub time: i64,
+}
+
+impl Storage {
+    /// Each line of a page's current text with the revision, author and time that last changed it;
+    /// `None` if the page does not exist (or is deleted). Cheap whatever the history's length (the
+    /// answer is kept up to date by every save); the first call on a page saved before blame existed
+    /// walks its history once.
+    pub fn blame(&self, name: &str) -> Result<Option<Vec<BlameLine>>, StorageError> {
+        let mut conn = self.pool.get()?;
+        blame(&mut conn, name)
+    }
+}
+
+/// Records a new page: every line is from its first revision.
+pub(crate) fn created(
+    conn: &Connection,
+    page_id: i64,
+    rev: u64,
+    lines: usize,
+) -> Result<(), StorageError> {
+    store(conn, page_id, rev, &vec![rev; lines])
+}
+
+/// Follows an edit from revision `prev_rev` (`prev_len` lines) to `rev` (`new_len` lines), whose
+/// line diff is `runs`. A record that does not describe `prev_rev` is left for [`blame`] to rebuild.
+pub(crate) fn edited(
+    conn: &Connection,
+    page_id: i64,
+    prev_rev: u64,
+    prev_len: usize,
+    rev: u64,
+    new_len: usize,
+    runs: &[Run],
+) -> Result<(), StorageError> {
+    let Some(old) = load(conn, page_id, prev_rev)? else {
+        return Ok(());
+    };
+    if old.len() != prev_len {
+        return Ok(());
+    }
+    let mut new = Vec::with_capacity(new_len);
+    for run in runs {
+        match run {
+            Run::Same { old: kept, .. } => new.extend_from_slice(&old[kept.clone()]),
+            Run::Changed { new: written, .. } => {
+                new.extend(std::iter::repeat_n(rev, written.len()));
+            }
+        }
+    }
+    store(conn, page_id, rev, &new)
+}
+
+/// Revision `to` has exactly the text of revision `from` (a rename, an undelete): the record of
+/// `from`, if that is what is kept, now describes `to`.
+pub(crate) fn carry(
+    conn: &Connection,
+    page_id: i64,
+    from: u64,
+    to: u64,
+) -> Result<(), StorageError> {
+    conn.prepare_cached("UPDATE blame SET rev = ?3 WHERE page_id = ?1 AND rev = ?2")
+        .and_then(|mut stmt| stmt.execute(params![page_id, sql_rev(from), sql_rev(to)]))
+        .map_err(doing("updating blame"))?;
+    Ok(())
+}
+
+/// The blame of a page's current text, or `None` if the page does not exist (or is deleted).
+pub(crate) fn blame(
+    conn: &mut Connection,
+    name: &str,
+) -> Result<Option<Vec<BlameLine>>, StorageError> {
+    // One read transaction: the text, the record and the revisions' authors from one snapshot.
+    let tx = conn
+        .transaction()
+        .map_err(doing("starting to read blame"))?;
+    let Some(current) = crate::load_current(&tx, name)? else {
+        return Ok(None);
+    };
+    let rev = current.revision.rev;
+    let lines = Lines::new(&current.revision.text);
+    let (revs, rebuilt) = match load(&tx, current.page_id, rev)? {
+        Some(revs) if revs.len() == lines.len() => (revs, false),
+        _ => (rebuild(&tx, &current, &lines)?, true),
+    };
+    let mut who: HashMap<u64, (String, i64)> = HashMap::new();
+    {
+        let mut stmt = tx
+            .prepare_cached("SELECT author, time FROM revisions WHERE page_id = ?1 AND rev = ?2")
+            .map_err(doing("reading blame"))?;
+        for &line_rev in &revs {
+            if who.contains_key(&line_rev) {
+                continue;
+            }
+            let found: (String, i64) = stmt
+                .query_row(params![current.page_id, sql_rev(line_rev)], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(doing("reading blame"))?;
+            who.insert(line_rev, found);
+        }
+    }
+    tx.finish().map_err(doing("finishing reading blame"))?;
+    if rebuilt {
+        remember(conn, current.page_id, rev, &revs);
+    }
+    let blamed = lines
+        .lines
+        .iter()
+        .zip(&revs)
+        .map(|(line, &line_rev)| {
+            let (author, time) = who
+                .get(&line_rev)
+                .cloned()
+                .expect("every revision of a line was looked up above");
+            BlameLine {
+                text: line
+                    .strip_suffix('\n')
+                    .map_or(*line, |l| l.strip_suffix('\r').unwrap_or(l))
+                    .to_owned(),
+                rev: line_rev,
+                author,
+                time,
+            }
+        })
+        .collect();
+    Ok(Some(blamed))
+}
+
+/// Places every line of the current text by walking the history downwards (see the module docs).
+fn rebuild(
+    conn: &Connection,
+    current: &Loaded,
+    lines: &Lines<'_>,
+) -> Result<Vec<u64>, StorageError> {
+    let page = &current.revision.page;
+    let mut owner: Vec<Option<u64>> = vec![None; lines.len()];
+    // For each line of the tracked text (the newest non-deletion revision not yet compared with its
+    // predecessor): the line of the current text it is, if that line is still unplaced.
+    let mut map: Vec<Option<usize>> = (0..lines.len()).map(Some).collect();
+    let mut tracked_text = current.revision.text.clone();
+    let mut tracked_rev = current.revision.rev;
+    // The text of the revision right above the one being decoded, which its delta refers to.
+    let mut above = current.revision.text.clone();
+
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT rev, kind, format, body FROM revisions
+             WHERE page_id = ?1 AND rev < ?2 ORDER BY rev DESC",
+        )
+        .map_err(doing("rebuilding blame"))?;
+    let mut rows = stmt
+        .query(params![current.page_id, sql_rev(current.revision.rev)])
+        .map_err(doing("rebuilding blame"))?;
+    while map.iter().any(Option::is_some) {
+        let Some(row) = rows.next().map_err(doing("rebuilding blame"))? else {
+            break;
+        };
+        let rev: i64 = row.get(0).map_err(doing("rebuilding blame"))?;
+        let rev = to_u64("revision number", page, rev)?;
+        let kind: String = row.get(1).map_err(doing("rebuilding blame"))?;
+        let format: String = row.get(2).map_err(doing("rebuilding blame"))?;
+        let body: Value = row.get(3).map_err(doing("rebuilding blame"))?;
+        let text = crate::compact::decode_with_next(page, rev, &format, body, &above)?;
+        above.clone_from(&text);
+        // A deletion's empty text is no ancestor of the lines: compare across it.
+        if kind == "delete" {
+            continue;
+        }
+        let older = Lines::new(&text);
+        let newer = Lines::new(&tracked_text);
+        let mut older_map = vec![None; older.len()];
+        for run in line_diff::diff(&older, &newer) {
+            match run {
+                Run::Same { old, new } => {
+                    for (o, n) in old.zip(new) {
+                        older_map[o] = map[n];
+                    }
+                }
+                Run::Changed { new, .. } => {
+                    for line in map[new].iter().flatten() {
+                        owner[*line] = Some(tracked_rev);
+                    }
+                }
+            }
+        }
+        map = older_map;
+        tracked_text = text;
+        tracked_rev = rev;
+    }
+    // What is left was there from the oldest revision reached.
+    for line in map.iter().flatten() {
+        owner[*line] = Some(tracked_rev);
+    }
+    Ok(owner
+        .into_iter()
+        .map(|rev| rev.expect("the walk places every line"))
+        .collect())
+}
+
+/// Stores a rebuilt record if the page is still at `rev`. Best effort: blame was answered already,
+/// and a busy database only means the next request rebuilds again.
+fn remember(conn: &Connection, page_id: i64, rev: u64, revs: &[u64]) {
+    let stored = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO blame (page_id, rev, lines)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM pages WHERE id = ?1 AND current_rev = ?2)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![page_id, sql_rev(rev), encode(revs)]));
+    if let Err(error) = stored {
+        tracing::debug!(%error, page_id, "could not keep a rebuilt blame record");
+    }
+}
+
+fn load(conn: &Connection, page_id: i64, rev: u64) -> Result<Option<Vec<u64>>, StorageError> {
+    let bytes: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT lines FROM blame WHERE page_id = ?1 AND rev = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![page_id, sql_rev(rev)], |row| row.get(0))
+                .optional()
+        })
+        .map_err(doing("reading blame"))?;
+    // A record that does not decode is treated as missing: it is derived data, rebuilt from history.
+    Ok(bytes.and_then(|bytes| decode(&bytes)))
+}
+
+fn store(conn: &Connection, page_id: i64, rev: u64, revs: &[u64]) -> Result<(), StorageError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO blame (page_id, rev, lines) VALUES (?1, ?2, ?3)")
+        .and_then(|mut stmt| stmt.execute(params![page_id, sql_rev(rev), encode(revs)]))
+        .map_err(doing("updating blame"))?;
+    Ok(())
+}
+
+/// Revision numbers come from the database, where they are `i64`.
+fn sql_rev(rev: u64) -> i64 {
+    i64::try_from(rev).unwrap_or(i64::MAX)
+}
+
+/// Runs of equal revisions as LEB128 pairs (revision, count).
+fn encode(revs: &[u64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < revs.len() {
+        let rev = revs[at];
+        let run = revs[at..].iter().take_while(|&&r| r == rev).count();
+        put_varint(&mut out, rev);
+        put_varint(&mut out, run as u64);
+        at += run;
+    }
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<Vec<u64>> {
+    let mut revs = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let rev = take_varint(bytes, &mut at)?;
+        let run = usize::try_from(take_varint(bytes, &mut at)?).ok()?;
+        if run == 0 || run > 1 << 28 {
+            return None;
+        }
+        revs.extend(std::iter::repeat_n(rev, run));
+    }
+    Some(revs)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn take_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
