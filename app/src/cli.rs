@@ -120,6 +120,10 @@ pub struct ServeOptions {
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "QUIRE_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    /// For theme work: files in DATA/themes/ are read again as soon as they change, so
+    /// an edited template or stylesheet shows on the next page load, without a restart.
+    #[arg(long, env = "QUIRE_DEV")]
+    pub dev: bool,
 }
 
 /// Options of `quire fastcgi`.
@@ -161,7 +165,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.global.data, Some(PathBuf::from("/tmp/w")));
         assert!(
-            matches!(cli.command, Some(Command::Serve(ServeOptions { listen: Some(ref l) })) if l == "127.0.0.1:9")
+            matches!(cli.command, Some(Command::Serve(ServeOptions { listen: Some(ref l), .. })) if l == "127.0.0.1:9")
         );
     }
 

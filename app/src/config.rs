@@ -52,6 +52,11 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 # The largest page text accepted when saving or previewing, in bytes.
 # max_page_bytes = 2097152
 
+# The theme readers see unless they pick another: "default" (modern),
+# "classic" (after MoinMoin's), "minimal" (for reading), or one added under
+# DATA/themes/. An unknown name falls back to "default".
+# theme = "default"
+
 # Link words written in CamelCase to the page of that name, without [[ ]].
 # camel_case = false
 
@@ -77,6 +82,7 @@ pub struct FileSettings {
     pub debug: Option<bool>,
     pub render_cache: Option<bool>,
     pub max_page_bytes: Option<u64>,
+    pub theme: Option<String>,
     pub camel_case: Option<bool>,
     pub interwiki: Option<std::collections::BTreeMap<String, String>>,
 }
@@ -138,6 +144,8 @@ pub struct Settings {
     pub debug: bool,
     pub render_cache: bool,
     pub max_page_bytes: u64,
+    /// The site's theme, for readers who chose none.
+    pub theme: String,
     pub camel_case: bool,
     pub interwiki: std::collections::BTreeMap<String, String>,
 }
@@ -166,6 +174,7 @@ impl Settings {
             render_cache: file.render_cache.unwrap_or(true),
             max_page_bytes: file.max_page_bytes.unwrap_or(2 * 1024 * 1024),
             camel_case: file.camel_case.unwrap_or(false),
+            theme: file.theme.unwrap_or_else(|| "default".to_owned()),
             interwiki: file.interwiki.unwrap_or_else(|| {
                 [(
                     "WikiPedia".to_owned(),
@@ -192,6 +201,7 @@ mod tests {
         assert!(!settings.camel_case);
         assert_eq!(settings.max_page_bytes, 2 * 1024 * 1024);
         assert!(settings.interwiki.contains_key("WikiPedia"));
+        assert_eq!(settings.theme, "default");
     }
 
     #[test]

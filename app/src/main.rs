@@ -51,13 +51,16 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(options) => commands::serve::run(&Setup::new(
-            &cli.global,
-            ListenFlags {
-                http: options.listen.as_deref(),
-                ..ListenFlags::default()
-            },
-        )?),
+        Command::Serve(options) => commands::serve::run(
+            &Setup::new(
+                &cli.global,
+                ListenFlags {
+                    http: options.listen.as_deref(),
+                    ..ListenFlags::default()
+                },
+            )?,
+            &options,
+        ),
         Command::Fastcgi(options) => commands::fastcgi::run(&Setup::new(
             &cli.global,
             ListenFlags {

@@ -11,6 +11,51 @@ pub struct Asset {
     pub content_type: &'static str,
 }
 
+/// Hex digits of a content hash in a hashed asset name.
+const HASH_LEN: usize = 16;
+
+/// A content hash for cache-busting URLs: FNV-1a, 64 bits, as 16 hex digits. Not for
+/// security; it only has to change when the bytes do, and be the same in every process
+/// (a CGI wiki computes it afresh on every request).
+pub(crate) fn content_hash(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// `img/logo.svg` with hash `h` → `img/logo.h.svg`; a name without an extension gets
+/// the hash appended (`LICENSE.h`). The extension stays last so the content type holds.
+pub(crate) fn hashed_name(path: &str, hash: &str) -> String {
+    let (dir, file) = match path.rsplit_once('/') {
+        Some((dir, file)) => (&path[..=dir.len()], file),
+        None => ("", path),
+    };
+    match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{dir}{stem}.{hash}.{ext}"),
+        _ => format!("{dir}{file}.{hash}"),
+    }
+}
+
+/// The inverse of [`hashed_name`]: `img/logo.h.svg` → (`img/logo.svg`, `h`), if the name
+/// carries a hash.
+pub(crate) fn split_hashed(path: &str) -> Option<(String, &str)> {
+    let (dir, file) = match path.rsplit_once('/') {
+        Some((dir, file)) => (&path[..=dir.len()], file),
+        None => ("", path),
+    };
+    let is_hash =
+        |text: &str| text.len() == HASH_LEN && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let (before, last) = file.rsplit_once('.')?;
+    if is_hash(last) && !before.is_empty() {
+        return Some((format!("{dir}{before}"), last));
+    }
+    let (stem, middle) = before.rsplit_once('.')?;
+    (is_hash(middle) && !stem.is_empty()).then(|| (format!("{dir}{stem}.{last}"), middle))
+}
+
 /// Accepts a relative `/`-separated path with no `.`, `..` or empty segments and no
 /// backslashes or NULs, so no caller can be tricked into reaching outside `static/` even
 /// if assets are one day read from disk on demand.
@@ -69,6 +114,42 @@ mod tests {
         ] {
             assert!(!is_clean_path(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn hashed_names_round_trip() {
+        let hash = content_hash(b"body{}");
+        assert_eq!(hash.len(), HASH_LEN);
+        assert_ne!(hash, content_hash(b"body{ }"));
+        for path in [
+            "quire.css",
+            "img/logo.svg",
+            "LICENSE",
+            "a/b.c/x.min.js",
+            ".hidden",
+        ] {
+            let hashed = hashed_name(path, &hash);
+            assert_ne!(hashed, path);
+            assert_eq!(
+                split_hashed(&hashed),
+                Some((path.to_owned(), hash.as_str())),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            hashed_name("img/logo.svg", "0123456789abcdef"),
+            "img/logo.0123456789abcdef.svg"
+        );
+        assert_eq!(split_hashed("quire.css"), None);
+        assert_eq!(split_hashed("quire.min.css"), None);
+        assert_eq!(split_hashed("quire.0123.css"), None);
+    }
+
+    #[test]
+    fn the_hash_is_stable_across_builds() {
+        // FNV-1a's published test vectors: URLs must not change with the compiler.
+        assert_eq!(content_hash(b""), "cbf29ce484222325");
+        assert_eq!(content_hash(b"a"), "af63dc4c8601ec8c");
     }
 
     #[test]

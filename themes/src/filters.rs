@@ -18,6 +18,7 @@ pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("datetime", datetime);
     env.add_filter("isodate", isodate);
     env.add_filter("timeofday", timeofday);
+    env.add_filter("ago", ago);
     env.add_filter("chunkby", chunkby);
     env.add_filter("form_target", form_target);
     env.add_test("none", strict_none);
@@ -60,6 +61,46 @@ pub(crate) fn datetime(unix_seconds: i64) -> Result<String, Error> {
 pub(crate) fn timeofday(unix_seconds: i64) -> Result<String, Error> {
     let t = utc(unix_seconds)?;
     Ok(format!("{:02}:{:02} UTC", t.hour(), t.minute()))
+}
+
+/// `{{ time|ago }}` → `3 hours ago`, `yesterday`, `in 2 minutes` (clocks disagree): a
+/// relative date, to show beside the absolute one, never instead of it — a cached page
+/// keeps saying "5 minutes ago" for as long as it is cached.
+pub(crate) fn ago(unix_seconds: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        });
+    ago_at(unix_seconds, now)
+}
+
+fn ago_at(then: i64, now: i64) -> String {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let seconds = now.saturating_sub(then);
+    if seconds < 0 {
+        let ahead = seconds.unsigned_abs();
+        return if ahead < 120 {
+            "just now".to_owned()
+        } else {
+            format!("in {} minutes", ahead / 60)
+        };
+    }
+    let count = |n: i64, unit: &str| {
+        let plural = if n == 1 { "" } else { "s" };
+        format!("{n} {unit}{plural} ago")
+    };
+    match seconds {
+        s if s < MINUTE => "just now".to_owned(),
+        s if s < HOUR => count(s / MINUTE, "minute"),
+        s if s < DAY => count(s / HOUR, "hour"),
+        s if s < 2 * DAY => "yesterday".to_owned(),
+        s if s < 30 * DAY => count(s / DAY, "day"),
+        s if s < 365 * DAY => count(s / (30 * DAY), "month"),
+        s => count(s / (365 * DAY), "year"),
+    }
 }
 
 /// `{{ time|isodate }}` → `2026-11-25T14:03:00Z`, for `<time datetime="…">`.
@@ -257,6 +298,22 @@ mod tests {
             split("/x?%ff=1"),
             serde_json::json!(["/x", [["\u{fffd}", "1"]]])
         );
+    }
+
+    #[test]
+    fn relative_dates_round_down_to_the_largest_unit() {
+        let now = 1_795_615_389;
+        assert_eq!(ago_at(now, now), "just now");
+        assert_eq!(ago_at(now - 59, now), "just now");
+        assert_eq!(ago_at(now - 60, now), "1 minute ago");
+        assert_eq!(ago_at(now - 3 * 3600 - 5, now), "3 hours ago");
+        assert_eq!(ago_at(now - 30 * 3600, now), "yesterday");
+        assert_eq!(ago_at(now - 5 * 86_400, now), "5 days ago");
+        assert_eq!(ago_at(now - 65 * 86_400, now), "2 months ago");
+        assert_eq!(ago_at(now - 800 * 86_400, now), "2 years ago");
+        assert_eq!(ago_at(now + 30, now), "just now");
+        assert_eq!(ago_at(now + 600, now), "in 10 minutes");
+        assert_eq!(ago_at(i64::MIN, i64::MAX), "292471208677 years ago");
     }
 
     #[test]

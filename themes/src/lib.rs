@@ -46,6 +46,7 @@
 mod asset;
 mod escape;
 mod filters;
+mod reload;
 mod theme;
 mod walk;
 
@@ -53,40 +54,142 @@ mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 }
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 pub use asset::Asset;
+use reload::Stamp;
 use theme::Theme;
 
-/// The theme used for every page until themes can be chosen.
-const DEFAULT_THEME: &str = "default";
+/// The theme every other falls back to, and the one used when none is chosen.
+pub const DEFAULT_THEME: &str = "default";
 
 /// The loaded themes: compiled templates and assets, built-ins overlaid with overrides.
 /// Cheap to share: render from many threads at once.
 pub struct Themes {
-    default: Theme,
+    override_dir: Option<PathBuf>,
+    /// With `reload`, the override directory is checked on every use and the themes
+    /// loaded again when a file in it changed (`quire serve --dev`).
+    reload: bool,
+    loaded: RwLock<Loaded>,
+}
+
+struct Loaded {
+    themes: Arc<BTreeMap<String, Theme>>,
+    stamp: Stamp,
+}
+
+/// A static file ready to be sent, and whether its URL names its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticFile {
+    /// The bytes and content type.
+    pub asset: Asset,
+    /// True when the URL carried the file's current content hash, so the response may be
+    /// cached for good (`immutable`); false for plain paths and outdated hashes.
+    pub immutable: bool,
 }
 
 impl Themes {
     /// Loads the built-in themes, with files under `override_dir` (if given) replacing
     /// built-ins of the same relative path (`<dir>/default/templates/page.html`,
-    /// `<dir>/default/static/quire.css`) or adding new ones. Hidden files are ignored.
+    /// `<dir>/classic/static/quire.css`) or adding new files and whole new themes
+    /// (`<dir>/mine/templates/base.html`). Hidden files are ignored.
     ///
     /// Fails if `override_dir` cannot be read, an override file cannot be read (or a
     /// template is not UTF-8), or any template has a syntax error.
     pub fn new(override_dir: Option<&Path>) -> Result<Themes, ThemeError> {
+        if let Some(dir) = override_dir {
+            // A configured directory that is missing is a typo, not "no overrides".
+            std::fs::read_dir(dir).map_err(|source| ThemeError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        Themes::load(override_dir, false)
+    }
+
+    /// Like [`Themes::new`], but every use first checks `override_dir` (which need not
+    /// exist yet) for changed, added or removed files and reloads if there are any: edit a
+    /// template, reload the browser. Costs a directory walk per page; for development.
+    pub fn reloading(override_dir: &Path) -> Result<Themes, ThemeError> {
+        Themes::load(Some(override_dir), true)
+    }
+
+    fn load(override_dir: Option<&Path>, reload: bool) -> Result<Themes, ThemeError> {
+        let stamp = Stamp::of(override_dir);
+        let themes = load_all(override_dir)?;
         Ok(Themes {
-            default: Theme::load(DEFAULT_THEME, override_dir)?,
+            override_dir: override_dir.map(Path::to_owned),
+            reload,
+            loaded: RwLock::new(Loaded {
+                themes: Arc::new(themes),
+                stamp,
+            }),
         })
     }
 
-    /// Renders `template` (e.g. `"page.html"`) of the default theme with `context`.
+    /// The themes as they are now: reloaded first if reloading is on and a file changed.
+    fn current(&self) -> Result<Arc<BTreeMap<String, Theme>>, ThemeError> {
+        let read = |loaded: &Loaded| Arc::clone(&loaded.themes);
+        if !self.reload {
+            return Ok(read(&self.loaded.read().unwrap_or_else(|p| p.into_inner())));
+        }
+        let stamp = Stamp::of(self.override_dir.as_deref());
+        {
+            let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+            if loaded.stamp == stamp {
+                return Ok(read(&loaded));
+            }
+        }
+        // A broken template is reported on every request until it is fixed; the stamp
+        // stays old so the next request tries again.
+        let themes = Arc::new(load_all(self.override_dir.as_deref())?);
+        let mut loaded = self.loaded.write().unwrap_or_else(|p| p.into_inner());
+        *loaded = Loaded {
+            themes: Arc::clone(&themes),
+            stamp,
+        };
+        Ok(themes)
+    }
+
+    /// Names of every theme: the built-in ones and those the override directory adds.
+    pub fn names(&self) -> Result<Vec<String>, ThemeError> {
+        Ok(self.current()?.keys().cloned().collect())
+    }
+
+    /// Renders `template` (e.g. `"page.html"`) with `context`, in the theme the context's
+    /// `theme.name` names; in `default` when it names none or an unknown one.
     pub fn render(
         &self,
         template: &str,
         context: impl serde::Serialize,
     ) -> Result<String, ThemeError> {
-        let compiled = self.default.env.get_template(template).map_err(|source| {
+        let context = minijinja::Value::from_serialize(&context);
+        let theme = context
+            .get_attr("theme")
+            .and_then(|theme| theme.get_attr("name"))
+            .ok()
+            .and_then(|name| name.as_str().map(str::to_owned))
+            .unwrap_or_else(|| DEFAULT_THEME.to_owned());
+        self.render_in(&theme, template, context)
+    }
+
+    /// Renders `template` in theme `theme` (falling back to `default` if there is no such
+    /// theme); a template the theme lacks comes from `default`.
+    pub fn render_in(
+        &self,
+        theme: &str,
+        template: &str,
+        context: impl serde::Serialize,
+    ) -> Result<String, ThemeError> {
+        let themes = self.current()?;
+        let Some(chosen) = themes.get(theme).or_else(|| themes.get(DEFAULT_THEME)) else {
+            return Err(ThemeError::UnknownTemplate {
+                template: template.to_owned(),
+            });
+        };
+        let compiled = chosen.env.get_template(template).map_err(|source| {
             if source.kind() == minijinja::ErrorKind::TemplateNotFound {
                 ThemeError::UnknownTemplate {
                     template: template.to_owned(),
@@ -110,14 +213,61 @@ impl Themes {
     /// `"quire.css"`). `None` when there is no such asset, and for any path that is absolute
     /// or has `.`, `..` or empty segments.
     pub fn asset(&self, path: &str) -> Option<Asset> {
-        if !asset::is_clean_path(path) {
+        self.static_file(path).map(|file| file.asset)
+    }
+
+    /// The file a URL below the static base names. `THEME/PATH` is theme `THEME`'s asset
+    /// (its own or `default`'s); a path whose first segment is no theme is `default`'s, so
+    /// `quire.css` keeps working. A hashed name (`quire.0123456789abcdef.css`, as
+    /// [`Themes::asset_url`] and the templates' `asset_url` filter write) is the file it
+    /// names, immutable when the hash is current. `None` for unknown files and unclean paths.
+    pub fn static_file(&self, url_path: &str) -> Option<StaticFile> {
+        if !asset::is_clean_path(url_path) {
             return None;
         }
-        let bytes = self.default.assets.get(path)?;
-        Some(Asset {
-            bytes: bytes.clone(),
-            content_type: asset::content_type(path),
+        let themes = self.current().ok()?;
+        let (theme, path) = match url_path.split_once('/') {
+            Some((first, rest)) if themes.contains_key(first) => (themes.get(first)?, rest),
+            _ => (themes.get(DEFAULT_THEME)?, url_path),
+        };
+        let (stored, immutable) = match theme.assets.get(path) {
+            Some(stored) => (stored, false),
+            None => {
+                let (plain, hash) = asset::split_hashed(path)?;
+                let stored = theme.assets.get(&plain)?;
+                (stored, stored.hash == hash)
+            }
+        };
+        Some(StaticFile {
+            asset: Asset {
+                bytes: stored.bytes.clone(),
+                content_type: asset::content_type(path),
+            },
+            immutable,
         })
+    }
+
+    /// The hashed path of `theme`'s asset `path`, relative to the static base
+    /// (`classic/quire.0123456789abcdef.css`); what the `asset_url` filter appends.
+    pub fn asset_url(&self, theme: &str, path: &str) -> Option<String> {
+        let themes = self.current().ok()?;
+        let stored = themes.get(theme)?.assets.get(path)?;
+        Some(format!(
+            "{theme}/{}",
+            asset::hashed_name(path, &stored.hash)
+        ))
+    }
+
+    /// Names of the built-in themes, `default` first.
+    pub fn builtin_themes() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = builtin::TEMPLATES
+            .iter()
+            .map(|(theme, _, _)| *theme)
+            .chain(builtin::ASSETS.iter().map(|(theme, _, _)| *theme))
+            .collect();
+        names.sort_by_key(|name| (*name != DEFAULT_THEME, *name));
+        names.dedup();
+        names
     }
 
     /// Names of the default theme's built-in templates (e.g. `"page.html"`, `"base.html"`),
@@ -136,6 +286,41 @@ impl Themes {
             .filter(|(theme, _, _)| *theme == DEFAULT_THEME)
             .map(|(_, path, _)| *path)
     }
+}
+
+/// Whether `name` can name a theme: lowercase ASCII letters, digits, `-` and `_`, so a
+/// theme's name is safe in a URL, a path and a cookie, and never looks like a file name.
+pub fn is_theme_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Every theme, built-in or added by the override directory, loaded.
+fn load_all(override_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, ThemeError> {
+    let mut names: Vec<String> = Themes::builtin_themes()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if let Some(dir) = override_dir.filter(|dir| dir.is_dir()) {
+        let entries = walk::sorted_entries(dir).map_err(|err| ThemeError::Io {
+            path: err.path,
+            source: err.source,
+        })?;
+        for entry in entries.iter().filter(|entry| entry.is_dir()) {
+            if let Some(name) = entry.file_name().and_then(|n| n.to_str()) {
+                if is_theme_name(name) && !names.iter().any(|known| known == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| Theme::load(&name, override_dir).map(|theme| (name, theme)))
+        .collect()
 }
 
 /// Why a theme could not be loaded or a page not rendered.
@@ -193,7 +378,26 @@ mod tests {
     }
 
     #[test]
+    fn theme_names_are_plain() {
+        for ok in ["default", "classic", "my-theme_2"] {
+            assert!(is_theme_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Default",
+            "a.b",
+            "../x",
+            "a/b",
+            "quire.css",
+            &"x".repeat(41),
+        ] {
+            assert!(!is_theme_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn builtin_tables_include_the_default_theme() {
+        assert_eq!(Themes::builtin_themes()[0], DEFAULT_THEME);
         let templates: Vec<_> = Themes::builtin_templates().collect();
         assert!(templates.contains(&"base.html"), "{templates:?}");
         assert!(Themes::builtin_assets().any(|a| a == "quire.css"));

@@ -1,13 +1,21 @@
-//! One theme: its compiled templates and its assets, built-ins overlaid with overrides.
+//! One theme: its compiled templates and its assets, assembled from four layers.
+//!
+//! A theme need not supply every template: a file it lacks comes from `default`. So the
+//! layers, lowest first, are: `default`'s built-in files, `default`'s overrides, the
+//! theme's built-in files, the theme's overrides. Each theme ships its own `base.html` and
+//! stylesheet, and inherits the page templates (which belong to the features that render
+//! them), so a page added to `default` renders in every theme at once.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
-use crate::{builtin, escape, filters, walk, ThemeError};
+use crate::asset::{content_hash, hashed_name};
+use crate::{builtin, escape, filters, walk, ThemeError, DEFAULT_THEME};
 
 /// Where a template's source came from, for error messages an admin can act on.
 enum Origin {
@@ -15,39 +23,40 @@ enum Origin {
     Override(PathBuf),
 }
 
+/// One asset of a theme: its bytes and their content hash.
+pub(crate) struct Stored {
+    pub(crate) bytes: Cow<'static, [u8]>,
+    pub(crate) hash: String,
+}
+
 pub(crate) struct Theme {
     pub(crate) env: Environment<'static>,
-    pub(crate) assets: BTreeMap<String, Cow<'static, [u8]>>,
+    /// Assets by path below `static/`, `default`'s included where the theme has none.
+    pub(crate) assets: Arc<BTreeMap<String, Stored>>,
 }
 
 impl Theme {
-    /// Loads theme `name`: its built-in files, then any under `<override_dir>/<name>/`
-    /// (`templates/…`, `static/…`), which replace built-ins of the same relative path or add
-    /// new files. All templates are compiled here, so syntax errors surface at start-up.
+    /// Loads theme `name` from its layers (see the module docs). All templates are compiled
+    /// here, so syntax errors surface at start-up (or at the reload that brought them).
     pub(crate) fn load(name: &str, override_dir: Option<&Path>) -> Result<Theme, ThemeError> {
-        let mut templates: BTreeMap<String, (Cow<'static, str>, Origin)> = builtin::TEMPLATES
-            .iter()
-            .filter(|(theme, _, _)| *theme == name)
-            .map(|(_, file, source)| {
-                (
+        let mut templates: BTreeMap<String, (Cow<'static, str>, Origin)> = BTreeMap::new();
+        let mut assets: BTreeMap<String, Cow<'static, [u8]>> = BTreeMap::new();
+        let mut layers = vec![DEFAULT_THEME];
+        if name != DEFAULT_THEME {
+            layers.push(name);
+        }
+        for layer in layers {
+            for (_, file, source) in builtin::TEMPLATES.iter().filter(|(t, _, _)| *t == layer) {
+                templates.insert(
                     (*file).to_owned(),
                     (Cow::Borrowed(*source), Origin::BuiltIn),
-                )
-            })
-            .collect();
-        let mut assets: BTreeMap<String, Cow<'static, [u8]>> = builtin::ASSETS
-            .iter()
-            .filter(|(theme, _, _)| *theme == name)
-            .map(|(_, path, bytes)| ((*path).to_owned(), Cow::Borrowed(*bytes)))
-            .collect();
-
-        if let Some(dir) = override_dir {
-            // A configured directory that is missing is a typo, not "no overrides".
-            fs::read_dir(dir).map_err(|source| ThemeError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
-            let theme_dir = dir.join(name);
+                );
+            }
+            for (_, path, bytes) in builtin::ASSETS.iter().filter(|(t, _, _)| *t == layer) {
+                assets.insert((*path).to_owned(), Cow::Borrowed(*bytes));
+            }
+            let Some(dir) = override_dir else { continue };
+            let theme_dir = dir.join(layer);
             for (file, path) in list(&theme_dir.join("templates"))? {
                 let source = read(&path, |p| fs::read_to_string(p))?;
                 templates.insert(file, (Cow::Owned(source), Origin::Override(path)));
@@ -57,6 +66,15 @@ impl Theme {
                 assets.insert(file, Cow::Owned(bytes));
             }
         }
+        let assets: Arc<BTreeMap<String, Stored>> = Arc::new(
+            assets
+                .into_iter()
+                .map(|(path, bytes)| {
+                    let hash = content_hash(&bytes);
+                    (path, Stored { bytes, hash })
+                })
+                .collect(),
+        );
 
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -65,6 +83,11 @@ impl Theme {
         env.set_lstrip_blocks(true);
         env.set_formatter(escape::formatter);
         filters::register(&mut env);
+        let theme_name = name.to_owned();
+        let for_filter = Arc::clone(&assets);
+        env.add_filter("asset_url", move |state: &State, path: &str| {
+            asset_url(state, &theme_name, &for_filter, path)
+        });
         for (file, (source, origin)) in templates {
             env.add_template_owned(file.clone(), source)
                 .map_err(|source| ThemeError::Syntax {
@@ -79,6 +102,38 @@ impl Theme {
         }
         Ok(Theme { env, assets })
     }
+}
+
+/// `{{ "quire.css"|asset_url }}` → `{static_url}/{theme}/quire.{hash}.css`: a URL that
+/// changes whenever the file does, so it can be cached for a year. The mount prefix comes
+/// from the context's `static_url`; an asset the theme does not have is an error, like any
+/// undefined value.
+fn asset_url(
+    state: &State,
+    theme: &str,
+    assets: &BTreeMap<String, Stored>,
+    path: &str,
+) -> Result<String, Error> {
+    let base = state
+        .lookup("static_url")
+        .filter(|value| !value.is_undefined())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UndefinedError,
+                "asset_url needs `static_url` in the context",
+            )
+        })?;
+    let stored = assets.get(path).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("theme `{theme}` has no asset `{path}`"),
+        )
+    })?;
+    let base = base.to_string();
+    Ok(format!(
+        "{base}/{theme}/{}",
+        hashed_name(path, &stored.hash)
+    ))
 }
 
 fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>, ThemeError> {

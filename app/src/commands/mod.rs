@@ -57,16 +57,26 @@ impl Setup {
     /// long-running gateway serves. A background thread keeps its search
     /// index fresh after every save.
     pub fn app(&self) -> anyhow::Result<Arc<dyn App>> {
-        self.build_app(true)
+        self.build_app(true, false)
+    }
+
+    /// [`Setup::app`] for theme work (`serve --dev`): `DATA/themes/` is read again whenever
+    /// a file in it changes (or the folder appears), without a restart.
+    pub fn dev_app(&self) -> anyhow::Result<Arc<dyn App>> {
+        self.build_app(true, true)
     }
 
     /// The same wiki for one CGI request: no thread may outlive the request,
     /// so a save or a search catches the index up itself.
     pub fn cgi_app(&self) -> anyhow::Result<Arc<dyn App>> {
-        self.build_app(false)
+        self.build_app(false, false)
     }
 
-    fn build_app(&self, background_indexer: bool) -> anyhow::Result<Arc<dyn App>> {
+    fn build_app(
+        &self,
+        background_indexer: bool,
+        reload_themes: bool,
+    ) -> anyhow::Result<Arc<dyn App>> {
         let storage = Arc::new(self.data.open_storage()?);
         let indexer = if background_indexer {
             Indexer::background(Arc::clone(&storage), &self.index_dir())
@@ -74,8 +84,18 @@ impl Setup {
         } else {
             Indexer::inline(Arc::clone(&storage), &self.index_dir())
         };
-        let themes =
-            Themes::new(self.data.themes_dir().as_deref()).context("could not load the themes")?;
+        let themes = if reload_themes {
+            Themes::reloading(&self.data.root().join("themes"))
+        } else {
+            Themes::new(self.data.themes_dir().as_deref())
+        }
+        .context("could not load the themes")?;
+        if !themes.names()?.contains(&self.settings.theme) {
+            tracing::warn!(
+                theme = %self.settings.theme,
+                "quire.toml names a theme that is not installed; pages use the default theme"
+            );
+        }
         let page_setting = |value: &str, key: &str| {
             PageName::parse(value)
                 .with_context(|| format!("the {key} setting {value:?} is not a valid page name"))
@@ -95,6 +115,7 @@ impl Setup {
                     ..markup::RenderOptions::default()
                 },
                 max_page_bytes: usize::try_from(self.settings.max_page_bytes).unwrap_or(usize::MAX),
+                theme: self.settings.theme.clone(),
             },
         );
         Ok(Arc::new(gateway::middleware::standard(

@@ -4,10 +4,19 @@ use anyhow::Context;
 use gateway::http::HttpConfig;
 
 use super::Setup;
+use crate::cli::ServeOptions;
 
-/// Serves until interrupted.
-pub fn run(setup: &Setup) -> anyhow::Result<()> {
-    let app = setup.app()?;
+/// Serves until interrupted. With `--dev`, theme overrides are reloaded when they change.
+pub fn run(setup: &Setup, options: &ServeOptions) -> anyhow::Result<()> {
+    let app = if options.dev {
+        tracing::info!(
+            "development mode: templates and assets in {} are reloaded when they change",
+            setup.data.root().join("themes").display()
+        );
+        setup.dev_app()?
+    } else {
+        setup.app()?
+    };
     let listen = &setup.settings.listen;
     tracing::info!(
         "quire serving http://{listen}/ from {}",

@@ -1,4 +1,9 @@
-//! Static assets from the theme.
+//! Static assets from the themes, below `/+static/`.
+//!
+//! Templates link assets by content-hashed URLs (`/+static/classic/quire.0123456789abcdef.css`,
+//! from the `asset_url` filter), which change whenever the file does: those are cached for a
+//! year and marked `immutable`, so a browser never asks again. A plain path (`/+static/quire.css`)
+//! or an outdated hash still gets the current file, cached for an hour only.
 
 use gateway::{HttpError, Response};
 use http::{header, HeaderValue};
@@ -6,16 +11,19 @@ use http::{header, HeaderValue};
 use super::error::typed_response;
 use super::{Wiki, WikiError};
 
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const SHORT: &str = "public, max-age=3600";
+
 impl Wiki {
     pub(super) fn asset(&self, path: &str) -> Result<Response, WikiError> {
-        let asset = self.themes.asset(path).ok_or_else(|| {
+        let file = self.themes.static_file(path).ok_or_else(|| {
             HttpError::not_found(format!("There is no static file called {path}."))
         })?;
-        let mut response = typed_response(asset.bytes.into_owned(), asset.content_type);
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
+        let mut response = typed_response(file.asset.bytes.into_owned(), file.asset.content_type);
+        let cache = if file.immutable { IMMUTABLE } else { SHORT };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         Ok(response)
     }
 }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::page_name::PageName;
+use super::theme::ThemeInfo;
 use super::urls::Urls;
 use super::{Exchange, Wiki};
 
@@ -18,6 +19,8 @@ pub struct Layout {
     pub static_url: String,
     pub nav: Nav,
     pub page: Option<PageLinks>,
+    /// The theme and colour mode this page is drawn in (`wiki::theme`).
+    pub theme: ThemeInfo,
 }
 
 /// The site navigation.
@@ -27,6 +30,8 @@ pub struct Nav {
     pub recent_url: String,
     pub help_url: String,
     pub search_url: String,
+    /// Page names matching a prefix, as JSON, for the search box's suggestions.
+    pub suggest_url: String,
 }
 
 /// A page's name and the URLs of what can be done with it.
@@ -85,8 +90,10 @@ impl Wiki {
                 recent_url: urls.special("recent"),
                 help_url: urls.page(&self.settings.help_page),
                 search_url: urls.special("search"),
+                suggest_url: urls.special("suggest"),
             },
             page: page.map(|name| PageLinks::new(urls, name)),
+            theme: self.theme_info(exchange),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod page_name;
 mod pages;
 mod routes;
 mod search;
+mod theme;
 pub mod urls;
 
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct WikiSettings {
     pub markup: markup::RenderOptions,
     /// The largest page text a save or preview accepts, in bytes.
     pub max_page_bytes: usize,
+    /// The site's theme (`theme` in `quire.toml`), for readers who chose none.
+    pub theme: String,
 }
 
 /// The wiki as a gateway app.

@@ -30,6 +30,7 @@ macro_rules! for_each_scenario {
             non_utf8_path_is_400,
             hostile_markup_is_inert,
             static_assets,
+            themes_modes_and_hashed_assets,
             head_has_no_body,
             wrong_method_is_405,
             gzip_when_asked,
@@ -310,6 +311,68 @@ pub fn static_assets(gw: &dyn Gateway) {
         .starts_with("text/css"));
     assert!(!css.body.is_empty());
     assert_status(&gw.get("/+static/../quire.toml"), StatusCode::NOT_FOUND);
+}
+
+pub fn themes_modes_and_hashed_assets(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    let page = gw.get("/FrontPage").text();
+    assert!(
+        page.contains(r#"class="theme-default" data-mode="auto""#),
+        "{page}"
+    );
+    // A preview in another theme, for this page only; unknown names fall back quietly.
+    let classic = gw.get("/FrontPage?theme=classic");
+    assert_status(&classic, StatusCode::OK);
+    let classic = classic.text();
+    assert!(classic.contains(r#"class="theme-classic""#), "{classic}");
+    assert!(classic.contains("Previewing the <strong>classic</strong> theme"));
+    assert!(classic.contains(&format!(r#"href="{mount}/FrontPage">Back to your theme"#)));
+    let unknown = gw.get("/FrontPage?theme=..%2Fnope");
+    assert_status(&unknown, StatusCode::OK);
+    assert!(unknown.text().contains(r#"class="theme-default""#));
+    // The mode the toggle stored in a cookie arrives with the page.
+    let dark =
+        gw.send(TestRequest::get("/FrontPage").with_header("cookie", "a=b; quire_mode=dark"));
+    assert!(
+        dark.text().contains(r#"data-mode="dark""#),
+        "{}",
+        dark.text()
+    );
+    let bogus = gw.send(TestRequest::get("/FrontPage").with_header("cookie", "quire_mode=neon"));
+    assert!(bogus.text().contains(r#"data-mode="auto""#));
+
+    // Stylesheets and script by content-hashed URLs under the mount, cached for good.
+    for theme in ["default", "classic", "minimal"] {
+        let html = gw.get(&format!("/+search?theme={theme}")).text();
+        for asset in ["quire.css", "theme.css", "quire.js"] {
+            let (stem, ext) = asset.split_once('.').unwrap();
+            let prefix = format!("{mount}/+static/{theme}/{stem}.");
+            let url = html
+                .match_indices(&format!("\"{prefix}"))
+                .map(|(at, _)| {
+                    let url = &html[at + 1..];
+                    &url[..url.find('"').unwrap()]
+                })
+                .find(|url| url.ends_with(&format!(".{ext}")))
+                .unwrap_or_else(|| panic!("{asset} in {html}"));
+            // stem . 16 hex digits . ext
+            assert_eq!(url.len(), prefix.len() + 17 + ext.len(), "{url}");
+            let response = gw.get(&url[mount.len()..]);
+            assert_status(&response, StatusCode::OK);
+            assert_eq!(
+                response.header("cache-control"),
+                Some("public, max-age=31536000, immutable"),
+                "{url}"
+            );
+        }
+    }
+    let plain = gw.get("/+static/classic/theme.css");
+    assert_status(&plain, StatusCode::OK);
+    assert_eq!(plain.header("cache-control"), Some("public, max-age=3600"));
+    assert_status(
+        &gw.get("/+static/classic/../quire.toml"),
+        StatusCode::NOT_FOUND,
+    );
 }
 
 pub fn head_has_no_body(gw: &dyn Gateway) {

@@ -4,7 +4,7 @@ use std::path::Path;
 use serde_json::json;
 use themes::{ThemeError, Themes};
 
-use crate::support::context;
+use crate::support::{context, in_theme};
 
 fn write(root: &Path, relative: &str, contents: &str) {
     let path = root.join(relative);
@@ -31,7 +31,7 @@ fn override_dir_replaces_a_template_and_an_asset() {
     let html = themes.render("error.html", context("error.html")).unwrap();
     assert!(html.contains("Custom 404"), "{html}");
     // The built-in layout is still used around the override.
-    assert!(html.contains(r#"<html lang="en">"#), "{html}");
+    assert!(html.contains(r#"<html lang="en" "#), "{html}");
 
     let css = themes.asset("quire.css").unwrap();
     assert_eq!(&*css.bytes, b"body { color: red; }");
@@ -108,11 +108,131 @@ fn missing_override_dir_is_an_error_with_its_path() {
 }
 
 #[test]
-fn override_dir_without_this_theme_changes_nothing() {
+fn a_broken_new_theme_is_reported_with_its_file() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "other-theme/templates/page.html", "{% broken");
+    let err = Themes::new(Some(dir.path())).err().expect("syntax error");
+    assert!(
+        matches!(&err, ThemeError::Syntax { file: Some(f), .. } if f.ends_with("other-theme/templates/page.html")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_folder_adds_a_whole_new_theme_that_borrows_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "mine/templates/base.html",
+        r#"<!DOCTYPE html><html data-mode="{{ theme.mode }}"><link rel="stylesheet" href="{{ "theme.css"|asset_url }}"><main>{% block main %}{% endblock %}</main></html>"#,
+    );
+    write(dir.path(), "mine/static/theme.css", "main { color: teal; }");
+    // Not a theme name: ignored, not an error.
+    write(dir.path(), "Not A Theme/templates/base.html", "{% broken");
     let themes = Themes::new(Some(dir.path())).unwrap();
-    assert!(themes.render("page.html", context("page.html")).is_ok());
+    assert_eq!(
+        themes.names().unwrap(),
+        ["classic", "default", "mine", "minimal"]
+    );
+
+    let html = themes
+        .render("page.html", in_theme(context("page.html"), "mine", "dark"))
+        .unwrap();
+    assert!(
+        html.starts_with(r#"<!DOCTYPE html><html data-mode="dark">"#),
+        "{html}"
+    );
+    let css_url = themes.asset_url("mine", "theme.css").unwrap();
+    assert!(html.contains(&css_url), "{html}");
+    // page.html itself came from default.
+    assert!(html.contains("Revision 3 of 5"), "{html}");
+    let css = themes.static_file(&css_url).unwrap();
+    assert!(css.immutable);
+    assert_eq!(&*css.asset.bytes, b"main { color: teal; }");
+    // Assets it lacks come from default too.
+    assert!(themes.static_file("mine/quire.js").is_some());
+}
+
+#[test]
+fn overriding_a_default_page_template_changes_it_in_every_theme() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "default/templates/missing.html",
+        r#"{% extends "base.html" %}{% set action = "view" %}{% block main %}<h1>Nothing here, {{ create_url }}</h1>{% endblock %}"#,
+    );
+    let themes = Themes::new(Some(dir.path())).unwrap();
+    for theme in Themes::builtin_themes() {
+        let html = themes
+            .render(
+                "missing.html",
+                in_theme(context("missing.html"), theme, "light"),
+            )
+            .unwrap();
+        assert!(html.contains("Nothing here, /wiki/"), "{theme}: {html}");
+        assert!(
+            html.contains(&format!("theme-{theme}")),
+            "{theme}: its own base"
+        );
+    }
+}
+
+#[test]
+fn without_reloading_a_dropped_in_template_waits_for_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = Themes::new(Some(dir.path())).unwrap();
+    write(dir.path(), "default/templates/error.html", "changed");
+    let html = themes.render("error.html", context("error.html")).unwrap();
+    assert!(html.contains("There is nothing at this address."), "{html}");
+    // A new Themes (a restart, or the next CGI request) sees it, with no rebuild.
+    let restarted = Themes::new(Some(dir.path())).unwrap();
+    assert_eq!(
+        restarted
+            .render("error.html", context("error.html"))
+            .unwrap(),
+        "changed"
+    );
+}
+
+#[test]
+fn reloading_picks_up_changes_additions_and_removals() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("themes");
+    // The folder need not exist when reloading starts.
+    let themes = Themes::reloading(&root).unwrap();
+    let render = |themes: &Themes| themes.render("error.html", context("error.html"));
+    assert!(render(&themes)
+        .unwrap()
+        .contains("There is nothing at this address."));
+
+    write(&root, "default/templates/error.html", "first {{ status }}");
+    assert_eq!(render(&themes).unwrap(), "first 404");
+
+    // Same length, so only the modification time tells.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write(&root, "default/templates/error.html", "again {{ status }}");
+    assert_eq!(render(&themes).unwrap(), "again 404");
+
+    write(&root, "default/static/quire.css", "body{}");
+    assert_eq!(&*themes.asset("quire.css").unwrap().bytes, b"body{}");
+
+    // A syntax error is reported, and fixing it recovers without a restart.
+    write(&root, "default/templates/error.html", "{% if %}");
+    assert!(matches!(render(&themes), Err(ThemeError::Syntax { .. })));
+    write(&root, "default/templates/error.html", "fixed {{ status }}");
+    assert_eq!(render(&themes).unwrap(), "fixed 404");
+
+    fs::remove_file(root.join("default/templates/error.html")).unwrap();
+    assert!(render(&themes)
+        .unwrap()
+        .contains("There is nothing at this address."));
+
+    write(
+        &root,
+        "fresh/templates/base.html",
+        "{% block main %}{% endblock %}",
+    );
+    assert!(themes.names().unwrap().contains(&"fresh".to_owned()));
 }
 
 #[test]

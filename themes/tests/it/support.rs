@@ -31,11 +31,19 @@ pub fn context(template: &str) -> Value {
     merged
 }
 
-/// Templates meant to be rendered directly (all built-ins but the layout).
+/// Templates meant to be rendered directly: all built-ins but the layout and the parts it
+/// includes.
 pub fn page_templates() -> Vec<&'static str> {
     themes::Themes::builtin_templates()
-        .filter(|name| *name != "base.html")
+        .filter(|name| *name != "base.html" && !name.starts_with("parts/"))
         .collect()
+}
+
+/// `context` drawn in `theme` and `mode`.
+pub fn in_theme(mut context: Value, theme: &str, mode: &str) -> Value {
+    context["theme"]["name"] = Value::from(theme);
+    context["theme"]["mode"] = Value::from(mode);
+    context
 }
 
 /// One step of a path into a JSON value.
