@@ -142,10 +142,7 @@ fn body_token(headers: &HeaderMap, body: &[u8]) -> Option<Vec<u8>> {
     let mut params = content_type.split(';');
     let essence = params.next()?.trim().to_ascii_lowercase();
     match essence.as_str() {
-        "application/x-www-form-urlencoded" => Form::parse(body)
-            .ok()?
-            .get(CSRF_FIELD)
-            .map(|value| value.as_bytes().to_vec()),
+        "application/x-www-form-urlencoded" => urlencoded_field(body, CSRF_FIELD),
         "multipart/form-data" => {
             let boundary = params
                 .filter_map(|param| param.split_once('='))
@@ -155,6 +152,26 @@ fn body_token(headers: &HeaderMap, body: &[u8]) -> Option<Vec<u8>> {
         }
         _ => None,
     }
+}
+
+/// The first value of field `name` in a urlencoded body. Only that pair is
+/// decoded: the rest (a whole page of text, say) is the app's to read.
+fn urlencoded_field(body: &[u8], name: &str) -> Option<Vec<u8>> {
+    body.split(|&byte| byte == b'&').find_map(|pair| {
+        let (key, value) = match pair.iter().position(|&byte| byte == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        // Names are short; decoding one costs nothing, and "csrf%5Ftoken"
+        // (how some clients write the underscore) still counts.
+        let key = Form::parse(key).ok()?;
+        let (decoded, _) = key.pairs().first()?;
+        if decoded != name {
+            return None;
+        }
+        let value = Form::parse(&[b"v=", value].concat()).ok()?;
+        value.get("v").map(|value| value.as_bytes().to_vec())
+    })
 }
 
 /// The value of the first non-file part named `name` of a
@@ -397,6 +414,21 @@ mod tests {
         ) {
             let _ = multipart_field(&body, boundary.as_bytes(), CSRF_FIELD);
         }
+    }
+
+    #[test]
+    fn the_urlencoded_field_is_found_without_decoding_the_rest() {
+        let body = b"text=%FF%FE&csrf%5Ftoken=a%2Bb+c&csrf_token=second";
+        assert_eq!(
+            urlencoded_field(body, CSRF_FIELD).as_deref(),
+            Some(&b"a+b c"[..])
+        );
+        assert_eq!(
+            urlencoded_field(b"csrf_token", CSRF_FIELD).as_deref(),
+            Some(&b""[..])
+        );
+        assert_eq!(urlencoded_field(b"a=1&b=2", CSRF_FIELD), None);
+        assert_eq!(urlencoded_field(b"", CSRF_FIELD), None);
     }
 
     #[test]

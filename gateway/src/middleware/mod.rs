@@ -169,6 +169,7 @@ pub(crate) mod tests {
     use http::{header, HeaderValue, StatusCode};
 
     use super::*;
+    use crate::session::SessionKeys;
     use crate::testing::{TestClient, TestRequest};
     use crate::{HttpError, IntoResponse, Request, Response};
 
@@ -283,6 +284,50 @@ pub(crate) mod tests {
         );
         let panic = logs.lines().find(|line| line.contains("no route")).unwrap();
         assert!(panic.contains("request{method=GET path=/panic}"), "{panic}");
+    }
+
+    #[test]
+    fn the_whole_stack_guards_forms_and_heads_every_response() {
+        let app = |request: Request| -> Response {
+            let token = request.extensions().get::<CsrfToken>().unwrap().value();
+            let mut response = Response::new(format!("{token} {}", "text ".repeat(400)).into());
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            response
+        };
+        let keys = Arc::new(SessionKeys::generate().unwrap());
+        let client =
+            TestClient::new(stack(app, &StackConfig::new(keys)).unwrap()).with_cookie_jar();
+        let gzip = |request: TestRequest| request.with_header("accept-encoding", "gzip");
+        let (responses, logs) = capture_logs(|| {
+            let first = client.send(gzip(TestRequest::get("/")));
+            let etag = first.header("etag").unwrap().to_owned();
+            let again = client.send(gzip(
+                TestRequest::get("/").with_header("if-none-match", &etag),
+            ));
+            let forged = client.post_form("/", &[("csrf_token", "forged")]);
+            [first, again, forged]
+        });
+        let [first, again, forged] = responses;
+        assert_eq!(first.header("content-encoding"), Some("gzip"));
+        assert!(
+            first.header("set-cookie").is_some(),
+            "the token made a session"
+        );
+        assert!(first.header("etag").unwrap().starts_with("W/"));
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        assert_eq!(again.header("content-encoding"), None);
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        for response in [&first, &again, &forged] {
+            assert!(response.header("content-security-policy").is_some());
+        }
+        assert!(logs.contains("status=403"), "{logs}");
+        assert!(logs.contains("missing or wrong CSRF token"), "{logs}");
+        assert!(
+            !logs.contains(&client.cookie("quire_session").unwrap()),
+            "{logs}"
+        );
     }
 
     #[test]
