@@ -69,12 +69,9 @@ pub(crate) fn edited(
     new_len: usize,
     runs: &[Run],
 ) -> Result<(), StorageError> {
-    let Some(old) = load(conn, page_id, prev_rev)? else {
+    let Some(old) = load(conn, page_id, prev_rev, prev_len)? else {
         return Ok(());
     };
-    if old.len() != prev_len {
-        return Ok(());
-    }
     let mut new = Vec::with_capacity(new_len);
     for run in runs {
         match run {
@@ -115,9 +112,9 @@ pub(crate) fn blame(
     };
     let rev = current.revision.rev;
     let lines = Lines::new(&current.revision.text);
-    let (revs, rebuilt) = match load(&tx, current.page_id, rev)? {
-        Some(revs) if revs.len() == lines.len() => (revs, false),
-        _ => (rebuild(&tx, &current, &lines)?, true),
+    let (revs, rebuilt) = match load(&tx, current.page_id, rev, lines.len())? {
+        Some(revs) => (revs, false),
+        None => (rebuild(&tx, &current, &lines)?, true),
     };
     let mut who: HashMap<u64, (String, i64)> = HashMap::new();
     {
@@ -248,7 +245,13 @@ fn remember(conn: &Connection, page_id: i64, rev: u64, revs: &[u64]) {
     }
 }
 
-fn load(conn: &Connection, page_id: i64, rev: u64) -> Result<Option<Vec<u64>>, StorageError> {
+/// The kept record of revision `rev`, if there is one and it has `lines` lines.
+fn load(
+    conn: &Connection,
+    page_id: i64,
+    rev: u64,
+    lines: usize,
+) -> Result<Option<Vec<u64>>, StorageError> {
     let bytes: Option<Vec<u8>> = conn
         .prepare_cached("SELECT lines FROM blame WHERE page_id = ?1 AND rev = ?2")
         .and_then(|mut stmt| {
@@ -257,7 +260,7 @@ fn load(conn: &Connection, page_id: i64, rev: u64) -> Result<Option<Vec<u64>>, S
         })
         .map_err(doing("reading blame"))?;
     // A record that does not decode is treated as missing: it is derived data, rebuilt from history.
-    Ok(bytes.and_then(|bytes| decode(&bytes)))
+    Ok(bytes.and_then(|bytes| decode(&bytes, lines)))
 }
 
 fn store(conn: &Connection, page_id: i64, rev: u64, revs: &[u64]) -> Result<(), StorageError> {
@@ -286,18 +289,19 @@ fn encode(revs: &[u64]) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Option<Vec<u64>> {
-    let mut revs = Vec::new();
+/// Decodes a record of exactly `lines` lines; anything else is no record of this text.
+fn decode(bytes: &[u8], lines: usize) -> Option<Vec<u64>> {
+    let mut revs = Vec::with_capacity(lines);
     let mut at = 0;
     while at < bytes.len() {
         let rev = take_varint(bytes, &mut at)?;
         let run = usize::try_from(take_varint(bytes, &mut at)?).ok()?;
-        if run == 0 || run > 1 << 28 {
+        if run == 0 || run > lines - revs.len() {
             return None;
         }
         revs.extend(std::iter::repeat_n(rev, run));
     }
-    Some(revs)
+    (revs.len() == lines).then_some(revs)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -323,4 +327,24 @@ fn take_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn records_round_trip(revs in prop::collection::vec(prop_oneof![1_u64..4, any::<u64>()], 0..200)) {
+            prop_assert_eq!(decode(&encode(&revs), revs.len()), Some(revs.clone()));
+            prop_assert_eq!(decode(&encode(&revs), revs.len() + 1), None);
+        }
+
+        #[test]
+        fn garbage_records_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = decode(&bytes, 1000);
+        }
+    }
 }

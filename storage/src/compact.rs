@@ -330,3 +330,57 @@ fn inflate(bytes: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("broken deflate stream: {e}"))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::line_diff;
+
+    fn round_trip(rev: u64, old: &str, new: &str) -> Encoded {
+        let (old_lines, new_lines) = (Lines::new(old), Lines::new(new));
+        let runs = line_diff::diff(&old_lines, &new_lines);
+        let encoded = encode(rev, &old_lines, &new_lines, &runs);
+        let body = Value::Blob(encoded.body.clone());
+        let text = decode_with_next("P", rev, encoded.format, body, new).unwrap();
+        assert_eq!(text, old);
+        encoded
+    }
+
+    #[test]
+    fn a_small_edit_is_a_small_delta() {
+        let old: String = (0..200).map(|i| format!("line number {i}\n")).collect();
+        let new = old.replace("line number 100\n", "line number one hundred\n");
+        let encoded = round_trip(5, &old, &new);
+        assert_eq!(encoded.format, FORMAT_RDELTA);
+        assert!(encoded.body.len() < 60, "{} bytes", encoded.body.len());
+    }
+
+    #[test]
+    fn keyframes_fall_on_multiples_and_rewrites() {
+        assert_eq!(round_trip(64, "a\nb\n", "a\nb\nc\n").format, FORMAT_DEFLATE);
+        let old: String = (0..50).map(|i| format!("{i} old\n")).collect();
+        assert_eq!(round_trip(3, &old, "").format, FORMAT_DEFLATE);
+    }
+
+    #[test]
+    fn unknown_formats_and_wrong_types_are_errors() {
+        let err = decode_alone("P", 1, "zstd", &Value::Blob(vec![])).unwrap_err();
+        assert!(matches!(err, StorageError::UnknownFormat { .. }), "{err:?}");
+        let err = decode_alone("P", 1, FORMAT_DEFLATE, &Value::Text("x".into())).unwrap_err();
+        assert!(matches!(err, StorageError::Invalid { .. }), "{err:?}");
+    }
+
+    proptest! {
+        #[test]
+        fn deltas_round_trip(old in "(\\PC{0,8}\n?){0,20}", new in "(\\PC{0,8}\n?){0,20}", rev in 1_u64..200) {
+            round_trip(rev, &old, &new);
+        }
+
+        #[test]
+        fn garbage_deltas_never_panic(delta in prop::collection::vec(any::<u8>(), 0..64), newer in "\\PC{0,40}") {
+            let _ = apply(&delta, &newer);
+        }
+    }
+}

@@ -6,6 +6,7 @@
 )]
 
 mod concurrency;
+mod history;
 mod lifecycle;
 mod links;
 mod open;
