@@ -1,15 +1,17 @@
-//! History, diffs and recent changes.
+//! A page's history, diffs between its revisions, and reverting to one.
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
+use storage::SaveOutcome;
 
 use super::context::Layout;
-use super::diff::{diff_lines, DiffLine};
+use super::diff::{diff, DiffOptions};
 use super::page_name::PageName;
+use super::pages::redirect_see_other;
 use super::{Exchange, Wiki, WikiError};
 
-/// How many rows a history or recent-changes page shows.
+/// How many rows a history page shows.
 const ROWS_PER_PAGE: usize = 200;
 
 #[derive(Serialize)]
@@ -29,6 +31,10 @@ struct HistoryRow {
     size: u64,
     view_url: String,
     diff_url: Option<String>,
+    /// This revision against the current one; `None` on the current row.
+    current_diff_url: Option<String>,
+    /// Where a POST makes this revision's text current again; `None` on the current row.
+    revert_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -39,32 +45,21 @@ struct DiffView {
     to_rev: u64,
     from_url: String,
     to_url: String,
-    lines: Vec<DiffLine>,
+    /// `unified` or `side`: which shape `rows` has.
+    view: &'static str,
+    unified_url: String,
+    side_url: String,
+    /// Unified rows (`DiffLine`) or side-by-side rows (`SideRow`), as `view` says.
+    rows: serde_json::Value,
     identical: bool,
-}
-
-#[derive(Serialize)]
-struct RecentView {
-    #[serde(flatten)]
-    layout: Layout,
-    changes: Vec<RecentRow>,
-    orphans_url: String,
-    wanted_url: String,
-}
-
-#[derive(Serialize)]
-struct RecentRow {
-    page_name: String,
-    page_url: String,
-    rev: u64,
-    author: String,
-    time: i64,
-    day: String,
-    comment: String,
-    size: u64,
-    size_delta: i64,
-    diff_url: Option<String>,
-    history_url: String,
+    total_rows: usize,
+    added: usize,
+    removed: usize,
+    /// Rows shown, 1-based and inclusive, for "rows 1–1500 of 40 000".
+    first_row: usize,
+    last_row: usize,
+    prev_url: Option<String>,
+    next_url: Option<String>,
 }
 
 impl Wiki {
@@ -81,6 +76,7 @@ impl Wiki {
             .into());
         }
         let urls = &exchange.urls;
+        let current_rev = revisions.first().map_or(0, |meta| meta.rev);
         let view = HistoryView {
             layout: self.layout(exchange, &format!("History of {name}"), Some(name)),
             diff_url_base: urls.action("diff", name),
@@ -89,6 +85,9 @@ impl Wiki {
                 .map(|meta| HistoryRow {
                     view_url: urls.page_revision(name, meta.rev),
                     diff_url: (meta.rev > 1).then(|| urls.diff(name, meta.rev - 1, meta.rev)),
+                    current_diff_url: (meta.rev != current_rev)
+                        .then(|| urls.diff(name, meta.rev, current_rev)),
+                    revert_url: (meta.rev != current_rev).then(|| urls.revert(name, meta.rev)),
                     rev: meta.rev,
                     author: meta.author,
                     time: meta.time,
@@ -120,50 +119,101 @@ impl Wiki {
                 })
         };
         let (old, new) = (load(from)?, load(to)?);
-        let lines = diff_lines(&old, &new);
+        let side = match query.get("view") {
+            None | Some("" | "unified") => false,
+            Some("side") => true,
+            Some(other) => {
+                return Err(HttpError::bad_request(format!(
+                    "\u{201c}view\u{201d} is \u{201c}unified\u{201d} or \u{201c}side\u{201d}, not \u{201c}{other}\u{201d}."
+                ))
+                .into())
+            }
+        };
+        let offset = match query.get("offset").filter(|value| !value.is_empty()) {
+            None => 0,
+            Some(value) => value.parse::<usize>().map_err(|_| {
+                HttpError::bad_request(format!(
+                    "\u{201c}offset\u{201d} must be a row number, not \u{201c}{value}\u{201d}."
+                ))
+            })?,
+        };
+        let options = DiffOptions {
+            offset,
+            ..DiffOptions::default()
+        };
+        let diff = diff(&old, &new, &options);
+        let urls = &exchange.urls;
+        let mode = if side { "side" } else { "unified" };
+        let page_url = |offset: usize, mode: &str| {
+            let mut url = urls.diff(name, from, to);
+            if mode == "side" {
+                url.push_str("&view=side");
+            }
+            if offset > 0 {
+                url.push_str(&format!("&offset={offset}"));
+            }
+            url
+        };
+        let rows = if side {
+            serde_json::to_value(&diff.side_by_side)
+        } else {
+            serde_json::to_value(&diff.lines)
+        }
+        .map_err(HttpError::internal)?;
         let view = DiffView {
             layout: self.layout(exchange, &format!("Changes to {name}"), Some(name)),
-            identical: lines.is_empty(),
-            from_url: exchange.urls.page_revision(name, from),
-            to_url: exchange.urls.page_revision(name, to),
+            identical: diff.is_empty(),
+            from_url: urls.page_revision(name, from),
+            to_url: urls.page_revision(name, to),
             from_rev: from,
             to_rev: to,
-            lines,
+            view: mode,
+            unified_url: page_url(diff.offset, "unified"),
+            side_url: page_url(diff.offset, "side"),
+            rows,
+            total_rows: diff.total_rows,
+            added: diff.added,
+            removed: diff.removed,
+            first_row: (diff.offset + 1).min(diff.total_rows),
+            last_row: diff.offset + diff.lines.len(),
+            prev_url: diff.prev_offset.map(|offset| page_url(offset, mode)),
+            next_url: diff.next_offset.map(|offset| page_url(offset, mode)),
         };
         self.html(StatusCode::OK, "diff.html", view)
     }
 
-    pub(super) fn recent(&self, exchange: &Exchange) -> Result<Response, WikiError> {
-        let urls = &exchange.urls;
-        let mut changes = Vec::new();
-        for change in self.storage.recent_changes(ROWS_PER_PAGE, 0)? {
-            // Names in storage were valid when saved; a row that no longer
-            // parses (say, after a rule change) is skipped, not fatal.
-            let Ok(name) = PageName::parse(&change.page) else {
-                tracing::warn!(page = %change.page, "recent change names an invalid page");
-                continue;
-            };
-            changes.push(RecentRow {
-                page_url: urls.page(&name),
-                diff_url: (change.rev > 1).then(|| urls.diff(&name, change.rev - 1, change.rev)),
-                history_url: urls.action("history", &name),
-                page_name: change.page,
-                rev: change.rev,
-                author: change.author,
-                day: day_of(change.time),
-                time: change.time,
-                comment: change.comment,
-                size: change.size,
-                size_delta: change.size_delta,
-            });
-        }
-        let view = RecentView {
-            layout: self.layout(exchange, "Recent changes", None),
-            changes,
-            orphans_url: exchange.urls.special("orphans"),
-            wanted_url: exchange.urls.special("wanted"),
+    /// `POST /+revert/{Page}?rev=N`: a new revision with revision N's text, "Reverted to rN". Nothing
+    /// is lost: the revisions in between stay in the history.
+    pub(super) fn revert(
+        &self,
+        exchange: &mut Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let query = exchange.query()?;
+        let rev = revision_param(query.get("rev"), "rev")?
+            .ok_or_else(|| HttpError::bad_request("Say which revision to revert to, as ?rev=N."))?;
+        // The form's fields (a CSRF token) are checked by the middleware; the body is not needed here.
+        let Some(current) = self.storage.current(name.as_str())? else {
+            return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
         };
-        self.html(StatusCode::OK, "recent.html", view)
+        let target = self
+            .storage
+            .revision(name.as_str(), rev)?
+            .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?;
+        let comment = format!("Reverted to r{rev}");
+        match self.store(exchange, name, &target.text, &comment, Some(current.rev))? {
+            SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
+                Ok(redirect_see_other(&exchange.urls.page(name)))
+            }
+            SaveOutcome::Conflict { current } => Err(HttpError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "{} saved {name} (revision {}) just as you reverted it, so nothing was reverted. Look at the history and revert again if you still want to.",
+                    current.author, current.rev
+                ),
+            )
+            .into()),
+        }
     }
 }
 
@@ -177,21 +227,5 @@ fn revision_param(value: Option<&str>, field: &str) -> Result<Option<u64>, WikiE
             ))
             .into()),
         },
-    }
-}
-
-/// `2026-11-25` for a unix time, in UTC.
-fn day_of(unix_seconds: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(unix_seconds) {
-        Ok(moment) => {
-            let date = moment.date();
-            format!(
-                "{:04}-{:02}-{:02}",
-                date.year(),
-                u8::from(date.month()),
-                date.day()
-            )
-        }
-        Err(_) => "unknown date".to_owned(),
     }
 }

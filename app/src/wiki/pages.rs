@@ -6,8 +6,10 @@ use serde::Serialize;
 use storage::{CachedHtml, Revision, Save, SaveOutcome};
 
 use super::context::Layout;
+use super::diff::{diff, DiffLine, DiffOptions};
 use super::error::typed_response;
 use super::links::StoredLinks;
+use super::merge::{three_way, Merged};
 use super::page_name::PageName;
 use super::{Exchange, Wiki, WikiError};
 
@@ -20,6 +22,8 @@ struct PageView {
     history_rev_count: u64,
     /// "What links here": pages whose current revision links to this one.
     backlinks: Vec<Backlink>,
+    /// A one-off message after a redirect (say, that a save was merged with another).
+    notice: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +40,8 @@ struct RevisionInfo {
     comment: String,
     is_current: bool,
     current_url: String,
+    /// Where a POST makes this old revision current again; `None` for the current one.
+    revert_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -55,8 +61,21 @@ struct EditView {
     preview_html: Option<String>,
     is_new: bool,
     notice: Option<String>,
+    /// After a stale save: the page as someone else saved it meanwhile.
     conflict_text: Option<String>,
+    /// After a conflicting merge: the user's text as they wrote it (`text` holds the merge).
+    own_text: Option<String>,
+    /// After a conflicting merge: what the other person changed, from the editor's base.
+    their_changes: Option<Vec<DiffLine>>,
     form_url: String,
+}
+
+/// What the editor shows when a save met someone else's.
+struct ConflictShown {
+    notice: String,
+    their_text: String,
+    own_text: Option<String>,
+    their_changes: Option<Vec<DiffLine>>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +95,10 @@ impl Wiki {
     ) -> Result<Response, WikiError> {
         let wanted = requested_revision(exchange)?;
         let Some(current) = self.storage.current(name.as_str())? else {
+            // Renamed away (a redirect) or deleted (a way back); else never written.
+            if let Some(response) = self.gone_page(exchange, name)? {
+                return Ok(response);
+            }
             return self.missing_page(exchange, name);
         };
         let revision = match wanted {
@@ -100,14 +123,25 @@ impl Wiki {
                 name: source,
             })
             .collect();
+        let query = exchange.query()?;
+        let merged = query.get("merged").and_then(|rev| rev.parse::<u64>().ok()).map(|rev| {
+            format!("Someone else saved this page while you were editing. Your changes did not touch theirs, so both were merged and saved as revision {rev}.")
+        });
+        let redirected = query
+            .get("redirected_from")
+            .and_then(|from| PageName::parse(from).ok())
+            .map(|from| format!("(Redirected from {from}, this page's old name.)"));
+        let notice = merged.or(redirected);
         let view = PageView {
             layout: self.layout(exchange, name.as_str(), Some(name)),
+            notice,
             content_html,
             backlinks,
             history_rev_count: current.rev,
             revision: RevisionInfo {
                 is_current,
                 current_url: exchange.urls.page(name),
+                revert_url: (!is_current).then(|| exchange.urls.revert(name, revision.rev)),
                 rev: revision.rev,
                 author: revision.author,
                 time: revision.time,
@@ -149,6 +183,8 @@ impl Wiki {
             preview_html: None,
             notice: None,
             conflict_text: None,
+            own_text: None,
+            their_changes: None,
             form_url: exchange.urls.action("edit", name),
         };
         self.html(StatusCode::OK, "edit.html", view)
@@ -215,43 +251,133 @@ impl Wiki {
             )
             .into());
         }
+        let outcome = self.store(exchange, name, &text, &comment, base_rev)?;
+        match outcome {
+            SaveOutcome::Saved { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
+            SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
+            SaveOutcome::Conflict { current } => {
+                self.merge_or_conflict(exchange, name, text, comment, base_rev, current)
+            }
+        }
+    }
+
+    /// A save whose base is stale: merges it with what was saved meanwhile. A clean merge is saved
+    /// and the page says so; a conflicting one comes back as the editor (409) with the merged text
+    /// and its conflict markers, the other change beside it, and the user's own text kept.
+    fn merge_or_conflict(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        mine: String,
+        comment: String,
+        base_rev: Option<u64>,
+        mut current: Revision,
+    ) -> Result<Response, WikiError> {
+        let base_text = match base_rev {
+            // Creating a page someone else created meanwhile: both start from nothing.
+            None => String::new(),
+            Some(rev) => match self.storage.revision(name.as_str(), rev)? {
+                Some(base) => base.text,
+                None => {
+                    // A base that never existed (a forged form): nothing to merge against.
+                    let notice = format!(
+                        "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
+                        current.rev, current.author
+                    );
+                    let base_rev = Some(current.rev);
+                    let conflict = ConflictShown {
+                        notice,
+                        their_text: current.text,
+                        own_text: None,
+                        their_changes: None,
+                    };
+                    return self.edit_again(
+                        exchange,
+                        name,
+                        mine,
+                        comment,
+                        base_rev,
+                        None,
+                        Some(conflict),
+                    );
+                }
+            },
+        };
+        // Someone may save again between our merge and our save: merge again, a few times.
+        for _ in 0..3 {
+            let label = format!("revision {} by {}", current.rev, current.author);
+            match three_way(&base_text, &mine, &current.text, &label) {
+                Merged::Clean(merged) => {
+                    match self.store(exchange, name, &merged, &comment, Some(current.rev))? {
+                        SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
+                            let url = format!("{}?merged={rev}", exchange.urls.page(name));
+                            return Ok(redirect_see_other(&url));
+                        }
+                        SaveOutcome::Conflict { current: newer } => current = newer,
+                    }
+                }
+                Merged::Conflicts { text, count } => {
+                    let notice = format!(
+                        "{} saved this page (revision {}) while you were editing, and {count} of your changes touch the same lines. Nothing was saved yet. The text below holds both versions between <<<<<<< and >>>>>>> markers: keep what should stay, remove the markers, and save. Your own text and their change are shown too.",
+                        current.author, current.rev
+                    );
+                    let their_changes =
+                        diff(&base_text, &current.text, &DiffOptions::default()).lines;
+                    let base_rev = Some(current.rev);
+                    let conflict = ConflictShown {
+                        notice,
+                        their_text: current.text,
+                        own_text: Some(mine),
+                        their_changes: Some(their_changes),
+                    };
+                    return self.edit_again(
+                        exchange,
+                        name,
+                        text,
+                        comment,
+                        base_rev,
+                        None,
+                        Some(conflict),
+                    );
+                }
+            }
+        }
+        Err(HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This page is being saved by others again and again; your text could not be merged in. Go back, copy your text, and try again in a moment.",
+        )
+        .into())
+    }
+
+    /// Saves `text` as a new revision with its outgoing links, attributed to the requester; wakes the
+    /// search indexer after a save. The one write path of edits, reverts and merges.
+    pub(super) fn store(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        text: &str,
+        comment: &str,
+        base_rev: Option<u64>,
+    ) -> Result<SaveOutcome, WikiError> {
         let author = author_of(exchange);
-        let links = markup::wiki_links_with(&text, name.as_str(), &self.settings.markup);
+        let links = markup::wiki_links_with(text, name.as_str(), &self.settings.markup);
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
         let outcome = self.storage.save_with_links(
             Save {
                 page: name.as_str(),
-                text: &text,
+                text,
                 author: &author,
-                comment: &comment,
+                comment,
                 base_rev,
                 time: None,
             },
             &links,
         )?;
-        match outcome {
-            SaveOutcome::Saved { .. } => {
-                // Wakes the indexer (or, in CGI, catches up now); never fails the save.
-                self.indexer.saved();
-                Ok(redirect_see_other(&exchange.urls.page(name)))
-            }
-            SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
-            SaveOutcome::Conflict { current } => {
-                let notice = format!(
-                    "{} changed this page (revision {}) while you were editing. Nothing was saved: your text is kept below, and the current text is shown beside it. Saving again replaces the current text with yours.",
-                    current.author, current.rev
-                );
-                self.edit_again(
-                    exchange,
-                    name,
-                    text,
-                    comment,
-                    Some(current.rev),
-                    None,
-                    Some((notice, current)),
-                )
-            }
+        if let SaveOutcome::Saved { .. } = outcome {
+            // Wakes the indexer (or, in CGI, catches up now); never fails the save.
+            self.indexer.saved();
         }
+        Ok(outcome)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -263,16 +389,21 @@ impl Wiki {
         comment: String,
         base_rev: Option<u64>,
         preview_html: Option<String>,
-        conflict: Option<(String, Revision)>,
+        conflict: Option<ConflictShown>,
     ) -> Result<Response, WikiError> {
         let status = if conflict.is_some() {
             StatusCode::CONFLICT
         } else {
             StatusCode::OK
         };
-        let (notice, conflict_text) = match conflict {
-            Some((notice, current)) => (Some(notice), Some(current.text)),
-            None => (None, None),
+        let (notice, conflict_text, own_text, their_changes) = match conflict {
+            Some(shown) => (
+                Some(shown.notice),
+                Some(shown.their_text),
+                shown.own_text,
+                shown.their_changes,
+            ),
+            None => (None, None, None, None),
         };
         let view = EditView {
             layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
@@ -283,6 +414,8 @@ impl Wiki {
             preview_html,
             notice,
             conflict_text,
+            own_text,
+            their_changes,
             form_url: exchange.urls.action("edit", name),
         };
         self.html(status, "edit.html", view)
@@ -452,7 +585,7 @@ fn requested_revision(exchange: &Exchange) -> Result<Option<u64>, WikiError> {
 }
 
 /// Who an edit is attributed to until accounts exist: the client's address.
-fn author_of(exchange: &Exchange) -> String {
+pub(super) fn author_of(exchange: &Exchange) -> String {
     exchange
         .request
         .remote_addr()

@@ -2,6 +2,7 @@
 
 use gateway::HttpError;
 
+use super::feeds::FeedFormat;
 use super::page_name::PageName;
 
 /// What a request path asks for.
@@ -19,8 +20,24 @@ pub enum Route {
     History(PageName),
     /// `/+diff/{Page}`.
     Diff(PageName),
+    /// `/+revert/{Page}?rev=N` (POST).
+    Revert(PageName),
+    /// `/+blame/{Page}`: who last changed each line.
+    Blame(PageName),
+    /// `/+info/{Page}`: revisions, authors, size, dates.
+    Info(PageName),
+    /// `/+rename/{Page}`: the form (GET) and the rename (POST).
+    Rename(PageName),
+    /// `/+delete/{Page}`: the confirmation (GET) and the deletion (POST).
+    Delete(PageName),
+    /// `/+undelete/{Page}`: the confirmation (GET) and the undeletion (POST).
+    Undelete(PageName),
     /// `/+recent`.
     Recent,
+    /// `/+contributions/{user}`: one person's changes.
+    Contributions(String),
+    /// `/+feed/{atom|rss}`, or with `/{Page}` one page's changes.
+    Feed(FeedFormat, Option<PageName>),
     /// `/+orphans`: pages nothing links to.
     Orphans,
     /// `/+wanted`: missing pages something links to.
@@ -53,7 +70,15 @@ impl Route {
             "raw" => page(rest).map(Route::Raw),
             "history" => page(rest).map(Route::History),
             "diff" => page(rest).map(Route::Diff),
+            "revert" => page(rest).map(Route::Revert),
+            "blame" => page(rest).map(Route::Blame),
+            "info" => page(rest).map(Route::Info),
+            "rename" => page(rest).map(Route::Rename),
+            "delete" => page(rest).map(Route::Delete),
+            "undelete" => page(rest).map(Route::Undelete),
             "recent" if rest.is_empty() => Ok(Route::Recent),
+            "contributions" if !rest.is_empty() => Ok(Route::Contributions(rest.to_owned())),
+            "feed" => feed(rest),
             "orphans" if rest.is_empty() => Ok(Route::Orphans),
             "wanted" if rest.is_empty() => Ok(Route::Wanted),
             "search" if rest.is_empty() => Ok(Route::Search),
@@ -64,6 +89,25 @@ impl Route {
             ))),
         }
     }
+}
+
+/// `atom`, `rss`, `atom/{Page}` or `rss/{Page}`.
+fn feed(rest: &str) -> Result<Route, HttpError> {
+    let (format, page_path) = match rest.split_once('/') {
+        Some((format, page_path)) => (format, Some(page_path)),
+        None => (rest, None),
+    };
+    let format = match format {
+        "atom" => FeedFormat::Atom,
+        "rss" => FeedFormat::Rss,
+        _ => {
+            return Err(HttpError::not_found(
+                "Feeds come as /+feed/atom or /+feed/rss (add /PageName for one page).",
+            ))
+        }
+    };
+    let page = page_path.map(page).transpose()?;
+    Ok(Route::Feed(format, page))
 }
 
 fn page(text: &str) -> Result<PageName, HttpError> {
@@ -101,7 +145,37 @@ mod tests {
             Route::History(name("A"))
         );
         assert_eq!(Route::parse(b"/+diff/A").unwrap(), Route::Diff(name("A")));
+        assert_eq!(
+            Route::parse(b"/+revert/A").unwrap(),
+            Route::Revert(name("A"))
+        );
+        assert_eq!(Route::parse(b"/+blame/A").unwrap(), Route::Blame(name("A")));
+        assert_eq!(Route::parse(b"/+info/A").unwrap(), Route::Info(name("A")));
+        assert_eq!(
+            Route::parse(b"/+rename/A").unwrap(),
+            Route::Rename(name("A"))
+        );
+        assert_eq!(
+            Route::parse(b"/+delete/A").unwrap(),
+            Route::Delete(name("A"))
+        );
+        assert_eq!(
+            Route::parse(b"/+undelete/A").unwrap(),
+            Route::Undelete(name("A"))
+        );
         assert_eq!(Route::parse(b"/+recent").unwrap(), Route::Recent);
+        assert_eq!(
+            Route::parse(b"/+contributions/ann").unwrap(),
+            Route::Contributions("ann".into())
+        );
+        assert_eq!(
+            Route::parse(b"/+feed/atom").unwrap(),
+            Route::Feed(FeedFormat::Atom, None)
+        );
+        assert_eq!(
+            Route::parse(b"/+feed/rss/A/B").unwrap(),
+            Route::Feed(FeedFormat::Rss, Some(name("A/B")))
+        );
         assert_eq!(Route::parse(b"/+orphans").unwrap(), Route::Orphans);
         assert_eq!(Route::parse(b"/+wanted").unwrap(), Route::Wanted);
         assert_eq!(Route::parse(b"/+search").unwrap(), Route::Search);
@@ -117,6 +191,8 @@ mod tests {
         assert_eq!(Route::parse(b"/\xFF").unwrap_err().status(), 400);
         assert_eq!(Route::parse(b"/+nope/A").unwrap_err().status(), 404);
         assert_eq!(Route::parse(b"/+edit/").unwrap_err().status(), 400);
+        assert_eq!(Route::parse(b"/+feed/json").unwrap_err().status(), 404);
+        assert_eq!(Route::parse(b"/+contributions").unwrap_err().status(), 404);
         assert_eq!(Route::parse(b"/A//B").unwrap_err().status(), 400);
     }
 }

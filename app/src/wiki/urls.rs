@@ -54,6 +54,15 @@ impl Urls {
         format!("{}?rev={rev}", self.page(name))
     }
 
+    /// A page reached through the name it had before a rename (`from`), which the view mentions.
+    pub fn page_redirected(&self, name: &PageName, from: &PageName) -> String {
+        format!(
+            "{}?redirected_from={}",
+            self.page(name),
+            query_value(from.as_str())
+        )
+    }
+
     /// `/+verb/Page`.
     pub fn action(&self, verb: &str, name: &PageName) -> String {
         self.action_str(verb, name.as_str())
@@ -67,6 +76,56 @@ impl Urls {
     /// A diff between two revisions.
     pub fn diff(&self, name: &PageName, from: u64, to: u64) -> String {
         format!("{}?from={from}&to={to}", self.action("diff", name))
+    }
+
+    /// Where a POST makes revision `rev` of a page current again.
+    pub fn revert(&self, name: &PageName, rev: u64) -> String {
+        format!("{}?rev={rev}", self.action("revert", name))
+    }
+
+    /// A page of recent changes under `filter`, starting after the change `before` (a cursor).
+    pub fn recent(&self, filter: &RecentFilter, before: Option<u64>) -> String {
+        let mut query = Vec::new();
+        if let Some(author) = &filter.author {
+            query.push(format!("author={}", query_value(author)));
+        }
+        if let Some(prefix) = &filter.prefix {
+            query.push(format!("prefix={}", query_value(prefix)));
+        }
+        if let Some(before) = before {
+            query.push(format!("before={before}"));
+        }
+        with_query(self.special("recent"), &query)
+    }
+
+    /// One person's contributions.
+    pub fn contributions(&self, user: &str) -> String {
+        format!("{}/+contributions/{}", self.mount, encode(user))
+    }
+
+    /// A page of one person's contributions, optionally under a page prefix, after a cursor.
+    pub fn contributions_page(
+        &self,
+        user: &str,
+        prefix: Option<&str>,
+        before: Option<u64>,
+    ) -> String {
+        let mut query = Vec::new();
+        if let Some(prefix) = prefix {
+            query.push(format!("prefix={}", query_value(prefix)));
+        }
+        if let Some(before) = before {
+            query.push(format!("before={before}"));
+        }
+        with_query(self.contributions(user), &query)
+    }
+
+    /// A feed of the whole wiki's changes (`format` is `atom` or `rss`), or of one page's.
+    pub fn feed(&self, format: &str, page: Option<&PageName>) -> String {
+        match page {
+            None => format!("{}/+feed/{format}", self.mount),
+            Some(name) => format!("{}/+feed/{format}/{}", self.mount, encode(name.as_str())),
+        }
     }
 
     /// A site-wide page such as `/+recent`.
@@ -87,6 +146,27 @@ impl Urls {
     pub fn static_base(&self) -> String {
         self.special("static")
     }
+}
+
+/// What a list of recent changes is narrowed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecentFilter {
+    /// Only this author's changes.
+    pub author: Option<String>,
+    /// Only pages whose names start with this.
+    pub prefix: Option<String>,
+}
+
+fn query_value(value: &str) -> String {
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
+fn with_query(mut url: String, pairs: &[String]) -> String {
+    if !pairs.is_empty() {
+        url.push('?');
+        url.push_str(&pairs.join("&"));
+    }
+    url
 }
 
 fn encode(name: &str) -> String {
@@ -110,6 +190,27 @@ mod tests {
             Urls::new("/wiki").diff(&name, 1, 2),
             "/wiki/+diff/Team/Caf%C3%A9%20notes?from=1&to=2"
         );
+    }
+
+    #[test]
+    fn recent_and_feed_urls_carry_filters_and_cursors() {
+        let urls = Urls::new("/wiki");
+        let filter = RecentFilter {
+            author: Some("Ann Lee".into()),
+            prefix: Some("Team/".into()),
+        };
+        assert_eq!(
+            urls.recent(&filter, Some(42)),
+            "/wiki/+recent?author=Ann%20Lee&prefix=Team%2F&before=42"
+        );
+        assert_eq!(urls.recent(&RecentFilter::default(), None), "/wiki/+recent");
+        assert_eq!(urls.contributions("a/b?"), "/wiki/+contributions/a/b%3F");
+        let name = PageName::parse("Team/Notes").unwrap();
+        assert_eq!(
+            urls.feed("atom", Some(&name)),
+            "/wiki/+feed/atom/Team/Notes"
+        );
+        assert_eq!(Urls::new("").feed("rss", None), "/+feed/rss");
     }
 
     #[test]

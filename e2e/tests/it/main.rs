@@ -9,6 +9,7 @@ mod browser;
 mod cgi_fcgi;
 mod combinations;
 mod fcgi_probe;
+mod feeds;
 mod servers;
 mod systemd;
 

@@ -1,0 +1,238 @@
+//! Recent changes across the wiki and one person's contributions: paged by a cursor (the last
+//! change's global id, so a page never shifts while people save), grouped by day, filtered by author
+//! and page-name prefix.
+
+use gateway::{HttpError, Response};
+use http::StatusCode;
+use serde::Serialize;
+use storage::{Change, ChangeKind, RecentQuery};
+
+use super::context::Layout;
+use super::page_name::PageName;
+use super::urls::{RecentFilter, Urls};
+use super::{Exchange, Wiki, WikiError};
+
+/// How many changes one page of recent changes shows.
+const CHANGES_PER_PAGE: usize = 100;
+
+/// The longest author or prefix filter accepted (longer cannot match a name the wiki stores).
+const MAX_FILTER_LEN: usize = 512;
+
+#[derive(Serialize)]
+struct RecentView {
+    #[serde(flatten)]
+    layout: Layout,
+    heading: String,
+    changes: Vec<RecentRow>,
+    /// The filter form: where it goes and what it holds now.
+    filter_url: String,
+    author: String,
+    prefix: String,
+    /// One person's contributions (the author filter is fixed by the address).
+    is_contributions: bool,
+    next_url: Option<String>,
+    first_url: Option<String>,
+    orphans_url: String,
+    wanted_url: String,
+}
+
+/// One change as the recent-changes list and the feeds show it.
+#[derive(Serialize)]
+pub(super) struct RecentRow {
+    pub page_name: String,
+    pub page_url: String,
+    pub rev: u64,
+    /// `edit`, `create`, `delete`, `undelete` or `rename`.
+    pub kind: &'static str,
+    /// For a rename: the page's name before.
+    pub renamed_from: Option<String>,
+    pub author: String,
+    pub contributions_url: String,
+    pub time: i64,
+    pub day: String,
+    pub comment: String,
+    pub size: u64,
+    pub size_delta: i64,
+    pub diff_url: Option<String>,
+    pub history_url: String,
+}
+
+impl RecentRow {
+    /// The row for `change`, or `None` for a name that no longer parses (say, after a rule change):
+    /// such a row is skipped, not fatal.
+    pub(super) fn new(urls: &Urls, change: Change) -> Option<RecentRow> {
+        let Ok(name) = PageName::parse(&change.page) else {
+            tracing::warn!(page = %change.page, "a recent change names an invalid page");
+            return None;
+        };
+        let (kind, renamed_from) = match change.kind {
+            ChangeKind::Edit if change.rev == 1 => ("create", None),
+            ChangeKind::Edit => ("edit", None),
+            ChangeKind::Delete => ("delete", None),
+            ChangeKind::Undelete => ("undelete", None),
+            ChangeKind::Rename { from } => ("rename", Some(from)),
+        };
+        Some(RecentRow {
+            page_url: urls.page(&name),
+            diff_url: (change.rev > 1).then(|| urls.diff(&name, change.rev - 1, change.rev)),
+            history_url: urls.action("history", &name),
+            contributions_url: urls.contributions(&change.author),
+            page_name: change.page,
+            rev: change.rev,
+            kind,
+            renamed_from,
+            day: day_of(change.time),
+            author: change.author,
+            time: change.time,
+            comment: change.comment,
+            size: change.size,
+            size_delta: change.size_delta,
+        })
+    }
+}
+
+impl Wiki {
+    /// `/+recent?author=…&prefix=…&before=ID`.
+    pub(super) fn recent(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let query = exchange.query()?;
+        let author = filter_param(query.get("author"), "author")?;
+        let prefix = filter_param(query.get("prefix"), "prefix")?;
+        let before = cursor_param(query.get("before"))?;
+        self.changes_page(exchange, RecentFilter { author, prefix }, before, false)
+    }
+
+    /// `/+contributions/{user}`: what one person changed, newest first.
+    pub(super) fn contributions(
+        &self,
+        exchange: &Exchange,
+        user: &str,
+    ) -> Result<Response, WikiError> {
+        let query = exchange.query()?;
+        let prefix = filter_param(query.get("prefix"), "prefix")?;
+        let before = cursor_param(query.get("before"))?;
+        let author = filter_param(Some(user), "user")?;
+        self.changes_page(exchange, RecentFilter { author, prefix }, before, true)
+    }
+
+    fn changes_page(
+        &self,
+        exchange: &Exchange,
+        filter: RecentFilter,
+        before: Option<u64>,
+        is_contributions: bool,
+    ) -> Result<Response, WikiError> {
+        let urls = &exchange.urls;
+        let found = self.storage.recent(&RecentQuery {
+            // One more than shown tells whether there is a next page.
+            limit: CHANGES_PER_PAGE + 1,
+            before,
+            author: filter.author.clone(),
+            prefix: filter.prefix.clone(),
+        })?;
+        let more = found.len() > CHANGES_PER_PAGE;
+        let last_id = found
+            .get(CHANGES_PER_PAGE.saturating_sub(1))
+            .map(|change| change.id);
+        let changes: Vec<RecentRow> = found
+            .into_iter()
+            .take(CHANGES_PER_PAGE)
+            .filter_map(|change| RecentRow::new(urls, change))
+            .collect();
+        let page_url = |before: Option<u64>| {
+            if is_contributions {
+                let author = filter.author.as_deref().unwrap_or_default();
+                urls.contributions_page(author, filter.prefix.as_deref(), before)
+            } else {
+                urls.recent(&filter, before)
+            }
+        };
+        let (heading, filter_url) = match (&filter.author, is_contributions) {
+            (Some(author), true) => (
+                format!("Contributions of {author}"),
+                urls.contributions(author),
+            ),
+            _ => ("Recent changes".to_owned(), urls.special("recent")),
+        };
+        let view = RecentView {
+            layout: self.layout(exchange, &heading, None),
+            heading,
+            changes,
+            filter_url,
+            author: filter.author.clone().unwrap_or_default(),
+            prefix: filter.prefix.clone().unwrap_or_default(),
+            is_contributions,
+            next_url: more.then(|| page_url(last_id)),
+            first_url: before.is_some().then(|| page_url(None)),
+            orphans_url: urls.special("orphans"),
+            wanted_url: urls.special("wanted"),
+        };
+        self.html(StatusCode::OK, "recent.html", view)
+    }
+}
+
+/// An optional filter value; empty means none. Control characters or a huge value are refused.
+fn filter_param(value: Option<&str>, field: &str) -> Result<Option<String>, WikiError> {
+    let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    if value.len() > MAX_FILTER_LEN || value.chars().any(char::is_control) {
+        return Err(HttpError::bad_request(format!(
+            "\u{201c}{field}\u{201d} must be one line of at most {MAX_FILTER_LEN} bytes."
+        ))
+        .into());
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn cursor_param(value: Option<&str>) -> Result<Option<u64>, WikiError> {
+    match value.filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) => value.parse::<u64>().map(Some).map_err(|_| {
+            HttpError::bad_request(format!(
+                "\u{201c}before\u{201d} must be a change number, not \u{201c}{value}\u{201d}."
+            ))
+            .into()
+        }),
+    }
+}
+
+/// `2026-11-25` for a unix time, in UTC.
+pub(super) fn day_of(unix_seconds: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix_seconds) {
+        Ok(moment) => {
+            let date = moment.date();
+            format!(
+                "{:04}-{:02}-{:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            )
+        }
+        Err(_) => "unknown date".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_trimmed_and_bounded() {
+        assert_eq!(filter_param(Some("  "), "author").unwrap(), None);
+        assert_eq!(
+            filter_param(Some(" Team/ "), "prefix").unwrap(),
+            Some("Team/".to_owned())
+        );
+        assert!(filter_param(Some("a\nb"), "author").is_err());
+        assert!(filter_param(Some(&"x".repeat(600)), "author").is_err());
+        assert_eq!(cursor_param(Some("17")).unwrap(), Some(17));
+        assert!(cursor_param(Some("-1")).is_err());
+    }
+
+    #[test]
+    fn days_are_utc_dates() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(1_795_615_389), "2026-11-25");
+        assert_eq!(day_of(i64::MAX), "unknown date");
+    }
+}
