@@ -166,6 +166,9 @@ mod tests {
         storage.delete("Secret", "t", "").unwrap();
         let lines = storage.acl_lines(1).unwrap();
         assert_eq!(lines.lines, [("Secret".to_owned(), "All:".to_owned())]);
-        assert!(lines.unscanned.is_empty(), "the deletion is not what governs");
+        assert!(
+            lines.unscanned.is_empty(),
+            "the deletion is not what governs"
+        );
     }
 }

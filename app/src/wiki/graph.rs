@@ -40,12 +40,13 @@ struct WantedRow {
 impl Wiki {
     pub(super) fn orphans(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let front = self.settings.front_page.as_str();
+        let access = self.access(&exchange.viewer)?;
         let orphans = self
             .storage
             .orphans()?
             .into_iter()
             // The front page is reached from the root and every header; it needs no links.
-            .filter(|name| name != front)
+            .filter(|name| name != front && access.can_read(name))
             .map(|name| PageRow {
                 url: exchange.urls.page_str(&name),
                 name,
@@ -59,16 +60,26 @@ impl Wiki {
     }
 
     pub(super) fn wanted(&self, exchange: &Exchange) -> Result<Response, WikiError> {
-        let wanted = self
-            .storage
-            .wanted()?
-            .into_iter()
-            .map(|(name, count)| WantedRow {
+        let access = self.access(&exchange.viewer)?;
+        let mut wanted = Vec::new();
+        for (name, mut count) in self.storage.wanted()? {
+            // A link is part of its page's text: count only the links of pages this viewer reads.
+            if access.hides_anything() {
+                let sources = self.storage.backlinks(&name)?;
+                count = sources
+                    .iter()
+                    .filter(|source| access.can_read(source))
+                    .count() as u64;
+                if count == 0 {
+                    continue;
+                }
+            }
+            wanted.push(WantedRow {
                 create_url: exchange.urls.action_str("edit", &name),
                 name,
                 count,
-            })
-            .collect();
+            });
+        }
         let view = WantedView {
             layout: self.layout(exchange, "Wanted pages", None),
             wanted,

@@ -76,15 +76,44 @@ impl Wiki {
             },
         };
         let urls = &exchange.urls;
+        let access = self.access(&exchange.viewer)?;
         let results = if query.trim().is_empty() {
             None
         } else {
             self.indexer.before_search();
-            Some(
-                self.indexer
-                    .index()
-                    .search(&query, (page_number - 1) * PER_PAGE, PER_PAGE)?,
-            )
+            let index = self.indexer.index();
+            let mut results = if access.hides_anything() {
+                // Some pages are hidden from this viewer: rank every reachable hit, drop the hidden
+                // ones and page here, so that neither the hits, their snippets nor the count show
+                // anything of them. Past the reachable window the index's count stands in.
+                let window = MAX_PAGES * PER_PAGE;
+                let mut all = index.search(&query, 0, window)?;
+                let beyond = all.total.saturating_sub(window);
+                all.hits.retain(|hit| access.can_read(&hit.name));
+                all.total = all.hits.len() + beyond;
+                all.hits = all
+                    .hits
+                    .into_iter()
+                    .skip((page_number - 1) * PER_PAGE)
+                    .take(PER_PAGE)
+                    .collect();
+                all
+            } else {
+                index.search(&query, (page_number - 1) * PER_PAGE, PER_PAGE)?
+            };
+            results.go_to.retain(|name| access.can_read(name));
+            if access.hides_anything() {
+                // A suggestion is a word of some page; offer only those that find a readable page.
+                let mut kept = Vec::new();
+                for word in std::mem::take(&mut results.did_you_mean) {
+                    let found = index.search(&word, 0, PER_PAGE)?;
+                    if found.hits.iter().any(|hit| access.can_read(&hit.name)) {
+                        kept.push(word);
+                    }
+                }
+                results.did_you_mean = kept;
+            }
+            Some(results)
         };
         let link = |name: String| PageLink {
             url: urls.page_str(&name),
@@ -136,7 +165,15 @@ impl Wiki {
         let form = exchange.query()?;
         let query = search_text(form.get("q"))?;
         // No catching up here: suggestions are asked on every keystroke and must stay instant.
-        let names = self.indexer.index().suggest(&query, SUGGESTIONS)?;
+        let access = self.access(&exchange.viewer)?;
+        let names = if access.hides_anything() {
+            let mut names = self.indexer.index().suggest(&query, SUGGESTIONS * 5)?;
+            names.retain(|name| access.can_read(name));
+            names.truncate(SUGGESTIONS);
+            names
+        } else {
+            self.indexer.index().suggest(&query, SUGGESTIONS)?
+        };
         let answer = Suggestions {
             pages: names
                 .into_iter()

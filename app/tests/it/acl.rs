@@ -1,0 +1,489 @@
+//! The ACL matrix: roles (anonymous, a known user, a group member, an admin) × every way to reach a
+//! page's content × pages with different `#acl` lines, through the in-process gateway and a real
+//! HTTP server. The one property: a viewer without the read right never sees a protected page's
+//! secret words (text, edit comments, link targets) in any response, nor its name in any listing;
+//! and a viewer with it does see them, so the test can fail.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gateway::testing::{CookieJar, TestClient, TestRequest, TestResponse};
+use gateway::App;
+use http::StatusCode;
+use quire::cli::GlobalOptions;
+use quire::commands::Setup;
+use quire::config::ListenFlags;
+use quire::datadir::DataDir;
+use storage::{NewUser, Role};
+use tempfile::TempDir;
+
+use crate::suite::BODY_LIMIT;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A page of the matrix: its name, its ACL line, the secret words of its two revisions (the second
+/// also in the edit comment and as a link to a missing page), and who may read it.
+struct Page {
+    name: &'static str,
+    acl: Option<&'static str>,
+    secrets: [&'static str; 2],
+    readers: &'static [Who],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Known,
+    Editor,
+    Admin,
+}
+
+use Who::{Admin, Anonymous, Editor, Known};
+
+const ROLES: [Who; 4] = [Anonymous, Known, Editor, Admin];
+
+const PAGES: &[Page] = &[
+    Page {
+        name: "PublicPage",
+        acl: None,
+        secrets: ["sunlitmeadow", "openorchard"],
+        readers: &[Anonymous, Known, Editor, Admin],
+    },
+    Page {
+        name: "KnownPage",
+        acl: Some("Known:read"),
+        secrets: ["marzipanotter", "copperlantern"],
+        readers: &[Known, Editor, Admin],
+    },
+    Page {
+        name: "EditorsPage",
+        acl: Some("Editors:read,write"),
+        secrets: ["quasarpelican", "tangerinevault"],
+        readers: &[Editor, Admin],
+    },
+    Page {
+        name: "HiddenPage",
+        acl: Some("All:"),
+        secrets: ["velvetkraken", "obsidianwaltz"],
+        readers: &[Admin],
+    },
+];
+
+/// One way to send requests to the wiki.
+trait Transport {
+    fn send(&self, request: TestRequest) -> TestResponse;
+}
+
+struct InProcess {
+    client: TestClient<Arc<dyn App>>,
+}
+
+impl Transport for InProcess {
+    fn send(&self, request: TestRequest) -> TestResponse {
+        self.client.send(request)
+    }
+}
+
+/// `quire serve` on a free port, killed when dropped.
+struct HttpServer {
+    addr: SocketAddr,
+    child: Child,
+}
+
+impl HttpServer {
+    fn start(data: &Path) -> HttpServer {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quire"))
+            .args(["serve", "--listen", &addr.to_string(), "--mount", "/w"])
+            .env_clear()
+            .env("QUIRE_DATA", data)
+            .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
+            .env("QUIRE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "quire serve did not come up");
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("quire serve exited with {status}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HttpServer { addr, child }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Transport for HttpServer {
+    fn send(&self, request: TestRequest) -> TestResponse {
+        crate::suite::http1_send(self.addr, "/w", &request)
+    }
+}
+
+/// A browser: a transport and a cookie jar.
+struct Browser<'a> {
+    transport: &'a dyn Transport,
+    jar: CookieJar,
+}
+
+impl<'a> Browser<'a> {
+    fn new(transport: &'a dyn Transport) -> Self {
+        Browser {
+            transport,
+            jar: CookieJar::new(),
+        }
+    }
+
+    fn send(&mut self, request: TestRequest) -> TestResponse {
+        let response = self.transport.send(self.jar.apply(request));
+        self.jar.store(&response);
+        response
+    }
+
+    fn get(&mut self, target: &str) -> TestResponse {
+        self.send(TestRequest::get(target))
+    }
+
+    /// GETs `form_page` for its CSRF token, then POSTs `fields` with it to `target`.
+    fn post(&mut self, form_page: &str, target: &str, fields: &[(&str, &str)]) -> TestResponse {
+        // The session's token, from the form itself or from any page that has a POST form.
+        let token = [form_page, "/", "/+login"]
+            .into_iter()
+            .find_map(|page| csrf_token(&self.get(page).text()))
+            .unwrap_or_else(|| panic!("no csrf_token in {form_page}, / or /+login"));
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", &token));
+        self.send(TestRequest::post_form(target, &fields))
+    }
+
+    fn log_in(&mut self, name: &str) {
+        let response = self.post(
+            "/+login",
+            "/+login",
+            &[("name", name), ("password", PASSWORD)],
+        );
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "{name}: {}",
+            response.text()
+        );
+    }
+
+    fn save(&mut self, page: &str, text: &str, comment: &str) -> TestResponse {
+        let edit = format!("/+edit/{page}");
+        let form = self.get(&edit);
+        let base = base_rev(&form.text()).unwrap_or_default();
+        self.post(
+            &edit,
+            &edit,
+            &[
+                ("text", text),
+                ("comment", comment),
+                ("base_rev", &base),
+                ("action", "save"),
+            ],
+        )
+    }
+}
+
+fn csrf_token(html: &str) -> Option<String> {
+    hidden_value(html, "csrf_token")
+}
+
+fn base_rev(html: &str) -> Option<String> {
+    hidden_value(html, "base_rev")
+}
+
+fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let start = rest.find("value=\"")? + "value=\"".len();
+    let end = rest[start..].find('"')?;
+    Some(rest[start..start + end].to_owned())
+}
+
+/// A data directory with `[groups] Editors = ["ed"]` and the accounts kim (user), ed (user, an
+/// Editor) and root (admin).
+fn data_dir() -> TempDir {
+    let data = TempDir::new().unwrap();
+    std::fs::write(
+        data.path().join("quire.toml"),
+        "[groups]\nEditors = [\"ed\"]\n",
+    )
+    .unwrap();
+    setup(data.path());
+    let storage = DataDir::locate(Some(data.path())).open_storage().unwrap();
+    for (name, role) in [
+        ("kim", Role::User),
+        ("ed", Role::User),
+        ("root", Role::Admin),
+    ] {
+        storage
+            .create_user(&NewUser {
+                name,
+                display_name: None,
+                email: "",
+                role,
+                password: PASSWORD,
+                invite: None,
+            })
+            .unwrap();
+    }
+    data
+}
+
+fn setup(data: &Path) -> Setup {
+    let global = GlobalOptions {
+        data: Some(data.to_path_buf()),
+        max_body: Some(BODY_LIMIT),
+        ..GlobalOptions::default()
+    };
+    Setup::new(&global, ListenFlags::default()).unwrap()
+}
+
+fn account(role: Who) -> Option<&'static str> {
+    match role {
+        Anonymous => None,
+        Known => Some("kim"),
+        Editor => Some("ed"),
+        Admin => Some("root"),
+    }
+}
+
+/// The admin writes every page of the matrix, twice.
+fn write_pages(transport: &dyn Transport) {
+    let mut root = Browser::new(transport);
+    root.log_in("root");
+    for page in PAGES {
+        let acl = page
+            .acl
+            .map(|line| format!("#acl {line}\n"))
+            .unwrap_or_default();
+        let [first, second] = page.secrets;
+        let links = if page.name == "PublicPage" {
+            String::new()
+        } else {
+            "See [[PublicPage]].".to_owned()
+        };
+        let text = format!("{acl}# {}\n\nThe word is {first}. {links}\n", page.name);
+        let saved = root.save(page.name, &text, "first");
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+        let missing = capitalise(second);
+        let text = format!("{text}\nAnd then {second}, see [[{missing}]].\n");
+        let saved = root.save(page.name, &text, &format!("adds {second}"));
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    }
+    // Long-running servers index in the background: wait until the last save is searchable.
+    let last = &PAGES[PAGES.len() - 1];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !root
+        .get(&format!("/+search?q={}", last.secrets[1]))
+        .text()
+        .contains(last.name)
+    {
+        assert!(Instant::now() < deadline, "the search index did not catch up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Every page-specific way to reach `page`'s content.
+fn page_targets(page: &str) -> Vec<String> {
+    [
+        format!("/{page}"),
+        format!("/+raw/{page}"),
+        format!("/+edit/{page}"),
+        format!("/+history/{page}"),
+        format!("/{page}?rev=1"),
+        format!("/+raw/{page}?rev=1"),
+        format!("/+diff/{page}?from=1&to=2"),
+        format!("/+diff/{page}"),
+        format!("/+blame/{page}"),
+        format!("/+info/{page}"),
+        format!("/+feed/atom/{page}"),
+        format!("/+feed/rss/{page}"),
+    ]
+    .into()
+}
+
+/// Every listing and site-wide view that could mention any page.
+fn listing_targets() -> Vec<String> {
+    let mut targets: Vec<String> = [
+        "/+recent",
+        "/+feed/atom",
+        "/+feed/rss",
+        "/PublicPage",
+        "/+orphans",
+        "/+wanted",
+        "/+contributions/root",
+        "/+search?q=page",
+        "/+search?q=word",
+        "/+suggest?q=p",
+        "/+suggest?q=k",
+        "/+suggest?q=e",
+        "/+suggest?q=h",
+    ]
+    .map(str::to_owned)
+    .into();
+    for page in PAGES {
+        for secret in page.secrets {
+            targets.push(format!("/+search?q={secret}"));
+            targets.push(format!("/+suggest?q={}", &secret[..3]));
+        }
+        targets.push(format!("/+search?q={}", page.name));
+        targets.push(format!("/+search?q=title:{}", page.name));
+    }
+    targets
+}
+
+fn run_matrix(transport: &dyn Transport) {
+    write_pages(transport);
+    for role in ROLES {
+        let mut browser = Browser::new(transport);
+        if let Some(name) = account(role) {
+            browser.log_in(name);
+        }
+        let mut bodies = Vec::new();
+        for page in PAGES {
+            let readable = page.readers.contains(&role);
+            for target in page_targets(page.name) {
+                let response = browser.get(&target);
+                if !readable {
+                    assert!(
+                        !response.status.is_success(),
+                        "{role:?} got {target} with {}",
+                        response.status
+                    );
+                }
+                bodies.push((target, response));
+            }
+            let view = browser.get(&format!("/{}", page.name));
+            if readable {
+                assert_eq!(view.status, StatusCode::OK, "{role:?} reads {}", page.name);
+                assert!(
+                    view.text().contains(page.secrets[0]),
+                    "{role:?} {}",
+                    page.name
+                );
+                let search = browser.get(&format!("/+search?q={}", page.secrets[1]));
+                assert!(
+                    search.text().contains(page.name),
+                    "{role:?} finds {}: {}",
+                    page.name,
+                    search.text()
+                );
+            } else {
+                assert_eq!(view.status, StatusCode::FORBIDDEN, "{role:?} {}", page.name);
+                let hint = view.text().contains("log in");
+                assert_eq!(hint, role == Anonymous, "{role:?}: {}", view.text());
+            }
+            // Writing: only where the ACL grants it (the admin everywhere).
+            let may_write = match page.acl {
+                None => true,
+                Some("Editors:read,write") => matches!(role, Editor | Admin),
+                Some(_) => role == Admin,
+            };
+            let form = browser.get(&format!("/+edit/{}", page.name));
+            assert_eq!(
+                form.status == StatusCode::OK,
+                may_write,
+                "{role:?} edits {}: {}",
+                page.name,
+                form.status
+            );
+        }
+        for target in listing_targets() {
+            let response = browser.get(&target);
+            bodies.push((target, response));
+        }
+        for page in PAGES.iter().filter(|page| !page.readers.contains(&role)) {
+            for (target, response) in &bodies {
+                let body = response.text().to_lowercase();
+                // A search for the secret itself echoes it; the name check below covers that one.
+                for secret in page.secrets.iter().filter(|secret| !target.contains(*secret)) {
+                    assert!(
+                        !body.contains(secret),
+                        "{role:?} saw {secret} of {} at {target}:\n{body}",
+                        page.name
+                    );
+                }
+                let names_page = target.contains(page.name);
+                if !names_page {
+                    assert!(
+                        !body.contains(&page.name.to_lowercase()),
+                        "{role:?} saw the name {} at {target}:\n{body}",
+                        page.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_leak_in_process() {
+    let data = data_dir();
+    let setup = setup(data.path());
+    let transport = InProcess {
+        client: TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config()),
+    };
+    run_matrix(&transport);
+}
+
+#[test]
+fn no_leak_over_http() {
+    let data = data_dir();
+    let server = HttpServer::start(data.path());
+    run_matrix(&server);
+}
+
+/// Changing a page's `#acl` line needs the admin right on it; writing alone is not enough.
+#[test]
+fn changing_the_acl_line_needs_the_admin_right() {
+    let data = data_dir();
+    let setup = setup(data.path());
+    let transport = InProcess {
+        client: TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config()),
+    };
+    let mut root = Browser::new(&transport);
+    root.log_in("root");
+    let text = "#acl Editors:read,write\nTeam notes.\n";
+    assert_eq!(root.save("Notes", text, "").status, StatusCode::SEE_OTHER);
+    let mut ed = Browser::new(&transport);
+    ed.log_in("ed");
+    let edited = "#acl Editors:read,write\nTeam notes, edited.\n";
+    assert_eq!(ed.save("Notes", edited, "").status, StatusCode::SEE_OTHER);
+    let opened = "#acl All:read,write\nTeam notes, edited.\n";
+    let refused = ed.save("Notes", opened, "");
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert!(ed
+        .get("/+raw/Notes")
+        .text()
+        .starts_with("#acl Editors:read,write"));
+    let mut anonymous = Browser::new(&transport);
+    assert_eq!(anonymous.get("/Notes").status, StatusCode::FORBIDDEN);
+}
+
