@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::feeds::FeedFormat;
 use super::page_name::PageName;
 use super::theme::ThemeInfo;
 use super::urls::Urls;
@@ -20,7 +21,17 @@ pub struct Layout {
     pub nav: Nav,
     pub page: Option<PageLinks>,
     /// The theme and colour mode this page is drawn in (`wiki::theme`).
-    pub theme: ThemeInfo,
+    pub theme: ThemeInfo,    /// Feeds announced with `<link rel="alternate">`: the page's when there is one, and the site's.
+    pub feeds: Vec<FeedLink>,
+}
+
+/// A feed for `<link rel="alternate" type=… title=… href=…>`.
+#[derive(Debug, Serialize)]
+pub struct FeedLink {
+    pub title: String,
+    pub url: String,
+    #[serde(rename = "type")]
+    pub media_type: &'static str,
 }
 
 /// The site navigation.
@@ -42,6 +53,10 @@ pub struct PageLinks {
     pub edit_url: String,
     pub history_url: String,
     pub raw_url: String,
+    pub blame_url: String,
+    pub info_url: String,
+    pub rename_url: String,
+    pub delete_url: String,
     pub parents: Vec<Crumb>,
 }
 
@@ -60,6 +75,10 @@ impl PageLinks {
             edit_url: urls.action("edit", name),
             history_url: urls.action("history", name),
             raw_url: urls.action("raw", name),
+            blame_url: urls.action("blame", name),
+            info_url: urls.action("info", name),
+            rename_url: urls.action("rename", name),
+            delete_url: urls.action("delete", name),
             parents: name
                 .parents()
                 .iter()
@@ -94,6 +113,31 @@ impl Wiki {
             },
             page: page.map(|name| PageLinks::new(urls, name)),
             theme: self.theme_info(exchange),
+            feeds: self.feed_links(urls, page),
         }
+    }
+
+    fn feed_links(&self, urls: &Urls, page: Option<&PageName>) -> Vec<FeedLink> {
+        let site = &self.settings.site_name;
+        let mut feeds = Vec::new();
+        for format in [FeedFormat::Atom, FeedFormat::Rss] {
+            let label = match format {
+                FeedFormat::Atom => "Atom",
+                FeedFormat::Rss => "RSS",
+            };
+            if let Some(name) = page {
+                feeds.push(FeedLink {
+                    title: format!("Changes to {name} ({label})"),
+                    url: urls.feed(format.as_str(), Some(name)),
+                    media_type: format.media_type(),
+                });
+            }
+            feeds.push(FeedLink {
+                title: format!("{site}: recent changes ({label})"),
+                url: urls.feed(format.as_str(), None),
+                media_type: format.media_type(),
+            });
+        }
+        feeds
     }
 }

@@ -6,14 +6,19 @@
 //! in `crate::commands` decide how requests reach it.
 
 mod assets;
+mod blame;
 mod context;
-mod diff;
+pub mod diff;
 mod error;
+mod feeds;
 mod graph;
 mod history;
+mod lifecycle;
 mod links;
+mod merge;
 pub mod page_name;
 mod pages;
+mod recent;
 mod routes;
 mod search;
 mod theme;
@@ -105,13 +110,27 @@ impl Wiki {
             Route::Edit(name) if method == Method::POST => self.save_page(exchange, &name),
             Route::History(name) if readable => self.history(exchange, &name),
             Route::Diff(name) if readable => self.diff(exchange, &name),
+            Route::Revert(name) if method == Method::POST => self.revert(exchange, &name),
+            Route::Blame(name) if readable => self.blame(exchange, &name),
+            Route::Info(name) if readable => self.info(exchange, &name),
+            Route::Rename(name) if readable => self.rename_form(exchange, &name),
+            Route::Rename(name) if method == Method::POST => self.rename(exchange, &name),
+            Route::Delete(name) if readable => self.confirm_form(exchange, &name, "delete"),
+            Route::Delete(name) if method == Method::POST => self.delete(exchange, &name),
+            Route::Undelete(name) if readable => self.confirm_form(exchange, &name, "undelete"),
+            Route::Undelete(name) if method == Method::POST => self.undelete(exchange, &name),
             Route::Recent if readable => self.recent(exchange),
+            Route::Contributions(user) if readable => self.contributions(exchange, &user),
+            Route::Feed(format, page) if readable => self.feed(exchange, format, page.as_ref()),
             Route::Orphans if readable => self.orphans(exchange),
             Route::Wanted if readable => self.wanted(exchange),
             Route::Search if readable => self.search(exchange),
             Route::Suggest if readable => self.suggest(exchange),
             Route::Static(path) if readable => self.asset(&path),
-            Route::Edit(_) => Ok(self.method_not_allowed(exchange, "GET, HEAD, POST")),
+            Route::Edit(_) | Route::Rename(_) | Route::Delete(_) | Route::Undelete(_) => {
+                Ok(self.method_not_allowed(exchange, "GET, HEAD, POST"))
+            }
+            Route::Revert(_) => Ok(self.method_not_allowed(exchange, "POST")),
             _ => Ok(self.method_not_allowed(exchange, "GET, HEAD")),
         }
     }

@@ -38,6 +38,14 @@ macro_rules! for_each_scenario {
             links_turn_blue_when_the_target_is_created,
             orphans_and_wanted_pages,
             interwiki_and_code_highlighting,
+            diff_views_blame_and_info,
+            revert_restores_an_old_revision,
+            rename_leaves_a_redirect,
+            delete_and_undelete,
+            concurrent_edits_merge_cleanly,
+            concurrent_conflicting_edits_lose_nothing,
+            recent_changes_filter_and_page,
+            feeds_have_absolute_links_under_the_mount,
         }
     };
 }
@@ -558,4 +566,356 @@ pub fn interwiki_and_code_highlighting(gw: &dyn Gateway) {
     );
     assert!(html.contains("class=\"interwiki\""), "{html}");
     assert!(html.contains("class=\"hl-"), "code is highlighted: {html}");
+}
+
+/// POSTs a form to `target` (below the mount).
+fn post(gw: &dyn Gateway, target: &str, fields: &[(&str, &str)]) -> TestResponse {
+    gw.send(TestRequest::post_form(target, fields))
+}
+
+/// A save with a comment of one's own (so a test can tell edits apart).
+fn save_as(
+    gw: &dyn Gateway,
+    page: &str,
+    text: &str,
+    base_rev: Option<u64>,
+    comment: &str,
+) -> TestResponse {
+    let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
+    post(
+        gw,
+        &format!("/+edit/{page}"),
+        &[
+            ("text", text),
+            ("comment", comment),
+            ("base_rev", &base),
+            ("action", "save"),
+        ],
+    )
+}
+
+pub fn diff_views_blame_and_info(gw: &dyn Gateway) {
+    save(gw, "Words", "the quick brown fox\nstays\n", None);
+    save(gw, "Words", "the quick red fox\nstays\nand more\n", Some(1));
+    let unified = gw.get("/+diff/Words?from=1&to=2");
+    assert_status(&unified, StatusCode::OK);
+    let html = unified.text();
+    assert!(
+        html.contains("<del>brown</del>"),
+        "word-level removal: {html}"
+    );
+    assert!(
+        html.contains("<ins>red</ins>"),
+        "word-level addition: {html}"
+    );
+    let side = gw.get("/+diff/Words?from=1&to=2&view=side");
+    assert_status(&side, StatusCode::OK);
+    assert!(side.text().contains("side-by-side"), "{}", side.text());
+    assert_status(
+        &gw.get("/+diff/Words?view=sideways"),
+        StatusCode::BAD_REQUEST,
+    );
+
+    let history = gw.get("/+history/Words").text();
+    assert!(
+        history.contains(&format!("{}/+diff/Words?from=1&amp;to=2", gw.mount())),
+        "diff against current: {history}"
+    );
+
+    let blame = gw.get("/+blame/Words");
+    assert_status(&blame, StatusCode::OK);
+    let html = blame.text();
+    assert!(
+        html.contains(&format!("href=\"{}/Words?rev=1\"", gw.mount())),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"{}/Words?rev=2\"", gw.mount())),
+        "{html}"
+    );
+    assert!(html.contains("and more"), "{html}");
+    assert_status(&gw.get("/+blame/NoSuchWords"), StatusCode::NOT_FOUND);
+
+    let info = gw.get("/+info/Words");
+    assert_status(&info, StatusCode::OK);
+    assert!(info.text().contains("Revisions"), "{}", info.text());
+    assert_status(&gw.get("/+info/NoSuchWords"), StatusCode::NOT_FOUND);
+    let view = gw.get("/Words").text();
+    for action in ["blame", "info", "rename", "delete"] {
+        let link = format!("href=\"{}/+{action}/Words\"", gw.mount());
+        assert!(view.contains(&link), "page bar lacks {link}: {view}");
+    }
+}
+
+pub fn revert_restores_an_old_revision(gw: &dyn Gateway) {
+    save(gw, "Reverted", "good text\n", None);
+    save(gw, "Reverted", "vandalism\n", Some(1));
+    let history = gw.get("/+history/Reverted").text();
+    let revert_url = format!("{}/+revert/Reverted?rev=1", gw.mount());
+    assert!(history.contains(&revert_url), "{history}");
+    let old = gw.get("/Reverted?rev=1").text();
+    assert!(
+        old.contains(&revert_url),
+        "the old revision offers a revert: {old}"
+    );
+
+    let reverted = post(gw, "/+revert/Reverted?rev=1", &[]);
+    assert_status(&reverted, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reverted.header("location"),
+        Some(format!("{}/Reverted", gw.mount()).as_str())
+    );
+    assert_eq!(gw.get("/+raw/Reverted").text(), "good text\n");
+    let history = gw.get("/+history/Reverted").text();
+    assert!(history.contains("Reverted to r1"), "{history}");
+    assert!(
+        history.contains(&format!("{}/Reverted?rev=3", gw.mount())),
+        "{history}"
+    );
+    // The vandalism is still in the history: nothing is lost.
+    assert_eq!(gw.get("/+raw/Reverted?rev=2").text(), "vandalism\n");
+
+    assert_status(
+        &gw.get("/+revert/Reverted?rev=1"),
+        StatusCode::METHOD_NOT_ALLOWED,
+    );
+    assert_status(
+        &post(gw, "/+revert/Reverted?rev=9", &[]),
+        StatusCode::NOT_FOUND,
+    );
+    assert_status(&post(gw, "/+revert/Reverted", &[]), StatusCode::BAD_REQUEST);
+    assert_status(
+        &post(gw, "/+revert/NoSuchRevert?rev=1", &[]),
+        StatusCode::NOT_FOUND,
+    );
+}
+
+pub fn rename_leaves_a_redirect(gw: &dyn Gateway) {
+    save(gw, "OldName", "the parent\n", None);
+    save(gw, "OldName/Child", "the child\n", None);
+    save(gw, "Occupied", "taken\n", None);
+    let form = gw.get("/+rename/OldName");
+    assert_status(&form, StatusCode::OK);
+    assert!(form.text().contains("name=\"new_name\""), "{}", form.text());
+
+    let taken = post(gw, "/+rename/OldName", &[("new_name", "Occupied")]);
+    assert_status(&taken, StatusCode::CONFLICT);
+    assert!(taken.text().contains("already a page"), "{}", taken.text());
+    assert_status(
+        &post(gw, "/+rename/OldName", &[("new_name", "a//b")]),
+        StatusCode::BAD_REQUEST,
+    );
+
+    let renamed = post(
+        gw,
+        "/+rename/OldName",
+        &[
+            ("new_name", "NewName"),
+            ("with_subpages", "1"),
+            ("comment", "tidy up"),
+        ],
+    );
+    assert_status(&renamed, StatusCode::SEE_OTHER);
+    assert_eq!(
+        renamed.header("location"),
+        Some(format!("{}/NewName", gw.mount()).as_str())
+    );
+    assert_eq!(gw.get("/+raw/NewName").text(), "the parent\n");
+    assert_eq!(gw.get("/+raw/NewName/Child").text(), "the child\n");
+
+    let old = gw.get("/OldName");
+    assert_status(&old, StatusCode::FOUND);
+    assert_eq!(
+        old.header("location"),
+        Some(format!("{}/NewName?redirected_from=OldName", gw.mount()).as_str())
+    );
+    let landed = gw.get("/NewName?redirected_from=OldName").text();
+    assert!(landed.contains("Redirected from OldName"), "{landed}");
+    let child = gw.get("/OldName/Child");
+    assert_status(&child, StatusCode::FOUND);
+    let history = gw.get("/+history/NewName").text();
+    assert!(history.contains("tidy up"), "{history}");
+}
+
+pub fn delete_and_undelete(gw: &dyn Gateway) {
+    save(gw, "Doomed", "short-lived\n", None);
+    let confirm = gw.get("/+delete/Doomed");
+    assert_status(&confirm, StatusCode::OK);
+    assert!(
+        confirm.text().contains("method=\"post\""),
+        "{}",
+        confirm.text()
+    );
+
+    let deleted = post(gw, "/+delete/Doomed", &[("comment", "obsolete")]);
+    assert_status(&deleted, StatusCode::SEE_OTHER);
+    let gone = gw.get("/Doomed");
+    assert_status(&gone, StatusCode::GONE);
+    let undelete_url = format!("{}/+undelete/Doomed", gw.mount());
+    assert!(gone.text().contains(&undelete_url), "{}", gone.text());
+    assert_status(&gw.get("/+raw/Doomed"), StatusCode::NOT_FOUND);
+    assert_status(&post(gw, "/+delete/Doomed", &[]), StatusCode::NOT_FOUND);
+    let recent = gw.get("/+recent").text();
+    assert!(recent.contains("obsolete"), "{recent}");
+
+    let back = post(gw, "/+undelete/Doomed", &[]);
+    assert_status(&back, StatusCode::SEE_OTHER);
+    assert_eq!(gw.get("/+raw/Doomed").text(), "short-lived\n");
+    assert_status(&post(gw, "/+undelete/Doomed", &[]), StatusCode::NOT_FOUND);
+    assert_status(&post(gw, "/+delete/NeverThere", &[]), StatusCode::NOT_FOUND);
+}
+
+const MERGE_BASE: &str = "alpha\nbeta\ngamma\ndelta\nepsilon\n";
+
+pub fn concurrent_edits_merge_cleanly(gw: &dyn Gateway) {
+    save(gw, "Shared", MERGE_BASE, None);
+    // Both opened the editor at revision 1; Bob saves first.
+    let bob = save_as(
+        gw,
+        "Shared",
+        "alpha\nbeta\ngamma\ndelta\nEPSILON by bob\n",
+        Some(1),
+        "bob",
+    );
+    assert_status(&bob, StatusCode::SEE_OTHER);
+    let alice = save_as(
+        gw,
+        "Shared",
+        "ALPHA by alice\nbeta\ngamma\ndelta\nepsilon\n",
+        Some(1),
+        "alice",
+    );
+    assert_status(&alice, StatusCode::SEE_OTHER);
+    let location = alice.header("location").unwrap_or_default().to_owned();
+    assert_eq!(location, format!("{}/Shared?merged=3", gw.mount()));
+    assert_eq!(
+        gw.get("/+raw/Shared").text(),
+        "ALPHA by alice\nbeta\ngamma\ndelta\nEPSILON by bob\n"
+    );
+    let told = gw.get("/Shared?merged=3").text();
+    assert!(told.contains("merged"), "{told}");
+}
+
+pub fn concurrent_conflicting_edits_lose_nothing(gw: &dyn Gateway) {
+    save(gw, "Contested", MERGE_BASE, None);
+    let bob = save_as(
+        gw,
+        "Contested",
+        "alpha\nbeta\ngamma by bob\ndelta\nepsilon\n",
+        Some(1),
+        "bob",
+    );
+    assert_status(&bob, StatusCode::SEE_OTHER);
+    let alice = save_as(
+        gw,
+        "Contested",
+        "alpha\nbeta\ngamma by alice\ndelta\nepsilon\n",
+        Some(1),
+        "alice",
+    );
+    assert_status(&alice, StatusCode::CONFLICT);
+    let html = alice.text();
+    assert!(
+        html.contains("&lt;&lt;&lt;&lt;&lt;&lt;&lt; your text"),
+        "markers: {html}"
+    );
+    assert!(html.contains("gamma by alice"), "{html}");
+    assert!(html.contains("gamma by bob"), "{html}");
+    assert!(
+        html.contains("name=\"base_rev\" value=\"2\""),
+        "the retry is based on bob's: {html}"
+    );
+    assert_eq!(
+        gw.get("/+raw/Contested").text(),
+        "alpha\nbeta\ngamma by bob\ndelta\nepsilon\n",
+        "nothing was overwritten"
+    );
+    // Alice resolves and saves on top of Bob's revision.
+    let resolved = save_as(
+        gw,
+        "Contested",
+        "alpha\nbeta\nboth gammas\ndelta\nepsilon\n",
+        Some(2),
+        "alice",
+    );
+    assert_status(&resolved, StatusCode::SEE_OTHER);
+    assert_eq!(
+        gw.get("/+raw/Contested").text(),
+        "alpha\nbeta\nboth gammas\ndelta\nepsilon\n"
+    );
+}
+
+pub fn recent_changes_filter_and_page(gw: &dyn Gateway) {
+    save_as(gw, "Filtered/One", "one\n", None, "first of the filtered");
+    save_as(gw, "Elsewhere", "two\n", None, "not in the filter");
+    let html = gw.get("/+recent?prefix=Filtered%2F").text();
+    assert!(html.contains("first of the filtered"), "{html}");
+    assert!(!html.contains("not in the filter"), "{html}");
+    let recent = gw.get("/+recent").text();
+    // The author links to their contributions.
+    let marker = format!("class=\"author\" href=\"{}/+contributions/", gw.mount());
+    let start = recent
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no contributions link: {recent}"));
+    let href_start = start + "class=\"author\" href=\"".len();
+    let href_end = href_start + recent[href_start..].find('"').unwrap();
+    let href = recent[href_start..href_end].replace("&amp;", "&");
+    let target = href.strip_prefix(gw.mount()).unwrap();
+    let contributions = gw.get(target);
+    assert_status(&contributions, StatusCode::OK);
+    assert!(
+        contributions.text().contains("Contributions of"),
+        "{}",
+        contributions.text()
+    );
+    assert_status(&gw.get("/+recent?before=abc"), StatusCode::BAD_REQUEST);
+    // A cursor past everything is an empty page, not an error.
+    assert_status(&gw.get("/+recent?before=1"), StatusCode::OK);
+}
+
+pub fn feeds_have_absolute_links_under_the_mount(gw: &dyn Gateway) {
+    save_as(
+        gw,
+        "FeedPage",
+        "news & <notes>\n",
+        None,
+        "a <fresh> & \"quoted\" comment",
+    );
+    let view = gw.get("/FeedPage").text();
+    for href in ["/+feed/atom", "/+feed/rss", "/+feed/atom/FeedPage"] {
+        let link = format!("href=\"{}{href}\"", gw.mount());
+        assert!(view.contains(&link), "no alternate {link}: {view}");
+    }
+    assert!(
+        view.contains("rel=\"alternate\" type=\"application/atom+xml\""),
+        "{view}"
+    );
+
+    let atom = gw.get("/+feed/atom");
+    assert_status(&atom, StatusCode::OK);
+    assert_eq!(
+        atom.header("content-type"),
+        Some("application/atom+xml; charset=utf-8")
+    );
+    let xml = atom.text();
+    assert!(xml.contains("<feed"), "{xml}");
+    let entry_id = format!("{}/FeedPage?rev=1</id>", gw.mount());
+    assert!(xml.contains(&entry_id), "{xml}");
+    assert!(xml.contains("://"), "absolute links: {xml}");
+    assert!(xml.contains("a &lt;fresh&gt; &amp;"), "escaped: {xml}");
+
+    let rss = gw.get("/+feed/rss/FeedPage");
+    assert_status(&rss, StatusCode::OK);
+    assert_eq!(
+        rss.header("content-type"),
+        Some("application/rss+xml; charset=utf-8")
+    );
+    let xml = rss.text();
+    assert!(xml.contains("<rss version=\"2.0\""), "{xml}");
+    assert!(
+        xml.contains(&format!("{}/FeedPage?rev=1</guid>", gw.mount())),
+        "{xml}"
+    );
+    assert_status(&gw.get("/+feed/atom/NoSuchFeedPage"), StatusCode::NOT_FOUND);
+    assert_status(&gw.get("/+feed/json"), StatusCode::NOT_FOUND);
 }

@@ -221,6 +221,8 @@ fn new_page_edit_form_omits_what_is_null() {
     ctx["preview_html"] = json!(null);
     ctx["notice"] = json!(null);
     ctx["conflict_text"] = json!(null);
+    ctx["own_text"] = json!(null);
+    ctx["their_changes"] = json!(null);
     ctx["is_new"] = json!(true);
     ctx["text"] = json!("");
     let html = render("edit.html", &ctx);
@@ -266,12 +268,14 @@ fn diff_marks_lines_with_signs_not_only_colour() {
     assert!(html.contains(r#"<tr class="diff-added">"#), "{html}");
     assert!(html.contains(r#"<td class="sign">+</td>"#), "{html}");
     assert!(html.contains(r#"<td class="sign">-</td>"#), "{html}");
-    assert!(html.contains("<del>See [[Roadmap]].</del>"), "{html}");
+    // Inside a changed line, only what changed is marked.
+    assert!(html.contains("See [[Roadmap]]<del>.</del>"), "{html}");
+    assert!(html.contains("See [[Roadmap]]<ins> and [[Budget]].</ins>"), "{html}");
     assert!(html.contains("@@ -1,2 +1,2 @@"), "{html}");
 
     let mut ctx = context("diff.html");
     ctx["identical"] = json!(true);
-    ctx["lines"] = json!([]);
+    ctx["rows"] = json!([]);
     let html = render("diff.html", &ctx);
     assert!(html.contains("The two revisions are identical."), "{html}");
     assert!(!html.contains("<table"), "{html}");
