@@ -30,7 +30,8 @@ Examples:
   quire --data /srv/wiki serve --listen 0.0.0.0:8080
   quire --data /srv/wiki fastcgi --listen unix:/run/quire/fcgi.sock
   quire --data /srv/wiki scgi --listen 127.0.0.1:4000
-  QUIRE_DATA=/srv/wiki quire cgi              # what a cgi-bin does";
+  QUIRE_DATA=/srv/wiki quire cgi              # what a cgi-bin does
+  quire --data /srv/wiki user add alice --admin";
 
 /// Options every command takes.
 #[derive(Debug, Args, Default, Clone)]
@@ -101,6 +102,99 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki reindex
     Reindex(ReindexOptions),
+    /// Manage accounts: add, change password or role, list, disable, invite.
+    ///
+    /// Passwords are read from a prompt on the terminal, or with
+    /// --password-stdin from the first line of standard input; never from
+    /// the command line, where other users could see them.
+    ///
+    /// Example: quire --data /srv/wiki user add alice --admin
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the secret keys that seal session cookies (DATA/session.key).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `quire user …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum UserCommand {
+    /// Create an account.
+    ///
+    /// Example: quire user add alice --admin --email alice@example.org
+    Add {
+        /// The login name: letters, digits, '_', '-', '.', starting with a letter.
+        name: String,
+        /// Give the account the admin role (admin pages, managing accounts).
+        #[arg(long)]
+        admin: bool,
+        /// The account's email address.
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+        /// Shown instead of the name in the header and page history.
+        #[arg(long, value_name = "TEXT")]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for an account.
+    ///
+    /// Example: echo 'new secret words' | quire user passwd alice --password-stdin
+    Passwd {
+        /// The account's name (any case).
+        name: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Make an account an admin or an ordinary user.
+    ///
+    /// Example: quire user role alice admin
+    Role {
+        /// The account's name (any case).
+        name: String,
+        /// `admin` or `user`.
+        #[arg(value_parser = ["admin", "user"])]
+        role: String,
+    },
+    /// List every account with its role and state.
+    List,
+    /// Disable an account: it can no longer log in, and its sessions end.
+    ///
+    /// Example: quire user disable mallory
+    Disable {
+        /// The account's name (any case).
+        name: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The account's name (any case).
+        name: String,
+    },
+    /// Make an invitation code for registration when `registration = "invite"`.
+    ///
+    /// Prints the code; the invitee enters it on the registration page.
+    /// Example: quire user invite --days 3
+    Invite {
+        /// How many days the code stays valid [default: 7].
+        #[arg(long, value_name = "N", default_value_t = 7)]
+        days: u32,
+    },
+}
+
+/// `quire keys …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum KeysCommand {
+    /// Make a new session key; new cookies are sealed with it.
+    ///
+    /// The previous key still opens existing cookies, so nobody is logged
+    /// out; a key two rotations old is dropped, and the sessions it sealed
+    /// end. Rotate twice to end every session at once (after a leak).
+    /// Servers that run for long pick the new key up on restart.
+    ///
+    /// Example: quire --data /srv/wiki keys rotate
+    Rotate,
 }
 
 /// Options of `quire reindex`.
@@ -167,6 +261,18 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Serve(ServeOptions { listen: Some(ref l), .. })) if l == "127.0.0.1:9")
         );
+    }
+
+    #[test]
+    fn user_commands_parse_and_take_no_password_flag() {
+        let cli = Cli::try_parse_from(["quire", "user", "add", "alice", "--admin"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::User(UserCommand::Add { ref name, admin: true, .. })) if name == "alice"
+        ));
+        assert!(Cli::try_parse_from(["quire", "user", "add", "alice", "--password", "x"]).is_err());
+        assert!(Cli::try_parse_from(["quire", "user", "role", "alice", "root"]).is_err());
+        assert!(Cli::try_parse_from(["quire", "keys", "rotate"]).is_ok());
     }
 
     #[test]

@@ -60,6 +60,16 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 # Link words written in CamelCase to the page of that name, without [[ ]].
 # camel_case = false
 
+# Who may create an account on /+register: "open" (anyone), "invite" (with a
+# code from `quire user invite` or the admin page) or "closed" (accounts are
+# made with `quire user add` only).
+# registration = "open"
+
+# Whether visitors who are not logged in may edit; their revisions name their
+# address. On by default so that a new wiki works before it has any account;
+# off, editing asks to log in and every revision names its account.
+# anonymous_edits = true
+
 # Interwiki prefixes: [[WikiPedia:Rust]] links to the URL with $PAGE replaced
 # by the (percent-encoded) page part. Setting this table replaces the default,
 # which is the one entry below.
@@ -85,6 +95,31 @@ pub struct FileSettings {
     pub theme: Option<String>,
     pub camel_case: Option<bool>,
     pub interwiki: Option<std::collections::BTreeMap<String, String>>,
+    pub registration: Option<Registration>,
+    pub anonymous_edits: Option<bool>,
+}
+
+/// Who may create an account on `/+register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone.
+    Open,
+    /// Whoever has an invitation code.
+    Invite,
+    /// Nobody: accounts come from `quire user add`.
+    Closed,
+}
+
+impl Registration {
+    /// The name quire.toml uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Open => "open",
+            Registration::Invite => "invite",
+            Registration::Closed => "closed",
+        }
+    }
 }
 
 impl FileSettings {
@@ -148,6 +183,8 @@ pub struct Settings {
     pub theme: String,
     pub camel_case: bool,
     pub interwiki: std::collections::BTreeMap<String, String>,
+    pub registration: Registration,
+    pub anonymous_edits: bool,
 }
 
 impl Settings {
@@ -182,6 +219,8 @@ impl Settings {
                 )]
                 .into()
             }),
+            registration: file.registration.unwrap_or(Registration::Open),
+            anonymous_edits: file.anonymous_edits.unwrap_or(true),
         }
     }
 }
@@ -201,6 +240,8 @@ mod tests {
         assert!(!settings.camel_case);
         assert_eq!(settings.max_page_bytes, 2 * 1024 * 1024);
         assert!(settings.interwiki.contains_key("WikiPedia"));
+        assert_eq!(settings.registration, Registration::Open);
+        assert!(settings.anonymous_edits);
         assert_eq!(settings.theme, "default");
     }
 
@@ -210,6 +251,15 @@ mod tests {
         assert_eq!(parse_mount("/").unwrap(), "");
         assert!(parse_mount("wiki").is_err());
         assert!(parse_mount("/w?x").is_err());
+    }
+
+    #[test]
+    fn registration_modes_parse_and_others_are_refused() {
+        let file: FileSettings =
+            toml::from_str("registration = \"invite\"\nanonymous_edits = false").unwrap();
+        assert_eq!(file.registration, Some(Registration::Invite));
+        assert_eq!(file.anonymous_edits, Some(false));
+        assert!(toml::from_str::<FileSettings>("registration = \"maybe\"").is_err());
     }
 
     #[test]

@@ -82,6 +82,11 @@ impl DataDir {
         dir.is_dir().then_some(dir)
     }
 
+    /// The file of session keys, `DATA/session.key` (mode 0600; see `gateway::session`).
+    pub fn session_key_path(&self) -> PathBuf {
+        self.root.join("session.key")
+    }
+
     fn config_path(&self) -> PathBuf {
         self.root.join("quire.toml")
     }

@@ -80,6 +80,12 @@ fn run(cli: &Cli, command: Command) -> anyhow::Result<()> {
         Command::Reindex(options) => {
             commands::reindex::run(&Setup::new(&cli.global, ListenFlags::default())?, &options)
         }
+        Command::User(command) => {
+            commands::user::run(&Setup::new(&cli.global, ListenFlags::default())?, &command)
+        }
+        Command::Keys(command) => {
+            commands::user::keys(&Setup::new(&cli.global, ListenFlags::default())?, &command)
+        }
     }
 }
 

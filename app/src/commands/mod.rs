@@ -7,11 +7,14 @@ pub mod init;
 pub mod reindex;
 pub mod scgi;
 pub mod serve;
+pub mod user;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use gateway::middleware::StackConfig;
+use gateway::session::SessionKeys;
 use gateway::{App, GatewayConfig};
 use themes::Themes;
 
@@ -22,10 +25,12 @@ use crate::indexer::Indexer;
 use crate::wiki::page_name::PageName;
 use crate::wiki::{Wiki, WikiSettings};
 
-/// Settings and data directory, resolved once per process.
+/// Settings, data directory and session keys, resolved once per process.
 pub struct Setup {
     pub data: DataDir,
     pub settings: Settings,
+    /// The keys that seal session cookies, from `DATA/session.key` (made on first use, mode 0600).
+    pub session_keys: Arc<SessionKeys>,
 }
 
 impl Setup {
@@ -37,7 +42,18 @@ impl Setup {
         if let Some(mount) = &settings.mount {
             settings.mount = Some(parse_mount(mount)?);
         }
-        Ok(Setup { data, settings })
+        let key_path = data.session_key_path();
+        let session_keys = SessionKeys::load_or_create(&key_path).with_context(|| {
+            format!(
+                "could not read or create the session keys in {} (delete a damaged file: a new one is made, and everyone logs in again)",
+                key_path.display()
+            )
+        })?;
+        Ok(Setup {
+            data,
+            settings,
+            session_keys: Arc::new(session_keys),
+        })
     }
 
     /// What every adapter is told.
@@ -116,11 +132,18 @@ impl Setup {
                 },
                 max_page_bytes: usize::try_from(self.settings.max_page_bytes).unwrap_or(usize::MAX),
                 theme: self.settings.theme.clone(),
+                registration: self.settings.registration,
+                anonymous_edits: self.settings.anonymous_edits,
             },
         );
-        Ok(Arc::new(gateway::middleware::standard(
-            wiki,
-            self.settings.debug,
-        )))
+        // The one stack for every gateway: sessions, CSRF, security headers, compression, 304s.
+        let stack = StackConfig {
+            debug: self.settings.debug,
+            ..StackConfig::new(Arc::clone(&self.session_keys))
+        };
+        Ok(Arc::new(
+            gateway::middleware::stack(wiki, &stack)
+                .context("could not set up the middleware stack")?,
+        ))
     }
 }

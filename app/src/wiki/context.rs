@@ -23,6 +23,19 @@ pub struct Layout {
     /// The theme and colour mode this page is drawn in (`wiki::theme`).
     pub theme: ThemeInfo,    /// Feeds announced with `<link rel="alternate">`: the page's when there is one, and the site's.
     pub feeds: Vec<FeedLink>,
+    /// The logged-in account; `None` for anonymous readers.
+    pub user: Option<UserInfo>,
+    /// The session's CSRF token: every POST form embeds it as the hidden field `csrf_token`.
+    pub csrf_token: String,
+}
+
+/// The logged-in account, as the header shows it.
+#[derive(Debug, Serialize)]
+pub struct UserInfo {
+    pub name: String,
+    pub display_name: String,
+    pub prefs_url: String,
+    pub is_admin: bool,
 }
 
 /// A feed for `<link rel="alternate" type=… title=… href=…>`.
@@ -43,6 +56,13 @@ pub struct Nav {
     pub search_url: String,
     /// Page names matching a prefix, as JSON, for the search box's suggestions.
     pub suggest_url: String,
+    pub login_url: String,
+    /// Logging out is a POST (a link could be followed by a prefetcher or another site).
+    pub logout_url: String,
+    /// `None` when registration is closed.
+    pub register_url: Option<String>,
+    pub prefs_url: String,
+    pub admin_url: String,
 }
 
 /// A page's name and the URLs of what can be done with it.
@@ -110,9 +130,27 @@ impl Wiki {
                 help_url: urls.page(&self.settings.help_page),
                 search_url: urls.special("search"),
                 suggest_url: urls.special("suggest"),
+                login_url: urls.special("login"),
+                logout_url: urls.special("logout"),
+                register_url: (self.settings.registration != crate::config::Registration::Closed)
+                    .then(|| urls.special("register")),
+                prefs_url: urls.special("prefs"),
+                admin_url: urls.special("admin"),
             },
             page: page.map(|name| PageLinks::new(urls, name)),
             theme: self.theme_info(exchange),
+            user: exchange.viewer.name.as_ref().map(|name| UserInfo {
+                name: name.clone(),
+                display_name: exchange.viewer.display_name.clone(),
+                prefs_url: urls.special("prefs"),
+                is_admin: exchange.viewer.is_admin,
+            }),
+            csrf_token: exchange
+                .request
+                .extensions()
+                .get::<gateway::middleware::CsrfToken>()
+                .map(gateway::middleware::CsrfToken::value)
+                .unwrap_or_default(),
             feeds: self.feed_links(urls, page),
         }
     }

@@ -5,6 +5,8 @@
 //! gateway or protocol adapter. It is one [`gateway::App`]; the entry points
 //! in `crate::commands` decide how requests reach it.
 
+mod accounts;
+mod admin;
 mod assets;
 mod blame;
 mod context;
@@ -18,11 +20,13 @@ mod links;
 mod merge;
 pub mod page_name;
 mod pages;
+mod prefs;
 mod recent;
 mod routes;
 mod search;
 mod theme;
 pub mod urls;
+mod viewer;
 
 use std::sync::Arc;
 
@@ -37,6 +41,7 @@ pub use self::error::WikiError;
 use self::page_name::PageName;
 use self::routes::Route;
 use self::urls::Urls;
+use self::viewer::Viewer;
 
 /// Site-wide settings the controllers need.
 #[derive(Debug, Clone)]
@@ -56,6 +61,10 @@ pub struct WikiSettings {
     pub max_page_bytes: usize,
     /// The site's theme (`theme` in `quire.toml`), for readers who chose none.
     pub theme: String,
+    /// Who may create an account on `/+register` (`registration` in `quire.toml`).
+    pub registration: crate::config::Registration,
+    /// Whether visitors who are not logged in may edit (`anonymous_edits` in `quire.toml`).
+    pub anonymous_edits: bool,
 }
 
 /// The wiki as a gateway app.
@@ -66,10 +75,11 @@ pub struct Wiki {
     settings: WikiSettings,
 }
 
-/// What a controller gets: the request, and URLs under its mount.
+/// What a controller gets: the request, URLs under its mount, and who is asking.
 struct Exchange {
     request: Request,
     urls: Urls,
+    viewer: Viewer,
 }
 
 impl Exchange {
@@ -97,6 +107,9 @@ impl Wiki {
 
     fn dispatch(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         let route = Route::parse(exchange.request.path_info())?;
+        if let Some(response) = self.login_gate(exchange, &route)? {
+            return Ok(response);
+        }
         let method = exchange.request.method().clone();
         let readable = method == Method::GET || method == Method::HEAD;
         match route {
@@ -127,6 +140,19 @@ impl Wiki {
             Route::Search if readable => self.search(exchange),
             Route::Suggest if readable => self.suggest(exchange),
             Route::Static(path) if readable => self.asset(&path),
+            Route::Login if readable => self.login_form(exchange),
+            Route::Login if method == Method::POST => self.login(exchange),
+            Route::Logout if method == Method::POST => self.logout(exchange),
+            Route::Register if readable => self.register_form(exchange),
+            Route::Register if method == Method::POST => self.register(exchange),
+            Route::Prefs if readable => self.prefs_form(exchange),
+            Route::Prefs if method == Method::POST => self.save_prefs(exchange),
+            Route::Admin if readable => self.admin(exchange),
+            Route::Admin if method == Method::POST => self.admin_action(exchange),
+            Route::Login | Route::Register | Route::Prefs | Route::Admin => {
+                Ok(self.method_not_allowed(exchange, "GET, HEAD, POST"))
+            }
+            Route::Logout => Ok(self.method_not_allowed(exchange, "POST")),
             Route::Edit(_) | Route::Rename(_) | Route::Delete(_) | Route::Undelete(_) => {
                 Ok(self.method_not_allowed(exchange, "GET, HEAD, POST"))
             }
@@ -139,7 +165,19 @@ impl Wiki {
 impl App for Wiki {
     fn call(&self, request: Request) -> Response {
         let urls = Urls::new(request.mount());
-        let mut exchange = Exchange { request, urls };
+        let viewer = Viewer::of(&request, &self.storage);
+        let (viewer, failed) = match viewer {
+            Ok(viewer) => (viewer, None),
+            Err(err) => (Viewer::anonymous("unknown".to_owned(), None), Some(err)),
+        };
+        let mut exchange = Exchange {
+            request,
+            urls,
+            viewer,
+        };
+        if let Some(err) = failed {
+            return self.error_page(&exchange, err.into()).into_response();
+        }
         match self.dispatch(&mut exchange) {
             Ok(response) => response,
             Err(err) => self.error_page(&exchange, err).into_response(),

@@ -584,13 +584,10 @@ fn requested_revision(exchange: &Exchange) -> Result<Option<u64>, WikiError> {
     }
 }
 
-/// Who an edit is attributed to until accounts exist: the client's address.
+/// Who an edit is attributed to: the logged-in account, else the client's address (anonymous edits
+/// are turned away before any controller runs when `anonymous_edits` is off; see `Wiki::login_gate`).
 pub(super) fn author_of(exchange: &Exchange) -> String {
-    exchange
-        .request
-        .remote_addr()
-        .map(|addr| addr.to_string())
-        .unwrap_or_else(|| "anonymous".to_owned())
+    exchange.viewer.author()
 }
 
 /// 303 See Other: after a POST, the browser GETs the page.

@@ -48,6 +48,16 @@ pub enum Route {
     Suggest,
     /// `/+static/{path}`.
     Static(String),
+    /// `/+login`: the form (GET), logging in (POST).
+    Login,
+    /// `/+logout` (POST).
+    Logout,
+    /// `/+register`: creating an account.
+    Register,
+    /// `/+prefs`: the reader's preferences.
+    Prefs,
+    /// `/+admin`: accounts, settings, failed logins (admins only).
+    Admin,
 }
 
 impl Route {
@@ -84,6 +94,11 @@ impl Route {
             "search" if rest.is_empty() => Ok(Route::Search),
             "suggest" if rest.is_empty() => Ok(Route::Suggest),
             "static" if !rest.is_empty() => Ok(Route::Static(rest.to_owned())),
+            "login" if rest.is_empty() => Ok(Route::Login),
+            "logout" if rest.is_empty() => Ok(Route::Logout),
+            "register" if rest.is_empty() => Ok(Route::Register),
+            "prefs" if rest.is_empty() => Ok(Route::Prefs),
+            "admin" if rest.is_empty() => Ok(Route::Admin),
             _ => Err(HttpError::not_found(format!(
                 "There is no wiki action called \u{201c}+{verb}\u{201d}."
             ))),
@@ -180,6 +195,12 @@ mod tests {
         assert_eq!(Route::parse(b"/+wanted").unwrap(), Route::Wanted);
         assert_eq!(Route::parse(b"/+search").unwrap(), Route::Search);
         assert_eq!(Route::parse(b"/+suggest").unwrap(), Route::Suggest);
+        assert_eq!(Route::parse(b"/+login").unwrap(), Route::Login);
+        assert_eq!(Route::parse(b"/+logout").unwrap(), Route::Logout);
+        assert_eq!(Route::parse(b"/+register").unwrap(), Route::Register);
+        assert_eq!(Route::parse(b"/+prefs").unwrap(), Route::Prefs);
+        assert_eq!(Route::parse(b"/+admin").unwrap(), Route::Admin);
+        assert_eq!(Route::parse(b"/+admin/x").unwrap_err().status(), 404);
         assert_eq!(
             Route::parse(b"/+static/quire.css").unwrap(),
             Route::Static("quire.css".into())

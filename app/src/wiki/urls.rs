@@ -128,6 +128,12 @@ impl Urls {
         }
     }
 
+    /// The login form, coming back to `next` (a path under the mount) afterwards.
+    pub fn login(&self, next: &str) -> String {
+        let next = utf8_percent_encode(next, QUERY_VALUE).to_string();
+        format!("{}?next={next}", self.special("login"))
+    }
+
     /// A site-wide page such as `/+recent`.
     pub fn special(&self, verb: &str) -> String {
         format!("{}/+{verb}", self.mount)

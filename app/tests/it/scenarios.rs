@@ -7,7 +7,7 @@
 use gateway::testing::{TestRequest, TestResponse};
 use http::{Method, StatusCode};
 
-use crate::suite::{Gateway, BODY_LIMIT};
+use crate::suite::{post_form, Browser, Gateway, BODY_LIMIT, SESSION_COOKIE};
 
 /// Calls the macro `$callback` with the name of every scenario: the one list
 /// each test crate instantiates, so a new scenario runs everywhere.
@@ -46,22 +46,36 @@ macro_rules! for_each_scenario {
             concurrent_conflicting_edits_lose_nothing,
             recent_changes_filter_and_page,
             feeds_have_absolute_links_under_the_mount,
+            register_log_in_and_out,
+            forged_or_missing_csrf_token_is_403,
+            altered_session_cookie_is_ignored,
+            eleventh_wrong_password_is_throttled,
         }
     };
 }
 pub(crate) use for_each_scenario;
 
+/// Saves a page as an anonymous visitor: the editor is fetched first (for the session cookie and the
+/// form's CSRF token), then the form is sent, as a browser does.
 fn save(gw: &dyn Gateway, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
+    save_in(&Browser::new(gw), page, text, base_rev)
+}
+
+/// Saves a page in `browser`'s session (logged in or not).
+fn save_in(browser: &Browser<'_>, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
     let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
-    gw.send(TestRequest::post_form(
-        &format!("/+edit/{page}"),
+    let target = format!("/+edit/{page}");
+    let form = browser.get(&target);
+    assert_status(&form, StatusCode::OK);
+    browser.post_form(
+        &target,
         &[
             ("text", text),
             ("comment", "a test edit"),
             ("base_rev", &base),
             ("action", "save"),
         ],
-    ))
+    )
 }
 
 fn assert_status(response: &TestResponse, status: StatusCode) {
@@ -201,10 +215,11 @@ pub fn missing_page_is_404_with_create_link(gw: &dyn Gateway) {
 }
 
 pub fn preview_saves_nothing(gw: &dyn Gateway) {
-    let preview = gw.send(TestRequest::post_form(
+    let preview = post_form(
+        gw,
         "/+edit/Previewed",
         &[("text", "A **bold** idea"), ("action", "preview")],
-    ));
+    );
     assert_status(&preview, StatusCode::OK);
     assert!(
         preview.text().contains("<strong>bold</strong>"),
@@ -273,20 +288,24 @@ pub fn recent_changes(gw: &dyn Gateway) {
 }
 
 pub fn bad_form_input_is_400(gw: &dyn Gateway) {
-    let mut broken = TestRequest::post_form("/+edit/Broken", &[]);
+    let browser = Browser::new(gw);
+    let token = browser.csrf_token();
+    // Not UTF-8, so the token cannot be read from the body: it goes in the header, as scripts send it.
+    let mut broken =
+        TestRequest::post_form("/+edit/Broken", &[]).with_header("x-csrf-token", &token);
     broken.body = b"text=%FF%FE&action=save".to_vec();
-    assert_status(&gw.send(broken), StatusCode::BAD_REQUEST);
-    let no_text = TestRequest::post_form("/+edit/Broken", &[("comment", "x")]);
-    assert_status(&gw.send(no_text), StatusCode::BAD_REQUEST);
-    let bad_base = TestRequest::post_form("/+edit/Broken", &[("text", "x"), ("base_rev", "abc")]);
-    assert_status(&gw.send(bad_base), StatusCode::BAD_REQUEST);
+    assert_status(&browser.send(broken), StatusCode::BAD_REQUEST);
+    let no_text = browser.post_form("/+edit/Broken", &[("comment", "x")]);
+    assert_status(&no_text, StatusCode::BAD_REQUEST);
+    let bad_base = browser.post_form("/+edit/Broken", &[("text", "x"), ("base_rev", "abc")]);
+    assert_status(&bad_base, StatusCode::BAD_REQUEST);
     assert_status(&gw.get("/FrontPage?rev=abc"), StatusCode::BAD_REQUEST);
     assert_status(&gw.get("/+raw/Broken"), StatusCode::NOT_FOUND);
 }
 
 pub fn body_over_the_limit_is_413(gw: &dyn Gateway) {
     let big = "x".repeat(BODY_LIMIT as usize + 1);
-    let response = gw.send(TestRequest::post_form("/+edit/Huge", &[("text", &big)]));
+    let response = post_form(gw, "/+edit/Huge", &[("text", &big)]);
     assert_status(&response, StatusCode::PAYLOAD_TOO_LARGE);
     assert_status(&gw.get("/+raw/Huge"), StatusCode::NOT_FOUND);
 }
@@ -392,9 +411,12 @@ pub fn head_has_no_body(gw: &dyn Gateway) {
 }
 
 pub fn wrong_method_is_405(gw: &dyn Gateway) {
-    let mut request = TestRequest::get("/FrontPage");
+    // With the session's token, so that it is the wiki that answers, not the CSRF check.
+    let browser = Browser::new(gw);
+    let mut request =
+        TestRequest::get("/FrontPage").with_header("x-csrf-token", &browser.csrf_token());
     request.method = Method::DELETE;
-    let response = gw.send(request);
+    let response = browser.send(request);
     assert_status(&response, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.header("allow"), Some("GET, HEAD"));
 }
@@ -570,7 +592,7 @@ pub fn interwiki_and_code_highlighting(gw: &dyn Gateway) {
 
 /// POSTs a form to `target` (below the mount).
 fn post(gw: &dyn Gateway, target: &str, fields: &[(&str, &str)]) -> TestResponse {
-    gw.send(TestRequest::post_form(target, fields))
+    post_form(gw, target, fields)
 }
 
 /// A save with a comment of one's own (so a test can tell edits apart).
@@ -918,4 +940,198 @@ pub fn feeds_have_absolute_links_under_the_mount(gw: &dyn Gateway) {
     );
     assert_status(&gw.get("/+feed/atom/NoSuchFeedPage"), StatusCode::NOT_FOUND);
     assert_status(&gw.get("/+feed/json"), StatusCode::NOT_FOUND);
+}
+
+/// Creates an account on `/+register` in `browser`'s session, which is then logged in.
+fn register(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
+    assert_status(&browser.get("/+register"), StatusCode::OK);
+    browser.post_form(
+        "/+register",
+        &[
+            ("name", name),
+            ("display_name", ""),
+            ("email", ""),
+            ("password", password),
+            ("password2", password),
+        ],
+    )
+}
+
+/// Logs in through the form, as a person would.
+fn log_in(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
+    assert_status(&browser.get("/+login"), StatusCode::OK);
+    browser.post_form("/+login", &[("name", name), ("password", password)])
+}
+
+/// Whether `html` is a page drawn for a logged-in account (its header has the logout form).
+fn logged_in(gw: &dyn Gateway, html: &str) -> bool {
+    html.contains(&format!("action=\"{}/+logout\"", gw.mount()))
+}
+
+pub fn register_log_in_and_out(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    let alice = Browser::new(gw);
+    let registered = register(&alice, "Alice", "correct horse battery");
+    assert_status(&registered, StatusCode::SEE_OTHER);
+    assert_eq!(
+        registered.header("location"),
+        Some(format!("{mount}/").as_str())
+    );
+    assert!(alice.cookie(SESSION_COOKIE).is_some());
+    let page = alice.get("/FrontPage").text();
+    assert!(logged_in(gw, &page), "{page}");
+    assert!(page.contains(&format!("href=\"{mount}/+prefs\"")), "{page}");
+
+    // Her edits name her account.
+    assert_status(
+        &save_in(&alice, "Signed", "by alice\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    let history = gw.get("/+history/Signed").text();
+    assert!(history.contains("Alice"), "{history}");
+
+    // The name is taken in any spelling; the form keeps what was typed.
+    let taken = register(&Browser::new(gw), "ALICE", "another password");
+    assert_status(&taken, StatusCode::CONFLICT);
+    assert!(
+        taken.text().contains("already an account"),
+        "{}",
+        taken.text()
+    );
+
+    // Logging out ends the session.
+    let out = alice.post_form("/+logout", &[]);
+    assert_status(&out, StatusCode::SEE_OTHER);
+    let page = alice.get("/FrontPage").text();
+    assert!(!logged_in(gw, &page), "{page}");
+    assert!(page.contains(&format!("href=\"{mount}/+login")), "{page}");
+
+    // A wrong password and an unknown name are answered alike.
+    let wrong = log_in(&alice, "alice", "not her password");
+    let unknown = log_in(&alice, "nobody", "not her password");
+    assert_status(&wrong, StatusCode::FORBIDDEN);
+    assert_status(&unknown, StatusCode::FORBIDDEN);
+    assert!(wrong.text().contains("Wrong name or password."));
+    assert!(unknown.text().contains("Wrong name or password."));
+    assert!(
+        !wrong.text().contains("not her password"),
+        "a password is never echoed"
+    );
+
+    // Logging in (any case of the name) renews the session's CSRF token and goes back to `next`.
+    let before = alice.csrf_token();
+    assert_status(&alice.get("/+login"), StatusCode::OK);
+    let back = alice.post_form(
+        "/+login",
+        &[
+            ("name", "ALICE"),
+            ("password", "correct horse battery"),
+            ("next", &format!("{mount}/Signed")),
+        ],
+    );
+    assert_status(&back, StatusCode::SEE_OTHER);
+    assert_eq!(
+        back.header("location"),
+        Some(format!("{mount}/Signed").as_str())
+    );
+    assert!(logged_in(gw, &alice.get("/Signed").text()));
+    assert_ne!(
+        alice.csrf_token(),
+        before,
+        "a login replaces the CSRF token"
+    );
+
+    // `next` outside the wiki is not followed.
+    let elsewhere = alice.post_form(
+        "/+login",
+        &[
+            ("name", "alice"),
+            ("password", "correct horse battery"),
+            ("next", "//evil.example/"),
+        ],
+    );
+    assert_eq!(
+        elsewhere.header("location"),
+        Some(format!("{mount}/").as_str())
+    );
+}
+
+pub fn forged_or_missing_csrf_token_is_403(gw: &dyn Gateway) {
+    let edit = [("text", "spam"), ("action", "save")];
+    // No session and no token: a form sent by another site to a first-time visitor.
+    let bare = gw.send(TestRequest::post_form("/+edit/Forged", &edit));
+    assert_status(&bare, StatusCode::FORBIDDEN);
+    // The victim's own session cookie, but no token, or another session's token.
+    let victim = Browser::new(gw);
+    assert_status(
+        &register(&victim, "victim", "victim's password"),
+        StatusCode::SEE_OTHER,
+    );
+    let missing = victim.send(TestRequest::post_form("/+edit/Forged", &edit));
+    assert_status(&missing, StatusCode::FORBIDDEN);
+    let foreign = Browser::new(gw).csrf_token();
+    let mut forged_fields = edit.to_vec();
+    forged_fields.push(("csrf_token", &foreign));
+    let forged = victim.send(TestRequest::post_form("/+edit/Forged", &forged_fields));
+    assert_status(&forged, StatusCode::FORBIDDEN);
+    let forged_logout = victim.send(TestRequest::post_form(
+        "/+logout",
+        &[("csrf_token", &foreign)],
+    ));
+    assert_status(&forged_logout, StatusCode::FORBIDDEN);
+    // Nothing changed: no page, and the victim is still logged in.
+    assert_status(&gw.get("/+raw/Forged"), StatusCode::NOT_FOUND);
+    assert!(logged_in(gw, &victim.get("/FrontPage").text()));
+    // With the token of the victim's own form, the same edit goes through.
+    assert_status(
+        &save_in(&victim, "Forged", "real\n", None),
+        StatusCode::SEE_OTHER,
+    );
+}
+
+pub fn altered_session_cookie_is_ignored(gw: &dyn Gateway) {
+    let carol = Browser::new(gw);
+    assert_status(
+        &register(&carol, "carol", "carol's password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(logged_in(gw, &carol.get("/FrontPage").text()));
+    let token = carol.csrf_token();
+    let cookie = carol.cookie(SESSION_COOKIE).unwrap();
+    let mut bytes = cookie.into_bytes();
+    let middle = bytes.len() / 2;
+    bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
+    carol.set_cookie(SESSION_COOKIE, &String::from_utf8(bytes).unwrap());
+    // The altered cookie counts as none: anonymous, and the old token is worth nothing.
+    let page = carol.get("/FrontPage");
+    assert_status(&page, StatusCode::OK);
+    assert!(!logged_in(gw, &page.text()), "{}", page.text());
+    let stale = carol.send(TestRequest::post_form(
+        "/+edit/Tampered",
+        &[("text", "x"), ("action", "save"), ("csrf_token", &token)],
+    ));
+    assert_status(&stale, StatusCode::FORBIDDEN);
+    assert_status(&gw.get("/+raw/Tampered"), StatusCode::NOT_FOUND);
+}
+
+/// Run last by the e2e suite, which keeps one wiki for all scenarios: it leaves this client's
+/// address throttled for a minute.
+pub fn eleventh_wrong_password_is_throttled(gw: &dyn Gateway) {
+    let dave = Browser::new(gw);
+    assert_status(
+        &register(&dave, "dave", "the right password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(&dave.post_form("/+logout", &[]), StatusCode::SEE_OTHER);
+    let guesser = Browser::new(gw);
+    for guess in 0..10 {
+        let wrong = log_in(&guesser, "dave", &format!("guess number {guess}"));
+        assert_status(&wrong, StatusCode::FORBIDDEN);
+    }
+    // The eleventh attempt is not even checked: the right password does not get in either.
+    let eleventh = log_in(&guesser, "dave", "the right password");
+    assert_status(&eleventh, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = eleventh.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After: {retry}");
+    assert!(!logged_in(gw, &guesser.get("/FrontPage").text()));
 }

@@ -12,7 +12,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use gateway::testing::{TestRequest, TestResponse};
+use std::cell::RefCell;
+
+use gateway::testing::{CookieJar, TestRequest, TestResponse};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 /// The body limit every wiki under test is configured with, small so 413 is
@@ -35,6 +37,99 @@ pub trait Gateway {
     fn get(&self, target: &str) -> TestResponse {
         self.send(TestRequest::get(target))
     }
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "quire_session";
+
+/// A browser on one gateway: keeps the cookies responses set and sends them back, and sends forms
+/// with the CSRF token a page of the wiki gave it, as a person's browser does. Each browser is one
+/// person: two browsers on one gateway have separate sessions.
+pub struct Browser<'a> {
+    gw: &'a dyn Gateway,
+    jar: RefCell<CookieJar>,
+    /// The CSRF token of the last page that had a form, if it is still good.
+    token: RefCell<Option<String>>,
+}
+
+impl<'a> Browser<'a> {
+    /// A browser with no cookies yet.
+    pub fn new(gw: &'a dyn Gateway) -> Self {
+        Browser {
+            gw,
+            jar: RefCell::new(CookieJar::new()),
+            token: RefCell::new(None),
+        }
+    }
+
+    /// Sends `request` with the browser's cookies, and keeps what the response sets. A page
+    /// carrying a CSRF token becomes the token future forms send.
+    pub fn send(&self, request: TestRequest) -> TestResponse {
+        let request = self.jar.borrow().apply(request);
+        let response = self.gw.send(request);
+        self.jar.borrow_mut().store(&response);
+        if let Some(token) = csrf_token_in(&response.text()) {
+            *self.token.borrow_mut() = Some(token);
+        }
+        response
+    }
+
+    /// GETs a target below the mount.
+    pub fn get(&self, target: &str) -> TestResponse {
+        self.send(TestRequest::get(target))
+    }
+
+    /// POSTs a form as a person would: with the session cookie and the `csrf_token` field of a form
+    /// the wiki served this browser (the last one seen, else the login form's). After a POST the token
+    /// is fetched again, since a login or logout replaces it.
+    pub fn post_form(&self, target: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf_token();
+        let mut with_token: Vec<(&str, &str)> = fields.to_vec();
+        with_token.push(("csrf_token", &token));
+        let response = self.send(TestRequest::post_form(target, &with_token));
+        *self.token.borrow_mut() = None;
+        response
+    }
+
+    /// The CSRF token a form of this session carries, from the last page seen or the login form.
+    pub fn csrf_token(&self) -> String {
+        if let Some(token) = self.token.borrow().clone() {
+            return token;
+        }
+        let form = self.get("/+login");
+        assert_eq!(
+            form.status,
+            StatusCode::OK,
+            "the login form: {}",
+            form.text()
+        );
+        csrf_token_in(&form.text())
+            .unwrap_or_else(|| panic!("no csrf_token in the login form: {}", form.text()))
+    }
+
+    /// The value of cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.borrow().get(name).map(str::to_owned)
+    }
+
+    /// Sets cookie `name`, as a tampering client could.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.jar.borrow_mut().set(name, value);
+    }
+}
+
+/// The value of the first `csrf_token` hidden field in `html`.
+pub fn csrf_token_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned()).filter(|token| !token.is_empty())
+}
+
+/// POSTs a form through a fresh [`Browser`] (one that fetched a form first for its cookie and
+/// token): the way to send one form as an anonymous visitor.
+pub fn post_form(gw: &dyn Gateway, target: &str, fields: &[(&str, &str)]) -> TestResponse {
+    Browser::new(gw).post_form(target, fields)
 }
 
 /// Sends `request` for `{mount}{target}` to the HTTP/1.1 server at `addr`

@@ -182,7 +182,9 @@ impl BenchPage {
     /// Saves the page through `run` and checks that it then shows it;
     /// returns the HTML.
     fn seed(&self, run: &Combination) -> Vec<u8> {
-        let saved = run.send(TestRequest::post_form(
+        // Through a browser-like client: the session cookie and the form's CSRF token.
+        let saved = crate::suite::post_form(
+            run,
             &format!("/+edit/{PAGE}"),
             &[
                 ("text", self.markdown.as_str()),
@@ -190,7 +192,7 @@ impl BenchPage {
                 ("base_rev", ""),
                 ("action", "save"),
             ],
-        ));
+        );
         if !saved.status.is_redirection() {
             fail(run, "saving the page", &saved);
         }

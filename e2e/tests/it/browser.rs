@@ -41,6 +41,8 @@ const NEW_TEXT: &str = "# Team handbook\n\
                         Edited in Chromium through WebDriver.\n\
                         Back to the [[FrontPage]].\n";
 const COMMENT: &str = "Replace the welcome text";
+/// The account the walk registers and edits as.
+const WALKER: &str = "walker";
 
 #[test]
 fn a_user_edits_the_front_page_in_chromium() {
@@ -57,6 +59,74 @@ async fn walk(browser: &Browser) {
     browser.find(&heading("Welcome to your wiki")).await;
     assert_eq!(client.title().await.unwrap(), "FrontPage · quire");
     browser.screenshot("front-page").await;
+
+    // An account, through the header's link and the form (which carries its CSRF token and
+    // logs the new account in); the edits below are then attributed to it.
+    browser
+        .find(&nav_link("Account", "Create account"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find(&heading("Create an account")).await;
+    browser
+        .find(&field("Name"))
+        .await
+        .send_keys(WALKER)
+        .await
+        .unwrap();
+    let password = "walking in chromium";
+    browser
+        .find(&field("Password ("))
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .find(&field("Password again"))
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .find(&button("Create the account"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find(&nav_link("Account", WALKER)).await;
+    browser.screenshot("registered").await;
+
+    // Out (a POST form in the header) and in again.
+    browser
+        .find(&button("Log out"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(&nav_link("Account", "Log in"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.find(&heading("Log in")).await;
+    browser
+        .find(&field("Name"))
+        .await
+        .send_keys(WALKER)
+        .await
+        .unwrap();
+    browser
+        .find(&field("Password"))
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser.find(&button("Log in")).await.click().await.unwrap();
+    browser.find(&nav_link("Account", WALKER)).await;
+    client.goto(&browser.url("/")).await.unwrap();
+    browser.find(&heading("Welcome to your wiki")).await;
 
     // Edit, from the page's actions.
     browser
@@ -138,6 +208,10 @@ async fn walk(browser: &Browser) {
     assert_eq!(rows.len(), 2, "revisions listed");
     let newest = rows[0].text().await.unwrap();
     assert!(newest.contains(COMMENT), "{newest}");
+    assert!(
+        newest.contains(WALKER),
+        "attributed to the account: {newest}"
+    );
     browser.screenshot("history").await;
 
     // The diff of our revision against the seeded one.

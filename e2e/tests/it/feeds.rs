@@ -5,7 +5,6 @@
 
 use std::process::Command;
 
-use gateway::testing::TestRequest;
 use http::StatusCode;
 
 use crate::servers::{Combination, Ready};
@@ -34,14 +33,15 @@ fn ensure_feedparser() {
 }
 
 fn check_feeds(run: &Combination) {
-    let saved = run.send(TestRequest::post_form(
+    let saved = crate::suite::post_form(
+        run,
         "/+edit/Feed Test",
         &[
             ("text", "Feeds & <angle brackets>\n"),
             ("comment", "a <b>bold</b> & \"quoted\" comment"),
             ("action", "save"),
         ],
-    ));
+    );
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     let base = format!("http://{}{}", run.addr(), run.mount());
     let urls: Vec<String> = [

@@ -443,9 +443,13 @@ type Scenario = fn(&dyn Gateway);
 
 macro_rules! scenario_table {
     ($($scenario:ident),* $(,)?) => {
-        /// Every scenario of the shared suite, with its name.
+        /// Every scenario of the shared suite, with its name. The throttling scenario goes
+        /// last: it leaves the client's address throttled for a minute on the one wiki all
+        /// scenarios share here, which would turn later logins into 429s.
         fn all_scenarios() -> Vec<(&'static str, Scenario)> {
-            vec![$((stringify!($scenario), crate::scenarios::$scenario as Scenario)),*]
+            let mut all = vec![$((stringify!($scenario), crate::scenarios::$scenario as Scenario)),*];
+            all.sort_by_key(|(name, _)| *name == "eleventh_wrong_password_is_throttled");
+            all
         }
     };
 }

@@ -1,0 +1,184 @@
+//! `quire user …` and `quire keys rotate`: accounts and session keys from the command line, for the
+//! first admin account and for whoever runs the server.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{bail, Context};
+use storage::{NewUser, Role, Storage, UserError};
+
+use super::Setup;
+use crate::cli::{KeysCommand, UserCommand};
+
+/// Runs one `quire user` command.
+pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
+    let storage = setup.data.open_storage()?;
+    match command {
+        UserCommand::Add {
+            name,
+            admin,
+            email,
+            display_name,
+            password_stdin,
+        } => {
+            let password = read_password(*password_stdin, name)?;
+            let role = if *admin { Role::Admin } else { Role::User };
+            let user = storage
+                .create_user(&NewUser {
+                    name,
+                    display_name: display_name.as_deref(),
+                    email: email.as_deref().unwrap_or(""),
+                    role,
+                    password: &password,
+                    invite: None,
+                })
+                .map_err(explain)?;
+            println!("Created {} account {}.", role.as_str(), user.name);
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let user = existing(&storage, name)?;
+            let password = read_password(*password_stdin, &user.name)?;
+            storage
+                .set_password(&user.name, &password)
+                .map_err(explain)?;
+            println!("Changed the password of {}.", user.name);
+        }
+        UserCommand::Role { name, role } => {
+            let role = Role::parse(role).context("the role must be admin or user")?;
+            let user = existing(&storage, name)?;
+            storage.set_role(&user.name, role).map_err(explain)?;
+            println!("{} is now {}.", user.name, article(role));
+        }
+        UserCommand::List => list(&storage)?,
+        UserCommand::Disable { name } => {
+            let user = existing(&storage, name)?;
+            storage.set_disabled(&user.name, true).map_err(explain)?;
+            println!(
+                "Disabled {}: it cannot log in, and its sessions end.",
+                user.name
+            );
+        }
+        UserCommand::Enable { name } => {
+            let user = existing(&storage, name)?;
+            storage.set_disabled(&user.name, false).map_err(explain)?;
+            println!("Enabled {}.", user.name);
+        }
+        UserCommand::Invite { days } => {
+            let invite = storage
+                .create_invite("quire user invite", i64::from(*days) * 24 * 3600)
+                .context("could not store the invitation")?;
+            println!("{}", invite.code);
+            eprintln!(
+                "Valid for {days} day(s); enter it on the registration page (registration = \"invite\" in quire.toml)."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs one `quire keys` command.
+pub fn keys(setup: &Setup, command: &KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Rotate => {
+            let path = setup.data.session_key_path();
+            let mut keys =
+                gateway::session::SessionKeys::load_or_create(&path).with_context(|| {
+                    format!("could not read the session keys in {}", path.display())
+                })?;
+            keys.rotate().context("could not make a new session key")?;
+            keys.save(&path)
+                .with_context(|| format!("could not write {}", path.display()))?;
+            println!(
+                "Made a new session key in {}. Cookies sealed with the previous key still work; \
+                 rotate again to end every session. Restart long-running servers to use it.",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn existing(storage: &Storage, name: &str) -> anyhow::Result<storage::User> {
+    storage
+        .user(name)
+        .context("could not read the accounts")?
+        .with_context(|| {
+            format!("there is no account called {name:?}; `quire user list` shows them all")
+        })
+}
+
+fn list(storage: &Storage) -> anyhow::Result<()> {
+    let users = storage.users().context("could not read the accounts")?;
+    if users.is_empty() {
+        println!("No accounts yet. Create one with: quire user add NAME --admin");
+        return Ok(());
+    }
+    let width = users
+        .iter()
+        .map(|u| u.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!("{:width$}  ROLE   STATE     CREATED     EMAIL", "NAME");
+    for user in users {
+        let created = time::OffsetDateTime::from_unix_timestamp(user.created)
+            .map(|t| t.date().to_string())
+            .unwrap_or_default();
+        println!(
+            "{:width$}  {:5}  {:8}  {:10}  {}",
+            user.name,
+            user.role.as_str(),
+            if user.disabled { "disabled" } else { "active" },
+            created,
+            user.email
+        );
+    }
+    Ok(())
+}
+
+fn article(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "an admin",
+        Role::User => "an ordinary user",
+    }
+}
+
+/// Account errors are the user's to fix: their message is the whole story.
+fn explain(err: UserError) -> anyhow::Error {
+    match err {
+        UserError::Storage(err) => anyhow::Error::new(err).context("the database failed"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// The password: the first line of standard input with `--password-stdin`, else a prompt on the
+/// terminal, asked twice. Never an argument (visible in `ps` and shell history).
+fn read_password(from_stdin: bool, name: &str) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("could not read the password from standard input")?;
+        let password = line.strip_suffix('\n').unwrap_or(&line);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        if password.is_empty() {
+            bail!("standard input held no password (its first line is read)");
+        }
+        return Ok(password.to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for a password on; pass --password-stdin and send it on standard input");
+    }
+    let first = rpassword::prompt_password(format!("Password for {name}: "))
+        .context("could not read the password")?;
+    storage::users::check_password(&first).map_err(explain)?;
+    let second =
+        rpassword::prompt_password("Once more: ").context("could not read the password")?;
+    if first != second {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
+}

@@ -1,0 +1,233 @@
+//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings as `quire.toml` has
+//! them, and recent failed logins. Only for accounts with the admin role.
+//!
+//! An admin cannot demote or disable themselves here, so the last admin cannot lock everyone out by
+//! a misclick; `quire user role|disable` on the server can still do anything.
+
+use gateway::{HttpError, Response};
+use http::StatusCode;
+use serde::Serialize;
+use storage::{Role, UserError};
+
+use super::context::Layout;
+use super::{Exchange, Wiki, WikiError};
+
+/// How many failed logins the page lists.
+const FAILED_LOGINS_SHOWN: usize = 50;
+
+/// How long an invitation made on the admin page stays valid: a week.
+const INVITE_VALID_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Serialize)]
+struct AdminView {
+    #[serde(flatten)]
+    layout: Layout,
+    form_url: String,
+    users: Vec<UserRow>,
+    invites: Vec<InviteRow>,
+    register_url: String,
+    settings: Vec<SettingRow>,
+    failed_logins: Vec<FailedRow>,
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UserRow {
+    name: String,
+    display_name: String,
+    email: String,
+    role: &'static str,
+    disabled: bool,
+    created: i64,
+    is_self: bool,
+}
+
+#[derive(Serialize)]
+struct InviteRow {
+    code: String,
+    created_by: String,
+    expires: i64,
+}
+
+#[derive(Serialize)]
+struct SettingRow {
+    key: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct FailedRow {
+    time: i64,
+    name: String,
+    address: String,
+}
+
+impl Wiki {
+    /// Refuses anyone but an admin: 403, with a login link in the layout for anonymous readers.
+    fn require_admin(&self, exchange: &Exchange) -> Result<(), WikiError> {
+        if exchange.viewer.is_admin {
+            return Ok(());
+        }
+        let message = if exchange.viewer.is_known() {
+            "The admin pages are for accounts with the admin role."
+        } else {
+            "The admin pages are for admins. Log in first."
+        };
+        Err(HttpError::new(StatusCode::FORBIDDEN, message).into())
+    }
+
+    /// `GET /+admin`.
+    pub(super) fn admin(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        self.require_admin(exchange)?;
+        self.admin_page(exchange, StatusCode::OK, None)
+    }
+
+    fn admin_page(
+        &self,
+        exchange: &Exchange,
+        status: StatusCode,
+        message: Option<String>,
+    ) -> Result<Response, WikiError> {
+        let me = exchange.viewer.name.as_deref().unwrap_or("");
+        let users = self
+            .storage
+            .users()?
+            .into_iter()
+            .map(|user| UserRow {
+                is_self: user.name == me,
+                name: user.name,
+                display_name: user.display_name,
+                email: user.email,
+                role: user.role.as_str(),
+                disabled: user.disabled,
+                created: user.created,
+            })
+            .collect();
+        let invites = self
+            .storage
+            .open_invites()?
+            .into_iter()
+            .map(|invite| InviteRow {
+                code: invite.code,
+                created_by: invite.created_by,
+                expires: invite.expires,
+            })
+            .collect();
+        let failed_logins = self
+            .storage
+            .failed_logins(FAILED_LOGINS_SHOWN)?
+            .into_iter()
+            .map(|failed| FailedRow {
+                time: failed.time,
+                name: failed.name,
+                address: failed.address,
+            })
+            .collect();
+        let settings = &self.settings;
+        let view = AdminView {
+            layout: self.layout(exchange, "Administration", None),
+            form_url: exchange.urls.special("admin"),
+            users,
+            invites,
+            register_url: exchange.urls.special("register"),
+            settings: vec![
+                SettingRow {
+                    key: "site_name",
+                    value: settings.site_name.clone(),
+                },
+                SettingRow {
+                    key: "front_page",
+                    value: settings.front_page.to_string(),
+                },
+                SettingRow {
+                    key: "help_page",
+                    value: settings.help_page.to_string(),
+                },
+                SettingRow {
+                    key: "registration",
+                    value: settings.registration.as_str().to_owned(),
+                },
+                SettingRow {
+                    key: "anonymous_edits",
+                    value: settings.anonymous_edits.to_string(),
+                },
+                SettingRow {
+                    key: "render_cache",
+                    value: settings.render_cache.to_string(),
+                },
+                SettingRow {
+                    key: "max_page_bytes",
+                    value: settings.max_page_bytes.to_string(),
+                },
+                SettingRow {
+                    key: "camel_case",
+                    value: settings.markup.camel_case.to_string(),
+                },
+            ],
+            failed_logins,
+            message,
+        };
+        self.html(status, "admin.html", view)
+    }
+
+    /// `POST /+admin`: `action` is `role` (with `name` and `role`), `disable`, `enable` (with `name`)
+    /// or `invite`.
+    pub(super) fn admin_action(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+        self.require_admin(exchange)?;
+        let body = exchange.request.body_mut().read_to_vec()?;
+        let form = gateway::form::Form::parse(&body)?;
+        let action = form.get("action").unwrap_or("");
+        if action == "invite" {
+            let me = exchange.viewer.name.clone().unwrap_or_default();
+            let invite = self.storage.create_invite(&me, INVITE_VALID_SECS)?;
+            let message = format!("New invitation code: {}", invite.code);
+            return self.admin_page(exchange, StatusCode::OK, Some(message));
+        }
+        let name = form.get("name").unwrap_or("");
+        let Some(user) = self.storage.user(name)? else {
+            return Err(
+                HttpError::not_found(format!("There is no account called {name:?}.")).into(),
+            );
+        };
+        if exchange.viewer.name.as_deref() == Some(user.name.as_str()) && action != "enable" {
+            return Err(HttpError::bad_request(
+                "You cannot change your own role or disable yourself here; another admin (or `quire user` on the server) can.",
+            )
+            .into());
+        }
+        let (result, done) = match action {
+            "role" => {
+                let role = form.get("role").and_then(Role::parse).ok_or_else(|| {
+                    HttpError::bad_request(
+                        "The role must be \u{201c}admin\u{201d} or \u{201c}user\u{201d}.",
+                    )
+                })?;
+                (
+                    self.storage.set_role(&user.name, role),
+                    format!("{} is now {}.", user.name, role.as_str()),
+                )
+            }
+            "disable" => (
+                self.storage.set_disabled(&user.name, true),
+                format!("{} is disabled.", user.name),
+            ),
+            "enable" => (
+                self.storage.set_disabled(&user.name, false),
+                format!("{} is enabled.", user.name),
+            ),
+            other => {
+                return Err(HttpError::bad_request(format!(
+                    "Unknown admin action \u{201c}{other}\u{201d}."
+                ))
+                .into())
+            }
+        };
+        match result {
+            Ok(()) => {}
+            Err(UserError::Storage(err)) => return Err(err.into()),
+            Err(err) => return Err(HttpError::bad_request(err.to_string()).into()),
+        }
+        tracing::info!(admin = ?exchange.viewer.name, action, user = %user.name, "changed an account");
+        self.admin_page(exchange, StatusCode::OK, Some(done))
+    }
+}

@@ -1,0 +1,202 @@
+//! `/+prefs`: a reader's theme, and for an account its display name, email and password.
+//!
+//! Anonymous readers can choose a theme too; it lives in their session (key `theme`), since they have
+//! no account to store it in. An account's theme is stored with the account and follows it to every
+//! browser.
+
+use gateway::{HttpError, Response};
+use http::StatusCode;
+use serde::Serialize;
+use storage::{LoginAttempt, LoginOutcome, UserError, UserPrefs};
+
+use super::accounts::session;
+use super::context::Layout;
+use super::viewer::SESSION_THEME;
+use super::{Exchange, Wiki, WikiError};
+
+#[derive(Serialize)]
+struct PrefsView {
+    #[serde(flatten)]
+    layout: Layout,
+    form_url: String,
+    themes: Vec<ThemeChoice>,
+    is_known: bool,
+    display_name: String,
+    email: String,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ThemeChoice {
+    name: String,
+    selected: bool,
+}
+
+impl Wiki {
+    /// `GET /+prefs`.
+    pub(super) fn prefs_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        self.prefs_page(exchange, StatusCode::OK, None, None)
+    }
+
+    fn prefs_page(
+        &self,
+        exchange: &Exchange,
+        status: StatusCode,
+        message: Option<String>,
+        error: Option<String>,
+    ) -> Result<Response, WikiError> {
+        let viewer = &exchange.viewer;
+        let chosen = viewer.prefs.theme.as_deref().unwrap_or("");
+        let themes = self
+            .themes
+            .names()?
+            .into_iter()
+            .map(|name| ThemeChoice {
+                selected: name == chosen,
+                name,
+            })
+            .collect();
+        let view = PrefsView {
+            layout: self.layout(exchange, "Preferences", None),
+            form_url: exchange.urls.special("prefs"),
+            themes,
+            is_known: viewer.is_known(),
+            display_name: if viewer.is_known() {
+                viewer.display_name.clone()
+            } else {
+                String::new()
+            },
+            email: viewer.prefs.email.clone(),
+            message,
+            error,
+        };
+        self.html(status, "prefs.html", view)
+    }
+
+    /// `POST /+prefs`: `action=prefs` stores the theme (and an account's display name and email),
+    /// `action=password` changes an account's password.
+    pub(super) fn save_prefs(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+        let body = exchange.request.body_mut().read_to_vec()?;
+        let form = gateway::form::Form::parse(&body)?;
+        match form.get("action").unwrap_or("prefs") {
+            "prefs" => self.store_prefs(exchange, &form),
+            "password" => self.change_password(exchange, &form),
+            other => Err(HttpError::bad_request(format!(
+                "Unknown form action \u{201c}{other}\u{201d}."
+            ))
+            .into()),
+        }
+    }
+
+    fn store_prefs(
+        &self,
+        exchange: &mut Exchange,
+        form: &gateway::form::Form,
+    ) -> Result<Response, WikiError> {
+        let theme = match form.get("theme").unwrap_or("").trim() {
+            "" => None,
+            name if self.themes.names()?.iter().any(|known| known == name) => Some(name.to_owned()),
+            name => {
+                return Err(HttpError::bad_request(format!(
+                    "There is no theme called \u{201c}{name}\u{201d}."
+                ))
+                .into())
+            }
+        };
+        let session = session(exchange)?;
+        match theme.as_deref() {
+            Some(name) => session.set(SESSION_THEME, name),
+            None => session.remove(SESSION_THEME),
+        }
+        if let Some(name) = exchange.viewer.name.clone() {
+            let display_name = form.get("display_name").unwrap_or("").to_owned();
+            let email = form.get("email").unwrap_or("").to_owned();
+            match self.storage.set_prefs(
+                &name,
+                &UserPrefs {
+                    display_name: &display_name,
+                    email: &email,
+                    theme: theme.as_deref(),
+                },
+            ) {
+                Ok(()) => {}
+                Err(UserError::Storage(err)) => return Err(err.into()),
+                Err(err) => {
+                    return self.prefs_page(
+                        exchange,
+                        StatusCode::BAD_REQUEST,
+                        None,
+                        Some(err.to_string()),
+                    )
+                }
+            }
+            if let Some(user) = self.storage.user(&name)? {
+                exchange.viewer =
+                    super::viewer::Viewer::account(&user, exchange.viewer.address.clone());
+            }
+        }
+        exchange.viewer.prefs.theme = theme;
+        self.prefs_page(
+            exchange,
+            StatusCode::OK,
+            Some("Preferences saved.".to_owned()),
+            None,
+        )
+    }
+
+    fn change_password(
+        &self,
+        exchange: &Exchange,
+        form: &gateway::form::Form,
+    ) -> Result<Response, WikiError> {
+        let Some(name) = exchange.viewer.name.clone() else {
+            return Err(
+                HttpError::new(StatusCode::FORBIDDEN, "Log in to change your password.").into(),
+            );
+        };
+        let refuse = |status: StatusCode, why: &str| {
+            self.prefs_page(exchange, status, None, Some(why.to_owned()))
+        };
+        let new = form.get("new_password").unwrap_or("");
+        if new != form.get("new_password2").unwrap_or("") {
+            return refuse(StatusCode::BAD_REQUEST, "The two new passwords differ.");
+        }
+        if let Err(err) = storage::users::check_password(new) {
+            return refuse(StatusCode::BAD_REQUEST, &err.to_string());
+        }
+        // The current password goes through the same throttled check as a login, so this form
+        // cannot be used to guess it faster.
+        let outcome = self.storage.log_in(&LoginAttempt {
+            name: &name,
+            password: form.get("current_password").unwrap_or(""),
+            address: &exchange.viewer.address,
+            time: None,
+        })?;
+        match outcome {
+            LoginOutcome::LoggedIn(_) => {}
+            LoginOutcome::Throttled { retry_after } => {
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Too many wrong passwords. Try again in {retry_after} seconds."),
+                )
+            }
+            LoginOutcome::Failed | LoginOutcome::Disabled => {
+                return refuse(StatusCode::FORBIDDEN, "The current password is wrong.")
+            }
+        }
+        match self.storage.set_password(&name, new) {
+            Ok(()) => {}
+            Err(UserError::Storage(err)) => return Err(err.into()),
+            Err(err) => return refuse(StatusCode::BAD_REQUEST, &err.to_string()),
+        }
+        session(exchange)?.renew();
+        tracing::info!(user = %name, "changed their password");
+        self.prefs_page(
+            exchange,
+            StatusCode::OK,
+            Some("Password changed.".to_owned()),
+            None,
+        )
+    }
+}
