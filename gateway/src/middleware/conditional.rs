@@ -35,7 +35,10 @@ const KEPT_ON_304: [header::HeaderName; 7] = [
 /// A 304 has no body and keeps the validators and caching headers. Other
 /// methods, other statuses and streamed bodies (large files the app chose
 /// not to hold in memory) pass untouched. The app still renders the page;
-/// what is saved is the transfer.
+/// what is saved is the transfer. An app that knows cheaply whether its
+/// answer changed (from a version number) can set its own `ETag` and answer
+/// `304` itself before rendering: this layer keeps an app's tag and leaves
+/// its `304` alone.
 ///
 /// ```
 /// use gateway::{middleware::ConditionalGet, testing::{TestClient, TestRequest}, Request, Response};

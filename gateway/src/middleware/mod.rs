@@ -149,16 +149,6 @@ pub fn stack<A: App>(app: A, config: &StackConfig) -> Result<impl App, StackErro
     Ok(LogRequests::new(headers))
 }
 
-/// The stack before sessions: [`LogRequests`] → [`CatchErrors`] (showing
-/// error details only when `debug` is true) → [`Gzip`] → `app`. Kept while
-/// apps move to [`stack`].
-///
-/// `debug` must stay off wherever people other than the developer can reach
-/// the server: error details can reveal paths, queries and data.
-pub fn standard<A: App>(app: A, debug: bool) -> impl App {
-    LogRequests::new(CatchErrors::new(Gzip::new(app)).debug(debug))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use std::error::Error;
@@ -209,6 +199,13 @@ pub(crate) mod tests {
         }
     }
 
+    fn config(debug: bool) -> StackConfig {
+        StackConfig {
+            debug,
+            ..StackConfig::new(Arc::new(SessionKeys::generate().unwrap()))
+        }
+    }
+
     /// An error with a context and a source, as an app would build one.
     #[derive(Debug)]
     pub(crate) struct Wrapped(pub &'static str, pub io::Error);
@@ -226,7 +223,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_standard_stack_compresses_logs_and_catches() {
+    fn the_stack_compresses_logs_and_catches() {
         let app = |request: Request| -> Response {
             match request.path_info() {
                 b"/big" => {
@@ -243,7 +240,7 @@ pub(crate) mod tests {
                 _ => panic!("no route"),
             }
         };
-        let client = TestClient::new(standard(app, false));
+        let client = TestClient::new(stack(app, &config(false)).unwrap());
         let (responses, logs) = capture_logs(|| {
             let gzip = |path: &str| TestRequest::get(path).with_header("accept-encoding", "gzip");
             [
@@ -331,11 +328,11 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_standard_stack_shows_details_only_in_debug_mode() {
+    fn the_stack_shows_details_only_in_debug_mode() {
         let app = |_: Request| -> Response { panic!("the <detail>") };
-        let quiet = TestClient::new(standard(app, false)).get("/");
+        let quiet = TestClient::new(stack(app, &config(false)).unwrap()).get("/");
         assert!(!quiet.text().contains("detail"), "{}", quiet.text());
-        let loud = TestClient::new(standard(app, true)).get("/");
+        let loud = TestClient::new(stack(app, &config(true)).unwrap()).get("/");
         assert!(
             loud.text().contains("the &lt;detail&gt;"),
             "{}",
