@@ -201,6 +201,32 @@ fn the_flow_over_fastcgi() {
     });
 }
 
+/// A web server that terminated TLS says so with `HTTPS=on`: the cookie is
+/// then `Secure` and HSTS is sent; over plain HTTP neither.
+#[test]
+fn over_https_the_cookie_is_secure_and_hsts_is_sent() {
+    let server = TestServer::start(Protocol::FastCgi, Arc::new(stacked()), true, config());
+    let request = TestRequest::get("/set?user=ada");
+    for https in [true, false] {
+        let mut params = cgi_params(&request, MOUNT);
+        if https {
+            params.push((b"HTTPS".to_vec(), b"on".to_vec()));
+        }
+        let response = server
+            .client()
+            .request(&params, b"")
+            .expect("the FastCGI server answers")
+            .parse()
+            .expect("a CGI response");
+        let cookie = response.header("set-cookie").expect("a session cookie");
+        assert_eq!(cookie.ends_with("; Secure"), https, "{cookie}");
+        assert_eq!(
+            response.header("strict-transport-security").is_some(),
+            https
+        );
+    }
+}
+
 #[test]
 fn the_flow_over_scgi() {
     let server = TestServer::start(Protocol::Scgi, Arc::new(stacked()), false, config());
