@@ -22,7 +22,7 @@ use tempfile::TempDir;
 
 pub use crate::suite::{Gateway, BODY_LIMIT};
 
-const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
+pub(crate) const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
 
 /// The wiki in this process, through the gateway's test client.
 pub struct InProcess {
@@ -32,7 +32,15 @@ pub struct InProcess {
 
 impl InProcess {
     pub fn start() -> Self {
+        Self::start_with_settings("")
+    }
+
+    /// The wiki with `settings` as its `quire.toml` (written before the first start).
+    pub fn start_with_settings(settings: &str) -> Self {
         let data = TempDir::new().unwrap();
+        if !settings.is_empty() {
+            std::fs::write(data.path().join("quire.toml"), settings).unwrap();
+        }
         let global = GlobalOptions {
             data: Some(data.path().to_path_buf()),
             max_body: Some(BODY_LIMIT),
@@ -44,6 +52,13 @@ impl InProcess {
             client,
             _data: data,
         }
+    }
+}
+
+impl InProcess {
+    /// The data directory, for tests that also use the command line or the database on it.
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
     }
 }
 
@@ -71,7 +86,7 @@ impl Cgi {
 }
 
 /// The meta-variables a web server would set for `request` under `mount`.
-fn cgi_variables(request: &TestRequest, mount: &str) -> Vec<(OsString, OsString)> {
+pub(crate) fn cgi_variables(request: &TestRequest, mount: &str) -> Vec<(OsString, OsString)> {
     let mut vars: Vec<(OsString, OsString)> = vec![
         ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
         ("SERVER_PROTOCOL".into(), "HTTP/1.1".into()),
@@ -107,7 +122,7 @@ fn cgi_variables(request: &TestRequest, mount: &str) -> Vec<(OsString, OsString)
 }
 
 /// Splits a CGI response (`Status:`, headers, blank line, body).
-fn parse_cgi_output(output: &[u8]) -> TestResponse {
+pub(crate) fn parse_cgi_output(output: &[u8]) -> TestResponse {
     let split = output
         .windows(4)
         .position(|window| window == b"\r\n\r\n")

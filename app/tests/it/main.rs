@@ -11,6 +11,7 @@
     reason = "a test's helpers fail the test loudly on anything unexpected"
 )]
 
+mod accounts;
 mod acl;
 mod architecture;
 mod concurrency;
