@@ -20,6 +20,9 @@ use super::{Exchange, Wiki};
 /// The cookie the page's mode toggle sets.
 pub const MODE_COOKIE: &str = "quire_mode";
 
+/// The session key holding the theme a reader chose.
+pub const SESSION_THEME: &str = "theme";
+
 /// The `theme` key of every template's context.
 #[derive(Debug, Serialize)]
 pub struct ThemeInfo {
@@ -57,6 +60,7 @@ impl Wiki {
             .filter(known);
         let name = preview
             .clone()
+            .or_else(|| reader_theme(exchange).filter(known))
             .or_else(|| Some(self.settings.theme.clone()).filter(known))
             .unwrap_or_else(|| themes::DEFAULT_THEME.to_owned());
         ThemeInfo {
@@ -73,6 +77,15 @@ impl Wiki {
             name,
         }
     }
+}
+
+/// The theme the reader chose, kept in their session under `theme`.
+fn reader_theme(exchange: &Exchange) -> Option<String> {
+    exchange
+        .request
+        .extensions()
+        .get::<gateway::session::Session>()
+        .and_then(|session| session.get(SESSION_THEME))
 }
 
 /// The mode the `quire_mode` cookie asks for; `auto` without one (or with a bad value).

@@ -11,6 +11,15 @@
 //! Every main step leaves a screenshot in a temp dir, which is kept (and
 //! its path printed, with the page source) when the walk fails; with
 //! `QUIRE_SCREENSHOTS=DIR` the screenshots are copied into DIR as well.
+//!
+//! A second test goes through every theme in light and dark mode: page view,
+//! edit, diff, search and recent changes, each checked by axe-core (from the
+//! npm registry, installed once into `target/e2e-npm`) for serious or critical
+//! accessibility violations, and at 360 px wide for sideways scrolling; it
+//! also tries the progressive JavaScript (mode toggle, `e` and `/` shortcuts,
+//! search suggestions, live preview). With `QUIRE_SCREENSHOTS=1` it writes
+//! desktop (1280 px) and mobile (360 px) screenshots of each view to
+//! `docs/screenshots/`, the set the README shows.
 
 // clippy's allow-unwrap-in-tests covers `#[test]` functions only; here the
 // walk's helpers are test code too, and an error from the browser or the
@@ -24,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{ensure_tool, free_port, quire_binary, Running};
+use e2e::{ensure_tool, free_port, quire_binary, repo_root, Running};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -35,6 +44,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const STEP: Duration = Duration::from_secs(10);
 /// How long the whole walk may take, so a hung browser fails the test.
 const WALK: Duration = Duration::from_secs(120);
+/// How long the tour of every theme, mode and view may take (30 axe runs).
+const TOUR: Duration = Duration::from_secs(600);
 
 const NEW_TEXT: &str = "# Team handbook\n\
                         \n\
@@ -239,6 +250,267 @@ async fn walk(browser: &Browser) {
     browser.screenshot("diff").await;
 }
 
+const THEMES: [&str; 3] = ["default", "classic", "minimal"];
+const DESKTOP: (u32, u32) = (1280, 900);
+const MOBILE: (u32, u32) = (360, 780);
+
+/// The views each theme is checked on: (name for screenshots, path, heading to wait for).
+const VIEWS: [(&str, &str, &str); 5] = [
+    ("page", "/FrontPage", "Team handbook"),
+    ("edit", "/+edit/FrontPage", "Edit FrontPage"),
+    (
+        "diff",
+        "/+diff/FrontPage?from=1&to=2",
+        "Changes to FrontPage",
+    ),
+    ("search", "/+search?q=wiki", "Search"),
+    ("recent", "/+recent", "Recent changes"),
+];
+
+#[test]
+fn every_theme_in_light_and_dark_passes_axe_and_fits_a_phone() {
+    let axe = axe_core_source();
+    let browser = Browser::start();
+    browser.run_within(TOUR, theme_tour(&browser, &axe));
+    browser.finish();
+}
+
+async fn theme_tour(browser: &Browser, axe: &str) {
+    let client = browser.client();
+    let published = published_screenshots();
+
+    // A second revision, saved through the real form, so there is a diff to show.
+    client.goto(&browser.url("/+edit/FrontPage")).await.unwrap();
+    let text = browser.find(&field("Page text")).await;
+    text.clear().await.unwrap();
+    text.send_keys(NEW_TEXT).await.unwrap();
+    browser.find(&button("Save")).await.click().await.unwrap();
+    browser.find(&heading("Team handbook")).await;
+
+    try_the_scripts(browser).await;
+
+    let mut violations = Vec::new();
+    for mode in ["light", "dark"] {
+        set_mode(browser, mode).await;
+        for theme in THEMES {
+            for (view, path, title) in VIEWS {
+                let separator = if path.contains('?') { '&' } else { '?' };
+                client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+                client
+                    .goto(&browser.url(&format!("{path}{separator}theme={theme}")))
+                    .await
+                    .unwrap();
+                browser.find(&heading(title)).await;
+                let root =
+                    format!("//html[contains(@class, 'theme-{theme}')][@data-mode='{mode}']");
+                browser.find(&root).await;
+                let what = format!("{theme}/{mode}/{view}");
+                violations.extend(axe_violations(client, axe, &what).await);
+                let name = format!("{theme}-{mode}-{view}");
+                if let Some(dir) = &published {
+                    save_png(dir, &format!("{name}-desktop.png"), client).await;
+                }
+                client.set_window_size(MOBILE.0, MOBILE.1).await.unwrap();
+                let overflow = client
+                    .execute(
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert!(
+                    overflow.as_i64().is_some_and(|px| px <= 0),
+                    "{what} scrolls sideways by {overflow} px at {} px wide",
+                    MOBILE.0
+                );
+                if let Some(dir) = &published {
+                    save_png(dir, &format!("{name}-mobile.png"), client).await;
+                } else if view == "page" {
+                    browser.screenshot(&format!("{name}-mobile")).await;
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// The progressive JavaScript, each part the way a user meets it.
+async fn try_the_scripts(browser: &Browser) {
+    let client = browser.client();
+    client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+
+    // `/` focuses the search box; typing shows suggestions, links to pages.
+    client.goto(&browser.url("/FrontPage")).await.unwrap();
+    browser.find(&heading("Team handbook")).await;
+    // Keys typed into the page itself (main takes focus), not into a field.
+    let main = browser.find("//main").await;
+    main.send_keys("/").await.unwrap();
+    let search = browser.find(&field("Search pages")).await;
+    let focused = client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, "site-search-q", "/ focuses the search box");
+    search.send_keys("Fron").await.unwrap();
+    let suggestion = browser
+        .find("//ul[contains(@class, 'suggestions')]//a[normalize-space()='FrontPage']")
+        .await;
+    assert!(suggestion
+        .attr("href")
+        .await
+        .unwrap()
+        .is_some_and(|href| href.ends_with("/FrontPage")));
+
+    // `e` in the page (not in a field) opens the editor.
+    client.goto(&browser.url("/FrontPage")).await.unwrap();
+    browser.find(&heading("Team handbook")).await;
+    let main = browser.find("//main").await;
+    main.send_keys("e").await.unwrap();
+    browser.find(&heading("Edit FrontPage")).await;
+
+    // Typing in the editor previews without pressing Preview, and saves nothing.
+    let text = browser.find(&field("Page text")).await;
+    text.send_keys("\nLive *preview* works.").await.unwrap();
+    let preview = browser.find(&region_headed("Preview")).await;
+    preview
+        .find(Locator::XPath(".//em[normalize-space()='preview']"))
+        .await
+        .unwrap_or_else(|_| panic!("no live preview"));
+    // Typing `e` in a field is text, not a shortcut.
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        "/+edit/FrontPage"
+    );
+}
+
+/// Puts the wiki in `mode` with the page's toggle, and checks the server sends the next
+/// page in it (the cookie), so it does not flash in the other mode first.
+async fn set_mode(browser: &Browser, mode: &str) {
+    let client = browser.client();
+    client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+    client.goto(&browser.url("/FrontPage")).await.unwrap();
+    let toggle = browser.find("//button[@data-mode-toggle]").await;
+    // From "auto" the first press picks the mode opposite to what shows (headless Chromium
+    // shows light), the next flips it; so at most two presses reach either mode.
+    for _ in 0..2 {
+        let current = client
+            .execute("return document.documentElement.dataset.mode;", vec![])
+            .await
+            .unwrap();
+        if current.as_str() == Some(mode) {
+            break;
+        }
+        toggle.click().await.unwrap();
+    }
+    browser.find(&format!("//html[@data-mode='{mode}']")).await;
+    client.refresh().await.unwrap();
+    browser.find(&format!("//html[@data-mode='{mode}']")).await;
+    let pressed = browser
+        .find("//button[@data-mode-toggle]")
+        .await
+        .attr("aria-pressed")
+        .await
+        .unwrap();
+    assert_eq!(
+        pressed.as_deref(),
+        Some(if mode == "dark" { "true" } else { "false" })
+    );
+}
+
+/// Runs axe-core on the current page; its serious and critical violations, one line each.
+async fn axe_violations(client: &Client, axe: &str, what: &str) -> Vec<String> {
+    client.execute(axe, vec![]).await.unwrap();
+    let answer = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, { resultTypes: ['violations'] })\
+               .then(r => done(JSON.stringify({ violations: r.violations, passes: r.passes.length })))\
+               .catch(e => done('axe failed: ' + e));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let text = answer.as_str().unwrap_or_default();
+    let found: serde_json::Value =
+        serde_json::from_str(text).unwrap_or_else(|_| panic!("{what}: {text}"));
+    // A page axe could not look at would pass vacuously.
+    let passes = found["passes"].as_u64().unwrap_or(0);
+    assert!(passes >= 10, "{what}: axe checked only {passes} rules");
+    let all = found["violations"].as_array().unwrap();
+    for minor in all
+        .iter()
+        .filter(|v| !matches!(v["impact"].as_str(), Some("serious" | "critical")))
+    {
+        eprintln!(
+            "{what}: {} ({}): {}",
+            minor["id"], minor["impact"], minor["help"]
+        );
+    }
+    all.iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| {
+            let targets: Vec<String> = v["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .take(3)
+                .map(|node| node["target"].to_string())
+                .collect();
+            format!(
+                "{what}: {} ({}): {} at {}",
+                v["id"],
+                v["impact"],
+                v["help"],
+                targets.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// axe-core's browser build, installed with npm into `target/e2e-npm` on first use.
+fn axe_core_source() -> String {
+    ensure_tool("npm", "npm");
+    let prefix = repo_root().join("target/e2e-npm");
+    let file = prefix.join("node_modules/axe-core/axe.min.js");
+    if !file.exists() {
+        std::fs::create_dir_all(&prefix).unwrap();
+        let status = Command::new("npm")
+            .args([
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
+            .arg(&prefix)
+            .arg("axe-core@4")
+            .status()
+            .unwrap();
+        assert!(status.success(), "npm install axe-core failed: {status}");
+    }
+    std::fs::read_to_string(&file).unwrap_or_else(|err| panic!("{}: {err}", file.display()))
+}
+
+/// Where `QUIRE_SCREENSHOTS=1` publishes the tour's screenshots: the repository's
+/// `docs/screenshots/` (any other value is the walk's copy directory, not this).
+fn published_screenshots() -> Option<PathBuf> {
+    let wanted = std::env::var("QUIRE_SCREENSHOTS").ok()?;
+    (wanted == "1").then(|| {
+        let dir = repo_root().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+async fn save_png(dir: &Path, name: &str, client: &Client) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
 /// A heading in the main content with exactly this text.
 fn heading(text: &str) -> String {
     format!("//main//*[self::h1 or self::h2][normalize-space()='{text}']")
@@ -385,10 +657,14 @@ impl Browser {
 
     /// Runs a walk on the browser's runtime, failing if it hangs.
     fn run(&self, walk: impl Future<Output = ()>) {
-        let finished = within(&self.runtime, WALK, walk);
+        self.run_within(WALK, walk);
+    }
+
+    fn run_within(&self, limit: Duration, walk: impl Future<Output = ()>) {
+        let finished = within(&self.runtime, limit, walk);
         assert!(
             finished.is_some(),
-            "the walk did not finish within {WALK:?}"
+            "the walk did not finish within {limit:?}"
         );
     }
 
@@ -578,7 +854,9 @@ struct Screenshots {
 
 impl Screenshots {
     fn new() -> Screenshots {
-        let copy_to = std::env::var_os("QUIRE_SCREENSHOTS").map(PathBuf::from);
+        let copy_to = std::env::var_os("QUIRE_SCREENSHOTS")
+            .filter(|value| value != "1")
+            .map(PathBuf::from);
         if let Some(dir) = &copy_to {
             std::fs::create_dir_all(dir)
                 .unwrap_or_else(|err| panic!("QUIRE_SCREENSHOTS={}: {err}", dir.display()));

@@ -176,3 +176,25 @@ fn removing_any_key_is_an_error_in_every_theme() {
         }
     }
 }
+
+#[test]
+fn dates_show_absolute_and_relative_time() {
+    let html = themes()
+        .render(
+            "search.html",
+            in_theme(context("search.html"), "classic", "light"),
+        )
+        .unwrap();
+    let at = html.find("<time datetime=\"").expect("a <time>");
+    let rest = &html[at..];
+    let end = rest.find("</span>").expect("the relative age");
+    let shown = &rest[..end];
+    assert!(
+        shown.contains(" UTC</time> <span class=\"ago\">("),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with(" ago)") || shown.ends_with("just now)"),
+        "{shown}"
+    );
+}

@@ -247,3 +247,26 @@ fn non_utf8_override_template_is_an_io_error() {
         "{err:?}"
     );
 }
+
+#[test]
+fn an_override_can_use_the_shared_macros() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "default/templates/hello.html",
+        r#"{% from "parts/macros.html" import user, when %}{{ user("alice", "/wiki/alice") }} {{ user("<b>", none) }} {{ when(0) }}"#,
+    );
+    let themes = Themes::new(Some(dir.path())).unwrap();
+    let html = themes.render("hello.html", json!({})).unwrap();
+    assert!(
+        html.starts_with(
+            r#"<a class="user" href="/wiki/alice">alice</a> <span class="user">&lt;b&gt;</span> "#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<time datetime="1970-01-01T00:00:00Z">1970-01-01 00:00 UTC</time> <span class="ago">("#)
+            && html.ends_with(" years ago)</span>"),
+        "{html}"
+    );
+}
