@@ -223,13 +223,35 @@ def check_big_params(path):
     return "a %d-byte params block in %d records accepted" % (len(params), len(records) - 1)
 
 
+def session_and_token(path, path_info):
+    """GETs a form as a browser would: the session cookie it sets and the form's CSRF token,
+    without which quire refuses a POST with 403."""
+    with connect(path) as sock:
+        response = simple_request(sock, 1, path_info)
+    text = expect_200(response, "the form at %s" % path_info)
+    head, _, html = text.replace("\r\n", "\n").partition("\n\n")
+    cookie = None
+    for line in head.split("\n"):
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "set-cookie":
+            cookie = value.strip().split(";")[0]
+    marker = 'name="csrf_token" value="'
+    start = html.find(marker)
+    if cookie is None or start < 0:
+        raise ProbeError("no session cookie or CSRF token in the form: %r" % text[:600])
+    start += len(marker)
+    return cookie, html[start:html.index('"', start)]
+
+
 def check_big_body(path):
     marker = "ProbeMarker"
     text = (marker + " ") * ((1024 * 1024) // (len(marker) + 1) + 1)
-    body = ("text=" + text.replace(" ", "+") + "&action=preview").encode()
+    cookie, token = session_and_token(path, "/+edit/ProbePage")
+    body = ("csrf_token=" + token + "&text=" + text.replace(" ", "+") + "&action=preview").encode()
     extra = [
         ("CONTENT_TYPE", "application/x-www-form-urlencoded"),
         ("CONTENT_LENGTH", str(len(body))),
+        ("HTTP_COOKIE", cookie),
     ]
     with connect(path) as sock:
         response = simple_request(sock, 1, "/+edit/ProbePage", "POST", extra, body)
