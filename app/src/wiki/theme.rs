@@ -2,7 +2,9 @@
 //!
 //! The theme, first that names an installed theme wins: `?theme=NAME` on the request (a
 //! preview of that one page: links do not carry it, so a reader cannot get stuck in a theme
-//! by following a shared link), the reader's own choice, the site's `theme` in `quire.toml`,
+//! by following a shared link), the reader's own choice (`/+prefs`: an account's stored
+//! theme, or an anonymous reader's session key `theme`; see `viewer`), the site's `theme` in
+//! `quire.toml`,
 //! and `default`. A name that is no installed theme is passed over, never an error: a theme
 //! removed from the data directory must not break the pages of those who chose it.
 //!
@@ -19,9 +21,6 @@ use super::{Exchange, Wiki};
 
 /// The cookie the page's mode toggle sets.
 pub const MODE_COOKIE: &str = "quire_mode";
-
-/// The session key holding the theme a reader chose.
-pub const SESSION_THEME: &str = "theme";
 
 /// The `theme` key of every template's context.
 #[derive(Debug, Serialize)]
@@ -60,7 +59,7 @@ impl Wiki {
             .filter(known);
         let name = preview
             .clone()
-            .or_else(|| reader_theme(exchange).filter(known))
+            .or_else(|| exchange.viewer.prefs.theme.clone().filter(known))
             .or_else(|| Some(self.settings.theme.clone()).filter(known))
             .unwrap_or_else(|| themes::DEFAULT_THEME.to_owned());
         ThemeInfo {
@@ -77,15 +76,6 @@ impl Wiki {
             name,
         }
     }
-}
-
-/// The theme the reader chose, kept in their session under `theme`.
-fn reader_theme(exchange: &Exchange) -> Option<String> {
-    exchange
-        .request
-        .extensions()
-        .get::<gateway::session::Session>()
-        .and_then(|session| session.get(SESSION_THEME))
 }
 
 /// The mode the `quire_mode` cookie asks for; `auto` without one (or with a bad value).

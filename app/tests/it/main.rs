@@ -20,6 +20,7 @@ mod graph;
 mod scenarios;
 mod search;
 mod suite;
+mod themes;
 
 /// Instantiates every scenario for every gateway: `gateway::scenario` tests.
 macro_rules! scenarios {
