@@ -2,10 +2,10 @@
 //! migrates and seeds it if it finds it empty, then saves. Nothing may fail
 //! and nothing may be lost.
 
-use gateway::testing::TestRequest;
 use http::StatusCode;
 
 use crate::drivers::{Cgi, Gateway};
+use crate::suite::Browser;
 
 #[test]
 fn concurrent_cgi_processes_on_a_fresh_data_dir_lose_nothing() {
@@ -16,9 +16,12 @@ fn concurrent_cgi_processes_on_a_fresh_data_dir_lose_nothing() {
         for writer in 0..writers {
             let cgi = &cgi;
             scope.spawn(move || {
+                // Each writer is a browser: its first request (for the CSRF token) is one of
+                // several CGI processes meeting the fresh directory at once.
+                let browser = Browser::new(cgi);
                 for save in 0..saves_each {
                     let text = format!("writer {writer}, save {save}\n");
-                    let response = cgi.send(TestRequest::post_form(
+                    let response = browser.post_form(
                         &format!("/+edit/Writer{writer}"),
                         &[
                             ("text", &text),
@@ -32,7 +35,7 @@ fn concurrent_cgi_processes_on_a_fresh_data_dir_lose_nothing() {
                                 },
                             ),
                         ],
-                    ));
+                    );
                     assert_eq!(
                         response.status,
                         StatusCode::SEE_OTHER,

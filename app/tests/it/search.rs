@@ -3,11 +3,10 @@
 //! the process holding it. No request may fail, and once they are done, one
 //! more search must find every page's newest text and nothing older.
 
-use gateway::testing::TestRequest;
 use http::StatusCode;
 
 use crate::drivers::Cgi;
-use crate::suite::Gateway;
+use crate::suite::{Browser, Gateway};
 
 #[test]
 fn concurrent_cgi_saves_and_searches_lose_nothing() {
@@ -18,6 +17,7 @@ fn concurrent_cgi_saves_and_searches_lose_nothing() {
         for writer in 0..writers {
             let cgi = &cgi;
             scope.spawn(move || {
+                let browser = Browser::new(cgi);
                 for save in 0..saves_each {
                     let text = format!("writer{writer} wrote version{save} of its page\n");
                     let base = if save == 0 {
@@ -25,10 +25,10 @@ fn concurrent_cgi_saves_and_searches_lose_nothing() {
                     } else {
                         save.to_string()
                     };
-                    let response = cgi.send(TestRequest::post_form(
+                    let response = browser.post_form(
                         &format!("/+edit/Writer{writer}"),
                         &[("text", &text), ("action", "save"), ("base_rev", &base)],
-                    ));
+                    );
                     assert_eq!(
                         response.status,
                         StatusCode::SEE_OTHER,
