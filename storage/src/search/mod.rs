@@ -29,6 +29,7 @@
 //! A document is a page's current revision, keyed by its exact name: an update replaces it, and
 //! [`Update::remove`] takes a deleted or renamed page out.
 
+mod common;
 mod query;
 mod schema;
 mod snippet;
@@ -46,11 +47,13 @@ use tantivy::query::{
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument,
     TantivyError, Term,
 };
 
+use self::common::CommonWords;
 use self::schema::Fields;
 pub use self::schema::PageDoc;
 
@@ -147,6 +150,27 @@ struct Opened {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    common: CommonWords,
+    /// The state of the index (see [`state_of`]) the reader's searcher shows.
+    shown: Mutex<u64>,
+}
+
+impl Opened {
+    /// A searcher showing the last commit, by this process or any other: the commit metadata is
+    /// read (one small file) and the reader reloaded when it changed. Reloading on tantivy's own
+    /// file watcher instead can race with a reload after our own commit and leave an older
+    /// searcher in place until the next change.
+    fn searcher(&self) -> Result<Searcher, SearchError> {
+        let state = state_of(&self.index)?;
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        if state != *shown {
+            self.reader
+                .reload()
+                .map_err(tantivy_error("reloading the index"))?;
+            *shown = state;
+        }
+        Ok(self.reader.searcher())
+    }
 }
 
 impl std::fmt::Debug for Opened {
@@ -207,6 +231,7 @@ impl SearchIndex {
             opened,
             opened_root: self.root.clone(),
             last,
+            analyzer: schema::analyzer(),
         }))
     }
 
@@ -228,7 +253,7 @@ impl SearchIndex {
         let dir = generation_dir(&self.root, generation);
         let index = Index::create_in_dir(&dir, schema::schema())
             .map_err(tantivy_error("creating a new index generation"))?;
-        let opened = Arc::new(reader_for(index, generation)?);
+        let opened = Arc::new(reader_for(index, generation, CommonWords::default())?);
         let writer = opened
             .index
             .writer_with_num_threads(
@@ -242,8 +267,11 @@ impl SearchIndex {
                 opened,
                 opened_root: self.root.clone(),
                 last: 0,
+                analyzer: schema::analyzer(),
             },
             root: self.root.clone(),
+            common: None,
+            sample: Vec::new(),
         })
     }
 
@@ -255,7 +283,7 @@ impl SearchIndex {
         limit: usize,
     ) -> Result<SearchResults, SearchError> {
         let opened = self.opened()?;
-        let searcher = opened.reader.searcher();
+        let searcher = opened.searcher()?;
         let fields = opened.fields;
         let go_to = self.go_to(&searcher, fields, text)?;
         let parsed = query::parse(text, |name| schema::user_field(&fields, name).is_some());
@@ -263,6 +291,7 @@ impl SearchIndex {
             fields,
             analyzer: schema::analyzer(),
             searcher: &searcher,
+            common: &opened.common,
         };
         let Some(built) = builder.build(&parsed) else {
             return Ok(SearchResults {
@@ -272,28 +301,36 @@ impl SearchIndex {
                 did_you_mean: Vec::new(),
             });
         };
-        // Two passes, each fast on its own: counting without scores (term counts come straight from
-        // the posting lists) and ranking with block-WAND pruning, which a combined collector that
-        // must visit every match would disable.
-        let total = searcher
-            .search(&built.query, &Count)
-            .map_err(tantivy_error("counting matches"))?;
-        let top = searcher
-            .search(
-                &built.query,
-                &TopDocs::with_limit(limit.max(1)).and_offset(offset),
-            )
-            .map_err(tantivy_error("searching"))?;
+        let top_docs = TopDocs::with_limit(limit.max(1)).and_offset(offset);
+        let (total, top) = if built.prunable {
+            // Two passes, each fast on its own: counting without scores (straight from the posting
+            // lists) and ranking with block-WAND, which skips most matches, and which a collector
+            // that must see every match (a count) would disable.
+            let total = searcher
+                .search(&built.query, &Count)
+                .map_err(tantivy_error("counting matches"))?;
+            let top = searcher
+                .search(&built.query, &top_docs)
+                .map_err(tantivy_error("searching"))?;
+            (total, top)
+        } else {
+            // Intersections and phrases score every match anyway: count them in the same pass.
+            searcher
+                .search(&built.query, &(Count, top_docs))
+                .map_err(tantivy_error("searching"))?
+        };
         let mut snippets = SnippetGenerator::create(&searcher, &*built.highlight, fields.body)
             .map_err(tantivy_error("preparing snippets"))?;
         snippets.set_max_num_chars(snippet::SNIPPET_CHARS);
+        let words = body_words_rarest_first(&searcher, fields, &*built.highlight)?;
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top.into_iter().take(limit) {
             let doc = load(&searcher, address)?;
             let body = text_of(&doc, fields.body);
             hits.push(Hit {
                 name: text_of(&doc, fields.name),
-                snippet_html: snippet::to_html(&snippets.snippet(&body), &body),
+                snippet_html: snippet::of(&snippets, &body, &words),
                 author: text_of(&doc, fields.author),
                 time: doc
                     .get_first(fields.modified)
@@ -323,7 +360,7 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         let opened = self.opened()?;
-        let searcher = opened.reader.searcher();
+        let searcher = opened.searcher()?;
         let fields = opened.fields;
         let key = fields.title_key;
         // Every string starting with `prefix` sorts before `prefix` + the highest code point.
@@ -380,6 +417,33 @@ impl SearchIndex {
     }
 }
 
+/// The query's words in the body, rarest first: a snippet is looked for where the rarest occurs.
+fn body_words_rarest_first(
+    searcher: &Searcher,
+    fields: Fields,
+    query: &dyn Query,
+) -> Result<Vec<String>, SearchError> {
+    let mut terms = Vec::new();
+    query.query_terms(&mut |term, _| {
+        if term.field() == fields.body {
+            terms.push(term.clone());
+        }
+    });
+    let mut ranked = Vec::with_capacity(terms.len());
+    for term in terms {
+        let Some(word) = term.value().as_str().map(str::to_owned) else {
+            continue;
+        };
+        let pages = searcher
+            .doc_freq(&term)
+            .map_err(tantivy_error("reading word frequencies"))?;
+        ranked.push((pages, word));
+    }
+    ranked.sort();
+    ranked.dedup();
+    Ok(ranked.into_iter().map(|(_, word)| word).collect())
+}
+
 /// "Did you mean": pages whose title has words within one or two edits of the words typed.
 fn did_you_mean(
     searcher: &Searcher,
@@ -430,6 +494,7 @@ pub struct Update {
     opened: Arc<Opened>,
     opened_root: PathBuf,
     last: u64,
+    analyzer: TextAnalyzer,
 }
 
 impl std::fmt::Debug for Update {
@@ -450,7 +515,10 @@ impl Update {
     /// Adds a page, replacing what the index held under its name.
     pub fn put(&mut self, page: &PageDoc<'_>) -> Result<(), SearchError> {
         self.remove(page.name);
-        let doc = self.opened.fields.document(page);
+        let doc = self
+            .opened
+            .fields
+            .document(page, &self.opened.common, &mut self.analyzer);
         self.writer
             .add_document(doc)
             .map_err(tantivy_error("adding a page"))?;
@@ -483,11 +551,9 @@ impl Update {
         prepared
             .commit()
             .map_err(tantivy_error("committing the index"))?;
+        // Searches see it from their next look at the metadata (`Opened::searcher`).
         self.last = up_to;
-        self.opened
-            .reader
-            .reload()
-            .map_err(tantivy_error("reloading the index"))
+        Ok(())
     }
 
     /// Whether this update writes the live generation (a rebuild may have replaced it meanwhile; then
@@ -509,22 +575,100 @@ impl Update {
 pub struct Rebuild {
     update: Update,
     root: PathBuf,
+    /// The generation's common words, learned from the first pages put; until then those wait in
+    /// `sample`.
+    common: Option<CommonWords>,
+    sample: Vec<OwnedPage>,
+}
+
+#[derive(Debug)]
+struct OwnedPage {
+    name: String,
+    text: String,
+    author: String,
+    time: i64,
+}
+
+impl OwnedPage {
+    fn doc(&self) -> PageDoc<'_> {
+        PageDoc {
+            name: &self.name,
+            text: &self.text,
+            author: &self.author,
+            time: self.time,
+        }
+    }
 }
 
 impl Rebuild {
     /// Adds a page.
     pub fn put(&mut self, page: &PageDoc<'_>) -> Result<(), SearchError> {
-        let doc = self.update.opened.fields.document(page);
-        self.update
-            .writer
-            .add_document(doc)
-            .map_err(tantivy_error("adding a page"))?;
+        self.put_all(std::slice::from_ref(page))
+    }
+
+    /// Adds pages, preparing their documents on every core.
+    pub fn put_all(&mut self, pages: &[PageDoc<'_>]) -> Result<(), SearchError> {
+        let mut pages = pages;
+        if self.common.is_none() {
+            let take = pages.len().min(common::SAMPLE_PAGES - self.sample.len());
+            self.sample
+                .extend(pages[..take].iter().map(|page| OwnedPage {
+                    name: page.name.to_owned(),
+                    text: page.text.to_owned(),
+                    author: page.author.to_owned(),
+                    time: page.time,
+                }));
+            pages = &pages[take..];
+            if self.sample.len() < common::SAMPLE_PAGES {
+                return Ok(());
+            }
+            self.learn()?;
+        }
+        self.add(pages)
+    }
+
+    /// Learns the common words from the sample, records them with the generation, and indexes the
+    /// sample.
+    fn learn(&mut self) -> Result<(), SearchError> {
+        let common = CommonWords::learn(
+            &mut self.update.analyzer,
+            self.sample.iter().map(|page| page.text.as_str()),
+        );
+        let dir = generation_dir(&self.root, self.update.opened.generation);
+        common
+            .write(&dir)
+            .map_err(io_error(&dir.join(common::FILE), "written"))?;
+        tracing::debug!(
+            words = common.len(),
+            sample = self.sample.len(),
+            "learned the common words"
+        );
+        self.common = Some(common);
+        let sample = std::mem::take(&mut self.sample);
+        let pages: Vec<PageDoc<'_>> = sample.iter().map(OwnedPage::doc).collect();
+        self.add(&pages)
+    }
+
+    fn add(&mut self, pages: &[PageDoc<'_>]) -> Result<(), SearchError> {
+        let common = self
+            .common
+            .as_ref()
+            .expect("learned before pages are added");
+        for doc in documents(self.update.opened.fields, common, pages) {
+            self.update
+                .writer
+                .add_document(doc)
+                .map_err(tantivy_error("adding a page"))?;
+        }
         Ok(())
     }
 
     /// Commits (recording `up_to`, the last revision id the pages put reflect at least), makes this
     /// generation the live one, and deletes the others.
-    pub fn finish(self, up_to: u64) -> Result<(), SearchError> {
+    pub fn finish(mut self, up_to: u64) -> Result<(), SearchError> {
+        if self.common.is_none() {
+            self.learn()?;
+        }
         let generation = self.update.opened.generation;
         self.update.commit(up_to)?;
         write_pointer(&self.root, generation)?;
@@ -540,6 +684,40 @@ impl Rebuild {
         }
         Ok(())
     }
+}
+
+/// The pages' documents, made on every core: finding a page's common pairs means reading its text
+/// once more, which would otherwise hold up tantivy's indexing thread.
+fn documents(fields: Fields, common: &CommonWords, pages: &[PageDoc<'_>]) -> Vec<TantivyDocument> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores == 1 || pages.len() < 2 {
+        let mut analyzer = schema::analyzer();
+        return pages
+            .iter()
+            .map(|page| fields.document(page, common, &mut analyzer))
+            .collect();
+    }
+    let chunk = pages.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pages
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut analyzer = schema::analyzer();
+                    part.iter()
+                        .map(|page| fields.document(page, common, &mut analyzer))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(docs) => docs,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 fn generation_dir(root: &Path, generation: u64) -> PathBuf {
@@ -620,18 +798,21 @@ fn open_generation(root: &Path, generation: u64) -> Result<Opened, SearchError> 
     if index.schema() != schema::schema() {
         return Err(SearchError::Outdated { path: dir });
     }
-    reader_for(index, generation)
+    let common = CommonWords::read(&dir).map_err(io_error(&dir.join(common::FILE), "read"))?;
+    reader_for(index, generation, common)
 }
 
-fn reader_for(index: Index, generation: u64) -> Result<Opened, SearchError> {
+fn reader_for(index: Index, generation: u64, common: CommonWords) -> Result<Opened, SearchError> {
     schema::register_tokenizer(&index);
     let fields = Fields::of(&index.schema()).ok_or_else(|| SearchError::Outdated {
         path: PathBuf::from(format!("gen-{generation}")),
     })?;
-    // Other processes' commits show within tantivy's poll interval (0.5 s); our own on commit.
+    // Read before the reader loads, so the reader shows at least this state.
+    let shown = state_of(&index)?;
+    // Reloaded by `Opened::searcher` when a commit is seen, never by a watcher thread.
     let reader = index
         .reader_builder()
-        .reload_policy(ReloadPolicy::OnCommitWithDelay)
+        .reload_policy(ReloadPolicy::Manual)
         .try_into()
         .map_err(tantivy_error("opening an index reader"))?;
     Ok(Opened {
@@ -639,7 +820,24 @@ fn reader_for(index: Index, generation: u64) -> Result<Opened, SearchError> {
         index,
         reader,
         fields,
+        common,
+        shown: Mutex::new(shown),
     })
+}
+
+/// What the commit metadata says about the index: its last commit and its segments (a finished
+/// merge replaces segments without a new commit), hashed.
+fn state_of(index: &Index) -> Result<u64, SearchError> {
+    use std::hash::{Hash, Hasher};
+    let metas = index
+        .load_metas()
+        .map_err(tantivy_error("reading the index metadata"))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    metas.opstamp.hash(&mut hasher);
+    for segment in &metas.segments {
+        (segment.id(), segment.delete_opstamp()).hash(&mut hasher);
+    }
+    Ok(hasher.finish())
 }
 
 fn payload(index: &Index) -> Result<u64, SearchError> {

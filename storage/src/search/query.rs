@@ -19,13 +19,14 @@
 use std::collections::HashMap;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery,
+    PhraseQuery, Query, QueryClone, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Searcher, Term};
 
+use super::common::CommonWords;
 use super::schema::{user_field, Fields};
 
 /// How many words a prefix stands for at most: the most frequent ones.
@@ -147,6 +148,7 @@ pub(crate) struct Builder<'a> {
     pub(crate) fields: Fields,
     pub(crate) analyzer: TextAnalyzer,
     pub(crate) searcher: &'a Searcher,
+    pub(crate) common: &'a CommonWords,
 }
 
 /// The query to run and the one to highlight with (the positive clauses only).
@@ -155,54 +157,142 @@ pub(crate) struct Built {
     pub(crate) highlight: Box<dyn Query>,
     /// The plain words typed, for "did you mean".
     pub(crate) words: Vec<String>,
+    /// Whether the query is one term or a union of terms, which tantivy ranks with block-WAND,
+    /// skipping most matches; any other query scores every match anyway, and is best counted in the
+    /// same pass.
+    pub(crate) prunable: bool,
+}
+
+/// A query being built. A union of (boosted) terms is kept flat up to the end: tantivy ranks a
+/// boolean query whose clauses are all optional terms with block-WAND, and a nested one without.
+enum Node {
+    Terms(Vec<(Term, f32)>),
+    Other(Box<dyn Query>),
+}
+
+impl Node {
+    fn into_query(self) -> Box<dyn Query> {
+        match self {
+            Node::Terms(terms) if terms.is_empty() => Box::new(EmptyQuery),
+            Node::Terms(mut terms) if terms.len() == 1 => {
+                term_query(terms.pop().expect("one term"))
+            }
+            Node::Terms(terms) => Box::new(BooleanQuery::new(
+                terms
+                    .into_iter()
+                    .map(|term| (Occur::Should, term_query(term)))
+                    .collect(),
+            )),
+            Node::Other(query) => query,
+        }
+    }
+
+    /// Alternatives: still flat if they all are.
+    fn any_of(mut nodes: Vec<Node>) -> Node {
+        if nodes.len() == 1 {
+            return nodes.pop().expect("one node");
+        }
+        if nodes.iter().all(|node| matches!(node, Node::Terms(_))) {
+            return Node::Terms(
+                nodes
+                    .into_iter()
+                    .flat_map(|node| match node {
+                        Node::Terms(terms) => terms,
+                        Node::Other(_) => Vec::new(),
+                    })
+                    .collect(),
+            );
+        }
+        Node::Other(Box::new(BooleanQuery::new(
+            nodes
+                .into_iter()
+                .map(|node| (Occur::Should, node.into_query()))
+                .collect(),
+        )))
+    }
+}
+
+/// Frequencies are all BM25 needs; positions are read by phrases only.
+fn term_query((term, boost): (Term, f32)) -> Box<dyn Query> {
+    boosted(
+        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+        boost,
+    )
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if boost == 1.0 {
+        query
+    } else {
+        Box::new(BoostQuery::new(query, boost))
+    }
 }
 
 impl Builder<'_> {
     /// `None` when nothing searchable was typed.
     pub(crate) fn build(&mut self, parsed: &Parsed) -> Option<Built> {
-        let mut must = Vec::new();
         let mut positive = Vec::new();
+        let mut negative = Vec::new();
+        let mut highlight = Vec::new();
         let mut words = Vec::new();
         for group in &parsed.groups {
-            let mut alternatives = Vec::new();
             let negated = group.iter().any(|item| item.negated);
+            let mut alternatives = Vec::new();
             for item in group {
                 if let (Clause::Words(w), false) = (&item.clause, item.negated) {
                     words.extend(self.tokens(w));
                 }
-                if let Some(query) = self.item(item) {
-                    alternatives.push((Occur::Should, query));
+                let Some((node, highlighted)) = self.item(item) else {
+                    continue;
+                };
+                if !negated {
+                    highlight.push((Occur::Should, highlighted));
                 }
+                alternatives.push(node);
             }
             if alternatives.is_empty() {
                 continue;
             }
-            let query: Box<dyn Query> = match alternatives.len() {
-                1 => alternatives.pop().map(|(_, q)| q).expect("one element"),
-                _ => Box::new(BooleanQuery::new(alternatives)),
-            };
+            let node = Node::any_of(alternatives);
             if negated {
-                must.push((Occur::MustNot, query));
+                negative.push(node);
             } else {
-                positive.push((Occur::Should, query.box_clone()));
-                must.push((Occur::Must, query));
+                positive.push(node);
             }
         }
-        if must.is_empty() {
+        if positive.is_empty() && negative.is_empty() {
             return None;
         }
-        if positive.is_empty() {
-            // Only exclusions: everything but them.
-            must.push((Occur::Must, Box::new(AllQuery)));
-        }
+        let prunable =
+            positive.len() == 1 && negative.is_empty() && matches!(positive[0], Node::Terms(_));
+        let query = if positive.len() == 1 && negative.is_empty() {
+            positive.pop().expect("one node").into_query()
+        } else {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = positive
+                .into_iter()
+                .map(|node| (Occur::Must, node.into_query()))
+                .collect();
+            if clauses.is_empty() {
+                // Only exclusions: everything but them.
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            clauses.extend(
+                negative
+                    .into_iter()
+                    .map(|node| (Occur::MustNot, node.into_query())),
+            );
+            Box::new(BooleanQuery::new(clauses))
+        };
         Some(Built {
-            query: Box::new(BooleanQuery::new(must)),
-            highlight: Box::new(BooleanQuery::new(positive)),
+            query,
+            highlight: Box::new(BooleanQuery::new(highlight)),
             words,
+            prunable,
         })
     }
 
-    fn item(&mut self, item: &Item) -> Option<Box<dyn Query>> {
+    /// One item as a query, and the query whose terms show it in snippets.
+    fn item(&mut self, item: &Item) -> Option<(Node, Box<dyn Query>)> {
         let targets: Vec<(Field, f32)> = match item.field.as_deref() {
             Some(name) => vec![(user_field(&self.fields, name)?, 1.0)],
             None => vec![
@@ -211,23 +301,53 @@ impl Builder<'_> {
                 (self.fields.body, 1.0),
             ],
         };
-        let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost) in targets {
-            let query = match &item.clause {
-                Clause::Words(text) | Clause::Phrase(text) => self.phrase(field, text)?,
-                Clause::Prefix(text) => self.prefix(field, text)?,
-            };
-            let query: Box<dyn Query> = if boost == 1.0 {
-                query
-            } else {
-                Box::new(BoostQuery::new(query, boost))
-            };
-            per_field.push((Occur::Should, query));
+        let (text, prefix) = match &item.clause {
+            Clause::Words(text) | Clause::Phrase(text) => (text, false),
+            Clause::Prefix(text) => (text, true),
+        };
+        let tokens = self.tokens(text);
+        if tokens.is_empty() {
+            return None;
         }
-        Some(match per_field.len() {
-            1 => per_field.pop().map(|(_, q)| q).expect("one element"),
-            _ => Box::new(BooleanQuery::new(per_field)),
-        })
+        let mut terms: Vec<(Term, f32)> = Vec::new();
+        let mut others: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut highlight: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in targets {
+            let in_field = |token: &String| Term::from_field_text(field, token);
+            match (prefix, tokens.as_slice()) {
+                (false, [token]) => terms.push((in_field(token), boost)),
+                (false, _) => {
+                    let (query, shown) = self.phrase(field, &tokens);
+                    others.push((Occur::Should, boosted(query, boost)));
+                    highlight.push((Occur::Should, shown));
+                }
+                // Term queries rather than a range: they score with BM25 and the snippets
+                // highlight them.
+                (true, [token]) => terms.extend(
+                    expand_prefix(self.searcher, field, token)
+                        .into_iter()
+                        .map(|term| (term, boost)),
+                ),
+                (true, _) => {
+                    let query = PhrasePrefixQuery::new(tokens.iter().map(in_field).collect());
+                    highlight.push((Occur::Should, query.box_clone()));
+                    others.push((Occur::Should, boosted(Box::new(query), boost)));
+                }
+            }
+        }
+        if others.is_empty() {
+            let shown = Node::Terms(terms.clone()).into_query();
+            return Some((Node::Terms(terms), shown));
+        }
+        others.extend(
+            terms
+                .into_iter()
+                .map(|term| (Occur::Should, term_query(term))),
+        );
+        Some((
+            Node::Other(Box::new(BooleanQuery::new(others))),
+            Box::new(BooleanQuery::new(highlight)),
+        ))
     }
 
     fn tokens(&mut self, text: &str) -> Vec<String> {
@@ -238,50 +358,46 @@ impl Builder<'_> {
         tokens
     }
 
-    /// A term query for one token, a phrase query for several; `None` for no token at all.
-    fn phrase(&mut self, field: Field, text: &str) -> Option<Box<dyn Query>> {
-        let mut terms: Vec<Term> = self
-            .tokens(text)
-            .iter()
-            .map(|token| Term::from_field_text(field, token))
-            .collect();
-        match terms.len() {
-            0 => None,
-            1 => Some(Box::new(TermQuery::new(
-                terms.pop().expect("one term"),
-                IndexRecordOption::WithFreqsAndPositions,
-            ))),
-            _ => Some(Box::new(PhraseQuery::new(terms))),
-        }
-    }
-
-    fn prefix(&mut self, field: Field, text: &str) -> Option<Box<dyn Query>> {
-        let tokens = self.tokens(text);
-        if tokens.len() > 1 {
-            let terms = tokens
+    /// A phrase of two or more tokens in `field`, and the query that highlights it. In the body, the
+    /// phrase's pairs of common words are single terms of the `pairs` field (see
+    /// [`common`](super::common)): a two-word phrase of them is that term alone, a longer one reads
+    /// positions only in the pages holding all of its pairs.
+    fn phrase(&self, field: Field, tokens: &[String]) -> (Box<dyn Query>, Box<dyn Query>) {
+        let phrase = PhraseQuery::new(
+            tokens
                 .iter()
                 .map(|token| Term::from_field_text(field, token))
-                .collect();
-            return Some(Box::new(PhrasePrefixQuery::new(terms)));
-        }
-        let prefix = tokens.first()?;
-        let expansions = expand_prefix(self.searcher, field, prefix);
-        if expansions.is_empty() {
-            return Some(Box::new(EmptyQuery));
-        }
-        // Term queries rather than a range: they score with BM25 and the snippets highlight them.
-        Some(Box::new(BooleanQuery::new(
-            expansions
-                .into_iter()
-                .map(|term| {
-                    let query: Box<dyn Query> = Box::new(TermQuery::new(
-                        term,
-                        IndexRecordOption::WithFreqsAndPositions,
-                    ));
-                    (Occur::Should, query)
-                })
                 .collect(),
-        )))
+        );
+        let shown = phrase.box_clone();
+        if field != self.fields.body {
+            return (Box::new(phrase), shown);
+        }
+        let mut pairs: Vec<Term> = tokens
+            .windows(2)
+            .filter_map(|two| self.common.pair(&two[0], &two[1]))
+            .map(|pair| Term::from_field_text(self.fields.pairs, &pair))
+            .collect();
+        if pairs.is_empty() {
+            return (Box::new(phrase), shown);
+        }
+        if tokens.len() == 2 {
+            let pair = pairs.pop().expect("one pair");
+            return (
+                Box::new(TermQuery::new(pair, IndexRecordOption::WithFreqs)),
+                shown,
+            );
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(phrase))];
+        clauses.extend(pairs.into_iter().map(|pair| {
+            // A filter: the phrase alone scores.
+            let filter: Box<dyn Query> = Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(pair, IndexRecordOption::Basic)),
+                0.0,
+            ));
+            (Occur::Must, filter)
+        }));
+        (Box::new(BooleanQuery::new(clauses)), shown)
     }
 }
 

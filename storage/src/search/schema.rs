@@ -6,7 +6,8 @@
 //! with BM25: `title` (the last segment of the name, with CamelCase split, boosted most), `path` (every
 //! segment of the name) and `body` (the page's plain text, with positions for phrases and snippets).
 //! `title_key` holds the lowercased name and each of its trailing segment paths (`help/editing`,
-//! `editing`) for go-to and prefix suggestions.
+//! `editing`) for go-to and prefix suggestions. `pairs` holds the body's adjacent pairs of common
+//! words, one term each, for fast phrases (see [`common`](super::common)).
 
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
@@ -16,6 +17,8 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
 use tantivy::{DateTime, Index, TantivyDocument};
+
+use super::common::CommonWords;
 
 /// The name the tokenizer is registered under in every opened index.
 pub(crate) const TOKENIZER: &str = "quire";
@@ -34,6 +37,7 @@ pub(crate) struct Fields {
     pub(crate) author: Field,
     pub(crate) modified: Field,
     pub(crate) name_len: Field,
+    pub(crate) pairs: Field,
 }
 
 /// The field a user may name in a query (`title:foo`), and what it searches.
@@ -74,6 +78,16 @@ pub(crate) fn schema() -> Schema {
     );
     // Suggestions list shorter names first.
     builder.add_u64_field("name_len", FAST);
+    // Pair terms come joined and lowercased already: split on spaces only. A pair's frequency in a
+    // page is the phrase's, so BM25 ranks them as it ranks phrases; no positions needed.
+    builder.add_text_field(
+        "pairs",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("whitespace")
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
     builder.build()
 }
 
@@ -89,6 +103,7 @@ impl Fields {
             author: field("author")?,
             modified: field("modified")?,
             name_len: field("name_len")?,
+            pairs: field("pairs")?,
         })
     }
 }
@@ -123,7 +138,13 @@ pub struct PageDoc<'a> {
 }
 
 impl Fields {
-    pub(crate) fn document(&self, page: &PageDoc<'_>) -> TantivyDocument {
+    /// The document of a page; `analyzer` finds the pairs of `common` words in its text.
+    pub(crate) fn document(
+        &self,
+        page: &PageDoc<'_>,
+        common: &CommonWords,
+        analyzer: &mut TextAnalyzer,
+    ) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.name, page.name);
         for key in title_keys(page.name) {
@@ -135,6 +156,9 @@ impl Fields {
         doc.add_text(self.author, page.author);
         doc.add_date(self.modified, DateTime::from_timestamp_secs(page.time));
         doc.add_u64(self.name_len, page.name.chars().count() as u64);
+        if !common.is_empty() {
+            doc.add_text(self.pairs, common.pairs_text(analyzer, page.text));
+        }
         doc
     }
 }

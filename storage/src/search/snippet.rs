@@ -5,10 +5,68 @@
 
 use std::ops::Range;
 
-use tantivy::snippet::Snippet;
+use tantivy::snippet::{Snippet, SnippetGenerator};
 
 /// How much page text a result shows.
 pub(crate) const SNIPPET_CHARS: usize = 240;
+
+/// Bytes of text around a word's first occurrence that a snippet is chosen from.
+const WINDOW_BEFORE: usize = 600;
+const WINDOW_AFTER: usize = 1400;
+
+/// The snippet of one result as HTML. `words` are the query's words in the text's field, rarest
+/// first.
+///
+/// tantivy's generator reads the whole text to pick its best passage; for twenty long pages that is
+/// most of a search's time. So the passage is picked from a window around the first occurrence of the
+/// rarest word found (a plain, ASCII-case-insensitive substring search, far cheaper than reading
+/// words), and the whole text is read only when that finds nothing sure: no window matched as words,
+/// or the text has letters that fold to the words in ways a substring search cannot see (`Café`).
+pub(crate) fn of(generator: &SnippetGenerator, text: &str, words: &[&str]) -> String {
+    match window(text, words) {
+        Some(part) => {
+            let snippet = generator.snippet(part);
+            if !snippet.is_empty() {
+                return to_html(&snippet, text);
+            }
+        }
+        // Every word is plain ASCII and so is the text: no substring, no word.
+        None if text.is_ascii() && words.iter().all(|w| w.is_ascii()) => {
+            return to_html(&Snippet::empty(), text);
+        }
+        None => {}
+    }
+    to_html(&generator.snippet(text), text)
+}
+
+/// Where `word` first occurs in `text` as a whole word (not inside a longer one, which would give a
+/// window without the word and a second, full reading).
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let is_word_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(word).map(|(at, _)| at).find(|&at| {
+        !is_word_char(text[..at].chars().next_back())
+            && !is_word_char(text[at + word.len()..].chars().next())
+    })
+}
+
+/// The part of `text` around the first occurrence (as a whole word, ignoring ASCII case) of the first
+/// of `words` that occurs, or `None` if none does.
+fn window<'t>(text: &'t str, words: &[&str]) -> Option<&'t str> {
+    let lower = text.to_ascii_lowercase();
+    let at = words
+        .iter()
+        .filter(|word| !word.is_empty())
+        .find_map(|word| find_word(&lower, word))?;
+    let mut start = at.saturating_sub(WINDOW_BEFORE);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (at + WINDOW_AFTER).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    Some(&text[start..end])
+}
 
 /// The snippet as HTML, or the start of the text if the query matched nothing in it (a title match).
 pub(crate) fn to_html(snippet: &Snippet, text: &str) -> String {
@@ -114,6 +172,23 @@ mod tests {
         assert_eq!(marked("abcdef", &[0..3, 2..4]), "<mark>abcd</mark>ef");
         assert_eq!(marked("abc", &[1..1, 2..9]), "abc");
         assert_eq!(marked("é", std::slice::from_ref(&(1..2))), "é");
+    }
+
+    #[test]
+    fn the_window_is_around_the_first_word_found_on_char_boundaries() {
+        let text = format!("{} needle {}", "é".repeat(400), "x".repeat(3000));
+        let part = window(&text, &["missing", "needle"]).unwrap();
+        assert!(part.contains("needle"));
+        assert!(
+            part.len() <= WINDOW_BEFORE + WINDOW_AFTER + 2,
+            "{}",
+            part.len()
+        );
+        assert!(text.starts_with('é') && part.starts_with('é'));
+        assert_eq!(window("Some NEEDLE", &["needle"]), Some("Some NEEDLE"));
+        assert_eq!(window("nothing here", &["needle"]), None);
+        assert_eq!(find_word("needles, a needle", "needle"), Some(11));
+        assert_eq!(find_word("needles", "needle"), None);
     }
 
     #[test]

@@ -290,3 +290,74 @@ fn the_revision_log_lists_saves_in_order_across_pages() {
     assert_eq!(rest.len(), 1);
     assert_eq!((rest[0].id, rest[0].revision.text.as_str()), (3, "b2"));
 }
+
+/// Pages where "the", "end" and "of" are everywhere, in and out of order: what makes a rebuild index
+/// pairs of common words (see `search::common`).
+fn common_word_pages() -> Vec<(String, String)> {
+    (0..80)
+        .map(|i| {
+            let text = match i % 4 {
+                0 => format!("the end of story{i}"),
+                1 => format!("end the story{i} of"),
+                2 => format!("the story{i} end of the end"),
+                _ => format!("of the end the end the end{i}"),
+            };
+            (format!("Page{i:02}"), text)
+        })
+        .collect()
+}
+
+#[test]
+fn phrases_of_common_words_find_what_positions_find() {
+    let pages = common_word_pages();
+    let docs: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    // Built by updates: no common words learned, phrases read positions.
+    let (_plain_dir, plain) = index_with(&docs);
+    // Built by a rebuild: it learns "the", "end", "of" and indexes their pairs.
+    let dir = tempfile::tempdir().unwrap();
+    let paired = SearchIndex::new(&dir.path().join("index"));
+    let mut rebuild = paired.rebuild(MIN_WRITER_HEAP, 1).unwrap();
+    for (name, text) in &docs {
+        rebuild.put(&doc(name, text)).unwrap();
+    }
+    rebuild.finish(docs.len() as u64).unwrap();
+    let words = std::fs::read_to_string(dir.path().join("index/gen-2/quire-common-words")).unwrap();
+    assert_eq!(words, "end\nof\nthe\n");
+
+    for query in [
+        "\"the end\"",
+        "\"end the\"",
+        "\"the end of\"",
+        "\"of the end\"",
+        "body:\"end of\"",
+        "\"the end\" -story4",
+        "\"the end\" OR \"end of\"",
+        "\"end end\"",
+    ] {
+        let expected = plain.search(query, 0, 100).unwrap();
+        let found = paired.search(query, 0, 100).unwrap();
+        assert_eq!(found.total, expected.total, "{query}");
+        assert_eq!(
+            sorted(found.hits.iter().map(|h| h.name.clone()).collect()),
+            sorted(expected.hits.iter().map(|h| h.name.clone()).collect()),
+            "{query}"
+        );
+        assert!(found.total > 0 || query == "\"end end\"", "{query}");
+    }
+    // The snippet still marks the phrase's words.
+    let hit = &paired.search("\"end of\"", 0, 1).unwrap().hits[0];
+    assert!(
+        hit.snippet_html
+            .contains("<mark>end</mark> <mark>of</mark>"),
+        "{}",
+        hit.snippet_html
+    );
+    // A save after the rebuild gets its pairs too.
+    let mut update = paired.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+    update.put(&doc("Late", "a late page: the end")).unwrap();
+    update.commit(1000).unwrap();
+    assert!(names(&paired, "\"the end\"").contains(&"Late".to_owned()));
+}
