@@ -75,6 +75,22 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 # which is the one entry below.
 # [interwiki]
 # WikiPedia = "https://en.wikipedia.org/wiki/$PAGE"
+
+# Access control, MoinMoin-style (the Help/AccessControl page explains it).
+# Entries "names:rights" (rights: read, write, delete, admin; names: users,
+# groups, All, Known). The first entry naming the user decides; "+"/"-" in
+# front only grant/deny the rights listed. `before` is checked first, then the
+# page's own #acl line or else `default`, then `after`. Users with the admin
+# role have every right.
+# [acl]
+# before = ""
+# default = "Known:read,write,delete All:read,write"
+# after = ""
+
+# Groups for ACLs: name = [members]; a member may be a user, another group,
+# All or Known.
+# [groups]
+# Editors = ["alice", "bob"]
 "#;
 
 /// The settings file's keys.
@@ -97,6 +113,17 @@ pub struct FileSettings {
     pub interwiki: Option<std::collections::BTreeMap<String, String>>,
     pub registration: Option<Registration>,
     pub anonymous_edits: Option<bool>,
+    pub acl: Option<AclSettings>,
+    pub groups: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+/// `[acl]`: the ACL lines around every page's own (see `crate::acl`).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AclSettings {
+    pub before: Option<String>,
+    pub default: Option<String>,
+    pub after: Option<String>,
 }
 
 /// Who may create an account on `/+register`.
@@ -185,6 +212,8 @@ pub struct Settings {
     pub interwiki: std::collections::BTreeMap<String, String>,
     pub registration: Registration,
     pub anonymous_edits: bool,
+    /// `[acl]` and `[groups]`.
+    pub acl: crate::acl::Policy,
 }
 
 impl Settings {
@@ -221,6 +250,15 @@ impl Settings {
             }),
             registration: file.registration.unwrap_or(Registration::Open),
             anonymous_edits: file.anonymous_edits.unwrap_or(true),
+            acl: {
+                let acl = file.acl.unwrap_or_default();
+                crate::acl::Policy::new(
+                    acl.before.as_deref().unwrap_or(""),
+                    acl.default.as_deref().unwrap_or(crate::acl::DEFAULT_ACL),
+                    acl.after.as_deref().unwrap_or(""),
+                    crate::acl::Groups::new(file.groups.unwrap_or_default()),
+                )
+            },
         }
     }
 }
@@ -240,9 +278,30 @@ mod tests {
         assert!(!settings.camel_case);
         assert_eq!(settings.max_page_bytes, 2 * 1024 * 1024);
         assert!(settings.interwiki.contains_key("WikiPedia"));
+        assert_eq!(settings.theme, "default");
         assert_eq!(settings.registration, Registration::Open);
         assert!(settings.anonymous_edits);
-        assert_eq!(settings.theme, "default");
+        assert_eq!(settings.acl, crate::acl::Policy::default());
+    }
+
+    #[test]
+    fn acl_lines_and_groups_are_read() {
+        let file: FileSettings = toml::from_str(
+            "[acl]\nbefore = \"+Editors:admin\"\ndefault = \"All:read\"\n[groups]\nEditors = [\"alice\"]",
+        )
+        .unwrap();
+        let settings = Settings::merge(&GlobalOptions::default(), &ListenFlags::default(), file);
+        let alice = crate::acl::Principal {
+            name: Some("alice"),
+            is_admin: false,
+        };
+        assert!(settings.acl.may(alice, None, crate::acl::Right::Admin));
+        assert!(!settings.acl.may(
+            crate::acl::Principal::ANONYMOUS,
+            None,
+            crate::acl::Right::Write
+        ));
+        assert!(toml::from_str::<FileSettings>("[acl]\ndefualt = \"All:\"").is_err());
     }
 
     #[test]

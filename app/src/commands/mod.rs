@@ -134,6 +134,7 @@ impl Setup {
                 theme: self.settings.theme.clone(),
                 registration: self.settings.registration,
                 anonymous_edits: self.settings.anonymous_edits,
+                acl: self.settings.acl.clone(),
             },
         );
         // The one stack for every gateway: sessions, CSRF, security headers, compression, 304s.

@@ -49,6 +49,8 @@ pub(crate) struct Access<'a> {
     policy: &'a Policy,
     name: Option<String>,
     is_admin: bool,
+    /// Whether some page is hidden from this viewer, worked out once.
+    hides: bool,
 }
 
 impl Access<'_> {
@@ -72,6 +74,10 @@ impl Access<'_> {
     /// Whether some page is hidden from this viewer. When none is, a listing needs no filtering
     /// (search then pages through the index as it is).
     pub(crate) fn hides_anything(&self) -> bool {
+        self.hides
+    }
+
+    fn compute_hides(&self) -> bool {
         let who = self.who();
         !self.policy.may(who, None, Right::Read)
             || self
@@ -95,12 +101,15 @@ impl Wiki {
 
     /// What `viewer` may do, for checking many pages at once.
     pub(crate) fn access(&self, viewer: &Viewer) -> Result<Access<'_>, WikiError> {
-        Ok(Access {
+        let mut access = Access {
             map: self.acl_map()?,
             policy: &self.settings.acl,
             name: viewer.name.clone(),
             is_admin: viewer.is_admin,
-        })
+            hides: true,
+        };
+        access.hides = access.compute_hides();
+        Ok(access)
     }
 
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages

@@ -76,8 +76,10 @@ impl Wiki {
             })?,
             Some(name) => self.page_changes(name)?,
         };
+        let access = self.access(&exchange.viewer)?;
         let entries: Vec<Entry> = changes
             .into_iter()
+            .filter(|change| access.can_read(&change.page))
             .filter_map(|change| {
                 let name = PageName::parse(&change.page).ok()?;
                 Some(entry(&origin, urls, &name, change))

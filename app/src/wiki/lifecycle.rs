@@ -177,6 +177,7 @@ impl Wiki {
             );
             return self.rename_again(exchange, name, raw_new, comment, with_subpages, Some(error));
         }
+        self.check_rename(&exchange.viewer, name, &new_name, with_subpages)?;
         let author = author_of(exchange);
         let comment = if comment.is_empty() {
             format!("Renamed from {name}")

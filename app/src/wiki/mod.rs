@@ -5,6 +5,7 @@
 //! gateway or protocol adapter. It is one [`gateway::App`]; the entry points
 //! in `crate::commands` decide how requests reach it.
 
+mod access;
 mod accounts;
 mod admin;
 mod assets;
@@ -65,6 +66,8 @@ pub struct WikiSettings {
     pub registration: crate::config::Registration,
     /// Whether visitors who are not logged in may edit (`anonymous_edits` in `quire.toml`).
     pub anonymous_edits: bool,
+    /// Who may do what to which page (`[acl]` and `[groups]` in `quire.toml`).
+    pub acl: crate::acl::Policy,
 }
 
 /// The wiki as a gateway app.
@@ -73,6 +76,8 @@ pub struct Wiki {
     indexer: Arc<Indexer>,
     themes: Themes,
     settings: WikiSettings,
+    /// Every page's ACL line, kept between requests of a long-running process.
+    acl_cache: access::AclCache,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
@@ -102,6 +107,7 @@ impl Wiki {
             indexer,
             themes,
             settings,
+            acl_cache: access::AclCache::default(),
         }
     }
 
@@ -110,6 +116,8 @@ impl Wiki {
         if let Some(response) = self.login_gate(exchange, &route)? {
             return Ok(response);
         }
+        // The one ACL check for routes that name a page; listings filter themselves.
+        self.check_route(&exchange.viewer, &route)?;
         let method = exchange.request.method().clone();
         let readable = method == Method::GET || method == Method::HEAD;
         match route {

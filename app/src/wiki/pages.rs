@@ -114,10 +114,12 @@ impl Wiki {
         } else {
             self.render_markdown(exchange, name, &revision.text)
         };
+        let access = self.access(&exchange.viewer)?;
         let backlinks = self
             .storage
             .backlinks(name.as_str())?
             .into_iter()
+            .filter(|source| access.can_read(source))
             .map(|source| Backlink {
                 url: exchange.urls.page_str(&source),
                 name: source,
@@ -359,6 +361,13 @@ impl Wiki {
         comment: &str,
         base_rev: Option<u64>,
     ) -> Result<SaveOutcome, WikiError> {
+        let current = self.storage.current(name.as_str())?;
+        self.check_acl_change(
+            &exchange.viewer,
+            name,
+            current.as_ref().map(|revision| revision.text.as_str()),
+            text,
+        )?;
         let author = author_of(exchange);
         let links = markup::wiki_links_with(text, name.as_str(), &self.settings.markup);
         let links: Vec<&str> = links.iter().map(String::as_str).collect();

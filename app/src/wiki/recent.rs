@@ -133,9 +133,12 @@ impl Wiki {
         let last_id = found
             .get(CHANGES_PER_PAGE.saturating_sub(1))
             .map(|change| change.id);
+        let access = self.access(&exchange.viewer)?;
         let changes: Vec<RecentRow> = found
             .into_iter()
             .take(CHANGES_PER_PAGE)
+            // Pages this viewer may not read leave no row; the cursor still pages by all changes.
+            .filter(|change| access.can_read(&change.page))
             .filter_map(|change| RecentRow::new(urls, change))
             .collect();
         let page_url = |before: Option<u64>| {

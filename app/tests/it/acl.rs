@@ -297,7 +297,10 @@ fn write_pages(transport: &dyn Transport) {
         .text()
         .contains(last.name)
     {
-        assert!(Instant::now() < deadline, "the search index did not catch up");
+        assert!(
+            Instant::now() < deadline,
+            "the search index did not catch up"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -423,7 +426,11 @@ fn run_matrix(transport: &dyn Transport) {
             for (target, response) in &bodies {
                 let body = response.text().to_lowercase();
                 // A search for the secret itself echoes it; the name check below covers that one.
-                for secret in page.secrets.iter().filter(|secret| !target.contains(*secret)) {
+                for secret in page
+                    .secrets
+                    .iter()
+                    .filter(|secret| !target.contains(*secret))
+                {
                     assert!(
                         !body.contains(secret),
                         "{role:?} saw {secret} of {} at {target}:\n{body}",
@@ -487,3 +494,69 @@ fn changing_the_acl_line_needs_the_admin_right() {
     assert_eq!(anonymous.get("/Notes").status, StatusCode::FORBIDDEN);
 }
 
+/// What ACLs cost per request: a wiki of 10 000 pages, 100 of them with an `#acl` line, served
+/// in-process. Prints the first request's catch-up (the scan of every revision, once per data
+/// directory) and the mean of later page views, recent changes and searches, for a viewer from whom
+/// pages are hidden and for the admin, who is never filtered. `cargo test --release -p app --test it
+/// acl::cost -- --ignored --nocapture`; figures in BENCHMARKS.md.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn cost() {
+    let data = data_dir();
+    {
+        let storage = DataDir::locate(Some(data.path())).open_storage().unwrap();
+        for i in 0..10_000 {
+            let acl = if i % 100 == 0 {
+                "#acl Known:read\n"
+            } else {
+                ""
+            };
+            let text = format!(
+                "{acl}# Page {i}\n\nSome text about topic{} and more.\n",
+                i % 50
+            );
+            storage
+                .save(storage::Save {
+                    page: &format!("Page{i}"),
+                    text: &text,
+                    author: "bench",
+                    comment: "",
+                    base_rev: None,
+                    time: None,
+                })
+                .unwrap();
+        }
+    }
+    let setup = setup(data.path());
+    let transport = InProcess {
+        client: TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config()),
+    };
+    let mut anonymous = Browser::new(&transport);
+    let started = Instant::now();
+    assert_eq!(anonymous.get("/Page1").status, StatusCode::OK);
+    eprintln!(
+        "first request (scans 10 000 revisions): {:?}",
+        started.elapsed()
+    );
+    let mut root = Browser::new(&transport);
+    root.log_in("root");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !root.get("/+search?q=topic7").text().contains("Page9957") {
+        assert!(Instant::now() < deadline, "the index did not catch up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (who, browser) in [("anonymous", &mut anonymous), ("admin", &mut root)] {
+        for target in ["/Page1", "/+recent", "/+search?q=topic7", "/+orphans"] {
+            assert_eq!(browser.get(target).status, StatusCode::OK);
+            let rounds = 20;
+            let started = Instant::now();
+            for _ in 0..rounds {
+                assert_eq!(browser.get(target).status, StatusCode::OK);
+            }
+            eprintln!(
+                "{who} {target}: {:?} per request",
+                started.elapsed() / rounds
+            );
+        }
+    }
+}
