@@ -2,10 +2,13 @@
 //! assets (stylesheet, icons) those pages use.
 //!
 //! Built-in themes live in this crate under `themes/<theme>/templates/*.html` and
-//! `themes/<theme>/static/*`, and are embedded into the binary by `build.rs`. An admin can
-//! replace or add any file by putting it under an override directory with the same relative
-//! path, e.g. `<dir>/default/templates/page.html` or `<dir>/default/static/quire.css`.
-//! Only the `default` theme exists so far; others slot in beside it.
+//! `themes/<theme>/static/*`, and are embedded into the binary by `build.rs`: `default`
+//! (modern), `classic` (after MoinMoin's) and `minimal` (for reading). A theme supplies its
+//! own `base.html` and `theme.css` and takes every other template and asset from `default`
+//! (see `theme.rs`), so page templates, which belong to the features that render them, are
+//! written once. An admin can replace or add any file, or a whole theme, by putting it under
+//! an override directory with the same relative path, e.g. `<dir>/default/templates/page.html`
+//! or `<dir>/mine/static/theme.css`; [`Themes::reloading`] re-reads it when it changes.
 //!
 //! This crate knows the wiki's page kinds and what each template is given, but not where
 //! pages are stored nor how they are served: it turns a context into a `String` and an
@@ -19,13 +22,18 @@
 //!   `is none` test), so a key the app forgot fails a test instead of rendering as blank.
 //! * Extra filters: `filesize` (bytes → `1.2 KiB`), `datetime` (unix seconds →
 //!   `2026-11-25 14:03 UTC`), `timeofday` (→ `14:03 UTC`), `isodate` (→ RFC 3339, for
-//!   `<time datetime>`), `chunkby(attr)` (runs of neighbours sharing `attr`, in order), and
-//!   `form_target` (a URL → GET-form action path + hidden fields for its query).
+//!   `<time datetime>`), `ago` (→ `3 hours ago`), `chunkby(attr)` (runs of neighbours sharing
+//!   `attr`, in order), `form_target` (a URL → GET-form action path + hidden fields for its
+//!   query) and `asset_url` (`"quire.css"|asset_url` → the current theme's file under
+//!   `static_url`, content-hashed). Macros in `parts/macros.html`: `when(t)` (absolute date
+//!   with the relative age beside it) and `user(name, url)`.
 //!
 //! # Context contract
 //!
-//! Every template gets `site_name`, `title`, `static_url` (assets are
-//! `{{ static_url }}/quire.css`), `nav` = {`front_url`, `recent_url`, `help_url`} and
+//! Every template gets `site_name`, `title`, `static_url` (the base `asset_url` builds on),
+//! `theme` = {`name` (which theme renders the page), `mode` (`auto`, `light`, `dark`),
+//! `previewing`, `exit_url`, `choices`: [{`name`, `url`}]}, `nav` = {`front_url`,
+//! `recent_url`, `help_url`, `search_url`, `suggest_url`, and the account links} and
 //! `page` = null or {`name`, `view_url`, `edit_url`, `history_url`, `raw_url`,
 //! `parents`: [{`name`, `url`}]}. Each page template adds its own keys; the sample
 //! contexts in `tests/it/contexts/` are the executable, complete list, and the tests check

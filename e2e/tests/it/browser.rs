@@ -254,17 +254,28 @@ const THEMES: [&str; 3] = ["default", "classic", "minimal"];
 const DESKTOP: (u32, u32) = (1280, 900);
 const MOBILE: (u32, u32) = (360, 780);
 
-/// The views each theme is checked on: (name for screenshots, path, heading to wait for).
-const VIEWS: [(&str, &str, &str); 5] = [
-    ("page", "/FrontPage", "Team handbook"),
-    ("edit", "/+edit/FrontPage", "Edit FrontPage"),
+/// The views each theme is checked on: (name for screenshots, path, heading to wait for,
+/// whether the README's screenshot set shows it).
+const VIEWS: [(&str, &str, &str, bool); 9] = [
+    ("page", "/FrontPage", "Team handbook", true),
+    ("edit", "/+edit/FrontPage", "Edit FrontPage", true),
     (
         "diff",
         "/+diff/FrontPage?from=1&to=2",
         "Changes to FrontPage",
+        true,
     ),
-    ("search", "/+search?q=wiki", "Search"),
-    ("recent", "/+recent", "Recent changes"),
+    ("search", "/+search?q=wiki", "Search", true),
+    ("recent", "/+recent", "Recent changes", true),
+    (
+        "history",
+        "/+history/FrontPage",
+        "History of FrontPage",
+        false,
+    ),
+    ("info", "/+info/FrontPage", "About FrontPage", false),
+    ("login", "/+login", "Log in", false),
+    ("prefs", "/+prefs", "Preferences", false),
 ];
 
 #[test]
@@ -293,13 +304,10 @@ async fn theme_tour(browser: &Browser, axe: &str) {
     for mode in ["light", "dark"] {
         set_mode(browser, mode).await;
         for theme in THEMES {
-            for (view, path, title) in VIEWS {
-                let separator = if path.contains('?') { '&' } else { '?' };
+            choose_theme(browser, theme).await;
+            for (view, path, title, shot) in VIEWS {
                 client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
-                client
-                    .goto(&browser.url(&format!("{path}{separator}theme={theme}")))
-                    .await
-                    .unwrap();
+                client.goto(&browser.url(path)).await.unwrap();
                 browser.find(&heading(title)).await;
                 let root =
                     format!("//html[contains(@class, 'theme-{theme}')][@data-mode='{mode}']");
@@ -307,7 +315,8 @@ async fn theme_tour(browser: &Browser, axe: &str) {
                 let what = format!("{theme}/{mode}/{view}");
                 violations.extend(axe_violations(client, axe, &what).await);
                 let name = format!("{theme}-{mode}-{view}");
-                if let Some(dir) = &published {
+                let publish = published.as_ref().filter(|_| shot);
+                if let Some(dir) = publish {
                     save_png(dir, &format!("{name}-desktop.png"), client).await;
                 }
                 client.set_window_size(MOBILE.0, MOBILE.1).await.unwrap();
@@ -323,7 +332,7 @@ async fn theme_tour(browser: &Browser, axe: &str) {
                     "{what} scrolls sideways by {overflow} px at {} px wide",
                     MOBILE.0
                 );
-                if let Some(dir) = &published {
+                if let Some(dir) = publish {
                     save_png(dir, &format!("{name}-mobile.png"), client).await;
                 } else if view == "page" {
                     browser.screenshot(&format!("{name}-mobile")).await;
@@ -385,6 +394,34 @@ async fn try_the_scripts(browser: &Browser) {
         client.current_url().await.unwrap().path(),
         "/+edit/FrontPage"
     );
+}
+
+/// Picks `theme` in the preferences, as a reader would (an anonymous reader's choice lives in
+/// the session), and checks that pages then come in it, with no preview banner.
+async fn choose_theme(browser: &Browser, theme: &str) {
+    let client = browser.client();
+    client.goto(&browser.url("/+prefs")).await.unwrap();
+    browser
+        .find(&field("Theme"))
+        .await
+        .select_by_value(theme)
+        .await
+        .unwrap();
+    browser
+        .find(&button("Save preferences"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    client.goto(&browser.url("/FrontPage")).await.unwrap();
+    browser
+        .find(&format!("//html[contains(@class, 'theme-{theme}')]"))
+        .await;
+    let banner = client
+        .find_all(Locator::Css(".theme-preview"))
+        .await
+        .unwrap();
+    assert!(banner.is_empty(), "a chosen theme is no preview");
 }
 
 /// Puts the wiki in `mode` with the page's toggle, and checks the server sends the next
