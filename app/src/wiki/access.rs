@@ -145,7 +145,7 @@ impl Wiki {
         let access = self.access(viewer)?;
         for (right, page) in needs {
             if !access.may(right, page.as_str()) {
-                return Err(forbidden(viewer, right, page).into());
+                return Err(forbidden(right, page).into());
             }
         }
         Ok(())
@@ -271,22 +271,17 @@ impl Wiki {
     }
 }
 
-/// The refusal: names the page and the right, never its content; tells an anonymous reader that
-/// logging in may help.
-fn forbidden(viewer: &Viewer, right: Right, page: &PageName) -> HttpError {
+/// The refusal: names the page and the right, never its content. (The error page offers an anonymous
+/// reader a link to log in.)
+fn forbidden(right: Right, page: &PageName) -> HttpError {
     let action = match right {
         Right::Read => "read",
         Right::Write => "edit",
         Right::Delete => "delete",
         Right::Admin => "change the access rights of",
     };
-    let hint = if viewer.name.is_none() {
-        " If you have an account that may, log in (top right) and try again."
-    } else {
-        ""
-    };
     HttpError::new(
         StatusCode::FORBIDDEN,
-        format!("You may not {action} {page}.{hint}"),
+        format!("You may not {action} {page}."),
     )
 }

@@ -400,7 +400,7 @@ fn run_matrix(transport: &dyn Transport) {
                 );
             } else {
                 assert_eq!(view.status, StatusCode::FORBIDDEN, "{role:?} {}", page.name);
-                let hint = view.text().contains("log in");
+                let hint = view.text().contains("class=\"login-hint\"");
                 assert_eq!(hint, role == Anonymous, "{role:?}: {}", view.text());
             }
             // Writing: only where the ACL grants it (the admin everywhere).
