@@ -270,7 +270,10 @@ fn diff_marks_lines_with_signs_not_only_colour() {
     assert!(html.contains(r#"<td class="sign">-</td>"#), "{html}");
     // Inside a changed line, only what changed is marked.
     assert!(html.contains("See [[Roadmap]]<del>.</del>"), "{html}");
-    assert!(html.contains("See [[Roadmap]]<ins> and [[Budget]].</ins>"), "{html}");
+    assert!(
+        html.contains("See [[Roadmap]]<ins> and [[Budget]].</ins>"),
+        "{html}"
+    );
     assert!(html.contains("@@ -1,2 +1,2 @@"), "{html}");
 
     let mut ctx = context("diff.html");
