@@ -1,8 +1,10 @@
 //! Keeping the search index in step with the wiki: catching up from the revision log, in the
 //! background for long-running servers and inline for CGI, and rebuilding from scratch.
 //!
-//! The index (`storage::search`) records the last revision id it holds; catching up indexes every
-//! revision after it, as plain text (`markup::plain_text`: storage cannot strip Markdown itself).
+//! The index (`storage::search`) records the last revision id it holds; catching up replays the
+//! page events after it (`Storage::events_after`): a saved or undeleted page, or a page under its new
+//! name, is indexed as plain text (`markup::plain_text`: storage cannot strip Markdown itself); a
+//! deleted page, or the old name of a renamed one, is taken out.
 //!
 //! - `serve`, `fastcgi`, `scgi`: [`Indexer::background`] runs one worker thread; a save only wakes it
 //!   (the save never waits for indexing), and it catches up at start for saves made while it was down.
@@ -20,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use storage::search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
-use storage::{LoggedRevision, Storage, StorageError};
+use storage::{LoggedRevision, PageEvent, Storage, StorageError};
 
 /// Revisions read from the log at a time.
 const BATCH: usize = 500;
@@ -49,7 +51,8 @@ pub enum IndexerError {
 pub enum CatchUp {
     /// The index already held every revision.
     UpToDate,
-    /// It indexed this many revisions (pages may repeat) and now holds everything up to `up_to`.
+    /// It replayed this many revisions (saves, deletions, renames; pages may repeat) and now holds
+    /// everything up to `up_to`.
     Indexed { revisions: usize, up_to: u64 },
     /// Another process or thread holds the writer lock and will catch up instead.
     Busy,
@@ -293,21 +296,28 @@ pub fn catch_up(
     Ok(CatchUp::Indexed { revisions, up_to })
 }
 
-/// Indexes the revisions after the update's last one and commits them (keeping the writer);
-/// returns how many there were.
+/// Replays the page events after the update's last revision and commits them (keeping the writer);
+/// returns how many revisions there were.
 fn replay(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError> {
     let mut up_to = update.indexed_up_to();
     let mut revisions = 0;
     loop {
-        let batch = storage.revisions_after(up_to, BATCH)?;
+        let batch = storage.events_after(up_to, BATCH)?;
         let Some(last) = batch.last() else { break };
-        up_to = last.id;
-        revisions += batch.len();
-        for logged in newest_per_page(&batch) {
-            update.put(&page_doc(
-                &logged.revision,
-                &markup::plain_text(&logged.revision.text),
-            ))?;
+        // A rename is two events of one revision.
+        revisions += 1 + batch
+            .windows(2)
+            .filter(|two| two[0].id() != two[1].id())
+            .count();
+        up_to = last.id();
+        for event in last_per_page(&batch) {
+            match event {
+                PageEvent::Saved(logged) => update.put(&page_doc(
+                    &logged.revision,
+                    &markup::plain_text(&logged.revision.text),
+                ))?,
+                PageEvent::Removed { page, .. } => update.remove(page),
+            }
         }
     }
     if revisions > 0 {
@@ -316,15 +326,20 @@ fn replay(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError>
     Ok(revisions)
 }
 
-/// Only the last revision of each page in a batch matters: the index holds current texts.
-fn newest_per_page(batch: &[LoggedRevision]) -> Vec<&LoggedRevision> {
-    let mut newest: HashMap<&str, &LoggedRevision> = HashMap::new();
-    for logged in batch {
-        newest.insert(&logged.revision.page, logged);
+/// Only the last event of each page name in a batch matters (the index holds current texts), in the
+/// order they happened: a rename's removal of the old name comes before a new page of that name.
+fn last_per_page(batch: &[PageEvent]) -> Vec<&PageEvent> {
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (at, event) in batch.iter().enumerate() {
+        let page = match event {
+            PageEvent::Saved(logged) => logged.revision.page.as_str(),
+            PageEvent::Removed { page, .. } => page.as_str(),
+        };
+        last.insert(page, at);
     }
-    let mut pages: Vec<&LoggedRevision> = newest.into_values().collect();
-    pages.sort_by_key(|logged| logged.id);
-    pages
+    let mut kept: Vec<usize> = last.into_values().collect();
+    kept.sort_unstable();
+    kept.into_iter().map(|at| &batch[at]).collect()
 }
 
 fn page_doc<'a>(revision: &'a storage::Revision, text: &'a str) -> PageDoc<'a> {
@@ -364,9 +379,13 @@ pub fn rebuild(
         let batch = storage.current_revisions(after.as_deref(), BATCH)?;
         let Some(last) = batch.last() else { break };
         after = Some(last.revision.page.clone());
-        for (logged, text) in batch.iter().zip(plain_texts(&batch)) {
-            rebuild.put(&page_doc(&logged.revision, &text))?;
-        }
+        let texts = plain_texts(&batch);
+        let docs: Vec<PageDoc<'_>> = batch
+            .iter()
+            .zip(&texts)
+            .map(|(logged, text)| page_doc(&logged.revision, text))
+            .collect();
+        rebuild.put_all(&docs)?;
         pages += batch.len() as u64;
         progress(batch.len() as u64);
     }
@@ -489,6 +508,77 @@ mod tests {
             }
         );
         assert_eq!(hits(&index, "emphasis").len(), 2);
+    }
+
+    #[test]
+    fn deleted_and_renamed_pages_leave_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open_in_memory().unwrap();
+        let index = SearchIndex::new(&dir.path().join("index"));
+        save(&storage, "Doomed", "ephemeral words", None);
+        save(&storage, "Moving", "travelling words", None);
+        save(&storage, "Moving/Child", "child words", None);
+        catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap();
+        assert_eq!(hits(&index, "ephemeral"), vec!["Doomed"]);
+
+        storage.delete("Doomed", "alice", "").unwrap().unwrap();
+        storage
+            .rename(&storage::Rename {
+                from: "Moving",
+                to: "Arrived",
+                author: "alice",
+                comment: "",
+                with_subpages: true,
+            })
+            .unwrap();
+        assert_eq!(
+            catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap(),
+            CatchUp::Indexed {
+                revisions: 3,
+                up_to: 6
+            }
+        );
+        assert_eq!(hits(&index, "ephemeral"), Vec::<String>::new());
+        assert_eq!(hits(&index, "travelling"), vec!["Arrived"]);
+        assert_eq!(hits(&index, "child"), vec!["Arrived/Child"]);
+        assert_eq!(index.suggest("doo", 10).unwrap(), Vec::<String>::new());
+        assert_eq!(index.suggest("mov", 10).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            index.suggest("arr", 10).unwrap(),
+            vec!["Arrived", "Arrived/Child"]
+        );
+
+        // Undeleting brings it back; a new page under the old name is its own page.
+        storage.undelete("Doomed", "alice", "").unwrap().unwrap();
+        save(&storage, "Moving", "a newcomer", None);
+        catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap();
+        assert_eq!(hits(&index, "ephemeral"), vec!["Doomed"]);
+        assert_eq!(hits(&index, "newcomer"), vec!["Moving"]);
+        assert_eq!(hits(&index, "travelling"), vec!["Arrived"]);
+    }
+
+    #[test]
+    fn a_replay_from_scratch_holds_only_the_pages_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open_in_memory().unwrap();
+        save(&storage, "Gone", "vanished", None);
+        save(&storage, "Old", "renamed text", None);
+        storage.delete("Gone", "alice", "").unwrap().unwrap();
+        storage
+            .rename(&storage::Rename {
+                from: "Old",
+                to: "New",
+                author: "alice",
+                comment: "",
+                with_subpages: false,
+            })
+            .unwrap();
+        // Every event in one batch.
+        let index = SearchIndex::new(&dir.path().join("index"));
+        catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap();
+        assert_eq!(hits(&index, "vanished"), Vec::<String>::new());
+        assert_eq!(hits(&index, "renamed"), vec!["New"]);
+        assert_eq!(index.search("vanished OR renamed", 0, 10).unwrap().total, 1);
     }
 
     #[test]
