@@ -231,8 +231,9 @@ async fn walk(browser: &Browser) {
         .await;
     diff.click().await.unwrap();
     browser.find(&heading("Changes to FrontPage")).await;
-    let added = texts(&browser.find_all("//main//table//ins").await).await;
-    let removed = texts(&browser.find_all("//main//table//del").await).await;
+    // Lines by their row's kind: <ins>/<del> mark only what changed inside a line.
+    let added = texts(&browser.find_all(&diff_lines("added")).await).await;
+    let removed = texts(&browser.find_all(&diff_lines("removed")).await).await;
     assert_eq!(
         added,
         // The blank line is unchanged: the seeded text has one there too.
@@ -546,6 +547,11 @@ fn published_screenshots() -> Option<PathBuf> {
 async fn save_png(dir: &Path, name: &str, client: &Client) {
     let png = client.screenshot().await.unwrap();
     std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// The text cells of a diff's added or removed rows.
+fn diff_lines(kind: &str) -> String {
+    format!("//main//table//tr[contains(@class, 'diff-{kind}')]/td[contains(@class, 'text')]")
 }
 
 /// A heading in the main content with exactly this text.
