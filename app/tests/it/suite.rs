@@ -33,6 +33,11 @@ pub trait Gateway {
     fn server_rejects_non_utf8_paths(&self) -> bool {
         false
     }
+    /// Whether all scenarios run on one wiki (the e2e suite), so that a scenario may meet
+    /// what earlier ones left, such as failed logins from this client's address.
+    fn shares_one_wiki(&self) -> bool {
+        false
+    }
     /// GETs a target below the mount.
     fn get(&self, target: &str) -> TestResponse {
         self.send(TestRequest::get(target))

@@ -416,6 +416,10 @@ impl Gateway for Combination {
         self.server == Server::Lighttpd
     }
 
+    fn shares_one_wiki(&self) -> bool {
+        true
+    }
+
     fn send(&self, request: TestRequest) -> TestResponse {
         *self.last_request.borrow_mut() = format!(
             "{} http://{}{}{} with {} body bytes",
