@@ -21,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{doing, StorageError};
 use crate::line_diff::{self, Lines, Run};
-use crate::revision::{to_u64, Loaded};
+use crate::revision::{to_u64, Loaded, BODY};
 use crate::Storage;
 
 /// One line of a page with the revision that last changed it.
@@ -177,10 +177,10 @@ fn rebuild(
     let mut above = current.revision.text.clone();
 
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT rev, kind, format, body FROM revisions
-             WHERE page_id = ?1 AND rev < ?2 ORDER BY rev DESC",
-        )
+        .prepare_cached(&format!(
+            "SELECT r.rev, r.kind, r.format, {BODY} FROM revisions r
+             WHERE r.page_id = ?1 AND r.rev < ?2 ORDER BY r.rev DESC"
+        ))
         .map_err(doing("rebuilding blame"))?;
     let mut rows = stmt
         .query(params![current.page_id, sql_rev(current.revision.rev)])

@@ -1,8 +1,9 @@
 //! Compact history: how revisions other than the current one are stored.
 //!
-//! A page's current revision is always stored `plain` (the text itself), so a page view reads one row
-//! and decodes nothing. When a save supersedes it, the revision is rewritten, in the same transaction,
-//! into one of two compact formats:
+//! A page's current revision is stored as `current`: its text sits whole in `current_texts`, one row
+//! per page, so a page view reads it and decodes nothing (and the revision log's rows never hold a
+//! full text that would later shrink, leaving its pages mostly empty). When a save supersedes it, the
+//! revision row is given, in the same transaction, one of two compact forms:
 //!
 //! - `rdelta` — a *reverse delta*: the revision as the lines it shares with the revision after it
 //!   (copies of byte ranges of that text, always whole lines) plus the lines of its own, deflated. Most
@@ -10,9 +11,9 @@
 //! - `deflate` — a *keyframe*: the whole text, deflated. Every revision numbered a multiple of
 //!   [`KEYFRAME_EVERY`] is stored so, as is any revision whose delta would not be smaller.
 //!
-//! Reading revision N therefore starts from the first keyframe or plain text above it and applies at
+//! Reading revision N therefore starts from the first keyframe or full text above it and applies at
 //! most `KEYFRAME_EVERY - 1` deltas downwards: bounded, whatever the length of the history. Reverse
-//! (rather than forward) deltas keep the newest text — what is read most — a plain row.
+//! (rather than forward) deltas keep the newest text — what is read most — whole.
 //!
 //! Rows of older databases stay `plain` and read as before; a format this build does not know is
 //! reported ([`StorageError::UnknownFormat`]), never shown as garbage.
@@ -31,7 +32,7 @@ use rusqlite::{params, Connection};
 
 use crate::error::{doing, StorageError};
 use crate::line_diff::{Lines, Run};
-use crate::revision::FORMAT_PLAIN;
+use crate::revision::{BODY, FORMAT_CURRENT, FORMAT_PLAIN};
 
 /// A keyframe: the whole text, deflated.
 pub(crate) const FORMAT_DEFLATE: &str = "deflate";
@@ -116,10 +117,10 @@ pub(crate) fn decode(
     let rev_sql =
         i64::try_from(rev).map_err(|_| corrupt(page, rev, "revision number too large"))?;
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT rev, format, body FROM revisions
-             WHERE page_id = ?1 AND rev > ?2 ORDER BY rev LIMIT ?3",
-        )
+        .prepare_cached(&format!(
+            "SELECT r.rev, r.format, {BODY} FROM revisions r
+             WHERE r.page_id = ?1 AND r.rev > ?2 ORDER BY r.rev LIMIT ?3"
+        ))
         .map_err(doing("reading a revision"))?;
     let limit = i64::try_from(KEYFRAME_EVERY).unwrap_or(i64::MAX);
     let mut rows = stmt
@@ -169,7 +170,7 @@ pub(crate) fn decode_with_next(
     apply(&delta, newer).map_err(|e| corrupt(page, rev, &e))
 }
 
-/// Decodes a body that needs no other revision (`plain`, `deflate`); `None` for a delta.
+/// Decodes a body that needs no other revision (`plain`, `current`, `deflate`); `None` for a delta.
 fn decode_alone(
     page: &str,
     rev: u64,
@@ -177,7 +178,7 @@ fn decode_alone(
     body: &Value,
 ) -> Result<Option<String>, StorageError> {
     match (format, body) {
-        (FORMAT_PLAIN, Value::Text(text)) => Ok(Some(text.clone())),
+        (FORMAT_PLAIN | FORMAT_CURRENT, Value::Text(text)) => Ok(Some(text.clone())),
         (FORMAT_DEFLATE, Value::Blob(bytes)) => {
             let bytes = inflate(bytes).map_err(|e| corrupt(page, rev, &e))?;
             String::from_utf8(bytes)
@@ -185,7 +186,7 @@ fn decode_alone(
                 .map_err(|_| corrupt(page, rev, "the stored text is not UTF-8"))
         }
         (FORMAT_RDELTA, Value::Blob(_)) => Ok(None),
-        (FORMAT_PLAIN | FORMAT_DEFLATE | FORMAT_RDELTA, other) => Err(corrupt(
+        (FORMAT_PLAIN | FORMAT_CURRENT | FORMAT_DEFLATE | FORMAT_RDELTA, other) => Err(corrupt(
             page,
             rev,
             &format!("a {format} body of type {:?}", other.data_type()),

@@ -5,8 +5,22 @@ use rusqlite::{Connection, Row};
 
 use crate::error::StorageError;
 
-/// The body is the text itself, UTF-8: every current revision, and every revision of an older database.
+/// The body is the text itself, UTF-8: revisions written before compact history (migration 3).
 pub(crate) const FORMAT_PLAIN: &str = "plain";
+/// The revision is its page's current one, whose text is kept in `current_texts`.
+pub(crate) const FORMAT_CURRENT: &str = "current";
+
+/// A revision row's body as text queries read it: a current revision's text comes from
+/// `current_texts`, every other body from the row.
+macro_rules! body_sql {
+    () => {
+        "CASE r.format WHEN 'current' \
+         THEN (SELECT t.text FROM current_texts t WHERE t.page_id = r.page_id) ELSE r.body END"
+    };
+}
+
+/// [`body_sql`] for queries that name the revision table `r`.
+pub(crate) const BODY: &str = body_sql!();
 
 /// What a revision did to its page. Most are edits; the others change the page's life, and each is a
 /// revision like any other, so history shows it and nothing is lost.
@@ -188,7 +202,7 @@ pub(crate) fn to_u64(what: &str, page: &str, value: i64) -> Result<u64, StorageE
 }
 
 /// What queries that read texts select after [`META_COLUMNS`].
-pub(crate) const TEXT_COLUMNS: &str = "r.format, r.body, r.page_id, r.id";
+pub(crate) const TEXT_COLUMNS: &str = concat!("r.format, ", body_sql!(), ", r.page_id, r.id");
 
 /// A revision row as read, its text still encoded.
 pub(crate) struct TextRow {

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{doing, StorageError};
 use crate::line_diff::{self, Lines};
-use crate::revision::{ChangeKind, Loaded, Revision, FORMAT_PLAIN, META_COLUMNS, TEXT_COLUMNS};
+use crate::revision::{ChangeKind, Loaded, Revision, FORMAT_CURRENT, META_COLUMNS, TEXT_COLUMNS};
 use crate::{blame, compact};
 
 /// A request to store a new revision of a page.
@@ -201,12 +201,15 @@ pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, St
             size_delta,
             new.kind.tag(),
             new.kind.renamed_from(),
-            FORMAT_PLAIN,
-            new.text
+            FORMAT_CURRENT,
+            ""
         ])
     })
     .map_err(doing("writing a revision"))?;
     let revision_id = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT OR REPLACE INTO current_texts (page_id, text) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![new.page_id, new.text]))
+        .map_err(doing("writing a page's text"))?;
     conn.prepare_cached("UPDATE pages SET current_rev = ?1 WHERE id = ?2")
         .and_then(|mut stmt| stmt.execute(params![rev_sql, new.page_id]))
         .map_err(doing("moving a page to its new revision"))?;

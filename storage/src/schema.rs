@@ -173,6 +173,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         INSERT INTO acl_scan (id, upto) VALUES (1, 0);
     ",
     },
+    Migration {
+        version: 6,
+        description: "current texts apart from the revision log",
+        // A page's current text lives here, one row per page rewritten in place; its revision row
+        // says `format = 'current'` and holds no body until the next save compacts it. Were the text
+        // written into the revision row and shrunk to a delta later, every revision-table page would
+        // be left holding a few shrunken rows (8x the file size for a long history).
+        sql: "
+        CREATE TABLE current_texts (
+            page_id INTEGER PRIMARY KEY REFERENCES pages (id),
+            text    TEXT NOT NULL
+        );
+    ",
+    },
 ];
 
 /// The schema version this build creates and understands.

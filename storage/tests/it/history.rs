@@ -66,7 +66,7 @@ fn old_revisions_are_stored_compactly_and_the_current_one_plain() {
     }
     let formats = formats(&db, "P");
     assert_eq!(formats.len(), 130);
-    assert_eq!(formats[129], "plain", "the current revision is plain");
+    assert_eq!(formats[129], "current", "the current revision is kept whole");
     for (i, format) in formats[..129].iter().enumerate() {
         let rev = i + 1;
         let expected = if rev % 64 == 0 { "deflate" } else { "rdelta" };
@@ -149,7 +149,7 @@ fn a_version_1_database_with_plain_history_reads_and_grows() {
     );
 
     put(&storage, "Old", "A\nb\nc\nd\n", "dee");
-    assert_eq!(formats(&db, "Old"), ["plain", "plain", "rdelta", "plain"]);
+    assert_eq!(formats(&db, "Old"), ["plain", "plain", "rdelta", "current"]);
     for (rev, text) in [
         (1, "a\n"),
         (2, "a\nb\n"),
