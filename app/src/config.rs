@@ -214,6 +214,10 @@ pub struct Settings {
     pub anonymous_edits: bool,
     /// `[acl]` and `[groups]`.
     pub acl: crate::acl::Policy,
+    /// `[acl]` as written (before, default, after), for the admin page.
+    pub acl_lines: [String; 3],
+    /// `[groups]` as written, for the admin page.
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Settings {
@@ -250,6 +254,19 @@ impl Settings {
             }),
             registration: file.registration.unwrap_or(Registration::Open),
             anonymous_edits: file.anonymous_edits.unwrap_or(true),
+            acl_lines: {
+                let acl = file.acl.as_ref();
+                let line = |pick: fn(&AclSettings) -> &Option<String>, default: &str| {
+                    acl.and_then(|acl| pick(acl).clone())
+                        .unwrap_or_else(|| default.to_owned())
+                };
+                [
+                    line(|acl| &acl.before, ""),
+                    line(|acl| &acl.default, crate::acl::DEFAULT_ACL),
+                    line(|acl| &acl.after, ""),
+                ]
+            },
+            groups: file.groups.clone().unwrap_or_default(),
             acl: {
                 let acl = file.acl.unwrap_or_default();
                 crate::acl::Policy::new(

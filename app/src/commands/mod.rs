@@ -135,6 +135,8 @@ impl Setup {
                 registration: self.settings.registration,
                 anonymous_edits: self.settings.anonymous_edits,
                 acl: self.settings.acl.clone(),
+                acl_lines: self.settings.acl_lines.clone(),
+                groups: self.settings.groups.clone(),
             },
         );
         // The one stack for every gateway: sessions, CSRF, security headers, compression, 304s.

@@ -1,5 +1,5 @@
-//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings as `quire.toml` has
-//! them, and recent failed logins. Only for accounts with the admin role.
+//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings and ACL groups as
+//! `quire.toml` has them, and recent failed logins. Only for accounts with the admin role.
 //!
 //! An admin cannot demote or disable themselves here, so the last admin cannot lock everyone out by
 //! a misclick; `quire user role|disable` on the server can still do anything.
@@ -27,6 +27,7 @@ struct AdminView {
     invites: Vec<InviteRow>,
     register_url: String,
     settings: Vec<SettingRow>,
+    groups: Vec<GroupRow>,
     failed_logins: Vec<FailedRow>,
     message: Option<String>,
 }
@@ -53,6 +54,12 @@ struct InviteRow {
 struct SettingRow {
     key: &'static str,
     value: String,
+}
+
+#[derive(Serialize)]
+struct GroupRow {
+    name: String,
+    members: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -163,7 +170,27 @@ impl Wiki {
                     key: "camel_case",
                     value: settings.markup.camel_case.to_string(),
                 },
+                SettingRow {
+                    key: "acl.before",
+                    value: settings.acl_lines[0].clone(),
+                },
+                SettingRow {
+                    key: "acl.default",
+                    value: settings.acl_lines[1].clone(),
+                },
+                SettingRow {
+                    key: "acl.after",
+                    value: settings.acl_lines[2].clone(),
+                },
             ],
+            groups: settings
+                .groups
+                .iter()
+                .map(|(name, members)| GroupRow {
+                    name: name.clone(),
+                    members: members.clone(),
+                })
+                .collect(),
             failed_logins,
             message,
         };

@@ -68,6 +68,10 @@ pub struct WikiSettings {
     pub anonymous_edits: bool,
     /// Who may do what to which page (`[acl]` and `[groups]` in `quire.toml`).
     pub acl: crate::acl::Policy,
+    /// `[acl]` before, default and after as written, for the admin page.
+    pub acl_lines: [String; 3],
+    /// `[groups]` as written, for the admin page.
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The wiki as a gateway app.

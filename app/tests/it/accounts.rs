@@ -477,7 +477,7 @@ fn preferences_for_readers_and_accounts() {
 
 #[test]
 fn the_admin_pages_are_for_admins() {
-    let wiki = InProcess::start();
+    let wiki = InProcess::start_with_settings("[groups]\nReviewers = [\"jack\", \"ivy\"]\n");
     for (name, admin) in [("ivy", true), ("jack", false)] {
         let mut args = vec!["user", "add", name, "--password-stdin"];
         if admin {
@@ -511,6 +511,11 @@ fn the_admin_pages_are_for_admins() {
         "{html}"
     );
     assert!(html.contains("Recent failed logins"), "{html}");
+    assert!(
+        html.contains("Reviewers") && html.contains("jack, ivy"),
+        "{html}"
+    );
+    assert!(html.contains("acl.default"), "{html}");
     assert!(
         !html.contains("a guess"),
         "passwords are never shown: {html}"
