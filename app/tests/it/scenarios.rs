@@ -713,23 +713,28 @@ pub fn revert_restores_an_old_revision(gw: &dyn Gateway) {
 }
 
 pub fn rename_leaves_a_redirect(gw: &dyn Gateway) {
+    // Renaming and deleting need the delete right, which the default ACL gives accounts only.
+    let editor = Browser::new(gw);
+    assert_status(
+        &register(&editor, "renamer", "renamer's password"),
+        StatusCode::SEE_OTHER,
+    );
     save(gw, "OldName", "the parent\n", None);
     save(gw, "OldName/Child", "the child\n", None);
     save(gw, "Occupied", "taken\n", None);
-    let form = gw.get("/+rename/OldName");
+    let form = editor.get("/+rename/OldName");
     assert_status(&form, StatusCode::OK);
     assert!(form.text().contains("name=\"new_name\""), "{}", form.text());
 
-    let taken = post(gw, "/+rename/OldName", &[("new_name", "Occupied")]);
+    let taken = editor.post_form("/+rename/OldName", &[("new_name", "Occupied")]);
     assert_status(&taken, StatusCode::CONFLICT);
     assert!(taken.text().contains("already a page"), "{}", taken.text());
     assert_status(
-        &post(gw, "/+rename/OldName", &[("new_name", "a//b")]),
+        &editor.post_form("/+rename/OldName", &[("new_name", "a//b")]),
         StatusCode::BAD_REQUEST,
     );
 
-    let renamed = post(
-        gw,
+    let renamed = editor.post_form(
         "/+rename/OldName",
         &[
             ("new_name", "NewName"),
@@ -760,8 +765,14 @@ pub fn rename_leaves_a_redirect(gw: &dyn Gateway) {
 }
 
 pub fn delete_and_undelete(gw: &dyn Gateway) {
+    // Renaming and deleting need the delete right, which the default ACL gives accounts only.
+    let editor = Browser::new(gw);
+    assert_status(
+        &register(&editor, "deleter", "deleter's password"),
+        StatusCode::SEE_OTHER,
+    );
     save(gw, "Doomed", "short-lived\n", None);
-    let confirm = gw.get("/+delete/Doomed");
+    let confirm = editor.get("/+delete/Doomed");
     assert_status(&confirm, StatusCode::OK);
     assert!(
         confirm.text().contains("method=\"post\""),
@@ -769,22 +780,22 @@ pub fn delete_and_undelete(gw: &dyn Gateway) {
         confirm.text()
     );
 
-    let deleted = post(gw, "/+delete/Doomed", &[("comment", "obsolete")]);
+    let deleted = editor.post_form("/+delete/Doomed", &[("comment", "obsolete")]);
     assert_status(&deleted, StatusCode::SEE_OTHER);
     let gone = gw.get("/Doomed");
     assert_status(&gone, StatusCode::GONE);
     let undelete_url = format!("{}/+undelete/Doomed", gw.mount());
     assert!(gone.text().contains(&undelete_url), "{}", gone.text());
     assert_status(&gw.get("/+raw/Doomed"), StatusCode::NOT_FOUND);
-    assert_status(&post(gw, "/+delete/Doomed", &[]), StatusCode::NOT_FOUND);
+    assert_status(&editor.post_form("/+delete/Doomed", &[]), StatusCode::NOT_FOUND);
     let recent = gw.get("/+recent").text();
     assert!(recent.contains("obsolete"), "{recent}");
 
-    let back = post(gw, "/+undelete/Doomed", &[]);
+    let back = editor.post_form("/+undelete/Doomed", &[]);
     assert_status(&back, StatusCode::SEE_OTHER);
     assert_eq!(gw.get("/+raw/Doomed").text(), "short-lived\n");
-    assert_status(&post(gw, "/+undelete/Doomed", &[]), StatusCode::NOT_FOUND);
-    assert_status(&post(gw, "/+delete/NeverThere", &[]), StatusCode::NOT_FOUND);
+    assert_status(&editor.post_form("/+undelete/Doomed", &[]), StatusCode::NOT_FOUND);
+    assert_status(&editor.post_form("/+delete/NeverThere", &[]), StatusCode::NOT_FOUND);
 }
 
 const MERGE_BASE: &str = "alpha\nbeta\ngamma\ndelta\nepsilon\n";
