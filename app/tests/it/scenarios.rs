@@ -787,15 +787,24 @@ pub fn delete_and_undelete(gw: &dyn Gateway) {
     let undelete_url = format!("{}/+undelete/Doomed", gw.mount());
     assert!(gone.text().contains(&undelete_url), "{}", gone.text());
     assert_status(&gw.get("/+raw/Doomed"), StatusCode::NOT_FOUND);
-    assert_status(&editor.post_form("/+delete/Doomed", &[]), StatusCode::NOT_FOUND);
+    assert_status(
+        &editor.post_form("/+delete/Doomed", &[]),
+        StatusCode::NOT_FOUND,
+    );
     let recent = gw.get("/+recent").text();
     assert!(recent.contains("obsolete"), "{recent}");
 
     let back = editor.post_form("/+undelete/Doomed", &[]);
     assert_status(&back, StatusCode::SEE_OTHER);
     assert_eq!(gw.get("/+raw/Doomed").text(), "short-lived\n");
-    assert_status(&editor.post_form("/+undelete/Doomed", &[]), StatusCode::NOT_FOUND);
-    assert_status(&editor.post_form("/+delete/NeverThere", &[]), StatusCode::NOT_FOUND);
+    assert_status(
+        &editor.post_form("/+undelete/Doomed", &[]),
+        StatusCode::NOT_FOUND,
+    );
+    assert_status(
+        &editor.post_form("/+delete/NeverThere", &[]),
+        StatusCode::NOT_FOUND,
+    );
 }
 
 const MERGE_BASE: &str = "alpha\nbeta\ngamma\ndelta\nepsilon\n";
