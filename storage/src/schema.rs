@@ -187,6 +187,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         );
     ",
     },
+    Migration {
+        version: 7,
+        description: "a session epoch per account",
+        // Raised by every password change: a session remembers the epoch it was opened under, so
+        // changing a password ends the account's other sessions.
+        sql: "
+        ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+    ",
+    },
 ];
 
 /// The schema version this build creates and understands.

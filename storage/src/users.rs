@@ -91,6 +91,8 @@ pub struct User {
     pub created: i64,
     /// The theme the user chose, if any.
     pub theme: Option<String>,
+    /// Raised by every password change; a session opened under an older epoch has ended.
+    pub session_epoch: u64,
 }
 
 /// A new account for [`Storage::create_user`].
@@ -294,7 +296,8 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-const USER_COLUMNS: &str = "id, name, display_name, email, role, disabled, created, theme";
+const USER_COLUMNS: &str =
+    "id, name, display_name, email, role, disabled, created, theme, session_epoch";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let id: i64 = row.get(0)?;
@@ -309,6 +312,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         disabled: row.get(5)?,
         created: row.get(6)?,
         theme: row.get(7)?,
+        session_epoch: u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
     })
 }
 
@@ -384,6 +388,7 @@ impl Storage {
             disabled: false,
             created,
             theme: None,
+            session_epoch: 0,
         })
     }
 
@@ -428,13 +433,14 @@ impl Storage {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// Sets a new password.
+    /// Sets a new password, and raises the account's session epoch so that its sessions end.
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), UserError> {
         check_password(password)?;
         let hash = hash_password(password)?;
         self.update_user(
             name,
-            "UPDATE users SET password_hash = ?2 WHERE name_key = ?1",
+            "UPDATE users SET password_hash = ?2, session_epoch = session_epoch + 1
+             WHERE name_key = ?1",
             &hash,
         )
     }
@@ -518,7 +524,7 @@ impl Storage {
             ))
             .and_then(|mut stmt| {
                 stmt.query_row(params![key], |row| {
-                    Ok((user_from_row(row)?, row.get::<_, String>(8)?))
+                    Ok((user_from_row(row)?, row.get::<_, String>(9)?))
                 })
                 .optional()
             })

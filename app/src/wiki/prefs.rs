@@ -190,7 +190,10 @@ impl Wiki {
             Err(UserError::Storage(err)) => return Err(err.into()),
             Err(err) => return refuse(StatusCode::BAD_REQUEST, &err.to_string()),
         }
-        session(exchange)?.renew();
+        // The new password ended every session of the account, this one too: open it again.
+        if let Some(user) = self.storage.user(&name)? {
+            super::viewer::log_in(session(exchange)?, &user);
+        }
         tracing::info!(user = %name, "changed their password");
         self.prefs_page(
             exchange,

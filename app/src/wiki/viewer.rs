@@ -4,7 +4,8 @@
 //! The session (a sealed cookie, see `gateway::session`) holds only the account's name and id; the
 //! account itself is read from storage on every request, so a role change or a disabled account takes
 //! effect on the next request, not when the cookie expires. A session naming an account that is gone,
-//! disabled or was recreated under the same name (another id) is logged out on the spot.
+//! disabled, recreated under the same name (another id) or whose password changed since the session
+//! was opened (another session epoch) is logged out on the spot.
 
 use gateway::session::Session;
 use gateway::{HttpError, Request, Response};
@@ -20,6 +21,9 @@ pub(crate) const SESSION_USER: &str = "user";
 /// Session key holding the logged-in account's id, so a name reused by a new account does not
 /// inherit an old session.
 pub(crate) const SESSION_USER_ID: &str = "uid";
+/// Session key holding the account's session epoch when the session was opened: a password change
+/// raises the account's epoch, which ends every older session.
+pub(crate) const SESSION_EPOCH: &str = "epoch";
 /// Session key holding an anonymous reader's theme.
 pub(crate) const SESSION_THEME: &str = "theme";
 
@@ -89,8 +93,13 @@ impl Viewer {
             return Ok(Viewer::anonymous(address, session_theme));
         };
         let id = session.get(SESSION_USER_ID);
+        let epoch = session.get(SESSION_EPOCH);
         match storage.user(&name)? {
-            Some(user) if !user.disabled && id.as_deref() == Some(&user.id.to_string()) => {
+            Some(user)
+                if !user.disabled
+                    && id.as_deref() == Some(&user.id.to_string())
+                    && epoch.as_deref() == Some(&user.session_epoch.to_string()) =>
+            {
                 let mut viewer = Viewer::account(&user, address);
                 viewer.prefs.theme = viewer.prefs.theme.or(session_theme);
                 Ok(viewer)
@@ -99,6 +108,7 @@ impl Viewer {
                 // The account is gone or disabled: end the session rather than keep asking.
                 session.remove(SESSION_USER);
                 session.remove(SESSION_USER_ID);
+                session.remove(SESSION_EPOCH);
                 Ok(Viewer::anonymous(address, session_theme))
             }
         }
@@ -156,6 +166,7 @@ pub(crate) fn log_in(session: &Session, user: &User) {
     session.renew();
     session.set(SESSION_USER, user.name.clone());
     session.set(SESSION_USER_ID, user.id.to_string());
+    session.set(SESSION_EPOCH, user.session_epoch.to_string());
 }
 
 #[cfg(test)]
@@ -176,6 +187,7 @@ mod tests {
             disabled: false,
             created: 0,
             theme: Some("dark".into()),
+            session_epoch: 0,
         };
         let alice = Viewer::account(&user, "192.0.2.7".into());
         assert_eq!(alice.author(), "Alice");

@@ -446,6 +446,12 @@ fn preferences_for_readers_and_accounts() {
         ],
     );
     assert_eq!(prefs.status, StatusCode::OK, "{}", prefs.text());
+    let elsewhere = Browser::new(&wiki);
+    assert_eq!(
+        log_in(&elsewhere, "hal", "hal's first password").status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(logged_in_as(&elsewhere, "Hal Nine"));
     let page = hal.get("/FrontPage").text();
     assert!(page.contains("Hal Nine"), "{page}");
     assert!(page.contains("theme-minimal"), "{page}");
@@ -469,6 +475,9 @@ fn preferences_for_readers_and_accounts() {
         ],
     );
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    // The change ends hal's other sessions, not the one it was made in.
+    assert!(logged_in_as(&hal, "Hal Nine"));
+    assert!(!logged_in_as(&elsewhere, "Hal Nine"));
     assert_eq!(
         log_in(&Browser::new(&wiki), "hal", "hal's second password").status,
         StatusCode::SEE_OTHER

@@ -111,7 +111,10 @@ fn logging_in_checks_the_password_and_the_account() {
         LoginOutcome::Disabled
     );
     storage.set_disabled("alice", false).unwrap();
+    assert_eq!(storage.user("alice").unwrap().unwrap().session_epoch, 0);
     storage.set_password("alice", "a new password").unwrap();
+    // A new password ends the account's sessions: the epoch they were opened under is past.
+    assert_eq!(storage.user("alice").unwrap().unwrap().session_epoch, 1);
     assert!(matches!(
         storage
             .log_in(&attempt("Alice", "a new password", "10.0.0.1", 1000))
