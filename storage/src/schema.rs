@@ -12,11 +12,12 @@
 //!
 //! Design for the features still to come, all additive:
 //! - `pages.id` is a stable surrogate key, so a rename changes one row and history, links and attachments
-//!   follow; deletion becomes a column or a revision kind on the same tables.
+//!   follow; deletion is a revision kind plus `pages.deleted` (migration 3).
 //! - `revisions.id` is a global, never reused (AUTOINCREMENT) key that the link table (outgoing links per
 //!   revision, migration 2) and the render cache reference.
-//! - `revisions.format` says how `body` is stored; today always `plain` (UTF-8 text). Compressed history
-//!   adds a format and rewrites old rows; a build meeting a format it does not know says so
+//! - `revisions.format` says how `body` is stored: `plain` (UTF-8 text, rows from before migration 3),
+//!   `current` (the text is in `current_texts`, migration 6), `rdelta` or `deflate` (compact history,
+//!   see `crate::compact`); a build meeting a format it does not know says so
 //!   ([`crate::StorageError::UnknownFormat`]) instead of showing garbage.
 //! - `revisions.size_delta` is stored at save time so recent changes need no self-join.
 
