@@ -21,12 +21,34 @@ pub struct Layout {
     pub nav: Nav,
     pub page: Option<PageLinks>,
     /// The theme and colour mode this page is drawn in (`wiki::theme`).
-    pub theme: ThemeInfo,    /// Feeds announced with `<link rel="alternate">`: the page's when there is one, and the site's.
+    pub theme: ThemeInfo,
+    /// Feeds announced with `<link rel="alternate">`: the page's when there is one, and the site's.
     pub feeds: Vec<FeedLink>,
     /// The logged-in account; `None` for anonymous readers.
     pub user: Option<UserInfo>,
-    /// The session's CSRF token: every POST form embeds it as the hidden field `csrf_token`.
-    pub csrf_token: String,
+    /// The session's CSRF token: every POST form embeds it as the hidden field `csrf_token`. Made
+    /// only when a template prints it (see `LazyCsrfToken`).
+    pub csrf_token: minijinja::Value,
+}
+
+/// The CSRF token as a template value that asks the session for it only when printed. The gateway
+/// makes a token (and so a session cookie) the first time it is asked for one, so a page without a
+/// form, such as the page view an anonymous reader gets, sets no cookie, stays cacheable and costs
+/// no sealing.
+#[derive(Debug)]
+struct LazyCsrfToken(Option<gateway::middleware::CsrfToken>);
+
+impl minijinja::value::Object for LazyCsrfToken {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
+    fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(token) => f.write_str(&token.value()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The logged-in account, as the header shows it.
@@ -139,19 +161,20 @@ impl Wiki {
             },
             page: page.map(|name| PageLinks::new(urls, name)),
             theme: self.theme_info(exchange),
+            feeds: self.feed_links(urls, page),
             user: exchange.viewer.name.as_ref().map(|name| UserInfo {
                 name: name.clone(),
                 display_name: exchange.viewer.display_name.clone(),
                 prefs_url: urls.special("prefs"),
                 is_admin: exchange.viewer.is_admin,
             }),
-            csrf_token: exchange
-                .request
-                .extensions()
-                .get::<gateway::middleware::CsrfToken>()
-                .map(gateway::middleware::CsrfToken::value)
-                .unwrap_or_default(),
-            feeds: self.feed_links(urls, page),
+            csrf_token: minijinja::Value::from_object(LazyCsrfToken(
+                exchange
+                    .request
+                    .extensions()
+                    .get::<gateway::middleware::CsrfToken>()
+                    .cloned(),
+            )),
         }
     }
 

@@ -548,3 +548,27 @@ fn the_admin_pages_are_for_admins() {
         invite.text()
     );
 }
+
+#[test]
+fn only_pages_with_a_form_start_a_session() {
+    let wiki = InProcess::start();
+    // A reader who only reads gets no cookie: pages stay cacheable and nothing is sealed.
+    for target in [
+        "/FrontPage",
+        "/+recent",
+        "/+history/FrontPage",
+        "/+search?q=wiki",
+    ] {
+        let page = wiki.get(target);
+        assert_eq!(page.status, StatusCode::OK, "{target}");
+        assert!(
+            page.header("set-cookie").is_none(),
+            "{target} set a cookie: {:?}",
+            page.header("set-cookie")
+        );
+    }
+    // A form brings the session with its token.
+    let edit = wiki.get("/+edit/FrontPage");
+    assert!(edit.header("set-cookie").is_some());
+    assert!(crate::suite::csrf_token_in(&edit.text()).is_some());
+}
