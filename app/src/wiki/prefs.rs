@@ -176,10 +176,15 @@ impl Wiki {
         match outcome {
             LoginOutcome::LoggedIn(_) => {}
             LoginOutcome::Throttled { retry_after } => {
-                return refuse(
+                let mut response = refuse(
                     StatusCode::TOO_MANY_REQUESTS,
                     &format!("Too many wrong passwords. Try again in {retry_after} seconds."),
-                )
+                )?;
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(retry_after),
+                );
+                return Ok(response);
             }
             LoginOutcome::Failed | LoginOutcome::Disabled => {
                 return refuse(StatusCode::FORBIDDEN, "The current password is wrong.")

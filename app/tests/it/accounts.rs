@@ -482,6 +482,26 @@ fn preferences_for_readers_and_accounts() {
         log_in(&Browser::new(&wiki), "hal", "hal's second password").status,
         StatusCode::SEE_OTHER
     );
+    // The current password is checked as a login is: after ten wrong ones (one above, nine
+    // here) the next is refused unchecked.
+    let guess = |n: usize| {
+        let wrong = format!("guess {n}");
+        hal.post_form(
+            "/+prefs",
+            &[
+                ("action", "password"),
+                ("current_password", &wrong),
+                ("new_password", "hal's third password"),
+                ("new_password2", "hal's third password"),
+            ],
+        )
+    };
+    for n in 0..9 {
+        assert_eq!(guess(n).status, StatusCode::FORBIDDEN, "guess {n}");
+    }
+    let throttled = guess(9);
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.header("retry-after").is_some());
 }
 
 #[test]
