@@ -4,8 +4,8 @@
 //!
 //! Prints the bytes on disk against the raw bytes of all revisions, and the time of the initial saves
 //! and of a cold blame (rebuilt from the whole history); criterion then times history page 1, reading
-//! two revisions 5 000 apart (and diffing them by lines), blame as kept by the saves, and one more
-//! save. Nothing is asserted about the figures.
+//! two revisions 5 000 apart (and diffing them by lines), blame as kept by the saves, a filtered
+//! recent-changes page, and one more save. Nothing is asserted about the figures.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -249,6 +249,18 @@ fn history(c: &mut Criterion) {
     });
     c.bench_function("blame (kept at save time)", |b| {
         b.iter(|| storage.blame(black_box(PAGE)).expect("blame"))
+    });
+    c.bench_function("recent changes page 1 by ann under Team/ (50 rows)", |b| {
+        b.iter(|| {
+            storage
+                .recent(&storage::RecentQuery {
+                    limit: 50,
+                    before: None,
+                    author: Some("ann".to_owned()),
+                    prefix: Some("Team/".to_owned()),
+                })
+                .expect("recent")
+        })
     });
     let mut rng = Rng(7);
     c.bench_function("save one more revision", |b| {
