@@ -94,6 +94,35 @@ fn main() {
         ms(timings[timings.len() - 1]),
         timings.len()
     );
+    rewritten_megabyte();
+}
+
+/// The worst case the diff view guards against: a 1 MB page whose every line changed. The line diff
+/// stops refining at its deadline and only the first page of rows is drawn.
+fn rewritten_megabyte() {
+    let old: String = (0..50_000)
+        .map(|i| format!("old line {i} {}\n", i * 7))
+        .collect();
+    let new: String = (0..50_000)
+        .map(|i| format!("new row {} {i}\n", i * 13))
+        .collect();
+    let mut timings = Vec::new();
+    let mut rows = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let shown = diff(&old, &new, &DiffOptions::default());
+        timings.push(started.elapsed());
+        rows = shown.total_rows;
+        std::hint::black_box(shown);
+    }
+    timings.sort();
+    println!(
+        "diff of a rewritten {} KB page ({rows} rows, first page drawn): median {:.0} ms, worst {:.0} ms over {} runs",
+        old.len() / 1024,
+        ms(timings[timings.len() / 2]),
+        ms(timings[timings.len() - 1]),
+        timings.len()
+    );
 }
 
 fn line(index: usize, rev: u64) -> String {
