@@ -3,9 +3,12 @@
 //!
 //! The order is the global revision id (the order of saving), not the stored time: ids are unique, so
 //! "the next page" is simply "ids below the last one shown", which stays right while new saves arrive
-//! (an offset would shift and show rows twice) and costs an index seek instead of skipping rows. Each
-//! filter has an index that serves it in that order: the primary key alone, `(author, id)` for an
-//! author, and the pages' name index for a prefix (a subtree like `Team/`).
+//! (an offset would shift and show rows twice) and costs an index seek instead of skipping rows. The
+//! unfiltered list walks the primary key and an author filter the `(author, id)` index, both in that
+//! order, so a page of results reads about as many rows as it shows. A prefix filter (a subtree like
+//! `Team/`) walks the primary key too and checks each change's page name: cheap while the subtree
+//! changes often, a scan of the older log when it rarely does (SQLite cannot merge the revisions of
+//! many pages in id order from an index; with an author filter as well, the author index bounds it).
 
 use rusqlite::{Row, ToSql};
 
@@ -43,7 +46,7 @@ impl Storage {
         }
         if let Some(prefix) = &prefix {
             bound.push(prefix);
-            // The range lets SQLite seek the pages' name index; the substr test makes it exact.
+            // The substr test is exact (no LIKE wildcards); the range lets SQLite skip pages quickly.
             let n = bound.len();
             filters.push_str(&format!(
                 " AND p.name >= ?{n} AND p.name < ?{n} || char(1114111) \
