@@ -10,6 +10,10 @@ use http::StatusCode;
 use crate::servers::{Combination, Ready};
 use crate::suite::Gateway;
 
+/// Debian's interpreter, which sees Debian's python3-feedparser: a `python3` earlier on the PATH
+/// (pyenv, a virtualenv) would not.
+const PYTHON: &str = "/usr/bin/python3";
+
 /// Parses each feed URL with feedparser and prints, per feed, `bozo`, the feed's version, and each
 /// entry's id and link; fails the script on a parse error.
 const PARSE: &str = r#"
@@ -25,7 +29,7 @@ for url in sys.argv[1:]:
 
 fn ensure_feedparser() {
     e2e::ensure_installed("python3-feedparser", || {
-        Command::new("python3")
+        Command::new(PYTHON)
             .args(["-c", "import feedparser"])
             .status()
             .is_ok_and(|status| status.success())
@@ -53,12 +57,12 @@ fn check_feeds(run: &Combination) {
     .iter()
     .map(|path| format!("{base}{path}"))
     .collect();
-    let output = Command::new("python3")
+    let output = Command::new(PYTHON)
         .arg("-c")
         .arg(PARSE)
         .args(&urls)
         .output()
-        .expect("python3 runs");
+        .expect("/usr/bin/python3 runs");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
