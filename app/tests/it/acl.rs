@@ -541,7 +541,7 @@ fn cost() {
     let mut root = Browser::new(&transport);
     root.log_in("root");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !root.get("/+search?q=topic7").text().contains("Page9957") {
+    while !root.get("/+search?q=topic7").text().contains("200 pages") {
         assert!(Instant::now() < deadline, "the index did not catch up");
         std::thread::sleep(Duration::from_millis(100));
     }
