@@ -400,12 +400,31 @@ fn freshness(dir: &Path, quire: &Path) {
     let mut latencies = Vec::new();
     for i in 0..20 {
         let token = format!("freshtoken{i}x{}", std::process::id());
-        let body = format!("text=A+page+with+{token}+in+it.&action=save&base_rev=&comment=");
+        let page = format!("/+edit/Fresh{i}x{}", std::process::id());
+        // As a browser does: the editor first, for the session cookie and the CSRF token.
+        let form = get(port, &page);
+        let cookie = form
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("set-cookie: ")
+                    .or_else(|| line.strip_prefix("Set-Cookie: "))
+            })
+            .and_then(|value| value.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let csrf = form
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a CSRF token")
+            .to_owned();
+        let body = format!(
+            "text=A+page+with+{token}+in+it.&action=save&base_rev=&comment=&csrf_token={csrf}"
+        );
         let saved = http(
             port,
             &format!(
-                "POST /+edit/Fresh{i}x{} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-                std::process::id(),
+                "POST {page} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             ),
         );
