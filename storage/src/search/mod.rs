@@ -6,7 +6,9 @@
 //! The index records, in its commit payload, the global id of the last revision it holds (revision ids
 //! grow with every save across the wiki, see [`Storage::revisions_after`](crate::Storage::revisions_after)).
 //! Catching up means: take tantivy's writer lock, index every revision after that id, commit with the new
-//! id. The writer lock is a lock file, so this is safe with many processes: one that cannot get it
+//! id. A search reads the commit metadata (one small file) and reloads its reader when the index
+//! changed, so a commit by any process shows on the next search, with no watcher thread.
+//! The writer lock is a lock file, so this is safe with many processes: one that cannot get it
 //! ([`SearchIndex::try_update`] answers `None`) does not wait and does not fail — it searches the
 //! index as it is, and the holder does the catching up. Readers never take the lock.
 //!
@@ -23,6 +25,11 @@
 //! read) and reopens when it changed, so all processes move to the new generation on their next
 //! search. A page view never touches the index: [`SearchIndex::new`] does no I/O, the first search or
 //! update opens it.
+//!
+//! # Phrases of common words
+//!
+//! Each generation built by a rebuild also indexes adjacent pairs of its most common words as single
+//! terms, so a phrase of them needs no positions (module `common`).
 //!
 //! # Pages, not revisions
 //!
