@@ -105,7 +105,10 @@ fn deleted_and_renamed_pages_leave_search(gw: &dyn Gateway) {
         "{}",
         registered.text()
     );
-    for (page, text) in [("Doomed", "zebrafish platypus"), ("Mover", "quokka platypus")] {
+    for (page, text) in [
+        ("Doomed", "zebrafish platypus"),
+        ("Mover", "quokka platypus"),
+    ] {
         let saved = browser.post_form(
             &format!("/+edit/{page}"),
             &[("text", text), ("action", "save"), ("base_rev", "")],

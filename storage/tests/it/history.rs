@@ -66,7 +66,10 @@ fn old_revisions_are_stored_compactly_and_the_current_one_plain() {
     }
     let formats = formats(&db, "P");
     assert_eq!(formats.len(), 130);
-    assert_eq!(formats[129], "current", "the current revision is kept whole");
+    assert_eq!(
+        formats[129], "current",
+        "the current revision is kept whole"
+    );
     for (i, format) in formats[..129].iter().enumerate() {
         let rev = i + 1;
         let expected = if rev % 64 == 0 { "deflate" } else { "rdelta" };
