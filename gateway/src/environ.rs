@@ -142,6 +142,9 @@ impl CgiRequest {
 
         let method = method.ok_or(EnvironError::Missing("REQUEST_METHOD"))?;
         let scheme = if https { Scheme::Https } else { Scheme::Http };
+        if let Some(port) = server_port.filter(|port| *port != scheme.default_port()) {
+            add_port_to_host(&mut headers, port);
+        }
         let (mount, path_info) = mount_and_path(
             &script_name,
             &path_info,
@@ -230,6 +233,27 @@ fn parse_version(value: &[u8]) -> Version {
         b"HTTP/2" | b"HTTP/2.0" => Version::HTTP_2,
         b"HTTP/3" | b"HTTP/3.0" => Version::HTTP_3,
         _ => Version::HTTP_11,
+    }
+}
+
+/// Puts `SERVER_PORT` back into a `Host` that has no port. Debian's nginx passes `HTTP_HOST` as
+/// `$host`, which drops the port the client used (a guard against forwarding a raw Host header), while
+/// `SERVER_PORT` is the port the client reached; an absolute URL built from the Host alone (a feed's
+/// links) would point at port 80 of a server listening on 8080. Called only for a non-default port.
+fn add_port_to_host(headers: &mut http::HeaderMap, port: u16) {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    // `host:port` or `[v6]:port` already carry one; a bare IPv6 literal is always bracketed.
+    let has_port = match host.rsplit_once(':') {
+        Some((before, _)) => !before.starts_with('[') || before.ends_with(']'),
+        None => false,
+    };
+    if has_port || host.is_empty() {
+        return;
+    }
+    if let Ok(value) = http::HeaderValue::from_str(&format!("{host}:{port}")) {
+        headers.insert(header::HOST, value);
     }
 }
 
@@ -472,6 +496,50 @@ mod tests {
             .unwrap()
             .into_request(RequestBody::empty());
         assert!(request.headers().get("proxy").is_none());
+    }
+
+    #[test]
+    fn a_host_without_port_gets_the_server_port_back() {
+        let origin = |vars: &[(&str, &[u8])]| {
+            let mut all = vec![("REQUEST_METHOD", &b"GET"[..])];
+            all.extend_from_slice(vars);
+            parse(&all)
+                .unwrap()
+                .into_request(RequestBody::empty())
+                .origin()
+        };
+        // Debian's nginx: HTTP_HOST is $host, the port is only in SERVER_PORT.
+        assert_eq!(
+            origin(&[("HTTP_HOST", b"wiki.example"), ("SERVER_PORT", b"8080")]),
+            "http://wiki.example:8080"
+        );
+        assert_eq!(
+            origin(&[
+                ("HTTP_HOST", b"wiki.example:8080"),
+                ("SERVER_PORT", b"8080")
+            ]),
+            "http://wiki.example:8080"
+        );
+        assert_eq!(
+            origin(&[("HTTP_HOST", b"wiki.example"), ("SERVER_PORT", b"80")]),
+            "http://wiki.example"
+        );
+        assert_eq!(
+            origin(&[("HTTP_HOST", b"[::1]"), ("SERVER_PORT", b"8080")]),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            origin(&[("HTTP_HOST", b"[::1]:81"), ("SERVER_PORT", b"8080")]),
+            "http://[::1]:81"
+        );
+        assert_eq!(
+            origin(&[
+                ("HTTP_HOST", b"wiki.example"),
+                ("SERVER_PORT", b"443"),
+                ("HTTPS", b"on")
+            ]),
+            "https://wiki.example"
+        );
     }
 
     #[test]

@@ -190,9 +190,34 @@ impl App for Wiki {
         if let Some(err) = failed {
             return self.error_page(&exchange, err.into()).into_response();
         }
-        match self.dispatch(&mut exchange) {
+        let response = match self.dispatch(&mut exchange) {
             Ok(response) => response,
             Err(err) => self.error_page(&exchange, err).into_response(),
-        }
+        };
+        mark_personal(response)
     }
+}
+
+/// Pages show who is logged in, their theme and mode, and only what their ACLs allow, so an HTML
+/// page is one reader's: a shared cache must not store it (`private`), and a browser revalidates it
+/// (`no-cache`: the ETag makes that a 304 when nothing changed) under the cookies it was fetched
+/// with (`Vary: Cookie`). Responses that chose their own caching (hashed assets, feeds) keep it.
+fn mark_personal(mut response: Response) -> Response {
+    let is_html = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let headers = response.headers_mut();
+    if !headers.contains_key(http::header::CACHE_CONTROL) {
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("private, no-cache"),
+        );
+    }
+    headers.append(http::header::VARY, http::HeaderValue::from_static("Cookie"));
+    response
 }

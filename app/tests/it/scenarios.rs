@@ -36,6 +36,8 @@ macro_rules! for_each_scenario {
             gzip_when_asked,
             search_finds_saved_pages,
             links_turn_blue_when_the_target_is_created,
+            links_turn_red_when_the_target_is_deleted,
+            unchanged_page_is_304,
             orphans_and_wanted_pages,
             interwiki_and_code_highlighting,
             diff_views_blame_and_info,
@@ -530,6 +532,70 @@ pub fn links_turn_blue_when_the_target_is_created(gw: &dyn Gateway) {
         target.contains(&format!("href=\"{}/LinkSource\"", gw.mount())),
         "{target}"
     );
+}
+
+/// Issue 5: a cached render of a linking page must not keep a deleted page's link blue, and an
+/// undelete turns it blue again.
+pub fn links_turn_red_when_the_target_is_deleted(gw: &dyn Gateway) {
+    let editor = Browser::new(gw);
+    assert_status(
+        &register(&editor, "unlinker", "unlinker's password"),
+        StatusCode::SEE_OTHER,
+    );
+    save(gw, "RedTarget", "Here today.", None);
+    save(gw, "RedSource", "See [[RedTarget]].", None);
+    let create_url = format!("href=\"{}/+edit/RedTarget\"", gw.mount());
+    // Twice: the first view renders and caches, the second is served from the cache.
+    for _ in 0..2 {
+        let html = gw.get("/RedSource").text();
+        assert!(!html.contains("wikilink missing"), "{html}");
+    }
+
+    let deleted = editor.post_form("/+delete/RedTarget", &[("comment", "gone")]);
+    assert_status(&deleted, StatusCode::SEE_OTHER);
+    for _ in 0..2 {
+        let html = gw.get("/RedSource").text();
+        assert!(html.contains("wikilink missing"), "{html}");
+        assert!(html.contains(&create_url), "{html}");
+    }
+    assert!(gw.get("/+wanted").text().contains("RedTarget"));
+
+    let back = editor.post_form("/+undelete/RedTarget", &[]);
+    assert_status(&back, StatusCode::SEE_OTHER);
+    let html = gw.get("/RedSource").text();
+    assert!(!html.contains("wikilink missing"), "{html}");
+}
+
+/// Issue 8: a page is revalidated, not re-sent: the second request with the ETag of the first gets
+/// a bodiless 304, and the page says it is one reader's (private, varies with the cookie).
+pub fn unchanged_page_is_304(gw: &dyn Gateway) {
+    save(gw, "Cacheable", "Same as before.", None);
+    let first = gw.get("/Cacheable");
+    assert_status(&first, StatusCode::OK);
+    let etag = first
+        .header("etag")
+        .expect("pages carry an ETag")
+        .to_owned();
+    assert_eq!(first.header("cache-control"), Some("private, no-cache"));
+    let vary: Vec<String> = first
+        .headers
+        .get_all("vary")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect();
+    assert!(vary.contains(&"cookie".to_owned()), "{vary:?}");
+
+    let again = gw.send(TestRequest::get("/Cacheable").with_header("if-none-match", &etag));
+    assert_status(&again, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+
+    save(gw, "Cacheable", "Changed since.", Some(1));
+    let changed = gw.send(TestRequest::get("/Cacheable").with_header("if-none-match", &etag));
+    assert_status(&changed, StatusCode::OK);
+    assert!(changed.text().contains("Changed since."));
 }
 
 pub fn orphans_and_wanted_pages(gw: &dyn Gateway) {

@@ -14,13 +14,13 @@ use crate::suite::Gateway;
 /// (pyenv, a virtualenv) would not.
 const PYTHON: &str = "/usr/bin/python3";
 
-/// Parses each feed URL with feedparser and prints, per feed, `bozo`, the feed's version, and each
+/// Parses each feed URL with feedparser and prints, per feed, `bozo` (as 0 or 1), the feed's version, and each
 /// entry's id and link; fails the script on a parse error.
 const PARSE: &str = r#"
 import sys, feedparser
 for url in sys.argv[1:]:
     feed = feedparser.parse(url)
-    print("FEED", url, feed.get("bozo"), feed.get("version"), len(feed.entries))
+    print("FEED", url, int(bool(feed.get("bozo"))), feed.get("version"), len(feed.entries))
     if feed.get("bozo"):
         print("ERROR", repr(feed.get("bozo_exception")))
     for entry in feed.entries:
