@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{doing, StorageError};
 use crate::line_diff::{self, Lines, Run};
 use crate::revision::{to_u64, Loaded, BODY};
-use crate::Storage;
+use crate::{varint, Storage};
 
 /// One line of a page with the revision that last changed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,8 +282,8 @@ fn encode(revs: &[u64]) -> Vec<u8> {
     while at < revs.len() {
         let rev = revs[at];
         let run = revs[at..].iter().take_while(|&&r| r == rev).count();
-        put_varint(&mut out, rev);
-        put_varint(&mut out, run as u64);
+        varint::put(&mut out, rev);
+        varint::put(&mut out, run as u64);
         at += run;
     }
     out
@@ -294,39 +294,14 @@ fn decode(bytes: &[u8], lines: usize) -> Option<Vec<u64>> {
     let mut revs = Vec::with_capacity(lines);
     let mut at = 0;
     while at < bytes.len() {
-        let rev = take_varint(bytes, &mut at)?;
-        let run = usize::try_from(take_varint(bytes, &mut at)?).ok()?;
+        let rev = varint::take(bytes, &mut at)?;
+        let run = usize::try_from(varint::take(bytes, &mut at)?).ok()?;
         if run == 0 || run > lines - revs.len() {
             return None;
         }
         revs.extend(std::iter::repeat_n(rev, run));
     }
     (revs.len() == lines).then_some(revs)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn take_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut value: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

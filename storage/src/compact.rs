@@ -33,6 +33,7 @@ use rusqlite::{params, Connection};
 use crate::error::{doing, StorageError};
 use crate::line_diff::{Lines, Run};
 use crate::revision::{BODY, FORMAT_CURRENT, FORMAT_PLAIN};
+use crate::varint;
 
 /// A keyframe: the whole text, deflated.
 pub(crate) const FORMAT_DEFLATE: &str = "deflate";
@@ -223,8 +224,8 @@ fn delta(old: &Lines<'_>, new: &Lines<'_>, runs: &[Run]) -> Vec<u8> {
     let flush = |out: &mut Vec<u8>, copy: &mut Option<(usize, usize)>| {
         if let Some((offset, len)) = copy.take() {
             out.push(COPY);
-            put_varint(out, offset as u64);
-            put_varint(out, len as u64);
+            varint::put(out, offset as u64);
+            varint::put(out, len as u64);
         }
     };
     for run in runs {
@@ -249,7 +250,7 @@ fn delta(old: &Lines<'_>, new: &Lines<'_>, runs: &[Run]) -> Vec<u8> {
                 flush(&mut out, &mut pending_copy);
                 let text = old.lines[lines.clone()].concat();
                 out.push(INSERT);
-                put_varint(&mut out, text.len() as u64);
+                varint::put(&mut out, text.len() as u64);
                 out.extend_from_slice(text.as_bytes());
             }
         }
@@ -291,29 +292,11 @@ fn apply(delta: &[u8], newer: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "the rebuilt text is not UTF-8".to_owned())
 }
 
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
+/// A number of a delta, as a `usize`; the error says how the delta is damaged.
 fn take_varint(bytes: &[u8], at: &mut usize) -> Result<usize, String> {
-    let mut value: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*at).ok_or("a delta ends inside a number")?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return usize::try_from(value).map_err(|_| "a delta number is too large".to_owned());
-        }
-    }
-    Err("a delta number is too long".to_owned())
+    let value =
+        varint::take(bytes, at).ok_or("a delta ends inside a number or one runs too long")?;
+    usize::try_from(value).map_err(|_| "a delta number is too large".to_owned())
 }
 
 fn deflate(bytes: &[u8]) -> Vec<u8> {

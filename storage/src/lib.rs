@@ -50,6 +50,7 @@ mod save;
 mod schema;
 pub mod search;
 pub mod users;
+mod varint;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -18,9 +18,9 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{doing, StorageError};
-use crate::revision::{text_row, to_u64, ChangeKind, Loaded, META_COLUMNS, TEXT_COLUMNS};
+use crate::revision::{to_u64, ChangeKind, Loaded, META_COLUMNS, TEXT_COLUMNS};
 use crate::save::{self, Append};
-use crate::{load_current, load_revision, render_cache, sql_count, LoggedRevision, Storage};
+use crate::{load_current, load_revision, render_cache, LoggedRevision, Storage};
 
 /// A rename request for [`Storage::rename`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,47 +339,21 @@ impl Storage {
     /// (new name). Pages are named as they are called now; replayed in order, the events leave an
     /// index holding exactly the existing pages.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<PageEvent>, StorageError> {
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let conn = self.pool.get()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM revisions r
-                 JOIN pages p ON r.page_id = p.id
-                 WHERE r.id > ?1
-                 ORDER BY r.id
-                 LIMIT ?2"
-            ))
-            .map_err(doing("reading the page event log"))?;
-        let rows = stmt
-            .query_map(params![after, sql_count(limit)], text_row)
-            .map_err(doing("reading the page event log"))?;
         let mut events = Vec::new();
-        for row in rows {
-            let loaded = row
-                .map_err(doing("reading the page event log"))?
-                .decode(&conn)?;
-            let id = to_u64("revision id", &loaded.revision.page, loaded.id)?;
-            match &loaded.revision.kind {
+        for logged in self.revisions_after(after, limit)? {
+            match &logged.revision.kind {
                 ChangeKind::Delete => events.push(PageEvent::Removed {
-                    id,
-                    page: loaded.revision.page,
+                    id: logged.id,
+                    page: logged.revision.page,
                 }),
                 ChangeKind::Rename { from } => {
                     events.push(PageEvent::Removed {
-                        id,
+                        id: logged.id,
                         page: from.clone(),
                     });
-                    events.push(PageEvent::Saved(LoggedRevision {
-                        id,
-                        revision: loaded.revision,
-                    }));
+                    events.push(PageEvent::Saved(logged));
                 }
-                ChangeKind::Edit | ChangeKind::Undelete => {
-                    events.push(PageEvent::Saved(LoggedRevision {
-                        id,
-                        revision: loaded.revision,
-                    }));
-                }
+                ChangeKind::Edit | ChangeKind::Undelete => events.push(PageEvent::Saved(logged)),
             }
         }
         Ok(events)

@@ -7,7 +7,7 @@
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{Rename, StorageError};
+use storage::{Rename, Storage, StorageError};
 
 use super::context::Layout;
 use super::page_name::PageName;
@@ -260,22 +260,9 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
-        let comment = self.comment_from_body(exchange)?;
-        let author = author_of(exchange);
-        let comment = if comment.is_empty() {
-            "Deleted".to_owned()
-        } else {
-            comment
-        };
-        match self.storage.delete(name.as_str(), &author, &comment)? {
-            Some(_) => {
-                self.indexer.saved();
-                Ok(redirect_see_other(&exchange.urls.page(name)))
-            }
-            None => Err(
-                HttpError::not_found(format!("There is no page called {name} to delete.")).into(),
-            ),
-        }
+        self.change_presence(exchange, name, "Deleted", Storage::delete, || {
+            format!("There is no page called {name} to delete.")
+        })
     }
 
     /// `POST /+undelete/{Page}`: the page comes back with the text it had.
@@ -284,22 +271,35 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
+        self.change_presence(exchange, name, "Undeleted", Storage::undelete, || {
+            format!("There is no deleted page called {name} to bring back.")
+        })
+    }
+
+    /// Delete and undelete alike: the comment from the form (or `default_comment`), the change in
+    /// storage, the index told, and back to the page; a page the change does not apply to is a 404
+    /// saying `missing`.
+    fn change_presence(
+        &self,
+        exchange: &mut Exchange,
+        name: &PageName,
+        default_comment: &str,
+        change: impl FnOnce(&Storage, &str, &str, &str) -> Result<Option<u64>, StorageError>,
+        missing: impl FnOnce() -> String,
+    ) -> Result<Response, WikiError> {
         let comment = self.comment_from_body(exchange)?;
         let author = author_of(exchange);
         let comment = if comment.is_empty() {
-            "Undeleted".to_owned()
+            default_comment.to_owned()
         } else {
             comment
         };
-        match self.storage.undelete(name.as_str(), &author, &comment)? {
+        match change(&self.storage, name.as_str(), &author, &comment)? {
             Some(_) => {
                 self.indexer.saved();
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }
-            None => Err(HttpError::not_found(format!(
-                "There is no deleted page called {name} to bring back."
-            ))
-            .into()),
+            None => Err(HttpError::not_found(missing()).into()),
         }
     }
 
