@@ -28,6 +28,10 @@ struct SearchView {
     layout: Layout,
     query: String,
     total: usize,
+    /// Some pages are hidden from this viewer and the index matched more than the window ranked:
+    /// `total` counts only the readable hits of the window, and the rest is not counted, since the
+    /// index's count would include hidden pages.
+    more_than_total: bool,
     hits: Vec<HitView>,
     go_to: Vec<PageLink>,
     did_you_mean: Vec<PageLink>,
@@ -77,6 +81,7 @@ impl Wiki {
         };
         let urls = &exchange.urls;
         let access = self.access(&exchange.viewer)?;
+        let mut more_than_total = false;
         let results = if query.trim().is_empty() {
             None
         } else {
@@ -85,12 +90,13 @@ impl Wiki {
             let mut results = if access.hides_anything() {
                 // Some pages are hidden from this viewer: rank every reachable hit, drop the hidden
                 // ones and page here, so that neither the hits, their snippets nor the count show
-                // anything of them. Past the reachable window the index's count stands in.
+                // anything of them. Past the ranked window nothing is counted: the index's count
+                // would include hidden pages, so the page says there may be more.
                 let window = MAX_PAGES * PER_PAGE;
                 let mut all = index.search(&query, 0, window)?;
-                let beyond = all.total.saturating_sub(window);
+                more_than_total = all.total > window;
                 all.hits.retain(|hit| access.can_read(&hit.name));
-                all.total = all.hits.len() + beyond;
+                all.total = all.hits.len();
                 all.hits = all
                     .hits
                     .into_iter()
@@ -152,6 +158,7 @@ impl Wiki {
             syntax_url: urls.page(&search_help()),
             query,
             total,
+            more_than_total,
             hits,
             go_to,
             did_you_mean,
