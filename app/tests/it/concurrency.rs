@@ -16,26 +16,13 @@ fn concurrent_cgi_processes_on_a_fresh_data_dir_lose_nothing() {
         for writer in 0..writers {
             let cgi = &cgi;
             scope.spawn(move || {
-                // Each writer is a browser: its first request (for the CSRF token) is one of
-                // several CGI processes meeting the fresh directory at once.
+                // Each writer is a browser: its first request (the editor, for the session and its
+                // CSRF token) is one of several CGI processes meeting the fresh directory at once.
                 let browser = Browser::new(cgi);
                 for save in 0..saves_each {
                     let text = format!("writer {writer}, save {save}\n");
-                    let response = browser.post_form(
-                        &format!("/+edit/Writer{writer}"),
-                        &[
-                            ("text", &text),
-                            ("action", "save"),
-                            (
-                                "base_rev",
-                                &if save == 0 {
-                                    String::new()
-                                } else {
-                                    save.to_string()
-                                },
-                            ),
-                        ],
-                    );
+                    let base = (save > 0).then_some(save);
+                    let response = browser.save_page(&format!("Writer{writer}"), &text, base);
                     assert_eq!(
                         response.status,
                         StatusCode::SEE_OTHER,

@@ -60,26 +60,10 @@ pub(crate) use for_each_scenario;
 /// Saves a page as an anonymous visitor: the editor is fetched first (for the session cookie and the
 /// form's CSRF token), then the form is sent, as a browser does.
 fn save(gw: &dyn Gateway, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
-    save_in(&Browser::new(gw), page, text, base_rev)
+    Browser::new(gw).save_page(page, text, base_rev)
 }
 
 /// Saves a page in `browser`'s session (logged in or not).
-fn save_in(browser: &Browser<'_>, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
-    let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
-    let target = format!("/+edit/{page}");
-    let form = browser.get(&target);
-    assert_status(&form, StatusCode::OK);
-    browser.post_form(
-        &target,
-        &[
-            ("text", text),
-            ("comment", "a test edit"),
-            ("base_rev", &base),
-            ("action", "save"),
-        ],
-    )
-}
-
 fn assert_status(response: &TestResponse, status: StatusCode) {
     assert_eq!(
         response.status,
@@ -1070,7 +1054,7 @@ pub fn register_log_in_and_out(gw: &dyn Gateway) {
 
     // Her edits name her account.
     assert_status(
-        &save_in(&alice, "Signed", "by alice\n", None),
+        &alice.save_page("Signed", "by alice\n", None),
         StatusCode::SEE_OTHER,
     );
     let history = gw.get("/+history/Signed").text();
@@ -1170,7 +1154,7 @@ pub fn forged_or_missing_csrf_token_is_403(gw: &dyn Gateway) {
     assert!(logged_in(gw, &victim.get("/FrontPage").text()));
     // With the token of the victim's own form, the same edit goes through.
     assert_status(
-        &save_in(&victim, "Forged", "real\n", None),
+        &victim.save_page("Forged", "real\n", None),
         StatusCode::SEE_OTHER,
     );
 }

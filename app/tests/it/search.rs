@@ -24,15 +24,8 @@ fn concurrent_cgi_saves_and_searches_lose_nothing() {
                 let browser = Browser::new(cgi);
                 for save in 0..saves_each {
                     let text = format!("writer{writer} wrote version{save} of its page\n");
-                    let base = if save == 0 {
-                        String::new()
-                    } else {
-                        save.to_string()
-                    };
-                    let response = browser.post_form(
-                        &format!("/+edit/Writer{writer}"),
-                        &[("text", &text), ("action", "save"), ("base_rev", &base)],
-                    );
+                    let base = (save > 0).then_some(save);
+                    let response = browser.save_page(&format!("Writer{writer}"), &text, base);
                     assert_eq!(
                         response.status,
                         StatusCode::SEE_OTHER,

@@ -96,6 +96,25 @@ impl<'a> Browser<'a> {
         response
     }
 
+    /// Saves `text` as `page` the way a person does: opens the editor (which also brings the
+    /// session and the form's CSRF token), then sends the form with a comment. `base_rev` is the
+    /// revision the edit started from, `None` for a new page.
+    pub fn save_page(&self, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
+        let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
+        let target = format!("/+edit/{page}");
+        let form = self.get(&target);
+        assert_eq!(form.status, StatusCode::OK, "the editor: {}", form.text());
+        self.post_form(
+            &target,
+            &[
+                ("text", text),
+                ("comment", "a test edit"),
+                ("base_rev", &base),
+                ("action", "save"),
+            ],
+        )
+    }
+
     /// The CSRF token a form of this session carries, from the last page seen or the login form.
     pub fn csrf_token(&self) -> String {
         if let Some(token) = self.token.borrow().clone() {
