@@ -115,35 +115,11 @@ impl Wiki {
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages
     /// it names. A refusal is a 403 that shows nothing of the page.
     pub(super) fn check_route(&self, viewer: &Viewer, route: &Route) -> Result<(), WikiError> {
-        let needs: Vec<(Right, &PageName)> = match route {
-            Route::Root => vec![(Right::Read, &self.settings.front_page)],
-            Route::View(name)
-            | Route::Raw(name)
-            | Route::History(name)
-            | Route::Diff(name)
-            | Route::Blame(name)
-            | Route::Info(name)
-            | Route::Feed(_, Some(name)) => vec![(Right::Read, name)],
-            // The forms show the text, so changing a page needs reading it too.
-            Route::Edit(name) | Route::Revert(name) | Route::Undelete(name) => {
-                vec![(Right::Read, name), (Right::Write, name)]
-            }
-            Route::Delete(name) => vec![(Right::Read, name), (Right::Delete, name)],
-            // MoinMoin's rule: renaming deletes the old name (the new one needs writing, which the
-            // rename itself checks, as only its form names it).
-            Route::Rename(name) => vec![
-                (Right::Read, name),
-                (Right::Write, name),
-                (Right::Delete, name),
-            ],
-            // Listings and site-wide views filter what they show themselves.
-            _ => Vec::new(),
-        };
-        if needs.is_empty() {
+        let Some((page, rights)) = route.needs(&self.settings.front_page) else {
             return Ok(());
-        }
+        };
         let access = self.access(viewer)?;
-        for (right, page) in needs {
+        for &right in rights {
             if !access.may(right, page.as_str()) {
                 return Err(forbidden(right, page).into());
             }

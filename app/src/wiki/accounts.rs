@@ -15,6 +15,7 @@ use storage::{LoginAttempt, LoginOutcome, NewUser, Role, UserError};
 
 use super::context::Layout;
 use super::pages::redirect_see_other;
+use super::routes::Route;
 use super::viewer::log_in;
 use super::{Exchange, Wiki, WikiError};
 use crate::config::Registration;
@@ -61,12 +62,12 @@ impl Wiki {
     ) -> Result<Response, WikiError> {
         let view = LoginView {
             layout: self.layout(exchange, "Log in", None),
-            form_url: exchange.urls.special("login"),
+            form_url: exchange.urls.to(&Route::Login),
             next,
             name,
             message,
             register_url: (self.settings.registration != Registration::Closed)
-                .then(|| exchange.urls.special("register")),
+                .then(|| exchange.urls.to(&Route::Register)),
         };
         self.html(status, "login.html", view)
     }
@@ -217,7 +218,7 @@ impl Wiki {
     ) -> Result<Response, WikiError> {
         let view = RegisterView {
             layout: self.layout(exchange, "Create an account", None),
-            form_url: exchange.urls.special("register"),
+            form_url: exchange.urls.to(&Route::Register),
             mode: mode.as_str(),
             name: fields.name,
             display_name: fields.display_name,

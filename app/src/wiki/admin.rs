@@ -10,6 +10,7 @@ use serde::Serialize;
 use storage::{Role, UserError};
 
 use super::context::Layout;
+use super::routes::Route;
 use super::{Exchange, Wiki, WikiError};
 
 /// How many failed logins the page lists.
@@ -133,10 +134,10 @@ impl Wiki {
         let settings = &self.settings;
         let view = AdminView {
             layout: self.layout(exchange, "Administration", None),
-            form_url: exchange.urls.special("admin"),
+            form_url: exchange.urls.to(&Route::Admin),
             users,
             invites,
-            register_url: exchange.urls.special("register"),
+            register_url: exchange.urls.to(&Route::Register),
             settings: vec![
                 SettingRow {
                     key: "site_name",

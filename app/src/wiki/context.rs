@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::feeds::FeedFormat;
 use super::page_name::PageName;
+use super::routes::Route;
 use super::theme::ThemeInfo;
 use super::urls::Urls;
 use super::{Exchange, Wiki};
@@ -114,13 +115,13 @@ impl PageLinks {
         PageLinks {
             name: name.to_string(),
             view_url: urls.page(name),
-            edit_url: urls.action("edit", name),
-            history_url: urls.action("history", name),
-            raw_url: urls.action("raw", name),
-            blame_url: urls.action("blame", name),
-            info_url: urls.action("info", name),
-            rename_url: urls.action("rename", name),
-            delete_url: urls.action("delete", name),
+            edit_url: urls.to(&Route::Edit(name.clone())),
+            history_url: urls.to(&Route::History(name.clone())),
+            raw_url: urls.to(&Route::Raw(name.clone())),
+            blame_url: urls.to(&Route::Blame(name.clone())),
+            info_url: urls.to(&Route::Info(name.clone())),
+            rename_url: urls.to(&Route::Rename(name.clone())),
+            delete_url: urls.to(&Route::Delete(name.clone())),
             parents: name
                 .parents()
                 .iter()
@@ -148,16 +149,16 @@ impl Wiki {
             static_url: urls.static_base(),
             nav: Nav {
                 front_url: urls.root(),
-                recent_url: urls.special("recent"),
+                recent_url: urls.to(&Route::Recent),
                 help_url: urls.page(&self.settings.help_page),
-                search_url: urls.special("search"),
-                suggest_url: urls.special("suggest"),
-                login_url: urls.special("login"),
-                logout_url: urls.special("logout"),
+                search_url: urls.to(&Route::Search),
+                suggest_url: urls.to(&Route::Suggest),
+                login_url: urls.to(&Route::Login),
+                logout_url: urls.to(&Route::Logout),
                 register_url: (self.settings.registration != crate::config::Registration::Closed)
-                    .then(|| urls.special("register")),
-                prefs_url: urls.special("prefs"),
-                admin_url: urls.special("admin"),
+                    .then(|| urls.to(&Route::Register)),
+                prefs_url: urls.to(&Route::Prefs),
+                admin_url: urls.to(&Route::Admin),
             },
             page: page.map(|name| PageLinks::new(urls, name)),
             theme: self.theme_info(exchange),
@@ -165,7 +166,7 @@ impl Wiki {
             user: exchange.viewer.name.as_ref().map(|name| UserInfo {
                 name: name.clone(),
                 display_name: exchange.viewer.display_name.clone(),
-                prefs_url: urls.special("prefs"),
+                prefs_url: urls.to(&Route::Prefs),
                 is_admin: exchange.viewer.is_admin,
             }),
             csrf_token: minijinja::Value::from_object(LazyCsrfToken(
@@ -189,13 +190,13 @@ impl Wiki {
             if let Some(name) = page {
                 feeds.push(FeedLink {
                     title: format!("Changes to {name} ({label})"),
-                    url: urls.feed(format.as_str(), Some(name)),
+                    url: urls.feed(format, Some(name)),
                     media_type: format.media_type(),
                 });
             }
             feeds.push(FeedLink {
                 title: format!("{site}: recent changes ({label})"),
-                url: urls.feed(format.as_str(), None),
+                url: urls.feed(format, None),
                 media_type: format.media_type(),
             });
         }

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 use super::error::typed_response;
 use super::page_name::PageName;
+use super::routes::Route;
 use super::{Exchange, Wiki, WikiError};
 
 /// How many changes a feed carries.
@@ -36,6 +37,13 @@ impl FeedFormat {
             FeedFormat::Atom => "atom",
             FeedFormat::Rss => "rss",
         }
+    }
+
+    /// The format named `word` in a URL.
+    pub fn parse(word: &str) -> Option<FeedFormat> {
+        [FeedFormat::Atom, FeedFormat::Rss]
+            .into_iter()
+            .find(|format| format.as_str() == word)
     }
 
     /// The media type for `<link rel="alternate">` and the response.
@@ -88,16 +96,16 @@ impl Wiki {
         let (title, alternate) = match page {
             None => (
                 format!("{} — recent changes", self.settings.site_name),
-                urls.special("recent"),
+                urls.to(&Route::Recent),
             ),
             Some(name) => (
                 format!("{} — changes to {name}", self.settings.site_name),
-                urls.action("history", name),
+                urls.to(&Route::History(name.clone())),
             ),
         };
         let feed = FeedMeta {
             title,
-            self_url: format!("{origin}{}", urls.feed(format.as_str(), page)),
+            self_url: format!("{origin}{}", urls.feed(format, page)),
             alternate: format!("{origin}{alternate}"),
         };
         let body = match format {

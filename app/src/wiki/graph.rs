@@ -48,7 +48,7 @@ impl Wiki {
             // The front page is reached from the root and every header; it needs no links.
             .filter(|name| name != front && access.can_read(name))
             .map(|name| PageRow {
-                url: exchange.urls.page_str(&name),
+                url: exchange.urls.page_text(&name),
                 name,
             })
             .collect();
@@ -75,7 +75,7 @@ impl Wiki {
                 }
             }
             wanted.push(WantedRow {
-                create_url: exchange.urls.action_str("edit", &name),
+                create_url: exchange.urls.edit_text(&name),
                 name,
                 count,
             });

@@ -9,6 +9,7 @@ use super::context::Layout;
 use super::diff::{diff, DiffOptions};
 use super::page_name::PageName;
 use super::pages::redirect_see_other;
+use super::routes::Route;
 use super::{Exchange, Wiki, WikiError};
 
 /// How many rows a history page shows.
@@ -79,7 +80,7 @@ impl Wiki {
         let current_rev = revisions.first().map_or(0, |meta| meta.rev);
         let view = HistoryView {
             layout: self.layout(exchange, &format!("History of {name}"), Some(name)),
-            diff_url_base: urls.action("diff", name),
+            diff_url_base: urls.to(&Route::Diff(name.clone())),
             revisions: revisions
                 .into_iter()
                 .map(|meta| HistoryRow {

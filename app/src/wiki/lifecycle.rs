@@ -10,8 +10,10 @@ use serde::Serialize;
 use storage::{Rename, Storage, StorageError};
 
 use super::context::Layout;
+use super::feeds::FeedFormat;
 use super::page_name::PageName;
 use super::pages::{author_of, redirect_see_other};
+use super::routes::{Route, Verb};
 use super::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
@@ -87,8 +89,8 @@ impl Wiki {
                     revisions,
                 })
                 .collect(),
-            blame_url: urls.action("blame", name),
-            feed_url: urls.feed("atom", Some(name)),
+            blame_url: urls.to(&Route::Blame(name.clone())),
+            feed_url: urls.feed(FeedFormat::Atom, Some(name)),
         };
         self.html(StatusCode::OK, "info.html", view)
     }
@@ -123,7 +125,7 @@ impl Wiki {
         };
         let view = RenameView {
             layout: self.layout(exchange, &format!("Rename {name}"), Some(name)),
-            form_url: exchange.urls.action("rename", name),
+            form_url: exchange.urls.to(&Route::Rename(name.clone())),
             new_name,
             comment,
             with_subpages,
@@ -227,29 +229,39 @@ impl Wiki {
         Ok(redirect_see_other(&exchange.urls.page(&new_name)))
     }
 
-    /// `GET /+delete/{Page}` and `GET /+undelete/{Page}`: the confirmation form.
+    /// `GET /+delete/{Page}` and `GET /+undelete/{Page}`: the confirmation form, which posts back to
+    /// where it came from.
     pub(super) fn confirm_form(
         &self,
         exchange: &Exchange,
         name: &PageName,
-        verb: &'static str,
+        undeleting: bool,
     ) -> Result<Response, WikiError> {
-        let deleted = self.storage.is_deleted(name.as_str())?;
-        let present = verb == "delete" && self.storage.exists(name.as_str())?;
-        if !(present || (verb == "undelete" && deleted)) {
+        let route = if undeleting {
+            Route::Undelete(name.clone())
+        } else {
+            Route::Delete(name.clone())
+        };
+        let verb = route.verb().map_or("", Verb::as_str);
+        let found = if undeleting {
+            self.storage.is_deleted(name.as_str())?
+        } else {
+            self.storage.exists(name.as_str())?
+        };
+        if !found {
             return Err(
                 HttpError::not_found(format!("There is no page called {name} to {verb}.")).into(),
             );
         }
-        let title = if verb == "delete" {
-            format!("Delete {name}")
-        } else {
+        let title = if undeleting {
             format!("Undelete {name}")
+        } else {
+            format!("Delete {name}")
         };
         let view = ConfirmView {
             layout: self.layout(exchange, &title, Some(name)),
             verb,
-            form_url: exchange.urls.action(verb, name),
+            form_url: exchange.urls.to(&route),
         };
         self.html(StatusCode::OK, "delete.html", view)
     }
@@ -321,8 +333,8 @@ impl Wiki {
         }
         let view = DeletedView {
             layout: self.layout(exchange, name.as_str(), Some(name)),
-            undelete_url: exchange.urls.action("undelete", name),
-            create_url: exchange.urls.action("edit", name),
+            undelete_url: exchange.urls.to(&Route::Undelete(name.clone())),
+            create_url: exchange.urls.to(&Route::Edit(name.clone())),
         };
         self.html(StatusCode::GONE, "deleted.html", view).map(Some)
     }

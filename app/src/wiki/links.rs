@@ -14,11 +14,11 @@ pub struct StoredLinks<'a> {
 
 impl markup::LinkResolver for StoredLinks<'_> {
     fn page_url(&self, name: &str) -> String {
-        self.urls.page_str(name)
+        self.urls.page_text(name)
     }
 
     fn create_url(&self, name: &str) -> String {
-        self.urls.action_str("edit", name)
+        self.urls.edit_text(name)
     }
 
     fn existing(&self, names: &[String]) -> HashSet<String> {

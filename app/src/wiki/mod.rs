@@ -23,7 +23,7 @@ pub mod page_name;
 mod pages;
 mod prefs;
 mod recent;
-mod routes;
+pub mod routes;
 mod search;
 mod theme;
 pub mod urls;
@@ -122,54 +122,50 @@ impl Wiki {
         }
         // The one ACL check for routes that name a page; listings filter themselves.
         self.check_route(&exchange.viewer, &route)?;
-        let method = exchange.request.method().clone();
-        let readable = method == Method::GET || method == Method::HEAD;
+        let methods = route.methods();
+        let method = exchange.request.method();
+        if !methods.allows(method) {
+            return Ok(self.method_not_allowed(exchange, methods.allow()));
+        }
+        // Past the check above a route answers reads and, where it takes them, posts.
+        let posting = method == Method::POST;
         match route {
-            Route::Root if readable => {
+            Route::Root => {
                 let front = self.settings.front_page.clone();
                 self.view_page(exchange, &front)
             }
-            Route::View(name) if readable => self.view_page(exchange, &name),
-            Route::Raw(name) if readable => self.raw_page(exchange, &name),
-            Route::Edit(name) if readable => self.edit_form(exchange, &name),
-            Route::Edit(name) if method == Method::POST => self.save_page(exchange, &name),
-            Route::History(name) if readable => self.history(exchange, &name),
-            Route::Diff(name) if readable => self.diff(exchange, &name),
-            Route::Revert(name) if method == Method::POST => self.revert(exchange, &name),
-            Route::Blame(name) if readable => self.blame(exchange, &name),
-            Route::Info(name) if readable => self.info(exchange, &name),
-            Route::Rename(name) if readable => self.rename_form(exchange, &name),
-            Route::Rename(name) if method == Method::POST => self.rename(exchange, &name),
-            Route::Delete(name) if readable => self.confirm_form(exchange, &name, "delete"),
-            Route::Delete(name) if method == Method::POST => self.delete(exchange, &name),
-            Route::Undelete(name) if readable => self.confirm_form(exchange, &name, "undelete"),
-            Route::Undelete(name) if method == Method::POST => self.undelete(exchange, &name),
-            Route::Recent if readable => self.recent(exchange),
-            Route::Contributions(user) if readable => self.contributions(exchange, &user),
-            Route::Feed(format, page) if readable => self.feed(exchange, format, page.as_ref()),
-            Route::Orphans if readable => self.orphans(exchange),
-            Route::Wanted if readable => self.wanted(exchange),
-            Route::Search if readable => self.search(exchange),
-            Route::Suggest if readable => self.suggest(exchange),
-            Route::Static(path) if readable => self.asset(&path),
-            Route::Login if readable => self.login_form(exchange),
-            Route::Login if method == Method::POST => self.login(exchange),
-            Route::Logout if method == Method::POST => self.logout(exchange),
-            Route::Register if readable => self.register_form(exchange),
-            Route::Register if method == Method::POST => self.register(exchange),
-            Route::Prefs if readable => self.prefs_form(exchange),
-            Route::Prefs if method == Method::POST => self.save_prefs(exchange),
-            Route::Admin if readable => self.admin(exchange),
-            Route::Admin if method == Method::POST => self.admin_action(exchange),
-            Route::Login | Route::Register | Route::Prefs | Route::Admin => {
-                Ok(self.method_not_allowed(exchange, "GET, HEAD, POST"))
-            }
-            Route::Logout => Ok(self.method_not_allowed(exchange, "POST")),
-            Route::Edit(_) | Route::Rename(_) | Route::Delete(_) | Route::Undelete(_) => {
-                Ok(self.method_not_allowed(exchange, "GET, HEAD, POST"))
-            }
-            Route::Revert(_) => Ok(self.method_not_allowed(exchange, "POST")),
-            _ => Ok(self.method_not_allowed(exchange, "GET, HEAD")),
+            Route::View(name) => self.view_page(exchange, &name),
+            Route::Raw(name) => self.raw_page(exchange, &name),
+            Route::Edit(name) if posting => self.save_page(exchange, &name),
+            Route::Edit(name) => self.edit_form(exchange, &name),
+            Route::History(name) => self.history(exchange, &name),
+            Route::Diff(name) => self.diff(exchange, &name),
+            Route::Revert(name) => self.revert(exchange, &name),
+            Route::Blame(name) => self.blame(exchange, &name),
+            Route::Info(name) => self.info(exchange, &name),
+            Route::Rename(name) if posting => self.rename(exchange, &name),
+            Route::Rename(name) => self.rename_form(exchange, &name),
+            Route::Delete(name) if posting => self.delete(exchange, &name),
+            Route::Delete(name) => self.confirm_form(exchange, &name, false),
+            Route::Undelete(name) if posting => self.undelete(exchange, &name),
+            Route::Undelete(name) => self.confirm_form(exchange, &name, true),
+            Route::Recent => self.recent(exchange),
+            Route::Contributions(user) => self.contributions(exchange, &user),
+            Route::Feed(format, page) => self.feed(exchange, format, page.as_ref()),
+            Route::Orphans => self.orphans(exchange),
+            Route::Wanted => self.wanted(exchange),
+            Route::Search => self.search(exchange),
+            Route::Suggest => self.suggest(exchange),
+            Route::Static(path) => self.asset(&path),
+            Route::Login if posting => self.login(exchange),
+            Route::Login => self.login_form(exchange),
+            Route::Logout => self.logout(exchange),
+            Route::Register if posting => self.register(exchange),
+            Route::Register => self.register_form(exchange),
+            Route::Prefs if posting => self.save_prefs(exchange),
+            Route::Prefs => self.prefs_form(exchange),
+            Route::Admin if posting => self.admin_action(exchange),
+            Route::Admin => self.admin(exchange),
         }
     }
 }

@@ -11,6 +11,7 @@ use super::error::typed_response;
 use super::links::StoredLinks;
 use super::merge::{three_way, Merged};
 use super::page_name::PageName;
+use super::routes::Route;
 use super::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
@@ -121,7 +122,7 @@ impl Wiki {
             .into_iter()
             .filter(|source| access.can_read(source))
             .map(|source| Backlink {
-                url: exchange.urls.page_str(&source),
+                url: exchange.urls.page_text(&source),
                 name: source,
             })
             .collect();
@@ -156,7 +157,7 @@ impl Wiki {
     fn missing_page(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
         let view = MissingView {
             layout: self.layout(exchange, name.as_str(), Some(name)),
-            create_url: exchange.urls.action("edit", name),
+            create_url: exchange.urls.to(&Route::Edit(name.clone())),
         };
         self.html(StatusCode::NOT_FOUND, "missing.html", view)
     }
@@ -187,7 +188,7 @@ impl Wiki {
             conflict_text: None,
             own_text: None,
             their_changes: None,
-            form_url: exchange.urls.action("edit", name),
+            form_url: exchange.urls.to(&Route::Edit(name.clone())),
         };
         self.html(StatusCode::OK, "edit.html", view)
     }
@@ -312,7 +313,7 @@ impl Wiki {
                 Merged::Clean(merged) => {
                     match self.store(exchange, name, &merged, &comment, Some(current.rev))? {
                         SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
-                            let url = format!("{}?merged={rev}", exchange.urls.page(name));
+                            let url = exchange.urls.page_merged(name, rev);
                             return Ok(redirect_see_other(&url));
                         }
                         SaveOutcome::Conflict { current: newer } => current = newer,
@@ -425,7 +426,7 @@ impl Wiki {
             conflict_text,
             own_text,
             their_changes,
-            form_url: exchange.urls.action("edit", name),
+            form_url: exchange.urls.to(&Route::Edit(name.clone())),
         };
         self.html(status, "edit.html", view)
     }

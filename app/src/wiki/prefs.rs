@@ -11,6 +11,7 @@ use storage::{LoginAttempt, LoginOutcome, UserError, UserPrefs};
 
 use super::accounts::session;
 use super::context::Layout;
+use super::routes::Route;
 use super::viewer::SESSION_THEME;
 use super::{Exchange, Wiki, WikiError};
 
@@ -59,7 +60,7 @@ impl Wiki {
             .collect();
         let view = PrefsView {
             layout: self.layout(exchange, "Preferences", None),
-            form_url: exchange.urls.special("prefs"),
+            form_url: exchange.urls.to(&Route::Prefs),
             themes,
             is_known: viewer.is_known(),
             display_name: if viewer.is_known() {

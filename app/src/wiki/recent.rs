@@ -9,6 +9,7 @@ use storage::{Change, ChangeKind, RecentQuery};
 
 use super::context::Layout;
 use super::page_name::PageName;
+use super::routes::Route;
 use super::urls::{RecentFilter, Urls};
 use super::{Exchange, Wiki, WikiError};
 
@@ -75,7 +76,7 @@ impl RecentRow {
         Some(RecentRow {
             page_url: urls.page(&name),
             diff_url: (change.rev > 1).then(|| urls.diff(&name, change.rev - 1, change.rev)),
-            history_url: urls.action("history", &name),
+            history_url: urls.to(&Route::History(name.clone())),
             contributions_url: urls.contributions(&change.author),
             page_name: change.page,
             rev: change.rev,
@@ -154,7 +155,7 @@ impl Wiki {
                 format!("Contributions of {author}"),
                 urls.contributions(author),
             ),
-            _ => ("Recent changes".to_owned(), urls.special("recent")),
+            _ => ("Recent changes".to_owned(), urls.to(&Route::Recent)),
         };
         let view = RecentView {
             layout: self.layout(exchange, &heading, None),
@@ -166,8 +167,8 @@ impl Wiki {
             is_contributions,
             next_url: more.then(|| page_url(last_id)),
             first_url: before.is_some().then(|| page_url(None)),
-            orphans_url: urls.special("orphans"),
-            wanted_url: urls.special("wanted"),
+            orphans_url: urls.to(&Route::Orphans),
+            wanted_url: urls.to(&Route::Wanted),
         };
         self.html(StatusCode::OK, "recent.html", view)
     }

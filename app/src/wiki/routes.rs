@@ -1,18 +1,32 @@
-//! The URL space: `/{Page}` views a page, everything else is `/+verb/...`.
+//! The URL space, stated once: `/{Page}` views a page, everything else is `/+verb/...`.
+//!
+//! A [`Route`] answers every question the rest of the wiki asks about a request's path, each from
+//! one exhaustive `match` with no catch-all arm, so that a new route does not compile until it says
+//! which methods it takes ([`Route::methods`]), which rights it needs on which page
+//! ([`Route::needs`]), whether it changes pages and so passes the login gate ([`Route::changes_pages`])
+//! and what its URL is ([`Route::path`]). Dispatch, `access`, `viewer` and `urls` only ask.
+//!
+//! The verb words themselves (`edit`, `recent`, …) are the [`Verb`] variants' names, lowercased, so
+//! parsing a path and building a URL cannot disagree.
+
+use std::fmt;
 
 use gateway::HttpError;
+use http::Method;
+use strum::{EnumIter, EnumString, IntoStaticStr};
 
 use super::feeds::FeedFormat;
 use super::page_name::PageName;
+use crate::acl::Right;
 
 /// What a request path asks for.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// `/`: the front page.
     Root,
     /// `/{Page}`.
     View(PageName),
-    /// `/+edit/{Page}`.
+    /// `/+edit/{Page}`: the editor (GET) and the save (POST).
     Edit(PageName),
     /// `/+raw/{Page}`.
     Raw(PageName),
@@ -60,6 +74,114 @@ pub enum Route {
     Admin,
 }
 
+/// The word after `/+`: one for each route but the front page and page views. Its spelling in URLs
+/// is the variant's name in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum Verb {
+    /// [`Route::Edit`].
+    Edit,
+    /// [`Route::Raw`].
+    Raw,
+    /// [`Route::History`].
+    History,
+    /// [`Route::Diff`].
+    Diff,
+    /// [`Route::Revert`].
+    Revert,
+    /// [`Route::Blame`].
+    Blame,
+    /// [`Route::Info`].
+    Info,
+    /// [`Route::Rename`].
+    Rename,
+    /// [`Route::Delete`].
+    Delete,
+    /// [`Route::Undelete`].
+    Undelete,
+    /// [`Route::Recent`].
+    Recent,
+    /// [`Route::Contributions`].
+    Contributions,
+    /// [`Route::Feed`].
+    Feed,
+    /// [`Route::Orphans`].
+    Orphans,
+    /// [`Route::Wanted`].
+    Wanted,
+    /// [`Route::Search`].
+    Search,
+    /// [`Route::Suggest`].
+    Suggest,
+    /// [`Route::Static`].
+    Static,
+    /// [`Route::Login`].
+    Login,
+    /// [`Route::Logout`].
+    Logout,
+    /// [`Route::Register`].
+    Register,
+    /// [`Route::Prefs`].
+    Prefs,
+    /// [`Route::Admin`].
+    Admin,
+}
+
+impl Verb {
+    /// The word as it stands in URLs.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The methods a route answers; any other gets 405 with [`Methods::allow`] as its `Allow` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Methods {
+    /// GET and HEAD: it only reads.
+    Read,
+    /// POST only: a change with no page of its own.
+    Post,
+    /// GET and HEAD for a form, POST for the change it sends.
+    FormAndPost,
+}
+
+impl Methods {
+    /// Whether `method` is one of them.
+    pub fn allows(self, method: &Method) -> bool {
+        let reads = method == Method::GET || method == Method::HEAD;
+        match self {
+            Methods::Read => reads,
+            Methods::Post => method == Method::POST,
+            Methods::FormAndPost => reads || method == Method::POST,
+        }
+    }
+
+    /// The `Allow` header of a 405.
+    pub fn allow(self) -> &'static str {
+        match self {
+            Methods::Read => "GET, HEAD",
+            Methods::Post => "POST",
+            Methods::FormAndPost => "GET, HEAD, POST",
+        }
+    }
+}
+
+/// Reading a page.
+const READ: &[Right] = &[Right::Read];
+/// Changing a page: the forms show its text, so writing needs reading too.
+const READ_WRITE: &[Right] = &[Right::Read, Right::Write];
+/// Deleting a page, whose confirmation shows it.
+const READ_DELETE: &[Right] = &[Right::Read, Right::Delete];
+/// Renaming: MoinMoin's rule is that it deletes the old name (the new name needs writing, which the
+/// rename itself checks, as only its form names it).
+const READ_WRITE_DELETE: &[Right] = &[Right::Read, Right::Write, Right::Delete];
+
 impl Route {
     /// Parses the path below the mount. The path arrives as raw bytes; one
     /// that is not UTF-8 cannot name a page and is refused with 400.
@@ -74,36 +196,264 @@ impl Route {
         let Some(action) = path.strip_prefix('+') else {
             return page(path).map(Route::View);
         };
-        let (verb, rest) = action.split_once('/').unwrap_or((action, ""));
+        let (word, rest) = action.split_once('/').unwrap_or((action, ""));
+        let unknown = || {
+            HttpError::not_found(format!(
+                "There is no wiki action called \u{201c}+{word}\u{201d}."
+            ))
+        };
+        let verb: Verb = word.parse().map_err(|_| unknown())?;
+        // The verb's argument: a page, a user, a path, or nothing after the word.
+        let nothing = |route: Route| {
+            if rest.is_empty() {
+                Ok(route)
+            } else {
+                Err(unknown())
+            }
+        };
+        let something = |route: fn(String) -> Route| {
+            if rest.is_empty() {
+                Err(unknown())
+            } else {
+                Ok(route(rest.to_owned()))
+            }
+        };
         match verb {
-            "edit" => page(rest).map(Route::Edit),
-            "raw" => page(rest).map(Route::Raw),
-            "history" => page(rest).map(Route::History),
-            "diff" => page(rest).map(Route::Diff),
-            "revert" => page(rest).map(Route::Revert),
-            "blame" => page(rest).map(Route::Blame),
-            "info" => page(rest).map(Route::Info),
-            "rename" => page(rest).map(Route::Rename),
-            "delete" => page(rest).map(Route::Delete),
-            "undelete" => page(rest).map(Route::Undelete),
-            "recent" if rest.is_empty() => Ok(Route::Recent),
-            "contributions" if !rest.is_empty() => Ok(Route::Contributions(rest.to_owned())),
-            "feed" => feed(rest),
-            "orphans" if rest.is_empty() => Ok(Route::Orphans),
-            "wanted" if rest.is_empty() => Ok(Route::Wanted),
-            "search" if rest.is_empty() => Ok(Route::Search),
-            "suggest" if rest.is_empty() => Ok(Route::Suggest),
-            "static" if !rest.is_empty() => Ok(Route::Static(rest.to_owned())),
-            "login" if rest.is_empty() => Ok(Route::Login),
-            "logout" if rest.is_empty() => Ok(Route::Logout),
-            "register" if rest.is_empty() => Ok(Route::Register),
-            "prefs" if rest.is_empty() => Ok(Route::Prefs),
-            "admin" if rest.is_empty() => Ok(Route::Admin),
-            _ => Err(HttpError::not_found(format!(
-                "There is no wiki action called \u{201c}+{verb}\u{201d}."
-            ))),
+            Verb::Edit => page(rest).map(Route::Edit),
+            Verb::Raw => page(rest).map(Route::Raw),
+            Verb::History => page(rest).map(Route::History),
+            Verb::Diff => page(rest).map(Route::Diff),
+            Verb::Revert => page(rest).map(Route::Revert),
+            Verb::Blame => page(rest).map(Route::Blame),
+            Verb::Info => page(rest).map(Route::Info),
+            Verb::Rename => page(rest).map(Route::Rename),
+            Verb::Delete => page(rest).map(Route::Delete),
+            Verb::Undelete => page(rest).map(Route::Undelete),
+            Verb::Recent => nothing(Route::Recent),
+            Verb::Contributions => something(Route::Contributions),
+            Verb::Feed => feed(rest),
+            Verb::Orphans => nothing(Route::Orphans),
+            Verb::Wanted => nothing(Route::Wanted),
+            Verb::Search => nothing(Route::Search),
+            Verb::Suggest => nothing(Route::Suggest),
+            Verb::Static => something(Route::Static),
+            Verb::Login => nothing(Route::Login),
+            Verb::Logout => nothing(Route::Logout),
+            Verb::Register => nothing(Route::Register),
+            Verb::Prefs => nothing(Route::Prefs),
+            Verb::Admin => nothing(Route::Admin),
         }
     }
+
+    /// The word after `/+`; `None` for the front page and page views.
+    pub fn verb(&self) -> Option<Verb> {
+        Some(match self {
+            Route::Root | Route::View(_) => return None,
+            Route::Edit(_) => Verb::Edit,
+            Route::Raw(_) => Verb::Raw,
+            Route::History(_) => Verb::History,
+            Route::Diff(_) => Verb::Diff,
+            Route::Revert(_) => Verb::Revert,
+            Route::Blame(_) => Verb::Blame,
+            Route::Info(_) => Verb::Info,
+            Route::Rename(_) => Verb::Rename,
+            Route::Delete(_) => Verb::Delete,
+            Route::Undelete(_) => Verb::Undelete,
+            Route::Recent => Verb::Recent,
+            Route::Contributions(_) => Verb::Contributions,
+            Route::Feed(..) => Verb::Feed,
+            Route::Orphans => Verb::Orphans,
+            Route::Wanted => Verb::Wanted,
+            Route::Search => Verb::Search,
+            Route::Suggest => Verb::Suggest,
+            Route::Static(_) => Verb::Static,
+            Route::Login => Verb::Login,
+            Route::Logout => Verb::Logout,
+            Route::Register => Verb::Register,
+            Route::Prefs => Verb::Prefs,
+            Route::Admin => Verb::Admin,
+        })
+    }
+
+    /// The page the route names in its path, if any (the front page is named by the settings, not
+    /// the path: see [`Route::needs`]).
+    pub fn page(&self) -> Option<&PageName> {
+        match self {
+            Route::View(name)
+            | Route::Edit(name)
+            | Route::Raw(name)
+            | Route::History(name)
+            | Route::Diff(name)
+            | Route::Revert(name)
+            | Route::Blame(name)
+            | Route::Info(name)
+            | Route::Rename(name)
+            | Route::Delete(name)
+            | Route::Undelete(name)
+            | Route::Feed(_, Some(name)) => Some(name),
+            Route::Root
+            | Route::Recent
+            | Route::Contributions(_)
+            | Route::Feed(_, None)
+            | Route::Orphans
+            | Route::Wanted
+            | Route::Search
+            | Route::Suggest
+            | Route::Static(_)
+            | Route::Login
+            | Route::Logout
+            | Route::Register
+            | Route::Prefs
+            | Route::Admin => None,
+        }
+    }
+
+    /// The methods the route answers.
+    pub fn methods(&self) -> Methods {
+        match self {
+            Route::Root
+            | Route::View(_)
+            | Route::Raw(_)
+            | Route::History(_)
+            | Route::Diff(_)
+            | Route::Blame(_)
+            | Route::Info(_)
+            | Route::Recent
+            | Route::Contributions(_)
+            | Route::Feed(..)
+            | Route::Orphans
+            | Route::Wanted
+            | Route::Search
+            | Route::Suggest
+            | Route::Static(_) => Methods::Read,
+            Route::Revert(_) | Route::Logout => Methods::Post,
+            Route::Edit(_)
+            | Route::Rename(_)
+            | Route::Delete(_)
+            | Route::Undelete(_)
+            | Route::Login
+            | Route::Register
+            | Route::Prefs
+            | Route::Admin => Methods::FormAndPost,
+        }
+    }
+
+    /// The rights the viewer needs, and on which page, before any controller runs: dispatch checks
+    /// them once (`Wiki::check_route`). `None` for routes that name no page: listings and site-wide
+    /// views filter what they show themselves, and the account pages check their own rules (the
+    /// admin page, the admin role).
+    pub fn needs<'a>(
+        &'a self,
+        front_page: &'a PageName,
+    ) -> Option<(&'a PageName, &'static [Right])> {
+        match self {
+            Route::Root => Some((front_page, READ)),
+            Route::View(name)
+            | Route::Raw(name)
+            | Route::History(name)
+            | Route::Diff(name)
+            | Route::Blame(name)
+            | Route::Info(name)
+            | Route::Feed(_, Some(name)) => Some((name, READ)),
+            Route::Edit(name) | Route::Revert(name) | Route::Undelete(name) => {
+                Some((name, READ_WRITE))
+            }
+            Route::Delete(name) => Some((name, READ_DELETE)),
+            Route::Rename(name) => Some((name, READ_WRITE_DELETE)),
+            Route::Recent
+            | Route::Contributions(_)
+            | Route::Feed(_, None)
+            | Route::Orphans
+            | Route::Wanted
+            | Route::Search
+            | Route::Suggest
+            | Route::Static(_)
+            | Route::Login
+            | Route::Logout
+            | Route::Register
+            | Route::Prefs
+            | Route::Admin => None,
+        }
+    }
+
+    /// Whether the route changes pages, so that `anonymous_edits = false` sends an anonymous visitor
+    /// to the login form instead (`Wiki::login_gate`).
+    pub fn changes_pages(&self) -> bool {
+        match self {
+            Route::Edit(_)
+            | Route::Revert(_)
+            | Route::Rename(_)
+            | Route::Delete(_)
+            | Route::Undelete(_) => true,
+            Route::Root
+            | Route::View(_)
+            | Route::Raw(_)
+            | Route::History(_)
+            | Route::Diff(_)
+            | Route::Blame(_)
+            | Route::Info(_)
+            | Route::Recent
+            | Route::Contributions(_)
+            | Route::Feed(..)
+            | Route::Orphans
+            | Route::Wanted
+            | Route::Search
+            | Route::Suggest
+            | Route::Static(_)
+            | Route::Login
+            | Route::Logout
+            | Route::Register
+            | Route::Prefs
+            | Route::Admin => false,
+        }
+    }
+
+    /// The path below the mount, percent-encoded: what [`Route::parse`] reads back.
+    /// `super::urls::Urls` puts the mount in front and adds queries.
+    pub fn path(&self) -> String {
+        let verb = self.verb().map_or("", Verb::as_str);
+        match self {
+            Route::Root => "/".to_owned(),
+            Route::View(name) => page_path(name.as_str()),
+            Route::Edit(name)
+            | Route::Raw(name)
+            | Route::History(name)
+            | Route::Diff(name)
+            | Route::Revert(name)
+            | Route::Blame(name)
+            | Route::Info(name)
+            | Route::Rename(name)
+            | Route::Delete(name)
+            | Route::Undelete(name) => verb_path(verb, name.as_str()),
+            Route::Contributions(user) => verb_path(verb, user),
+            Route::Feed(format, None) => format!("/+{verb}/{}", format.as_str()),
+            Route::Feed(format, Some(name)) => {
+                format!("/+{verb}/{}{}", format.as_str(), page_path(name.as_str()))
+            }
+            Route::Static(path) => format!("/+{verb}/{path}"),
+            Route::Recent
+            | Route::Orphans
+            | Route::Wanted
+            | Route::Search
+            | Route::Suggest
+            | Route::Login
+            | Route::Logout
+            | Route::Register
+            | Route::Prefs
+            | Route::Admin => format!("/+{verb}"),
+        }
+    }
+}
+
+/// `/{name}` for a page name given as text (a link target, a name from storage), encoded like any
+/// page in a path.
+pub(crate) fn page_path(name: &str) -> String {
+    format!("/{}", super::urls::encode_page(name))
+}
+
+/// `/+{verb}/{name}` for a page or user name given as text.
+pub(crate) fn verb_path(verb: &str, name: &str) -> String {
+    format!("/+{verb}/{}", super::urls::encode_page(name))
 }
 
 /// `atom`, `rss`, `atom/{Page}` or `rss/{Page}`.
@@ -112,14 +462,10 @@ fn feed(rest: &str) -> Result<Route, HttpError> {
         Some((format, page_path)) => (format, Some(page_path)),
         None => (rest, None),
     };
-    let format = match format {
-        "atom" => FeedFormat::Atom,
-        "rss" => FeedFormat::Rss,
-        _ => {
-            return Err(HttpError::not_found(
-                "Feeds come as /+feed/atom or /+feed/rss (add /PageName for one page).",
-            ))
-        }
+    let Some(format) = FeedFormat::parse(format) else {
+        return Err(HttpError::not_found(
+            "Feeds come as /+feed/atom or /+feed/rss (add /PageName for one page).",
+        ));
     };
     let page = page_path.map(page).transpose()?;
     Ok(Route::Feed(format, page))
@@ -135,10 +481,32 @@ fn page(text: &str) -> Result<PageName, HttpError> {
 
 #[cfg(test)]
 mod tests {
+    use strum::IntoEnumIterator;
+
     use super::*;
 
     fn name(text: &str) -> PageName {
         PageName::parse(text).unwrap()
+    }
+
+    /// One route of every verb, and the front page and a page view.
+    fn one_of_each() -> Vec<Route> {
+        let mut routes = vec![Route::Root, Route::View(name("A/B"))];
+        for verb in Verb::iter() {
+            let path = match verb {
+                Verb::Contributions => "/+contributions/ann".to_owned(),
+                Verb::Feed => "/+feed/rss/A/B".to_owned(),
+                Verb::Static => "/+static/quire.css".to_owned(),
+                other => match Route::parse(format!("/+{other}").as_bytes()) {
+                    Ok(_) => format!("/+{other}"),
+                    Err(_) => format!("/+{other}/A/B"),
+                },
+            };
+            let route = Route::parse(path.as_bytes()).unwrap();
+            assert_eq!(route.verb(), Some(verb), "{path}");
+            routes.push(route);
+        }
+        routes
     }
 
     #[test]
@@ -211,9 +579,56 @@ mod tests {
     fn refuses_bad_paths_with_the_right_status() {
         assert_eq!(Route::parse(b"/\xFF").unwrap_err().status(), 400);
         assert_eq!(Route::parse(b"/+nope/A").unwrap_err().status(), 404);
+        assert_eq!(Route::parse(b"/+Edit/A").unwrap_err().status(), 404);
         assert_eq!(Route::parse(b"/+edit/").unwrap_err().status(), 400);
         assert_eq!(Route::parse(b"/+feed/json").unwrap_err().status(), 404);
         assert_eq!(Route::parse(b"/+contributions").unwrap_err().status(), 404);
+        assert_eq!(Route::parse(b"/+static").unwrap_err().status(), 404);
         assert_eq!(Route::parse(b"/A//B").unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn every_route_reads_back_from_its_own_path() {
+        // Gateways hand the router the path decoded, as PATH_INFO is.
+        let read_back = |route: &Route| {
+            let path = route.path();
+            let decoded: Vec<u8> = percent_encoding::percent_decode_str(&path).collect();
+            Route::parse(&decoded).unwrap()
+        };
+        for route in one_of_each() {
+            assert_eq!(read_back(&route), route);
+        }
+        let odd = Route::Edit(name("a?b#c d+e"));
+        assert_eq!(odd.path(), "/+edit/a%3Fb%23c%20d%2Be");
+        assert_eq!(read_back(&odd), odd);
+    }
+
+    #[test]
+    fn every_route_that_changes_pages_needs_more_than_reading_and_takes_a_post() {
+        let front = name("FrontPage");
+        for route in one_of_each() {
+            if route.changes_pages() {
+                let (_, rights) = route.needs(&front).expect("a change names its page");
+                assert!(rights.len() > 1, "{route:?}");
+                assert_ne!(route.methods(), Methods::Read, "{route:?}");
+            }
+            // Every route that names a page in its path is checked against that page.
+            if let Some(page) = route.page() {
+                assert_eq!(route.needs(&front).map(|(on, _)| on), Some(page));
+            }
+        }
+    }
+
+    #[test]
+    fn methods_and_their_allow_header_agree() {
+        for methods in [Methods::Read, Methods::Post, Methods::FormAndPost] {
+            for method in [Method::GET, Method::HEAD, Method::POST, Method::PUT] {
+                assert_eq!(
+                    methods.allows(&method),
+                    methods.allow().contains(method.as_str()),
+                    "{methods:?} {method}"
+                );
+            }
+        }
     }
 }

@@ -122,7 +122,7 @@ impl Wiki {
             Some(results)
         };
         let link = |name: String| PageLink {
-            url: urls.page_str(&name),
+            url: urls.page_text(&name),
             name,
         };
         let (total, hits, go_to, did_you_mean) = match results {
@@ -133,7 +133,7 @@ impl Wiki {
                     .hits
                     .into_iter()
                     .map(|hit| HitView {
-                        url: urls.page_str(&hit.name),
+                        url: urls.page_text(&hit.name),
                         name: hit.name,
                         snippet_html: hit.snippet_html,
                         author: hit.author,
@@ -185,7 +185,7 @@ impl Wiki {
             pages: names
                 .into_iter()
                 .map(|name| PageLink {
-                    url: exchange.urls.page_str(&name),
+                    url: exchange.urls.page_text(&name),
                     name,
                 })
                 .collect(),

@@ -14,7 +14,6 @@
 //! means the page arrives in its mode with no flash of the other.
 
 use http::header;
-use percent_encoding::utf8_percent_encode;
 use serde::Serialize;
 
 use super::{Exchange, Wiki};
@@ -98,9 +97,6 @@ fn requested_mode(exchange: &Exchange) -> &'static str {
 /// This request's URL, its `theme` parameter replaced by `theme` (or dropped), built from the
 /// mount prefix like every other URL.
 fn here_with_theme(exchange: &Exchange, theme: Option<&str>) -> String {
-    let path = String::from_utf8_lossy(exchange.request.path_info());
-    let path = path.strip_prefix('/').unwrap_or(&path);
-    let path = utf8_percent_encode(path, gateway::uri::PATH_ESCAPES);
     let mut query: Vec<String> = exchange
         .request
         .query()
@@ -113,10 +109,7 @@ fn here_with_theme(exchange: &Exchange, theme: Option<&str>) -> String {
         // Theme names are plain ASCII words (themes::is_theme_name): nothing to escape.
         query.push(format!("theme={theme}"));
     }
-    let root = exchange.urls.root();
-    if query.is_empty() {
-        format!("{root}{path}")
-    } else {
-        format!("{root}{path}?{}", query.join("&"))
-    }
+    exchange
+        .urls
+        .same_path(exchange.request.path_info(), &query)
 }

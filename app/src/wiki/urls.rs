@@ -6,7 +6,9 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 
+use super::feeds::FeedFormat;
 use super::page_name::PageName;
+use super::routes::{self, Route, Verb};
 
 /// Characters escaped in a page name inside a path: everything that could
 /// end the path or change its meaning, plus `'` (links sit in attributes)
@@ -34,24 +36,43 @@ impl Urls {
         }
     }
 
+    /// Where `route` is: the one way a path under the mount is made.
+    pub fn to(&self, route: &Route) -> String {
+        format!("{}{}", self.mount, route.path())
+    }
+
     /// The wiki's root.
     pub fn root(&self) -> String {
-        format!("{}/", self.mount)
+        self.to(&Route::Root)
     }
 
     /// Where a page is viewed.
     pub fn page(&self, name: &PageName) -> String {
-        self.page_str(name.as_str())
+        self.page_text(name.as_str())
     }
 
-    /// Where a page given as text is viewed (for link targets already checked).
-    pub fn page_str(&self, name: &str) -> String {
-        format!("{}/{}", self.mount, encode(name))
+    /// Where a page given as text is viewed (a name from storage, a link target markup checked).
+    pub fn page_text(&self, name: &str) -> String {
+        format!("{}{}", self.mount, routes::page_path(name))
+    }
+
+    /// The form that creates (or edits) a page given as text, for links to missing pages.
+    pub fn edit_text(&self, name: &str) -> String {
+        format!(
+            "{}{}",
+            self.mount,
+            routes::verb_path(Verb::Edit.as_str(), name)
+        )
     }
 
     /// A page at an old revision.
     pub fn page_revision(&self, name: &PageName, rev: u64) -> String {
         format!("{}?rev={rev}", self.page(name))
+    }
+
+    /// A page just saved by merging with revision `rev`, which the view says.
+    pub fn page_merged(&self, name: &PageName, rev: u64) -> String {
+        format!("{}?merged={rev}", self.page(name))
     }
 
     /// A page reached through the name it had before a rename (`from`), which the view mentions.
@@ -63,24 +84,17 @@ impl Urls {
         )
     }
 
-    /// `/+verb/Page`.
-    pub fn action(&self, verb: &str, name: &PageName) -> String {
-        self.action_str(verb, name.as_str())
-    }
-
-    /// `/+verb/Page` for a name given as text.
-    pub fn action_str(&self, verb: &str, name: &str) -> String {
-        format!("{}/+{verb}/{}", self.mount, encode(name))
-    }
-
     /// A diff between two revisions.
     pub fn diff(&self, name: &PageName, from: u64, to: u64) -> String {
-        format!("{}?from={from}&to={to}", self.action("diff", name))
+        format!(
+            "{}?from={from}&to={to}",
+            self.to(&Route::Diff(name.clone()))
+        )
     }
 
     /// Where a POST makes revision `rev` of a page current again.
     pub fn revert(&self, name: &PageName, rev: u64) -> String {
-        format!("{}?rev={rev}", self.action("revert", name))
+        format!("{}?rev={rev}", self.to(&Route::Revert(name.clone())))
     }
 
     /// A page of recent changes under `filter`, starting after the change `before` (a cursor).
@@ -95,12 +109,12 @@ impl Urls {
         if let Some(before) = before {
             query.push(format!("before={before}"));
         }
-        with_query(self.special("recent"), &query)
+        with_query(self.to(&Route::Recent), &query)
     }
 
     /// One person's contributions.
     pub fn contributions(&self, user: &str) -> String {
-        format!("{}/+contributions/{}", self.mount, encode(user))
+        self.to(&Route::Contributions(user.to_owned()))
     }
 
     /// A page of one person's contributions, optionally under a page prefix, after a cursor.
@@ -120,37 +134,38 @@ impl Urls {
         with_query(self.contributions(user), &query)
     }
 
-    /// A feed of the whole wiki's changes (`format` is `atom` or `rss`), or of one page's.
-    pub fn feed(&self, format: &str, page: Option<&PageName>) -> String {
-        match page {
-            None => format!("{}/+feed/{format}", self.mount),
-            Some(name) => format!("{}/+feed/{format}/{}", self.mount, encode(name.as_str())),
-        }
+    /// A feed of the whole wiki's changes, or of one page's.
+    pub fn feed(&self, format: FeedFormat, page: Option<&PageName>) -> String {
+        self.to(&Route::Feed(format, page.cloned()))
     }
 
     /// The login form, coming back to `next` (a path under the mount) afterwards.
     pub fn login(&self, next: &str) -> String {
-        let next = utf8_percent_encode(next, QUERY_VALUE).to_string();
-        format!("{}?next={next}", self.special("login"))
-    }
-
-    /// A site-wide page such as `/+recent`.
-    pub fn special(&self, verb: &str) -> String {
-        format!("{}/+{verb}", self.mount)
+        format!("{}?next={}", self.to(&Route::Login), query_value(next))
     }
 
     /// A page of search results for `query` (`page` counts from 1).
     pub fn search(&self, query: &str, page: usize) -> String {
-        let query = utf8_percent_encode(query, QUERY_VALUE).to_string();
+        let base = self.to(&Route::Search);
+        let query = query_value(query);
         match page {
-            0 | 1 => format!("{}?q={query}", self.special("search")),
-            _ => format!("{}?q={query}&page={page}", self.special("search")),
+            0 | 1 => format!("{base}?q={query}"),
+            2.. => format!("{base}?q={query}&page={page}"),
         }
     }
 
-    /// The base of static assets, without a trailing slash.
+    /// The path a request came in on (`path_info`, decoded, below the mount) with another query:
+    /// `pairs` are already encoded `key=value` pairs.
+    pub fn same_path(&self, path_info: &[u8], pairs: &[String]) -> String {
+        let path = String::from_utf8_lossy(path_info);
+        let path = path.strip_prefix('/').unwrap_or(&path);
+        let path = utf8_percent_encode(path, gateway::uri::PATH_ESCAPES);
+        with_query(format!("{}/{path}", self.mount), pairs)
+    }
+
+    /// The base of static assets, without a trailing slash (themes append `/{file}`).
     pub fn static_base(&self) -> String {
-        self.special("static")
+        format!("{}/+{}", self.mount, Verb::Static)
     }
 }
 
@@ -175,7 +190,8 @@ fn with_query(mut url: String, pairs: &[String]) -> String {
     url
 }
 
-fn encode(name: &str) -> String {
+/// A page (or user) name as it stands in a path.
+pub(crate) fn encode_page(name: &str) -> String {
     utf8_percent_encode(name, PAGE_PATH).to_string()
 }
 
@@ -188,7 +204,7 @@ mod tests {
         let name = PageName::parse("Team/Café notes").unwrap();
         assert_eq!(Urls::new("").page(&name), "/Team/Caf%C3%A9%20notes");
         assert_eq!(
-            Urls::new("/cgi-bin/quire").action("edit", &name),
+            Urls::new("/cgi-bin/quire").to(&Route::Edit(name.clone())),
             "/cgi-bin/quire/+edit/Team/Caf%C3%A9%20notes"
         );
         assert_eq!(Urls::new("/wiki/").root(), "/wiki/");
@@ -213,10 +229,10 @@ mod tests {
         assert_eq!(urls.contributions("a/b?"), "/wiki/+contributions/a/b%3F");
         let name = PageName::parse("Team/Notes").unwrap();
         assert_eq!(
-            urls.feed("atom", Some(&name)),
+            urls.feed(FeedFormat::Atom, Some(&name)),
             "/wiki/+feed/atom/Team/Notes"
         );
-        assert_eq!(Urls::new("").feed("rss", None), "/+feed/rss");
+        assert_eq!(Urls::new("").feed(FeedFormat::Rss, None), "/+feed/rss");
     }
 
     #[test]

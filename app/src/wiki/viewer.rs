@@ -104,7 +104,7 @@ impl Viewer {
                 viewer.prefs.theme = viewer.prefs.theme.or(session_theme);
                 Ok(viewer)
             }
-            _ => {
+            Some(_) | None => {
                 // The account is gone or disabled: end the session rather than keep asking.
                 session.remove(SESSION_USER);
                 session.remove(SESSION_USER_ID);
@@ -136,20 +136,12 @@ impl Wiki {
         exchange: &Exchange,
         route: &Route,
     ) -> Result<Option<Response>, WikiError> {
-        let (verb, name) = match route {
-            Route::Edit(name) => ("edit", name),
-            Route::Revert(name) => ("revert", name),
-            Route::Rename(name) => ("rename", name),
-            Route::Delete(name) => ("delete", name),
-            Route::Undelete(name) => ("undelete", name),
-            _ => return Ok(None),
-        };
-        if self.settings.anonymous_edits || exchange.viewer.is_known() {
+        if !route.changes_pages() || self.settings.anonymous_edits || exchange.viewer.is_known() {
             return Ok(None);
         }
         let method = exchange.request.method();
         if method == Method::GET || method == Method::HEAD {
-            let back = exchange.urls.action(verb, name);
+            let back = exchange.urls.to(route);
             return Ok(Some(redirect_see_other(&exchange.urls.login(&back))));
         }
         Err(HttpError::new(

@@ -17,7 +17,9 @@ use quire::cli::GlobalOptions;
 use quire::commands::Setup;
 use quire::config::ListenFlags;
 use quire::datadir::DataDir;
+use quire::wiki::routes::{Route, Verb};
 use storage::{NewUser, Role};
+use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
 use crate::suite::BODY_LIMIT;
@@ -328,6 +330,10 @@ fn page_targets(page: &str) -> Vec<String> {
         format!("/+info/{page}"),
         format!("/+feed/atom/{page}"),
         format!("/+feed/rss/{page}"),
+        format!("/+rename/{page}"),
+        format!("/+delete/{page}"),
+        format!("/+undelete/{page}"),
+        format!("/+revert/{page}?rev=1"),
     ]
     .into()
 }
@@ -348,6 +354,12 @@ fn listing_targets() -> Vec<String> {
         "/+suggest?q=k",
         "/+suggest?q=e",
         "/+suggest?q=h",
+        "/+login",
+        "/+logout",
+        "/+register",
+        "/+prefs",
+        "/+admin",
+        "/+static/quire.css",
     ]
     .map(str::to_owned)
     .into();
@@ -360,6 +372,31 @@ fn listing_targets() -> Vec<String> {
         targets.push(format!("/+search?q=title:{}", page.name));
     }
     targets
+}
+
+/// A new route must join the matrix: every verb, the front page and page views are reached by some
+/// target above, so that what the route shows is checked for every role and page.
+#[test]
+fn every_route_has_a_row_in_the_matrix() {
+    let targets: Vec<String> = PAGES
+        .iter()
+        .flat_map(|page| page_targets(page.name))
+        .chain(listing_targets())
+        .collect();
+    let routes: Vec<Route> = targets
+        .iter()
+        .map(|target| {
+            let path = target.split('?').next().unwrap_or_default();
+            Route::parse(path.as_bytes()).unwrap_or_else(|err| panic!("{target}: {err:?}"))
+        })
+        .collect();
+    for verb in Verb::iter() {
+        assert!(
+            routes.iter().any(|route| route.verb() == Some(verb)),
+            "no target of the ACL matrix reaches /+{verb}"
+        );
+    }
+    assert!(routes.iter().any(|route| matches!(route, Route::View(_))));
 }
 
 fn run_matrix(transport: &dyn Transport) {

@@ -111,3 +111,46 @@ fn architecture_md_names_every_crate() {
         );
     }
 }
+
+/// The code of a file before its `#[cfg(test)]` module, where tests may spell things out.
+fn non_test_code(text: &str) -> &str {
+    text.split("#[cfg(test)]").next().unwrap_or(text)
+}
+
+#[test]
+fn route_questions_have_no_catch_all_arm() {
+    // A new route must answer every question (methods, rights, login, URL): a `_ =>` arm would let
+    // it skip one silently, above all the ACL check. The answers live in routes.rs; dispatch,
+    // access and the login gate only ask.
+    for file in ["routes.rs", "mod.rs", "access.rs", "viewer.rs", "urls.rs"] {
+        let text = fs::read_to_string(repo().join("app/src/wiki").join(file)).unwrap();
+        assert!(
+            !non_test_code(&text).contains("_ =>"),
+            "app/src/wiki/{file} has a `_ =>` arm"
+        );
+    }
+}
+
+#[test]
+fn only_urls_and_routes_build_paths() {
+    // Every URL the wiki writes comes from `Urls` (the mount prefix) and `Route::path` (the verb
+    // and its argument), so the wiki works under any mount.
+    let hand_built = ["\"/+", "/+{", "format!(\"/", "format!(\"{}/", "}?"];
+    for (path, text) in sources(&repo().join("app/src/wiki")) {
+        let file = path.file_name().unwrap().to_string_lossy();
+        if file == "urls.rs" || file == "routes.rs" {
+            continue;
+        }
+        let code: Vec<&str> = non_test_code(&text)
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect();
+        for pattern in hand_built {
+            assert!(
+                !code.iter().any(|line| line.contains(pattern)),
+                "{} builds a URL by hand ({pattern:?}); use wiki::urls::Urls",
+                path.display()
+            );
+        }
+    }
+}
