@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use quire::wiki::diff::{diff, DiffOptions};
+use quire::wiki::history::diff_rows::{diff, DiffOptions};
 use storage::{Save, Storage};
 
 const LINES: usize = 400;

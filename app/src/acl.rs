@@ -20,7 +20,7 @@
 //! On top of MoinMoin, a user with the admin role has every right on every page, so no ACL can lock the
 //! wiki's administrators out.
 //!
-//! This module is pure: the policy gets the page's ACL text and the user; the wiki (`wiki::access`)
+//! This module is pure: the policy gets the page's ACL text and the user; the wiki (`wiki::plumbing::access`)
 //! finds both.
 
 use std::collections::{BTreeMap, BTreeSet};

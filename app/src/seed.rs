@@ -20,7 +20,7 @@ pub const SEED_PAGES: &[(&str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wiki::page_name::PageName;
+    use crate::wiki::plumbing::page_name::PageName;
 
     #[test]
     fn every_seed_page_has_a_valid_name_and_text() {

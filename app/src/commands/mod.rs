@@ -22,7 +22,7 @@ use crate::cli::GlobalOptions;
 use crate::config::{parse_mount, ListenFlags, Settings};
 use crate::datadir::DataDir;
 use crate::indexer::Indexer;
-use crate::wiki::page_name::PageName;
+use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::{Wiki, WikiSettings};
 
 /// Settings, data directory and session keys, resolved once per process.

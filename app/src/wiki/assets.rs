@@ -8,14 +8,14 @@
 use gateway::{HttpError, Response};
 use http::{header, HeaderValue};
 
-use super::error::typed_response;
-use super::{Wiki, WikiError};
+use crate::wiki::plumbing::respond::typed_response;
+use crate::wiki::{Wiki, WikiError};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=3600";
 
 impl Wiki {
-    pub(super) fn asset(&self, path: &str) -> Result<Response, WikiError> {
+    pub(crate) fn asset(&self, path: &str) -> Result<Response, WikiError> {
         let file = self.themes.static_file(path).ok_or_else(|| {
             HttpError::not_found(format!("There is no static file called {path}."))
         })?;

@@ -5,29 +5,13 @@
 //! gateway or protocol adapter. It is one [`gateway::App`]; the entry points
 //! in `crate::commands` decide how requests reach it.
 
-mod access;
 mod accounts;
-mod admin;
 mod assets;
-mod blame;
-mod context;
-pub mod diff;
-mod error;
-mod feeds;
-mod graph;
-mod history;
-mod lifecycle;
-mod links;
-mod merge;
-pub mod page_name;
+pub mod history;
+mod link_lists;
 mod pages;
-mod prefs;
-mod recent;
-pub mod routes;
+pub mod plumbing;
 mod search;
-mod theme;
-pub mod urls;
-mod viewer;
 
 use std::sync::Arc;
 
@@ -38,11 +22,11 @@ use storage::Storage;
 use crate::indexer::Indexer;
 use themes::Themes;
 
-pub use self::error::WikiError;
-use self::page_name::PageName;
-use self::routes::Route;
-use self::urls::Urls;
-use self::viewer::Viewer;
+pub use self::plumbing::error::WikiError;
+use self::plumbing::page_name::PageName;
+use self::plumbing::routes::Route;
+use self::plumbing::urls::Urls;
+use self::plumbing::viewer::Viewer;
 
 /// Site-wide settings the controllers need.
 #[derive(Debug, Clone)]
@@ -81,18 +65,18 @@ pub struct Wiki {
     themes: Themes,
     settings: WikiSettings,
     /// Every page's ACL line, kept between requests of a long-running process.
-    acl_cache: access::AclCache,
+    acl_cache: plumbing::access::AclCache,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
-struct Exchange {
-    request: Request,
-    urls: Urls,
-    viewer: Viewer,
+pub(crate) struct Exchange {
+    pub(crate) request: Request,
+    pub(crate) urls: Urls,
+    pub(crate) viewer: Viewer,
 }
 
 impl Exchange {
-    fn query(&self) -> Result<gateway::form::Form, WikiError> {
+    pub(crate) fn query(&self) -> Result<gateway::form::Form, WikiError> {
         Ok(gateway::form::Form::parse(self.request.query().as_bytes())?)
     }
 }
@@ -111,7 +95,7 @@ impl Wiki {
             indexer,
             themes,
             settings,
-            acl_cache: access::AclCache::default(),
+            acl_cache: plumbing::access::AclCache::default(),
         }
     }
 

@@ -8,10 +8,10 @@ use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
 
-use super::context::Layout;
-use super::error::typed_response;
-use super::page_name::PageName;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::respond::typed_response;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Results per page.
 const PER_PAGE: usize = 20;
@@ -64,7 +64,7 @@ struct Suggestions {
 }
 
 impl Wiki {
-    pub(super) fn search(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn search(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let form = exchange.query()?;
         let query = search_text(form.get("q"))?;
         let page_number = match form.get("page").filter(|v| !v.is_empty()) {
@@ -168,7 +168,7 @@ impl Wiki {
         self.html(StatusCode::OK, "search.html", view)
     }
 
-    pub(super) fn suggest(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn suggest(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let form = exchange.query()?;
         let query = search_text(form.get("q"))?;
         // No catching up here: suggestions are asked on every keystroke and must stay instant.

@@ -17,7 +17,7 @@ use quire::cli::GlobalOptions;
 use quire::commands::Setup;
 use quire::config::ListenFlags;
 use quire::datadir::DataDir;
-use quire::wiki::routes::{Route, Verb};
+use quire::wiki::plumbing::routes::{Route, Verb};
 use storage::{NewUser, Role};
 use strum::IntoEnumIterator;
 use tempfile::TempDir;

@@ -13,12 +13,12 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 use storage::{LoginAttempt, LoginOutcome, NewUser, Role, UserError};
 
-use super::context::Layout;
-use super::pages::redirect_see_other;
-use super::routes::Route;
-use super::viewer::log_in;
-use super::{Exchange, Wiki, WikiError};
 use crate::config::Registration;
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::respond::redirect_see_other;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::viewer::log_in;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
 struct LoginView {
@@ -47,7 +47,7 @@ struct RegisterView {
 
 impl Wiki {
     /// `GET /+login`: the form.
-    pub(super) fn login_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn login_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let next = next_target(exchange, exchange.query()?.get("next"));
         self.login_page(exchange, StatusCode::OK, next, String::new(), None)
     }
@@ -73,7 +73,7 @@ impl Wiki {
     }
 
     /// `POST /+login`.
-    pub(super) fn login(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn login(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         let form = gateway::form::Form::parse(&body)?;
         let name = form.get("name").unwrap_or("").trim().to_owned();
@@ -128,13 +128,13 @@ impl Wiki {
     }
 
     /// `POST /+logout`: ends the session (and its CSRF token), back to the front page.
-    pub(super) fn logout(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn logout(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         session(exchange)?.clear();
         Ok(redirect_see_other(&exchange.urls.root()))
     }
 
     /// `GET /+register`.
-    pub(super) fn register_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn register_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let mode = self.registration_mode()?;
         let invite = exchange.query()?.get("invite").unwrap_or("").to_owned();
         self.register_page(
@@ -150,7 +150,7 @@ impl Wiki {
     }
 
     /// `POST /+register`: creates the account and logs it in.
-    pub(super) fn register(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn register(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         let mode = self.registration_mode()?;
         let body = exchange.request.body_mut().read_to_vec()?;
         let form = gateway::form::Form::parse(&body)?;
@@ -240,7 +240,7 @@ struct RegisterFields {
 
 /// The request's session. Every mode serves the wiki inside the session middleware, so a missing one
 /// is a wiring bug: a 500, not a silent failure to log in.
-pub(super) fn session(exchange: &Exchange) -> Result<&Session, WikiError> {
+pub(crate) fn session(exchange: &Exchange) -> Result<&Session, WikiError> {
     exchange
         .request
         .extensions()

@@ -12,9 +12,9 @@ use gateway::{HttpError, Request, Response};
 use http::{Method, StatusCode};
 use storage::{Role, Storage, StorageError, User};
 
-use super::pages::redirect_see_other;
-use super::routes::Route;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::respond::redirect_see_other;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Session key holding the logged-in account's name.
 pub(crate) const SESSION_USER: &str = "user";
@@ -131,7 +131,7 @@ impl Wiki {
     /// changes pages: the login form (a GET, so they come back to the editor afterwards) or a 403
     /// (a POST; the text of a form sent while logged out is not silently dropped behind a redirect).
     /// `None`: go ahead.
-    pub(super) fn login_gate(
+    pub(crate) fn login_gate(
         &self,
         exchange: &Exchange,
         route: &Route,

@@ -1,18 +1,20 @@
 //! Viewing, editing and saving pages, and the themed error pages.
 
-use gateway::{ErrorReport, HttpError, Response};
-use http::{header, HeaderValue, StatusCode};
+use gateway::{HttpError, Response};
+use http::StatusCode;
 use serde::Serialize;
 use storage::{CachedHtml, Revision, Save, SaveOutcome};
 
-use super::context::Layout;
-use super::diff::{diff, DiffLine, DiffOptions};
-use super::error::typed_response;
-use super::links::StoredLinks;
-use super::merge::{three_way, Merged};
-use super::page_name::PageName;
-use super::routes::Route;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::history::diff_rows::{diff, DiffLine, DiffOptions};
+use crate::wiki::pages::link_resolver::StoredLinks;
+use crate::wiki::pages::merge::{three_way, Merged};
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::revision_param;
+use crate::wiki::plumbing::respond::redirect_see_other;
+use crate::wiki::plumbing::respond::typed_response;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
 struct PageView {
@@ -79,17 +81,8 @@ struct ConflictShown {
     their_changes: Option<Vec<DiffLine>>,
 }
 
-#[derive(Serialize)]
-struct ErrorView {
-    #[serde(flatten)]
-    layout: Layout,
-    status: u16,
-    reason: String,
-    message: String,
-}
-
 impl Wiki {
-    pub(super) fn view_page(
+    pub(crate) fn view_page(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -162,7 +155,7 @@ impl Wiki {
         self.html(StatusCode::NOT_FOUND, "missing.html", view)
     }
 
-    pub(super) fn raw_page(
+    pub(crate) fn raw_page(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -171,7 +164,7 @@ impl Wiki {
         Ok(typed_response(revision.text, "text/plain; charset=utf-8"))
     }
 
-    pub(super) fn edit_form(
+    pub(crate) fn edit_form(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -193,7 +186,7 @@ impl Wiki {
         self.html(StatusCode::OK, "edit.html", view)
     }
 
-    pub(super) fn save_page(
+    pub(crate) fn save_page(
         &self,
         exchange: &mut Exchange,
         name: &PageName,
@@ -354,7 +347,7 @@ impl Wiki {
 
     /// Saves `text` as a new revision with its outgoing links, attributed to the requester; wakes the
     /// search indexer after a save. The one write path of edits, reverts and merges.
-    pub(super) fn store(
+    pub(crate) fn store(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -432,7 +425,7 @@ impl Wiki {
     }
 
     /// The revision `?rev=N` names, or the current one; 404 if either is missing.
-    pub(super) fn find_revision(
+    pub(crate) fn find_revision(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -472,7 +465,7 @@ impl Wiki {
         html
     }
 
-    pub(super) fn render_markdown(
+    pub(crate) fn render_markdown(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -491,55 +484,6 @@ impl Wiki {
                 String::new()
             }
         }
-    }
-
-    /// Renders a template into an HTML response.
-    pub(super) fn html(
-        &self,
-        status: StatusCode,
-        template: &str,
-        context: impl Serialize,
-    ) -> Result<Response, WikiError> {
-        let body = self.themes.render(template, context)?;
-        let mut response = typed_response(body, "text/html; charset=utf-8");
-        *response.status_mut() = status;
-        Ok(response)
-    }
-
-    /// The themed page for an error; if the theme itself fails, a plain one.
-    pub(super) fn error_page(&self, exchange: &Exchange, err: WikiError) -> Response {
-        let err = err.into_http();
-        let status = err.status();
-        let view = ErrorView {
-            layout: self.layout(exchange, &status.to_string(), None),
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("Error").to_owned(),
-            message: err.message().to_owned(),
-        };
-        let cause = err.cause().cloned();
-        match self.html(status, "error.html", view) {
-            Ok(mut response) => {
-                if let Some(cause) = cause {
-                    response.extensions_mut().insert(cause);
-                }
-                response
-            }
-            Err(theme_err) => {
-                let mut response = gateway::IntoResponse::into_response(err);
-                response
-                    .extensions_mut()
-                    .insert(ErrorReport::new(theme_err));
-                response
-            }
-        }
-    }
-
-    pub(super) fn method_not_allowed(&self, exchange: &Exchange, allow: &'static str) -> Response {
-        let mut response = self.error_page(exchange, HttpError::method_not_allowed().into());
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
-        response
     }
 }
 
@@ -581,31 +525,11 @@ fn build_identity() -> &'static str {
 
 /// `?rev=N`, if given; 400 if it is not a revision number.
 fn requested_revision(exchange: &Exchange) -> Result<Option<u64>, WikiError> {
-    let query = exchange.query()?;
-    match query.get("rev").filter(|value| !value.is_empty()) {
-        None => Ok(None),
-        Some(value) => match value.parse::<u64>() {
-            Ok(rev) if rev > 0 => Ok(Some(rev)),
-            _ => Err(HttpError::bad_request(format!(
-                "\u{201c}{value}\u{201d} is not a revision number."
-            ))
-            .into()),
-        },
-    }
+    revision_param(&exchange.query()?, "rev")
 }
 
 /// Who an edit is attributed to: the logged-in account, else the client's address (anonymous edits
 /// are turned away before any controller runs when `anonymous_edits` is off; see `Wiki::login_gate`).
-pub(super) fn author_of(exchange: &Exchange) -> String {
+pub(crate) fn author_of(exchange: &Exchange) -> String {
     exchange.viewer.author()
-}
-
-/// 303 See Other: after a POST, the browser GETs the page.
-pub(super) fn redirect_see_other(location: &str) -> Response {
-    let mut response = Response::new(gateway::ResponseBody::empty());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
 }

@@ -23,10 +23,10 @@ use http::StatusCode;
 pub(crate) use crate::acl::Right;
 use crate::acl::{Acl, Policy, Principal};
 
-use super::page_name::PageName;
-use super::routes::Route;
-use super::viewer::Viewer;
-use super::{Wiki, WikiError};
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::viewer::Viewer;
+use crate::wiki::{Wiki, WikiError};
 
 /// How many revisions one catch-up step reads.
 const SCAN_BATCH: usize = 256;
@@ -114,7 +114,7 @@ impl Wiki {
 
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages
     /// it names. A refusal is a 403 that shows nothing of the page.
-    pub(super) fn check_route(&self, viewer: &Viewer, route: &Route) -> Result<(), WikiError> {
+    pub(crate) fn check_route(&self, viewer: &Viewer, route: &Route) -> Result<(), WikiError> {
         let Some((page, rights)) = route.needs(&self.settings.front_page) else {
             return Ok(());
         };
@@ -129,7 +129,7 @@ impl Wiki {
 
     /// A save that changes the page's `#acl` line needs the admin right on the page (MoinMoin's rule),
     /// on top of the write right dispatch checked.
-    pub(super) fn check_acl_change(
+    pub(crate) fn check_acl_change(
         &self,
         viewer: &Viewer,
         page: &PageName,
@@ -156,7 +156,7 @@ impl Wiki {
 
     /// A rename moves text: each page it moves (with subpages, every page under `from/`) needs read,
     /// write and delete where it is, and write where it goes.
-    pub(super) fn check_rename(
+    pub(crate) fn check_rename(
         &self,
         viewer: &Viewer,
         from: &PageName,

@@ -6,9 +6,9 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 
-use super::feeds::FeedFormat;
-use super::page_name::PageName;
-use super::routes::{self, Route, Verb};
+use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::routes::{self, Route, Verb};
 
 /// Characters escaped in a page name inside a path: everything that could
 /// end the path or change its meaning, plus `'` (links sit in attributes)
@@ -92,6 +92,25 @@ impl Urls {
         )
     }
 
+    /// A page of a diff's rows in `shape`, starting at row `offset`.
+    pub fn diff_page(
+        &self,
+        name: &PageName,
+        from: u64,
+        to: u64,
+        shape: DiffShape,
+        offset: usize,
+    ) -> String {
+        let mut url = self.diff(name, from, to);
+        if shape != DiffShape::Unified {
+            url.push_str(&format!("&view={}", shape.as_str()));
+        }
+        if offset > 0 {
+            url.push_str(&format!("&offset={offset}"));
+        }
+        url
+    }
+
     /// Where a POST makes revision `rev` of a page current again.
     pub fn revert(&self, name: &PageName, rev: u64) -> String {
         format!("{}?rev={rev}", self.to(&Route::Revert(name.clone())))
@@ -166,6 +185,32 @@ impl Urls {
     /// The base of static assets, without a trailing slash (themes append `/{file}`).
     pub fn static_base(&self) -> String {
         format!("{}/+{}", self.mount, Verb::Static)
+    }
+}
+
+/// How a diff is laid out: its `view` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffShape {
+    /// One column, removed lines above added ones (`view=unified`, the default).
+    Unified,
+    /// Old and new side by side (`view=side`).
+    SideBySide,
+}
+
+impl DiffShape {
+    /// The word templates and URLs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffShape::Unified => "unified",
+            DiffShape::SideBySide => "side",
+        }
+    }
+
+    /// The shape a `view` parameter names.
+    pub fn parse(word: &str) -> Option<DiffShape> {
+        [DiffShape::Unified, DiffShape::SideBySide]
+            .into_iter()
+            .find(|shape| shape.as_str() == word)
     }
 }
 

@@ -16,7 +16,7 @@
 use http::header;
 use serde::Serialize;
 
-use super::{Exchange, Wiki};
+use crate::wiki::{Exchange, Wiki};
 
 /// The cookie the page's mode toggle sets.
 pub const MODE_COOKIE: &str = "quire_mode";
@@ -45,7 +45,7 @@ pub struct ThemeLink {
 
 impl Wiki {
     /// The theme and mode for this request (see the module docs).
-    pub(super) fn theme_info(&self, exchange: &Exchange) -> ThemeInfo {
+    pub(crate) fn theme_info(&self, exchange: &Exchange) -> ThemeInfo {
         let installed = self
             .themes
             .names()

@@ -15,9 +15,9 @@ use gateway::HttpError;
 use http::Method;
 use strum::{EnumIter, EnumString, IntoStaticStr};
 
-use super::feeds::FeedFormat;
-use super::page_name::PageName;
 use crate::acl::Right;
+use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::page_name::PageName;
 
 /// What a request path asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,7 +409,7 @@ impl Route {
     }
 
     /// The path below the mount, percent-encoded: what [`Route::parse`] reads back.
-    /// `super::urls::Urls` puts the mount in front and adds queries.
+    /// `crate::wiki::plumbing::urls::Urls` puts the mount in front and adds queries.
     pub fn path(&self) -> String {
         let verb = self.verb().map_or("", Verb::as_str);
         match self {
@@ -448,12 +448,15 @@ impl Route {
 /// `/{name}` for a page name given as text (a link target, a name from storage), encoded like any
 /// page in a path.
 pub(crate) fn page_path(name: &str) -> String {
-    format!("/{}", super::urls::encode_page(name))
+    format!("/{}", crate::wiki::plumbing::urls::encode_page(name))
 }
 
 /// `/+{verb}/{name}` for a page or user name given as text.
 pub(crate) fn verb_path(verb: &str, name: &str) -> String {
-    format!("/+{verb}/{}", super::urls::encode_page(name))
+    format!(
+        "/+{verb}/{}",
+        crate::wiki::plumbing::urls::encode_page(name)
+    )
 }
 
 /// `atom`, `rss`, `atom/{Page}` or `rss/{Page}`.

@@ -6,9 +6,9 @@ use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
 
-use super::context::Layout;
-use super::page_name::PageName;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
 struct BlameView {
@@ -32,7 +32,7 @@ struct BlameRow {
 }
 
 impl Wiki {
-    pub(super) fn blame(
+    pub(crate) fn blame(
         &self,
         exchange: &Exchange,
         name: &PageName,

@@ -6,8 +6,8 @@ use gateway::Response;
 use http::StatusCode;
 use serde::Serialize;
 
-use super::context::Layout;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
 struct OrphansView {
@@ -38,7 +38,7 @@ struct WantedRow {
 }
 
 impl Wiki {
-    pub(super) fn orphans(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn orphans(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let front = self.settings.front_page.as_str();
         let access = self.access(&exchange.viewer)?;
         let orphans = self
@@ -59,7 +59,7 @@ impl Wiki {
         self.html(StatusCode::OK, "orphans.html", view)
     }
 
-    pub(super) fn wanted(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn wanted(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let access = self.access(&exchange.viewer)?;
         let mut wanted = Vec::new();
         for (name, mut count) in self.storage.wanted()? {

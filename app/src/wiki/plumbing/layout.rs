@@ -6,12 +6,12 @@
 
 use serde::Serialize;
 
-use super::feeds::FeedFormat;
-use super::page_name::PageName;
-use super::routes::Route;
-use super::theme::ThemeInfo;
-use super::urls::Urls;
-use super::{Exchange, Wiki};
+use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::theme::ThemeInfo;
+use crate::wiki::plumbing::urls::Urls;
+use crate::wiki::{Exchange, Wiki};
 
 /// Keys every template gets.
 #[derive(Debug, Serialize)]
@@ -136,7 +136,7 @@ impl PageLinks {
 
 impl Wiki {
     /// The layout for a page titled `title`, about `page` if any.
-    pub(super) fn layout(
+    pub(crate) fn layout(
         &self,
         exchange: &Exchange,
         title: &str,

@@ -7,11 +7,11 @@ use http::StatusCode;
 use serde::Serialize;
 use storage::{Change, ChangeKind, RecentQuery};
 
-use super::context::Layout;
-use super::page_name::PageName;
-use super::routes::Route;
-use super::urls::{RecentFilter, Urls};
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::urls::{RecentFilter, Urls};
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// How many changes one page of recent changes shows.
 const CHANGES_PER_PAGE: usize = 100;
@@ -39,7 +39,7 @@ struct RecentView {
 
 /// One change as the recent-changes list and the feeds show it.
 #[derive(Serialize)]
-pub(super) struct RecentRow {
+pub(crate) struct RecentRow {
     pub page_name: String,
     pub page_url: String,
     pub rev: u64,
@@ -61,7 +61,7 @@ pub(super) struct RecentRow {
 impl RecentRow {
     /// The row for `change`, or `None` for a name that no longer parses (say, after a rule change):
     /// such a row is skipped, not fatal.
-    pub(super) fn new(urls: &Urls, change: Change) -> Option<RecentRow> {
+    pub(crate) fn new(urls: &Urls, change: Change) -> Option<RecentRow> {
         let Ok(name) = PageName::parse(&change.page) else {
             tracing::warn!(page = %change.page, "a recent change names an invalid page");
             return None;
@@ -94,7 +94,7 @@ impl RecentRow {
 
 impl Wiki {
     /// `/+recent?author=…&prefix=…&before=ID`.
-    pub(super) fn recent(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn recent(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let query = exchange.query()?;
         let author = filter_param(query.get("author"), "author")?;
         let prefix = filter_param(query.get("prefix"), "prefix")?;
@@ -103,7 +103,7 @@ impl Wiki {
     }
 
     /// `/+contributions/{user}`: what one person changed, newest first.
-    pub(super) fn contributions(
+    pub(crate) fn contributions(
         &self,
         exchange: &Exchange,
         user: &str,
@@ -201,7 +201,7 @@ fn cursor_param(value: Option<&str>) -> Result<Option<u64>, WikiError> {
 }
 
 /// `2026-11-25` for a unix time, in UTC.
-pub(super) fn day_of(unix_seconds: i64) -> String {
+pub(crate) fn day_of(unix_seconds: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(unix_seconds) {
         Ok(moment) => {
             let date = moment.date();

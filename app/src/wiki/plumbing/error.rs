@@ -1,7 +1,7 @@
 //! The wiki's errors, and the one place they become HTTP statuses.
 
 use gateway::{BodyError, HttpError};
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use storage::search::SearchError;
 use storage::StorageError;
 use themes::ThemeError;
@@ -55,20 +55,4 @@ impl WikiError {
             .with_cause(err),
         }
     }
-}
-
-/// A response of `content_type` that browsers must not second-guess
-/// (`nosniff`: a page's raw text must never be run as HTML or script).
-pub fn typed_response(
-    body: impl Into<gateway::ResponseBody>,
-    content_type: &'static str,
-) -> gateway::Response {
-    let mut response = gateway::Response::new(body.into());
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }

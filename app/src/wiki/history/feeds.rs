@@ -15,10 +15,10 @@ use storage::{Change, ChangeKind, RecentQuery};
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::OffsetDateTime;
 
-use super::error::typed_response;
-use super::page_name::PageName;
-use super::routes::Route;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::respond::typed_response;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// How many changes a feed carries.
 const FEED_ENTRIES: usize = 50;
@@ -67,7 +67,7 @@ struct Entry {
 
 impl Wiki {
     /// `/+feed/{atom|rss}` and `/+feed/{atom|rss}/{Page}`.
-    pub(super) fn feed(
+    pub(crate) fn feed(
         &self,
         exchange: &Exchange,
         format: FeedFormat,
@@ -168,7 +168,12 @@ struct FeedMeta {
     alternate: String,
 }
 
-fn entry(origin: &str, urls: &super::urls::Urls, name: &PageName, change: Change) -> Entry {
+fn entry(
+    origin: &str,
+    urls: &crate::wiki::plumbing::urls::Urls,
+    name: &PageName,
+    change: Change,
+) -> Entry {
     let what = match &change.kind {
         ChangeKind::Edit if change.rev == 1 => "created".to_owned(),
         ChangeKind::Edit => "edited".to_owned(),

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use storage::Storage;
 
-use super::urls::Urls;
+use crate::wiki::plumbing::urls::Urls;
 
 /// Answers markup's questions from the storage and the mount's URLs.
 pub struct StoredLinks<'a> {

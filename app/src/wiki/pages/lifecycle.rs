@@ -9,12 +9,13 @@ use http::StatusCode;
 use serde::Serialize;
 use storage::{Rename, Storage, StorageError};
 
-use super::context::Layout;
-use super::feeds::FeedFormat;
-use super::page_name::PageName;
-use super::pages::{author_of, redirect_see_other};
-use super::routes::{Route, Verb};
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::pages::view::author_of;
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::respond::redirect_see_other;
+use crate::wiki::plumbing::routes::{Route, Verb};
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
 struct InfoView {
@@ -68,7 +69,7 @@ struct DeletedView {
 
 impl Wiki {
     /// `/+info/{Page}`.
-    pub(super) fn info(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
+    pub(crate) fn info(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
         let Some(info) = self.storage.page_info(name.as_str())? else {
             return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
         };
@@ -96,7 +97,7 @@ impl Wiki {
     }
 
     /// `GET /+rename/{Page}`: the form.
-    pub(super) fn rename_form(
+    pub(crate) fn rename_form(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -135,7 +136,7 @@ impl Wiki {
     }
 
     /// `POST /+rename/{Page}` with `new_name`, `comment`, `with_subpages`.
-    pub(super) fn rename(
+    pub(crate) fn rename(
         &self,
         exchange: &mut Exchange,
         name: &PageName,
@@ -231,7 +232,7 @@ impl Wiki {
 
     /// `GET /+delete/{Page}` and `GET /+undelete/{Page}`: the confirmation form, which posts back to
     /// where it came from.
-    pub(super) fn confirm_form(
+    pub(crate) fn confirm_form(
         &self,
         exchange: &Exchange,
         name: &PageName,
@@ -267,7 +268,7 @@ impl Wiki {
     }
 
     /// `POST /+delete/{Page}`: the page goes, its history stays; it can be undeleted.
-    pub(super) fn delete(
+    pub(crate) fn delete(
         &self,
         exchange: &mut Exchange,
         name: &PageName,
@@ -278,7 +279,7 @@ impl Wiki {
     }
 
     /// `POST /+undelete/{Page}`: the page comes back with the text it had.
-    pub(super) fn undelete(
+    pub(crate) fn undelete(
         &self,
         exchange: &mut Exchange,
         name: &PageName,
@@ -317,7 +318,7 @@ impl Wiki {
 
     /// What a view of a page that is not there shows when it once was: 410 Gone with a way back
     /// for a deleted page, a redirect for a renamed one. `None` when the name never held a page.
-    pub(super) fn gone_page(
+    pub(crate) fn gone_page(
         &self,
         exchange: &Exchange,
         name: &PageName,

@@ -9,9 +9,9 @@ use http::StatusCode;
 use serde::Serialize;
 use storage::{Role, UserError};
 
-use super::context::Layout;
-use super::routes::Route;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// How many failed logins the page lists.
 const FAILED_LOGINS_SHOWN: usize = 50;
@@ -85,7 +85,7 @@ impl Wiki {
     }
 
     /// `GET /+admin`.
-    pub(super) fn admin(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn admin(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         self.require_admin(exchange)?;
         self.admin_page(exchange, StatusCode::OK, None)
     }
@@ -200,7 +200,7 @@ impl Wiki {
 
     /// `POST /+admin`: `action` is `role` (with `name` and `role`), `disable`, `enable` (with `name`)
     /// or `invite`.
-    pub(super) fn admin_action(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn admin_action(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         self.require_admin(exchange)?;
         let body = exchange.request.body_mut().read_to_vec()?;
         let form = gateway::form::Form::parse(&body)?;

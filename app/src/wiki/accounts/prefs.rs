@@ -9,11 +9,11 @@ use http::StatusCode;
 use serde::Serialize;
 use storage::{LoginAttempt, LoginOutcome, UserError, UserPrefs};
 
-use super::accounts::session;
-use super::context::Layout;
-use super::routes::Route;
-use super::viewer::SESSION_THEME;
-use super::{Exchange, Wiki, WikiError};
+use crate::wiki::accounts::login::session;
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::viewer::SESSION_THEME;
+use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
 struct PrefsView {
@@ -36,7 +36,7 @@ struct ThemeChoice {
 
 impl Wiki {
     /// `GET /+prefs`.
-    pub(super) fn prefs_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn prefs_form(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         self.prefs_page(exchange, StatusCode::OK, None, None)
     }
 
@@ -77,7 +77,7 @@ impl Wiki {
 
     /// `POST /+prefs`: `action=prefs` stores the theme (and an account's display name and email),
     /// `action=password` changes an account's password.
-    pub(super) fn save_prefs(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+    pub(crate) fn save_prefs(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         let form = gateway::form::Form::parse(&body)?;
         match form.get("action").unwrap_or("prefs") {
@@ -133,8 +133,10 @@ impl Wiki {
                 }
             }
             if let Some(user) = self.storage.user(&name)? {
-                exchange.viewer =
-                    super::viewer::Viewer::account(&user, exchange.viewer.address.clone());
+                exchange.viewer = crate::wiki::plumbing::viewer::Viewer::account(
+                    &user,
+                    exchange.viewer.address.clone(),
+                );
             }
         }
         exchange.viewer.prefs.theme = theme;
@@ -198,7 +200,7 @@ impl Wiki {
         }
         // The new password ended every session of the account, this one too: open it again.
         if let Some(user) = self.storage.user(&name)? {
-            super::viewer::log_in(session(exchange)?, &user);
+            crate::wiki::plumbing::viewer::log_in(session(exchange)?, &user);
         }
         tracing::info!(user = %name, "changed their password");
         self.prefs_page(

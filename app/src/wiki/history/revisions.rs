@@ -1,0 +1,111 @@
+//! A page's history, and reverting to one of its revisions.
+
+use gateway::{HttpError, Response};
+use http::StatusCode;
+use serde::Serialize;
+use storage::SaveOutcome;
+
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::revision_param;
+use crate::wiki::plumbing::respond::redirect_see_other;
+use crate::wiki::plumbing::routes::Route;
+use crate::wiki::{Exchange, Wiki, WikiError};
+
+/// How many rows a history page shows.
+const ROWS_PER_PAGE: usize = 200;
+
+#[derive(Serialize)]
+struct HistoryView {
+    #[serde(flatten)]
+    layout: Layout,
+    revisions: Vec<HistoryRow>,
+    diff_url_base: String,
+}
+
+#[derive(Serialize)]
+struct HistoryRow {
+    rev: u64,
+    author: String,
+    time: i64,
+    comment: String,
+    size: u64,
+    view_url: String,
+    diff_url: Option<String>,
+    /// This revision against the current one; `None` on the current row.
+    current_diff_url: Option<String>,
+    /// Where a POST makes this revision's text current again; `None` on the current row.
+    revert_url: Option<String>,
+}
+
+impl Wiki {
+    pub(crate) fn history(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let revisions = self.storage.history(name.as_str(), ROWS_PER_PAGE, 0)?;
+        if revisions.is_empty() {
+            return Err(HttpError::not_found(format!(
+                "There is no page called {name}, so it has no history."
+            ))
+            .into());
+        }
+        let urls = &exchange.urls;
+        let current_rev = revisions.first().map_or(0, |meta| meta.rev);
+        let view = HistoryView {
+            layout: self.layout(exchange, &format!("History of {name}"), Some(name)),
+            diff_url_base: urls.to(&Route::Diff(name.clone())),
+            revisions: revisions
+                .into_iter()
+                .map(|meta| HistoryRow {
+                    view_url: urls.page_revision(name, meta.rev),
+                    diff_url: (meta.rev > 1).then(|| urls.diff(name, meta.rev - 1, meta.rev)),
+                    current_diff_url: (meta.rev != current_rev)
+                        .then(|| urls.diff(name, meta.rev, current_rev)),
+                    revert_url: (meta.rev != current_rev).then(|| urls.revert(name, meta.rev)),
+                    rev: meta.rev,
+                    author: meta.author,
+                    time: meta.time,
+                    comment: meta.comment,
+                    size: meta.size,
+                })
+                .collect(),
+        };
+        self.html(StatusCode::OK, "history.html", view)
+    }
+
+    /// `POST /+revert/{Page}?rev=N`: a new revision with revision N's text, "Reverted to rN". Nothing
+    /// is lost: the revisions in between stay in the history.
+    pub(crate) fn revert(
+        &self,
+        exchange: &mut Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let query = exchange.query()?;
+        let rev = revision_param(&query, "rev")?
+            .ok_or_else(|| HttpError::bad_request("Say which revision to revert to, as ?rev=N."))?;
+        // The form's fields (a CSRF token) are checked by the middleware; the body is not needed here.
+        let Some(current) = self.storage.current(name.as_str())? else {
+            return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
+        };
+        let target = self
+            .storage
+            .revision(name.as_str(), rev)?
+            .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?;
+        let comment = format!("Reverted to r{rev}");
+        match self.store(exchange, name, &target.text, &comment, Some(current.rev))? {
+            SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
+                Ok(redirect_see_other(&exchange.urls.page(name)))
+            }
+            SaveOutcome::Conflict { current } => Err(HttpError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "{} saved {name} (revision {}) just as you reverted it, so nothing was reverted. Look at the history and revert again if you still want to.",
+                    current.author, current.rev
+                ),
+            )
+            .into()),
+        }
+    }
+}

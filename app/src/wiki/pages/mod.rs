@@ -1,0 +1,8 @@
+//! Pages themselves: viewing and editing ([`view`]), merging concurrent edits ([`merge`]), what
+//! markup learns about links ([`link_resolver`]), and a page's life: info, rename, delete and
+//! undelete ([`lifecycle`]).
+
+pub(crate) mod lifecycle;
+pub(crate) mod link_resolver;
+pub(crate) mod merge;
+pub(crate) mod view;

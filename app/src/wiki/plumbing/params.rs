@@ -1,0 +1,20 @@
+//! Query parameters several controllers read the same way.
+
+use gateway::form::Form;
+use gateway::HttpError;
+
+use crate::wiki::WikiError;
+
+/// The revision number in `field` (`rev`, `from`, `to`), if given; 400 if it is not one.
+pub(crate) fn revision_param(query: &Form, field: &str) -> Result<Option<u64>, WikiError> {
+    match query.get(field).filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) => match value.parse::<u64>() {
+            Ok(rev) if rev > 0 => Ok(Some(rev)),
+            Ok(_) | Err(_) => Err(HttpError::bad_request(format!(
+                "\u{201c}{field}\u{201d} must be a revision number, not \u{201c}{value}\u{201d}."
+            ))
+            .into()),
+        },
+    }
+}

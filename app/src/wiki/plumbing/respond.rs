@@ -1,0 +1,95 @@
+//! The responses controllers give: a rendered template, the themed error page (the one way an error
+//! reaches the reader), a 405 with its `Allow`, a redirect after a POST, and a typed body.
+
+use gateway::{ErrorReport, HttpError, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde::Serialize;
+
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::{Exchange, Wiki, WikiError};
+
+#[derive(Serialize)]
+struct ErrorView {
+    #[serde(flatten)]
+    layout: Layout,
+    status: u16,
+    reason: String,
+    message: String,
+}
+
+impl Wiki {
+    /// Renders a template into an HTML response.
+    pub(crate) fn html(
+        &self,
+        status: StatusCode,
+        template: &str,
+        context: impl Serialize,
+    ) -> Result<Response, WikiError> {
+        let body = self.themes.render(template, context)?;
+        let mut response = typed_response(body, "text/html; charset=utf-8");
+        *response.status_mut() = status;
+        Ok(response)
+    }
+
+    /// The themed page for an error; if the theme itself fails, a plain one.
+    pub(crate) fn error_page(&self, exchange: &Exchange, err: WikiError) -> Response {
+        let err = err.into_http();
+        let status = err.status();
+        let view = ErrorView {
+            layout: self.layout(exchange, &status.to_string(), None),
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: err.message().to_owned(),
+        };
+        let cause = err.cause().cloned();
+        match self.html(status, "error.html", view) {
+            Ok(mut response) => {
+                if let Some(cause) = cause {
+                    response.extensions_mut().insert(cause);
+                }
+                response
+            }
+            Err(theme_err) => {
+                let mut response = gateway::IntoResponse::into_response(err);
+                response
+                    .extensions_mut()
+                    .insert(ErrorReport::new(theme_err));
+                response
+            }
+        }
+    }
+
+    pub(crate) fn method_not_allowed(&self, exchange: &Exchange, allow: &'static str) -> Response {
+        let mut response = self.error_page(exchange, HttpError::method_not_allowed().into());
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        response
+    }
+}
+
+/// A response of `content_type` that browsers must not second-guess
+/// (`nosniff`: a page's raw text must never be run as HTML or script).
+pub fn typed_response(
+    body: impl Into<gateway::ResponseBody>,
+    content_type: &'static str,
+) -> gateway::Response {
+    let mut response = gateway::Response::new(body.into());
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// 303 See Other: after a POST, the browser GETs the page.
+pub(crate) fn redirect_see_other(location: &str) -> Response {
+    let mut response = Response::new(gateway::ResponseBody::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
