@@ -1,5 +1,5 @@
-//! A page's life: its info (revisions, authors, size, dates), rename (optionally with subpages,
-//! leaving a redirect at the old name), delete (history kept) and undelete.
+//! A page's life: its info (revisions, authors, size, dates), delete (history kept) and undelete,
+//! and the redirect a renamed page leaves at its old name (the rename itself is `super::rename`).
 //!
 //! Every state change is a POST from a form the GET of the same address shows; each is a revision
 //! in storage, so history, recent changes and feeds show it and nothing is ever lost.
@@ -7,10 +7,10 @@
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{Rename, Storage, StorageError};
+use storage::{Storage, StorageError};
 
 use crate::wiki::history::feeds::FeedFormat;
-use crate::wiki::pages::view::author_of;
+use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::respond::redirect_see_other;
@@ -36,18 +36,6 @@ struct AuthorRow {
     name: String,
     revisions: u64,
     url: String,
-}
-
-#[derive(Serialize)]
-struct RenameView {
-    #[serde(flatten)]
-    layout: Layout,
-    form_url: String,
-    new_name: String,
-    comment: String,
-    with_subpages: bool,
-    /// Why the last attempt was refused, if it was.
-    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -94,140 +82,6 @@ impl Wiki {
             feed_url: urls.feed(FeedFormat::Atom, Some(name)),
         };
         self.html(StatusCode::OK, "info.html", view)
-    }
-
-    /// `GET /+rename/{Page}`: the form.
-    pub(crate) fn rename_form(
-        &self,
-        exchange: &Exchange,
-        name: &PageName,
-    ) -> Result<Response, WikiError> {
-        if !self.storage.exists(name.as_str())? {
-            return Err(
-                HttpError::not_found(format!("There is no page called {name} to rename.")).into(),
-            );
-        }
-        self.rename_again(exchange, name, name.to_string(), String::new(), false, None)
-    }
-
-    fn rename_again(
-        &self,
-        exchange: &Exchange,
-        name: &PageName,
-        new_name: String,
-        comment: String,
-        with_subpages: bool,
-        error: Option<String>,
-    ) -> Result<Response, WikiError> {
-        let status = if error.is_some() {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::OK
-        };
-        let view = RenameView {
-            layout: self.layout(exchange, &format!("Rename {name}"), Some(name)),
-            form_url: exchange.urls.to(&Route::Rename(name.clone())),
-            new_name,
-            comment,
-            with_subpages,
-            error,
-        };
-        self.html(status, "rename.html", view)
-    }
-
-    /// `POST /+rename/{Page}` with `new_name`, `comment`, `with_subpages`.
-    pub(crate) fn rename(
-        &self,
-        exchange: &mut Exchange,
-        name: &PageName,
-    ) -> Result<Response, WikiError> {
-        let body = exchange.request.body_mut().read_to_vec()?;
-        let form = gateway::form::Form::parse(&body)?;
-        let raw_new = form.get("new_name").unwrap_or("").trim().to_owned();
-        let comment = comment_field(form.get("comment"))?;
-        let with_subpages = form
-            .get("with_subpages")
-            .is_some_and(|value| !value.is_empty());
-        let new_name = match PageName::parse(&raw_new) {
-            Ok(new_name) => new_name,
-            Err(err) => {
-                let error = format!("\u{201c}{raw_new}\u{201d} is not a valid page name: {err}.");
-                let response = self.rename_again(
-                    exchange,
-                    name,
-                    raw_new,
-                    comment,
-                    with_subpages,
-                    Some(error),
-                )?;
-                return Ok(with_status(response, StatusCode::BAD_REQUEST));
-            }
-        };
-        if !self.storage.exists(name.as_str())? {
-            return Err(
-                HttpError::not_found(format!("There is no page called {name} to rename.")).into(),
-            );
-        }
-        if new_name == *name {
-            let error = "The new name is the same as the old one.".to_owned();
-            let response =
-                self.rename_again(exchange, name, raw_new, comment, with_subpages, Some(error))?;
-            return Ok(with_status(response, StatusCode::BAD_REQUEST));
-        }
-        if self.storage.exists(new_name.as_str())? {
-            let error = format!(
-                "There is already a page called {new_name}. Choose another name, or delete that page first."
-            );
-            return self.rename_again(exchange, name, raw_new, comment, with_subpages, Some(error));
-        }
-        self.check_rename(&exchange.viewer, name, &new_name, with_subpages)?;
-        let author = author_of(exchange);
-        let comment = if comment.is_empty() {
-            format!("Renamed from {name}")
-        } else {
-            comment
-        };
-        let outcome = self.storage.rename(&Rename {
-            from: name.as_str(),
-            to: new_name.as_str(),
-            author: &author,
-            comment: &comment,
-            with_subpages,
-        });
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(StorageError::PageExists { page }) => {
-                let error = format!(
-                    "There is already a page called {page} (perhaps a deleted one). Choose another name."
-                );
-                return self.rename_again(
-                    exchange,
-                    name,
-                    raw_new,
-                    comment,
-                    with_subpages,
-                    Some(error),
-                );
-            }
-            Err(StorageError::NoSuchPage { .. }) => {
-                return Err(HttpError::not_found(format!(
-                    "There is no page called {name} to rename."
-                ))
-                .into())
-            }
-            Err(err) => return Err(err.into()),
-        };
-        // Relative links ([[../Sibling]]) may point elsewhere under the new names.
-        for (_, to) in &outcome.renamed {
-            if let Some(current) = self.storage.current(to)? {
-                let links = markup::wiki_links_with(&current.text, to, &self.settings.markup);
-                let links: Vec<&str> = links.iter().map(String::as_str).collect();
-                self.storage.set_links(to, current.rev, &links)?;
-            }
-        }
-        tracing::info!(from = %name, to = %new_name, pages = outcome.renamed.len(), "renamed");
-        self.indexer.saved();
-        Ok(redirect_see_other(&exchange.urls.page(&new_name)))
     }
 
     /// `GET /+delete/{Page}` and `GET /+undelete/{Page}`: the confirmation form, which posts back to
@@ -347,7 +201,7 @@ impl Wiki {
     }
 }
 
-fn comment_field(value: Option<&str>) -> Result<String, WikiError> {
+pub(crate) fn comment_field(value: Option<&str>) -> Result<String, WikiError> {
     let comment = value.unwrap_or("").trim().to_owned();
     if comment.chars().count() > 500 || comment.chars().any(char::is_control) {
         return Err(HttpError::bad_request(
@@ -356,11 +210,6 @@ fn comment_field(value: Option<&str>) -> Result<String, WikiError> {
         .into());
     }
     Ok(comment)
-}
-
-fn with_status(mut response: Response, status: StatusCode) -> Response {
-    *response.status_mut() = status;
-    response
 }
 
 /// 302 Found: the page lives elsewhere now; the old name keeps pointing there.

@@ -2,7 +2,10 @@
 //! markup learns about links ([`link_resolver`]), and a page's life: info, rename, delete and
 //! undelete ([`lifecycle`]).
 
+pub(crate) mod edit;
 pub(crate) mod lifecycle;
 pub(crate) mod link_resolver;
 pub(crate) mod merge;
+pub(crate) mod rename;
+pub(crate) mod render;
 pub(crate) mod view;
