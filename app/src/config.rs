@@ -162,7 +162,7 @@ settings_table! {
         /// front only grant/deny the rights listed. Users with the admin role have
         /// every right.
         pub acl: AclSettings,
-        /// Groups for ACLs: name = [members]; a member may be a user, another group,
+        /// Groups for ACLs: `name = [members]`; a member may be a user, another group,
         /// All or Known. None by default; for example:
         /// ```toml
         /// [groups]
@@ -393,7 +393,11 @@ pub fn default_file() -> String {
 }
 
 fn write_keys(out: &mut String, prefix: &str, keys: &[Key], values: &toml::Table) {
-    for key in keys {
+    // TOML reads every key after a `[table]` line as the table's: plain keys go first, whatever
+    // the order of the fields.
+    let is_table = |key: &&Key| matches!(values.get(key.name), Some(toml::Value::Table(_)));
+    let (tables, plain): (Vec<&Key>, Vec<&Key>) = keys.iter().partition(is_table);
+    for key in plain.into_iter().chain(tables) {
         out.push('\n');
         for line in key.doc {
             let line = line.strip_prefix(' ').unwrap_or(line);
