@@ -2,11 +2,15 @@
 //!
 //! Every option can also come from a `QUIRE_…` environment variable, and most
 //! from `quire.toml` in the data directory; flags win over the environment,
-//! which wins over the file.
+//! which wins over the file. A flag that stands for a key of `quire.toml` is an
+//! `Option` that `config::Settings::with_flags` lays over the file's value, so
+//! its default is the one `config::Settings` has, and nowhere else.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::config::Settings;
 
 /// quire: a self-hosted team wiki in one binary.
 ///
@@ -33,6 +37,12 @@ Examples:
   QUIRE_DATA=/srv/wiki quire cgi              # what a cgi-bin does
   quire --data /srv/wiki user add alice --admin";
 
+/// A flag's help with the default of the quire.toml key it overrides, as clap
+/// shows defaults: stated once, in [`Settings`]'s `Default`.
+fn with_default(help: &str, default: impl std::fmt::Display) -> String {
+    format!("{help} [default: {default}]")
+}
+
 /// Options every command takes.
 #[derive(Debug, Args, Default, Clone)]
 pub struct GlobalOptions {
@@ -50,8 +60,18 @@ pub struct GlobalOptions {
     #[arg(long, env = "QUIRE_DEBUG", global = true)]
     pub debug: bool,
 
-    /// The largest request body accepted, in bytes [default: 8388608].
-    #[arg(long, env = "QUIRE_MAX_BODY", global = true, value_name = "BYTES")]
+    // The help states the default `Settings` has; the flag is an `Option` so
+    // that, absent, quire.toml's value stands.
+    #[arg(
+        long,
+        env = "QUIRE_MAX_BODY",
+        global = true,
+        value_name = "BYTES",
+        help = with_default(
+            "The largest request body accepted, in bytes",
+            Settings::default().max_body_bytes,
+        )
+    )]
     pub max_body: Option<u64>,
 }
 
@@ -211,8 +231,13 @@ pub struct ReindexOptions {
 /// Options of `quire serve`.
 #[derive(Debug, Args, Clone)]
 pub struct ServeOptions {
-    /// The address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "QUIRE_LISTEN", value_name = "ADDR")]
+    // Likewise `listen` in quire.toml.
+    #[arg(
+        long,
+        env = "QUIRE_LISTEN",
+        value_name = "ADDR",
+        help = with_default("The address to listen on", Settings::default().listen)
+    )]
     pub listen: Option<String>,
     /// For theme work: files in DATA/themes/ are read again as soon as they change, so
     /// an edited template or stylesheet shows on the next page load, without a restart.

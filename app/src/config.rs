@@ -1,133 +1,232 @@
 //! `quire.toml`: the settings file in the data directory, merged under the
 //! command line and environment.
 //!
-//! Every key, its meaning and its default is in [`DEFAULT_FILE`], which is
-//! also what `quire init` writes. Unknown keys are an error: a typo should
-//! not be silently ignored.
+//! [`Settings`] is the one place where each key's name, type, default (its
+//! `Default` impl) and meaning (its doc comment) are written. The rest is
+//! derived from it:
+//! - the commented file a new data directory gets, [`default_file`], is
+//!   written from the doc comments and `Settings::default()`;
+//! - flags and `QUIRE_*` variables are `Option`s laid over the file's values
+//!   by [`Settings::with_flags`], so flags > environment > file > default;
+//! - the admin page lists [`Settings::entries`], which serialises it;
+//! - the wiki reads the struct itself; the values derived from it (the ACL
+//!   [`Policy`], the Markdown dialect) are built by its methods once per
+//!   process, and the gateway's config by `commands::Setup::gateway_config`.
+//!
+//! Unknown keys are an error: a typo should not be silently ignored. So are
+//! values of the wrong type and page names that cannot be pages; the error
+//! shows the line of the file.
+//!
+//! To add a key: a field with its doc comment in [`Settings`] (or one of its
+//! tables), its default in `Default`; an example in a `toml` code block in the
+//! doc when it has no default value.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::cli::GlobalOptions;
+use crate::acl::{Groups, Policy, DEFAULT_ACL};
+use crate::wiki::plumbing::page_name::PageName;
 
-/// What a new data directory's quire.toml says: every key, commented out at
-/// its default.
-pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE_* environment variables
-# override what is set here. Every key is shown at its default.
-
-# The name in the header and in page titles.
-# site_name = "quire"
-
-# The page shown at the wiki's root.
-# front_page = "FrontPage"
-
-# The page the header's Help link opens.
-# help_page = "Help"
-
-# Where `quire serve` listens (flag --listen, env QUIRE_LISTEN).
-# listen = "127.0.0.1:8080"
-
-# Where `quire fastcgi` listens when no --listen is given and no socket is
-# inherited: "HOST:PORT" or "unix:/path/to/socket".
-# fastcgi_listen = "127.0.0.1:9000"
-
-# Where `quire scgi` listens, likewise.
-# scgi_listen = "127.0.0.1:4000"
-
-# Serve under this prefix instead of the web server's SCRIPT_NAME (flag --mount).
-# mount = "/wiki"
-
-# The largest request body accepted, in bytes (flag --max-body).
-# max_body_bytes = 8388608
-
-# Show error details in the browser (flag --debug). Never on a public wiki.
-# debug = false
-
-# Keep rendered pages in the database and serve them without rendering the
-# Markdown again; links stay right as pages are created. Off: render every view.
-# render_cache = true
-
-# The largest page text accepted when saving or previewing, in bytes.
-# max_page_bytes = 2097152
-
-# The theme readers see unless they pick another: "default" (modern),
-# "classic" (after MoinMoin's), "minimal" (for reading), or one added under
-# DATA/themes/. An unknown name falls back to "default".
-# theme = "default"
-
-# Link words written in CamelCase to the page of that name, without [[ ]].
-# camel_case = false
-
-# Who may create an account on /+register: "open" (anyone), "invite" (with a
-# code from `quire user invite` or the admin page) or "closed" (accounts are
-# made with `quire user add` only).
-# registration = "open"
-
-# Whether visitors who are not logged in may edit; their revisions name their
-# address. On by default so that a new wiki works before it has any account;
-# off, editing asks to log in and every revision names its account.
-# anonymous_edits = true
-
-# Interwiki prefixes: [[WikiPedia:Rust]] links to the URL with $PAGE replaced
-# by the (percent-encoded) page part. Setting this table replaces the default,
-# which is the one entry below.
-# [interwiki]
-# WikiPedia = "https://en.wikipedia.org/wiki/$PAGE"
-
-# Access control, MoinMoin-style (the Help/AccessControl page explains it).
-# Entries "names:rights" (rights: read, write, delete, admin; names: users,
-# groups, All, Known). The first entry naming the user decides; "+"/"-" in
-# front only grant/deny the rights listed. `before` is checked first, then the
-# page's own #acl line or else `default`, then `after`. Users with the admin
-# role have every right.
-# [acl]
-# before = ""
-# default = "Known:read,write,delete All:read,write"
-# after = ""
-
-# Groups for ACLs: name = [members]; a member may be a user, another group,
-# All or Known.
-# [groups]
-# Editors = ["alice", "bob"]
-"#;
-
-/// The settings file's keys.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct FileSettings {
-    pub site_name: Option<String>,
-    pub front_page: Option<String>,
-    pub help_page: Option<String>,
-    pub listen: Option<String>,
-    pub fastcgi_listen: Option<String>,
-    pub scgi_listen: Option<String>,
-    pub mount: Option<String>,
-    pub max_body_bytes: Option<u64>,
-    pub debug: Option<bool>,
-    pub render_cache: Option<bool>,
-    pub max_page_bytes: Option<u64>,
-    pub theme: Option<String>,
-    pub camel_case: Option<bool>,
-    pub interwiki: Option<std::collections::BTreeMap<String, String>>,
-    pub registration: Option<Registration>,
-    pub anonymous_edits: Option<bool>,
-    pub acl: Option<AclSettings>,
-    pub groups: Option<std::collections::BTreeMap<String, Vec<String>>>,
+/// One key of a table of `quire.toml`, as its struct declares it.
+#[derive(Debug)]
+pub struct Key {
+    /// The key's name (the field's).
+    pub name: &'static str,
+    /// The field's doc comment, one entry per line.
+    pub doc: &'static [&'static str],
+    /// The keys inside, if the value is a table declared with `settings_table!`.
+    pub keys: &'static [Key],
 }
 
-/// `[acl]`: the ACL lines around every page's own (see `crate::acl`).
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct AclSettings {
-    pub before: Option<String>,
-    pub default: Option<String>,
-    pub after: Option<String>,
+/// A type that a key of `quire.toml` can have. A table declared with
+/// `settings_table!` lists its keys; other values (and free-form maps such as
+/// `[groups]`) have none.
+pub trait Setting {
+    /// The documented keys inside a value of this type.
+    const KEYS: &'static [Key] = &[];
+}
+
+impl Setting for String {}
+impl Setting for bool {}
+impl Setting for u64 {}
+impl Setting for usize {}
+impl Setting for PageName {}
+impl<K, V> Setting for BTreeMap<K, V> {}
+impl<T: Setting> Setting for Option<T> {
+    const KEYS: &'static [Key] = T::KEYS;
+}
+
+/// Declares a table of `quire.toml`: the struct as written, and its
+/// [`Setting`] impl listing each field's name, doc comment and inner keys. So
+/// a key's doc comment is both its rustdoc and its comment in the file `quire
+/// init` writes. Fields take doc comments only; serde's options go on the
+/// struct.
+macro_rules! settings_table {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[doc = $doc:literal])*
+                pub $field:ident: $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(
+                $(#[doc = $doc])*
+                pub $field: $ty,
+            )*
+        }
+
+        impl Setting for $name {
+            const KEYS: &'static [Key] = &[
+                $(Key {
+                    name: stringify!($field),
+                    doc: &[$($doc),*],
+                    keys: <$ty as Setting>::KEYS,
+                },)*
+            ];
+        }
+    };
+}
+
+settings_table! {
+    /// Every key of `quire.toml`, after the command line and environment
+    /// were laid over the file (see [`Settings::with_flags`]).
+    ///
+    /// The admin page lists every key and its value: a secret (a mail
+    /// password, say) does not belong here but in a file of its own, as the
+    /// session keys are.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct Settings {
+        /// The name in the header and in page titles.
+        pub site_name: String,
+        /// The page shown at the wiki's root.
+        pub front_page: PageName,
+        /// The page the header's Help link opens.
+        pub help_page: PageName,
+        /// Where `quire serve` listens (flag --listen, env QUIRE_LISTEN).
+        pub listen: String,
+        /// Where `quire fastcgi` listens when no --listen is given and no socket is
+        /// inherited: "HOST:PORT" or "unix:/path/to/socket". Unset by default; for example:
+        /// ```toml
+        /// fastcgi_listen = "127.0.0.1:9000"
+        /// ```
+        pub fastcgi_listen: Option<String>,
+        /// Where `quire scgi` listens, likewise. Unset by default; for example:
+        /// ```toml
+        /// scgi_listen = "127.0.0.1:4000"
+        /// ```
+        pub scgi_listen: Option<String>,
+        /// Serve under this prefix instead of the web server's SCRIPT_NAME (flag
+        /// --mount). Unset by default; for example:
+        /// ```toml
+        /// mount = "/wiki"
+        /// ```
+        pub mount: Option<String>,
+        /// The largest request body accepted, in bytes (flag --max-body).
+        pub max_body_bytes: u64,
+        /// Show error details in the browser (flag --debug). Never on a public wiki.
+        pub debug: bool,
+        /// Keep rendered pages in the database and serve them without rendering the
+        /// Markdown again; links stay right as pages are created. Off: render every view.
+        pub render_cache: bool,
+        /// The largest page text accepted when saving or previewing, in bytes.
+        pub max_page_bytes: usize,
+        /// The theme readers see unless they pick another: "default" (modern),
+        /// "classic" (after MoinMoin's), "minimal" (for reading), or one added under
+        /// DATA/themes/. An unknown name falls back to "default".
+        pub theme: String,
+        /// Link words written in CamelCase to the page of that name, without `[[ ]]`.
+        pub camel_case: bool,
+        /// Who may create an account on /+register: "open" (anyone), "invite" (with a
+        /// code from `quire user invite` or the admin page) or "closed" (accounts are
+        /// made with `quire user add` only).
+        pub registration: Registration,
+        /// Whether visitors who are not logged in may edit; their revisions name their
+        /// address. On by default so that a new wiki works before it has any account;
+        /// off, editing asks to log in and every revision names its account.
+        pub anonymous_edits: bool,
+        /// Interwiki prefixes: `[[WikiPedia:Rust]]` links to the URL with $PAGE replaced
+        /// by the (percent-encoded) page part. Setting this table replaces the default,
+        /// which is the one entry below.
+        pub interwiki: BTreeMap<String, String>,
+        /// Access control, MoinMoin-style (the Help/AccessControl page explains it).
+        /// Entries "names:rights" (rights: read, write, delete, admin; names: users,
+        /// groups, All, Known). The first entry naming the user decides; "+"/"-" in
+        /// front only grant/deny the rights listed. Users with the admin role have
+        /// every right.
+        pub acl: AclSettings,
+        /// Groups for ACLs: `name = [members]`; a member may be a user, another group,
+        /// All or Known. None by default; for example:
+        /// ```toml
+        /// [groups]
+        /// Editors = ["alice", "bob"]
+        /// ```
+        pub groups: BTreeMap<String, Vec<String>>,
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            site_name: "quire".to_owned(),
+            front_page: PageName::parse("FrontPage").expect("FrontPage is a page name"),
+            help_page: PageName::parse("Help").expect("Help is a page name"),
+            listen: "127.0.0.1:8080".to_owned(),
+            fastcgi_listen: None,
+            scgi_listen: None,
+            mount: None,
+            max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
+            debug: false,
+            render_cache: true,
+            max_page_bytes: 2 * 1024 * 1024,
+            theme: themes::DEFAULT_THEME.to_owned(),
+            camel_case: false,
+            registration: Registration::Open,
+            anonymous_edits: true,
+            interwiki: [(
+                "WikiPedia".to_owned(),
+                "https://en.wikipedia.org/wiki/$PAGE".to_owned(),
+            )]
+            .into(),
+            acl: AclSettings::default(),
+            groups: BTreeMap::new(),
+        }
+    }
+}
+
+settings_table! {
+    /// `[acl]`: the ACL lines around every page's own (see `crate::acl`).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct AclSettings {
+        /// Entries checked first, before the page's own #acl line.
+        pub before: String,
+        /// Entries for a page without an #acl line of its own.
+        pub default: String,
+        /// Entries checked last.
+        pub after: String,
+    }
+}
+
+impl Default for AclSettings {
+    fn default() -> Self {
+        AclSettings {
+            before: String::new(),
+            default: DEFAULT_ACL.to_owned(),
+            after: String::new(),
+        }
+    }
 }
 
 /// Who may create an account on `/+register`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Registration {
     /// Anyone.
@@ -149,13 +248,27 @@ impl Registration {
     }
 }
 
-impl FileSettings {
+impl Setting for Registration {}
+
+/// The listen addresses a subcommand's flags (or their environment
+/// variables) gave, to lay over the file's.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ListenFlags<'a> {
+    /// `serve --listen`.
+    pub http: Option<&'a str>,
+    /// `fastcgi --listen`.
+    pub fastcgi: Option<&'a str>,
+    /// `scgi --listen`.
+    pub scgi: Option<&'a str>,
+}
+
+impl Settings {
     /// Reads `path`; a missing file is all defaults.
-    pub fn load(path: &Path) -> anyhow::Result<FileSettings> {
+    pub fn read(path: &Path) -> anyhow::Result<Settings> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(FileSettings::default())
+                return Ok(Settings::default())
             }
             Err(err) => {
                 return Err(err).with_context(|| format!("could not read {}", path.display()))
@@ -168,6 +281,156 @@ impl FileSettings {
             )
         })
     }
+
+    /// Lays the command line (which already includes the environment) over
+    /// the file: each flag given replaces its key. Then checks the mount
+    /// prefix, whichever of the two set it.
+    pub fn with_flags(
+        mut self,
+        global: &crate::cli::GlobalOptions,
+        flags: &ListenFlags<'_>,
+    ) -> anyhow::Result<Settings> {
+        if let Some(mount) = &global.mount {
+            self.mount = Some(mount.clone());
+        }
+        if let Some(max_body) = global.max_body {
+            self.max_body_bytes = max_body;
+        }
+        // A switch: present turns it on, absent leaves the file's value.
+        self.debug |= global.debug;
+        if let Some(listen) = flags.http {
+            self.listen = listen.to_owned();
+        }
+        if let Some(listen) = flags.fastcgi {
+            self.fastcgi_listen = Some(listen.to_owned());
+        }
+        if let Some(listen) = flags.scgi {
+            self.scgi_listen = Some(listen.to_owned());
+        }
+        if let Some(mount) = &self.mount {
+            self.mount = Some(parse_mount(mount)?);
+        }
+        Ok(self)
+    }
+
+    /// `[acl]` and `[groups]`, parsed.
+    pub fn acl_policy(&self) -> Policy {
+        Policy::new(
+            &self.acl.before,
+            &self.acl.default,
+            &self.acl.after,
+            Groups::new(self.groups.clone()),
+        )
+    }
+
+    /// The Markdown dialect: `camel_case` and `[interwiki]` over markup's defaults.
+    pub fn render_options(&self) -> markup::RenderOptions {
+        markup::RenderOptions {
+            camel_case: self.camel_case,
+            interwiki: self.interwiki.clone(),
+            ..markup::RenderOptions::default()
+        }
+    }
+
+    /// Every key and its value, in the order [`Settings`] declares them; the
+    /// keys of a table as `table.key`, and `None` for a key that is unset (or
+    /// an empty table). Serialised, so a new key is listed without being
+    /// named anywhere else.
+    pub fn entries(&self) -> Vec<(String, Option<toml::Value>)> {
+        let mut entries = Vec::new();
+        collect_entries(&mut entries, "", Settings::KEYS, &self.to_table());
+        entries
+    }
+
+    fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("settings serialise to a TOML table")
+    }
+}
+
+fn collect_entries(
+    entries: &mut Vec<(String, Option<toml::Value>)>,
+    prefix: &str,
+    keys: &[Key],
+    values: &toml::Table,
+) {
+    for key in keys {
+        let path = format!("{prefix}{}", key.name);
+        match values.get(key.name) {
+            Some(toml::Value::Table(table)) if !key.keys.is_empty() => {
+                collect_entries(entries, &format!("{path}."), key.keys, table);
+            }
+            Some(toml::Value::Table(table)) if !table.is_empty() => {
+                for (name, value) in table {
+                    entries.push((format!("{path}.{name}"), Some(value.clone())));
+                }
+            }
+            Some(toml::Value::Table(_)) | None => entries.push((path, None)),
+            Some(value) => entries.push((path, Some(value.clone()))),
+        }
+    }
+}
+
+/// The first lines of the file [`default_file`] writes.
+const DEFAULT_FILE_HEADER: &str = "\
+# quire settings. Command-line flags and QUIRE_* environment variables
+# override what is set here. Every key is shown at its default, or with an
+# example where it has none.
+";
+
+/// What a new data directory's quire.toml says: every key with its doc
+/// comment, commented out at its default. A key without a default value (an
+/// unset option, an empty table) is shown by the example in its doc's `toml`
+/// code block.
+pub fn default_file() -> String {
+    let mut out = DEFAULT_FILE_HEADER.to_owned();
+    write_keys(
+        &mut out,
+        "",
+        Settings::KEYS,
+        &Settings::default().to_table(),
+    );
+    out
+}
+
+fn write_keys(out: &mut String, prefix: &str, keys: &[Key], values: &toml::Table) {
+    // TOML reads every key after a `[table]` line as the table's: plain keys go first, whatever
+    // the order of the fields.
+    let is_table = |key: &&Key| matches!(values.get(key.name), Some(toml::Value::Table(_)));
+    let (tables, plain): (Vec<&Key>, Vec<&Key>) = keys.iter().partition(is_table);
+    for key in plain.into_iter().chain(tables) {
+        out.push('\n');
+        for line in key.doc {
+            let line = line.strip_prefix(' ').unwrap_or(line);
+            // The example's code fence is for rustdoc; its lines are the example.
+            if !line.starts_with("```") {
+                out.push_str(format!("# {line}").trim_end());
+                out.push('\n');
+            }
+        }
+        match values.get(key.name) {
+            Some(toml::Value::Table(table)) if !table.is_empty() || !key.keys.is_empty() => {
+                let path = format!("{prefix}{}", key.name);
+                out.push_str(&format!("# [{path}]\n"));
+                if key.keys.is_empty() {
+                    for (name, value) in table {
+                        write_value(out, name, value);
+                    }
+                } else {
+                    write_keys(out, &format!("{path}."), key.keys, table);
+                }
+            }
+            Some(toml::Value::Table(_)) | None => {}
+            Some(value) => write_value(out, key.name, value),
+        }
+    }
+}
+
+/// `# name = value`, quoted as TOML needs.
+fn write_value(out: &mut String, name: &str, value: &toml::Value) {
+    let line = toml::to_string(&toml::Table::from_iter([(name.to_owned(), value.clone())]))
+        .expect("a key and a plain value serialise");
+    out.push_str("# ");
+    out.push_str(&line);
 }
 
 /// Checks a mount prefix: `/wiki` or `/` (the root); a trailing `/` is
@@ -175,119 +438,25 @@ impl FileSettings {
 pub fn parse_mount(value: &str) -> anyhow::Result<String> {
     if !value.starts_with('/') || value.contains(['?', '#']) || value.chars().any(char::is_control)
     {
-        anyhow::bail!("the mount prefix {value:?} must be a path starting with '/', such as /wiki (or / for the root)");
+        anyhow::bail!("the mount prefix {value:?} (mount in quire.toml, --mount or QUIRE_MOUNT) must be a path starting with '/', such as /wiki (or / for the root)");
     }
     Ok(value.trim_end_matches('/').to_owned())
-}
-
-/// The listen addresses a subcommand's flags (or their environment
-/// variables) gave, to merge over the file's.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ListenFlags<'a> {
-    /// `serve --listen`.
-    pub http: Option<&'a str>,
-    /// `fastcgi --listen`.
-    pub fastcgi: Option<&'a str>,
-    /// `scgi --listen`.
-    pub scgi: Option<&'a str>,
-}
-
-/// Settings after merging flags > environment > file > defaults.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub site_name: String,
-    pub front_page: String,
-    pub help_page: String,
-    pub listen: String,
-    pub fastcgi_listen: Option<String>,
-    pub scgi_listen: Option<String>,
-    pub mount: Option<String>,
-    pub max_body_bytes: u64,
-    pub debug: bool,
-    pub render_cache: bool,
-    pub max_page_bytes: u64,
-    /// The site's theme, for readers who chose none.
-    pub theme: String,
-    pub camel_case: bool,
-    pub interwiki: std::collections::BTreeMap<String, String>,
-    pub registration: Registration,
-    pub anonymous_edits: bool,
-    /// `[acl]` and `[groups]`.
-    pub acl: crate::acl::Policy,
-    /// `[acl]` as written (before, default, after), for the admin page.
-    pub acl_lines: [String; 3],
-    /// `[groups]` as written, for the admin page.
-    pub groups: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-impl Settings {
-    /// Merges the command line (which already includes the environment)
-    /// over the file.
-    pub fn merge(global: &GlobalOptions, flags: &ListenFlags<'_>, file: FileSettings) -> Settings {
-        Settings {
-            site_name: file.site_name.unwrap_or_else(|| "quire".to_owned()),
-            front_page: file.front_page.unwrap_or_else(|| "FrontPage".to_owned()),
-            help_page: file.help_page.unwrap_or_else(|| "Help".to_owned()),
-            listen: flags
-                .http
-                .map(str::to_owned)
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
-            fastcgi_listen: flags.fastcgi.map(str::to_owned).or(file.fastcgi_listen),
-            scgi_listen: flags.scgi.map(str::to_owned).or(file.scgi_listen),
-            mount: global.mount.clone().or(file.mount),
-            max_body_bytes: global
-                .max_body
-                .or(file.max_body_bytes)
-                .unwrap_or(8 * 1024 * 1024),
-            debug: global.debug || file.debug.unwrap_or(false),
-            render_cache: file.render_cache.unwrap_or(true),
-            max_page_bytes: file.max_page_bytes.unwrap_or(2 * 1024 * 1024),
-            camel_case: file.camel_case.unwrap_or(false),
-            theme: file.theme.unwrap_or_else(|| "default".to_owned()),
-            interwiki: file.interwiki.unwrap_or_else(|| {
-                [(
-                    "WikiPedia".to_owned(),
-                    "https://en.wikipedia.org/wiki/$PAGE".to_owned(),
-                )]
-                .into()
-            }),
-            registration: file.registration.unwrap_or(Registration::Open),
-            anonymous_edits: file.anonymous_edits.unwrap_or(true),
-            acl_lines: {
-                let acl = file.acl.as_ref();
-                let line = |pick: fn(&AclSettings) -> &Option<String>, default: &str| {
-                    acl.and_then(|acl| pick(acl).clone())
-                        .unwrap_or_else(|| default.to_owned())
-                };
-                [
-                    line(|acl| &acl.before, ""),
-                    line(|acl| &acl.default, crate::acl::DEFAULT_ACL),
-                    line(|acl| &acl.after, ""),
-                ]
-            },
-            groups: file.groups.clone().unwrap_or_default(),
-            acl: {
-                let acl = file.acl.unwrap_or_default();
-                crate::acl::Policy::new(
-                    acl.before.as_deref().unwrap_or(""),
-                    acl.default.as_deref().unwrap_or(crate::acl::DEFAULT_ACL),
-                    acl.after.as_deref().unwrap_or(""),
-                    crate::acl::Groups::new(file.groups.unwrap_or_default()),
-                )
-            },
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::GlobalOptions;
+
+    fn merge(file: Settings, global: &GlobalOptions, flags: &ListenFlags<'_>) -> Settings {
+        file.with_flags(global, flags).unwrap()
+    }
 
     #[test]
     fn the_default_file_parses_to_all_defaults() {
-        let file: FileSettings = toml::from_str(DEFAULT_FILE).unwrap();
-        let settings = Settings::merge(&GlobalOptions::default(), &ListenFlags::default(), file);
+        let file: Settings = toml::from_str(&default_file()).unwrap();
+        let settings = merge(file, &GlobalOptions::default(), &ListenFlags::default());
+        assert_eq!(settings, Settings::default());
         assert_eq!(settings.site_name, "quire");
         assert_eq!(settings.listen, "127.0.0.1:8080");
         assert_eq!(settings.max_body_bytes, 8 * 1024 * 1024);
@@ -298,27 +467,115 @@ mod tests {
         assert_eq!(settings.theme, "default");
         assert_eq!(settings.registration, Registration::Open);
         assert!(settings.anonymous_edits);
-        assert_eq!(settings.acl, crate::acl::Policy::default());
+        assert_eq!(settings.acl_policy(), crate::acl::Policy::default());
+    }
+
+    /// The default file's commented lines, uncommented: every `# key = value` and `# [table]`.
+    fn uncommented(file: &str) -> String {
+        file.lines()
+            .filter_map(|line| line.strip_prefix("# "))
+            .filter(|line| {
+                let bare_key = |key: &str| {
+                    !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+                };
+                line.strip_prefix('[')
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .is_some_and(bare_key)
+                    || line.split_once(" = ").is_some_and(|(key, _)| bare_key(key))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// `keys` and the keys of `table` are the same, at every level of documented tables.
+    fn assert_same_keys(keys: &[Key], table: &toml::Table, path: &str) {
+        let declared: Vec<&str> = keys.iter().map(|key| key.name).collect();
+        let written: Vec<&str> = table.keys().map(String::as_str).collect();
+        let mut sorted = declared.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, written, "keys of {path:?} in the default file");
+        for key in keys {
+            assert!(
+                key.doc.iter().any(|line| !line.trim().is_empty()),
+                "{path}{} has no doc comment",
+                key.name
+            );
+            if !key.keys.is_empty() {
+                let inner = table[key.name].as_table().expect("a documented table");
+                assert_same_keys(key.keys, inner, &format!("{path}{}.", key.name));
+            }
+        }
+    }
+
+    /// The tidy check: the file `quire init` writes names every key of the struct, once, each
+    /// with its doc, at its default or a valid example; and its keys are the struct's, no more.
+    #[test]
+    fn the_settings_default_file_matches_the_struct() {
+        let file = default_file();
+        let all = uncommented(&file);
+        // Every line parses, each key once (a duplicate is a TOML error), into the struct.
+        let settings: Settings = toml::from_str(&all)
+            .unwrap_or_else(|err| panic!("the uncommented default file:\n{all}\n{err}"));
+        let table: toml::Table = toml::from_str(&all).unwrap();
+        assert_same_keys(Settings::KEYS, &table, "");
+        // A key with a default value is shown at that value.
+        let defaults = Settings::default().to_table();
+        for (name, value) in &defaults {
+            if value.as_table().is_some_and(|t| t.is_empty()) {
+                continue;
+            }
+            assert_eq!(
+                table.get(name),
+                Some(value),
+                "{name} in the default file is not its default"
+            );
+        }
+        // What serde reads is what the struct declares (no key renamed behind the docs' back).
+        let serde_keys = serde_json::to_value(&settings).unwrap();
+        let mut declared: Vec<&str> = Settings::KEYS.iter().map(|key| key.name).collect();
+        declared.sort_unstable();
+        let serialised: Vec<&str> = serde_keys
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(declared, serialised);
+    }
+
+    #[test]
+    fn the_admin_listing_names_every_key() {
+        let entries = Settings::default().entries();
+        let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys[..3], ["site_name", "front_page", "help_page"]);
+        assert!(keys.contains(&"mount") && keys.contains(&"acl.default"));
+        assert!(keys.contains(&"interwiki.WikiPedia") && keys.contains(&"groups"));
+        let mount = entries.iter().find(|(key, _)| key == "mount").unwrap();
+        assert_eq!(mount.1, None);
     }
 
     #[test]
     fn acl_lines_and_groups_are_read() {
-        let file: FileSettings = toml::from_str(
+        let file: Settings = toml::from_str(
             "[acl]\nbefore = \"+Editors:admin\"\ndefault = \"All:read\"\n[groups]\nEditors = [\"alice\"]",
         )
         .unwrap();
-        let settings = Settings::merge(&GlobalOptions::default(), &ListenFlags::default(), file);
+        let settings = merge(file, &GlobalOptions::default(), &ListenFlags::default());
         let alice = crate::acl::Principal {
             name: Some("alice"),
             is_admin: false,
         };
-        assert!(settings.acl.may(alice, None, crate::acl::Right::Admin));
-        assert!(!settings.acl.may(
+        let policy = settings.acl_policy();
+        assert!(policy.may(alice, None, crate::acl::Right::Admin));
+        assert!(!policy.may(
             crate::acl::Principal::ANONYMOUS,
             None,
             crate::acl::Right::Write
         ));
-        assert!(toml::from_str::<FileSettings>("[acl]\ndefualt = \"All:\"").is_err());
+        assert!(toml::from_str::<Settings>("[acl]\ndefualt = \"All:\"").is_err());
     }
 
     #[test]
@@ -331,21 +588,29 @@ mod tests {
 
     #[test]
     fn registration_modes_parse_and_others_are_refused() {
-        let file: FileSettings =
+        let file: Settings =
             toml::from_str("registration = \"invite\"\nanonymous_edits = false").unwrap();
-        assert_eq!(file.registration, Some(Registration::Invite));
-        assert_eq!(file.anonymous_edits, Some(false));
-        assert!(toml::from_str::<FileSettings>("registration = \"maybe\"").is_err());
+        assert_eq!(file.registration, Registration::Invite);
+        assert!(!file.anonymous_edits);
+        assert!(toml::from_str::<Settings>("registration = \"maybe\"").is_err());
     }
 
     #[test]
     fn a_typo_is_an_error() {
-        assert!(toml::from_str::<FileSettings>("site_nmae = \"x\"").is_err());
+        let err = toml::from_str::<Settings>("site_nmae = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("site_nmae"), "{err}");
+    }
+
+    #[test]
+    fn page_settings_must_be_page_names() {
+        let err = toml::from_str::<Settings>("front_page = \"+x\"").unwrap_err();
+        assert!(err.to_string().contains("front_page"), "{err}");
+        assert!(err.to_string().contains("not a valid page name"), "{err}");
     }
 
     #[test]
     fn flags_win_over_the_file() {
-        let file: FileSettings =
+        let file: Settings =
             toml::from_str("listen = \"0.0.0.0:1\"\nmount = \"/a\"\nmax_body_bytes = 5").unwrap();
         let global = GlobalOptions {
             mount: Some("/b".into()),
@@ -355,9 +620,26 @@ mod tests {
             http: Some("127.0.0.1:2"),
             ..ListenFlags::default()
         };
-        let settings = Settings::merge(&global, &flags, file);
+        let settings = merge(file, &global, &flags);
         assert_eq!(settings.listen, "127.0.0.1:2");
         assert_eq!(settings.mount.as_deref(), Some("/b"));
         assert_eq!(settings.max_body_bytes, 5);
+    }
+
+    #[test]
+    fn a_bad_mount_is_refused_from_the_file_or_a_flag() {
+        let file: Settings = toml::from_str("mount = \"wiki\"").unwrap();
+        let err = file
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("mount"), "{err}");
+        let global = GlobalOptions {
+            mount: Some("/wiki/".into()),
+            ..GlobalOptions::default()
+        };
+        let settings = Settings::default()
+            .with_flags(&global, &ListenFlags::default())
+            .unwrap();
+        assert_eq!(settings.mount.as_deref(), Some("/wiki"));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use storage::{Save, SaveOutcome, Storage};
 
-use crate::config::{FileSettings, DEFAULT_FILE};
+use crate::config::{default_file, Settings};
 use crate::seed::SEED_PAGES;
 
 /// An opened data directory.
@@ -49,16 +49,16 @@ impl DataDir {
             .open(&config)
         {
             Ok(mut file) => file
-                .write_all(DEFAULT_FILE.as_bytes())
+                .write_all(default_file().as_bytes())
                 .with_context(|| format!("could not write {}", config.display())),
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
             Err(err) => Err(err).with_context(|| format!("could not create {}", config.display())),
         }
     }
 
-    /// The settings file's contents.
-    pub fn settings(&self) -> anyhow::Result<FileSettings> {
-        FileSettings::load(&self.config_path())
+    /// The settings file's contents (all defaults if there is none).
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::read(&self.config_path())
     }
 
     /// Opens the database, seeding the help pages into an empty wiki.

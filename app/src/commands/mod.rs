@@ -19,11 +19,10 @@ use gateway::{App, GatewayConfig};
 use themes::Themes;
 
 use crate::cli::GlobalOptions;
-use crate::config::{parse_mount, ListenFlags, Settings};
+use crate::config::{ListenFlags, Settings};
 use crate::datadir::DataDir;
 use crate::indexer::Indexer;
-use crate::wiki::plumbing::page_name::PageName;
-use crate::wiki::{Wiki, WikiSettings};
+use crate::wiki::Wiki;
 
 /// Settings, data directory and session keys, resolved once per process.
 pub struct Setup {
@@ -38,10 +37,7 @@ impl Setup {
     pub fn new(global: &GlobalOptions, flags: ListenFlags<'_>) -> anyhow::Result<Setup> {
         let data = DataDir::locate(global.data.as_deref());
         data.create()?;
-        let mut settings = Settings::merge(global, &flags, data.settings()?);
-        if let Some(mount) = &settings.mount {
-            settings.mount = Some(parse_mount(mount)?);
-        }
+        let settings = data.settings()?.with_flags(global, &flags)?;
         let key_path = data.session_key_path();
         let session_keys = SessionKeys::load_or_create(&key_path).with_context(|| {
             format!(
@@ -56,7 +52,7 @@ impl Setup {
         })
     }
 
-    /// What every adapter is told.
+    /// What every adapter is told: `max_body_bytes` and `mount`, in the gateway's terms.
     pub fn gateway_config(&self) -> GatewayConfig {
         GatewayConfig {
             max_body_bytes: self.settings.max_body_bytes,
@@ -112,33 +108,7 @@ impl Setup {
                 "quire.toml names a theme that is not installed; pages use the default theme"
             );
         }
-        let page_setting = |value: &str, key: &str| {
-            PageName::parse(value)
-                .with_context(|| format!("the {key} setting {value:?} is not a valid page name"))
-        };
-        let wiki = Wiki::new(
-            storage,
-            Arc::new(indexer),
-            themes,
-            WikiSettings {
-                site_name: self.settings.site_name.clone(),
-                front_page: page_setting(&self.settings.front_page, "front_page")?,
-                help_page: page_setting(&self.settings.help_page, "help_page")?,
-                render_cache: self.settings.render_cache,
-                markup: markup::RenderOptions {
-                    camel_case: self.settings.camel_case,
-                    interwiki: self.settings.interwiki.clone(),
-                    ..markup::RenderOptions::default()
-                },
-                max_page_bytes: usize::try_from(self.settings.max_page_bytes).unwrap_or(usize::MAX),
-                theme: self.settings.theme.clone(),
-                registration: self.settings.registration,
-                anonymous_edits: self.settings.anonymous_edits,
-                acl: self.settings.acl.clone(),
-                acl_lines: self.settings.acl_lines.clone(),
-                groups: self.settings.groups.clone(),
-            },
-        );
+        let wiki = Wiki::new(storage, Arc::new(indexer), themes, self.settings.clone());
         // The one stack for every gateway: sessions, CSRF, security headers, compression, 304s.
         let stack = StackConfig {
             debug: self.settings.debug,

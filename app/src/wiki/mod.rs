@@ -19,51 +19,26 @@ use gateway::{App, IntoResponse, Request, Response};
 use http::Method;
 use storage::Storage;
 
+use crate::config::Settings;
 use crate::indexer::Indexer;
 use themes::Themes;
 
 pub use self::plumbing::error::WikiError;
-use self::plumbing::page_name::PageName;
 use self::plumbing::routes::Route;
 use self::plumbing::urls::Urls;
 use self::plumbing::viewer::Viewer;
-
-/// Site-wide settings the controllers need.
-#[derive(Debug, Clone)]
-pub struct WikiSettings {
-    /// Shown in the header and page titles.
-    pub site_name: String,
-    /// The page shown at `/`.
-    pub front_page: PageName,
-    /// The page the header's "Help" link opens.
-    pub help_page: PageName,
-    /// Whether page views use the rendered HTML stored in the database (`render_cache` in
-    /// `quire.toml`); off, every view renders the Markdown again.
-    pub render_cache: bool,
-    /// The Markdown dialect: interwiki prefixes, CamelCase links.
-    pub markup: markup::RenderOptions,
-    /// The largest page text a save or preview accepts, in bytes.
-    pub max_page_bytes: usize,
-    /// The site's theme (`theme` in `quire.toml`), for readers who chose none.
-    pub theme: String,
-    /// Who may create an account on `/+register` (`registration` in `quire.toml`).
-    pub registration: crate::config::Registration,
-    /// Whether visitors who are not logged in may edit (`anonymous_edits` in `quire.toml`).
-    pub anonymous_edits: bool,
-    /// Who may do what to which page (`[acl]` and `[groups]` in `quire.toml`).
-    pub acl: crate::acl::Policy,
-    /// `[acl]` before, default and after as written, for the admin page.
-    pub acl_lines: [String; 3],
-    /// `[groups]` as written, for the admin page.
-    pub groups: std::collections::BTreeMap<String, Vec<String>>,
-}
 
 /// The wiki as a gateway app.
 pub struct Wiki {
     storage: Arc<Storage>,
     indexer: Arc<Indexer>,
     themes: Themes,
-    settings: WikiSettings,
+    /// `quire.toml` and the command line, as the controllers read them.
+    settings: Settings,
+    /// The Markdown dialect, from `camel_case` and `[interwiki]`.
+    markup: markup::RenderOptions,
+    /// Who may do what to which page, from `[acl]` and `[groups]`.
+    acl: crate::acl::Policy,
     /// Every page's ACL line, kept between requests of a long-running process.
     acl_cache: plumbing::access::AclCache,
 }
@@ -88,12 +63,14 @@ impl Wiki {
         storage: Arc<Storage>,
         indexer: Arc<Indexer>,
         themes: Themes,
-        settings: WikiSettings,
+        settings: Settings,
     ) -> Self {
         Wiki {
             storage,
             indexer,
             themes,
+            markup: settings.render_options(),
+            acl: settings.acl_policy(),
             settings,
             acl_cache: plumbing::access::AclCache::default(),
         }

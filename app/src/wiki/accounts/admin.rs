@@ -1,5 +1,6 @@
-//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings and ACL groups as
-//! `quire.toml` has them, and recent failed logins. Only for accounts with the admin role.
+//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings (ACL groups among
+//! them) as `quire.toml` and the command line set them, and recent failed logins. Only for accounts
+//! with the admin role.
 //!
 //! An admin cannot demote or disable themselves here, so the last admin cannot lock everyone out by
 //! a misclick; `quire user role|disable` on the server can still do anything.
@@ -9,6 +10,7 @@ use http::StatusCode;
 use serde::Serialize;
 use storage::{Role, UserError};
 
+use crate::config::Settings;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -28,7 +30,6 @@ struct AdminView {
     invites: Vec<InviteRow>,
     register_url: String,
     settings: Vec<SettingRow>,
-    groups: Vec<GroupRow>,
     failed_logins: Vec<FailedRow>,
     message: Option<String>,
 }
@@ -51,16 +52,12 @@ struct InviteRow {
     expires: i64,
 }
 
+/// One key of `quire.toml` (`acl.default` for a key in a table) and its value as text; `None`
+/// when it is unset.
 #[derive(Serialize)]
 struct SettingRow {
-    key: &'static str,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct GroupRow {
-    name: String,
-    members: Vec<String>,
+    key: String,
+    value: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +65,26 @@ struct FailedRow {
     time: i64,
     name: String,
     address: String,
+}
+
+/// Every setting, from serialising them: a key added to [`Settings`] shows up by itself. Strings
+/// without their quotes, lists (a group's members) as `a, b`.
+fn setting_rows(settings: &Settings) -> Vec<SettingRow> {
+    fn text(value: &toml::Value) -> String {
+        match value {
+            toml::Value::String(text) => text.clone(),
+            toml::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+            other => other.to_string(),
+        }
+    }
+    settings
+        .entries()
+        .into_iter()
+        .map(|(key, value)| SettingRow {
+            key,
+            value: value.as_ref().map(text),
+        })
+        .collect()
 }
 
 impl Wiki {
@@ -131,67 +148,13 @@ impl Wiki {
                 address: failed.address,
             })
             .collect();
-        let settings = &self.settings;
         let view = AdminView {
             layout: self.layout(exchange, "Administration", None),
             form_url: exchange.urls.to(&Route::Admin),
             users,
             invites,
             register_url: exchange.urls.to(&Route::Register),
-            settings: vec![
-                SettingRow {
-                    key: "site_name",
-                    value: settings.site_name.clone(),
-                },
-                SettingRow {
-                    key: "front_page",
-                    value: settings.front_page.to_string(),
-                },
-                SettingRow {
-                    key: "help_page",
-                    value: settings.help_page.to_string(),
-                },
-                SettingRow {
-                    key: "registration",
-                    value: settings.registration.as_str().to_owned(),
-                },
-                SettingRow {
-                    key: "anonymous_edits",
-                    value: settings.anonymous_edits.to_string(),
-                },
-                SettingRow {
-                    key: "render_cache",
-                    value: settings.render_cache.to_string(),
-                },
-                SettingRow {
-                    key: "max_page_bytes",
-                    value: settings.max_page_bytes.to_string(),
-                },
-                SettingRow {
-                    key: "camel_case",
-                    value: settings.markup.camel_case.to_string(),
-                },
-                SettingRow {
-                    key: "acl.before",
-                    value: settings.acl_lines[0].clone(),
-                },
-                SettingRow {
-                    key: "acl.default",
-                    value: settings.acl_lines[1].clone(),
-                },
-                SettingRow {
-                    key: "acl.after",
-                    value: settings.acl_lines[2].clone(),
-                },
-            ],
-            groups: settings
-                .groups
-                .iter()
-                .map(|(name, members)| GroupRow {
-                    name: name.clone(),
-                    members: members.clone(),
-                })
-                .collect(),
+            settings: setting_rows(&self.settings),
             failed_logins,
             message,
         };

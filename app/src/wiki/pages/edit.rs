@@ -242,7 +242,7 @@ impl Wiki {
             text,
         )?;
         let author = author_of(exchange);
-        let links = markup::wiki_links_with(text, name.as_str(), &self.settings.markup);
+        let links = markup::wiki_links_with(text, name.as_str(), &self.markup);
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
         let outcome = self.storage.save_with_links(
             Save {

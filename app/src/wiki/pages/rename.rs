@@ -112,7 +112,7 @@ impl Wiki {
         // Relative links ([[../Sibling]]) may point elsewhere under the new names.
         for (_, to) in &outcome.renamed {
             if let Some(current) = self.storage.current(to)? {
-                let links = markup::wiki_links_with(&current.text, to, &self.settings.markup);
+                let links = markup::wiki_links_with(&current.text, to, &self.markup);
                 let links: Vec<&str> = links.iter().map(String::as_str).collect();
                 self.storage.set_links(to, current.rev, &links)?;
             }

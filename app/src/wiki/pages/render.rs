@@ -21,7 +21,7 @@ impl Wiki {
         if !self.settings.render_cache {
             return self.render_markdown(exchange, name, &revision.text);
         }
-        let variant = render_variant(exchange, &self.settings.markup);
+        let variant = render_variant(exchange, &self.markup);
         let ticket = match self
             .storage
             .cached_html(name.as_str(), revision.rev, &variant)
@@ -52,7 +52,7 @@ impl Wiki {
             urls: &exchange.urls,
             storage: &self.storage,
         };
-        match markup::render_with(text, name.as_str(), &links, &self.settings.markup) {
+        match markup::render_with(text, name.as_str(), &links, &self.markup) {
             Ok(rendered) => rendered.html,
             // The options carry no size limit (saves enforce one), so this
             // cannot happen; an empty body beats a panic if it ever does.

@@ -103,7 +103,7 @@ impl Wiki {
     pub(crate) fn access(&self, viewer: &Viewer) -> Result<Access<'_>, WikiError> {
         let mut access = Access {
             map: self.acl_map()?,
-            policy: &self.settings.acl,
+            policy: &self.acl,
             name: viewer.name.clone(),
             is_admin: viewer.is_admin,
             hides: true,

@@ -88,6 +88,23 @@ impl fmt::Display for PageName {
     }
 }
 
+/// As text: `front_page = "FrontPage"` in `quire.toml`.
+impl serde::Serialize for PageName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Parsed as it is read, so a setting that cannot name a page is an error at its line.
+impl<'de> serde::Deserialize<'de> for PageName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        PageName::parse(&text).map_err(|err| {
+            serde::de::Error::custom(format!("{text:?} is not a valid page name: {err}"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
