@@ -113,8 +113,22 @@ impl Wiki {
         status: StatusCode,
         message: Option<String>,
     ) -> Result<Response, WikiError> {
-        let me = exchange.viewer.name.as_deref().unwrap_or("");
-        let users = self
+        let view = AdminView {
+            layout: self.layout(exchange, "Administration", None),
+            form_url: exchange.urls.to(&Route::Admin),
+            users: self.user_rows(exchange.viewer.name.as_deref().unwrap_or(""))?,
+            invites: self.invite_rows()?,
+            register_url: exchange.urls.to(&Route::Register),
+            settings: setting_rows(&self.settings),
+            failed_logins: self.failed_login_rows()?,
+            message,
+        };
+        self.html(status, "admin.html", view)
+    }
+
+    /// Every account; `me` is the admin looking, who cannot demote or disable themselves.
+    fn user_rows(&self, me: &str) -> Result<Vec<UserRow>, WikiError> {
+        Ok(self
             .storage
             .users()?
             .into_iter()
@@ -127,8 +141,11 @@ impl Wiki {
                 disabled: user.disabled,
                 created: user.created,
             })
-            .collect();
-        let invites = self
+            .collect())
+    }
+
+    fn invite_rows(&self) -> Result<Vec<InviteRow>, WikiError> {
+        Ok(self
             .storage
             .open_invites()?
             .into_iter()
@@ -137,8 +154,11 @@ impl Wiki {
                 created_by: invite.created_by,
                 expires: invite.expires,
             })
-            .collect();
-        let failed_logins = self
+            .collect())
+    }
+
+    fn failed_login_rows(&self) -> Result<Vec<FailedRow>, WikiError> {
+        Ok(self
             .storage
             .failed_logins(FAILED_LOGINS_SHOWN)?
             .into_iter()
@@ -147,18 +167,7 @@ impl Wiki {
                 name: failed.name,
                 address: failed.address,
             })
-            .collect();
-        let view = AdminView {
-            layout: self.layout(exchange, "Administration", None),
-            form_url: exchange.urls.to(&Route::Admin),
-            users,
-            invites,
-            register_url: exchange.urls.to(&Route::Register),
-            settings: setting_rows(&self.settings),
-            failed_logins,
-            message,
-        };
-        self.html(status, "admin.html", view)
+            .collect())
     }
 
     /// `POST /+admin`: `action` is `role` (with `name` and `role`), `disable`, `enable` (with `name`)
