@@ -1,7 +1,7 @@
 //! Keeping the search index in step with the wiki: catching up from the revision log, in the
 //! background for long-running servers and inline for CGI, and rebuilding from scratch.
 //!
-//! The index (`storage::search`) records the last revision id it holds; catching up replays the
+//! The index (the `search` crate) records the last revision id it holds; catching up replays the
 //! page events after it (`Storage::events_after`): a saved or undeleted page, or a page under its new
 //! name, is indexed as plain text (`markup::plain_text`: storage cannot strip Markdown itself); a
 //! deleted page, or the old name of a renamed one, is taken out.
@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use storage::search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
+use search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
 use storage::{LoggedRevision, PageEvent, Storage, StorageError};
 
 /// Revisions read from the log at a time.

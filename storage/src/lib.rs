@@ -48,7 +48,6 @@ mod render_cache;
 mod revision;
 mod save;
 mod schema;
-pub mod search;
 pub mod users;
 mod varint;
 

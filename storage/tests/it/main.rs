@@ -11,7 +11,6 @@ mod lifecycle;
 mod links;
 mod open;
 mod pages;
-mod search;
 mod users;
 
 use std::path::PathBuf;
