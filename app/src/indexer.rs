@@ -332,7 +332,7 @@ fn last_per_page(batch: &[PageEvent]) -> Vec<&PageEvent> {
     let mut last: HashMap<&str, usize> = HashMap::new();
     for (at, event) in batch.iter().enumerate() {
         let page = match event {
-            PageEvent::Saved(logged) => logged.revision.page.as_str(),
+            PageEvent::Saved(logged) => logged.revision.meta.page.as_str(),
             PageEvent::Removed { page, .. } => page.as_str(),
         };
         last.insert(page, at);
@@ -344,10 +344,10 @@ fn last_per_page(batch: &[PageEvent]) -> Vec<&PageEvent> {
 
 fn page_doc<'a>(revision: &'a storage::Revision, text: &'a str) -> PageDoc<'a> {
     PageDoc {
-        name: &revision.page,
+        name: &revision.meta.page,
         text,
-        author: &revision.author,
-        time: revision.time,
+        author: &revision.meta.author,
+        time: revision.meta.time,
     }
 }
 
@@ -378,7 +378,7 @@ pub fn rebuild(
     loop {
         let batch = storage.current_revisions(after.as_deref(), BATCH)?;
         let Some(last) = batch.last() else { break };
-        after = Some(last.revision.page.clone());
+        after = Some(last.revision.meta.page.clone());
         let texts = plain_texts(&batch);
         let docs: Vec<PageDoc<'_>> = batch
             .iter()

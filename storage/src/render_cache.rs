@@ -131,7 +131,8 @@ pub(crate) fn invalidate_links_to(conn: &Connection, target: &str) -> Result<(),
     Ok(())
 }
 
-/// How many entries the cache holds (for tests and reports).
+/// How many entries the cache holds (for tests).
+#[cfg(feature = "testing")]
 pub(crate) fn len(conn: &Connection) -> Result<u64, StorageError> {
     let n: Option<i64> = conn
         .query_row("SELECT COUNT(*) FROM rendered", [], |row| row.get(0))

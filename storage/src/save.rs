@@ -67,9 +67,11 @@ pub(crate) fn save(
         Some((loaded, deleted)) if !deleted => {
             let current = &loaded.revision;
             if current.text == save.text {
-                return Ok(SaveOutcome::Unchanged { rev: current.rev });
+                return Ok(SaveOutcome::Unchanged {
+                    rev: current.meta.rev,
+                });
             }
-            if save.base_rev != Some(current.rev) {
+            if save.base_rev != Some(current.meta.rev) {
                 return Ok(SaveOutcome::Conflict {
                     current: loaded.revision,
                 });
@@ -175,9 +177,9 @@ pub(crate) struct Appended {
 /// revision, and the page's older cached HTML goes. Links, the deleted flag and cache invalidation
 /// for other pages are the caller's. Inside the caller's `BEGIN IMMEDIATE` transaction.
 pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, StorageError> {
-    let (prev_rev, prev_size) = new
-        .prev
-        .map_or((0, 0), |prev| (prev.revision.rev, prev.revision.size));
+    let (prev_rev, prev_size) = new.prev.map_or((0, 0), |prev| {
+        (prev.revision.meta.rev, prev.revision.meta.size)
+    });
     let rev = prev_rev + 1;
     let rev_sql = i64::try_from(rev).map_err(|_| StorageError::Invalid {
         what: format!("revision number {rev} of page {:?} is too large", new.page),
@@ -311,7 +313,7 @@ mod tests {
             else {
                 panic!("base {base:?} did not conflict");
             };
-            assert_eq!((current.rev, current.text.as_str()), (2, "b"));
+            assert_eq!((current.meta.rev, current.text.as_str()), (2, "b"));
         }
         assert_eq!(storage.revision_count("P").unwrap(), 2);
     }
@@ -330,10 +332,15 @@ mod tests {
         let storage = Storage::open_in_memory().unwrap();
         storage.save(edit("P", "ä", None)).unwrap();
         storage.save(edit("P", "", Some(1))).unwrap();
-        let changes = storage.recent_changes(10, 0).unwrap();
+        let changes = storage
+            .recent(&crate::RecentQuery {
+                limit: 10,
+                ..crate::RecentQuery::default()
+            })
+            .unwrap();
         let sizes: Vec<_> = changes
             .iter()
-            .map(|c| (c.rev, c.size, c.size_delta))
+            .map(|c| (c.meta.rev, c.meta.size, c.size_delta))
             .collect();
         assert_eq!(sizes, [(2, 0, -2), (1, 2, 2)]);
     }

@@ -104,11 +104,11 @@ impl Wiki {
         let Some(current) = self.storage.current(name.as_str())? else {
             return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
         };
-        let to = revision_param(query.get("to"), "to")?.unwrap_or(current.rev);
+        let to = revision_param(query.get("to"), "to")?.unwrap_or(current.meta.rev);
         let from =
             revision_param(query.get("from"), "from")?.unwrap_or(to.saturating_sub(1).max(1));
         let load = |rev: u64| -> Result<String, WikiError> {
-            if rev == current.rev {
+            if rev == current.meta.rev {
                 return Ok(current.text.clone());
             }
             self.storage
@@ -201,7 +201,7 @@ impl Wiki {
             .revision(name.as_str(), rev)?
             .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?;
         let comment = format!("Reverted to r{rev}");
-        match self.store(exchange, name, &target.text, &comment, Some(current.rev))? {
+        match self.store(exchange, name, &target.text, &comment, Some(current.meta.rev))? {
             SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }
@@ -209,7 +209,7 @@ impl Wiki {
                 StatusCode::CONFLICT,
                 format!(
                     "{} saved {name} (revision {}) just as you reverted it, so nothing was reverted. Look at the history and revert again if you still want to.",
-                    current.author, current.rev
+                    current.meta.author, current.meta.rev
                 ),
             )
             .into()),

@@ -102,13 +102,13 @@ impl Wiki {
             return self.missing_page(exchange, name);
         };
         let revision = match wanted {
-            Some(rev) if rev != current.rev => self
+            Some(rev) if rev != current.meta.rev => self
                 .storage
                 .revision(name.as_str(), rev)?
                 .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?,
             _ => current.clone(),
         };
-        let is_current = revision.rev == current.rev;
+        let is_current = revision.meta.rev == current.meta.rev;
         let content_html = if is_current {
             self.cached_render(exchange, name, &revision)
         } else {
@@ -139,15 +139,15 @@ impl Wiki {
             notice,
             content_html,
             backlinks,
-            history_rev_count: current.rev,
+            history_rev_count: current.meta.rev,
             revision: RevisionInfo {
                 is_current,
                 current_url: exchange.urls.page(name),
-                revert_url: (!is_current).then(|| exchange.urls.revert(name, revision.rev)),
-                rev: revision.rev,
-                author: revision.author,
-                time: revision.time,
-                comment: revision.comment,
+                revert_url: (!is_current).then(|| exchange.urls.revert(name, revision.meta.rev)),
+                rev: revision.meta.rev,
+                author: revision.meta.author,
+                time: revision.meta.time,
+                comment: revision.meta.comment,
             },
         };
         self.html(StatusCode::OK, "page.html", view)
@@ -179,7 +179,7 @@ impl Wiki {
         let view = EditView {
             layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
             is_new: current.is_none(),
-            base_rev: current.as_ref().map(|revision| revision.rev),
+            base_rev: current.as_ref().map(|revision| revision.meta.rev),
             text: current.map(|revision| revision.text).unwrap_or_default(),
             comment: String::new(),
             preview_html: None,
@@ -284,9 +284,9 @@ impl Wiki {
                     // A base that never existed (a forged form): nothing to merge against.
                     let notice = format!(
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
-                        current.rev, current.author
+                        current.meta.rev, current.meta.author
                     );
-                    let base_rev = Some(current.rev);
+                    let base_rev = Some(current.meta.rev);
                     let conflict = ConflictShown {
                         notice,
                         their_text: current.text,
@@ -307,10 +307,10 @@ impl Wiki {
         };
         // Someone may save again between our merge and our save: merge again, a few times.
         for _ in 0..3 {
-            let label = format!("revision {} by {}", current.rev, current.author);
+            let label = format!("revision {} by {}", current.meta.rev, current.meta.author);
             match three_way(&base_text, &mine, &current.text, &label) {
                 Merged::Clean(merged) => {
-                    match self.store(exchange, name, &merged, &comment, Some(current.rev))? {
+                    match self.store(exchange, name, &merged, &comment, Some(current.meta.rev))? {
                         SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
                             let url = format!("{}?merged={rev}", exchange.urls.page(name));
                             return Ok(redirect_see_other(&url));
@@ -321,11 +321,11 @@ impl Wiki {
                 Merged::Conflicts { text, count } => {
                     let notice = format!(
                         "{} saved this page (revision {}) while you were editing, and {count} of your changes touch the same lines. Nothing was saved yet. The text below holds both versions between <<<<<<< and >>>>>>> markers: keep what should stay, remove the markers, and save. Your own text and their change are shown too.",
-                        current.author, current.rev
+                        current.meta.author, current.meta.rev
                     );
                     let their_changes =
                         diff(&base_text, &current.text, &DiffOptions::default()).lines;
-                    let base_rev = Some(current.rev);
+                    let base_rev = Some(current.meta.rev);
                     let conflict = ConflictShown {
                         notice,
                         their_text: current.text,
@@ -453,7 +453,7 @@ impl Wiki {
         let variant = render_variant(exchange, &self.settings.markup);
         let ticket = match self
             .storage
-            .cached_html(name.as_str(), revision.rev, &variant)
+            .cached_html(name.as_str(), revision.meta.rev, &variant)
         {
             Ok(CachedHtml::Hit(html)) => return html,
             Ok(CachedHtml::Miss(ticket)) => Some(ticket),

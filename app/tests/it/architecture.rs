@@ -32,7 +32,8 @@ fn internal_dependencies(krate: &str) -> Vec<String> {
     let mut deps = Vec::new();
     for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
         if let Some(table) = manifest.get(section).and_then(|value| value.as_table()) {
-            for name in table.keys() {
+            // A crate may list itself as a dev-dependency, for its test-only features.
+            for name in table.keys().filter(|name| *name != krate) {
                 if [
                     "gateway", "storage", "search", "markup", "themes", "app", "quire",
                 ]
