@@ -11,5 +11,6 @@ mod lifecycle;
 mod links;
 mod open;
 mod pages;
+mod saves;
 mod support;
 mod users;
