@@ -1,10 +1,10 @@
 //! A rebuild: a new generation filled from scratch while the live one keeps serving.
 //!
 //! `quire reindex` indexes every page again. Doing that in place would leave searches with half an
-//! index for minutes, so a rebuild creates the next
-//! generation directory (see the `generation` module), fills it with a writer of its own, commits,
-//! and only then points `CURRENT` at it and deletes the older generations. Updates that were
-//! catching up the old generation notice ([`Update::is_live`](crate::Update::is_live)) and move over.
+//! index for minutes, so a rebuild creates the next generation directory (see the `generation`
+//! module), fills it with a writer of its own, commits, and only then points `CURRENT` at it and
+//! deletes the older generations. An update still holding the old generation's writer can tell
+//! ([`Update::is_live`]) and takes a new one.
 //!
 //! # Phrases of common words
 //!

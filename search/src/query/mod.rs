@@ -49,7 +49,9 @@ pub struct Hit {
 }
 
 impl SearchIndex {
-    /// Runs a query in the syntax the `query::syntax` module documents (and the wiki's `Help/Search` page): `limit` hits after the first `offset`.
+    /// Runs a query, `limit` hits after the first `offset`. The syntax (words, `"phrases"`, `OR`,
+    /// `-word`, `prefix*`, `title:`/`path:`/`body:`/`author:`) never fails to parse; the
+    /// `query::syntax` module documents it, and the wiki's `Help/Search` page does for users.
     pub fn search(
         &self,
         text: &str,
