@@ -61,7 +61,7 @@ fn main() {
     let size = storage
         .current("Busy Page")
         .expect("reading the page")
-        .map_or(0, |r| r.size);
+        .map_or(0, |r| r.meta.size);
     println!(
         "built {revisions} revisions of a {size}-byte page in {:.1} s",
         started.elapsed().as_secs_f64()

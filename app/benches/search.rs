@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use storage::search::SearchIndex;
+use search::SearchIndex;
 use storage::{Save, Storage};
 
 const SEED: u64 = 0x5157_4952_4531;

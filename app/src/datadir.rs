@@ -129,10 +129,10 @@ fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
         }
         let mut progressed = false;
         for revision in &batch {
-            let links = markup::wiki_links(&revision.text, &revision.page);
+            let links = markup::wiki_links(&revision.text, &revision.meta.page);
             let links: Vec<&str> = links.iter().map(String::as_str).collect();
             // False when a save overtook us; that save recorded (or will be listed with) its own links.
-            progressed |= storage.set_links(&revision.page, revision.rev, &links)?;
+            progressed |= storage.set_links(&revision.meta.page, revision.meta.rev, &links)?;
             filled += 1;
         }
         if !progressed {

@@ -1,7 +1,7 @@
 //! Keeping the search index in step with the wiki: catching up from the revision log, in the
 //! background for long-running servers and inline for CGI, and rebuilding from scratch.
 //!
-//! The index (`storage::search`) records the last revision id it holds; catching up replays the
+//! The index (the `search` crate) records the last revision id it holds; catching up replays the
 //! page events after it (`Storage::events_after`): a saved or undeleted page, or a page under its new
 //! name, is indexed as plain text (`markup::plain_text`: storage cannot strip Markdown itself); a
 //! deleted page, or the old name of a renamed one, is taken out.
@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use storage::search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
+use search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
 use storage::{LoggedRevision, PageEvent, Storage, StorageError};
 
 /// Revisions read from the log at a time.
@@ -332,7 +332,7 @@ fn last_per_page(batch: &[PageEvent]) -> Vec<&PageEvent> {
     let mut last: HashMap<&str, usize> = HashMap::new();
     for (at, event) in batch.iter().enumerate() {
         let page = match event {
-            PageEvent::Saved(logged) => logged.revision.page.as_str(),
+            PageEvent::Saved(logged) => logged.revision.meta.page.as_str(),
             PageEvent::Removed { page, .. } => page.as_str(),
         };
         last.insert(page, at);
@@ -344,10 +344,10 @@ fn last_per_page(batch: &[PageEvent]) -> Vec<&PageEvent> {
 
 fn page_doc<'a>(revision: &'a storage::Revision, text: &'a str) -> PageDoc<'a> {
     PageDoc {
-        name: &revision.page,
+        name: &revision.meta.page,
         text,
-        author: &revision.author,
-        time: revision.time,
+        author: &revision.meta.author,
+        time: revision.meta.time,
     }
 }
 
@@ -378,7 +378,7 @@ pub fn rebuild(
     loop {
         let batch = storage.current_revisions(after.as_deref(), BATCH)?;
         let Some(last) = batch.last() else { break };
-        after = Some(last.revision.page.clone());
+        after = Some(last.revision.meta.page.clone());
         let texts = plain_texts(&batch);
         let docs: Vec<PageDoc<'_>> = batch
             .iter()

@@ -205,7 +205,7 @@ fn history(c: &mut Criterion) {
             raw as f64 / 1e6,
             disk as f64 / 1e6,
             disk as f64 * 100.0 / raw as f64,
-            current.size
+            current.meta.size
         );
         let cold = Instant::now();
         conn.execute("DELETE FROM blame", []).expect("forget blame");
@@ -266,7 +266,7 @@ fn history(c: &mut Criterion) {
     c.bench_function("save one more revision", |b| {
         b.iter(|| {
             edit(&mut rng, &mut lines);
-            let base = storage.current(PAGE).expect("read").map(|r| r.rev);
+            let base = storage.current(PAGE).expect("read").map(|r| r.meta.rev);
             save(&storage, &lines.join("\n"), base, "bench")
         })
     });

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use storage::{Save, SaveOutcome, Storage, StorageError};
+use storage::{RecentQuery, Save, SaveOutcome, Storage, StorageError};
 
 const PAGES: usize = 100;
 const SAVES: usize = 2_000;
@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     for i in 0..SAVES {
         let page = format!("Page{}", i % PAGES);
-        let base = storage.current(&page)?.map(|r| r.rev);
+        let base = storage.current(&page)?.map(|r| r.meta.rev);
         let text = format!("{body}{i}");
         let outcome = storage.save(Save {
             page: &page,
@@ -49,7 +49,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let start = Instant::now();
     for _ in 0..SAVES / 10 {
-        storage.recent_changes(50, 0)?;
+        storage.recent(&RecentQuery {
+            limit: 50,
+            ..RecentQuery::default()
+        })?;
     }
     report("recent changes (50)", SAVES / 10, start);
     Ok(())

@@ -110,7 +110,7 @@ pub(crate) fn blame(
     let Some(current) = crate::load_current(&tx, name)? else {
         return Ok(None);
     };
-    let rev = current.revision.rev;
+    let rev = current.revision.meta.rev;
     let lines = Lines::new(&current.revision.text);
     let (revs, rebuilt) = match load(&tx, current.page_id, rev, lines.len())? {
         Some(revs) => (revs, false),
@@ -166,13 +166,13 @@ fn rebuild(
     current: &Loaded,
     lines: &Lines<'_>,
 ) -> Result<Vec<u64>, StorageError> {
-    let page = &current.revision.page;
+    let page = &current.revision.meta.page;
     let mut owner: Vec<Option<u64>> = vec![None; lines.len()];
     // For each line of the tracked text (the newest non-deletion revision not yet compared with its
     // predecessor): the line of the current text it is, if that line is still unplaced.
     let mut map: Vec<Option<usize>> = (0..lines.len()).map(Some).collect();
     let mut tracked_text = current.revision.text.clone();
-    let mut tracked_rev = current.revision.rev;
+    let mut tracked_rev = current.revision.meta.rev;
     // The text of the revision right above the one being decoded, which its delta refers to.
     let mut above = current.revision.text.clone();
 
@@ -183,7 +183,7 @@ fn rebuild(
         ))
         .map_err(doing("rebuilding blame"))?;
     let mut rows = stmt
-        .query(params![current.page_id, sql_rev(current.revision.rev)])
+        .query(params![current.page_id, sql_rev(current.revision.meta.rev)])
         .map_err(doing("rebuilding blame"))?;
     while map.iter().any(Option::is_some) {
         let Some(row) = rows.next().map_err(doing("rebuilding blame"))? else {

@@ -48,7 +48,6 @@ mod render_cache;
 mod revision;
 mod save;
 mod schema;
-pub mod search;
 pub mod users;
 mod varint;
 
@@ -331,7 +330,8 @@ impl Storage {
         render_cache::store(&conn, ticket, variant, html)
     }
 
-    /// How many rendered pages the cache holds.
+    /// How many rendered pages the cache holds. For tests (the `testing` feature).
+    #[cfg(feature = "testing")]
     pub fn cached_html_count(&self) -> Result<u64, StorageError> {
         let conn = self.pool.get()?;
         render_cache::len(&conn)
@@ -364,7 +364,8 @@ impl Storage {
             .collect()
     }
 
-    /// How many revisions a page has (0 if it does not exist).
+    /// How many revisions a page has (0 if it does not exist). For tests (the `testing` feature).
+    #[cfg(feature = "testing")]
     pub fn revision_count(&self, name: &str) -> Result<u64, StorageError> {
         let conn = self.pool.get()?;
         let count: i64 = conn
@@ -374,27 +375,6 @@ impl Storage {
             .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
             .map_err(doing("counting revisions"))?;
         to_u64("revision count", name, count)
-    }
-
-    /// Saves across the whole wiki, newest first (by time, then by order of saving).
-    pub fn recent_changes(&self, limit: usize, offset: usize) -> Result<Vec<Change>, StorageError> {
-        let conn = self.pool.get()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
-                 JOIN pages p ON r.page_id = p.id
-                 ORDER BY r.time DESC, r.id DESC
-                 LIMIT ?1 OFFSET ?2"
-            ))
-            .map_err(doing("reading recent changes"))?;
-        let rows = stmt
-            .query_map(
-                params![sql_count(limit), sql_count(offset)],
-                recent::change_row,
-            )
-            .map_err(doing("reading recent changes"))?;
-        rows.map(|row| row.map_err(doing("reading recent changes"))?.check())
-            .collect()
     }
 
     /// All page names, sorted by Unicode code point.
@@ -514,7 +494,7 @@ fn logged_revisions(
     rows.map(|row| {
         let loaded = row.map_err(doing(what))?.decode(conn)?;
         Ok(LoggedRevision {
-            id: to_u64("revision id", &loaded.revision.page, loaded.id)?,
+            id: to_u64("revision id", &loaded.revision.meta.page, loaded.id)?,
             revision: loaded.revision,
         })
     })

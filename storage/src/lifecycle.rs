@@ -176,7 +176,12 @@ impl Storage {
                 kind: &ChangeKind::Undelete,
             },
         )?;
-        crate::blame::carry(&tx, current.page_id, restored.revision.rev, appended.rev)?;
+        crate::blame::carry(
+            &tx,
+            current.page_id,
+            restored.revision.meta.rev,
+            appended.rev,
+        )?;
         copy_links(&tx, restored.id, appended.revision_id)?;
         if links_known {
             tx.execute(
@@ -341,10 +346,10 @@ impl Storage {
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<PageEvent>, StorageError> {
         let mut events = Vec::new();
         for logged in self.revisions_after(after, limit)? {
-            match &logged.revision.kind {
+            match &logged.revision.meta.kind {
                 ChangeKind::Delete => events.push(PageEvent::Removed {
                     id: logged.id,
-                    page: logged.revision.page,
+                    page: logged.revision.meta.page,
                 }),
                 ChangeKind::Rename { from } => {
                     events.push(PageEvent::Removed {

@@ -124,7 +124,7 @@ mod tests {
                 text,
                 author: "t",
                 comment: "",
-                base_rev: storage.current(page).unwrap().map(|r| r.rev),
+                base_rev: storage.current(page).unwrap().map(|r| r.meta.rev),
                 time: None,
             })
             .unwrap();

@@ -91,14 +91,8 @@ impl RawChange {
         let meta = self.meta.check()?;
         Ok(Change {
             id: to_u64("revision id", &meta.page, self.id)?,
-            page: meta.page,
-            rev: meta.rev,
-            author: meta.author,
-            time: meta.time,
-            comment: meta.comment,
-            size: meta.size,
+            meta,
             size_delta: self.size_delta,
-            kind: meta.kind,
         })
     }
 }

@@ -14,7 +14,7 @@
 //! Only a page's current revision is cached, and only once its links are known (so that invalidation
 //! can find it); a save drops the entries of the page's older revisions.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::error::{doing, StorageError};
 
@@ -131,11 +131,11 @@ pub(crate) fn invalidate_links_to(conn: &Connection, target: &str) -> Result<(),
     Ok(())
 }
 
-/// How many entries the cache holds (for tests and reports).
+/// How many entries the cache holds (for tests).
+#[cfg(feature = "testing")]
 pub(crate) fn len(conn: &Connection) -> Result<u64, StorageError> {
-    let n: Option<i64> = conn
+    let n: i64 = conn
         .query_row("SELECT COUNT(*) FROM rendered", [], |row| row.get(0))
-        .optional()
         .map_err(doing("counting rendered pages"))?;
-    crate::revision::to_u64("cache size", "", n.unwrap_or(0))
+    crate::revision::to_u64("cache size", "", n)
 }

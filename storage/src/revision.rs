@@ -75,10 +75,12 @@ impl ChangeKind {
     }
 }
 
-/// One saved version of a page, with its text.
+/// What every revision carries besides its text: which page, which revision, who, when, why, how big,
+/// and what it did. History listings are made of these alone; [`Revision`] and [`Change`] add the
+/// text or the change's place in the wiki-wide log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revision {
-    /// The page name, exactly as saved.
+pub struct RevisionMeta {
+    /// The page name, exactly as saved (for a [`Change`], as the page is called now).
     pub page: String,
     /// 1, 2, 3… per page, without gaps.
     pub rev: u64,
@@ -88,10 +90,17 @@ pub struct Revision {
     pub time: i64,
     /// The edit comment; may be empty.
     pub comment: String,
-    /// Length of `text` in bytes.
+    /// Length of the text in bytes.
     pub size: u64,
     /// What the revision did.
     pub kind: ChangeKind,
+}
+
+/// One saved version of a page, with its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// Everything but the text.
+    pub meta: RevisionMeta,
     /// The page source.
     pub text: String,
 }
@@ -105,47 +114,16 @@ pub struct LoggedRevision {
     pub revision: Revision,
 }
 
-/// A revision without its text, for history listings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevisionMeta {
-    /// The page name.
-    pub page: String,
-    /// 1, 2, 3… per page.
-    pub rev: u64,
-    /// Who saved it.
-    pub author: String,
-    /// When, in unix seconds UTC.
-    pub time: i64,
-    /// The edit comment.
-    pub comment: String,
-    /// Size of the text in bytes.
-    pub size: u64,
-    /// What the revision did.
-    pub kind: ChangeKind,
-}
-
 /// One entry of the site-wide recent changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     /// The revision's global id: grows with every revision across the wiki, the cursor for paging
     /// ([`crate::RecentQuery::before`]).
     pub id: u64,
-    /// The page name (as it is called now).
-    pub page: String,
     /// The revision this change created.
-    pub rev: u64,
-    /// Who saved it.
-    pub author: String,
-    /// When, in unix seconds UTC.
-    pub time: i64,
-    /// The edit comment.
-    pub comment: String,
-    /// Size of the text in bytes.
-    pub size: u64,
+    pub meta: RevisionMeta,
     /// Bytes gained (positive) or lost (negative) against the previous revision; the full size for a new page.
     pub size_delta: i64,
-    /// What the change did.
-    pub kind: ChangeKind,
 }
 
 /// Columns every query below selects, in this order, from `revisions r JOIN pages p`.
@@ -247,35 +225,7 @@ impl TextRow {
         Ok(Loaded {
             page_id: self.page_id,
             id: self.id,
-            revision: Revision::from_parts(meta, text),
+            revision: Revision { meta, text },
         })
-    }
-}
-
-impl Revision {
-    pub(crate) fn from_parts(meta: RevisionMeta, text: String) -> Revision {
-        Revision {
-            page: meta.page,
-            rev: meta.rev,
-            author: meta.author,
-            time: meta.time,
-            comment: meta.comment,
-            size: meta.size,
-            kind: meta.kind,
-            text,
-        }
-    }
-
-    /// The metadata alone.
-    pub fn meta(&self) -> RevisionMeta {
-        RevisionMeta {
-            page: self.page.clone(),
-            rev: self.rev,
-            author: self.author.clone(),
-            time: self.time,
-            comment: self.comment.clone(),
-            size: self.size,
-            kind: self.kind.clone(),
-        }
     }
 }

@@ -67,9 +67,11 @@ pub(crate) fn save(
         Some((loaded, deleted)) if !deleted => {
             let current = &loaded.revision;
             if current.text == save.text {
-                return Ok(SaveOutcome::Unchanged { rev: current.rev });
+                return Ok(SaveOutcome::Unchanged {
+                    rev: current.meta.rev,
+                });
             }
-            if save.base_rev != Some(current.rev) {
+            if save.base_rev != Some(current.meta.rev) {
                 return Ok(SaveOutcome::Conflict {
                     current: loaded.revision,
                 });
@@ -175,9 +177,9 @@ pub(crate) struct Appended {
 /// revision, and the page's older cached HTML goes. Links, the deleted flag and cache invalidation
 /// for other pages are the caller's. Inside the caller's `BEGIN IMMEDIATE` transaction.
 pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, StorageError> {
-    let (prev_rev, prev_size) = new
-        .prev
-        .map_or((0, 0), |prev| (prev.revision.rev, prev.revision.size));
+    let (prev_rev, prev_size) = new.prev.map_or((0, 0), |prev| {
+        (prev.revision.meta.rev, prev.revision.meta.size)
+    });
     let rev = prev_rev + 1;
     let rev_sql = i64::try_from(rev).map_err(|_| StorageError::Invalid {
         what: format!("revision number {rev} of page {:?} is too large", new.page),
@@ -255,86 +257,4 @@ pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::{Save, SaveOutcome, Storage};
-
-    fn edit<'a>(page: &'a str, text: &'a str, base_rev: Option<u64>) -> Save<'a> {
-        Save {
-            page,
-            text,
-            author: "alice",
-            comment: "",
-            base_rev,
-            time: Some(1_000),
-        }
-    }
-
-    #[test]
-    fn revisions_count_up_from_one() {
-        let storage = Storage::open_in_memory().unwrap();
-        assert_eq!(
-            storage.save(edit("P", "a", None)).unwrap(),
-            SaveOutcome::Saved { rev: 1 }
-        );
-        assert_eq!(
-            storage.save(edit("P", "b", Some(1))).unwrap(),
-            SaveOutcome::Saved { rev: 2 }
-        );
-        assert_eq!(
-            storage.save(edit("Q", "a", None)).unwrap(),
-            SaveOutcome::Saved { rev: 1 }
-        );
-    }
-
-    #[test]
-    fn identical_text_writes_nothing_even_from_a_stale_base() {
-        let storage = Storage::open_in_memory().unwrap();
-        storage.save(edit("P", "a", None)).unwrap();
-        storage.save(edit("P", "b", Some(1))).unwrap();
-        assert_eq!(
-            storage.save(edit("P", "b", Some(1))).unwrap(),
-            SaveOutcome::Unchanged { rev: 2 }
-        );
-        assert_eq!(storage.revision_count("P").unwrap(), 2);
-    }
-
-    #[test]
-    fn stale_missing_or_future_bases_conflict() {
-        let storage = Storage::open_in_memory().unwrap();
-        storage.save(edit("P", "a", None)).unwrap();
-        storage.save(edit("P", "b", Some(1))).unwrap();
-        for base in [Some(1), None, Some(3), Some(u64::MAX)] {
-            let SaveOutcome::Conflict { current } = storage.save(edit("P", "c", base)).unwrap()
-            else {
-                panic!("base {base:?} did not conflict");
-            };
-            assert_eq!((current.rev, current.text.as_str()), (2, "b"));
-        }
-        assert_eq!(storage.revision_count("P").unwrap(), 2);
-    }
-
-    #[test]
-    fn a_base_for_a_missing_page_still_creates_it() {
-        let storage = Storage::open_in_memory().unwrap();
-        assert_eq!(
-            storage.save(edit("Gone", "x", Some(7))).unwrap(),
-            SaveOutcome::Saved { rev: 1 }
-        );
-    }
-
-    #[test]
-    fn size_and_delta_are_bytes() {
-        let storage = Storage::open_in_memory().unwrap();
-        storage.save(edit("P", "ä", None)).unwrap();
-        storage.save(edit("P", "", Some(1))).unwrap();
-        let changes = storage.recent_changes(10, 0).unwrap();
-        let sizes: Vec<_> = changes
-            .iter()
-            .map(|c| (c.rev, c.size, c.size_delta))
-            .collect();
-        assert_eq!(sizes, [(2, 0, -2), (1, 2, 2)]);
-    }
 }

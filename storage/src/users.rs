@@ -420,7 +420,8 @@ impl Storage {
             .collect()
     }
 
-    /// How many accounts have the admin role and are enabled.
+    /// How many accounts have the admin role and are enabled. For tests (the `testing` feature).
+    #[cfg(feature = "testing")]
     pub fn admin_count(&self) -> Result<u64, StorageError> {
         let conn = self.pool.get()?;
         let count: i64 = conn

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use storage::search::SearchIndex;
+use search::SearchIndex;
 
 use super::Setup;
 use crate::cli::ReindexOptions;

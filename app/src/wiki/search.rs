@@ -1,7 +1,7 @@
 //! `/+search?q=…` (ranked results with snippets, paged) and `/+suggest?q=…` (page names as JSON,
 //! for search-as-you-type).
 //!
-//! The query syntax is `storage::search`'s; the `Help/Search` page documents it for users. The index
+//! The query syntax is the `search` crate's; the `Help/Search` page documents it for users. The index
 //! is only opened here, never by a page view.
 
 use gateway::{HttpError, Response};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 
 use storage::{Save, SaveOutcome, Storage};
 
-use crate::TempDb;
+use crate::support::{child_worker, current_rev, recent, run_children, TempDb};
 
 const SHARED: &str = "Shared/Page";
 
@@ -29,8 +29,8 @@ fn work(storage: &Storage, worker: usize, saves: usize) {
         let text = text(worker, i);
         append(storage, SHARED, &text);
         // Interleave reads with the writes.
-        storage.recent_changes(5, 0).unwrap();
-        let base = storage.current(&own).unwrap().map(|r| r.rev);
+        recent(storage, 5);
+        let base = current_rev(storage, &own);
         let outcome = storage.save(save(&own, &text, base)).unwrap();
         assert_eq!(outcome, SaveOutcome::Saved { rev: i as u64 + 1 });
     }
@@ -50,7 +50,7 @@ fn save<'a>(page: &'a str, text: &'a str, base_rev: Option<u64>) -> Save<'a> {
 /// Saves `text` to `page` on top of whatever is current, retrying when someone else got there first.
 fn append(storage: &Storage, page: &str, text: &str) {
     loop {
-        let base = storage.current(page).unwrap().map(|r| r.rev);
+        let base = current_rev(storage, page);
         match storage.save(save(page, text, base)).unwrap() {
             SaveOutcome::Saved { .. } => return,
             SaveOutcome::Conflict { .. } => continue,
@@ -82,10 +82,7 @@ fn check(path: &Path, workers: usize, saves: usize) {
         let current = storage.current(&own).unwrap().unwrap();
         assert_eq!(current.text, text(worker, saves - 1));
     }
-    assert_eq!(
-        storage.recent_changes(usize::MAX, 0).unwrap().len(),
-        2 * total
-    );
+    assert_eq!(recent(&storage, usize::MAX).len(), 2 * total);
 }
 
 #[test]
@@ -137,47 +134,13 @@ fn threads_sharing_one_in_memory_storage() {
     );
 }
 
-const CHILD_DB: &str = "QUIRE_STORAGE_TEST_CHILD_DB";
-const CHILD_WORKER: &str = "QUIRE_STORAGE_TEST_CHILD_WORKER";
 const CHILD_SAVES: usize = 15;
 
 #[test]
 fn separate_processes_save_at_once() {
     let db = TempDb::new();
     let workers = 4;
-    let exe = std::env::current_exe().unwrap();
-    // Start all before waiting for any, so they really run at once.
-    let children: Vec<_> = (0..workers)
-        .map(|worker| {
-            std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "concurrency::child_process",
-                    "--include-ignored",
-                    "--test-threads=1",
-                ])
-                .env(CHILD_DB, &db.path)
-                .env(CHILD_WORKER, worker.to_string())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "child failed: {stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        // Guard against the filter matching nothing, which would pass vacuously.
-        assert!(
-            stdout.contains("1 passed"),
-            "the child ran no test: {stdout}"
-        );
-    }
+    run_children("concurrency::child_process", &db.path, workers);
     check(&db.path, workers, CHILD_SAVES);
 }
 
@@ -185,8 +148,7 @@ fn separate_processes_save_at_once() {
 #[test]
 #[ignore = "runs only inside a child process started by separate_processes_save_at_once"]
 fn child_process() {
-    let path = std::env::var_os(CHILD_DB).expect("started by the parent test");
-    let worker: usize = std::env::var(CHILD_WORKER).unwrap().parse().unwrap();
-    let storage = Storage::open(Path::new(&path)).unwrap();
+    let (path, worker) = child_worker();
+    let storage = Storage::open(&path).unwrap();
     work(&storage, worker, CHILD_SAVES);
 }

@@ -4,11 +4,11 @@
 use proptest::prelude::*;
 use storage::{ChangeKind, RecentQuery, Rename, Save, SaveOutcome, Storage};
 
-use crate::{edit, saved, TempDb};
+use crate::support::{current_rev, edit, recent, saved, TempDb, SCHEMA_V1};
 
 /// Saves `text` on top of whatever is current; `false` if it equalled the current text.
 fn put(storage: &Storage, page: &str, text: &str, author: &str) -> bool {
-    let base = storage.current(page).unwrap().map(|r| r.rev);
+    let base = current_rev(storage, page);
     match storage
         .save(Save {
             author,
@@ -114,29 +114,14 @@ fn a_damaged_delta_is_an_error_not_garbage() {
 /// blame is rebuilt from them, and the next save compacts only the revision it supersedes.
 #[test]
 fn a_version_1_database_with_plain_history_reads_and_grows() {
-    let db = TempDb::new();
-    {
-        let conn = rusqlite::Connection::open(&db.path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE pages (
-                 id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, current_rev INTEGER NOT NULL);
-             CREATE TABLE revisions (
-                 id INTEGER PRIMARY KEY AUTOINCREMENT,
-                 page_id INTEGER NOT NULL REFERENCES pages (id), rev INTEGER NOT NULL,
-                 author TEXT NOT NULL, time INTEGER NOT NULL, comment TEXT NOT NULL,
-                 size INTEGER NOT NULL, size_delta INTEGER NOT NULL,
-                 format TEXT NOT NULL DEFAULT 'plain', body TEXT NOT NULL, UNIQUE (page_id, rev));
-             CREATE INDEX revisions_recent ON revisions (time DESC, id DESC);
-             INSERT INTO pages VALUES (1, 'Old', 3);
-             INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta, body)
-                 VALUES (1, 1, 'ann', 1, '', 2, 2, 'a\n'),
-                        (1, 2, 'bob', 2, '', 4, 2, 'a\nb\n'),
-                        (1, 3, 'cy', 3, '', 6, 2, 'A\nb\nc\n');
-             PRAGMA application_id = 1903520114;
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-    }
+    let db = TempDb::old(
+        SCHEMA_V1,
+        "INSERT INTO pages VALUES (1, 'Old', 3);
+         INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta, body)
+             VALUES (1, 1, 'ann', 1, '', 2, 2, 'a\n'),
+                    (1, 2, 'bob', 2, '', 4, 2, 'a\nb\n'),
+                    (1, 3, 'cy', 3, '', 6, 2, 'A\nb\nc\n');",
+    );
     let storage = db.open();
     assert_eq!(storage.revision("Old", 2).unwrap().unwrap().text, "a\nb\n");
     let history = storage.history("Old", 10, 0).unwrap();
@@ -231,13 +216,13 @@ fn recent_pages_by_cursor_and_filters_by_author_and_prefix() {
     assert_eq!(all.len(), 12);
     assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
     assert_eq!(
-        all[0].kind,
+        all[0].meta.kind,
         ChangeKind::Rename {
             from: "Team/P3".to_owned()
         }
     );
     assert_eq!(
-        (all[1].kind.clone(), all[1].size_delta),
+        (all[1].meta.kind.clone(), all[1].size_delta),
         (ChangeKind::Delete, -6)
     );
 
@@ -266,7 +251,7 @@ fn recent_pages_by_cursor_and_filters_by_author_and_prefix() {
         })
         .unwrap();
     assert_eq!(by_bob.len(), 5);
-    assert!(by_bob.iter().all(|c| c.author == "bob"));
+    assert!(by_bob.iter().all(|c| c.meta.author == "bob"));
 
     let team = storage
         .recent(&RecentQuery {
@@ -275,7 +260,10 @@ fn recent_pages_by_cursor_and_filters_by_author_and_prefix() {
             ..RecentQuery::default()
         })
         .unwrap();
-    let pages: Vec<_> = team.iter().map(|c| (c.page.as_str(), c.rev)).collect();
+    let pages: Vec<_> = team
+        .iter()
+        .map(|c| (c.meta.page.as_str(), c.meta.rev))
+        .collect();
     // Renamed pages are listed under their name now.
     assert_eq!(
         pages,
@@ -296,7 +284,9 @@ fn recent_pages_by_cursor_and_filters_by_author_and_prefix() {
         })
         .unwrap();
     assert_eq!(
-        both.iter().map(|c| c.page.as_str()).collect::<Vec<_>>(),
+        both.iter()
+            .map(|c| c.meta.page.as_str())
+            .collect::<Vec<_>>(),
         ["Team/P6", "Team/P0"]
     );
     // A prefix is a prefix, not a pattern.
@@ -320,13 +310,13 @@ fn recent_pages_by_cursor_and_filters_by_author_and_prefix() {
 }
 
 #[test]
-fn recent_changes_by_offset_still_carry_ids_and_kinds() {
+fn recent_changes_carry_ids_and_kinds() {
     let storage = Storage::open_in_memory().unwrap();
     saved(&storage, edit("P", "a", None, 5));
     storage.delete("P", "bob", "").unwrap();
-    let changes = storage.recent_changes(10, 0).unwrap();
+    let changes = recent(&storage, 10);
     assert_eq!(changes.len(), 2);
-    assert!(changes.iter().any(|c| c.kind == ChangeKind::Delete));
+    assert!(changes.iter().any(|c| c.meta.kind == ChangeKind::Delete));
     assert!(changes.iter().all(|c| c.id > 0));
 }
 

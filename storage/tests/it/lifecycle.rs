@@ -5,7 +5,9 @@ use std::sync::{Arc, Barrier};
 
 use storage::{CachedHtml, ChangeKind, PageEvent, Rename, SaveOutcome, Storage, StorageError};
 
-use crate::{edit, saved, TempDb};
+use crate::support::{
+    child_worker, current_rev, edit, hit, linked, run_children, saved, ticket, TempDb,
+};
 
 fn rename<'a>(from: &'a str, to: &'a str, with_subpages: bool) -> Rename<'a> {
     Rename {
@@ -17,32 +19,16 @@ fn rename<'a>(from: &'a str, to: &'a str, with_subpages: bool) -> Rename<'a> {
     }
 }
 
-fn linked(storage: &Storage, page: &str, text: &str, links: &[&str]) -> u64 {
-    let base = storage.current(page).unwrap().map(|r| r.rev);
-    match storage
-        .save_with_links(edit(page, text, base, 1_000), links)
-        .unwrap()
-    {
-        SaveOutcome::Saved { rev } => rev,
-        other => panic!("expected a new revision, got {other:?}"),
-    }
-}
-
 /// Renders `page`'s current revision into the cache, as the app does on a view.
 fn cache(storage: &Storage, page: &str) {
-    let rev = storage.current(page).unwrap().unwrap().rev;
-    let CachedHtml::Miss(ticket) = storage.cached_html(page, rev, "v").unwrap() else {
-        panic!("{page} was cached already");
-    };
+    let rev = current_rev(storage, page).unwrap();
+    let ticket = ticket(storage, page, rev, "v");
     assert!(storage.store_html(&ticket, "v", "<p>html</p>").unwrap());
 }
 
 fn is_cached(storage: &Storage, page: &str) -> bool {
-    let rev = storage.current(page).unwrap().unwrap().rev;
-    matches!(
-        storage.cached_html(page, rev, "v").unwrap(),
-        CachedHtml::Hit(_)
-    )
+    let rev = current_rev(storage, page).unwrap();
+    hit(storage, page, rev, "v").is_some()
 }
 
 #[test]
@@ -107,7 +93,7 @@ fn undelete_restores_the_last_text_as_a_new_revision() {
 
     let current = storage.current("P").unwrap().unwrap();
     assert_eq!(
-        (current.rev, current.text.as_str(), current.kind),
+        (current.meta.rev, current.text.as_str(), current.meta.kind),
         (4, "first\nsecond\n", ChangeKind::Undelete)
     );
     assert!(!storage.is_deleted("P").unwrap());
@@ -152,7 +138,7 @@ fn rename_moves_history_and_leaves_a_redirect() {
     assert!(!storage.is_deleted("Old").unwrap());
     let current = storage.current("New").unwrap().unwrap();
     assert_eq!(
-        (current.rev, current.text.as_str(), current.kind),
+        (current.meta.rev, current.text.as_str(), current.meta.kind),
         (
             3,
             "text\nmore\n",
@@ -169,7 +155,7 @@ fn rename_moves_history_and_leaves_a_redirect() {
     assert_eq!(storage.backlinks("Elsewhere").unwrap(), ["New"]);
     let missing = storage.pages_missing_links(10).unwrap();
     assert_eq!(missing.len(), 1);
-    assert_eq!(missing[0].page, "New");
+    assert_eq!(missing[0].meta.page, "New");
     assert!(storage.set_links("New", 3, &["Elsewhere"]).unwrap());
     // Blame carries over the rename.
     let blame = storage.blame("New").unwrap().unwrap();
@@ -243,7 +229,7 @@ fn delete_create_and_rename_drop_the_cached_html_of_linking_pages() {
     cache(&storage, "Bystander");
 
     // A render that started before the deletion must not be stored after it.
-    let rev = storage.current("Linker").unwrap().unwrap().rev;
+    let rev = storage.current("Linker").unwrap().unwrap().meta.rev;
     storage.delete("Target", "bob", "").unwrap();
     assert!(!is_cached(&storage, "Linker"), "the link must turn red");
     assert!(is_cached(&storage, "Bystander"));
@@ -312,8 +298,8 @@ fn events_replay_to_exactly_the_existing_pages() {
         for event in events {
             match event {
                 PageEvent::Saved(logged) => {
-                    kinds.push(format!("+{}", logged.revision.page));
-                    pages.insert(logged.revision.page, logged.revision.text);
+                    kinds.push(format!("+{}", logged.revision.meta.page));
+                    pages.insert(logged.revision.meta.page, logged.revision.text);
                 }
                 PageEvent::Removed { page, .. } => {
                     kinds.push(format!("-{page}"));
@@ -350,7 +336,7 @@ fn race(storage: &Storage, worker: usize, rounds: usize) {
                 }
             }
             _ => {
-                let base = storage.current(&page).unwrap().map(|r| r.rev);
+                let base = current_rev(storage, &page);
                 let text = format!("worker {worker} round {round}\n");
                 storage.save(edit(&page, &text, base, 1)).unwrap();
             }
@@ -422,44 +408,11 @@ fn threads_race_to_delete_undelete_rename_and_save() {
     check_race(&db.path);
 }
 
-const CHILD_DB: &str = "QUIRE_STORAGE_TEST_LIFECYCLE_DB";
-const CHILD_WORKER: &str = "QUIRE_STORAGE_TEST_LIFECYCLE_WORKER";
-
 #[test]
 fn processes_race_to_delete_undelete_rename_and_save() {
     let db = TempDb::new();
     seed(&db.path);
-    let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..4)
-        .map(|worker| {
-            std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "lifecycle::lifecycle_child",
-                    "--include-ignored",
-                    "--test-threads=1",
-                ])
-                .env(CHILD_DB, &db.path)
-                .env(CHILD_WORKER, worker.to_string())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "child failed: {stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            stdout.contains("1 passed"),
-            "the child ran no test: {stdout}"
-        );
-    }
+    run_children("lifecycle::lifecycle_child", &db.path, 4);
     check_race(&db.path);
 }
 
@@ -467,8 +420,7 @@ fn processes_race_to_delete_undelete_rename_and_save() {
 #[test]
 #[ignore = "runs only inside a child process started by processes_race_to_delete_undelete_rename_and_save"]
 fn lifecycle_child() {
-    let path = std::env::var_os(CHILD_DB).expect("started by the parent test");
-    let worker: usize = std::env::var(CHILD_WORKER).unwrap().parse().unwrap();
-    let storage = Storage::open(Path::new(&path)).unwrap();
+    let (path, worker) = child_worker();
+    let storage = Storage::open(&path).unwrap();
     race(&storage, worker, 24);
 }

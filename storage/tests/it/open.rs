@@ -5,7 +5,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use storage::{Options, SaveOutcome, Storage, StorageError, SCHEMA_VERSION};
 
-use crate::{edit, saved, TempDb};
+use crate::support::{edit, saved, TempDb};
 
 fn pragma<T: rusqlite::types::FromSql>(path: &std::path::Path, name: &str) -> T {
     Connection::open(path)

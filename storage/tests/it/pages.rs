@@ -1,8 +1,8 @@
 //! Reading and writing pages: current, revisions, history, recent changes, listings.
 
-use storage::{Save, SaveOutcome, Storage, StorageError};
+use storage::{RecentQuery, Save, SaveOutcome, Storage, StorageError};
 
-use crate::{edit, saved, TempDb};
+use crate::support::{edit, recent, saved, TempDb};
 
 #[test]
 fn a_new_wiki_is_empty() {
@@ -12,7 +12,7 @@ fn a_new_wiki_is_empty() {
     assert_eq!(storage.current("FrontPage").unwrap(), None);
     assert!(!storage.exists("FrontPage").unwrap());
     assert_eq!(storage.page_names().unwrap(), Vec::<String>::new());
-    assert_eq!(storage.recent_changes(10, 0).unwrap(), []);
+    assert_eq!(recent(&storage, 10), []);
     assert_eq!(storage.history("FrontPage", 10, 0).unwrap(), []);
     assert_eq!(storage.revision_count("FrontPage").unwrap(), 0);
 }
@@ -34,12 +34,12 @@ fn a_save_is_read_back_in_full() {
     assert_eq!(outcome, SaveOutcome::Saved { rev: 1 });
 
     let current = storage.current("FrontPage").unwrap().unwrap();
-    assert_eq!(current.page, "FrontPage");
-    assert_eq!(current.rev, 1);
-    assert_eq!(current.author, "alice");
-    assert_eq!(current.time, 1_700_000_000);
-    assert_eq!(current.comment, "first words");
-    assert_eq!(current.size, 12);
+    assert_eq!(current.meta.page, "FrontPage");
+    assert_eq!(current.meta.rev, 1);
+    assert_eq!(current.meta.author, "alice");
+    assert_eq!(current.meta.time, 1_700_000_000);
+    assert_eq!(current.meta.comment, "first words");
+    assert_eq!(current.meta.size, 12);
     assert_eq!(current.text, "Hello, wiki.");
     assert_eq!(storage.revision("FrontPage", 1).unwrap(), Some(current));
     assert!(storage.exists("FrontPage").unwrap());
@@ -59,7 +59,7 @@ fn time_defaults_to_now() {
             ..edit("P", "x", None, 0)
         })
         .unwrap();
-    let time = storage.current("P").unwrap().unwrap().time;
+    let time = storage.current("P").unwrap().unwrap().meta.time;
     assert!(time >= before && time < before + 3600, "{time} vs {before}");
 }
 
@@ -120,7 +120,7 @@ fn history_is_newest_first_and_pages() {
         (newest.page.as_str(), newest.size, newest.time),
         ("P", 9, 5)
     );
-    assert_eq!(*newest, storage.current("P").unwrap().unwrap().meta());
+    assert_eq!(*newest, storage.current("P").unwrap().unwrap().meta);
 }
 
 #[test]
@@ -130,36 +130,48 @@ fn recent_changes_span_pages_newest_first_with_deltas() {
     saved(&storage, edit("A", "aaaa", None, 10));
     saved(&storage, edit("B", "bb", None, 30));
     saved(&storage, edit("A", "a", Some(1), 20));
-    // Same second as B's save: the later save comes first.
     saved(&storage, edit("C", "c", None, 30));
-    // An import with an old time sorts by its time, not by when it was saved.
+    // An import with an old time: changes are listed in the order of saving, not by their times.
     saved(&storage, edit("Old", "old", None, 1));
 
-    let changes = storage.recent_changes(10, 0).unwrap();
+    let changes = recent(&storage, 10);
     let summary: Vec<_> = changes
         .iter()
-        .map(|c| (c.page.as_str(), c.rev, c.time, c.size, c.size_delta))
+        .map(|c| {
+            (
+                c.meta.page.as_str(),
+                c.meta.rev,
+                c.meta.time,
+                c.meta.size,
+                c.size_delta,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
-            ("C", 1, 30, 1, 1),
-            ("B", 1, 30, 2, 2),
-            ("A", 2, 20, 1, -3),
-            ("A", 1, 10, 4, 4),
             ("Old", 1, 1, 3, 3),
+            ("C", 1, 30, 1, 1),
+            ("A", 2, 20, 1, -3),
+            ("B", 1, 30, 2, 2),
+            ("A", 1, 10, 4, 4),
         ]
     );
-    let page = |limit, offset| -> Vec<String> {
+    // The next page starts after the last change shown.
+    let page = |limit, before| -> Vec<String> {
         storage
-            .recent_changes(limit, offset)
+            .recent(&RecentQuery {
+                limit,
+                before,
+                ..RecentQuery::default()
+            })
             .unwrap()
             .into_iter()
-            .map(|c| format!("{}@{}", c.page, c.rev))
+            .map(|c| format!("{}@{}", c.meta.page, c.meta.rev))
             .collect()
     };
-    assert_eq!(page(2, 1), ["B@1", "A@2"]);
-    assert_eq!(page(10, 5), Vec::<String>::new());
+    assert_eq!(page(2, Some(changes[0].id)), ["C@1", "A@2"]);
+    assert_eq!(page(10, Some(changes[4].id)), Vec::<String>::new());
 }
 
 #[test]
@@ -172,7 +184,7 @@ fn unchanged_text_adds_no_revision() {
         SaveOutcome::Unchanged { rev: 1 }
     );
     assert_eq!(storage.revision_count("P").unwrap(), 1);
-    assert_eq!(storage.recent_changes(10, 0).unwrap().len(), 1);
+    assert_eq!(recent(&storage, 10).len(), 1);
 }
 
 #[test]
@@ -185,12 +197,12 @@ fn a_stale_edit_conflicts_and_writes_nothing() {
     let SaveOutcome::Conflict { current } = outcome else {
         panic!("expected a conflict, got {outcome:?}");
     };
-    assert_eq!((current.rev, current.text.as_str()), (2, "bob's edit"));
+    assert_eq!((current.meta.rev, current.text.as_str()), (2, "bob's edit"));
     assert_eq!(storage.revision_count("P").unwrap(), 2);
 
     // Creating a page that exists conflicts too.
     let outcome = storage.save(edit("P", "fresh", None, 4)).unwrap();
-    assert!(matches!(outcome, SaveOutcome::Conflict { current } if current.rev == 2));
+    assert!(matches!(outcome, SaveOutcome::Conflict { current } if current.meta.rev == 2));
 }
 
 #[test]
@@ -256,7 +268,7 @@ fn odd_texts_round_trip() {
         saved(&storage, edit(page, text, None, 1));
         let current = storage.current(page).unwrap().unwrap();
         assert_eq!(current.text, text, "{page}");
-        assert_eq!(current.size, text.len() as u64, "{page}");
+        assert_eq!(current.meta.size, text.len() as u64, "{page}");
     }
 }
 
@@ -288,4 +300,42 @@ fn in_memory_storages_are_separate() {
     saved(&one, edit("P", "x", None, 1));
     assert!(one.exists("P").unwrap());
     assert!(!two.exists("P").unwrap());
+}
+
+#[test]
+fn the_revision_log_lists_saves_in_order_across_pages() {
+    let db = TempDb::new();
+    let storage = db.open();
+    assert_eq!(storage.last_revision_id().unwrap(), 0);
+    saved(&storage, edit("B", "b1", None, 10));
+    saved(&storage, edit("A", "a1", None, 11));
+    saved(&storage, edit("B", "b2", Some(1), 12));
+    assert_eq!(storage.last_revision_id().unwrap(), 3);
+
+    let log = storage.revisions_after(0, 10).unwrap();
+    let seen: Vec<(u64, &str, &str)> = log
+        .iter()
+        .map(|l| {
+            (
+                l.id,
+                l.revision.meta.page.as_str(),
+                l.revision.text.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, vec![(1, "B", "b1"), (2, "A", "a1"), (3, "B", "b2")]);
+    assert_eq!(storage.revisions_after(2, 10).unwrap().len(), 1);
+    assert_eq!(storage.revisions_after(0, 2).unwrap().len(), 2);
+    assert!(storage.revisions_after(3, 10).unwrap().is_empty());
+    assert!(storage.revisions_after(u64::MAX, 10).unwrap().is_empty());
+
+    assert_eq!(storage.page_count().unwrap(), 2);
+    let current = storage.current_revisions(None, 1).unwrap();
+    assert_eq!(
+        (current[0].id, current[0].revision.text.as_str()),
+        (2, "a1")
+    );
+    let rest = storage.current_revisions(Some("A"), 10).unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!((rest[0].id, rest[0].revision.text.as_str()), (3, "b2"));
 }

@@ -5,7 +5,7 @@ use storage::{
     LoginAttempt, LoginOutcome, NewUser, Role, Storage, UserError, UserPrefs,
 };
 
-use crate::TempDb;
+use crate::support::TempDb;
 
 fn alice() -> NewUser<'static> {
     NewUser {

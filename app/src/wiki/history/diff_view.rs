@@ -80,10 +80,10 @@ impl Wiki {
         let Some(current) = self.storage.current(name.as_str())? else {
             return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
         };
-        let to = request.to.unwrap_or(current.rev);
+        let to = request.to.unwrap_or(current.meta.rev);
         let from = request.from.unwrap_or(to.saturating_sub(1).max(1));
         let load = |rev: u64| -> Result<String, WikiError> {
-            if rev == current.rev {
+            if rev == current.meta.rev {
                 return Ok(current.text.clone());
             }
             self.storage

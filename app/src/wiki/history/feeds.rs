@@ -87,9 +87,9 @@ impl Wiki {
         let access = self.access(&exchange.viewer)?;
         let entries: Vec<Entry> = changes
             .into_iter()
-            .filter(|change| access.can_read(&change.page))
+            .filter(|change| access.can_read(&change.meta.page))
             .filter_map(|change| {
-                let name = PageName::parse(&change.page).ok()?;
+                let name = PageName::parse(&change.meta.page).ok()?;
                 Some(entry(&origin, urls, &name, change))
             })
             .collect();
@@ -143,13 +143,7 @@ impl Wiki {
                 Change {
                     id: 0,
                     size_delta: size_delta(meta.size, before),
-                    page: meta.page,
-                    rev: meta.rev,
-                    author: meta.author,
-                    time: meta.time,
-                    comment: meta.comment,
-                    size: meta.size,
-                    kind: meta.kind,
+                    meta,
                 }
             })
             .collect())
@@ -174,14 +168,14 @@ fn entry(
     name: &PageName,
     change: Change,
 ) -> Entry {
-    let what = match &change.kind {
-        ChangeKind::Edit if change.rev == 1 => "created".to_owned(),
+    let what = match &change.meta.kind {
+        ChangeKind::Edit if change.meta.rev == 1 => "created".to_owned(),
         ChangeKind::Edit => "edited".to_owned(),
         ChangeKind::Delete => "deleted".to_owned(),
         ChangeKind::Undelete => "undeleted".to_owned(),
         ChangeKind::Rename { from } => format!("renamed from {from}"),
     };
-    let link = match change.rev {
+    let link = match change.meta.rev {
         1 => urls.page_revision(name, 1),
         rev => urls.diff(name, rev - 1, rev),
     };
@@ -191,19 +185,19 @@ fn entry(
     };
     let mut summary = format!(
         "Revision {} of {name}, {what} by {} ({delta} bytes)",
-        change.rev, change.author
+        change.meta.rev, change.meta.author
     );
-    if !change.comment.is_empty() {
+    if !change.meta.comment.is_empty() {
         summary.push_str(": ");
-        summary.push_str(&change.comment);
+        summary.push_str(&change.meta.comment);
     }
     summary.push('.');
     Entry {
-        title: format!("{name} {what} by {}", change.author),
-        id: format!("{origin}{}", urls.page_revision(name, change.rev)),
+        title: format!("{name} {what} by {}", change.meta.author),
+        id: format!("{origin}{}", urls.page_revision(name, change.meta.rev)),
         link: format!("{origin}{link}"),
-        author: change.author,
-        time: change.time,
+        author: change.meta.author,
+        time: change.meta.time,
         summary,
     }
 }

@@ -62,12 +62,12 @@ impl RecentRow {
     /// The row for `change`, or `None` for a name that no longer parses (say, after a rule change):
     /// such a row is skipped, not fatal.
     pub(crate) fn new(urls: &Urls, change: Change) -> Option<RecentRow> {
-        let Ok(name) = PageName::parse(&change.page) else {
-            tracing::warn!(page = %change.page, "a recent change names an invalid page");
+        let Ok(name) = PageName::parse(&change.meta.page) else {
+            tracing::warn!(page = %change.meta.page, "a recent change names an invalid page");
             return None;
         };
-        let (kind, renamed_from) = match change.kind {
-            ChangeKind::Edit if change.rev == 1 => ("create", None),
+        let (kind, renamed_from) = match change.meta.kind {
+            ChangeKind::Edit if change.meta.rev == 1 => ("create", None),
             ChangeKind::Edit => ("edit", None),
             ChangeKind::Delete => ("delete", None),
             ChangeKind::Undelete => ("undelete", None),
@@ -75,18 +75,19 @@ impl RecentRow {
         };
         Some(RecentRow {
             page_url: urls.page(&name),
-            diff_url: (change.rev > 1).then(|| urls.diff(&name, change.rev - 1, change.rev)),
+            diff_url: (change.meta.rev > 1)
+                .then(|| urls.diff(&name, change.meta.rev - 1, change.meta.rev)),
             history_url: urls.to(&Route::History(name.clone())),
-            contributions_url: urls.contributions(&change.author),
-            page_name: change.page,
-            rev: change.rev,
+            contributions_url: urls.contributions(&change.meta.author),
+            page_name: change.meta.page,
+            rev: change.meta.rev,
             kind,
             renamed_from,
-            day: day_of(change.time),
-            author: change.author,
-            time: change.time,
-            comment: change.comment,
-            size: change.size,
+            day: day_of(change.meta.time),
+            author: change.meta.author,
+            time: change.meta.time,
+            comment: change.meta.comment,
+            size: change.meta.size,
             size_delta: change.size_delta,
         })
     }
@@ -139,7 +140,7 @@ impl Wiki {
             .into_iter()
             .take(CHANGES_PER_PAGE)
             // Pages this viewer may not read leave no row; the cursor still pages by all changes.
-            .filter(|change| access.can_read(&change.page))
+            .filter(|change| access.can_read(&change.meta.page))
             .filter_map(|change| RecentRow::new(urls, change))
             .collect();
         let page_url = |before: Option<u64>| {

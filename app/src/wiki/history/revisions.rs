@@ -94,7 +94,7 @@ impl Wiki {
             .revision(name.as_str(), rev)?
             .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?;
         let comment = format!("Reverted to r{rev}");
-        match self.store(exchange, name, &target.text, &comment, Some(current.rev))? {
+        match self.store(exchange, name, &target.text, &comment, Some(current.meta.rev))? {
             SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }
@@ -102,7 +102,7 @@ impl Wiki {
                 StatusCode::CONFLICT,
                 format!(
                     "{} saved {name} (revision {}) just as you reverted it, so nothing was reverted. Look at the history and revert again if you still want to.",
-                    current.author, current.rev
+                    current.meta.author, current.meta.rev
                 ),
             )
             .into()),

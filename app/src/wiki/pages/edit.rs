@@ -52,7 +52,7 @@ impl Wiki {
         let view = EditView {
             layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
             is_new: current.is_none(),
-            base_rev: current.as_ref().map(|revision| revision.rev),
+            base_rev: current.as_ref().map(|revision| revision.meta.rev),
             text: current.map(|revision| revision.text).unwrap_or_default(),
             comment: String::new(),
             preview_html: None,
@@ -157,9 +157,9 @@ impl Wiki {
                     // A base that never existed (a forged form): nothing to merge against.
                     let notice = format!(
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
-                        current.rev, current.author
+                        current.meta.rev, current.meta.author
                     );
-                    let base_rev = Some(current.rev);
+                    let base_rev = Some(current.meta.rev);
                     let conflict = ConflictShown {
                         notice,
                         their_text: current.text,
@@ -180,10 +180,10 @@ impl Wiki {
         };
         // Someone may save again between our merge and our save: merge again, a few times.
         for _ in 0..3 {
-            let label = format!("revision {} by {}", current.rev, current.author);
+            let label = format!("revision {} by {}", current.meta.rev, current.meta.author);
             match three_way(&base_text, &mine, &current.text, &label) {
                 Merged::Clean(merged) => {
-                    match self.store(exchange, name, &merged, &comment, Some(current.rev))? {
+                    match self.store(exchange, name, &merged, &comment, Some(current.meta.rev))? {
                         SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
                             let url = exchange.urls.page_merged(name, rev);
                             return Ok(redirect_see_other(&url));
@@ -194,11 +194,11 @@ impl Wiki {
                 Merged::Conflicts { text, count } => {
                     let notice = format!(
                         "{} saved this page (revision {}) while you were editing, and {count} of your changes touch the same lines. Nothing was saved yet. The text below holds both versions between <<<<<<< and >>>>>>> markers: keep what should stay, remove the markers, and save. Your own text and their change are shown too.",
-                        current.author, current.rev
+                        current.meta.author, current.meta.rev
                     );
                     let their_changes =
                         diff(&base_text, &current.text, &DiffOptions::default()).lines;
-                    let base_rev = Some(current.rev);
+                    let base_rev = Some(current.meta.rev);
                     let conflict = ConflictShown {
                         notice,
                         their_text: current.text,

@@ -114,7 +114,7 @@ impl Wiki {
             if let Some(current) = self.storage.current(to)? {
                 let links = markup::wiki_links_with(&current.text, to, &self.markup);
                 let links: Vec<&str> = links.iter().map(String::as_str).collect();
-                self.storage.set_links(to, current.rev, &links)?;
+                self.storage.set_links(to, current.meta.rev, &links)?;
             }
         }
         tracing::info!(from = %name, to = %new_name, pages = outcome.renamed.len(), "renamed");

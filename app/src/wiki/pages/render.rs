@@ -24,7 +24,7 @@ impl Wiki {
         let variant = render_variant(exchange, &self.markup);
         let ticket = match self
             .storage
-            .cached_html(name.as_str(), revision.rev, &variant)
+            .cached_html(name.as_str(), revision.meta.rev, &variant)
         {
             Ok(CachedHtml::Hit(html)) => return html,
             Ok(CachedHtml::Miss(ticket)) => Some(ticket),

@@ -66,13 +66,13 @@ impl Wiki {
             return self.missing_page(exchange, name);
         };
         let revision = match wanted {
-            Some(rev) if rev != current.rev => self
+            Some(rev) if rev != current.meta.rev => self
                 .storage
                 .revision(name.as_str(), rev)?
                 .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?,
             _ => current.clone(),
         };
-        let is_current = revision.rev == current.rev;
+        let is_current = revision.meta.rev == current.meta.rev;
         let content_html = if is_current {
             self.cached_render(exchange, name, &revision)
         } else {
@@ -103,15 +103,15 @@ impl Wiki {
             notice,
             content_html,
             backlinks,
-            history_rev_count: current.rev,
+            history_rev_count: current.meta.rev,
             revision: RevisionInfo {
                 is_current,
                 current_url: exchange.urls.page(name),
-                revert_url: (!is_current).then(|| exchange.urls.revert(name, revision.rev)),
-                rev: revision.rev,
-                author: revision.author,
-                time: revision.time,
-                comment: revision.comment,
+                revert_url: (!is_current).then(|| exchange.urls.revert(name, revision.meta.rev)),
+                rev: revision.meta.rev,
+                author: revision.meta.author,
+                time: revision.meta.time,
+                comment: revision.meta.comment,
             },
         };
         self.html(StatusCode::OK, "page.html", view)

@@ -2,7 +2,7 @@
 
 use gateway::{BodyError, HttpError};
 use http::StatusCode;
-use storage::search::SearchError;
+use search::SearchError;
 use storage::StorageError;
 use themes::ThemeError;
 use thiserror::Error;

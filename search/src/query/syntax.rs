@@ -26,8 +26,8 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Searcher, Term};
 
-use super::common::CommonWords;
-use super::schema::{user_field, Fields};
+use crate::common_words::CommonWords;
+use crate::schema::{user_field, Fields};
 
 /// How many words a prefix stands for at most: the most frequent ones.
 const MAX_PREFIX_EXPANSIONS: usize = 50;
@@ -360,7 +360,7 @@ impl Builder<'_> {
 
     /// A phrase of two or more tokens in `field`, and the query that highlights it. In the body, the
     /// phrase's pairs of common words are single terms of the `pairs` field (see
-    /// [`common`](super::common)): a two-word phrase of them is that term alone, a longer one reads
+    /// the `common_words` module): a two-word phrase of them is that term alone, a longer one reads
     /// positions only in the pages holding all of its pairs.
     fn phrase(&self, field: Field, tokens: &[String]) -> (Box<dyn Query>, Box<dyn Query>) {
         let phrase = PhraseQuery::new(

@@ -1,8 +1,7 @@
-//! The search index and the revision log it is built from.
+//! The search index through its public API, on real index directories: queries, snippets, paging,
+//! go-to and suggestions, updates under the writer lock, rebuilds, and phrases of common words.
 
-use storage::search::{PageDoc, SearchIndex, MIN_WRITER_HEAP};
-
-use crate::{edit, saved, TempDb};
+use search::{PageDoc, SearchIndex, MIN_WRITER_HEAP};
 
 fn doc<'a>(name: &'a str, text: &'a str) -> PageDoc<'a> {
     PageDoc {
@@ -259,40 +258,8 @@ fn odd_queries_are_never_errors() {
     );
 }
 
-#[test]
-fn the_revision_log_lists_saves_in_order_across_pages() {
-    let db = TempDb::new();
-    let storage = db.open();
-    assert_eq!(storage.last_revision_id().unwrap(), 0);
-    saved(&storage, edit("B", "b1", None, 10));
-    saved(&storage, edit("A", "a1", None, 11));
-    saved(&storage, edit("B", "b2", Some(1), 12));
-    assert_eq!(storage.last_revision_id().unwrap(), 3);
-
-    let log = storage.revisions_after(0, 10).unwrap();
-    let seen: Vec<(u64, &str, &str)> = log
-        .iter()
-        .map(|l| (l.id, l.revision.page.as_str(), l.revision.text.as_str()))
-        .collect();
-    assert_eq!(seen, vec![(1, "B", "b1"), (2, "A", "a1"), (3, "B", "b2")]);
-    assert_eq!(storage.revisions_after(2, 10).unwrap().len(), 1);
-    assert_eq!(storage.revisions_after(0, 2).unwrap().len(), 2);
-    assert!(storage.revisions_after(3, 10).unwrap().is_empty());
-    assert!(storage.revisions_after(u64::MAX, 10).unwrap().is_empty());
-
-    assert_eq!(storage.page_count().unwrap(), 2);
-    let current = storage.current_revisions(None, 1).unwrap();
-    assert_eq!(
-        (current[0].id, current[0].revision.text.as_str()),
-        (2, "a1")
-    );
-    let rest = storage.current_revisions(Some("A"), 10).unwrap();
-    assert_eq!(rest.len(), 1);
-    assert_eq!((rest[0].id, rest[0].revision.text.as_str()), (3, "b2"));
-}
-
 /// Pages where "the", "end" and "of" are everywhere, in and out of order: what makes a rebuild index
-/// pairs of common words (see `search::common`).
+/// pairs of common words (see the `common_words` module).
 fn common_word_pages() -> Vec<(String, String)> {
     (0..80)
         .map(|i| {

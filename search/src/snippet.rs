@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use pulldown_cmark_escape::escape_html;
 use tantivy::snippet::{Snippet, SnippetGenerator};
 
 /// How much page text a result shows.
@@ -71,7 +72,9 @@ fn window<'t>(text: &'t str, words: &[&str]) -> Option<&'t str> {
 /// The snippet as HTML, or the start of the text if the query matched nothing in it (a title match).
 pub(crate) fn to_html(snippet: &Snippet, text: &str) -> String {
     if snippet.is_empty() {
-        return escape(&opening(text));
+        let mut html = String::new();
+        escape_into(&mut html, &opening(text));
+        return html;
     }
     marked(snippet.fragment(), snippet.highlighted())
 }
@@ -105,13 +108,13 @@ pub(crate) fn marked(fragment: &str, ranges: &[Range<usize>]) -> String {
         if start >= range.end {
             continue;
         }
-        html.push_str(&escape(&fragment[at..start]));
+        escape_into(&mut html, &fragment[at..start]);
         html.push_str("<mark>");
-        html.push_str(&escape(&fragment[start..range.end]));
+        escape_into(&mut html, &fragment[start..range.end]);
         html.push_str("</mark>");
         at = range.end;
     }
-    html.push_str(&escape(&fragment[at..]));
+    escape_into(&mut html, &fragment[at..]);
     html
 }
 
@@ -128,20 +131,9 @@ fn opening(text: &str) -> String {
     format!("{}\u{2026}", head.trim_end())
 }
 
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Appends `text` escaped for HTML (`& < > " '`), with the workspace's one HTML escape.
+fn escape_into(html: &mut String, text: &str) {
+    escape_html(html, text).expect("writing to a String cannot fail");
 }
 
 #[cfg(test)]

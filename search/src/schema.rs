@@ -7,7 +7,7 @@
 //! segment of the name) and `body` (the page's plain text, with positions for phrases and snippets).
 //! `title_key` holds the lowercased name and each of its trailing segment paths (`help/editing`,
 //! `editing`) for go-to and prefix suggestions. `pairs` holds the body's adjacent pairs of common
-//! words, one term each, for fast phrases (see [`common`](super::common)).
+//! words, one term each, for fast phrases (see the `common_words` module).
 
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
@@ -18,7 +18,7 @@ use tantivy::tokenizer::{
 };
 use tantivy::{DateTime, Index, TantivyDocument};
 
-use super::common::CommonWords;
+use crate::common_words::CommonWords;
 
 /// The name the tokenizer is registered under in every opened index.
 pub(crate) const TOKENIZER: &str = "quire";
@@ -124,7 +124,7 @@ pub(crate) fn register_tokenizer(index: &Index) {
 }
 
 /// What the index needs to know about one page: its current revision, with the text already reduced to
-/// plain words (the caller strips markup; storage knows no Markdown).
+/// plain words (the caller strips markup; this crate knows no Markdown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageDoc<'a> {
     /// The page name, exactly as stored.

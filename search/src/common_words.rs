@@ -164,7 +164,7 @@ fn pair_term(first: &str, second: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::schema::analyzer;
+    use crate::schema::analyzer;
 
     fn common(words: &[&str]) -> CommonWords {
         CommonWords {

@@ -1,0 +1,207 @@
+//! The index's directory: generations, the pointer to the live one, and opening it.
+//!
+//! `DATA/index/` holds generations, `gen-1/`, `gen-2/`…, each a complete tantivy index, and a pointer
+//! file `CURRENT` naming the live one (no file: generation 1). A rebuild (the `rebuild` module) fills
+//! a new generation while the live one keeps serving, then replaces `CURRENT` atomically (write and
+//! rename) and deletes the older generations. Every search looks at `CURRENT` (one small read) and
+//! reopens when it changed, so all processes move to the new generation on their next search.
+//!
+//! Within a generation, a search reads the commit metadata (one small file) and reloads its reader
+//! when the index changed, so a commit by any process shows on the next search, with no watcher
+//! thread.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
+
+use crate::common_words::{self, CommonWords};
+use crate::error::{io_error, tantivy_error};
+use crate::schema::{self, Fields};
+use crate::SearchError;
+
+const POINTER: &str = "CURRENT";
+
+/// One generation, opened: its index, a reader, and what every search and update of it needs.
+pub(crate) struct Opened {
+    pub(crate) generation: u64,
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
+    pub(crate) fields: Fields,
+    pub(crate) common: CommonWords,
+    /// The state of the index (see [`state_of`]) the reader's searcher shows.
+    shown: Mutex<u64>,
+}
+
+impl Opened {
+    /// A searcher showing the last commit, by this process or any other: the commit metadata is
+    /// read (one small file) and the reader reloaded when it changed. Reloading on tantivy's own
+    /// file watcher instead can race with a reload after our own commit and leave an older
+    /// searcher in place until the next change.
+    pub(crate) fn searcher(&self) -> Result<Searcher, SearchError> {
+        let state = state_of(&self.index)?;
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        if state != *shown {
+            self.reader
+                .reload()
+                .map_err(tantivy_error("reloading the index"))?;
+            *shown = state;
+        }
+        Ok(self.reader.searcher())
+    }
+
+    /// The id of the last revision the generation holds, from its last commit (0 for a new index).
+    pub(crate) fn indexed_up_to(&self) -> Result<u64, SearchError> {
+        payload(&self.index)
+    }
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn generation_dir(root: &Path, generation: u64) -> PathBuf {
+    root.join(format!("gen-{generation}"))
+}
+
+pub(crate) fn read_pointer(root: &Path) -> Result<u64, SearchError> {
+    let path = root.join(POINTER);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map_err(|_| SearchError::Io {
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{:?} is not a generation number", text.trim()),
+            ),
+            path,
+            doing: "read",
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(1),
+        Err(err) => Err(io_error(&path, "read")(err)),
+    }
+}
+
+/// Replaces the pointer atomically: written to a private file, then renamed over.
+pub(crate) fn write_pointer(root: &Path, generation: u64) -> Result<(), SearchError> {
+    let path = root.join(POINTER);
+    let temp = root.join(format!("{POINTER}.{}.{}", std::process::id(), nanos()));
+    let mut file = fs::File::create(&temp).map_err(io_error(&temp, "created"))?;
+    file.write_all(format!("{generation}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(&temp, "written"))?;
+    fs::rename(&temp, &path).map_err(io_error(&path, "replaced"))
+}
+
+pub(crate) fn generations(root: &Path) -> Result<Vec<u64>, SearchError> {
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(io_error(root, "listed")(err)),
+    };
+    Ok(entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.strip_prefix("gen-"))
+                .and_then(|n| n.parse().ok())
+        })
+        .collect())
+}
+
+pub(crate) fn highest_generation(root: &Path) -> Result<u64, SearchError> {
+    Ok(generations(root)?.into_iter().max().unwrap_or(0))
+}
+
+fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Opens a generation, creating it if it does not exist yet. Creation happens in a private directory
+/// renamed into place, so processes racing to create it all end up with the same, complete index.
+pub(crate) fn open(root: &Path, generation: u64) -> Result<Opened, SearchError> {
+    let dir = generation_dir(root, generation);
+    if !dir.join("meta.json").exists() {
+        fs::create_dir_all(root).map_err(io_error(root, "created"))?;
+        let temp = root.join(format!("new-{}-{}", std::process::id(), nanos()));
+        fs::create_dir(&temp).map_err(io_error(&temp, "created"))?;
+        Index::create_in_dir(&temp, schema::schema())
+            .map_err(tantivy_error("creating the search index"))?;
+        if fs::rename(&temp, &dir).is_err() {
+            // Another process won the race (or left an empty directory, which rename replaces).
+            let _ = fs::remove_dir_all(&temp);
+        }
+    }
+    let index = Index::open_in_dir(&dir).map_err(tantivy_error("opening the search index"))?;
+    if index.schema() != schema::schema() {
+        return Err(SearchError::Outdated { path: dir });
+    }
+    let common =
+        CommonWords::read(&dir).map_err(io_error(&dir.join(common_words::FILE), "read"))?;
+    reader_for(index, generation, common)
+}
+
+pub(crate) fn reader_for(
+    index: Index,
+    generation: u64,
+    common: CommonWords,
+) -> Result<Opened, SearchError> {
+    schema::register_tokenizer(&index);
+    let fields = Fields::of(&index.schema()).ok_or_else(|| SearchError::Outdated {
+        path: PathBuf::from(format!("gen-{generation}")),
+    })?;
+    // Read before the reader loads, so the reader shows at least this state.
+    let shown = state_of(&index)?;
+    // Reloaded by `Opened::searcher` when a commit is seen, never by a watcher thread.
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(tantivy_error("opening an index reader"))?;
+    Ok(Opened {
+        generation,
+        index,
+        reader,
+        fields,
+        common,
+        shown: Mutex::new(shown),
+    })
+}
+
+/// What the commit metadata says about the index: its last commit and its segments (a finished
+/// merge replaces segments without a new commit), hashed.
+///
+/// std's `DefaultHasher` is enough here: the value is only compared with the one this same process
+/// kept in [`Opened`], never stored or sent, so it need not be stable across processes or Rust
+/// versions (and `DefaultHasher::new` is not randomly seeded, unlike a `HashMap`'s hasher).
+fn state_of(index: &Index) -> Result<u64, SearchError> {
+    use std::hash::{Hash, Hasher};
+    let metas = index
+        .load_metas()
+        .map_err(tantivy_error("reading the index metadata"))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    metas.opstamp.hash(&mut hasher);
+    for segment in &metas.segments {
+        (segment.id(), segment.delete_opstamp()).hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
+
+fn payload(index: &Index) -> Result<u64, SearchError> {
+    let metas = index
+        .load_metas()
+        .map_err(tantivy_error("reading the index metadata"))?;
+    Ok(metas
+        .payload
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(0))
+}

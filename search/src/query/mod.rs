@@ -1,0 +1,264 @@
+//! Running a search: ranked hits with snippets, "go to" a page by name, search-as-you-type
+//! suggestions, and "did you mean".
+//!
+//! A search parses what was typed (the `syntax` module: a small syntax that never fails), builds a
+//! tantivy query, and ranks with BM25. Snippets are cut around the rarest of the query's words (see
+//! the `snippet` module). "Go to" and suggestions look only at page names (`title_key`, see the
+//! `schema` module), and "did you mean" only runs when nothing matched.
+
+mod syntax;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    BooleanQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+
+use crate::error::tantivy_error;
+use crate::schema::{self, Fields};
+use crate::{snippet, SearchError, SearchIndex};
+
+/// One page of search results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    /// How many pages match in all.
+    pub total: usize,
+    /// The requested slice of them, best first.
+    pub hits: Vec<Hit>,
+    /// Pages whose name (or last segments of it) equals the query, exact name first: "go to".
+    pub go_to: Vec<String>,
+    /// When nothing matched: page names close to the words typed.
+    pub did_you_mean: Vec<String>,
+}
+
+/// One matching page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The page name.
+    pub name: String,
+    /// A passage of the text, HTML-escaped, the matched words in `<mark>`.
+    pub snippet_html: String,
+    /// Who saved the current revision.
+    pub author: String,
+    /// When, in unix seconds UTC.
+    pub time: i64,
+    /// BM25 score (higher is better); comparable within one query only.
+    pub score: f32,
+}
+
+impl SearchIndex {
+    /// Runs a query, `limit` hits after the first `offset`. The syntax (words, `"phrases"`, `OR`,
+    /// `-word`, `prefix*`, `title:`/`path:`/`body:`/`author:`) never fails to parse; the
+    /// `query::syntax` module documents it, and the wiki's `Help/Search` page does for users.
+    pub fn search(
+        &self,
+        text: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchResults, SearchError> {
+        let opened = self.opened()?;
+        let searcher = opened.searcher()?;
+        let fields = opened.fields;
+        let go_to = self.go_to(&searcher, fields, text)?;
+        let parsed = syntax::parse(text, |name| schema::user_field(&fields, name).is_some());
+        let mut builder = syntax::Builder {
+            fields,
+            analyzer: schema::analyzer(),
+            searcher: &searcher,
+            common: &opened.common,
+        };
+        let Some(built) = builder.build(&parsed) else {
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+                go_to,
+                did_you_mean: Vec::new(),
+            });
+        };
+        let top_docs = TopDocs::with_limit(limit.max(1)).and_offset(offset);
+        let (total, top) = if built.prunable {
+            // Two passes, each fast on its own: counting without scores (straight from the posting
+            // lists) and ranking with block-WAND, which skips most matches, and which a collector
+            // that must see every match (a count) would disable.
+            let total = searcher
+                .search(&built.query, &Count)
+                .map_err(tantivy_error("counting matches"))?;
+            let top = searcher
+                .search(&built.query, &top_docs)
+                .map_err(tantivy_error("searching"))?;
+            (total, top)
+        } else {
+            // Intersections and phrases score every match anyway: count them in the same pass.
+            searcher
+                .search(&built.query, &(Count, top_docs))
+                .map_err(tantivy_error("searching"))?
+        };
+        let mut snippets = SnippetGenerator::create(&searcher, &*built.highlight, fields.body)
+            .map_err(tantivy_error("preparing snippets"))?;
+        snippets.set_max_num_chars(snippet::SNIPPET_CHARS);
+        let words = body_words_rarest_first(&searcher, fields, &*built.highlight)?;
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top.into_iter().take(limit) {
+            let doc = load(&searcher, address)?;
+            let body = text_of(&doc, fields.body);
+            hits.push(Hit {
+                name: text_of(&doc, fields.name),
+                snippet_html: snippet::of(&snippets, &body, &words),
+                author: text_of(&doc, fields.author),
+                time: doc
+                    .get_first(fields.modified)
+                    .and_then(|v| v.as_datetime())
+                    .map_or(0, |t| t.into_timestamp_secs()),
+                score,
+            });
+        }
+        let did_you_mean = if total == 0 {
+            did_you_mean(&searcher, fields, &built.words)?
+        } else {
+            Vec::new()
+        };
+        Ok(SearchResults {
+            total,
+            hits,
+            go_to,
+            did_you_mean,
+        })
+    }
+
+    /// Page names starting with `prefix`, or with a last segment starting with it (case-insensitive),
+    /// shortest first: search-as-you-type.
+    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, SearchError> {
+        let prefix = prefix.trim().to_lowercase();
+        if prefix.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let opened = self.opened()?;
+        let searcher = opened.searcher()?;
+        let fields = opened.fields;
+        let key = fields.title_key;
+        // Every string starting with `prefix` sorts before `prefix` + the highest code point.
+        let query = InvertedIndexRangeQuery::new(
+            std::ops::Bound::Included(Term::from_field_text(key, &prefix)),
+            std::ops::Bound::Excluded(Term::from_field_text(key, &format!("{prefix}\u{10FFFF}"))),
+        );
+        let shortest_first =
+            TopDocs::with_limit(limit).custom_score(move |segment: &tantivy::SegmentReader| {
+                let lengths = segment.fast_fields().u64("name_len").ok();
+                move |doc| {
+                    std::cmp::Reverse(
+                        lengths
+                            .as_ref()
+                            .and_then(|col| col.first(doc))
+                            .unwrap_or(u64::MAX),
+                    )
+                }
+            });
+        let top = searcher
+            .search(&query, &shortest_first)
+            .map_err(tantivy_error("suggesting pages"))?;
+        let mut names = Vec::with_capacity(top.len());
+        for (_, address) in top {
+            names.push(text_of(&load(&searcher, address)?, fields.name));
+        }
+        Ok(names)
+    }
+
+    fn go_to(
+        &self,
+        searcher: &Searcher,
+        fields: Fields,
+        text: &str,
+    ) -> Result<Vec<String>, SearchError> {
+        let key = text.trim().to_lowercase();
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = TermQuery::new(
+            Term::from_field_text(fields.title_key, &key),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(5))
+            .map_err(tantivy_error("looking up page titles"))?;
+        let mut names = Vec::with_capacity(top.len());
+        for (_, address) in top {
+            names.push(text_of(&load(searcher, address)?, fields.name));
+        }
+        // The page whose whole name was typed first, then shorter names.
+        names.sort_by_key(|name| (name.to_lowercase() != key, name.len(), name.clone()));
+        Ok(names)
+    }
+}
+
+/// The query's words in the body, rarest first: a snippet is looked for where the rarest occurs.
+fn body_words_rarest_first(
+    searcher: &Searcher,
+    fields: Fields,
+    query: &dyn Query,
+) -> Result<Vec<String>, SearchError> {
+    let mut terms = Vec::new();
+    query.query_terms(&mut |term, _| {
+        if term.field() == fields.body {
+            terms.push(term.clone());
+        }
+    });
+    let mut ranked = Vec::with_capacity(terms.len());
+    for term in terms {
+        let Some(word) = term.value().as_str().map(str::to_owned) else {
+            continue;
+        };
+        let pages = searcher
+            .doc_freq(&term)
+            .map_err(tantivy_error("reading word frequencies"))?;
+        ranked.push((pages, word));
+    }
+    ranked.sort();
+    ranked.dedup();
+    Ok(ranked.into_iter().map(|(_, word)| word).collect())
+}
+
+/// "Did you mean": pages whose title has words within one or two edits of the words typed.
+fn did_you_mean(
+    searcher: &Searcher,
+    fields: Fields,
+    words: &[String],
+) -> Result<Vec<String>, SearchError> {
+    let clauses: Vec<(Occur, Box<dyn Query>)> = words
+        .iter()
+        .filter(|word| word.chars().count() >= 3)
+        .map(|word| {
+            let distance = if word.chars().count() <= 5 { 1 } else { 2 };
+            let query: Box<dyn Query> = Box::new(FuzzyTermQuery::new(
+                Term::from_field_text(fields.title, word),
+                distance,
+                true,
+            ));
+            (Occur::Should, query)
+        })
+        .collect();
+    if clauses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let top = searcher
+        .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))
+        .map_err(tantivy_error("looking for similar titles"))?;
+    top.into_iter()
+        .map(|(_, address)| Ok(text_of(&load(searcher, address)?, fields.name)))
+        .collect()
+}
+
+fn load(searcher: &Searcher, address: DocAddress) -> Result<TantivyDocument, SearchError> {
+    searcher
+        .doc(address)
+        .map_err(tantivy_error("reading a found document"))
+}
+
+fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    doc.get_first(field)
+        .and_then(|value| value.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}

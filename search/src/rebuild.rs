@@ -1,0 +1,221 @@
+//! A rebuild: a new generation filled from scratch while the live one keeps serving.
+//!
+//! `quire reindex` indexes every page again. Doing that in place would leave searches with half an
+//! index for minutes, so a rebuild creates the next generation directory (see the `generation`
+//! module), fills it with a writer of its own, commits, and only then points `CURRENT` at it and
+//! deletes the older generations. An update still holding the old generation's writer can tell
+//! ([`Update::is_live`]) and takes a new one.
+//!
+//! # Phrases of common words
+//!
+//! Each generation built by a rebuild also indexes adjacent pairs of its most common words as single
+//! terms, so a phrase of them needs no positions (see the `common_words` module). The words are
+//! learned from the first pages put, which wait in memory until there are enough of them; the list is
+//! written into the generation's directory for every process that opens it later.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tantivy::{Index, TantivyDocument};
+
+use crate::common_words::{self, CommonWords};
+use crate::error::{io_error, tantivy_error};
+use crate::generation::{self, generation_dir};
+use crate::schema::{self, Fields, PageDoc};
+use crate::update::{Update, MIN_WRITER_HEAP};
+use crate::{SearchError, SearchIndex};
+
+impl SearchIndex {
+    /// Starts a rebuild from scratch in a new generation, while the live one keeps serving. Add every
+    /// page with [`Rebuild::put`], then [`Rebuild::finish`] makes it live.
+    pub fn rebuild(&self, heap_bytes: usize, threads: usize) -> Result<Rebuild, SearchError> {
+        fs::create_dir_all(&self.root).map_err(io_error(&self.root, "created"))?;
+        let mut generation = generation::read_pointer(&self.root)?
+            .max(generation::highest_generation(&self.root)?)
+            + 1;
+        // create_dir, not create_dir_all: two rebuilds never share a generation.
+        loop {
+            match fs::create_dir(generation_dir(&self.root, generation)) {
+                Ok(()) => break,
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => generation += 1,
+                Err(err) => {
+                    return Err(io_error(&generation_dir(&self.root, generation), "created")(err))
+                }
+            }
+        }
+        let dir = generation_dir(&self.root, generation);
+        let index = Index::create_in_dir(&dir, schema::schema())
+            .map_err(tantivy_error("creating a new index generation"))?;
+        let opened = Arc::new(generation::reader_for(
+            index,
+            generation,
+            CommonWords::default(),
+        )?);
+        let writer = opened
+            .index
+            .writer_with_num_threads(
+                threads.max(1),
+                heap_bytes.max(MIN_WRITER_HEAP * threads.max(1)),
+            )
+            .map_err(tantivy_error("starting the rebuild's writer"))?;
+        Ok(Rebuild {
+            update: Update::new(writer, opened, &self.root, 0),
+            root: self.root.clone(),
+            common: None,
+            sample: Vec::new(),
+        })
+    }
+}
+
+/// A rebuild in progress; see [`SearchIndex::rebuild`].
+#[derive(Debug)]
+pub struct Rebuild {
+    update: Update,
+    root: PathBuf,
+    /// The generation's common words, learned from the first pages put; until then those wait in
+    /// `sample`.
+    common: Option<CommonWords>,
+    sample: Vec<OwnedPage>,
+}
+
+#[derive(Debug)]
+struct OwnedPage {
+    name: String,
+    text: String,
+    author: String,
+    time: i64,
+}
+
+impl OwnedPage {
+    fn doc(&self) -> PageDoc<'_> {
+        PageDoc {
+            name: &self.name,
+            text: &self.text,
+            author: &self.author,
+            time: self.time,
+        }
+    }
+}
+
+impl Rebuild {
+    /// Adds a page.
+    pub fn put(&mut self, page: &PageDoc<'_>) -> Result<(), SearchError> {
+        self.put_all(std::slice::from_ref(page))
+    }
+
+    /// Adds pages, preparing their documents on every core.
+    pub fn put_all(&mut self, pages: &[PageDoc<'_>]) -> Result<(), SearchError> {
+        let mut pages = pages;
+        if self.common.is_none() {
+            let take = pages
+                .len()
+                .min(common_words::SAMPLE_PAGES - self.sample.len());
+            self.sample
+                .extend(pages[..take].iter().map(|page| OwnedPage {
+                    name: page.name.to_owned(),
+                    text: page.text.to_owned(),
+                    author: page.author.to_owned(),
+                    time: page.time,
+                }));
+            pages = &pages[take..];
+            if self.sample.len() < common_words::SAMPLE_PAGES {
+                return Ok(());
+            }
+            self.learn()?;
+        }
+        self.add(pages)
+    }
+
+    /// Learns the common words from the sample, records them with the generation, and indexes the
+    /// sample.
+    fn learn(&mut self) -> Result<(), SearchError> {
+        let common = CommonWords::learn(
+            &mut self.update.analyzer,
+            self.sample.iter().map(|page| page.text.as_str()),
+        );
+        let dir = generation_dir(&self.root, self.update.opened.generation);
+        common
+            .write(&dir)
+            .map_err(io_error(&dir.join(common_words::FILE), "written"))?;
+        tracing::debug!(
+            words = common.len(),
+            sample = self.sample.len(),
+            "learned the common words"
+        );
+        self.common = Some(common);
+        let sample = std::mem::take(&mut self.sample);
+        let pages: Vec<PageDoc<'_>> = sample.iter().map(OwnedPage::doc).collect();
+        self.add(&pages)
+    }
+
+    fn add(&mut self, pages: &[PageDoc<'_>]) -> Result<(), SearchError> {
+        let common = self
+            .common
+            .as_ref()
+            .expect("learned before pages are added");
+        for doc in documents(self.update.opened.fields, common, pages) {
+            self.update
+                .writer
+                .add_document(doc)
+                .map_err(tantivy_error("adding a page"))?;
+        }
+        Ok(())
+    }
+
+    /// Commits (recording `up_to`, the last revision id the pages put reflect at least), makes this
+    /// generation the live one, and deletes the others.
+    pub fn finish(mut self, up_to: u64) -> Result<(), SearchError> {
+        if self.common.is_none() {
+            self.learn()?;
+        }
+        let generation = self.update.opened.generation;
+        self.update.commit(up_to)?;
+        generation::write_pointer(&self.root, generation)?;
+        for old in generation::generations(&self.root)? {
+            if old != generation {
+                let dir = generation_dir(&self.root, old);
+                // Processes still searching the old generation keep their open files (unix); a
+                // failure here only leaves disk space behind.
+                if let Err(err) = fs::remove_dir_all(&dir) {
+                    tracing::warn!(dir = %dir.display(), %err, "could not delete an old search index");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The pages' documents, made on every core: finding a page's common pairs means reading its text
+/// once more, which would otherwise hold up tantivy's indexing thread.
+fn documents(fields: Fields, common: &CommonWords, pages: &[PageDoc<'_>]) -> Vec<TantivyDocument> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores == 1 || pages.len() < 2 {
+        let mut analyzer = schema::analyzer();
+        return pages
+            .iter()
+            .map(|page| fields.document(page, common, &mut analyzer))
+            .collect();
+    }
+    let chunk = pages.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pages
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut analyzer = schema::analyzer();
+                    part.iter()
+                        .map(|page| fields.document(page, common, &mut analyzer))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(docs) => docs,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,136 @@
+//! Catching up: changes to the live generation under tantivy's writer lock.
+//!
+//! The index records, in its commit payload, the global id of the last revision it holds (revision
+//! ids grow with every save across the wiki). Catching up means: take the writer lock, index every
+//! revision after that id, commit with the new id. The writer lock is a lock file, so this is safe
+//! with many processes: one that cannot get it ([`SearchIndex::try_update`] answers `None`) does not
+//! wait and does not fail — it searches the index as it is, and the holder does the catching up.
+//! Readers never take the lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tantivy::directory::error::LockError;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{IndexWriter, TantivyError, Term};
+
+use crate::error::tantivy_error;
+use crate::generation::{self, Opened};
+use crate::schema::{self, PageDoc};
+use crate::{SearchError, SearchIndex};
+
+/// The smallest writer heap tantivy accepts; what a CGI process uses.
+pub const MIN_WRITER_HEAP: usize = 15_000_000;
+
+impl SearchIndex {
+    /// Takes the writer lock to bring the index up to date, or `None` at once if another process or
+    /// thread holds it. `heap_bytes` is tantivy's indexing memory ([`MIN_WRITER_HEAP`] at least).
+    pub fn try_update(&self, heap_bytes: usize) -> Result<Option<Update>, SearchError> {
+        let opened = self.opened()?;
+        let writer = match opened
+            .index
+            .writer_with_num_threads(1, heap_bytes.max(MIN_WRITER_HEAP))
+        {
+            Ok(writer) => writer,
+            Err(TantivyError::LockFailure(LockError::LockBusy, _)) => return Ok(None),
+            Err(err) => return Err(tantivy_error("taking the index writer lock")(err)),
+        };
+        let last = opened.indexed_up_to()?;
+        Ok(Some(Update::new(writer, opened, &self.root, last)))
+    }
+}
+
+/// Changes to the index under its writer lock, which is held until this is committed or dropped
+/// (dropping discards the changes).
+pub struct Update {
+    pub(crate) writer: IndexWriter,
+    pub(crate) opened: Arc<Opened>,
+    opened_root: PathBuf,
+    last: u64,
+    pub(crate) analyzer: TextAnalyzer,
+}
+
+impl std::fmt::Debug for Update {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Update")
+            .field("generation", &self.opened.generation)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Update {
+    /// An update of `opened` (a generation under `root`) holding its writer, whose last commit
+    /// recorded revision `last`.
+    pub(crate) fn new(writer: IndexWriter, opened: Arc<Opened>, root: &Path, last: u64) -> Update {
+        Update {
+            writer,
+            opened,
+            opened_root: root.to_path_buf(),
+            last,
+            analyzer: schema::analyzer(),
+        }
+    }
+
+    /// The id of the last revision the index held when the lock was taken.
+    pub fn indexed_up_to(&self) -> u64 {
+        self.last
+    }
+
+    /// Adds a page, replacing what the index held under its name.
+    pub fn put(&mut self, page: &PageDoc<'_>) -> Result<(), SearchError> {
+        self.remove(page.name);
+        let doc = self
+            .opened
+            .fields
+            .document(page, &self.opened.common, &mut self.analyzer);
+        self.writer
+            .add_document(doc)
+            .map_err(tantivy_error("adding a page"))?;
+        Ok(())
+    }
+
+    /// Takes a page out (deleted, or renamed away).
+    pub fn remove(&mut self, name: &str) {
+        self.writer
+            .delete_term(Term::from_field_text(self.opened.fields.name, name));
+    }
+
+    /// Makes the changes visible, recording that the index now holds every revision up to `up_to`;
+    /// then waits for segment merges, so the lock is released on a tidy index (many one-page commits
+    /// from CGI saves would otherwise pile up small segments).
+    pub fn commit(mut self, up_to: u64) -> Result<(), SearchError> {
+        self.commit_and_keep(up_to)?;
+        self.close()
+    }
+
+    /// Commits like [`Update::commit`] but keeps the writer (and its lock) for more changes; merges
+    /// go on in the background. For a long-running worker: no writer to set up per save, and no
+    /// waiting for a merge before the next save becomes searchable.
+    pub fn commit_and_keep(&mut self, up_to: u64) -> Result<(), SearchError> {
+        let mut prepared = self
+            .writer
+            .prepare_commit()
+            .map_err(tantivy_error("preparing a commit"))?;
+        prepared.set_payload(&up_to.to_string());
+        prepared
+            .commit()
+            .map_err(tantivy_error("committing the index"))?;
+        // Searches see it from their next look at the metadata (`Opened::searcher`).
+        self.last = up_to;
+        Ok(())
+    }
+
+    /// Whether this update writes the live generation (a rebuild may have replaced it meanwhile; then
+    /// close this one and take a new one).
+    pub fn is_live(&self) -> bool {
+        generation::read_pointer(&self.opened_root).is_ok_and(|g| g == self.opened.generation)
+    }
+
+    /// Waits for merges and releases the writer lock, discarding uncommitted changes.
+    pub fn close(self) -> Result<(), SearchError> {
+        self.writer
+            .wait_merging_threads()
+            .map_err(tantivy_error("merging index segments"))
+    }
+}
