@@ -21,7 +21,7 @@ use crate::schema::{self, Fields};
 use crate::{snippet, SearchError, SearchIndex};
 
 /// One page of search results.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchResults {
     /// How many pages match in all.
     pub total: usize,
