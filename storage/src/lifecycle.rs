@@ -103,19 +103,12 @@ impl Storage {
             return Ok(None);
         };
         let links_known = links_known(&tx, current.page_id)?;
-        let appended = save::append(
-            &tx,
-            &Append {
-                page_id: current.page_id,
-                page: name,
-                prev: Some(&current),
-                text: "",
-                author,
-                comment,
-                time: save::now(),
-                kind: &ChangeKind::Delete,
-            },
-        )?;
+        let stamp = Stamp {
+            author,
+            comment,
+            time: save::now(),
+        };
+        let appended = append_to(&tx, &current, name, "", &stamp, &ChangeKind::Delete)?;
         if links_known {
             // The deletion links nowhere, and an undelete can tell the old links were known.
             crate::links::record(
@@ -126,11 +119,7 @@ impl Storage {
                 &[],
             )?;
         }
-        tx.execute(
-            "UPDATE pages SET deleted = 1 WHERE id = ?1",
-            params![current.page_id],
-        )
-        .map_err(doing("deleting a page"))?;
+        set_deleted(&tx, current.page_id, true)?;
         render_cache::invalidate_links_to(&tx, name)?;
         tx.commit().map_err(doing("committing a deletion"))?;
         Ok(Some(appended.rev))
@@ -163,19 +152,13 @@ impl Storage {
             return Ok(None);
         };
         let links_known = links_known(&tx, current.page_id)?;
-        let appended = save::append(
-            &tx,
-            &Append {
-                page_id: current.page_id,
-                page: name,
-                prev: Some(&current),
-                text: &restored.revision.text,
-                author,
-                comment,
-                time: save::now(),
-                kind: &ChangeKind::Undelete,
-            },
-        )?;
+        let stamp = Stamp {
+            author,
+            comment,
+            time: save::now(),
+        };
+        let text = &restored.revision.text;
+        let appended = append_to(&tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
         crate::blame::carry(
             &tx,
             current.page_id,
@@ -190,11 +173,7 @@ impl Storage {
             )
             .map_err(doing("restoring links"))?;
         }
-        tx.execute(
-            "UPDATE pages SET deleted = 0 WHERE id = ?1",
-            params![current.page_id],
-        )
-        .map_err(doing("undeleting a page"))?;
+        set_deleted(&tx, current.page_id, false)?;
         save::appeared(&tx, name)?;
         tx.commit().map_err(doing("committing an undeletion"))?;
         Ok(Some(appended.rev))
@@ -411,6 +390,51 @@ fn subpages(conn: &Connection, name: &str) -> Result<Vec<String>, StorageError> 
         .map_err(doing("listing subpages"))
 }
 
+/// Who changes a page, why and when: what delete, undelete and rename record with their revision.
+struct Stamp<'a> {
+    author: &'a str,
+    comment: &'a str,
+    time: i64,
+}
+
+/// A new revision of `kind` with `text` on top of the page's `current` one, now named `page`.
+fn append_to(
+    conn: &Connection,
+    current: &Loaded,
+    page: &str,
+    text: &str,
+    stamp: &Stamp<'_>,
+    kind: &ChangeKind,
+) -> Result<save::Appended, StorageError> {
+    save::append(
+        conn,
+        &Append {
+            page_id: current.page_id,
+            page,
+            prev: Some(current),
+            text,
+            author: stamp.author,
+            comment: stamp.comment,
+            time: stamp.time,
+            kind,
+        },
+    )
+}
+
+/// Marks a page deleted or not: the flag every question about the present reads.
+fn set_deleted(conn: &Connection, page_id: i64, deleted: bool) -> Result<(), StorageError> {
+    conn.execute(
+        "UPDATE pages SET deleted = ?1 WHERE id = ?2",
+        params![deleted, page_id],
+    )
+    .map_err(doing(if deleted {
+        "deleting a page"
+    } else {
+        "undeleting a page"
+    }))?;
+    Ok(())
+}
+
 /// Moves one page from `from` to `to` inside the rename transaction.
 fn move_page(
     conn: &Connection,
@@ -425,21 +449,15 @@ fn move_page(
         params![to, current.page_id],
     )
     .map_err(doing("renaming a page"))?;
-    let appended = save::append(
-        conn,
-        &Append {
-            page_id: current.page_id,
-            page: to,
-            prev: Some(current),
-            text: &current.revision.text,
-            author: rename.author,
-            comment: rename.comment,
-            time,
-            kind: &ChangeKind::Rename {
-                from: from.to_owned(),
-            },
-        },
-    )?;
+    let stamp = Stamp {
+        author: rename.author,
+        comment: rename.comment,
+        time,
+    };
+    let kind = ChangeKind::Rename {
+        from: from.to_owned(),
+    };
+    let appended = append_to(conn, current, to, &current.revision.text, &stamp, &kind)?;
     copy_links(conn, current.id, appended.revision_id)?;
     conn.execute(
         "INSERT OR REPLACE INTO redirects (name, page_id) VALUES (?1, ?2)",
