@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header;
 
-use crate::session::{is_cookie_name, now_unix, Session, SessionError, SessionKeys};
+use crate::cookies::{self, is_cookie_name};
+use crate::session::{now_unix, Session, SessionError, SessionKeys};
 use crate::{App, HttpError, IntoResponse, Request, Response, Scheme};
 
 /// The cookie name unless one is configured.
@@ -90,7 +91,7 @@ impl<A: App> App for Sessions<A> {
         // paths, or a stale one next to a fresh one) and sends both: the
         // first that opens counts.
         let mut opened = None;
-        for value in cookie_values(request.headers(), &self.cookie_name) {
+        for value in cookies::values(request.headers(), &self.cookie_name) {
             had_cookie = true;
             match self.keys.open(&self.cookie_name, value, now) {
                 Ok(session) => {
@@ -114,7 +115,7 @@ impl<A: App> App for Sessions<A> {
             }
         };
         let secure = request.environ().scheme == Scheme::Https;
-        let path = cookie_path(request.mount());
+        let path = cookies::path(request.mount());
         request.extensions_mut().insert(session.clone());
 
         let mut response = self.inner.call(request);
@@ -124,25 +125,18 @@ impl<A: App> App for Sessions<A> {
             None if refresh || bad_cookie => session.snapshot(),
             None => return response,
         };
-        let cookie = if snapshot.values.is_empty() && snapshot.csrf.is_none() {
+        let (value, max_age) = if snapshot.values.is_empty() && snapshot.csrf.is_none() {
             if !had_cookie {
                 return response;
             }
-            format!(
-                "{}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax",
-                self.cookie_name
-            )
+            (String::new(), Duration::ZERO)
         } else {
             match self.keys.seal(&self.cookie_name, &snapshot, now + max_age) {
-                Ok(value) => format!(
-                    "{}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax",
-                    self.cookie_name
-                ),
+                Ok(value) => (value, self.max_age),
                 Err(err) => return HttpError::internal(err).into_response(),
             }
         };
-        let cookie = if secure { cookie + "; Secure" } else { cookie };
-        match HeaderValue::try_from(cookie) {
+        match cookies::set_cookie(&self.cookie_name, &value, &path, max_age, secure) {
             Ok(value) => {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
@@ -153,32 +147,6 @@ impl<A: App> App for Sessions<A> {
         }
         response
     }
-}
-
-/// The cookie's `Path`: the mount prefix as it appears in request URIs
-/// (percent-encoded, and `;` too, which would end the attribute), or `/`.
-fn cookie_path(mount: &str) -> String {
-    use percent_encoding::utf8_percent_encode;
-    if mount.is_empty() {
-        return "/".to_owned();
-    }
-    const ESCAPES: &percent_encoding::AsciiSet = &crate::uri::PATH_ESCAPES.add(b';').add(b',');
-    utf8_percent_encode(mount, ESCAPES).to_string()
-}
-
-/// The values of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie_values<'h>(
-    headers: &'h HeaderMap,
-    name: &'h str,
-) -> impl Iterator<Item = &'h str> + 'h {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(move |(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"'))
 }
 
 #[cfg(test)]
@@ -274,7 +242,7 @@ mod tests {
         request = Request::new(head, environ, body);
         let response = app.call(request);
         let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(cookie.ends_with("; Secure"), "{cookie}");
+        assert!(cookie.split("; ").any(|a| a == "Secure"), "{cookie}");
     }
 
     #[test]
@@ -335,9 +303,6 @@ mod tests {
 
     #[test]
     fn the_path_is_the_encoded_mount() {
-        assert_eq!(cookie_path(""), "/");
-        assert_eq!(cookie_path("/wiki"), "/wiki");
-        assert_eq!(cookie_path("/my wiki;x=1/é"), "/my%20wiki%3Bx=1/%C3%A9");
         let client = TestClient::new(Sessions::new(app, keys())).with_mount("/w;Secure");
         let cookie = client
             .get("/set?user=ada")
