@@ -43,11 +43,6 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn log_in(browser: &Browser<'_>, name: &str, password: &str) -> gateway::testing::TestResponse {
-    assert_eq!(browser.get("/+login").status, StatusCode::OK);
-    browser.post_form("/+login", &[("name", name), ("password", password)])
-}
-
 fn logged_in_as(browser: &Browser<'_>, display_name: &str) -> bool {
     let page = browser.get("/FrontPage").text();
     page.contains("action=\"/+logout\"") && page.contains(display_name)
@@ -137,7 +132,7 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     // The wiki knows both at once, and a password change takes effect.
     let browser = Browser::new(&wiki);
     assert_eq!(
-        log_in(&browser, "Alice", "alice's long password").status,
+        browser.log_in("Alice", "alice's long password").status,
         StatusCode::SEE_OTHER
     );
     assert!(logged_in_as(&browser, "alice"));
@@ -149,11 +144,11 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     assert!(passwd.status.success(), "{}", stderr(&passwd));
     let bob_browser = Browser::new(&wiki);
     assert_eq!(
-        log_in(&bob_browser, "bob", "bob's first password").status,
+        bob_browser.log_in("bob", "bob's first password").status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        log_in(&bob_browser, "bob", "bob's second password").status,
+        bob_browser.log_in("bob", "bob's second password").status,
         StatusCode::SEE_OTHER
     );
 
@@ -172,12 +167,12 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     let disabled = quire(data, &["user", "disable", "bob"], "");
     assert!(disabled.status.success(), "{}", stderr(&disabled));
     assert!(!logged_in_as(&bob_browser, "bob"));
-    let refused = log_in(&bob_browser, "bob", "bob's second password");
+    let refused = bob_browser.log_in("bob", "bob's second password");
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.text().contains("disabled"), "{}", refused.text());
     assert!(quire(data, &["user", "enable", "bob"], "").status.success());
     assert_eq!(
-        log_in(&bob_browser, "bob", "bob's second password").status,
+        bob_browser.log_in("bob", "bob's second password").status,
         StatusCode::SEE_OTHER
     );
 
@@ -219,7 +214,7 @@ fn the_session_key_file_is_private_and_one_rotation_keeps_sessions() {
     let cgi = CgiWiki(data.path());
     let browser = Browser::new(&cgi);
     assert_eq!(
-        log_in(&browser, "carol", "carol's password").status,
+        browser.log_in("carol", "carol's password").status,
         StatusCode::SEE_OTHER
     );
     assert!(logged_in_as_cgi(&browser));
@@ -428,7 +423,7 @@ fn preferences_for_readers_and_accounts() {
     .success());
     let hal = Browser::new(&wiki);
     assert_eq!(
-        log_in(&hal, "hal", "hal's first password").status,
+        hal.log_in("hal", "hal's first password").status,
         StatusCode::SEE_OTHER
     );
     assert_eq!(hal.get("/+prefs").status, StatusCode::OK);
@@ -444,7 +439,7 @@ fn preferences_for_readers_and_accounts() {
     assert_eq!(prefs.status, StatusCode::OK, "{}", prefs.text());
     let elsewhere = Browser::new(&wiki);
     assert_eq!(
-        log_in(&elsewhere, "hal", "hal's first password").status,
+        elsewhere.log_in("hal", "hal's first password").status,
         StatusCode::SEE_OTHER
     );
     assert!(logged_in_as(&elsewhere, "Hal Nine"));
@@ -475,7 +470,9 @@ fn preferences_for_readers_and_accounts() {
     assert!(logged_in_as(&hal, "Hal Nine"));
     assert!(!logged_in_as(&elsewhere, "Hal Nine"));
     assert_eq!(
-        log_in(&Browser::new(&wiki), "hal", "hal's second password").status,
+        Browser::new(&wiki)
+            .log_in("hal", "hal's second password")
+            .status,
         StatusCode::SEE_OTHER
     );
     // The current password is checked as a login is: after ten wrong ones (one above, nine
@@ -516,7 +513,7 @@ fn the_admin_pages_are_for_admins() {
         StatusCode::FORBIDDEN
     );
     let jack = Browser::new(&wiki);
-    log_in(&jack, "jack", "a long password");
+    jack.log_in("jack", "a long password");
     assert_eq!(jack.get("/+admin").status, StatusCode::FORBIDDEN);
     let forged = jack.post_form(
         "/+admin",
@@ -524,10 +521,10 @@ fn the_admin_pages_are_for_admins() {
     );
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     // A failed login shows up for the admin.
-    log_in(&Browser::new(&wiki), "ivy", "a guess");
+    Browser::new(&wiki).log_in("ivy", "a guess");
 
     let ivy = Browser::new(&wiki);
-    log_in(&ivy, "ivy", "a long password");
+    ivy.log_in("ivy", "a long password");
     let page = ivy.get("/+admin");
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
