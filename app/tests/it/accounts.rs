@@ -43,6 +43,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Asserts that a `quire` command failed with exit status 1 and said `why` on stderr.
+fn assert_refused(output: &Output, why: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(stderr(output).contains(why), "{}", stderr(output));
+}
+
 fn logged_in_as(browser: &Browser<'_>, display_name: &str) -> bool {
     let page = browser.get("/FrontPage").text();
     page.contains("action=\"/+logout\"") && page.contains(display_name)
@@ -79,34 +85,18 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
         &["user", "add", "ALICE", "--password-stdin"],
         "another long password\n",
     );
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again).contains("already an account"),
-        "{}",
-        stderr(&again)
-    );
+    assert_refused(&again, "already an account");
     let bad = quire(
         data,
         &["user", "add", "9lives", "--password-stdin"],
         "long enough password\n",
     );
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        stderr(&bad).contains("must start with a letter"),
-        "{}",
-        stderr(&bad)
-    );
+    assert_refused(&bad, "must start with a letter");
     let short = quire(data, &["user", "add", "bob", "--password-stdin"], "short\n");
-    assert_eq!(short.status.code(), Some(1));
-    assert!(stderr(&short).contains("at least 8"), "{}", stderr(&short));
+    assert_refused(&short, "at least 8");
     // No terminal and no --password-stdin: a clear refusal, not a hang.
     let no_prompt = quire(data, &["user", "add", "bob"], "");
-    assert_eq!(no_prompt.status.code(), Some(1));
-    assert!(
-        stderr(&no_prompt).contains("--password-stdin"),
-        "{}",
-        stderr(&no_prompt)
-    );
+    assert_refused(&no_prompt, "--password-stdin");
     // A password is never a flag.
     let flag = quire(
         data,
@@ -177,12 +167,7 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     );
 
     let missing = quire(data, &["user", "disable", "nobody"], "");
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr(&missing).contains("no account called"),
-        "{}",
-        stderr(&missing)
-    );
+    assert_refused(&missing, "no account called");
 }
 
 #[test]
