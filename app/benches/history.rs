@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use quire::wiki::history::diff_rows::{diff, DiffOptions};
+use quire::wiki::history::diff_rows::{diff, Diff, DiffOptions};
 use storage::{Save, Storage};
 
 const LINES: usize = 400;
@@ -68,10 +68,7 @@ fn main() {
     );
 
     let (old_rev, new_rev) = (revisions / 4, revisions / 4 + revisions / 2);
-    let mut timings = Vec::new();
-    let mut rows = 0;
-    for _ in 0..30 {
-        let started = Instant::now();
+    let (rows, median, worst) = time_diffs(30, || {
         let old = storage
             .revision("Busy Page", old_rev)
             .expect("reading a revision")
@@ -82,17 +79,10 @@ fn main() {
             .expect("reading a revision")
             .expect("new revision")
             .text;
-        let shown = diff(&old, &new, &DiffOptions::default());
-        timings.push(started.elapsed());
-        rows = shown.total_rows;
-        std::hint::black_box(shown);
-    }
-    timings.sort();
+        diff(&old, &new, &DiffOptions::default())
+    });
     println!(
-        "diff r{old_rev} → r{new_rev} (load both + diff, {rows} rows): median {:.2} ms, worst {:.2} ms over {} runs",
-        ms(timings[timings.len() / 2]),
-        ms(timings[timings.len() - 1]),
-        timings.len()
+        "diff r{old_rev} → r{new_rev} (load both + diff, {rows} rows): median {median:.2} ms, worst {worst:.2} ms over 30 runs"
     );
     rewritten_megabyte();
 }
@@ -106,22 +96,10 @@ fn rewritten_megabyte() {
     let new: String = (0..50_000)
         .map(|i| format!("new row {} {i}\n", i * 13))
         .collect();
-    let mut timings = Vec::new();
-    let mut rows = 0;
-    for _ in 0..5 {
-        let started = Instant::now();
-        let shown = diff(&old, &new, &DiffOptions::default());
-        timings.push(started.elapsed());
-        rows = shown.total_rows;
-        std::hint::black_box(shown);
-    }
-    timings.sort();
+    let (rows, median, worst) = time_diffs(5, || diff(&old, &new, &DiffOptions::default()));
     println!(
-        "diff of a rewritten {} KB page ({rows} rows, first page drawn): median {:.0} ms, worst {:.0} ms over {} runs",
+        "diff of a rewritten {} KB page ({rows} rows, first page drawn): median {median:.0} ms, worst {worst:.0} ms over 5 runs",
         old.len() / 1024,
-        ms(timings[timings.len() / 2]),
-        ms(timings[timings.len() - 1]),
-        timings.len()
     );
 }
 
@@ -134,6 +112,25 @@ fn xorshift(mut x: u64) -> u64 {
     x ^= x >> 7;
     x ^= x << 17;
     x
+}
+
+/// Times `diff_once` `runs` times: the rows of its diff, and the median and worst time in ms.
+fn time_diffs(runs: usize, mut diff_once: impl FnMut() -> Diff) -> (usize, f64, f64) {
+    let mut timings = Vec::new();
+    let mut rows = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let shown = diff_once();
+        timings.push(started.elapsed());
+        rows = shown.total_rows;
+        std::hint::black_box(shown);
+    }
+    timings.sort();
+    (
+        rows,
+        ms(timings[timings.len() / 2]),
+        ms(timings[timings.len() - 1]),
+    )
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -409,9 +409,9 @@ fn freshness(dir: &Path, quire: &Path) {
                 line.strip_prefix("set-cookie: ")
                     .or_else(|| line.strip_prefix("Set-Cookie: "))
             })
-            .and_then(|value| value.split(';').next())
-            .expect("a session cookie")
-            .to_owned();
+            .and_then(gateway::cookies::read_set_cookie)
+            .and_then(|(name, value)| Some(gateway::cookies::header_value([(name, value?)])))
+            .expect("a session cookie");
         let csrf = form
             .split("name=\"csrf_token\" value=\"")
             .nth(1)

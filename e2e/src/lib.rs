@@ -145,7 +145,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         let group = format!("-{}", self.child.id());
-        signal("TERM", &group);
+        signal("TERM", [&group]);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -154,19 +154,49 @@ impl Drop for Running {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Workers outlive a master that stopped uncleanly; take them too.
-        signal("KILL", &group);
+        signal("KILL", [&group]);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// Sends `SIGNAL` to a pid, or to a process group given as `-PGID`.
-fn signal(signal: &str, target: &str) {
+/// Sends `SIGNAL` (`TERM`, `KILL`) to each of `targets`: pids, or process
+/// groups given as `-PGID`. Those already gone are no error.
+pub fn signal(signal: &str, targets: impl IntoIterator<Item = impl std::fmt::Display>) {
+    let targets: Vec<String> = targets.into_iter().map(|t| t.to_string()).collect();
+    if targets.is_empty() {
+        return;
+    }
     let _ = Command::new("kill")
-        .args([&format!("-{signal}"), "--", target])
+        .args([&format!("-{signal}"), "--"])
+        .args(&targets)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// The main `nginx.conf` of a test's nginx in `dir`: what Debian's
+/// `/etc/nginx/nginx.conf` provides (user, pid, logs and temp paths, all in
+/// `dir`), with `http` holding the rest of the `http` block (servers, or an
+/// `include` of a site).
+pub fn nginx_main_config(dir: &Path, http: &str) -> String {
+    let d = dir.display();
+    format!(
+        "user www-data;\n\
+         worker_processes 1;\n\
+         pid {d}/nginx.pid;\n\
+         error_log {d}/error.log warn;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n\
+             access_log off;\n\
+             client_body_temp_path {d}/body;\n\
+             fastcgi_temp_path {d}/fastcgi;\n\
+             proxy_temp_path {d}/proxy;\n\
+             scgi_temp_path {d}/scgi;\n\
+             uwsgi_temp_path {d}/uwsgi;\n\
+             {http}\n\
+         }}\n"
+    )
 }
 
 /// Kills (SIGKILL) every process whose environment holds `NAME=value`
@@ -195,7 +225,7 @@ pub fn kill_by_environment(name: &str, value: &Path) {
             .split(|&byte| byte == 0)
             .any(|var| var == marker.as_slice())
         {
-            signal("KILL", &pid.to_string());
+            signal("KILL", [pid]);
         }
     }
 }

@@ -138,18 +138,11 @@ pub(crate) fn plain_error_page(status: StatusCode, message: &str) -> Response {
     response
 }
 
+/// `text` escaped for HTML text and quoted attributes (`& < > " '`), by the
+/// workspace's one HTML escape, pulldown-cmark's.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
+    pulldown_cmark_escape::escape_html(&mut out, text).expect("writing to a String cannot fail");
     out
 }
 

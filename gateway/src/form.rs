@@ -3,6 +3,11 @@
 //! Query strings and form bodies come from clients; a byte sequence that is
 //! not UTF-8 is an error the app answers with 400, never text silently
 //! replaced with U+FFFD and saved.
+//!
+//! The splitting, `+` and percent-decoding are the `form_urlencoded` crate's
+//! (the one query decoding of the workspace: the themes' `form_target` uses it
+//! too). That crate replaces broken UTF-8, so [`Form::parse`] checks the bytes
+//! itself first.
 
 use percent_encoding::percent_decode;
 use thiserror::Error;
@@ -35,20 +40,17 @@ pub struct Form {
 impl Form {
     /// Decodes `a=1&b=two+words&c=%C3%A9`.
     pub fn parse(input: &[u8]) -> Result<Self, FormError> {
-        let mut pairs = Vec::new();
-        for piece in input.split(|&byte| byte == b'&') {
-            if piece.is_empty() {
-                continue;
-            }
-            let (name, value) = match piece.iter().position(|&byte| byte == b'=') {
-                Some(at) => (&piece[..at], &piece[at + 1..]),
-                None => (piece, &b""[..]),
-            };
-            let name = decode(name).map_err(|lossy| FormError::NotUtf8 { field: lossy })?;
-            let value = decode(value).map_err(|_| FormError::NotUtf8 {
-                field: name.clone(),
-            })?;
-            pairs.push((name, value));
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(input).into_owned().collect();
+        // The separators `&`, `=` and `+` are ASCII, so every name and value is
+        // UTF-8 exactly when the whole input, percent-decoded, is.
+        if percent_decode(input).decode_utf8().is_err() {
+            let replaced = |text: &str| text.contains(char::REPLACEMENT_CHARACTER);
+            let field = pairs
+                .iter()
+                .find(|(name, value)| replaced(name) || replaced(value))
+                .map(|(name, _)| name.clone())
+                .unwrap_or_default();
+            return Err(FormError::NotUtf8 { field });
         }
         Ok(Form { pairs })
     }
@@ -67,30 +69,11 @@ impl Form {
     }
 }
 
-/// Percent-decodes with `+` as space; on invalid UTF-8 returns the lossy text
-/// as the error so a message can name the field.
-fn decode(raw: &[u8]) -> Result<String, String> {
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|&byte| if byte == b'+' { b' ' } else { byte })
-        .collect();
-    let bytes: Vec<u8> = percent_decode(&spaced).collect();
-    String::from_utf8(bytes).map_err(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
-}
-
 /// Encodes pairs as a form body or query string.
 pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    let encode_part = |part: &str| {
-        utf8_percent_encode(part, NON_ALPHANUMERIC)
-            .to_string()
-            .replace("%20", "+")
-    };
-    pairs
-        .into_iter()
-        .map(|(name, value)| format!("{}={}", encode_part(name), encode_part(value)))
-        .collect::<Vec<_>>()
-        .join("&")
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 #[cfg(test)]
@@ -115,6 +98,12 @@ mod tests {
                 field: "text".into()
             }
         );
+        for broken in [&b"a=1&%C3=x"[..], b"a=%C3&b=%A9", b"a=\xff"] {
+            assert!(Form::parse(broken).is_err(), "{broken:?}");
+        }
+        let kept = Form::parse("a=%EF%BF%BD&b=\u{fffd}".as_bytes()).unwrap();
+        assert_eq!(kept.get("a"), Some("\u{fffd}"));
+        assert_eq!(kept.get("b"), Some("\u{fffd}"));
     }
 
     #[test]

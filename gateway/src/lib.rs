@@ -16,6 +16,9 @@
 //! - [`environ`]: the CGI meta-variables that CGI, FastCGI and SCGI share,
 //!   turned into a [`Request`], and a response turned back into a CGI header
 //!   block.
+//! - helpers an app uses on a request: [`form`] (urlencoded forms and
+//!   queries, refusing broken UTF-8) and [`cookies`] (reading `Cookie`,
+//!   writing `Set-Cookie`).
 //!
 //! The crate deliberately knows nothing about what the application does: no
 //! routing, no templates, no storage. Another application could use it as is.
@@ -35,6 +38,7 @@
 mod app;
 pub mod body;
 pub mod cgi;
+pub mod cookies;
 pub mod environ;
 mod error;
 pub mod fastcgi;

@@ -594,14 +594,6 @@ impl fmt::Debug for Session {
     }
 }
 
-/// Whether `name` is an HTTP token, as a cookie name must be.
-pub(crate) fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -793,13 +785,5 @@ mod tests {
             let _ = keys.open("s", &value, 0);
             let _ = decode(&plaintext);
         }
-    }
-
-    #[test]
-    fn cookie_names_are_tokens() {
-        assert!(is_cookie_name("quire_session"));
-        assert!(!is_cookie_name("a b"));
-        assert!(!is_cookie_name("a=b"));
-        assert!(!is_cookie_name(""));
     }
 }

@@ -272,26 +272,12 @@ impl CookieJar {
     /// Keeps what the response's `Set-Cookie` headers set, and forgets what
     /// they expire.
     pub fn store(&mut self, response: &TestResponse) {
-        for value in response.headers.get_all(header::SET_COOKIE) {
-            let Ok(value) = value.to_str() else { continue };
-            let mut attributes = value.split(';');
-            let Some((name, cookie)) = attributes.next().and_then(|pair| pair.split_once('='))
-            else {
-                continue;
-            };
-            let expired = attributes.any(|attribute| {
-                attribute
-                    .trim()
-                    .split_once('=')
-                    .is_some_and(|(key, value)| {
-                        key.trim().eq_ignore_ascii_case("max-age")
-                            && value.trim().starts_with(['0', '-'])
-                    })
-            });
-            if expired || cookie.trim().is_empty() {
-                self.remove(name.trim());
-            } else {
-                self.set(name.trim(), cookie.trim());
+        let headers = response.headers.get_all(header::SET_COOKIE);
+        let set = headers.iter().filter_map(|value| value.to_str().ok());
+        for (name, value) in set.filter_map(crate::cookies::read_set_cookie) {
+            match value {
+                Some(value) => self.set(name, value),
+                None => self.remove(name),
             }
         }
     }
@@ -311,11 +297,11 @@ impl CookieJar {
 
     /// The `Cookie` header value: `a=1; b=2`.
     pub fn header_value(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        crate::cookies::header_value(
+            self.cookies
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        )
     }
 
     /// The value of cookie `name`.

@@ -784,18 +784,11 @@ pub(crate) fn slug(text: &str) -> String {
     slug
 }
 
+/// `text` escaped for HTML text and quoted attributes (`& < > " '`), by pulldown-cmark's escape,
+/// the one the whole workspace uses.
 fn escape_attribute(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
+    pulldown_cmark_escape::escape_html(&mut out, text).expect("writing to a String cannot fail");
     out
 }
 

@@ -10,6 +10,8 @@
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 use time::format_description::well_known::Rfc3339;
+use time::formatting::Formattable;
+use time::macros::format_description;
 use time::OffsetDateTime;
 
 /// Registers everything in this module on `env`.
@@ -46,21 +48,15 @@ pub(crate) fn filesize(bytes: i64) -> String {
 
 /// `{{ time|datetime }}` → `2026-11-25 14:03 UTC`.
 pub(crate) fn datetime(unix_seconds: i64) -> Result<String, Error> {
-    let t = utc(unix_seconds)?;
-    Ok(format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    ))
+    utc_formatted(
+        unix_seconds,
+        format_description!("[year]-[month]-[day] [hour]:[minute] UTC"),
+    )
 }
 
 /// `{{ time|timeofday }}` → `14:03 UTC`, for lists already grouped by day.
 pub(crate) fn timeofday(unix_seconds: i64) -> Result<String, Error> {
-    let t = utc(unix_seconds)?;
-    Ok(format!("{:02}:{:02} UTC", t.hour(), t.minute()))
+    utc_formatted(unix_seconds, format_description!("[hour]:[minute] UTC"))
 }
 
 /// `{{ time|ago }}` → `3 hours ago`, `yesterday`, `in 2 minutes` (clocks disagree): a
@@ -105,20 +101,22 @@ fn ago_at(then: i64, now: i64) -> String {
 
 /// `{{ time|isodate }}` → `2026-11-25T14:03:00Z`, for `<time datetime="…">`.
 pub(crate) fn isodate(unix_seconds: i64) -> Result<String, Error> {
-    utc(unix_seconds)?.format(&Rfc3339).map_err(|err| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot write {unix_seconds} as an RFC 3339 date"),
-        )
-        .with_source(err)
-    })
+    utc_formatted(unix_seconds, &Rfc3339)
 }
 
-fn utc(unix_seconds: i64) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::from_unix_timestamp(unix_seconds).map_err(|err| {
+/// `unix_seconds` as a UTC time written in `format`, by `time`'s formatting.
+fn utc_formatted(unix_seconds: i64, format: &(impl Formattable + ?Sized)) -> Result<String, Error> {
+    let t = OffsetDateTime::from_unix_timestamp(unix_seconds).map_err(|err| {
         Error::new(
             ErrorKind::InvalidOperation,
             format!("{unix_seconds} is not a representable unix time"),
+        )
+        .with_source(err)
+    })?;
+    t.format(format).map_err(|err| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot write the date of {unix_seconds}"),
         )
         .with_source(err)
     })
@@ -163,26 +161,11 @@ pub(crate) fn form_target(url: &str) -> Value {
     let query = query
         .split_once('#')
         .map_or(query, |(query, _fragment)| query);
-    let fields: Vec<Value> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Value::from(vec![
-                Value::from(form_decode(name)),
-                Value::from(form_decode(value)),
-            ])
-        })
+    // The workspace's one query decoding; invalid UTF-8 becomes U+FFFD (the app built the URL).
+    let fields: Vec<Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(name, value)| Value::from(vec![Value::from(name), Value::from(value)]))
         .collect();
     Value::from(vec![Value::from(path), Value::from(fields)])
-}
-
-/// Decodes one `application/x-www-form-urlencoded` component; invalid UTF-8 becomes U+FFFD.
-fn form_decode(component: &str) -> String {
-    let spaced = component.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// `is none` that fails on an undefined value instead of answering "no".

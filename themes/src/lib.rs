@@ -66,7 +66,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-pub use asset::Asset;
+pub use asset::{Asset, ContentHash};
 use reload::Stamp;
 use theme::Theme;
 
@@ -80,6 +80,7 @@ pub struct Themes {
     /// With `reload`, the override directory is checked on every use and the themes
     /// loaded again when a file in it changed (`quire serve --dev`).
     reload: bool,
+    content_hash: ContentHash,
     loaded: RwLock<Loaded>,
 }
 
@@ -104,9 +105,14 @@ impl Themes {
     /// `<dir>/classic/static/quire.css`) or adding new files and whole new themes
     /// (`<dir>/mine/templates/base.html`). Hidden files are ignored.
     ///
+    /// Assets are named in URLs by their `content_hash` (see [`ContentHash`]).
+    ///
     /// Fails if `override_dir` cannot be read, an override file cannot be read (or a
     /// template is not UTF-8), or any template has a syntax error.
-    pub fn new(override_dir: Option<&Path>) -> Result<Themes, ThemeError> {
+    pub fn new(
+        override_dir: Option<&Path>,
+        content_hash: ContentHash,
+    ) -> Result<Themes, ThemeError> {
         if let Some(dir) = override_dir {
             // A configured directory that is missing is a typo, not "no overrides".
             std::fs::read_dir(dir).map_err(|source| ThemeError::Io {
@@ -114,22 +120,27 @@ impl Themes {
                 source,
             })?;
         }
-        Themes::load(override_dir, false)
+        Themes::load(override_dir, false, content_hash)
     }
 
     /// Like [`Themes::new`], but every use first checks `override_dir` (which need not
     /// exist yet) for changed, added or removed files and reloads if there are any: edit a
     /// template, reload the browser. Costs a directory walk per page; for development.
-    pub fn reloading(override_dir: &Path) -> Result<Themes, ThemeError> {
-        Themes::load(Some(override_dir), true)
+    pub fn reloading(override_dir: &Path, content_hash: ContentHash) -> Result<Themes, ThemeError> {
+        Themes::load(Some(override_dir), true, content_hash)
     }
 
-    fn load(override_dir: Option<&Path>, reload: bool) -> Result<Themes, ThemeError> {
+    fn load(
+        override_dir: Option<&Path>,
+        reload: bool,
+        content_hash: ContentHash,
+    ) -> Result<Themes, ThemeError> {
         let stamp = Stamp::of(override_dir);
-        let themes = load_all(override_dir)?;
+        let themes = load_all(override_dir, content_hash)?;
         Ok(Themes {
             override_dir: override_dir.map(Path::to_owned),
             reload,
+            content_hash,
             loaded: RwLock::new(Loaded {
                 themes: Arc::new(themes),
                 stamp,
@@ -152,7 +163,7 @@ impl Themes {
         }
         // A broken template is reported on every request until it is fixed; the stamp
         // stays old so the next request tries again.
-        let themes = Arc::new(load_all(self.override_dir.as_deref())?);
+        let themes = Arc::new(load_all(self.override_dir.as_deref(), self.content_hash)?);
         let mut loaded = self.loaded.write().unwrap_or_else(|p| p.into_inner());
         *loaded = Loaded {
             themes: Arc::clone(&themes),
@@ -307,7 +318,10 @@ pub fn is_theme_name(name: &str) -> bool {
 }
 
 /// Every theme, built-in or added by the override directory, loaded.
-fn load_all(override_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, ThemeError> {
+fn load_all(
+    override_dir: Option<&Path>,
+    content_hash: ContentHash,
+) -> Result<BTreeMap<String, Theme>, ThemeError> {
     let mut names: Vec<String> = Themes::builtin_themes()
         .into_iter()
         .map(str::to_owned)
@@ -327,7 +341,7 @@ fn load_all(override_dir: Option<&Path>) -> Result<BTreeMap<String, Theme>, Them
     }
     names
         .into_iter()
-        .map(|name| Theme::load(&name, override_dir).map(|theme| (name, theme)))
+        .map(|name| Theme::load(&name, override_dir, content_hash).map(|theme| (name, theme)))
         .collect()
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
-use crate::asset::{content_hash, hashed_name};
+use crate::asset::{checked_hash, hashed_name, ContentHash};
 use crate::{builtin, escape, filters, walk, ThemeError, DEFAULT_THEME};
 
 /// Where a template's source came from, for error messages an admin can act on.
@@ -36,9 +36,14 @@ pub(crate) struct Theme {
 }
 
 impl Theme {
-    /// Loads theme `name` from its layers (see the module docs). All templates are compiled
-    /// here, so syntax errors surface at start-up (or at the reload that brought them).
-    pub(crate) fn load(name: &str, override_dir: Option<&Path>) -> Result<Theme, ThemeError> {
+    /// Loads theme `name` from its layers (see the module docs), its assets hashed with
+    /// `content_hash`. All templates are compiled here, so syntax errors surface at start-up
+    /// (or at the reload that brought them).
+    pub(crate) fn load(
+        name: &str,
+        override_dir: Option<&Path>,
+        content_hash: ContentHash,
+    ) -> Result<Theme, ThemeError> {
         let mut templates: BTreeMap<String, (Cow<'static, str>, Origin)> = BTreeMap::new();
         let mut assets: BTreeMap<String, Cow<'static, [u8]>> = BTreeMap::new();
         let mut layers = vec![DEFAULT_THEME];
@@ -70,7 +75,7 @@ impl Theme {
             assets
                 .into_iter()
                 .map(|(path, bytes)| {
-                    let hash = content_hash(&bytes);
+                    let hash = checked_hash(content_hash, &bytes);
                     (path, Stored { bytes, hash })
                 })
                 .collect(),

@@ -96,10 +96,12 @@ impl Setup {
         } else {
             Indexer::inline(Arc::clone(&storage), &self.index_dir())
         };
+        // Asset URLs carry the hash the gateway's ETags use: one content hash for the wiki.
+        let hash = gateway::middleware::content_hash;
         let themes = if reload_themes {
-            Themes::reloading(&self.data.root().join("themes"))
+            Themes::reloading(&self.data.root().join("themes"), hash)
         } else {
-            Themes::new(self.data.themes_dir().as_deref())
+            Themes::new(self.data.themes_dir().as_deref(), hash)
         }
         .context("could not load the themes")?;
         if !themes.names()?.contains(&self.settings.theme) {

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use gateway::testing::TestRequest;
+use gateway::testing::{CookieJar, TestRequest};
 use http::StatusCode;
 
 use crate::drivers::{cgi_variables, parse_cgi_output, InProcess, QUIRE};
@@ -43,9 +43,10 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn log_in(browser: &Browser<'_>, name: &str, password: &str) -> gateway::testing::TestResponse {
-    assert_eq!(browser.get("/+login").status, StatusCode::OK);
-    browser.post_form("/+login", &[("name", name), ("password", password)])
+/// Asserts that a `quire` command failed with exit status 1 and said `why` on stderr.
+fn assert_refused(output: &Output, why: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(stderr(output).contains(why), "{}", stderr(output));
 }
 
 fn logged_in_as(browser: &Browser<'_>, display_name: &str) -> bool {
@@ -84,34 +85,18 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
         &["user", "add", "ALICE", "--password-stdin"],
         "another long password\n",
     );
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again).contains("already an account"),
-        "{}",
-        stderr(&again)
-    );
+    assert_refused(&again, "already an account");
     let bad = quire(
         data,
         &["user", "add", "9lives", "--password-stdin"],
         "long enough password\n",
     );
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        stderr(&bad).contains("must start with a letter"),
-        "{}",
-        stderr(&bad)
-    );
+    assert_refused(&bad, "must start with a letter");
     let short = quire(data, &["user", "add", "bob", "--password-stdin"], "short\n");
-    assert_eq!(short.status.code(), Some(1));
-    assert!(stderr(&short).contains("at least 8"), "{}", stderr(&short));
+    assert_refused(&short, "at least 8");
     // No terminal and no --password-stdin: a clear refusal, not a hang.
     let no_prompt = quire(data, &["user", "add", "bob"], "");
-    assert_eq!(no_prompt.status.code(), Some(1));
-    assert!(
-        stderr(&no_prompt).contains("--password-stdin"),
-        "{}",
-        stderr(&no_prompt)
-    );
+    assert_refused(&no_prompt, "--password-stdin");
     // A password is never a flag.
     let flag = quire(
         data,
@@ -137,7 +122,7 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     // The wiki knows both at once, and a password change takes effect.
     let browser = Browser::new(&wiki);
     assert_eq!(
-        log_in(&browser, "Alice", "alice's long password").status,
+        browser.log_in("Alice", "alice's long password").status,
         StatusCode::SEE_OTHER
     );
     assert!(logged_in_as(&browser, "alice"));
@@ -149,11 +134,11 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     assert!(passwd.status.success(), "{}", stderr(&passwd));
     let bob_browser = Browser::new(&wiki);
     assert_eq!(
-        log_in(&bob_browser, "bob", "bob's first password").status,
+        bob_browser.log_in("bob", "bob's first password").status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        log_in(&bob_browser, "bob", "bob's second password").status,
+        bob_browser.log_in("bob", "bob's second password").status,
         StatusCode::SEE_OTHER
     );
 
@@ -172,22 +157,17 @@ fn the_user_commands_manage_accounts_the_wiki_then_accepts() {
     let disabled = quire(data, &["user", "disable", "bob"], "");
     assert!(disabled.status.success(), "{}", stderr(&disabled));
     assert!(!logged_in_as(&bob_browser, "bob"));
-    let refused = log_in(&bob_browser, "bob", "bob's second password");
+    let refused = bob_browser.log_in("bob", "bob's second password");
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.text().contains("disabled"), "{}", refused.text());
     assert!(quire(data, &["user", "enable", "bob"], "").status.success());
     assert_eq!(
-        log_in(&bob_browser, "bob", "bob's second password").status,
+        bob_browser.log_in("bob", "bob's second password").status,
         StatusCode::SEE_OTHER
     );
 
     let missing = quire(data, &["user", "disable", "nobody"], "");
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr(&missing).contains("no account called"),
-        "{}",
-        stderr(&missing)
-    );
+    assert_refused(&missing, "no account called");
 }
 
 #[test]
@@ -219,7 +199,7 @@ fn the_session_key_file_is_private_and_one_rotation_keeps_sessions() {
     let cgi = CgiWiki(data.path());
     let browser = Browser::new(&cgi);
     assert_eq!(
-        log_in(&browser, "carol", "carol's password").status,
+        browser.log_in("carol", "carol's password").status,
         StatusCode::SEE_OTHER
     );
     assert!(logged_in_as_cgi(&browser));
@@ -296,13 +276,9 @@ fn no_password_cookie_or_token_reaches_the_log() {
     let form = run_cgi(data.path(), &TestRequest::get("/+login"), "trace");
     let form = parse_cgi_output(&form.stdout);
     let token = crate::suite::csrf_token_in(&form.text()).unwrap();
-    let cookie = form
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let mut jar = CookieJar::new();
+    jar.store(&form);
+    let cookie = jar.header_value();
     let mut logs = String::new();
     for password in ["a wrong passphrase", "dora's secret passphrase"] {
         let request = TestRequest::post_form(
@@ -432,7 +408,7 @@ fn preferences_for_readers_and_accounts() {
     .success());
     let hal = Browser::new(&wiki);
     assert_eq!(
-        log_in(&hal, "hal", "hal's first password").status,
+        hal.log_in("hal", "hal's first password").status,
         StatusCode::SEE_OTHER
     );
     assert_eq!(hal.get("/+prefs").status, StatusCode::OK);
@@ -448,7 +424,7 @@ fn preferences_for_readers_and_accounts() {
     assert_eq!(prefs.status, StatusCode::OK, "{}", prefs.text());
     let elsewhere = Browser::new(&wiki);
     assert_eq!(
-        log_in(&elsewhere, "hal", "hal's first password").status,
+        elsewhere.log_in("hal", "hal's first password").status,
         StatusCode::SEE_OTHER
     );
     assert!(logged_in_as(&elsewhere, "Hal Nine"));
@@ -479,7 +455,9 @@ fn preferences_for_readers_and_accounts() {
     assert!(logged_in_as(&hal, "Hal Nine"));
     assert!(!logged_in_as(&elsewhere, "Hal Nine"));
     assert_eq!(
-        log_in(&Browser::new(&wiki), "hal", "hal's second password").status,
+        Browser::new(&wiki)
+            .log_in("hal", "hal's second password")
+            .status,
         StatusCode::SEE_OTHER
     );
     // The current password is checked as a login is: after ten wrong ones (one above, nine
@@ -520,7 +498,7 @@ fn the_admin_pages_are_for_admins() {
         StatusCode::FORBIDDEN
     );
     let jack = Browser::new(&wiki);
-    log_in(&jack, "jack", "a long password");
+    jack.log_in("jack", "a long password");
     assert_eq!(jack.get("/+admin").status, StatusCode::FORBIDDEN);
     let forged = jack.post_form(
         "/+admin",
@@ -528,10 +506,10 @@ fn the_admin_pages_are_for_admins() {
     );
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     // A failed login shows up for the admin.
-    log_in(&Browser::new(&wiki), "ivy", "a guess");
+    Browser::new(&wiki).log_in("ivy", "a guess");
 
     let ivy = Browser::new(&wiki);
-    log_in(&ivy, "ivy", "a long password");
+    ivy.log_in("ivy", "a long password");
     let page = ivy.get("/+admin");
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();

@@ -4,14 +4,10 @@
 //! secret words (text, edit comments, link targets) in any response, nor its name in any listing;
 //! and a viewer with it does see them, so the test can fail.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gateway::testing::{CookieJar, TestClient, TestRequest, TestResponse};
-use gateway::App;
+use gateway::testing::TestResponse;
 use http::StatusCode;
 use quire::cli::GlobalOptions;
 use quire::commands::Setup;
@@ -22,7 +18,8 @@ use storage::{NewUser, Role};
 use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
-use crate::suite::BODY_LIMIT;
+use crate::drivers::{Http, InProcess};
+use crate::suite::{eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -74,150 +71,22 @@ const PAGES: &[Page] = &[
     },
 ];
 
-/// One way to send requests to the wiki.
-trait Transport {
-    fn send(&self, request: TestRequest) -> TestResponse;
+/// Logs `browser` in as `name` (every account has [`PASSWORD`]).
+fn log_in(browser: &Browser<'_>, name: &str) {
+    let response = browser.log_in(name, PASSWORD);
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{name}: {}",
+        response.text()
+    );
 }
 
-struct InProcess {
-    client: TestClient<Arc<dyn App>>,
-}
-
-impl Transport for InProcess {
-    fn send(&self, request: TestRequest) -> TestResponse {
-        self.client.send(request)
-    }
-}
-
-/// `quire serve` on a free port, killed when dropped.
-struct HttpServer {
-    addr: SocketAddr,
-    child: Child,
-}
-
-impl HttpServer {
-    fn start(data: &Path) -> HttpServer {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quire"))
-            .args(["serve", "--listen", &addr.to_string(), "--mount", "/w"])
-            .env_clear()
-            .env("QUIRE_DATA", data)
-            .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
-            .env("QUIRE_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "quire serve did not come up");
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("quire serve exited with {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        HttpServer { addr, child }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Transport for HttpServer {
-    fn send(&self, request: TestRequest) -> TestResponse {
-        crate::suite::http1_send(self.addr, "/w", &request)
-    }
-}
-
-/// A browser: a transport and a cookie jar.
-struct Browser<'a> {
-    transport: &'a dyn Transport,
-    jar: CookieJar,
-}
-
-impl<'a> Browser<'a> {
-    fn new(transport: &'a dyn Transport) -> Self {
-        Browser {
-            transport,
-            jar: CookieJar::new(),
-        }
-    }
-
-    fn send(&mut self, request: TestRequest) -> TestResponse {
-        let response = self.transport.send(self.jar.apply(request));
-        self.jar.store(&response);
-        response
-    }
-
-    fn get(&mut self, target: &str) -> TestResponse {
-        self.send(TestRequest::get(target))
-    }
-
-    /// GETs `form_page` for its CSRF token, then POSTs `fields` with it to `target`.
-    fn post(&mut self, form_page: &str, target: &str, fields: &[(&str, &str)]) -> TestResponse {
-        // The session's token, from the form itself or from any page that has a POST form.
-        let token = [form_page, "/", "/+login"]
-            .into_iter()
-            .find_map(|page| csrf_token(&self.get(page).text()))
-            .unwrap_or_else(|| panic!("no csrf_token in {form_page}, / or /+login"));
-        let mut fields = fields.to_vec();
-        fields.push(("csrf_token", &token));
-        self.send(TestRequest::post_form(target, &fields))
-    }
-
-    fn log_in(&mut self, name: &str) {
-        let response = self.post(
-            "/+login",
-            "/+login",
-            &[("name", name), ("password", PASSWORD)],
-        );
-        assert_eq!(
-            response.status,
-            StatusCode::SEE_OTHER,
-            "{name}: {}",
-            response.text()
-        );
-    }
-
-    fn save(&mut self, page: &str, text: &str, comment: &str) -> TestResponse {
-        let edit = format!("/+edit/{page}");
-        let form = self.get(&edit);
-        let base = base_rev(&form.text()).unwrap_or_default();
-        self.post(
-            &edit,
-            &edit,
-            &[
-                ("text", text),
-                ("comment", comment),
-                ("base_rev", &base),
-                ("action", "save"),
-            ],
-        )
-    }
-}
-
-fn csrf_token(html: &str) -> Option<String> {
-    hidden_value(html, "csrf_token")
-}
-
-fn base_rev(html: &str) -> Option<String> {
-    hidden_value(html, "base_rev")
-}
-
-fn hidden_value(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\""))?;
-    let rest = &html[at..];
-    let start = rest.find("value=\"")? + "value=\"".len();
-    let end = rest[start..].find('"')?;
-    Some(rest[start..start + end].to_owned())
+/// Saves `text` as `page` with `comment`, on top of the revision the editor was opened at.
+fn save(browser: &Browser<'_>, page: &str, text: &str, comment: &str) -> TestResponse {
+    browser.save_with(page, text, comment, |form| {
+        hidden_value(form, "base_rev").unwrap_or_default()
+    })
 }
 
 /// A data directory with `[groups] Editors = ["ed"]` and the accounts kim (user), ed (user, an
@@ -269,9 +138,9 @@ fn account(role: Who) -> Option<&'static str> {
 }
 
 /// The admin writes every page of the matrix, twice.
-fn write_pages(transport: &dyn Transport) {
-    let mut root = Browser::new(transport);
-    root.log_in("root");
+fn write_pages(gw: &dyn Gateway) {
+    let root = Browser::new(gw);
+    log_in(&root, "root");
     for page in PAGES {
         let acl = page
             .acl
@@ -284,27 +153,17 @@ fn write_pages(transport: &dyn Transport) {
             "See [[PublicPage]].".to_owned()
         };
         let text = format!("{acl}# {}\n\nThe word is {first}. {links}\n", page.name);
-        let saved = root.save(page.name, &text, "first");
+        let saved = save(&root, page.name, &text, "first");
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
         let missing = capitalise(second);
         let text = format!("{text}\nAnd then {second}, see [[{missing}]].\n");
-        let saved = root.save(page.name, &text, &format!("adds {second}"));
+        let saved = save(&root, page.name, &text, &format!("adds {second}"));
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     }
     // Long-running servers index in the background: wait until the last save is searchable.
     let last = &PAGES[PAGES.len() - 1];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !root
-        .get(&format!("/+search?q={}", last.secrets[1]))
-        .text()
-        .contains(last.name)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the search index did not catch up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let search = format!("/+search?q={}", last.secrets[1]);
+    eventually(&root, &search, |html| html.contains(last.name));
 }
 
 fn capitalise(word: &str) -> String {
@@ -399,12 +258,12 @@ fn every_route_has_a_row_in_the_matrix() {
     assert!(routes.iter().any(|route| matches!(route, Route::View(_))));
 }
 
-fn run_matrix(transport: &dyn Transport) {
-    write_pages(transport);
+fn run_matrix(gw: &dyn Gateway) {
+    write_pages(gw);
     for role in ROLES {
-        let mut browser = Browser::new(transport);
+        let browser = Browser::new(gw);
         if let Some(name) = account(role) {
-            browser.log_in(name);
+            log_in(&browser, name);
         }
         let mut bodies = Vec::new();
         for page in PAGES {
@@ -489,45 +348,36 @@ fn run_matrix(transport: &dyn Transport) {
 
 #[test]
 fn no_leak_in_process() {
-    let data = data_dir();
-    let setup = setup(data.path());
-    let transport = InProcess {
-        client: TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config()),
-    };
-    run_matrix(&transport);
+    run_matrix(&InProcess::start_in(data_dir()));
 }
 
 #[test]
 fn no_leak_over_http() {
-    let data = data_dir();
-    let server = HttpServer::start(data.path());
-    run_matrix(&server);
+    run_matrix(&Http::start_in(data_dir()));
 }
 
 /// Changing a page's `#acl` line needs the admin right on it; writing alone is not enough.
 #[test]
 fn changing_the_acl_line_needs_the_admin_right() {
-    let data = data_dir();
-    let setup = setup(data.path());
-    let transport = InProcess {
-        client: TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config()),
-    };
-    let mut root = Browser::new(&transport);
-    root.log_in("root");
+    let wiki = InProcess::start_in(data_dir());
+    let root = Browser::new(&wiki);
+    log_in(&root, "root");
     let text = "#acl Editors:read,write\nTeam notes.\n";
-    assert_eq!(root.save("Notes", text, "").status, StatusCode::SEE_OTHER);
-    let mut ed = Browser::new(&transport);
-    ed.log_in("ed");
+    let saved = save(&root, "Notes", text, "");
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let ed = Browser::new(&wiki);
+    log_in(&ed, "ed");
     let edited = "#acl Editors:read,write\nTeam notes, edited.\n";
-    assert_eq!(ed.save("Notes", edited, "").status, StatusCode::SEE_OTHER);
+    let saved = save(&ed, "Notes", edited, "");
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let opened = "#acl All:read,write\nTeam notes, edited.\n";
-    let refused = ed.save("Notes", opened, "");
+    let refused = save(&ed, "Notes", opened, "");
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
     assert!(ed
         .get("/+raw/Notes")
         .text()
         .starts_with("#acl Editors:read,write"));
-    let mut anonymous = Browser::new(&transport);
+    let anonymous = Browser::new(&wiki);
     assert_eq!(anonymous.get("/Notes").status, StatusCode::FORBIDDEN);
 }
 
@@ -564,25 +414,22 @@ fn cost() {
                 .unwrap();
         }
     }
-    let setup = setup(data.path());
-    let transport = InProcess {
-        client: TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config()),
-    };
-    let mut anonymous = Browser::new(&transport);
+    let wiki = InProcess::start_in(data);
+    let anonymous = Browser::new(&wiki);
     let started = Instant::now();
     assert_eq!(anonymous.get("/Page1").status, StatusCode::OK);
     eprintln!(
         "first request (scans 10 000 revisions): {:?}",
         started.elapsed()
     );
-    let mut root = Browser::new(&transport);
-    root.log_in("root");
+    let root = Browser::new(&wiki);
+    log_in(&root, "root");
     let deadline = Instant::now() + Duration::from_secs(120);
     while !root.get("/+search?q=topic7").text().contains("200 pages") {
         assert!(Instant::now() < deadline, "the index did not catch up");
         std::thread::sleep(Duration::from_millis(100));
     }
-    for (who, browser) in [("anonymous", &mut anonymous), ("admin", &mut root)] {
+    for (who, browser) in [("anonymous", &anonymous), ("admin", &root)] {
         for target in ["/Page1", "/+recent", "/+search?q=topic7", "/+orphans"] {
             assert_eq!(browser.get(target).status, StatusCode::OK);
             let rounds = 20;

@@ -2,37 +2,20 @@
 //! migrates and seeds it if it finds it empty, then saves. Nothing may fail
 //! and nothing may be lost.
 
-use http::StatusCode;
-
-use crate::drivers::{Cgi, Gateway};
-use crate::suite::Browser;
+use crate::drivers::{save_concurrently, Cgi, Gateway};
 
 #[test]
 fn concurrent_cgi_processes_on_a_fresh_data_dir_lose_nothing() {
     let cgi = Cgi::start();
     let writers = 8;
     let saves_each = 3;
-    std::thread::scope(|scope| {
-        for writer in 0..writers {
-            let cgi = &cgi;
-            scope.spawn(move || {
-                // Each writer is a browser: its first request (the editor, for the session and its
-                // CSRF token) is one of several CGI processes meeting the fresh directory at once.
-                let browser = Browser::new(cgi);
-                for save in 0..saves_each {
-                    let text = format!("writer {writer}, save {save}\n");
-                    let base = (save > 0).then_some(save);
-                    let response = browser.save_page(&format!("Writer{writer}"), &text, base);
-                    assert_eq!(
-                        response.status,
-                        StatusCode::SEE_OTHER,
-                        "{}",
-                        response.text()
-                    );
-                }
-            });
-        }
-    });
+    save_concurrently(
+        &cgi,
+        writers,
+        saves_each,
+        |writer, save| format!("writer {writer}, save {save}\n"),
+        |_| {},
+    );
     for writer in 0..writers {
         let raw = cgi.get(&format!("/+raw/Writer{writer}"));
         assert_eq!(

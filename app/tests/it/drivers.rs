@@ -41,6 +41,11 @@ impl InProcess {
         if !settings.is_empty() {
             std::fs::write(data.path().join("quire.toml"), settings).unwrap();
         }
+        Self::start_in(data)
+    }
+
+    /// The wiki on a data directory the test prepared (settings, accounts, pages).
+    pub fn start_in(data: TempDir) -> Self {
         let global = GlobalOptions {
             data: Some(data.path().to_path_buf()),
             max_body: Some(BODY_LIMIT),
@@ -392,7 +397,11 @@ pub struct Http {
 
 impl Http {
     pub fn start() -> Self {
-        let data = TempDir::new().unwrap();
+        Self::start_in(TempDir::new().unwrap())
+    }
+
+    /// The server on a data directory the test prepared (settings, accounts, pages).
+    pub fn start_in(data: TempDir) -> Self {
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -419,6 +428,39 @@ impl Gateway for Http {
     fn send(&self, request: TestRequest) -> TestResponse {
         crate::suite::http1_send(self.addr, self.mount(), &request)
     }
+}
+
+/// `writers` browsers at once, each saving its page `Writer{n}` `saves_each` times: `text(n, save)`
+/// is what save number `save` writes, and `after_save(n)` runs after each. Every save must succeed.
+pub fn save_concurrently<G: Gateway + Sync>(
+    gw: &G,
+    writers: usize,
+    saves_each: u64,
+    text: impl Fn(usize, u64) -> String + Sync,
+    after_save: impl Fn(usize) + Sync,
+) {
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let (text, after_save) = (&text, &after_save);
+            scope.spawn(move || {
+                // Each writer is a browser: its first request (the editor, for the session and its
+                // CSRF token) is one of several meeting the wiki at once.
+                let browser = crate::suite::Browser::new(gw);
+                for save in 0..saves_each {
+                    let base = (save > 0).then_some(save);
+                    let page = format!("Writer{writer}");
+                    let response = browser.save_page(&page, &text(writer, save), base);
+                    assert_eq!(
+                        response.status,
+                        StatusCode::SEE_OTHER,
+                        "{}",
+                        response.text()
+                    );
+                    after_save(writer);
+                }
+            });
+        }
+    });
 }
 
 /// `quire fastcgi` and `quire scgi` stop on SIGTERM and SIGINT with exit

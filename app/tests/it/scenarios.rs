@@ -7,7 +7,7 @@
 use gateway::testing::{TestRequest, TestResponse};
 use http::{Method, StatusCode};
 
-use crate::suite::{post_form, Browser, Gateway, BODY_LIMIT, SESSION_COOKIE};
+use crate::suite::{eventually, post_form, Browser, Gateway, BODY_LIMIT, SESSION_COOKIE};
 
 /// Calls the macro `$callback` with the name of every scenario: the one list
 /// each test crate instantiates, so a new scenario runs everywhere.
@@ -420,25 +420,6 @@ pub fn gzip_when_asked(gw: &dyn Gateway) {
     .unwrap();
     assert_eq!(text, plain.text());
     assert!(zipped.body.len() < plain.body.len());
-}
-
-/// GETs `target` until `found` holds for the body (the index may catch up in
-/// the background), or fails after ten seconds.
-fn eventually(gw: &dyn Gateway, target: &str, found: impl Fn(&str) -> bool) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let response = gw.get(target);
-        assert_status(&response, StatusCode::OK);
-        let html = response.text();
-        if found(&html) {
-            return html;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{target} never showed what was expected:\n{html}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }
 
 pub fn search_finds_saved_pages(gw: &dyn Gateway) {
@@ -1027,12 +1008,6 @@ fn register(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
     )
 }
 
-/// Logs in through the form, as a person would.
-fn log_in(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
-    assert_status(&browser.get("/+login"), StatusCode::OK);
-    browser.post_form("/+login", &[("name", name), ("password", password)])
-}
-
 /// Whether `html` is a page drawn for a logged-in account (its header has the logout form).
 fn logged_in(gw: &dyn Gateway, html: &str) -> bool {
     html.contains(&format!("action=\"{}/+logout\"", gw.mount()))
@@ -1077,8 +1052,8 @@ pub fn register_log_in_and_out(gw: &dyn Gateway) {
     assert!(page.contains(&format!("href=\"{mount}/+login")), "{page}");
 
     // A wrong password and an unknown name are answered alike.
-    let wrong = log_in(&alice, "alice", "not her password");
-    let unknown = log_in(&alice, "nobody", "not her password");
+    let wrong = alice.log_in("alice", "not her password");
+    let unknown = alice.log_in("nobody", "not her password");
     assert_status(&wrong, StatusCode::FORBIDDEN);
     assert_status(&unknown, StatusCode::FORBIDDEN);
     assert!(wrong.text().contains("Wrong name or password."));
@@ -1198,7 +1173,7 @@ pub fn eleventh_wrong_password_is_throttled(gw: &dyn Gateway) {
     let guesser = Browser::new(gw);
     let mut checked = 0;
     let throttled = loop {
-        let guess = log_in(&guesser, "dave", &format!("guess number {checked}"));
+        let guess = guesser.log_in("dave", &format!("guess number {checked}"));
         if guess.status == StatusCode::TOO_MANY_REQUESTS {
             break guess;
         }
@@ -1215,7 +1190,7 @@ pub fn eleventh_wrong_password_is_throttled(gw: &dyn Gateway) {
     let retry: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "Retry-After: {retry}");
     // Not even the right password is checked now.
-    let right = log_in(&guesser, "dave", "the right password");
+    let right = guesser.log_in("dave", "the right password");
     assert_status(&right, StatusCode::TOO_MANY_REQUESTS);
     assert!(right.header("retry-after").is_some());
     assert!(!logged_in(gw, &guesser.get("/FrontPage").text()));

@@ -5,39 +5,26 @@
 //! newest text and nothing older. Deleted and renamed pages leave the results
 //! and the suggestions, with the background worker (`serve`) and inline (CGI).
 
-use std::time::{Duration, Instant};
-
 use http::StatusCode;
 
-use crate::drivers::{Cgi, InProcess};
-use crate::suite::{Browser, Gateway};
+use crate::drivers::{save_concurrently, Cgi, InProcess};
+use crate::suite::{eventually, Browser, Gateway};
 
 #[test]
 fn concurrent_cgi_saves_and_searches_lose_nothing() {
     let cgi = Cgi::start();
     let writers = 6;
     let saves_each = 4;
-    std::thread::scope(|scope| {
-        for writer in 0..writers {
-            let cgi = &cgi;
-            scope.spawn(move || {
-                let browser = Browser::new(cgi);
-                for save in 0..saves_each {
-                    let text = format!("writer{writer} wrote version{save} of its page\n");
-                    let base = (save > 0).then_some(save);
-                    let response = browser.save_page(&format!("Writer{writer}"), &text, base);
-                    assert_eq!(
-                        response.status,
-                        StatusCode::SEE_OTHER,
-                        "{}",
-                        response.text()
-                    );
-                    let found = cgi.get(&format!("/+search?q=writer{writer}"));
-                    assert_eq!(found.status, StatusCode::OK, "{}", found.text());
-                }
-            });
-        }
-    });
+    save_concurrently(
+        &cgi,
+        writers,
+        saves_each,
+        |writer, save| format!("writer{writer} wrote version{save} of its page\n"),
+        |writer| {
+            let found = cgi.get(&format!("/+search?q=writer{writer}"));
+            assert_eq!(found.status, StatusCode::OK, "{}", found.text());
+        },
+    );
     let last = saves_each - 1;
     let newest = cgi.get(&format!("/+search?q=version{last}")).text();
     for writer in 0..writers {
@@ -60,22 +47,6 @@ fn concurrent_cgi_saves_and_searches_lose_nothing() {
     // One document per page: every writer's page is found exactly once.
     let all = cgi.get("/+search?q=wrote").text();
     assert!(all.contains(&format!("{writers} pages match")), "{all}");
-}
-
-/// Waits until `check` holds for the text at `target` (the background worker
-/// indexes a moment after the save; CGI before it answers).
-fn eventually(gw: &dyn Gateway, target: &str, check: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let response = gw.get(target);
-        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-        let text = response.text();
-        if check(&text) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{target} never changed:\n{text}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn deleted_and_renamed_pages_leave_search(gw: &dyn Gateway) {

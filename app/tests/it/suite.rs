@@ -10,7 +10,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
 
@@ -101,25 +101,41 @@ impl<'a> Browser<'a> {
     /// revision the edit started from, `None` for a new page.
     pub fn save_page(&self, page: &str, text: &str, base_rev: Option<u64>) -> TestResponse {
         let base = base_rev.map(|rev| rev.to_string()).unwrap_or_default();
+        self.save_with(page, text, "a test edit", |_| base)
+    }
+
+    /// Opens the editor of `page`, then sends its form with `text`, `comment` and the base
+    /// revision `base` reads from the editor's HTML.
+    pub fn save_with(
+        &self,
+        page: &str,
+        text: &str,
+        comment: &str,
+        base: impl FnOnce(&str) -> String,
+    ) -> TestResponse {
         let target = format!("/+edit/{page}");
         let form = self.get(&target);
         assert_eq!(form.status, StatusCode::OK, "the editor: {}", form.text());
+        let base = base(&form.text());
         self.post_form(
             &target,
             &[
                 ("text", text),
-                ("comment", "a test edit"),
+                ("comment", comment),
                 ("base_rev", &base),
                 ("action", "save"),
             ],
         )
     }
 
-    /// The CSRF token a form of this session carries, from the last page seen or the login form.
-    pub fn csrf_token(&self) -> String {
-        if let Some(token) = self.token.borrow().clone() {
-            return token;
-        }
+    /// Logs in through the form, as a person would: the login page first, then the form.
+    pub fn log_in(&self, name: &str, password: &str) -> TestResponse {
+        self.login_form();
+        self.post_form("/+login", &[("name", name), ("password", password)])
+    }
+
+    /// GETs the login form, which every wiki serves to anyone (and so has a CSRF token).
+    fn login_form(&self) -> TestResponse {
         let form = self.get("/+login");
         assert_eq!(
             form.status,
@@ -127,6 +143,15 @@ impl<'a> Browser<'a> {
             "the login form: {}",
             form.text()
         );
+        form
+    }
+
+    /// The CSRF token a form of this session carries, from the last page seen or the login form.
+    pub fn csrf_token(&self) -> String {
+        if let Some(token) = self.token.borrow().clone() {
+            return token;
+        }
+        let form = self.login_form();
         csrf_token_in(&form.text())
             .unwrap_or_else(|| panic!("no csrf_token in the login form: {}", form.text()))
     }
@@ -142,18 +167,62 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// A browser is a way to reach the wiki too: as the person it is (with their session).
+impl Gateway for Browser<'_> {
+    fn mount(&self) -> &str {
+        self.gw.mount()
+    }
+
+    fn send(&self, request: TestRequest) -> TestResponse {
+        Browser::send(self, request)
+    }
+
+    fn server_rejects_non_utf8_paths(&self) -> bool {
+        self.gw.server_rejects_non_utf8_paths()
+    }
+
+    fn shares_one_wiki(&self) -> bool {
+        self.gw.shares_one_wiki()
+    }
+}
+
 /// The value of the first `csrf_token` hidden field in `html`.
 pub fn csrf_token_in(html: &str) -> Option<String> {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_owned()).filter(|token| !token.is_empty())
+    hidden_value(html, "csrf_token").filter(|token| !token.is_empty())
+}
+
+/// The value of the first form field named `name` in `html` (a hidden input's, say).
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let start = rest.find("value=\"")? + "value=\"".len();
+    let end = rest[start..].find('"')?;
+    Some(rest[start..start + end].to_owned())
 }
 
 /// POSTs a form through a fresh [`Browser`] (one that fetched a form first for its cookie and
 /// token): the way to send one form as an anonymous visitor.
 pub fn post_form(gw: &dyn Gateway, target: &str, fields: &[(&str, &str)]) -> TestResponse {
     Browser::new(gw).post_form(target, fields)
+}
+
+/// GETs `target` until `found` holds for the body (the search index may catch up in the
+/// background, a moment after the save), and returns that body; fails after thirty seconds.
+pub fn eventually(gw: &dyn Gateway, target: &str, found: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = gw.get(target);
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let text = response.text();
+        if found(&text) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{target} never showed what was expected:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Sends `request` for `{mount}{target}` to the HTTP/1.1 server at `addr`

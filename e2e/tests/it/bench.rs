@@ -261,31 +261,15 @@ impl StaticSite {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let d = dir.path().display();
         let config = dir.path().join("nginx.conf");
-        fs::write(
-            &config,
-            format!(
-                "user www-data;\n\
-                 worker_processes 1;\n\
-                 pid {d}/nginx.pid;\n\
-                 error_log {d}/error.log warn;\n\
-                 events {{ worker_connections 256; }}\n\
-                 http {{\n\
-                     access_log off;\n\
-                     sendfile on;\n\
-                     client_body_temp_path {d}/body;\n\
-                     proxy_temp_path {d}/proxy;\n\
-                     fastcgi_temp_path {d}/fastcgi;\n\
-                     scgi_temp_path {d}/scgi;\n\
-                     uwsgi_temp_path {d}/uwsgi;\n\
-                     server {{\n\
-                         listen {addr};\n\
-                         root {d}/htdocs;\n\
-                         default_type \"text/html; charset=utf-8\";\n\
-                     }}\n\
-                 }}\n"
-            ),
-        )
-        .unwrap();
+        let site = format!(
+            "sendfile on;\n\
+             server {{\n\
+                 listen {addr};\n\
+                 root {d}/htdocs;\n\
+                 default_type \"text/html; charset=utf-8\";\n\
+             }}"
+        );
+        fs::write(&config, e2e::nginx_main_config(dir.path(), &site)).unwrap();
         let mut nginx = Running::start(
             "nginx (static)",
             Command::new("nginx")

@@ -73,79 +73,29 @@ async fn walk(browser: &Browser) {
 
     // An account, through the header's link and the form (which carries its CSRF token and
     // logs the new account in); the edits below are then attributed to it.
-    browser
-        .find(&nav_link("Account", "Create account"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click(&nav_link("Account", "Create account")).await;
     browser.find(&heading("Create an account")).await;
-    browser
-        .find(&field("Name"))
-        .await
-        .send_keys(WALKER)
-        .await
-        .unwrap();
+    browser.type_into(&field("Name"), WALKER).await;
     let password = "walking in chromium";
-    browser
-        .find(&field("Password ("))
-        .await
-        .send_keys(password)
-        .await
-        .unwrap();
-    browser
-        .find(&field("Password again"))
-        .await
-        .send_keys(password)
-        .await
-        .unwrap();
-    browser
-        .find(&button("Create the account"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.type_into(&field("Password ("), password).await;
+    browser.type_into(&field("Password again"), password).await;
+    browser.click(&button("Create the account")).await;
     browser.find(&nav_link("Account", WALKER)).await;
     browser.screenshot("registered").await;
 
     // Out (a POST form in the header) and in again.
-    browser
-        .find(&button("Log out"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(&nav_link("Account", "Log in"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click(&button("Log out")).await;
+    browser.click(&nav_link("Account", "Log in")).await;
     browser.find(&heading("Log in")).await;
-    browser
-        .find(&field("Name"))
-        .await
-        .send_keys(WALKER)
-        .await
-        .unwrap();
-    browser
-        .find(&field("Password"))
-        .await
-        .send_keys(password)
-        .await
-        .unwrap();
-    browser.find(&button("Log in")).await.click().await.unwrap();
+    browser.type_into(&field("Name"), WALKER).await;
+    browser.type_into(&field("Password"), password).await;
+    browser.click(&button("Log in")).await;
     browser.find(&nav_link("Account", WALKER)).await;
     client.goto(&browser.url("/")).await.unwrap();
     browser.find(&heading("Welcome to your wiki")).await;
 
     // Edit, from the page's actions.
-    browser
-        .find(&nav_link("Page", "Edit"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click(&nav_link("Page", "Edit")).await;
     browser.find(&heading("Edit FrontPage")).await;
     let text = browser.find(&field("Page text")).await;
     let seeded = value(&text).await;
@@ -157,12 +107,7 @@ async fn walk(browser: &Browser) {
     browser.screenshot("edit").await;
 
     // Preview: the text rendered above the form, the form still filled in.
-    browser
-        .find(&button("Preview"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click(&button("Preview")).await;
     let preview = browser.find(&region_headed("Preview")).await;
     let shown = preview.text().await.unwrap();
     assert!(shown.contains("Team handbook"), "{shown}");
@@ -183,7 +128,7 @@ async fn walk(browser: &Browser) {
     browser.screenshot("preview").await;
 
     // Save: back on the page, showing the new text as revision 2.
-    browser.find(&button("Save")).await.click().await.unwrap();
+    browser.click(&button("Save")).await;
     browser.find(&heading("Team handbook")).await;
     assert_eq!(client.current_url().await.unwrap().path(), "/FrontPage");
     let article = browser.find("//main//article").await.text().await.unwrap();
@@ -206,12 +151,7 @@ async fn walk(browser: &Browser) {
     assert_eq!(client.title().await.unwrap(), "FrontPage · quire");
 
     // History: the seeded revision and ours, newest first.
-    browser
-        .find(&nav_link("Page", "History"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click(&nav_link("Page", "History")).await;
     browser.find(&heading("History of FrontPage")).await;
     let rows = browser
         .find_all(&table_rows("Revisions, newest first"))
@@ -296,7 +236,7 @@ async fn theme_tour(browser: &Browser, axe: &str) {
     let text = browser.find(&field("Page text")).await;
     text.clear().await.unwrap();
     text.send_keys(NEW_TEXT).await.unwrap();
-    browser.find(&button("Save")).await.click().await.unwrap();
+    browser.click(&button("Save")).await;
     browser.find(&heading("Team handbook")).await;
 
     try_the_scripts(browser).await;
@@ -408,12 +348,7 @@ async fn choose_theme(browser: &Browser, theme: &str) {
         .select_by_value(theme)
         .await
         .unwrap();
-    browser
-        .find(&button("Save preferences"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click(&button("Save preferences")).await;
     client.goto(&browser.url("/FrontPage")).await.unwrap();
     browser
         .find(&format!("//html[contains(@class, 'theme-{theme}')]"))
@@ -725,6 +660,16 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `xpath` names, once it is there.
+    async fn click(&self, xpath: &str) {
+        self.find(xpath).await.click().await.unwrap();
+    }
+
+    /// Types `text` into the element `xpath` names, once it is there.
+    async fn type_into(&self, xpath: &str, text: &str) {
+        self.find(xpath).await.send_keys(text).await.unwrap();
+    }
+
     /// All elements `xpath` names, once at least one is there.
     async fn find_all(&self, xpath: &str) -> Vec<Element> {
         self.find(xpath).await;
@@ -806,9 +751,9 @@ impl Drop for Browser {
 /// stop it. Called before chromedriver goes.
 fn stop_chromium(profile: &Path) {
     let left = wait_for_exit(profile, STEP);
-    signal(&left, "-TERM");
+    e2e::signal("TERM", &left);
     let left = wait_for_exit(profile, STEP);
-    signal(&left, "-KILL");
+    e2e::signal("KILL", &left);
 }
 
 /// Runs `future` on `runtime` for at most `limit`: `None` if it took longer.
@@ -873,17 +818,6 @@ fn wait_for_exit(profile: &Path, limit: Duration) -> Vec<u32> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn signal(pids: &[u32], signal: &str) {
-    if pids.is_empty() {
-        return;
-    }
-    let _ = Command::new("kill")
-        .arg(signal)
-        .args(pids.iter().map(u32::to_string))
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Numbered PNGs of the walk's steps, in a temp dir removed unless the

@@ -217,24 +217,7 @@ impl Combination {
         let mut all = vec![("LISTEN", listen.as_str())];
         all.extend_from_slice(values);
         fs::write(dir.join("site.conf"), render_deploy_file(site, &all)).unwrap();
-        let d = dir.display();
-        let main = format!(
-            "# What Debian's /etc/nginx/nginx.conf provides, in a temp dir.\n\
-             user www-data;\n\
-             worker_processes 1;\n\
-             pid {d}/nginx.pid;\n\
-             error_log {d}/error.log warn;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-                 access_log off;\n\
-                 client_body_temp_path {d}/body;\n\
-                 fastcgi_temp_path {d}/fastcgi;\n\
-                 proxy_temp_path {d}/proxy;\n\
-                 scgi_temp_path {d}/scgi;\n\
-                 uwsgi_temp_path {d}/uwsgi;\n\
-                 include {d}/site.conf;\n\
-             }}\n"
-        );
+        let main = e2e::nginx_main_config(&dir, &format!("include {}/site.conf;", dir.display()));
         let config = dir.join("nginx.conf");
         fs::write(&config, main).unwrap();
         self.start_server(

@@ -75,7 +75,7 @@ mod security;
 mod sessions;
 
 pub use self::compression::Gzip;
-pub use self::conditional::ConditionalGet;
+pub use self::conditional::{content_hash, ConditionalGet};
 pub use self::csrf::{Csrf, CsrfToken, CSRF_FIELD, CSRF_HEADER};
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;

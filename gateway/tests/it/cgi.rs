@@ -7,10 +7,11 @@
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gateway::{middleware, GatewayConfig, Request, Response};
+use gateway::{middleware, Request, Response};
+
+use crate::support::{cgi_process, cgi_response_in, serve_one_cgi_request};
 
 /// Set in the environment of the child process only.
 const CHILD_MARKER: &str = "GATEWAY_IT_CGI_CHILD";
@@ -35,45 +36,21 @@ fn echo(mut request: Request) -> Response {
 #[test]
 #[ignore = "runs only as the CGI process started by the tests below"]
 fn child_process() {
-    assert!(
-        std::env::var_os(CHILD_MARKER).is_some(),
-        "this is not a test to run by hand"
-    );
     // Logging, errors and compression without sessions: these tests post
     // bodies with no CSRF token (the session flow is in sessions.rs).
     let app =
         middleware::LogRequests::new(middleware::CatchErrors::new(middleware::Gzip::new(echo)));
-    let code = match gateway::cgi::run(&app, &GatewayConfig::default()) {
-        Ok(()) => 0,
-        Err(_) => 1,
-    };
-    // Leave before the test harness prints its summary onto the response.
-    std::process::exit(code);
+    serve_one_cgi_request(CHILD_MARKER, &app);
 }
 
 /// Runs `child_process` as a web server would run a CGI program, writes
 /// `stdin` to it and keeps stdin open, and returns the response's head and
 /// body.
 fn run_cgi(vars: &[(&str, &[u8])], stdin: &[u8]) -> (String, Vec<u8>) {
-    let mut command =
-        Command::new(std::env::current_exe().expect("the test binary knows its path"));
-    command
-        .args([
-            "cgi::child_process",
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env_clear()
-        .env(CHILD_MARKER, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (name, value) in vars {
-        command.env(name, OsStr::from_bytes(value));
-    }
-    let mut child = command.spawn().expect("the test binary starts again");
+    let vars = vars
+        .iter()
+        .map(|(name, value)| (name, OsStr::from_bytes(value)));
+    let mut child = cgi_process("cgi::child_process", CHILD_MARKER, vars);
 
     // Stdin stays open until the process has finished: one that read stdin
     // to its end, rather than CONTENT_LENGTH bytes, would never finish.
@@ -102,12 +79,7 @@ fn run_cgi(vars: &[(&str, &[u8])], stdin: &[u8]) -> (String, Vec<u8>) {
         .expect("stdout is piped")
         .read_to_end(&mut output)
         .expect("stdout can be read");
-    // The test harness prints a line of its own before the test starts.
-    let start = output
-        .windows(8)
-        .position(|window| window == b"Status: ")
-        .unwrap_or_else(|| panic!("no CGI response in {:?}", String::from_utf8_lossy(&output)));
-    let mut response = output.split_off(start);
+    let mut response = cgi_response_in(&output).to_vec();
     let end = response
         .windows(4)
         .position(|window| window == b"\r\n\r\n")

@@ -448,14 +448,7 @@ fn child_process() {
 }
 
 fn child(mode: &str, stdin: std::process::Stdio) -> std::process::Child {
-    std::process::Command::new(std::env::current_exe().expect("the test binary knows its path"))
-        .args([
-            "fastcgi::child_process",
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "-q",
-        ])
+    crate::support::this_test_binary("fastcgi::child_process")
         .env(CHILD_MARKER, mode)
         .stdin(stdin)
         .stdout(std::process::Stdio::null())

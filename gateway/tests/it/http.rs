@@ -8,6 +8,8 @@ use std::sync::Arc;
 use gateway::http::{start, HttpConfig, HttpServerHandle};
 use gateway::{GatewayConfig, HttpError, IntoResponse, Request, Response, ResponseBody};
 
+use crate::support::dechunk;
+
 const LIMIT: u64 = 1024;
 const STREAMED_BYTES: usize = 200_000;
 
@@ -144,28 +146,6 @@ fn parse_reply(raw: &[u8]) -> Reply {
         reply.body = dechunk(&reply.body);
     }
     reply
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("a chunk size line");
-        let size = std::str::from_utf8(&raw[..line_end])
-            .ok()
-            .and_then(|line| line.split(';').next())
-            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
-            .expect("a hexadecimal chunk size");
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return body;
-        }
-        body.extend_from_slice(&raw[..size]);
-        assert_eq!(&raw[size..size + 2], b"\r\n");
-        raw = &raw[size + 2..];
-    }
 }
 
 #[test]

@@ -215,3 +215,87 @@ pub fn read_response(client: &mut Client) -> gateway::testing::TestResponse {
     }
     gateway::fastcgi::parse_cgi_response(&stdout).expect("a CGI response")
 }
+
+/// A command that starts this test binary again to run only the ignored
+/// test `test` (its path, such as `cgi::child_process`): how these tests get
+/// a real child process, a CGI program or a server on an inherited socket.
+/// The caller sets a marker variable the child's test checks, so that the
+/// test does nothing when run by hand.
+pub fn this_test_binary(test: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(
+        std::env::current_exe().expect("the test binary knows its path"),
+    );
+    command.args([test, "--exact", "--ignored", "--test-threads=1", "-q"]);
+    command
+}
+
+/// [`this_test_binary`] started as a web server runs a CGI program: only
+/// `marker` and the meta-variables `vars` in its environment, stdin and
+/// stdout piped, stderr dropped.
+pub fn cgi_process<K, V>(
+    test: &str,
+    marker: &str,
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> std::process::Child
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    this_test_binary(test)
+        .env_clear()
+        .env(marker, "1")
+        .envs(vars)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the test binary starts again")
+}
+
+/// Serves one CGI request with `app` and exits: the body of a child test
+/// started by [`this_test_binary`] with `marker` set.
+pub fn serve_one_cgi_request(marker: &str, app: &dyn App) -> ! {
+    assert!(
+        std::env::var_os(marker).is_some(),
+        "this is not a test to run by hand"
+    );
+    let code = match gateway::cgi::run(app, &gateway::GatewayConfig::default()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    };
+    // Leave before the test harness prints its summary onto the response.
+    std::process::exit(code);
+}
+
+/// The CGI response in a child's stdout, after the line the test harness
+/// prints before the test starts.
+pub fn cgi_response_in(stdout: &[u8]) -> &[u8] {
+    let start = stdout
+        .windows(8)
+        .position(|window| window == b"Status: ")
+        .unwrap_or_else(|| panic!("no CGI response in {:?}", String::from_utf8_lossy(stdout)));
+    &stdout[start..]
+}
+
+/// The body of a `Transfer-Encoding: chunked` response, its chunks joined.
+pub fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size = std::str::from_utf8(&raw[..line_end])
+            .ok()
+            .and_then(|line| line.split(';').next())
+            .and_then(|hex| usize::from_str_radix(hex.trim(), 16).ok())
+            .expect("a hexadecimal chunk size");
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&raw[..size]);
+        assert_eq!(&raw[size..size + 2], b"\r\n");
+        raw = &raw[size + 2..];
+    }
+}

@@ -180,11 +180,11 @@ fn is_block(token: &Token) -> bool {
     }
 }
 
+/// `text` escaped as the renderer escapes: pulldown-cmark's escape, the workspace's one.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    pulldown_cmark_escape::escape_html(&mut out, text).expect("writing to a String cannot fail");
+    out
 }
 
 fn decode(text: &str) -> String {

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use themes::Themes;
 
+use crate::support::content_hash;
+
 /// (text, background) pairs that occur in the themes.
 const PAIRS: &[(&str, &str)] = &[
     ("fg", "bg"),
@@ -48,7 +50,7 @@ type Rgb = (f64, f64, f64);
 
 #[test]
 fn every_theme_has_enough_contrast_in_both_modes() {
-    let themes = Themes::new(None).unwrap();
+    let themes = Themes::new(None, content_hash).unwrap();
     let mut failures = Vec::new();
     for theme in Themes::builtin_themes() {
         let mut declared = BTreeMap::new();

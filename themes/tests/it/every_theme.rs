@@ -5,12 +5,14 @@
 
 use themes::{ThemeError, Themes};
 
-use crate::support::{context, describe, in_theme, key_paths, page_templates, without};
+use crate::support::{
+    content_hash, context, describe, in_theme, key_paths, page_templates, without,
+};
 
 const MODES: [&str; 2] = ["light", "dark"];
 
 fn themes() -> Themes {
-    Themes::new(None).expect("built-in themes load")
+    Themes::new(None, content_hash).expect("built-in themes load")
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::path::Path;
 use serde_json::json;
 use themes::{ThemeError, Themes};
 
-use crate::support::{context, in_theme};
+use crate::support::{content_hash, context, in_theme};
 
 fn write(root: &Path, relative: &str, contents: &str) {
     let path = root.join(relative);
@@ -26,7 +26,7 @@ fn override_dir_replaces_a_template_and_an_asset() {
         "default/static/quire.css",
         "body { color: red; }",
     );
-    let themes = Themes::new(Some(dir.path())).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
 
     let html = themes.render("error.html", context("error.html")).unwrap();
     assert!(html.contains("Custom 404"), "{html}");
@@ -52,7 +52,7 @@ fn override_dir_can_add_files_and_ignores_hidden_ones() {
         "default/templates/hello.html",
         "Hello {{ name }}",
     );
-    let themes = Themes::new(Some(dir.path())).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
 
     let logo = themes.asset("img/logo.svg").unwrap();
     assert_eq!(logo.content_type, "image/svg+xml");
@@ -71,7 +71,9 @@ fn syntax_error_in_an_override_names_template_file_and_line() {
         "default/templates/page.html",
         "line one\nline two {% if %}\n",
     );
-    let err = Themes::new(Some(dir.path())).err().expect("syntax error");
+    let err = Themes::new(Some(dir.path()), content_hash)
+        .err()
+        .expect("syntax error");
     let ThemeError::Syntax {
         template,
         file,
@@ -99,7 +101,9 @@ fn syntax_error_in_an_override_names_template_file_and_line() {
 fn missing_override_dir_is_an_error_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope");
-    let err = Themes::new(Some(&missing)).err().expect("io error");
+    let err = Themes::new(Some(&missing), content_hash)
+        .err()
+        .expect("io error");
     let ThemeError::Io { path, .. } = &err else {
         panic!("wrong error: {err:?}");
     };
@@ -111,7 +115,9 @@ fn missing_override_dir_is_an_error_with_its_path() {
 fn a_broken_new_theme_is_reported_with_its_file() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "other-theme/templates/page.html", "{% broken");
-    let err = Themes::new(Some(dir.path())).err().expect("syntax error");
+    let err = Themes::new(Some(dir.path()), content_hash)
+        .err()
+        .expect("syntax error");
     assert!(
         matches!(&err, ThemeError::Syntax { file: Some(f), .. } if f.ends_with("other-theme/templates/page.html")),
         "{err:?}"
@@ -129,7 +135,7 @@ fn a_folder_adds_a_whole_new_theme_that_borrows_what_it_lacks() {
     write(dir.path(), "mine/static/theme.css", "main { color: teal; }");
     // Not a theme name: ignored, not an error.
     write(dir.path(), "Not A Theme/templates/base.html", "{% broken");
-    let themes = Themes::new(Some(dir.path())).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
     assert_eq!(
         themes.names().unwrap(),
         ["classic", "default", "mine", "minimal"]
@@ -161,7 +167,7 @@ fn overriding_a_default_page_template_changes_it_in_every_theme() {
         "default/templates/missing.html",
         r#"{% extends "base.html" %}{% set action = "view" %}{% block main %}<h1>Nothing here, {{ create_url }}</h1>{% endblock %}"#,
     );
-    let themes = Themes::new(Some(dir.path())).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
     for theme in Themes::builtin_themes() {
         let html = themes
             .render(
@@ -180,12 +186,12 @@ fn overriding_a_default_page_template_changes_it_in_every_theme() {
 #[test]
 fn without_reloading_a_dropped_in_template_waits_for_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let themes = Themes::new(Some(dir.path())).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
     write(dir.path(), "default/templates/error.html", "changed");
     let html = themes.render("error.html", context("error.html")).unwrap();
     assert!(html.contains("There is nothing at this address."), "{html}");
     // A new Themes (a restart, or the next CGI request) sees it, with no rebuild.
-    let restarted = Themes::new(Some(dir.path())).unwrap();
+    let restarted = Themes::new(Some(dir.path()), content_hash).unwrap();
     assert_eq!(
         restarted
             .render("error.html", context("error.html"))
@@ -199,7 +205,7 @@ fn reloading_picks_up_changes_additions_and_removals() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("themes");
     // The folder need not exist when reloading starts.
-    let themes = Themes::reloading(&root).unwrap();
+    let themes = Themes::reloading(&root, content_hash).unwrap();
     let render = |themes: &Themes| themes.render("error.html", context("error.html"));
     assert!(render(&themes)
         .unwrap()
@@ -241,7 +247,9 @@ fn non_utf8_override_template_is_an_io_error() {
     let path = dir.path().join("default/templates/page.html");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, [0xff, 0xfe, b'x']).unwrap();
-    let err = Themes::new(Some(dir.path())).err().expect("io error");
+    let err = Themes::new(Some(dir.path()), content_hash)
+        .err()
+        .expect("io error");
     assert!(
         matches!(&err, ThemeError::Io { path: p, .. } if *p == path),
         "{err:?}"
@@ -256,7 +264,7 @@ fn an_override_can_use_the_shared_macros() {
         "default/templates/hello.html",
         r#"{% from "parts/macros.html" import user, when %}{{ user("alice", "/wiki/alice") }} {{ user("<b>", none) }} {{ when(0) }}"#,
     );
-    let themes = Themes::new(Some(dir.path())).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
     let html = themes.render("hello.html", json!({})).unwrap();
     assert!(
         html.starts_with(

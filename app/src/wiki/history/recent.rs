@@ -203,18 +203,14 @@ fn cursor_param(value: Option<&str>) -> Result<Option<u64>, WikiError> {
 
 /// `2026-11-25` for a unix time, in UTC.
 pub(crate) fn day_of(unix_seconds: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(unix_seconds) {
-        Ok(moment) => {
-            let date = moment.date();
-            format!(
-                "{:04}-{:02}-{:02}",
-                date.year(),
-                u8::from(date.month()),
-                date.day()
-            )
-        }
-        Err(_) => "unknown date".to_owned(),
-    }
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|moment| {
+            moment
+                .format(time::macros::format_description!("[year]-[month]-[day]"))
+                .ok()
+        })
+        .unwrap_or_else(|| "unknown date".to_owned())
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@
 //! system's `prefers-color-scheme`. Reading the cookie here, rather than in the script,
 //! means the page arrives in its mode with no flash of the other.
 
-use http::header;
 use serde::Serialize;
 
 use crate::wiki::{Exchange, Wiki};
@@ -79,14 +78,7 @@ impl Wiki {
 
 /// The mode the `quire_mode` cookie asks for; `auto` without one (or with a bad value).
 fn requested_mode(exchange: &Exchange) -> &'static str {
-    let headers = exchange.request.headers().get_all(header::COOKIE);
-    let value = headers
-        .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == MODE_COOKIE)
-        .map(|(_, value)| value.trim_matches('"'));
+    let value = gateway::cookies::value(exchange.request.headers(), MODE_COOKIE);
     match value {
         Some("light") => "light",
         Some("dark") => "dark",
