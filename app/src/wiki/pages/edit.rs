@@ -11,6 +11,7 @@ use crate::wiki::history::diff_rows::{diff, DiffLine, DiffOptions};
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -42,6 +43,71 @@ struct ConflictShown {
     their_changes: Option<Vec<DiffLine>>,
 }
 
+/// What the editor's form sends: the text, the comment, the revision the editor started from, and
+/// whether to save or preview. Checked here, before anything is rendered or stored.
+struct EditForm {
+    /// With CRLF line ends made LF, so diffs stay clean.
+    text: String,
+    comment: String,
+    /// `None` for a new page.
+    base_rev: Option<u64>,
+    preview: bool,
+}
+
+/// The editor shown again, with the text as it was sent and what to show beside it.
+enum Beside {
+    /// Nothing: a fresh editor.
+    Nothing,
+    /// The rendered preview of the text.
+    Preview(String),
+    /// Someone else's save that met this one (a 409).
+    Conflict(ConflictShown),
+}
+
+impl EditForm {
+    fn read(exchange: &mut Exchange, max_page_bytes: usize) -> Result<EditForm, WikiError> {
+        let body = exchange.request.body_mut().read_to_vec()?;
+        let form = gateway::form::Form::parse(&body)?;
+        let text = form.get("text").ok_or_else(|| {
+            HttpError::bad_request("The form has no page text (field \u{201c}text\u{201d}).")
+        })?;
+        let text = text.replace("\r\n", "\n");
+        let comment = comment_param(&form)?;
+        let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
+            None => None,
+            Some(value) => Some(value.parse::<u64>().map_err(|_| {
+                HttpError::bad_request("The form's base revision is not a number.")
+            })?),
+        };
+        if text.len() > max_page_bytes {
+            return Err(HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The page text is {} bytes; this wiki accepts pages of up to {max_page_bytes} bytes (max_page_bytes in quire.toml).",
+                    text.len(),
+                ),
+            )
+            .into());
+        }
+        let preview = match form.get("action").unwrap_or("save") {
+            "save" => false,
+            "preview" => true,
+            action => {
+                return Err(HttpError::bad_request(format!(
+                    "Unknown form action \u{201c}{action}\u{201d}."
+                ))
+                .into())
+            }
+        };
+        Ok(EditForm {
+            text,
+            comment,
+            base_rev,
+            preview,
+        })
+    }
+}
+
 impl Wiki {
     pub(crate) fn edit_form(
         &self,
@@ -49,20 +115,13 @@ impl Wiki {
         name: &PageName,
     ) -> Result<Response, WikiError> {
         let current = self.storage.current(name.as_str())?;
-        let view = EditView {
-            layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
-            is_new: current.is_none(),
+        let form = EditForm {
             base_rev: current.as_ref().map(|revision| revision.meta.rev),
             text: current.map(|revision| revision.text).unwrap_or_default(),
             comment: String::new(),
-            preview_html: None,
-            notice: None,
-            conflict_text: None,
-            own_text: None,
-            their_changes: None,
-            form_url: exchange.urls.to(&Route::Edit(name.clone())),
+            preview: false,
         };
-        self.html(StatusCode::OK, "edit.html", view)
+        self.edit_again(exchange, name, form, Beside::Nothing)
     }
 
     pub(crate) fn save_page(
@@ -70,68 +129,23 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
-        let body = exchange.request.body_mut().read_to_vec()?;
-        let form = gateway::form::Form::parse(&body)?;
-        let text = form.get("text").ok_or_else(|| {
-            HttpError::bad_request("The form has no page text (field \u{201c}text\u{201d}).")
-        })?;
-        // Browsers send CRLF line ends; store one kind so diffs stay clean.
-        let text = text.replace("\r\n", "\n");
-        let comment = form.get("comment").unwrap_or("").trim().to_owned();
-        if comment.chars().count() > 500 || comment.chars().any(char::is_control) {
-            return Err(HttpError::bad_request(
-                "The comment must be one line of at most 500 characters.",
-            )
-            .into());
+        let form = EditForm::read(exchange, self.settings.max_page_bytes)?;
+        if form.preview {
+            let preview_html = self.render_markdown(exchange, name, &form.text);
+            return self.edit_again(exchange, name, form, Beside::Preview(preview_html));
         }
-        let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
-            None => None,
-            Some(value) => Some(value.parse::<u64>().map_err(|_| {
-                HttpError::bad_request("The form's base revision is not a number.")
-            })?),
-        };
-        if text.len() > self.settings.max_page_bytes {
-            return Err(HttpError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "The page text is {} bytes; this wiki accepts pages of up to {} bytes (max_page_bytes in quire.toml).",
-                    text.len(),
-                    self.settings.max_page_bytes
-                ),
-            )
-            .into());
-        }
-        let action = form.get("action").unwrap_or("save");
-        if action == "preview" {
-            let preview_html = self.render_markdown(exchange, name, &text);
-            return self.edit_again(
-                exchange,
-                name,
-                text,
-                comment,
-                base_rev,
-                Some(preview_html),
-                None,
-            );
-        }
-        if action != "save" {
-            return Err(HttpError::bad_request(format!(
-                "Unknown form action \u{201c}{action}\u{201d}."
-            ))
-            .into());
-        }
-        if text.trim().is_empty() {
+        if form.text.trim().is_empty() {
             return Err(HttpError::bad_request(
                 "A page cannot be saved empty. Write something, or leave the page as it is.",
             )
             .into());
         }
-        let outcome = self.store(exchange, name, &text, &comment, base_rev)?;
+        let outcome = self.store(exchange, name, &form.text, &form.comment, form.base_rev)?;
         match outcome {
             SaveOutcome::Saved { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
             SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
             SaveOutcome::Conflict { current } => {
-                self.merge_or_conflict(exchange, name, text, comment, base_rev, current)
+                self.merge_or_conflict(exchange, name, form, current)
             }
         }
     }
@@ -143,12 +157,10 @@ impl Wiki {
         &self,
         exchange: &Exchange,
         name: &PageName,
-        mine: String,
-        comment: String,
-        base_rev: Option<u64>,
+        mine: EditForm,
         mut current: Revision,
     ) -> Result<Response, WikiError> {
-        let base_text = match base_rev {
+        let base_text = match mine.base_rev {
             // Creating a page someone else created meanwhile: both start from nothing.
             None => String::new(),
             Some(rev) => match self.storage.revision(name.as_str(), rev)? {
@@ -159,31 +171,27 @@ impl Wiki {
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
                         current.meta.rev, current.meta.author
                     );
-                    let base_rev = Some(current.meta.rev);
+                    let again = EditForm {
+                        base_rev: Some(current.meta.rev),
+                        ..mine
+                    };
                     let conflict = ConflictShown {
                         notice,
                         their_text: current.text,
                         own_text: None,
                         their_changes: None,
                     };
-                    return self.edit_again(
-                        exchange,
-                        name,
-                        mine,
-                        comment,
-                        base_rev,
-                        None,
-                        Some(conflict),
-                    );
+                    return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
                 }
             },
         };
         // Someone may save again between our merge and our save: merge again, a few times.
         for _ in 0..3 {
             let label = format!("revision {} by {}", current.meta.rev, current.meta.author);
-            match three_way(&base_text, &mine, &current.text, &label) {
+            match three_way(&base_text, &mine.text, &current.text, &label) {
                 Merged::Clean(merged) => {
-                    match self.store(exchange, name, &merged, &comment, Some(current.meta.rev))? {
+                    let base = Some(current.meta.rev);
+                    match self.store(exchange, name, &merged, &mine.comment, base)? {
                         SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
                             let url = exchange.urls.page_merged(name, rev);
                             return Ok(redirect_see_other(&url));
@@ -198,22 +206,19 @@ impl Wiki {
                     );
                     let their_changes =
                         diff(&base_text, &current.text, &DiffOptions::default()).lines;
-                    let base_rev = Some(current.meta.rev);
+                    let again = EditForm {
+                        text,
+                        comment: mine.comment,
+                        base_rev: Some(current.meta.rev),
+                        preview: false,
+                    };
                     let conflict = ConflictShown {
                         notice,
                         their_text: current.text,
-                        own_text: Some(mine),
+                        own_text: Some(mine.text),
                         their_changes: Some(their_changes),
                     };
-                    return self.edit_again(
-                        exchange,
-                        name,
-                        text,
-                        comment,
-                        base_rev,
-                        None,
-                        Some(conflict),
-                    );
+                    return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
                 }
             }
         }
@@ -262,43 +267,41 @@ impl Wiki {
         Ok(outcome)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The editor holding `form`'s text, comment and base, with `beside` next to it: the fresh
+    /// editor, a preview (200), or a save that met someone else's (409).
     fn edit_again(
         &self,
         exchange: &Exchange,
         name: &PageName,
-        text: String,
-        comment: String,
-        base_rev: Option<u64>,
-        preview_html: Option<String>,
-        conflict: Option<ConflictShown>,
+        form: EditForm,
+        beside: Beside,
     ) -> Result<Response, WikiError> {
-        let status = if conflict.is_some() {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::OK
-        };
-        let (notice, conflict_text, own_text, their_changes) = match conflict {
-            Some(shown) => (
-                Some(shown.notice),
-                Some(shown.their_text),
-                shown.own_text,
-                shown.their_changes,
-            ),
-            None => (None, None, None, None),
-        };
-        let view = EditView {
+        let mut view = EditView {
             layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
-            is_new: base_rev.is_none(),
-            text,
-            base_rev,
-            comment,
-            preview_html,
-            notice,
-            conflict_text,
-            own_text,
-            their_changes,
+            is_new: form.base_rev.is_none(),
+            text: form.text,
+            base_rev: form.base_rev,
+            comment: form.comment,
+            preview_html: None,
+            notice: None,
+            conflict_text: None,
+            own_text: None,
+            their_changes: None,
             form_url: exchange.urls.to(&Route::Edit(name.clone())),
+        };
+        let status = match beside {
+            Beside::Nothing => StatusCode::OK,
+            Beside::Preview(html) => {
+                view.preview_html = Some(html);
+                StatusCode::OK
+            }
+            Beside::Conflict(shown) => {
+                view.notice = Some(shown.notice);
+                view.conflict_text = Some(shown.their_text);
+                view.own_text = shown.own_text;
+                view.their_changes = shown.their_changes;
+                StatusCode::CONFLICT
+            }
         };
         self.html(status, "edit.html", view)
     }

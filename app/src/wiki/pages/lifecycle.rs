@@ -13,6 +13,7 @@ use crate::wiki::history::feeds::FeedFormat;
 use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::{Route, Verb};
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -197,19 +198,8 @@ impl Wiki {
     fn comment_from_body(&self, exchange: &mut Exchange) -> Result<String, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         let form = gateway::form::Form::parse(&body)?;
-        comment_field(form.get("comment"))
+        comment_param(&form)
     }
-}
-
-pub(crate) fn comment_field(value: Option<&str>) -> Result<String, WikiError> {
-    let comment = value.unwrap_or("").trim().to_owned();
-    if comment.chars().count() > 500 || comment.chars().any(char::is_control) {
-        return Err(HttpError::bad_request(
-            "The comment must be one line of at most 500 characters.",
-        )
-        .into());
-    }
-    Ok(comment)
 }
 
 /// 302 Found: the page lives elsewhere now; the old name keeps pointing there.

@@ -12,9 +12,9 @@ use serde::Serialize;
 use storage::{Rename, StorageError};
 
 use crate::wiki::pages::edit::author_of;
-use crate::wiki::pages::lifecycle::comment_field;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -45,7 +45,7 @@ impl RenameForm {
         let form = gateway::form::Form::parse(&body)?;
         Ok(RenameForm {
             new_name: form.get("new_name").unwrap_or("").trim().to_owned(),
-            comment: comment_field(form.get("comment"))?,
+            comment: comment_param(&form)?,
             with_subpages: form
                 .get("with_subpages")
                 .is_some_and(|value| !value.is_empty()),
