@@ -1,10 +1,11 @@
 //! The URL space, stated once: `/{Page}` views a page, everything else is `/+verb/...`.
 //!
-//! A [`Route`] answers every question the rest of the wiki asks about a request's path, each from
-//! one exhaustive `match` with no catch-all arm, so that a new route does not compile until it says
-//! which methods it takes ([`Route::methods`]), which rights it needs on which page
-//! ([`Route::needs`]), whether it changes pages and so passes the login gate ([`Route::changes_pages`])
-//! and what its URL is ([`Route::path`]). Dispatch, `access`, `viewer` and `urls` only ask.
+//! Every route has one row in the route table, [`Route::row`]: its verb, the rights it needs on
+//! which page ([`Guard`]), the methods it takes ([`Methods`]) and whether it changes pages (the login
+//! gate of `anonymous_edits = false`). The table is one exhaustive `match` with no catch-all arm, so
+//! a new route does not compile until its row states them all. Its URL is [`Route::path`], also an
+//! exhaustive match, and [`Route::parse`] reads it back. Dispatch, `access`, `viewer` and `urls`
+//! only ask.
 //!
 //! The verb words themselves (`edit`, `recent`, …) are the [`Verb`] variants' names, lowercased, so
 //! parsing a path and building a URL cannot disagree.
@@ -172,6 +173,31 @@ impl Methods {
     }
 }
 
+/// One row of the route table: what a route states about itself ([`Route::row`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRow<'a> {
+    /// The word after `/+`; `None` for the front page and page views.
+    pub verb: Option<Verb>,
+    /// Which rights on which page dispatch checks before the controller runs.
+    pub guard: Guard<'a>,
+    /// The methods it answers.
+    pub methods: Methods,
+    /// Whether it changes pages (and so passes the login gate of `anonymous_edits = false`).
+    pub changes_pages: bool,
+}
+
+/// The rights a route needs before its controller runs, and on which page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard<'a> {
+    /// These rights on the page its path names.
+    Page(&'a PageName, &'static [Right]),
+    /// These rights on the front page (`/` names no page; the settings do).
+    FrontPage(&'static [Right]),
+    /// No page in its path: a listing filters what it shows by the reader's rights itself, and the
+    /// account pages keep their own rules (the admin page, the admin role).
+    Controller,
+}
+
 /// Reading a page.
 const READ: &[Right] = &[Right::Read];
 /// Changing a page: the forms show its text, so writing needs reading too.
@@ -245,167 +271,106 @@ impl Route {
         }
     }
 
+    /// The route's row of the route table: everything it states about itself, in one match with a
+    /// line for each route, so that a new route cannot be added without stating them all.
+    pub fn row(&self) -> RouteRow<'_> {
+        use Guard::{Controller, FrontPage, Page};
+        use Methods::{FormAndPost, Post, Read};
+        const CHANGES: bool = true;
+        const READS: bool = false;
+        let row = |verb, guard, methods, changes_pages| RouteRow {
+            verb,
+            guard,
+            methods,
+            changes_pages,
+        };
+        match self {
+            Route::Root => row(None, FrontPage(READ), Read, READS),
+            Route::View(name) => row(None, Page(name, READ), Read, READS),
+            Route::Edit(name) => row(
+                Some(Verb::Edit),
+                Page(name, READ_WRITE),
+                FormAndPost,
+                CHANGES,
+            ),
+            Route::Raw(name) => row(Some(Verb::Raw), Page(name, READ), Read, READS),
+            Route::History(name) => row(Some(Verb::History), Page(name, READ), Read, READS),
+            Route::Diff(name) => row(Some(Verb::Diff), Page(name, READ), Read, READS),
+            Route::Revert(name) => row(Some(Verb::Revert), Page(name, READ_WRITE), Post, CHANGES),
+            Route::Blame(name) => row(Some(Verb::Blame), Page(name, READ), Read, READS),
+            Route::Info(name) => row(Some(Verb::Info), Page(name, READ), Read, READS),
+            Route::Rename(name) => row(
+                Some(Verb::Rename),
+                Page(name, READ_WRITE_DELETE),
+                FormAndPost,
+                CHANGES,
+            ),
+            Route::Delete(name) => row(
+                Some(Verb::Delete),
+                Page(name, READ_DELETE),
+                FormAndPost,
+                CHANGES,
+            ),
+            Route::Undelete(name) => row(
+                Some(Verb::Undelete),
+                Page(name, READ_WRITE),
+                FormAndPost,
+                CHANGES,
+            ),
+            Route::Recent => row(Some(Verb::Recent), Controller, Read, READS),
+            Route::Contributions(_) => row(Some(Verb::Contributions), Controller, Read, READS),
+            Route::Feed(_, Some(name)) => row(Some(Verb::Feed), Page(name, READ), Read, READS),
+            Route::Feed(_, None) => row(Some(Verb::Feed), Controller, Read, READS),
+            Route::Orphans => row(Some(Verb::Orphans), Controller, Read, READS),
+            Route::Wanted => row(Some(Verb::Wanted), Controller, Read, READS),
+            Route::Search => row(Some(Verb::Search), Controller, Read, READS),
+            Route::Suggest => row(Some(Verb::Suggest), Controller, Read, READS),
+            Route::Static(_) => row(Some(Verb::Static), Controller, Read, READS),
+            Route::Login => row(Some(Verb::Login), Controller, FormAndPost, READS),
+            Route::Logout => row(Some(Verb::Logout), Controller, Post, READS),
+            Route::Register => row(Some(Verb::Register), Controller, FormAndPost, READS),
+            Route::Prefs => row(Some(Verb::Prefs), Controller, FormAndPost, READS),
+            Route::Admin => row(Some(Verb::Admin), Controller, FormAndPost, READS),
+        }
+    }
+
     /// The word after `/+`; `None` for the front page and page views.
     pub fn verb(&self) -> Option<Verb> {
-        Some(match self {
-            Route::Root | Route::View(_) => return None,
-            Route::Edit(_) => Verb::Edit,
-            Route::Raw(_) => Verb::Raw,
-            Route::History(_) => Verb::History,
-            Route::Diff(_) => Verb::Diff,
-            Route::Revert(_) => Verb::Revert,
-            Route::Blame(_) => Verb::Blame,
-            Route::Info(_) => Verb::Info,
-            Route::Rename(_) => Verb::Rename,
-            Route::Delete(_) => Verb::Delete,
-            Route::Undelete(_) => Verb::Undelete,
-            Route::Recent => Verb::Recent,
-            Route::Contributions(_) => Verb::Contributions,
-            Route::Feed(..) => Verb::Feed,
-            Route::Orphans => Verb::Orphans,
-            Route::Wanted => Verb::Wanted,
-            Route::Search => Verb::Search,
-            Route::Suggest => Verb::Suggest,
-            Route::Static(_) => Verb::Static,
-            Route::Login => Verb::Login,
-            Route::Logout => Verb::Logout,
-            Route::Register => Verb::Register,
-            Route::Prefs => Verb::Prefs,
-            Route::Admin => Verb::Admin,
-        })
+        self.row().verb
     }
 
     /// The page the route names in its path, if any (the front page is named by the settings, not
     /// the path: see [`Route::needs`]).
     pub fn page(&self) -> Option<&PageName> {
-        match self {
-            Route::View(name)
-            | Route::Edit(name)
-            | Route::Raw(name)
-            | Route::History(name)
-            | Route::Diff(name)
-            | Route::Revert(name)
-            | Route::Blame(name)
-            | Route::Info(name)
-            | Route::Rename(name)
-            | Route::Delete(name)
-            | Route::Undelete(name)
-            | Route::Feed(_, Some(name)) => Some(name),
-            Route::Root
-            | Route::Recent
-            | Route::Contributions(_)
-            | Route::Feed(_, None)
-            | Route::Orphans
-            | Route::Wanted
-            | Route::Search
-            | Route::Suggest
-            | Route::Static(_)
-            | Route::Login
-            | Route::Logout
-            | Route::Register
-            | Route::Prefs
-            | Route::Admin => None,
+        match self.row().guard {
+            Guard::Page(name, _) => Some(name),
+            Guard::FrontPage(_) | Guard::Controller => None,
         }
     }
 
     /// The methods the route answers.
     pub fn methods(&self) -> Methods {
-        match self {
-            Route::Root
-            | Route::View(_)
-            | Route::Raw(_)
-            | Route::History(_)
-            | Route::Diff(_)
-            | Route::Blame(_)
-            | Route::Info(_)
-            | Route::Recent
-            | Route::Contributions(_)
-            | Route::Feed(..)
-            | Route::Orphans
-            | Route::Wanted
-            | Route::Search
-            | Route::Suggest
-            | Route::Static(_) => Methods::Read,
-            Route::Revert(_) | Route::Logout => Methods::Post,
-            Route::Edit(_)
-            | Route::Rename(_)
-            | Route::Delete(_)
-            | Route::Undelete(_)
-            | Route::Login
-            | Route::Register
-            | Route::Prefs
-            | Route::Admin => Methods::FormAndPost,
-        }
+        self.row().methods
     }
 
     /// The rights the viewer needs, and on which page, before any controller runs: dispatch checks
-    /// them once (`Wiki::check_route`). `None` for routes that name no page: listings and site-wide
-    /// views filter what they show themselves, and the account pages check their own rules (the
-    /// admin page, the admin role).
+    /// them once (`Wiki::check_route`). `None` for routes that name no page (see
+    /// [`Guard::Controller`]).
     pub fn needs<'a>(
         &'a self,
         front_page: &'a PageName,
     ) -> Option<(&'a PageName, &'static [Right])> {
-        match self {
-            Route::Root => Some((front_page, READ)),
-            Route::View(name)
-            | Route::Raw(name)
-            | Route::History(name)
-            | Route::Diff(name)
-            | Route::Blame(name)
-            | Route::Info(name)
-            | Route::Feed(_, Some(name)) => Some((name, READ)),
-            Route::Edit(name) | Route::Revert(name) | Route::Undelete(name) => {
-                Some((name, READ_WRITE))
-            }
-            Route::Delete(name) => Some((name, READ_DELETE)),
-            Route::Rename(name) => Some((name, READ_WRITE_DELETE)),
-            Route::Recent
-            | Route::Contributions(_)
-            | Route::Feed(_, None)
-            | Route::Orphans
-            | Route::Wanted
-            | Route::Search
-            | Route::Suggest
-            | Route::Static(_)
-            | Route::Login
-            | Route::Logout
-            | Route::Register
-            | Route::Prefs
-            | Route::Admin => None,
+        match self.row().guard {
+            Guard::Page(name, rights) => Some((name, rights)),
+            Guard::FrontPage(rights) => Some((front_page, rights)),
+            Guard::Controller => None,
         }
     }
 
     /// Whether the route changes pages, so that `anonymous_edits = false` sends an anonymous visitor
     /// to the login form instead (`Wiki::login_gate`).
     pub fn changes_pages(&self) -> bool {
-        match self {
-            Route::Edit(_)
-            | Route::Revert(_)
-            | Route::Rename(_)
-            | Route::Delete(_)
-            | Route::Undelete(_) => true,
-            Route::Root
-            | Route::View(_)
-            | Route::Raw(_)
-            | Route::History(_)
-            | Route::Diff(_)
-            | Route::Blame(_)
-            | Route::Info(_)
-            | Route::Recent
-            | Route::Contributions(_)
-            | Route::Feed(..)
-            | Route::Orphans
-            | Route::Wanted
-            | Route::Search
-            | Route::Suggest
-            | Route::Static(_)
-            | Route::Login
-            | Route::Logout
-            | Route::Register
-            | Route::Prefs
-            | Route::Admin => false,
-        }
+        self.row().changes_pages
     }
 
     /// The path below the mount, percent-encoded: what [`Route::parse`] reads back.
