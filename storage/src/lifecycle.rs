@@ -103,11 +103,7 @@ impl Storage {
             return Ok(None);
         };
         let links_known = links_known(&tx, current.page_id)?;
-        let stamp = Stamp {
-            author,
-            comment,
-            time: save::now(),
-        };
+        let stamp = Stamp::now(author, comment);
         let appended = append_to(&tx, &current, name, "", &stamp, &ChangeKind::Delete)?;
         if links_known {
             // The deletion links nowhere, and an undelete can tell the old links were known.
@@ -152,11 +148,7 @@ impl Storage {
             return Ok(None);
         };
         let links_known = links_known(&tx, current.page_id)?;
-        let stamp = Stamp {
-            author,
-            comment,
-            time: save::now(),
-        };
+        let stamp = Stamp::now(author, comment);
         let text = &restored.revision.text;
         let appended = append_to(&tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
         crate::blame::carry(
@@ -395,6 +387,16 @@ struct Stamp<'a> {
     author: &'a str,
     comment: &'a str,
     time: i64,
+}
+
+impl<'a> Stamp<'a> {
+    fn now(author: &'a str, comment: &'a str) -> Stamp<'a> {
+        Stamp {
+            author,
+            comment,
+            time: save::now(),
+        }
+    }
 }
 
 /// A new revision of `kind` with `text` on top of the page's `current` one, now named `page`.
