@@ -15,23 +15,25 @@ use crate::suite::{Browser, Gateway};
 
 /// Runs `quire --data DIR ARGS…` with `stdin` as its standard input.
 fn quire(data: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(QUIRE)
+    let mut command = Command::new(QUIRE);
+    command
         .arg("--data")
         .arg(data)
         .args(args)
         .env_clear()
-        .env("QUIRE_LOG", "warn")
+        .env("QUIRE_LOG", "warn");
+    run_with_input(command, stdin.as_bytes())
+}
+
+/// Runs `command` with `input` as its standard input, and collects what it printed.
+fn run_with_input(mut command: Command, input: &[u8]) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -236,23 +238,13 @@ impl Gateway for CgiWiki<'_> {
 }
 
 fn run_cgi(data: &Path, request: &TestRequest, log: &str) -> Output {
-    let mut child = Command::new(QUIRE)
+    let mut command = Command::new(QUIRE);
+    command
         .env_clear()
         .envs(cgi_variables(request, ""))
         .env("QUIRE_DATA", data)
-        .env("QUIRE_LOG", log)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&request.body)
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+        .env("QUIRE_LOG", log);
+    let output = run_with_input(command, &request.body);
     assert!(output.status.success(), "{}", stderr(&output));
     output
 }
