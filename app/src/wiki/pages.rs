@@ -543,18 +543,15 @@ impl Wiki {
 }
 
 /// What cached HTML depends on besides the revision and which linked pages exist: the build that
-/// rendered it (a new quire may render differently) and the mount prefix its URLs start with.
+/// rendered it (a new quire may render differently), the mount prefix its URLs start with, and the
+/// dialect (an interwiki prefix added in quire.toml turns text into a link). Every part is the same in
+/// every process of one build, as the cache is shared by all of them (CGI runs one per request).
 fn render_variant(exchange: &Exchange, options: &markup::RenderOptions) -> String {
-    use std::hash::{Hash, Hasher};
-    // The dialect's settings change the HTML too (an interwiki prefix added
-    // in quire.toml turns text into a link).
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    format!("{options:?}").hash(&mut hasher);
     format!(
-        "quire {} mount {} markup {:016x}",
+        "quire {} mount {} markup {}",
         build_identity(),
         exchange.request.mount(),
-        hasher.finish()
+        options.fingerprint()
     )
 }
 

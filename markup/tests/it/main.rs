@@ -5,6 +5,7 @@ mod dialect;
 mod links;
 mod nesting;
 mod properties;
+mod purity;
 mod rendering;
 mod repeat;
 mod xss;
