@@ -17,9 +17,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "quire", version, about, long_about, after_help = EXAMPLES)]
 pub struct Cli {
+    /// Options every subcommand takes (data directory, body limit, debug).
     #[command(flatten)]
     pub global: GlobalOptions,
 
+    /// What to run; none detects the gateway a web server started quire as.
     #[command(subcommand)]
     pub command: Option<Command>,
 }

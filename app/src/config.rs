@@ -96,6 +96,10 @@ pub const DEFAULT_FILE: &str = r#"# quire settings. Command-line flags and QUIRE
 /// The settings file's keys.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "each key is documented once, in DEFAULT_FILE (the commented quire.toml)"
+)]
 pub struct FileSettings {
     pub site_name: Option<String>,
     pub front_page: Option<String>,
@@ -120,6 +124,10 @@ pub struct FileSettings {
 /// `[acl]`: the ACL lines around every page's own (see `crate::acl`).
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[expect(
+    missing_docs,
+    reason = "each key is documented once, in DEFAULT_FILE (the commented quire.toml)"
+)]
 pub struct AclSettings {
     pub before: Option<String>,
     pub default: Option<String>,
@@ -194,6 +202,10 @@ pub struct ListenFlags<'a> {
 
 /// Settings after merging flags > environment > file > defaults.
 #[derive(Debug, Clone)]
+#[expect(
+    missing_docs,
+    reason = "the file's keys, merged; each is documented once, in DEFAULT_FILE (the commented quire.toml)"
+)]
 pub struct Settings {
     pub site_name: String,
     pub front_page: String,

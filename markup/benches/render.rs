@@ -10,6 +10,10 @@
 //! markup keeps nothing between renders, so every iteration is a whole render; each still renders a page
 //! not seen before (a numbered line is appended), as the figures in BENCHMARKS.md from before issue 20,
 //! when markup had an in-process memo, were measured.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! defines a public function and gives it no doc"
+)]
 
 use std::collections::HashSet;
 use std::hint::black_box;

@@ -389,7 +389,10 @@ impl Wiki {
         Ok(outcome)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the edit form shown again carries every field the reader sent, each its own value"
+    )]
     fn edit_again(
         &self,
         exchange: &Exchange,

@@ -282,7 +282,7 @@ impl SearchIndex {
         })
     }
 
-    /// Runs a query in the [syntax of `query`](self::query): `limit` hits after the first `offset`.
+    /// Runs a query in the syntax the `query` module describes: `limit` hits after the first `offset`.
     pub fn search(
         &self,
         text: &str,
