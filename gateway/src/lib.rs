@@ -41,7 +41,6 @@
 //! let client = TestClient::new(hello).with_mount("/wiki");
 //! assert_eq!(client.get("/").text(), "hello from /wiki");
 //! ```
-#![warn(missing_docs)]
 
 mod app;
 pub mod body;
