@@ -21,9 +21,11 @@ use crate::config::Settings;
 #[derive(Debug, Parser)]
 #[command(name = "quire", version, about, long_about, after_help = EXAMPLES)]
 pub struct Cli {
+    /// Options every subcommand takes (data directory, body limit, debug).
     #[command(flatten)]
     pub global: GlobalOptions,
 
+    /// What to run; none detects the gateway a web server started quire as.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -71,6 +73,10 @@ pub struct GlobalOptions {
             "The largest request body accepted, in bytes",
             Settings::default().max_body_bytes,
         )
+    )]
+    #[expect(
+        missing_docs,
+        reason = "its help, with the default from Settings, is the attribute above"
     )]
     pub max_body: Option<u64>,
 }
@@ -237,6 +243,10 @@ pub struct ServeOptions {
         env = "QUIRE_LISTEN",
         value_name = "ADDR",
         help = with_default("The address to listen on", Settings::default().listen)
+    )]
+    #[expect(
+        missing_docs,
+        reason = "its help, with the default from Settings, is the attribute above"
     )]
     pub listen: Option<String>,
     /// For theme work: files in DATA/themes/ are read again as soon as they change, so

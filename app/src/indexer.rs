@@ -53,7 +53,12 @@ pub enum CatchUp {
     UpToDate,
     /// It replayed this many revisions (saves, deletions, renames; pages may repeat) and now holds
     /// everything up to `up_to`.
-    Indexed { revisions: usize, up_to: u64 },
+    Indexed {
+        /// How many revisions were replayed.
+        revisions: usize,
+        /// The newest revision id the index now holds.
+        up_to: u64,
+    },
     /// Another process or thread holds the writer lock and will catch up instead.
     Busy,
 }

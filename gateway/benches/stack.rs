@@ -4,6 +4,10 @@
 //! and opening a cookie, an ETag, a CSRF check that must read a form body).
 //!
 //! `cargo bench -p gateway --bench stack`; figures in BENCHMARKS.md.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! defines a public function and gives it no doc"
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,24 +1,33 @@
 //! quire's gateway interface: what WSGI is to Python web apps, for a Rust one.
 //!
 //! An application implements one small synchronous trait, [`App`]: it takes a
-//! [`Request`] and always returns a [`Response`]. Everything between a web
-//! server and that trait lives here:
+//! [`Request`] and always returns a [`Response`]; failures become responses
+//! through one conversion, [`IntoResponse`] (an [`HttpError`] is the usual
+//! one). Everything between a web server and that trait lives here:
 //!
-//! - [`middleware`]: wrappers that take an app and are themselves an app
-//!   (error pages, request logging, gzip compression);
+//! - [`middleware`]: wrappers that take an app and are themselves an app —
+//!   request logging, security headers, error pages, sessions, CSRF checks,
+//!   gzip and conditional GET (ETags, 304) — and [`middleware::stack`], the
+//!   one function that stacks them in order and says why;
 //! - adapters that translate one protocol to the trait and back: [`cgi`]
-//!   (RFC 3875), [`fastcgi`] (a FastCGI 1.0 responder), [`scgi`], [`http`]
-//!   (a standalone server on actix-web) and [`testing`] (an in-process
-//!   client for tests);
+//!   (RFC 3875), [`fastcgi`] (a FastCGI 1.0 responder, and a client),
+//!   [`scgi`] (a server, and a client), [`http`] (a standalone HTTP/1.1
+//!   server on actix-web) and [`testing`] (an in-process client for tests,
+//!   with a cookie jar that follows sessions);
 //! - [`server`]: what the socket adapters (FastCGI, SCGI) share — accept
 //!   loop, connection cap, worker pool, timeouts, graceful shutdown, and
 //!   telling the two protocols apart on a socket inherited on fd 0;
+//!   [`listener`] binds those sockets (`host:port`, `unix:/path`) or takes
+//!   the inherited one;
 //! - [`environ`]: the CGI meta-variables that CGI, FastCGI and SCGI share,
 //!   turned into a [`Request`], and a response turned back into a CGI header
-//!   block.
-//! - helpers an app uses on a request: [`form`] (urlencoded forms and
-//!   queries, refusing broken UTF-8) and [`cookies`] (reading `Cookie`,
-//!   writing `Set-Cookie`).
+//!   block;
+//! - what apps and adapters share: [`body`] (a request body that refuses to
+//!   go past [`GatewayConfig::max_body_bytes`]), [`form`] (urlencoded forms
+//!   and queries, refusing broken UTF-8), [`cookies`] (reading `Cookie`,
+//!   writing `Set-Cookie`), [`session`] (sessions sealed into the client's
+//!   cookie, and their CSRF tokens) and [`uri`] (the percent-encoding sets of
+//!   a request target).
 //!
 //! The crate deliberately knows nothing about what the application does: no
 //! routing, no templates, no storage. Another application could use it as is.
@@ -33,7 +42,6 @@
 //! let client = TestClient::new(hello).with_mount("/wiki");
 //! assert_eq!(client.get("/").text(), "hello from /wiki");
 //! ```
-#![warn(missing_docs)]
 
 mod app;
 pub mod body;

@@ -30,7 +30,7 @@ pub(crate) const MAX_SPAN_DEPTH: usize = 24;
 /// The class prefix; the sanitizer keeps `class` on `<span>` only for names with it.
 pub(crate) const CLASS_PREFIX: &str = "hl-";
 
-/// Loaded on first use (a few milliseconds), then shared.
+/// Loaded on first use (a few milliseconds), then shared and only read: a constant, not state.
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 
 /// `code` as HTML spans with `hl-*` classes (escaped, without `<pre>`/`<code>`), if `language` (a fence's

@@ -18,10 +18,10 @@
 //! Targets are trimmed and runs of whitespace collapsed; an invalid target (empty, a segment starting with
 //! `+`, a control character, `..` above the root) is shown as the text written. Wiki links in code are code.
 //!
-//! Speed: a first render costs about 0.2 µs per byte of Markdown in a release build, some three quarters of it
-//! in the sanitizer, so [`render`] keeps recent results (up to 16 MiB; a page is kept on its second render) and
-//! serves a page read again without rendering it, once the resolver has confirmed its links resolve as before
-//! (see `cache.rs`). `cargo bench -p markup` measures both.
+//! Speed: a render costs about 0.2 µs per byte of Markdown in a release build, some three quarters of it in
+//! the sanitizer; `cargo bench -p markup` measures it. Nothing is kept between renders: a caller that views a
+//! page often caches the HTML itself (quire's app keeps a current revision's HTML in storage's render cache,
+//! keyed with [`RenderOptions::fingerprint`]).
 //!
 //! Safety: every rendered page passes ammonia with an allow-list policy (see `sanitize.rs`), raw HTML
 //! included; external links get `rel="nofollow ugc noopener"`. Hostile nesting is capped
@@ -29,9 +29,13 @@
 //!
 //! Architecture invariant: markup does no I/O and knows nothing of storage or HTTP; what it needs from
 //! outside (URLs, which pages exist) comes through [`LinkResolver`].
+//!
+//! Architecture invariant: markup is pure. It holds no mutable state, global or otherwise: no memo, no
+//! counters, no caches, so a render is a function of its arguments and the resolver's answers, and two
+//! calls never influence each other. The only statics are two read-only tables built on first use and never
+//! changed: the sanitizer's policy (`sanitize.rs`) and syntect's syntax definitions (`highlight.rs`).
 
 mod autolink;
-mod cache;
 mod camelcase;
 mod highlight;
 mod nesting;
@@ -51,11 +55,6 @@ pub use sanitize::{EXTERNAL_REL, MISSING_REL};
 
 /// What markup needs from its caller to write wiki links; the app implements it, as it knows the mount prefix
 /// and the storage.
-///
-/// [`render`] keeps recent results and reuses one when the same text on the same page gets the same answers
-/// from [`existing`](Self::existing), and the same URLs from [`page_url`](Self::page_url) and
-/// [`create_url`](Self::create_url) for its links; so those two should give the same URL for the same name,
-/// as URL builders do.
 pub trait LinkResolver {
     /// URL to view page `name`: an absolute path including the mount prefix, already percent-encoded, e.g.
     /// `/wiki/Some%20Page`.

@@ -1,9 +1,11 @@
 //! What a render may vary by: the dialect's extensions, the wiki's interwiki prefixes, and the size limit.
 //!
-//! Every field changes the output, so the whole struct is part of the memo cache's key (`cache.rs`): two
-//! renders of one text with different options never share a result.
+//! Every field changes the output, so a cache of rendered HTML must key on the whole struct:
+//! [`RenderOptions::fingerprint`] is that key, the same in every process, build and platform.
 
 use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
 
 /// How [`crate::render_with`] renders a page. [`Default`] is quire's dialect: everything on except CamelCase
 /// links, no interwiki prefixes, no size limit; [`RenderOptions::commonmark`] is plain CommonMark.
@@ -58,6 +60,64 @@ impl RenderOptions {
             max_input_bytes: None,
         }
     }
+
+    /// A digest of every field, for keying cached HTML: equal options give equal fingerprints, and options
+    /// that differ in any field (so may render differently) give different ones. 32 hex digits (128 bits of
+    /// SHA-256).
+    ///
+    /// Stable across processes, builds, Rust versions and platforms, because caches outlive all of them (quire
+    /// stores the key with the HTML in SQLite, and under CGI each request is a new process). That is why it is
+    /// an explicit encoding of the fields and not the derived [`Hash`]: std promises neither the bytes a
+    /// `Hash` impl feeds a hasher nor `DefaultHasher`'s algorithm from one release to the next.
+    ///
+    /// ```
+    /// let plain = markup::RenderOptions::commonmark();
+    /// assert_eq!(plain.fingerprint(), markup::RenderOptions::commonmark().fingerprint());
+    /// assert_ne!(plain.fingerprint(), markup::RenderOptions::default().fingerprint());
+    /// ```
+    pub fn fingerprint(&self) -> String {
+        // Destructured, so that a new field fails to compile until it is part of the key.
+        let RenderOptions {
+            wiki_links,
+            gfm,
+            heading_ids,
+            camel_case,
+            interwiki,
+            highlight,
+            max_input_bytes,
+        } = self;
+        let mut digest = Sha256::new();
+        // Names the encoding, so that a change to it can never meet keys written by the old one.
+        digest.update(b"quire markup RenderOptions v1\0");
+        for flag in [wiki_links, gfm, heading_ids, camel_case, highlight] {
+            digest.update([u8::from(*flag)]);
+        }
+        // Lengths before contents, so that no two maps encode to the same bytes.
+        digest.update(length(interwiki.len()));
+        for (prefix, template) in interwiki {
+            for text in [prefix, template] {
+                digest.update(length(text.len()));
+                digest.update(text.as_bytes());
+            }
+        }
+        match max_input_bytes {
+            None => digest.update([0]),
+            Some(limit) => {
+                digest.update([1]);
+                digest.update(length(*limit));
+            }
+        }
+        digest.finalize()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+/// `n` as 8 little-endian bytes, whatever the platform's pointer width.
+fn length(n: usize) -> [u8; 8] {
+    // usize is at most 64 bits on every platform Rust supports, so this never truncates.
+    (n as u64).to_le_bytes()
 }
 
 /// Why a page was not rendered.
@@ -71,4 +131,92 @@ pub enum MarkupError {
         /// The limit it exceeds.
         limit: usize,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way to change one field of `base`.
+    fn each_field_changed(base: &RenderOptions) -> Vec<(&'static str, RenderOptions)> {
+        let with = |change: fn(&mut RenderOptions)| {
+            let mut options = base.clone();
+            change(&mut options);
+            options
+        };
+        vec![
+            ("wiki_links", with(|o| o.wiki_links = !o.wiki_links)),
+            ("gfm", with(|o| o.gfm = !o.gfm)),
+            ("heading_ids", with(|o| o.heading_ids = !o.heading_ids)),
+            ("camel_case", with(|o| o.camel_case = !o.camel_case)),
+            ("highlight", with(|o| o.highlight = !o.highlight)),
+            (
+                "interwiki added",
+                with(|o| {
+                    o.interwiki
+                        .insert("Wp".into(), "https://en.wikipedia.org/wiki/$PAGE".into());
+                }),
+            ),
+            (
+                "max_input_bytes",
+                with(|o| o.max_input_bytes = Some(1 << 20)),
+            ),
+            ("max_input_bytes 0", with(|o| o.max_input_bytes = Some(0))),
+        ]
+    }
+
+    #[test]
+    fn the_fingerprint_is_pinned() {
+        // Cached HTML is stored under this key: if it changes, every cache entry written by an older
+        // quire is dead (harmless, but it should be a decision, not an accident). The values were checked
+        // against the same encoding written out in Python (hashlib.sha256).
+        assert_eq!(
+            RenderOptions::default().fingerprint(),
+            "8b799e856f39ad8c4b52e291f92b5d27"
+        );
+        assert_eq!(
+            RenderOptions::commonmark().fingerprint(),
+            "7e65319697e3f7346dcba59f3cec1300"
+        );
+    }
+
+    #[test]
+    fn equal_options_give_equal_fingerprints_and_any_change_another() {
+        for base in [RenderOptions::default(), RenderOptions::commonmark()] {
+            assert_eq!(base.fingerprint(), base.clone().fingerprint());
+            let mut seen = vec![("base", base.fingerprint())];
+            for (field, changed) in each_field_changed(&base) {
+                let fingerprint = changed.fingerprint();
+                assert_eq!(fingerprint.len(), 32);
+                for (other, earlier) in &seen {
+                    assert_ne!(&fingerprint, earlier, "{field} vs {other}");
+                }
+                seen.push((field, fingerprint));
+            }
+        }
+    }
+
+    #[test]
+    fn interwiki_entries_are_told_apart_however_they_are_split() {
+        let with = |entries: &[(&str, &str)]| RenderOptions {
+            interwiki: entries
+                .iter()
+                .map(|(prefix, template)| ((*prefix).to_owned(), (*template).to_owned()))
+                .collect(),
+            ..RenderOptions::default()
+        };
+        let fingerprints = [
+            with(&[("ab", "c")]),
+            with(&[("a", "bc")]),
+            with(&[("a", "b"), ("c", "")]),
+            with(&[("a", "b")]),
+            with(&[("a", "c")]),
+        ]
+        .map(|options| options.fingerprint());
+        for (i, one) in fingerprints.iter().enumerate() {
+            for other in &fingerprints[i + 1..] {
+                assert_ne!(one, other);
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ use crate::camelcase::{camel_words, may_contain_camel};
 use crate::highlight::{highlight, MAX_PAGE_BYTES};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target_with, Target};
-use crate::{cache, sanitize, LinkResolver, RenderOptions, Rendered};
+use crate::{sanitize, LinkResolver, RenderOptions, Rendered};
 
 /// Characters kept as they are in an anchor: the unreserved ones of RFC 3986.
 const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -249,40 +249,20 @@ fn parse<'a>(markdown: &'a str, options: &RenderOptions) -> Events<'a> {
         .collect()
 }
 
-/// Renders through [`cache::PAGES`]: a page seen before, whose links the resolver answers for as it did then,
-/// is not rendered again.
+/// Renders `markdown` from scratch. Nothing is kept between calls: the output depends on the arguments and
+/// the resolver's answers alone, so callers cache it themselves when they want to (quire keeps a current
+/// revision's HTML in storage's render cache).
 pub(crate) fn render(
     markdown: &str,
     current_page: &str,
     resolver: &dyn LinkResolver,
     options: &RenderOptions,
 ) -> Rendered {
-    let key = cache::PAGES.key(current_page, markdown, options);
-    let mut known = None;
-    if let Some(entry) = cache::PAGES.get(&key) {
-        let existing = ask_existing(resolver, &entry.rendered.links);
-        if cache::answers(resolver, &entry.rendered.links, &existing) == entry.answers {
-            return entry.rendered.clone();
-        }
-        // The same text has the same links, so existence need not be asked twice.
-        known = Some(existing);
-    }
-    let (html, links, existing) =
-        write_unsanitized(markdown, current_page, resolver, options, known);
-    let rendered = Rendered {
+    let (html, links) = write_unsanitized(markdown, current_page, resolver, options);
+    Rendered {
         html: sanitize::clean(&html),
         links,
-    };
-    if cache::PAGES.admits(&key, rendered.html.len()) {
-        cache::PAGES.insert(cache::Entry {
-            current_page: current_page.to_owned(),
-            markdown: markdown.to_owned(),
-            options: options.clone(),
-            answers: cache::answers(resolver, &rendered.links, &existing),
-            rendered: rendered.clone(),
-        });
     }
-    rendered
 }
 
 fn ask_existing(resolver: &dyn LinkResolver, links: &[String]) -> HashSet<String> {
@@ -293,19 +273,17 @@ fn ask_existing(resolver: &dyn LinkResolver, links: &[String]) -> HashSet<String
     }
 }
 
-/// The page as HTML before sanitizing, its wiki-link targets, and which of them exist (asked of the resolver
-/// unless `known`).
+/// The page as HTML before sanitizing, and its wiki-link targets.
 fn write_unsanitized(
     markdown: &str,
     current_page: &str,
     resolver: &dyn LinkResolver,
     options: &RenderOptions,
-    known: Option<HashSet<String>>,
-) -> (String, Vec<String>, HashSet<String>) {
+) -> (String, Vec<String>) {
     let events = parse(markdown, options);
     let found = scan(&events, current_page, options);
     let links = found.links.clone();
-    let existing = known.unwrap_or_else(|| ask_existing(resolver, &links));
+    let existing = ask_existing(resolver, &links);
 
     let context = Context {
         source: markdown,
@@ -321,7 +299,7 @@ fn write_unsanitized(
         // Parsing is deterministic: the same events at the same indices, so `targets` still apply.
         html = context.write_html(parse(markdown, options), true);
     }
-    (html, links, existing)
+    (html, links)
 }
 
 /// Everything one render's rewriting pass reads besides the events.
@@ -850,13 +828,8 @@ mod tests {
                     let lead = prefix.repeat(levels);
                     let markdown: String =
                         body.lines().map(|line| format!("{lead}{line}\n")).collect();
-                    let (html, ..) = write_unsanitized(
-                        &markdown,
-                        "Home",
-                        &NoPages,
-                        &RenderOptions::default(),
-                        None,
-                    );
+                    let (html, _) =
+                        write_unsanitized(&markdown, "Home", &NoPages, &RenderOptions::default());
                     assert!(
                         !html_depth_exceeds(&html, bound),
                         "{markdown:?} nests deeper than {bound}: {html}"

@@ -26,6 +26,8 @@ pub const EXTERNAL_REL: &str = "nofollow ugc noopener";
 /// What links to pages that do not exist yet carry, so crawlers do not follow them into edit forms.
 pub const MISSING_REL: &str = "nofollow";
 
+/// The policy, built on first use and only read after that: a constant, not state (building it per page
+/// would cost a few hash sets per render).
 static POLICY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(policy);
 
 /// Sanitizes rendered HTML and marks its links; the output is safe to embed in a page.

@@ -35,21 +35,38 @@
 //! `previewing`, `exit_url`, `choices`: [{`name`, `url`}]}, `nav` = {`front_url`,
 //! `recent_url`, `help_url`, `search_url`, `suggest_url`, and the account links} and
 //! `page` = null or {`name`, `view_url`, `edit_url`, `history_url`, `raw_url`,
-//! `parents`: [{`name`, `url`}]}. Each page template adds its own keys; the sample
-//! contexts in `tests/it/contexts/` are the executable, complete list, and the tests check
-//! that removing any key from them makes rendering fail.
+//! `parents`: [{`name`, `url`}]}. Each page template adds its own keys, listed in one place:
+//! the sample contexts in `tests/it/contexts/<template>.json`, the executable, complete
+//! contract (the tests render every template with its sample and check that removing any
+//! key from it makes rendering fail).
 //!
-//! | template       | adds |
-//! |----------------|------|
-//! | `page.html`    | `content_html`, `revision` {`rev`, `author`, `time`, `comment`, `is_current`, `current_url`}, `history_rev_count` |
-//! | `edit.html`    | `text`, `base_rev`?, `comment`, `preview_html`?, `is_new`, `notice`?, `conflict_text`?, `form_url` |
-//! | `history.html` | `revisions` [{`rev`, `author`, `time`, `comment`, `size`, `view_url`, `diff_url`?}], `diff_url_base` |
-//! | `diff.html`    | `from_rev`, `to_rev`, `from_url`, `to_url`, `lines` [{`kind`, `old_no`?, `new_no`?, `text`}], `identical` |
-//! | `recent.html`  | `changes` [{`page_name`, `page_url`, `rev`, `author`, `time`, `comment`, `size`, `size_delta`, `diff_url`?, `history_url`, `day`}] |
-//! | `missing.html` | `create_url` |
-//! | `error.html`   | `status`, `reason`, `message` |
+//! The page templates, each extending `base.html` (which includes `parts/*.html`):
 //!
-//! (`?` marks keys that may be null; they must still be present.)
+//! | template        | draws |
+//! |-----------------|-------|
+//! | `page.html`     | a page, its current or an older revision (`/{Page}`, `?rev=N`) |
+//! | `missing.html`  | a page that does not exist yet, with a link that creates it |
+//! | `deleted.html`  | a deleted page (410), with its history and a way to undelete it |
+//! | `edit.html`     | the editor, with preview, notices and edit conflicts (`/+edit/{Page}`) |
+//! | `history.html`  | a page's revisions, with a form to compare two (`/+history/{Page}`) |
+//! | `diff.html`     | two revisions compared, unified or side by side (`/+diff/{Page}`) |
+//! | `blame.html`    | who last changed each line (`/+blame/{Page}`) |
+//! | `info.html`     | revisions, authors, size and dates (`/+info/{Page}`) |
+//! | `rename.html`   | the form that renames a page and its subpages (`/+rename/{Page}`) |
+//! | `delete.html`   | the confirmation of a deletion or undeletion (`/+delete/…`, `/+undelete/…`) |
+//! | `recent.html`   | recent changes, and one person's contributions (`/+recent`, `/+contributions/…`) |
+//! | `search.html`   | search results (`/+search`) |
+//! | `orphans.html`  | pages nothing links to (`/+orphans`) |
+//! | `wanted.html`   | missing pages something links to (`/+wanted`) |
+//! | `login.html`    | logging in (`/+login`) |
+//! | `register.html` | creating an account (`/+register`) |
+//! | `prefs.html`    | the reader's preferences (`/+prefs`) |
+//! | `admin.html`    | accounts, settings and failed logins, for admins (`/+admin`) |
+//! | `error.html`    | any error: status, reason and message |
+//!
+//! (In the samples, `null` marks keys that may be null; they must still be present. The
+//! test `the_crate_doc_lists_every_page_template` keeps this table in step with the
+//! templates folder.)
 
 mod asset;
 mod escape;

@@ -26,7 +26,9 @@ use crate::wiki::Wiki;
 
 /// Settings, data directory and session keys, resolved once per process.
 pub struct Setup {
+    /// The data directory, created if it was missing.
     pub data: DataDir,
+    /// The settings: flags over environment over `quire.toml` over defaults.
     pub settings: Settings,
     /// The keys that seal session cookies, from `DATA/session.key` (made on first use, mode 0600).
     pub session_keys: Arc<SessionKeys>,

@@ -6,7 +6,7 @@
 //! listening socket on fd 0 (FastCGI and SCGI requests in turn) and HTTP
 //! (`quire serve`). That the same
 //! assertions pass everywhere is the proof that the wiki is written once.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     reason = "a test's helpers fail the test loudly on anything unexpected"
 )]

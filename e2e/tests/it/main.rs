@@ -1,5 +1,5 @@
 //! End-to-end tests: quire against real third-party servers and tools.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     reason = "a test's helpers fail the test loudly on anything unexpected"
 )]

@@ -3,7 +3,7 @@
 //! server one closed connection and nothing more: the next request is
 //! answered. Timeouts are short here so the tests stay quick; bounded
 //! memory is shown by the limits answering (413, 431), not by measuring.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     reason = "a test's helpers fail the test loudly on anything unexpected"
 )]

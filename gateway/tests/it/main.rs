@@ -1,3 +1,6 @@
+//! The gateway's integration tests: each adapter (CGI, FastCGI, SCGI, HTTP) driven over its real
+//! protocol, sessions and CSRF through the whole stack, and hostile peers against the socket adapters.
+
 mod cgi;
 mod fastcgi;
 mod hostile;

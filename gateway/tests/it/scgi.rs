@@ -1,7 +1,7 @@
 //! The SCGI server over real sockets, driven by the crate's own SCGI client
 //! the way nginx's `scgi_pass` would drive it; and the detecting server
 //! that answers FastCGI and SCGI on one socket.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     reason = "a test's helpers fail the test loudly on anything unexpected"
 )]

@@ -5,6 +5,7 @@ mod dialect;
 mod links;
 mod nesting;
 mod properties;
+mod purity;
 mod rendering;
 mod repeat;
 mod xss;
@@ -13,11 +14,14 @@ use std::collections::HashSet;
 
 /// A wiki where a fixed set of pages exists; counts how often existence is asked.
 pub struct Wiki {
+    /// The pages that exist.
     pub pages: HashSet<String>,
+    /// How many times the renderer asked which pages exist.
     pub queries: std::cell::Cell<usize>,
 }
 
 impl Wiki {
+    /// A wiki where `pages` exist and nothing has been asked yet.
     pub fn with(pages: &[&str]) -> Self {
         Wiki {
             pages: pages.iter().map(|p| (*p).to_owned()).collect(),
@@ -69,7 +73,9 @@ pub fn html(markdown: &str) -> String {
 /// A tag in sanitized output: its lowercase name and attributes (values with entities decoded).
 #[derive(Debug)]
 pub struct TagInfo {
+    /// The element's name, lowercase.
     pub name: String,
+    /// Its attributes in order, as (name, decoded value).
     pub attributes: Vec<(String, String)>,
 }
 

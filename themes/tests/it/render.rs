@@ -348,3 +348,20 @@ fn every_template_escapes_names_from_the_app() {
         );
     }
 }
+
+#[test]
+fn the_crate_doc_lists_every_page_template() {
+    let lib = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs"))
+        .expect("the crate's lib.rs");
+    // The table's rows: "//! | `name.html` | what it draws |".
+    let mut listed: Vec<&str> = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! | `"))
+        .filter_map(|row| row.split_once('`').map(|(name, _)| name))
+        .filter(|name| name.ends_with(".html"))
+        .collect();
+    let mut templates = page_templates();
+    listed.sort_unstable();
+    templates.sort_unstable();
+    assert_eq!(listed, templates, "the template table in themes/src/lib.rs");
+}

@@ -50,8 +50,9 @@ pub struct Diff {
     pub side_by_side: Vec<SideRow>,
     /// All rows of the diff, drawn or not.
     pub total_rows: usize,
-    /// Lines added and removed in the whole diff.
+    /// Lines added in the whole diff.
     pub added: usize,
+    /// Lines removed in the whole diff.
     pub removed: usize,
     /// The first drawn row.
     pub offset: usize,
@@ -73,7 +74,9 @@ impl Diff {
 pub struct DiffLine {
     /// `hunk`, `context`, `added` or `removed`.
     pub kind: &'static str,
+    /// The line's number in the old text; none for added lines and hunk headers.
     pub old_no: Option<usize>,
+    /// The line's number in the new text; none for removed lines and hunk headers.
     pub new_no: Option<usize>,
     /// The line in runs; `changed` runs are what differs from the paired line.
     pub segments: Vec<Segment>,
@@ -82,7 +85,9 @@ pub struct DiffLine {
 /// A run of text inside a line.
 #[derive(Debug, Serialize, PartialEq, Eq, Clone)]
 pub struct Segment {
+    /// The run's text, as written (templates escape it).
     pub text: String,
+    /// Whether the run differs from the paired line (drawn marked).
     pub changed: bool,
 }
 
@@ -93,16 +98,20 @@ pub struct SideRow {
     pub kind: &'static str,
     /// The hunk header's text, for `hunk` rows.
     pub header: String,
+    /// The old line; none where the new text added lines.
     pub left: Option<SideCell>,
+    /// The new line; none where the new text removed lines.
     pub right: Option<SideCell>,
 }
 
 /// One half of a side-by-side row.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct SideCell {
+    /// The line's number in its text.
     pub no: usize,
     /// `context`, `added` or `removed`.
     pub kind: &'static str,
+    /// The line in runs, as in [`DiffLine::segments`].
     pub segments: Vec<Segment>,
 }
 

@@ -1,6 +1,6 @@
-//! Pages themselves: viewing and editing ([`view`]), merging concurrent edits ([`merge`]), what
-//! markup learns about links ([`link_resolver`]), and a page's life: info, rename, delete and
-//! undelete ([`lifecycle`]).
+//! Pages themselves: viewing and editing (`view`), merging concurrent edits (`merge`), what
+//! markup learns about links (`link_resolver`), and a page's life: info, rename, delete and
+//! undelete (`lifecycle`).
 
 pub(crate) mod edit;
 pub(crate) mod lifecycle;

@@ -1,7 +1,7 @@
-//! What every controller stands on: the URL space ([`routes`]) and the URLs built from it
-//! ([`urls`]), who is asking ([`viewer`]) and what they may do ([`access`]), page names
-//! ([`page_name`]), the layout every template gets ([`layout`]) in the reader's theme ([`theme`]),
-//! and how errors become pages ([`error`]).
+//! What every controller stands on: the URL space (`routes`) and the URLs built from it
+//! (`urls`), who is asking (`viewer`) and what they may do (`access`), page names
+//! (`page_name`), the layout every template gets (`layout`) in the reader's theme (`theme`),
+//! and how errors become pages (`error`).
 
 pub(crate) mod access;
 pub mod error;
