@@ -21,6 +21,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
 use storage::{LoggedRevision, PageEvent, Storage, StorageError};
 
@@ -405,28 +406,10 @@ pub fn rebuild(
 /// The batch's texts without markup, converted on every core: stripping Markdown costs about as
 /// much as indexing, and tantivy's own threads index the previous batch meanwhile.
 fn plain_texts(batch: &[LoggedRevision]) -> Vec<String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = batch.len().div_ceil(cores).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = batch
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|logged| markup::plain_text(&logged.revision.text))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(texts) => texts,
-                // A panic in the converter is a bug in markup; surface it where it happened.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    batch
+        .par_iter()
+        .map(|logged| markup::plain_text(&logged.revision.text))
+        .collect()
 }
 
 /// "a: b: c" for a log line.

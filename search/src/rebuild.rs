@@ -17,6 +17,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use tantivy::{Index, TantivyDocument};
 
 use crate::common_words::{self, CommonWords};
@@ -189,33 +190,10 @@ impl Rebuild {
 /// The pages' documents, made on every core: finding a page's common pairs means reading its text
 /// once more, which would otherwise hold up tantivy's indexing thread.
 fn documents(fields: Fields, common: &CommonWords, pages: &[PageDoc<'_>]) -> Vec<TantivyDocument> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores == 1 || pages.len() < 2 {
-        let mut analyzer = schema::analyzer();
-        return pages
-            .iter()
-            .map(|page| fields.document(page, common, &mut analyzer))
-            .collect();
-    }
-    let chunk = pages.len().div_ceil(cores);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = pages
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut analyzer = schema::analyzer();
-                    part.iter()
-                        .map(|page| fields.document(page, common, &mut analyzer))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(docs) => docs,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+    pages
+        .par_iter()
+        .map_init(schema::analyzer, |analyzer, page| {
+            fields.document(page, common, analyzer)
+        })
+        .collect()
 }
