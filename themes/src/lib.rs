@@ -6,7 +6,8 @@
 //! (modern), `classic` (after MoinMoin's) and `minimal` (for reading). A theme supplies its
 //! own `base.html` and `theme.css` and takes every other template and asset from `default`
 //! (see `theme.rs`), so page templates, which belong to the features that render them, are
-//! written once. An admin can replace or add any file, or a whole theme, by putting it under
+//! written once. Each theme's `base.html` extends `parts/document.html` (the doctype, the head
+//! and the skip link every theme shares) and arranges the shared `parts/` in its own layout. An admin can replace or add any file, or a whole theme, by putting it under
 //! an override directory with the same relative path, e.g. `<dir>/default/templates/page.html`
 //! or `<dir>/mine/static/theme.css`; [`Themes::reloading`] re-reads it when it changes.
 //!
