@@ -231,14 +231,22 @@ impl ServerProcess {
     }
 
     /// Waits until `ready` says the server answers.
-    fn wait_until(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
+    fn wait_until(&mut self, what: &str, ready: impl FnMut() -> bool) {
+        if !self.wait_for(what, ready) {
+            panic!("quire exited before {what} was ready");
+        }
+    }
+
+    /// Like [`ServerProcess::wait_until`], but a server that exits first (its port was taken)
+    /// is `false`, for the caller to try again.
+    fn wait_for(&mut self, what: &str, mut ready: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if ready() {
-                return;
+                return true;
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("quire exited with {status} before {what} was ready");
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -390,8 +398,7 @@ impl Gateway for Spawned {
 /// `quire serve` on a free loopback port, mounted under a prefix, spoken to
 /// over plain HTTP/1.1.
 pub struct Http {
-    addr: SocketAddr,
-    _server: ServerProcess,
+    serve: Serve,
     _data: TempDir,
 }
 
@@ -402,31 +409,81 @@ impl Http {
 
     /// The server on a data directory the test prepared (settings, accounts, pages).
     pub fn start_in(data: TempDir) -> Self {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let listen = addr.to_string();
-        let mut server = ServerProcess::spawn(
-            data.path(),
-            &["serve", "--listen", &listen, "--mount", "/w"],
-        );
-        server.wait_until("the HTTP server", || TcpStream::connect(addr).is_ok());
-        Http {
-            addr,
-            _server: server,
-            _data: data,
-        }
+        let serve = Serve::start(data.path(), &[]);
+        Http { serve, _data: data }
     }
+}
+
+/// A `quire serve` process of this test's own, killed when dropped.
+///
+/// The port is picked by binding port 0 and letting it go, so another test's server can take it
+/// before this one binds it. Each server is therefore mounted under a prefix of its own and counts
+/// as up only once a request under that prefix is answered (another server answers 404 there);
+/// a server that lost its port exits, and a new port is tried.
+pub struct Serve {
+    pub addr: SocketAddr,
+    pub mount: String,
+    _server: ServerProcess,
+}
+
+impl Serve {
+    /// `quire serve --listen … --mount … ARGS` on `data`.
+    pub fn start(data: &Path, args: &[&str]) -> Serve {
+        static SERVERS: AtomicUsize = AtomicUsize::new(0);
+        for _ in 0..5 {
+            let addr = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            let mount = format!(
+                "/w{}-{}",
+                std::process::id(),
+                SERVERS.fetch_add(1, Ordering::Relaxed)
+            );
+            let listen = addr.to_string();
+            let mut command = vec!["serve", "--listen", &listen, "--mount", &mount];
+            command.extend_from_slice(args);
+            let mut server = ServerProcess::spawn(data, &command);
+            let ours = || answers_under(addr, &mount);
+            if server.wait_for("the HTTP server", ours) {
+                return Serve {
+                    addr,
+                    mount,
+                    _server: server,
+                };
+            }
+        }
+        panic!("quire serve found no free port in five tries");
+    }
+
+    /// The page at `target` under the mount, which must answer 200.
+    pub fn page(&self, target: &str) -> String {
+        let response = crate::suite::http1_send(self.addr, &self.mount, &TestRequest::get(target));
+        assert_eq!(response.status, 200, "{target}: {}", response.text());
+        response.text()
+    }
+}
+
+/// Whether the server at `addr` answers 200 under `mount`: only the one mounted there does.
+fn answers_under(addr: SocketAddr, mount: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let request = format!("GET {mount}/+login HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut status_line = [0u8; 12];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_exact(&mut status_line).is_ok()
+        && status_line.ends_with(b" 200")
 }
 
 impl Gateway for Http {
     fn mount(&self) -> &str {
-        "/w"
+        &self.serve.mount
     }
 
     fn send(&self, request: TestRequest) -> TestResponse {
-        crate::suite::http1_send(self.addr, self.mount(), &request)
+        crate::suite::http1_send(self.serve.addr, self.mount(), &request)
     }
 }
 

@@ -2,64 +2,14 @@
 //! the built-in one without a rebuild (read at start), and `quire serve --dev` picks up
 //! changes, additions and new themes without a restart.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gateway::testing::TestRequest;
 use tempfile::TempDir;
 
-use crate::drivers::QUIRE;
+use crate::drivers::Serve;
 use crate::suite::http1_send;
-
-/// `quire serve` on a free port with `args`, killed on drop.
-struct Serve {
-    addr: SocketAddr,
-    child: Child,
-}
-
-impl Serve {
-    fn start(data: &Path, args: &[&str]) -> Serve {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let child = Command::new(QUIRE)
-            .args(["serve", "--listen", &addr.to_string()])
-            .args(args)
-            .env_clear()
-            .env("QUIRE_DATA", data)
-            .env("QUIRE_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut serve = Serve { addr, child };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "quire serve did not come up");
-            if let Ok(Some(status)) = serve.child.try_wait() {
-                panic!("quire serve exited with {status}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        serve
-    }
-
-    fn page(&self, target: &str) -> String {
-        let response = http1_send(self.addr, "", &TestRequest::get(target));
-        assert_eq!(response.status, 200, "{target}: {}", response.text());
-        response.text()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn write(root: &Path, relative: &str, text: &str) {
     let path = root.join(relative);
@@ -138,7 +88,7 @@ fn serve_dev_reloads_templates_assets_and_new_themes() {
     );
     let after = css_url(&serve.page("/FrontPage"));
     assert_ne!(before, after);
-    let css = http1_send(serve.addr, "", &TestRequest::get(&after));
+    let css = http1_send(serve.addr, &serve.mount, &TestRequest::get(&after));
     assert_eq!(css.text(), "main { color: teal; }");
     assert_eq!(
         css.header("cache-control"),
