@@ -3,7 +3,9 @@
 //! Templates link assets by content-hashed URLs (`/+static/classic/quire.0123456789abcdef.css`,
 //! from the `asset_url` filter), which change whenever the file does: those are cached for a
 //! year and marked `immutable`, so a browser never asks again. A plain path (`/+static/quire.css`)
-//! or an outdated hash still gets the current file, cached for an hour only.
+//! or an outdated hash still gets the current file, cached for an hour only. Both are `public`: the
+//! files depend on no one, and that directive is what keeps the wiki from marking them personal
+//! (`private`, `Vary: Cookie`) as it does every other response.
 
 use gateway::{HttpError, Response};
 use http::{header, HeaderValue};

@@ -145,7 +145,7 @@ impl App for Wiki {
             viewer,
         };
         if let Some(err) = failed {
-            return self.error_page(&exchange, err.into()).into_response();
+            return mark_personal(self.error_page(&exchange, err.into()).into_response());
         }
         let response = match self.dispatch(&mut exchange) {
             Ok(response) => response,
@@ -155,26 +155,42 @@ impl App for Wiki {
     }
 }
 
-/// Pages show who is logged in, their theme and mode, and only what their ACLs allow, so an HTML
-/// page is one reader's: a shared cache must not store it (`private`), and a browser revalidates it
-/// (`no-cache`: the ETag makes that a 304 when nothing changed) under the cookies it was fetched
-/// with (`Vary: Cookie`). Responses that chose their own caching (hashed assets, feeds) keep it.
+/// Marks a response as one viewer's, unless it chose to be shared.
+///
+/// What the wiki answers depends on who asks, whatever its type: a page shows who is logged in, their
+/// theme and mode; a page, raw text, feed, suggestion list, error or redirect shows only what the
+/// viewer's ACLs allow. So the rule is that every response is personal, and a shared cache must not
+/// store it (`private`); a browser keeps it under the cookies it was fetched with (`Vary: Cookie`)
+/// and revalidates it (`no-cache`: `ConditionalGet`'s ETag makes that a 304 when nothing changed,
+/// and the 304 keeps these headers). The one exception is a response that explicitly chose public
+/// caching with a `public` directive (the static assets, which depend on no one): it is left as it
+/// is. A response with caching of its own that is not public (`no-store`, say) keeps it and becomes
+/// `private` too.
 fn mark_personal(mut response: Response) -> Response {
-    let is_html = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
+    let headers = response.headers_mut();
+    let own = headers
+        .get(http::header::CACHE_CONTROL)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"));
-    if !is_html {
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let has = |directive: &str| {
+        own.split(',')
+            .any(|word| word.trim().eq_ignore_ascii_case(directive))
+    };
+    if has("public") {
         return response;
     }
-    let headers = response.headers_mut();
-    if !headers.contains_key(http::header::CACHE_CONTROL) {
-        headers.insert(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("private, no-cache"),
-        );
-    }
+    let cache_control = if own.is_empty() {
+        "private, no-cache".to_owned()
+    } else if has("private") {
+        own
+    } else {
+        format!("private, {own}")
+    };
+    let cache_control = http::HeaderValue::try_from(cache_control)
+        .expect("a header value's own text, with ASCII words added, is a header value");
+    headers.insert(http::header::CACHE_CONTROL, cache_control);
     headers.append(http::header::VARY, http::HeaderValue::from_static("Cookie"));
     response
 }

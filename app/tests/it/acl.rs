@@ -19,6 +19,7 @@ use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
 use crate::drivers::{Http, InProcess};
+use crate::scenarios::is_private;
 use crate::suite::{eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -317,6 +318,17 @@ fn run_matrix(gw: &dyn Gateway) {
         for target in listing_targets() {
             let response = browser.get(&target);
             bodies.push((target, response));
+        }
+        // What a role gets depends on its ACLs whatever the type (raw text, feeds, suggestions, a
+        // 403 or a redirect), so no shared cache may keep it; only static files chose to be public.
+        for (target, response) in &bodies {
+            if !target.starts_with("/+static/") {
+                assert!(
+                    is_private(response),
+                    "{role:?} got a cacheable {target}: {:?}",
+                    response.headers
+                );
+            }
         }
         for page in PAGES.iter().filter(|page| !page.readers.contains(&role)) {
             for (target, response) in &bodies {

@@ -52,6 +52,8 @@ macro_rules! for_each_scenario {
             forged_or_missing_csrf_token_is_403,
             altered_session_cookie_is_ignored,
             eleventh_wrong_password_is_throttled,
+            personal_responses_of_every_type_are_private,
+            rss_escapes_html_in_comments_and_names,
         }
     };
 }
@@ -542,15 +544,7 @@ pub fn unchanged_page_is_304(gw: &dyn Gateway) {
         .expect("pages carry an ETag")
         .to_owned();
     assert_eq!(first.header("cache-control"), Some("private, no-cache"));
-    let vary: Vec<String> = first
-        .headers
-        .get_all("vary")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
-        .collect();
-    assert!(vary.contains(&"cookie".to_owned()), "{vary:?}");
+    assert!(varies_on_cookie(&first), "{:?}", first.headers);
 
     let again = gw.send(TestRequest::get("/Cacheable").with_header("if-none-match", &etag));
     assert_status(&again, StatusCode::NOT_MODIFIED);
@@ -1194,4 +1188,107 @@ pub fn eleventh_wrong_password_is_throttled(gw: &dyn Gateway) {
     assert_status(&right, StatusCode::TOO_MANY_REQUESTS);
     assert!(right.header("retry-after").is_some());
     assert!(!logged_in(gw, &guesser.get("/FrontPage").text()));
+}
+
+/// Whether `response` names `Cookie` among its `Vary` headers (a list, possibly over several lines).
+fn varies_on_cookie(response: &TestResponse) -> bool {
+    response
+        .headers
+        .get_all("vary")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|name| name.trim().eq_ignore_ascii_case("cookie"))
+}
+
+/// Whether `response` may be stored by one browser only, for the cookies it was fetched with.
+pub(crate) fn is_private(response: &TestResponse) -> bool {
+    let cache_control = response.header("cache-control").unwrap_or_default();
+    let private = cache_control
+        .split(',')
+        .any(|directive| directive.trim().eq_ignore_ascii_case("private"));
+    private && varies_on_cookie(response)
+}
+
+/// Issue 19, finding 7: what a logged-in reader gets depends on who they are (their ACLs decide what
+/// a feed lists, a raw text or a suggestion shows), whatever its type, so no shared cache may keep
+/// it and a browser keeps it per cookie; a 304 says so too. Only the content-hashed assets, which
+/// depend on no one, are public.
+pub fn personal_responses_of_every_type_are_private(gw: &dyn Gateway) {
+    let reader = Browser::new(gw);
+    assert_status(
+        &register(&reader, "Pia", "correct horse battery"),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(
+        &reader.save_page("PersonalPage", "Only for some eyes.\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    for target in [
+        "/PersonalPage",
+        "/+raw/PersonalPage",
+        "/+feed/atom",
+        "/+feed/rss",
+        "/+feed/atom/PersonalPage",
+        "/+feed/rss/PersonalPage",
+        "/+suggest?q=x",
+        "/+suggest?q=Pers",
+        "/+history/PersonalPage",
+    ] {
+        let response = reader.get(target);
+        assert_status(&response, StatusCode::OK);
+        assert!(is_private(&response), "{target}: {:?}", response.headers);
+        let etag = response.header("etag").expect("an ETag").to_owned();
+        let again = reader.send(TestRequest::get(target).with_header("if-none-match", &etag));
+        assert_status(&again, StatusCode::NOT_MODIFIED);
+        assert!(is_private(&again), "{target} 304: {:?}", again.headers);
+    }
+    let missing = reader.get("/+raw/NoSuchPersonalPage");
+    assert_status(&missing, StatusCode::NOT_FOUND);
+    assert!(is_private(&missing), "{:?}", missing.headers);
+
+    let html = reader.get("/PersonalPage").text();
+    let prefix = format!("\"{}/+static/", gw.mount());
+    let at = html.find(&prefix).expect("a stylesheet link") + 1;
+    let url = &html[at..];
+    let url = &url[gw.mount().len()..url.find('"').unwrap()];
+    let asset = reader.get(url);
+    assert_status(&asset, StatusCode::OK);
+    assert_eq!(
+        asset.header("cache-control"),
+        Some("public, max-age=31536000, immutable"),
+        "{url}"
+    );
+    assert!(!varies_on_cookie(&asset), "{url}: {:?}", asset.headers);
+}
+
+/// Issue 19, finding 6: RSS descriptions are HTML to feed readers (and titles often are), so what
+/// users wrote goes in escaped; Atom says its texts are plain, and the XML escaping is all they need.
+pub fn rss_escapes_html_in_comments_and_names(gw: &dyn Gateway) {
+    let hostile = "\"><img src=x onerror=alert(1)>";
+    let page = "Evil \"><i>Name";
+    assert_status(
+        &save_as(gw, page, "Harmless text.\n", None, hostile),
+        StatusCode::SEE_OTHER,
+    );
+    for target in ["/+feed/rss".to_owned(), format!("/+feed/rss/{page}")] {
+        let rss = gw.get(&target);
+        assert_status(&rss, StatusCode::OK);
+        let xml = rss.text();
+        assert!(xml.contains("&lt;img src=x onerror=alert(1)&gt;"), "{xml}");
+        assert!(!xml.contains("<img"), "{target}: {xml}");
+        assert!(!xml.contains("<i>"), "{target}: {xml}");
+        // The title is XML text: the HTML escape, itself escaped for XML.
+        assert!(
+            xml.contains("Evil &amp;quot;&amp;gt;&amp;lt;i&amp;gt;Name"),
+            "{xml}"
+        );
+    }
+    let atom = gw.get("/+feed/atom").text();
+    assert!(
+        atom.contains("&gt;&lt;img src=x onerror=alert(1)&gt;"),
+        "{atom}"
+    );
+    assert!(!atom.contains("<img"), "{atom}");
+    assert!(!atom.contains("type=\"html\""), "{atom}");
 }

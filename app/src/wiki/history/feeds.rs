@@ -6,11 +6,19 @@
 //! `Host` the client used, else the server's name and port) followed by the usual mount-prefixed
 //! URLs from `Urls`, so ids and links stay right under any mount prefix.
 //!
+//! What users wrote (comments, page and author names) is text, but the two formats read it
+//! differently. Atom says so: its titles and summaries are `type="text"`, so readers show them as
+//! written and the XML escaping is all they need. RSS 2.0 has no such attribute, and readers render
+//! an item's description (and often any title) as HTML, so every text that goes into an RSS title or
+//! description is HTML-escaped first, with the workspace's one HTML escape, pulldown-cmark's; the
+//! XML escaping (or CDATA section) then comes on top.
+//!
 //! Ids are the absolute URL of the revision an entry is about (`…/Page?rev=N`): unique, stable, and
 //! a reader that follows one lands on that very revision.
 
 use atom_syndication as atom;
 use gateway::{HttpError, Response};
+use pulldown_cmark_escape::escape_html;
 use storage::{Change, ChangeKind, RecentQuery};
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::OffsetDateTime;
@@ -224,7 +232,7 @@ fn atom_xml(feed: &FeedMeta, entries: &[Entry]) -> String {
         ..atom::Link::default()
     };
     let out = atom::Feed {
-        title: feed.title.clone().into(),
+        title: atom::Text::plain(feed.title.clone()),
         id: feed.self_url.clone(),
         updated: atom_time(updated),
         links: vec![
@@ -238,7 +246,7 @@ fn atom_xml(feed: &FeedMeta, entries: &[Entry]) -> String {
         entries: entries
             .iter()
             .map(|entry| atom::Entry {
-                title: entry.title.clone().into(),
+                title: atom::Text::plain(entry.title.clone()),
                 id: entry.id.clone(),
                 updated: atom_time(entry.time),
                 authors: vec![atom::Person {
@@ -246,7 +254,7 @@ fn atom_xml(feed: &FeedMeta, entries: &[Entry]) -> String {
                     ..atom::Person::default()
                 }],
                 links: vec![link(&entry.link, "alternate", Some("text/html"))],
-                summary: Some(entry.summary.clone().into()),
+                summary: Some(atom::Text::plain(entry.summary.clone())),
                 ..atom::Entry::default()
             })
             .collect(),
@@ -257,18 +265,14 @@ fn atom_xml(feed: &FeedMeta, entries: &[Entry]) -> String {
 
 fn rss_xml(feed: &FeedMeta, entries: &[Entry]) -> Result<String, WikiError> {
     let rfc2822 = |time: i64| utc(time).format(&Rfc2822).ok();
-    let channel = rss::Channel {
-        title: feed.title.clone(),
-        link: feed.alternate.clone(),
-        description: feed.title.clone(),
-        generator: Some("quire".to_owned()),
-        last_build_date: entries.first().and_then(|entry| rfc2822(entry.time)),
-        items: entries
-            .iter()
-            .map(|entry| rss::Item {
-                title: Some(entry.title.clone()),
+    let title = html(&feed.title)?;
+    let items = entries
+        .iter()
+        .map(|entry| {
+            Ok(rss::Item {
+                title: Some(html(&entry.title)?),
                 link: Some(entry.link.clone()),
-                description: Some(entry.summary.clone()),
+                description: Some(html(&entry.summary)?),
                 guid: Some(rss::Guid {
                     value: entry.id.clone(),
                     permalink: true,
@@ -276,11 +280,26 @@ fn rss_xml(feed: &FeedMeta, entries: &[Entry]) -> Result<String, WikiError> {
                 pub_date: rfc2822(entry.time),
                 ..rss::Item::default()
             })
-            .collect(),
+        })
+        .collect::<Result<_, WikiError>>()?;
+    let channel = rss::Channel {
+        title: title.clone(),
+        link: feed.alternate.clone(),
+        description: title,
+        generator: Some("quire".to_owned()),
+        last_build_date: entries.first().and_then(|entry| rfc2822(entry.time)),
+        items,
         ..rss::Channel::default()
     };
     let bytes = channel.write_to(Vec::new()).map_err(HttpError::internal)?;
     String::from_utf8(bytes).map_err(|err| HttpError::internal(err).into())
+}
+
+/// `text` as RSS readers take titles and descriptions: HTML (see the module doc).
+fn html(text: &str) -> Result<String, WikiError> {
+    let mut out = String::with_capacity(text.len());
+    escape_html(&mut out, text).map_err(HttpError::internal)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -340,6 +359,27 @@ mod tests {
         assert_eq!(
             item.link(),
             Some("https://example.org/wiki/+diff/Notes?from=1&to=2")
+        );
+    }
+
+    #[test]
+    fn rss_escapes_html_in_titles_and_descriptions() {
+        let (mut feed, mut entries) = sample();
+        feed.title = "R&D <wiki>".into();
+        entries[0].title = "Evil \"><i>Name edited by ann".into();
+        entries[0].summary = "a comment: \"><img src=x onerror=alert(1)>".into();
+        let xml = rss_xml(&feed, &entries).unwrap();
+        assert!(!xml.contains("<img"), "{xml}");
+        let parsed = rss::Channel::read_from(xml.as_bytes()).unwrap();
+        assert_eq!(parsed.title(), "R&amp;D &lt;wiki&gt;");
+        let item = &parsed.items()[0];
+        assert_eq!(
+            item.title(),
+            Some("Evil &quot;&gt;&lt;i&gt;Name edited by ann")
+        );
+        assert_eq!(
+            item.description(),
+            Some("a comment: &quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
         );
     }
 
