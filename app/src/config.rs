@@ -55,6 +55,7 @@ impl Setting for u64 {}
 impl Setting for usize {}
 impl Setting for PageName {}
 impl<K, V> Setting for BTreeMap<K, V> {}
+impl<T> Setting for Vec<T> {}
 impl<T: Setting> Setting for Option<T> {
     const KEYS: &'static [Key] = T::KEYS;
 }
@@ -129,6 +130,18 @@ settings_table! {
         /// mount = "/wiki"
         /// ```
         pub mount: Option<String>,
+        /// The wiki's public origin, "scheme://host[:port]" without a path, such as
+        /// "https://wiki.example.org". Absolute URLs (the feeds' links) are built from it;
+        /// unset, from the Host header of each request, which the client chooses: on a wiki
+        /// others can reach, set this or allowed_hosts. Unset by default; for example:
+        /// ```toml
+        /// base_url = "https://wiki.example.org"
+        /// ```
+        pub base_url: Option<String>,
+        /// The host names requests may name in their Host header, such as
+        /// "wiki.example.org" (any port) or "localhost:8080" (that port only); a request
+        /// naming another is answered 400. Empty, the default: any host.
+        pub allowed_hosts: Vec<String>,
         /// The largest request body accepted, in bytes (flag --max-body).
         pub max_body_bytes: u64,
         /// Show error details in the browser (flag --debug). Never on a public wiki.
@@ -182,6 +195,8 @@ impl Default for Settings {
             fastcgi_listen: None,
             scgi_listen: None,
             mount: None,
+            base_url: None,
+            allowed_hosts: Vec::new(),
             max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
             debug: false,
             render_cache: true,
@@ -310,7 +325,26 @@ impl Settings {
         if let Some(mount) = &self.mount {
             self.mount = Some(parse_mount(mount)?);
         }
+        if let Some(base_url) = &self.base_url {
+            self.base_url = Some(parse_base_url(base_url)?);
+        }
+        for host in &mut self.allowed_hosts {
+            *host = parse_allowed_host(host)?;
+        }
         Ok(self)
+    }
+
+    /// Whether a request naming `host` in its Host header is answered: any host while
+    /// `allowed_hosts` is empty, else one listed there (an entry without a port allows every port).
+    pub fn allows_host(&self, host: &str) -> bool {
+        if self.allowed_hosts.is_empty() {
+            return true;
+        }
+        let host = host.to_ascii_lowercase();
+        let name = host_name(&host);
+        self.allowed_hosts
+            .iter()
+            .any(|allowed| *allowed == host || *allowed == name)
     }
 
     /// `[acl]` and `[groups]`, parsed.
@@ -443,10 +477,95 @@ pub fn parse_mount(value: &str) -> anyhow::Result<String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// Checks `base_url`: an http or https origin without a path; a trailing `/` is dropped.
+pub fn parse_base_url(value: &str) -> anyhow::Result<String> {
+    let trimmed = value.trim_end_matches('/');
+    let uri: http::Uri = trimmed.parse().ok().filter(|uri: &http::Uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.authority().is_some()
+            && uri.path_and_query().is_none_or(|path| path.as_str().is_empty() || path == "/")
+    }).ok_or_else(|| {
+        anyhow::anyhow!(
+            "base_url {value:?} in quire.toml must be an origin such as https://wiki.example.org, with no path (the mount prefix comes from the web server, or from mount)"
+        )
+    })?;
+    Ok(format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or("https"),
+        uri.authority().map_or("", |a| a.as_str())
+    ))
+}
+
+/// Checks an `allowed_hosts` entry: a host name or address, with a port or not, in lower case.
+fn parse_allowed_host(value: &str) -> anyhow::Result<String> {
+    let host = value.trim().to_ascii_lowercase();
+    let valid =
+        !host.is_empty() && host.parse::<http::uri::Authority>().is_ok() && !host.contains('@');
+    if !valid {
+        anyhow::bail!(
+            "allowed_hosts entry {value:?} in quire.toml must be a host name, such as wiki.example.org or localhost:8080"
+        );
+    }
+    Ok(host)
+}
+
+/// `host` without its `:port` (an IPv6 address keeps its brackets).
+fn host_name(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(colon) if !host[colon..].contains(']') => &host[..colon],
+        _ => host,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::GlobalOptions;
+
+    #[test]
+    fn base_url_is_an_origin_without_a_path() {
+        assert_eq!(
+            parse_base_url("https://wiki.example.org/").unwrap(),
+            "https://wiki.example.org"
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in [
+            "wiki.example.org",
+            "ftp://x",
+            "https://x/wiki",
+            "https://x?a=1",
+            "",
+        ] {
+            let err = parse_base_url(bad).unwrap_err().to_string();
+            assert!(err.contains("base_url"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn allowed_hosts_match_with_or_without_a_port() {
+        let settings: Settings =
+            toml::from_str(r#"allowed_hosts = ["Wiki.Example.org", "localhost:8080", "[::1]"]"#)
+                .unwrap();
+        let settings = merge(settings, &GlobalOptions::default(), &ListenFlags::default());
+        assert!(settings.allows_host("wiki.example.org"));
+        assert!(settings.allows_host("WIKI.example.org:8443"));
+        assert!(settings.allows_host("localhost:8080"));
+        assert!(!settings.allows_host("localhost:9000"));
+        assert!(!settings.allows_host("localhost"));
+        assert!(settings.allows_host("[::1]:8080"));
+        assert!(!settings.allows_host("evil.example:666"));
+        assert!(!settings.allows_host("wiki.example.org.evil.example"));
+        assert!(Settings::default().allows_host("evil.example:666"));
+        let bad: Settings = toml::from_str(r#"allowed_hosts = ["a b"]"#).unwrap();
+        let err = bad
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowed_hosts"), "{err}");
+    }
 
     fn merge(file: Settings, global: &GlobalOptions, flags: &ListenFlags<'_>) -> Settings {
         file.with_flags(global, flags).unwrap()

@@ -77,6 +77,7 @@ impl Wiki {
     }
 
     fn dispatch(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+        self.check_host(&exchange.request)?;
         let route = Route::parse(exchange.request.path_info())?;
         if let Some(response) = self.login_gate(exchange, &route)? {
             return Ok(response);
@@ -128,6 +129,35 @@ impl Wiki {
             Route::Admin if posting => self.admin_action(exchange),
             Route::Admin => self.admin(exchange),
         }
+    }
+}
+
+impl Wiki {
+    /// With `allowed_hosts` set, a request naming another host is refused before anything else:
+    /// the Host header is the client's to choose, and absolute URLs would carry it. Every Host
+    /// header must be allowed (a second one must not slip past); a request with none (HTTP/1.0, a
+    /// CGI without `HTTP_HOST`) names no host and is answered.
+    fn check_host(&self, request: &Request) -> Result<(), WikiError> {
+        let allowed = request
+            .headers()
+            .get_all(http::header::HOST)
+            .iter()
+            .all(|host| self.settings.allows_host(host.to_str().unwrap_or_default()));
+        if allowed {
+            return Ok(());
+        }
+        Err(gateway::HttpError::bad_request(
+            "This wiki does not answer for the host this request names (allowed_hosts in quire.toml).",
+        )
+        .into())
+    }
+
+    /// Where absolute URLs start: `base_url` when set, else the origin the request names.
+    pub(crate) fn origin(&self, request: &Request) -> String {
+        self.settings
+            .base_url
+            .clone()
+            .unwrap_or_else(|| request.origin())
     }
 }
 

@@ -84,9 +84,12 @@ pub struct Cgi {
 
 impl Cgi {
     pub fn start() -> Self {
-        Cgi {
-            data: TempDir::new().unwrap(),
-        }
+        Self::start_in(TempDir::new().unwrap())
+    }
+
+    /// The wiki on a data directory the test prepared (settings, accounts, pages).
+    pub fn start_in(data: TempDir) -> Self {
+        Cgi { data }
     }
 }
 

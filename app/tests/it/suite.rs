@@ -233,10 +233,18 @@ pub fn http1_send(addr: SocketAddr, mount: &str, request: &TestRequest) -> TestR
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let mut head = format!(
-        "{} {mount}{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
+        "{} {mount}{} HTTP/1.1\r\nConnection: close\r\n",
         request.method,
         request.target(),
     );
+    // The server's address, unless the request names a host of its own.
+    if !request
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (name, value) in &request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -81,7 +81,7 @@ impl Wiki {
         format: FeedFormat,
         page: Option<&PageName>,
     ) -> Result<Response, WikiError> {
-        let origin = exchange.request.origin();
+        let origin = self.origin(&exchange.request);
         let urls = &exchange.urls;
         let changes = match page {
             None => self.storage.recent(&RecentQuery {
