@@ -197,15 +197,18 @@ pub(crate) fn log_out(session: &Session, storage: &Storage) -> Result<(), Storag
     Ok(())
 }
 
+/// The session keys a login sets, and a session that is no longer logged in loses.
+const LOGIN_KEYS: [&str; 5] = [
+    SESSION_ID,
+    SESSION_SINCE,
+    SESSION_USER,
+    SESSION_USER_ID,
+    SESSION_EPOCH,
+];
+
 /// Removes the account from `session`, keeping what an anonymous reader has (theme, CSRF token).
 fn forget_account(session: &Session) {
-    for key in [
-        SESSION_ID,
-        SESSION_SINCE,
-        SESSION_USER,
-        SESSION_USER_ID,
-        SESSION_EPOCH,
-    ] {
+    for key in LOGIN_KEYS {
         session.remove(key);
     }
 }
@@ -261,13 +264,7 @@ mod tests {
     fn a_session_is_the_account_until_it_logs_out() {
         let (storage, session) = logged_in();
         let copy = Session::default();
-        for key in [
-            SESSION_ID,
-            SESSION_SINCE,
-            SESSION_USER,
-            SESSION_USER_ID,
-            SESSION_EPOCH,
-        ] {
+        for key in LOGIN_KEYS {
             copy.set(key, session.get(key).unwrap());
         }
         assert_eq!(viewer(&storage, &copy).name.as_deref(), Some("ann"));
