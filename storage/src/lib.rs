@@ -48,6 +48,7 @@ mod render_cache;
 mod revision;
 mod save;
 mod schema;
+pub mod sessions;
 pub mod users;
 mod varint;
 

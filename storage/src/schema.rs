@@ -197,6 +197,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
     ",
     },
+    Migration {
+        version: 8,
+        description: "sessions ended by a logout",
+        // One row per session id a logout ended, kept until every cookie that could carry the id has
+        // expired (`crate::sessions`); pruned oldest first through the `expires` index.
+        sql: "
+        CREATE TABLE revoked_sessions (
+            id      TEXT PRIMARY KEY,
+            expires INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires);
+    ",
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -252,7 +252,7 @@ fn check_field(what: &str, value: &str, max_chars: usize) -> Result<(), UserErro
 }
 
 /// The key names are unique under: lowercase, so `Alice` and `ALICE` collide.
-fn name_key(name: &str) -> String {
+pub(crate) fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
@@ -290,16 +290,16 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "id, name, display_name, email, role, disabled, created, theme, session_epoch";
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let id: i64 = row.get(0)?;
     let role: String = row.get(4)?;
     Ok(User {
@@ -316,11 +316,11 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-/// A random code: 128 bits as 32 hex digits.
-fn random_code() -> Result<String, StorageError> {
+/// A random code: 128 bits as 32 hex digits. `what` names it in the error.
+pub(crate) fn random_code(what: &str) -> Result<String, StorageError> {
     let mut bytes = [0_u8; 16];
     getrandom::fill(&mut bytes).map_err(|err| StorageError::Invalid {
-        what: format!("no random invitation code could be drawn: {err}"),
+        what: format!("no random {what} could be drawn: {err}"),
     })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -616,7 +616,7 @@ impl Storage {
     pub fn create_invite(&self, created_by: &str, valid_secs: i64) -> Result<Invite, StorageError> {
         let created = now();
         let invite = Invite {
-            code: random_code()?,
+            code: random_code("invitation code")?,
             created_by: created_by.to_owned(),
             created,
             expires: created.saturating_add(valid_secs),

@@ -51,6 +51,8 @@ macro_rules! for_each_scenario {
             register_log_in_and_out,
             forged_or_missing_csrf_token_is_403,
             altered_session_cookie_is_ignored,
+            a_copied_session_cookie_is_dead_after_logout,
+            log_out_everywhere_ends_every_session,
             eleventh_wrong_password_is_throttled,
             personal_responses_of_every_type_are_private,
             rss_escapes_html_in_comments_and_names,
@@ -1151,6 +1153,109 @@ pub fn altered_session_cookie_is_ignored(gw: &dyn Gateway) {
     ));
     assert_status(&stale, StatusCode::FORBIDDEN);
     assert_status(&gw.get("/+raw/Tampered"), StatusCode::NOT_FOUND);
+}
+
+/// A request carrying `cookie` as its whole `Cookie` header, as a thief who copied it sends it:
+/// nothing a response sets is kept, so every request shows the copy as it was taken.
+fn with_copied_cookie(request: TestRequest, cookie: &str) -> TestRequest {
+    request.with_header("cookie", &format!("{SESSION_COOKIE}={cookie}"))
+}
+
+pub fn a_copied_session_cookie_is_dead_after_logout(gw: &dyn Gateway) {
+    let ivy = Browser::new(gw);
+    assert_status(
+        &register(&ivy, "ivy", "ivy's password"),
+        StatusCode::SEE_OTHER,
+    );
+    // The thief takes the cookie and the CSRF token of a form the session was served.
+    assert_status(&ivy.get("/+edit/Stolen"), StatusCode::OK);
+    let token = ivy.csrf_token();
+    let copied = ivy.cookie(SESSION_COOKIE).unwrap();
+    let before = gw.send(with_copied_cookie(TestRequest::get("/FrontPage"), &copied));
+    assert!(
+        logged_in(gw, &before.text()),
+        "the copy works while ivy is logged in"
+    );
+
+    assert_status(&ivy.post_form("/+logout", &[]), StatusCode::SEE_OTHER);
+
+    // After the logout the copy is anonymous, in every process...
+    let page = gw.send(with_copied_cookie(TestRequest::get("/FrontPage"), &copied));
+    assert_status(&page, StatusCode::OK);
+    assert!(!logged_in(gw, &page.text()), "{}", page.text());
+    let prefs = gw.send(with_copied_cookie(TestRequest::get("/+prefs"), &copied));
+    assert!(
+        !prefs.text().contains("Change your password"),
+        "{}",
+        prefs.text()
+    );
+    // ...and what it saves is not ivy's: this wiki takes anonymous edits, so the save is
+    // attributed to the address, never to the account.
+    let saved = gw.send(with_copied_cookie(
+        TestRequest::post_form(
+            "/+edit/Stolen",
+            &[
+                ("text", "stolen words\n"),
+                ("comment", "by the thief"),
+                ("action", "save"),
+                ("csrf_token", &token),
+            ],
+        ),
+        &copied,
+    ));
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    let history = gw.get("/+history/Stolen").text();
+    assert!(history.contains("by the thief"), "{history}");
+    assert!(
+        !history.contains("ivy"),
+        "saved as ivy after her logout: {history}"
+    );
+    // Ivy herself can log in again: a new session, not the dead one.
+    assert_status(&ivy.log_in("ivy", "ivy's password"), StatusCode::SEE_OTHER);
+    assert!(logged_in(gw, &ivy.get("/FrontPage").text()));
+    let still_dead = gw.send(with_copied_cookie(TestRequest::get("/FrontPage"), &copied));
+    assert!(!logged_in(gw, &still_dead.text()), "{}", still_dead.text());
+}
+
+pub fn log_out_everywhere_ends_every_session(gw: &dyn Gateway) {
+    let laptop = Browser::new(gw);
+    assert_status(
+        &register(&laptop, "judy", "judy's password"),
+        StatusCode::SEE_OTHER,
+    );
+    let phone = Browser::new(gw);
+    assert_status(
+        &phone.log_in("judy", "judy's password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(logged_in(gw, &phone.get("/FrontPage").text()));
+
+    let prefs = laptop.get("/+prefs").text();
+    assert!(prefs.contains("value=\"logout_everywhere\""), "{prefs}");
+    let ended = laptop.post_form("/+prefs", &[("action", "logout_everywhere")]);
+    assert_status(&ended, StatusCode::OK);
+    assert!(
+        ended.text().contains("You are logged out everywhere."),
+        "{}",
+        ended.text()
+    );
+    assert!(!logged_in(gw, &ended.text()), "{}", ended.text());
+    // Both sessions have ended: the one it was sent from and the other browser's.
+    assert!(!logged_in(gw, &laptop.get("/FrontPage").text()));
+    assert!(!logged_in(gw, &phone.get("/FrontPage").text()));
+    // Anonymous readers have nothing to log out of.
+    let anonymous = Browser::new(gw);
+    assert_status(&anonymous.get("/+prefs"), StatusCode::OK);
+    assert_status(
+        &anonymous.post_form("/+prefs", &[("action", "logout_everywhere")]),
+        StatusCode::FORBIDDEN,
+    );
+    // A new login works.
+    assert_status(
+        &phone.log_in("judy", "judy's password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(logged_in(gw, &phone.get("/FrontPage").text()));
 }
 
 /// Run last by the e2e suite, which keeps one wiki for all scenarios: it leaves this client's

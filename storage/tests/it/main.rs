@@ -12,5 +12,6 @@ mod links;
 mod open;
 mod pages;
 mod saves;
+mod sessions;
 mod support;
 mod users;

@@ -17,7 +17,7 @@ use crate::config::Registration;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
-use crate::wiki::plumbing::viewer::log_in;
+use crate::wiki::plumbing::viewer::{log_in, log_out};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
@@ -87,7 +87,7 @@ impl Wiki {
         })?;
         match outcome {
             LoginOutcome::LoggedIn(user) => {
-                log_in(session(exchange)?, &user);
+                log_in(session(exchange)?, &user)?;
                 tracing::info!(user = %user.name, "logged in");
                 Ok(redirect_see_other(&next))
             }
@@ -127,9 +127,10 @@ impl Wiki {
         }
     }
 
-    /// `POST /+logout`: ends the session (and its CSRF token), back to the front page.
+    /// `POST /+logout`: ends the session (and its CSRF token) for good, copies of its cookie
+    /// included, back to the front page.
     pub(crate) fn logout(&self, exchange: &Exchange) -> Result<Response, WikiError> {
-        session(exchange)?.clear();
+        log_out(session(exchange)?, &self.storage)?;
         Ok(redirect_see_other(&exchange.urls.root()))
     }
 
@@ -192,7 +193,7 @@ impl Wiki {
                 return self.register_page(exchange, status, mode, fields, Some(message));
             }
         };
-        log_in(session(exchange)?, &user);
+        log_in(session(exchange)?, &user)?;
         tracing::info!(user = %user.name, "registered an account");
         Ok(redirect_see_other(&exchange.urls.root()))
     }

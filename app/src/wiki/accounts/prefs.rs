@@ -1,8 +1,13 @@
-//! `/+prefs`: a reader's theme, and for an account its display name, email and password.
+//! `/+prefs`: a reader's theme, and for an account its display name, email and password, and
+//! logging out everywhere.
 //!
 //! Anonymous readers can choose a theme too; it lives in their session (key `theme`), since they have
 //! no account to store it in. An account's theme is stored with the account and follows it to every
 //! browser.
+//!
+//! "Log out everywhere" raises the account's session epoch, as a password change does, which ends
+//! every session of the account at once, in every browser and every copied cookie, without a list
+//! of them; the session it was sent from is logged out too.
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
@@ -12,7 +17,7 @@ use storage::{LoginAttempt, LoginOutcome, UserError, UserPrefs};
 use crate::wiki::accounts::login::session;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::routes::Route;
-use crate::wiki::plumbing::viewer::SESSION_THEME;
+use crate::wiki::plumbing::viewer::{log_in, Viewer, SESSION_THEME};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
@@ -76,13 +81,15 @@ impl Wiki {
     }
 
     /// `POST /+prefs`: `action=prefs` stores the theme (and an account's display name and email),
-    /// `action=password` changes an account's password.
+    /// `action=password` changes an account's password, `action=logout_everywhere` ends every
+    /// session of the account.
     pub(crate) fn save_prefs(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         let form = gateway::form::Form::parse(&body)?;
         match form.get("action").unwrap_or("prefs") {
             "prefs" => self.store_prefs(exchange, &form),
             "password" => self.change_password(exchange, &form),
+            "logout_everywhere" => self.log_out_everywhere(exchange),
             other => Err(HttpError::bad_request(format!(
                 "Unknown form action \u{201c}{other}\u{201d}."
             ))
@@ -133,10 +140,7 @@ impl Wiki {
                 }
             }
             if let Some(user) = self.storage.user(&name)? {
-                exchange.viewer = crate::wiki::plumbing::viewer::Viewer::account(
-                    &user,
-                    exchange.viewer.address.clone(),
-                );
+                exchange.viewer = Viewer::account(&user, exchange.viewer.address.clone());
             }
         }
         exchange.viewer.prefs.theme = theme;
@@ -200,13 +204,39 @@ impl Wiki {
         }
         // The new password ended every session of the account, this one too: open it again.
         if let Some(user) = self.storage.user(&name)? {
-            crate::wiki::plumbing::viewer::log_in(session(exchange)?, &user);
+            log_in(session(exchange)?, &user)?;
         }
         tracing::info!(user = %name, "changed their password");
         self.prefs_page(
             exchange,
             StatusCode::OK,
             Some("Password changed.".to_owned()),
+            None,
+        )
+    }
+
+    fn log_out_everywhere(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
+        let Some(name) = exchange.viewer.name.clone() else {
+            return Err(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "Log in to end your account's sessions.",
+            )
+            .into());
+        };
+        match self.storage.end_sessions(&name) {
+            // Gone since this request began: its sessions ended with it.
+            Ok(()) | Err(UserError::NoSuchUser(_)) => {}
+            Err(UserError::Storage(err)) => return Err(err.into()),
+            Err(err) => return Err(HttpError::internal(err).into()),
+        }
+        // The raised epoch has ended this session as well; clearing it says so to the browser.
+        session(exchange)?.clear();
+        exchange.viewer = Viewer::anonymous(exchange.viewer.address.clone(), None);
+        tracing::info!(user = %name, "logged out everywhere");
+        self.prefs_page(
+            exchange,
+            StatusCode::OK,
+            Some("You are logged out everywhere.".to_owned()),
             None,
         )
     }
