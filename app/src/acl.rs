@@ -37,7 +37,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Right {
     /// See its text in any form: view, raw, history, old revisions, diffs, blame, search hits, feeds,
-    /// and its name in listings.
+    /// and its name in listings. Old revisions need it under every ACL the page ever had, which the
+    /// wiki checks (`wiki::plumbing::access`).
     Read,
     /// Save a new revision (and revert, rename, which save one).
     Write,
@@ -415,6 +416,13 @@ mod tests {
         )
     }
 
+    fn user(name: &str) -> Principal<'_> {
+        Principal {
+            name: Some(name),
+            is_admin: false,
+        }
+    }
+
     fn may(policy: &Policy, who: Principal<'_>, acl: Option<&str>, right: Right) -> bool {
         policy.may(who, acl.map(Acl::parse).as_ref(), right)
     }
@@ -511,10 +519,7 @@ mod tests {
     #[test]
     fn user_and_group_names_match_in_any_case_the_special_words_exactly() {
         let policy = policy();
-        let bob_shouting = Principal {
-            name: Some("BOB"),
-            is_admin: false,
-        };
+        let bob_shouting = user("BOB");
         for who in [BOB, bob_shouting] {
             assert!(!may(
                 &policy,
@@ -524,10 +529,7 @@ mod tests {
             ));
             assert!(may(&policy, who, Some("bOB:read"), Right::Read));
         }
-        let alice = Principal {
-            name: Some("Alice"),
-            is_admin: false,
-        };
+        let alice = user("Alice");
         assert!(
             may(&policy, alice, Some("editors:read"), Right::Read),
             "group"
@@ -541,18 +543,12 @@ mod tests {
             !may(&policy, BOB, Some("known:read"), Right::Read),
             "a user"
         );
-        let all = Principal {
-            name: Some("all"),
-            is_admin: false,
-        };
+        let all = user("all");
         assert!(may(&policy, all, Some("ALL:read"), Right::Read));
         assert_eq!(Acl::parse("BOB:read All:"), Acl::parse("bob:read All:"));
         assert_eq!(Acl::parse("BOB:read Known:").to_string(), "bob:read Known:");
         let groups = Groups::new([("Team".to_owned(), vec!["Carol".to_owned()])].into());
-        let carol = Principal {
-            name: Some("CAROL"),
-            is_admin: false,
-        };
+        let carol = user("CAROL");
         assert!(groups.is_group("team") && groups.contains("TEAM", carol));
     }
 

@@ -554,18 +554,34 @@ fn on_every_server(check: fn(&dyn Gateway)) {
     check(&Http::start_in(data_dir()));
 }
 
+/// A browser on `gw` logged in as `name`.
+fn as_user<'a>(gw: &'a dyn Gateway, name: &str) -> Browser<'a> {
+    let browser = Browser::new(gw);
+    log_in(&browser, name);
+    browser
+}
+
+/// Saves `text` as `page` in `browser`'s session, which must succeed.
+fn saves(browser: &Browser<'_>, page: &str, text: &str) {
+    let saved = save(browser, page, text, "");
+    assert_eq!(
+        saved.status,
+        StatusCode::SEE_OTHER,
+        "{page}: {}",
+        saved.text()
+    );
+}
+
 /// Finding 1 of issue 19: deleting a protected page and writing it again without its `#acl` line
 /// must not open its history. Re-creating is a change to the last line (it needs the admin right),
 /// and old revisions need the read right under every ACL the page had.
 #[test]
 fn a_recreated_page_keeps_its_old_acl() {
     on_every_server(|gw| {
-        let root = Browser::new(gw);
-        log_in(&root, "root");
+        let root = as_user(gw, "root");
         let text = "#acl ed:read,write,delete All:\nThe code is zebracactus.\n";
-        assert_eq!(save(&root, "Vault", text, "").status, StatusCode::SEE_OTHER);
-        let ed = Browser::new(gw);
-        log_in(&ed, "ed");
+        saves(&root, "Vault", text);
+        let ed = as_user(gw, "ed");
         let deleted = ed.post_form("/+delete/Vault", &[("comment", "")]);
         assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text());
         let refused = save(&ed, "Vault", "Nothing to see.\n", "");
@@ -587,18 +603,14 @@ fn a_recreated_page_keeps_its_old_acl() {
         }
         // Keeping the line is no change to it: the page comes back as protected as it was.
         let kept = "#acl ed:read,write,delete All:\nNew code.\n";
-        assert_eq!(save(&ed, "Vault", kept, "").status, StatusCode::SEE_OTHER);
+        saves(&ed, "Vault", kept);
         assert_eq!(anonymous.get("/Vault").status, StatusCode::FORBIDDEN);
 
         // The admin may publish the page again; its past stays behind the old line.
         let public = "Public now.\n";
-        assert_eq!(
-            save(&root, "Vault", public, "").status,
-            StatusCode::SEE_OTHER
-        );
+        saves(&root, "Vault", public);
         assert_eq!(anonymous.get("/+raw/Vault").text(), public);
-        let kim = Browser::new(gw);
-        log_in(&kim, "kim");
+        let kim = as_user(gw, "kim");
         for reader in [&anonymous, &kim] {
             for target in [
                 "/Vault?rev=1",
@@ -626,12 +638,10 @@ fn a_recreated_page_keeps_its_old_acl() {
 #[test]
 fn a_renamed_protected_page_redirects_only_its_readers() {
     on_every_server(|gw| {
-        let root = Browser::new(gw);
-        log_in(&root, "root");
+        let root = as_user(gw, "root");
         let text = "#acl ed:read,write,delete All:\nPlans.\n";
-        assert_eq!(save(&root, "Plans", text, "").status, StatusCode::SEE_OTHER);
-        let ed = Browser::new(gw);
-        log_in(&ed, "ed");
+        saves(&root, "Plans", text);
+        let ed = as_user(gw, "ed");
         let renamed = ed.post_form("/+rename/Plans", &[("new_name", "SecretMerger")]);
         assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
         let followed = ed.get("/Plans");
@@ -641,8 +651,7 @@ fn a_renamed_protected_page_redirects_only_its_readers() {
             .unwrap_or_default()
             .contains("SecretMerger"));
         for reader in [Browser::new(gw), {
-            let kim = Browser::new(gw);
-            log_in(&kim, "kim");
+            let kim = as_user(gw, "kim");
             kim
         }] {
             let response = reader.get("/Plans");
@@ -667,17 +676,10 @@ fn a_renamed_protected_page_redirects_only_its_readers() {
 #[test]
 fn a_refused_rename_does_not_name_hidden_subpages() {
     on_every_server(|gw| {
-        let root = Browser::new(gw);
-        log_in(&root, "root");
-        assert_eq!(
-            save(&root, "Team", "Team.\n", "").status,
-            StatusCode::SEE_OTHER
-        );
-        let hidden = "#acl All:\nSalaries.\n";
-        let saved = save(&root, "Team/PayrollSecrets", hidden, "");
-        assert_eq!(saved.status, StatusCode::SEE_OTHER);
-        let kim = Browser::new(gw);
-        log_in(&kim, "kim");
+        let root = as_user(gw, "root");
+        saves(&root, "Team", "Team.\n");
+        saves(&root, "Team/PayrollSecrets", "#acl All:\nSalaries.\n");
+        let kim = as_user(gw, "kim");
         let refused = kim.post_form(
             "/+rename/Team",
             &[("new_name", "Crew"), ("with_subpages", "1")],
@@ -701,24 +703,15 @@ fn a_refused_rename_does_not_name_hidden_subpages() {
 #[test]
 fn acl_names_match_accounts_in_any_case() {
     on_every_server(|gw| {
-        let root = Browser::new(gw);
-        log_in(&root, "root");
+        let root = as_user(gw, "root");
         let text = "#acl -KIM:read Known:read\nNot for Kim.\n";
-        assert_eq!(
-            save(&root, "NotKim", text, "").status,
-            StatusCode::SEE_OTHER
-        );
+        saves(&root, "NotKim", text);
         let text = "#acl Kim:read All:\nOnly for Kim.\n";
-        assert_eq!(
-            save(&root, "ForKim", text, "").status,
-            StatusCode::SEE_OTHER
-        );
-        let kim = Browser::new(gw);
-        log_in(&kim, "KIM");
+        saves(&root, "ForKim", text);
+        let kim = as_user(gw, "KIM");
         assert_eq!(kim.get("/NotKim").status, StatusCode::FORBIDDEN);
         assert_eq!(kim.get("/ForKim").status, StatusCode::OK);
-        let ed = Browser::new(gw);
-        log_in(&ed, "Ed");
+        let ed = as_user(gw, "Ed");
         assert_eq!(ed.get("/NotKim").status, StatusCode::OK);
         assert_eq!(ed.get("/ForKim").status, StatusCode::FORBIDDEN);
     });
