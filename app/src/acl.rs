@@ -20,6 +20,13 @@
 //! On top of MoinMoin, a user with the admin role has every right on every page, so no ACL can lock the
 //! wiki's administrators out.
 //!
+//! User and group names match in any case, the way accounts are found: `-Bob:read` stops the account
+//! `bob`, which may log in as `BOB`, because anything else would let an entry miss the very account
+//! it names. Both sides are folded by `storage::users::name_key`, the one function account names
+//! are unique under, so an ACL and a login can never disagree on who someone is. The special words
+//! `All`, `Known`, `Trusted` and `Default` are written exactly so, as in MoinMoin (`all` is a
+//! user's name).
+//!
 //! This module is pure: the policy gets the page's ACL text and the user; the wiki (`wiki::plumbing::access`)
 //! finds both.
 
@@ -30,7 +37,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Right {
     /// See its text in any form: view, raw, history, old revisions, diffs, blame, search hits, feeds,
-    /// and its name in listings.
+    /// and its name in listings. Old revisions need it under every ACL the page ever had, which the
+    /// wiki checks (`wiki::plumbing::access`).
     Read,
     /// Save a new revision (and revert, rename, which save one).
     Write,
@@ -131,7 +139,7 @@ impl Acl {
                 let names: Vec<String> = names
                     .split(',')
                     .filter(|name| !name.is_empty())
-                    .map(str::to_owned)
+                    .map(name_key)
                     .collect();
                 if names.is_empty() {
                     return None;
@@ -158,7 +166,7 @@ impl Acl {
 }
 
 impl fmt::Display for Acl {
-    /// The ACL in its canonical written form (unknown rights dropped).
+    /// The ACL in its canonical written form (unknown rights dropped, user and group names folded).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, item) in self.items.iter().enumerate() {
             if i > 0 {
@@ -192,6 +200,7 @@ impl fmt::Display for Acl {
 }
 
 /// Who is asking: a user name (`None` for an anonymous visitor) and whether they have the admin role.
+/// The name may be spelt in any case (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal<'a> {
     /// The account name; `None` for anonymous.
@@ -209,10 +218,24 @@ impl Principal<'_> {
 }
 
 /// Named groups of users, from `quire.toml`'s `[groups]`. A member may itself be a group (nested
-/// groups), or `All` / `Known`, which MoinMoin allows too.
+/// groups), or `All` / `Known`, which MoinMoin allows too. Group and member names match in any case,
+/// as in ACLs; they are kept folded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
     members: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The words ACLs give a meaning of their own, matched exactly (never folded).
+const SPECIAL_NAMES: [&str; 3] = ["All", "Known", "Trusted"];
+
+/// A name as ACLs compare it: a special word as it is, any other name (a user's, a group's) folded
+/// the way account names are, so that an ACL names an account in any spelling its owner logs in with.
+fn name_key(name: &str) -> String {
+    if SPECIAL_NAMES.contains(&name) {
+        name.to_owned()
+    } else {
+        storage::users::name_key(name)
+    }
 }
 
 /// How deep nested groups are followed; deeper nesting (or a cycle) does not make anyone a member.
@@ -224,37 +247,42 @@ impl Groups {
         Groups {
             members: members
                 .into_iter()
-                .map(|(group, names)| (group, names.into_iter().collect()))
+                .map(|(group, names)| {
+                    let names = names.iter().map(|name| name_key(name)).collect();
+                    (name_key(&group), names)
+                })
                 .collect(),
         }
     }
 
-    /// Whether `name` names a group.
+    /// Whether `name` names a group (in any case).
     pub fn is_group(&self, name: &str) -> bool {
-        self.members.contains_key(name)
+        self.members.contains_key(&name_key(name))
     }
 
     /// Whether `who` belongs to `group`, directly or through nested groups.
     pub fn contains(&self, group: &str, who: Principal<'_>) -> bool {
-        self.contains_at(group, who, 0)
+        let who = who.name.map(name_key);
+        self.contains_at(&name_key(group), who.as_deref(), 0)
     }
 
-    fn contains_at(&self, group: &str, who: Principal<'_>, depth: usize) -> bool {
+    /// [`Groups::contains`] with the group's and the user's names folded already.
+    fn contains_at(&self, group: &str, who: Option<&str>, depth: usize) -> bool {
         if depth > MAX_GROUP_DEPTH {
             return false;
         }
         let Some(members) = self.members.get(group) else {
             return false;
         };
-        if members.contains("All") || (who.name.is_some() && members.contains("Known")) {
+        if members.contains("All") || (who.is_some() && members.contains("Known")) {
             return true;
         }
-        if who.name.is_some_and(|name| members.contains(name)) {
+        if who.is_some_and(|name| members.contains(name)) {
             return true;
         }
         members
             .iter()
-            .filter(|member| self.is_group(member))
+            .filter(|member| self.members.contains_key(*member))
             .any(|member| self.contains_at(member, who, depth + 1))
     }
 }
@@ -300,6 +328,8 @@ impl Policy {
         if who.is_admin {
             return true;
         }
+        let who = who.name.map(name_key);
+        let who = who.as_deref();
         let middle = page.unwrap_or(&self.default);
         let items = self
             .before
@@ -335,14 +365,15 @@ impl Policy {
         false
     }
 
-    fn matches(&self, name: &str, who: Principal<'_>) -> bool {
+    /// Whether the ACL name `name` (as parsed: folded) matches the user whose folded name is `who`.
+    fn matches(&self, name: &str, who: Option<&str>) -> bool {
         match name {
             "All" => true,
-            "Known" => who.name.is_some(),
+            "Known" => who.is_some(),
             // No authentication method quire has is "trusted" in MoinMoin's sense.
             "Trusted" => false,
-            _ if self.groups.is_group(name) => self.groups.contains(name, who),
-            _ => who.name == Some(name),
+            _ if self.groups.members.contains_key(name) => self.groups.contains_at(name, who, 0),
+            _ => who == Some(name),
         }
     }
 }
@@ -383,6 +414,13 @@ mod tests {
                 .into(),
             ),
         )
+    }
+
+    fn user(name: &str) -> Principal<'_> {
+        Principal {
+            name: Some(name),
+            is_admin: false,
+        }
     }
 
     fn may(policy: &Policy, who: Principal<'_>, acl: Option<&str>, right: Right) -> bool {
@@ -476,6 +514,42 @@ mod tests {
         for right in Right::ALL {
             assert!(may(&policy, ROOT, Some("All:"), right));
         }
+    }
+
+    #[test]
+    fn user_and_group_names_match_in_any_case_the_special_words_exactly() {
+        let policy = policy();
+        let bob_shouting = user("BOB");
+        for who in [BOB, bob_shouting] {
+            assert!(!may(
+                &policy,
+                who,
+                Some("-Bob:read Known:read"),
+                Right::Read
+            ));
+            assert!(may(&policy, who, Some("bOB:read"), Right::Read));
+        }
+        let alice = user("Alice");
+        assert!(
+            may(&policy, alice, Some("editors:read"), Right::Read),
+            "group"
+        );
+        assert!(
+            may(&policy, alice, Some("STAFF:read"), Right::Read),
+            "nested"
+        );
+        assert!(!may(&policy, ANON, Some("all:read"), Right::Read), "a user");
+        assert!(
+            !may(&policy, BOB, Some("known:read"), Right::Read),
+            "a user"
+        );
+        let all = user("all");
+        assert!(may(&policy, all, Some("ALL:read"), Right::Read));
+        assert_eq!(Acl::parse("BOB:read All:"), Acl::parse("bob:read All:"));
+        assert_eq!(Acl::parse("BOB:read Known:").to_string(), "bob:read Known:");
+        let groups = Groups::new([("Team".to_owned(), vec!["Carol".to_owned()])].into());
+        let carol = user("CAROL");
+        assert!(groups.is_group("team") && groups.contains("TEAM", carol));
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //!
 //! The ACL of a page is its *governing* revision's: the current one, or for a deleted page the newest
 //! revision that is not the deletion, so that a deleted page's old revisions stay as protected as
-//! they were.
+//! they were. Its *history's* ACLs are those of all its revisions but deletions
+//! ([`Storage::history_acl_lines`]): the app guards old revisions with every one of them, so that no
+//! later line (or its absence, after a delete and a re-creation) opens what an earlier line hid.
 
 use rusqlite::params;
 
@@ -109,6 +111,34 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Every ACL a page's revisions had, for each page with an ACL line in some revision scanned up to
+    /// `mark`: each distinct line, and `None` when some revision had no line (the default governed
+    /// it). Deletions, which have no text, are not counted. Pages absent from the answer never had a
+    /// line in a scanned revision. Costs in proportion to the revisions of pages that had a line.
+    pub fn history_acl_lines(
+        &self,
+        mark: u64,
+    ) -> Result<Vec<(String, Option<String>)>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT p.name, a.acl FROM revisions r
+                 JOIN pages p ON p.id = r.page_id
+                 LEFT JOIN revision_acls a ON a.revision_id = r.id
+                 WHERE r.kind <> 'delete' AND r.id <= ?1
+                   AND r.page_id IN (SELECT h.page_id FROM revision_acls l
+                                     JOIN revisions h ON h.id = l.revision_id)",
+            )
+            .map_err(doing("reading the ACLs of page histories"))?;
+        let rows = stmt
+            .query_map(params![sql_id(mark)], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(doing("reading the ACLs of page histories"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(doing("reading the ACLs of page histories"))
+    }
+}
+
 fn sql_id(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
@@ -156,6 +186,35 @@ mod tests {
         storage.record_acl_scan(3, &[]).unwrap();
         storage.record_acl_scan(1, &[]).unwrap();
         assert_eq!(storage.acl_scan_mark().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_history_has_every_line_its_revisions_had() {
+        let storage = Storage::open_in_memory().unwrap();
+        save(&storage, "Open", "hello");
+        save(&storage, "Secret", "#acl All:\nhidden");
+        storage.delete("Secret", "t", "").unwrap();
+        save(&storage, "Secret", "public again");
+        save(&storage, "Secret", "#acl Known:read\nfor members");
+        storage
+            .record_acl_scan(5, &[(2, "All:"), (5, "Known:read")])
+            .unwrap();
+        let mut lines = storage.history_acl_lines(5).unwrap();
+        lines.sort();
+        let secret = |line: Option<&str>| ("Secret".to_owned(), line.map(str::to_owned));
+        assert_eq!(
+            lines,
+            [
+                secret(None),
+                secret(Some("All:")),
+                secret(Some("Known:read"))
+            ],
+            "the deletion (revision 3) is no line-less revision"
+        );
+        assert_eq!(
+            storage.history_acl_lines(2).unwrap(),
+            [secret(Some("All:"))]
+        );
     }
 
     #[test]

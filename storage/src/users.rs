@@ -251,8 +251,10 @@ fn check_field(what: &str, value: &str, max_chars: usize) -> Result<(), UserErro
     Ok(())
 }
 
-/// The key names are unique under: lowercase, so `Alice` and `ALICE` collide.
-pub(crate) fn name_key(name: &str) -> String {
+/// The key account names are unique under, and found by: lowercase, so `Alice` and `ALICE` are one
+/// account. Public so that whatever else compares names with accounts (the app's ACLs) folds them
+/// the very same way.
+pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 

@@ -72,6 +72,19 @@ const PAGES: &[Page] = &[
     },
 ];
 
+/// A page whose past is more protected than its present: written with `#acl All:` and two secret
+/// revisions, deleted, then written again without the line by the admin (the only one allowed to
+/// drop it). Everyone reads its current text; only the admin reads its old revisions, in any form.
+const RECREATED: &str = "RecreatedPage";
+/// The secret words of [`RECREATED`]'s first life (the second also in its edit comment).
+const RECREATED_SECRETS: [&str; 2] = ["lilacspectre", "amberquokka"];
+/// The public word of [`RECREATED`]'s current text.
+const RECREATED_NOW: &str = "plainbiscuit";
+/// A page with `#acl All:` renamed to [`MOVED_TO`]: its old name leads only the admin there.
+const MOVED_FROM: &str = "MovedAway";
+/// The new name of [`MOVED_FROM`], a secret for everyone but the admin.
+const MOVED_TO: &str = "CobaltHeron";
+
 /// Logs `browser` in as `name` (every account has [`PASSWORD`]).
 fn log_in(browser: &Browser<'_>, name: &str) {
     let response = browser.log_in(name, PASSWORD);
@@ -161,10 +174,95 @@ fn write_pages(gw: &dyn Gateway) {
         let saved = save(&root, page.name, &text, &format!("adds {second}"));
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     }
+    write_past_pages(&root);
     // Long-running servers index in the background: wait until the last save is searchable.
     let last = &PAGES[PAGES.len() - 1];
     let search = format!("/+search?q={}", last.secrets[1]);
     eventually(&root, &search, |html| html.contains(last.name));
+}
+
+/// The admin writes [`RECREATED`] (protected, deleted, written again in public) and renames the
+/// protected [`MOVED_FROM`] to [`MOVED_TO`].
+fn write_past_pages(root: &Browser<'_>) {
+    let [first, second] = RECREATED_SECRETS;
+    let text = format!("#acl All:\n# {RECREATED}\n\nThe word is {first}.\n");
+    assert_eq!(
+        save(root, RECREATED, &text, "first").status,
+        StatusCode::SEE_OTHER
+    );
+    let text = format!("{text}\nAnd then {second}.\n");
+    let comment = format!("adds {second}");
+    assert_eq!(
+        save(root, RECREATED, &text, &comment).status,
+        StatusCode::SEE_OTHER
+    );
+    let deleted = root.post_form(&format!("/+delete/{RECREATED}"), &[("comment", "")]);
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text());
+    let text = format!("# {RECREATED}\n\nNothing but {RECREATED_NOW} now.\n");
+    let saved = save(root, RECREATED, &text, "again");
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+
+    let text = format!("#acl All:\n# {MOVED_FROM}\n\nSoon elsewhere.\n");
+    assert_eq!(
+        save(root, MOVED_FROM, &text, "").status,
+        StatusCode::SEE_OTHER
+    );
+    let target = format!("/+rename/{MOVED_FROM}");
+    let renamed = root.post_form(&target, &[("new_name", MOVED_TO), ("comment", "")]);
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
+}
+
+/// What [`run_matrix`] checks of [`RECREATED`] and [`MOVED_FROM`] for `role`, given every response
+/// it collected (`bodies`): the past and the new name reach the admin and no one else.
+fn check_past_pages(browser: &Browser<'_>, role: Who, bodies: &[(String, TestResponse)]) {
+    let view = browser.get(&format!("/{RECREATED}"));
+    assert_eq!(view.status, StatusCode::OK, "{role:?}: {}", view.text());
+    assert!(view.text().contains(RECREATED_NOW), "{role:?}");
+    let old = browser.get(&format!("/+raw/{RECREATED}?rev=1"));
+    let moved = browser.get(&format!("/{MOVED_FROM}"));
+    let location = moved.header("location").unwrap_or_default().to_owned();
+    if role == Admin {
+        assert!(old.text().contains(RECREATED_SECRETS[0]), "{}", old.text());
+        assert_eq!(moved.status, StatusCode::FOUND);
+        assert!(location.contains(MOVED_TO), "{location}");
+        return;
+    }
+    for target in [
+        format!("/{RECREATED}?rev=1"),
+        format!("/+raw/{RECREATED}?rev=1"),
+    ] {
+        let response = browser.get(&target);
+        assert!(
+            !response.status.is_success(),
+            "{role:?} got {target} with {}",
+            response.status
+        );
+    }
+    assert_ne!(moved.status, StatusCode::FOUND, "{role:?} was sent on");
+    let moved_to = MOVED_TO.to_lowercase();
+    for (target, response) in bodies
+        .iter()
+        .chain([(format!("/{MOVED_FROM}"), moved)].iter())
+    {
+        let body = response.text().to_lowercase();
+        for secret in RECREATED_SECRETS
+            .iter()
+            .filter(|secret| !target.contains(*secret))
+        {
+            assert!(
+                !body.contains(secret),
+                "{role:?} saw {secret} of {RECREATED}'s past at {target}:\n{body}"
+            );
+        }
+        let location = response
+            .header("location")
+            .unwrap_or_default()
+            .to_lowercase();
+        assert!(
+            !body.contains(&moved_to) && !location.contains(&moved_to),
+            "{role:?} learnt {MOVED_TO} at {target}: {location}\n{body}"
+        );
+    }
 }
 
 fn capitalise(word: &str) -> String {
@@ -315,7 +413,11 @@ fn run_matrix(gw: &dyn Gateway) {
                 form.status
             );
         }
-        for target in listing_targets() {
+        for target in page_targets(RECREATED)
+            .into_iter()
+            .chain(page_targets(MOVED_FROM))
+            .chain(listing_targets())
+        {
             let response = browser.get(&target);
             bodies.push((target, response));
         }
@@ -330,6 +432,7 @@ fn run_matrix(gw: &dyn Gateway) {
                 );
             }
         }
+        check_past_pages(&browser, role, &bodies);
         for page in PAGES.iter().filter(|page| !page.readers.contains(&role)) {
             for (target, response) in &bodies {
                 let body = response.text().to_lowercase();
@@ -455,4 +558,173 @@ fn cost() {
             );
         }
     }
+}
+
+/// Runs `check` on a fresh wiki of [`data_dir`], in-process and over HTTP.
+fn on_every_server(check: fn(&dyn Gateway)) {
+    check(&InProcess::start_in(data_dir()));
+    check(&Http::start_in(data_dir()));
+}
+
+/// A browser on `gw` logged in as `name`.
+fn as_user<'a>(gw: &'a dyn Gateway, name: &str) -> Browser<'a> {
+    let browser = Browser::new(gw);
+    log_in(&browser, name);
+    browser
+}
+
+/// Saves `text` as `page` in `browser`'s session, which must succeed.
+fn saves(browser: &Browser<'_>, page: &str, text: &str) {
+    let saved = save(browser, page, text, "");
+    assert_eq!(
+        saved.status,
+        StatusCode::SEE_OTHER,
+        "{page}: {}",
+        saved.text()
+    );
+}
+
+/// Finding 1 of issue 19: deleting a protected page and writing it again without its `#acl` line
+/// must not open its history. Re-creating is a change to the last line (it needs the admin right),
+/// and old revisions need the read right under every ACL the page had.
+#[test]
+fn a_recreated_page_keeps_its_old_acl() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        let text = "#acl ed:read,write,delete All:\nThe code is zebracactus.\n";
+        saves(&root, "Vault", text);
+        let ed = as_user(gw, "ed");
+        let deleted = ed.post_form("/+delete/Vault", &[("comment", "")]);
+        assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text());
+        let refused = save(&ed, "Vault", "Nothing to see.\n", "");
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+        assert!(refused.text().contains("admin right"), "{}", refused.text());
+        let anonymous = Browser::new(gw);
+        for target in [
+            "/Vault?rev=1",
+            "/+raw/Vault?rev=1",
+            "/+diff/Vault?from=1&to=3",
+        ] {
+            let response = anonymous.get(target);
+            assert!(
+                !response.status.is_success(),
+                "{target}: {}",
+                response.status
+            );
+            assert!(!response.text().contains("zebracactus"), "{target}");
+        }
+        // Keeping the line is no change to it: the page comes back as protected as it was.
+        let kept = "#acl ed:read,write,delete All:\nNew code.\n";
+        saves(&ed, "Vault", kept);
+        assert_eq!(anonymous.get("/Vault").status, StatusCode::FORBIDDEN);
+
+        // The admin may publish the page again; its past stays behind the old line.
+        let public = "Public now.\n";
+        saves(&root, "Vault", public);
+        assert_eq!(anonymous.get("/+raw/Vault").text(), public);
+        let kim = as_user(gw, "kim");
+        for reader in [&anonymous, &kim] {
+            for target in [
+                "/Vault?rev=1",
+                "/+raw/Vault?rev=1",
+                "/+diff/Vault?from=1&to=5",
+                "/+diff/Vault",
+                "/+history/Vault",
+                "/+blame/Vault",
+                "/+info/Vault",
+                "/+feed/atom/Vault",
+                "/+feed/rss/Vault",
+            ] {
+                let response = reader.get(target);
+                assert_eq!(response.status, StatusCode::FORBIDDEN, "{target}");
+                assert!(!response.text().contains("zebracactus"), "{target}");
+            }
+        }
+        assert!(ed.get("/+raw/Vault?rev=1").text().contains("zebracactus"));
+        assert!(root.get("/+history/Vault").status.is_success());
+    });
+}
+
+/// Finding 5b of issue 19: a protected page's old name sends on only those who may read it; anyone
+/// else meets a missing page and never learns the new name.
+#[test]
+fn a_renamed_protected_page_redirects_only_its_readers() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        let text = "#acl ed:read,write,delete All:\nPlans.\n";
+        saves(&root, "Plans", text);
+        let ed = as_user(gw, "ed");
+        let renamed = ed.post_form("/+rename/Plans", &[("new_name", "SecretMerger")]);
+        assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
+        let followed = ed.get("/Plans");
+        assert_eq!(followed.status, StatusCode::FOUND);
+        assert!(followed
+            .header("location")
+            .unwrap_or_default()
+            .contains("SecretMerger"));
+        for reader in [Browser::new(gw), {
+            let kim = as_user(gw, "kim");
+            kim
+        }] {
+            let response = reader.get("/Plans");
+            assert_eq!(
+                response.status,
+                StatusCode::NOT_FOUND,
+                "{}",
+                response.text()
+            );
+            assert!(response.header("location").is_none());
+            assert!(
+                !response.text().contains("SecretMerger"),
+                "{}",
+                response.text()
+            );
+        }
+    });
+}
+
+/// Finding 5a of issue 19: a rename refused because of a subpage the renamer may not read does not
+/// name that subpage.
+#[test]
+fn a_refused_rename_does_not_name_hidden_subpages() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        saves(&root, "Team", "Team.\n");
+        saves(&root, "Team/PayrollSecrets", "#acl All:\nSalaries.\n");
+        let kim = as_user(gw, "kim");
+        let refused = kim.post_form(
+            "/+rename/Team",
+            &[("new_name", "Crew"), ("with_subpages", "1")],
+        );
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+        assert!(
+            !refused.text().contains("PayrollSecrets"),
+            "{}",
+            refused.text()
+        );
+        assert!(
+            refused.text().contains("Nothing was renamed"),
+            "{}",
+            refused.text()
+        );
+        assert_eq!(kim.get("/Team").status, StatusCode::OK);
+    });
+}
+
+/// Finding 9 of issue 19: names in ACLs match accounts in any case, as logins do.
+#[test]
+fn acl_names_match_accounts_in_any_case() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        let text = "#acl -KIM:read Known:read\nNot for Kim.\n";
+        saves(&root, "NotKim", text);
+        let text = "#acl Kim:read All:\nOnly for Kim.\n";
+        saves(&root, "ForKim", text);
+        let kim = as_user(gw, "KIM");
+        assert_eq!(kim.get("/NotKim").status, StatusCode::FORBIDDEN);
+        assert_eq!(kim.get("/ForKim").status, StatusCode::OK);
+        let ed = as_user(gw, "Ed");
+        assert_eq!(ed.get("/NotKim").status, StatusCode::OK);
+        assert_eq!(ed.get("/ForKim").status, StatusCode::FORBIDDEN);
+    });
 }

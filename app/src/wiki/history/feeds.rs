@@ -90,12 +90,15 @@ impl Wiki {
                 author: None,
                 prefix: None,
             })?,
-            Some(name) => self.page_changes(name)?,
+            Some(name) => {
+                self.check_history(&exchange.viewer, name)?;
+                self.page_changes(name)?
+            }
         };
         let access = self.access(&exchange.viewer)?;
         let entries: Vec<Entry> = changes
             .into_iter()
-            .filter(|change| access.can_read(&change.meta.page))
+            .filter(|change| access.can_read_history(&change.meta.page))
             .filter_map(|change| {
                 let name = PageName::parse(&change.meta.page).ok()?;
                 Some(entry(&origin, urls, &name, change))

@@ -140,7 +140,7 @@ impl Wiki {
             .into_iter()
             .take(CHANGES_PER_PAGE)
             // Pages this viewer may not read leave no row; the cursor still pages by all changes.
-            .filter(|change| access.can_read(&change.meta.page))
+            .filter(|change| access.can_read_history(&change.meta.page))
             .filter_map(|change| RecentRow::new(urls, change))
             .collect();
         let page_url = |before: Option<u64>| {

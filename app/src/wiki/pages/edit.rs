@@ -160,13 +160,24 @@ impl Wiki {
         mine: EditForm,
         mut current: Revision,
     ) -> Result<Response, WikiError> {
+        // The base is an old revision now: merging shows what changed since, so only a reader of the
+        // page's past gets a merge; anyone else gets the conflict with both texts, as for a base
+        // that never existed.
+        let may_merge = self
+            .access(&exchange.viewer)?
+            .can_read_history(name.as_str());
         let base_text = match mine.base_rev {
             // Creating a page someone else created meanwhile: both start from nothing.
             None => String::new(),
-            Some(rev) => match self.storage.revision(name.as_str(), rev)? {
+            Some(rev) => match self
+                .storage
+                .revision(name.as_str(), rev)?
+                .filter(|_| may_merge)
+            {
                 Some(base) => base.text,
                 None => {
-                    // A base that never existed (a forged form): nothing to merge against.
+                    // A base that never existed (a forged form), or one the viewer may not read:
+                    // nothing to merge against.
                     let notice = format!(
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
                         current.meta.rev, current.meta.author
@@ -239,13 +250,7 @@ impl Wiki {
         comment: &str,
         base_rev: Option<u64>,
     ) -> Result<SaveOutcome, WikiError> {
-        let current = self.storage.current(name.as_str())?;
-        self.check_acl_change(
-            &exchange.viewer,
-            name,
-            current.as_ref().map(|revision| revision.text.as_str()),
-            text,
-        )?;
+        self.check_acl_change(&exchange.viewer, name, text)?;
         let author = author_of(exchange);
         let links = markup::wiki_links_with(text, name.as_str(), &self.markup);
         let links: Vec<&str> = links.iter().map(String::as_str).collect();

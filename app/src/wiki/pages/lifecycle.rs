@@ -59,6 +59,8 @@ struct DeletedView {
 impl Wiki {
     /// `/+info/{Page}`.
     pub(crate) fn info(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
+        // Authors, counts and dates are the page's past.
+        self.check_history(&exchange.viewer, name)?;
         let Some(info) = self.storage.page_info(name.as_str())? else {
             return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
         };
@@ -172,14 +174,17 @@ impl Wiki {
     }
 
     /// What a view of a page that is not there shows when it once was: 410 Gone with a way back
-    /// for a deleted page, a redirect for a renamed one. `None` when the name never held a page.
+    /// for a deleted page, a redirect for a renamed one. `None` when the name never held a page, and
+    /// for a redirect to a page the viewer may not read: the new name is the page's secret too, so
+    /// they meet what they would for a name that never held one.
     pub(crate) fn gone_page(
         &self,
         exchange: &Exchange,
         name: &PageName,
     ) -> Result<Option<Response>, WikiError> {
         if let Some(target) = self.storage.redirect(name.as_str())? {
-            if let Ok(target) = PageName::parse(&target) {
+            let readable = self.access(&exchange.viewer)?.can_read(&target);
+            if let (true, Ok(target)) = (readable, PageName::parse(&target)) {
                 let url = exchange.urls.page_redirected(&target, name);
                 return Ok(Some(redirect_found(&url)));
             }

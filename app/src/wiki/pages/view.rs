@@ -66,10 +66,12 @@ impl Wiki {
             return self.missing_page(exchange, name);
         };
         let revision = match wanted {
-            Some(rev) if rev != current.meta.rev => self
-                .storage
-                .revision(name.as_str(), rev)?
-                .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?,
+            Some(rev) if rev != current.meta.rev => {
+                self.check_history(&exchange.viewer, name)?;
+                self.storage
+                    .revision(name.as_str(), rev)?
+                    .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?
+            }
             _ => current.clone(),
         };
         let is_current = revision.meta.rev == current.meta.rev;
@@ -134,15 +136,22 @@ impl Wiki {
         Ok(typed_response(revision.text, "text/plain; charset=utf-8"))
     }
 
-    /// The revision `?rev=N` names, or the current one; 404 if either is missing.
+    /// The revision `?rev=N` names, or the current one; 404 if either is missing, 403 if `?rev=`
+    /// names an old one and the viewer may not read the page's past.
     pub(crate) fn find_revision(
         &self,
         exchange: &Exchange,
         name: &PageName,
     ) -> Result<Revision, WikiError> {
+        let current = self.storage.current(name.as_str())?;
+        let current_rev = current.as_ref().map(|revision| revision.meta.rev);
+        // A deleted page has no current revision: any revision of it is its past.
         let found = match requested_revision(exchange)? {
-            Some(rev) => self.storage.revision(name.as_str(), rev)?,
-            None => self.storage.current(name.as_str())?,
+            Some(rev) if Some(rev) != current_rev => {
+                self.check_history(&exchange.viewer, name)?;
+                self.storage.revision(name.as_str(), rev)?
+            }
+            _ => current,
         };
         found.ok_or_else(|| HttpError::not_found(format!("There is no page called {name}.")).into())
     }

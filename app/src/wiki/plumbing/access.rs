@@ -13,6 +13,29 @@
 //! form (view, raw, history, old revisions, diffs, blame, info, feeds, search hits and snippets,
 //! suggestions, recent changes, backlinks, orphan and wanted lists), and a request for it gets a 403
 //! page that names the page but shows nothing of it.
+//!
+//! **Old revisions are guarded by every ACL the page ever had.** The current text needs the read
+//! right under the current ACL; anything made of the page's past (a revision other than the current
+//! one, by view or raw `?rev=`, a diff, the history, blame, info, the page's feed, a revert, the
+//! base of a merge, and the page's entries in recent changes, contributions and the wiki's feeds)
+//! needs the read right under the current ACL *and* under the ACL of each of its revisions (the
+//! default for those without a line): [`Access::can_read_history`]. The rule is the most
+//! restrictive one, chosen over "the current ACL plus the admin right" because it leaves an ordinary
+//! page's history exactly as readable as its text (it had no other ACL), protects each past text by
+//! at least the line that protected it, and needs no right beyond reading; a page whose line was only
+//! ever tightened has the same readers for its text and its history. Storage keeps each revision's
+//! line, so "every ACL the page had" is one query (`Storage::history_acl_lines`), not a scan of texts.
+//! A history that was more protected than the page is now is shown whole to those who could read
+//! every part of it, and not at all to anyone else, listings included: one rule, no half histories.
+//!
+//! Deleting and writing a page again is no way around its line: re-creating a deleted page is a
+//! change to its last `#acl` line like any other ([`Wiki::check_acl_change`] compares with the
+//! governing line, which for a deleted page is its last text's), so dropping the line needs the
+//! admin right.
+//!
+//! Refusals name only what the viewer named: a rename refused because of a subpage the viewer may
+//! not see says so without naming it, and the redirect a renamed page leaves at its old name only
+//! sends on those who may read the page (`Wiki::gone_page`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +58,9 @@ const SCAN_BATCH: usize = 256;
 #[derive(Debug, Default)]
 pub(crate) struct AclMap {
     acls: HashMap<String, Acl>,
+    /// Every ACL of the revisions of each page that had a line in some revision (`None`: the
+    /// default, for revisions without one). Pages absent from it had no other ACL than their current.
+    history: HashMap<String, Vec<Option<Acl>>>,
 }
 
 /// The [`AclMap`] a long-running process keeps, with the newest revision id it was built at.
@@ -66,9 +92,20 @@ impl Access<'_> {
         self.policy.may(self.who(), self.map.acls.get(page), right)
     }
 
-    /// Whether the viewer may read `page`: the filter for every listing.
+    /// Whether the viewer may read `page`: the filter for every listing of current texts and names.
     pub(crate) fn can_read(&self, page: &str) -> bool {
         self.may(Right::Read, page)
+    }
+
+    /// Whether the viewer may read `page`'s past: its current text and every ACL any of its
+    /// revisions had allow it (see the module doc). The filter for every listing of changes.
+    pub(crate) fn can_read_history(&self, page: &str) -> bool {
+        let who = self.who();
+        self.can_read(page)
+            && self.map.history.get(page).is_none_or(|acls| {
+                acls.iter()
+                    .all(|acl| self.policy.may(who, acl.as_ref(), Right::Read))
+            })
     }
 
     /// Whether some page is hidden from this viewer. When none is, a listing needs no filtering
@@ -89,16 +126,6 @@ impl Access<'_> {
 }
 
 impl Wiki {
-    /// Whether `viewer` has `right` on `page`.
-    pub(crate) fn may(
-        &self,
-        viewer: &Viewer,
-        right: Right,
-        page: &PageName,
-    ) -> Result<bool, WikiError> {
-        Ok(self.access(viewer)?.may(right, page.as_str()))
-    }
-
     /// What `viewer` may do, for checking many pages at once.
     pub(crate) fn access(&self, viewer: &Viewer) -> Result<Access<'_>, WikiError> {
         let mut access = Access {
@@ -128,21 +155,21 @@ impl Wiki {
     }
 
     /// A save that changes the page's `#acl` line needs the admin right on the page (MoinMoin's rule),
-    /// on top of the write right dispatch checked.
+    /// on top of the write right dispatch checked. The line it changes is the governing one: the
+    /// current text's, or for a deleted page its last text's, so re-creating a deleted page without
+    /// its line is a change too.
     pub(crate) fn check_acl_change(
         &self,
         viewer: &Viewer,
         page: &PageName,
-        old_text: Option<&str>,
         new_text: &str,
     ) -> Result<(), WikiError> {
-        let old = old_text.and_then(|text| markup::pragmas(text).acl);
-        let new = markup::pragmas(new_text).acl;
-        let normal = |line: Option<String>| line.map(|line| Acl::parse(&line));
-        if normal(old) == normal(new) {
+        let access = self.access(viewer)?;
+        let new = markup::pragmas(new_text).acl.map(|line| Acl::parse(&line));
+        if access.map.acls.get(page.as_str()) == new.as_ref() {
             return Ok(());
         }
-        if self.may(viewer, Right::Admin, page)? {
+        if access.may(Right::Admin, page.as_str()) {
             return Ok(());
         }
         Err(HttpError::new(
@@ -154,8 +181,24 @@ impl Wiki {
         .into())
     }
 
+    /// Whether `viewer` may read `page`'s past (see the module doc); 403 if not. Every controller
+    /// that shows anything of a revision but the current one asks, and so does a revert.
+    pub(crate) fn check_history(&self, viewer: &Viewer, page: &PageName) -> Result<(), WikiError> {
+        if self.access(viewer)?.can_read_history(page.as_str()) {
+            return Ok(());
+        }
+        Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "You may read {page} as it is now, but not its history: an older version was protected by an access control line that does not let you read it."
+            ),
+        )
+        .into())
+    }
+
     /// A rename moves text: each page it moves (with subpages, every page under `from/`) needs read,
-    /// write and delete where it is, and write where it goes.
+    /// write and delete where it is, and write where it goes. A refusal names the page and the new
+    /// name the viewer typed, never a subpage (which they may not be allowed to know of).
     pub(crate) fn check_rename(
         &self,
         viewer: &Viewer,
@@ -174,20 +217,23 @@ impl Wiki {
                 }
             }
         }
-        for (old, new) in &moves {
-            let allowed = [Right::Read, Right::Write, Right::Delete]
+        let allowed = |(old, new): &(String, String)| {
+            [Right::Read, Right::Write, Right::Delete]
                 .into_iter()
                 .all(|right| access.may(right, old))
-                && access.may(Right::Write, new);
-            if !allowed {
-                return Err(HttpError::new(
-                    StatusCode::FORBIDDEN,
-                    format!("You may not rename {old} to {new}. Nothing was renamed."),
-                )
-                .into());
-            }
-        }
-        Ok(())
+                && access.may(Right::Write, new)
+        };
+        let Some(refused) = moves.iter().position(|pair| !allowed(pair)) else {
+            return Ok(());
+        };
+        let message = if refused == 0 {
+            format!("You may not rename {from} to {to}. Nothing was renamed.")
+        } else {
+            format!(
+                "You may not rename some of the pages under {from}/ to names under {to}/. Nothing was renamed; rename {from} without its subpages, or ask someone with the rights on them."
+            )
+        };
+        Err(HttpError::new(StatusCode::FORBIDDEN, message).into())
     }
 
     /// The ACL map, caught up with the revision log.
@@ -239,7 +285,12 @@ impl Wiki {
                 }
             }
         }
-        let map = Arc::new(AclMap { acls });
+        let mut history: HashMap<String, Vec<Option<Acl>>> = HashMap::new();
+        for (name, line) in self.storage.history_acl_lines(mark)? {
+            let acl = line.map(|line| Acl::parse(&line));
+            history.entry(name).or_default().push(acl);
+        }
+        let map = Arc::new(AclMap { acls, history });
         if let Ok(mut built) = self.acl_cache.built.lock() {
             *built = Some((last, Arc::clone(&map)));
         }
