@@ -130,8 +130,8 @@ settings_table! {
         /// mount = "/wiki"
         /// ```
         pub mount: Option<String>,
-        /// The wiki's public origin, "scheme://host[:port]" without a path, such as
-        /// "https://wiki.example.org". Absolute URLs (the feeds' links) are built from it;
+        /// The wiki's public origin, `scheme://host[:port]` without a path, such as
+        /// `https://wiki.example.org`. Absolute URLs (the feeds' links) are built from it;
         /// unset, from the Host header of each request, which the client chooses: on a wiki
         /// others can reach, set this or allowed_hosts. Unset by default; for example:
         /// ```toml
@@ -142,6 +142,13 @@ settings_table! {
         /// "wiki.example.org" (any port) or "localhost:8080" (that port only); a request
         /// naming another is answered 400. Empty, the default: any host.
         pub allowed_hosts: Vec<String>,
+        /// What /robots.txt says to crawlers. Unset, it asks them to skip the wiki's
+        /// actions (every address under /+: editors, histories, diffs, search) and
+        /// leaves the pages themselves to be indexed. Unset by default; for example:
+        /// ```toml
+        /// robots_txt = "User-agent: *\nDisallow: /"
+        /// ```
+        pub robots_txt: Option<String>,
         /// The largest request body accepted, in bytes (flag --max-body).
         pub max_body_bytes: u64,
         /// Show error details in the browser (flag --debug). Never on a public wiki.
@@ -197,6 +204,7 @@ impl Default for Settings {
             mount: None,
             base_url: None,
             allowed_hosts: Vec::new(),
+            robots_txt: None,
             max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
             debug: false,
             render_cache: true,

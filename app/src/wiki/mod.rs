@@ -9,6 +9,7 @@ mod accounts;
 mod assets;
 pub mod history;
 mod link_lists;
+mod operator;
 mod pages;
 pub mod plumbing;
 mod search;
@@ -128,6 +129,8 @@ impl Wiki {
             Route::Prefs => self.prefs_form(exchange),
             Route::Admin if posting => self.admin_action(exchange),
             Route::Admin => self.admin(exchange),
+            Route::Robots => self.robots(exchange),
+            Route::Healthz => self.healthz(),
         }
     }
 }

@@ -318,6 +318,8 @@ fn listing_targets() -> Vec<String> {
         "/+prefs",
         "/+admin",
         "/+static/quire.css",
+        "/robots.txt",
+        "/+healthz",
     ]
     .map(str::to_owned)
     .into();
@@ -355,6 +357,7 @@ fn every_route_has_a_row_in_the_matrix() {
         );
     }
     assert!(routes.iter().any(|route| matches!(route, Route::View(_))));
+    assert!(routes.iter().any(|route| matches!(route, Route::Robots)));
 }
 
 fn run_matrix(gw: &dyn Gateway) {

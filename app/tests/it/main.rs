@@ -17,6 +17,7 @@ mod architecture;
 mod concurrency;
 mod drivers;
 mod graph;
+mod health;
 mod hosts;
 mod scenarios;
 mod search;

@@ -53,9 +53,12 @@ macro_rules! for_each_scenario {
             altered_session_cookie_is_ignored,
             a_copied_session_cookie_is_dead_after_logout,
             log_out_everywhere_ends_every_session,
-            eleventh_wrong_password_is_throttled,
             personal_responses_of_every_type_are_private,
             rss_escapes_html_in_comments_and_names,
+            robots_and_health_answer_operators,
+            // Last: its failed logins from one address would throttle the logins of scenarios
+            // after it where the suite shares one wiki (e2e).
+            eleventh_wrong_password_is_throttled,
         }
     };
 }
@@ -328,6 +331,34 @@ pub fn static_assets(gw: &dyn Gateway) {
         .starts_with("text/css"));
     assert!(!css.body.is_empty());
     assert_status(&gw.get("/+static/../quire.toml"), StatusCode::NOT_FOUND);
+}
+
+/// `/robots.txt` keeps crawlers off the actions under the mount, and `/+healthz` says the
+/// database answers, as JSON, without naming any page.
+pub fn robots_and_health_answer_operators(gw: &dyn Gateway) {
+    let robots = gw.get("/robots.txt");
+    assert_status(&robots, StatusCode::OK);
+    assert!(robots
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/plain"));
+    let rules = robots.text();
+    assert!(rules.contains("User-agent: *"), "{rules}");
+    assert!(
+        rules.contains(&format!("Disallow: {}/+\n", gw.mount())),
+        "{rules}"
+    );
+
+    let health = gw.get("/+healthz");
+    assert_status(&health, StatusCode::OK);
+    assert_eq!(health.header("content-type"), Some("application/json"));
+    let health: serde_json::Value = serde_json::from_slice(&health.body).unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["database"], "ok", "{health}");
+    assert!(
+        health["index_lag"].is_u64() || health["index_lag"].is_null(),
+        "{health}"
+    );
 }
 
 pub fn themes_modes_and_hashed_assets(gw: &dyn Gateway) {

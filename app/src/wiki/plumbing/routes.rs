@@ -73,6 +73,10 @@ pub enum Route {
     Prefs,
     /// `/+admin`: accounts, settings, failed logins (admins only).
     Admin,
+    /// `/robots.txt`: what crawlers may fetch (`robots_txt` in `quire.toml`).
+    Robots,
+    /// `/+healthz`: whether the database answers and how far the search index lags, for monitoring.
+    Healthz,
 }
 
 /// The word after `/+`: one for each route but the front page and page views. Its spelling in URLs
@@ -126,6 +130,8 @@ pub enum Verb {
     Prefs,
     /// [`Route::Admin`].
     Admin,
+    /// [`Route::Healthz`].
+    Healthz,
 }
 
 impl Verb {
@@ -198,6 +204,9 @@ pub enum Guard<'a> {
     Controller,
 }
 
+/// The name crawlers ask for at the wiki's root.
+const ROBOTS_TXT: &str = "robots.txt";
+
 /// Reading a page.
 const READ: &[Right] = &[Right::Read];
 /// Changing a page: the forms show its text, so writing needs reading too.
@@ -218,6 +227,10 @@ impl Route {
         let path = path.strip_prefix('/').unwrap_or(path);
         if path.is_empty() {
             return Ok(Route::Root);
+        }
+        // Crawlers ask for this one name at the root; a page cannot be called that.
+        if path == ROBOTS_TXT {
+            return Ok(Route::Robots);
         }
         let Some(action) = path.strip_prefix('+') else {
             return page(path).map(Route::View);
@@ -268,6 +281,7 @@ impl Route {
             Verb::Register => nothing(Route::Register),
             Verb::Prefs => nothing(Route::Prefs),
             Verb::Admin => nothing(Route::Admin),
+            Verb::Healthz => nothing(Route::Healthz),
         }
     }
 
@@ -331,6 +345,8 @@ impl Route {
             Route::Register => row(Some(Verb::Register), Controller, FormAndPost, READS),
             Route::Prefs => row(Some(Verb::Prefs), Controller, FormAndPost, READS),
             Route::Admin => row(Some(Verb::Admin), Controller, FormAndPost, READS),
+            Route::Robots => row(None, Controller, Read, READS),
+            Route::Healthz => row(Some(Verb::Healthz), Controller, Read, READS),
         }
     }
 
@@ -379,6 +395,7 @@ impl Route {
         let verb = self.verb().map_or("", Verb::as_str);
         match self {
             Route::Root => "/".to_owned(),
+            Route::Robots => format!("/{ROBOTS_TXT}"),
             Route::View(name) => page_path(name.as_str()),
             Route::Edit(name)
             | Route::Raw(name)
@@ -405,7 +422,8 @@ impl Route {
             | Route::Logout
             | Route::Register
             | Route::Prefs
-            | Route::Admin => format!("/+{verb}"),
+            | Route::Admin
+            | Route::Healthz => format!("/+{verb}"),
         }
     }
 }
@@ -459,7 +477,7 @@ mod tests {
 
     /// One route of every verb, and the front page and a page view.
     fn one_of_each() -> Vec<Route> {
-        let mut routes = vec![Route::Root, Route::View(name("A/B"))];
+        let mut routes = vec![Route::Root, Route::View(name("A/B")), Route::Robots];
         for verb in Verb::iter() {
             let path = match verb {
                 Verb::Contributions => "/+contributions/ann".to_owned(),
@@ -537,6 +555,12 @@ mod tests {
         assert_eq!(Route::parse(b"/+prefs").unwrap(), Route::Prefs);
         assert_eq!(Route::parse(b"/+admin").unwrap(), Route::Admin);
         assert_eq!(Route::parse(b"/+admin/x").unwrap_err().status(), 404);
+        assert_eq!(Route::parse(b"/robots.txt").unwrap(), Route::Robots);
+        assert_eq!(
+            Route::parse(b"/A/robots.txt").unwrap(),
+            Route::View(name("A/robots.txt"))
+        );
+        assert_eq!(Route::parse(b"/+healthz").unwrap(), Route::Healthz);
         assert_eq!(
             Route::parse(b"/+static/quire.css").unwrap(),
             Route::Static("quire.css".into())

@@ -182,6 +182,12 @@ impl Urls {
         with_query(format!("{}/{path}", self.mount), pairs)
     }
 
+    /// What every action's address starts with (everything but pages and the root): for
+    /// robots.txt, which keeps crawlers off them.
+    pub fn actions_prefix(&self) -> String {
+        format!("{}/+", self.mount)
+    }
+
     /// The base of static assets, without a trailing slash (themes append `/{file}`).
     pub fn static_base(&self) -> String {
         format!("{}/+{}", self.mount, Verb::Static)
