@@ -208,6 +208,11 @@ impl Principal<'_> {
     };
 }
 
+/// The words an ACL entry reads as a crowd, not an account: `Default` stands for the default entries,
+/// and `All`, `Known`, `Trusted` match whole classes of people. No account may be called one (or a
+/// look-alike, in any case): `#acl Known:read` would then name both the account and every logged-in user.
+pub const SPECIAL_NAMES: [&str; 4] = ["All", "Known", "Trusted", "Default"];
+
 /// Named groups of users, from `quire.toml`'s `[groups]`. A member may itself be a group (nested
 /// groups), or `All` / `Known`, which MoinMoin allows too.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -227,6 +232,11 @@ impl Groups {
                 .map(|(group, names)| (group, names.into_iter().collect()))
                 .collect(),
         }
+    }
+
+    /// The groups' names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.members.keys().map(String::as_str)
     }
 
     /// Whether `name` names a group.
@@ -292,6 +302,15 @@ impl Policy {
     /// The groups this policy knows.
     pub fn groups(&self) -> &Groups {
         &self.groups
+    }
+
+    /// The names no new account may take or look like ([`storage::NewUser::reserved`]): the
+    /// [`SPECIAL_NAMES`] and the groups', since an entry naming either would mean more than the account.
+    pub fn reserved_names(&self) -> Vec<&str> {
+        SPECIAL_NAMES
+            .into_iter()
+            .chain(self.groups.names())
+            .collect()
     }
 
     /// Whether `who` has `right` on a page whose ACL is `page` (`None`: the page has no `#acl` line,
@@ -410,6 +429,16 @@ mod tests {
         assert!(!may(&policy, ANON, acl, Right::Read), "nothing matched");
         assert!(!may(&policy, ANON, Some("All:"), Right::Read));
         assert!(!may(&policy, BOB, Some(""), Right::Read), "an empty ACL");
+    }
+
+    #[test]
+    fn special_words_and_groups_are_reserved_names() {
+        let policy = policy();
+        let reserved = policy.reserved_names();
+        for name in SPECIAL_NAMES.into_iter().chain(policy.groups().names()) {
+            assert!(reserved.contains(&name), "{name}");
+        }
+        assert!(reserved.contains(&"Editors"), "{reserved:?}");
     }
 
     #[test]

@@ -114,6 +114,7 @@ fn data_dir() -> TempDir {
                 role,
                 password: PASSWORD,
                 invite: None,
+                reserved: &[],
             })
             .unwrap();
     }

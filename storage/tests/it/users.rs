@@ -57,7 +57,13 @@ fn look_alike_names_are_refused_and_say_which_name_they_look_like() {
         })
         .unwrap();
     // Cyrillic а, full-width ａ, upper case, dotless ı, and an ASCII look-alike (rn for m).
-    for name in ["\u{430}dmin", "\u{ff41}dmin", "ADMIN", "adm\u{131}n", "adrnin"] {
+    for name in [
+        "\u{430}dmin",
+        "\u{ff41}dmin",
+        "ADMIN",
+        "adm\u{131}n",
+        "adrnin",
+    ] {
         let err = storage
             .create_user(&NewUser { name, ..alice() })
             .unwrap_err();
@@ -100,10 +106,7 @@ fn reserved_words_and_their_look_alikes_are_refused() {
         let err = storage
             .create_user(&NewUser { name, ..alice() })
             .unwrap_err();
-        assert!(
-            matches!(err, UserError::Reserved { .. }),
-            "{name}: {err:?}"
-        );
+        assert!(matches!(err, UserError::Reserved { .. }), "{name}: {err:?}");
         assert!(err.to_string().contains("reserved"), "{name}: {err}");
     }
     assert!(storage.users().unwrap().is_empty());
