@@ -297,8 +297,8 @@ pub(crate) fn name_key(name: &str) -> String {
     normalise_name(name).to_lowercase()
 }
 
-/// What a name looks like: the UTS #39 confusable skeleton of its [`name_key`], lowercased again
-/// because some prototypes are capitals (`0` reads as `O`). Two names with one skeleton can be told
+/// What a name looks like: the UTS #39 confusable skeleton of the name in NFKC and lowercase,
+/// lowercased again because some prototypes are capitals (`0` reads as `O`). Two names with one skeleton can be told
 /// apart by no reader, so no new account may take an existing account's skeleton or a reserved word's.
 pub fn name_skeleton(name: &str) -> String {
     unicode_security::skeleton(&name_key(name))
