@@ -19,6 +19,11 @@ fn alice() -> NewUser<'static> {
     }
 }
 
+/// Creates Alice's account under another name.
+fn create_named(storage: &Storage, name: &str) -> Result<storage::User, UserError> {
+    storage.create_user(&NewUser { name, ..alice() })
+}
+
 /// What the app passes: the ACL's special words and a group.
 const RESERVED: &[&str] = &["All", "Known", "Trusted", "Default", "Editors"];
 
@@ -50,12 +55,7 @@ fn names_are_unique_in_any_case_and_keep_their_spelling() {
 #[test]
 fn look_alike_names_are_refused_and_say_which_name_they_look_like() {
     let storage = Storage::open_in_memory().unwrap();
-    storage
-        .create_user(&NewUser {
-            name: "admin",
-            ..alice()
-        })
-        .unwrap();
+    create_named(&storage, "admin").unwrap();
     // Cyrillic а, full-width ａ, upper case, dotless ı, and an ASCII look-alike (rn for m).
     for name in [
         "\u{430}dmin",
@@ -64,21 +64,14 @@ fn look_alike_names_are_refused_and_say_which_name_they_look_like() {
         "adm\u{131}n",
         "adrnin",
     ] {
-        let err = storage
-            .create_user(&NewUser { name, ..alice() })
-            .unwrap_err();
+        let err = create_named(&storage, name).unwrap_err();
         assert!(
             matches!(err, UserError::NameTaken(_) | UserError::LooksLike { .. }),
             "{name}: {err:?}"
         );
         assert!(err.to_string().contains("\"admin\""), "{name}: {err}");
     }
-    let err = storage
-        .create_user(&NewUser {
-            name: "\u{430}dmin",
-            ..alice()
-        })
-        .unwrap_err();
+    let err = create_named(&storage, "\u{430}dmin").unwrap_err();
     assert!(err.to_string().contains("choose"), "says what to do: {err}");
     assert_eq!(storage.users().unwrap().len(), 1);
     // A normal new name passes, and is found in any spelling NFKC folds to it.
@@ -89,12 +82,7 @@ fn look_alike_names_are_refused_and_say_which_name_they_look_like() {
 #[test]
 fn names_are_stored_in_nfkc() {
     let storage = Storage::open_in_memory().unwrap();
-    let created = storage
-        .create_user(&NewUser {
-            name: "\u{ff42}ob",
-            ..alice()
-        })
-        .unwrap();
+    let created = create_named(&storage, "\u{ff42}ob").unwrap();
     assert_eq!(created.name, "bob");
     assert_eq!(storage.user("bob").unwrap().unwrap().name, "bob");
 }
@@ -103,19 +91,12 @@ fn names_are_stored_in_nfkc() {
 fn reserved_words_and_their_look_alikes_are_refused() {
     let storage = Storage::open_in_memory().unwrap();
     for name in ["All", "known", "TRUSTED", "Default", "editors", "\u{410}ll"] {
-        let err = storage
-            .create_user(&NewUser { name, ..alice() })
-            .unwrap_err();
+        let err = create_named(&storage, name).unwrap_err();
         assert!(matches!(err, UserError::Reserved { .. }), "{name}: {err:?}");
         assert!(err.to_string().contains("reserved"), "{name}: {err}");
     }
     assert!(storage.users().unwrap().is_empty());
-    storage
-        .create_user(&NewUser {
-            name: "Allison",
-            ..alice()
-        })
-        .unwrap();
+    create_named(&storage, "Allison").unwrap();
 }
 
 #[test]
