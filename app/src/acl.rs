@@ -217,6 +217,11 @@ impl Principal<'_> {
     };
 }
 
+/// The words an ACL entry reads as a crowd, not an account: `Default` stands for the default entries,
+/// and `All`, `Known`, `Trusted` match whole classes of people. No account may be called one (or a
+/// look-alike, in any case): `#acl Known:read` would then name both the account and every logged-in user.
+pub const SPECIAL_NAMES: [&str; 4] = [CROWDS[0], CROWDS[1], CROWDS[2], "Default"];
+
 /// Named groups of users, from `quire.toml`'s `[groups]`. A member may itself be a group (nested
 /// groups), or `All` / `Known`, which MoinMoin allows too. Group and member names match in any case,
 /// as in ACLs; they are kept folded.
@@ -225,13 +230,13 @@ pub struct Groups {
     members: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// The words ACLs give a meaning of their own, matched exactly (never folded).
-const SPECIAL_NAMES: [&str; 3] = ["All", "Known", "Trusted"];
+/// The words that stand for whole classes of people in ACLs, matched exactly (never folded).
+const CROWDS: [&str; 3] = ["All", "Known", "Trusted"];
 
 /// A name as ACLs compare it: a special word as it is, any other name (a user's, a group's) folded
 /// the way account names are, so that an ACL names an account in any spelling its owner logs in with.
 fn name_key(name: &str) -> String {
-    if SPECIAL_NAMES.contains(&name) {
+    if CROWDS.contains(&name) {
         name.to_owned()
     } else {
         storage::users::name_key(name)
@@ -253,6 +258,11 @@ impl Groups {
                 })
                 .collect(),
         }
+    }
+
+    /// The groups' names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.members.keys().map(String::as_str)
     }
 
     /// Whether `name` names a group (in any case).
@@ -320,6 +330,15 @@ impl Policy {
     /// The groups this policy knows.
     pub fn groups(&self) -> &Groups {
         &self.groups
+    }
+
+    /// The names no new account may take or look like ([`storage::NewUser::reserved`]): the
+    /// [`SPECIAL_NAMES`] and the groups', since an entry naming either would mean more than the account.
+    pub fn reserved_names(&self) -> Vec<&str> {
+        SPECIAL_NAMES
+            .into_iter()
+            .chain(self.groups.names())
+            .collect()
     }
 
     /// Whether `who` has `right` on a page whose ACL is `page` (`None`: the page has no `#acl` line,
@@ -448,6 +467,16 @@ mod tests {
         assert!(!may(&policy, ANON, acl, Right::Read), "nothing matched");
         assert!(!may(&policy, ANON, Some("All:"), Right::Read));
         assert!(!may(&policy, BOB, Some(""), Right::Read), "an empty ACL");
+    }
+
+    #[test]
+    fn special_words_and_groups_are_reserved_names() {
+        let policy = policy();
+        let reserved = policy.reserved_names();
+        for name in SPECIAL_NAMES.into_iter().chain(policy.groups().names()) {
+            assert!(reserved.contains(&name), "{name}");
+        }
+        assert!(reserved.contains(&"Editors"), "{reserved:?}");
     }
 
     #[test]

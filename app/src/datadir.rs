@@ -11,6 +11,7 @@ use storage::{Save, SaveOutcome, Storage};
 
 use crate::config::{default_file, Settings};
 use crate::seed::SEED_PAGES;
+use crate::wiki::plumbing::page_name::link_targets;
 
 /// An opened data directory.
 pub struct DataDir {
@@ -97,7 +98,7 @@ impl DataDir {
 fn seed(storage: &Storage) -> anyhow::Result<usize> {
     let mut written = 0;
     for (name, text) in SEED_PAGES {
-        let links = markup::wiki_links(text, name);
+        let links = link_targets(markup::wiki_links(text, name));
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
         let save = Save {
             page: name,
@@ -129,7 +130,7 @@ fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
         }
         let mut progressed = false;
         for revision in &batch {
-            let links = markup::wiki_links(&revision.text, &revision.meta.page);
+            let links = link_targets(markup::wiki_links(&revision.text, &revision.meta.page));
             let links: Vec<&str> = links.iter().map(String::as_str).collect();
             // False when a save overtook us; that save recorded (or will be listed with) its own links.
             progressed |= storage.set_links(&revision.meta.page, revision.meta.rev, &links)?;

@@ -21,7 +21,7 @@
 //!   ([`crate::StorageError::UnknownFormat`]) instead of showing garbage.
 //! - `revisions.size_delta` is stored at save time so recent changes need no self-join.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::StorageError;
 use std::path::Path;
@@ -37,6 +37,8 @@ pub(crate) struct Migration {
     pub(crate) description: &'static str,
     /// The statements; run inside the migration transaction.
     pub(crate) sql: &'static str,
+    /// What SQL cannot compute (Unicode normalisation, say), run after `sql` in the same transaction.
+    pub(crate) fill: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
 }
 
 /// All migrations, in order. Append only.
@@ -65,6 +67,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         );
         CREATE INDEX revisions_recent ON revisions (time DESC, id DESC);
     ",
+        fill: None,
     },
     Migration {
         version: 2,
@@ -94,6 +97,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         );
         INSERT INTO render_epoch (id, epoch) VALUES (1, 0);
     ",
+        fill: None,
     },
     Migration {
         version: 3,
@@ -119,6 +123,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             lines   BLOB NOT NULL
         );
     ",
+        fill: None,
     },
     Migration {
         version: 4,
@@ -156,6 +161,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             used       INTEGER
         );
     ",
+        fill: None,
     },
     Migration {
         version: 5,
@@ -173,6 +179,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         );
         INSERT INTO acl_scan (id, upto) VALUES (1, 0);
     ",
+        fill: None,
     },
     Migration {
         version: 6,
@@ -187,6 +194,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             text    TEXT NOT NULL
         );
     ",
+        fill: None,
     },
     Migration {
         version: 7,
@@ -196,6 +204,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: "
         ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
     ",
+        fill: None,
     },
     Migration {
         version: 8,
@@ -209,6 +218,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ) WITHOUT ROWID;
         CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires);
     ",
+        fill: None,
+    },
+    Migration {
+        version: 9,
+        description: "look-alike account names",
+        // Each account's confusable skeleton (`crate::users::name_skeleton`), so that registering a
+        // name that looks like an existing one is refused by one indexed lookup; not UNIQUE, because
+        // older databases may hold look-alikes already. `fill` computes it for existing rows, and
+        // re-keys them under NFKC.
+        sql: "
+        ALTER TABLE users ADD COLUMN name_skeleton TEXT NOT NULL DEFAULT '';
+        CREATE INDEX users_by_skeleton ON users (name_skeleton);
+    ",
+        fill: Some(crate::users::fill_name_skeletons),
     },
 ];
 
@@ -240,6 +263,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StorageE
             "migrating the database schema"
         );
         tx.execute_batch(migration.sql)
+            .and_then(|()| migration.fill.map_or(Ok(()), |fill| fill(&tx)))
             .map_err(|e| StorageError::opening(path, "migrating the database schema", e))?;
     }
     if found < SCHEMA_VERSION {
@@ -320,6 +344,38 @@ mod tests {
         migrate(&mut conn, path).unwrap();
         migrate(&mut conn, path).unwrap();
         assert_eq!(user_version(&conn, path).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn accounts_from_before_skeletons_get_one_in_the_migration() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 8) {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (name, name_key, display_name, role, password_hash, created) VALUES
+             ('Admin', 'admin', 'Admin', 'admin', 'x', 0),
+             ('\u{ff41}dmin', '\u{ff41}dmin', 'x', 'user', 'x', 0),
+             ('B\u{ff4f}b', 'b\u{ff4f}b', 'x', 'user', 'x', 0)",
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT name_key, name_skeleton FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let admin = crate::users::name_skeleton("admin");
+        let expected = [
+            ("admin".to_owned(), admin.clone()),
+            // Its NFKC key is Admin's: left as it was rather than merged or renamed.
+            ("\u{ff41}dmin".to_owned(), admin),
+            ("bob".to_owned(), "bob".to_owned()),
+        ];
+        assert_eq!(rows, expected);
     }
 
     #[test]

@@ -2,8 +2,16 @@
 //!
 //! A user's name is what revisions are attributed to. It is unique without regard to case (`Alice` and
 //! `alice` are one account, found by either spelling; the spelling given at creation is kept for
-//! display), which the table enforces through `name_key`, the lowercased name. Names must start with a
-//! letter, so no account can pass for the IP address an anonymous edit is attributed to.
+//! display), which the table enforces through `name_key`, the NFKC, lowercased name. Names must start
+//! with a letter, so no account can pass for the IP address an anonymous edit is attributed to.
+//!
+//! A name is also a claim to be someone, so a new name may not *look* like another: it is stored in
+//! NFKC (full-width `ａdmin` is `admin`), and refused when its [`name_skeleton`] (UTS #39's confusable
+//! skeleton of the case-folded name, so `аdmin` with a Cyrillic а, `admın` and `adrnin` all read as
+//! `admin`) is an existing account's or a reserved word's ([`NewUser::reserved`]). Skeletons are
+//! stored (`users.name_skeleton`, indexed), so the check is one lookup; rows from before they existed
+//! get theirs in the migration that added the column. Names that already looked alike then stay as they
+//! are: nothing is renamed behind an admin's back.
 //!
 //! Passwords are stored only as argon2id PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`, the
 //! `argon2` crate's default parameters), never in any other form; hashing and checking happen here, so
@@ -20,7 +28,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{doing, StorageError};
 use crate::Storage;
@@ -111,6 +120,10 @@ pub struct NewUser<'a> {
     /// An invitation code to use up in the same transaction (invite-only registration); a code that is
     /// unknown, used or expired fails the creation with [`UserError::BadInvite`].
     pub invite: Option<&'a str>,
+    /// Names no account may take or look like: the caller's special words and group names (the app
+    /// passes the ACL keywords `All`, `Known`, `Trusted`, `Default` and the `[groups]`), compared
+    /// as [`name_skeleton`]s.
+    pub reserved: &'a [&'a str],
 }
 
 /// Preferences a user sets for themselves.
@@ -134,6 +147,27 @@ pub enum UserError {
     /// Another account has this name, in some spelling.
     #[error("there is already an account called {0:?}")]
     NameTaken(String),
+    /// The name looks like another account's: the same after NFKC, case folding and mapping
+    /// confusable characters (UTS #39), as `аdmin` (Cyrillic а) looks like `admin`.
+    #[error(
+        "the name {name:?} looks too much like the existing account {existing:?}; choose a name that differs in more than look-alike letters"
+    )]
+    LooksLike {
+        /// The name asked for.
+        name: String,
+        /// The existing account's name.
+        existing: String,
+    },
+    /// The name is, or looks like, a reserved word (an ACL keyword or a group name).
+    #[error(
+        "the name {name:?} is reserved: it reads as {reserved:?}, which access control lists use for a group of people; choose another name"
+    )]
+    Reserved {
+        /// The name asked for.
+        name: String,
+        /// The reserved word it matches.
+        reserved: String,
+    },
     /// The password is too short or too long.
     #[error("{0}")]
     BadPassword(String),
@@ -251,11 +285,52 @@ fn check_field(what: &str, value: &str, max_chars: usize) -> Result<(), UserErro
     Ok(())
 }
 
-/// The key account names are unique under, and found by: lowercase, so `Alice` and `ALICE` are one
-/// account. Public so that whatever else compares names with accounts (the app's ACLs) folds them
-/// the very same way.
+/// A name as it is stored: trimmed and in NFKC, so compatibility forms (full-width letters, ligatures)
+/// become the letters they stand for.
+fn normalise_name(name: &str) -> String {
+    name.trim().nfkc().collect()
+}
+
+/// The key names are unique under, and found by: NFKC and lowercase, so `Alice`, `ALICE` and `Ａlice`
+/// are one account. Public so that whatever else compares names with accounts (the app's ACLs) folds
+/// them the very same way.
 pub fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
+    normalise_name(name).to_lowercase()
+}
+
+/// What a name looks like: the UTS #39 confusable skeleton of the name in NFKC and lowercase,
+/// lowercased again because some prototypes are capitals (`0` reads as `O`). Two names with one skeleton can be told
+/// apart by no reader, so no new account may take an existing account's skeleton or a reserved word's.
+pub fn name_skeleton(name: &str) -> String {
+    unicode_security::skeleton(&name_key(name))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Migration 9: gives every account its skeleton, and its key under NFKC. A key another account holds
+/// already (two old names that NFKC folds together) is left as it was, and said in the log.
+pub(crate) fn fill_name_skeletons(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String)> = tx
+        .prepare("SELECT id, name FROM users")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, name) in rows {
+        tx.execute(
+            "UPDATE users SET name_skeleton = ?2 WHERE id = ?1",
+            params![id, name_skeleton(&name)],
+        )?;
+        let rekeyed = tx.execute(
+            "UPDATE OR IGNORE users SET name_key = ?2 WHERE id = ?1",
+            params![id, name_key(&name)],
+        )?;
+        if rekeyed == 0 {
+            tracing::warn!(
+                account = %name,
+                "two accounts have names that are one under NFKC; rename or disable one of them"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The argon2id PHC string of `password`, with a fresh random salt.
@@ -331,8 +406,16 @@ impl Storage {
     /// Creates an account. The name, password, display name and email are checked first; a name
     /// taken in any spelling is [`UserError::NameTaken`].
     pub fn create_user(&self, new: &NewUser<'_>) -> Result<User, UserError> {
-        let name = new.name.trim();
+        let name = normalise_name(new.name);
+        let name = name.as_str();
         check_user_name(name)?;
+        let skeleton = name_skeleton(name);
+        if let Some(word) = new.reserved.iter().find(|w| name_skeleton(w) == skeleton) {
+            return Err(UserError::Reserved {
+                name: name.to_owned(),
+                reserved: (*word).to_owned(),
+            });
+        }
         check_password(new.password)?;
         let display_name = new
             .display_name
@@ -360,10 +443,30 @@ impl Storage {
                 return Err(UserError::BadInvite);
             }
         }
+        // Inside the write transaction, so two registrations cannot both pass it.
+        let look_alike: Option<(String, String)> = tx
+            .query_row(
+                "SELECT name, name_key FROM users WHERE name_skeleton = ?1 LIMIT 1",
+                params![skeleton],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(doing("looking for a look-alike account"))?;
+        if let Some((existing, key)) = look_alike {
+            return Err(if key == name_key(name) {
+                UserError::NameTaken(existing)
+            } else {
+                UserError::LooksLike {
+                    name: name.to_owned(),
+                    existing,
+                }
+            });
+        }
         let inserted = tx
             .execute(
-                "INSERT INTO users (name, name_key, display_name, email, role, disabled, password_hash, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)
+                "INSERT INTO users (name, name_key, name_skeleton, display_name, email, role, disabled,
+                                    password_hash, created)
+                 VALUES (?1, ?2, ?8, ?3, ?4, ?5, 0, ?6, ?7)
                  ON CONFLICT (name_key) DO NOTHING",
                 params![
                     name,
@@ -372,7 +475,8 @@ impl Storage {
                     new.email.trim(),
                     new.role.as_str(),
                     hash,
-                    created
+                    created,
+                    skeleton
                 ],
             )
             .map_err(doing("creating an account"))?;

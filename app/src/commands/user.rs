@@ -22,6 +22,7 @@ pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
         } => {
             let password = read_password(*password_stdin, name)?;
             let role = if *admin { Role::Admin } else { Role::User };
+            let policy = setup.settings.acl_policy();
             let user = storage
                 .create_user(&NewUser {
                     name,
@@ -30,6 +31,7 @@ pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
                     role,
                     password: &password,
                     invite: None,
+                    reserved: &policy.reserved_names(),
                 })
                 .map_err(explain)?;
             println!("Created {} account {}.", role.as_str(), user.name);

@@ -127,6 +127,7 @@ fn data_dir() -> TempDir {
                 role,
                 password: PASSWORD,
                 invite: None,
+                reserved: &[],
             })
             .unwrap();
     }

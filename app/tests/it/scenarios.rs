@@ -56,6 +56,8 @@ macro_rules! for_each_scenario {
             personal_responses_of_every_type_are_private,
             rss_escapes_html_in_comments_and_names,
             robots_and_health_answer_operators,
+            nfc_and_nfd_names_are_one_page,
+            look_alike_and_reserved_names_cannot_register,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -1427,4 +1429,75 @@ pub fn rss_escapes_html_in_comments_and_names(gw: &dyn Gateway) {
     );
     assert!(!atom.contains("<img"), "{atom}");
     assert!(!atom.contains("type=\"html\""), "{atom}");
+}
+
+/// Issue 19, finding 10: `Crème` typed precomposed (NFC) or decomposed (NFD, as macOS file names and
+/// some keyboards give it) is one page, with one URL, and a link in either spelling finds it.
+pub fn nfc_and_nfd_names_are_one_page(gw: &dyn Gateway) {
+    let nfd = "Cre\u{300}me";
+    let nfc = "Cr\u{e8}me";
+    let saved = save(gw, nfd, "Burnt sugar on top.", None);
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("{}/Cr%C3%A8me", gw.mount()).as_str())
+    );
+    let view = gw.get(&format!("/{nfc}"));
+    assert_status(&view, StatusCode::OK);
+    assert!(
+        view.text().contains("Burnt sugar on top."),
+        "{}",
+        view.text()
+    );
+
+    // Saving the NFC spelling as a new page is an edit of the same page, based on its revision 1.
+    assert_status(
+        &save(gw, nfc, "Burnt sugar, cold cream.", Some(1)),
+        StatusCode::SEE_OTHER,
+    );
+    let raw = gw.get(&format!("/+raw/{nfd}"));
+    assert_status(&raw, StatusCode::OK);
+    assert_eq!(raw.text(), "Burnt sugar, cold cream.");
+
+    // Links in either spelling are blue, lead to the one URL and count as backlinks.
+    assert_status(
+        &save(
+            gw,
+            "Desserts",
+            &format!("See [[{nfd}]] and [[{nfc}]]."),
+            None,
+        ),
+        StatusCode::SEE_OTHER,
+    );
+    let html = gw.get("/Desserts").text();
+    assert!(!html.contains("wikilink missing"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"{}/Cr%C3%A8me\"", gw.mount())),
+        "{html}"
+    );
+    assert!(!html.contains("Cre%CC%80me"), "{html}");
+    let target = gw.get(&format!("/{nfc}")).text();
+    assert!(
+        target.contains(&format!("href=\"{}/Desserts\"", gw.mount())),
+        "{target}"
+    );
+}
+
+/// Issue 19, finding 10: no account may look like another (`Zеd` with a Cyrillic е next to `Zed`) or
+/// be called like an ACL keyword (`known`), and the form says why.
+pub fn look_alike_and_reserved_names_cannot_register(gw: &dyn Gateway) {
+    let password = "correct horse battery";
+    assert_status(
+        &register(&Browser::new(gw), "Zed", password),
+        StatusCode::SEE_OTHER,
+    );
+    let look_alike = register(&Browser::new(gw), "Z\u{435}d", password);
+    assert_status(&look_alike, StatusCode::CONFLICT);
+    let html = look_alike.text();
+    assert!(html.contains("looks too much like"), "{html}");
+    assert!(html.contains("Zed"), "{html}");
+    let reserved = register(&Browser::new(gw), "known", password);
+    assert_status(&reserved, StatusCode::BAD_REQUEST);
+    let html = reserved.text();
+    assert!(html.contains("is reserved"), "{html}");
 }

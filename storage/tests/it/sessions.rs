@@ -18,6 +18,7 @@ fn create(storage: &Storage, name: &str) {
             role: Role::User,
             password: "correct horse battery",
             invite: None,
+            reserved: &[],
         })
         .unwrap();
 }

@@ -15,8 +15,17 @@ fn alice() -> NewUser<'static> {
         role: Role::User,
         password: "correct horse battery",
         invite: None,
+        reserved: RESERVED,
     }
 }
+
+/// Creates Alice's account under another name.
+fn create_named(storage: &Storage, name: &str) -> Result<storage::User, UserError> {
+    storage.create_user(&NewUser { name, ..alice() })
+}
+
+/// What the app passes: the ACL's special words and a group.
+const RESERVED: &[&str] = &["All", "Known", "Trusted", "Default", "Editors"];
 
 fn attempt<'a>(name: &'a str, password: &'a str, address: &'a str, time: i64) -> LoginAttempt<'a> {
     LoginAttempt {
@@ -41,6 +50,53 @@ fn names_are_unique_in_any_case_and_keep_their_spelling() {
     assert_eq!(found.name, "Alice");
     assert_eq!(found.role, Role::User);
     assert!(storage.user("Bob").unwrap().is_none());
+}
+
+#[test]
+fn look_alike_names_are_refused_and_say_which_name_they_look_like() {
+    let storage = Storage::open_in_memory().unwrap();
+    create_named(&storage, "admin").unwrap();
+    // Cyrillic а, full-width ａ, upper case, dotless ı, and an ASCII look-alike (rn for m).
+    for name in [
+        "\u{430}dmin",
+        "\u{ff41}dmin",
+        "ADMIN",
+        "adm\u{131}n",
+        "adrnin",
+    ] {
+        let err = create_named(&storage, name).unwrap_err();
+        assert!(
+            matches!(err, UserError::NameTaken(_) | UserError::LooksLike { .. }),
+            "{name}: {err:?}"
+        );
+        assert!(err.to_string().contains("\"admin\""), "{name}: {err}");
+    }
+    let err = create_named(&storage, "\u{430}dmin").unwrap_err();
+    assert!(err.to_string().contains("choose"), "says what to do: {err}");
+    assert_eq!(storage.users().unwrap().len(), 1);
+    // A normal new name passes, and is found in any spelling NFKC folds to it.
+    storage.create_user(&alice()).unwrap();
+    assert_eq!(storage.user("\u{ff21}lice").unwrap().unwrap().name, "Alice");
+}
+
+#[test]
+fn names_are_stored_in_nfkc() {
+    let storage = Storage::open_in_memory().unwrap();
+    let created = create_named(&storage, "\u{ff42}ob").unwrap();
+    assert_eq!(created.name, "bob");
+    assert_eq!(storage.user("bob").unwrap().unwrap().name, "bob");
+}
+
+#[test]
+fn reserved_words_and_their_look_alikes_are_refused() {
+    let storage = Storage::open_in_memory().unwrap();
+    for name in ["All", "known", "TRUSTED", "Default", "editors", "\u{410}ll"] {
+        let err = create_named(&storage, name).unwrap_err();
+        assert!(matches!(err, UserError::Reserved { .. }), "{name}: {err:?}");
+        assert!(err.to_string().contains("reserved"), "{name}: {err}");
+    }
+    assert!(storage.users().unwrap().is_empty());
+    create_named(&storage, "Allison").unwrap();
 }
 
 #[test]

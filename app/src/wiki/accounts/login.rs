@@ -172,6 +172,7 @@ impl Wiki {
                 Some("The two passwords differ.".to_owned()),
             );
         }
+        let reserved = self.acl.reserved_names();
         let created = self.storage.create_user(&NewUser {
             name: &fields.name,
             display_name: Some(&fields.display_name),
@@ -179,13 +180,14 @@ impl Wiki {
             role: Role::User,
             password,
             invite: (mode == Registration::Invite).then_some(fields.invite.as_str()),
+            reserved: &reserved,
         });
         let user = match created {
             Ok(user) => user,
             Err(UserError::Storage(err)) => return Err(err.into()),
             Err(err) => {
                 let status = match err {
-                    UserError::NameTaken(_) => StatusCode::CONFLICT,
+                    UserError::NameTaken(_) | UserError::LooksLike { .. } => StatusCode::CONFLICT,
                     UserError::BadInvite => StatusCode::FORBIDDEN,
                     _ => StatusCode::BAD_REQUEST,
                 };

@@ -10,7 +10,7 @@ use storage::{Revision, Save, SaveOutcome};
 use crate::wiki::history::diff_rows::{diff, DiffLine, DiffOptions};
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::plumbing::layout::Layout;
-use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::page_name::{link_targets, PageName};
 use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
@@ -252,7 +252,7 @@ impl Wiki {
     ) -> Result<SaveOutcome, WikiError> {
         self.check_acl_change(&exchange.viewer, name, text)?;
         let author = author_of(exchange);
-        let links = markup::wiki_links_with(text, name.as_str(), &self.markup);
+        let links = link_targets(markup::wiki_links_with(text, name.as_str(), &self.markup));
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
         let outcome = self.storage.save_with_links(
             Save {

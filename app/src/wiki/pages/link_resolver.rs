@@ -1,9 +1,12 @@
-//! How markup learns where wiki links point and which pages exist.
+//! How markup learns where wiki links point and which pages exist. Link targets are text from a
+//! page, not a `PageName`: each is [`normalise`]d here, so a link in either Unicode spelling of a name
+//! leads to the one page.
 
 use std::collections::HashSet;
 
 use storage::Storage;
 
+use crate::wiki::plumbing::page_name::normalise;
 use crate::wiki::plumbing::urls::Urls;
 
 /// Answers markup's questions from the storage and the mount's URLs.
@@ -14,17 +17,24 @@ pub struct StoredLinks<'a> {
 
 impl markup::LinkResolver for StoredLinks<'_> {
     fn page_url(&self, name: &str) -> String {
-        self.urls.page_text(name)
+        self.urls.page_text(&normalise(name))
     }
 
     fn create_url(&self, name: &str) -> String {
-        self.urls.edit_text(name)
+        self.urls.edit_text(&normalise(name))
     }
 
+    /// The names as markup gave them whose normalised spelling is a page.
     fn existing(&self, names: &[String]) -> HashSet<String> {
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        match self.storage.existing(&names) {
-            Ok(found) => found,
+        let normalised: Vec<_> = names.iter().map(|name| normalise(name)).collect();
+        let lookup: Vec<&str> = normalised.iter().map(AsRef::as_ref).collect();
+        match self.storage.existing(&lookup) {
+            Ok(found) => names
+                .iter()
+                .zip(&normalised)
+                .filter(|(_, stored)| found.contains(stored.as_ref()))
+                .map(|(name, _)| name.clone())
+                .collect(),
             Err(err) => {
                 // Links then show as missing; the page itself still renders.
                 tracing::warn!(error = %err, "could not look up which linked pages exist");

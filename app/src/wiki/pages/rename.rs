@@ -13,7 +13,7 @@ use storage::{Rename, StorageError};
 
 use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::layout::Layout;
-use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::page_name::{link_targets, PageName};
 use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
@@ -112,7 +112,7 @@ impl Wiki {
         // Relative links ([[../Sibling]]) may point elsewhere under the new names.
         for (_, to) in &outcome.renamed {
             if let Some(current) = self.storage.current(to)? {
-                let links = markup::wiki_links_with(&current.text, to, &self.markup);
+                let links = link_targets(markup::wiki_links_with(&current.text, to, &self.markup));
                 let links: Vec<&str> = links.iter().map(String::as_str).collect();
                 self.storage.set_links(to, current.meta.rev, &links)?;
             }

@@ -8,10 +8,20 @@
 //! - control characters and leading/trailing white space in a segment: they
 //!   are invisible in a title and in links;
 //! - more than [`MAX_LEN`] bytes.
+//!
+//! A name is kept in NFC ([`normalise`]): `Café` typed with a precomposed `é` or with `e` and a
+//! combining accent (as macOS file names and some keyboards give it) looks the same, so it must be
+//! one page with one URL. NFC, not NFKC: a full-width `Ａ` is a character of its own in a title, not a
+//! spelling of `A`. Names reach storage from two edges, and both normalise through [`normalise`]:
+//! [`PageName::parse`] (URLs, forms, settings) and link targets, which markup finds in page texts
+//! ([`link_targets`] for the link graph, `pages::link_resolver` for rendering).
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use thiserror::Error;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// The longest page name, in bytes.
 pub const MAX_LEN: usize = 255;
@@ -38,13 +48,35 @@ pub enum PageNameError {
     BadCharacter,
 }
 
+/// `text` as a page name is stored and looked up: NFC. Borrowed when it is NFC already (nearly
+/// always), so the common case costs one quick scan.
+pub fn normalise(text: &str) -> Cow<'_, str> {
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        IsNormalized::No | IsNormalized::Maybe => Cow::Owned(text.nfc().collect()),
+    }
+}
+
+/// The wiki-link targets markup found, [`normalise`]d, each once: what the link graph records, so that
+/// backlinks and wanted pages find a page whichever spelling a link used.
+pub fn link_targets(found: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    found
+        .into_iter()
+        .map(|target| normalise(&target).into_owned())
+        .filter(|target| seen.insert(target.clone()))
+        .collect()
+}
+
 /// A valid page name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PageName(String);
 
 impl PageName {
-    /// Parses a page name.
+    /// Parses a page name, in NFC ([`normalise`]).
     pub fn parse(text: &str) -> Result<PageName, PageNameError> {
+        let text = normalise(text);
+        let text = text.as_ref();
         if text.is_empty() {
             return Err(PageNameError::Empty);
         }
@@ -143,6 +175,16 @@ mod tests {
             PageName::parse(&"x".repeat(256)),
             Err(PageNameError::TooLong)
         );
+    }
+
+    #[test]
+    fn nfc_and_nfd_spellings_are_one_name() {
+        let composed = PageName::parse("Caf\u{e9}/Cr\u{e8}me").unwrap();
+        let decomposed = PageName::parse("Cafe\u{301}/Cre\u{300}me").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(decomposed.as_str(), "Caf\u{e9}/Cr\u{e8}me");
+        // NFC, not NFKC: a full-width letter is a different character, not a different spelling.
+        assert_eq!(PageName::parse("\u{ff21}").unwrap().as_str(), "\u{ff21}");
     }
 
     #[test]

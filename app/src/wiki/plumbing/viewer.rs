@@ -246,6 +246,7 @@ mod tests {
                 role: Role::User,
                 password: "ann's password",
                 invite: None,
+                reserved: &[],
             })
             .unwrap();
         let session = Session::default();
