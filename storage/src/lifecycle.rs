@@ -472,3 +472,53 @@ fn move_page(
     render_cache::invalidate_links_to(conn, to)?;
     Ok(())
 }
+
+/// Migration 10: every page name, link target and redirect in NFC, the one spelling the app uses
+/// for names since then. A page whose NFC name another page holds already keeps its name (merging
+/// two pages is a person's decision), and the log says so; the rendered HTML is dropped, as its
+/// links may name the old spellings.
+pub(crate) fn fill_nfc_page_names(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    use unicode_normalization::UnicodeNormalization;
+    let not_nfc = |table_column: &str| -> rusqlite::Result<Vec<String>> {
+        let names: Vec<String> = tx
+            .prepare(&format!("SELECT DISTINCT {table_column}"))?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(names
+            .into_iter()
+            .filter(|name| !unicode_normalization::is_nfc(name))
+            .collect())
+    };
+    for old in not_nfc("name FROM pages")? {
+        let new: String = old.nfc().collect();
+        let renamed = tx.execute(
+            "UPDATE OR IGNORE pages SET name = ?2 WHERE name = ?1",
+            params![old, new],
+        )?;
+        if renamed == 0 {
+            tracing::warn!(
+                page = %old,
+                "a page's name in NFC is another page's; rename one of them to reach it"
+            );
+        }
+    }
+    for old in not_nfc("target FROM links")? {
+        let new: String = old.nfc().collect();
+        // A revision linking to both spellings keeps one row.
+        tx.execute(
+            "UPDATE OR IGNORE links SET target = ?2 WHERE target = ?1",
+            params![old, new],
+        )?;
+        tx.execute("DELETE FROM links WHERE target = ?1", params![old])?;
+    }
+    for old in not_nfc("name FROM redirects")? {
+        let new: String = old.nfc().collect();
+        tx.execute(
+            "UPDATE OR IGNORE redirects SET name = ?2 WHERE name = ?1",
+            params![old, new],
+        )?;
+        tx.execute("DELETE FROM redirects WHERE name = ?1", params![old])?;
+    }
+    tx.execute("DELETE FROM rendered", [])?;
+    Ok(())
+}

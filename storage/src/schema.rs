@@ -233,6 +233,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: Some(crate::users::fill_name_skeletons),
     },
+    Migration {
+        version: 10,
+        description: "page names in NFC",
+        // The app takes page names in NFC since this version, at every edge (a URL, a form, a link
+        // target), so a page saved earlier under another spelling of its name (NFD, as some
+        // systems type accents) could no longer be reached. `fill` renames such pages, link targets
+        // and redirects to NFC, and drops the rendered HTML, whose links may name the old spelling.
+        sql: "",
+        fill: Some(crate::lifecycle::fill_nfc_page_names),
+    },
 ];
 
 /// The schema version this build creates and understands.
@@ -376,6 +386,45 @@ mod tests {
             ("bob".to_owned(), "bob".to_owned()),
         ];
         assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn pages_from_before_nfc_names_are_renamed_to_nfc_in_the_migration() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 9) {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        // "Café" written with a combining accent, a page already called "Noël" in NFC and in NFD
+        // (the NFD one stays: renaming it would take the other's name), and links to both spellings.
+        conn.execute_batch(
+            "INSERT INTO pages (id, name, current_rev) VALUES
+                 (1, 'Cafe\u{301}', 0), (2, 'Noël', 0), (3, 'Noe\u{308}l', 0), (4, 'Home', 0);
+             INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body)
+                 VALUES (1, 4, 1, 'a', 0, '', 0, 0, '');
+             INSERT INTO links (revision_id, target) VALUES
+                 (1, 'Cafe\u{301}'), (1, 'Café'), (1, 'Ame\u{301}lie');
+             INSERT INTO redirects (name, page_id) VALUES ('Old Cafe\u{301}', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let strings = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            strings("SELECT name FROM pages ORDER BY id"),
+            ["Café", "Noël", "Noe\u{308}l", "Home"]
+        );
+        assert_eq!(
+            strings("SELECT target FROM links ORDER BY target"),
+            ["Amélie", "Café"]
+        );
+        assert_eq!(strings("SELECT name FROM redirects"), ["Old Café"]);
     }
 
     #[test]
