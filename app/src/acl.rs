@@ -237,9 +237,16 @@ const CROWDS: [&str; 3] = ["All", "Known", "Trusted"];
 /// the way account names are, so that an ACL names an account in any spelling its owner logs in with.
 fn name_key(name: &str) -> String {
     if CROWDS.contains(&name) {
-        name.to_owned()
+        return name.to_owned();
+    }
+    let folded = storage::users::name_key(name);
+    // NFKC can turn a character into white space or ACL punctuation (`¨` is a space and a combining
+    // mark), which would split the name when the ACL is written out again. No account name holds
+    // those, so such a name matches no account either way: it is only lowercased.
+    if folded.contains(|c: char| c.is_whitespace() || c == ',' || c == ':') {
+        name.to_lowercase()
     } else {
-        storage::users::name_key(name)
+        folded
     }
 }
 
@@ -476,7 +483,8 @@ mod tests {
         for name in SPECIAL_NAMES.into_iter().chain(policy.groups().names()) {
             assert!(reserved.contains(&name), "{name}");
         }
-        assert!(reserved.contains(&"Editors"), "{reserved:?}");
+        // Groups are kept folded; storage compares reserved names by skeleton, in any case.
+        assert!(reserved.contains(&"editors"), "{reserved:?}");
     }
 
     #[test]

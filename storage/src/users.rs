@@ -288,7 +288,9 @@ fn check_field(what: &str, value: &str, max_chars: usize) -> Result<(), UserErro
 /// A name as it is stored: trimmed and in NFKC, so compatibility forms (full-width letters, ligatures)
 /// become the letters they stand for.
 fn normalise_name(name: &str) -> String {
-    name.trim().nfkc().collect()
+    // NFKC can itself make white space at an end (a lone `¨` becomes a space and a combining mark).
+    let nfkc: String = name.trim().nfkc().collect();
+    nfkc.trim().to_owned()
 }
 
 /// The key names are unique under, and found by: NFKC and lowercase, so `Alice`, `ALICE` and `Ａlice`
