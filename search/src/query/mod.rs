@@ -15,9 +15,11 @@
 //! for a hidden page's words (issue 19, finding 2). A filtered query loses block-WAND (the filter is
 //! a required clause), so it is counted in the same pass as it is ranked.
 //!
-//! What the filter does not hide: BM25's statistics (how many pages hold a word, the mean length of
-//! a field) and the choice of the words a `prefix*` stands for are the whole index's. They can move
-//! the order of visible hits, never which pages match or how many.
+//! What the filter does not hide yet: the statistics are the whole index's. BM25's (how many pages
+//! hold a word, the mean length of a field) can move the order of visible hits. And a `prefix*`
+//! stands for the 50 most frequent words with that prefix, counted over every page: when more than
+//! 50 words share a prefix, a hidden page's word can take the place of a visible one, and so change
+//! which visible pages match. Closing that needs word frequencies counted over the reader's pages.
 
 mod syntax;
 
