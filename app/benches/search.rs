@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use search::SearchIndex;
+use search::{SearchIndex, Visible};
 use storage::{Save, Storage};
 
 const SEED: u64 = 0x5157_4952_4531;
@@ -322,7 +322,7 @@ fn queries(dir: &Path) {
     let set = query_set();
     // Warm up: open the index, fault in the files a query touches.
     for q in &set {
-        index.search(q, 0, 20).expect("search");
+        index.search(q, Visible::All, 0, 20).expect("search");
     }
     let mut times = Vec::new();
     let mut slowest: Vec<(Duration, &str)> = Vec::new();
@@ -330,7 +330,7 @@ fn queries(dir: &Path) {
     for _ in 0..5 {
         for q in &set {
             let started = Instant::now();
-            let results = index.search(q, 0, 20).expect("search");
+            let results = index.search(q, Visible::All, 0, 20).expect("search");
             let took = started.elapsed();
             times.push(took);
             slowest.push((took, q));
@@ -346,7 +346,9 @@ fn queries(dir: &Path) {
     }
     let suggest_started = Instant::now();
     for q in &set {
-        index.suggest(&q[..q.len().min(3)], 10).expect("suggest");
+        index
+            .suggest(&q[..q.len().min(3)], Visible::All, 10)
+            .expect("suggest");
     }
     let suggest = suggest_started.elapsed() / set.len() as u32;
     println!(

@@ -427,6 +427,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use search::Visible;
     use storage::Save;
 
     fn save(storage: &Storage, page: &str, text: &str, base_rev: Option<u64>) {
@@ -444,7 +445,7 @@ mod tests {
 
     fn hits(index: &SearchIndex, query: &str) -> Vec<String> {
         index
-            .search(query, 0, 10)
+            .search(query, Visible::All, 0, 10)
             .unwrap()
             .hits
             .into_iter()
@@ -477,7 +478,7 @@ mod tests {
         assert_eq!(hits(&index, "emphasis"), vec!["Notes"]);
         assert_eq!(hits(&index, "old"), Vec::<String>::new());
         // Markup is gone from the snippet.
-        let snippet = &index.search("emphasis", 0, 1).unwrap().hits[0].snippet_html;
+        let snippet = &index.search("emphasis", Visible::All, 0, 1).unwrap().hits[0].snippet_html;
         assert!(
             !snippet.contains('*') && !snippet.contains("[["),
             "{snippet}"
@@ -529,10 +530,16 @@ mod tests {
         assert_eq!(hits(&index, "ephemeral"), Vec::<String>::new());
         assert_eq!(hits(&index, "travelling"), vec!["Arrived"]);
         assert_eq!(hits(&index, "child"), vec!["Arrived/Child"]);
-        assert_eq!(index.suggest("doo", 10).unwrap(), Vec::<String>::new());
-        assert_eq!(index.suggest("mov", 10).unwrap(), Vec::<String>::new());
         assert_eq!(
-            index.suggest("arr", 10).unwrap(),
+            index.suggest("doo", Visible::All, 10).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            index.suggest("mov", Visible::All, 10).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            index.suggest("arr", Visible::All, 10).unwrap(),
             vec!["Arrived", "Arrived/Child"]
         );
 
@@ -566,7 +573,13 @@ mod tests {
         catch_up(&storage, &index, MIN_WRITER_HEAP).unwrap();
         assert_eq!(hits(&index, "vanished"), Vec::<String>::new());
         assert_eq!(hits(&index, "renamed"), vec!["New"]);
-        assert_eq!(index.search("vanished OR renamed", 0, 10).unwrap().total, 1);
+        assert_eq!(
+            index
+                .search("vanished OR renamed", Visible::All, 0, 10)
+                .unwrap()
+                .total,
+            1
+        );
     }
 
     #[test]
@@ -620,7 +633,10 @@ mod tests {
             }
         );
         assert_eq!(seen, 1200);
-        assert_eq!(index.search("page", 0, 1).unwrap().total, 1200);
+        assert_eq!(
+            index.search("page", Visible::All, 0, 1).unwrap().total,
+            1200
+        );
         assert_eq!(index.indexed_up_to().unwrap(), 1200);
     }
 }

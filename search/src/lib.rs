@@ -3,8 +3,8 @@
 //!
 //! What it is for: answering the search box (words, phrases, prefixes, fields, `OR` and `-`, see
 //! [`SearchIndex::search`]), with `<mark>`ed snippets, "go to" for a typed page name, search-as-you-type
-//! suggestions and "did you mean"; and being kept up to date by any process that saves, including
-//! one CGI process per request.
+//! suggestions and "did you mean", each over the pages one reader may see ([`Visible`]); and being
+//! kept up to date by any process that saves, including one CGI process per request.
 //!
 //! What it deliberately is not:
 //! - **Not the source of truth.** The database is; this index only records the global id of the last
@@ -32,14 +32,14 @@
 //! - `schema` and `snippet`: the fields and the tokenizer, and snippets as HTML.
 //!
 //! ```
-//! use search::{PageDoc, SearchIndex, MIN_WRITER_HEAP};
+//! use search::{PageDoc, SearchIndex, Visible, MIN_WRITER_HEAP};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let index = SearchIndex::new(&dir.path().join("index"));
 //! let mut update = index.try_update(MIN_WRITER_HEAP)?.expect("no one else holds the lock");
 //! update.put(&PageDoc { name: "FrontPage", text: "Welcome to the wiki", author: "alice", time: 0 })?;
 //! update.commit(1)?;
-//! let results = index.search("welcome", 0, 10)?;
+//! let results = index.search("welcome", Visible::All, 0, 10)?;
 //! assert_eq!(results.hits[0].name, "FrontPage");
 //! assert_eq!(index.indexed_up_to()?, 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -61,7 +61,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 pub use crate::error::SearchError;
 use crate::generation::Opened;
-pub use crate::query::{Hit, SearchResults};
+pub use crate::query::{Hit, SearchResults, Visible};
 pub use crate::rebuild::Rebuild;
 pub use crate::schema::PageDoc;
 pub use crate::update::{Update, MIN_WRITER_HEAP};

@@ -3,14 +3,19 @@
 //!
 //! The query syntax is the `search` crate's; the `Help/Search` page documents it for users. The index
 //! is only opened here, never by a page view.
+//!
+//! The index itself leaves out the pages the viewer may not read (a [`Visible`] filter inside the
+//! query, built from the ACL map), so its count, ranking and paging, go-to, did-you-mean and
+//! suggestions are the viewer's as they are: nothing here re-counts or re-pages. Filtering after
+//! ranking made the count an oracle for hidden words (issue 19, finding 2).
 
 use gateway::form::Form;
 use gateway::{HttpError, Response};
 use http::StatusCode;
-use search::SearchResults;
+use search::{SearchResults, Visible};
 use serde::Serialize;
 
-use crate::wiki::plumbing::access::Access;
+use crate::wiki::plumbing::access::{Access, ReadExceptions};
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::respond::typed_response;
@@ -30,11 +35,8 @@ struct SearchView {
     #[serde(flatten)]
     layout: Layout,
     query: String,
+    /// How many pages the viewer may read match.
     total: usize,
-    /// Some pages are hidden from this viewer and the index matched more than the window ranked:
-    /// `total` counts only the readable hits of the window, and the rest is not counted, since the
-    /// index's count would include hidden pages.
-    more_than_total: bool,
     hits: Vec<HitView>,
     go_to: Vec<PageLink>,
     did_you_mean: Vec<PageLink>,
@@ -96,13 +98,6 @@ impl SearchRequest {
     }
 }
 
-/// One page of results as one viewer may see them.
-struct ReadableResults {
-    results: SearchResults,
-    /// See [`SearchView::more_than_total`].
-    more_than_total: bool,
-}
-
 impl Wiki {
     pub(crate) fn search(&self, exchange: &Exchange) -> Result<Response, WikiError> {
         let request = SearchRequest::parse(&exchange.query()?)?;
@@ -116,47 +111,19 @@ impl Wiki {
         self.html(StatusCode::OK, "search.html", view)
     }
 
-    /// The page of results `request` asks for, with every hit, "go to" and "did you mean" the
-    /// viewer may not read taken out, and counted after that.
+    /// The page of results `request` asks for, among the pages the viewer may read.
     fn readable_results(
         &self,
         access: &Access<'_>,
         request: &SearchRequest,
-    ) -> Result<ReadableResults, WikiError> {
+    ) -> Result<SearchResults, WikiError> {
         self.indexer.before_search();
-        let index = self.indexer.index();
-        let query = &request.query;
+        let readable = access.read_exceptions();
         let skip = (request.page_number - 1) * PER_PAGE;
-        if !access.hides_anything() {
-            return Ok(ReadableResults {
-                results: index.search(query, skip, PER_PAGE)?,
-                more_than_total: false,
-            });
-        }
-        // Some pages are hidden from this viewer: rank every reachable hit, drop the hidden ones and
-        // page here, so that neither the hits, their snippets nor the count show anything of them.
-        // Past the ranked window nothing is counted: the index's count would include hidden pages,
-        // so the page says there may be more.
-        let window = MAX_PAGES * PER_PAGE;
-        let mut results = index.search(query, 0, window)?;
-        let more_than_total = results.total > window;
-        results.hits.retain(|hit| access.can_read(&hit.name));
-        results.total = results.hits.len();
-        results.hits = results.hits.into_iter().skip(skip).take(PER_PAGE).collect();
-        results.go_to.retain(|name| access.can_read(name));
-        // A suggestion is a word of some page; offer only those that find a readable page.
-        let mut kept = Vec::new();
-        for word in std::mem::take(&mut results.did_you_mean) {
-            let found = index.search(&word, 0, PER_PAGE)?;
-            if found.hits.iter().any(|hit| access.can_read(&hit.name)) {
-                kept.push(word);
-            }
-        }
-        results.did_you_mean = kept;
-        Ok(ReadableResults {
-            results,
-            more_than_total,
-        })
+        Ok(self
+            .indexer
+            .index()
+            .search(&request.query, visible(&readable), skip, PER_PAGE)?)
     }
 
     /// The results page: hits with their links, paging, and the syntax help link.
@@ -164,7 +131,7 @@ impl Wiki {
         &self,
         exchange: &Exchange,
         request: SearchRequest,
-        found: Option<ReadableResults>,
+        found: Option<SearchResults>,
     ) -> SearchView {
         let urls = &exchange.urls;
         let link = |name: String| PageLink {
@@ -176,10 +143,7 @@ impl Wiki {
         } else {
             format!("Search: {}", request.query)
         };
-        let (results, more_than_total) = match found {
-            Some(found) => (found.results, found.more_than_total),
-            None => (SearchResults::default(), false),
-        };
+        let results = found.unwrap_or_default();
         let page_number = request.page_number;
         let page_count = results.total.div_ceil(PER_PAGE).min(MAX_PAGES);
         let page_url = |n: usize| urls.search(&request.query, n);
@@ -189,7 +153,6 @@ impl Wiki {
             next_url: (page_number < page_count).then(|| page_url(page_number + 1)),
             syntax_url: urls.page(&search_help()),
             total: results.total,
-            more_than_total,
             hits: results
                 .hits
                 .into_iter()
@@ -214,14 +177,11 @@ impl Wiki {
         let query = search_text(form.get("q"))?;
         // No catching up here: suggestions are asked on every keystroke and must stay instant.
         let access = self.access(&exchange.viewer)?;
-        let names = if access.hides_anything() {
-            let mut names = self.indexer.index().suggest(&query, SUGGESTIONS * 5)?;
-            names.retain(|name| access.can_read(name));
-            names.truncate(SUGGESTIONS);
-            names
-        } else {
-            self.indexer.index().suggest(&query, SUGGESTIONS)?
-        };
+        let readable = access.read_exceptions();
+        let names = self
+            .indexer
+            .index()
+            .suggest(&query, visible(&readable), SUGGESTIONS)?;
         let answer = Suggestions {
             pages: names
                 .into_iter()
@@ -234,6 +194,15 @@ impl Wiki {
         };
         let body = serde_json::to_vec(&answer).map_err(HttpError::internal)?;
         Ok(typed_response(body, "application/json"))
+    }
+}
+
+/// The pages `readable` lets the viewer read, as the index filters them.
+fn visible(readable: &ReadExceptions) -> Visible<'_> {
+    if readable.by_default {
+        Visible::Except(&readable.pages)
+    } else {
+        Visible::Only(&readable.pages)
     }
 }
 

@@ -732,3 +732,121 @@ fn acl_names_match_accounts_in_any_case() {
         assert_eq!(ed.get("/ForKim").status, StatusCode::FORBIDDEN);
     });
 }
+/// Saves `pages` (name, text) straight into storage, as their author `bench`: faster than the
+/// editor when a test needs many.
+fn store_pages(data: &Path, pages: impl IntoIterator<Item = (String, String)>) {
+    let storage = DataDir::locate(Some(data)).open_storage().unwrap();
+    for (page, text) in pages {
+        storage
+            .save(storage::Save {
+                page: &page,
+                text: &text,
+                author: "bench",
+                comment: "",
+                base_rev: None,
+                time: Some(1_700_000_000),
+            })
+            .unwrap();
+    }
+}
+
+/// The wiki on `data` with `pages` (name, text), each holding the word `padword`, once the index has
+/// them all.
+fn padword_wiki(data: TempDir, pages: impl IntoIterator<Item = (String, String)>) -> InProcess {
+    let pages: Vec<(String, String)> = pages.into_iter().collect();
+    let all = format!("{} pages match", pages.len());
+    store_pages(data.path(), pages);
+    let wiki = InProcess::start_in(data);
+    let root = Browser::new(&wiki);
+    log_in(&root, "root");
+    eventually(&root, "/+search?q=padword", |html| html.contains(&all));
+    wiki
+}
+
+/// What `browser` is answered for `query` on result page `page`, with the query itself (echoed
+/// in the title, the form and the links) taken out, so that two queries' answers compare.
+fn search_answer(browser: &Browser<'_>, query: &str, page: usize) -> (StatusCode, String) {
+    // As `Urls::search` writes it into the page's links.
+    let encoded = query.replace(' ', "%20").replace('*', "%2A");
+    let response = browser.get(&format!("/+search?q={encoded}&page={page}"));
+    let text = response
+        .text()
+        .replace(query, "QUERY")
+        .replace(&encoded, "QUERY");
+    (response.status, text)
+}
+
+/// Issue 19, finding 2: the count was an oracle for protected text. With more matching pages than
+/// the ranked window (1000), a reader who may not read the one page holding `betasecret` was told
+/// "999 pages you can read are among the best matches …; there may be more": the hidden hit took a
+/// place in the window, and the index's count included it. Whether a hidden page holds a word must
+/// change nothing: every answer (status, count, hits, paging, messages) to `padword OR betas*` and
+/// `padword OR betaz*` is the same.
+#[test]
+fn search_counts_say_nothing_of_hidden_pages() {
+    let data = data_dir();
+    let public = (0..1000).map(|i| (format!("Pad{i}"), format!("A padword, number {i}.\n")));
+    let hidden = (
+        "Hidden".to_owned(),
+        "#acl Known:read\nA padword and the betasecret.\n".to_owned(),
+    );
+    let wiki = padword_wiki(data, public.chain([hidden]));
+    let anonymous = Browser::new(&wiki);
+    for page in [1, 2, 50] {
+        let (status, found) = search_answer(&anonymous, "padword OR betas*", page);
+        assert_eq!(status, StatusCode::OK);
+        assert!(found.contains("1000 pages match"), "page {page}: {found}");
+        assert_eq!(
+            (status, found),
+            search_answer(&anonymous, "padword OR betaz*", page),
+            "page {page}"
+        );
+    }
+    // The test can fail: a reader of the hidden page finds it.
+    let root = Browser::new(&wiki);
+    log_in(&root, "root");
+    let (_, known) = search_answer(&root, "padword OR betas*", 1);
+    assert!(known.contains("1001 pages match"), "{known}");
+}
+
+/// When the default ACL denies reading, a reader sees only the pages whose own ACL lets them: the
+/// count and the suggestions are of those alone.
+#[test]
+fn search_on_a_closed_wiki_counts_only_the_open_pages() {
+    let data = data_dir();
+    std::fs::write(
+        data.path().join("quire.toml"),
+        "[acl]\ndefault = \"Known:read,write\"\n[groups]\nEditors = [\"ed\"]\n",
+    )
+    .unwrap();
+    let wiki = padword_wiki(
+        data,
+        [
+            (
+                "PadOpen".to_owned(),
+                "#acl All:read\nA padword.\n".to_owned(),
+            ),
+            (
+                "PadClosed".to_owned(),
+                "A padword and the betasecret.\n".to_owned(),
+            ),
+        ],
+    );
+    let anonymous = Browser::new(&wiki);
+    let (status, found) = search_answer(&anonymous, "padword OR betas*", 1);
+    assert_eq!(status, StatusCode::OK);
+    assert!(found.contains("1 page matches"), "{found}");
+    assert!(
+        found.contains("PadOpen") && !found.contains("PadClosed"),
+        "{found}"
+    );
+    assert_eq!(
+        (status, found),
+        search_answer(&anonymous, "padword OR betaz*", 1)
+    );
+    let suggested = anonymous.get("/+suggest?q=pad").text();
+    assert!(
+        suggested.contains("PadOpen") && !suggested.contains("PadClosed"),
+        "{suggested}"
+    );
+}

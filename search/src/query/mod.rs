@@ -5,12 +5,28 @@
 //! tantivy query, and ranks with BM25. Snippets are cut around the rarest of the query's words (see
 //! the `snippet` module). "Go to" and suggestions look only at page names (`title_key`, see the
 //! `schema` module), and "did you mean" only runs when nothing matched.
+//!
+//! # Pages a reader may not see
+//!
+//! Every one of them takes a [`Visible`]: the pages the reader may see, as a filter on the exact page
+//! name inside the tantivy query itself. So the count, the ranked window, paging, go-to, suggestions
+//! and did-you-mean never see a hidden page: filtering after ranking would let a hidden page take a
+//! slot in the window, and the index's count would include it, which makes the count an oracle
+//! for a hidden page's words (issue 19, finding 2). A filtered query loses block-WAND (the filter is
+//! a required clause), so it is counted in the same pass as it is ranked.
+//!
+//! What the filter does not hide yet: the statistics are the whole index's. BM25's (how many pages
+//! hold a word, the mean length of a field) can move the order of visible hits. And a `prefix*`
+//! stands for the 50 most frequent words with that prefix, counted over every page: when more than
+//! 50 words share a prefix, a hidden page's word can take the place of a visible one, and so change
+//! which visible pages match. Closing that needs word frequencies counted over the reader's pages.
 
 mod syntax;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query, TermQuery,
+    BooleanQuery, ConstScoreQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -48,20 +64,70 @@ pub struct Hit {
     pub score: f32,
 }
 
+/// The pages a search may see, by exact name: the reader's, so that nothing it answers (hits,
+/// counts, go-to, suggestions, did-you-mean) depends on a page they may not read.
+///
+/// Whichever list is short: on most wikis a few pages are protected (`Except`), and on a closed
+/// one a few are open (`Only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visible<'a> {
+    /// Every page.
+    All,
+    /// Every page but these.
+    Except(&'a [String]),
+    /// These pages only.
+    Only(&'a [String]),
+}
+
+impl Visible<'_> {
+    /// Whether nothing is filtered out, so that a query runs as it is.
+    fn is_all(self) -> bool {
+        match self {
+            Visible::All | Visible::Except([]) => true,
+            Visible::Except(_) | Visible::Only(_) => false,
+        }
+    }
+
+    /// `query`, restricted to the visible pages, its scores unchanged.
+    fn restrict(self, fields: Fields, query: Box<dyn Query>) -> Box<dyn Query> {
+        let names = |names: &[String]| -> Box<dyn Query> {
+            Box::new(TermSetQuery::new(
+                names
+                    .iter()
+                    .map(|name| Term::from_field_text(fields.name, name)),
+            ))
+        };
+        let filter = match self {
+            Visible::All | Visible::Except([]) => return query,
+            Visible::Except(hidden) => (Occur::MustNot, names(hidden)),
+            // A required clause adds its score: a zero one leaves the ranking as it was.
+            Visible::Only(shown) => (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(names(shown), 0.0)) as Box<dyn Query>,
+            ),
+        };
+        Box::new(BooleanQuery::new(vec![(Occur::Must, query), filter]))
+    }
+}
+
 impl SearchIndex {
-    /// Runs a query, `limit` hits after the first `offset`. The syntax (words, `"phrases"`, `OR`,
+    /// Runs a query over the `visible` pages, `limit` hits after the first `offset`. The syntax (words, `"phrases"`, `OR`,
     /// `-word`, `prefix*`, `title:`/`path:`/`body:`/`author:`) never fails to parse; the
     /// `query::syntax` module documents it, and the wiki's `Help/Search` page does for users.
+    ///
+    /// `total` counts the visible matching pages only, and hidden pages take no place in the
+    /// ranking, so a search answers the same whatever a hidden page holds.
     pub fn search(
         &self,
         text: &str,
+        visible: Visible<'_>,
         offset: usize,
         limit: usize,
     ) -> Result<SearchResults, SearchError> {
         let opened = self.opened()?;
         let searcher = opened.searcher()?;
         let fields = opened.fields;
-        let go_to = self.go_to(&searcher, fields, text)?;
+        let go_to = go_to(&searcher, fields, visible, text)?;
         let parsed = syntax::parse(text, |name| schema::user_field(&fields, name).is_some());
         let mut builder = syntax::Builder {
             fields,
@@ -78,21 +144,24 @@ impl SearchIndex {
             });
         };
         let top_docs = TopDocs::with_limit(limit.max(1)).and_offset(offset);
-        let (total, top) = if built.prunable {
+        let prunable = built.prunable && visible.is_all();
+        let query = visible.restrict(fields, built.query);
+        let (total, top) = if prunable {
             // Two passes, each fast on its own: counting without scores (straight from the posting
             // lists) and ranking with block-WAND, which skips most matches, and which a collector
             // that must see every match (a count) would disable.
             let total = searcher
-                .search(&built.query, &Count)
+                .search(&query, &Count)
                 .map_err(tantivy_error("counting matches"))?;
             let top = searcher
-                .search(&built.query, &top_docs)
+                .search(&query, &top_docs)
                 .map_err(tantivy_error("searching"))?;
             (total, top)
         } else {
-            // Intersections and phrases score every match anyway: count them in the same pass.
+            // Intersections, phrases and filtered queries score every match anyway: count them in
+            // the same pass.
             searcher
-                .search(&built.query, &(Count, top_docs))
+                .search(&query, &(Count, top_docs))
                 .map_err(tantivy_error("searching"))?
         };
         let mut snippets = SnippetGenerator::create(&searcher, &*built.highlight, fields.body)
@@ -116,7 +185,7 @@ impl SearchIndex {
             });
         }
         let did_you_mean = if total == 0 {
-            did_you_mean(&searcher, fields, &built.words)?
+            did_you_mean(&searcher, fields, visible, &built.words)?
         } else {
             Vec::new()
         };
@@ -129,8 +198,13 @@ impl SearchIndex {
     }
 
     /// Page names starting with `prefix`, or with a last segment starting with it (case-insensitive),
-    /// shortest first: search-as-you-type.
-    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, SearchError> {
+    /// shortest first, among the `visible` pages: search-as-you-type.
+    pub fn suggest(
+        &self,
+        prefix: &str,
+        visible: Visible<'_>,
+        limit: usize,
+    ) -> Result<Vec<String>, SearchError> {
         let prefix = prefix.trim().to_lowercase();
         if prefix.is_empty() || limit == 0 {
             return Ok(Vec::new());
@@ -140,9 +214,15 @@ impl SearchIndex {
         let fields = opened.fields;
         let key = fields.title_key;
         // Every string starting with `prefix` sorts before `prefix` + the highest code point.
-        let query = InvertedIndexRangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_text(key, &prefix)),
-            std::ops::Bound::Excluded(Term::from_field_text(key, &format!("{prefix}\u{10FFFF}"))),
+        let query = visible.restrict(
+            fields,
+            Box::new(InvertedIndexRangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_text(key, &prefix)),
+                std::ops::Bound::Excluded(Term::from_field_text(
+                    key,
+                    &format!("{prefix}\u{10FFFF}"),
+                )),
+            )),
         );
         let shortest_first =
             TopDocs::with_limit(limit).custom_score(move |segment: &tantivy::SegmentReader| {
@@ -165,32 +245,36 @@ impl SearchIndex {
         }
         Ok(names)
     }
+}
 
-    fn go_to(
-        &self,
-        searcher: &Searcher,
-        fields: Fields,
-        text: &str,
-    ) -> Result<Vec<String>, SearchError> {
-        let key = text.trim().to_lowercase();
-        if key.is_empty() {
-            return Ok(Vec::new());
-        }
-        let query = TermQuery::new(
+/// "Go to": the `visible` pages whose name, or last segments of it, is what was typed.
+fn go_to(
+    searcher: &Searcher,
+    fields: Fields,
+    visible: Visible<'_>,
+    text: &str,
+) -> Result<Vec<String>, SearchError> {
+    let key = text.trim().to_lowercase();
+    if key.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = visible.restrict(
+        fields,
+        Box::new(TermQuery::new(
             Term::from_field_text(fields.title_key, &key),
             IndexRecordOption::Basic,
-        );
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(5))
-            .map_err(tantivy_error("looking up page titles"))?;
-        let mut names = Vec::with_capacity(top.len());
-        for (_, address) in top {
-            names.push(text_of(&load(searcher, address)?, fields.name));
-        }
-        // The page whose whole name was typed first, then shorter names.
-        names.sort_by_key(|name| (name.to_lowercase() != key, name.len(), name.clone()));
-        Ok(names)
+        )),
+    );
+    let top = searcher
+        .search(&query, &TopDocs::with_limit(5))
+        .map_err(tantivy_error("looking up page titles"))?;
+    let mut names = Vec::with_capacity(top.len());
+    for (_, address) in top {
+        names.push(text_of(&load(searcher, address)?, fields.name));
     }
+    // The page whose whole name was typed first, then shorter names.
+    names.sort_by_key(|name| (name.to_lowercase() != key, name.len(), name.clone()));
+    Ok(names)
 }
 
 /// The query's words in the body, rarest first: a snippet is looked for where the rarest occurs.
@@ -220,10 +304,11 @@ fn body_words_rarest_first(
     Ok(ranked.into_iter().map(|(_, word)| word).collect())
 }
 
-/// "Did you mean": pages whose title has words within one or two edits of the words typed.
+/// "Did you mean": `visible` pages whose title has words within one or two edits of the words typed.
 fn did_you_mean(
     searcher: &Searcher,
     fields: Fields,
+    visible: Visible<'_>,
     words: &[String],
 ) -> Result<Vec<String>, SearchError> {
     let clauses: Vec<(Occur, Box<dyn Query>)> = words
@@ -242,8 +327,9 @@ fn did_you_mean(
     if clauses.is_empty() {
         return Ok(Vec::new());
     }
+    let query = visible.restrict(fields, Box::new(BooleanQuery::new(clauses)));
     let top = searcher
-        .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))
+        .search(&query, &TopDocs::with_limit(5))
         .map_err(tantivy_error("looking for similar titles"))?;
     top.into_iter()
         .map(|(_, address)| Ok(text_of(&load(searcher, address)?, fields.name)))

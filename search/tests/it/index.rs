@@ -1,7 +1,7 @@
 //! The search index through its public API, on real index directories: queries, snippets, paging,
 //! go-to and suggestions, updates under the writer lock, rebuilds, and phrases of common words.
 
-use search::{PageDoc, SearchIndex, MIN_WRITER_HEAP};
+use search::{PageDoc, SearchIndex, Visible, MIN_WRITER_HEAP};
 
 fn doc<'a>(name: &'a str, text: &'a str) -> PageDoc<'a> {
     PageDoc {
@@ -26,7 +26,7 @@ fn index_with(pages: &[(&str, &str)]) -> (tempfile::TempDir, SearchIndex) {
 
 fn names(index: &SearchIndex, query: &str) -> Vec<String> {
     index
-        .search(query, 0, 50)
+        .search(query, Visible::All, 0, 50)
         .unwrap()
         .hits
         .into_iter()
@@ -100,7 +100,7 @@ fn snippets_mark_the_matched_words_and_escape_the_text() {
         "Hostile",
         "Some <script>alert(1)</script> text & the needle in it.",
     )]);
-    let results = index.search("needle", 0, 10).unwrap();
+    let results = index.search("needle", Visible::All, 0, 10).unwrap();
     assert_eq!(results.total, 1);
     let html = &results.hits[0].snippet_html;
     assert!(html.contains("<mark>needle</mark>"), "{html}");
@@ -108,14 +108,14 @@ fn snippets_mark_the_matched_words_and_escape_the_text() {
     assert!(!html.contains("<script"), "{html}");
     assert!(html.contains("&amp;"), "{html}");
 
-    let prefix = index.search("need*", 0, 10).unwrap();
+    let prefix = index.search("need*", Visible::All, 0, 10).unwrap();
     assert!(
         prefix.hits[0].snippet_html.contains("<mark>needle</mark>"),
         "{}",
         prefix.hits[0].snippet_html
     );
     // A match in the title only shows the start of the text.
-    let title = index.search("hostile", 0, 10).unwrap();
+    let title = index.search("hostile", Visible::All, 0, 10).unwrap();
     assert!(title.hits[0].snippet_html.starts_with("Some &lt;script"));
 }
 
@@ -134,12 +134,17 @@ fn results_are_paged() {
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
     let (_dir, index) = index_with(&pages);
-    let first = index.search("common", 0, 10).unwrap();
-    let third = index.search("common", 20, 10).unwrap();
+    let first = index.search("common", Visible::All, 0, 10).unwrap();
+    let third = index.search("common", Visible::All, 20, 10).unwrap();
     assert_eq!((first.total, first.hits.len()), (25, 10));
     assert_eq!((third.total, third.hits.len()), (25, 5));
     let all: std::collections::HashSet<String> = (0..3)
-        .flat_map(|page| index.search("common", page * 10, 10).unwrap().hits)
+        .flat_map(|page| {
+            index
+                .search("common", Visible::All, page * 10, 10)
+                .unwrap()
+                .hits
+        })
         .map(|hit| hit.name)
         .collect();
     assert_eq!(all.len(), 25, "no page twice, none missing");
@@ -148,24 +153,39 @@ fn results_are_paged() {
 #[test]
 fn go_to_suggestions_and_did_you_mean() {
     let (_dir, index) = index_with(PAGES);
-    let results = index.search("team/notes", 0, 10).unwrap();
+    let results = index.search("team/notes", Visible::All, 0, 10).unwrap();
     assert_eq!(results.go_to, vec!["Team/Notes"]);
     assert_eq!(
-        index.search("Editing", 0, 10).unwrap().go_to,
+        index.search("Editing", Visible::All, 0, 10).unwrap().go_to,
         vec!["Help/Editing"]
     );
     assert_eq!(
-        index.search("edit", 0, 10).unwrap().go_to,
+        index.search("edit", Visible::All, 0, 10).unwrap().go_to,
         Vec::<String>::new()
     );
 
-    assert_eq!(index.suggest("b", 10).unwrap(), vec!["Budget"]);
-    assert_eq!(index.suggest("HELP/", 10).unwrap(), vec!["Help/Editing"]);
-    assert_eq!(index.suggest("not", 10).unwrap(), vec!["Team/Notes"]);
-    assert_eq!(sorted(index.suggest("", 10).unwrap()), Vec::<String>::new());
-    assert_eq!(index.suggest("zzz", 10).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        index.suggest("b", Visible::All, 10).unwrap(),
+        vec!["Budget"]
+    );
+    assert_eq!(
+        index.suggest("HELP/", Visible::All, 10).unwrap(),
+        vec!["Help/Editing"]
+    );
+    assert_eq!(
+        index.suggest("not", Visible::All, 10).unwrap(),
+        vec!["Team/Notes"]
+    );
+    assert_eq!(
+        sorted(index.suggest("", Visible::All, 10).unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        index.suggest("zzz", Visible::All, 10).unwrap(),
+        Vec::<String>::new()
+    );
 
-    let missed = index.search("budgte", 0, 10).unwrap();
+    let missed = index.search("budgte", Visible::All, 0, 10).unwrap();
     assert_eq!(missed.total, 0);
     assert_eq!(missed.did_you_mean, vec!["Budget"]);
 }
@@ -179,7 +199,7 @@ fn suggestions_are_shortest_first_and_limited() {
         ("Planet", "x"),
     ]);
     assert_eq!(
-        index.suggest("plan", 3).unwrap(),
+        index.suggest("plan", Visible::All, 3).unwrap(),
         vec!["Plan", "Planet", "Planning"]
     );
 }
@@ -195,7 +215,10 @@ fn an_update_replaces_the_page_and_remove_takes_it_out() {
     assert_eq!(names(&index, "espresso"), Vec::<String>::new());
     assert_eq!(names(&index, "tea"), vec!["Cafe"]);
     assert_eq!(names(&index, "budget"), vec!["Team/Notes"]);
-    assert_eq!(index.suggest("bud", 10).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        index.suggest("bud", Visible::All, 10).unwrap(),
+        Vec::<String>::new()
+    );
     assert_eq!(index.indexed_up_to().unwrap(), 10);
 }
 
@@ -249,7 +272,7 @@ fn odd_queries_are_never_errors() {
     for query in [
         "", "   ", "*", "-", "\"", "\"\"*", "title:", "-release", "a* b*", "((", "x:y:z", "\u{0}",
     ] {
-        index.search(query, 0, 10).unwrap();
+        index.search(query, Visible::All, 0, 10).unwrap();
     }
     assert_eq!(
         sorted(names(&index, "-release -notes")),
@@ -304,8 +327,8 @@ fn phrases_of_common_words_find_what_positions_find() {
         "\"the end\" OR \"end of\"",
         "\"end end\"",
     ] {
-        let expected = plain.search(query, 0, 100).unwrap();
-        let found = paired.search(query, 0, 100).unwrap();
+        let expected = plain.search(query, Visible::All, 0, 100).unwrap();
+        let found = paired.search(query, Visible::All, 0, 100).unwrap();
         assert_eq!(found.total, expected.total, "{query}");
         assert_eq!(
             sorted(found.hits.iter().map(|h| h.name.clone()).collect()),
@@ -315,7 +338,10 @@ fn phrases_of_common_words_find_what_positions_find() {
         assert!(found.total > 0 || query == "\"end end\"", "{query}");
     }
     // The snippet still marks the phrase's words.
-    let hit = &paired.search("\"end of\"", 0, 1).unwrap().hits[0];
+    let hit = &paired
+        .search("\"end of\"", Visible::All, 0, 1)
+        .unwrap()
+        .hits[0];
     assert!(
         hit.snippet_html
             .contains("<mark>end</mark> <mark>of</mark>"),
@@ -327,4 +353,123 @@ fn phrases_of_common_words_find_what_positions_find() {
     update.put(&doc("Late", "a late page: the end")).unwrap();
     update.commit(1000).unwrap();
     assert!(names(&paired, "\"the end\"").contains(&"Late".to_owned()));
+}
+
+#[test]
+fn a_filtered_search_counts_and_ranks_only_the_visible_pages() {
+    let (_dir, index) = index_with(PAGES);
+    let hidden = ["Team/Notes".to_owned()];
+    let except = index
+        .search("notes", Visible::Except(&hidden), 0, 1)
+        .unwrap();
+    assert_eq!(except.total, 2, "Releases and Budget, not Team/Notes");
+    assert_eq!(except.hits.len(), 1, "the window holds a visible page");
+    assert_ne!(except.hits[0].name, "Team/Notes");
+    assert_eq!(
+        sorted(
+            (0..2)
+                .flat_map(|page| {
+                    index
+                        .search("notes", Visible::Except(&hidden), page, 1)
+                        .unwrap()
+                        .hits
+                })
+                .map(|hit| hit.name)
+                .collect()
+        ),
+        vec!["Budget", "Releases"],
+        "paging walks the visible pages only"
+    );
+
+    let shown = ["Budget".to_owned(), "Cafe".to_owned()];
+    let only = index.search("notes", Visible::Only(&shown), 0, 10).unwrap();
+    assert_eq!(only.total, 1);
+    assert_eq!(only.hits[0].name, "Budget");
+    assert_eq!(
+        index
+            .search("notes", Visible::Only(&[]), 0, 10)
+            .unwrap()
+            .total,
+        0,
+        "nothing visible, nothing found"
+    );
+    assert_eq!(
+        index.search("notes", Visible::Except(&[]), 0, 10).unwrap(),
+        index.search("notes", Visible::All, 0, 10).unwrap(),
+    );
+    // A filter keeps the scores: the visible pages rank as they do unfiltered.
+    let all = index.search("notes", Visible::All, 0, 10).unwrap();
+    let budget = all.hits.iter().find(|hit| hit.name == "Budget").unwrap();
+    assert_eq!(only.hits[0].score, budget.score);
+}
+
+#[test]
+fn go_to_suggestions_and_did_you_mean_skip_hidden_pages() {
+    let (_dir, index) = index_with(PAGES);
+    let hidden = ["Team/Notes".to_owned(), "Budget".to_owned()];
+    let except = Visible::Except(&hidden);
+    assert_eq!(
+        index.search("team/notes", except, 0, 10).unwrap().go_to,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        index.suggest("not", except, 10).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        index.suggest("b", except, 10).unwrap(),
+        Vec::<String>::new()
+    );
+    let missed = index.search("budgte", except, 0, 10).unwrap();
+    assert_eq!(missed.did_you_mean, Vec::<String>::new());
+
+    let shown = ["Help/Editing".to_owned()];
+    let only = Visible::Only(&shown);
+    assert_eq!(
+        index.search("editing", only, 0, 10).unwrap().go_to,
+        vec!["Help/Editing"]
+    );
+    assert_eq!(index.suggest("b", only, 10).unwrap(), Vec::<String>::new());
+    assert_eq!(index.suggest("h", only, 10).unwrap(), vec!["Help/Editing"]);
+    assert_eq!(
+        index.search("editnig", only, 0, 10).unwrap().did_you_mean,
+        vec!["Help/Editing"]
+    );
+}
+
+/// Issue 19, finding 2: the count was an oracle for a hidden page's words. Whatever prefix is
+/// typed, a reader who may not see the hidden page gets the same answer.
+#[test]
+fn a_hidden_page_s_words_do_not_change_the_answer() {
+    let mut pages: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("Pad{i}"), format!("padword number {i}")))
+        .collect();
+    pages.push((
+        "Secret".to_owned(),
+        "padword and the betasecret itself".to_owned(),
+    ));
+    let pages: Vec<(&str, &str)> = pages
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    let (_dir, index) = index_with(&pages);
+    let hidden = ["Secret".to_owned()];
+    for (offset, limit) in [(0, 10), (20, 10), (0, 30)] {
+        let answer = |query| {
+            index
+                .search(query, Visible::Except(&hidden), offset, limit)
+                .unwrap()
+        };
+        let (hit, miss) = (answer("padword OR betas*"), answer("padword OR betaz*"));
+        assert_eq!(hit, miss, "offset {offset}, limit {limit}");
+        assert_eq!(hit.total, 30);
+    }
+    assert_eq!(
+        index
+            .search("padword OR betas*", Visible::All, 0, 10)
+            .unwrap()
+            .total,
+        31,
+        "the test can fail: unfiltered, the hidden page counts"
+    );
 }

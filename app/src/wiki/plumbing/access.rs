@@ -114,15 +114,37 @@ impl Access<'_> {
         self.hides
     }
 
-    fn compute_hides(&self) -> bool {
+    /// Which pages the viewer may read, without listing every page: only pages with an `#acl` line
+    /// can differ from the default. For filters that must not see a hidden page at all, such as
+    /// the search index's count (see `search::Visible`).
+    pub(crate) fn read_exceptions(&self) -> ReadExceptions {
         let who = self.who();
-        !self.policy.may(who, None, Right::Read)
-            || self
-                .map
-                .acls
-                .values()
-                .any(|acl| !self.policy.may(who, Some(acl), Right::Read))
+        let by_default = self.policy.may(who, None, Right::Read);
+        let mut pages: Vec<String> = self
+            .map
+            .acls
+            .iter()
+            .filter(|(_, acl)| self.policy.may(who, Some(acl), Right::Read) != by_default)
+            .map(|(name, _)| name.clone())
+            .collect();
+        pages.sort();
+        ReadExceptions { by_default, pages }
     }
+
+    fn compute_hides(&self) -> bool {
+        let readable = self.read_exceptions();
+        !readable.by_default || !readable.pages.is_empty()
+    }
+}
+
+/// The pages one viewer may read, as the few exceptions to the default: see
+/// [`Access::read_exceptions`].
+pub(crate) struct ReadExceptions {
+    /// Whether the viewer may read a page that has no `#acl` line.
+    pub(crate) by_default: bool,
+    /// The pages whose `#acl` line gives the other answer, sorted: the pages hidden from the viewer
+    /// if `by_default`, else the only ones they may read.
+    pub(crate) pages: Vec<String>,
 }
 
 impl Wiki {
