@@ -77,7 +77,6 @@ impl DiffRequest {
 impl Wiki {
     pub(crate) fn diff(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
         let request = DiffRequest::parse(&exchange.query()?)?;
-        self.check_history(&exchange.viewer, name)?;
         let Some(current) = self.storage.current(name.as_str())? else {
             return Err(HttpError::not_found(format!("There is no page called {name}.")).into());
         };

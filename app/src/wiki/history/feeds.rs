@@ -90,10 +90,8 @@ impl Wiki {
                 author: None,
                 prefix: None,
             })?,
-            Some(name) => {
-                self.check_history(&exchange.viewer, name)?;
-                self.page_changes(name)?
-            }
+            // Its past is checked by dispatch: the route's guard (`Guard::PagePast`).
+            Some(name) => self.page_changes(name)?,
         };
         let access = self.access(&exchange.viewer)?;
         let entries: Vec<Entry> = changes

@@ -27,6 +27,9 @@
 //! line, so "every ACL the page had" is one query (`Storage::history_acl_lines`), not a scan of texts.
 //! A history that was more protected than the page is now is shown whole to those who could read
 //! every part of it, and not at all to anyone else, listings included: one rule, no half histories.
+//! Routes that show nothing but the past say so in the route table (`Guard::PagePast`), and
+//! dispatch checks it with the rest; the view and raw text check it for `?rev=` themselves, and a
+//! save for the base of a merge.
 //!
 //! Deleting and writing a page again is no way around its line: re-creating a deleted page is a
 //! change to its last `#acl` line like any other ([`Wiki::check_acl_change`] compares with the
@@ -173,6 +176,9 @@ impl Wiki {
                 return Err(forbidden(right, page).into());
             }
         }
+        if route.shows_past() && !access.can_read_history(page.as_str()) {
+            return Err(history_forbidden(page).into());
+        }
         Ok(())
     }
 
@@ -209,13 +215,7 @@ impl Wiki {
         if self.access(viewer)?.can_read_history(page.as_str()) {
             return Ok(());
         }
-        Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "You may read {page} as it is now, but not its history: an older version was protected by an access control line that does not let you read it."
-            ),
-        )
-        .into())
+        Err(history_forbidden(page).into())
     }
 
     /// A rename moves text: each page it moves (with subpages, every page under `from/`) needs read,
@@ -318,6 +318,16 @@ impl Wiki {
         }
         Ok(map)
     }
+}
+
+/// The refusal of a page's past to a viewer who may read its present.
+fn history_forbidden(page: &PageName) -> HttpError {
+    HttpError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "You may read {page} as it is now, but not its history: an older version was protected by an access control line that does not let you read it."
+        ),
+    )
 }
 
 /// The refusal: names the page and the right, never its content. (The error page offers an anonymous

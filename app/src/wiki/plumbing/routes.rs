@@ -197,6 +197,9 @@ pub struct RouteRow<'a> {
 pub enum Guard<'a> {
     /// These rights on the page its path names.
     Page(&'a PageName, &'static [Right]),
+    /// These rights on the page its path names, and reading its past: every revision's ACL must
+    /// let the viewer read (`Access::can_read_history`), as the route shows older texts.
+    PagePast(&'a PageName, &'static [Right]),
     /// These rights on the front page (`/` names no page; the settings do).
     FrontPage(&'static [Right]),
     /// No page in its path: a listing filters what it shows by the reader's rights itself, and the
@@ -288,7 +291,7 @@ impl Route {
     /// The route's row of the route table: everything it states about itself, in one match with a
     /// line for each route, so that a new route cannot be added without stating them all.
     pub fn row(&self) -> RouteRow<'_> {
-        use Guard::{Controller, FrontPage, Page};
+        use Guard::{Controller, FrontPage, Page, PagePast};
         use Methods::{FormAndPost, Post, Read};
         const CHANGES: bool = true;
         const READS: bool = false;
@@ -308,11 +311,16 @@ impl Route {
                 CHANGES,
             ),
             Route::Raw(name) => row(Some(Verb::Raw), Page(name, READ), Read, READS),
-            Route::History(name) => row(Some(Verb::History), Page(name, READ), Read, READS),
-            Route::Diff(name) => row(Some(Verb::Diff), Page(name, READ), Read, READS),
-            Route::Revert(name) => row(Some(Verb::Revert), Page(name, READ_WRITE), Post, CHANGES),
-            Route::Blame(name) => row(Some(Verb::Blame), Page(name, READ), Read, READS),
-            Route::Info(name) => row(Some(Verb::Info), Page(name, READ), Read, READS),
+            Route::History(name) => row(Some(Verb::History), PagePast(name, READ), Read, READS),
+            Route::Diff(name) => row(Some(Verb::Diff), PagePast(name, READ), Read, READS),
+            Route::Revert(name) => row(
+                Some(Verb::Revert),
+                PagePast(name, READ_WRITE),
+                Post,
+                CHANGES,
+            ),
+            Route::Blame(name) => row(Some(Verb::Blame), PagePast(name, READ), Read, READS),
+            Route::Info(name) => row(Some(Verb::Info), PagePast(name, READ), Read, READS),
             Route::Rename(name) => row(
                 Some(Verb::Rename),
                 Page(name, READ_WRITE_DELETE),
@@ -333,7 +341,7 @@ impl Route {
             ),
             Route::Recent => row(Some(Verb::Recent), Controller, Read, READS),
             Route::Contributions(_) => row(Some(Verb::Contributions), Controller, Read, READS),
-            Route::Feed(_, Some(name)) => row(Some(Verb::Feed), Page(name, READ), Read, READS),
+            Route::Feed(_, Some(name)) => row(Some(Verb::Feed), PagePast(name, READ), Read, READS),
             Route::Feed(_, None) => row(Some(Verb::Feed), Controller, Read, READS),
             Route::Orphans => row(Some(Verb::Orphans), Controller, Read, READS),
             Route::Wanted => row(Some(Verb::Wanted), Controller, Read, READS),
@@ -359,7 +367,7 @@ impl Route {
     /// the path: see [`Route::needs`]).
     pub fn page(&self) -> Option<&PageName> {
         match self.row().guard {
-            Guard::Page(name, _) => Some(name),
+            Guard::Page(name, _) | Guard::PagePast(name, _) => Some(name),
             Guard::FrontPage(_) | Guard::Controller => None,
         }
     }
@@ -377,10 +385,16 @@ impl Route {
         front_page: &'a PageName,
     ) -> Option<(&'a PageName, &'static [Right])> {
         match self.row().guard {
-            Guard::Page(name, rights) => Some((name, rights)),
+            Guard::Page(name, rights) | Guard::PagePast(name, rights) => Some((name, rights)),
             Guard::FrontPage(rights) => Some((front_page, rights)),
             Guard::Controller => None,
         }
+    }
+
+    /// Whether the route shows the page's past, so dispatch also checks the viewer may read every
+    /// revision of it ([`Guard::PagePast`]).
+    pub fn shows_past(&self) -> bool {
+        matches!(self.row().guard, Guard::PagePast(..))
     }
 
     /// Whether the route changes pages, so that `anonymous_edits = false` sends an anonymous visitor
@@ -608,6 +622,25 @@ mod tests {
             if let Some(page) = route.page() {
                 assert_eq!(route.needs(&front).map(|(on, _)| on), Some(page));
             }
+        }
+    }
+
+    #[test]
+    fn routes_that_show_a_page_s_past_say_so() {
+        let page = || name("A");
+        for route in [
+            Route::History(page()),
+            Route::Diff(page()),
+            Route::Blame(page()),
+            Route::Info(page()),
+            Route::Revert(page()),
+            Route::Feed(FeedFormat::Atom, Some(page())),
+        ] {
+            assert!(route.shows_past(), "{route:?}");
+        }
+        // A view or raw text shows the past only with `?rev=N`, which their controllers check.
+        for route in [Route::View(page()), Route::Raw(page()), Route::Edit(page())] {
+            assert!(!route.shows_past(), "{route:?}");
         }
     }
 
