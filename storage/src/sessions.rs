@@ -25,7 +25,8 @@
 use rusqlite::{params, OptionalExtension};
 
 use crate::error::{doing, StorageError};
-use crate::users::{name_key, now, random_code, user_from_row, User, UserError, USER_COLUMNS};
+use crate::save::now;
+use crate::users::{name_key, random_code, user_from_row, User, UserError, USER_COLUMNS};
 use crate::Storage;
 
 /// The most expired revocations one [`Storage::revoke_session`] removes.

@@ -24,7 +24,6 @@
 //! bound is exact for attempts one after another and off by at most the number of parallel ones.
 
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -32,6 +31,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior}
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{doing, StorageError};
+use crate::save::now;
 use crate::Storage;
 
 /// Failed logins allowed per account name and per address within [`FAILURE_WINDOW_SECS`]; the next
@@ -367,12 +367,6 @@ fn decoy_hash() -> &'static str {
         // Any password will do: it is never told to anyone.
         hash_password("a decoy that no login matches").unwrap_or_default()
     })
-}
-
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 pub(crate) const USER_COLUMNS: &str =

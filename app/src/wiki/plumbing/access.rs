@@ -78,8 +78,6 @@ pub(crate) struct Access<'a> {
     policy: &'a Policy,
     name: Option<String>,
     is_admin: bool,
-    /// Whether some page is hidden from this viewer, worked out once.
-    hides: bool,
 }
 
 impl Access<'_> {
@@ -111,32 +109,31 @@ impl Access<'_> {
             })
     }
 
-    /// Whether some page is hidden from this viewer. When none is, a listing needs no filtering
-    /// (search then pages through the index as it is).
+    /// Whether the viewer may read a page under `acl` (`None`: a page without a line).
+    fn reads(&self, acl: Option<&Acl>) -> bool {
+        self.policy.may(self.who(), acl, Right::Read)
+    }
+
+    /// Whether some page is hidden from this viewer. When none is, a listing needs no filtering.
+    /// Worked out when a listing asks, not for every request.
     pub(crate) fn hides_anything(&self) -> bool {
-        self.hides
+        !self.reads(None) || self.map.acls.values().any(|acl| !self.reads(Some(acl)))
     }
 
     /// Which pages the viewer may read, without listing every page: only pages with an `#acl` line
     /// can differ from the default. For filters that must not see a hidden page at all, such as
     /// the search index's count (see `search::Visible`).
     pub(crate) fn read_exceptions(&self) -> ReadExceptions {
-        let who = self.who();
-        let by_default = self.policy.may(who, None, Right::Read);
+        let by_default = self.reads(None);
         let mut pages: Vec<String> = self
             .map
             .acls
             .iter()
-            .filter(|(_, acl)| self.policy.may(who, Some(acl), Right::Read) != by_default)
+            .filter(|(_, acl)| self.reads(Some(acl)) != by_default)
             .map(|(name, _)| name.clone())
             .collect();
         pages.sort();
         ReadExceptions { by_default, pages }
-    }
-
-    fn compute_hides(&self) -> bool {
-        let readable = self.read_exceptions();
-        !readable.by_default || !readable.pages.is_empty()
     }
 }
 
@@ -153,15 +150,12 @@ pub(crate) struct ReadExceptions {
 impl Wiki {
     /// What `viewer` may do, for checking many pages at once.
     pub(crate) fn access(&self, viewer: &Viewer) -> Result<Access<'_>, WikiError> {
-        let mut access = Access {
+        Ok(Access {
             map: self.acl_map()?,
             policy: &self.acl,
             name: viewer.name.clone(),
             is_admin: viewer.is_admin,
-            hides: true,
-        };
-        access.hides = access.compute_hides();
-        Ok(access)
+        })
     }
 
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages
