@@ -136,9 +136,11 @@ impl Acl {
                     _ => (Modifier::Exact, token),
                 };
                 let (names, rights) = token.split_once(':').unwrap_or((token, ""));
+                // A name starting with `+` or `-` names no account (they start with a letter) and
+                // would read as a modifier once the line is written out again, so it is dropped.
                 let names: Vec<String> = names
                     .split(',')
-                    .filter(|name| !name.is_empty())
+                    .filter(|name| !name.is_empty() && !name.starts_with(['+', '-']))
                     .map(name_key)
                     .collect();
                 if names.is_empty() {
@@ -594,6 +596,13 @@ mod tests {
         let acl = Acl::parse("Known:raed,read,revert :write + - , Default");
         assert_eq!(acl.to_string(), "Known:read Default");
         assert!(!may(&policy(), BOB, Some("Known:raed"), Right::Read));
+    }
+
+    #[test]
+    fn a_name_that_would_read_as_a_modifier_is_dropped() {
+        // `,-` once parsed as an entry naming `-`, written out as `-:`, which reads as nothing.
+        assert_eq!(Acl::parse(",-").to_string(), "");
+        assert_eq!(Acl::parse("bob,-x:read").to_string(), "bob:read");
     }
 
     fn acl_text() -> impl Strategy<Value = String> {
