@@ -38,8 +38,14 @@ pub enum SearchError {
     },
 }
 
-pub(crate) fn tantivy_error(doing: &'static str) -> impl FnOnce(TantivyError) -> SearchError {
-    move |source| SearchError::Index { doing, source }
+/// Names what was being done when tantivy (or a tantivy reader's I/O) failed.
+pub(crate) fn tantivy_error<E: Into<TantivyError>>(
+    doing: &'static str,
+) -> impl FnOnce(E) -> SearchError {
+    move |source| SearchError::Index {
+        doing,
+        source: source.into(),
+    }
 }
 
 pub(crate) fn io_error(

@@ -15,14 +15,14 @@
 //! for a hidden page's words (issue 19, finding 2). A filtered query loses block-WAND (the filter is
 //! a required clause), so it is counted in the same pass as it is ranked.
 //!
-//! What the filter does not hide yet: the statistics are the whole index's. BM25's (how many pages
-//! hold a word, the mean length of a field) can move the order of visible hits. And a `prefix*`
-//! stands for the 50 most frequent words with that prefix, counted over every page: when more than
-//! 50 words share a prefix, a hidden page's word can take the place of a visible one, and so change
-//! which visible pages match. Closing that needs word frequencies counted over the reader's pages.
+//! The statistics a search reads (how many pages hold a word, how long a field is, which words a
+//! `prefix*` stands for, which word is rarest) are counted over the visible pages too, by the
+//! `statistics` module, so hidden pages move neither the order of visible hits nor what matches.
 
+mod statistics;
 mod syntax;
 
+use std::collections::BTreeMap;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     BooleanQuery, ConstScoreQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query,
@@ -30,8 +30,10 @@ use tantivy::query::{
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
+use tantivy::Score;
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
+use self::statistics::Statistics;
 use crate::error::tantivy_error;
 use crate::schema::{self, Fields};
 use crate::{snippet, SearchError, SearchIndex};
@@ -129,10 +131,12 @@ impl SearchIndex {
         let fields = opened.fields;
         let go_to = go_to(&searcher, fields, visible, text)?;
         let parsed = syntax::parse(text, |name| schema::user_field(&fields, name).is_some());
+        let statistics = Statistics::of(&searcher, fields, visible)?;
         let mut builder = syntax::Builder {
             fields,
             analyzer: schema::analyzer(),
             searcher: &searcher,
+            statistics: &statistics,
             common: &opened.common,
         };
         let Some(built) = builder.build(&parsed) else {
@@ -154,21 +158,19 @@ impl SearchIndex {
                 .search(&query, &Count)
                 .map_err(tantivy_error("counting matches"))?;
             let top = searcher
-                .search(&query, &top_docs)
+                .search_with_statistics_provider(&query, &top_docs, &statistics)
                 .map_err(tantivy_error("searching"))?;
             (total, top)
         } else {
             // Intersections, phrases and filtered queries score every match anyway: count them in
             // the same pass.
             searcher
-                .search(&query, &(Count, top_docs))
+                .search_with_statistics_provider(&query, &(Count, top_docs), &statistics)
                 .map_err(tantivy_error("searching"))?
         };
-        let mut snippets = SnippetGenerator::create(&searcher, &*built.highlight, fields.body)
-            .map_err(tantivy_error("preparing snippets"))?;
-        snippets.set_max_num_chars(snippet::SNIPPET_CHARS);
-        let words = body_words_rarest_first(&searcher, fields, &*built.highlight)?;
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let words = body_words_rarest_first(&statistics, fields, &*built.highlight)?;
+        let snippets = snippet_generator(&searcher, fields, &words)?;
+        let words: Vec<&str> = words.iter().map(|(_, word)| word.as_str()).collect();
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top.into_iter().take(limit) {
             let doc = load(&searcher, address)?;
@@ -277,12 +279,13 @@ fn go_to(
     Ok(names)
 }
 
-/// The query's words in the body, rarest first: a snippet is looked for where the rarest occurs.
+/// The query's words in the body and how many visible pages hold each, rarest first: a snippet is
+/// looked for where the rarest occurs.
 fn body_words_rarest_first(
-    searcher: &Searcher,
+    statistics: &Statistics<'_>,
     fields: Fields,
     query: &dyn Query,
-) -> Result<Vec<String>, SearchError> {
+) -> Result<Vec<(u64, String)>, SearchError> {
     let mut terms = Vec::new();
     query.query_terms(&mut |term, _| {
         if term.field() == fields.body {
@@ -294,14 +297,35 @@ fn body_words_rarest_first(
         let Some(word) = term.value().as_str().map(str::to_owned) else {
             continue;
         };
-        let pages = searcher
-            .doc_freq(&term)
-            .map_err(tantivy_error("reading word frequencies"))?;
-        ranked.push((pages, word));
+        ranked.push((statistics.pages_with(&term)?, word));
     }
     ranked.sort();
     ranked.dedup();
-    Ok(ranked.into_iter().map(|(_, word)| word).collect())
+    Ok(ranked)
+}
+
+/// tantivy's snippet generator, weighing the words as `SnippetGenerator::create` does (rarer words
+/// count more) but by the visible pages' counts.
+fn snippet_generator(
+    searcher: &Searcher,
+    fields: Fields,
+    words: &[(u64, String)],
+) -> Result<SnippetGenerator, SearchError> {
+    let weights: BTreeMap<String, Score> = words
+        .iter()
+        .filter(|(pages, _)| *pages > 0)
+        .map(|(pages, word)| (word.clone(), 1.0 / (1.0 + *pages as Score)))
+        .collect();
+    let tokenizer = searcher
+        .index()
+        .tokenizer_for_field(fields.body)
+        .map_err(tantivy_error("preparing snippets"))?;
+    Ok(SnippetGenerator::new(
+        weights,
+        tokenizer,
+        fields.body,
+        snippet::SNIPPET_CHARS,
+    ))
 }
 
 /// "Did you mean": `visible` pages whose title has words within one or two edits of the words typed.

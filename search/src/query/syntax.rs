@@ -26,6 +26,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Searcher, Term};
 
+use super::statistics::Statistics;
 use crate::common_words::CommonWords;
 use crate::schema::{user_field, Fields};
 
@@ -148,6 +149,8 @@ pub(crate) struct Builder<'a> {
     pub(crate) fields: Fields,
     pub(crate) analyzer: TextAnalyzer,
     pub(crate) searcher: &'a Searcher,
+    /// Word counts over the reader's pages: a prefix stands for their most frequent words.
+    pub(crate) statistics: &'a Statistics<'a>,
     pub(crate) common: &'a CommonWords,
 }
 
@@ -324,7 +327,7 @@ impl Builder<'_> {
                 // Term queries rather than a range: they score with BM25 and the snippets
                 // highlight them.
                 (true, [token]) => terms.extend(
-                    expand_prefix(self.searcher, field, token)
+                    expand_prefix(self.searcher, self.statistics, field, token)
                         .into_iter()
                         .map(|term| (term, boost)),
                 ),
@@ -401,8 +404,19 @@ impl Builder<'_> {
     }
 }
 
-/// The most frequent indexed words of `field` that start with `prefix`.
-fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str) -> Vec<Term> {
+/// The most frequent words of `field` that start with `prefix`, counted over the pages `statistics`
+/// counts, most frequent first (then in order), without the words no such page holds.
+///
+/// The dictionary's counts (every page's, and the documents an update replaced) bound the counts
+/// over fewer pages from above, so words are counted again only in the dictionary's order until the
+/// next word could not beat the last one kept. What is left: a prefix of more than
+/// [`MAX_PREFIX_SCAN`] words is cut short in dictionary order, whoever's words those are.
+fn expand_prefix(
+    searcher: &Searcher,
+    statistics: &Statistics<'_>,
+    field: Field,
+    prefix: &str,
+) -> Vec<Term> {
     let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
     for segment in searcher.segment_readers() {
         let Ok(inverted) = segment.inverted_index(field) else {
@@ -420,14 +434,33 @@ fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str) -> Vec<Term> {
             scanned += 1;
         }
     }
-    let mut ranked: Vec<(Vec<u8>, u64)> = found.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    ranked
+    let mut by_bound: Vec<(u64, Term)> = found
         .into_iter()
-        .take(MAX_PREFIX_EXPANSIONS)
-        .filter_map(|(key, _)| String::from_utf8(key).ok())
-        .map(|word| Term::from_field_text(field, &word))
-        .collect()
+        .filter_map(|(key, count)| {
+            let word = String::from_utf8(key).ok()?;
+            Some((count, Term::from_field_text(field, &word)))
+        })
+        .collect();
+    by_bound.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    if statistics.is_whole() {
+        by_bound.truncate(MAX_PREFIX_EXPANSIONS);
+        return by_bound.into_iter().map(|(_, term)| term).collect();
+    }
+    let mut kept: Vec<(u64, Term)> = Vec::new();
+    for (bound, term) in by_bound {
+        let enough = kept.len() >= MAX_PREFIX_EXPANSIONS;
+        if enough && bound < kept[MAX_PREFIX_EXPANSIONS - 1].0 {
+            break;
+        }
+        // A count that cannot be read leaves the word out: a prefix never fails the search.
+        let count = statistics.pages_with(&term).unwrap_or(0);
+        if count > 0 {
+            kept.push((count, term));
+            kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        }
+    }
+    kept.truncate(MAX_PREFIX_EXPANSIONS);
+    kept.into_iter().map(|(_, term)| term).collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,220 @@
+//! Word statistics counted over the pages one reader may see.
+//!
+//! Three things in a search depend on how often words occur: BM25 ranks by how many pages hold a
+//! word and how long a field is on average, a `prefix*` stands for the most frequent words with that
+//! prefix, and a snippet is cut around the rarest of the query's words. Counted over the whole index,
+//! each would move when a hidden page changes: a hidden page full of `betaz…` words pushes visible
+//! words out of `beta*`, and so changes which visible pages match and how many (issue 19, finding 2).
+//!
+//! So when the reader may not see every page, [`Statistics::Visible`] counts over the visible, live
+//! documents only, and every answer is the one an index holding only those pages would give. Field
+//! lengths are summed from the field norms, which are exact up to 40 words and rounded above, the
+//! way BM25 reads them anyway.
+//!
+//! The cost is paid only by readers with hidden pages: one pass over the live documents per search
+//! (a byte per document and field), and one pass over the postings of each word the query holds.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use tantivy::query::Bm25StatisticsProvider;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Searcher, Term, TERMINATED};
+
+use crate::error::tantivy_error;
+use crate::schema::Fields;
+use crate::{SearchError, Visible};
+
+/// The statistics a search ranks and expands prefixes with.
+pub(crate) enum Statistics<'s> {
+    /// Every page is visible: the index's own statistics (tantivy's, which still count the
+    /// documents an update replaced until segments merge).
+    Whole(&'s Searcher),
+    /// Only some pages are: counted over them.
+    Visible(VisibleStatistics<'s>),
+}
+
+impl<'s> Statistics<'s> {
+    /// The statistics of what `visible` lets a reader see in `searcher`.
+    pub(crate) fn of(
+        searcher: &'s Searcher,
+        fields: Fields,
+        visible: Visible<'_>,
+    ) -> Result<Statistics<'s>, SearchError> {
+        if visible.is_all() {
+            return Ok(Statistics::Whole(searcher));
+        }
+        VisibleStatistics::new(searcher, fields, visible).map(Statistics::Visible)
+    }
+
+    /// How many of the counted pages hold `term`.
+    pub(crate) fn pages_with(&self, term: &Term) -> Result<u64, SearchError> {
+        match self {
+            Statistics::Whole(searcher) => searcher
+                .doc_freq(term)
+                .map_err(tantivy_error("reading word frequencies")),
+            Statistics::Visible(visible) => visible.pages_with(term),
+        }
+    }
+
+    /// Whether frequencies are the index's own, so that a term dictionary's counts can be used as
+    /// they are.
+    pub(crate) fn is_whole(&self) -> bool {
+        matches!(self, Statistics::Whole(_))
+    }
+}
+
+impl Bm25StatisticsProvider for Statistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        match self {
+            Statistics::Whole(searcher) => searcher.total_num_tokens(field),
+            Statistics::Visible(visible) => visible.total_words(field),
+        }
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        match self {
+            Statistics::Whole(searcher) => searcher.total_num_docs(),
+            // At least one: BM25 divides by it, and with nothing visible nothing matches anyway.
+            Statistics::Visible(visible) => Ok(visible.pages.max(1)),
+        }
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.pages_with(term)
+            .map_err(|error| tantivy::TantivyError::InternalError(error.to_string()))
+    }
+}
+
+/// The visible, live documents of a searcher, and the counts made over them so far.
+pub(crate) struct VisibleStatistics<'s> {
+    searcher: &'s Searcher,
+    /// Per segment, in the searcher's order.
+    segments: Vec<VisibleDocs>,
+    /// How many documents are visible in all.
+    pages: u64,
+    /// Counts already made in this search: BM25 asks for a field's length once per term.
+    words_per_field: RefCell<HashMap<Field, u64>>,
+    pages_per_term: RefCell<HashMap<Term, u64>>,
+}
+
+/// One segment's visible documents.
+struct VisibleDocs {
+    /// Indexed by document id.
+    visible: Vec<bool>,
+    /// The same documents in order.
+    ids: Vec<DocId>,
+}
+
+impl<'s> VisibleStatistics<'s> {
+    fn new(
+        searcher: &'s Searcher,
+        fields: Fields,
+        visible: Visible<'_>,
+    ) -> Result<VisibleStatistics<'s>, SearchError> {
+        let mut segments = Vec::with_capacity(searcher.segment_readers().len());
+        let mut pages = 0;
+        for segment in searcher.segment_readers() {
+            let max_doc = segment.max_doc();
+            let names = segment
+                .inverted_index(fields.name)
+                .map_err(tantivy_error("reading page names"))?;
+            // The listed pages' documents, live or replaced.
+            let (listed, listed_visible) = match visible {
+                Visible::All => (&[][..], false),
+                Visible::Except(hidden) => (hidden, false),
+                Visible::Only(shown) => (shown, true),
+            };
+            let mut flags = vec![!listed_visible; max_doc as usize];
+            for name in listed {
+                let term = Term::from_field_text(fields.name, name);
+                let Some(mut postings) = names
+                    .read_postings(&term, IndexRecordOption::Basic)
+                    .map_err(tantivy_error("reading page names"))?
+                else {
+                    continue;
+                };
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    flags[doc as usize] = listed_visible;
+                    doc = postings.advance();
+                }
+            }
+            let mut ids = Vec::new();
+            for (doc, flag) in flags.iter_mut().enumerate() {
+                let doc = doc as DocId;
+                if segment.is_deleted(doc) {
+                    *flag = false;
+                }
+                if *flag {
+                    ids.push(doc);
+                }
+            }
+            pages += ids.len() as u64;
+            segments.push(VisibleDocs {
+                visible: flags,
+                ids,
+            });
+        }
+        Ok(VisibleStatistics {
+            searcher,
+            segments,
+            pages,
+            words_per_field: RefCell::default(),
+            pages_per_term: RefCell::default(),
+        })
+    }
+
+    /// How many visible pages hold `term`: its postings walked, or, when the visible pages are few,
+    /// looked up one by one.
+    fn pages_with(&self, term: &Term) -> Result<u64, SearchError> {
+        if let Some(&count) = self.pages_per_term.borrow().get(term) {
+            return Ok(count);
+        }
+        let mut count = 0;
+        for (segment, docs) in self.searcher.segment_readers().iter().zip(&self.segments) {
+            let inverted = segment
+                .inverted_index(term.field())
+                .map_err(tantivy_error("reading word frequencies"))?;
+            let Some(mut postings) = inverted
+                .read_postings(term, IndexRecordOption::Basic)
+                .map_err(tantivy_error("reading word frequencies"))?
+            else {
+                continue;
+            };
+            if docs.ids.len() * 8 < postings.doc_freq() as usize {
+                for &doc in &docs.ids {
+                    if postings.seek(doc) == doc {
+                        count += 1;
+                    }
+                }
+            } else {
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    count += u64::from(docs.visible[doc as usize]);
+                    doc = postings.advance();
+                }
+            }
+        }
+        self.pages_per_term.borrow_mut().insert(term.clone(), count);
+        Ok(count)
+    }
+
+    /// How many words `field` holds in all visible pages, as BM25 measures them (field norms).
+    fn total_words(&self, field: Field) -> tantivy::Result<u64> {
+        if let Some(&words) = self.words_per_field.borrow().get(&field) {
+            return Ok(words);
+        }
+        let mut words = 0;
+        for (segment, docs) in self.searcher.segment_readers().iter().zip(&self.segments) {
+            let norms = segment.get_fieldnorms_reader(field)?;
+            words += docs
+                .ids
+                .iter()
+                .map(|&doc| u64::from(norms.fieldnorm(doc)))
+                .sum::<u64>();
+        }
+        self.words_per_field.borrow_mut().insert(field, words);
+        Ok(words)
+    }
+}
