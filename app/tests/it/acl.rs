@@ -18,7 +18,7 @@ use storage::{NewUser, Role};
 use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
-use crate::drivers::{Http, InProcess};
+use crate::drivers::{Cgi, FastCgi, Http, InProcess, Scgi};
 use crate::scenarios::is_private;
 use crate::suite::{eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
 
@@ -475,6 +475,13 @@ fn no_leak_over_http() {
     run_matrix(&Http::start_in(data_dir()));
 }
 
+#[test]
+fn no_leak_through_cgi_fastcgi_and_scgi() {
+    run_matrix(&Cgi::start_in(data_dir()));
+    run_matrix(&FastCgi::start_in(data_dir()));
+    run_matrix(&Scgi::start_in(data_dir()));
+}
+
 /// Changing a page's `#acl` line needs the admin right on it; writing alone is not enough.
 #[test]
 fn changing_the_acl_line_needs_the_admin_right() {
@@ -564,9 +571,13 @@ fn cost() {
     }
 }
 
-/// Runs `check` on a fresh wiki of [`data_dir`], in-process and over HTTP.
+/// Runs `check` on a fresh wiki of [`data_dir`] through every gateway: in-process, CGI (a process
+/// per request), FastCGI, SCGI and HTTP.
 fn on_every_server(check: fn(&dyn Gateway)) {
     check(&InProcess::start_in(data_dir()));
+    check(&Cgi::start_in(data_dir()));
+    check(&FastCgi::start_in(data_dir()));
+    check(&Scgi::start_in(data_dir()));
     check(&Http::start_in(data_dir()));
 }
 

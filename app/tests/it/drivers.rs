@@ -275,7 +275,11 @@ pub struct SocketServer {
 
 impl SocketServer {
     fn start(scgi: bool) -> Self {
-        let data = TempDir::new().unwrap();
+        Self::start_in(scgi, TempDir::new().unwrap())
+    }
+
+    /// The server on a data directory the test prepared (settings, accounts, pages).
+    fn start_in(scgi: bool, data: TempDir) -> Self {
         let (command, file) = if scgi {
             ("scgi", "scgi.sock")
         } else {
@@ -320,6 +324,11 @@ impl FastCgi {
     pub fn start() -> SocketServer {
         SocketServer::start(false)
     }
+
+    /// `quire fastcgi` on a data directory the test prepared.
+    pub fn start_in(data: TempDir) -> SocketServer {
+        SocketServer::start_in(false, data)
+    }
 }
 
 /// `quire scgi`.
@@ -328,6 +337,11 @@ pub struct Scgi;
 impl Scgi {
     pub fn start() -> SocketServer {
         SocketServer::start(true)
+    }
+
+    /// `quire scgi` on a data directory the test prepared.
+    pub fn start_in(data: TempDir) -> SocketServer {
+        SocketServer::start_in(true, data)
     }
 }
 

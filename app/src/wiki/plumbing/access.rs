@@ -14,6 +14,14 @@
 //! suggestions, recent changes, backlinks, orphan and wanted lists), and a request for it gets a 403
 //! page that names the page but shows nothing of it.
 //!
+//! **A page's name is not secret; its text is.** A request naming a protected page answers 403
+//! where a missing page answers 404, as MoinMoin does, and the 403 page tells an anonymous reader to
+//! log in. Hiding existence would not hold: creating a page under a taken name must fail, so anyone
+//! allowed to write can learn that a name is taken, and a 404 would turn away the readers who only
+//! need to log in. What is hidden is every *list*: no listing, count, search, suggestion or feed
+//! names a page the viewer may not read, so names can be guessed but never harvested
+//! (`Help/AccessControl` says so to users).
+//!
 //! **Old revisions are guarded by every ACL the page ever had.** The current text needs the read
 //! right under the current ACL; anything made of the page's past (a revision other than the current
 //! one, by view or raw `?rev=`, a diff, the history, blame, info, the page's feed, a revert, the
