@@ -40,7 +40,7 @@ fn main() {
         let at = (random % lines.len() as u64) as usize;
         lines[at] = line(at, rev);
         if rev % 10 == 0 {
-            if random % 2 == 0 && lines.len() > LINES / 2 {
+            if random.is_multiple_of(2) && lines.len() > LINES / 2 {
                 lines.remove(at);
             } else {
                 lines.insert(at, line(at + 1000, rev));

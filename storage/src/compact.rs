@@ -58,7 +58,7 @@ pub(crate) fn encode(rev: u64, old: &Lines<'_>, new: &Lines<'_>, runs: &[Run]) -
         format: FORMAT_DEFLATE,
         body: deflate(old.text.as_bytes()),
     };
-    if rev % KEYFRAME_EVERY == 0 {
+    if rev.is_multiple_of(KEYFRAME_EVERY) {
         return keyframe();
     }
     let delta = delta(old, new, runs);

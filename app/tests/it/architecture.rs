@@ -163,3 +163,74 @@ fn only_urls_and_routes_build_paths() {
         }
     }
 }
+
+/// The registry sources cargo unpacked, where each locked package's manifest is.
+fn registry_sources() -> Vec<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .unwrap();
+    fs::read_dir(home.join("registry").join("src"))
+        .map(|dirs| dirs.map(|dir| dir.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+/// `major.minor` of a `rust-version`.
+fn minor_version(version: &str) -> (u32, u32) {
+    let mut parts = version.split('.').map(|part| part.parse::<u32>().unwrap());
+    (parts.next().unwrap(), parts.next().unwrap_or(0))
+}
+
+/// The `rust-version` the workspace states (and the README repeats) is the newest that any locked
+/// dependency built here asks for: an older one would promise a toolchain that cannot build the lock.
+/// Packages cargo never unpacked (another platform's) are not built, so they do not count.
+#[test]
+fn rust_version_is_what_the_lock_needs() {
+    let manifest: toml::Table =
+        toml::from_str(&fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
+    let stated = manifest["workspace"]["package"]["rust-version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lock: toml::Table =
+        toml::from_str(&fs::read_to_string(repo().join("Cargo.lock")).unwrap()).unwrap();
+    let sources = registry_sources();
+    let mut needed = ((0, 0), String::from("nothing"));
+    let mut found = 0;
+    for package in lock["package"].as_array().unwrap() {
+        let (name, version) = (
+            package["name"].as_str().unwrap(),
+            package["version"].as_str().unwrap(),
+        );
+        let Some(text) = sources.iter().find_map(|source| {
+            fs::read_to_string(source.join(format!("{name}-{version}")).join("Cargo.toml")).ok()
+        }) else {
+            continue;
+        };
+        found += 1;
+        let manifest: toml::Table = toml::from_str(&text).unwrap();
+        if let Some(wants) = manifest
+            .get("package")
+            .and_then(|package| package.get("rust-version"))
+            .and_then(|version| version.as_str())
+        {
+            if minor_version(wants) > needed.0 {
+                needed = (minor_version(wants), format!("{name} {version}"));
+            }
+        }
+    }
+    assert!(found > 50, "only {found} locked packages found unpacked");
+    assert_eq!(
+        minor_version(&stated),
+        needed.0,
+        "rust-version is {stated}, but {} needs {}.{}",
+        needed.1,
+        needed.0 .0,
+        needed.0 .1
+    );
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("Rust {stated}")),
+        "the README names the minimum, Rust {stated}"
+    );
+}

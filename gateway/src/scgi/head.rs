@@ -74,7 +74,7 @@ impl Head {
             ));
         };
         let fields: Vec<&[u8]> = fields.split(|&byte| byte == 0).collect();
-        if fields.len() % 2 != 0 {
+        if !fields.len().is_multiple_of(2) {
             return Err(HeadError::Malformed("a name has no value"));
         }
         let mut pairs = Vec::with_capacity(fields.len() / 2);

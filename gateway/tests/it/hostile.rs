@@ -229,7 +229,7 @@ fn a_bounded_random_bytes_run_leaves_the_servers_answering() {
         let server = TestServer::unix_with(protocol, quick(64));
         let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[42; 32]);
         let inputs: Vec<(Vec<u8>, bool)> = (0..CONNECTIONS)
-            .map(|_| (random_bytes(&mut rng), rng.next_u32() % 8 != 0))
+            .map(|_| (random_bytes(&mut rng), !rng.next_u32().is_multiple_of(8)))
             .collect();
         let spec = server.spec.clone();
         let peers: Vec<_> = inputs
