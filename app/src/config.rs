@@ -142,6 +142,12 @@ settings_table! {
         /// "wiki.example.org" (any port) or "localhost:8080" (that port only); a request
         /// naming another is answered 400. Empty, the default: any host.
         pub allowed_hosts: Vec<String>,
+        /// The reverse proxies in front of quire, as addresses or networks ("127.0.0.1",
+        /// "10.0.0.0/8", "::1"). Only from these peers are X-Forwarded-For,
+        /// X-Forwarded-Proto and Forwarded believed: the client's address (for the log,
+        /// login throttling and anonymous edits) and https (Secure cookies, HSTS) come from
+        /// them. Empty, the default: these headers are ignored, as any client can send them.
+        pub trusted_proxies: Vec<String>,
         /// What /robots.txt says to crawlers. Unset, it asks them to skip the wiki's
         /// actions (every address under /+: editors, histories, diffs, search) and
         /// leaves the pages themselves to be indexed. Unset by default; for example:
@@ -204,6 +210,7 @@ impl Default for Settings {
             mount: None,
             base_url: None,
             allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             robots_txt: None,
             max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
             debug: false,
@@ -339,7 +346,19 @@ impl Settings {
         for host in &mut self.allowed_hosts {
             *host = parse_allowed_host(host)?;
         }
+        for proxy in &mut self.trusted_proxies {
+            *proxy = parse_trusted_proxy(proxy)?.to_string();
+        }
         Ok(self)
+    }
+
+    /// `trusted_proxies`, parsed (each entry was checked by [`Settings::with_flags`]; one that was
+    /// not is left out, trusting less).
+    pub fn trusted_proxies(&self) -> gateway::proxy::TrustedProxies {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|proxy| parse_trusted_proxy(proxy).ok())
+            .collect()
     }
 
     /// Whether a request naming `host` in its Host header is answered: any host while
@@ -485,6 +504,13 @@ pub fn parse_mount(value: &str) -> anyhow::Result<String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// Checks one entry of `trusted_proxies`: an IP address or a network in CIDR notation.
+pub fn parse_trusted_proxy(value: &str) -> anyhow::Result<gateway::proxy::Cidr> {
+    value
+        .parse()
+        .with_context(|| format!("trusted_proxies in quire.toml lists {value:?}"))
+}
+
 /// Checks `base_url`: an http or https origin without a path; a trailing `/` is dropped.
 pub fn parse_base_url(value: &str) -> anyhow::Result<String> {
     let trimmed = value.trim_end_matches('/');
@@ -529,6 +555,32 @@ fn host_name(host: &str) -> &str {
 mod tests {
     use super::*;
     use crate::cli::GlobalOptions;
+
+    #[test]
+    fn trusted_proxies_are_networks() {
+        assert_eq!(
+            parse_trusted_proxy("10.0.0.0/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(parse_trusted_proxy("::1").unwrap().to_string(), "::1/128");
+        let err = format!("{:#}", parse_trusted_proxy("10.0.0.0/40").unwrap_err());
+        assert!(
+            err.contains("trusted_proxies") && err.contains("10.0.0.0/40"),
+            "{err}"
+        );
+        assert!(err.contains("prefix length"), "{err}");
+        let settings = Settings {
+            trusted_proxies: vec!["127.0.0.1".to_owned()],
+            ..Settings::default()
+        };
+        assert!(settings
+            .trusted_proxies()
+            .contains("127.0.0.1".parse().unwrap()));
+        assert!(!settings
+            .trusted_proxies()
+            .contains("127.0.0.2".parse().unwrap()));
+        assert!(Settings::default().trusted_proxies().is_empty());
+    }
 
     #[test]
     fn base_url_is_an_origin_without_a_path() {

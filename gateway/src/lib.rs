@@ -22,6 +22,8 @@
 //! - [`environ`]: the CGI meta-variables that CGI, FastCGI and SCGI share,
 //!   turned into a [`Request`], and a response turned back into a CGI header
 //!   block;
+//! - [`proxy`]: the client and scheme behind a reverse proxy, from `X-Forwarded-For`,
+//!   `X-Forwarded-Proto` and `Forwarded`, believed only from the proxies an operator trusts;
 //! - what apps and adapters share: [`body`] (a request body that refuses to
 //!   go past [`GatewayConfig::max_body_bytes`]), [`form`] (urlencoded forms
 //!   and queries, refusing broken UTF-8), [`cookies`] (reading `Cookie`,
@@ -54,6 +56,7 @@ pub mod form;
 pub mod http;
 pub mod listener;
 pub mod middleware;
+pub mod proxy;
 mod request;
 mod response;
 pub mod scgi;

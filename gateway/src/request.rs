@@ -132,6 +132,12 @@ impl Request {
         &self.environ
     }
 
+    /// What the gateway knows, to change: [`crate::proxy::resolve`] puts the client behind a
+    /// trusted proxy in place of the proxy.
+    pub fn environ_mut(&mut self) -> &mut Environ {
+        &mut self.environ
+    }
+
     /// The mount prefix: `""` or `/like/this`, never ending in `/`.
     pub fn mount(&self) -> &str {
         &self.environ.mount
@@ -142,7 +148,8 @@ impl Request {
         &self.environ.path_info
     }
 
-    /// The client's address, when known.
+    /// The client's address, when known: behind a trusted proxy, the client the proxy named (see
+    /// [`crate::proxy`]); the connection's own peer is then the [`crate::proxy::Peer`] extension.
     pub fn remote_addr(&self) -> Option<IpAddr> {
         self.environ.remote_addr
     }

@@ -243,6 +243,24 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: "",
         fill: Some(crate::lifecycle::fill_nfc_page_names),
     },
+    Migration {
+        version: 11,
+        description: "known login devices",
+        // A random token per browser an account logged in from (`crate::users`, device cookies):
+        // with a valid one, a login is checked even while the account is throttled. `failures`
+        // counts wrong passwords sent with the token; at MAX_FAILURES it stops counting as known.
+        sql: "
+        CREATE TABLE login_devices (
+            token    TEXT PRIMARY KEY,
+            name_key TEXT NOT NULL,
+            expires  INTEGER NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX login_devices_by_account ON login_devices (name_key, expires);
+        CREATE INDEX login_devices_by_expiry ON login_devices (expires);
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

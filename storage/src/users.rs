@@ -18,10 +18,21 @@
 //! no caller can store a password some other way.
 //!
 //! Failed logins are rows, not memory: under CGI every request is a new process, so throttling has to
-//! ask the database. [`Storage::log_in`] refuses to even check a password once an account name or a
-//! client address has [`MAX_FAILURES`] failures within [`FAILURE_WINDOW_SECS`]; the same rows feed the
-//! admin page's list of recent failures. Two attempts racing in parallel can both pass the count, so the
-//! bound is exact for attempts one after another and off by at most the number of parallel ones.
+//! ask the database. [`Storage::log_in`] refuses to even check a password once an account name has
+//! [`MAX_FAILURES`] failures, or a client address [`MAX_ADDRESS_FAILURES`], within
+//! [`FAILURE_WINDOW_SECS`]; the same rows feed the admin page's list of recent failures. Two attempts
+//! racing in parallel can both pass the count, so the bound is exact for attempts one after another and
+//! off by at most the number of parallel ones.
+//!
+//! A lock on the account alone would let anyone lock its owner out by guessing ten times a minute.
+//! So a successful login also remembers the browser: [`Storage::remember_device`] gives it a random
+//! token (OWASP's "device cookies"; the app keeps it in a long-lived cookie), and an attempt that
+//! brings a valid token for the account it names ([`LoginAttempt::device`]) skips both throttles: the
+//! owner, on a browser they logged in from before, can log in while the account is under attack, even
+//! from the attacker's address (a shared proxy or NAT). Such a token stops counting after
+//! [`MAX_FAILURES`] wrong passwords sent with it, so a stolen one buys an attacker only that many
+//! guesses. Tokens are kept as they are, not hashed: one opens nothing, it only lets its holder have
+//! their password checked.
 
 use std::sync::OnceLock;
 
@@ -34,9 +45,20 @@ use crate::error::{doing, StorageError};
 use crate::save::now;
 use crate::Storage;
 
-/// Failed logins allowed per account name and per address within [`FAILURE_WINDOW_SECS`]; the next
+/// Failed logins allowed per account name within [`FAILURE_WINDOW_SECS`]; the next
 /// attempt is refused unchecked.
 pub const MAX_FAILURES: u64 = 10;
+
+/// Failed logins allowed per client address within [`FAILURE_WINDOW_SECS`]: more than per account,
+/// because one address may be many people (an office behind NAT, a campus proxy); this limit is what
+/// stops one client guessing across many accounts.
+pub const MAX_ADDRESS_FAILURES: u64 = 50;
+
+/// How long a remembered login device ([`Storage::remember_device`]) stays known, in seconds (a year).
+pub const DEVICE_LIFETIME_SECS: i64 = 365 * 24 * 3600;
+
+/// The most devices remembered per account; logging in from another forgets the oldest.
+const MAX_DEVICES_PER_ACCOUNT: i64 = 32;
 
 /// The throttling window, in seconds.
 pub const FAILURE_WINDOW_SECS: i64 = 60;
@@ -211,6 +233,9 @@ pub struct LoginAttempt<'a> {
     pub password: &'a str,
     /// The client's address, for throttling per address.
     pub address: &'a str,
+    /// The token of the device cookie the browser sent, if any ([`Storage::remember_device`]): one
+    /// valid for this account lets the attempt through the throttles.
+    pub device: Option<&'a str>,
     /// Unix seconds; `None` means now. Tests pass a time.
     pub time: Option<i64>,
 }
@@ -611,14 +636,21 @@ impl Storage {
     }
 
     /// Checks a login. Throttled first (see the module docs): with [`MAX_FAILURES`] failures for the
-    /// name or the address in the last [`FAILURE_WINDOW_SECS`], the password is not checked at all. An
+    /// name or [`MAX_ADDRESS_FAILURES`] for the address in the last [`FAILURE_WINDOW_SECS`], the
+    /// password is not checked at all, unless the attempt brings a known device of the account. An
     /// unknown name costs the same hashing work as a known one and fails the same way.
     pub fn log_in(&self, attempt: &LoginAttempt<'_>) -> Result<LoginOutcome, StorageError> {
         let time = attempt.time.unwrap_or_else(now);
         let key = name_key(attempt.name);
         let key: String = key.chars().take(MAX_NAME_CHARS).collect();
-        if let Some(retry_after) = self.throttled(&key, attempt.address, time)? {
-            return Ok(LoginOutcome::Throttled { retry_after });
+        let device = match attempt.device {
+            Some(token) if self.known_device(&key, token, time)? => Some(token),
+            _ => None,
+        };
+        if device.is_none() {
+            if let Some(retry_after) = self.throttled(&key, attempt.address, time)? {
+                return Ok(LoginOutcome::Throttled { retry_after });
+            }
         }
         let found = {
             let conn = self.pool.get()?;
@@ -646,20 +678,108 @@ impl Storage {
             Some((user, _)) if matched => Ok(LoginOutcome::LoggedIn(user)),
             _ => {
                 self.record_failure(&key, attempt.address, time)?;
+                if let Some(token) = device {
+                    self.pool
+                        .get()?
+                        .execute(
+                            "UPDATE login_devices SET failures = failures + 1 WHERE token = ?1",
+                            params![token],
+                        )
+                        .map_err(doing("counting a device's failed logins"))?;
+                }
                 Ok(LoginOutcome::Failed)
             }
         }
+    }
+
+    /// Whether `token` is a device that logged in to the account `key` and has not expired or used
+    /// up its failures.
+    fn known_device(&self, key: &str, token: &str, time: i64) -> Result<bool, StorageError> {
+        let conn = self.pool.get()?;
+        conn.prepare_cached(
+            "SELECT 1 FROM login_devices
+             WHERE token = ?1 AND name_key = ?2 AND expires > ?3 AND failures < ?4",
+        )
+        .and_then(|mut stmt| {
+            stmt.exists(params![
+                token,
+                key,
+                time,
+                i64::try_from(MAX_FAILURES).unwrap_or(i64::MAX)
+            ])
+        })
+        .map_err(doing("looking up a login device"))
+    }
+
+    /// Remembers the browser an account `name` just logged in from, for [`DEVICE_LIFETIME_SECS`]:
+    /// returns the token its device cookie is to carry. A `previous` token of this account's is
+    /// renewed (its failures forgotten) rather than replaced, so a browser keeps one row. Expired
+    /// devices are forgotten, and so are the account's oldest beyond the newest 32.
+    pub fn remember_device(
+        &self,
+        name: &str,
+        previous: Option<&str>,
+    ) -> Result<String, StorageError> {
+        let time = now();
+        let key: String = name_key(name).chars().take(MAX_NAME_CHARS).collect();
+        let expires = time + DEVICE_LIFETIME_SECS;
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(doing("starting to remember a login device"))?;
+        let renewed = match previous {
+            Some(token) => tx
+                .execute(
+                    "UPDATE login_devices SET expires = ?3, failures = 0
+                     WHERE token = ?1 AND name_key = ?2",
+                    params![token, key, expires],
+                )
+                .map_err(doing("renewing a login device"))?
+                .eq(&1)
+                .then(|| token.to_owned()),
+            None => None,
+        };
+        let token = match renewed {
+            Some(token) => token,
+            None => {
+                let token = random_code("device token")?;
+                tx.execute(
+                    "INSERT INTO login_devices (token, name_key, expires) VALUES (?1, ?2, ?3)",
+                    params![token, key, expires],
+                )
+                .map_err(doing("remembering a login device"))?;
+                token
+            }
+        };
+        tx.execute(
+            "DELETE FROM login_devices WHERE expires <= ?1",
+            params![time],
+        )
+        .map_err(doing("forgetting expired login devices"))?;
+        tx.execute(
+            "DELETE FROM login_devices WHERE name_key = ?1 AND token NOT IN (
+                 SELECT token FROM login_devices WHERE name_key = ?1
+                 ORDER BY expires DESC LIMIT ?2
+             )",
+            params![key, MAX_DEVICES_PER_ACCOUNT],
+        )
+        .map_err(doing("forgetting old login devices"))?;
+        tx.commit().map_err(doing("remembering a login device"))?;
+        Ok(token)
     }
 
     /// Seconds until `key` and `address` may try again, if either has used up its failures.
     fn throttled(&self, key: &str, address: &str, time: i64) -> Result<Option<u64>, StorageError> {
         let conn = self.pool.get()?;
         let since = time - FAILURE_WINDOW_SECS;
-        let offset = i64::try_from(MAX_FAILURES - 1).unwrap_or(0);
-        // The MAX_FAILURES-th newest failure in the window: once it leaves the window, attempts are
+        // The limit-th newest failure in the window: once it leaves the window, attempts are
         // checked again.
         let mut until = None::<i64>;
-        for (column, value) in [("name_key", key), ("address", address)] {
+        for (column, value, limit) in [
+            ("name_key", key, MAX_FAILURES),
+            ("address", address, MAX_ADDRESS_FAILURES),
+        ] {
+            let offset = i64::try_from(limit - 1).unwrap_or(0);
             let tenth: Option<i64> = conn
                 .prepare_cached(&format!(
                     "SELECT time FROM failed_logins WHERE {column} = ?1 AND time > ?2

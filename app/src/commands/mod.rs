@@ -113,9 +113,11 @@ impl Setup {
             );
         }
         let wiki = Wiki::new(storage, Arc::new(indexer), themes, self.settings.clone());
-        // The one stack for every gateway: sessions, CSRF, security headers, compression, 304s.
+        // The one stack for every gateway: the client behind a trusted proxy, sessions, CSRF,
+        // security headers, compression, 304s.
         let stack = StackConfig {
             debug: self.settings.debug,
+            trusted_proxies: self.settings.trusted_proxies(),
             ..StackConfig::new(Arc::clone(&self.session_keys))
         };
         Ok(Arc::new(

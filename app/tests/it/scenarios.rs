@@ -58,6 +58,7 @@ macro_rules! for_each_scenario {
             robots_and_health_answer_operators,
             nfc_and_nfd_names_are_one_page,
             look_alike_and_reserved_names_cannot_register,
+            the_owner_logs_in_from_a_known_browser_while_the_account_is_attacked,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -1291,10 +1292,57 @@ pub fn log_out_everywhere_ends_every_session(gw: &dyn Gateway) {
     assert!(logged_in(gw, &phone.get("/FrontPage").text()));
 }
 
-/// Run last by the e2e suite, which keeps one wiki for all scenarios: it leaves this client's
-/// address throttled for a minute. There, earlier scenarios' failed logins from the same address
+/// The owner of an account someone is guessing at still gets in: a browser that logged in to the
+/// account before carries its device cookie, and a login with it is checked while the account is
+/// throttled; the guesser, without one, is refused even the right password. All from one address,
+/// as behind a shared proxy. Its failed logins stay below the per-address limit, so scenarios after
+/// it are not throttled.
+pub fn the_owner_logs_in_from_a_known_browser_while_the_account_is_attacked(gw: &dyn Gateway) {
+    let owner = Browser::new(gw);
+    assert_status(
+        &register(&owner, "erin", "erin's own password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(
+        owner.cookie("quire_device").is_some(),
+        "registering remembers the browser"
+    );
+    assert_status(&owner.post_form("/+logout", &[]), StatusCode::SEE_OTHER);
+    let attacker = Browser::new(gw);
+    let throttled = loop {
+        let guess = attacker.log_in("erin", "a guess");
+        if guess.status == StatusCode::TOO_MANY_REQUESTS {
+            break guess;
+        }
+        assert_status(&guess, StatusCode::FORBIDDEN);
+    };
+    assert!(
+        throttled
+            .text()
+            .contains("Log in from a browser you have logged in from before"),
+        "{}",
+        throttled.text()
+    );
+    // Not even the right password is checked without the device cookie.
+    assert_status(
+        &attacker.log_in("erin", "erin's own password"),
+        StatusCode::TOO_MANY_REQUESTS,
+    );
+    // The owner's browser still gets in, and a mistyped password there is checked (403, not 429).
+    assert_status(&owner.log_in("erin", "a typo"), StatusCode::FORBIDDEN);
+    assert_status(
+        &owner.log_in("erin", "erin's own password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(logged_in(gw, &owner.get("/FrontPage").text()));
+    assert!(!logged_in(gw, &attacker.get("/FrontPage").text()));
+}
+
+/// Run last by the e2e suite, which keeps one wiki for all scenarios: its failed logins count
+/// against this client's address there. Earlier scenarios' failed logins from the same address
 /// count too, so the 429 may come before the eleventh guess; on a wiki of its own it comes exactly
-/// at the eleventh.
+/// at the eleventh. The guesser has no device cookie of dave's (his own browser has one, from
+/// registering), so the account's lock applies to it, the right password included.
 pub fn eleventh_wrong_password_is_throttled(gw: &dyn Gateway) {
     let dave = Browser::new(gw);
     assert_status(

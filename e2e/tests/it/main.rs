@@ -10,6 +10,7 @@ mod cgi_fcgi;
 mod combinations;
 mod fcgi_probe;
 mod feeds;
+mod forwarded;
 mod servers;
 mod systemd;
 

@@ -204,6 +204,17 @@ impl Combination {
     /// Starts nginx with `deploy/{site}` as its only site; `LISTEN` is
     /// filled in here, the other placeholders from `values`.
     pub fn nginx(&mut self, site: &str, values: &[(&str, &str)]) {
+        self.nginx_edited(site, values, |config| config);
+    }
+
+    /// [`Combination::nginx`] with the rendered site changed by `edit` first: a test's variation
+    /// on a deploy file (what a TLS front would send, say), the file itself staying as shipped.
+    pub fn nginx_edited(
+        &mut self,
+        site: &str,
+        values: &[(&str, &str)],
+        edit: impl FnOnce(String) -> String,
+    ) {
         ensure_tool("nginx", "nginx");
         self.server = Server::Nginx;
         let dir = self.path("nginx");
@@ -216,7 +227,7 @@ impl Combination {
         let listen = self.addr.to_string();
         let mut all = vec![("LISTEN", listen.as_str())];
         all.extend_from_slice(values);
-        fs::write(dir.join("site.conf"), render_deploy_file(site, &all)).unwrap();
+        fs::write(dir.join("site.conf"), edit(render_deploy_file(site, &all))).unwrap();
         let main = e2e::nginx_main_config(&dir, &format!("include {}/site.conf;", dir.display()));
         let config = dir.join("nginx.conf");
         fs::write(&config, main).unwrap();
@@ -247,7 +258,7 @@ impl Combination {
         let port = self.addr.port().to_string();
         let mut all = vec![("PORT", port.as_str())];
         all.extend_from_slice(values);
-        fs::write(dir.join("site.conf"), render_deploy_file(site, &all)).unwrap();
+        fs::write(dir.join("site.conf"), edit(render_deploy_file(site, &all))).unwrap();
         let d = dir.display();
         let mut main = format!(
             "# What Debian's /etc/apache2/apache2.conf provides, in a temp dir.\n\

@@ -6,6 +6,8 @@
 //! wrappers nest like WSGI middleware or tower layers, and an adapter cannot
 //! tell a wrapped app from a bare one. Each concern lives in its own module:
 //!
+//! - [`TrustProxies`]: the client's address and scheme behind a trusted
+//!   reverse proxy;
 //! - [`LogRequests`]: one log line per request, in a span that the app's own
 //!   log lines fall into;
 //! - [`CatchErrors`]: panics become 500 pages, causes carried by error
@@ -24,10 +26,14 @@
 //! The stack is written down once, in [`stack`]; outermost first:
 //!
 //! ```text
-//! LogRequests → SecurityHeaders → CatchErrors → Sessions → Csrf → Gzip → ConditionalGet → app
+//! TrustProxies → LogRequests → SecurityHeaders → CatchErrors → Sessions → Csrf → Gzip → ConditionalGet → app
 //! ```
 //!
-//! - [`LogRequests`] is outermost so that the status it logs is the one the
+//! - [`TrustProxies`] is outermost: every layer inside asks who the client
+//!   is and whether it came over https (the log line, HSTS, the session
+//!   cookie's `Secure` flag, the app's throttling), and all must get the
+//!   same answer. It only reads headers, so nothing it does needs logging.
+//! - [`LogRequests`] comes next so that the status it logs is the one the
 //!   client gets (including a 500 made from a panic, a 403 from [`Csrf`]),
 //!   its timing covers all the other layers, and every log line below it
 //!   (an error chain, a panic, an ignored cookie) carries the request's
@@ -71,6 +77,7 @@ mod conditional;
 mod csrf;
 mod errors;
 mod logging;
+mod proxies;
 mod security;
 mod sessions;
 
@@ -79,6 +86,7 @@ pub use self::conditional::{content_hash, ConditionalGet};
 pub use self::csrf::{Csrf, CsrfToken, CSRF_FIELD, CSRF_HEADER};
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;
+pub use self::proxies::TrustProxies;
 pub use self::security::{SecurityHeaders, DEFAULT_CSP};
 pub use self::sessions::{Sessions, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE};
 
@@ -87,6 +95,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::proxy::TrustedProxies;
 use crate::session::{SessionError, SessionKeys};
 use crate::App;
 
@@ -105,6 +114,9 @@ pub struct StackConfig {
     pub session_max_age: Duration,
     /// The Content-Security-Policy; `None` is [`DEFAULT_CSP`].
     pub content_security_policy: Option<String>,
+    /// The reverse proxies whose forwarding headers are believed ([`TrustProxies`]); none by
+    /// default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl StackConfig {
@@ -116,6 +128,7 @@ impl StackConfig {
             cookie_name: DEFAULT_COOKIE_NAME.to_owned(),
             session_max_age: DEFAULT_MAX_AGE,
             content_security_policy: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -132,7 +145,7 @@ pub enum StackError {
 }
 
 /// Wraps `app` in the whole stack, in the order the module docs explain:
-/// [`LogRequests`] → [`SecurityHeaders`] → [`CatchErrors`] → [`Sessions`] →
+/// [`TrustProxies`] → [`LogRequests`] → [`SecurityHeaders`] → [`CatchErrors`] → [`Sessions`] →
 /// [`Csrf`] → [`Gzip`] → [`ConditionalGet`] → `app`.
 pub fn stack<A: App>(app: A, config: &StackConfig) -> Result<impl App, StackError> {
     let inner = Gzip::new(ConditionalGet::new(app));
@@ -146,7 +159,10 @@ pub fn stack<A: App>(app: A, config: &StackConfig) -> Result<impl App, StackErro
             .content_security_policy(policy)
             .ok_or_else(|| StackError::ContentSecurityPolicy(policy.clone()))?,
     };
-    Ok(LogRequests::new(headers))
+    Ok(TrustProxies::new(
+        LogRequests::new(headers),
+        config.trusted_proxies.clone(),
+    ))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod cgi;
 mod fastcgi;
 mod hostile;
 mod http;
+mod proxies;
 mod scgi;
 mod sessions;
 mod support;

@@ -27,7 +27,7 @@ use crate::support::{
 
 /// One fixed key, so that every CGI process opens what the one before sealed.
 const KEY_FILE: &str = "# test key\nIf-3AmqHawKPDkvZtmN4gfJQPalOVuYuAPIyMDvQnwo\n";
-const MOUNT: &str = "/wiki";
+pub(crate) const MOUNT: &str = "/wiki";
 const COOKIE: &str = "quire_session";
 /// Set in the environment of the CGI child process only.
 const CHILD_MARKER: &str = "GATEWAY_IT_SESSION_CGI_CHILD";
@@ -292,7 +292,7 @@ fn cgi_send(request: TestRequest) -> TestResponse {
 
 /// Sends `request` to the HTTP server at `addr` over HTTP/1.1 and reads the
 /// reply to the end of the connection.
-fn http_send(addr: SocketAddr, request: &TestRequest) -> TestResponse {
+pub(crate) fn http_send(addr: SocketAddr, request: &TestRequest) -> TestResponse {
     let mut stream = TcpStream::connect(addr).expect("the server accepts");
     let mut head = format!(
         "{} {MOUNT}{} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",

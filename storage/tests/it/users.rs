@@ -1,7 +1,7 @@
 //! Accounts: unique names in any case, argon2id hashes, throttled logins, invitations.
 
 use storage::{
-    users::{FAILURE_WINDOW_SECS, MAX_FAILURES},
+    users::{FAILURE_WINDOW_SECS, MAX_ADDRESS_FAILURES, MAX_FAILURES},
     LoginAttempt, LoginOutcome, NewUser, Role, Storage, UserError, UserPrefs,
 };
 
@@ -32,6 +32,7 @@ fn attempt<'a>(name: &'a str, password: &'a str, address: &'a str, time: i64) ->
         name,
         password,
         address,
+        device: None,
         time: Some(time),
     }
 }
@@ -228,10 +229,93 @@ fn the_eleventh_failure_in_a_minute_is_not_even_checked() {
 }
 
 #[test]
+fn a_known_device_passes_the_throttles_until_it_guesses_too_often() {
+    let storage = Storage::open_in_memory().unwrap();
+    storage.create_user(&alice()).unwrap();
+    let device = storage.remember_device("alice", None).unwrap();
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // An attacker uses up the account's failures and the address's, from the owner's address.
+    for i in 0..MAX_ADDRESS_FAILURES {
+        storage
+            .log_in(&attempt(
+                if i < MAX_FAILURES { "alice" } else { "bob" },
+                "x",
+                "198.51.100.7",
+                time,
+            ))
+            .unwrap();
+    }
+    let without = attempt("alice", "correct horse battery", "198.51.100.7", time);
+    assert!(matches!(
+        storage.log_in(&without).unwrap(),
+        LoginOutcome::Throttled { .. }
+    ));
+    let with = LoginAttempt {
+        device: Some(&device),
+        ..without
+    };
+    assert!(matches!(
+        storage.log_in(&with).unwrap(),
+        LoginOutcome::LoggedIn(_)
+    ));
+    // Another account's device, or a made-up token, is no device.
+    let bob_device = storage.remember_device("bob", None).unwrap();
+    let wrong = LoginAttempt {
+        device: Some(&bob_device),
+        ..without
+    };
+    assert!(matches!(
+        storage.log_in(&wrong).unwrap(),
+        LoginOutcome::Throttled { .. }
+    ));
+    let made_up = LoginAttempt {
+        device: Some("0123"),
+        ..without
+    };
+    assert!(matches!(
+        storage.log_in(&made_up).unwrap(),
+        LoginOutcome::Throttled { .. }
+    ));
+    // Renewing keeps the token; wrong passwords sent with it use it up.
+    assert_eq!(
+        storage.remember_device("ALICE", Some(&device)).unwrap(),
+        device
+    );
+    for _ in 0..MAX_FAILURES {
+        let guess = LoginAttempt {
+            password: "guess",
+            ..with
+        };
+        assert_eq!(storage.log_in(&guess).unwrap(), LoginOutcome::Failed);
+    }
+    assert!(matches!(
+        storage.log_in(&with).unwrap(),
+        LoginOutcome::Throttled { .. }
+    ));
+    // A login elsewhere renews a used-up token of the account.
+    assert_eq!(
+        storage.remember_device("alice", Some(&device)).unwrap(),
+        device
+    );
+    assert!(matches!(
+        storage.log_in(&with).unwrap(),
+        LoginOutcome::LoggedIn(_)
+    ));
+    assert_ne!(
+        storage.remember_device("alice", Some(&bob_device)).unwrap(),
+        bob_device
+    );
+}
+
+#[test]
 fn one_address_is_throttled_across_names() {
     let storage = Storage::open_in_memory().unwrap();
     storage.create_user(&alice()).unwrap();
-    for i in 0..MAX_FAILURES {
+    // More failures than one account may have: an address can be many people behind one proxy.
+    for i in 0..MAX_ADDRESS_FAILURES {
         storage
             .log_in(&attempt(&format!("guess{i}"), "x", "203.0.113.9", 500))
             .unwrap();

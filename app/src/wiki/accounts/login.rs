@@ -2,8 +2,22 @@
 //!
 //! A failed login never says whether the name exists ("wrong name or password", the same status, and
 //! storage spends the same hashing work on unknown names). Failures are throttled in storage per
-//! account name and per address, across processes; a throttled attempt is answered 429 with
-//! `Retry-After` and its password is not checked. Passwords are only ever read from the form body:
+//! account name and per client address, across processes; the address is the one the gateway
+//! resolved (behind a `trusted_proxies` proxy, the client's own, so one proxy's clients are not
+//! throttled together). A throttled attempt is answered 429 with `Retry-After` and its password is
+//! not checked.
+//!
+//! The rule that keeps an owner from being locked out by whoever guesses at their account (OWASP's
+//! "device cookies"): every successful login or registration sets [`DEVICE_COOKIE`], a long-lived
+//! cookie holding a random token storage remembers for that account
+//! ([`storage::Storage::remember_device`]). While the account (or the address) is over its limit of
+//! failures, a login that brings a valid device cookie *for the account it names* is still checked;
+//! one without (the attacker's) is refused with 429 and a message saying to log in from a browser
+//! used before. A device cookie is used up after ten wrong passwords sent with it, so stealing one
+//! buys ten guesses. The cookie is `HttpOnly`, `SameSite=Lax` and `Secure` over https, like the
+//! session's, and is kept across logouts: it names a browser, not a session.
+//!
+//! Passwords are only ever read from the form body:
 //! they are not logged (the request log line has the method and path only) and never put in a
 //! template context.
 
@@ -19,6 +33,9 @@ use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::plumbing::viewer::{log_in, log_out};
 use crate::wiki::{Exchange, Wiki, WikiError};
+
+/// The device cookie's name (see the module docs).
+pub(crate) const DEVICE_COOKIE: &str = "quire_device";
 
 #[derive(Serialize)]
 struct LoginView {
@@ -83,13 +100,16 @@ impl Wiki {
             name: &name,
             password,
             address: &exchange.viewer.address,
+            device: device_token(exchange),
             time: None,
         })?;
         match outcome {
             LoginOutcome::LoggedIn(user) => {
                 log_in(session(exchange)?, &user)?;
                 tracing::info!(user = %user.name, "logged in");
-                Ok(redirect_see_other(&next))
+                let mut response = redirect_see_other(&next);
+                self.remember_device(exchange, &user.name, &mut response)?;
+                Ok(response)
             }
             LoginOutcome::Failed => {
                 tracing::info!(address = %exchange.viewer.address, "a login failed");
@@ -116,7 +136,7 @@ impl Wiki {
                     next,
                     name,
                     Some(format!(
-                        "Too many failed logins for this account or from this address. Try again in {retry_after} seconds."
+                        "Too many failed logins for this account or from this address. Log in from a browser you have logged in from before, or try again in {retry_after} seconds."
                     )),
                 )?;
                 response
@@ -197,7 +217,31 @@ impl Wiki {
         };
         log_in(session(exchange)?, &user)?;
         tracing::info!(user = %user.name, "registered an account");
-        Ok(redirect_see_other(&exchange.urls.root()))
+        let mut response = redirect_see_other(&exchange.urls.root());
+        self.remember_device(exchange, &user.name, &mut response)?;
+        Ok(response)
+    }
+
+    /// Sets the device cookie for the account `name` just logged in to, renewing the browser's
+    /// token when it already had one for it.
+    fn remember_device(
+        &self,
+        exchange: &Exchange,
+        name: &str,
+        response: &mut Response,
+    ) -> Result<(), WikiError> {
+        let token = self.storage.remember_device(name, device_token(exchange))?;
+        let lifetime = u64::try_from(storage::users::DEVICE_LIFETIME_SECS).unwrap_or(0);
+        let cookie = gateway::cookies::set_cookie(
+            DEVICE_COOKIE,
+            &token,
+            &gateway::cookies::path(exchange.request.mount()),
+            std::time::Duration::from_secs(lifetime),
+            exchange.request.environ().scheme == gateway::Scheme::Https,
+        )
+        .map_err(HttpError::internal)?;
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+        Ok(())
     }
 
     fn registration_mode(&self) -> Result<Registration, WikiError> {
@@ -254,6 +298,12 @@ pub(crate) fn session(exchange: &Exchange) -> Result<&Session, WikiError> {
             ))
             .into()
         })
+}
+
+/// The token of the device cookie the browser sent, if any: storage checks whether it is one of the
+/// account's.
+pub(crate) fn device_token(exchange: &Exchange) -> Option<&str> {
+    gateway::cookies::value(exchange.request.headers(), DEVICE_COOKIE)
 }
 
 /// Where to go after logging in: `next` if it is a path inside this wiki, else the front page. Anything

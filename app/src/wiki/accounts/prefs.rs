@@ -178,6 +178,7 @@ impl Wiki {
             name: &name,
             password: form.get("current_password").unwrap_or(""),
             address: &exchange.viewer.address,
+            device: super::login::device_token(exchange),
             time: None,
         })?;
         match outcome {
