@@ -258,7 +258,7 @@ impl Combination {
         let port = self.addr.port().to_string();
         let mut all = vec![("PORT", port.as_str())];
         all.extend_from_slice(values);
-        fs::write(dir.join("site.conf"), edit(render_deploy_file(site, &all))).unwrap();
+        fs::write(dir.join("site.conf"), render_deploy_file(site, &all)).unwrap();
         let d = dir.display();
         let mut main = format!(
             "# What Debian's /etc/apache2/apache2.conf provides, in a temp dir.\n\
