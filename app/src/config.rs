@@ -22,6 +22,7 @@
 //! doc when it has no default value.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use anyhow::Context;
@@ -149,6 +150,23 @@ settings_table! {
         /// robots_txt = "User-agent: *\nDisallow: /"
         /// ```
         pub robots_txt: Option<String>,
+        /// Answer /sitemap.xml with the pages anonymous readers may read, for crawlers; its
+        /// absolute URLs start with base_url, else the request's (allowed) host. Off, it is
+        /// a 404 and robots.txt names no sitemap.
+        pub sitemap: bool,
+        /// Answer /+metrics in Prometheus' text format: requests by route and status, a
+        /// latency histogram, saves, conflicts, merges, throttled logins and the search
+        /// index's lag. Counters live in the process, so under CGI (a process per request)
+        /// only the database-derived gauges mean anything. Off: /+metrics is a 404.
+        pub metrics: bool,
+        /// The client addresses (CIDRs, such as "10.0.0.0/8", or single addresses) that
+        /// /+metrics answers; others get 403. By default the machine itself only.
+        pub metrics_allow: Vec<Cidr>,
+        /// How many entries the audit log (admin and security events, on /+admin) keeps;
+        /// older ones are removed as new ones come. 0: no bound by count.
+        pub audit_max_entries: u64,
+        /// How many days the audit log keeps an entry. 0: no bound by age.
+        pub audit_max_days: u64,
         /// The largest request body accepted, in bytes (flag --max-body).
         pub max_body_bytes: u64,
         /// Show error details in the browser (flag --debug). Never on a public wiki.
@@ -205,6 +223,11 @@ impl Default for Settings {
             base_url: None,
             allowed_hosts: Vec::new(),
             robots_txt: None,
+            sitemap: true,
+            metrics: false,
+            metrics_allow: vec![Cidr::LOOPBACK_V4, Cidr::LOOPBACK_V6],
+            audit_max_entries: 100_000,
+            audit_max_days: 365,
             max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
             debug: false,
             render_cache: true,
@@ -272,6 +295,111 @@ impl Registration {
 }
 
 impl Setting for Registration {}
+
+/// A block of addresses, `10.0.0.0/8` or `::1/128`; a bare address is a block of one. Written
+/// and read as that text in `quire.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The block's first address (bits past the prefix cleared).
+    network: IpAddr,
+    /// How many leading bits an address must share with `network`.
+    prefix: u8,
+}
+
+impl Cidr {
+    /// `127.0.0.0/8`: IPv4's loopback block.
+    pub const LOOPBACK_V4: Cidr = Cidr {
+        network: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)),
+        prefix: 8,
+    };
+    /// `::1/128`: IPv6's loopback address.
+    pub const LOOPBACK_V6: Cidr = Cidr {
+        network: IpAddr::V6(Ipv6Addr::LOCALHOST),
+        prefix: 128,
+    };
+
+    /// Whether `addr` is in the block. An IPv4 address mapped into IPv6 (`::ffff:a.b.c.d`, as a
+    /// dual-stack socket reports IPv4 peers) counts as the IPv4 address.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            IpAddr::V4(_) => addr,
+        };
+        match (self.network, addr) {
+            (IpAddr::V4(net), IpAddr::V4(addr)) => {
+                masked(u128::from(net.to_bits()) << 96, self.prefix)
+                    == masked(u128::from(addr.to_bits()) << 96, self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(addr)) => {
+                masked(net.to_bits(), self.prefix) == masked(addr.to_bits(), self.prefix)
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) | (IpAddr::V6(_), IpAddr::V4(_)) => false,
+        }
+    }
+}
+
+/// `bits` (an address's, left-aligned in 128 bits) with all but the first `prefix` cleared.
+fn masked(bits: u128, prefix: u8) -> u128 {
+    match u32::from(prefix) {
+        0 => 0,
+        prefix => bits & (u128::MAX << (128 - prefix.min(128))),
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Cidr, String> {
+        let refuse = || {
+            format!(
+                "{text:?} is not an address block; write one such as \"10.0.0.0/8\", \"::1/128\" or \"192.0.2.7\""
+            )
+        };
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| refuse())?;
+        let width = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.parse::<u8>().map_err(|_| refuse())?,
+            None => width,
+        };
+        if prefix > width {
+            return Err(refuse());
+        }
+        // Stored with the host bits cleared, so `10.1.2.3/8` and `10.0.0.0/8` are one block.
+        let network = match addr {
+            IpAddr::V4(v4) => {
+                let bits = masked(u128::from(v4.to_bits()) << 96, prefix);
+                IpAddr::V4(Ipv4Addr::from_bits(u32::try_from(bits >> 96).unwrap_or(0)))
+            }
+            IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(masked(v6.to_bits(), prefix))),
+        };
+        Ok(Cidr { network, prefix })
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+impl Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Cidr, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Setting for Cidr {}
 
 /// The listen addresses a subcommand's flags (or their environment
 /// variables) gave, to lay over the file's.
@@ -529,6 +657,31 @@ fn host_name(host: &str) -> &str {
 mod tests {
     use super::*;
     use crate::cli::GlobalOptions;
+
+    #[test]
+    fn address_blocks_parse_and_match() {
+        let block = |text: &str| text.parse::<Cidr>().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert!(block("10.0.0.0/8").contains(ip("10.200.1.2")));
+        assert!(!block("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert_eq!(block("10.1.2.3/8"), block("10.0.0.0/8"));
+        assert_eq!(block("10.1.2.3/8").to_string(), "10.0.0.0/8");
+        assert!(block("192.0.2.7").contains(ip("192.0.2.7")));
+        assert!(!block("192.0.2.7").contains(ip("192.0.2.8")));
+        assert!(block("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(!block("0.0.0.0/0").contains(ip("2001:db8::1")));
+        assert!(block("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!block("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(Cidr::LOOPBACK_V4.contains(ip("::ffff:127.0.0.1")));
+        assert!(Cidr::LOOPBACK_V6.contains(ip("::1")));
+        for bad in ["10.0.0.0/33", "::/129", "localhost", "10.0.0.0/x", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        let err = toml::from_str::<Settings>("metrics_allow = [\"10.0.0.0/99\"]").unwrap_err();
+        assert!(err.to_string().contains("metrics_allow"), "{err}");
+        let settings: Settings = toml::from_str("metrics_allow = [\"10.0.0.0/8\"]").unwrap();
+        assert_eq!(settings.metrics_allow, [block("10.0.0.0/8")]);
+    }
 
     #[test]
     fn base_url_is_an_origin_without_a_path() {
