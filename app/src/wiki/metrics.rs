@@ -329,55 +329,36 @@ mod tests {
         metrics.observe(RouteLabel::of(b"/sitemap.xml"), StatusCode::OK, fast);
         metrics.count(Event::Save);
         let text = metrics.render(Some(3));
-        let count = |series: &str| value(&text, series);
-        assert_eq!(
-            count("quire_http_requests_total{route=\"edit\",status=\"3xx\"}").as_deref(),
-            Some("2"),
-            "{text}"
-        );
-        assert_eq!(
-            count("quire_http_requests_total{route=\"page\",status=\"4xx\"}").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            count("quire_http_requests_total{route=\"unknown\",status=\"4xx\"}").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            count("quire_http_requests_total{route=\"root\",status=\"2xx\"}").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            count("quire_http_requests_total{route=\"sitemap.xml\",status=\"2xx\"}").as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            count("quire_http_request_duration_seconds_bucket{le=\"0.001\"}").as_deref(),
-            Some("0")
-        );
-        assert_eq!(
-            count("quire_http_request_duration_seconds_bucket{le=\"0.005\"}").as_deref(),
-            Some("5")
-        );
-        assert_eq!(
-            count("quire_http_request_duration_seconds_bucket{le=\"10\"}").as_deref(),
-            Some("5")
-        );
-        assert_eq!(
-            count("quire_http_request_duration_seconds_bucket{le=\"+Inf\"}").as_deref(),
-            Some("6")
-        );
-        assert_eq!(
-            count("quire_http_request_duration_seconds_count").as_deref(),
-            Some("6")
-        );
-        assert_eq!(
-            count("quire_http_request_duration_seconds_sum").as_deref(),
-            Some("20.007500")
-        );
-        assert_eq!(count("quire_saves_total").as_deref(), Some("1"));
-        assert_eq!(count("quire_save_conflicts_total").as_deref(), Some("0"));
-        assert_eq!(count("quire_index_lag_revisions").as_deref(), Some("3"));
+        let requests = |route: &str, class: &str| {
+            format!("quire_http_requests_total{{route=\"{route}\",status=\"{class}\"}}")
+        };
+        let bucket =
+            |le: &str| format!("quire_http_request_duration_seconds_bucket{{le=\"{le}\"}}");
+        for (series, expected) in [
+            (requests("edit", "3xx"), "2"),
+            (requests("page", "4xx"), "1"),
+            (requests("unknown", "4xx"), "1"),
+            (requests("root", "2xx"), "1"),
+            (requests("sitemap.xml", "2xx"), "1"),
+            (bucket("0.001"), "0"),
+            (bucket("0.005"), "5"),
+            (bucket("10"), "5"),
+            (bucket("+Inf"), "6"),
+            ("quire_http_request_duration_seconds_count".into(), "6"),
+            (
+                "quire_http_request_duration_seconds_sum".into(),
+                "20.007500",
+            ),
+            ("quire_saves_total".into(), "1"),
+            ("quire_save_conflicts_total".into(), "0"),
+            ("quire_index_lag_revisions".into(), "3"),
+        ] {
+            assert_eq!(
+                value(&text, &series).as_deref(),
+                Some(expected),
+                "{series}:\n{text}"
+            );
+        }
     }
 
     /// Every line is a comment or `series value`, and each metric's `# TYPE` comes before its

@@ -344,22 +344,10 @@ fn the_revision_log_lists_saves_in_order_across_pages() {
 fn page_times_list_live_pages_with_their_current_revision_s_time() {
     let db = TempDb::new();
     let storage = db.open();
-    let at = |page: &str, text: &str, time: i64| {
-        storage
-            .save(Save {
-                page,
-                text,
-                author: "alice",
-                comment: "",
-                base_rev: storage.current(page).unwrap().map(|r| r.meta.rev),
-                time: Some(time),
-            })
-            .unwrap();
-    };
-    at("B", "one", 100);
-    at("B", "two", 200);
-    at("A", "one", 150);
-    at("Gone", "one", 150);
+    saved(&storage, edit("B", "one", None, 100));
+    saved(&storage, edit("B", "two", Some(1), 200));
+    saved(&storage, edit("A", "one", None, 150));
+    saved(&storage, edit("Gone", "one", None, 150));
     storage.delete("Gone", "alice", "").unwrap();
     assert_eq!(
         storage.page_times().unwrap(),
