@@ -191,3 +191,28 @@ fn the_audit_log_shows_admins_what_happened_and_no_one_else() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Under CGI each request is a process of its own: the in-process counters have seen nothing when
+/// the scrape answers, and only the gauges read from the database say anything (see the
+/// `metrics` module doc).
+#[test]
+fn under_cgi_metrics_carry_only_the_database_gauges() {
+    let data = tempfile::TempDir::new().unwrap();
+    std::fs::write(data.path().join("quire.toml"), "metrics = true\n").unwrap();
+    let wiki = crate::drivers::Cgi::start_in(data);
+    let saved = Browser::new(&wiki).save_page("CountedOnce", "One save.\n", None);
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let metrics = wiki.get("/+metrics");
+    assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.text());
+    let text = metrics.text();
+    assert_eq!(sample(&text, "quire_saves_total"), Some(0), "{text}");
+    assert_eq!(
+        sample(&text, "quire_http_request_duration_seconds_count"),
+        Some(0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "quire_index_lag_revisions").is_some(),
+        "{text}"
+    );
+}
