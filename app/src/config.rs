@@ -22,6 +22,7 @@
 //! doc when it has no default value.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::Path;
 
 use anyhow::Context;
@@ -147,7 +148,7 @@ settings_table! {
         /// X-Forwarded-Proto and Forwarded believed: the client's address (for the log,
         /// login throttling and anonymous edits) and https (Secure cookies, HSTS) come from
         /// them. Empty, the default: these headers are ignored, as any client can send them.
-        pub trusted_proxies: Vec<String>,
+        pub trusted_proxies: Vec<Cidr>,
         /// What /robots.txt says to crawlers. Unset, it asks them to skip the wiki's
         /// actions (every address under /+: editors, histories, diffs, search) and
         /// leaves the pages themselves to be indexed. Unset by default; for example:
@@ -155,6 +156,25 @@ settings_table! {
         /// robots_txt = "User-agent: *\nDisallow: /"
         /// ```
         pub robots_txt: Option<String>,
+        /// Answer /sitemap.xml with the pages anonymous readers may read, for crawlers; its
+        /// absolute URLs start with base_url, else the request's (allowed) host. Off, it is
+        /// a 404 and robots.txt names no sitemap.
+        pub sitemap: bool,
+        /// Answer /+metrics in Prometheus' text format: requests by route and status, a
+        /// latency histogram, saves, conflicts, merges, throttled logins and the search
+        /// index's lag. Counters live in the process, so under CGI (a process per request)
+        /// only the database-derived gauges mean anything. Off: /+metrics is a 404.
+        pub metrics: bool,
+        /// The client addresses (CIDRs, such as "10.0.0.0/8", or single addresses) that
+        /// /+metrics answers; others get 403. By default the machine itself only. Behind a
+        /// reverse proxy, list the proxy in trusted_proxies: otherwise every request comes
+        /// from the proxy's address.
+        pub metrics_allow: Vec<Cidr>,
+        /// How many entries the audit log (admin and security events, on /+admin) keeps;
+        /// older ones are removed as new ones come. 0: no bound by count.
+        pub audit_max_entries: u64,
+        /// How many days the audit log keeps an entry. 0: no bound by age.
+        pub audit_max_days: u64,
         /// The largest request body accepted, in bytes (flag --max-body).
         pub max_body_bytes: u64,
         /// Show error details in the browser (flag --debug). Never on a public wiki.
@@ -212,6 +232,11 @@ impl Default for Settings {
             allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             robots_txt: None,
+            sitemap: true,
+            metrics: false,
+            metrics_allow: vec![Cidr::LOOPBACK_V4, Cidr::LOOPBACK_V6],
+            audit_max_entries: 100_000,
+            audit_max_days: 365,
             max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
             debug: false,
             render_cache: true,
@@ -280,6 +305,52 @@ impl Registration {
 
 impl Setting for Registration {}
 
+/// A block of addresses, `10.0.0.0/8` or `::1/128`; a bare address is a block of one: the
+/// gateway's [`gateway::proxy::Cidr`], written and read as that text in `quire.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr(pub gateway::proxy::Cidr);
+
+impl Cidr {
+    /// `127.0.0.0/8`: IPv4's loopback block.
+    pub const LOOPBACK_V4: Cidr = Cidr(gateway::proxy::Cidr::LOOPBACK_V4);
+    /// `::1/128`: IPv6's loopback address.
+    pub const LOOPBACK_V6: Cidr = Cidr(gateway::proxy::Cidr::LOOPBACK_V6);
+
+    /// Whether `addr` is in the block (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        self.0.contains(addr)
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = gateway::proxy::CidrError;
+
+    fn from_str(text: &str) -> Result<Cidr, Self::Err> {
+        text.parse().map(Cidr)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Cidr, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Setting for Cidr {}
+
 /// The listen addresses a subcommand's flags (or their environment
 /// variables) gave, to lay over the file's.
 #[derive(Debug, Default, Clone, Copy)]
@@ -346,19 +417,12 @@ impl Settings {
         for host in &mut self.allowed_hosts {
             *host = parse_allowed_host(host)?;
         }
-        for proxy in &mut self.trusted_proxies {
-            *proxy = parse_trusted_proxy(proxy)?.to_string();
-        }
         Ok(self)
     }
 
-    /// `trusted_proxies`, parsed (each entry was checked by [`Settings::with_flags`]; one that was
-    /// not is left out, trusting less).
+    /// `trusted_proxies`, as the gateway takes them.
     pub fn trusted_proxies(&self) -> gateway::proxy::TrustedProxies {
-        self.trusted_proxies
-            .iter()
-            .filter_map(|proxy| parse_trusted_proxy(proxy).ok())
-            .collect()
+        self.trusted_proxies.iter().map(|block| block.0).collect()
     }
 
     /// Whether a request naming `host` in its Host header is answered: any host while
@@ -504,13 +568,6 @@ pub fn parse_mount(value: &str) -> anyhow::Result<String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
-/// Checks one entry of `trusted_proxies`: an IP address or a network in CIDR notation.
-pub fn parse_trusted_proxy(value: &str) -> anyhow::Result<gateway::proxy::Cidr> {
-    value
-        .parse()
-        .with_context(|| format!("trusted_proxies in quire.toml lists {value:?}"))
-}
-
 /// Checks `base_url`: an http or https origin without a path; a trailing `/` is dropped.
 pub fn parse_base_url(value: &str) -> anyhow::Result<String> {
     let trimmed = value.trim_end_matches('/');
@@ -558,21 +615,8 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_networks() {
-        assert_eq!(
-            parse_trusted_proxy("10.0.0.0/8").unwrap().to_string(),
-            "10.0.0.0/8"
-        );
-        assert_eq!(parse_trusted_proxy("::1").unwrap().to_string(), "::1/128");
-        let err = format!("{:#}", parse_trusted_proxy("10.0.0.0/40").unwrap_err());
-        assert!(
-            err.contains("trusted_proxies") && err.contains("10.0.0.0/40"),
-            "{err}"
-        );
-        assert!(err.contains("prefix length"), "{err}");
-        let settings = Settings {
-            trusted_proxies: vec!["127.0.0.1".to_owned()],
-            ..Settings::default()
-        };
+        let settings: Settings =
+            toml::from_str("trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]").unwrap();
         assert!(settings
             .trusted_proxies()
             .contains("127.0.0.1".parse().unwrap()));
@@ -580,6 +624,36 @@ mod tests {
             .trusted_proxies()
             .contains("127.0.0.2".parse().unwrap()));
         assert!(Settings::default().trusted_proxies().is_empty());
+        let err = toml::from_str::<Settings>("trusted_proxies = [\"10.0.0.0/40\"]").unwrap_err();
+        assert!(
+            err.to_string().contains("trusted_proxies") && err.to_string().contains("10.0.0.0/40"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn address_blocks_parse_and_match() {
+        let block = |text: &str| text.parse::<Cidr>().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert!(block("10.0.0.0/8").contains(ip("10.200.1.2")));
+        assert!(!block("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert_eq!(block("10.1.2.3/8"), block("10.0.0.0/8"));
+        assert_eq!(block("10.1.2.3/8").to_string(), "10.0.0.0/8");
+        assert!(block("192.0.2.7").contains(ip("192.0.2.7")));
+        assert!(!block("192.0.2.7").contains(ip("192.0.2.8")));
+        assert!(block("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(!block("0.0.0.0/0").contains(ip("2001:db8::1")));
+        assert!(block("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!block("2001:db8::/32").contains(ip("2001:db9::1")));
+        assert!(Cidr::LOOPBACK_V4.contains(ip("::ffff:127.0.0.1")));
+        assert!(Cidr::LOOPBACK_V6.contains(ip("::1")));
+        for bad in ["10.0.0.0/33", "::/129", "localhost", "10.0.0.0/x", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        let err = toml::from_str::<Settings>("metrics_allow = [\"10.0.0.0/99\"]").unwrap_err();
+        assert!(err.to_string().contains("metrics_allow"), "{err}");
+        let settings: Settings = toml::from_str("metrics_allow = [\"10.0.0.0/8\"]").unwrap();
+        assert_eq!(settings.metrics_allow, [block("10.0.0.0/8")]);
     }
 
     #[test]

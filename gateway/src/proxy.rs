@@ -32,7 +32,7 @@
 //! `::ffff:127.0.0.1` matches `127.0.0.0/8`.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use http::HeaderMap;
@@ -61,24 +61,41 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    /// `127.0.0.0/8`: IPv4's loopback network.
+    pub const LOOPBACK_V4: Cidr = Cidr {
+        network: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)),
+        prefix: 8,
+    };
+    /// `::1/128`: IPv6's loopback address.
+    pub const LOOPBACK_V6: Cidr = Cidr {
+        network: IpAddr::V6(Ipv6Addr::LOCALHOST),
+        prefix: 128,
+    };
+
     /// Whether `addr` is inside the network (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.network, addr.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(addr)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = v4_mask(self.prefix);
                 u32::from(net) & mask == u32::from(addr) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(addr)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = v6_mask(self.prefix);
                 u128::from(net) & mask == u128::from(addr) & mask
             }
             _ => false,
         }
     }
+}
+
+/// The bits an IPv4 network of `prefix` fixes.
+fn v4_mask(prefix: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
+}
+
+/// The bits an IPv6 network of `prefix` fixes.
+fn v6_mask(prefix: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
 }
 
 impl FromStr for Cidr {
@@ -108,6 +125,11 @@ impl FromStr for Cidr {
                     .ok_or_else(|| error("the prefix length is too long for the address"))?
             }
             Some(_) => return Err(error("the prefix length after / is not a number")),
+        };
+        // The host bits cleared, so `10.1.2.3/8` is `10.0.0.0/8`, written and compared as such.
+        let network = match network {
+            IpAddr::V4(v4) => IpAddr::V4(Ipv4Addr::from(u32::from(v4) & v4_mask(prefix))),
+            IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & v6_mask(prefix))),
         };
         Ok(Cidr { network, prefix })
     }

@@ -35,6 +35,7 @@
 //! # Ok::<(), storage::StorageError>(())
 //! ```
 
+mod audit;
 mod blame;
 mod compact;
 mod error;
@@ -58,6 +59,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAuditEntry};
 pub use crate::blame::BlameLine;
 pub use crate::error::StorageError;
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
@@ -390,6 +392,24 @@ impl Storage {
         names
             .collect::<Result<_, _>>()
             .map_err(doing("listing pages"))
+    }
+
+    /// Every page that is not deleted, with the time of its current revision, sorted by name: what a
+    /// sitemap lists. Reads no text, only the page and revision rows.
+    pub fn page_times(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT p.name, r.time FROM pages p
+                 JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+                 WHERE p.deleted = 0 ORDER BY p.name",
+            )
+            .map_err(doing("listing pages and their times"))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(doing("listing pages and their times"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(doing("listing pages and their times"))
     }
 
     /// The global id of the newest revision (0 for an empty wiki). Ids grow with every save across

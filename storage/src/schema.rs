@@ -261,6 +261,27 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 12,
+        description: "the audit log",
+        // Admin and security events (`crate::audit`). Ids are AUTOINCREMENT, never reused, and rows
+        // are pruned only from the oldest end, so the newest N rows are those with id > MAX(id) - N;
+        // `time` is indexed for pruning by age, `(kind, id)` for the admin page's filter.
+        sql: "
+        CREATE TABLE audit_log (
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            time    INTEGER NOT NULL,
+            actor   TEXT NOT NULL,
+            address TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            target  TEXT NOT NULL,
+            detail  TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_by_time ON audit_log (time);
+        CREATE INDEX audit_log_by_kind ON audit_log (kind, id);
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -7,8 +7,10 @@
 
 mod accounts;
 mod assets;
+mod audit;
 pub mod history;
 mod link_lists;
+mod metrics;
 mod operator;
 mod pages;
 pub mod plumbing;
@@ -42,6 +44,8 @@ pub struct Wiki {
     acl: crate::acl::Policy,
     /// Every page's ACL line, kept between requests of a long-running process.
     acl_cache: plumbing::access::AclCache,
+    /// This process's counters, for `/+metrics`.
+    metrics: metrics::Metrics,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
@@ -74,6 +78,7 @@ impl Wiki {
             acl: settings.acl_policy(),
             settings,
             acl_cache: plumbing::access::AclCache::default(),
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -131,6 +136,8 @@ impl Wiki {
             Route::Admin => self.admin(exchange),
             Route::Robots => self.robots(exchange),
             Route::Healthz => self.healthz(),
+            Route::Sitemap => self.sitemap(exchange),
+            Route::Metrics => self.metrics(exchange),
         }
     }
 }
@@ -166,6 +173,18 @@ impl Wiki {
 
 impl App for Wiki {
     fn call(&self, request: Request) -> Response {
+        let started = std::time::Instant::now();
+        let route = metrics::RouteLabel::of(request.path_info());
+        let response = self.answer(request);
+        self.metrics
+            .observe(route, response.status(), started.elapsed());
+        response
+    }
+}
+
+impl Wiki {
+    /// The response to `request`, marked personal.
+    fn answer(&self, request: Request) -> Response {
         let urls = Urls::new(request.mount());
         let viewer = Viewer::of(&request, &self.storage);
         let (viewer, failed) = match viewer {

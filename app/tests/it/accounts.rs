@@ -37,6 +37,16 @@ fn run_with_input(mut command: Command, input: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Adds account `name` (an admin if `admin`) with `password` through `quire user add`.
+pub(crate) fn quire_user_add(data: &Path, name: &str, admin: bool, password: &str) {
+    let mut args = vec!["user", "add", name, "--password-stdin"];
+    if admin {
+        args.push("--admin");
+    }
+    let added = quire(data, &args, &format!("{password}\n"));
+    assert!(added.status.success(), "{}", stderr(&added));
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -478,12 +488,7 @@ fn preferences_for_readers_and_accounts() {
 fn the_admin_pages_are_for_admins() {
     let wiki = InProcess::start_with_settings("[groups]\nReviewers = [\"jack\", \"ivy\"]\n");
     for (name, admin) in [("ivy", true), ("jack", false)] {
-        let mut args = vec!["user", "add", name, "--password-stdin"];
-        if admin {
-            args.push("--admin");
-        }
-        let added = quire(wiki.data_dir(), &args, "a long password\n");
-        assert!(added.status.success(), "{}", stderr(&added));
+        quire_user_add(wiki.data_dir(), name, admin, "a long password");
     }
     assert_eq!(
         Browser::new(&wiki).get("/+admin").status,

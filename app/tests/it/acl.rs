@@ -320,7 +320,9 @@ fn listing_targets() -> Vec<String> {
         "/+admin",
         "/+static/quire.css",
         "/robots.txt",
+        "/sitemap.xml",
         "/+healthz",
+        "/+metrics",
     ]
     .map(str::to_owned)
     .into();
@@ -359,6 +361,7 @@ fn every_route_has_a_row_in_the_matrix() {
     }
     assert!(routes.iter().any(|route| matches!(route, Route::View(_))));
     assert!(routes.iter().any(|route| matches!(route, Route::Robots)));
+    assert!(routes.iter().any(|route| matches!(route, Route::Sitemap)));
 }
 
 fn run_matrix(gw: &dyn Gateway) {

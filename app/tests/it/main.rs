@@ -19,6 +19,7 @@ mod drivers;
 mod graph;
 mod health;
 mod hosts;
+mod operator;
 mod scenarios;
 mod search;
 mod suite;

@@ -56,6 +56,8 @@ macro_rules! for_each_scenario {
             personal_responses_of_every_type_are_private,
             rss_escapes_html_in_comments_and_names,
             robots_and_health_answer_operators,
+            sitemap_is_valid_xml_of_live_pages,
+            metrics_and_the_audit_log_are_not_for_everyone,
             nfc_and_nfd_names_are_one_page,
             look_alike_and_reserved_names_cannot_register,
             the_owner_logs_in_from_a_known_browser_while_the_account_is_attacked,
@@ -362,6 +364,126 @@ pub fn robots_and_health_answer_operators(gw: &dyn Gateway) {
         health["index_lag"].is_u64() || health["index_lag"].is_null(),
         "{health}"
     );
+}
+
+/// `/sitemap.xml` is well-formed sitemaps.org XML listing live pages by absolute URL under the
+/// mount, with W3C dates, and leaves out deleted ones; robots.txt names it.
+pub fn sitemap_is_valid_xml_of_live_pages(gw: &dyn Gateway) {
+    let mapper = Browser::new(gw);
+    assert_status(
+        &register(&mapper, "Mapper", "mapper's password"),
+        StatusCode::SEE_OTHER,
+    );
+    for page in ["MapShown/Café", "MapGone"] {
+        assert_status(
+            &mapper.save_page(page, "On the map.\n", None),
+            StatusCode::SEE_OTHER,
+        );
+    }
+    assert_status(
+        &mapper.post_form("/+delete/MapGone", &[]),
+        StatusCode::SEE_OTHER,
+    );
+    let sitemap = gw.get("/sitemap.xml");
+    assert_status(&sitemap, StatusCode::OK);
+    assert!(sitemap
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("application/xml"));
+    let xml = sitemap.text();
+    assert_well_formed_xml(&xml);
+    assert!(
+        xml.contains("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"),
+        "{xml}"
+    );
+    let mount = gw.mount();
+    let shown = format!("{mount}/MapShown/Caf%C3%A9</loc>");
+    let entry = xml
+        .split("<url>")
+        .find(|entry| entry.contains(&shown))
+        .unwrap_or_else(|| panic!("no {shown} in {xml}"));
+    let loc = &entry[entry.find("<loc>").unwrap() + 5..];
+    assert!(
+        loc.starts_with("http://") || loc.starts_with("https://"),
+        "{entry}"
+    );
+    let lastmod = &entry[entry.find("<lastmod>").unwrap() + 9..];
+    let lastmod = &lastmod[..lastmod.find('<').unwrap()];
+    assert_eq!(lastmod.len(), "2026-01-01T00:00:00Z".len(), "{lastmod}");
+    assert!(
+        lastmod.as_bytes()[10] == b'T' && lastmod.ends_with('Z'),
+        "{lastmod}"
+    );
+    assert!(!xml.contains("MapGone"), "{xml}");
+    assert_status(&gw.get("/sitemap.xml?page=2"), StatusCode::NOT_FOUND);
+    let robots = gw.get("/robots.txt").text();
+    assert!(
+        robots.contains(&format!("{mount}/sitemap.xml\n")) && robots.contains("Sitemap: http"),
+        "{robots}"
+    );
+}
+
+/// `/+metrics` does not exist until `metrics = true`, and the admin page with its audit log is
+/// refused to a visitor who is not an admin.
+pub fn metrics_and_the_audit_log_are_not_for_everyone(gw: &dyn Gateway) {
+    assert_status(&gw.get("/+metrics"), StatusCode::NOT_FOUND);
+    let audit = gw.get("/+admin?audit_kind=delete");
+    assert_status(&audit, StatusCode::FORBIDDEN);
+    assert!(!audit.text().contains("Audit log"), "{}", audit.text());
+}
+
+/// Checks that `xml` is well-formed as far as a sitemap needs: one declaration, tags that nest and
+/// close, attribute values quoted, and `&` only in the five predefined entities. (The sitemap's unit
+/// tests parse it with a real XML parser; this file stays free of one for the e2e crate.)
+fn assert_well_formed_xml(xml: &str) {
+    let body = xml
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+        .unwrap_or_else(|| panic!("no XML declaration: {xml}"));
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = body;
+    let mut roots = 0;
+    while let Some(at) = rest.find('<') {
+        check_text(&rest[..at], xml);
+        let end = rest[at..]
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed tag: {xml}"))
+            + at;
+        let tag = &rest[at + 1..end];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(open.pop(), Some(name), "mismatched </{name}> in {xml}");
+        } else {
+            let name = tag.split_whitespace().next().unwrap_or_default();
+            assert!(
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+                "bad tag <{tag}> in {xml}"
+            );
+            assert_eq!(tag.matches('"').count() % 2, 0, "bad quoting in <{tag}>");
+            if open.is_empty() {
+                roots += 1;
+            }
+            if !tag.ends_with('/') {
+                open.push(name);
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    check_text(rest, xml);
+    assert!(open.is_empty(), "unclosed {open:?} in {xml}");
+    assert_eq!(roots, 1, "{xml}");
+}
+
+/// Text between tags: no `>` a parser would mind, and no `&` but an entity's.
+fn check_text(text: &str, xml: &str) {
+    for (at, _) in text.match_indices('&') {
+        let entity = &text[at..];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+                .iter()
+                .any(|known| entity.starts_with(known)),
+            "a bare & in {xml}"
+        );
+    }
+    assert!(!text.contains('>'), "a bare > in {xml}");
 }
 
 pub fn themes_modes_and_hashed_assets(gw: &dyn Gateway) {

@@ -25,9 +25,10 @@ use gateway::session::Session;
 use gateway::{HttpError, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
-use storage::{LoginAttempt, LoginOutcome, NewUser, Role, UserError};
+use storage::{AuditKind, LoginAttempt, LoginOutcome, NewUser, Role, UserError};
 
 use crate::config::Registration;
+use crate::wiki::metrics::Event;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
@@ -113,6 +114,7 @@ impl Wiki {
             }
             LoginOutcome::Failed => {
                 tracing::info!(address = %exchange.viewer.address, "a login failed");
+                self.audit(&exchange.viewer, AuditKind::LoginFailed, &name, "");
                 self.login_page(
                     exchange,
                     StatusCode::FORBIDDEN,
@@ -130,6 +132,9 @@ impl Wiki {
             ),
             LoginOutcome::Throttled { retry_after } => {
                 tracing::warn!(address = %exchange.viewer.address, "login attempts throttled");
+                self.metrics.count(Event::ThrottledLogin);
+                let detail = format!("retry after {retry_after} s");
+                self.audit(&exchange.viewer, AuditKind::LoginThrottled, &name, &detail);
                 let mut response = self.login_page(
                     exchange,
                     StatusCode::TOO_MANY_REQUESTS,
@@ -217,6 +222,11 @@ impl Wiki {
         };
         log_in(session(exchange)?, &user)?;
         tracing::info!(user = %user.name, "registered an account");
+        let detail = match mode {
+            Registration::Invite => "with an invitation",
+            Registration::Open | Registration::Closed => "",
+        };
+        self.audit(&exchange.viewer, AuditKind::Register, &user.name, detail);
         let mut response = redirect_see_other(&exchange.urls.root());
         self.remember_device(exchange, &user.name, &mut response)?;
         Ok(response)

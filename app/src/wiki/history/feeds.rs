@@ -297,7 +297,7 @@ fn rss_xml(feed: &FeedMeta, entries: &[Entry]) -> Result<String, WikiError> {
 }
 
 /// `text` as RSS readers take titles and descriptions: HTML (see the module doc).
-fn html(text: &str) -> Result<String, WikiError> {
+pub(crate) fn html(text: &str) -> Result<String, WikiError> {
     let mut out = String::with_capacity(text.len());
     escape_html(&mut out, text).map_err(HttpError::internal)?;
     Ok(out)

@@ -5,9 +5,10 @@
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{Revision, Save, SaveOutcome};
+use storage::{AuditKind, Revision, Save, SaveOutcome};
 
 use crate::wiki::history::diff_rows::{diff, DiffLine, DiffOptions};
+use crate::wiki::metrics::Event;
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::{link_targets, PageName};
@@ -192,6 +193,7 @@ impl Wiki {
                         own_text: None,
                         their_changes: None,
                     };
+                    self.metrics.count(Event::Conflict);
                     return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
                 }
             },
@@ -204,6 +206,7 @@ impl Wiki {
                     let base = Some(current.meta.rev);
                     match self.store(exchange, name, &merged, &mine.comment, base)? {
                         SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
+                            self.metrics.count(Event::Merge);
                             let url = exchange.urls.page_merged(name, rev);
                             return Ok(redirect_see_other(&url));
                         }
@@ -229,6 +232,7 @@ impl Wiki {
                         own_text: Some(mine.text),
                         their_changes: Some(their_changes),
                     };
+                    self.metrics.count(Event::Conflict);
                     return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
                 }
             }
@@ -250,7 +254,7 @@ impl Wiki {
         comment: &str,
         base_rev: Option<u64>,
     ) -> Result<SaveOutcome, WikiError> {
-        self.check_acl_change(&exchange.viewer, name, text)?;
+        let acl_changed = self.check_acl_change(&exchange.viewer, name, text)?;
         let author = author_of(exchange);
         let links = link_targets(markup::wiki_links_with(text, name.as_str(), &self.markup));
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
@@ -265,9 +269,17 @@ impl Wiki {
             },
             &links,
         )?;
-        if let SaveOutcome::Saved { .. } = outcome {
+        if let SaveOutcome::Saved { rev } = outcome {
             // Wakes the indexer (or, in CGI, catches up now); never fails the save.
             self.indexer.saved();
+            self.metrics.count(Event::Save);
+            if acl_changed {
+                let detail = match markup::pragmas(text).acl {
+                    Some(line) => format!("revision {rev}: #acl {line}"),
+                    None => format!("revision {rev}: no #acl line"),
+                };
+                self.audit(&exchange.viewer, AuditKind::Acl, name.as_str(), &detail);
+            }
         }
         Ok(outcome)
     }

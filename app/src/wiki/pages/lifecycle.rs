@@ -7,7 +7,7 @@
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{Storage, StorageError};
+use storage::{AuditKind, Storage, StorageError};
 
 use crate::wiki::history::feeds::FeedFormat;
 use crate::wiki::pages::edit::author_of;
@@ -128,7 +128,8 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
-        self.change_presence(exchange, name, "Deleted", Storage::delete, || {
+        let change = (AuditKind::Delete, "Deleted");
+        self.change_presence(exchange, name, change, Storage::delete, || {
             format!("There is no page called {name} to delete.")
         })
     }
@@ -139,19 +140,20 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
-        self.change_presence(exchange, name, "Undeleted", Storage::undelete, || {
+        let change = (AuditKind::Undelete, "Undeleted");
+        self.change_presence(exchange, name, change, Storage::undelete, || {
             format!("There is no deleted page called {name} to bring back.")
         })
     }
 
     /// Delete and undelete alike: the comment from the form (or `default_comment`), the change in
-    /// storage, the index told, and back to the page; a page the change does not apply to is a 404
-    /// saying `missing`.
+    /// storage, the index told, the audit log written (as `kind`), and back to the page; a page the
+    /// change does not apply to is a 404 saying `missing`.
     fn change_presence(
         &self,
         exchange: &mut Exchange,
         name: &PageName,
-        default_comment: &str,
+        (kind, default_comment): (AuditKind, &str),
         change: impl FnOnce(&Storage, &str, &str, &str) -> Result<Option<u64>, StorageError>,
         missing: impl FnOnce() -> String,
     ) -> Result<Response, WikiError> {
@@ -165,6 +167,7 @@ impl Wiki {
         match change(&self.storage, name.as_str(), &author, &comment)? {
             Some(_) => {
                 self.indexer.saved();
+                self.audit(&exchange.viewer, kind, name.as_str(), &comment);
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }
             None => Err(HttpError::not_found(missing()).into()),

@@ -9,7 +9,7 @@
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{Rename, StorageError};
+use storage::{AuditKind, Rename, StorageError};
 
 use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::layout::Layout;
@@ -118,6 +118,9 @@ impl Wiki {
             }
         }
         tracing::info!(from = %name, to = %new_name, pages = outcome.renamed.len(), "renamed");
+        for (from, to) in &outcome.renamed {
+            self.audit(&exchange.viewer, AuditKind::Rename, from, to);
+        }
         self.indexer.saved();
         Ok(redirect_see_other(&exchange.urls.page(&new_name)))
     }

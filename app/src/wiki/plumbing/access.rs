@@ -187,20 +187,20 @@ impl Wiki {
     /// A save that changes the page's `#acl` line needs the admin right on the page (MoinMoin's rule),
     /// on top of the write right dispatch checked. The line it changes is the governing one: the
     /// current text's, or for a deleted page its last text's, so re-creating a deleted page without
-    /// its line is a change too.
+    /// its line is a change too. `true` when the save changes the line (for the audit log).
     pub(crate) fn check_acl_change(
         &self,
         viewer: &Viewer,
         page: &PageName,
         new_text: &str,
-    ) -> Result<(), WikiError> {
+    ) -> Result<bool, WikiError> {
         let access = self.access(viewer)?;
         let new = markup::pragmas(new_text).acl.map(|line| Acl::parse(&line));
         if access.map.acls.get(page.as_str()) == new.as_ref() {
-            return Ok(());
+            return Ok(false);
         }
         if access.may(Right::Admin, page.as_str()) {
-            return Ok(());
+            return Ok(true);
         }
         Err(HttpError::new(
             StatusCode::FORBIDDEN,

@@ -77,6 +77,10 @@ pub enum Route {
     Robots,
     /// `/+healthz`: whether the database answers and how far the search index lags, for monitoring.
     Healthz,
+    /// `/sitemap.xml?page=N`: the pages anonymous readers may read, for crawlers (`sitemap`).
+    Sitemap,
+    /// `/+metrics`: counters in Prometheus' text format (`metrics`, `metrics_allow`).
+    Metrics,
 }
 
 /// The word after `/+`: one for each route but the front page and page views. Its spelling in URLs
@@ -132,6 +136,8 @@ pub enum Verb {
     Admin,
     /// [`Route::Healthz`].
     Healthz,
+    /// [`Route::Metrics`].
+    Metrics,
 }
 
 impl Verb {
@@ -208,7 +214,10 @@ pub enum Guard<'a> {
 }
 
 /// The name crawlers ask for at the wiki's root.
-const ROBOTS_TXT: &str = "robots.txt";
+pub(crate) const ROBOTS_TXT: &str = "robots.txt";
+
+/// The sitemap's name at the wiki's root, where robots.txt names it.
+pub(crate) const SITEMAP_XML: &str = "sitemap.xml";
 
 /// Reading a page.
 const READ: &[Right] = &[Right::Read];
@@ -234,6 +243,9 @@ impl Route {
         // Crawlers ask for this one name at the root; a page cannot be called that.
         if path == ROBOTS_TXT {
             return Ok(Route::Robots);
+        }
+        if path == SITEMAP_XML {
+            return Ok(Route::Sitemap);
         }
         let Some(action) = path.strip_prefix('+') else {
             return page(path).map(Route::View);
@@ -285,6 +297,7 @@ impl Route {
             Verb::Prefs => nothing(Route::Prefs),
             Verb::Admin => nothing(Route::Admin),
             Verb::Healthz => nothing(Route::Healthz),
+            Verb::Metrics => nothing(Route::Metrics),
         }
     }
 
@@ -355,6 +368,10 @@ impl Route {
             Route::Admin => row(Some(Verb::Admin), Controller, FormAndPost, READS),
             Route::Robots => row(None, Controller, Read, READS),
             Route::Healthz => row(Some(Verb::Healthz), Controller, Read, READS),
+            // Lists only what anonymous readers may read, whoever asks.
+            Route::Sitemap => row(None, Controller, Read, READS),
+            // Names no page; its controller checks the peer's address (`metrics_allow`).
+            Route::Metrics => row(Some(Verb::Metrics), Controller, Read, READS),
         }
     }
 
@@ -410,6 +427,7 @@ impl Route {
         match self {
             Route::Root => "/".to_owned(),
             Route::Robots => format!("/{ROBOTS_TXT}"),
+            Route::Sitemap => format!("/{SITEMAP_XML}"),
             Route::View(name) => page_path(name.as_str()),
             Route::Edit(name)
             | Route::Raw(name)
@@ -437,7 +455,8 @@ impl Route {
             | Route::Register
             | Route::Prefs
             | Route::Admin
-            | Route::Healthz => format!("/+{verb}"),
+            | Route::Healthz
+            | Route::Metrics => format!("/+{verb}"),
         }
     }
 }
@@ -491,7 +510,12 @@ mod tests {
 
     /// One route of every verb, and the front page and a page view.
     fn one_of_each() -> Vec<Route> {
-        let mut routes = vec![Route::Root, Route::View(name("A/B")), Route::Robots];
+        let mut routes = vec![
+            Route::Root,
+            Route::View(name("A/B")),
+            Route::Robots,
+            Route::Sitemap,
+        ];
         for verb in Verb::iter() {
             let path = match verb {
                 Verb::Contributions => "/+contributions/ann".to_owned(),
@@ -575,6 +599,12 @@ mod tests {
             Route::View(name("A/robots.txt"))
         );
         assert_eq!(Route::parse(b"/+healthz").unwrap(), Route::Healthz);
+        assert_eq!(Route::parse(b"/sitemap.xml").unwrap(), Route::Sitemap);
+        assert_eq!(
+            Route::parse(b"/A/sitemap.xml").unwrap(),
+            Route::View(name("A/sitemap.xml"))
+        );
+        assert_eq!(Route::parse(b"/+metrics").unwrap(), Route::Metrics);
         assert_eq!(
             Route::parse(b"/+static/quire.css").unwrap(),
             Route::Static("quire.css".into())

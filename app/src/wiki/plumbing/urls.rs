@@ -182,6 +182,15 @@ impl Urls {
         with_query(format!("{}/{path}", self.mount), pairs)
     }
 
+    /// The sitemap, or with `page` one file of a sitemap index (from 1).
+    pub fn sitemap(&self, page: Option<usize>) -> String {
+        let base = self.to(&Route::Sitemap);
+        match page {
+            None => base,
+            Some(page) => format!("{base}?page={page}"),
+        }
+    }
+
     /// What every action's address starts with (everything but pages and the root): for
     /// robots.txt, which keeps crawlers off them.
     pub fn actions_prefix(&self) -> String {
