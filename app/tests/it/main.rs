@@ -21,6 +21,7 @@ mod health;
 mod hosts;
 mod scenarios;
 mod search;
+mod spam;
 mod suite;
 mod themes;
 
