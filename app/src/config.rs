@@ -260,10 +260,8 @@ settings_table! {
         /// Regular expressions (Rust regex syntax, matched without regard to case; `(?-i)` turns
         /// that off): a save that adds text matching one is refused, whoever saves it. A match the
         /// page had already does not count, so an old page can still be edited. Admins keep a
-        /// second list on /+admin. None by default; for example:
-        /// ```toml
-        /// bad_content = ['casino\s*bonus', 'cheap-pills\.example']
-        /// ```
+        /// second list on /+admin. None by default; for example
+        /// ['casino\s*bonus', 'cheap-pills\.example'].
         pub bad_content: Vec<String>,
         /// The most external links a save by a visitor who is not logged in may add; a save adding
         /// more is refused. Logged-in accounts have no limit.

@@ -81,7 +81,7 @@ impl Refusal {
     }
 }
 
-/// `90` → "2 minutes", `20` → "20 seconds".
+/// `150` → "3 minutes", `20` → "20 seconds": rounded up, so waiting that long is enough.
 fn duration(secs: u64) -> String {
     match secs {
         0..=119 => format!("{secs} seconds"),
@@ -208,9 +208,9 @@ mod tests {
         });
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(bad.message("saved").contains("\u{201c}Casino\u{201d}"));
-        let limited = Refusal::RateLimited { retry_after: 90 };
+        let limited = Refusal::RateLimited { retry_after: 150 };
         assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert!(limited.message("saved").contains("2 minutes"));
+        assert!(limited.message("saved").contains("3 minutes"));
         let links = Refusal::TooManyLinks { added: 7, max: 5 };
         assert!(links.message("saved").contains("7 external links"));
         assert!(Refusal::Honeypot.message("saved").contains(HONEYPOT_FIELD));
