@@ -215,6 +215,8 @@ settings_table! {
         /// Editors = ["alice", "bob"]
         /// ```
         pub groups: BTreeMap<String, Vec<String>>,
+        /// Defences against spam robots on a wiki anyone may edit or join (see `crate::spam`).
+        pub spam: SpamSettings,
     }
 }
 
@@ -252,6 +254,7 @@ impl Default for Settings {
             .into(),
             acl: AclSettings::default(),
             groups: BTreeMap::new(),
+            spam: SpamSettings::default(),
         }
     }
 }
@@ -276,6 +279,40 @@ impl Default for AclSettings {
             before: String::new(),
             default: DEFAULT_ACL.to_owned(),
             after: String::new(),
+        }
+    }
+}
+
+settings_table! {
+    /// `[spam]`: what a save or a registration must pass on a wiki open to anyone. A refused save
+    /// comes back as the editor with its text kept and the reason shown.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct SpamSettings {
+        /// Regular expressions (Rust regex syntax, matched without regard to case; `(?-i)` turns
+        /// that off): a save that adds text matching one is refused, whoever saves it. A match the
+        /// page had already does not count, so an old page can still be edited. Admins keep a
+        /// second list on /+admin. None by default; for example
+        /// ['casino\s*bonus', 'cheap-pills\.example'].
+        pub bad_content: Vec<String>,
+        /// The most external links a save by a visitor who is not logged in may add; a save adding
+        /// more is refused. Logged-in accounts have no limit.
+        pub anonymous_max_links: usize,
+        /// Saves a visitor who is not logged in may make per hour from one address; 0 for no
+        /// limit. Counted in the database, so it holds across CGI processes.
+        pub anonymous_saves_per_hour: u64,
+        /// Registrations on /+register per hour from one address; 0 for no limit.
+        pub registrations_per_hour: u64,
+    }
+}
+
+impl Default for SpamSettings {
+    fn default() -> Self {
+        SpamSettings {
+            bad_content: Vec::new(),
+            anonymous_max_links: 5,
+            anonymous_saves_per_hour: 120,
+            registrations_per_hour: 30,
         }
     }
 }
@@ -416,6 +453,13 @@ impl Settings {
         }
         for host in &mut self.allowed_hosts {
             *host = parse_allowed_host(host)?;
+        }
+        if let Err(errors) = crate::spam::BadContent::new(&self.spam.bad_content) {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::bail!(
+                "spam.bad_content in quire.toml has patterns that are not valid regular expressions:\n{}",
+                errors.join("\n")
+            );
         }
         Ok(self)
     }
@@ -846,6 +890,29 @@ mod tests {
         assert_eq!(file.registration, Registration::Invite);
         assert!(!file.anonymous_edits);
         assert!(toml::from_str::<Settings>("registration = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn spam_settings_are_read_and_a_bad_pattern_is_a_clear_error() {
+        let settings: Settings = toml::from_str(
+            "[spam]\nbad_content = [\"casino\"]\nanonymous_max_links = 2\nregistrations_per_hour = 0",
+        )
+        .unwrap();
+        let settings = merge(settings, &GlobalOptions::default(), &ListenFlags::default());
+        assert_eq!(settings.spam.bad_content, ["casino"]);
+        assert_eq!(settings.spam.anonymous_max_links, 2);
+        assert_eq!(settings.spam.registrations_per_hour, 0);
+        assert_eq!(Settings::default().spam.anonymous_max_links, 5);
+        let bad: Settings =
+            toml::from_str("[spam]\nbad_content = [\"ok\", \"(unclosed\"]").unwrap();
+        let err = bad
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("spam.bad_content") && err.contains("(unclosed"),
+            "{err}"
+        );
     }
 
     #[test]

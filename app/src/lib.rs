@@ -11,4 +11,5 @@ pub mod config;
 pub mod datadir;
 pub mod indexer;
 pub mod seed;
+pub mod spam;
 pub mod wiki;

@@ -158,6 +158,39 @@ pub fn wiki_links_with(markdown: &str, current_page: &str, options: &RenderOptio
     render::wiki_links(page_body(markdown), current_page, options)
 }
 
+/// The links of `markdown` (on page `current_page`, under `options`) that leave the site, in order, one entry
+/// per link: the `href` of each absolute link [`render_with`] would write (Markdown links, bare URLs, raw
+/// HTML anchors the sanitizer keeps), HTML-escaped as written there. Interwiki links are not counted, as
+/// their sites are the operator's choice. For spam rules that limit how many links an edit adds: it renders
+/// the page to find them, so it costs what a render does.
+///
+/// ```
+/// let options = markup::RenderOptions::default();
+/// let links = markup::external_links(
+///     "[a](https://a.example/?x=1&y=2), https://b.example, [[Home]], [[WikiPedia:Rust]], <a href=\"//c.example\">c</a>",
+///     "Home",
+///     &options,
+/// );
+/// assert_eq!(links, ["https://a.example/?x=1&amp;y=2", "https://b.example", "//c.example"]);
+/// ```
+pub fn external_links(markdown: &str, current_page: &str, options: &RenderOptions) -> Vec<String> {
+    /// Page existence does not change which links leave the site.
+    struct NoPages;
+    impl LinkResolver for NoPages {
+        fn page_url(&self, _: &str) -> String {
+            String::new()
+        }
+        fn create_url(&self, _: &str) -> String {
+            String::new()
+        }
+        fn existing(&self, _: &[String]) -> HashSet<String> {
+            HashSet::new()
+        }
+    }
+    let rendered = render::render(page_body(markdown), current_page, &NoPages, options);
+    sanitize::external_hrefs(&rendered.html)
+}
+
 /// The text of `markdown` without markup (and without its pragma lines), one line per block: for search indexes and snippets.
 pub fn plain_text(markdown: &str) -> String {
     text::plain_text(page_body(markdown))

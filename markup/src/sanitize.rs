@@ -114,22 +114,10 @@ fn is_language_class(value: &str) -> bool {
 fn mark_links(html: &str) -> String {
     let mut out = String::with_capacity(html.len() + html.len() / 16);
     let mut rest = html;
-    while let Some(start) = find_anchor_tag(rest) {
-        // Serialized attribute values have `>` escaped, so the first `>` ends the tag.
-        let Some(end) = rest[start..].find('>').map(|n| start + n) else {
-            break;
-        };
-        let tag = &rest[start..end];
+    while let Some((end, attributes)) = next_anchor(rest) {
         out.push_str(&rest[..end]);
-        let attributes = parse_attributes(&tag[2..]);
-        let href = attributes
-            .iter()
-            .find(|(name, _)| *name == "href")
-            .map(|(_, v)| *v);
-        let missing = attributes.iter().any(|(name, value)| {
-            *name == "class" && value.split(' ').any(|class| class == "missing")
-        });
-        if href.is_some_and(is_absolute_url) {
+        let missing = has_class(&attributes, "missing");
+        if attribute(&attributes, "href").is_some_and(is_absolute_url) {
             out.push_str(" rel=\"");
             out.push_str(EXTERNAL_REL);
             out.push('"');
@@ -142,6 +130,43 @@ fn mark_links(html: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The `href` of every link in sanitized `html` that leaves the site, in order, as serialized (HTML-escaped),
+/// except interwiki links: their sites are the operator's choice, not the author's.
+pub(crate) fn external_hrefs(html: &str) -> Vec<String> {
+    let mut hrefs = Vec::new();
+    let mut rest = html;
+    while let Some((end, attributes)) = next_anchor(rest) {
+        let interwiki = has_class(&attributes, "interwiki");
+        let href = attribute(&attributes, "href");
+        if let Some(href) = href.filter(|href| is_absolute_url(href) && !interwiki) {
+            hrefs.push(href.to_owned());
+        }
+        rest = &rest[end..];
+    }
+    hrefs
+}
+
+/// The next `<a>` tag in `html`: where its `>` is, and its attributes.
+fn next_anchor(html: &str) -> Option<(usize, Vec<(&str, &str)>)> {
+    let start = find_anchor_tag(html)?;
+    // Serialized attribute values have `>` escaped, so the first `>` ends the tag.
+    let end = html[start..].find('>').map(|n| start + n)?;
+    Some((end, parse_attributes(&html[start + 2..end])))
+}
+
+/// The value of attribute `name`, as [`parse_attributes`] split it.
+fn attribute<'a>(attributes: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|(attribute, _)| *attribute == name)
+        .map(|(_, value)| *value)
+}
+
+/// Whether the `class` attribute names `class`.
+fn has_class(attributes: &[(&str, &str)], class: &str) -> bool {
+    attribute(attributes, "class").is_some_and(|value| value.split(' ').any(|c| c == class))
 }
 
 /// The index of the next `<a ` or `<a>` in `html`.

@@ -50,6 +50,7 @@ mod revision;
 mod save;
 mod schema;
 pub mod sessions;
+pub mod spam;
 pub mod users;
 mod varint;
 
@@ -69,6 +70,7 @@ pub use crate::render_cache::{CachedHtml, RenderTicket};
 pub use crate::revision::{Change, ChangeKind, LoggedRevision, Revision, RevisionMeta};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
+pub use crate::spam::{BadContentList, RateLimit, RateOutcome};
 pub use crate::users::{
     FailedLogin, Invite, LoginAttempt, LoginOutcome, NewUser, Role, User, UserError, UserPrefs,
 };

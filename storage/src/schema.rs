@@ -282,6 +282,30 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 13,
+        description: "anti-spam: rate-limited actions and the admin's bad-content list",
+        // One row per rate-limited action (an anonymous save, a registration) by kind and client
+        // address, counted over a window and pruned as they age (`crate::spam`); and the one row of
+        // the bad-content list admins edit on /+admin.
+        sql: "
+        CREATE TABLE rate_events (
+            id      INTEGER PRIMARY KEY,
+            kind    TEXT NOT NULL,
+            key     TEXT NOT NULL,
+            time    INTEGER NOT NULL
+        );
+        CREATE INDEX rate_events_by_key ON rate_events (kind, key, time);
+        CREATE INDEX rate_events_by_time ON rate_events (time);
+        CREATE TABLE bad_content (
+            id         INTEGER PRIMARY KEY CHECK (id = 1),
+            text       TEXT NOT NULL,
+            changed_by TEXT NOT NULL,
+            changed_at INTEGER NOT NULL
+        );
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -22,6 +22,7 @@ mod hosts;
 mod operator;
 mod scenarios;
 mod search;
+mod spam;
 mod suite;
 mod themes;
 

@@ -60,6 +60,8 @@ macro_rules! for_each_scenario {
             metrics_and_the_audit_log_are_not_for_everyone,
             nfc_and_nfd_names_are_one_page,
             look_alike_and_reserved_names_cannot_register,
+            anonymous_saves_adding_many_links_are_refused_with_the_text_kept,
+            honeypot_refuses_saves_and_registrations,
             the_owner_logs_in_from_a_known_browser_while_the_account_is_attacked,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
@@ -1686,4 +1688,129 @@ pub fn look_alike_and_reserved_names_cannot_register(gw: &dyn Gateway) {
     assert_status(&reserved, StatusCode::BAD_REQUEST);
     let html = reserved.text();
     assert!(html.contains("is reserved"), "{html}");
+}
+
+/// `count` Markdown links to distinct external sites.
+fn external_links_text(count: usize) -> String {
+    (0..count)
+        .map(|n| format!("- [offer {n}](https://spam{n}.example/buy)\n"))
+        .collect()
+}
+
+pub fn anonymous_saves_adding_many_links_are_refused_with_the_text_kept(gw: &dyn Gateway) {
+    // Five new links (the default anonymous_max_links) pass, and render as user content.
+    let five = format!("Links\n\n{}", external_links_text(5));
+    assert_status(&save(gw, "LinkFarm", &five, None), StatusCode::SEE_OTHER);
+    let page = gw.get("/LinkFarm").text();
+    assert!(
+        page.contains(r#"href="https://spam0.example/buy" rel="nofollow ugc noopener""#),
+        "{page}"
+    );
+    // Six more are refused: the editor comes back with the text and the reason.
+    let six = external_links_text(6)
+        .replace("offer", "more")
+        .replace("spam", "extra");
+    let more = format!("{five}{six}");
+    let refused = save(gw, "LinkFarm", &more, Some(1));
+    assert_status(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text();
+    assert!(html.contains("adds 6 external links"), "{html}");
+    assert!(html.contains("at most 5"), "{html}");
+    assert!(html.contains("more 5"), "the text is kept: {html}");
+    assert!(!gw.get("/LinkFarm").text().contains("more 5"));
+    // Editing a page that already has its links adds none: it passes.
+    let edited = format!("{five}\nOne more line.\n");
+    assert_status(
+        &save(gw, "LinkFarm", &edited, Some(1)),
+        StatusCode::SEE_OTHER,
+    );
+    // A logged-in account has no limit.
+    let linker = Browser::new(gw);
+    assert_status(
+        &register(&linker, "linker", "linker's password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(
+        &linker.save_page("LinkFarm", &more, Some(2)),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(gw.get("/LinkFarm").text().contains("more 5"));
+}
+
+pub fn honeypot_refuses_saves_and_registrations(gw: &dyn Gateway) {
+    // The forms carry the field, hidden from people.
+    let editor = Browser::new(gw);
+    let form = editor.get("/+edit/HoneyPage").text();
+    assert!(
+        form.contains(r#"name="website" value="" tabindex="-1""#),
+        "{form}"
+    );
+    assert!(
+        form.contains(r#"class="honeypot" aria-hidden="true""#),
+        "{form}"
+    );
+    // A robot fills it in: refused, the text kept, nothing saved.
+    let refused = editor.post_form(
+        "/+edit/HoneyPage",
+        &[
+            ("text", "robot text\n"),
+            ("comment", ""),
+            ("base_rev", ""),
+            ("action", "save"),
+            ("website", "https://spam.example"),
+        ],
+    );
+    assert_status(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("robot text"), "{}", refused.text());
+    assert!(
+        refused.text().contains("as spam robots do"),
+        "{}",
+        refused.text()
+    );
+    assert_status(&gw.get("/HoneyPage"), StatusCode::NOT_FOUND);
+    // A person leaves it empty.
+    assert_status(
+        &editor.post_form(
+            "/+edit/HoneyPage",
+            &[
+                ("text", "human text\n"),
+                ("comment", ""),
+                ("base_rev", ""),
+                ("action", "save"),
+                ("website", ""),
+            ],
+        ),
+        StatusCode::SEE_OTHER,
+    );
+
+    let robot = Browser::new(gw);
+    let form = robot.get("/+register").text();
+    assert!(form.contains(r#"name="website""#), "{form}");
+    let refused = robot.post_form(
+        "/+register",
+        &[
+            ("name", "honeybot"),
+            ("display_name", ""),
+            ("email", ""),
+            ("password", "robot's password"),
+            ("password2", "robot's password"),
+            ("website", "https://spam.example"),
+        ],
+    );
+    assert_status(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text().contains("as spam robots do"),
+        "{}",
+        refused.text()
+    );
+    assert!(
+        refused.text().contains("honeybot"),
+        "the name is kept: {}",
+        refused.text()
+    );
+    // The account was not made: a person may take the name.
+    assert_status(
+        &register(&Browser::new(gw), "honeybot", "a person's password"),
+        StatusCode::SEE_OTHER,
+    );
 }

@@ -209,3 +209,44 @@ fn labels_are_text_not_html() {
     );
     assert!(!html.contains("onclick"), "{html}");
 }
+
+#[test]
+fn external_links_are_the_absolute_links_a_render_writes() {
+    let options = markup::RenderOptions::default();
+    let cases: &[(&str, &[&str])] = &[
+        ("no links, [[Home]], [local](/x), [anchor](#a)", &[]),
+        (
+            "[a](https://a.example) and [b](http://b.example)",
+            &["https://a.example", "http://b.example"],
+        ),
+        (
+            "bare https://a.example and www.b.example.",
+            &["https://a.example", "http://www.b.example"],
+        ),
+        (
+            "<a href=\"https://raw.example\">raw</a>",
+            &["https://raw.example"],
+        ),
+        (
+            "[protocol-relative](//c.example) [mail](mailto:a@b.example)",
+            &["//c.example", "mailto:a@b.example"],
+        ),
+        (
+            "twice: [x](https://a.example) [y](https://a.example)",
+            &["https://a.example", "https://a.example"],
+        ),
+        ("[[WikiPedia:Rust]] is the operator's", &[]),
+        (
+            "`https://in.code.example` and\n\n    https://block.example\n",
+            &[],
+        ),
+        ("<a href=\"javascript:alert(1)\">dropped</a>", &[]),
+    ];
+    for (markdown, expected) in cases {
+        assert_eq!(
+            markup::external_links(markdown, "Home", &options),
+            *expected,
+            "{markdown}"
+        );
+    }
+}

@@ -13,5 +13,6 @@ mod open;
 mod pages;
 mod saves;
 mod sessions;
+mod spam;
 mod support;
 mod users;

@@ -1,8 +1,10 @@
-//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings (ACL groups among
-//! them) as `quire.toml` and the command line set them, recent failed logins, and the audit log
-//! (newest first, a page at a time, `?audit_kind=` to show one kind, `?audit_before=` for older
-//! entries). Only for accounts with the admin role. Everything shown is escaped by the template
-//! engine: names, addresses and details in the audit log are what visitors typed.
+//! `/+admin`: the accounts (roles, disabling, invitations), the site's settings (ACL groups and the
+//! anti-spam limits among them) as `quire.toml` and the command line set them, the bad-content list
+//! admins edit here (`crate::spam`; kept in the database, so only this admin-only route changes it),
+//! recent failed logins, and the audit log (newest first, a page at a time, `?audit_kind=` to show
+//! one kind, `?audit_before=` for older entries). Only for accounts with the admin role. Everything
+//! shown is escaped by the template engine: names, addresses and details in the audit log are what
+//! visitors typed.
 //!
 //! An admin cannot demote or disable themselves here, so the last admin cannot lock everyone out by
 //! a misclick; `quire user role|disable` on the server can still do anything.
@@ -37,7 +39,16 @@ struct AdminView {
     settings: Vec<SettingRow>,
     failed_logins: Vec<FailedRow>,
     audit: AuditView,
+    /// The admins' bad-content list (`crate::spam`), as saved or as just sent back with its errors.
+    bad_content: String,
+    /// Who saved the list last, and when.
+    bad_content_by: Option<String>,
+    bad_content_at: Option<i64>,
+    /// How many patterns quire.toml's `spam.bad_content` adds.
+    bad_content_in_file: usize,
     message: Option<String>,
+    /// What went wrong with the form just sent.
+    error: Option<String>,
 }
 
 /// One page of the audit log, and how to get to the others.
@@ -143,6 +154,28 @@ impl Wiki {
         status: StatusCode,
         message: Option<String>,
     ) -> Result<Response, WikiError> {
+        self.admin_page_with(exchange, status, message, None)
+    }
+
+    /// The page with `refused`, a bad-content list that was not saved and why, in place of the saved one.
+    fn admin_page_with(
+        &self,
+        exchange: &Exchange,
+        status: StatusCode,
+        message: Option<String>,
+        refused: Option<(String, String)>,
+    ) -> Result<Response, WikiError> {
+        let stored = self.storage.bad_content()?;
+        let (bad_content, error) = match refused {
+            Some((draft, error)) => (draft, Some(error)),
+            None => (
+                stored
+                    .as_ref()
+                    .map(|list| list.text.clone())
+                    .unwrap_or_default(),
+                None,
+            ),
+        };
         let view = AdminView {
             layout: self.layout(exchange, "Administration", None),
             form_url: exchange.urls.to(&Route::Admin),
@@ -152,7 +185,12 @@ impl Wiki {
             settings: setting_rows(&self.settings),
             failed_logins: self.failed_login_rows()?,
             audit: self.audit_view(exchange)?,
+            bad_content,
+            bad_content_by: stored.as_ref().map(|list| list.changed_by.clone()),
+            bad_content_at: stored.as_ref().map(|list| list.changed_at),
+            bad_content_in_file: self.settings.spam.bad_content.len(),
             message,
+            error,
         };
         self.html(status, "admin.html", view)
     }
@@ -258,8 +296,28 @@ impl Wiki {
         })
     }
 
-    /// `POST /+admin`: `action` is `role` (with `name` and `role`), `disable`, `enable` (with `name`)
-    /// or `invite`.
+    /// Saves the admins' bad-content list, unless a pattern does not compile: then nothing is saved
+    /// and the page (422) names each bad line, with the list as sent kept in its text box.
+    fn save_bad_content(&self, exchange: &Exchange, text: String) -> Result<Response, WikiError> {
+        match crate::spam::BadContent::parse_list(&text) {
+            Ok(list) => {
+                let me = exchange.viewer.name.clone().unwrap_or_default();
+                self.storage.set_bad_content(&text, &me)?;
+                tracing::info!(admin = %me, patterns = list.len(), "changed the bad-content list");
+                let done = format!("The bad-content list is saved: {} patterns.", list.len());
+                self.admin_page(exchange, StatusCode::OK, Some(done))
+            }
+            Err(errors) => {
+                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                let error = format!("The bad-content list was not saved: {}", errors.join("; "));
+                let refused = Some((text, error));
+                self.admin_page_with(exchange, StatusCode::UNPROCESSABLE_ENTITY, None, refused)
+            }
+        }
+    }
+
+    /// `POST /+admin`: `action` is `role` (with `name` and `role`), `disable`, `enable` (with `name`),
+    /// `invite`, or `bad_content` (with `bad_content`, the list's text).
     pub(crate) fn admin_action(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         self.require_admin(exchange)?;
         let body = exchange.request.body_mut().read_to_vec()?;
@@ -272,6 +330,10 @@ impl Wiki {
             let detail = format!("valid until {}", invite.expires);
             self.audit(&exchange.viewer, AuditKind::Invite, &invite.code, &detail);
             return self.admin_page(exchange, StatusCode::OK, Some(message));
+        }
+        if action == "bad_content" {
+            let text = form.get("bad_content").unwrap_or("").replace("\r\n", "\n");
+            return self.save_bad_content(exchange, text);
         }
         let name = form.get("name").unwrap_or("");
         let Some(user) = self.storage.user(name)? else {

@@ -188,6 +188,17 @@ impl Wiki {
             invite: field("invite"),
         };
         let password = form.get("password").unwrap_or("");
+        let honeypot = form
+            .get(crate::spam::HONEYPOT_FIELD)
+            .is_some_and(|value| !value.is_empty());
+        // Before the password is hashed: refusing a robot should cost it more than us.
+        if let Some(refusal) = self.judge_registration(exchange, honeypot)? {
+            let message = refusal.message("registered");
+            let mut response =
+                self.register_page(exchange, refusal.status(), mode, fields, Some(message))?;
+            refusal.mark(&mut response);
+            return Ok(response);
+        }
         if password != form.get("password2").unwrap_or("") {
             return self.register_page(
                 exchange,

@@ -10,6 +10,7 @@ use storage::{AuditKind, Revision, Save, SaveOutcome};
 use crate::wiki::history::diff_rows::{diff, DiffLine, DiffOptions};
 use crate::wiki::metrics::Event;
 use crate::wiki::pages::merge::{three_way, Merged};
+use crate::wiki::pages::spam::Refusal;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::{link_targets, PageName};
 use crate::wiki::plumbing::params::comment_param;
@@ -53,6 +54,8 @@ struct EditForm {
     /// `None` for a new page.
     base_rev: Option<u64>,
     preview: bool,
+    /// Whether the hidden field only robots fill in (`crate::spam::HONEYPOT_FIELD`) was.
+    honeypot: bool,
 }
 
 /// The editor shown again, with the text as it was sent and what to show beside it.
@@ -63,6 +66,8 @@ enum Beside {
     Preview(String),
     /// Someone else's save that met this one (a 409).
     Conflict(ConflictShown),
+    /// A save the anti-spam rules refused (422 or 429).
+    Refused(Refusal),
 }
 
 impl EditForm {
@@ -100,11 +105,15 @@ impl EditForm {
                 .into())
             }
         };
+        let honeypot = form
+            .get(crate::spam::HONEYPOT_FIELD)
+            .is_some_and(|value| !value.is_empty());
         Ok(EditForm {
             text,
             comment,
             base_rev,
             preview,
+            honeypot,
         })
     }
 }
@@ -121,6 +130,7 @@ impl Wiki {
             text: current.map(|revision| revision.text).unwrap_or_default(),
             comment: String::new(),
             preview: false,
+            honeypot: false,
         };
         self.edit_again(exchange, name, form, Beside::Nothing)
     }
@@ -140,6 +150,9 @@ impl Wiki {
                 "A page cannot be saved empty. Write something, or leave the page as it is.",
             )
             .into());
+        }
+        if let Some(refusal) = self.judge_save(exchange, name, &form.text, form.honeypot)? {
+            return self.edit_again(exchange, name, form, Beside::Refused(refusal));
         }
         let outcome = self.store(exchange, name, &form.text, &form.comment, form.base_rev)?;
         match outcome {
@@ -225,6 +238,7 @@ impl Wiki {
                         comment: mine.comment,
                         base_rev: Some(current.meta.rev),
                         preview: false,
+                        honeypot: false,
                     };
                     let conflict = ConflictShown {
                         notice,
@@ -306,6 +320,7 @@ impl Wiki {
             their_changes: None,
             form_url: exchange.urls.to(&Route::Edit(name.clone())),
         };
+        let mut refused = None;
         let status = match beside {
             Beside::Nothing => StatusCode::OK,
             Beside::Preview(html) => {
@@ -319,8 +334,18 @@ impl Wiki {
                 view.their_changes = shown.their_changes;
                 StatusCode::CONFLICT
             }
+            Beside::Refused(refusal) => {
+                view.notice = Some(refusal.message("saved"));
+                let status = refusal.status();
+                refused = Some(refusal);
+                status
+            }
         };
-        self.html(status, "edit.html", view)
+        let mut response = self.html(status, "edit.html", view)?;
+        if let Some(refusal) = refused {
+            refusal.mark(&mut response);
+        }
+        Ok(response)
     }
 }
 

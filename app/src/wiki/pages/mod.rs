@@ -8,4 +8,5 @@ pub(crate) mod link_resolver;
 pub(crate) mod merge;
 pub(crate) mod rename;
 pub(crate) mod render;
+pub(crate) mod spam;
 pub(crate) mod view;

@@ -71,7 +71,9 @@ pub enum Route {
     Register,
     /// `/+prefs`: the reader's preferences.
     Prefs,
-    /// `/+admin`: accounts, settings, failed logins (admins only).
+    /// `/+admin`: accounts, settings, failed logins, and the bad-content list (admins only: the
+    /// admin role, checked by the controller for GET and POST alike; no page ACL grants it, so
+    /// the spam list is changed here and nowhere else).
     Admin,
     /// `/robots.txt`: what crawlers may fetch (`robots_txt` in `quire.toml`).
     Robots,
@@ -365,6 +367,7 @@ impl Route {
             Route::Logout => row(Some(Verb::Logout), Controller, Post, READS),
             Route::Register => row(Some(Verb::Register), Controller, FormAndPost, READS),
             Route::Prefs => row(Some(Verb::Prefs), Controller, FormAndPost, READS),
+            // The admin role, whatever the page ACLs say: `Wiki::require_admin`.
             Route::Admin => row(Some(Verb::Admin), Controller, FormAndPost, READS),
             Route::Robots => row(None, Controller, Read, READS),
             Route::Healthz => row(Some(Verb::Healthz), Controller, Read, READS),
