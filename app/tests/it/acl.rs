@@ -141,7 +141,6 @@ fn setup(data: &Path) -> Setup {
             max_body: Some(BODY_LIMIT),
             ..ServerFlags::default()
         },
-        ..GlobalOptions::default()
     };
     Setup::new(&global, ListenFlags::default()).unwrap()
 }

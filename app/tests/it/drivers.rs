@@ -53,7 +53,6 @@ impl InProcess {
                 max_body: Some(BODY_LIMIT),
                 ..ServerFlags::default()
             },
-            ..GlobalOptions::default()
         };
         let setup = Setup::new(&global, ListenFlags::default()).unwrap();
         let client = TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config());
