@@ -1,10 +1,14 @@
-//! The command line: `quire [GLOBAL OPTIONS] <COMMAND>`.
+//! The command line: `quire [--data DIR] <COMMAND>`.
 //!
 //! Every option can also come from a `QUIRE_…` environment variable, and most
 //! from `quire.toml` in the data directory; flags win over the environment,
 //! which wins over the file. A flag that stands for a key of `quire.toml` is an
 //! `Option` that `config::Settings::with_flags` lays over the file's value, so
 //! its default is the one `config::Settings` has, and nowhere else.
+//!
+//! `--data` is every command's; the flags that change how requests are answered
+//! ([`ServerFlags`]) belong to the commands that serve, so `quire user --help`
+//! does not offer them.
 
 use std::path::PathBuf;
 
@@ -12,27 +16,44 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Settings;
 
-/// quire: a self-hosted team wiki in one binary.
+/// A team wiki in one binary: pages in Markdown, their history, search and
+/// accounts, all in one data directory.
 ///
-/// Run `quire serve` to use it on this machine. The same binary also answers
-/// as a CGI program (drop it into a cgi-bin) and as a FastCGI or SCGI server
-/// (behind nginx, Apache or lighttpd); with no command it detects which of
-/// those a web server started it as.
+/// Run `quire serve` and open http://127.0.0.1:8080/ to use it on this
+/// machine. The same binary also runs under a web server: copied into a
+/// cgi-bin, or as a FastCGI or SCGI server behind nginx, Apache or lighttpd;
+/// with no command it finds out which of those started it.
+///
+/// Every setting, with its default and what it does, is listed in the
+/// quire.toml that `quire init` writes into the data directory; `quire
+/// COMMAND --help` shows the flags and QUIRE_* variables that override it.
 #[derive(Debug, Parser)]
-#[command(name = "quire", version, about, long_about, after_help = EXAMPLES)]
+#[command(name = "quire", version = VERSION, after_help = EXAMPLES)]
 pub struct Cli {
-    /// Options every subcommand takes (data directory, body limit, debug).
-    #[command(flatten)]
-    pub global: GlobalOptions,
+    /// The data directory: database, quire.toml, theme overrides. Only `init`
+    /// and the first `serve` create it; every other command needs a wiki there
+    /// [default: ./wiki-data].
+    #[arg(long, env = "QUIRE_DATA", global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 
     /// What to run; none detects the gateway a web server started quire as.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// What `--version` prints after the name: the release, and the commit it was built from
+/// (`unknown` outside a git checkout; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("QUIRE_GIT_COMMIT"),
+    ")"
+);
+
 const EXAMPLES: &str = "\
 Examples:
   quire serve                                 # http://127.0.0.1:8080/, data in ./wiki-data
+  quire --data /srv/wiki init                 # a new wiki in /srv/wiki
   quire --data /srv/wiki serve --listen 0.0.0.0:8080
   quire --data /srv/wiki fastcgi --listen unix:/run/quire/fcgi.sock
   quire --data /srv/wiki scgi --listen 127.0.0.1:4000
@@ -45,21 +66,18 @@ fn with_default(help: &str, default: impl std::fmt::Display) -> String {
     format!("{help} [default: {default}]")
 }
 
-/// Options every command takes.
+/// The flags of the commands that answer requests (`serve`, `fastcgi`, `scgi`,
+/// `cgi`, and `quire` started by a web server, which reads them from the
+/// environment only).
 #[derive(Debug, Args, Default, Clone)]
-pub struct GlobalOptions {
-    /// The data directory: database, quire.toml, theme overrides. Created and
-    /// seeded with help pages on first use [default: ./wiki-data].
-    #[arg(long, env = "QUIRE_DATA", global = true, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-
+pub struct ServerFlags {
     /// Serve under this URL prefix (such as /wiki) instead of the one the web
     /// server reports in SCRIPT_NAME; for servers that split paths wrongly.
-    #[arg(long, env = "QUIRE_MOUNT", global = true, value_name = "PREFIX")]
+    #[arg(long, env = "QUIRE_MOUNT", value_name = "PREFIX")]
     pub mount: Option<String>,
 
     /// Show error details in the browser. Never on a public wiki.
-    #[arg(long, env = "QUIRE_DEBUG", global = true)]
+    #[arg(long, env = "QUIRE_DEBUG")]
     pub debug: bool,
 
     // The help states the default `Settings` has; the flag is an `Option` so
@@ -67,7 +85,6 @@ pub struct GlobalOptions {
     #[arg(
         long,
         env = "QUIRE_MAX_BODY",
-        global = true,
         value_name = "BYTES",
         help = with_default(
             "The largest request body accepted, in bytes",
@@ -81,10 +98,41 @@ pub struct GlobalOptions {
     pub max_body: Option<u64>,
 }
 
+/// Just the server flags, for a `quire` a web server started with no command:
+/// they come from its `QUIRE_*` environment, as the same flags of a command would.
+#[derive(Debug, Parser)]
+#[command(name = "quire")]
+struct EnvironmentOnly {
+    #[command(flatten)]
+    server: ServerFlags,
+}
+
+impl ServerFlags {
+    /// The flags that `QUIRE_MOUNT`, `QUIRE_DEBUG` and `QUIRE_MAX_BODY` give.
+    pub fn from_environment() -> Result<ServerFlags, clap::Error> {
+        EnvironmentOnly::try_parse_from(["quire"]).map(|parsed| parsed.server)
+    }
+}
+
+/// What the command line (flags and their `QUIRE_*` variables) lays over
+/// `quire.toml`, besides listen addresses: the data directory every command
+/// takes, and the server flags of the commands that serve (default for the
+/// others).
+#[derive(Debug, Default, Clone)]
+pub struct GlobalOptions {
+    /// `--data`, or `QUIRE_DATA`.
+    pub data: Option<PathBuf>,
+    /// `--mount`, `--debug`, `--max-body` (serving commands only).
+    pub server: ServerFlags,
+}
+
 /// What to do.
 #[derive(Debug, Subcommand, Clone)]
 pub enum Command {
     /// Serve the wiki over HTTP (standalone, or behind a reverse proxy).
+    ///
+    /// If the data directory does not exist yet, it is created with a new wiki
+    /// in it, and the log says where.
     ///
     /// Example: quire serve --listen 127.0.0.1:8080
     Serve(ServeOptions),
@@ -113,8 +161,9 @@ pub enum Command {
     ///
     /// The binary does this by itself when GATEWAY_INTERFACE is set, so it
     /// can be copied into a cgi-bin as is; set QUIRE_DATA in the server's
-    /// configuration to a directory the server's user can write.
-    Cgi,
+    /// configuration to a wiki's data directory (make it with `quire init`,
+    /// owned by the server's user).
+    Cgi(CgiOptions),
     /// Create the data directory, its quire.toml and the help pages, and exit.
     ///
     /// Example: quire --data /srv/wiki init
@@ -253,6 +302,9 @@ pub struct ServeOptions {
     /// an edited template or stylesheet shows on the next page load, without a restart.
     #[arg(long, env = "QUIRE_DEV")]
     pub dev: bool,
+    #[command(flatten)]
+    #[expect(missing_docs, reason = "flattened: each flag has its own help")]
+    pub server: ServerFlags,
 }
 
 /// Options of `quire fastcgi`.
@@ -261,6 +313,9 @@ pub struct FastCgiOptions {
     /// `HOST:PORT` or `unix:PATH`; absent, the socket inherited on standard input.
     #[arg(long, env = "QUIRE_FASTCGI_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    #[command(flatten)]
+    #[expect(missing_docs, reason = "flattened: each flag has its own help")]
+    pub server: ServerFlags,
 }
 
 /// Options of `quire scgi`.
@@ -269,6 +324,17 @@ pub struct ScgiOptions {
     /// `HOST:PORT` or `unix:PATH`; absent, the socket inherited on standard input.
     #[arg(long, env = "QUIRE_SCGI_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    #[command(flatten)]
+    #[expect(missing_docs, reason = "flattened: each flag has its own help")]
+    pub server: ServerFlags,
+}
+
+/// Options of `quire cgi`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CgiOptions {
+    #[command(flatten)]
+    #[expect(missing_docs, reason = "flattened: each flag has its own help")]
+    pub server: ServerFlags,
 }
 
 #[cfg(test)]
@@ -292,7 +358,7 @@ mod tests {
             "/tmp/w",
         ])
         .unwrap();
-        assert_eq!(cli.global.data, Some(PathBuf::from("/tmp/w")));
+        assert_eq!(cli.data, Some(PathBuf::from("/tmp/w")));
         assert!(
             matches!(cli.command, Some(Command::Serve(ServeOptions { listen: Some(ref l), .. })) if l == "127.0.0.1:9")
         );

@@ -428,14 +428,15 @@ impl Settings {
         global: &crate::cli::GlobalOptions,
         flags: &ListenFlags<'_>,
     ) -> anyhow::Result<Settings> {
-        if let Some(mount) = &global.mount {
+        let server = &global.server;
+        if let Some(mount) = &server.mount {
             self.mount = Some(mount.clone());
         }
-        if let Some(max_body) = global.max_body {
+        if let Some(max_body) = server.max_body {
             self.max_body_bytes = max_body;
         }
         // A switch: present turns it on, absent leaves the file's value.
-        self.debug |= global.debug;
+        self.debug |= server.debug;
         if let Some(listen) = flags.http {
             self.listen = listen.to_owned();
         }
@@ -655,7 +656,7 @@ fn host_name(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::GlobalOptions;
+    use crate::cli::{GlobalOptions, ServerFlags};
 
     #[test]
     fn trusted_proxies_are_networks() {
@@ -933,7 +934,10 @@ mod tests {
         let file: Settings =
             toml::from_str("listen = \"0.0.0.0:1\"\nmount = \"/a\"\nmax_body_bytes = 5").unwrap();
         let global = GlobalOptions {
-            mount: Some("/b".into()),
+            server: ServerFlags {
+                mount: Some("/b".into()),
+                ..ServerFlags::default()
+            },
             ..GlobalOptions::default()
         };
         let flags = ListenFlags {
@@ -954,7 +958,10 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("mount"), "{err}");
         let global = GlobalOptions {
-            mount: Some("/wiki/".into()),
+            server: ServerFlags {
+                mount: Some("/wiki/".into()),
+                ..ServerFlags::default()
+            },
             ..GlobalOptions::default()
         };
         let settings = Settings::default()

@@ -1,6 +1,9 @@
 //! The data directory: `quire.toml`, `wiki.sqlite3`, and `themes/`
-//! overrides. Created and seeded with help pages on first use, so that
-//! `quire serve` on an empty directory is a working wiki.
+//! overrides. Created and seeded with help pages by `quire init` and by the
+//! first `quire serve`, so that `quire serve` on a fresh clone is a working
+//! wiki; every other command refuses a directory with no wiki in it
+//! ([`DataDir::require_wiki`]), so a mistyped `--data` is an error rather
+//! than a second, empty wiki.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -31,6 +34,29 @@ impl DataDir {
     /// The directory's path.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether the directory holds a wiki: its database, which only `quire init` and the first
+    /// `quire serve` make.
+    pub fn holds_wiki(&self) -> bool {
+        self.database_path().is_file()
+    }
+
+    /// Refuses a directory that holds no wiki, saying how to make one: a mistyped `--data` must not
+    /// quietly become a second, empty wiki.
+    pub fn require_wiki(&self) -> anyhow::Result<()> {
+        if self.holds_wiki() {
+            return Ok(());
+        }
+        let root = self.root.display();
+        let what = if self.root.exists() {
+            "holds no wiki (no wiki.sqlite3)"
+        } else {
+            "does not exist"
+        };
+        anyhow::bail!(
+            "the data directory {root} {what}; check --data (or QUIRE_DATA), or create a wiki there with: quire --data {root} init"
+        )
     }
 
     /// Creates the directory and its `quire.toml` if missing.
@@ -64,7 +90,7 @@ impl DataDir {
 
     /// Opens the database, seeding the help pages into an empty wiki.
     pub fn open_storage(&self) -> anyhow::Result<Storage> {
-        let path = self.root.join("wiki.sqlite3");
+        let path = self.database_path();
         let storage = Storage::open(&path)
             .with_context(|| format!("could not open the wiki database {}", path.display()))?;
         if storage
@@ -86,6 +112,10 @@ impl DataDir {
     /// The file of session keys, `DATA/session.key` (mode 0600; see `gateway::session`).
     pub fn session_key_path(&self) -> PathBuf {
         self.root.join("session.key")
+    }
+
+    fn database_path(&self) -> PathBuf {
+        self.root.join("wiki.sqlite3")
     }
 
     fn config_path(&self) -> PathBuf {
@@ -113,7 +143,8 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
             written += 1;
         }
     }
-    tracing::info!(pages = written, "seeded a new wiki with help pages");
+    // Debug: `quire init` and `quire serve` say in their own words that a wiki was made.
+    tracing::debug!(pages = written, "seeded a new wiki with help pages");
     Ok(written)
 }
 
@@ -142,7 +173,7 @@ fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
         }
     }
     if filled > 0 {
-        tracing::info!(
+        tracing::debug!(
             pages = filled,
             "recorded the links of pages saved without them"
         );

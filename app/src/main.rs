@@ -5,9 +5,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::filter::Directive;
 use tracing_subscriber::EnvFilter;
 
-use quire::cli::{Cli, Command};
+use quire::cli::{CgiOptions, Cli, Command, GlobalOptions, ServerFlags};
 use quire::commands::{self, Setup};
 use quire::config::ListenFlags;
 
@@ -15,16 +16,14 @@ fn main() -> ExitCode {
     let cli = match started_as_cgi() {
         // A web server may pass a query's words as arguments (RFC 3875
         // §4.4); as a CGI program only the environment counts.
-        true => Cli::try_parse_from(["quire"]).unwrap_or_else(|err| err.exit()),
+        true => Cli::try_parse_from(["quire", "cgi"]).unwrap_or_else(|err| err.exit()),
         false => Cli::parse(),
     };
-    let mode = match cli
-        .command
-        .clone()
-        .map(Mode::Command)
-        .or_else(detect_gateway)
-    {
-        Some(mode) => mode,
+    let mode = match cli.command.clone() {
+        Some(command) => Mode::Command(command),
+        None if gateway::listener::stdin_is_listening_socket() => {
+            Mode::Spawned(ServerFlags::from_environment().unwrap_or_else(|err| err.exit()))
+        }
         None => {
             eprintln!(
                 "quire: no command given, and not started by a web server as CGI, FastCGI or SCGI.\n\
@@ -34,11 +33,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&mode);
+    if let Err(err) = init_logging(&mode) {
+        eprintln!("quire: {err:#}");
+        return ExitCode::from(2);
+    }
     let result = match mode {
-        Mode::Command(command) => run(&cli, command),
-        Mode::Spawned => Setup::new(&cli.global, ListenFlags::default())
-            .and_then(|setup| commands::fastcgi::run_spawned(&setup)),
+        Mode::Command(command) => run(cli.data, command),
+        Mode::Spawned(server) => Setup::existing(
+            &GlobalOptions {
+                data: cli.data,
+                server,
+            },
+            ListenFlags::default(),
+        )
+        .and_then(|setup| commands::fastcgi::run_spawned(&setup)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,42 +57,49 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli, command: Command) -> anyhow::Result<()> {
+fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()> {
+    // The data directory alone, for the commands that do not serve.
+    let plain = GlobalOptions {
+        data: data.clone(),
+        ..GlobalOptions::default()
+    };
+    let serving = |server: &ServerFlags| GlobalOptions {
+        data: data.clone(),
+        server: server.clone(),
+    };
     match command {
         Command::Serve(options) => commands::serve::run(
-            &Setup::new(
-                &cli.global,
-                ListenFlags {
-                    http: options.listen.as_deref(),
-                    ..ListenFlags::default()
-                },
-            )?,
+            &serving(&options.server),
+            ListenFlags {
+                http: options.listen.as_deref(),
+                ..ListenFlags::default()
+            },
             &options,
         ),
-        Command::Fastcgi(options) => commands::fastcgi::run(&Setup::new(
-            &cli.global,
+        Command::Fastcgi(options) => commands::fastcgi::run(&Setup::existing(
+            &serving(&options.server),
             ListenFlags {
                 fastcgi: options.listen.as_deref(),
                 ..ListenFlags::default()
             },
         )?),
-        Command::Scgi(options) => commands::scgi::run(&Setup::new(
-            &cli.global,
+        Command::Scgi(options) => commands::scgi::run(&Setup::existing(
+            &serving(&options.server),
             ListenFlags {
                 scgi: options.listen.as_deref(),
                 ..ListenFlags::default()
             },
         )?),
-        Command::Cgi => commands::cgi::run(&cli.global),
-        Command::Init => commands::init::run(&Setup::new(&cli.global, ListenFlags::default())?),
+        Command::Cgi(CgiOptions { server }) => commands::cgi::run(&serving(&server)),
+        Command::Init => commands::init::run(&Setup::new(&plain, ListenFlags::default())?),
         Command::Reindex(options) => {
-            commands::reindex::run(&Setup::new(&cli.global, ListenFlags::default())?, &options)
+            commands::reindex::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
         Command::User(command) => {
-            commands::user::run(&Setup::new(&cli.global, ListenFlags::default())?, &command)
+            commands::user::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }
         Command::Keys(command) => {
-            commands::user::keys(&Setup::new(&cli.global, ListenFlags::default())?, &command)
+            commands::user::keys(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }
     }
 }
@@ -97,39 +112,53 @@ fn started_as_cgi() -> bool {
 /// implied by the environment), or serving what a web server started it
 /// for.
 enum Mode {
+    /// A command; `cgi` when the server set `GATEWAY_INTERFACE`.
     Command(Command),
-    /// Started with a listening socket on standard input: FastCGI or SCGI,
-    /// told apart per connection.
-    Spawned,
-}
-
-/// With no command: CGI when the server set `GATEWAY_INTERFACE`; FastCGI
-/// and SCGI when standard input is a listening socket (mod_fcgid,
-/// lighttpd's bin-path), each connection answered in the protocol it
-/// speaks. A connected socket on stdin is not enough: Apache's mod_cgid
-/// gives CGI programs one.
-fn detect_gateway() -> Option<Mode> {
-    if started_as_cgi() {
-        return Some(Mode::Command(Command::Cgi));
-    }
-    if gateway::listener::stdin_is_listening_socket() {
-        return Some(Mode::Spawned);
-    }
-    None
+    /// Started with a listening socket on standard input (mod_fcgid,
+    /// lighttpd's bin-path): FastCGI or SCGI, told apart per connection. A
+    /// connected socket on stdin is not enough: Apache's mod_cgid gives CGI
+    /// programs one. The server flags come from the environment.
+    Spawned(ServerFlags),
 }
 
 /// Logs go to stderr, never stdout: a CGI program's stdout is its response.
-fn init_logging(mode: &Mode) {
+///
+/// `QUIRE_LOG` is an `EnvFilter` (`info`, `debug,storage=trace`); tantivy's
+/// own lines (segments, merges, commits) stay at `warn` unless it names
+/// `tantivy`, since at `info` a log is for people: a line per request, not
+/// the index's housekeeping. `QUIRE_LOG_FORMAT=json` writes one JSON object
+/// a line, for log shippers.
+fn init_logging(mode: &Mode) -> anyhow::Result<()> {
     let default_level = match mode {
         // A CGI's stderr is the web server's error log: only problems.
-        Mode::Command(Command::Cgi) => "warn",
+        Mode::Command(Command::Cgi(_)) => "warn",
         _ => "info",
     };
-    let filter =
-        EnvFilter::try_from_env("QUIRE_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
+    let asked = std::env::var("QUIRE_LOG").ok();
+    let mut filter = match &asked {
+        Some(directives) => EnvFilter::try_new(directives).map_err(|err| {
+            anyhow::anyhow!(
+                "QUIRE_LOG={directives:?} is not a log filter ({err}); try info, debug or warn"
+            )
+        })?,
+        None => EnvFilter::new(default_level),
+    };
+    if !asked.as_deref().unwrap_or_default().contains("tantivy") {
+        let quiet: Directive = "tantivy=warn"
+            .parse()
+            .expect("a constant directive that parses");
+        filter = filter.add_directive(quiet);
+    }
+    let format = std::env::var("QUIRE_LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format.as_str() {
+        "" | "text" => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        "json" => builder.json().init(),
+        other => anyhow::bail!(
+            "QUIRE_LOG_FORMAT={other:?} is not a log format: use text (the default) or json"
+        ),
+    }
+    Ok(())
 }

@@ -45,6 +45,24 @@ pub fn quire_binary() -> &'static Path {
     })
 }
 
+/// Makes a wiki in `data` with `quire --data DATA init`: every command but `init` and `serve` refuses a
+/// directory that holds none.
+pub fn init_wiki(data: &Path) {
+    let output = Command::new(quire_binary())
+        .arg("--data")
+        .arg(data)
+        .arg("init")
+        .env("QUIRE_LOG", "warn")
+        .stdout(Stdio::null())
+        .output()
+        .expect("quire runs");
+    assert!(
+        output.status.success(),
+        "quire init failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Makes sure `program` is on the PATH, installing `package` with apt-get
 /// (after one `apt-get update`) when it is not.
 pub fn ensure_tool(program: &str, package: &str) {

@@ -330,7 +330,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StorageE
     check_not_newer(found)?;
     check_ours(&tx, path, found)?;
     for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
-        tracing::info!(
+        tracing::debug!(
             version = migration.version,
             description = migration.description,
             "migrating the database schema"

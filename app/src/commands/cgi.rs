@@ -6,12 +6,14 @@ use super::Setup;
 use crate::cli::GlobalOptions;
 use crate::config::ListenFlags;
 
-/// Answers one CGI request. If the wiki cannot even start (an unwritable
-/// data directory, a broken quire.toml), the client still gets a proper 500
-/// response, and the reason goes to stderr, which is the web server's error
-/// log.
+/// Answers one CGI request. If the wiki cannot even start (no wiki in the
+/// data directory, an unreadable one, a broken quire.toml), the client still
+/// gets a proper 500 response, and the reason, with its fix, goes to stderr,
+/// which is the web server's error log. A missing data directory is never
+/// created here: without `QUIRE_DATA` that would be a wiki in whatever
+/// directory the web server runs CGI programs in.
 pub fn run(global: &GlobalOptions) -> anyhow::Result<()> {
-    let started = Setup::new(global, ListenFlags::default())
+    let started = Setup::existing(global, ListenFlags::default())
         .and_then(|setup| Ok((setup.cgi_app()?, setup.gateway_config())));
     match started {
         Ok((app, config)) => Ok(gateway::cgi::run(&*app, &config)?),

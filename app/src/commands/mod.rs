@@ -26,7 +26,7 @@ use crate::wiki::Wiki;
 
 /// Settings, data directory and session keys, resolved once per process.
 pub struct Setup {
-    /// The data directory, created if it was missing.
+    /// The data directory.
     pub data: DataDir,
     /// The settings: flags over environment over `quire.toml` over defaults.
     pub settings: Settings,
@@ -35,10 +35,28 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Finds and creates the data directory and merges the settings.
+    /// Finds the data directory, creating it if missing (`quire init`, the first `quire serve`),
+    /// and merges the settings.
     pub fn new(global: &GlobalOptions, flags: ListenFlags<'_>) -> anyhow::Result<Setup> {
         let data = DataDir::locate(global.data.as_deref());
         data.create()?;
+        Self::with_data(data, global, flags)
+    }
+
+    /// Like [`Setup::new`] for a data directory that must already hold a wiki: every command but
+    /// `init` and `serve`, so that a mistyped `--data` is refused, not made into a new wiki.
+    pub fn existing(global: &GlobalOptions, flags: ListenFlags<'_>) -> anyhow::Result<Setup> {
+        let data = DataDir::locate(global.data.as_deref());
+        data.require_wiki()?;
+        data.create()?;
+        Self::with_data(data, global, flags)
+    }
+
+    fn with_data(
+        data: DataDir,
+        global: &GlobalOptions,
+        flags: ListenFlags<'_>,
+    ) -> anyhow::Result<Setup> {
         let settings = data.settings()?.with_flags(global, &flags)?;
         let key_path = data.session_key_path();
         let session_keys = SessionKeys::load_or_create(&key_path).with_context(|| {

@@ -269,6 +269,8 @@ fn logged_in_as_cgi(browser: &Browser<'_>) -> bool {
 #[test]
 fn no_password_cookie_or_token_reaches_the_log() {
     let data = tempfile::TempDir::new().unwrap();
+    // `quire user` needs a wiki there: only `init` and `serve` make one.
+    assert!(quire(data.path(), &["init"], "").status.success());
     let added = quire(
         data.path(),
         &["user", "add", "dora", "--password-stdin"],

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use gateway::testing::TestResponse;
 use http::StatusCode;
-use quire::cli::GlobalOptions;
+use quire::cli::{GlobalOptions, ServerFlags};
 use quire::commands::Setup;
 use quire::config::ListenFlags;
 use quire::datadir::DataDir;
@@ -137,8 +137,10 @@ fn data_dir() -> TempDir {
 fn setup(data: &Path) -> Setup {
     let global = GlobalOptions {
         data: Some(data.to_path_buf()),
-        max_body: Some(BODY_LIMIT),
-        ..GlobalOptions::default()
+        server: ServerFlags {
+            max_body: Some(BODY_LIMIT),
+            ..ServerFlags::default()
+        },
     };
     Setup::new(&global, ListenFlags::default()).unwrap()
 }

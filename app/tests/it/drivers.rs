@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use gateway::testing::{TestClient, TestRequest, TestResponse};
 use gateway::App;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use quire::cli::GlobalOptions;
+use quire::cli::{GlobalOptions, ServerFlags};
 use quire::commands::Setup;
 use quire::config::ListenFlags;
+use quire::datadir::DataDir;
 use tempfile::TempDir;
 
 pub use crate::suite::{Gateway, BODY_LIMIT};
@@ -48,8 +49,10 @@ impl InProcess {
     pub fn start_in(data: TempDir) -> Self {
         let global = GlobalOptions {
             data: Some(data.path().to_path_buf()),
-            max_body: Some(BODY_LIMIT),
-            ..GlobalOptions::default()
+            server: ServerFlags {
+                max_body: Some(BODY_LIMIT),
+                ..ServerFlags::default()
+            },
         };
         let setup = Setup::new(&global, ListenFlags::default()).unwrap();
         let client = TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config());
@@ -89,8 +92,21 @@ impl Cgi {
 
     /// The wiki on a data directory the test prepared (settings, accounts, pages).
     pub fn start_in(data: TempDir) -> Self {
-        Cgi { data }
+        Cgi {
+            data: with_wiki(data),
+        }
     }
+}
+
+/// `data` with a wiki in it, made as `quire init` makes one unless the test already did: the
+/// commands other than `init` and `serve` refuse a directory that holds no wiki.
+fn with_wiki(data: TempDir) -> TempDir {
+    let dir = DataDir::locate(Some(data.path()));
+    if !dir.holds_wiki() {
+        dir.create().unwrap();
+        dir.open_storage().unwrap();
+    }
+    data
 }
 
 /// The meta-variables a web server would set for `request` under `mount`.
@@ -280,6 +296,7 @@ impl SocketServer {
 
     /// The server on a data directory the test prepared (settings, accounts, pages).
     fn start_in(scgi: bool, data: TempDir) -> Self {
+        let data = with_wiki(data);
         let (command, file) = if scgi {
             ("scgi", "scgi.sock")
         } else {
@@ -380,7 +397,7 @@ pub struct Spawned {
 
 impl Spawned {
     pub fn start() -> Self {
-        let data = TempDir::new().unwrap();
+        let data = with_wiki(TempDir::new().unwrap());
         let path = data.path().join("spawned.sock");
         let listener = UnixListener::bind(&path).unwrap();
         // Only the child keeps the socket: connections wait in its backlog

@@ -45,6 +45,7 @@ fn assert_front_page(output: &Output) {
 fn answers_cgi_fcgi_over_tcp() {
     ensure_tool("cgi-fcgi", "libfcgi-bin");
     let data = tempfile::tempdir().unwrap();
+    e2e::init_wiki(data.path());
     let addr = format!("127.0.0.1:{}", free_port());
     let mut server = Running::start(
         "quire fastcgi",
@@ -63,6 +64,7 @@ fn answers_cgi_fcgi_over_tcp() {
 fn answers_when_spawned_with_the_socket_on_stdin() {
     ensure_tool("cgi-fcgi", "libfcgi-bin");
     let data = tempfile::tempdir().unwrap();
+    e2e::init_wiki(data.path());
     let socket = data.path().join("spawned.sock");
     let socket = socket.to_str().unwrap();
     // `cgi-fcgi -start` binds the socket and starts quire with it on fd 0,

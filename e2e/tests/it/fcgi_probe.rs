@@ -13,6 +13,7 @@ use e2e::{ensure_tool, quire_binary, repo_root, Running};
 fn answers_an_independent_fastcgi_client() {
     ensure_tool("python3", "python3");
     let data = tempfile::tempdir().unwrap();
+    e2e::init_wiki(data.path());
     let socket = data.path().join("fcgi.sock");
     let listen = format!("unix:{}", socket.to_str().unwrap());
     let mut server = Running::start(

@@ -118,7 +118,7 @@ pub fn serve_listener(
     let addr = listener.local_addr()?;
     actix_web::rt::System::new().block_on(async move {
         let server = build_server(listener, app, config, Signals::Handle)?;
-        tracing::info!(%addr, "serving HTTP on http://{addr}/");
+        tracing::debug!(%addr, "serving HTTP on http://{addr}/");
         server.await
     })
 }
