@@ -42,6 +42,8 @@ pub struct Wiki {
     acl: crate::acl::Policy,
     /// Every page's ACL line, kept between requests of a long-running process.
     acl_cache: plumbing::access::AclCache,
+    /// How many previews (renders of unsaved text) may run at once in this process.
+    render_permits: pages::render::RenderPermits,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
@@ -74,6 +76,7 @@ impl Wiki {
             acl: settings.acl_policy(),
             settings,
             acl_cache: plumbing::access::AclCache::default(),
+            render_permits: pages::render::RenderPermits::per_core(),
         }
     }
 
