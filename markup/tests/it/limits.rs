@@ -1,23 +1,9 @@
 //! The bounds on a render's work (`RenderLimits`): each one refuses the page it is for, by name, at its
 //! default value, and the defaults still render large real pages.
 
-use std::collections::HashSet;
+use markup::{render_with, MarkupError, RenderLimits, RenderOptions};
 
-use markup::{render_with, LinkResolver, MarkupError, RenderLimits, RenderOptions};
-
-struct NoPages;
-
-impl LinkResolver for NoPages {
-    fn page_url(&self, name: &str) -> String {
-        format!("/{name}")
-    }
-    fn create_url(&self, name: &str) -> String {
-        format!("/{name}?edit")
-    }
-    fn existing(&self, _: &[String]) -> HashSet<String> {
-        HashSet::new()
-    }
-}
+use crate::Wiki;
 
 fn bounded() -> RenderOptions {
     RenderOptions {
@@ -27,7 +13,7 @@ fn bounded() -> RenderOptions {
 }
 
 fn refusal(markdown: &str) -> MarkupError {
-    match render_with(markdown, "Page", &NoPages, &bounded()) {
+    match render_with(markdown, "Page", &Wiki::with(&[]), &bounded()) {
         Ok(rendered) => panic!("rendered {} bytes of HTML", rendered.html.len()),
         Err(err) => err,
     }
@@ -80,38 +66,19 @@ fn each_bound_names_itself() {
         ..RenderOptions::default()
     };
     let page = "# Title\n\n|a|b|\n|-|-|\n|c|d|\n\n*some* text\n";
+    let with = |change: fn(&mut RenderLimits)| {
+        let mut limits = RenderLimits::default();
+        change(&mut limits);
+        limits
+    };
     let cases = [
-        (
-            RenderLimits {
-                max_marks: 3,
-                ..RenderLimits::default()
-            },
-            "more than 3 markup characters",
-        ),
-        (
-            RenderLimits {
-                max_events: 3,
-                ..RenderLimits::default()
-            },
-            "more than 3 Markdown elements",
-        ),
-        (
-            RenderLimits {
-                max_table_cells: 3,
-                ..RenderLimits::default()
-            },
-            "more than 3 table cells",
-        ),
-        (
-            RenderLimits {
-                max_output_bytes: 3,
-                ..RenderLimits::default()
-            },
-            "more than 3 bytes",
-        ),
+        (with(|l| l.max_marks = 3), "more than 3 markup characters"),
+        (with(|l| l.max_events = 3), "more than 3 Markdown elements"),
+        (with(|l| l.max_table_cells = 3), "more than 3 table cells"),
+        (with(|l| l.max_output_bytes = 3), "more than 3 bytes"),
     ];
     for (limits, message) in cases {
-        let err = render_with(page, "Page", &NoPages, &tiny(limits)).unwrap_err();
+        let err = render_with(page, "Page", &Wiki::with(&[]), &tiny(limits)).unwrap_err();
         assert!(err.to_string().contains(message), "{err} for {limits:?}");
     }
 }
@@ -126,7 +93,8 @@ fn the_defaults_render_large_real_pages() {
             "| {row} | Item {row} | 1 | 2 | 3 | 4 | 5 | 6 | 7 | see [[Item {row}]] and *this* |\n"
         ));
     }
-    let rendered = render_with(&table, "Page", &NoPages, &bounded()).expect("a 1 000-row table");
+    let rendered =
+        render_with(&table, "Page", &Wiki::with(&[]), &bounded()).expect("a 1 000-row table");
     assert_eq!(rendered.html.matches("<tr>").count(), 1001);
 
     // 1 MB of markup-dense prose (a markup character every 10 bytes): headings, paragraphs with emphasis,
@@ -135,7 +103,7 @@ fn the_defaults_render_large_real_pages() {
                    and `code`, as pages have. It goes on for a while, explaining things in plain words, \
                    sentence after sentence, the way real pages do.\n\n- one item\n- another item\n\n";
     let prose = section.repeat((1 << 20) / section.len());
-    assert!(render_with(&prose, "Page", &NoPages, &bounded()).is_ok());
+    assert!(render_with(&prose, "Page", &Wiki::with(&[]), &bounded()).is_ok());
 }
 
 #[test]
@@ -146,5 +114,5 @@ fn without_limits_nothing_is_refused() {
         "|-".repeat(2000),
         "|x\n".repeat(30)
     );
-    assert!(render_with(&table, "Page", &NoPages, &RenderOptions::default()).is_ok());
+    assert!(render_with(&table, "Page", &Wiki::with(&[]), &RenderOptions::default()).is_ok());
 }
