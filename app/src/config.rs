@@ -498,6 +498,8 @@ impl Settings {
         markup::RenderOptions {
             camel_case: self.camel_case,
             interwiki: self.interwiki.clone(),
+            // Anyone who may edit can have any text rendered: bounded, whatever the page size limit.
+            limits: Some(markup::RenderLimits::default()),
             ..markup::RenderOptions::default()
         }
     }

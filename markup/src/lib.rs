@@ -25,7 +25,9 @@
 //!
 //! Safety: every rendered page passes ammonia with an allow-list policy (see `sanitize.rs`), raw HTML
 //! included; external links get `rel="nofollow ugc noopener"`. Hostile nesting is capped
-//! ([`MAX_MARKDOWN_NESTING`], [`MAX_HTML_DEPTH`]) so rendering time stays proportional to the page.
+//! ([`MAX_MARKDOWN_NESTING`], [`MAX_HTML_DEPTH`]) so rendering time stays proportional to the page; and with
+//! [`RenderOptions::limits`] set, a page whose render would cost more than [`RenderLimits`] allows (markup
+//! characters, elements, table cells, HTML size) is refused before it costs that much.
 //!
 //! Architecture invariant: markup does no I/O and knows nothing of storage or HTTP; what it needs from
 //! outside (URLs, which pages exist) comes through [`LinkResolver`].
@@ -38,6 +40,7 @@
 mod autolink;
 mod camelcase;
 mod highlight;
+mod limits;
 mod nesting;
 mod options;
 mod pragma;
@@ -48,6 +51,7 @@ mod wikilink;
 
 use std::collections::HashSet;
 
+pub use limits::RenderLimits;
 pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 pub use options::{MarkupError, RenderOptions};
 pub use pragma::{page_body, pragmas, Pragmas, KEYWORDS as PRAGMA_KEYWORDS};
@@ -104,10 +108,13 @@ pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -
         resolver,
         &RenderOptions::default(),
     )
+    .expect("the default options have no size limit and no bounds, so they refuse no page")
 }
 
 /// Renders like [`render`] with `options` instead of quire's default dialect; refuses a page longer than
-/// [`RenderOptions::max_input_bytes`].
+/// [`RenderOptions::max_input_bytes`] ([`MarkupError::TooLarge`]) or one whose render would exceed a bound of
+/// [`RenderOptions::limits`] (the other [`MarkupError`]s, each naming its bound). A refused page is never
+/// rendered in part.
 ///
 /// ```
 /// use std::collections::HashSet;
@@ -123,6 +130,15 @@ pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -
 /// let page = markup::render_with("*hi*", "Home", &NoPages, &options).unwrap();
 /// assert_eq!(page.html, "<p><em>hi</em></p>\n");
 /// assert!(markup::render_with("far too long a page", "Home", &NoPages, &options).is_err());
+///
+/// let bounded = markup::RenderOptions {
+///     limits: Some(markup::RenderLimits { max_table_cells: 3, ..Default::default() }),
+///     ..markup::RenderOptions::default()
+/// };
+/// assert_eq!(
+///     markup::render_with("|a|b|\n|-|-|\n|c|d|\n", "Home", &NoPages, &bounded),
+///     Err(markup::MarkupError::TooManyTableCells { limit: 3 })
+/// );
 /// ```
 pub fn render_with(
     markdown: &str,
@@ -138,12 +154,7 @@ pub fn render_with(
             });
         }
     }
-    Ok(render::render(
-        page_body(markdown),
-        current_page,
-        resolver,
-        options,
-    ))
+    render::render(page_body(markdown), current_page, resolver, options)
 }
 
 /// The wiki-link targets of `markdown` (on page `current_page`), as [`render`] would report them in
@@ -162,7 +173,8 @@ pub fn wiki_links_with(markdown: &str, current_page: &str, options: &RenderOptio
 /// per link: the `href` of each absolute link [`render_with`] would write (Markdown links, bare URLs, raw
 /// HTML anchors the sanitizer keeps), HTML-escaped as written there. Interwiki links are not counted, as
 /// their sites are the operator's choice. For spam rules that limit how many links an edit adds: it renders
-/// the page to find them, so it costs what a render does.
+/// the page to find them, so it costs what a render does, and fails as a render does when the text is
+/// over one of `options.limits`.
 ///
 /// ```
 /// let options = markup::RenderOptions::default();
@@ -170,10 +182,15 @@ pub fn wiki_links_with(markdown: &str, current_page: &str, options: &RenderOptio
 ///     "[a](https://a.example/?x=1&y=2), https://b.example, [[Home]], [[WikiPedia:Rust]], <a href=\"//c.example\">c</a>",
 ///     "Home",
 ///     &options,
-/// );
+/// )?;
 /// assert_eq!(links, ["https://a.example/?x=1&amp;y=2", "https://b.example", "//c.example"]);
+/// # Ok::<(), markup::MarkupError>(())
 /// ```
-pub fn external_links(markdown: &str, current_page: &str, options: &RenderOptions) -> Vec<String> {
+pub fn external_links(
+    markdown: &str,
+    current_page: &str,
+    options: &RenderOptions,
+) -> Result<Vec<String>, MarkupError> {
     /// Page existence does not change which links leave the site.
     struct NoPages;
     impl LinkResolver for NoPages {
@@ -187,8 +204,8 @@ pub fn external_links(markdown: &str, current_page: &str, options: &RenderOption
             HashSet::new()
         }
     }
-    let rendered = render::render(page_body(markdown), current_page, &NoPages, options);
-    sanitize::external_hrefs(&rendered.html)
+    let rendered = render::render(page_body(markdown), current_page, &NoPages, options)?;
+    Ok(sanitize::external_hrefs(&rendered.html))
 }
 
 /// The text of `markdown` without markup (and without its pragma lines), one line per block: for search indexes and snippets.

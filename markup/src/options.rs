@@ -1,4 +1,5 @@
-//! What a render may vary by: the dialect's extensions, the wiki's interwiki prefixes, and the size limit.
+//! What a render may vary by: the dialect's extensions, the wiki's interwiki prefixes, the size limit and the
+//! bounds on a render's work.
 //!
 //! Every field changes the output, so a cache of rendered HTML must key on the whole struct:
 //! [`RenderOptions::fingerprint`] is that key, the same in every process, build and platform.
@@ -7,8 +8,11 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::RenderLimits;
+
 /// How [`crate::render_with`] renders a page. [`Default`] is quire's dialect: everything on except CamelCase
-/// links, no interwiki prefixes, no size limit; [`RenderOptions::commonmark`] is plain CommonMark.
+/// links, no interwiki prefixes, no size limit and no bounds on the work; [`RenderOptions::commonmark`] is plain
+/// CommonMark.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RenderOptions {
     /// `[[wiki links]]` and the `[[_TOC_]]` macro. Off, `[[…]]` is CommonMark text (a link reference, if
@@ -31,6 +35,10 @@ pub struct RenderOptions {
     pub highlight: bool,
     /// Pages longer than this many bytes are refused with [`MarkupError::TooLarge`]; `None` renders any size.
     pub max_input_bytes: Option<usize>,
+    /// Bounds on the work of one render (markup characters, elements, table cells, HTML size): a page over
+    /// one is refused with the [`MarkupError`] naming it. `None` renders any page, however costly; a server
+    /// rendering text from strangers wants [`RenderLimits::default`].
+    pub limits: Option<RenderLimits>,
 }
 
 impl Default for RenderOptions {
@@ -43,6 +51,7 @@ impl Default for RenderOptions {
             interwiki: BTreeMap::new(),
             highlight: true,
             max_input_bytes: None,
+            limits: None,
         }
     }
 }
@@ -58,6 +67,7 @@ impl RenderOptions {
             interwiki: BTreeMap::new(),
             highlight: false,
             max_input_bytes: None,
+            limits: None,
         }
     }
 
@@ -85,6 +95,7 @@ impl RenderOptions {
             interwiki,
             highlight,
             max_input_bytes,
+            limits,
         } = self;
         let mut digest = Sha256::new();
         // Names the encoding, so that a change to it can never meet keys written by the old one.
@@ -104,6 +115,20 @@ impl RenderOptions {
             None => digest.update([0]),
             Some(limit) => {
                 digest.update([1]);
+                digest.update(length(*limit));
+            }
+        }
+        // Nothing for `None`, so that options without bounds keep the keys they had before bounds existed;
+        // `Some` adds a fixed number of bytes at the end, so the two never meet.
+        if let Some(RenderLimits {
+            max_marks,
+            max_events,
+            max_table_cells,
+            max_output_bytes,
+        }) = limits
+        {
+            digest.update([1]);
+            for limit in [max_marks, max_events, max_table_cells, max_output_bytes] {
                 digest.update(length(*limit));
             }
         }
@@ -129,6 +154,30 @@ pub enum MarkupError {
         /// The page's length in bytes.
         size: usize,
         /// The limit it exceeds.
+        limit: usize,
+    },
+    /// The page has more bytes that may start markup than [`RenderLimits::max_marks`]; an app answers 422.
+    #[error("the page has more than {limit} markup characters (such as * | [ < and line ends)")]
+    TooManyMarks {
+        /// The bound it exceeds.
+        limit: usize,
+    },
+    /// The page parses to more elements than [`RenderLimits::max_events`]; an app answers 422.
+    #[error("the page has more than {limit} Markdown elements")]
+    TooManyEvents {
+        /// The bound it exceeds.
+        limit: usize,
+    },
+    /// The page's tables have more cells than [`RenderLimits::max_table_cells`]; an app answers 422.
+    #[error("the page has more than {limit} table cells")]
+    TooManyTableCells {
+        /// The bound it exceeds.
+        limit: usize,
+    },
+    /// The page's HTML would be longer than [`RenderLimits::max_output_bytes`]; an app answers 422.
+    #[error("the page's HTML would be more than {limit} bytes")]
+    OutputTooLarge {
+        /// The bound it exceeds.
         limit: usize,
     },
 }
@@ -162,6 +211,16 @@ mod tests {
                 with(|o| o.max_input_bytes = Some(1 << 20)),
             ),
             ("max_input_bytes 0", with(|o| o.max_input_bytes = Some(0))),
+            ("limits", with(|o| o.limits = Some(RenderLimits::default()))),
+            (
+                "limits changed",
+                with(|o| {
+                    o.limits = Some(RenderLimits {
+                        max_table_cells: 1,
+                        ..RenderLimits::default()
+                    });
+                }),
+            ),
         ]
     }
 

@@ -5,6 +5,10 @@
 //! existence is asked once per render ([`LinkResolver::existing`]); the second rewrites the events. Wiki links
 //! become raw `<a class="wikilink">` HTML events (the writer has no notion of classes); that HTML is ours, and
 //! it goes through the sanitizer like everything else.
+//!
+//! With [`RenderOptions::limits`] set, each stage checks the bound on its own size before or while it grows
+//! (see `limits.rs`): marks before parsing, events and table cells while they are collected, HTML while it is
+//! written. The first bound exceeded ends the render with its error.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -17,9 +21,10 @@ use pulldown_cmark::{
 use crate::autolink::{may_contain_url, split_urls, Piece};
 use crate::camelcase::{camel_words, may_contain_camel};
 use crate::highlight::{highlight, MAX_PAGE_BYTES};
+use crate::limits::{marks_exceed, BoundedHtml};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target_with, Target};
-use crate::{sanitize, LinkResolver, RenderOptions, Rendered};
+use crate::{sanitize, LinkResolver, MarkupError, RenderOptions, Rendered};
 
 /// Characters kept as they are in an anchor: the unreserved ones of RFC 3986.
 const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -89,7 +94,11 @@ pub(crate) fn wiki_links(
     if !options.wiki_links {
         return Vec::new();
     }
-    scan(&parse(markdown, options), current_page, options).links
+    // Unbounded: link extraction is only the parse, for text a save already checked (or an admin's tool).
+    let events = Parser::new_ext(markdown, parser_options(options))
+        .into_offset_iter()
+        .collect();
+    scan(&events, current_page, options).links
 }
 
 type Events<'a> = Vec<(Event<'a>, Range<usize>)>;
@@ -243,10 +252,38 @@ fn heading(events: &Events<'_>, ix: usize, level: HeadingLevel, ids: &mut Ids) -
     }
 }
 
-fn parse<'a>(markdown: &'a str, options: &RenderOptions) -> Events<'a> {
-    Parser::new_ext(markdown, parser_options(options))
-        .into_offset_iter()
-        .collect()
+/// The page's events, or the bound of `options.limits` it exceeds: marks are counted before the parser
+/// builds its tree, events and table cells while they are collected.
+fn parse<'a>(markdown: &'a str, options: &RenderOptions) -> Result<Events<'a>, MarkupError> {
+    let Some(limits) = &options.limits else {
+        return Ok(Parser::new_ext(markdown, parser_options(options))
+            .into_offset_iter()
+            .collect());
+    };
+    if marks_exceed(markdown, limits.max_marks) {
+        return Err(MarkupError::TooManyMarks {
+            limit: limits.max_marks,
+        });
+    }
+    let mut events = Vec::new();
+    let mut cells = 0usize;
+    for event in Parser::new_ext(markdown, parser_options(options)).into_offset_iter() {
+        if events.len() == limits.max_events {
+            return Err(MarkupError::TooManyEvents {
+                limit: limits.max_events,
+            });
+        }
+        if let (Event::Start(Tag::TableCell), _) = event {
+            cells += 1;
+            if cells > limits.max_table_cells {
+                return Err(MarkupError::TooManyTableCells {
+                    limit: limits.max_table_cells,
+                });
+            }
+        }
+        events.push(event);
+    }
+    Ok(events)
 }
 
 /// Renders `markdown` from scratch. Nothing is kept between calls: the output depends on the arguments and
@@ -257,12 +294,12 @@ pub(crate) fn render(
     current_page: &str,
     resolver: &dyn LinkResolver,
     options: &RenderOptions,
-) -> Rendered {
-    let (html, links) = write_unsanitized(markdown, current_page, resolver, options);
-    Rendered {
+) -> Result<Rendered, MarkupError> {
+    let (html, links) = write_unsanitized(markdown, current_page, resolver, options)?;
+    Ok(Rendered {
         html: sanitize::clean(&html),
         links,
-    }
+    })
 }
 
 fn ask_existing(resolver: &dyn LinkResolver, links: &[String]) -> HashSet<String> {
@@ -279,8 +316,8 @@ fn write_unsanitized(
     current_page: &str,
     resolver: &dyn LinkResolver,
     options: &RenderOptions,
-) -> (String, Vec<String>) {
-    let events = parse(markdown, options);
+) -> Result<(String, Vec<String>), MarkupError> {
+    let events = parse(markdown, options)?;
     let found = scan(&events, current_page, options);
     let links = found.links.clone();
     let existing = ask_existing(resolver, &links);
@@ -292,14 +329,14 @@ fn write_unsanitized(
         resolver,
         options,
     };
-    let mut html = context.write_html(events, false);
+    let mut html = context.write_html(events, false)?;
     // Without the author's HTML the output nests no deeper than the Markdown cap allows (see
     // `markdown_alone_stays_below_the_html_depth_cap`), so only pages with raw HTML need measuring.
     if found.raw_html && html_depth_exceeds(&html, MAX_HTML_DEPTH) {
         // Parsing is deterministic: the same events at the same indices, so `targets` still apply.
-        html = context.write_html(parse(markdown, options), true);
+        html = context.write_html(parse(markdown, options)?, true)?;
     }
-    (html, links)
+    Ok((html, links))
 }
 
 /// Everything one render's rewriting pass reads besides the events.
@@ -313,8 +350,8 @@ struct Context<'a, 'r> {
 
 impl<'a> Context<'a, '_> {
     /// Rewrites the events and writes them as (unsanitized) HTML; `escape_raw_html` shows the author's HTML as
-    /// text, the fallback for pages nested too deeply.
-    fn write_html(&self, events: Events<'a>, escape_raw_html: bool) -> String {
+    /// text, the fallback for pages nested too deeply. Refuses HTML longer than the options' bound.
+    fn write_html(&self, events: Events<'a>, escape_raw_html: bool) -> Result<String, MarkupError> {
         let mut rewrite = Rewrite {
             context: self,
             out: Vec::with_capacity(events.len()),
@@ -325,11 +362,25 @@ impl<'a> Context<'a, '_> {
             in_image: 0,
             pending: Vec::new(),
             highlighted: 0,
+            toc: None,
+            toc_bytes: 0,
         };
-        rewrite.run();
-        let mut html = String::with_capacity(self.source.len() * 3 / 2);
-        pulldown_cmark::html::push_html(&mut html, rewrite.out.into_iter());
-        html
+        rewrite.run()?;
+        let capacity = self.source.len() * 3 / 2;
+        let Some(limits) = &self.options.limits else {
+            let mut html = String::with_capacity(capacity);
+            pulldown_cmark::html::push_html(&mut html, rewrite.out.into_iter());
+            return Ok(html);
+        };
+        let limit = limits.max_output_bytes;
+        let mut out = BoundedHtml {
+            html: String::with_capacity(capacity.min(limit)),
+            limit,
+        };
+        // The only error is the bound's: writing to a String cannot fail otherwise.
+        pulldown_cmark::html::write_html_fmt(&mut out, rewrite.out.into_iter())
+            .map_err(|_| MarkupError::OutputTooLarge { limit })?;
+        Ok(out.html)
     }
 
     fn target(&self, ix: usize) -> Option<&Target> {
@@ -374,10 +425,16 @@ struct Rewrite<'a, 'c, 'r> {
     pending: Vec<CowStr<'a>>,
     /// Bytes of code highlighted so far.
     highlighted: usize,
+    /// The table of contents, written once and copied for every `[[_TOC_]]`.
+    toc: Option<String>,
+    /// Bytes of tables of contents written so far: each is as long as the page's headings, so a page of
+    /// many headings and many `[[_TOC_]]` lines grows quadratically, and is stopped at the output bound
+    /// before the copies pile up.
+    toc_bytes: usize,
 }
 
 impl<'a> Rewrite<'a, '_, '_> {
-    fn run(&mut self) {
+    fn run(&mut self) -> Result<(), MarkupError> {
         let mut ix = 0;
         while ix < self.events.len() {
             // Handled events are never read again: lookahead goes forward only.
@@ -386,7 +443,19 @@ impl<'a> Rewrite<'a, '_, '_> {
                 Event::Start(tag) if is_wikilink(&tag) => self.wikilink(ix, &tag, range),
                 Event::Start(Tag::Paragraph) if self.is_toc_paragraph(ix) => {
                     self.flush();
-                    let toc = table_of_contents(&self.context.scan.headings);
+                    let headings = &self.context.scan.headings;
+                    let toc = self
+                        .toc
+                        .get_or_insert_with(|| table_of_contents(headings))
+                        .clone();
+                    self.toc_bytes += toc.len();
+                    if let Some(limits) = &self.context.options.limits {
+                        if self.toc_bytes > limits.max_output_bytes {
+                            return Err(MarkupError::OutputTooLarge {
+                                limit: limits.max_output_bytes,
+                            });
+                        }
+                    }
                     self.out.push(Event::Html(toc.into()));
                     // Past the paragraph's end: the link's start and end, then the paragraph's end.
                     matching_end(&self.events, ix) + 1
@@ -412,6 +481,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             };
         }
         self.flush();
+        Ok(())
     }
 
     /// Handles a start tag at event `ix`; returns the index of the next event to handle.
@@ -829,7 +899,8 @@ mod tests {
                     let markdown: String =
                         body.lines().map(|line| format!("{lead}{line}\n")).collect();
                     let (html, _) =
-                        write_unsanitized(&markdown, "Home", &NoPages, &RenderOptions::default());
+                        write_unsanitized(&markdown, "Home", &NoPages, &RenderOptions::default())
+                            .expect("no bounds");
                     assert!(
                         !html_depth_exceeds(&html, bound),
                         "{markdown:?} nests deeper than {bound}: {html}"

@@ -60,6 +60,7 @@ pub(crate) struct Metrics {
     conflicts: AtomicU64,
     merges: AtomicU64,
     throttled_logins: AtomicU64,
+    render_refusals: AtomicU64,
     /// Unix seconds at which this process started counting.
     started: u64,
 }
@@ -75,6 +76,9 @@ pub(crate) enum Event {
     Merge,
     /// A login was refused unchecked, after too many failures.
     ThrottledLogin,
+    /// Unsaved text (a preview or a save) was not rendered: over a render bound, or every render
+    /// permit was taken.
+    RenderRefused,
 }
 
 impl Default for Metrics {
@@ -89,6 +93,7 @@ impl Default for Metrics {
             conflicts: AtomicU64::new(0),
             merges: AtomicU64::new(0),
             throttled_logins: AtomicU64::new(0),
+            render_refusals: AtomicU64::new(0),
             started: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |since| since.as_secs()),
@@ -122,6 +127,7 @@ impl Metrics {
             Event::Conflict => &self.conflicts,
             Event::Merge => &self.merges,
             Event::ThrottledLogin => &self.throttled_logins,
+            Event::RenderRefused => &self.render_refusals,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -208,6 +214,11 @@ impl Metrics {
                 "quire_logins_throttled_total",
                 "Logins refused unchecked after too many failures.",
                 &self.throttled_logins,
+            ),
+            (
+                "quire_renders_refused_total",
+                "Previews and saves not rendered: over a render bound, or all render permits taken.",
+                &self.render_refusals,
             ),
         ] {
             header(&mut out, name, "counter", help);

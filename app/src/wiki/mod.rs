@@ -46,6 +46,8 @@ pub struct Wiki {
     acl_cache: plumbing::access::AclCache,
     /// This process's counters, for `/+metrics`.
     metrics: metrics::Metrics,
+    /// How many previews (renders of unsaved text) may run at once in this process.
+    render_permits: pages::render::RenderPermits,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
@@ -79,6 +81,7 @@ impl Wiki {
             settings,
             acl_cache: plumbing::access::AclCache::default(),
             metrics: metrics::Metrics::default(),
+            render_permits: pages::render::RenderPermits::per_core(),
         }
     }
 

@@ -22,6 +22,7 @@ macro_rules! for_each_scenario {
             raw_is_plain_text,
             missing_page_is_404_with_create_link,
             preview_saves_nothing,
+            a_preview_or_save_over_a_render_bound_is_422_and_keeps_the_text,
             stale_edit_keeps_the_text,
             unicode_and_subpages,
             recent_changes,
@@ -231,6 +232,29 @@ pub fn preview_saves_nothing(gw: &dyn Gateway) {
         "the editor keeps the text"
     );
     assert_status(&gw.get("/+raw/Previewed"), StatusCode::NOT_FOUND);
+}
+
+/// Text whose rendering would exceed one of markup's bounds (here a header of 2 000 columns that pads
+/// 30 one-cell rows to 62 000 table cells: 16 kB of Markdown) is refused before it costs the
+/// server its memory: a preview and a save both answer 422, say which bound, and keep the text.
+pub fn a_preview_or_save_over_a_render_bound_is_422_and_keeps_the_text(gw: &dyn Gateway) {
+    let header = "|a".repeat(2000);
+    let text = format!("{header}\n{}\n{}", "|-".repeat(2000), "|x\n".repeat(30));
+    for action in ["preview", "save"] {
+        let response = post_form(
+            gw,
+            "/+edit/Huge/Table",
+            &[("text", &text), ("action", action)],
+        );
+        assert_status(&response, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = response.text();
+        assert!(html.contains("table cells"), "{action}: {html}");
+        assert!(
+            html.contains(&header),
+            "{action}: the editor keeps the text"
+        );
+    }
+    assert_status(&gw.get("/+raw/Huge/Table"), StatusCode::NOT_FOUND);
 }
 
 pub fn stale_edit_keeps_the_text(gw: &dyn Gateway) {

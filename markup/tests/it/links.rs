@@ -244,7 +244,7 @@ fn external_links_are_the_absolute_links_a_render_writes() {
     ];
     for (markdown, expected) in cases {
         assert_eq!(
-            markup::external_links(markdown, "Home", &options),
+            markup::external_links(markdown, "Home", &options).unwrap(),
             *expected,
             "{markdown}"
         );

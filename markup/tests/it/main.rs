@@ -2,6 +2,7 @@
 
 mod commonmark;
 mod dialect;
+mod limits;
 mod links;
 mod nesting;
 mod properties;

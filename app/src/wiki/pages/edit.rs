@@ -1,6 +1,7 @@
 //! Editing a page: the editor (`GET /+edit/{Page}`), preview, and the save (`POST`), which never
 //! overwrites: a save based on an old revision is merged three-way with what was saved meanwhile
-//! (`super::merge`), and a conflict comes back as the editor with every text kept.
+//! (`super::merge`), and a conflict comes back as the editor with every text kept. Text over a render
+//! bound (`super::render`) is neither previewed nor saved: the editor comes back with it, and a 422.
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
@@ -10,6 +11,7 @@ use storage::{AuditKind, Revision, Save, SaveOutcome};
 use crate::wiki::history::diff_rows::{diff, DiffLine, DiffOptions};
 use crate::wiki::metrics::Event;
 use crate::wiki::pages::merge::{three_way, Merged};
+use crate::wiki::pages::render::Unrendered;
 use crate::wiki::pages::spam::Refusal;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::{link_targets, PageName};
@@ -68,6 +70,8 @@ enum Beside {
     Conflict(ConflictShown),
     /// A save the anti-spam rules refused (422 or 429).
     Refused(Refusal),
+    /// The text was not rendered, so neither previewed nor saved (a 422, or a 503 when the server is busy).
+    Unrendered(Unrendered),
 }
 
 impl EditForm {
@@ -142,14 +146,22 @@ impl Wiki {
     ) -> Result<Response, WikiError> {
         let form = EditForm::read(exchange, self.settings.max_page_bytes)?;
         if form.preview {
-            let preview_html = self.render_markdown(exchange, name, &form.text);
-            return self.edit_again(exchange, name, form, Beside::Preview(preview_html));
+            // The permit is held until the editor page around the preview is built.
+            let (beside, _permit) = match self.render_unsaved(exchange, name, &form.text) {
+                Ok((html, permit)) => (Beside::Preview(html), Some(permit)),
+                Err(unrendered) => (Beside::Unrendered(unrendered), None),
+            };
+            return self.edit_again(exchange, name, form, beside);
         }
         if form.text.trim().is_empty() {
             return Err(HttpError::bad_request(
                 "A page cannot be saved empty. Write something, or leave the page as it is.",
             )
             .into());
+        }
+        // A saved page can always be rendered: text over a bound is refused here, as a preview is.
+        if let Err(unrendered) = self.render_unsaved(exchange, name, &form.text) {
+            return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered));
         }
         if let Some(refusal) = self.judge_save(exchange, name, &form.text, form.honeypot)? {
             return self.edit_again(exchange, name, form, Beside::Refused(refusal));
@@ -299,7 +311,8 @@ impl Wiki {
     }
 
     /// The editor holding `form`'s text, comment and base, with `beside` next to it: the fresh
-    /// editor, a preview (200), or a save that met someone else's (409).
+    /// editor, a preview (200), a save that met someone else's (409), or text that was not rendered
+    /// (422 or 413 over a render bound, 503 with `Retry-After` when every render permit is taken).
     fn edit_again(
         &self,
         exchange: &Exchange,
@@ -321,6 +334,7 @@ impl Wiki {
             form_url: exchange.urls.to(&Route::Edit(name.clone())),
         };
         let mut refused = None;
+        let mut retry_after = None;
         let status = match beside {
             Beside::Nothing => StatusCode::OK,
             Beside::Preview(html) => {
@@ -340,10 +354,37 @@ impl Wiki {
                 refused = Some(refusal);
                 status
             }
+            Beside::Unrendered(Unrendered::OverBound(err)) => {
+                view.notice = Some(format!(
+                    "This text is too large to render: {err}. Nothing was saved; your text is kept below. Split it into smaller pages, or make its tables smaller."
+                ));
+                match err {
+                    markup::MarkupError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    markup::MarkupError::TooManyMarks { .. }
+                    | markup::MarkupError::TooManyEvents { .. }
+                    | markup::MarkupError::TooManyTableCells { .. }
+                    | markup::MarkupError::OutputTooLarge { .. } => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
+                }
+            }
+            Beside::Unrendered(Unrendered::Busy { retry_after: wait }) => {
+                view.notice = Some(format!(
+                    "The wiki is busy rendering other pages. Nothing was saved; your text is kept below. Try again in {} seconds.",
+                    wait.as_secs()
+                ));
+                retry_after = Some(wait.as_secs());
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         };
         let mut response = self.html(status, "edit.html", view)?;
         if let Some(refusal) = refused {
             refusal.mark(&mut response);
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
         }
         Ok(response)
     }

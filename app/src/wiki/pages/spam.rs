@@ -9,6 +9,7 @@
 //! editor's base revision: the base comes from the form, and a forged one (an old revision that held a
 //! match) must not let the match back in. In the common case the two are the same revision.
 
+use gateway::HttpError;
 use http::{header, HeaderValue, StatusCode};
 use storage::{RateLimit, RateOutcome};
 
@@ -120,8 +121,12 @@ impl Wiki {
         }
         if anonymous {
             let max = self.settings.spam.anonymous_max_links;
-            let before = markup::external_links(&old, name.as_str(), &self.markup);
-            let after = markup::external_links(text, name.as_str(), &self.markup);
+            // The new text was rendered within the bounds before the rules ran; an old text over
+            // them (stored before there were bounds) counts as having no links.
+            let before =
+                markup::external_links(&old, name.as_str(), &self.markup).unwrap_or_default();
+            let after = markup::external_links(text, name.as_str(), &self.markup)
+                .map_err(HttpError::internal)?;
             let added = added_links(&before, &after);
             if added > max {
                 return Ok(Some(Refusal::TooManyLinks { added, max }));
