@@ -11,6 +11,7 @@ mod combinations;
 mod fcgi_probe;
 mod feeds;
 mod forwarded;
+mod packaging;
 mod servers;
 mod systemd;
 

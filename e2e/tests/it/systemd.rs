@@ -28,7 +28,7 @@ const UNITS: [&str; 3] = [
 ];
 
 /// Every `KEY=value` setting of `key` in a unit file, in order.
-fn settings<'a>(unit: &'a str, key: &str) -> Vec<&'a str> {
+pub(crate) fn settings<'a>(unit: &'a str, key: &str) -> Vec<&'a str> {
     unit.lines()
         .map(str::trim)
         .filter(|line| !line.starts_with('#'))
@@ -39,7 +39,7 @@ fn settings<'a>(unit: &'a str, key: &str) -> Vec<&'a str> {
 }
 
 /// The one setting of `key` in a unit file.
-fn setting<'a>(unit: &'a str, key: &str) -> &'a str {
+pub(crate) fn setting<'a>(unit: &'a str, key: &str) -> &'a str {
     match settings(unit, key).as_slice() {
         [value] => value,
         other => panic!("expected one {key}= in the unit, found {other:?}"),
