@@ -84,6 +84,9 @@ impl Wiki {
 
     fn dispatch(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         self.check_host(&exchange.request)?;
+        if let Some(response) = self.without_trailing_slash(exchange) {
+            return Ok(response);
+        }
         let route = Route::parse(exchange.request.path_info())?;
         if let Some(response) = self.login_gate(exchange, &route)? {
             return Ok(response);

@@ -6,6 +6,7 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
@@ -57,6 +58,30 @@ impl Wiki {
                 response
             }
         }
+    }
+
+    /// `/Page/` (or `/+history/Page/`) is `/Page` with a slash a person or a link added: 308 to the
+    /// address without it, keeping the query and the method. `None` when the path has no trailing
+    /// slash or means nothing without it either (the router then answers as it does).
+    pub(crate) fn without_trailing_slash(&self, exchange: &Exchange) -> Option<Response> {
+        let path = exchange.request.path_info();
+        let kept = path.len() - path.iter().rev().take_while(|&&byte| byte == b'/').count();
+        if kept == path.len() || kept == 0 {
+            return None;
+        }
+        // Built again from the route: the redirect is a path under the mount, whatever was asked.
+        let route = Route::parse(&path[..kept]).ok()?;
+        let mut location = exchange.urls.to(&route);
+        let query = exchange.request.query();
+        if !query.is_empty() {
+            location.push('?');
+            location.push_str(query);
+        }
+        let location = HeaderValue::from_str(&location).ok()?;
+        let mut response = Response::new(gateway::ResponseBody::empty());
+        *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+        response.headers_mut().insert(header::LOCATION, location);
+        Some(response)
     }
 
     pub(crate) fn method_not_allowed(&self, exchange: &Exchange, allow: &'static str) -> Response {
