@@ -16,6 +16,7 @@ mod acl;
 mod architecture;
 mod concurrency;
 mod drivers;
+mod first_hour;
 mod graph;
 mod health;
 mod hosts;

@@ -84,6 +84,44 @@ impl Wiki {
         Some(response)
     }
 
+    /// The page for a form the CSRF check refused, drawn but never acted on (the gateway hands it
+    /// over as a `GET`): the editor with the text kept when the save came from this wiki's own
+    /// editor, else a themed 403. Only a same-origin form gets its text back: a form another site
+    /// sent must not become an editor filled with its text for the reader to save.
+    pub(crate) fn draw_csrf_refusal(
+        &self,
+        exchange: &Exchange,
+        route: Route,
+        form: &[u8],
+    ) -> Result<Response, WikiError> {
+        if let Route::Edit(name) = &route {
+            if self.same_origin(&exchange.request) {
+                self.check_route(&exchange.viewer, &route)?;
+                return self.edit_after_refusal(exchange, name, form);
+            }
+        }
+        Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            "This form was refused because it did not carry this site's security token: your session may have expired, or the form came from another site. Nothing was changed. Go back, reload the page, and send it again.",
+        )
+        .into())
+    }
+
+    /// Whether the browser says the request came from a page of this wiki: `Sec-Fetch-Site:
+    /// same-origin`, or an `Origin` that is this wiki's.
+    fn same_origin(&self, request: &gateway::Request) -> bool {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        if let Some(site) = header("sec-fetch-site") {
+            return site.eq_ignore_ascii_case("same-origin");
+        }
+        header("origin").is_some_and(|origin| origin == self.origin(request))
+    }
+
     pub(crate) fn method_not_allowed(&self, exchange: &Exchange, allow: &'static str) -> Response {
         let mut response = self.error_page(exchange, HttpError::method_not_allowed().into());
         response
