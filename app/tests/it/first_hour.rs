@@ -12,17 +12,7 @@ use crate::suite::{Browser, Gateway};
 
 /// Registers `name` in `browser` (which is then logged in).
 fn register(browser: &Browser<'_>, name: &str) -> gateway::testing::TestResponse {
-    browser.get("/+register");
-    browser.post_form(
-        "/+register",
-        &[
-            ("name", name),
-            ("display_name", ""),
-            ("email", ""),
-            ("password", "a long password"),
-            ("password2", "a long password"),
-        ],
-    )
+    crate::scenarios::register(browser, name, "a long password")
 }
 
 #[test]

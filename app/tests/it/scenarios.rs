@@ -850,10 +850,32 @@ pub fn diff_views_blame_and_info(gw: &dyn Gateway) {
     assert_status(&info, StatusCode::OK);
     assert!(info.text().contains("Revisions"), "{}", info.text());
     assert_status(&gw.get("/+info/NoSuchWords"), StatusCode::NOT_FOUND);
+    // Blame and info for everyone; renaming and deleting (which the default ACL gives to accounts)
+    // only for those who may.
+    let link = |action: &str| format!("href=\"{}/+{action}/Words\"", gw.mount());
     let view = gw.get("/Words").text();
+    for action in ["blame", "info"] {
+        assert!(
+            view.contains(&link(action)),
+            "page bar lacks {}: {view}",
+            link(action)
+        );
+    }
+    for action in ["rename", "delete"] {
+        assert!(
+            !view.contains(&link(action)),
+            "{action} offered to anonymous: {view}"
+        );
+    }
+    let editor = Browser::new(gw);
+    register(&editor, "wordsmith", "wordsmith's password");
+    let view = editor.get("/Words").text();
     for action in ["blame", "info", "rename", "delete"] {
-        let link = format!("href=\"{}/+{action}/Words\"", gw.mount());
-        assert!(view.contains(&link), "page bar lacks {link}: {view}");
+        assert!(
+            view.contains(&link(action)),
+            "page bar lacks {}: {view}",
+            link(action)
+        );
     }
 }
 
@@ -1151,7 +1173,7 @@ pub fn feeds_have_absolute_links_under_the_mount(gw: &dyn Gateway) {
 }
 
 /// Creates an account on `/+register` in `browser`'s session, which is then logged in.
-fn register(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
+pub(crate) fn register(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
     assert_status(&browser.get("/+register"), StatusCode::OK);
     browser.post_form(
         "/+register",
@@ -1172,6 +1194,8 @@ fn logged_in(gw: &dyn Gateway, html: &str) -> bool {
 
 pub fn register_log_in_and_out(gw: &dyn Gateway) {
     let mount = gw.mount().to_owned();
+    // The wiki's first account is its admin (`first_hour`); Alice is an ordinary one.
+    register(&Browser::new(gw), "Founder", "the founder's password");
     let alice = Browser::new(gw);
     let registered = register(&alice, "Alice", "correct horse battery");
     assert_status(&registered, StatusCode::SEE_OTHER);

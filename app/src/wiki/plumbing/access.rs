@@ -192,6 +192,10 @@ impl Wiki {
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages
     /// it names. A refusal is a 403 that shows nothing of the page.
     pub(crate) fn check_route(&self, viewer: &Viewer, route: &Route) -> Result<(), WikiError> {
+        // Routes that name no page read no ACLs (`/+healthz` must answer when they cannot be read).
+        if route.needs(&self.settings.front_page).is_none() {
+            return Ok(());
+        }
         let access = self.access(viewer)?;
         match access.refusal(route, &self.settings.front_page) {
             Some(refusal) => Err(refusal.into()),
