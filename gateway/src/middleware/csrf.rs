@@ -62,7 +62,9 @@ pub struct RefusalDrawn;
 /// (see [`CsrfToken`]) in the `X-CSRF-Token` header or in the form field
 /// `csrf_token` of an `application/x-www-form-urlencoded` or
 /// `multipart/form-data` body; otherwise the answer is 403 and the inner app
-/// is not called. Tokens are compared in constant time. Another site can make
+/// never sees the request as it was sent: at most it draws the refusal from a
+/// `GET` of the same address ([`CsrfRefused`]). Tokens are compared in constant
+/// time. Another site can make
 /// a browser send a form here, with the session cookie, but cannot read the
 /// token out of our pages, so it cannot send the right one.
 ///
