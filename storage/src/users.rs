@@ -427,6 +427,18 @@ impl Storage {
     /// Creates an account. The name, password, display name and email are checked first; a name
     /// taken in any spelling is [`UserError::NameTaken`].
     pub fn create_user(&self, new: &NewUser<'_>) -> Result<User, UserError> {
+        self.insert_user(new, false)
+    }
+
+    /// Creates an account as [`Storage::create_user`] does, but as an admin if it is the wiki's
+    /// first: what registering on a fresh wiki does, so the person who set it up can run it without
+    /// the command line. Whether there is an account yet is asked in the same write transaction as
+    /// the insert, so of two first registrations at once only one becomes an admin.
+    pub fn create_user_first_admin(&self, new: &NewUser<'_>) -> Result<User, UserError> {
+        self.insert_user(new, true)
+    }
+
+    fn insert_user(&self, new: &NewUser<'_>, first_is_admin: bool) -> Result<User, UserError> {
         let name = normalise_name(new.name);
         let name = name.as_str();
         check_user_name(name)?;
@@ -483,6 +495,13 @@ impl Storage {
                 }
             });
         }
+        let first = first_is_admin
+            && !tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| {
+                    row.get::<_, bool>(0)
+                })
+                .map_err(doing("looking for accounts"))?;
+        let role = if first { Role::Admin } else { new.role };
         let inserted = tx
             .execute(
                 "INSERT INTO users (name, name_key, name_skeleton, display_name, email, role, disabled,
@@ -494,7 +513,7 @@ impl Storage {
                     name_key(name),
                     display_name,
                     new.email.trim(),
-                    new.role.as_str(),
+                    role.as_str(),
                     hash,
                     created,
                     skeleton
@@ -511,7 +530,7 @@ impl Storage {
             name: name.to_owned(),
             display_name: display_name.to_owned(),
             email: new.email.trim().to_owned(),
-            role: new.role,
+            role,
             disabled: false,
             created,
             theme: None,
@@ -530,6 +549,14 @@ impl Storage {
                 .optional()
         })
         .map_err(doing("looking up an account"))
+    }
+
+    /// Whether the wiki has any account yet: a fresh wiki's register page says its first account
+    /// becomes the admin ([`Storage::create_user_first_admin`]).
+    pub fn has_users(&self) -> Result<bool, StorageError> {
+        let conn = self.pool.get()?;
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))
+            .map_err(doing("looking for accounts"))
     }
 
     /// Every account, by name.

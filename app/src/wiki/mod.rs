@@ -18,6 +18,7 @@ mod search;
 
 use std::sync::Arc;
 
+use gateway::middleware::{CsrfRefused, RefusalDrawn};
 use gateway::{App, IntoResponse, Request, Response};
 use http::Method;
 use storage::Storage;
@@ -87,7 +88,13 @@ impl Wiki {
 
     fn dispatch(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         self.check_host(&exchange.request)?;
+        if let Some(response) = self.without_trailing_slash(exchange) {
+            return Ok(response);
+        }
         let route = Route::parse(exchange.request.path_info())?;
+        if let Some(refused) = exchange.request.extensions().get::<CsrfRefused>().cloned() {
+            return self.draw_csrf_refusal(exchange, route, refused.form());
+        }
         if let Some(response) = self.login_gate(exchange, &route)? {
             return Ok(response);
         }
@@ -202,10 +209,14 @@ impl Wiki {
         if let Some(err) = failed {
             return mark_personal(self.error_page(&exchange, err.into()).into_response());
         }
-        let response = match self.dispatch(&mut exchange) {
+        let mut response = match self.dispatch(&mut exchange) {
             Ok(response) => response,
             Err(err) => self.error_page(&exchange, err).into_response(),
         };
+        // A form the CSRF check refused is answered with a themed page, whatever it is.
+        if exchange.request.extensions().get::<CsrfRefused>().is_some() {
+            response.extensions_mut().insert(RefusalDrawn);
+        }
         mark_personal(response)
     }
 }

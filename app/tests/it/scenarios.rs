@@ -64,6 +64,9 @@ macro_rules! for_each_scenario {
             anonymous_saves_adding_many_links_are_refused_with_the_text_kept,
             honeypot_refuses_saves_and_registrations,
             the_owner_logs_in_from_a_known_browser_while_the_account_is_attacked,
+            a_trailing_slash_redirects_308,
+            refused_actions_are_not_offered_and_their_403_says_what_was_refused,
+            an_expired_session_keeps_the_edit,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -871,10 +874,32 @@ pub fn diff_views_blame_and_info(gw: &dyn Gateway) {
     assert_status(&info, StatusCode::OK);
     assert!(info.text().contains("Revisions"), "{}", info.text());
     assert_status(&gw.get("/+info/NoSuchWords"), StatusCode::NOT_FOUND);
+    // Blame and info for everyone; renaming and deleting (which the default ACL gives to accounts)
+    // only for those who may.
+    let link = |action: &str| format!("href=\"{}/+{action}/Words\"", gw.mount());
     let view = gw.get("/Words").text();
+    for action in ["blame", "info"] {
+        assert!(
+            view.contains(&link(action)),
+            "page bar lacks {}: {view}",
+            link(action)
+        );
+    }
+    for action in ["rename", "delete"] {
+        assert!(
+            !view.contains(&link(action)),
+            "{action} offered to anonymous: {view}"
+        );
+    }
+    let editor = Browser::new(gw);
+    register(&editor, "wordsmith", "wordsmith's password");
+    let view = editor.get("/Words").text();
     for action in ["blame", "info", "rename", "delete"] {
-        let link = format!("href=\"{}/+{action}/Words\"", gw.mount());
-        assert!(view.contains(&link), "page bar lacks {link}: {view}");
+        assert!(
+            view.contains(&link(action)),
+            "page bar lacks {}: {view}",
+            link(action)
+        );
     }
 }
 
@@ -1172,7 +1197,7 @@ pub fn feeds_have_absolute_links_under_the_mount(gw: &dyn Gateway) {
 }
 
 /// Creates an account on `/+register` in `browser`'s session, which is then logged in.
-fn register(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
+pub(crate) fn register(browser: &Browser<'_>, name: &str, password: &str) -> TestResponse {
     assert_status(&browser.get("/+register"), StatusCode::OK);
     browser.post_form(
         "/+register",
@@ -1193,6 +1218,8 @@ fn logged_in(gw: &dyn Gateway, html: &str) -> bool {
 
 pub fn register_log_in_and_out(gw: &dyn Gateway) {
     let mount = gw.mount().to_owned();
+    // The wiki's first account is its admin (`first_hour`); Alice is an ordinary one.
+    register(&Browser::new(gw), "Founder", "the founder's password");
     let alice = Browser::new(gw);
     let registered = register(&alice, "Alice", "correct horse battery");
     assert_status(&registered, StatusCode::SEE_OTHER);
@@ -1837,4 +1864,126 @@ pub fn honeypot_refuses_saves_and_registrations(gw: &dyn Gateway) {
         &register(&Browser::new(gw), "honeybot", "a person's password"),
         StatusCode::SEE_OTHER,
     );
+}
+
+/// `/Page/` is `/Page`: a 308 (the method kept) to the address without the slash, under the mount,
+/// with the query.
+pub fn a_trailing_slash_redirects_308(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    for (asked, location) in [
+        ("/Help/", "/Help"),
+        ("/Help/Editing/?rev=1", "/Help/Editing?rev=1"),
+        ("/+history/Help/", "/+history/Help"),
+        ("/+recent/", "/+recent"),
+    ] {
+        let response = gw.get(asked);
+        assert_status(&response, StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(
+            response.header("location"),
+            Some(format!("{mount}{location}").as_str()),
+            "{asked}"
+        );
+    }
+    assert_status(&gw.get("/"), StatusCode::OK);
+}
+
+/// An anonymous reader is not shown Rename or Delete (the default ACL gives deleting to accounts);
+/// typed in anyway, the 403 names the action and offers to log in and come back.
+pub fn refused_actions_are_not_offered_and_their_403_says_what_was_refused(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    let page = gw.get("/Help").text();
+    assert!(
+        page.contains(&format!("href=\"{mount}/+edit/Help\"")),
+        "{page}"
+    );
+    for hidden in ["/+rename/Help", "/+delete/Help"] {
+        assert!(
+            !page.contains(&format!("{mount}{hidden}")),
+            "{hidden}: {page}"
+        );
+    }
+    let rename = gw.get("/+rename/Help");
+    assert_status(&rename, StatusCode::FORBIDDEN);
+    let html = rename.text();
+    assert!(html.contains("You may not rename Help."), "{html}");
+    let login = format!(
+        "href=\"{mount}/+login?next={}\"",
+        encode(&format!("{mount}/+rename/Help"))
+    );
+    assert!(html.contains(&login), "{login}: {html}");
+    assert!(gw
+        .get("/+delete/Help")
+        .text()
+        .contains("You may not delete Help."));
+}
+
+/// `/` and `-` kept, the rest of a path percent-encoded as a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// A save whose session ended while the editor was open (its CSRF token is no longer the session's)
+/// comes back as the editor with the text kept and a notice, and saves nothing; saving again works.
+pub fn an_expired_session_keeps_the_edit(gw: &dyn Gateway) {
+    let writer = Browser::new(gw);
+    let form = writer.get("/+edit/Expiring");
+    assert_status(&form, StatusCode::OK);
+    let stale = crate::suite::csrf_token_in(&form.text()).unwrap();
+    // The session ends while the editor is open (a cookie the server no longer takes).
+    writer.set_cookie(SESSION_COOKIE, "expired");
+    let text = "A long text\nwritten <carefully>\n";
+    let refused = writer.send(
+        TestRequest::post_form(
+            "/+edit/Expiring",
+            &[
+                ("text", text),
+                ("comment", "my comment"),
+                ("base_rev", ""),
+                ("action", "save"),
+                ("csrf_token", &stale),
+            ],
+        )
+        .with_header("sec-fetch-site", "same-origin"),
+    );
+    assert_status(&refused, StatusCode::FORBIDDEN);
+    let html = refused.text();
+    assert!(html.contains("session expired"), "{html}");
+    assert!(
+        html.contains("A long text\nwritten &lt;carefully&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("my comment"), "{html}");
+    assert!(html.contains("<textarea"), "{html}");
+    assert_status(&gw.get("/+raw/Expiring"), StatusCode::NOT_FOUND);
+    // From another site, the text is not given back: a themed 403.
+    let forged = gw.send(
+        TestRequest::post_form("/+edit/Expiring", &[("text", "spam"), ("csrf_token", "x")])
+            .with_header("sec-fetch-site", "cross-site"),
+    );
+    assert_status(&forged, StatusCode::FORBIDDEN);
+    assert!(!forged.text().contains("spam"), "{}", forged.text());
+    assert!(
+        forged.text().contains("class=\"error-page\""),
+        "{}",
+        forged.text()
+    );
+    // Saving again from the page the refusal drew (its new session and token) goes through.
+    let again = writer.post_form(
+        "/+edit/Expiring",
+        &[
+            ("text", text),
+            ("comment", "my comment"),
+            ("base_rev", ""),
+            ("action", "save"),
+        ],
+    );
+    assert_status(&again, StatusCode::SEE_OTHER);
+    assert_eq!(gw.get("/+raw/Expiring").text(), text);
 }

@@ -31,6 +31,30 @@ impl CsrfToken {
     }
 }
 
+/// What [`Csrf`] hands the app with a request it refused, so that the app may draw the page the
+/// form came from (an editor with the text kept, when a session expired mid-edit) instead of a bare
+/// 403.
+///
+/// The app sees the refused request as a `GET` of the same address, which nothing may take as a
+/// change, with this in its extensions; the form's body is here, for showing only. The answer is a
+/// 403 whatever the app's status, and it is used only if the app marks it with [`RefusalDrawn`]: an
+/// app that knows nothing of this answers a `GET`, which is thrown away for the plain refusal.
+#[derive(Debug, Clone)]
+pub struct CsrfRefused {
+    form: Vec<u8>,
+}
+
+impl CsrfRefused {
+    /// The refused form's body as it was sent (empty when the token came in a header).
+    pub fn form(&self) -> &[u8] {
+        &self.form
+    }
+}
+
+/// Put in a response's extensions by an app that drew a page for a [`CsrfRefused`] request.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusalDrawn;
+
 /// Refuses state-changing requests that do not carry the session's token.
 ///
 /// `POST`, `PUT`, `PATCH`, `DELETE` (every method but `GET`, `HEAD`,
@@ -38,7 +62,9 @@ impl CsrfToken {
 /// (see [`CsrfToken`]) in the `X-CSRF-Token` header or in the form field
 /// `csrf_token` of an `application/x-www-form-urlencoded` or
 /// `multipart/form-data` body; otherwise the answer is 403 and the inner app
-/// is not called. Tokens are compared in constant time. Another site can make
+/// never sees the request as it was sent: at most it draws the refusal from a
+/// `GET` of the same address ([`CsrfRefused`]). Tokens are compared in constant
+/// time. Another site can make
 /// a browser send a form here, with the session cookie, but cannot read the
 /// token out of our pages, so it cannot send the right one.
 ///
@@ -77,8 +103,11 @@ impl<A: App> App for Csrf<A> {
         );
         let mut request = if changes_state {
             match check(request, &session) {
-                Ok(request) => request,
-                Err(refusal) => return refusal.into_response(),
+                Checked::Passed(request) => request,
+                Checked::Failed(refusal) => return refusal.into_response(),
+                Checked::Refused(request) => {
+                    return self.draw_refusal(request, CsrfToken { session });
+                }
             }
         } else {
             request
@@ -88,27 +117,72 @@ impl<A: App> App for Csrf<A> {
     }
 }
 
+impl<A: App> Csrf<A> {
+    /// The refusal of `request` (already made a `GET` carrying [`CsrfRefused`]): the app's page if
+    /// it drew one for it, as a 403, else the plain refusal.
+    fn draw_refusal(&self, mut request: Request, token: CsrfToken) -> Response {
+        request.extensions_mut().insert(token);
+        let mut response = self.inner.call(request);
+        if response.extensions().get::<RefusalDrawn>().is_none() {
+            return refused().into_response();
+        }
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        if let Some(cause) = refused().cause().cloned() {
+            response.extensions_mut().insert(cause);
+        }
+        response
+    }
+}
+
+/// What [`check`] found.
+enum Checked {
+    /// The right token: the request, its body restored.
+    Passed(Request),
+    /// No token or a wrong one: the request as the app sees a refusal ([`CsrfRefused`]).
+    Refused(Request),
+    /// The body could not be read (over the limit, say).
+    Failed(HttpError),
+}
+
 /// Lets `request` through with its body restored, or says why not.
-fn check(request: Request, session: &Session) -> Result<Request, HttpError> {
+fn check(request: Request, session: &Session) -> Checked {
     let expected = session.existing_csrf_token();
     if let Some(sent) = header_token(request.headers()) {
         return match matches(expected.as_deref(), sent.as_bytes()) {
-            true => Ok(request),
-            false => Err(refused()),
+            true => Checked::Passed(request),
+            false => Checked::Refused(as_refused(request, Vec::new())),
         };
     }
     let (head, environ, mut body) = request.into_parts();
     let limit = body.limit();
-    let bytes = body.read_to_vec()?;
+    let bytes = match body.read_to_vec() {
+        Ok(bytes) => bytes,
+        Err(err) => return Checked::Failed(err.into()),
+    };
     let sent = body_token(&head.headers, &bytes);
+    let request = Request::new(head, environ, RequestBody::from_bytes(Vec::new(), limit));
     if !matches(expected.as_deref(), sent.as_deref().unwrap_or_default()) {
-        return Err(refused());
+        return Checked::Refused(as_refused(request, bytes));
     }
-    Ok(Request::new(
+    let (head, environ, _) = request.into_parts();
+    Checked::Passed(Request::new(
         head,
         environ,
         RequestBody::from_bytes(bytes, limit),
     ))
+}
+
+/// `request` as the app sees a refusal: a `GET` with no body, the form beside it.
+fn as_refused(request: Request, form: Vec<u8>) -> Request {
+    let (mut head, environ, body) = request.into_parts();
+    head.method = Method::GET;
+    let mut request = Request::new(
+        head,
+        environ,
+        RequestBody::from_bytes(Vec::new(), body.limit()),
+    );
+    request.extensions_mut().insert(CsrfRefused { form });
+    request
 }
 
 fn refused() -> HttpError {
@@ -351,6 +425,37 @@ mod tests {
         assert_eq!(client.send(delete.clone()).status, StatusCode::FORBIDDEN);
         let delete = delete.with_header("x-csrf-token", &token);
         assert_eq!(client.send(delete).status, StatusCode::OK);
+    }
+
+    #[test]
+    fn an_app_may_draw_a_refusal_from_a_get_but_never_take_the_post() {
+        /// Draws refused forms; takes nothing (a POST here would fail the test).
+        fn drawing(request: Request) -> Response {
+            assert_eq!(
+                request.method(),
+                Method::GET,
+                "a refusal reaches the app as a GET"
+            );
+            let Some(refused) = request.extensions().get::<CsrfRefused>() else {
+                return Response::new("a page".into());
+            };
+            let mut response = Response::new(refused.form().to_vec().into());
+            response.extensions_mut().insert(RefusalDrawn);
+            response
+        }
+        let keys = Arc::new(SessionKeys::generate().unwrap());
+        let client = TestClient::new(Sessions::new(Csrf::new(drawing), keys)).with_cookie_jar();
+        let refused = client.post_form("/", &[("text", "kept"), ("csrf_token", "forged")]);
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.text().contains("text=kept"), "{}", refused.text());
+        // An app that does not draw it: the plain refusal.
+        let plain = client_refusal_of_a_plain_app();
+        assert!(plain.contains("security token"), "{plain}");
+    }
+
+    fn client_refusal_of_a_plain_app() -> String {
+        let client = client(1 << 20);
+        client.post_form("/", &[("text", "hi")]).text()
     }
 
     #[test]

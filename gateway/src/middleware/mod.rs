@@ -49,8 +49,9 @@
 //!   a session the app or [`Csrf`] changed is written back on every response,
 //!   a 304 included. It is outside [`Gzip`] and [`ConditionalGet`] so that
 //!   neither sees `Set-Cookie`, and the ETag depends on the page only.
-//! - [`Csrf`] refuses a forged request before anything inside it runs; it
-//!   is outside [`Gzip`] because it looks at requests only.
+//! - [`Csrf`] refuses a forged request before anything inside it runs (the app
+//!   may only draw the refusal, from a `GET`: [`CsrfRefused`]); it is outside
+//!   [`Gzip`] because it looks at requests only.
 //! - [`Gzip`] transforms the finished response; error pages made outside it
 //!   are small and go uncompressed. It sits outside [`ConditionalGet`] so
 //!   the ETag is taken from the page's bytes, the same for the compressed
@@ -83,7 +84,7 @@ mod sessions;
 
 pub use self::compression::Gzip;
 pub use self::conditional::{content_hash, ConditionalGet};
-pub use self::csrf::{Csrf, CsrfToken, CSRF_FIELD, CSRF_HEADER};
+pub use self::csrf::{Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER};
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;
 pub use self::proxies::TrustProxies;

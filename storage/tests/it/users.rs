@@ -475,3 +475,40 @@ fn a_taken_name_does_not_use_up_the_invitation() {
     assert!(matches!(taken, Err(UserError::NameTaken(_))), "{taken:?}");
     assert_eq!(storage.open_invites().unwrap().len(), 1);
 }
+
+#[test]
+fn only_the_first_account_registered_becomes_an_admin_even_at_once() {
+    let db = TempDb::new();
+    let stores: Vec<Storage> = (0..4).map(|_| db.open()).collect();
+    let names = ["Ann", "Ben", "Cat", "Dan"];
+    let created: Vec<storage::User> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .iter()
+            .zip(names)
+            .map(|(storage, name)| {
+                scope.spawn(move || {
+                    storage
+                        .create_user_first_admin(&NewUser { name, ..alice() })
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let admins = created.iter().filter(|u| u.role == Role::Admin).count();
+    assert_eq!(admins, 1, "{created:?}");
+    let stored = stores[0].users().unwrap();
+    assert_eq!(
+        stored.iter().filter(|u| u.role == Role::Admin).count(),
+        1,
+        "{stored:?}"
+    );
+    // Later registrations are plain accounts.
+    let later = stores[0]
+        .create_user_first_admin(&NewUser {
+            name: "Eve",
+            ..alice()
+        })
+        .unwrap();
+    assert_eq!(later.role, Role::User);
+}

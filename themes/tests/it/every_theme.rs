@@ -200,3 +200,29 @@ fn dates_show_absolute_and_relative_time() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_page_that_opens_with_its_own_heading_has_one_title() {
+    for theme in ["default", "classic", "minimal"] {
+        let mut context = in_theme(context("page.html"), theme, "light");
+        context["content_html"] =
+            serde_json::Value::from("<h1 id=\"welcome\">Welcome</h1>\n<p>Hello.</p>");
+        let html = themes().render("page.html", context).unwrap();
+        assert_eq!(html.matches("<h1").count(), 1, "{theme}: {html}");
+        assert!(html.contains("<h1 id=\"welcome\">Welcome</h1>"), "{html}");
+    }
+}
+
+#[test]
+fn a_wiki_called_quire_does_not_say_so_twice_in_its_footer() {
+    for theme in ["default", "classic", "minimal"] {
+        let mut context = in_theme(context("page.html"), theme, "light");
+        context["site_name"] = serde_json::Value::from("quire");
+        let html = themes().render("page.html", context).unwrap();
+        assert!(
+            !html.contains("quire · powered by quire"),
+            "{theme}: {html}"
+        );
+        assert!(html.contains("powered by quire"), "{theme}");
+    }
+}

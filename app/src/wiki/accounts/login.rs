@@ -61,6 +61,8 @@ struct RegisterView {
     email: String,
     invite: String,
     message: Option<String>,
+    /// The wiki has no account yet and registration is open: the account made here becomes its admin.
+    first_admin: bool,
 }
 
 impl Wiki {
@@ -209,7 +211,7 @@ impl Wiki {
             );
         }
         let reserved = self.acl.reserved_names();
-        let created = self.storage.create_user(&NewUser {
+        let new = NewUser {
             name: &fields.name,
             display_name: Some(&fields.display_name),
             email: &fields.email,
@@ -217,7 +219,13 @@ impl Wiki {
             password,
             invite: (mode == Registration::Invite).then_some(fields.invite.as_str()),
             reserved: &reserved,
-        });
+        };
+        // On an open wiki the first account is its admin (one transaction decides, so two people
+        // racing cannot both be); an invite-only wiki already has the admin who made the code.
+        let created = match mode {
+            Registration::Open => self.storage.create_user_first_admin(&new),
+            Registration::Invite | Registration::Closed => self.storage.create_user(&new),
+        };
         let user = match created {
             Ok(user) => user,
             Err(UserError::Storage(err)) => return Err(err.into()),
@@ -238,7 +246,12 @@ impl Wiki {
             Registration::Open | Registration::Closed => "",
         };
         self.audit(&exchange.viewer, AuditKind::Register, &user.name, detail);
-        let mut response = redirect_see_other(&exchange.urls.root());
+        // The first admin lands on the admin page, which is theirs now.
+        let landing = match user.role {
+            Role::Admin => exchange.urls.to(&Route::Admin),
+            Role::User => exchange.urls.root(),
+        };
+        let mut response = redirect_see_other(&landing);
         self.remember_device(exchange, &user.name, &mut response)?;
         Ok(response)
     }
@@ -267,12 +280,17 @@ impl Wiki {
 
     fn registration_mode(&self) -> Result<Registration, WikiError> {
         match self.settings.registration {
+            Registration::Closed if !self.storage.has_users()? => Err(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "This wiki does not take registrations, and it has no account yet: its first admin is made on the server, with quire user add NAME --admin.",
+            )
+            .into()),
             Registration::Closed => Err(HttpError::new(
                 StatusCode::FORBIDDEN,
                 "This wiki does not take registrations. Ask an admin for an account.",
             )
             .into()),
-            mode => Ok(mode),
+            mode @ (Registration::Open | Registration::Invite) => Ok(mode),
         }
     }
 
@@ -293,6 +311,7 @@ impl Wiki {
             email: fields.email,
             invite: fields.invite,
             message,
+            first_admin: mode == Registration::Open && !self.storage.has_users()?,
         };
         self.html(status, "register.html", view)
     }

@@ -20,6 +20,10 @@ use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
+/// What the editor says when a save came without a good CSRF token: most often the session ended
+/// while the editor was open.
+const SESSION_EXPIRED: &str = "Your session expired, so this was not saved. Your text is kept below: save again (log in first to save it under your name).";
+
 #[derive(Serialize)]
 struct EditView {
     #[serde(flatten)]
@@ -72,12 +76,19 @@ enum Beside {
     Refused(Refusal),
     /// The text was not rendered, so neither previewed nor saved (a 422, or a 503 when the server is busy).
     Unrendered(Unrendered),
+    /// A save sent without a good CSRF token, its session having expired mid-edit: nothing saved,
+    /// the text kept to be saved again (a 403).
+    SessionExpired,
 }
 
 impl EditForm {
     fn read(exchange: &mut Exchange, max_page_bytes: usize) -> Result<EditForm, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
-        let form = gateway::form::Form::parse(&body)?;
+        EditForm::parse(&body, max_page_bytes)
+    }
+
+    fn parse(body: &[u8], max_page_bytes: usize) -> Result<EditForm, WikiError> {
+        let form = gateway::form::Form::parse(body)?;
         let text = form.get("text").ok_or_else(|| {
             HttpError::bad_request("The form has no page text (field \u{201c}text\u{201d}).")
         })?;
@@ -270,6 +281,19 @@ impl Wiki {
         .into())
     }
 
+    /// The editor for a save the CSRF check refused (`gateway::middleware::CsrfRefused`): the form's
+    /// text, comment and base kept, nothing saved, and a notice to save again. Only drawn, from the
+    /// refused form's bytes; the save itself never ran.
+    pub(crate) fn edit_after_refusal(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: &[u8],
+    ) -> Result<Response, WikiError> {
+        let form = EditForm::parse(form, self.settings.max_page_bytes)?;
+        self.edit_again(exchange, name, form, Beside::SessionExpired)
+    }
+
     /// Saves `text` as a new revision with its outgoing links, attributed to the requester; wakes the
     /// search indexer after a save. The one write path of edits, reverts and merges.
     pub(crate) fn store(
@@ -347,6 +371,10 @@ impl Wiki {
                 view.own_text = shown.own_text;
                 view.their_changes = shown.their_changes;
                 StatusCode::CONFLICT
+            }
+            Beside::SessionExpired => {
+                view.notice = Some(SESSION_EXPIRED.to_owned());
+                StatusCode::FORBIDDEN
             }
             Beside::Refused(refusal) => {
                 view.notice = Some(refusal.message("saved"));

@@ -117,6 +117,29 @@ impl Access<'_> {
             })
     }
 
+    /// Why dispatch would refuse `route` to the viewer (the rights it needs on the page it names),
+    /// or `None` if it would not. The one answer for the check itself and for the links templates
+    /// show ([`Access::allows`]).
+    fn refusal(&self, route: &Route, front_page: &PageName) -> Option<HttpError> {
+        let (page, rights) = route.needs(front_page)?;
+        if let Some(&right) = rights
+            .iter()
+            .find(|&&right| !self.may(right, page.as_str()))
+        {
+            return Some(forbidden(route, right, page));
+        }
+        if route.shows_past() && !self.can_read_history(page.as_str()) {
+            return Some(history_forbidden(page));
+        }
+        None
+    }
+
+    /// Whether dispatch lets the viewer through to `route`: a page's actions are shown as links only
+    /// to those who may take them.
+    pub(crate) fn allows(&self, route: &Route, front_page: &PageName) -> bool {
+        self.refusal(route, front_page).is_none()
+    }
+
     /// Whether the viewer may read a page under `acl` (`None`: a page without a line).
     fn reads(&self, acl: Option<&Acl>) -> bool {
         self.policy.may(self.who(), acl, Right::Read)
@@ -169,19 +192,15 @@ impl Wiki {
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages
     /// it names. A refusal is a 403 that shows nothing of the page.
     pub(crate) fn check_route(&self, viewer: &Viewer, route: &Route) -> Result<(), WikiError> {
-        let Some((page, rights)) = route.needs(&self.settings.front_page) else {
+        // Routes that name no page read no ACLs (`/+healthz` must answer when they cannot be read).
+        if route.needs(&self.settings.front_page).is_none() {
             return Ok(());
-        };
+        }
         let access = self.access(viewer)?;
-        for &right in rights {
-            if !access.may(right, page.as_str()) {
-                return Err(forbidden(right, page).into());
-            }
+        match access.refusal(route, &self.settings.front_page) {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(()),
         }
-        if route.shows_past() && !access.can_read_history(page.as_str()) {
-            return Err(history_forbidden(page).into());
-        }
-        Ok(())
     }
 
     /// A save that changes the page's `#acl` line needs the admin right on the page (MoinMoin's rule),
@@ -332,14 +351,19 @@ fn history_forbidden(page: &PageName) -> HttpError {
     )
 }
 
-/// The refusal: names the page and the right, never its content. (The error page offers an anonymous
-/// reader a link to log in.)
-fn forbidden(right: Right, page: &PageName) -> HttpError {
-    let action = match right {
+/// The refusal: names the page and what the viewer tried, never its content. Reading refused is
+/// "read" whatever the route; otherwise the route's own verb (a rename refused for want of the
+/// delete right is still a rename). (The error page offers an anonymous reader a link to log in.)
+fn forbidden(route: &Route, right: Right, page: &PageName) -> HttpError {
+    let by_right = match right {
         Right::Read => "read",
         Right::Write => "edit",
         Right::Delete => "delete",
         Right::Admin => "change the access rights of",
+    };
+    let action = match (right, route.verb()) {
+        (Right::Read, _) | (_, None) => by_right,
+        (Right::Write | Right::Delete | Right::Admin, Some(verb)) => verb.as_str(),
     };
     HttpError::new(
         StatusCode::FORBIDDEN,

@@ -79,6 +79,7 @@ pub struct Nav {
     pub search_url: String,
     /// Page names matching a prefix, as JSON, for the search box's suggestions.
     pub suggest_url: String,
+    /// The login form, coming back to this page after.
     pub login_url: String,
     /// Logging out is a POST (a link could be followed by a prefetcher or another site).
     pub logout_url: String,
@@ -101,6 +102,17 @@ pub struct PageLinks {
     pub rename_url: String,
     pub delete_url: String,
     pub parents: Vec<Crumb>,
+    /// Whether the viewer may take the page's actions that change it, by the same check dispatch
+    /// makes (`Access::allows`): a theme shows a link only to those who may follow it.
+    pub may: PageRights,
+}
+
+/// What the viewer may do to a page, for the links a template shows.
+#[derive(Debug, Default, Serialize)]
+pub struct PageRights {
+    pub edit: bool,
+    pub rename: bool,
+    pub delete: bool,
 }
 
 /// One step of a subpage's breadcrumb trail.
@@ -111,7 +123,7 @@ pub struct Crumb {
 }
 
 impl PageLinks {
-    pub fn new(urls: &Urls, name: &PageName) -> Self {
+    pub fn new(urls: &Urls, name: &PageName, may: PageRights) -> Self {
         PageLinks {
             name: name.to_string(),
             view_url: urls.page(name),
@@ -130,6 +142,7 @@ impl PageLinks {
                     url: urls.page(parent),
                 })
                 .collect(),
+            may,
         }
     }
 }
@@ -153,14 +166,14 @@ impl Wiki {
                 help_url: urls.page(&self.settings.help_page),
                 search_url: urls.to(&Route::Search),
                 suggest_url: urls.to(&Route::Suggest),
-                login_url: urls.to(&Route::Login),
+                login_url: urls.login(&back_after_login(exchange)),
                 logout_url: urls.to(&Route::Logout),
                 register_url: (self.settings.registration != crate::config::Registration::Closed)
                     .then(|| urls.to(&Route::Register)),
                 prefs_url: urls.to(&Route::Prefs),
                 admin_url: urls.to(&Route::Admin),
             },
-            page: page.map(|name| PageLinks::new(urls, name)),
+            page: page.map(|name| PageLinks::new(urls, name, self.page_rights(exchange, name))),
             theme: self.theme_info(exchange),
             feeds: self.feed_links(urls, page),
             user: exchange.viewer.name.as_ref().map(|name| UserInfo {
@@ -176,6 +189,20 @@ impl Wiki {
                     .get::<gateway::middleware::CsrfToken>()
                     .cloned(),
             )),
+        }
+    }
+
+    /// What the viewer may do to `name`; nothing when the ACLs cannot be read (the links are hidden,
+    /// and dispatch would refuse anyway).
+    fn page_rights(&self, exchange: &Exchange, name: &PageName) -> PageRights {
+        let Ok(access) = self.access(&exchange.viewer) else {
+            return PageRights::default();
+        };
+        let front = &self.settings.front_page;
+        PageRights {
+            edit: access.allows(&Route::Edit(name.clone()), front),
+            rename: access.allows(&Route::Rename(name.clone()), front),
+            delete: access.allows(&Route::Delete(name.clone()), front),
         }
     }
 
@@ -202,4 +229,24 @@ impl Wiki {
         }
         feeds
     }
+}
+
+/// Where a reader comes back to after logging in from here (a 403 included): this route, if it can be
+/// fetched, else the page a POST-only route names, else the front page; the account pages themselves
+/// send to the front page. Built from the parsed route, so it is a path under the mount and never
+/// another site.
+fn back_after_login(exchange: &Exchange) -> String {
+    let urls = &exchange.urls;
+    let Ok(route) = Route::parse(exchange.request.path_info()) else {
+        return urls.root();
+    };
+    if matches!(route, Route::Login | Route::Logout | Route::Register) {
+        return urls.root();
+    }
+    if route.methods().allows(&http::Method::GET) {
+        return urls.to(&route);
+    }
+    route
+        .page()
+        .map_or_else(|| urls.root(), |page| urls.page(page))
 }

@@ -6,6 +6,7 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 #[derive(Serialize)]
@@ -57,6 +58,68 @@ impl Wiki {
                 response
             }
         }
+    }
+
+    /// `/Page/` (or `/+history/Page/`) is `/Page` with a slash a person or a link added: 308 to the
+    /// address without it, keeping the query and the method. `None` when the path has no trailing
+    /// slash or means nothing without it either (the router then answers as it does).
+    pub(crate) fn without_trailing_slash(&self, exchange: &Exchange) -> Option<Response> {
+        let path = exchange.request.path_info();
+        let kept = path.len() - path.iter().rev().take_while(|&&byte| byte == b'/').count();
+        if kept == path.len() || kept == 0 {
+            return None;
+        }
+        // Built again from the route: the redirect is a path under the mount, whatever was asked.
+        let route = Route::parse(&path[..kept]).ok()?;
+        let mut location = exchange.urls.to(&route);
+        let query = exchange.request.query();
+        if !query.is_empty() {
+            location.push('?');
+            location.push_str(query);
+        }
+        let location = HeaderValue::from_str(&location).ok()?;
+        let mut response = Response::new(gateway::ResponseBody::empty());
+        *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+        response.headers_mut().insert(header::LOCATION, location);
+        Some(response)
+    }
+
+    /// The page for a form the CSRF check refused, drawn but never acted on (the gateway hands it
+    /// over as a `GET`): the editor with the text kept when the save came from this wiki's own
+    /// editor, else a themed 403. Only a same-origin form gets its text back: a form another site
+    /// sent must not become an editor filled with its text for the reader to save.
+    pub(crate) fn draw_csrf_refusal(
+        &self,
+        exchange: &Exchange,
+        route: Route,
+        form: &[u8],
+    ) -> Result<Response, WikiError> {
+        if let Route::Edit(name) = &route {
+            if self.same_origin(&exchange.request) {
+                self.check_route(&exchange.viewer, &route)?;
+                return self.edit_after_refusal(exchange, name, form);
+            }
+        }
+        Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            "This form was refused because it did not carry this site's security token: your session may have expired, or the form came from another site. Nothing was changed. Go back, reload the page, and send it again.",
+        )
+        .into())
+    }
+
+    /// Whether the browser says the request came from a page of this wiki: `Sec-Fetch-Site:
+    /// same-origin`, or an `Origin` that is this wiki's.
+    fn same_origin(&self, request: &gateway::Request) -> bool {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        if let Some(site) = header("sec-fetch-site") {
+            return site.eq_ignore_ascii_case("same-origin");
+        }
+        header("origin").is_some_and(|origin| origin == self.origin(request))
     }
 
     pub(crate) fn method_not_allowed(&self, exchange: &Exchange, allow: &'static str) -> Response {
