@@ -93,7 +93,20 @@ fn bad_content_from_the_settings_refuses_only_what_a_save_adds() {
 
 #[test]
 fn a_bad_pattern_in_the_settings_stops_the_start_with_a_clear_error() {
-    let data = data_dir("[spam]\nbad_content = ['(unclosed']\n");
+    let data = TempDir::new().unwrap();
+    let init = Command::new(QUIRE)
+        .arg("--data")
+        .arg(data.path())
+        .arg("init")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    std::fs::write(
+        data.path().join("quire.toml"),
+        "[spam]\nbad_content = ['(unclosed']\n",
+    )
+    .unwrap();
     let output = Command::new(QUIRE)
         .arg("--data")
         .arg(data.path())
