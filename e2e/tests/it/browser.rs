@@ -12,8 +12,10 @@
 //! its path printed, with the page source) when the walk fails; with
 //! `QUIRE_SCREENSHOTS=DIR` the screenshots are copied into DIR as well.
 //!
-//! A second test goes through every theme in light and dark mode: page view,
-//! edit, diff, search and recent changes, each checked by axe-core (from the
+//! A second test first writes a small team wiki through the forms (three
+//! accounts; a project page in three revisions, onboarding, a runbook, meeting
+//! notes), then goes through every theme in light and dark mode: page view,
+//! edit, diff, search, recent changes and history, each checked by axe-core (from the
 //! npm registry, installed once into `target/e2e-npm`) for serious or critical
 //! accessibility violations, and at 360 px wide for sideways scrolling; it
 //! also tries the progressive JavaScript (mode toggle, `e` and `/` shortcuts,
@@ -196,25 +198,31 @@ const DESKTOP: (u32, u32) = (1280, 900);
 const MOBILE: (u32, u32) = (360, 780);
 
 /// The views each theme is checked on: (name for screenshots, path, heading to wait for,
-/// whether the README's screenshot set shows it).
+/// whether the README's screenshot set shows it). They show the team wiki
+/// [`fill_the_team_wiki`] writes, so the README sells what a team would see.
 const VIEWS: [(&str, &str, &str, bool); 9] = [
-    ("page", "/FrontPage", "Team handbook", true),
-    ("edit", "/+edit/FrontPage", "Edit FrontPage", true),
+    ("page", "/Projects/Atlas", "Projects/Atlas", true),
+    ("edit", "/+edit/Projects/Atlas", "Edit Projects/Atlas", true),
     (
         "diff",
-        "/+diff/FrontPage?from=1&to=2",
-        "Changes to FrontPage",
+        "/+diff/Projects/Atlas?from=1&to=2",
+        "Changes to Projects/Atlas",
         true,
     ),
-    ("search", "/+search?q=wiki", "Search", true),
+    ("search", "/+search?q=Atlas", "Search", true),
     ("recent", "/+recent", "Recent changes", true),
     (
         "history",
-        "/+history/FrontPage",
-        "History of FrontPage",
+        "/+history/Projects/Atlas",
+        "History of Projects/Atlas",
+        true,
+    ),
+    (
+        "info",
+        "/+info/Projects/Atlas",
+        "About Projects/Atlas",
         false,
     ),
-    ("info", "/+info/FrontPage", "About FrontPage", false),
     ("login", "/+login", "Log in", false),
     ("prefs", "/+prefs", "Preferences", false),
 ];
@@ -231,13 +239,7 @@ async fn theme_tour(browser: &Browser, axe: &str) {
     let client = browser.client();
     let published = published_screenshots();
 
-    // A second revision, saved through the real form, so there is a diff to show.
-    client.goto(&browser.url("/+edit/FrontPage")).await.unwrap();
-    let text = browser.find(&field("Page text")).await;
-    text.clear().await.unwrap();
-    text.send_keys(NEW_TEXT).await.unwrap();
-    browser.click(&button("Save")).await;
-    browser.find(&heading("Team handbook")).await;
+    fill_the_team_wiki(browser).await;
 
     try_the_scripts(browser).await;
 
@@ -288,6 +290,278 @@ async fn theme_tour(browser: &Browser, axe: &str) {
     );
 }
 
+/// One save in the team wiki the tour shows: who saves which page, with what text and comment.
+struct TeamSave {
+    author: &'static str,
+    page: &'static str,
+    text: String,
+    comment: &'static str,
+}
+
+/// The platform team's wiki, in the order its people write it: three accounts, a project page
+/// in three revisions (so history, diff and blame have something to say), an onboarding
+/// checklist, a runbook and meeting notes (so a search hits several pages). Each author's saves
+/// are consecutive: [`fill_the_team_wiki`] registers an author where their run starts.
+fn team_wiki() -> [TeamSave; 7] {
+    let atlas_2 = edited(ATLAS_1, ATLAS_2_EDITS);
+    let atlas_3 = edited(&atlas_2, ATLAS_3_EDITS);
+    [
+        TeamSave {
+            author: "maria",
+            page: "FrontPage",
+            text: TEAM_FRONT_PAGE.to_owned(),
+            comment: "Point the front page at the team's pages",
+        },
+        TeamSave {
+            author: "maria",
+            page: "Team/Onboarding",
+            text: TEAM_ONBOARDING.to_owned(),
+            comment: "Checklist for new starters",
+        },
+        TeamSave {
+            author: "maria",
+            page: "Projects/Atlas",
+            text: ATLAS_1.to_owned(),
+            comment: "Start the Atlas project page",
+        },
+        TeamSave {
+            author: "tomasz",
+            page: "Runbooks/Deploying",
+            text: TEAM_DEPLOYING.to_owned(),
+            comment: "Write down how we deploy by hand",
+        },
+        TeamSave {
+            author: "tomasz",
+            page: "Projects/Atlas",
+            text: atlas_2,
+            comment: "Read-only API shipped; beta moves to sprint 16",
+        },
+        TeamSave {
+            author: "priya",
+            page: "Meetings/Weekly sync",
+            text: TEAM_SYNC.to_owned(),
+            comment: "Notes from Monday's sync",
+        },
+        TeamSave {
+            author: "priya",
+            page: "Projects/Atlas",
+            text: atlas_3,
+            comment: "Add the deploy steps and what to do when it breaks",
+        },
+    ]
+}
+
+const TEAM_FRONT_PAGE: &str = r##"This is the wiki of the platform team: how we work, what we are building, and what to do when something breaks. Anyone on the team can edit any page.
+
+## Start here
+
+- [[Team/Onboarding]]: your first week on the team
+- [[Projects/Atlas]]: the reporting API, our main project this quarter
+- [[Runbooks/Deploying]]: deploying to staging and production by hand
+- [[Meetings/Weekly sync]]: notes from the Monday sync
+
+New to this wiki? [[Help]] explains editing and the Markdown it uses.
+"##;
+
+const TEAM_ONBOARDING: &str = r##"Welcome to the platform team! This is the checklist for your first week. If something here is out of date, ask in #team-platform, then fix this page.
+
+## Day one
+
+1. Collect your laptop from IT and turn on disk encryption.
+2. Join #team-platform and #atlas in chat.
+3. Ask your buddy to add you to the `platform` group on GitHub.
+4. Read [[Projects/Atlas]] and the [[Runbooks/Deploying]] runbook.
+
+## Accounts you need
+
+| System | Who grants it | How long |
+|---|---|---|
+| GitHub | Your buddy | Same day |
+| Grafana | priya | Same day |
+| Production database | Team lead | Up to a week |
+
+## First week
+
+- Shadow the on-call person for one shift.
+- Deploy a small change to staging yourself.
+- Come to the [[Meetings/Weekly sync]] on Monday and say hello.
+"##;
+
+const ATLAS_1: &str = r##"Atlas replaces the nightly CSV exports with a live reporting API for the finance and support teams. The design is in [[Projects/Atlas/Design]], and the [API reference](https://atlas.example.com/docs) is built from the code. Questions go to #atlas; new to the team? Start with [[Team/Onboarding]].
+
+## Milestones
+
+| Milestone | Target | Status |
+|---|---|---|
+| Schema agreed with finance | Sprint 12 | Done |
+| Read-only API | Sprint 13 | In progress |
+| Search over invoices | Sprint 14 | Not started |
+| Public beta | Sprint 15 | Not started |
+
+## Decisions
+
+- PostgreSQL 16, one database per region.
+- Reports are computed when asked for; nothing is cached until we measure.
+- The CSV exports keep running until the beta ends.
+
+## People
+
+- Product: maria
+- Backend: tomasz
+- Operations: priya
+"##;
+
+/// What tomasz changes in [`ATLAS_1`]: the API shipped, search and the beta move a sprint later.
+const ATLAS_2_EDITS: &[(&str, &str)] = &[
+    (
+        "| Read-only API | Sprint 13 | In progress |",
+        "| Read-only API | Sprint 13 | Done |",
+    ),
+    (
+        "| Search over invoices | Sprint 14 | Not started |",
+        "| Search over invoices | Sprint 15 | In progress |",
+    ),
+    (
+        "| Public beta | Sprint 15 | Not started |",
+        "| Public beta | Sprint 16 | Not started |",
+    ),
+    (
+        "- The CSV exports",
+        "- API tokens are per team and rotated every 90 days.\n- The CSV exports",
+    ),
+];
+
+/// What priya adds to the second revision: a code block, an external link and a second wiki link
+/// to a page nobody has written yet.
+const ATLAS_3_EDITS: &[(&str, &str)] = &[
+    (
+        "## Decisions",
+        r##"## Deploying
+
+The pipeline deploys every tag. By hand, only when the pipeline is down (the whole procedure is in [[Runbooks/Deploying]]):
+
+```sh
+git tag -s v0.4.0 -m "Release 0.4.0"
+git push origin v0.4.0
+./deploy.sh staging v0.4.0
+```
+
+## Decisions"##,
+    ),
+    (
+        "## People",
+        r##"## When it breaks
+
+- Dashboards: [Atlas board in Grafana](https://grafana.example.com/d/atlas)
+- Database trouble: [[Runbooks/Database failover]]
+- Page the on-call person with `/page atlas` in chat.
+
+## People"##,
+    ),
+];
+
+/// `text` with each `(old, new)` replaced, as an author edits a page; `old` must be there, so the
+/// revisions cannot drift apart from the text they edit.
+fn edited(text: &str, edits: &[(&str, &str)]) -> String {
+    edits.iter().fold(text.to_owned(), |text, (old, new)| {
+        assert!(text.contains(old), "no {old:?} to edit in {text}");
+        text.replacen(old, new, 1)
+    })
+}
+
+const TEAM_DEPLOYING: &str = r##"How to deploy the Atlas API ([[Projects/Atlas]]) to staging and production by hand, when the pipeline cannot. The pipeline does all of this on every tag.
+
+## Before you start
+
+- The change is merged to `main` and the checks are green.
+- Nobody else is deploying: say so in #deploys.
+
+## Staging
+
+```sh
+./deploy.sh staging v0.4.0
+curl -fsS https://reports.staging.example.com/health
+```
+
+## Production
+
+Deploy between 10:00 and 16:00, and never on a Friday. Watch the error rate on the [Atlas board](https://grafana.example.com/d/atlas) for fifteen minutes afterwards.
+
+```sh
+./deploy.sh production v0.4.0
+```
+
+To roll back, deploy the previous tag the same way.
+"##;
+
+const TEAM_SYNC: &str = r##"The platform team's weekly sync, Mondays at 10:00. Newest notes first.
+
+## Monday
+
+Present: maria, tomasz, priya.
+
+- The Atlas read-only API is live on staging. The beta moves to sprint 16 so that search ships with it; see [[Projects/Atlas]].
+- Deploying by hand took 40 minutes last week. tomasz wrote [[Runbooks/Deploying]] and will put the health check in the pipeline.
+- A new starter joins next week; maria brings [[Team/Onboarding]] up to date.
+
+### Actions
+
+- [ ] tomasz: health check in the pipeline
+- [ ] priya: failover runbook for the Atlas database
+- [x] maria: invite finance to the beta
+"##;
+
+/// Writes [`team_wiki`] through the wiki itself: each author registers with the real form, and
+/// each page is saved with the editor's form (its text set in one go, not typed key by key, so
+/// the editor's scripts see the same text the server saves). Ends logged out, as the tour reads.
+async fn fill_the_team_wiki(browser: &Browser) {
+    let client = browser.client();
+    let mut author = None;
+    for save in &team_wiki() {
+        if author != Some(save.author) {
+            if author.is_some() {
+                browser.click(&button("Log out")).await;
+                browser.find(&nav_link("Account", "Log in")).await;
+            }
+            client.goto(&browser.url("/+register")).await.unwrap();
+            browser.type_into(&field("Name"), save.author).await;
+            let password = "correct horse battery staple";
+            browser.type_into(&field("Password ("), password).await;
+            browser.type_into(&field("Password again"), password).await;
+            browser.click(&button("Create the account")).await;
+            browser.find(&nav_link("Account", save.author)).await;
+            author = Some(save.author);
+        }
+        client
+            .goto(&browser.url(&format!("/+edit/{}", save.page)))
+            .await
+            .unwrap();
+        let text = browser.find(&field("Page text")).await;
+        client
+            .execute(
+                "arguments[0].value = arguments[1];",
+                vec![
+                    serde_json::to_value(&text).unwrap(),
+                    save.text.as_str().into(),
+                ],
+            )
+            .await
+            .unwrap();
+        browser.type_into(&field("Comment"), save.comment).await;
+        browser.click(&button("Save")).await;
+        browser.find(&heading(save.page)).await;
+        let article = browser.find("//main//article").await.text().await.unwrap();
+        assert!(
+            article.contains(save.comment) && article.contains(save.author),
+            "{} saved by {}: {article}",
+            save.page,
+            save.author
+        );
+    }
+    browser.click(&button("Log out")).await;
+    browser.find(&nav_link("Account", "Log in")).await;
+}
+
 /// The progressive JavaScript, each part the way a user meets it.
 async fn try_the_scripts(browser: &Browser) {
     let client = browser.client();
@@ -295,7 +569,7 @@ async fn try_the_scripts(browser: &Browser) {
 
     // `/` focuses the search box; typing shows suggestions, links to pages.
     client.goto(&browser.url("/FrontPage")).await.unwrap();
-    browser.find(&heading("Team handbook")).await;
+    browser.find(&heading("FrontPage")).await;
     // Keys typed into the page itself (main takes focus), not into a field.
     let main = browser.find("//main").await;
     main.send_keys("/").await.unwrap();
@@ -317,7 +591,7 @@ async fn try_the_scripts(browser: &Browser) {
 
     // `e` in the page (not in a field) opens the editor.
     client.goto(&browser.url("/FrontPage")).await.unwrap();
-    browser.find(&heading("Team handbook")).await;
+    browser.find(&heading("FrontPage")).await;
     let main = browser.find("//main").await;
     main.send_keys("e").await.unwrap();
     browser.find(&heading("Edit FrontPage")).await;
