@@ -121,12 +121,17 @@ enum Mode {
     Spawned(ServerFlags),
 }
 
+/// Libraries whose `info` lines are housekeeping: tantivy's segments, merges and commits, and
+/// actix's workers starting and stopping (quire logs the one line that matters, the address it
+/// serves, itself).
+const QUIET_LIBRARIES: [&str; 3] = ["tantivy", "actix_server", "actix_web"];
+
 /// Logs go to stderr, never stdout: a CGI program's stdout is its response.
 ///
-/// `QUIRE_LOG` is an `EnvFilter` (`info`, `debug,storage=trace`); tantivy's
-/// own lines (segments, merges, commits) stay at `warn` unless it names
-/// `tantivy`, since at `info` a log is for people: a line per request, not
-/// the index's housekeeping. `QUIRE_LOG_FORMAT=json` writes one JSON object
+/// `QUIRE_LOG` is an `EnvFilter` (`info`, `debug,storage=trace`); the
+/// [`QUIET_LIBRARIES`]' own lines stay at `warn` unless it names them, since
+/// at `info` a log is for people: a line per request, not the index's or the
+/// server's housekeeping. `QUIRE_LOG_FORMAT=json` writes one JSON object
 /// a line, for log shippers.
 fn init_logging(mode: &Mode) -> anyhow::Result<()> {
     let default_level = match mode {
@@ -143,11 +148,13 @@ fn init_logging(mode: &Mode) -> anyhow::Result<()> {
         })?,
         None => EnvFilter::new(default_level),
     };
-    if !asked.as_deref().unwrap_or_default().contains("tantivy") {
-        let quiet: Directive = "tantivy=warn"
-            .parse()
-            .expect("a constant directive that parses");
-        filter = filter.add_directive(quiet);
+    for library in QUIET_LIBRARIES {
+        if !asked.as_deref().unwrap_or_default().contains(library) {
+            let quiet: Directive = format!("{library}=warn")
+                .parse()
+                .expect("a library name and a level make a directive");
+            filter = filter.add_directive(quiet);
+        }
     }
     let format = std::env::var("QUIRE_LOG_FORMAT").unwrap_or_default();
     let builder = tracing_subscriber::fmt()

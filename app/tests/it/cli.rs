@@ -2,7 +2,7 @@
 //! what a wiki logs at `info`. Each test runs the built binary.
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -292,8 +292,15 @@ fn serve_creates_a_new_wiki_and_says_so_in_one_line() {
     assert!(new_wiki[0].contains(&path), "{lines:#?}");
     // That line, and the address once bound: no seeding, migration or search index lines.
     assert_eq!(lines.len(), 2, "{lines:#?}");
-    assert!(TcpStream::connect(&server.addr).is_ok());
     assert!(data.join("wiki.sqlite3").is_file());
+    // A request is one line, and the HTTP server's own housekeeping none.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.0 200"), "{}", text(&answer));
+    let lines = server.lines_until("answered");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! SCGI and CGI clients send it), so one stack trusts loopback and the other trusts only 10/8.
 
 use std::ffi::OsString;
-use std::net::TcpListener;
 use std::os::unix::ffi::OsStringExt;
 use std::sync::Arc;
 
@@ -14,9 +13,9 @@ use gateway::proxy::TrustedProxies;
 use gateway::server::Protocol;
 use gateway::session::{Session, SessionKeys};
 use gateway::testing::{TestClient, TestRequest, TestResponse};
-use gateway::{App, GatewayConfig, Request, Response};
+use gateway::{App, Request, Response};
 
-use crate::sessions::{http_send, MOUNT};
+use crate::sessions::{http_send, start_http, MOUNT};
 use crate::support::{cgi_process, cgi_response_in, config, serve_one_cgi_request, TestServer};
 
 /// Set in the environment of the CGI child process only.
@@ -112,18 +111,7 @@ fn over_fastcgi_and_scgi() {
 
 #[test]
 fn over_http() {
-    let servers = [false, true].map(|trust| {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
-        let config = gateway::http::HttpConfig {
-            gateway: GatewayConfig {
-                mount_override: Some(MOUNT.to_owned()),
-                ..GatewayConfig::default()
-            },
-            workers: 1,
-            blocking_threads: 2,
-        };
-        gateway::http::start(listener, Arc::new(stacked(trust)), config).expect("the server starts")
-    });
+    let servers = [false, true].map(|trust| start_http(Arc::new(stacked(trust))));
     believed_only_from_trusted_peers(&|trust, request| {
         http_send(servers[usize::from(trust)].local_addr(), &request)
     });

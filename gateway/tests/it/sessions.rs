@@ -245,17 +245,7 @@ fn the_flow_over_scgi() {
 
 #[test]
 fn the_flow_over_http() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
-    let config = gateway::http::HttpConfig {
-        gateway: GatewayConfig {
-            mount_override: Some(MOUNT.to_owned()),
-            ..GatewayConfig::default()
-        },
-        workers: 1,
-        blocking_threads: 2,
-    };
-    let server =
-        gateway::http::start(listener, Arc::new(stacked()), config).expect("the server starts");
+    let server = start_http(Arc::new(stacked()));
     let addr = server.local_addr();
     session_flow(&|request| http_send(addr, &request));
     server.stop().expect("the server stops");
@@ -292,6 +282,20 @@ fn cgi_send(request: TestRequest) -> TestResponse {
 
 /// Sends `request` to the HTTP server at `addr` over HTTP/1.1 and reads the
 /// reply to the end of the connection.
+/// `app` served over HTTP on a free local port under [`MOUNT`], by one worker.
+pub(crate) fn start_http(app: Arc<dyn App>) -> gateway::http::HttpServerHandle {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let config = gateway::http::HttpConfig {
+        gateway: GatewayConfig {
+            mount_override: Some(MOUNT.to_owned()),
+            ..GatewayConfig::default()
+        },
+        workers: 1,
+        blocking_threads: 2,
+    };
+    gateway::http::start(listener, app, config).expect("the server starts")
+}
+
 pub(crate) fn http_send(addr: SocketAddr, request: &TestRequest) -> TestResponse {
     let mut stream = TcpStream::connect(addr).expect("the server accepts");
     let mut head = format!(
