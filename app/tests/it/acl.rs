@@ -221,6 +221,15 @@ fn check_past_pages(browser: &Browser<'_>, role: Who, bodies: &[(String, TestRes
     let view = browser.get(&format!("/{RECREATED}"));
     assert_eq!(view.status, StatusCode::OK, "{role:?}: {}", view.text());
     assert!(view.text().contains(RECREATED_NOW), "{role:?}");
+    // The past's links are offered only to those who may follow them (no dead ends).
+    for verb in ["history", "blame", "info"] {
+        let link = format!("/+{verb}/{RECREATED}\"");
+        assert_eq!(
+            view.text().contains(&link),
+            role == Admin,
+            "{role:?} and the {verb} link of {RECREATED}"
+        );
+    }
     let old = browser.get(&format!("/+raw/{RECREATED}?rev=1"));
     let moved = browser.get(&format!("/{MOVED_FROM}"));
     let location = moved.header("location").unwrap_or_default().to_owned();

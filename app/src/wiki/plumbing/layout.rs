@@ -102,14 +102,16 @@ pub struct PageLinks {
     pub rename_url: String,
     pub delete_url: String,
     pub parents: Vec<Crumb>,
-    /// Whether the viewer may take the page's actions that change it, by the same check dispatch
-    /// makes (`Access::allows`): a theme shows a link only to those who may follow it.
+    /// Whether the viewer may see the page's past and take the actions that change it, by the same
+    /// check dispatch makes (`Access::allows`): a theme shows a link only to those who may follow it.
     pub may: PageRights,
 }
 
 /// What the viewer may do to a page, for the links a template shows.
 #[derive(Debug, Default, Serialize)]
 pub struct PageRights {
+    /// History, blame and info: the page's past, which may be more protected than its text.
+    pub history: bool,
     pub edit: bool,
     pub rename: bool,
     pub delete: bool,
@@ -200,6 +202,7 @@ impl Wiki {
         };
         let front = &self.settings.front_page;
         PageRights {
+            history: access.allows(&Route::History(name.clone()), front),
             edit: access.allows(&Route::Edit(name.clone()), front),
             rename: access.allows(&Route::Rename(name.clone()), front),
             delete: access.allows(&Route::Delete(name.clone()), front),
