@@ -205,7 +205,18 @@ pub fn external_links(
         }
     }
     let rendered = render::render(page_body(markdown), current_page, &NoPages, options)?;
-    Ok(sanitize::external_hrefs(&rendered.html))
+    Ok(external_hrefs(&rendered.html))
+}
+
+/// The links that leave the site in `html` that [`render_with`] wrote, as [`external_links`] counts
+/// them: for a caller that rendered the page anyway and need not render it again.
+///
+/// ```
+/// let html = r#"<p><a href="https://a.example" rel="nofollow ugc noopener">a</a> and <a href="/wiki/Home">Home</a></p>"#;
+/// assert_eq!(markup::external_hrefs(html), ["https://a.example"]);
+/// ```
+pub fn external_hrefs(html: &str) -> Vec<String> {
+    sanitize::external_hrefs(html)
 }
 
 /// The text of `markdown` without markup (and without its pragma lines), one line per block: for search indexes and snippets.

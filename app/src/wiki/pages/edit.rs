@@ -170,11 +170,18 @@ impl Wiki {
             )
             .into());
         }
-        // A saved page can always be rendered: text over a bound is refused here, as a preview is.
-        if let Err(unrendered) = self.render_unsaved(exchange, name, &form.text) {
-            return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered));
+        // Who sends it first, which costs nothing; then the render, which a saved page must pass
+        // as a preview does (text over a bound is refused here); then what the text adds.
+        if let Some(refusal) = self.judge_save_sender(exchange, form.honeypot)? {
+            return self.edit_again(exchange, name, form, Beside::Refused(refusal));
         }
-        if let Some(refusal) = self.judge_save(exchange, name, &form.text, form.honeypot)? {
+        let html = match self.render_unsaved(exchange, name, &form.text) {
+            Ok((html, _permit)) => html,
+            Err(unrendered) => {
+                return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered))
+            }
+        };
+        if let Some(refusal) = self.judge_save_text(exchange, name, &form.text, &html)? {
             return self.edit_again(exchange, name, form, Beside::Refused(refusal));
         }
         let outcome = self.store(exchange, name, &form.text, &form.comment, form.base_rev)?;

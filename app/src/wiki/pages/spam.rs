@@ -9,7 +9,6 @@
 //! editor's base revision: the base comes from the form, and a forged one (an old revision that held a
 //! match) must not let the match back in. In the common case the two are the same revision.
 
-use gateway::HttpError;
 use http::{header, HeaderValue, StatusCode};
 use storage::{RateLimit, RateOutcome};
 
@@ -91,25 +90,31 @@ fn duration(secs: u64) -> String {
 }
 
 impl Wiki {
-    /// Judges a save of `text` to `name`: the honeypot, then for visitors who are not logged in the
-    /// rate limit (which counts this attempt), then the bad-content lists, then the link limit.
-    pub(crate) fn judge_save(
+    /// Judges who sends a save, before its text costs anything: the honeypot, then for visitors who
+    /// are not logged in the rate limit (which counts this attempt).
+    pub(crate) fn judge_save_sender(
+        &self,
+        exchange: &Exchange,
+        honeypot: bool,
+    ) -> Result<Option<Refusal>, WikiError> {
+        let per_hour = if exchange.viewer.is_known() {
+            0
+        } else {
+            self.settings.spam.anonymous_saves_per_hour
+        };
+        self.judge_sender(exchange, honeypot, "anonymous-save", per_hour)
+    }
+
+    /// Judges the text of a save to `name`, once it was rendered within the bounds as `html`: the
+    /// bad-content lists, then for visitors who are not logged in the link limit (the new text's
+    /// links read from that HTML, not rendered again).
+    pub(crate) fn judge_save_text(
         &self,
         exchange: &Exchange,
         name: &PageName,
         text: &str,
-        honeypot: bool,
+        html: &str,
     ) -> Result<Option<Refusal>, WikiError> {
-        if honeypot {
-            return Ok(Some(Refusal::Honeypot));
-        }
-        let anonymous = !exchange.viewer.is_known();
-        if anonymous {
-            let limit = self.settings.spam.anonymous_saves_per_hour;
-            if let Some(refusal) = self.rate_limit(exchange, "anonymous-save", limit)? {
-                return Ok(Some(refusal));
-            }
-        }
         let old = self
             .storage
             .current(name.as_str())?
@@ -119,14 +124,13 @@ impl Wiki {
             tracing::info!(address = %exchange.viewer.address, page = %name, pattern = %found.pattern, "a save matched the spam list");
             return Ok(Some(Refusal::BadContent(found)));
         }
-        if anonymous {
+        if !exchange.viewer.is_known() {
             let max = self.settings.spam.anonymous_max_links;
-            // The new text was rendered within the bounds before the rules ran; an old text over
-            // them (stored before there were bounds) counts as having no links.
+            // An old text over the render bounds (stored before there were bounds) counts as
+            // having no links.
             let before =
                 markup::external_links(&old, name.as_str(), &self.markup).unwrap_or_default();
-            let after = markup::external_links(text, name.as_str(), &self.markup)
-                .map_err(HttpError::internal)?;
+            let after = markup::external_hrefs(html);
             let added = added_links(&before, &after);
             if added > max {
                 return Ok(Some(Refusal::TooManyLinks { added, max }));
@@ -141,14 +145,22 @@ impl Wiki {
         exchange: &Exchange,
         honeypot: bool,
     ) -> Result<Option<Refusal>, WikiError> {
+        let per_hour = self.settings.spam.registrations_per_hour;
+        self.judge_sender(exchange, honeypot, "registration", per_hour)
+    }
+
+    /// The honeypot, then the per-address rate limit on `kind` (`per_hour` 0: none).
+    fn judge_sender(
+        &self,
+        exchange: &Exchange,
+        honeypot: bool,
+        kind: &str,
+        per_hour: u64,
+    ) -> Result<Option<Refusal>, WikiError> {
         if honeypot {
             return Ok(Some(Refusal::Honeypot));
         }
-        self.rate_limit(
-            exchange,
-            "registration",
-            self.settings.spam.registrations_per_hour,
-        )
+        self.rate_limit(exchange, kind, per_hour)
     }
 
     /// Counts one `kind` action from the requester's address, unless `per_hour` of them (0: no limit)
