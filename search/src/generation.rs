@@ -21,7 +21,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 use crate::common_words::{self, CommonWords};
 use crate::error::{io_error, tantivy_error};
 use crate::schema::{self, Fields};
-use crate::SearchError;
+use crate::{SearchError, Watermark};
 
 const POINTER: &str = "CURRENT";
 
@@ -53,8 +53,8 @@ impl Opened {
         Ok(self.reader.searcher())
     }
 
-    /// The id of the last revision the generation holds, from its last commit (0 for a new index).
-    pub(crate) fn indexed_up_to(&self) -> Result<u64, SearchError> {
+    /// What the generation holds, from its last commit (zeros for a new index).
+    pub(crate) fn watermark(&self) -> Result<Watermark, SearchError> {
         payload(&self.index)
     }
 }
@@ -196,12 +196,70 @@ fn state_of(index: &Index) -> Result<u64, SearchError> {
     Ok(hasher.finish())
 }
 
-fn payload(index: &Index) -> Result<u64, SearchError> {
+fn payload(index: &Index) -> Result<Watermark, SearchError> {
     let metas = index
         .load_metas()
         .map_err(tantivy_error("reading the index metadata"))?;
     Ok(metas
         .payload
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or(0))
+        .as_deref()
+        .map(Watermark::from_payload)
+        .unwrap_or_default())
+}
+
+impl Watermark {
+    /// The commit payload: `REVISIONS FILES`.
+    pub(crate) fn to_payload(self) -> String {
+        format!("{} {}", self.revisions, self.files)
+    }
+
+    /// Reads a payload; one written before files were indexed holds the revision id alone, and
+    /// reads as holding no file event. Anything unreadable reads as 0: catching up from the start
+    /// is always safe.
+    pub(crate) fn from_payload(payload: &str) -> Watermark {
+        let mut ids = payload
+            .split_whitespace()
+            .map(|id| id.parse::<u64>().unwrap_or(0));
+        Watermark {
+            revisions: ids.next().unwrap_or(0),
+            files: ids.next().unwrap_or(0),
+        }
+    }
+}
+
+/// Moves an index off `outdated`, a generation built with other fields (by an older quire): the next
+/// generation, with the current fields, becomes the live one, holding nothing (its watermark is 0),
+/// so the next catch-up replays the logs from the start and fills it; the outdated generation is
+/// deleted. Never an error page on an old data directory, and no `quire reindex` needed.
+///
+/// Every process that finds the outdated generation does the same, and they agree: the next
+/// generation is created once (see [`open`]), and the pointer is written with the same number.
+pub(crate) fn replace_outdated(root: &Path, outdated: u64) -> Result<Opened, SearchError> {
+    let mut generation = outdated + 1;
+    let opened = loop {
+        match open(root, generation) {
+            Ok(opened) => break opened,
+            // Left by an older rebuild: skip it too.
+            Err(SearchError::Outdated { .. }) => generation += 1,
+            Err(err) => return Err(err),
+        }
+    };
+    // A rebuild may have moved the pointer on meanwhile: then it wins.
+    if read_pointer(root)? == outdated {
+        write_pointer(root, generation)?;
+    }
+    tracing::warn!(
+        from = outdated,
+        to = generation,
+        "the search index was built by another version of quire; it is being rebuilt from the logs"
+    );
+    for old in outdated..generation {
+        let dir = generation_dir(root, old);
+        if let Err(err) = fs::remove_dir_all(&dir) {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(dir = %dir.display(), %err, "could not delete an outdated search index");
+            }
+        }
+    }
+    Ok(opened)
 }

@@ -63,7 +63,7 @@ pub use crate::error::SearchError;
 use crate::generation::Opened;
 pub use crate::query::{Hit, SearchResults, Visible};
 pub use crate::rebuild::Rebuild;
-pub use crate::schema::PageDoc;
+pub use crate::schema::{FileDoc, PageDoc};
 pub use crate::update::{Update, MIN_WRITER_HEAP};
 
 /// The search index of one data directory. Cheap to create; opens lazily, reopens when a rebuild
@@ -98,13 +98,41 @@ impl SearchIndex {
         if let Some(opened) = open.as_ref().filter(|o| o.generation == generation) {
             return Ok(Arc::clone(opened));
         }
-        let opened = Arc::new(generation::open(&self.root, generation)?);
+        let opened = match generation::open(&self.root, generation) {
+            Err(SearchError::Outdated { .. }) => {
+                generation::replace_outdated(&self.root, generation)?
+            }
+            opened => opened?,
+        };
+        let opened = Arc::new(opened);
         *open = Some(Arc::clone(&opened));
         Ok(opened)
     }
 
     /// The id of the last revision the index holds (0 for a new index).
     pub fn indexed_up_to(&self) -> Result<u64, SearchError> {
-        self.opened()?.indexed_up_to()
+        Ok(self.watermark()?.revisions)
     }
+
+    /// The id of the last file event the index holds (0 for a new index, or one built before files
+    /// were indexed).
+    pub fn files_indexed_up_to(&self) -> Result<u64, SearchError> {
+        Ok(self.watermark()?.files)
+    }
+
+    /// Both: what the index holds of each log.
+    pub fn watermark(&self) -> Result<Watermark, SearchError> {
+        self.opened()?.watermark()
+    }
+}
+
+/// How far the index has caught up with each of the two logs it is fed from: the revision log
+/// (pages) and the file log (attached files' versions, deletions and restorations), whose ids grow
+/// independently. Recorded in every commit; a new or rebuilt index starts at zeros.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Watermark {
+    /// The id of the last revision the index holds.
+    pub revisions: u64,
+    /// The id of the last file event the index holds.
+    pub files: u64,
 }

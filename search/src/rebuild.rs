@@ -23,9 +23,9 @@ use tantivy::{Index, TantivyDocument};
 use crate::common_words::{self, CommonWords};
 use crate::error::{io_error, tantivy_error};
 use crate::generation::{self, generation_dir};
-use crate::schema::{self, Fields, PageDoc};
+use crate::schema::{self, FileDoc, Fields, PageDoc};
 use crate::update::{Update, MIN_WRITER_HEAP};
-use crate::{SearchError, SearchIndex};
+use crate::{SearchError, SearchIndex, Watermark};
 
 impl SearchIndex {
     /// Starts a rebuild from scratch in a new generation, while the live one keeps serving. Add every
@@ -61,7 +61,7 @@ impl SearchIndex {
             )
             .map_err(tantivy_error("starting the rebuild's writer"))?;
         Ok(Rebuild {
-            update: Update::new(writer, opened, &self.root, 0),
+            update: Update::new(writer, opened, &self.root, Watermark::default()),
             root: self.root.clone(),
             common: None,
             sample: Vec::new(),
@@ -128,6 +128,15 @@ impl Rebuild {
         self.add(pages)
     }
 
+    /// Adds a file (the current version of a file attached to a page).
+    pub fn put_file(&mut self, file: &FileDoc<'_>) -> Result<(), SearchError> {
+        self.update
+            .writer
+            .add_document(self.update.opened.fields.file_document(file))
+            .map_err(tantivy_error("adding a file"))?;
+        Ok(())
+    }
+
     /// Learns the common words from the sample, records them with the generation, and indexes the
     /// sample.
     fn learn(&mut self) -> Result<(), SearchError> {
@@ -165,13 +174,24 @@ impl Rebuild {
     }
 
     /// Commits (recording `up_to`, the last revision id the pages put reflect at least), makes this
-    /// generation the live one, and deletes the others.
-    pub fn finish(mut self, up_to: u64) -> Result<(), SearchError> {
+    /// generation the live one, and deletes the others. It records no file event: the next catch-up
+    /// replays the file log from its start (use [`Rebuild::finish_at`] when the current files were
+    /// put).
+    pub fn finish(self, up_to: u64) -> Result<(), SearchError> {
+        self.finish_at(Watermark {
+            revisions: up_to,
+            files: 0,
+        })
+    }
+
+    /// Like [`Rebuild::finish`], recording the last id of each log that the pages and files put
+    /// reflect at least.
+    pub fn finish_at(mut self, up_to: Watermark) -> Result<(), SearchError> {
         if self.common.is_none() {
             self.learn()?;
         }
         let generation = self.update.opened.generation;
-        self.update.commit(up_to)?;
+        self.update.commit_at(up_to)?;
         generation::write_pointer(&self.root, generation)?;
         for old in generation::generations(&self.root)? {
             if old != generation {

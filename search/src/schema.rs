@@ -8,6 +8,11 @@
 //! `title_key` holds the lowercased name and each of its trailing segment paths (`help/editing`,
 //! `editing`) for go-to and prefix suggestions. `pairs` holds the body's adjacent pairs of common
 //! words, one term each, for fast phrases (see the `common_words` module).
+//!
+//! A file attached to a page is a document too, keyed by `file_page` and `file_name` (raw terms)
+//! and marked by `kind`; its words go into fields of its own (`file_title`: the name's words,
+//! `file_body`: the text, `file_author`), never into the page fields, so that files change neither
+//! which pages a query finds nor how they rank (see [`Kind`]).
 
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
@@ -38,15 +43,71 @@ pub(crate) struct Fields {
     pub(crate) modified: Field,
     pub(crate) name_len: Field,
     pub(crate) pairs: Field,
+    pub(crate) kind: Field,
+    pub(crate) file_page: Field,
+    pub(crate) file_name: Field,
+    pub(crate) file_title: Field,
+    pub(crate) file_body: Field,
+    pub(crate) file_author: Field,
 }
 
-/// The field a user may name in a query (`title:foo`), and what it searches.
-pub(crate) fn user_field(fields: &Fields, name: &str) -> Option<Field> {
-    match name {
-        "title" => Some(fields.title),
-        "path" | "name" => Some(fields.path),
-        "body" | "text" => Some(fields.body),
-        "author" => Some(fields.author),
+/// The one term of `kind` every file document holds (pages hold none, so that a rebuild of a wiki
+/// without files indexes exactly what it did before files existed).
+pub(crate) const FILE_KIND: &str = "file";
+
+/// What a document is. Pages and files keep their words in fields of their own, so that the words of
+/// files move no page's statistics (how many documents hold a word, how long a field is): a page
+/// query ranks pages as if there were no files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Page,
+    File,
+}
+
+impl Kind {
+    /// The field holding the name of the page a document belongs to (a raw term): what a reader's
+    /// rights filter on.
+    pub(crate) fn page_field(self, fields: &Fields) -> Field {
+        match self {
+            Kind::Page => fields.name,
+            Kind::File => fields.file_page,
+        }
+    }
+
+    /// The fields a query without `field:` searches, with their boosts.
+    pub(crate) fn default_fields(self, fields: &Fields) -> Vec<(Field, f32)> {
+        match self {
+            Kind::Page => vec![(fields.title, 3.0), (fields.path, 1.5), (fields.body, 1.0)],
+            Kind::File => vec![(fields.file_title, 3.0), (fields.file_body, 1.0)],
+        }
+    }
+
+    /// The field of the text, which snippets are cut from.
+    pub(crate) fn text_field(self, fields: &Fields) -> Field {
+        match self {
+            Kind::Page => fields.body,
+            Kind::File => fields.file_body,
+        }
+    }
+
+    /// The field of who saved it.
+    pub(crate) fn author_field(self, fields: &Fields) -> Field {
+        match self {
+            Kind::Page => fields.author,
+            Kind::File => fields.file_author,
+        }
+    }
+}
+
+/// The field a user may name in a query (`title:foo`), and what it searches in documents of `kind`
+/// (a file's name is its title and its path).
+pub(crate) fn user_field(fields: &Fields, kind: Kind, name: &str) -> Option<Field> {
+    match (name, kind) {
+        ("title", Kind::Page) => Some(fields.title),
+        ("path" | "name", Kind::Page) => Some(fields.path),
+        ("title" | "path" | "name", Kind::File) => Some(fields.file_title),
+        ("body" | "text", _) => Some(kind.text_field(fields)),
+        ("author", _) => Some(kind.author_field(fields)),
         _ => None,
     }
 }
@@ -88,6 +149,13 @@ pub(crate) fn schema() -> Schema {
                 .set_index_option(IndexRecordOption::WithFreqs),
         ),
     );
+    // Files: `kind` marks them; `file_page` and `file_name` are their key (raw terms).
+    builder.add_text_field("kind", STRING);
+    builder.add_text_field("file_page", STRING | STORED);
+    builder.add_text_field("file_name", STRING | STORED);
+    builder.add_text_field("file_title", words(true));
+    builder.add_text_field("file_body", words(true) | STORED);
+    builder.add_text_field("file_author", words(true) | STORED);
     builder.build()
 }
 
@@ -104,6 +172,12 @@ impl Fields {
             modified: field("modified")?,
             name_len: field("name_len")?,
             pairs: field("pairs")?,
+            kind: field("kind")?,
+            file_page: field("file_page")?,
+            file_name: field("file_name")?,
+            file_title: field("file_title")?,
+            file_body: field("file_body")?,
+            file_author: field("file_author")?,
         })
     }
 }
@@ -159,6 +233,39 @@ impl Fields {
         if !common.is_empty() {
             doc.add_text(self.pairs, common.pairs_text(analyzer, page.text));
         }
+        doc
+    }
+}
+
+/// What the index needs to know about one file attached to a page: its current version. A file is
+/// known by its page and its name; its text is given only for files whose text is worth searching
+/// (`text/*`, Markdown), already reduced to plain words by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDoc<'a> {
+    /// The name of the page it is attached to, exactly as stored.
+    pub page: &'a str,
+    /// The file name, exactly as stored.
+    pub name: &'a str,
+    /// Its text, or `""` for a file that has none (an image, a PDF).
+    pub text: &'a str,
+    /// Who uploaded the current version.
+    pub author: &'a str,
+    /// When, in unix seconds UTC.
+    pub time: i64,
+}
+
+impl Fields {
+    /// The document of a file. Its name's words are its title (`diagram.png` is found by `diagram`,
+    /// `png` and the phrase of both).
+    pub(crate) fn file_document(&self, file: &FileDoc<'_>) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.kind, FILE_KIND);
+        doc.add_text(self.file_page, file.page);
+        doc.add_text(self.file_name, file.name);
+        doc.add_text(self.file_title, title_words(file.name));
+        doc.add_text(self.file_body, file.text);
+        doc.add_text(self.file_author, file.author);
+        doc.add_date(self.modified, DateTime::from_timestamp_secs(file.time));
         doc
     }
 }

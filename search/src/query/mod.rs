@@ -28,20 +28,21 @@ use tantivy::query::{
     BooleanQuery, ConstScoreQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query,
     TermQuery, TermSetQuery,
 };
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::Score;
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use self::statistics::Statistics;
 use crate::error::tantivy_error;
-use crate::schema::{self, Fields};
+use crate::generation::Opened;
+use crate::schema::{self, Fields, Kind, FILE_KIND};
 use crate::{snippet, SearchError, SearchIndex};
 
 /// One page of search results.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchResults {
-    /// How many pages match in all.
+    /// How many pages and files match in all.
     pub total: usize,
     /// The requested slice of them, best first.
     pub hits: Vec<Hit>,
@@ -51,14 +52,17 @@ pub struct SearchResults {
     pub did_you_mean: Vec<String>,
 }
 
-/// One matching page.
+/// One matching page, or file attached to a page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    /// The page name.
+    /// The page name (for a file, of the page it is attached to).
     pub name: String,
-    /// A passage of the text, HTML-escaped, the matched words in `<mark>`.
+    /// For a file, its name; `None` for the page itself.
+    pub file: Option<String>,
+    /// A passage of the text, HTML-escaped, the matched words in `<mark>` (empty for a file
+    /// without text).
     pub snippet_html: String,
-    /// Who saved the current revision.
+    /// Who saved the current revision (of a file: uploaded the current version).
     pub author: String,
     /// When, in unix seconds UTC.
     pub time: i64,
@@ -90,13 +94,14 @@ impl Visible<'_> {
         }
     }
 
-    /// `query`, restricted to the visible pages, its scores unchanged.
-    fn restrict(self, fields: Fields, query: Box<dyn Query>) -> Box<dyn Query> {
+    /// `query`, restricted to the documents of the visible pages (whose page name is in
+    /// `page_field`), its scores unchanged.
+    fn restrict(self, page_field: Field, query: Box<dyn Query>) -> Box<dyn Query> {
         let names = |names: &[String]| -> Box<dyn Query> {
             Box::new(TermSetQuery::new(
                 names
                     .iter()
-                    .map(|name| Term::from_field_text(fields.name, name)),
+                    .map(|name| Term::from_field_text(page_field, name)),
             ))
         };
         let filter = match self {
@@ -113,12 +118,19 @@ impl Visible<'_> {
 }
 
 impl SearchIndex {
-    /// Runs a query over the `visible` pages, `limit` hits after the first `offset`. The syntax (words, `"phrases"`, `OR`,
-    /// `-word`, `prefix*`, `title:`/`path:`/`body:`/`author:`) never fails to parse; the
-    /// `query::syntax` module documents it, and the wiki's `Help/Search` page does for users.
+    /// Runs a query over the `visible` pages and their files, `limit` hits after the first `offset`.
+    /// The syntax (words, `"phrases"`, `OR`, `-word`, `prefix*`, `title:`/`path:`/`body:`/`author:`)
+    /// never fails to parse; the `query::syntax` module documents it, and the wiki's `Help/Search`
+    /// page does for users.
     ///
-    /// `total` counts the visible matching pages only, and hidden pages take no place in the
-    /// ranking, so a search answers the same whatever a hidden page holds.
+    /// Files are searched by their name's words (as a title: `diagram.png` by `diagram`, by
+    /// `png` and by `diagram.png`) and their text, in a search of their own with statistics of their
+    /// own, so a page ranks as it would without any file; the two lists are merged by score. A file
+    /// is visible exactly when its page is.
+    ///
+    /// `total` counts the visible matching pages and files only, and hidden pages (and their
+    /// files) take no place in the ranking, so a search answers the same whatever a hidden page
+    /// holds.
     pub fn search(
         &self,
         text: &str,
@@ -130,16 +142,29 @@ impl SearchIndex {
         let searcher = opened.searcher()?;
         let fields = opened.fields;
         let go_to = go_to(&searcher, fields, visible, text)?;
-        let parsed = syntax::parse(text, |name| schema::user_field(&fields, name).is_some());
-        let statistics = Statistics::of(&searcher, fields, visible)?;
-        let mut builder = syntax::Builder {
-            fields,
-            analyzer: schema::analyzer(),
-            searcher: &searcher,
-            statistics: &statistics,
-            common: &opened.common,
+        let parsed = syntax::parse(text, |name| {
+            schema::user_field(&fields, Kind::Page, name).is_some()
+        });
+        let files = live_files(&searcher, fields)?;
+        // Without files, the pages' window is the answer's; with them, each list's first
+        // `offset + limit` are merged and the window cut from the merge.
+        let window = if files == 0 {
+            Window { offset, limit }
+        } else {
+            Window {
+                offset: 0,
+                limit: offset.saturating_add(limit),
+            }
         };
-        let Some(built) = builder.build(&parsed) else {
+        let search = Search {
+            searcher: &searcher,
+            opened: &opened,
+            parsed: &parsed,
+            visible,
+            files,
+            window,
+        };
+        let Some(pages) = search.run(Kind::Page)? else {
             return Ok(SearchResults {
                 total: 0,
                 hits: Vec::new(),
@@ -147,47 +172,19 @@ impl SearchIndex {
                 did_you_mean: Vec::new(),
             });
         };
-        let top_docs = TopDocs::with_limit(limit.max(1)).and_offset(offset);
-        let prunable = built.prunable && visible.is_all();
-        let query = visible.restrict(fields, built.query);
-        let (total, top) = if prunable {
-            // Two passes, each fast on its own: counting without scores (straight from the posting
-            // lists) and ranking with block-WAND, which skips most matches, and which a collector
-            // that must see every match (a count) would disable.
-            let total = searcher
-                .search(&query, &Count)
-                .map_err(tantivy_error("counting matches"))?;
-            let top = searcher
-                .search_with_statistics_provider(&query, &top_docs, &statistics)
-                .map_err(tantivy_error("searching"))?;
-            (total, top)
-        } else {
-            // Intersections, phrases and filtered queries score every match anyway: count them in
-            // the same pass.
-            searcher
-                .search_with_statistics_provider(&query, &(Count, top_docs), &statistics)
-                .map_err(tantivy_error("searching"))?
-        };
-        let words = body_words_rarest_first(&statistics, fields, &*built.highlight)?;
-        let snippets = snippet_generator(&searcher, fields, &words)?;
-        let words: Vec<&str> = words.iter().map(|(_, word)| word.as_str()).collect();
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top.into_iter().take(limit) {
-            let doc = load(&searcher, address)?;
-            let body = text_of(&doc, fields.body);
-            hits.push(Hit {
-                name: text_of(&doc, fields.name),
-                snippet_html: snippet::of(&snippets, &body, &words),
-                author: text_of(&doc, fields.author),
-                time: doc
-                    .get_first(fields.modified)
-                    .and_then(|v| v.as_datetime())
-                    .map_or(0, |t| t.into_timestamp_secs()),
-                score,
-            });
+        let mut total = pages.total;
+        let mut hits = pages.hits;
+        if files > 0 {
+            if let Some(found) = search.run(Kind::File)? {
+                total += found.total;
+                hits.extend(found.hits);
+                // Stable: on equal scores, pages first.
+                hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            }
+            hits = hits.into_iter().skip(offset).take(limit).collect();
         }
         let did_you_mean = if total == 0 {
-            did_you_mean(&searcher, fields, visible, &built.words)?
+            did_you_mean(&searcher, fields, visible, &pages.words)?
         } else {
             Vec::new()
         };
@@ -217,7 +214,7 @@ impl SearchIndex {
         let key = fields.title_key;
         // Every string starting with `prefix` sorts before `prefix` + the highest code point.
         let query = visible.restrict(
-            fields,
+            fields.name,
             Box::new(InvertedIndexRangeQuery::new(
                 std::ops::Bound::Included(Term::from_field_text(key, &prefix)),
                 std::ops::Bound::Excluded(Term::from_field_text(
@@ -249,6 +246,115 @@ impl SearchIndex {
     }
 }
 
+/// Which of the ranked hits to return.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    offset: usize,
+    limit: usize,
+}
+
+/// One search, run over pages and then over files.
+struct Search<'s> {
+    searcher: &'s Searcher,
+    opened: &'s Opened,
+    parsed: &'s syntax::Parsed,
+    visible: Visible<'s>,
+    /// How many live file documents the index holds.
+    files: u64,
+    window: Window,
+}
+
+/// What a search found among the documents of one kind.
+struct Found {
+    total: usize,
+    hits: Vec<Hit>,
+    /// The plain words typed, for "did you mean".
+    words: Vec<String>,
+}
+
+impl Search<'_> {
+    /// The documents of `kind` matching, `None` when nothing searchable was typed.
+    fn run(&self, kind: Kind) -> Result<Option<Found>, SearchError> {
+        let (searcher, fields, visible) = (self.searcher, self.opened.fields, self.visible);
+        let statistics = Statistics::of(searcher, fields, visible, kind, self.files)?;
+        let mut builder = syntax::Builder {
+            fields,
+            analyzer: schema::analyzer(),
+            searcher,
+            statistics: &statistics,
+            common: &self.opened.common,
+            kind,
+        };
+        let Some(built) = builder.build(self.parsed) else {
+            return Ok(None);
+        };
+        let Window { offset, limit } = self.window;
+        let top_docs = TopDocs::with_limit(limit.max(1)).and_offset(offset);
+        let prunable = built.prunable && statistics.is_whole();
+        let query = visible.restrict(kind.page_field(&fields), built.query);
+        let (total, top) = if prunable {
+            // Two passes, each fast on its own: counting without scores (straight from the posting
+            // lists) and ranking with block-WAND, which skips most matches, and which a collector
+            // that must see every match (a count) would disable.
+            let total = searcher
+                .search(&query, &Count)
+                .map_err(tantivy_error("counting matches"))?;
+            let top = searcher
+                .search_with_statistics_provider(&query, &top_docs, &statistics)
+                .map_err(tantivy_error("searching"))?;
+            (total, top)
+        } else {
+            // Intersections, phrases and filtered queries score every match anyway: count them in
+            // the same pass.
+            searcher
+                .search_with_statistics_provider(&query, &(Count, top_docs), &statistics)
+                .map_err(tantivy_error("searching"))?
+        };
+        let text_field = kind.text_field(&fields);
+        let words = text_words_rarest_first(&statistics, text_field, &*built.highlight)?;
+        let snippets = snippet_generator(searcher, text_field, &words)?;
+        let words: Vec<&str> = words.iter().map(|(_, word)| word.as_str()).collect();
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top.into_iter().take(limit) {
+            let doc = load(searcher, address)?;
+            let text = text_of(&doc, text_field);
+            hits.push(Hit {
+                name: text_of(&doc, kind.page_field(&fields)),
+                file: (kind == Kind::File).then(|| text_of(&doc, fields.file_name)),
+                snippet_html: snippet::of(&snippets, &text, &words),
+                author: text_of(&doc, kind.author_field(&fields)),
+                time: doc
+                    .get_first(fields.modified)
+                    .and_then(|v| v.as_datetime())
+                    .map_or(0, |t| t.into_timestamp_secs()),
+                score,
+            });
+        }
+        Ok(Some(Found {
+            total,
+            hits,
+            words: built.words,
+        }))
+    }
+}
+
+/// How many live file documents `searcher` holds (usually none: then files cost a search nothing
+/// but this).
+fn live_files(searcher: &Searcher, fields: Fields) -> Result<u64, SearchError> {
+    let term = Term::from_field_text(fields.kind, FILE_KIND);
+    if searcher
+        .doc_freq(&term)
+        .map_err(tantivy_error("counting files"))?
+        == 0
+    {
+        return Ok(0);
+    }
+    let count = searcher
+        .search(&TermQuery::new(term, IndexRecordOption::Basic), &Count)
+        .map_err(tantivy_error("counting files"))?;
+    Ok(count as u64)
+}
+
 /// "Go to": the `visible` pages whose name, or last segments of it, is what was typed.
 fn go_to(
     searcher: &Searcher,
@@ -261,7 +367,7 @@ fn go_to(
         return Ok(Vec::new());
     }
     let query = visible.restrict(
-        fields,
+        fields.name,
         Box::new(TermQuery::new(
             Term::from_field_text(fields.title_key, &key),
             IndexRecordOption::Basic,
@@ -279,16 +385,16 @@ fn go_to(
     Ok(names)
 }
 
-/// The query's words in the body and how many visible pages hold each, rarest first: a snippet is
-/// looked for where the rarest occurs.
-fn body_words_rarest_first(
+/// The query's words in the text (`field`) and how many visible documents hold each, rarest first: a
+/// snippet is looked for where the rarest occurs.
+fn text_words_rarest_first(
     statistics: &Statistics<'_>,
-    fields: Fields,
+    field: Field,
     query: &dyn Query,
 ) -> Result<Vec<(u64, String)>, SearchError> {
     let mut terms = Vec::new();
     query.query_terms(&mut |term, _| {
-        if term.field() == fields.body {
+        if term.field() == field {
             terms.push(term.clone());
         }
     });
@@ -308,7 +414,7 @@ fn body_words_rarest_first(
 /// count more) but by the visible pages' counts.
 fn snippet_generator(
     searcher: &Searcher,
-    fields: Fields,
+    field: Field,
     words: &[(u64, String)],
 ) -> Result<SnippetGenerator, SearchError> {
     let weights: BTreeMap<String, Score> = words
@@ -318,12 +424,12 @@ fn snippet_generator(
         .collect();
     let tokenizer = searcher
         .index()
-        .tokenizer_for_field(fields.body)
+        .tokenizer_for_field(field)
         .map_err(tantivy_error("preparing snippets"))?;
     Ok(SnippetGenerator::new(
         weights,
         tokenizer,
-        fields.body,
+        field,
         snippet::SNIPPET_CHARS,
     ))
 }
@@ -351,7 +457,7 @@ fn did_you_mean(
     if clauses.is_empty() {
         return Ok(Vec::new());
     }
-    let query = visible.restrict(fields, Box::new(BooleanQuery::new(clauses)));
+    let query = visible.restrict(fields.name, Box::new(BooleanQuery::new(clauses)));
     let top = searcher
         .search(&query, &TopDocs::with_limit(5))
         .map_err(tantivy_error("looking for similar titles"))?;
@@ -366,7 +472,7 @@ fn load(searcher: &Searcher, address: DocAddress) -> Result<TantivyDocument, Sea
         .map_err(tantivy_error("reading a found document"))
 }
 
-fn text_of(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+fn text_of(doc: &TantivyDocument, field: Field) -> String {
     doc.get_first(field)
         .and_then(|value| value.as_str())
         .unwrap_or_default()

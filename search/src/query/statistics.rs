@@ -13,44 +13,53 @@
 //!
 //! The cost is paid only by readers with hidden pages: one pass over the live documents per search
 //! (a byte per document and field), and one pass over the postings of each word the query holds.
+//!
+//! Pages and files are searched apart, each with statistics of its own kind: their words are in
+//! fields of their own, so only the number of documents needs the files taken out for pages
+//! ([`Statistics::Whole`] subtracts them), and the statistics of files are always counted (files
+//! are few).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Searcher, Term, TERMINATED};
+use tantivy::{DocId, DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
 use crate::error::tantivy_error;
-use crate::schema::Fields;
+use crate::schema::{Fields, Kind, FILE_KIND};
 use crate::{SearchError, Visible};
 
 /// The statistics a search ranks and expands prefixes with.
 pub(crate) enum Statistics<'s> {
     /// Every page is visible: the index's own statistics (tantivy's, which still count the
-    /// documents an update replaced until segments merge).
-    Whole(&'s Searcher),
+    /// documents an update replaced until segments merge), but for the number of documents, which
+    /// leaves out the `files` (live file documents).
+    Whole { searcher: &'s Searcher, files: u64 },
     /// Only some pages are: counted over them.
     Visible(VisibleStatistics<'s>),
 }
 
 impl<'s> Statistics<'s> {
-    /// The statistics of what `visible` lets a reader see in `searcher`.
+    /// The statistics of the documents of `kind` that `visible` lets a reader see in `searcher`;
+    /// `files` is how many live file documents it holds.
     pub(crate) fn of(
         searcher: &'s Searcher,
         fields: Fields,
         visible: Visible<'_>,
+        kind: Kind,
+        files: u64,
     ) -> Result<Statistics<'s>, SearchError> {
-        if visible.is_all() {
-            return Ok(Statistics::Whole(searcher));
+        if visible.is_all() && kind == Kind::Page {
+            return Ok(Statistics::Whole { searcher, files });
         }
-        VisibleStatistics::new(searcher, fields, visible).map(Statistics::Visible)
+        VisibleStatistics::new(searcher, fields, visible, kind).map(Statistics::Visible)
     }
 
     /// How many of the counted pages hold `term`.
     pub(crate) fn pages_with(&self, term: &Term) -> Result<u64, SearchError> {
         match self {
-            Statistics::Whole(searcher) => searcher
+            Statistics::Whole { searcher, .. } => searcher
                 .doc_freq(term)
                 .map_err(tantivy_error("reading word frequencies")),
             Statistics::Visible(visible) => visible.pages_with(term),
@@ -60,21 +69,23 @@ impl<'s> Statistics<'s> {
     /// Whether frequencies are the index's own, so that a term dictionary's counts can be used as
     /// they are.
     pub(crate) fn is_whole(&self) -> bool {
-        matches!(self, Statistics::Whole(_))
+        matches!(self, Statistics::Whole { .. })
     }
 }
 
 impl Bm25StatisticsProvider for Statistics<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
         match self {
-            Statistics::Whole(searcher) => searcher.total_num_tokens(field),
+            Statistics::Whole { searcher, .. } => searcher.total_num_tokens(field),
             Statistics::Visible(visible) => visible.total_words(field),
         }
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
         match self {
-            Statistics::Whole(searcher) => searcher.total_num_docs(),
+            Statistics::Whole { searcher, files } => {
+                Ok(searcher.total_num_docs()?.saturating_sub(*files).max(1))
+            }
             // At least one: BM25 divides by it, and with nothing visible nothing matches anyway.
             Statistics::Visible(visible) => Ok(visible.pages.max(1)),
         }
@@ -111,34 +122,34 @@ impl<'s> VisibleStatistics<'s> {
         searcher: &'s Searcher,
         fields: Fields,
         visible: Visible<'_>,
+        kind: Kind,
     ) -> Result<VisibleStatistics<'s>, SearchError> {
         let mut segments = Vec::with_capacity(searcher.segment_readers().len());
         let mut pages = 0;
+        let file_kind = Term::from_field_text(fields.kind, FILE_KIND);
         for segment in searcher.segment_readers() {
             let max_doc = segment.max_doc();
-            let names = segment
-                .inverted_index(fields.name)
-                .map_err(tantivy_error("reading page names"))?;
-            // The listed pages' documents, live or replaced.
+            // The listed pages' documents (of `kind`: their page is in its own field), live or
+            // replaced.
             let (listed, listed_visible) = match visible {
                 Visible::All => (&[][..], false),
                 Visible::Except(hidden) => (hidden, false),
                 Visible::Only(shown) => (shown, true),
             };
-            let mut flags = vec![!listed_visible; max_doc as usize];
-            for name in listed {
-                let term = Term::from_field_text(fields.name, name);
-                let Some(mut postings) = names
-                    .read_postings(&term, IndexRecordOption::Basic)
-                    .map_err(tantivy_error("reading page names"))?
-                else {
-                    continue;
-                };
-                let mut doc = postings.doc();
-                while doc != TERMINATED {
-                    flags[doc as usize] = listed_visible;
-                    doc = postings.advance();
+            let mut flags = vec![false; max_doc as usize];
+            if !listed_visible {
+                // Every document of the kind, to start with.
+                if kind == Kind::Page {
+                    flags.fill(true);
                 }
+                for_each_doc(segment, &file_kind, |doc| {
+                    flags[doc as usize] = kind == Kind::File;
+                })?;
+            }
+            let page_field = kind.page_field(&fields);
+            for name in listed {
+                let term = Term::from_field_text(page_field, name);
+                for_each_doc(segment, &term, |doc| flags[doc as usize] = listed_visible)?;
             }
             let mut ids = Vec::new();
             for (doc, flag) in flags.iter_mut().enumerate() {
@@ -165,7 +176,7 @@ impl<'s> VisibleStatistics<'s> {
         })
     }
 
-    /// How many visible pages hold `term`: its postings walked, or, when the visible pages are few,
+    /// How many counted documents hold `term`: its postings walked, or, when the visible pages are few,
     /// looked up one by one.
     fn pages_with(&self, term: &Term) -> Result<u64, SearchError> {
         if let Some(&count) = self.pages_per_term.borrow().get(term) {
@@ -217,4 +228,27 @@ impl<'s> VisibleStatistics<'s> {
         self.words_per_field.borrow_mut().insert(field, words);
         Ok(words)
     }
+}
+
+/// Calls `each` with every document (live or not) of `segment` holding `term`, a raw term.
+fn for_each_doc(
+    segment: &SegmentReader,
+    term: &Term,
+    mut each: impl FnMut(DocId),
+) -> Result<(), SearchError> {
+    let inverted = segment
+        .inverted_index(term.field())
+        .map_err(tantivy_error("reading page names"))?;
+    let Some(mut postings) = inverted
+        .read_postings(term, IndexRecordOption::Basic)
+        .map_err(tantivy_error("reading page names"))?
+    else {
+        return Ok(());
+    };
+    let mut doc = postings.doc();
+    while doc != TERMINATED {
+        each(doc);
+        doc = postings.advance();
+    }
+    Ok(())
 }

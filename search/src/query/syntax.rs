@@ -28,7 +28,7 @@ use tantivy::{Searcher, Term};
 
 use super::statistics::Statistics;
 use crate::common_words::CommonWords;
-use crate::schema::{user_field, Fields};
+use crate::schema::{user_field, Fields, Kind, FILE_KIND};
 
 /// How many words a prefix stands for at most: the most frequent ones.
 const MAX_PREFIX_EXPANSIONS: usize = 50;
@@ -152,6 +152,8 @@ pub(crate) struct Builder<'a> {
     /// Word counts over the reader's pages: a prefix stands for their most frequent words.
     pub(crate) statistics: &'a Statistics<'a>,
     pub(crate) common: &'a CommonWords,
+    /// What is searched: pages or files, each in its own fields.
+    pub(crate) kind: Kind,
 }
 
 /// The query to run and the one to highlight with (the positive clauses only).
@@ -276,8 +278,8 @@ impl Builder<'_> {
                 .map(|node| (Occur::Must, node.into_query()))
                 .collect();
             if clauses.is_empty() {
-                // Only exclusions: everything but them.
-                clauses.push((Occur::Must, Box::new(AllQuery)));
+                // Only exclusions: everything (of the kind) but them.
+                clauses.push((Occur::Must, self.everything()));
             }
             clauses.extend(
                 negative
@@ -297,12 +299,8 @@ impl Builder<'_> {
     /// One item as a query, and the query whose terms show it in snippets.
     fn item(&mut self, item: &Item) -> Option<(Node, Box<dyn Query>)> {
         let targets: Vec<(Field, f32)> = match item.field.as_deref() {
-            Some(name) => vec![(user_field(&self.fields, name)?, 1.0)],
-            None => vec![
-                (self.fields.title, 3.0),
-                (self.fields.path, 1.5),
-                (self.fields.body, 1.0),
-            ],
+            Some(name) => vec![(user_field(&self.fields, self.kind, name)?, 1.0)],
+            None => self.kind.default_fields(&self.fields),
         };
         let (text, prefix) = match &item.clause {
             Clause::Words(text) | Clause::Phrase(text) => (text, false),
@@ -351,6 +349,21 @@ impl Builder<'_> {
             Node::Other(Box::new(BooleanQuery::new(others))),
             Box::new(BooleanQuery::new(highlight)),
         ))
+    }
+
+    /// Every document of the kind searched, scoring nothing.
+    fn everything(&self) -> Box<dyn Query> {
+        let files: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(self.fields.kind, FILE_KIND),
+            IndexRecordOption::Basic,
+        ));
+        match self.kind {
+            Kind::Page => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery)),
+                (Occur::MustNot, files),
+            ])),
+            Kind::File => Box::new(ConstScoreQuery::new(files, 1.0)),
+        }
     }
 
     fn tokens(&mut self, text: &str) -> Vec<String> {
