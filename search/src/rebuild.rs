@@ -23,7 +23,7 @@ use tantivy::{Index, TantivyDocument};
 use crate::common_words::{self, CommonWords};
 use crate::error::{io_error, tantivy_error};
 use crate::generation::{self, generation_dir};
-use crate::schema::{self, FileDoc, Fields, PageDoc};
+use crate::schema::{self, Fields, FileDoc, PageDoc};
 use crate::update::{Update, MIN_WRITER_HEAP};
 use crate::{SearchError, SearchIndex, Watermark};
 

@@ -195,9 +195,16 @@ impl<'s> VisibleStatistics<'s> {
             };
             if docs.ids.len() * 8 < postings.doc_freq() as usize {
                 for &doc in &docs.ids {
-                    if postings.seek(doc) == doc {
-                        count += 1;
+                    // `seek` only goes forward: a word skipped past `doc` is not in it.
+                    let at = if postings.doc() < doc {
+                        postings.seek(doc)
+                    } else {
+                        postings.doc()
+                    };
+                    if at == TERMINATED {
+                        break;
                     }
+                    count += u64::from(at == doc);
                 }
             } else {
                 let mut doc = postings.doc();

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery,
-    PhraseQuery, Query, QueryClone, TermQuery,
+    PhraseQuery, Query, QueryClone, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -351,12 +351,14 @@ impl Builder<'_> {
         ))
     }
 
-    /// Every document of the kind searched, scoring nothing.
+    /// Every document of the kind searched, each scoring 1 as `AllQuery` does. The file marker is
+    /// a term set, not a term query: it must not be weighed by BM25, whose statistics count one
+    /// kind only.
     fn everything(&self) -> Box<dyn Query> {
-        let files: Box<dyn Query> = Box::new(TermQuery::new(
-            Term::from_field_text(self.fields.kind, FILE_KIND),
-            IndexRecordOption::Basic,
-        ));
+        let files: Box<dyn Query> = Box::new(TermSetQuery::new([Term::from_field_text(
+            self.fields.kind,
+            FILE_KIND,
+        )]));
         match self.kind {
             Kind::Page => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery)),

@@ -5,4 +5,5 @@
     reason = "test helpers outside #[test] functions; a failure should panic the test"
 )]
 
+mod files;
 mod index;
