@@ -20,6 +20,16 @@
 //! A document is a page's current revision, keyed by its exact name: an update replaces it, and
 //! [`Update::remove`] takes a deleted or renamed page out.
 //!
+//! A file attached to a page is a document too ([`FileDoc`]: its name, and the plain text of a text
+//! file), keyed by page and file name ([`Update::put_file`], [`Update::remove_file`],
+//! [`Update::remove_files`] for all of a page's). Its words are in fields of their own, so pages rank
+//! as if there were no files; a hit says which it is ([`Hit::file`]), and a file is visible exactly
+//! when its page is. Files come from a log of their own, so the index records the last id of each
+//! log ([`Watermark`]).
+//!
+//! An index built by a quire with other fields is replaced by an empty one on first use (its
+//! watermark 0, so catching up refills it): never an error on an old data directory.
+//!
 //! # Where things are
 //!
 //! - `generation`: the index's directory, its generations and the pointer to the live one, and how a

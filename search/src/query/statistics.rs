@@ -22,6 +22,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use tantivy::postings::SegmentPostings;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Searcher, SegmentReader, Term, TERMINATED};
@@ -184,13 +185,7 @@ impl<'s> VisibleStatistics<'s> {
         }
         let mut count = 0;
         for (segment, docs) in self.searcher.segment_readers().iter().zip(&self.segments) {
-            let inverted = segment
-                .inverted_index(term.field())
-                .map_err(tantivy_error("reading word frequencies"))?;
-            let Some(mut postings) = inverted
-                .read_postings(term, IndexRecordOption::Basic)
-                .map_err(tantivy_error("reading word frequencies"))?
-            else {
+            let Some(mut postings) = postings(segment, term)? else {
                 continue;
             };
             if docs.ids.len() * 8 < postings.doc_freq() as usize {
@@ -243,13 +238,7 @@ fn for_each_doc(
     term: &Term,
     mut each: impl FnMut(DocId),
 ) -> Result<(), SearchError> {
-    let inverted = segment
-        .inverted_index(term.field())
-        .map_err(tantivy_error("reading page names"))?;
-    let Some(mut postings) = inverted
-        .read_postings(term, IndexRecordOption::Basic)
-        .map_err(tantivy_error("reading page names"))?
-    else {
+    let Some(mut postings) = postings(segment, term)? else {
         return Ok(());
     };
     let mut doc = postings.doc();
@@ -258,4 +247,13 @@ fn for_each_doc(
         doc = postings.advance();
     }
     Ok(())
+}
+
+/// The documents of `segment` holding `term` (live or not), if any.
+fn postings(segment: &SegmentReader, term: &Term) -> Result<Option<SegmentPostings>, SearchError> {
+    segment
+        .inverted_index(term.field())
+        .map_err(tantivy_error("reading word frequencies"))?
+        .read_postings(term, IndexRecordOption::Basic)
+        .map_err(tantivy_error("reading word frequencies"))
 }
