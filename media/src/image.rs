@@ -202,7 +202,8 @@ pub fn thumbnail_within(
 fn encode(image: &DynamicImage) -> Result<Thumbnail, ThumbnailError> {
     let (width, height) = (image.width(), image.height());
     let mut bytes = Vec::new();
-    let encoded = if has_transparency(image) {
+    let transparent = has_transparency(image);
+    let encoded = if transparent {
         let rgba = image.to_rgba8();
         PngEncoder::new(&mut bytes).write_image(
             &rgba,
@@ -220,7 +221,7 @@ fn encode(image: &DynamicImage) -> Result<Thumbnail, ThumbnailError> {
         )
     };
     encoded.map_err(|error| ThumbnailError::Encode(error.to_string()))?;
-    let media_type = if has_transparency(image) {
+    let media_type = if transparent {
         "image/png"
     } else {
         "image/jpeg"

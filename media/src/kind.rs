@@ -392,38 +392,54 @@ fn extension(name: &str) -> String {
 /// the head is fine) and holds none of the bytes that mark binary data (WHATWG's "binary data bytes":
 /// control characters other than tab, newlines, form feed and escape).
 fn decode_text(head: &[u8]) -> Option<(String, TextEncoding)> {
-    let (text, encoding) = match head {
-        [0xFF, 0xFE, rest @ ..] => (utf16(rest, u16::from_le_bytes), TextEncoding::Utf16Le),
-        [0xFE, 0xFF, rest @ ..] => (utf16(rest, u16::from_be_bytes), TextEncoding::Utf16Be),
-        _ => {
-            let valid = match std::str::from_utf8(head) {
-                Ok(text) => text,
-                Err(error) if error.error_len().is_none() => {
-                    std::str::from_utf8(&head[..error.valid_up_to()]).ok()?
-                }
-                Err(_) => return None,
-            };
-            (valid.to_owned(), TextEncoding::Utf8)
-        }
+    let (encoding, body) = TextEncoding::split_bom(head);
+    let text = match encoding {
+        // A lone surrogate becomes U+0000, which is then taken for binary.
+        TextEncoding::Utf16Le | TextEncoding::Utf16Be => encoding.decode_utf16(body, '\0'),
+        TextEncoding::Utf8 => match std::str::from_utf8(body) {
+            Ok(text) => text.to_owned(),
+            Err(error) if error.error_len().is_none() => {
+                std::str::from_utf8(&body[..error.valid_up_to()])
+                    .ok()?
+                    .to_owned()
+            }
+            Err(_) => return None,
+        },
     };
     let binary =
         |c: char| matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{e}'..='\u{1a}' | '\u{1c}'..='\u{1f}');
     (!text.contains(binary)).then_some((text, encoding))
 }
 
-/// UTF-16 code units to text; a lone surrogate is not text (a pair cut at the head's end is dropped).
-fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
-    let mut units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|pair| unit([pair[0], pair[1]]))
-        .collect();
-    if units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
-        units.pop();
+impl TextEncoding {
+    /// The encoding `bytes` declare with a byte order mark (UTF-8 without one), and the bytes after the mark.
+    pub(crate) fn split_bom(bytes: &[u8]) -> (TextEncoding, &[u8]) {
+        match bytes {
+            [0xFF, 0xFE, rest @ ..] => (TextEncoding::Utf16Le, rest),
+            [0xFE, 0xFF, rest @ ..] => (TextEncoding::Utf16Be, rest),
+            [0xEF, 0xBB, 0xBF, rest @ ..] => (TextEncoding::Utf8, rest),
+            _ => (TextEncoding::Utf8, bytes),
+        }
     }
-    // A lone surrogate becomes U+0000, which `decode_text` then takes for binary.
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or('\0'))
-        .collect()
+
+    /// UTF-16 `bytes` (after the mark) as text. A surrogate pair that the end of `bytes` cuts (the end of a
+    /// head, or of the indexed prefix) is dropped; any other lone surrogate becomes `lone`.
+    pub(crate) fn decode_utf16(self, bytes: &[u8], lone: char) -> String {
+        let unit = match self {
+            TextEncoding::Utf16Be => u16::from_be_bytes,
+            TextEncoding::Utf16Le | TextEncoding::Utf8 => u16::from_le_bytes,
+        };
+        let mut units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|pair| unit([pair[0], pair[1]]))
+            .collect();
+        if units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
+            units.pop();
+        }
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(lone))
+            .collect()
+    }
 }
 
 /// Text by content (HTML, SVG) and then by name.

@@ -23,3 +23,28 @@ pub mod text;
 
 pub use kind::{Detected, MediaKind, TextEncoding, HEAD_BYTES};
 pub use name::{clean_file_name, NameError};
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn nothing_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600), name in ".{0,40}") {
+            let detected = crate::MediaKind::detect(&name, &bytes);
+            let _ = crate::image::dimensions(&bytes);
+            let _ = crate::text::indexable_text(&detected, &bytes);
+            prop_assert!(detected.inline || detected.sandbox);
+        }
+
+        #[test]
+        fn clean_names_are_safe_and_stable(raw in "[\\s\\S]{0,300}") {
+            if let Ok(clean) = crate::clean_file_name(&raw) {
+                prop_assert!(!clean.contains(['/', '\\']) && !clean.starts_with('.'));
+                prop_assert!(!clean.chars().any(char::is_control));
+                prop_assert!(clean.len() <= crate::name::MAX_NAME_BYTES);
+                prop_assert_eq!(crate::clean_file_name(&clean), Ok(clean.clone()));
+            }
+        }
+    }
+}

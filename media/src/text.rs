@@ -5,7 +5,7 @@
 //! is then dropped rather than shown as a replacement character; broken bytes further in become U+FFFD
 //! (a text file is detected from its first 4 KiB only, so the rest may be anything).
 
-use crate::kind::Detected;
+use crate::kind::{Detected, TextEncoding};
 
 /// How many of a text file's first bytes are indexed.
 pub const INDEX_BYTES: usize = 1024 * 1024;
@@ -18,17 +18,18 @@ pub fn indexable_text(detected: &Detected, content: &[u8]) -> Option<String> {
     }
     let cut = content.len() > INDEX_BYTES;
     let content = &content[..content.len().min(INDEX_BYTES)];
-    let text = match content {
-        [0xFF, 0xFE, rest @ ..] => utf16(rest, cut, u16::from_le_bytes),
-        [0xFE, 0xFF, rest @ ..] => utf16(rest, cut, u16::from_be_bytes),
-        _ => {
-            let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-            let content = if cut {
-                without_cut_character(content)
+    let (encoding, body) = TextEncoding::split_bom(content);
+    let text = match encoding {
+        TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+            encoding.decode_utf16(body, char::REPLACEMENT_CHARACTER)
+        }
+        TextEncoding::Utf8 => {
+            let body = if cut {
+                without_cut_character(body)
             } else {
-                content
+                body
             };
-            String::from_utf8_lossy(content).into_owned()
+            String::from_utf8_lossy(body).into_owned()
         }
     };
     Some(text)
@@ -55,19 +56,6 @@ fn without_cut_character(bytes: &[u8]) -> &[u8] {
     } else {
         bytes
     }
-}
-
-fn utf16(bytes: &[u8], cut: bool, unit: fn([u8; 2]) -> u16) -> String {
-    let mut units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|pair| unit([pair[0], pair[1]]))
-        .collect();
-    if cut && units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
-        units.pop();
-    }
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
 }
 
 #[cfg(test)]

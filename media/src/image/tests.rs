@@ -1,38 +1,12 @@
 use std::io::Cursor;
 
-use ::image::codecs::gif::GifEncoder;
-use ::image::codecs::webp::WebPEncoder;
 use ::image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
 use super::*;
 
 fn encoded(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut bytes = Cursor::new(Vec::new());
-    match format {
-        ImageFormat::Gif => {
-            let rgba = image.to_rgba8();
-            GifEncoder::new(&mut bytes)
-                .encode(
-                    &rgba,
-                    rgba.width(),
-                    rgba.height(),
-                    ::image::ExtendedColorType::Rgba8,
-                )
-                .unwrap();
-        }
-        ImageFormat::WebP => {
-            let rgba = image.to_rgba8();
-            WebPEncoder::new_lossless(&mut bytes)
-                .encode(
-                    &rgba,
-                    rgba.width(),
-                    rgba.height(),
-                    ::image::ExtendedColorType::Rgba8,
-                )
-                .unwrap();
-        }
-        _ => image.write_to(&mut bytes, format).unwrap(),
-    }
+    image.write_to(&mut bytes, format).unwrap();
     bytes.into_inner()
 }
 
