@@ -35,7 +35,7 @@ fn internal_dependencies(krate: &str) -> Vec<String> {
             // A crate may list itself as a dev-dependency, for its test-only features.
             for name in table.keys().filter(|name| *name != krate) {
                 if [
-                    "gateway", "storage", "search", "markup", "themes", "app", "quire",
+                    "gateway", "storage", "search", "markup", "media", "themes", "app", "quire",
                 ]
                 .contains(&name.as_str())
                 {
@@ -49,7 +49,7 @@ fn internal_dependencies(krate: &str) -> Vec<String> {
 
 #[test]
 fn library_crates_do_not_depend_on_each_other() {
-    for krate in ["gateway", "storage", "search", "markup", "themes"] {
+    for krate in ["gateway", "storage", "search", "markup", "media", "themes"] {
         assert_eq!(
             internal_dependencies(krate),
             Vec::<String>::new(),
@@ -106,7 +106,8 @@ fn wiki_code_names_no_gateway() {
 fn architecture_md_names_every_crate() {
     let doc = fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
     for krate in [
-        "gateway/", "storage/", "search/", "markup/", "themes/", "app/", "deploy/", "e2e/",
+        "gateway/", "storage/", "search/", "markup/", "media/", "themes/", "app/", "deploy/",
+        "e2e/",
     ] {
         assert!(
             doc.contains(&format!("`{krate}`")),
