@@ -56,6 +56,7 @@ pub mod form;
 pub mod http;
 pub mod listener;
 pub mod middleware;
+pub mod multipart;
 pub mod proxy;
 mod request;
 mod response;
