@@ -130,6 +130,13 @@ fn assert_head(response: &TestResponse, through: &str) {
     assert!(response.body.is_empty(), "{through}");
 }
 
+/// The whole file, its length to HEAD, a range, a 416 and a 304, through one gateway.
+fn assert_every_answer(send: &mut dyn FnMut(TestRequest) -> TestResponse, through: &str) {
+    assert_whole_file(&send(get()), through);
+    assert_head(&send(head()), through);
+    assert_ranges(send, through);
+}
+
 fn assert_ranges(send: &mut dyn FnMut(TestRequest) -> TestResponse, through: &str) {
     let partial = send(ranged("bytes=49999990-"));
     assert_eq!(partial.status, StatusCode::PARTIAL_CONTENT, "{through}");
@@ -155,9 +162,7 @@ fn assert_ranges(send: &mut dyn FnMut(TestRequest) -> TestResponse, through: &st
 #[test]
 fn a_50_mb_download_in_process() {
     let client = TestClient::new(app());
-    assert_whole_file(&client.send(get()), "in-process");
-    assert_head(&client.send(head()), "in-process");
-    assert_ranges(&mut |request| client.send(request), "in-process");
+    assert_every_answer(&mut |request| client.send(request), "in-process");
 }
 
 #[test]
@@ -176,9 +181,7 @@ fn a_50_mb_download_through_cgi() {
         .expect("the response is written");
         gateway::fastcgi::parse_cgi_response(&stdout).expect("a CGI response")
     };
-    assert_whole_file(&send(get()), "CGI");
-    assert_head(&send(head()), "CGI");
-    assert_ranges(&mut send, "CGI");
+    assert_every_answer(&mut send, "CGI");
 }
 
 #[test]
@@ -186,18 +189,14 @@ fn a_50_mb_download_through_fastcgi() {
     let server = TestServer::start(Protocol::FastCgi, Arc::new(app()), true, config());
     let mut client = server.client();
     let mut send = |request: TestRequest| client.send(&request, "").expect("an answer");
-    assert_whole_file(&send(get()), "FastCGI");
-    assert_head(&send(head()), "FastCGI");
-    assert_ranges(&mut send, "FastCGI");
+    assert_every_answer(&mut send, "FastCGI");
 }
 
 #[test]
 fn a_50_mb_download_through_scgi() {
     let server = TestServer::start(Protocol::Scgi, Arc::new(app()), false, config());
     let mut send = |request: TestRequest| server.scgi().send(&request, "").expect("an answer");
-    assert_whole_file(&send(get()), "SCGI");
-    assert_head(&send(head()), "SCGI");
-    assert_ranges(&mut send, "SCGI");
+    assert_every_answer(&mut send, "SCGI");
 }
 
 #[test]
@@ -229,7 +228,5 @@ fn a_50_mb_download_through_http() {
             body: reply.body,
         }
     };
-    assert_whole_file(&send(get()), "HTTP");
-    assert_head(&send(head()), "HTTP");
-    assert_ranges(&mut send, "HTTP");
+    assert_every_answer(&mut send, "HTTP");
 }
