@@ -217,26 +217,44 @@ pub(crate) fn write_response(
     let head = cgi_response_head(&response);
     stdout.write_all(&head).map_err(CgiError::Write)?;
     if !is_head {
-        match response.into_body() {
-            ResponseBody::Bytes(bytes) => stdout.write_all(&bytes).map_err(CgiError::Write)?,
-            ResponseBody::Reader(reader) => copy_body(reader, stdout)?,
+        let declared = crate::response::declared_length(response.headers());
+        match (response.into_body(), declared) {
+            (ResponseBody::Bytes(bytes), _) => stdout.write_all(&bytes).map_err(CgiError::Write)?,
+            (ResponseBody::Reader(reader), None) => {
+                copy_body(reader, stdout)?;
+            }
+            (ResponseBody::Reader(reader), Some(declared)) => {
+                // Past its declared length the web server would read the
+                // rest as garbage (or as the next response on a kept-alive
+                // connection): stop there, and say when the reader ran short.
+                let sent = copy_body(reader.take(declared), stdout)?;
+                if sent < declared {
+                    stdout.flush().map_err(CgiError::Write)?;
+                    return Err(CgiError::Body(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the body ended after {sent} of its declared {declared} bytes"),
+                    )));
+                }
+            }
         }
     }
     stdout.flush().map_err(CgiError::Write)
 }
 
 /// Like [`io::copy`], but says which side failed: a failing body is the app's
-/// fault, a failing stdout usually the client's.
-fn copy_body(mut reader: impl Read, stdout: &mut impl Write) -> Result<(), CgiError> {
+/// fault, a failing stdout usually the client's. Gives the bytes copied.
+fn copy_body(mut reader: impl Read, stdout: &mut impl Write) -> Result<u64, CgiError> {
     let mut chunk = vec![0u8; 64 * 1024];
+    let mut copied = 0;
     loop {
         let n = match reader.read(&mut chunk) {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(copied),
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(CgiError::Body(err)),
         };
         stdout.write_all(&chunk[..n]).map_err(CgiError::Write)?;
+        copied += n as u64;
     }
 }
 
@@ -517,6 +535,60 @@ mod tests {
             move |_: Request| Response::new(ResponseBody::reader(io::Cursor::new(big.clone())));
         let (_, body) = cgi(&[("REQUEST_METHOD", b"GET")], io::empty(), app);
         assert_eq!(body, expected);
+    }
+
+    /// An app that streams `len` bytes of `x` and declares `declared`.
+    fn sized(len: u64, declared: u64) -> impl App {
+        move |_: Request| {
+            let mut response = Response::new(ResponseBody::reader(io::repeat(b'x').take(len)));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, declared.into());
+            response
+        }
+    }
+
+    #[test]
+    fn a_reader_with_a_declared_length_is_sent_with_it_and_cut_there() {
+        let (head, body) = cgi(
+            &[("REQUEST_METHOD", b"GET")],
+            io::empty(),
+            sized(300_000, 300_000),
+        );
+        assert!(head.contains("content-length: 300000\r\n"), "{head}");
+        assert_eq!(body.len(), 300_000);
+        let (_, body) = cgi(
+            &[("REQUEST_METHOD", b"GET")],
+            io::empty(),
+            sized(300_000, 1000),
+        );
+        assert_eq!(
+            body.len(),
+            1000,
+            "bytes past the declared length are not sent"
+        );
+        let (head, body) = cgi(
+            &[("REQUEST_METHOD", b"HEAD")],
+            io::empty(),
+            sized(300_000, 300_000),
+        );
+        assert!(head.contains("content-length: 300000\r\n"), "{head}");
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn a_reader_short_of_its_declared_length_is_a_body_error() {
+        let mut stdout = Vec::new();
+        let vars = [("REQUEST_METHOD", "GET")];
+        let result = respond(
+            vars,
+            io::empty(),
+            &mut stdout,
+            &sized(10, 20),
+            &GatewayConfig::default(),
+        );
+        assert!(matches!(result, Err(CgiError::Body(_))), "{result:?}");
+        assert!(stdout.ends_with(b"xxxxxxxxxx"));
     }
 
     #[test]

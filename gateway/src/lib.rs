@@ -29,7 +29,11 @@
 //!   and queries, refusing broken UTF-8), [`cookies`] (reading `Cookie`,
 //!   writing `Set-Cookie`), [`session`] (sessions sealed into the client's
 //!   cookie, and their CSRF tokens) and [`uri`] (the percent-encoding sets of
-//!   a request target).
+//!   a request target);
+//! - what file uploads and downloads need: [`multipart`] (a streaming
+//!   `multipart/form-data` reader with bounded memory), [`range`] (one
+//!   `Range: bytes=` with `If-Range`, the 206 and 416 headers) and
+//!   [`disposition`] (`Content-Disposition` with an RFC 8187 file name).
 //!
 //! The crate deliberately knows nothing about what the application does: no
 //! routing, no templates, no storage. Another application could use it as is.
@@ -49,6 +53,7 @@ mod app;
 pub mod body;
 pub mod cgi;
 pub mod cookies;
+pub mod disposition;
 pub mod environ;
 mod error;
 pub mod fastcgi;
@@ -56,7 +61,9 @@ pub mod form;
 pub mod http;
 pub mod listener;
 pub mod middleware;
+pub mod multipart;
 pub mod proxy;
+pub mod range;
 mod request;
 mod response;
 pub mod scgi;

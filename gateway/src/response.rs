@@ -9,6 +9,16 @@ use bytes::Bytes;
 pub type Response = http::Response<ResponseBody>;
 
 /// A response body: bytes known up front, or a reader streamed to the client.
+///
+/// A reader's length is unknown to the gateway unless the app says it with
+/// a `Content-Length` header (for a file, it knows it). Every adapter then
+/// sends the body with that fixed length (never chunked, never read whole
+/// first), and answers `HEAD` with the length and no body; CGI and SCGI
+/// also stop at that length, and report a reader that ends short of it. A
+/// reader without `Content-Length` is sent chunked (HTTP) or until it ends.
+/// The length lives in the header alone, not in a second body variant, so
+/// that it is one fact in one place, which middleware already know how to
+/// keep or drop (gzip drops it).
 pub enum ResponseBody {
     /// The whole body, in memory.
     Bytes(Bytes),
@@ -59,6 +69,15 @@ impl ResponseBody {
             ResponseBody::Reader(reader) => reader,
         }
     }
+}
+
+/// The length a response declares in its `Content-Length`, if it declares a
+/// readable one.
+pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
 }
 
 impl Default for ResponseBody {

@@ -10,7 +10,7 @@ use percent_encoding::percent_encode;
 
 use crate::uri::PATH_ESCAPES;
 
-use crate::{App, Environ, GatewayConfig, Request, RequestBody};
+use crate::{App, Environ, GatewayConfig, Request, RequestBody, ResponseBody};
 
 /// A request to send: method, raw path below the mount, query, headers, body.
 #[derive(Debug, Clone)]
@@ -186,9 +186,7 @@ impl<A: App> TestClient<A> {
         let body = if is_head {
             Vec::new()
         } else {
-            body.into_bytes()
-                .expect("an in-memory test read does not fail")
-                .to_vec()
+            read_body(body, crate::response::declared_length(&parts.headers))
         };
         let response = TestResponse {
             status: parts.status,
@@ -200,6 +198,25 @@ impl<A: App> TestClient<A> {
         }
         response
     }
+}
+
+/// The whole body, checked against the length the app declared for a
+/// reader: a real adapter would cut the connection (HTTP) or the body (CGI)
+/// where they differ, so a test must not pass with them.
+fn read_body(body: ResponseBody, declared: Option<u64>) -> Vec<u8> {
+    let is_reader = matches!(body, ResponseBody::Reader(_));
+    let bytes = body
+        .into_bytes()
+        .expect("an in-memory test read does not fail")
+        .to_vec();
+    if let (true, Some(declared)) = (is_reader, declared) {
+        assert_eq!(
+            bytes.len() as u64,
+            declared,
+            "the app declared a Content-Length its reader does not have"
+        );
+    }
+    bytes
 }
 
 fn lock(jar: &Mutex<CookieJar>) -> std::sync::MutexGuard<'_, CookieJar> {
@@ -367,5 +384,18 @@ mod tests {
         assert_eq!(request.headers, [("cookie".to_owned(), "b=3".to_owned())]);
         let own = TestRequest::get("/").with_header("Cookie", "x=y");
         assert_eq!(jar.apply(own).headers.len(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "declared a Content-Length its reader does not have")]
+    fn a_reader_short_of_its_declared_length_fails_the_test() {
+        let app = |_: Request| {
+            let mut response = crate::Response::new(ResponseBody::reader(std::io::empty()));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(10));
+            response
+        };
+        TestClient::new(app).get("/");
     }
 }

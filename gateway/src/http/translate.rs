@@ -167,11 +167,7 @@ pub(super) fn response(response: Response, is_head: bool) -> HttpResponse {
             builder.append_header((name, value));
         }
     }
-    let declared_len: Option<u64> = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok());
+    let declared_len = crate::response::declared_length(&parts.headers);
 
     if is_head {
         // An app may answer HEAD with an empty body and the length a GET

@@ -25,8 +25,14 @@ const MIN_SIZE: u64 = 860;
 ///   `application/…+xml` / `application/…+json` (Atom, RSS, XHTML);
 /// - the body is at least 860 bytes, or is streamed (its size is unknown; it
 ///   is compressed while it is sent);
-/// - it has no `Content-Encoding` yet, no `Content-Range`, its status is not
-///   204, 206 or 304 or informational, and it does not answer a HEAD request.
+/// - it has no `Content-Encoding` yet, no `Content-Range`, no
+///   `Accept-Ranges: bytes` (a download whose ranges the app serves: see
+///   [`crate::range`]), its status is not 204, 206, 304, 416 or
+///   informational, and it does not answer a HEAD request.
+///
+/// Media types that are compressed already (images, video, archives, PDF)
+/// are not text-like, and go as they are. A streamed body is compressed as
+/// it is sent, never read into memory here.
 ///
 /// A compressed response gets `Content-Encoding: gzip`, loses its
 /// `Content-Length`, and a strong `ETag` becomes weak (the bytes differ from
@@ -143,13 +149,18 @@ fn is_compressible_response(response: &Response) -> bool {
     if status.is_informational()
         || matches!(
             status,
-            StatusCode::NO_CONTENT | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
+            StatusCode::NO_CONTENT
+                | StatusCode::PARTIAL_CONTENT
+                | StatusCode::NOT_MODIFIED
+                | StatusCode::RANGE_NOT_SATISFIABLE
         )
     {
         return false;
     }
     let headers = response.headers();
-    if headers.contains_key(header::CONTENT_ENCODING) || headers.contains_key(header::CONTENT_RANGE)
+    if headers.contains_key(header::CONTENT_ENCODING)
+        || headers.contains_key(header::CONTENT_RANGE)
+        || offers_ranges(headers)
     {
         return false;
     }
@@ -157,6 +168,19 @@ fn is_compressible_response(response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(is_compressible_type)
+}
+
+/// Whether the app serves byte ranges of this body (`Accept-Ranges: bytes`,
+/// a download): its ranges count bytes of the body as it is, and clients
+/// resume with its strong ETag, so the body must not be compressed (which
+/// would weaken the tag and change the bytes under the offsets).
+fn offers_ranges(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_RANGES)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|unit| unit.trim().eq_ignore_ascii_case("bytes"))
 }
 
 fn is_compressible_type(content_type: &str) -> bool {
@@ -221,6 +245,7 @@ fn gzip_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use std::io::Read;
+    use std::sync::Arc;
 
     use super::*;
     use crate::testing::{TestClient, TestRequest, TestResponse};
@@ -445,5 +470,104 @@ mod tests {
         };
         let response = get(app, "gzip");
         assert_eq!(response.headers.get_all("vary").iter().count(), 1);
+    }
+
+    /// A streamed download: `length` bytes of text, counting what was read.
+    fn download_app(
+        status: StatusCode,
+        content_type: &'static str,
+        ranges: bool,
+        read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> impl App {
+        move |_: Request| {
+            let counted = Counted {
+                inner: std::io::repeat(b'a').take(50_000_000),
+                read: std::sync::Arc::clone(&read),
+            };
+            let mut response = http::Response::builder()
+                .status(status)
+                .header("content-type", content_type)
+                .header("content-length", "50000000")
+                .header("etag", "\"file-hash\"")
+                .body(ResponseBody::reader(counted))
+                .unwrap();
+            if ranges {
+                crate::range::accept_ranges(response.headers_mut());
+            }
+            response
+        }
+    }
+
+    struct Counted<R> {
+        inner: R,
+        read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    }
+
+    impl<R: Read> Read for Counted<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok(n)
+        }
+    }
+
+    fn call_with_gzip(app: impl App) -> Response {
+        let request = TestRequest::get("/file")
+            .with_header("accept-encoding", "gzip")
+            .into_request("", 0);
+        Gzip::new(app).call(request)
+    }
+
+    #[test]
+    fn downloads_with_ranges_partial_answers_and_compressed_types_are_left_alone() {
+        for (status, content_type, ranges) in [
+            (StatusCode::OK, "text/plain", true),
+            (StatusCode::OK, "image/png", false),
+            (StatusCode::OK, "application/zip", false),
+            (StatusCode::OK, "video/mp4", false),
+            (StatusCode::PARTIAL_CONTENT, "text/plain", false),
+            (StatusCode::RANGE_NOT_SATISFIABLE, "text/plain", false),
+        ] {
+            let read = std::sync::Arc::default();
+            let response = call_with_gzip(download_app(
+                status,
+                content_type,
+                ranges,
+                Arc::clone(&read),
+            ));
+            let what = format!("{status} {content_type}");
+            assert_eq!(response.headers().get("content-encoding"), None, "{what}");
+            assert_eq!(response.headers()["content-length"], "50000000", "{what}");
+            assert_eq!(response.headers()["etag"], "\"file-hash\"", "{what}");
+            assert!(matches!(response.body(), ResponseBody::Reader(_)), "{what}");
+            assert_eq!(read.load(std::sync::atomic::Ordering::Relaxed), 0, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_streamed_text_body_is_compressed_while_sent_not_before() {
+        let read = std::sync::Arc::default();
+        let response = call_with_gzip(download_app(
+            StatusCode::OK,
+            "text/plain",
+            false,
+            Arc::clone(&read),
+        ));
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        assert_eq!(response.headers().get("content-length"), None);
+        assert_eq!(read.load(std::sync::atomic::Ordering::Relaxed), 0);
+        let mut decoded = flate2::read::GzDecoder::new(response.into_body().into_reader());
+        let mut total = 0u64;
+        let mut chunk = vec![0; 64 * 1024];
+        loop {
+            let n = decoded.read(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(chunk[..n].iter().all(|&b| b == b'a'));
+            total += n as u64;
+        }
+        assert_eq!(total, 50_000_000);
     }
 }

@@ -22,19 +22,22 @@ const KEPT_ON_304: [header::HeaderName; 7] = [
 
 /// Answers repeat requests for an unchanged body with `304 Not Modified`.
 ///
-/// For a `GET` or `HEAD` answered `200` with a body in memory:
+/// For a `GET` or `HEAD` answered `200` (or `206` with the app's own
+/// `ETag`):
 ///
-/// - an `ETag` is added unless the app set one: weak (`W/"…"`), the
-///   [`content_hash`] of the body, so every process (CGI runs one per
-///   request) gives the same body the same tag;
+/// - for a body in memory, an `ETag` is added unless the app set one: weak
+///   (`W/"…"`), the [`content_hash`] of the body, so every process (CGI runs
+///   one per request) gives the same body the same tag;
 /// - `If-None-Match` (a list, `*`, weak comparison) that names the tag
 ///   answers 304;
 /// - otherwise, without `If-None-Match`, `If-Modified-Since` answers 304
 ///   when the app set a `Last-Modified` that is not later.
 ///
 /// A 304 has no body and keeps the validators and caching headers. Other
-/// methods, other statuses and streamed bodies (large files the app chose
-/// not to hold in memory) pass untouched. The app still renders the page;
+/// methods and other statuses pass untouched. A streamed body (a large file
+/// the app chose not to hold in memory) is never read here: it gets no
+/// tag of ours, and is answered 304 only from the app's own `ETag` or
+/// `Last-Modified`, its reader dropped unread. The app still renders the page;
 /// what is saved is the transfer. An app that knows cheaply whether its
 /// answer changed (from a version number) can set its own `ETag` and answer
 /// `304` itself before rendering: this layer keeps an app's tag and leaves
@@ -75,15 +78,18 @@ impl<A: App> App for ConditionalGet<A> {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| httpdate::parse_http_date(value).ok());
         let mut response = self.inner.call(request);
-        if response.status() != StatusCode::OK {
-            return response;
-        }
-        let ResponseBody::Bytes(body) = response.body() else {
-            return response;
-        };
-        if !response.headers().contains_key(header::ETAG) {
-            let tag = etag(body);
-            response.headers_mut().insert(header::ETAG, tag);
+        let app_tagged = response.headers().contains_key(header::ETAG);
+        match (response.status(), response.body()) {
+            (StatusCode::OK, ResponseBody::Bytes(body)) if !app_tagged => {
+                let tag = etag(body);
+                response.headers_mut().insert(header::ETAG, tag);
+            }
+            (StatusCode::OK, _) => {}
+            // A range of a body the app tagged: RFC 9110 §13.2.2 evaluates
+            // If-None-Match before Range, so a client that has the whole
+            // body gets a 304 for a range of it too.
+            (StatusCode::PARTIAL_CONTENT, _) if app_tagged => {}
+            _ => return response,
         }
         let fresh = match &if_none_match {
             Some(list) => response
@@ -308,5 +314,63 @@ mod tests {
         let stream = get_with("/stream", "if-none-match", "*");
         assert_eq!(stream.status, StatusCode::OK);
         assert_eq!(stream.header("etag"), None);
+    }
+
+    /// A body that must not be read: a large download ConditionalGet answers
+    /// 304 without reading.
+    struct Unreadable;
+
+    impl std::io::Read for Unreadable {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("the body was read");
+        }
+    }
+
+    fn download(request: Request) -> Response {
+        let status = match request.headers().contains_key(header::RANGE) {
+            true => StatusCode::PARTIAL_CONTENT,
+            false => StatusCode::OK,
+        };
+        http::Response::builder()
+            .status(status)
+            .header("etag", "\"sha-256-of-the-file\"")
+            .header("last-modified", MODIFIED)
+            .header("content-length", "50000000")
+            .body(ResponseBody::reader(Unreadable))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_streamed_body_is_answered_304_from_the_apps_tag_unread() {
+        let client = TestClient::new(ConditionalGet::new(download));
+        for request in [
+            TestRequest::get("/file").with_header("if-none-match", "\"sha-256-of-the-file\""),
+            TestRequest::get("/file").with_header("if-none-match", "W/\"sha-256-of-the-file\""),
+            TestRequest::get("/file").with_header("if-modified-since", MODIFIED),
+            TestRequest::get("/file")
+                .with_header("range", "bytes=10-")
+                .with_header("if-none-match", "\"sha-256-of-the-file\""),
+        ] {
+            let response = client.send(request.clone());
+            assert_eq!(response.status, StatusCode::NOT_MODIFIED, "{request:?}");
+            assert_eq!(response.header("etag"), Some("\"sha-256-of-the-file\""));
+            assert_eq!(response.header("content-length"), None);
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_without_a_match_passes_with_no_tag_of_ours() {
+        let app = |_: Request| {
+            http::Response::builder()
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header("content-range", "bytes 0-0/10")
+                .body(ResponseBody::reader(std::io::Cursor::new(b"x".to_vec())))
+                .unwrap()
+        };
+        let client = TestClient::new(ConditionalGet::new(app));
+        let untagged = client.send(TestRequest::get("/").with_header("if-none-match", "*"));
+        assert_eq!(untagged.status, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(untagged.header("etag"), None);
+        assert_eq!(untagged.body, b"x");
     }
 }

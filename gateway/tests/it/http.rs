@@ -71,14 +71,14 @@ fn limited() -> GatewayConfig {
     }
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -103,7 +103,7 @@ impl Reply {
 
 /// Sends `head` (request line and headers, without the blank line and
 /// without `Connection`) and `body`, and reads the reply to EOF.
-fn exchange(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
+pub fn exchange(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("the server accepts");
     let request = format!("{head}\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     stream

@@ -2,6 +2,7 @@
 //! protocol, sessions and CSRF through the whole stack, and hostile peers against the socket adapters.
 
 mod cgi;
+mod downloads;
 mod fastcgi;
 mod hostile;
 mod http;
