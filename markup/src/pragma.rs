@@ -145,6 +145,18 @@ mod tests {
         fn existing(&self, _: &[String]) -> std::collections::HashSet<String> {
             std::collections::HashSet::new()
         }
+        fn file_url(&self, page: &str, name: &str) -> String {
+            format!("/+file/{page}/{name}")
+        }
+        fn upload_url(&self, page: &str, name: &str) -> String {
+            format!("/+files/{page}?name={name}")
+        }
+        fn existing_files(
+            &self,
+            _: &[crate::FileRef],
+        ) -> std::collections::HashMap<crate::FileRef, crate::FileFacts> {
+            std::collections::HashMap::new()
+        }
     }
 
     #[test]

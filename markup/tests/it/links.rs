@@ -163,6 +163,18 @@ fn existence_is_asked_once_with_every_distinct_target() {
             self.0.borrow_mut().push(names.to_vec());
             names.iter().cloned().collect()
         }
+        fn file_url(&self, page: &str, name: &str) -> String {
+            format!("/+file/{page}/{name}")
+        }
+        fn upload_url(&self, page: &str, name: &str) -> String {
+            format!("/+files/{page}?name={name}")
+        }
+        fn existing_files(
+            &self,
+            _: &[markup::FileRef],
+        ) -> std::collections::HashMap<markup::FileRef, markup::FileFacts> {
+            std::collections::HashMap::new()
+        }
     }
     let recorder = Recorder(Default::default());
     markup::render("[[B]] [[A]] [[B|again]] [[/C]]", "P", &recorder);
@@ -191,6 +203,18 @@ fn resolver_urls_are_escaped_into_the_attribute() {
         }
         fn existing(&self, names: &[String]) -> std::collections::HashSet<String> {
             names.iter().cloned().collect()
+        }
+        fn file_url(&self, page: &str, name: &str) -> String {
+            format!("/+file/{page}/{name}")
+        }
+        fn upload_url(&self, page: &str, name: &str) -> String {
+            format!("/+files/{page}?name={name}")
+        }
+        fn existing_files(
+            &self,
+            _: &[markup::FileRef],
+        ) -> std::collections::HashMap<markup::FileRef, markup::FileFacts> {
+            std::collections::HashMap::new()
         }
     }
     let html = markup::render("[[X]]", "P", &Odd).html;
