@@ -262,29 +262,7 @@ pub fn external_links(
     current_page: &str,
     options: &RenderOptions,
 ) -> Result<Vec<String>, MarkupError> {
-    /// Page and file existence do not change which links leave the site.
-    struct NoPages;
-    impl LinkResolver for NoPages {
-        fn page_url(&self, _: &str) -> String {
-            String::new()
-        }
-        fn create_url(&self, _: &str) -> String {
-            String::new()
-        }
-        fn existing(&self, _: &[String]) -> HashSet<String> {
-            HashSet::new()
-        }
-        fn file_url(&self, _: &str, _: &str) -> String {
-            String::new()
-        }
-        fn upload_url(&self, _: &str, _: &str) -> String {
-            String::new()
-        }
-        fn existing_files(&self, _: &[FileRef]) -> HashMap<FileRef, FileFacts> {
-            HashMap::new()
-        }
-    }
-    let rendered = render::render(page_body(markdown), current_page, &NoPages, options)?;
+    let rendered = render::render(page_body(markdown), current_page, &NoLinks, options)?;
     Ok(external_hrefs(&rendered.html))
 }
 
@@ -302,4 +280,29 @@ pub fn external_hrefs(html: &str) -> Vec<String> {
 /// The text of `markdown` without markup (and without its pragma lines), one line per block: for search indexes and snippets.
 pub fn plain_text(markdown: &str) -> String {
     text::plain_text(page_body(markdown))
+}
+
+/// A resolver for renders whose links' targets do not matter: no page or file exists, and every URL is
+/// empty. Page and file existence do not change which links leave the site ([`external_links`]).
+pub(crate) struct NoLinks;
+
+impl LinkResolver for NoLinks {
+    fn page_url(&self, _: &str) -> String {
+        String::new()
+    }
+    fn create_url(&self, _: &str) -> String {
+        String::new()
+    }
+    fn existing(&self, _: &[String]) -> HashSet<String> {
+        HashSet::new()
+    }
+    fn file_url(&self, _: &str, _: &str) -> String {
+        String::new()
+    }
+    fn upload_url(&self, _: &str, _: &str) -> String {
+        String::new()
+    }
+    fn existing_files(&self, _: &[FileRef]) -> HashMap<FileRef, FileFacts> {
+        HashMap::new()
+    }
 }

@@ -864,25 +864,43 @@ impl<'a> Rewrite<'a, '_, '_> {
                 self.text(written.into());
                 return end + 1;
             }
-            self.frames.push(Frame::Tag {
-                emitted: false,
-                no_autolink: true,
-                image: false,
-            });
-            self.no_autolink += 1;
-            return ix + 1;
+            return self.drop_link(ix);
         }
         self.flush();
-        self.out
-            .push(Event::InlineHtml(self.anchor_open(target).into()));
-        self.frames.push(Frame::RawLink);
-        self.no_autolink += 1;
+        self.open_raw_link(self.anchor_open(target));
         if label_as_written {
             self.out.push(Event::Text(written.into()));
             // Continue at the link's end event, which closes the frame.
             return end;
         }
         ix + 1
+    }
+
+    /// Drops the tag of the link starting at `ix`, keeping its label as text (inside alternative text);
+    /// returns the index of the label's first event.
+    fn drop_link(&mut self, ix: usize) -> usize {
+        self.frames.push(Frame::Tag {
+            emitted: false,
+            no_autolink: true,
+            image: false,
+        });
+        self.no_autolink += 1;
+        ix + 1
+    }
+
+    /// Opens a link written as raw `<a>` (`open`), closed at its end event.
+    fn open_raw_link(&mut self, open: String) {
+        self.out.push(Event::InlineHtml(open.into()));
+        self.frames.push(Frame::RawLink);
+        self.no_autolink += 1;
+    }
+
+    /// Writes a whole link to `file` (or to its upload form) labelled `label`.
+    fn file_anchor(&mut self, file: &FileRef, label: &str) {
+        self.out
+            .push(Event::InlineHtml(self.file_anchor_open(file).into()));
+        self.out.push(Event::Text(label.to_owned().into()));
+        self.out.push(Event::InlineHtml("</a>".into()));
     }
 
     /// Whether the label of the link starting at `ix` and ending at `end` is only blanks.
@@ -917,13 +935,7 @@ impl<'a> Rewrite<'a, '_, '_> {
         };
         if self.in_image > 0 {
             // Inside alternative text only the label counts: drop the link or image, keep its text.
-            self.frames.push(Frame::Tag {
-                emitted: false,
-                no_autolink: true,
-                image: false,
-            });
-            self.no_autolink += 1;
-            return ix + 1;
+            return self.drop_link(ix);
         }
         self.flush();
         if matches!(tag, Tag::Image { .. }) {
@@ -931,10 +943,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             self.file_image(file, &alt);
             return end + 1;
         }
-        self.out
-            .push(Event::InlineHtml(self.file_anchor_open(file).into()));
-        self.frames.push(Frame::RawLink);
-        self.no_autolink += 1;
+        self.open_raw_link(self.file_anchor_open(file));
         if self.label_is_empty(ix, end) {
             self.out.push(Event::Text(file.name.clone().into()));
             return end;
@@ -959,10 +968,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             self.file_image(&file, &label);
             return;
         }
-        self.out
-            .push(Event::InlineHtml(self.file_anchor_open(&file).into()));
-        self.out.push(Event::Text(label.into()));
-        self.out.push(Event::InlineHtml("</a>".into()));
+        self.file_anchor(&file, &label);
     }
 
     /// Writes `file` as an image with alternative text `alt` if it exists; else as a missing link to its
@@ -975,10 +981,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             } else {
                 alt
             };
-            self.out
-                .push(Event::InlineHtml(self.file_anchor_open(file).into()));
-            self.out.push(Event::Text(label.to_owned().into()));
-            self.out.push(Event::InlineHtml("</a>".into()));
+            self.file_anchor(file, label);
             return;
         };
         let mut html = format!(
@@ -1140,6 +1143,7 @@ fn escape_attribute(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::highlight::MAX_SPAN_DEPTH;
+    use crate::NoLinks;
 
     #[test]
     fn slugs() {
@@ -1151,32 +1155,6 @@ mod tests {
             ("!!!", "section"),
         ] {
             assert_eq!(slug(text), expected);
-        }
-    }
-
-    struct NoPages;
-
-    impl LinkResolver for NoPages {
-        fn page_url(&self, name: &str) -> String {
-            format!("/{name}")
-        }
-        fn create_url(&self, name: &str) -> String {
-            format!("/{name}?edit")
-        }
-        fn existing(&self, _: &[String]) -> HashSet<String> {
-            HashSet::new()
-        }
-        fn file_url(&self, page: &str, name: &str) -> String {
-            format!("/+file/{page}/{name}")
-        }
-        fn upload_url(&self, page: &str, name: &str) -> String {
-            format!("/+files/{page}?name={name}")
-        }
-        fn existing_files(
-            &self,
-            _: &[crate::FileRef],
-        ) -> std::collections::HashMap<crate::FileRef, crate::FileFacts> {
-            std::collections::HashMap::new()
         }
     }
 
@@ -1207,7 +1185,7 @@ mod tests {
                     let markdown: String =
                         body.lines().map(|line| format!("{lead}{line}\n")).collect();
                     let (html, _) =
-                        write_unsanitized(&markdown, "Home", &NoPages, &RenderOptions::default())
+                        write_unsanitized(&markdown, "Home", &NoLinks, &RenderOptions::default())
                             .expect("no bounds");
                     assert!(
                         !html_depth_exceeds(&html, bound),

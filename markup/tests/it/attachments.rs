@@ -4,7 +4,7 @@
 use markup::FileRef;
 use proptest::prelude::*;
 
-use crate::{assert_safe, file, files_wiki, html, tags, Wiki};
+use crate::{assert_fragments, assert_safe, file, files_wiki, html, tags, Wiki};
 
 const IMG_X: &str =
     r#"<img src="/wiki/+file/Team/Notes/x.png" alt="alt" loading="lazy" width="640" height="480">"#;
@@ -181,13 +181,7 @@ fn every_form_renders_and_is_reported() {
     for (markdown, fragments, files) in cases {
         let wiki = files_wiki();
         let rendered = markup::render(markdown, "Team/Notes", &wiki);
-        for fragment in *fragments {
-            assert!(
-                rendered.html.contains(fragment),
-                "{fragment:?} in render of {markdown:?}: {}",
-                rendered.html
-            );
-        }
+        assert_fragments(markdown, &rendered.html, fragments);
         let expected: Vec<FileRef> = files.iter().map(|(page, name)| file(page, name)).collect();
         let options = markup::RenderOptions::default();
         assert_eq!(

@@ -1,5 +1,23 @@
 //! markup's integration tests: everything through the public API.
 
+/// The file methods of a [`markup::LinkResolver`] for a wiki without files, for test resolvers about pages.
+macro_rules! no_files {
+    () => {
+        fn file_url(&self, page: &str, name: &str) -> String {
+            format!("/+file/{page}/{name}")
+        }
+        fn upload_url(&self, page: &str, name: &str) -> String {
+            format!("/+files/{page}?name={name}")
+        }
+        fn existing_files(
+            &self,
+            _: &[markup::FileRef],
+        ) -> std::collections::HashMap<markup::FileRef, markup::FileFacts> {
+            std::collections::HashMap::new()
+        }
+    };
+}
+
 mod attachments;
 mod commonmark;
 mod dialect;
@@ -175,6 +193,16 @@ fn decode(value: &str) -> String {
         .replace("&gt;", ">")
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&")
+}
+
+/// Asserts the render of `markdown`, `html`, contains every one of `fragments`.
+pub fn assert_fragments(markdown: &str, html: &str, fragments: &[&str]) {
+    for fragment in fragments {
+        assert!(
+            html.contains(fragment),
+            "{fragment:?} in render of {markdown:?}: {html}"
+        );
+    }
 }
 
 /// Asserts the output cannot run script: no dangerous elements, no event handlers, no script URLs, no styles

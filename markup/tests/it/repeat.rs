@@ -2,7 +2,7 @@
 //! own call.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::Wiki;
 
@@ -19,15 +19,7 @@ impl markup::LinkResolver for Mounted {
     fn existing(&self, names: &[String]) -> HashSet<String> {
         names.iter().cloned().collect()
     }
-    fn file_url(&self, page: &str, name: &str) -> String {
-        format!("/+file/{page}/{name}")
-    }
-    fn upload_url(&self, page: &str, name: &str) -> String {
-        format!("/+files/{page}?name={name}")
-    }
-    fn existing_files(&self, _: &[markup::FileRef]) -> HashMap<markup::FileRef, markup::FileFacts> {
-        HashMap::new()
-    }
+    no_files!();
 }
 
 #[test]
@@ -93,15 +85,7 @@ impl markup::LinkResolver for Counting {
     fn existing(&self, names: &[String]) -> HashSet<String> {
         names.iter().cloned().collect()
     }
-    fn file_url(&self, page: &str, name: &str) -> String {
-        format!("/+file/{page}/{name}")
-    }
-    fn upload_url(&self, page: &str, name: &str) -> String {
-        format!("/+files/{page}?name={name}")
-    }
-    fn existing_files(&self, _: &[markup::FileRef]) -> HashMap<markup::FileRef, markup::FileFacts> {
-        HashMap::new()
-    }
+    no_files!();
 }
 
 #[test]
