@@ -15,7 +15,7 @@
     reason = "criterion_group! defines a public function and gives it no doc"
 )]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -35,6 +35,34 @@ impl markup::LinkResolver for Wiki {
             .iter()
             .filter(|n| matches!(n.as_str(), "FrontPage" | "Help/Editing"))
             .cloned()
+            .collect()
+    }
+    fn file_url(&self, page: &str, name: &str) -> String {
+        format!(
+            "/+file/{}/{}",
+            page.replace(' ', "%20"),
+            name.replace(' ', "%20")
+        )
+    }
+    fn upload_url(&self, page: &str, name: &str) -> String {
+        format!(
+            "/+files/{}?name={}",
+            page.replace(' ', "%20"),
+            name.replace(' ', "%20")
+        )
+    }
+    fn existing_files(
+        &self,
+        files: &[markup::FileRef],
+    ) -> HashMap<markup::FileRef, markup::FileFacts> {
+        let facts = markup::FileFacts {
+            width: Some(640),
+            height: Some(480),
+        };
+        files
+            .iter()
+            .filter(|f| f.name == "diagram.png")
+            .map(|f| (f.clone(), facts))
             .collect()
     }
 }

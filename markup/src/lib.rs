@@ -18,6 +18,26 @@
 //! Targets are trimmed and runs of whitespace collapsed; an invalid target (empty, a segment starting with
 //! `+`, a control character, `..` above the root) is shown as the text written. Wiki links in code are code.
 //!
+//! Files attached to pages ([`FileRef`]) are named by `attachment:` targets, in MoinMoin's forms and
+//! Markdown's:
+//!
+//! | written                                  | renders                                                  |
+//! |------------------------------------------|----------------------------------------------------------|
+//! | `![alt](attachment:x.png)`               | the current page's `x.png` as an image                   |
+//! | `[label](attachment:report.pdf)`         | a link to the current page's `report.pdf`                |
+//! | `[label](<attachment:my file.pdf>)`, `attachment:my%20file.pdf` | `my file.pdf` (targets are percent-decoded) |
+//! | `attachment:Other/Page/x.png`            | page `Other/Page`'s `x.png`: the last `/` splits page and file; `/Child/x.png` and `../Sibling/x.png` resolve like wiki links |
+//! | `{{attachment:x.png}}`, `{{attachment:x.png\|alt}}` | an image, or a link for a file that is no image (MoinMoin's transclusion) |
+//! | `[[attachment:x.pdf]]`, `[[attachment:x.pdf\|label]]` | a link to the file, labelled with its name or `label`    |
+//! | `![[attachment:x.png]]`                  | an image, as `{{attachment:x.png}}`                      |
+//!
+//! An image is `<img src alt loading="lazy" width height>`, with the dimensions the caller knows
+//! ([`FileFacts`]); a file that does not exist is a link of class `missing` to its upload form, like a page
+//! that does not exist. A target that is no valid file name (empty, a `/`, `\` or control character in the
+//! name, a leading dot, `..` above the root) is shown as the text written. The wiki forms
+//! (`{{…}}`, `[[…]]`) need [`RenderOptions::wiki_links`]; Markdown's `attachment:` destinations always
+//! resolve, as the scheme means nothing else. Every image a page shows loads lazily.
+//!
 //! Speed: a render costs about 0.2 µs per byte of Markdown in a release build, some three quarters of it in
 //! the sanitizer; `cargo bench -p markup` measures it. Nothing is kept between renders: a caller that views a
 //! page often caches the HTML itself (quire's app keeps a current revision's HTML in storage's render cache,
@@ -37,6 +57,7 @@
 //! calls never influence each other. The only statics are two read-only tables built on first use and never
 //! changed: the sanitizer's policy (`sanitize.rs`) and syntect's syntax definitions (`highlight.rs`).
 
+mod attachment;
 mod autolink;
 mod camelcase;
 mod highlight;
@@ -49,16 +70,17 @@ mod sanitize;
 mod text;
 mod wikilink;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+pub use attachment::{FileFacts, FileRef};
 pub use limits::RenderLimits;
 pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 pub use options::{MarkupError, RenderOptions};
 pub use pragma::{page_body, pragmas, Pragmas, KEYWORDS as PRAGMA_KEYWORDS};
 pub use sanitize::{EXTERNAL_REL, MISSING_REL};
 
-/// What markup needs from its caller to write wiki links; the app implements it, as it knows the mount prefix
-/// and the storage.
+/// What markup needs from its caller to write wiki links and attachments; the app implements it, as it knows
+/// the mount prefix and the storage.
 pub trait LinkResolver {
     /// URL to view page `name`: an absolute path including the mount prefix, already percent-encoded, e.g.
     /// `/wiki/Some%20Page`.
@@ -67,6 +89,17 @@ pub trait LinkResolver {
     fn create_url(&self, name: &str) -> String;
     /// Which of `names` exist. Called at most once per [`render`], with every distinct wiki-link target.
     fn existing(&self, names: &[String]) -> HashSet<String>;
+    /// URL of file `name` of page `page` (the file's bytes, used as an image's `src` and a link's `href`):
+    /// an absolute path including the mount prefix, already percent-encoded, e.g.
+    /// `/wiki/+file/Some%20Page/my%20file.pdf`. Only asked for files [`LinkResolver::existing_files`]
+    /// reported.
+    fn file_url(&self, page: &str, name: &str) -> String;
+    /// URL of the form that uploads file `name` to page `page`, for links to files that do not exist yet.
+    fn upload_url(&self, page: &str, name: &str) -> String;
+    /// Which of `files` exist, each with what is known of it ([`FileFacts`]); a file left out is shown as
+    /// missing. Called at most once per [`render`], with every distinct file target, and not at all for a
+    /// page without any.
+    fn existing_files(&self, files: &[FileRef]) -> HashMap<FileRef, FileFacts>;
 }
 
 /// A rendered page.
@@ -85,7 +118,9 @@ pub struct Rendered {
 /// `current_page`.
 ///
 /// ```
-/// use std::collections::HashSet;
+/// use std::collections::{HashMap, HashSet};
+///
+/// use markup::{FileFacts, FileRef};
 ///
 /// struct Wiki;
 /// impl markup::LinkResolver for Wiki {
@@ -94,12 +129,24 @@ pub struct Rendered {
 ///     fn existing(&self, names: &[String]) -> HashSet<String> {
 ///         names.iter().filter(|n| *n == "Home").cloned().collect()
 ///     }
+///     fn file_url(&self, page: &str, name: &str) -> String { format!("/wiki/+file/{page}/{name}") }
+///     fn upload_url(&self, page: &str, name: &str) -> String { format!("/wiki/+files/{page}?name={name}") }
+///     fn existing_files(&self, files: &[FileRef]) -> HashMap<FileRef, FileFacts> {
+///         let logo = FileFacts { width: Some(64), height: Some(32) };
+///         files.iter().filter(|f| f.name == "logo.png").map(|f| (f.clone(), logo)).collect()
+///     }
 /// }
 ///
 /// let page = markup::render("See [[Home]] and [[ New  Page |this]].", "Home", &Wiki);
 /// assert_eq!(page.links, ["Home", "New Page"]);
 /// assert!(page.html.contains(r#"<a class="wikilink" href="/wiki/Home">Home</a>"#));
 /// assert!(page.html.contains(r#"href="/wiki/New%20Page?edit""#));
+///
+/// let page = markup::render("![Logo](attachment:logo.png) {{attachment:plan.pdf}}", "Home", &Wiki);
+/// assert!(page.html.contains(
+///     r#"<img src="/wiki/+file/Home/logo.png" alt="Logo" loading="lazy" width="64" height="32">"#
+/// ));
+/// assert!(page.html.contains(r#"<a class="attachment missing" href="/wiki/+files/Home?name=plan.pdf""#));
 /// ```
 pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -> Rendered {
     render::render(
@@ -117,13 +164,18 @@ pub fn render(markdown: &str, current_page: &str, resolver: &dyn LinkResolver) -
 /// rendered in part.
 ///
 /// ```
-/// use std::collections::HashSet;
+/// use std::collections::{HashMap, HashSet};
+///
+/// use markup::{FileFacts, FileRef};
 ///
 /// struct NoPages;
 /// impl markup::LinkResolver for NoPages {
 ///     fn page_url(&self, name: &str) -> String { format!("/{name}") }
 ///     fn create_url(&self, name: &str) -> String { format!("/{name}?edit") }
 ///     fn existing(&self, _: &[String]) -> HashSet<String> { HashSet::new() }
+///     fn file_url(&self, page: &str, name: &str) -> String { format!("/+file/{page}/{name}") }
+///     fn upload_url(&self, page: &str, _: &str) -> String { format!("/+files/{page}") }
+///     fn existing_files(&self, _: &[FileRef]) -> HashMap<FileRef, FileFacts> { HashMap::new() }
 /// }
 ///
 /// let options = markup::RenderOptions { max_input_bytes: Some(10), ..markup::RenderOptions::commonmark() };
@@ -169,6 +221,25 @@ pub fn wiki_links_with(markdown: &str, current_page: &str, options: &RenderOptio
     render::wiki_links(page_body(markdown), current_page, options)
 }
 
+/// The files `markdown` (on page `current_page`, under `options`) links to or embeds, distinct, in first-seen
+/// order: what [`render_with`] asks [`LinkResolver::existing_files`] about, without rendering. For the link
+/// graph, as [`wiki_links_with`] is for pages: backlinks of a file, and files wanted but not uploaded.
+///
+/// ```
+/// use markup::FileRef;
+///
+/// let files = markup::file_links(
+///     "![a](attachment:a.png) [[attachment:Other/Page/b.pdf]] {{attachment:a.png}} `{{attachment:c.png}}`",
+///     "Home",
+///     &markup::RenderOptions::default(),
+/// );
+/// let file = |page: &str, name: &str| FileRef { page: page.into(), name: name.into() };
+/// assert_eq!(files, [file("Home", "a.png"), file("Other/Page", "b.pdf")]);
+/// ```
+pub fn file_links(markdown: &str, current_page: &str, options: &RenderOptions) -> Vec<FileRef> {
+    render::file_links(page_body(markdown), current_page, options)
+}
+
 /// The links of `markdown` (on page `current_page`, under `options`) that leave the site, in order, one entry
 /// per link: the `href` of each absolute link [`render_with`] would write (Markdown links, bare URLs, raw
 /// HTML anchors the sanitizer keeps), HTML-escaped as written there. Interwiki links are not counted, as
@@ -191,20 +262,7 @@ pub fn external_links(
     current_page: &str,
     options: &RenderOptions,
 ) -> Result<Vec<String>, MarkupError> {
-    /// Page existence does not change which links leave the site.
-    struct NoPages;
-    impl LinkResolver for NoPages {
-        fn page_url(&self, _: &str) -> String {
-            String::new()
-        }
-        fn create_url(&self, _: &str) -> String {
-            String::new()
-        }
-        fn existing(&self, _: &[String]) -> HashSet<String> {
-            HashSet::new()
-        }
-    }
-    let rendered = render::render(page_body(markdown), current_page, &NoPages, options)?;
+    let rendered = render::render(page_body(markdown), current_page, &NoLinks, options)?;
     Ok(external_hrefs(&rendered.html))
 }
 
@@ -222,4 +280,29 @@ pub fn external_hrefs(html: &str) -> Vec<String> {
 /// The text of `markdown` without markup (and without its pragma lines), one line per block: for search indexes and snippets.
 pub fn plain_text(markdown: &str) -> String {
     text::plain_text(page_body(markdown))
+}
+
+/// A resolver for renders whose links' targets do not matter: no page or file exists, and every URL is
+/// empty. Page and file existence do not change which links leave the site ([`external_links`]).
+pub(crate) struct NoLinks;
+
+impl LinkResolver for NoLinks {
+    fn page_url(&self, _: &str) -> String {
+        String::new()
+    }
+    fn create_url(&self, _: &str) -> String {
+        String::new()
+    }
+    fn existing(&self, _: &[String]) -> HashSet<String> {
+        HashSet::new()
+    }
+    fn file_url(&self, _: &str, _: &str) -> String {
+        String::new()
+    }
+    fn upload_url(&self, _: &str, _: &str) -> String {
+        String::new()
+    }
+    fn existing_files(&self, _: &[FileRef]) -> HashMap<FileRef, FileFacts> {
+        HashMap::new()
+    }
 }

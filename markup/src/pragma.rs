@@ -134,29 +134,16 @@ mod tests {
         );
     }
 
-    struct NoPages;
-    impl crate::LinkResolver for NoPages {
-        fn page_url(&self, name: &str) -> String {
-            format!("/{name}")
-        }
-        fn create_url(&self, name: &str) -> String {
-            format!("/{name}?edit")
-        }
-        fn existing(&self, _: &[String]) -> std::collections::HashSet<String> {
-            std::collections::HashSet::new()
-        }
-    }
-
     #[test]
     fn pragmas_are_not_rendered_indexed_or_linked_and_headings_still_are() {
         let text = "#acl Known:read SecretGroup:write\n# Title\n\nSee [[Other]].\n";
-        let html = crate::render(text, "Page", &NoPages).html;
+        let html = crate::render(text, "Page", &crate::NoLinks).html;
         assert!(!html.contains("Known:read"), "{html}");
         assert!(html.contains("<h1"), "{html}");
         assert_eq!(crate::plain_text(text), "Title\nSee Other.");
         assert_eq!(crate::wiki_links(text, "Page"), ["Other"]);
         let options = crate::RenderOptions::commonmark();
-        let html = crate::render_with("#hashtag\n", "Page", &NoPages, &options)
+        let html = crate::render_with("#hashtag\n", "Page", &crate::NoLinks, &options)
             .unwrap()
             .html;
         assert_eq!(html, "<p>#hashtag</p>\n");

@@ -1,16 +1,22 @@
 //! Markdown to HTML: pulldown-cmark's events, rewritten for wiki links, bare URLs, heading ids and the nesting
 //! cap, then written by pulldown-cmark's HTML writer and sanitized.
 //!
-//! Rendering takes two passes over the parsed events: the first collects every wiki-link target so that page
-//! existence is asked once per render ([`LinkResolver::existing`]); the second rewrites the events. Wiki links
-//! become raw `<a class="wikilink">` HTML events (the writer has no notion of classes); that HTML is ours, and
-//! it goes through the sanitizer like everything else.
+//! Rendering takes two passes over the parsed events: the first collects every wiki-link and attachment
+//! target so that page and file existence are asked once per render ([`LinkResolver::existing`],
+//! [`LinkResolver::existing_files`]); the second rewrites the events. Wiki links become raw
+//! `<a class="wikilink">` HTML events (the writer has no notion of classes), attachments raw
+//! `<a class="attachment">` or `<img … loading="lazy" width height>` (the writer has no notion of those
+//! attributes either); that HTML is ours, and it goes through the sanitizer like everything else.
+//!
+//! MoinMoin's `{{attachment:…}}` is no Markdown construct, so both passes look for it in the runs of text
+//! they join for autolinking (outside code, links and images), before bare URLs and CamelCase words.
 //!
 //! With [`RenderOptions::limits`] set, each stage checks the bound on its own size before or while it grows
 //! (see `limits.rs`): marks before parsing, events and table cells while they are collected, HTML while it is
 //! written. The first bound exceeded ends the render with its error.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -18,13 +24,16 @@ use pulldown_cmark::{
     CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
 };
 
+use crate::attachment::{
+    self, file_dest, is_image_name, may_contain_transclusion, parse_file, transclusions, SCHEME,
+};
 use crate::autolink::{may_contain_url, split_urls, Piece};
 use crate::camelcase::{camel_words, may_contain_camel};
 use crate::highlight::{highlight, MAX_PAGE_BYTES};
 use crate::limits::{marks_exceed, BoundedHtml};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 use crate::wikilink::{collapse_whitespace, parse_target_with, Target};
-use crate::{sanitize, LinkResolver, MarkupError, RenderOptions, Rendered};
+use crate::{sanitize, FileFacts, FileRef, LinkResolver, MarkupError, RenderOptions, Rendered};
 
 /// Characters kept as they are in an anchor: the unreserved ones of RFC 3986.
 const FRAGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -68,6 +77,16 @@ fn is_wikilink(tag: &Tag<'_>) -> bool {
     )
 }
 
+/// A Markdown link or image (not a wiki link) to an `attachment:` target.
+fn is_file_link(tag: &Tag<'_>) -> bool {
+    match tag {
+        Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
+            !is_wikilink(tag) && dest_url.starts_with(SCHEME)
+        }
+        _ => false,
+    }
+}
+
 fn wikilink_dest<'t>(tag: &'t Tag<'_>) -> Option<(&'t str, bool)> {
     match tag {
         Tag::Link {
@@ -84,6 +103,18 @@ fn wikilink_dest<'t>(tag: &'t Tag<'_>) -> Option<(&'t str, bool)> {
     }
 }
 
+/// The Markdown link or image at `tag`, if its destination is an `attachment:` target: the file, or `None`
+/// for a target that breaks a rule. Wiki links are not asked here (their targets go through
+/// `parse_target_with`).
+fn markdown_file_dest(tag: &Tag<'_>, current_page: &str) -> Option<Option<FileRef>> {
+    match tag {
+        Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } if is_file_link(tag) => {
+            file_dest(dest_url, current_page)
+        }
+        _ => None,
+    }
+}
+
 /// Distinct page names that `markdown` links to (wiki links, and CamelCase words if enabled), in first-seen
 /// order.
 pub(crate) fn wiki_links(
@@ -94,21 +125,43 @@ pub(crate) fn wiki_links(
     if !options.wiki_links {
         return Vec::new();
     }
-    // Unbounded: link extraction is only the parse, for text a save already checked (or an admin's tool).
+    scan_unbounded(markdown, current_page, options).links
+}
+
+/// Distinct files that `markdown` links to or embeds, in first-seen order.
+pub(crate) fn file_links(
+    markdown: &str,
+    current_page: &str,
+    options: &RenderOptions,
+) -> Vec<FileRef> {
+    scan_unbounded(markdown, current_page, options).files
+}
+
+/// The first pass alone, for link extraction. Unbounded: extraction is only the parse, for text a save
+/// already checked (or an admin's tool).
+fn scan_unbounded(markdown: &str, current_page: &str, options: &RenderOptions) -> Scan {
     let events = Parser::new_ext(markdown, parser_options(options))
         .into_offset_iter()
         .collect();
-    scan(&events, current_page, options).links
+    scan(&events, current_page, options)
 }
 
 type Events<'a> = Vec<(Event<'a>, Range<usize>)>;
 
 /// What the first pass over a page's events finds, for the rewrite to use ahead of where it is.
 struct Scan {
-    /// Wiki-link targets by the index of their start event, in event order.
+    /// Wiki-link targets, and the files of Markdown links and images to `attachment:` targets, by the index
+    /// of their start event, in event order.
     targets: Vec<(usize, Option<Target>)>,
     /// Distinct page names linked, by wiki links and CamelCase words, in first-seen order.
     links: Vec<String>,
+    /// Distinct files linked or embedded, in first-seen order.
+    files: Vec<FileRef>,
+    /// The files in `files`, to keep them distinct.
+    seen_files: HashSet<FileRef>,
+    /// How many `{{attachment:…}}` transclusions the text holds (valid or not): not parser events, but
+    /// each becomes a link or an image, so each counts against the event bound as the events of a link.
+    transclusions: usize,
     /// The CamelCase words that link; the rewrite links no others.
     camel: HashSet<String>,
     /// Headings that get an id, in event order.
@@ -131,6 +184,9 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
     let mut found = Scan {
         targets: Vec::new(),
         links: Vec::new(),
+        files: Vec::new(),
+        seen_files: HashSet::new(),
+        transclusions: 0,
         camel: HashSet::new(),
         headings: Vec::new(),
         raw_html: false,
@@ -144,14 +200,18 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
     for (ix, (event, _)) in events.iter().enumerate() {
         if let Event::Text(text) = event {
             if no_autolink == 0 {
-                if camel_case {
+                // A transclusion starts at a `{`: text before the first one in a run cannot hold one, so
+                // it need not be copied.
+                let transclusion =
+                    options.wiki_links && (!pending.is_empty() || text.contains('{'));
+                if camel_case || transclusion {
                     pending.push_str(text);
                 }
                 continue;
             }
         }
         if !pending.is_empty() {
-            found.camel_words(&pending, options.gfm, &mut seen);
+            found.text_run(&pending, current_page, options, &mut seen);
             pending.clear();
         }
         match event {
@@ -163,12 +223,22 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
                 }
                 if let Some((dest, _)) = wikilink_dest(tag) {
                     let target = parse_target_with(dest, current_page, options);
-                    if let Some(Target::Page { name, .. }) = &target {
-                        if seen.insert(name.clone()) {
-                            found.links.push(name.clone());
+                    match &target {
+                        Some(Target::Page { name, .. }) => {
+                            if seen.insert(name.clone()) {
+                                found.links.push(name.clone());
+                            }
                         }
+                        Some(Target::File(file)) => found.file(file),
+                        Some(Target::SamePage { .. } | Target::Interwiki { .. } | Target::Toc)
+                        | None => {}
                     }
                     found.targets.push((ix, target));
+                } else if let Some(file) = markdown_file_dest(tag, current_page) {
+                    if let Some(file) = &file {
+                        found.file(file);
+                    }
+                    found.targets.push((ix, file.map(Target::File)));
                 }
                 depth += 1;
                 no_autolink += usize::from(stops_autolink(tag));
@@ -183,12 +253,50 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
         }
     }
     if !pending.is_empty() {
-        found.camel_words(&pending, options.gfm, &mut seen);
+        found.text_run(&pending, current_page, options, &mut seen);
     }
     found
 }
 
 impl Scan {
+    /// Notes a file linked or embedded.
+    fn file(&mut self, file: &FileRef) {
+        if self.seen_files.insert(file.clone()) {
+            self.files.push(file.clone());
+        }
+    }
+
+    /// Notes the transclusions of a run of text, and the CamelCase words outside them if enabled.
+    fn text_run(
+        &mut self,
+        text: &str,
+        current_page: &str,
+        options: &RenderOptions,
+        seen: &mut HashSet<String>,
+    ) {
+        let camel_case = options.camel_case && options.wiki_links;
+        if !(options.wiki_links && may_contain_transclusion(text)) {
+            if camel_case {
+                self.camel_words(text, options.gfm, seen);
+            }
+            return;
+        }
+        for piece in transclusions(text) {
+            match piece {
+                attachment::Piece::Text(text) if camel_case => {
+                    self.camel_words(text, options.gfm, seen);
+                }
+                attachment::Piece::Text(_) => {}
+                attachment::Piece::File { target, .. } => {
+                    self.transclusions += 1;
+                    if let Some(file) = parse_file(target, current_page) {
+                        self.file(&file);
+                    }
+                }
+            }
+        }
+    }
+
     /// Notes the CamelCase words of `text`, outside the bare URLs `gfm` links.
     fn camel_words(&mut self, text: &str, gfm: bool, seen: &mut HashSet<String>) {
         if !may_contain_camel(text) {
@@ -310,6 +418,17 @@ fn ask_existing(resolver: &dyn LinkResolver, links: &[String]) -> HashSet<String
     }
 }
 
+fn ask_existing_files(
+    resolver: &dyn LinkResolver,
+    files: &[FileRef],
+) -> HashMap<FileRef, FileFacts> {
+    if files.is_empty() {
+        HashMap::new()
+    } else {
+        resolver.existing_files(files)
+    }
+}
+
 /// The page as HTML before sanitizing, and its wiki-link targets.
 fn write_unsanitized(
     markdown: &str,
@@ -319,13 +438,26 @@ fn write_unsanitized(
 ) -> Result<(String, Vec<String>), MarkupError> {
     let events = parse(markdown, options)?;
     let found = scan(&events, current_page, options);
+    if let Some(limits) = &options.limits {
+        let with_transclusions = events
+            .len()
+            .saturating_add(found.transclusions.saturating_mul(3));
+        if with_transclusions > limits.max_events {
+            return Err(MarkupError::TooManyEvents {
+                limit: limits.max_events,
+            });
+        }
+    }
     let links = found.links.clone();
     let existing = ask_existing(resolver, &links);
+    let files = ask_existing_files(resolver, &found.files);
 
     let context = Context {
         source: markdown,
+        current_page,
         scan: &found,
         existing: &existing,
+        files: &files,
         resolver,
         options,
     };
@@ -342,8 +474,11 @@ fn write_unsanitized(
 /// Everything one render's rewriting pass reads besides the events.
 struct Context<'a, 'r> {
     source: &'a str,
+    current_page: &'r str,
     scan: &'r Scan,
     existing: &'r HashSet<String>,
+    /// The files that exist, of those the scan found.
+    files: &'r HashMap<FileRef, FileFacts>,
     resolver: &'r dyn LinkResolver,
     options: &'r RenderOptions,
 }
@@ -405,8 +540,8 @@ enum Frame {
         no_autolink: bool,
         image: bool,
     },
-    /// A wiki link written as raw `<a>`.
-    WikiLink,
+    /// A wiki link or a link to a file, written as raw `<a>`.
+    RawLink,
 }
 
 struct Rewrite<'a, 'c, 'r> {
@@ -441,6 +576,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             let (event, range) = std::mem::replace(&mut self.events[ix], (Event::Rule, 0..0));
             ix = match event {
                 Event::Start(tag) if is_wikilink(&tag) => self.wikilink(ix, &tag, range),
+                Event::Start(tag) if is_file_link(&tag) => self.file_link(ix, &tag, range),
                 Event::Start(Tag::Paragraph) if self.is_toc_paragraph(ix) => {
                     self.flush();
                     let headings = &self.context.scan.headings;
@@ -561,7 +697,7 @@ impl<'a> Rewrite<'a, '_, '_> {
                     self.out.push(Event::End(end));
                 }
             }
-            Some(Frame::WikiLink) => {
+            Some(Frame::RawLink) => {
                 self.no_autolink -= 1;
                 self.out.push(Event::InlineHtml("</a>".into()));
             }
@@ -593,6 +729,22 @@ impl<'a> Rewrite<'a, '_, '_> {
             };
             text
         };
+        if !(self.context.options.wiki_links && may_contain_transclusion(&pending)) {
+            self.text_run(pending);
+            return;
+        }
+        for piece in transclusions(&pending) {
+            match piece {
+                attachment::Piece::Text(text) => self.text_run(text.to_owned().into()),
+                attachment::Piece::File { target, alt, at } => {
+                    self.transclusion(target, alt, &pending[at]);
+                }
+            }
+        }
+    }
+
+    /// Writes a run of text without transclusions, with bare URLs and CamelCase words as links.
+    fn text_run(&mut self, pending: CowStr<'a>) {
         let urls = self.context.options.gfm && may_contain_url(&pending);
         let camel = !self.context.scan.camel.is_empty() && may_contain_camel(&pending);
         if !urls && !camel {
@@ -681,38 +833,184 @@ impl<'a> Rewrite<'a, '_, '_> {
             self.text(literal.to_owned().into());
             return end + 1;
         };
-        if matches!(tag, Tag::Image { .. }) {
+        let label_is_empty = self.label_is_empty(ix, end);
+        let label_as_written = !piped || label_is_empty;
+        let is_image = matches!(tag, Tag::Image { .. });
+        // A file's link is labelled with its name, as MoinMoin does.
+        let written = match target {
+            Target::File(file) => file.name.clone(),
+            Target::Page { .. }
+            | Target::SamePage { .. }
+            | Target::Interwiki { .. }
+            | Target::Toc => collapse_whitespace(dest),
+        };
+        if let (Target::File(file), true, 0) = (target, is_image, self.in_image) {
+            // `![[attachment:x.png]]` embeds the file, as `{{attachment:x.png}}` does.
+            let alt = if label_as_written {
+                written
+            } else {
+                self.alt_text(ix, end)
+            };
+            self.flush();
+            self.file_image(file, &alt);
+            return end + 1;
+        }
+        if is_image {
             self.text("!".into());
         }
-        let label_is_empty = self.events[ix + 1..end]
-            .iter()
-            .all(|(event, _)| matches!(event, Event::Text(text) if text.trim().is_empty()));
-        let label_as_written = !piped || label_is_empty;
         if self.in_image > 0 {
             // Alt text is plain text: keep the label, drop the link.
             if label_as_written {
-                self.text(collapse_whitespace(dest).into());
+                self.text(written.into());
                 return end + 1;
             }
-            self.frames.push(Frame::Tag {
-                emitted: false,
-                no_autolink: true,
-                image: false,
-            });
-            self.no_autolink += 1;
-            return ix + 1;
+            return self.drop_link(ix);
         }
         self.flush();
-        self.out
-            .push(Event::InlineHtml(self.anchor_open(target).into()));
-        self.frames.push(Frame::WikiLink);
-        self.no_autolink += 1;
+        self.open_raw_link(self.anchor_open(target));
         if label_as_written {
-            self.out.push(Event::Text(collapse_whitespace(dest).into()));
+            self.out.push(Event::Text(written.into()));
             // Continue at the link's end event, which closes the frame.
             return end;
         }
         ix + 1
+    }
+
+    /// Drops the tag of the link starting at `ix`, keeping its label as text (inside alternative text);
+    /// returns the index of the label's first event.
+    fn drop_link(&mut self, ix: usize) -> usize {
+        self.frames.push(Frame::Tag {
+            emitted: false,
+            no_autolink: true,
+            image: false,
+        });
+        self.no_autolink += 1;
+        ix + 1
+    }
+
+    /// Opens a link written as raw `<a>` (`open`), closed at its end event.
+    fn open_raw_link(&mut self, open: String) {
+        self.out.push(Event::InlineHtml(open.into()));
+        self.frames.push(Frame::RawLink);
+        self.no_autolink += 1;
+    }
+
+    /// Writes a whole link to `file` (or to its upload form) labelled `label`.
+    fn file_anchor(&mut self, file: &FileRef, label: &str) {
+        self.out
+            .push(Event::InlineHtml(self.file_anchor_open(file).into()));
+        self.out.push(Event::Text(label.to_owned().into()));
+        self.out.push(Event::InlineHtml("</a>".into()));
+    }
+
+    /// Whether the label of the link starting at `ix` and ending at `end` is only blanks.
+    fn label_is_empty(&self, ix: usize, end: usize) -> bool {
+        self.events[ix + 1..end]
+            .iter()
+            .all(|(event, _)| matches!(event, Event::Text(text) if text.trim().is_empty()))
+    }
+
+    /// The text of the events inside the image starting at `ix` and ending at `end`, as alternative text:
+    /// what pulldown-cmark's writer would put in `alt`.
+    fn alt_text(&self, ix: usize, end: usize) -> String {
+        let mut alt = String::new();
+        for (event, _) in &self.events[ix + 1..end] {
+            if let Event::Text(text) | Event::Code(text) = event {
+                alt.push_str(text);
+            }
+        }
+        alt
+    }
+
+    /// Handles a Markdown link or image to an `attachment:` target starting at event `ix`; returns the index
+    /// of the next event to handle.
+    fn file_link(&mut self, ix: usize, tag: &Tag<'a>, range: Range<usize>) -> usize {
+        let end = matching_end(&self.events, ix);
+        let context = self.context;
+        let Some(Target::File(file)) = context.target(ix) else {
+            // Not a valid target: show exactly what the author wrote, as for a wiki link.
+            let literal = context.source.get(range).unwrap_or_default();
+            self.text(literal.to_owned().into());
+            return end + 1;
+        };
+        if self.in_image > 0 {
+            // Inside alternative text only the label counts: drop the link or image, keep its text.
+            return self.drop_link(ix);
+        }
+        self.flush();
+        if matches!(tag, Tag::Image { .. }) {
+            let alt = self.alt_text(ix, end);
+            self.file_image(file, &alt);
+            return end + 1;
+        }
+        self.open_raw_link(self.file_anchor_open(file));
+        if self.label_is_empty(ix, end) {
+            self.out.push(Event::Text(file.name.clone().into()));
+            return end;
+        }
+        ix + 1
+    }
+
+    /// Writes a `{{attachment:target|alt}}` transclusion: an image if the file is one (by its dimensions or
+    /// its name), else a link; `literal`, the text written, if the target is not a file.
+    fn transclusion(&mut self, target: &str, alt: Option<&str>, literal: &str) {
+        let Some(file) = parse_file(target, self.context.current_page) else {
+            self.out.push(Event::Text(literal.to_owned().into()));
+            return;
+        };
+        let label = alt
+            .map(str::trim)
+            .filter(|alt| !alt.is_empty())
+            .unwrap_or(&file.name)
+            .to_owned();
+        let dimensions = self.context.files.get(&file).and_then(|facts| facts.width);
+        if dimensions.is_some() || is_image_name(&file.name) {
+            self.file_image(&file, &label);
+            return;
+        }
+        self.file_anchor(&file, &label);
+    }
+
+    /// Writes `file` as an image with alternative text `alt` if it exists; else as a missing link to its
+    /// upload form, labelled `alt` (or the file's name).
+    fn file_image(&mut self, file: &FileRef, alt: &str) {
+        let resolver = self.context.resolver;
+        let Some(facts) = self.context.files.get(file) else {
+            let label = if alt.trim().is_empty() {
+                &file.name
+            } else {
+                alt
+            };
+            self.file_anchor(file, label);
+            return;
+        };
+        let mut html = format!(
+            r#"<img src="{}" alt="{}" loading="lazy""#,
+            escape_attribute(&resolver.file_url(&file.page, &file.name)),
+            escape_attribute(alt)
+        );
+        // Writing to a String cannot fail.
+        if let Some(width) = facts.width {
+            let _ = write!(html, r#" width="{width}""#);
+        }
+        if let Some(height) = facts.height {
+            let _ = write!(html, r#" height="{height}""#);
+        }
+        html.push('>');
+        self.out.push(Event::InlineHtml(html.into()));
+    }
+
+    /// The start of a link to `file`: to the file if it exists, else a missing link to its upload form.
+    fn file_anchor_open(&self, file: &FileRef) -> String {
+        let resolver = self.context.resolver;
+        if self.context.files.contains_key(file) {
+            let href = escape_attribute(&resolver.file_url(&file.page, &file.name));
+            return format!(r#"<a class="attachment" href="{href}">"#);
+        }
+        let href = escape_attribute(&resolver.upload_url(&file.page, &file.name));
+        format!(
+            r#"<a class="attachment missing" href="{href}" rel="nofollow" title="Upload this file">"#
+        )
     }
 
     fn anchor_open(&self, target: &Target) -> String {
@@ -737,6 +1035,7 @@ impl<'a> Rewrite<'a, '_, '_> {
             }
             // Never linked: `wikilink` shows a misplaced table of contents as text.
             Target::Toc => (String::new(), true),
+            Target::File(file) => return self.file_anchor_open(file),
         };
         let href = escape_attribute(&href);
         if exists {
@@ -844,6 +1143,7 @@ fn escape_attribute(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::highlight::MAX_SPAN_DEPTH;
+    use crate::NoLinks;
 
     #[test]
     fn slugs() {
@@ -855,20 +1155,6 @@ mod tests {
             ("!!!", "section"),
         ] {
             assert_eq!(slug(text), expected);
-        }
-    }
-
-    struct NoPages;
-
-    impl LinkResolver for NoPages {
-        fn page_url(&self, name: &str) -> String {
-            format!("/{name}")
-        }
-        fn create_url(&self, name: &str) -> String {
-            format!("/{name}?edit")
-        }
-        fn existing(&self, _: &[String]) -> HashSet<String> {
-            HashSet::new()
         }
     }
 
@@ -899,7 +1185,7 @@ mod tests {
                     let markdown: String =
                         body.lines().map(|line| format!("{lead}{line}\n")).collect();
                     let (html, _) =
-                        write_unsanitized(&markdown, "Home", &NoPages, &RenderOptions::default())
+                        write_unsanitized(&markdown, "Home", &NoLinks, &RenderOptions::default())
                             .expect("no bounds");
                     assert!(
                         !html_depth_exceeds(&html, bound),

@@ -5,7 +5,10 @@
 //! SVG/MathML) narrowed and widened where our renderer needs it:
 //! - `<input>` is allowed, but ammonia forces `type="checkbox" disabled` on every one: task-list markers, and
 //!   nothing a reader could type into or submit.
-//! - classes only from a fixed list (`wikilink`, `missing`, `interwiki`, `toc`, footnote and alert classes), plus `language-*` on
+//! - `<img>` always gets `loading="lazy"` (forced, as `<input>`'s type is), so a page of many images loads
+//!   only what is on screen; its `width` and `height` are kept only as plain numbers of pixels (the
+//!   dimensions the renderer writes for attachments), nothing a style could hide in.
+//! - classes only from a fixed list (`wikilink`, `missing`, `interwiki`, `attachment`, `toc`, footnote and alert classes), plus `language-*` on
 //!   `<code>` and `hl-*` (code highlighting) on `<span>`; `style` only as the exact `text-align` our table cells use; `id` on headings and footnotes.
 //! - URLs only `http`, `https`, `mailto`, `ftp`, `tel` or relative; no `rel` or `target` from authors.
 //! - `<area>`/`<map>` are dropped, so `<a>` is the only element that links.
@@ -23,7 +26,8 @@ use crate::highlight::is_highlight_class;
 /// What external links (any absolute URL) carry: no ranking credit, marked as user content, no opener access.
 pub const EXTERNAL_REL: &str = "nofollow ugc noopener";
 
-/// What links to pages that do not exist yet carry, so crawlers do not follow them into edit forms.
+/// What links to pages and files that do not exist yet carry, so crawlers do not follow them into edit and
+/// upload forms.
 pub const MISSING_REL: &str = "nofollow";
 
 /// The policy, built on first use and only read after that: a constant, not state (building it per page
@@ -50,8 +54,10 @@ fn policy() -> ammonia::Builder<'static> {
         .rm_tags(["area", "map"])
         .set_tag_attribute_value("input", "type", "checkbox")
         .set_tag_attribute_value("input", "disabled", "")
+        .set_tag_attribute_value("img", "loading", "lazy")
         // Allowing the forced attributes keeps them where they were written, so output order is stable.
         .add_tag_attributes("input", ["checked", "disabled", "type"])
+        .add_tag_attributes("img", ["loading"])
         .add_tag_attributes("code", ["class"])
         .add_tag_attributes("span", ["class"])
         .add_tag_attributes("td", ["style"])
@@ -60,7 +66,10 @@ fn policy() -> ammonia::Builder<'static> {
         .url_schemes(HashSet::from(["http", "https", "mailto", "ftp", "tel"]))
         .link_rel(None)
         .allowed_classes(HashMap::from([
-            ("a", HashSet::from(["wikilink", "missing", "interwiki"])),
+            (
+                "a",
+                HashSet::from(["wikilink", "missing", "interwiki", "attachment"]),
+            ),
             ("nav", HashSet::from(["toc"])),
             ("div", HashSet::from(["footnote-definition"])),
             (
@@ -95,8 +104,14 @@ fn filter_attribute<'a>(element: &str, attribute: &str, value: &'a str) -> Optio
             "text-align: left" | "text-align: center" | "text-align: right"
         )
         .then_some(Cow::Borrowed(value)),
+        ("img", "width" | "height") => is_pixels(value).then_some(Cow::Borrowed(value)),
         _ => Some(Cow::Borrowed(value)),
     }
+}
+
+/// A number of pixels as the renderer writes one: up to six digits, no unit, sign or space.
+fn is_pixels(value: &str) -> bool {
+    (1..=6).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `language-rust`, `language-c++`: what pulldown-cmark writes for a fenced block's info string.
@@ -292,6 +307,8 @@ mod tests {
             r#"<h2 id="top">T</h2>"#,
             r##"<sup class="footnote-reference"><a href="#1">1</a></sup>"##,
             r#"<div class="footnote-definition" id="1"><sup class="footnote-definition-label">1</sup></div>"#,
+            r#"<a class="attachment missing" href="/+files/P">x</a>"#,
+            r#"<img src="/+file/P/x.png" alt="x" loading="lazy" width="640" height="480">"#,
         );
         let cleaned = POLICY.clean(html).to_string();
         for kept in [
@@ -303,6 +320,8 @@ mod tests {
             r#"<h2 id="top">"#,
             r#"class="footnote-reference""#,
             r#"id="1""#,
+            r#"class="attachment missing""#,
+            r#"<img src="/+file/P/x.png" alt="x" loading="lazy" width="640" height="480">"#,
         ] {
             assert!(cleaned.contains(kept), "{kept} kept in {cleaned}");
         }
@@ -325,5 +344,30 @@ mod tests {
             );
         }
         assert!(cleaned.contains(r#"type="checkbox""#) && cleaned.contains("disabled"));
+    }
+
+    #[test]
+    fn images_load_lazily_with_plain_dimensions() {
+        let cases = [
+            (
+                r#"<img src="/a.png">"#,
+                r#"<img src="/a.png" loading="lazy">"#,
+            ),
+            (
+                r#"<img src="/a.png" loading="eager" width="10" height="20">"#,
+                r#"<img src="/a.png" loading="lazy" width="10" height="20">"#,
+            ),
+            (
+                r#"<img src="/a.png" width="100%" height="1e3" onload="x()">"#,
+                r#"<img src="/a.png" loading="lazy">"#,
+            ),
+            (
+                r#"<img src="/a.png" width="" height="1234567">"#,
+                r#"<img src="/a.png" loading="lazy">"#,
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(POLICY.clean(input).to_string(), expected);
+        }
     }
 }

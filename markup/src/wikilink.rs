@@ -11,13 +11,15 @@
 //!
 //! An invalid target is not a link: the renderer shows it as the literal text the author wrote.
 //!
-//! Before these rules, two forms are not page names: `_TOC_` is the table-of-contents macro, and
-//! `Prefix:Page` with a configured interwiki prefix is a link to another site ([`RenderOptions::interwiki`]).
+//! Before these rules, three forms are not page names: `_TOC_` is the table-of-contents macro,
+//! `attachment:…` names a page's file (see `attachment.rs`), and `Prefix:Page` with a configured interwiki
+//! prefix is a link to another site ([`RenderOptions::interwiki`]).
 
 use std::collections::BTreeMap;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::attachment::{file_dest, FileRef};
 use crate::RenderOptions;
 
 /// What is kept as it is in an interwiki page part or anchor: the unreserved characters of RFC 3986.
@@ -44,6 +46,8 @@ pub(crate) enum Target {
     Interwiki { url: String },
     /// The table of contents, `[[_TOC_]]`: expanded on a line of its own, literal text elsewhere.
     Toc,
+    /// A file attached to a page: `[[attachment:x.pdf]]`, and `attachment:` Markdown links and images.
+    File(FileRef),
 }
 
 /// Parses a wiki-link target with the macro and interwiki forms `options` enable, then as [`parse_target`].
@@ -54,6 +58,9 @@ pub(crate) fn parse_target_with(
 ) -> Option<Target> {
     if raw.trim() == TOC {
         return Some(Target::Toc);
+    }
+    if let Some(file) = file_dest(raw.trim_start(), current_page) {
+        return file.map(Target::File);
     }
     if let Some(url) = interwiki_url(raw, &options.interwiki) {
         return Some(Target::Interwiki { url });
@@ -112,7 +119,7 @@ pub(crate) fn parse_target(raw: &str, current_page: &str) -> Option<Target> {
 }
 
 /// Resolves the subpage forms and checks every segment; `page` is already whitespace-collapsed.
-fn resolve(page: &str, current_page: &str) -> Option<String> {
+pub(crate) fn resolve(page: &str, current_page: &str) -> Option<String> {
     let mut segments: Vec<String> = Vec::new();
     let mut rest = page;
     let mut climbed = false;
@@ -156,7 +163,7 @@ fn strip_parent(text: &str) -> Option<&str> {
     after.strip_prefix('/')
 }
 
-fn current_segments(current_page: &str) -> Vec<String> {
+pub(crate) fn current_segments(current_page: &str) -> Vec<String> {
     current_page
         .split('/')
         .map(str::trim)
@@ -177,7 +184,7 @@ pub(crate) fn collapse_whitespace(text: &str) -> String {
     out
 }
 
-fn has_control(text: &str) -> bool {
+pub(crate) fn has_control(text: &str) -> bool {
     text.chars().any(char::is_control)
 }
 

@@ -339,7 +339,9 @@ fn the_spec_examples_render_as_specified_but_for_the_listed_sanitizer_difference
     for example in &examples {
         let rendered = markup::render_with(&example.markdown, "Home", &wiki, &options).unwrap();
         let expected = normalise(&example.html);
-        let actual = normalise(&rendered.html);
+        // Every image loads lazily (issue 13, `sanitize.rs`): a difference in when a browser fetches an
+        // image, not in what it shows, that the spec's HTML cannot have.
+        let actual = normalise(&rendered.html.replace(r#" loading="lazy""#, ""));
         match (expected == actual, listed.contains_key(&example.number)) {
             (true, true) => stale.push(example.number),
             (false, false) => unexpected.push(format!(

@@ -1,4 +1,4 @@
-use crate::{html, Wiki};
+use crate::{assert_fragments, html, Wiki};
 
 /// (markdown on page `Team/Notes`, fragments the HTML must contain, links reported)
 type Case = (
@@ -122,13 +122,7 @@ fn wiki_links_render_and_are_reported() {
             "Some Page",
         ]);
         let rendered = markup::render(markdown, "Team/Notes", &wiki);
-        for fragment in *fragments {
-            assert!(
-                rendered.html.contains(fragment),
-                "{fragment:?} in render of {markdown:?}: {}",
-                rendered.html
-            );
-        }
+        assert_fragments(markdown, &rendered.html, fragments);
         assert_eq!(rendered.links, *links, "links of {markdown:?}");
         assert_eq!(
             markup::wiki_links(markdown, "Team/Notes"),
@@ -163,6 +157,7 @@ fn existence_is_asked_once_with_every_distinct_target() {
             self.0.borrow_mut().push(names.to_vec());
             names.iter().cloned().collect()
         }
+        no_files!();
     }
     let recorder = Recorder(Default::default());
     markup::render("[[B]] [[A]] [[B|again]] [[/C]]", "P", &recorder);
@@ -192,6 +187,7 @@ fn resolver_urls_are_escaped_into_the_attribute() {
         fn existing(&self, names: &[String]) -> std::collections::HashSet<String> {
             names.iter().cloned().collect()
         }
+        no_files!();
     }
     let html = markup::render("[[X]]", "P", &Odd).html;
     assert!(

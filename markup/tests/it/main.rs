@@ -1,5 +1,24 @@
 //! markup's integration tests: everything through the public API.
 
+/// The file methods of a [`markup::LinkResolver`] for a wiki without files, for test resolvers about pages.
+macro_rules! no_files {
+    () => {
+        fn file_url(&self, page: &str, name: &str) -> String {
+            format!("/+file/{page}/{name}")
+        }
+        fn upload_url(&self, page: &str, name: &str) -> String {
+            format!("/+files/{page}?name={name}")
+        }
+        fn existing_files(
+            &self,
+            _: &[markup::FileRef],
+        ) -> std::collections::HashMap<markup::FileRef, markup::FileFacts> {
+            std::collections::HashMap::new()
+        }
+    };
+}
+
+mod attachments;
 mod commonmark;
 mod dialect;
 mod limits;
@@ -11,23 +30,54 @@ mod rendering;
 mod repeat;
 mod xss;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-/// A wiki where a fixed set of pages exists; counts how often existence is asked.
+use markup::{FileFacts, FileRef};
+
+/// A wiki where a fixed set of pages and files exists; counts how often existence is asked.
 pub struct Wiki {
     /// The pages that exist.
     pub pages: HashSet<String>,
     /// How many times the renderer asked which pages exist.
     pub queries: std::cell::Cell<usize>,
+    /// The files that exist, with their facts.
+    pub files: HashMap<FileRef, FileFacts>,
+    /// Every question the renderer asked about files, in order.
+    pub file_queries: std::cell::RefCell<Vec<Vec<FileRef>>>,
 }
 
 impl Wiki {
-    /// A wiki where `pages` exist and nothing has been asked yet.
+    /// A wiki where `pages` exist, no files, and nothing has been asked yet.
     pub fn with(pages: &[&str]) -> Self {
         Wiki {
             pages: pages.iter().map(|p| (*p).to_owned()).collect(),
             queries: std::cell::Cell::new(0),
+            files: HashMap::new(),
+            file_queries: Default::default(),
         }
+    }
+
+    /// This wiki with files `(page, name, dimensions)` too.
+    pub fn and_files(mut self, files: &[StoredFile<'_>]) -> Self {
+        for (page, name, size) in files {
+            let facts = FileFacts {
+                width: size.map(|(width, _)| width),
+                height: size.map(|(_, height)| height),
+            };
+            self.files.insert(file(page, name), facts);
+        }
+        self
+    }
+}
+
+/// A file that exists: its page, its name, and its width and height if known.
+pub type StoredFile<'a> = (&'a str, &'a str, Option<(u32, u32)>);
+
+/// The file `name` of page `page`.
+pub fn file(page: &str, name: &str) -> FileRef {
+    FileRef {
+        page: page.to_owned(),
+        name: name.to_owned(),
     }
 }
 
@@ -55,20 +105,45 @@ impl markup::LinkResolver for Wiki {
             .cloned()
             .collect()
     }
+    fn file_url(&self, page: &str, name: &str) -> String {
+        format!("/wiki/+file/{}/{}", encode(page), encode(name))
+    }
+    fn upload_url(&self, page: &str, name: &str) -> String {
+        format!("/wiki/+files/{}?name={}", encode(page), encode(name))
+    }
+    fn existing_files(&self, files: &[FileRef]) -> HashMap<FileRef, FileFacts> {
+        self.file_queries.borrow_mut().push(files.to_vec());
+        files
+            .iter()
+            .filter_map(|file| Some((file.clone(), *self.files.get(file)?)))
+            .collect()
+    }
 }
 
 /// Renders on page `Team/Notes` of a wiki with pages `Home`, `Team`, `Team/Notes`, `Team/Plans`,
-/// `Team/Notes/Child`, `Some Page`.
+/// `Team/Notes/Child`, `Some Page`, and the files of [`files_wiki`].
 pub fn html(markdown: &str) -> String {
-    let wiki = Wiki::with(&[
+    markup::render(markdown, "Team/Notes", &files_wiki()).html
+}
+
+/// The wiki of [`html`]: its pages, and files `x.png` (640×480), `my file.pdf` and `report.pdf` on
+/// `Team/Notes`, `logo.svg` (size unknown) on `Home`, `c.png` (10×20) on `A/B`.
+pub fn files_wiki() -> Wiki {
+    Wiki::with(&[
         "Home",
         "Team",
         "Team/Notes",
         "Team/Plans",
         "Team/Notes/Child",
         "Some Page",
-    ]);
-    markup::render(markdown, "Team/Notes", &wiki).html
+    ])
+    .and_files(&[
+        ("Team/Notes", "x.png", Some((640, 480))),
+        ("Team/Notes", "my file.pdf", None),
+        ("Team/Notes", "report.pdf", None),
+        ("Home", "logo.svg", None),
+        ("A/B", "c.png", Some((10, 20))),
+    ])
 }
 
 /// A tag in sanitized output: its lowercase name and attributes (values with entities decoded).
@@ -118,6 +193,16 @@ fn decode(value: &str) -> String {
         .replace("&gt;", ">")
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&")
+}
+
+/// Asserts the render of `markdown`, `html`, contains every one of `fragments`.
+pub fn assert_fragments(markdown: &str, html: &str, fragments: &[&str]) {
+    for fragment in fragments {
+        assert!(
+            html.contains(fragment),
+            "{fragment:?} in render of {markdown:?}: {html}"
+        );
+    }
 }
 
 /// Asserts the output cannot run script: no dangerous elements, no event handlers, no script URLs, no styles
