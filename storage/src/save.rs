@@ -57,7 +57,7 @@ pub enum SaveOutcome {
 pub(crate) fn save(
     conn: &mut Connection,
     save: &Save<'_>,
-    links: Option<&[&str]>,
+    links: Option<(&[&str], &[(&str, &str)])>,
 ) -> Result<SaveOutcome, StorageError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -103,8 +103,15 @@ pub(crate) fn save(
             kind: &ChangeKind::Edit,
         },
     )?;
-    if let Some(links) = links {
-        crate::links::record(&tx, page_id, appended.revision_id, appended.rev_sql, links)?;
+    if let Some((links, files)) = links {
+        crate::links::record(
+            &tx,
+            page_id,
+            appended.revision_id,
+            appended.rev_sql,
+            links,
+            files,
+        )?;
     }
     if created {
         tx.execute(
