@@ -350,31 +350,15 @@ impl Storage {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting a file restore"))?;
         let page_id = live_page(&tx, page)?;
-        let old: Option<(i64, u64, String, Option<u32>, Option<u32>)> = tx
-            .prepare_cached(
-                "SELECT blob_id, size, media_type, width, height FROM file_versions
-                 WHERE page_id = ?1 AND name = ?2 AND version = ?3 AND blob_id IS NOT NULL",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![page_id, name, version], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                    ))
-                })
-                .optional()
-            })
-            .map_err(doing("reading a file version"))?;
-        let Some((blob_id, size, media_type, width, height)) = old else {
+        let old = load_version(&tx, page, name, Some(version))?;
+        let Some((old, hash)) = old.and_then(|old| old.hash.clone().map(|hash| (old, hash))) else {
             return Err(StorageError::NoSuchFileVersion {
                 page: page.to_owned(),
                 name: name.to_owned(),
                 version,
             });
         };
+        let blob_id = blobs::blob_id(&tx, &hash)?.ok_or(StorageError::NoSuchBlob { hash })?;
         let restored = append(
             &tx,
             &NewVersion {
@@ -383,10 +367,10 @@ impl Storage {
                 name,
                 kind: FileChange::Restore { from: version },
                 blob_id: Some(blob_id),
-                size,
-                media_type: &media_type,
-                width,
-                height,
+                size: old.size,
+                media_type: &old.media_type,
+                width: old.width,
+                height: old.height,
                 uploader: actor,
                 time: now(),
                 comment,
