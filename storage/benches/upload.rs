@@ -96,7 +96,8 @@ fn main() {
     let after_upload = vm_hwm_kib();
 
     let started = Instant::now();
-    let mut reader = storage.open_blob(version.hash.as_deref().unwrap()).unwrap();
+    let stored = version.content.unwrap();
+    let mut reader = storage.open_blob(&stored.hash).unwrap();
     let mut hasher = Sha256::new();
     let mut buf = vec![0_u8; 64 * 1024];
     let mut read = 0_u64;
@@ -117,8 +118,7 @@ fn main() {
         .collect();
     assert_eq!(read, len);
     assert_eq!(
-        Some(hash),
-        version.hash,
+        hash, stored.hash,
         "the bytes read back are the bytes uploaded"
     );
 

@@ -125,15 +125,19 @@ pub(crate) fn store(
     let mut insert = conn
         .prepare_cached("INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?1, ?2, ?3)")
         .map_err(doing("storing a blob"))?;
-    let mut chunk = vec![0_u8; CHUNK_SIZE];
+    let mut chunk = Vec::with_capacity(CHUNK_SIZE);
     let mut copied: u64 = 0;
     for seq in 0_u64.. {
-        let n = fill(&mut spooled.file, &mut chunk).map_err(rewind)?;
+        chunk.clear();
+        let n = (&mut spooled.file)
+            .take(CHUNK_SIZE as u64)
+            .read_to_end(&mut chunk)
+            .map_err(rewind)?;
         if n == 0 {
             break;
         }
         insert
-            .execute(params![id, seq, &chunk[..n]])
+            .execute(params![id, seq, &chunk])
             .map_err(doing("storing a blob"))?;
         copied += n as u64;
     }
@@ -144,20 +148,6 @@ pub(crate) fn store(
         });
     }
     Ok(id)
-}
-
-/// Reads until `buffer` is full or the file ends; how many bytes it holds.
-fn fill(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// A stored blob, read as a stream: `Read + Seek`, holding one chunk in memory, and owning what it

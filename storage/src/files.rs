@@ -76,22 +76,29 @@ pub struct FileVersion {
     pub version: u64,
     /// What it did.
     pub change: FileChange,
-    /// The content's size in bytes (0 for a deletion).
-    pub size: u64,
-    /// The media type (empty for a deletion).
-    pub media_type: String,
-    /// An image's width in pixels.
-    pub width: Option<u32>,
-    /// An image's height in pixels.
-    pub height: Option<u32>,
+    /// What it holds; `None` for a deletion.
+    pub content: Option<FileContent>,
     /// Who made it.
     pub uploader: String,
     /// When, unix seconds UTC.
     pub time: i64,
     /// The comment.
     pub comment: String,
-    /// The content's SHA-256, lowercase hex ([`Storage::open_blob`]); `None` for a deletion.
-    pub hash: Option<String>,
+}
+
+/// The content of a file version: its blob and what the app decided about it at upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileContent {
+    /// The blob's SHA-256, lowercase hex ([`Storage::open_blob`]): a strong ETag.
+    pub hash: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// The media type.
+    pub media_type: String,
+    /// An image's width in pixels.
+    pub width: Option<u32>,
+    /// An image's height in pixels.
+    pub height: Option<u32>,
 }
 
 /// A file as a page's attachment list shows it.
@@ -106,18 +113,10 @@ pub struct Attachment {
 /// What the link resolver needs to know of an existing file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileFacts {
-    /// The media type.
-    pub media_type: String,
-    /// An image's width in pixels.
-    pub width: Option<u32>,
-    /// An image's height in pixels.
-    pub height: Option<u32>,
-    /// The size in bytes.
-    pub size: u64,
     /// The current version.
     pub version: u64,
-    /// The content's SHA-256, lowercase hex.
-    pub hash: String,
+    /// Its content.
+    pub content: FileContent,
 }
 
 /// The columns [`version_row`] reads, over `file_versions v`, `pages p` and `blobs b` (left joined).
@@ -142,20 +141,32 @@ fn version_row(row: &Row<'_>) -> rusqlite::Result<FileVersion> {
             ))
         }
     };
+    let hash: Option<String> = row.get(13)?;
+    let content = match hash {
+        Some(hash) => Some(content_row(row, hash, 6)?),
+        None => None,
+    };
     Ok(FileVersion {
         id: row.get(0)?,
         page: row.get(1)?,
         name: row.get(2)?,
         version: row.get(3)?,
         change,
-        size: row.get(6)?,
-        media_type: row.get(7)?,
-        width: row.get(8)?,
-        height: row.get(9)?,
+        content,
         uploader: row.get(10)?,
         time: row.get(11)?,
         comment: row.get(12)?,
-        hash: row.get(13)?,
+    })
+}
+
+/// The content whose size, media type, width and height are the columns from `first` on.
+fn content_row(row: &Row<'_>, hash: String, first: usize) -> rusqlite::Result<FileContent> {
+    Ok(FileContent {
+        hash,
+        size: row.get(first)?,
+        media_type: row.get(first + 1)?,
+        width: row.get(first + 2)?,
+        height: row.get(first + 3)?,
     })
 }
 
@@ -195,11 +206,8 @@ struct NewVersion<'a> {
     page: &'a str,
     name: &'a str,
     kind: FileChange,
-    blob_id: Option<i64>,
-    size: u64,
-    media_type: &'a str,
-    width: Option<u32>,
-    height: Option<u32>,
+    /// The blob's id and the content's facts; `None` for a deletion.
+    content: Option<(i64, &'a FileContent)>,
     uploader: &'a str,
     time: i64,
     comment: &'a str,
@@ -220,16 +228,17 @@ fn append(conn: &Connection, new: &NewVersion<'_>) -> Result<FileVersion, Storag
          FROM file_versions WHERE page_id = ?1 AND name = ?2",
     )
     .and_then(|mut stmt| {
+        let (blob_id, content) = new.content.unzip();
         stmt.execute(params![
             new.page_id,
             new.name,
             kind,
             restored_from,
-            new.blob_id,
-            new.size,
-            new.media_type,
-            new.width,
-            new.height,
+            blob_id,
+            content.map_or(0, |c| c.size),
+            content.map_or("", |c| c.media_type.as_str()),
+            content.and_then(|c| c.width),
+            content.and_then(|c| c.height),
             new.uploader,
             new.time,
             new.comment
@@ -270,6 +279,13 @@ impl Storage {
             .map_err(doing("starting an upload"))?;
         let page_id = live_page(&tx, upload.page)?;
         let blob_id = blobs::store(&tx, &mut spooled, upload.quota_bytes)?;
+        let content = FileContent {
+            hash: spooled.hash.clone(),
+            size: spooled.size,
+            media_type: upload.media_type.to_owned(),
+            width: upload.width,
+            height: upload.height,
+        };
         let version = append(
             &tx,
             &NewVersion {
@@ -277,11 +293,7 @@ impl Storage {
                 page: upload.page,
                 name: upload.name,
                 kind: FileChange::Upload,
-                blob_id: Some(blob_id),
-                size: spooled.size,
-                media_type: upload.media_type,
-                width: upload.width,
-                height: upload.height,
+                content: Some((blob_id, &content)),
                 uploader: upload.uploader,
                 time: upload.time.unwrap_or_else(now),
                 comment: upload.comment,
@@ -307,7 +319,7 @@ impl Storage {
             .map_err(doing("starting a file deletion"))?;
         let page_id = live_page(&tx, page)?;
         let current = load_version(&tx, page, name, None)?;
-        if current.is_none_or(|current| current.change == FileChange::Delete) {
+        if current.is_none_or(|current| current.content.is_none()) {
             return Err(StorageError::NoSuchFile {
                 page: page.to_owned(),
                 name: name.to_owned(),
@@ -320,11 +332,7 @@ impl Storage {
                 page,
                 name,
                 kind: FileChange::Delete,
-                blob_id: None,
-                size: 0,
-                media_type: "",
-                width: None,
-                height: None,
+                content: None,
                 uploader: actor,
                 time: now(),
                 comment,
@@ -351,14 +359,17 @@ impl Storage {
             .map_err(doing("starting a file restore"))?;
         let page_id = live_page(&tx, page)?;
         let old = load_version(&tx, page, name, Some(version))?;
-        let Some((old, hash)) = old.and_then(|old| old.hash.clone().map(|hash| (old, hash))) else {
+        let Some(content) = old.and_then(|old| old.content) else {
             return Err(StorageError::NoSuchFileVersion {
                 page: page.to_owned(),
                 name: name.to_owned(),
                 version,
             });
         };
-        let blob_id = blobs::blob_id(&tx, &hash)?.ok_or(StorageError::NoSuchBlob { hash })?;
+        let blob_id =
+            blobs::blob_id(&tx, &content.hash)?.ok_or_else(|| StorageError::NoSuchBlob {
+                hash: content.hash.clone(),
+            })?;
         let restored = append(
             &tx,
             &NewVersion {
@@ -366,11 +377,7 @@ impl Storage {
                 page,
                 name,
                 kind: FileChange::Restore { from: version },
-                blob_id: Some(blob_id),
-                size: old.size,
-                media_type: &old.media_type,
-                width: old.width,
-                height: old.height,
+                content: Some((blob_id, &content)),
                 uploader: actor,
                 time: now(),
                 comment,
@@ -463,8 +470,8 @@ impl Storage {
             let mut stmt = conn
                 .prepare(&format!(
                     "WITH wanted (page, name) AS (VALUES {values})
-                     SELECT DISTINCT w.page, w.name, v.media_type, v.width, v.height, v.size,
-                            v.version, b.hash
+                     SELECT DISTINCT w.page, w.name, v.version, b.hash, v.size, v.media_type,
+                            v.width, v.height
                      FROM wanted w
                      JOIN pages p ON p.name = w.page AND p.deleted = 0
                      JOIN file_versions v ON v.page_id = p.id AND v.name = w.name
@@ -478,12 +485,8 @@ impl Storage {
                     Ok((
                         (row.get(0)?, row.get(1)?),
                         FileFacts {
-                            media_type: row.get(2)?,
-                            width: row.get(3)?,
-                            height: row.get(4)?,
-                            size: row.get(5)?,
-                            version: row.get(6)?,
-                            hash: row.get(7)?,
+                            version: row.get(2)?,
+                            content: content_row(row, row.get(3)?, 4)?,
                         },
                     ))
                 })

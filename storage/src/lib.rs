@@ -67,7 +67,7 @@ pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAud
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
 pub use crate::error::StorageError;
-pub use crate::files::{Attachment, FileChange, FileFacts, FileVersion, NewUpload};
+pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersion, NewUpload};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::links::WantedFile;
 pub use crate::page_acls::AclLines;

@@ -7,8 +7,8 @@ use std::sync::{Arc, Barrier};
 
 use proptest::prelude::*;
 use storage::{
-    FileChange, NewUpload, RecentQuery, Rename, SaveOutcome, Storage, StorageError, WantedFile,
-    CHUNK_SIZE,
+    FileChange, FileContent, FileVersion, NewUpload, RecentQuery, Rename, SaveOutcome, Storage,
+    StorageError, WantedFile, CHUNK_SIZE,
 };
 
 use crate::support::{edit, hit, linked, saved, ticket, TempDb};
@@ -41,6 +41,11 @@ fn bytes(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// The content of a version that has one.
+fn stored(version: &FileVersion) -> &FileContent {
+    version.content.as_ref().unwrap()
 }
 
 fn read_all(storage: &Storage, hash: &str) -> Vec<u8> {
@@ -97,8 +102,8 @@ fn an_upload_reads_back_and_the_same_bytes_are_stored_once() {
         .unwrap();
     assert_eq!(first.version, 1);
     assert_eq!(first.change, FileChange::Upload);
-    assert_eq!(first.size, content.len() as u64);
-    let hash = first.hash.clone().unwrap();
+    assert_eq!(stored(&first).size, content.len() as u64);
+    let hash = stored(&first).hash.clone();
     assert_eq!(hash.len(), 64);
     assert_eq!(read_all(&storage, &hash), content);
 
@@ -106,7 +111,7 @@ fn an_upload_reads_back_and_the_same_bytes_are_stored_once() {
     let second = storage
         .upload(&upload("Q", "b.bin"), &mut content.as_slice())
         .unwrap();
-    assert_eq!(second.hash.as_deref(), Some(hash.as_str()));
+    assert_eq!(stored(&second).hash, hash);
     assert_eq!(rows(&db.path), [1, 3, 2]);
     assert_eq!(storage.used_blob_bytes().unwrap(), content.len() as u64);
 
@@ -115,15 +120,15 @@ fn an_upload_reads_back_and_the_same_bytes_are_stored_once() {
         .upload(&upload("P", "abc.txt"), &mut &b"abc"[..])
         .unwrap();
     assert_eq!(
-        abc.hash.unwrap(),
+        stored(&abc).hash,
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
     // A 0-byte file is a blob without chunks.
     let empty = storage
         .upload(&upload("P", "empty"), &mut io::empty())
         .unwrap();
-    assert_eq!(empty.size, 0);
-    assert!(read_all(&storage, empty.hash.as_deref().unwrap()).is_empty());
+    assert_eq!(stored(&empty).size, 0);
+    assert!(read_all(&storage, &stored(&empty).hash).is_empty());
     assert!(matches!(
         storage.open_blob("00"),
         Err(StorageError::NoSuchBlob { .. })
@@ -163,7 +168,7 @@ fn versions_delete_and_restore_lose_nothing() {
 
     let deleted = storage.delete_file("P", "pic.png", "bob", "gone").unwrap();
     assert_eq!((deleted.version, deleted.change), (3, FileChange::Delete));
-    assert_eq!(deleted.hash, None);
+    assert_eq!(deleted.content, None);
     assert_eq!(storage.attachments("P").unwrap().len(), 1);
     assert!(matches!(
         storage.delete_file("P", "pic.png", "bob", ""),
@@ -179,9 +184,9 @@ fn versions_delete_and_restore_lose_nothing() {
         .unwrap();
     assert_eq!(restored.version, 4);
     assert_eq!(restored.change, FileChange::Restore { from: 1 });
-    assert_eq!(restored.hash, v1.hash);
-    assert_eq!((restored.width, restored.height), (Some(10), Some(20)));
-    assert_eq!(restored.media_type, "image/png");
+    assert_eq!(restored.content, v1.content);
+    assert_eq!(stored(&restored).media_type, "image/png");
+    assert_eq!(stored(&restored).width, Some(10));
 
     let history = storage.file_history("P", "pic.png").unwrap();
     assert_eq!(
@@ -189,8 +194,12 @@ fn versions_delete_and_restore_lose_nothing() {
         [4, 3, 2, 1]
     );
     assert_eq!(
-        storage.file("P", "pic.png", Some(2)).unwrap().unwrap().hash,
-        v2.hash
+        storage
+            .file("P", "pic.png", Some(2))
+            .unwrap()
+            .unwrap()
+            .content,
+        v2.content
     );
     assert_eq!(
         storage.file("P", "pic.png", None).unwrap().unwrap().version,
@@ -358,7 +367,7 @@ fn a_20_mb_upload_reads_back_identical_with_seeks_at_chunk_boundaries() {
     let version = storage
         .upload(&upload("P", "big"), &mut content.as_slice())
         .unwrap();
-    let hash = version.hash.unwrap();
+    let hash = stored(&version).hash.clone();
     assert_eq!(read_all(&storage, &hash), content);
 
     let mut reader = storage.open_blob(&hash).unwrap();
@@ -472,10 +481,10 @@ fn existing_files_answers_for_many_in_one_call() {
     let facts = &found[&key("P", "a.png")];
     assert_eq!(
         (
-            facts.media_type.as_str(),
-            facts.width,
-            facts.height,
-            facts.size,
+            facts.content.media_type.as_str(),
+            facts.content.width,
+            facts.content.height,
+            facts.content.size,
             facts.version
         ),
         ("image/png", Some(3), Some(4), 3, 1)
@@ -490,8 +499,9 @@ fn thumbnails_are_stored_once() {
     let hash = storage
         .upload(&upload("P", "a.png"), &mut &b"png"[..])
         .unwrap()
-        .hash
-        .unwrap();
+        .content
+        .unwrap()
+        .hash;
     assert_eq!(storage.thumbnail(&hash).unwrap(), None);
     storage
         .store_thumbnail(&hash, "image/webp", 2, 1, b"thumb")
@@ -678,8 +688,9 @@ proptest! {
         let hash = storage
             .upload(&upload("P", "f"), &mut content.as_slice())
             .unwrap()
-            .hash
-            .unwrap();
+            .content
+            .unwrap()
+            .hash;
         let mut reader = storage.open_blob(&hash).unwrap();
         let mut pos: u64 = 0;
         for (how, at, want) in ops {
