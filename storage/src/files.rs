@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use rusqlite::types::ToSql;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::error::{doing, StorageError};
 use crate::save::now;
@@ -180,6 +180,19 @@ fn live_page(conn: &Connection, page: &str) -> Result<i64, StorageError> {
         })
 }
 
+/// Takes the write lock and finds the live page `page` under it: how every new file version starts.
+fn begin_on_page<'c>(
+    conn: &'c mut Connection,
+    page: &str,
+    doing_what: &'static str,
+) -> Result<(Transaction<'c>, i64), StorageError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(doing(doing_what))?;
+    let page_id = live_page(&tx, page)?;
+    Ok((tx, page_id))
+}
+
 /// The version of file `name` of a page: the one asked for, or the newest.
 fn load_version(
     conn: &Connection,
@@ -274,10 +287,7 @@ impl Storage {
         live_page(&*self.pool.get()?, upload.page)?;
         let mut spooled = blobs::spool(&self.pool.spool_dir(), content, upload.max_bytes)?;
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(doing("starting an upload"))?;
-        let page_id = live_page(&tx, upload.page)?;
+        let (tx, page_id) = begin_on_page(&mut conn, upload.page, "starting an upload")?;
         let blob_id = blobs::store(&tx, &mut spooled, upload.quota_bytes)?;
         let content = FileContent {
             hash: spooled.hash.clone(),
@@ -314,10 +324,7 @@ impl Storage {
         comment: &str,
     ) -> Result<FileVersion, StorageError> {
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(doing("starting a file deletion"))?;
-        let page_id = live_page(&tx, page)?;
+        let (tx, page_id) = begin_on_page(&mut conn, page, "starting a file deletion")?;
         let current = load_version(&tx, page, name, None)?;
         if current.is_none_or(|current| current.content.is_none()) {
             return Err(StorageError::NoSuchFile {
@@ -354,10 +361,7 @@ impl Storage {
         comment: &str,
     ) -> Result<FileVersion, StorageError> {
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(doing("starting a file restore"))?;
-        let page_id = live_page(&tx, page)?;
+        let (tx, page_id) = begin_on_page(&mut conn, page, "starting a file restore")?;
         let old = load_version(&tx, page, name, Some(version))?;
         let Some(content) = old.and_then(|old| old.content) else {
             return Err(StorageError::NoSuchFileVersion {
