@@ -113,6 +113,67 @@ pub enum StorageError {
         what: String,
     },
 
+    /// An upload was longer than the limit it was made with; nothing was stored.
+    #[error("the file is larger than the limit of {limit} bytes")]
+    UploadTooLarge {
+        /// The limit, in bytes ([`crate::NewUpload::max_bytes`]).
+        limit: u64,
+    },
+
+    /// Storing an upload's blob would take the distinct bytes of all blobs past the quota; nothing
+    /// was stored.
+    #[error("the wiki's files would exceed their quota of {quota} bytes")]
+    QuotaExceeded {
+        /// The quota, in bytes ([`crate::NewUpload::quota_bytes`]).
+        quota: u64,
+    },
+
+    /// Reading the upload's stream failed (the client went away, or the gateway refused the body);
+    /// nothing was stored. The source is the stream's own error, for the caller to tell them apart.
+    #[error("the upload could not be read")]
+    UploadRead {
+        /// What the stream said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The temporary file an upload is spooled to beside the database could not be written or read.
+    #[error("the temporary file of an upload failed while {doing}; check the space and permissions of the database's directory")]
+    Spool {
+        /// What was being done.
+        doing: &'static str,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file operation names a file the page does not have (or has deleted, for a deletion).
+    #[error("page {page:?} has no file {name:?}")]
+    NoSuchFile {
+        /// The page name.
+        page: String,
+        /// The file name.
+        name: String,
+    },
+
+    /// A restore names a version the file does not have, or one that is a deletion.
+    #[error("file {name:?} of page {page:?} has no version {version} to restore")]
+    NoSuchFileVersion {
+        /// The page name.
+        page: String,
+        /// The file name.
+        name: String,
+        /// The version asked for.
+        version: u64,
+    },
+
+    /// No blob has this hash.
+    #[error("there is no stored file content with hash {hash}")]
+    NoSuchBlob {
+        /// The SHA-256 asked for, in hex.
+        hash: String,
+    },
+
     /// Any other SQLite error.
     #[error("database error while {doing}")]
     Sqlite {

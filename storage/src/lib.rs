@@ -37,8 +37,10 @@
 
 mod audit;
 mod blame;
+mod blobs;
 mod compact;
 mod error;
+mod files;
 mod lifecycle;
 mod line_diff;
 mod links;
@@ -56,14 +58,18 @@ mod varint;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAuditEntry};
 pub use crate::blame::BlameLine;
+pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
 pub use crate::error::StorageError;
+pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersion, NewUpload};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
+pub use crate::links::WantedFile;
 pub use crate::page_acls::AclLines;
 pub use crate::recent::RecentQuery;
 pub use crate::render_cache::{CachedHtml, RenderTicket};
@@ -109,7 +115,8 @@ impl Options {
 /// thread.
 #[derive(Debug)]
 pub struct Storage {
-    pool: Pool,
+    /// Shared with the [`BlobReader`]s handed out, which outlive the borrow of the storage.
+    pool: Arc<Pool>,
 }
 
 impl Storage {
@@ -128,7 +135,7 @@ impl Storage {
         let mut conn = pool::open_configured(path, options.busy_timeout)?;
         schema::migrate(&mut conn, path)?;
         Ok(Storage {
-            pool: Pool::file(path, options.busy_timeout, conn),
+            pool: Arc::new(Pool::file(path, options.busy_timeout, conn)),
         })
     }
 
@@ -140,7 +147,7 @@ impl Storage {
         pool::configure(&conn, path, Duration::ZERO)?;
         schema::migrate(&mut conn, path)?;
         Ok(Storage {
-            pool: Pool::memory(conn),
+            pool: Arc::new(Pool::memory(conn)),
         })
     }
 
@@ -225,19 +232,48 @@ impl Storage {
 
     /// [`save`](Self::save), recording in the same transaction the wiki pages the new text links to
     /// (distinct normalised page names, as the app's markup reports them). Creating a page also drops
-    /// the cached HTML of the pages linking to it (see [`cached_html`](Self::cached_html)).
+    /// the cached HTML of the pages linking to it (see [`cached_html`](Self::cached_html)). The text's
+    /// links to files are recorded as none; the wiki saves with
+    /// [`save_with_links_and_files`](Self::save_with_links_and_files).
     pub fn save_with_links(
         &self,
         save: Save<'_>,
         links: &[&str],
     ) -> Result<SaveOutcome, StorageError> {
+        self.save_with_links_and_files(save, links, &[])
+    }
+
+    /// [`save_with_links`](Self::save_with_links), recording also the files the new text links to, as
+    /// (page name, file name) pairs: what [`file_backlinks`](Self::file_backlinks) and
+    /// [`wanted_files`](Self::wanted_files) follow, and what drops the page's cached HTML when one of
+    /// those files gets a new version.
+    pub fn save_with_links_and_files(
+        &self,
+        save: Save<'_>,
+        links: &[&str],
+        files: &[(&str, &str)],
+    ) -> Result<SaveOutcome, StorageError> {
         let mut conn = self.pool.get()?;
-        save::save(&mut conn, &save, Some(links))
+        save::save(&mut conn, &save, Some((links, files)))
     }
 
     /// Records the outgoing links of revision `rev` of `page`, if it is still the current one (returns
-    /// whether it was): how the app fills in links for pages saved without them.
+    /// whether it was): how the app fills in links for pages saved without them. Records no links to
+    /// files; see [`set_links_and_files`](Self::set_links_and_files).
     pub fn set_links(&self, page: &str, rev: u64, links: &[&str]) -> Result<bool, StorageError> {
+        self.set_links_and_files(page, rev, links, &[])
+    }
+
+    /// [`set_links`](Self::set_links) with the revision's links to files, as (page name, file name)
+    /// pairs. A database from before attachments lists every page in
+    /// [`pages_missing_links`](Self::pages_missing_links) once, so that these are filled in.
+    pub fn set_links_and_files(
+        &self,
+        page: &str,
+        rev: u64,
+        links: &[&str],
+        files: &[(&str, &str)],
+    ) -> Result<bool, StorageError> {
         let Ok(rev) = i64::try_from(rev) else {
             return Ok(false);
         };
@@ -258,7 +294,7 @@ impl Storage {
         let Some((page_id, revision_id)) = found else {
             return Ok(false);
         };
-        links::record(&tx, page_id, revision_id, rev, links)?;
+        links::record(&tx, page_id, revision_id, rev, links, files)?;
         tx.commit().map_err(doing("committing links"))?;
         Ok(true)
     }
@@ -307,6 +343,20 @@ impl Storage {
     pub fn wanted(&self) -> Result<Vec<(String, u64)>, StorageError> {
         let conn = self.pool.get()?;
         links::wanted(&conn)
+    }
+
+    /// The pages whose current revision links to file `name` of page `page`, by name; the page itself
+    /// is listed when it links its own file.
+    pub fn file_backlinks(&self, page: &str, name: &str) -> Result<Vec<String>, StorageError> {
+        let conn = self.pool.get()?;
+        links::file_backlinks(&conn, page, name)
+    }
+
+    /// Files that current revisions link to but that do not exist (or are deleted, or whose page is),
+    /// each with how many pages link to it; most wanted first, then by page and name.
+    pub fn wanted_files(&self) -> Result<Vec<WantedFile>, StorageError> {
+        let conn = self.pool.get()?;
+        links::wanted_files(&conn)
     }
 
     /// The cached HTML of revision `rev` of `page` rendered for `variant` (whatever else the HTML

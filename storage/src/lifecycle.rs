@@ -113,6 +113,7 @@ impl Storage {
                 appended.revision_id,
                 appended.rev_sql,
                 &[],
+                &[],
             )?;
         }
         set_deleted(&tx, current.page_id, true)?;
@@ -157,7 +158,7 @@ impl Storage {
             restored.revision.meta.rev,
             appended.rev,
         )?;
-        copy_links(&tx, restored.id, appended.revision_id)?;
+        crate::links::copy(&tx, restored.id, appended.revision_id)?;
         if links_known {
             tx.execute(
                 "UPDATE pages SET links_rev = ?1 WHERE id = ?2",
@@ -354,16 +355,6 @@ fn links_known(conn: &Connection, page_id: i64) -> Result<bool, StorageError> {
     .map_err(doing("reading a page"))
 }
 
-fn copy_links(conn: &Connection, from_revision: i64, to_revision: i64) -> Result<(), StorageError> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO links (revision_id, target)
-         SELECT ?2, target FROM links WHERE revision_id = ?1",
-    )
-    .and_then(|mut stmt| stmt.execute(params![from_revision, to_revision]))
-    .map_err(doing("copying links"))?;
-    Ok(())
-}
-
 /// Live pages under `name/`, by name.
 fn subpages(conn: &Connection, name: &str) -> Result<Vec<String>, StorageError> {
     let prefix = format!("{name}/");
@@ -460,7 +451,7 @@ fn move_page(
         from: from.to_owned(),
     };
     let appended = append_to(conn, current, to, &current.revision.text, &stamp, &kind)?;
-    copy_links(conn, current.id, appended.revision_id)?;
+    crate::links::copy(conn, current.id, appended.revision_id)?;
     conn.execute(
         "INSERT OR REPLACE INTO redirects (name, page_id) VALUES (?1, ?2)",
         params![from, current.page_id],

@@ -64,6 +64,19 @@ impl Pool {
         }
     }
 
+    /// Where uploads are spooled: beside the database file, on the same file system (so the space
+    /// an admin provisioned for the wiki is what counts), or the system's temp directory for an
+    /// in-memory database.
+    pub(crate) fn spool_dir(&self) -> PathBuf {
+        match &self.source {
+            Source::File(path) => match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+            Source::Memory => std::env::temp_dir(),
+        }
+    }
+
     /// Takes an idle connection, opening a new one when there is none (or waiting, for memory).
     pub(crate) fn get(&self) -> Result<Pooled<'_>, StorageError> {
         let mut idle = self.lock();

@@ -115,16 +115,39 @@ pub(crate) fn forget_older(conn: &Connection, page_id: i64, rev: i64) -> Result<
     Ok(())
 }
 
-/// Page `target` appeared (or, later, vanished or was renamed): drops the cached HTML of every revision
-/// linking to it and bumps the render epoch, so renders in flight are not stored either. Inside the
-/// transaction that makes the change.
+/// Page `target` appeared (or vanished or was renamed): drops the cached HTML of every revision
+/// linking to it or to one of its files (a deleted page's files are gone with it, and a renamed
+/// page's move to its new name), and bumps the render epoch, so renders in flight are not stored
+/// either. Inside the transaction that makes the change.
 pub(crate) fn invalidate_links_to(conn: &Connection, target: &str) -> Result<(), StorageError> {
     conn.prepare_cached(
         "DELETE FROM rendered WHERE revision_id IN
-             (SELECT revision_id FROM links WHERE target = ?1)",
+             (SELECT revision_id FROM links WHERE target = ?1
+              UNION SELECT revision_id FROM file_links WHERE page = ?1)",
     )
     .and_then(|mut stmt| stmt.execute(params![target]))
     .map_err(doing("invalidating rendered HTML"))?;
+    bump_epoch(conn)
+}
+
+/// File `name` of page `page` has a new version (it appeared, changed, was deleted or restored):
+/// drops the cached HTML of every revision linking to it and bumps the render epoch, as for a page.
+/// Inside the transaction that writes the version.
+pub(crate) fn invalidate_file_links_to(
+    conn: &Connection,
+    page: &str,
+    name: &str,
+) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "DELETE FROM rendered WHERE revision_id IN
+             (SELECT revision_id FROM file_links WHERE page = ?1 AND name = ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![page, name]))
+    .map_err(doing("invalidating rendered HTML"))?;
+    bump_epoch(conn)
+}
+
+fn bump_epoch(conn: &Connection) -> Result<(), StorageError> {
     conn.prepare_cached("UPDATE render_epoch SET epoch = epoch + 1 WHERE id = 1")
         .and_then(|mut stmt| stmt.execute([]))
         .map_err(doing("invalidating rendered HTML"))?;

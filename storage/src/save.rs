@@ -52,12 +52,15 @@ pub enum SaveOutcome {
     },
 }
 
+/// A revision's outgoing links: page names, and files as (page name, file name).
+pub(crate) type Outgoing<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+
 /// Saves `save`; with `links`, also records the new revision's outgoing wiki links (see
 /// [`crate::Storage::save_with_links`]).
 pub(crate) fn save(
     conn: &mut Connection,
     save: &Save<'_>,
-    links: Option<&[&str]>,
+    links: Option<Outgoing<'_>>,
 ) -> Result<SaveOutcome, StorageError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -103,8 +106,15 @@ pub(crate) fn save(
             kind: &ChangeKind::Edit,
         },
     )?;
-    if let Some(links) = links {
-        crate::links::record(&tx, page_id, appended.revision_id, appended.rev_sql, links)?;
+    if let Some((links, files)) = links {
+        crate::links::record(
+            &tx,
+            page_id,
+            appended.revision_id,
+            appended.rev_sql,
+            links,
+            files,
+        )?;
     }
     if created {
         tx.execute(

@@ -306,6 +306,68 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 14,
+        description: "attachments: blobs, file versions, file links and thumbnails",
+        // Content-addressed blobs (`crate::blobs`): one row per distinct SHA-256, its bytes in
+        // 256 KiB chunks (rowid tables: SQLite keeps large rows out of WITHOUT ROWID b-trees badly),
+        // `chunk_size` stored so a later build may cut differently and still read these. Files
+        // (`crate::files`) are versions in one log keyed by the page row, so they follow a rename;
+        // `id` is AUTOINCREMENT, never reused, the cursor of recent changes and the search indexer.
+        // `file_links` sit beside `links`: each revision's links to files, for backlinks, wanted
+        // files and render-cache invalidation. Links are computed again (`links_rev = 0`): texts
+        // saved before this version were read without attachment links, and their HTML goes too.
+        sql: "
+        CREATE TABLE blobs (
+            id         INTEGER PRIMARY KEY,
+            hash       TEXT NOT NULL UNIQUE,
+            size       INTEGER NOT NULL,
+            chunk_size INTEGER NOT NULL
+        );
+        CREATE TABLE blob_chunks (
+            blob_id INTEGER NOT NULL REFERENCES blobs (id),
+            seq     INTEGER NOT NULL,
+            data    BLOB NOT NULL,
+            PRIMARY KEY (blob_id, seq)
+        );
+        CREATE TABLE file_versions (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            page_id       INTEGER NOT NULL REFERENCES pages (id),
+            name          TEXT NOT NULL,
+            version       INTEGER NOT NULL,
+            kind          TEXT NOT NULL CHECK (kind IN ('upload', 'delete', 'restore')),
+            restored_from INTEGER,
+            blob_id       INTEGER REFERENCES blobs (id),
+            size          INTEGER NOT NULL,
+            media_type    TEXT NOT NULL,
+            width         INTEGER,
+            height        INTEGER,
+            uploader      TEXT NOT NULL,
+            time          INTEGER NOT NULL,
+            comment       TEXT NOT NULL,
+            UNIQUE (page_id, name, version),
+            CHECK ((kind = 'delete') = (blob_id IS NULL))
+        );
+        CREATE INDEX file_versions_by_uploader ON file_versions (uploader, id);
+        CREATE TABLE file_links (
+            revision_id INTEGER NOT NULL REFERENCES revisions (id),
+            page        TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            PRIMARY KEY (revision_id, page, name)
+        ) WITHOUT ROWID;
+        CREATE INDEX file_links_by_target ON file_links (page, name, revision_id);
+        CREATE TABLE thumbnails (
+            blob_id    INTEGER PRIMARY KEY REFERENCES blobs (id),
+            media_type TEXT NOT NULL,
+            width      INTEGER NOT NULL,
+            height     INTEGER NOT NULL,
+            data       BLOB NOT NULL
+        );
+        UPDATE pages SET links_rev = 0;
+        DELETE FROM rendered;
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -6,6 +6,7 @@
 )]
 
 mod concurrency;
+mod files;
 mod history;
 mod lifecycle;
 mod links;
