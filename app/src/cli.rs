@@ -96,6 +96,21 @@ pub struct ServerFlags {
         reason = "its help, with the default from Settings, is the attribute above"
     )]
     pub max_body: Option<u64>,
+
+    #[arg(
+        long,
+        env = "QUIRE_MAX_UPLOAD",
+        value_name = "BYTES",
+        help = with_default(
+            "The largest file upload accepted, in bytes",
+            Settings::default().max_upload_bytes,
+        )
+    )]
+    #[expect(
+        missing_docs,
+        reason = "its help, with the default from Settings, is the attribute above"
+    )]
+    pub max_upload: Option<u64>,
 }
 
 /// Just the server flags, for a `quire` a web server started with no command:
@@ -108,7 +123,7 @@ struct EnvironmentOnly {
 }
 
 impl ServerFlags {
-    /// The flags that `QUIRE_MOUNT`, `QUIRE_DEBUG` and `QUIRE_MAX_BODY` give.
+    /// The flags that `QUIRE_MOUNT`, `QUIRE_DEBUG`, `QUIRE_MAX_BODY` and `QUIRE_MAX_UPLOAD` give.
     pub fn from_environment() -> Result<ServerFlags, clap::Error> {
         EnvironmentOnly::try_parse_from(["quire"]).map(|parsed| parsed.server)
     }
@@ -122,7 +137,7 @@ impl ServerFlags {
 pub struct GlobalOptions {
     /// `--data`, or `QUIRE_DATA`.
     pub data: Option<PathBuf>,
-    /// `--mount`, `--debug`, `--max-body` (serving commands only).
+    /// `--mount`, `--debug`, `--max-body`, `--max-upload` (serving commands only).
     pub server: ServerFlags,
 }
 

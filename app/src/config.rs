@@ -175,8 +175,18 @@ settings_table! {
         pub audit_max_entries: u64,
         /// How many days the audit log keeps an entry. 0: no bound by age.
         pub audit_max_days: u64,
-        /// The largest request body accepted, in bytes (flag --max-body).
+        /// The largest form accepted, in bytes (flag --max-body): forms are read whole
+        /// into memory. Uploads have their own limit, max_upload_bytes.
         pub max_body_bytes: u64,
+        /// The largest upload accepted, in bytes (flag --max-upload): files are streamed into the database,
+        /// never held in memory whole. A larger one is refused with 413 and nothing is
+        /// stored. In front of quire, the web server needs as large a limit (nginx:
+        /// client_max_body_size; Apache: LimitRequestBody; lighttpd: server.max-request-size).
+        pub max_upload_bytes: u64,
+        /// The most bytes all files together may take (each distinct content counted once,
+        /// however many pages or versions share it). An upload past it is refused with 413.
+        /// 0: no quota.
+        pub upload_quota_bytes: u64,
         /// Show error details in the browser (flag --debug). Never on a public wiki.
         pub debug: bool,
         /// Keep rendered pages in the database and serve them without rendering the
@@ -240,6 +250,8 @@ impl Default for Settings {
             audit_max_entries: 100_000,
             audit_max_days: 365,
             max_body_bytes: gateway::GatewayConfig::default().max_body_bytes,
+            max_upload_bytes: 64 * 1024 * 1024,
+            upload_quota_bytes: 10 * 1024 * 1024 * 1024,
             debug: false,
             render_cache: true,
             max_page_bytes: 2 * 1024 * 1024,
@@ -434,6 +446,9 @@ impl Settings {
         }
         if let Some(max_body) = server.max_body {
             self.max_body_bytes = max_body;
+        }
+        if let Some(max_upload) = server.max_upload {
+            self.max_upload_bytes = max_upload;
         }
         // A switch: present turns it on, absent leaves the file's value.
         self.debug |= server.debug;

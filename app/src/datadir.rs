@@ -14,7 +14,8 @@ use storage::{Save, SaveOutcome, Storage};
 
 use crate::config::{default_file, Settings};
 use crate::seed::SEED_PAGES;
-use crate::wiki::plumbing::page_name::link_targets;
+use crate::wiki::plumbing::page_name::{as_str_pairs, file_targets, link_targets};
+use markup::RenderOptions;
 
 /// An opened data directory.
 pub struct DataDir {
@@ -130,6 +131,7 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
     for (name, text) in SEED_PAGES {
         let links = link_targets(markup::wiki_links(text, name));
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
+        let files = file_targets(markup::file_links(text, name, &RenderOptions::default()));
         let save = Save {
             page: name,
             text,
@@ -138,7 +140,7 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
             base_rev: None,
             time: None,
         };
-        let outcome = storage.save_with_links(save, &links)?;
+        let outcome = storage.save_with_links_and_files(save, &links, &as_str_pairs(&files))?;
         if matches!(outcome, SaveOutcome::Saved { .. }) {
             written += 1;
         }
@@ -163,8 +165,18 @@ fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
         for revision in &batch {
             let links = link_targets(markup::wiki_links(&revision.text, &revision.meta.page));
             let links: Vec<&str> = links.iter().map(String::as_str).collect();
+            let files = file_targets(markup::file_links(
+                &revision.text,
+                &revision.meta.page,
+                &RenderOptions::default(),
+            ));
             // False when a save overtook us; that save recorded (or will be listed with) its own links.
-            progressed |= storage.set_links(&revision.meta.page, revision.meta.rev, &links)?;
+            progressed |= storage.set_links_and_files(
+                &revision.meta.page,
+                revision.meta.rev,
+                &links,
+                &as_str_pairs(&files),
+            )?;
             filled += 1;
         }
         if !progressed {

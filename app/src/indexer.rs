@@ -22,8 +22,10 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use search::{PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
-use storage::{LoggedRevision, PageEvent, Storage, StorageError};
+use search::{FileDoc, PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
+use std::io::Read;
+
+use storage::{ChangeKind, FileVersion, LoggedRevision, PageEvent, Storage, StorageError};
 
 /// Revisions read from the log at a time.
 const BATCH: usize = 500;
@@ -45,6 +47,9 @@ pub enum IndexerError {
     /// The index failed.
     #[error("could not update the search index")]
     Search(#[from] SearchError),
+    /// A text file's content could not be read for indexing.
+    #[error("could not read a file to index it")]
+    Blob(#[source] std::io::Error),
 }
 
 /// What a catch-up did.
@@ -274,9 +279,13 @@ fn log_failure(result: Result<(), SearchError>) {
     }
 }
 
-/// Whether the revision log has revisions the index lacks; takes no lock.
+/// Whether the revision log or the file log has entries the index lacks; takes no lock.
 fn behind(storage: &Storage, index: &SearchIndex) -> Result<bool, IndexerError> {
-    Ok(index.indexed_up_to()? < storage.last_revision_id()?)
+    let held = index.watermark()?;
+    Ok(
+        held.revisions < storage.last_revision_id()?
+            || held.files < storage.last_file_event_id()?,
+    )
 }
 
 /// Indexes every revision the index does not hold yet, if this process can take the writer lock.
@@ -302,9 +311,17 @@ pub fn catch_up(
     Ok(CatchUp::Indexed { revisions, up_to })
 }
 
-/// Replays the page events after the update's last revision and commits them (keeping the writer);
-/// returns how many revisions there were.
+/// Replays the page events after the update's last revision, then the file versions after its last
+/// file event, and commits them (keeping the writer); returns how many revisions and file versions
+/// there were.
 fn replay(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError> {
+    Ok(replay_pages(storage, update)? + replay_files(storage, update)?)
+}
+
+/// The page events after the update's last revision. A page that appears under a name (an
+/// undelete, the new name of a rename) brings its files with it: they belong to the page, so the
+/// file log does not name them again.
+fn replay_pages(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError> {
     let mut up_to = update.indexed_up_to();
     let mut revisions = 0;
     loop {
@@ -318,11 +335,19 @@ fn replay(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError>
         up_to = last.id();
         for event in last_per_page(&batch) {
             match event {
-                PageEvent::Saved(logged) => update.put(&page_doc(
-                    &logged.revision,
-                    &markup::plain_text(&logged.revision.text),
-                ))?,
-                PageEvent::Removed { page, .. } => update.remove(page),
+                PageEvent::Saved(logged) => {
+                    update.put(&page_doc(
+                        &logged.revision,
+                        &markup::plain_text(&logged.revision.text),
+                    ))?;
+                    if !matches!(logged.revision.meta.kind, ChangeKind::Edit) {
+                        put_page_files(storage, update, &logged.revision.meta.page)?;
+                    }
+                }
+                PageEvent::Removed { page, .. } => {
+                    update.remove(page);
+                    update.remove_files(page);
+                }
             }
         }
     }
@@ -330,6 +355,77 @@ fn replay(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError>
         update.commit_and_keep(up_to)?;
     }
     Ok(revisions)
+}
+
+/// The file versions after the update's last file event: the current content of each file they
+/// touch (its name, and the text of a text file), or its removal.
+fn replay_files(storage: &Storage, update: &mut Update) -> Result<usize, IndexerError> {
+    let mut up_to = update.files_indexed_up_to();
+    let mut versions = 0;
+    loop {
+        let batch = storage.file_events_after(up_to, BATCH)?;
+        let Some(last) = batch.last() else { break };
+        up_to = last.id;
+        versions += batch.len();
+        // Each file once, whatever the batch did to it: its current state is what the index holds.
+        let touched: std::collections::BTreeSet<(&str, &str)> = batch
+            .iter()
+            .map(|version| (version.page.as_str(), version.name.as_str()))
+            .collect();
+        for (page, name) in touched {
+            // The log names the page as it is called now.
+            match storage.file(page, name, None)? {
+                Some(current) if current.content.is_some() => {
+                    put_file(storage, update, &current)?;
+                }
+                _ => update.remove_file(page, name)?,
+            }
+        }
+    }
+    if versions > 0 {
+        update.commit_files_and_keep(up_to)?;
+    }
+    Ok(versions)
+}
+
+/// Every current file of `page`, indexed under that name (after an undelete or a rename).
+fn put_page_files(storage: &Storage, update: &mut Update, page: &str) -> Result<(), IndexerError> {
+    update.remove_files(page);
+    for attachment in storage.attachments(page)? {
+        put_file(storage, update, &attachment.current)?;
+    }
+    Ok(())
+}
+
+/// One file's document: its name, and for a text file the start of its text.
+fn put_file(
+    storage: &Storage,
+    update: &mut Update,
+    file: &FileVersion,
+) -> Result<(), IndexerError> {
+    let Some(content) = &file.content else {
+        return Ok(());
+    };
+    let detected = media::Detected::from_media_type(&content.media_type);
+    let text = if detected.text {
+        let mut head = Vec::new();
+        storage
+            .open_blob(&content.hash)?
+            .take(media::text::INDEX_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(IndexerError::Blob)?;
+        media::text::indexable_text(&detected, &head).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    update.put_file(&FileDoc {
+        page: &file.page,
+        name: &file.name,
+        text: &text,
+        author: &file.uploader,
+        time: file.time,
+    })?;
+    Ok(())
 }
 
 /// Only the last event of each page name in a batch matters (the index holds current texts), in the

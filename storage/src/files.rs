@@ -417,6 +417,22 @@ impl Storage {
         .collect()
     }
 
+    /// How many files `page` has (not deleted): its "Attachments (N)" link, on every page view, so
+    /// one indexed count rather than the list.
+    pub fn file_count(&self, page: &str) -> Result<u64, StorageError> {
+        let conn = self.pool.get()?;
+        let count: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM file_versions v JOIN pages p ON p.id = v.page_id
+                 WHERE p.name = ?1 AND p.deleted = 0 AND v.kind <> 'delete'
+                   AND v.version = (SELECT MAX(version) FROM file_versions
+                                    WHERE page_id = v.page_id AND name = v.name)",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![page], |row| row.get(0)))
+            .map_err(doing("counting a page's files"))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Version `version` of file `name` of `page`, or its newest with `None` (which may be a
     /// deletion: check [`FileVersion::change`]). `None` if there is no such page, file or version,
     /// or the page is deleted.

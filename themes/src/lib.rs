@@ -59,6 +59,9 @@
 //! | `search.html`   | search results (`/+search`) |
 //! | `orphans.html`  | pages nothing links to (`/+orphans`) |
 //! | `wanted.html`   | missing pages something links to (`/+wanted`) |
+//! | `files.html`    | a page's files and the upload form (`/+files/{Page}`) |
+//! | `file-history.html` | a file's versions and the pages that use it (`/+filehistory/…`) |
+//! | `delete-file.html` | deleting a file (`/+deletefile/…`) |
 //! | `login.html`    | logging in (`/+login`) |
 //! | `register.html` | creating an account (`/+register`) |
 //! | `prefs.html`    | the reader's preferences (`/+prefs`) |

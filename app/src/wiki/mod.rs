@@ -8,6 +8,7 @@
 mod accounts;
 mod assets;
 mod audit;
+mod files;
 pub mod history;
 mod link_lists;
 mod metrics;
@@ -91,7 +92,8 @@ impl Wiki {
         if let Some(response) = self.without_trailing_slash(exchange) {
             return Ok(response);
         }
-        let route = Route::parse(exchange.request.path_info())?;
+        let route =
+            Route::parse(exchange.request.path_info())?.for_method(exchange.request.method());
         if let Some(refused) = exchange.request.extensions().get::<CsrfRefused>().cloned() {
             return self.draw_csrf_refusal(exchange, route, refused.form());
         }
@@ -148,6 +150,14 @@ impl Wiki {
             Route::Healthz => self.healthz(),
             Route::Sitemap => self.sitemap(exchange),
             Route::Metrics => self.metrics(exchange),
+            Route::Files(name) => self.files(exchange, &name),
+            Route::Upload(name) => self.upload(exchange, &name),
+            Route::File(file) => self.download(exchange, &file),
+            Route::Thumbnail(file) => self.thumbnail(exchange, &file),
+            Route::FileHistory(file) => self.file_history(exchange, &file),
+            Route::DeleteFile(file) if posting => self.delete_file(exchange, &file),
+            Route::DeleteFile(file) => self.delete_file_form(exchange, &file),
+            Route::RestoreFile(file) => self.restore_file(exchange, &file),
         }
     }
 }

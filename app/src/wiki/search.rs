@@ -35,7 +35,7 @@ struct SearchView {
     #[serde(flatten)]
     layout: Layout,
     query: String,
-    /// How many pages the viewer may read match.
+    /// How many pages and files the viewer may read match.
     total: usize,
     hits: Vec<HitView>,
     go_to: Vec<PageLink>,
@@ -49,8 +49,11 @@ struct SearchView {
 
 #[derive(Serialize)]
 struct HitView {
+    /// The page, or for a file "file on page".
     name: String,
     url: String,
+    /// For a file: the page it belongs to.
+    page_url: Option<String>,
     snippet_html: String,
     author: String,
     time: i64,
@@ -157,8 +160,15 @@ impl Wiki {
                 .hits
                 .into_iter()
                 .map(|hit| HitView {
-                    url: urls.page_text(&hit.name),
-                    name: hit.name,
+                    url: match &hit.file {
+                        Some(file) => urls.file_text(&hit.name, file),
+                        None => urls.page_text(&hit.name),
+                    },
+                    page_url: hit.file.is_some().then(|| urls.page_text(&hit.name)),
+                    name: match &hit.file {
+                        Some(file) => format!("{file} on {}", hit.name),
+                        None => hit.name,
+                    },
                     snippet_html: hit.snippet_html,
                     author: hit.author,
                     time: hit.time,

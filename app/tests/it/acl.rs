@@ -19,7 +19,7 @@ use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
 use crate::drivers::{Cgi, FastCgi, Http, InProcess, Scgi};
-use crate::scenarios::is_private;
+use crate::scenarios::{is_private, PNG_40X20};
 use crate::suite::{eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -139,6 +139,7 @@ fn setup(data: &Path) -> Setup {
         data: Some(data.to_path_buf()),
         server: ServerFlags {
             max_body: Some(BODY_LIMIT),
+            max_upload: Some(crate::suite::UPLOAD_LIMIT),
             ..ServerFlags::default()
         },
     };
@@ -176,6 +177,19 @@ fn write_pages(gw: &dyn Gateway) {
         let text = format!("{text}\nAnd then {second}, see [[{missing}]].\n");
         let saved = save(&root, page.name, &text, &format!("adds {second}"));
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+        // Its files: a text file holding the second secret (searchable), and an image.
+        let note = format!("The file says {second}.\n");
+        let uploaded = root.upload(
+            page.name,
+            &[],
+            &[("notes.txt", note.as_bytes()), ("box.png", PNG_40X20)],
+        );
+        assert_eq!(
+            uploaded.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            uploaded.text()
+        );
     }
     write_past_pages(&root);
     // Long-running servers index in the background: wait until the last save is searchable.
@@ -213,6 +227,52 @@ fn write_past_pages(root: &Browser<'_>) {
     let target = format!("/+rename/{MOVED_FROM}");
     let renamed = root.post_form(&target, &[("new_name", MOVED_TO), ("comment", "")]);
     assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
+}
+
+/// The matrix's rows for files: listing and downloading need reading the page, uploading needs
+/// writing it, deleting needs what deleting the page needs.
+fn check_files(browser: &Browser<'_>, role: Who, page: &Page, readable: bool, may_write: bool) {
+    let list = browser.get(&format!("/+files/{}", page.name));
+    assert_eq!(
+        list.status == StatusCode::OK,
+        readable,
+        "{role:?} lists the files of {}",
+        page.name
+    );
+    let file = browser.get(&format!("/+file/{}/notes.txt", page.name));
+    assert_eq!(
+        file.status == StatusCode::OK,
+        readable,
+        "{role:?} downloads from {}",
+        page.name
+    );
+    if readable {
+        assert!(
+            file.text().contains(page.secrets[1]),
+            "{role:?} {}",
+            page.name
+        );
+    }
+    let name = format!("{role:?}.txt").to_lowercase();
+    let upload = browser.upload(page.name, &[], &[(&name, b"an upload")]);
+    assert_eq!(
+        upload.status == StatusCode::SEE_OTHER,
+        may_write,
+        "{role:?} uploads to {}: {}",
+        page.name,
+        upload.status
+    );
+    if !may_write {
+        assert!(!upload.status.is_success(), "{role:?} {}", page.name);
+    }
+    let may_delete_page = browser.get(&format!("/+delete/{}", page.name)).status == StatusCode::OK;
+    let delete_form = browser.get(&format!("/+deletefile/{}/notes.txt", page.name));
+    assert_eq!(
+        delete_form.status == StatusCode::OK,
+        may_delete_page,
+        "{role:?} may delete a file of {} as it may delete the page",
+        page.name
+    );
 }
 
 /// What [`run_matrix`] checks of [`RECREATED`] and [`MOVED_FROM`] for `role`, given every response
@@ -304,6 +364,13 @@ fn page_targets(page: &str) -> Vec<String> {
         format!("/+delete/{page}"),
         format!("/+undelete/{page}"),
         format!("/+revert/{page}?rev=1"),
+        format!("/+files/{page}"),
+        format!("/+file/{page}/notes.txt"),
+        format!("/+file/{page}/notes.txt?v=1"),
+        format!("/+thumbnail/{page}/box.png"),
+        format!("/+filehistory/{page}/notes.txt"),
+        format!("/+deletefile/{page}/notes.txt"),
+        format!("/+restorefile/{page}/notes.txt?v=1"),
     ]
     .into()
 }
@@ -430,6 +497,7 @@ fn run_matrix(gw: &dyn Gateway) {
                 page.name,
                 form.status
             );
+            check_files(&browser, role, page, readable, may_write);
         }
         for target in page_targets(RECREATED)
             .into_iter()

@@ -21,7 +21,7 @@ use quire::config::ListenFlags;
 use quire::datadir::DataDir;
 use tempfile::TempDir;
 
-pub use crate::suite::{Gateway, BODY_LIMIT};
+pub use crate::suite::{Gateway, BODY_LIMIT, UPLOAD_LIMIT};
 
 pub(crate) const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
 
@@ -51,6 +51,7 @@ impl InProcess {
             data: Some(data.path().to_path_buf()),
             server: ServerFlags {
                 max_body: Some(BODY_LIMIT),
+                max_upload: Some(UPLOAD_LIMIT),
                 ..ServerFlags::default()
             },
         };
@@ -196,6 +197,7 @@ impl Gateway for Cgi {
             .envs(cgi_variables(&request, self.mount()))
             .env("QUIRE_DATA", self.data.path())
             .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
+            .env("QUIRE_MAX_UPLOAD", UPLOAD_LIMIT.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -240,6 +242,7 @@ impl ServerProcess {
             .env_clear()
             .env("QUIRE_DATA", data)
             .env("QUIRE_MAX_BODY", BODY_LIMIT.to_string())
+            .env("QUIRE_MAX_UPLOAD", UPLOAD_LIMIT.to_string())
             .env("QUIRE_LOG", "warn")
             .stdin(stdin)
             .stdout(Stdio::null())

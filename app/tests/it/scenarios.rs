@@ -67,6 +67,10 @@ macro_rules! for_each_scenario {
             a_trailing_slash_redirects_308,
             refused_actions_are_not_offered_and_their_403_says_what_was_refused,
             an_expired_session_keeps_the_edit,
+            files_upload_embed_version_delete_restore,
+            upload_over_the_limit_is_413_and_stores_nothing,
+            hostile_files_are_stored_safely,
+            a_large_file_goes_up_and_down_intact,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -1986,4 +1990,272 @@ pub fn an_expired_session_keeps_the_edit(gw: &dyn Gateway) {
     );
     assert_status(&again, StatusCode::SEE_OTHER);
     assert_eq!(gw.get("/+raw/Expiring").text(), text);
+}
+
+/// A 40×20 red PNG.
+pub const PNG_40X20: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 40, 0, 0, 0, 20, 8, 2,
+    0, 0, 0, 112, 36, 232, 236, 0, 0, 0, 36, 73, 68, 65, 84, 120, 218, 99, 56, 33, 39, 55, 32, 136,
+    97, 212, 226, 81, 139, 71, 45, 30, 181, 120, 212, 226, 81, 139, 71, 45, 30, 181, 120, 228, 88,
+    12, 0, 82, 225, 44, 174, 78, 225, 5, 176, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+/// A 24×12 blue PNG: another version of the same file.
+const PNG_24X12: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 24, 0, 0, 0, 12, 8, 2,
+    0, 0, 0, 247, 82, 234, 34, 0, 0, 0, 23, 73, 68, 65, 84, 120, 218, 99, 144, 147, 59, 65, 21,
+    196, 48, 106, 208, 168, 65, 163, 6, 225, 67, 0, 212, 105, 36, 144, 55, 14, 166, 168, 0, 0, 0,
+    0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+pub fn files_upload_embed_version_delete_restore(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    // Deleting a file needs the delete right, which the default ACL gives accounts only.
+    let browser = Browser::new(gw);
+    assert_status(
+        &register(&browser, "filer", "filer's password"),
+        StatusCode::SEE_OTHER,
+    );
+    let text = "# Files\n\n![The diagram](attachment:diagram.png)\n\nSee [the notes](attachment:notes.txt).\n";
+    assert_status(
+        &browser.save_page("FilesDemo", text, None),
+        StatusCode::SEE_OTHER,
+    );
+    // Before the upload: a missing link to the upload form, like a missing page.
+    let before = browser.get("/FilesDemo").text();
+    assert!(
+        before.contains(&format!("{mount}/+files/FilesDemo?name=diagram.png")),
+        "{before}"
+    );
+    assert!(before.contains("Attachments (0)"), "{before}");
+
+    let uploaded = browser.upload(
+        "FilesDemo",
+        &[("comment", "first sketch")],
+        &[
+            ("diagram.png", PNG_40X20),
+            ("notes.txt", b"meeting notes\n"),
+        ],
+    );
+    assert_status(&uploaded, StatusCode::SEE_OTHER);
+    let list = browser.get("/+files/FilesDemo");
+    assert_status(&list, StatusCode::OK);
+    let list = list.text();
+    assert!(
+        list.contains("diagram.png") && list.contains("image/png"),
+        "{list}"
+    );
+    assert!(
+        list.contains("notes.txt") && list.contains("first sketch"),
+        "{list}"
+    );
+
+    let file = gw.get("/+file/FilesDemo/diagram.png");
+    assert_status(&file, StatusCode::OK);
+    assert_eq!(file.body, PNG_40X20);
+    assert_eq!(file.header("content-type"), Some("image/png"));
+    assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        file.header("content-disposition")
+            .is_some_and(|d| d.starts_with("inline")),
+        "{:?}",
+        file.header("content-disposition")
+    );
+    let etag = file.header("etag").expect("an ETag").to_owned();
+    let again = gw
+        .send(TestRequest::get("/+file/FilesDemo/diagram.png").with_header("if-none-match", &etag));
+    assert_status(&again, StatusCode::NOT_MODIFIED);
+    let part =
+        gw.send(TestRequest::get("/+file/FilesDemo/diagram.png").with_header("range", "bytes=0-9"));
+    assert_status(&part, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body, &PNG_40X20[..10]);
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes 0-9/{}", PNG_40X20.len()).as_str())
+    );
+
+    // Embedded: the missing link became the image, with its size, loading lazily.
+    let view = browser.get("/FilesDemo").text();
+    assert!(
+        view.contains(&format!("src=\"{mount}/+file/FilesDemo/diagram.png\"")),
+        "{view}"
+    );
+    assert!(
+        view.contains("width=\"40\"") && view.contains("height=\"20\""),
+        "{view}"
+    );
+    assert!(view.contains("loading=\"lazy\""), "{view}");
+    assert!(view.contains("Attachments (2)"), "{view}");
+
+    // A new version under the same name; the old one stays, immutable.
+    let second = browser.upload("FilesDemo", &[], &[("diagram.png", PNG_24X12)]);
+    assert_status(&second, StatusCode::SEE_OTHER);
+    assert_eq!(gw.get("/+file/FilesDemo/diagram.png").body, PNG_24X12);
+    let old = gw.get("/+file/FilesDemo/diagram.png?v=1");
+    assert_status(&old, StatusCode::OK);
+    assert_eq!(old.body, PNG_40X20);
+    assert!(
+        old.header("cache-control")
+            .is_some_and(|c| c.contains("immutable") && c.contains("private")),
+        "{:?}",
+        old.header("cache-control")
+    );
+    assert!(browser.get("/FilesDemo").text().contains("width=\"24\""));
+
+    // Deleting is a new version: the file is gone from the page, its history stays.
+    assert_status(
+        &browser.get("/+deletefile/FilesDemo/diagram.png"),
+        StatusCode::OK,
+    );
+    let deleted = browser.post_form(
+        "/+deletefile/FilesDemo/diagram.png",
+        &[("comment", "obsolete")],
+    );
+    assert_status(&deleted, StatusCode::SEE_OTHER);
+    assert_status(
+        &gw.get("/+file/FilesDemo/diagram.png"),
+        StatusCode::NOT_FOUND,
+    );
+    assert_eq!(gw.get("/+file/FilesDemo/diagram.png?v=2").body, PNG_24X12);
+    let view = browser.get("/FilesDemo").text();
+    assert!(
+        view.contains("/+files/FilesDemo?name=diagram.png"),
+        "{view}"
+    );
+    let history = browser.get("/+filehistory/FilesDemo/diagram.png").text();
+    assert!(
+        history.contains("obsolete") && history.contains("delete"),
+        "{history}"
+    );
+    assert!(
+        history.contains("FilesDemo"),
+        "the page that uses it: {history}"
+    );
+
+    // Restoring version 1 brings its bytes back as version 4.
+    let restored = browser.post_form("/+restorefile/FilesDemo/diagram.png?v=1", &[]);
+    assert_status(&restored, StatusCode::SEE_OTHER);
+    assert_eq!(gw.get("/+file/FilesDemo/diagram.png").body, PNG_40X20);
+    assert_eq!(gw.get("/+file/FilesDemo/diagram.png?v=4").body, PNG_40X20);
+
+    // Uploads show in recent changes.
+    let recent = gw.get("/+recent").text();
+    assert!(recent.contains("diagram.png"), "{recent}");
+}
+
+pub fn upload_over_the_limit_is_413_and_stores_nothing(gw: &dyn Gateway) {
+    let browser = Browser::new(gw);
+    assert_status(
+        &browser.save_page("BigFiles", "Files go here.", None),
+        StatusCode::SEE_OTHER,
+    );
+    let limit = gw.upload_limit() as usize;
+    let big = vec![b'x'; limit + 1];
+    let refused = browser.upload("BigFiles", &[], &[("big.bin", &big)]);
+    assert_status(&refused, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(refused.text().contains("limit"), "{}", refused.text());
+    let list = browser.get("/+files/BigFiles").text();
+    assert!(!list.contains("big.bin"), "{list}");
+    assert_status(&gw.get("/+file/BigFiles/big.bin"), StatusCode::NOT_FOUND);
+    // Exactly the limit is fine.
+    let exact = vec![b'y'; limit];
+    assert_status(
+        &browser.upload("BigFiles", &[], &[("exact.bin", &exact)]),
+        StatusCode::SEE_OTHER,
+    );
+    assert_eq!(gw.get("/+file/BigFiles/exact.bin").body.len(), exact.len());
+}
+
+pub fn hostile_files_are_stored_safely(gw: &dyn Gateway) {
+    let browser = Browser::new(gw);
+    assert_status(
+        &browser.save_page("HostileFiles", "Files go here.", None),
+        StatusCode::SEE_OTHER,
+    );
+    let svg = b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"><script>document.title='pwned'</script></svg>";
+    let html = b"<!doctype html><html><body><script>alert(1)</script></body></html>";
+    let uploaded = browser.upload(
+        "HostileFiles",
+        &[],
+        &[
+            ("evil.svg", svg),
+            ("page.html", html),
+            ("photo.png", html),
+            ("../../x.txt", b"climbing"),
+            ("a\r\nSet-Cookie: x=1.txt", b"header injection"),
+            ("empty.txt", b""),
+        ],
+    );
+    assert_status(&uploaded, StatusCode::SEE_OTHER);
+    let sandboxed = |response: &TestResponse| {
+        response
+            .header("content-security-policy")
+            .is_some_and(|csp| csp.contains("sandbox"))
+    };
+    let svg_file = gw.get("/+file/HostileFiles/evil.svg");
+    assert_status(&svg_file, StatusCode::OK);
+    assert!(sandboxed(&svg_file), "{:?}", svg_file.headers);
+    for name in ["page.html", "photo.png"] {
+        let file = gw.get(&format!("/+file/HostileFiles/{name}"));
+        assert_status(&file, StatusCode::OK);
+        // HTML, whatever its name: never shown as an image, never run here.
+        assert_ne!(file.header("content-type"), Some("image/png"), "{name}");
+        assert!(sandboxed(&file), "{name}: {:?}", file.headers);
+        assert!(
+            file.header("content-disposition")
+                .is_some_and(|d| d.starts_with("attachment")),
+            "{name}: {:?}",
+            file.header("content-disposition")
+        );
+        assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+    }
+    // Names are cleaned: no climbing out, no header in a name.
+    assert_eq!(gw.get("/+file/HostileFiles/x.txt").body, b"climbing");
+    let list = browser.get("/+files/HostileFiles").text();
+    assert!(!list.contains("Set-Cookie: x=1.txt\r"), "{list}");
+    assert!(list.contains("empty.txt"), "{list}");
+    let empty = gw.get("/+file/HostileFiles/empty.txt");
+    assert_status(&empty, StatusCode::OK);
+    assert!(empty.body.is_empty());
+    // A name that is not clean names no file.
+    assert_status(
+        &gw.get("/+file/HostileFiles/..%2F..%2Fx.txt"),
+        StatusCode::NOT_FOUND,
+    );
+}
+
+/// The largest file the scenarios move: 20 MB through real servers (where the limit allows it),
+/// the upload limit itself elsewhere.
+const LARGE_FILE: usize = 20 * 1000 * 1000;
+
+pub fn a_large_file_goes_up_and_down_intact(gw: &dyn Gateway) {
+    let browser = Browser::new(gw);
+    assert_status(
+        &browser.save_page("LargeFiles", "A large file.", None),
+        StatusCode::SEE_OTHER,
+    );
+    let size = LARGE_FILE.min(gw.upload_limit() as usize);
+    // Bytes that are not all alike, so a misplaced chunk would show.
+    let mut state: u32 = 0x9e37_79b9;
+    let content: Vec<u8> = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    let uploaded = browser.upload("LargeFiles", &[], &[("large.bin", &content)]);
+    assert_status(&uploaded, StatusCode::SEE_OTHER);
+    let download = gw.get("/+file/LargeFiles/large.bin");
+    assert_status(&download, StatusCode::OK);
+    assert_eq!(download.body.len(), content.len());
+    assert!(
+        download.body == content,
+        "the downloaded bytes differ from the uploaded ones"
+    );
+    assert_eq!(
+        download.header("content-length"),
+        Some(content.len().to_string().as_str())
+    );
 }

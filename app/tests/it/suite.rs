@@ -21,6 +21,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 /// cheap.
 pub const BODY_LIMIT: u64 = 64 * 1024;
 
+/// The upload limit every wiki under test is configured with (`max_upload_bytes`), small so
+/// 413 is cheap.
+pub const UPLOAD_LIMIT: u64 = 256 * 1024;
+
 /// A way to reach the wiki.
 pub trait Gateway {
     /// The mount prefix links must start with.
@@ -37,6 +41,11 @@ pub trait Gateway {
     /// what earlier ones left, such as failed logins from this client's address.
     fn shares_one_wiki(&self) -> bool {
         false
+    }
+    /// The upload limit the wiki behind this gateway is configured with: [`UPLOAD_LIMIT`], or a
+    /// larger one where the scenarios move large files through real servers (the e2e suite).
+    fn upload_limit(&self) -> u64 {
+        UPLOAD_LIMIT
     }
     /// GETs a target below the mount.
     fn get(&self, target: &str) -> TestResponse {
@@ -128,6 +137,26 @@ impl<'a> Browser<'a> {
         )
     }
 
+    /// Uploads `files` (name, bytes) to `page`'s files as a browser sends the upload form: a
+    /// `multipart/form-data` body with the CSRF token first, then `fields`, then the files.
+    pub fn upload(
+        &self,
+        page: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+    ) -> TestResponse {
+        let target = format!("/+files/{page}");
+        let list = self.get(&target);
+        let token = csrf_token_in(&list.text()).unwrap_or_else(|| self.csrf_token());
+        let (content_type, body) = multipart_body(&token, fields, files);
+        let mut request = TestRequest::get(&target).with_header("content-type", &content_type);
+        request.method = http::Method::POST;
+        request.body = body;
+        let response = self.send(request);
+        *self.token.borrow_mut() = None;
+        response
+    }
+
     /// Logs in through the form, as a person would: the login page first, then the form.
     pub fn log_in(&self, name: &str, password: &str) -> TestResponse {
         self.login_form();
@@ -184,6 +213,48 @@ impl Gateway for Browser<'_> {
     fn shares_one_wiki(&self) -> bool {
         self.gw.shares_one_wiki()
     }
+
+    fn upload_limit(&self) -> u64 {
+        self.gw.upload_limit()
+    }
+}
+
+/// A `multipart/form-data` body as browsers write one: the token, the fields, then the files.
+/// Returns the `Content-Type` (with its boundary) and the body.
+pub fn multipart_body(
+    token: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &[u8])],
+) -> (String, Vec<u8>) {
+    let boundary = "----quireTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    let mut field = |name: &str, value: &str| {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    };
+    field("csrf_token", token);
+    for (name, value) in fields {
+        field(name, value);
+    }
+    for (name, bytes) in files {
+        // Browsers escape `"` as %22 and CR/LF as %0D%0A in a file name (the HTML standard).
+        let escaped = name
+            .replace('"', "%22")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{escaped}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The value of the first `csrf_token` hidden field in `html`.

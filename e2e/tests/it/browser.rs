@@ -36,6 +36,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::{ensure_tool, free_port, quire_binary, repo_root, Running};
+
+use crate::scenarios::PNG_40X20;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -233,6 +235,108 @@ fn every_theme_in_light_and_dark_passes_axe_and_fits_a_phone() {
     let browser = Browser::start();
     browser.run_within(TOUR, theme_tour(&browser, &axe));
     browser.finish();
+}
+
+#[test]
+fn files_show_in_pages_and_run_no_script_on_the_wiki_s_origin() {
+    let browser = Browser::start();
+    let dir = tempfile::tempdir().unwrap();
+    browser.run(files_walk(&browser, dir.path()));
+    browser.finish();
+}
+
+/// What a script in a hostile file would leave on the wiki's origin if it ran there.
+const MARKER: &str = "return [localStorage.getItem('pwned'), document.cookie.includes('pwned'), document.title.includes('pwned')];";
+
+/// Uploads an image and hostile files through the upload form, embeds the image, and opens every
+/// file the way a reader could: the image must show at its natural size, and no script of the
+/// hostile files may leave its marker on the wiki's origin.
+async fn files_walk(browser: &Browser, dir: &Path) {
+    let client = browser.client();
+    // Each hostile file's script writes the marker wherever it is allowed to.
+    let script = "<script>try{localStorage.setItem('pwned','1')}catch(e){};document.cookie='pwned=1; path=/';document.title='pwned'</script>";
+    let files = [
+        ("box.png", PNG_40X20.to_vec()),
+        (
+            "evil.svg",
+            format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\">{script}</svg>")
+                .into_bytes(),
+        ),
+        (
+            "page.html",
+            format!("<!doctype html><html><body>{script}</body></html>").into_bytes(),
+        ),
+        (
+            "photo.png",
+            format!("<html><body>{script}</body></html>").into_bytes(),
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (name, bytes) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path.display().to_string());
+    }
+
+    // The page's Attachments link, the form, every file at once.
+    client.goto(&browser.url("/FrontPage")).await.unwrap();
+    browser.click(&nav_link("Page", "Attachments (0)")).await;
+    browser.find(&heading("Files of FrontPage")).await;
+    let input = browser.find(&field("Files")).await;
+    input.send_keys(&paths.join("\n")).await.unwrap();
+    browser.click(&button("Upload")).await;
+    browser
+        .find("//p[contains(normalize-space(), '4 files uploaded')]")
+        .await;
+    browser.screenshot("files").await;
+
+    // Embedded in the page: shown at its natural size.
+    browser.click(&nav_link("Page", "Edit")).await;
+    let text = browser.find(&field("Page text")).await;
+    text.send_keys("\n\n![A red box](attachment:box.png)\n\n![An SVG](attachment:evil.svg)\n")
+        .await
+        .unwrap();
+    browser.click(&button("Save")).await;
+    let image = browser.find("//main//img[@alt='A red box']").await;
+    let natural = client
+        .execute(
+            "const img = arguments[0]; return img.decode().then(() => [img.naturalWidth, img.naturalHeight]);",
+            vec![serde_json::to_value(&image).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        natural,
+        serde_json::json!([40, 20]),
+        "the image's natural size"
+    );
+    assert_eq!(
+        image.attr("width").await.unwrap().as_deref(),
+        Some("40"),
+        "the image's width attribute"
+    );
+    assert_eq!(
+        image.attr("loading").await.unwrap().as_deref(),
+        Some("lazy")
+    );
+    browser.screenshot("embedded").await;
+
+    // Each hostile file opened directly, as a link in a page would open it.
+    for name in ["evil.svg", "page.html", "photo.png"] {
+        client
+            .goto(&browser.url(&format!("/+file/FrontPage/{name}")))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    client.goto(&browser.url("/FrontPage")).await.unwrap();
+    browser.find("//main//img[@alt='A red box']").await;
+    let marker = client.execute(MARKER, vec![]).await.unwrap();
+    assert_eq!(
+        marker,
+        serde_json::json!([null, false, false]),
+        "a hostile file's script ran on the wiki's origin"
+    );
 }
 
 async fn theme_tour(browser: &Browser, axe: &str) {

@@ -5,6 +5,7 @@
 )]
 
 mod bench;
+mod bench_files;
 mod browser;
 mod cgi_fcgi;
 mod combinations;

@@ -29,6 +29,10 @@ use gateway::testing::{TestRequest, TestResponse};
 
 use crate::suite::{http1_send, Gateway, BODY_LIMIT};
 
+/// The upload limit of the wikis behind real servers: large enough for the scenarios' 20 MB
+/// file, within what `deploy/`'s server configurations accept.
+pub const E2E_UPLOAD_LIMIT: u64 = 24 * 1024 * 1024;
+
 /// Where Debian keeps Apache's modules.
 const APACHE_MODULES: &str = "/usr/lib/apache2/modules";
 
@@ -48,6 +52,8 @@ pub struct Combination {
     logs: Vec<(&'static str, PathBuf)>,
     /// Started in order, stopped in reverse: the web server before quire.
     processes: Vec<Running>,
+    /// The quire process `start_quire` started, for the benchmarks that read its memory.
+    quire_pid: Option<u32>,
 }
 
 /// Which web server is in front.
@@ -102,7 +108,9 @@ impl Combination {
         );
         let settings = data.join("quire.toml");
         let mut toml = fs::read_to_string(&settings).unwrap();
-        toml.push_str(&format!("\nmax_body_bytes = {BODY_LIMIT}\n"));
+        toml.push_str(&format!(
+            "\nmax_body_bytes = {BODY_LIMIT}\nmax_upload_bytes = {E2E_UPLOAD_LIMIT}\n"
+        ));
         fs::write(&settings, toml).unwrap();
         Combination {
             name,
@@ -114,7 +122,26 @@ impl Combination {
             last_request: RefCell::new(String::from("(none)")),
             logs: Vec::new(),
             processes: Vec::new(),
+            quire_pid: None,
         }
+    }
+
+    /// The pid of the quire process this combination started itself (none when the web server
+    /// starts quire, as CGI and mod_fcgid do).
+    pub fn quire_pid(&self) -> Option<u32> {
+        self.quire_pid
+    }
+
+    /// Sets `max_upload_bytes` in the wiki's quire.toml, for what reads it per request (CGI); a
+    /// server started with `--max-upload` needs no such edit.
+    pub fn set_upload_limit(&self, limit: &str) {
+        let settings = self.data().join("quire.toml");
+        let text = fs::read_to_string(&settings).unwrap();
+        let text = text.replace(
+            &format!("max_upload_bytes = {E2E_UPLOAD_LIMIT}"),
+            &format!("max_upload_bytes = {limit}"),
+        );
+        fs::write(&settings, text).unwrap();
     }
 
     /// A path in this combination's temp dir.
@@ -194,6 +221,7 @@ impl Combination {
                 Ready::Unix(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
             });
         }));
+        self.quire_pid = Some(running.pid());
         self.processes.push(running);
         if let Err(failure) = started {
             self.show_logs();
@@ -412,6 +440,10 @@ impl Gateway for Combination {
 
     fn shares_one_wiki(&self) -> bool {
         true
+    }
+
+    fn upload_limit(&self) -> u64 {
+        E2E_UPLOAD_LIMIT
     }
 
     fn send(&self, request: TestRequest) -> TestResponse {

@@ -23,6 +23,7 @@ use storage::{Change, ChangeKind, RecentQuery};
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::OffsetDateTime;
 
+use crate::wiki::history::recent::FileChangeRow;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::respond::typed_response;
 use crate::wiki::plumbing::routes::Route;
@@ -94,7 +95,7 @@ impl Wiki {
             Some(name) => self.page_changes(name)?,
         };
         let access = self.access(&exchange.viewer)?;
-        let entries: Vec<Entry> = changes
+        let mut entries: Vec<Entry> = changes
             .into_iter()
             .filter(|change| access.can_read_history(&change.meta.page))
             .filter_map(|change| {
@@ -102,6 +103,24 @@ impl Wiki {
                 Some(entry(&origin, urls, &name, change))
             })
             .collect();
+        // The site's feed also tells of files: the newest changes of both logs, by time.
+        if page.is_none() {
+            let files = self.storage.recent_files(&RecentQuery {
+                limit: FEED_ENTRIES,
+                before: None,
+                author: None,
+                prefix: None,
+            })?;
+            entries.extend(
+                files
+                    .into_iter()
+                    .filter(|version| access.can_read(&version.page))
+                    .filter_map(|version| FileChangeRow::new(urls, version))
+                    .map(|row| file_entry(&origin, row)),
+            );
+            entries.sort_by(|a, b| b.time.cmp(&a.time));
+            entries.truncate(FEED_ENTRIES);
+        }
         let (title, alternate) = match page {
             None => (
                 format!("{} — recent changes", self.settings.site_name),
@@ -207,6 +226,36 @@ fn entry(
         link: format!("{origin}{link}"),
         author: change.meta.author,
         time: change.meta.time,
+        summary,
+    }
+}
+
+/// An upload, deletion or restore of a file, as a feed entry.
+fn file_entry(origin: &str, row: FileChangeRow) -> Entry {
+    let what = match row.kind {
+        "delete" => "deleted",
+        "restore" => "restored",
+        _ if row.version == 1 => "uploaded",
+        _ => "uploaded a new version of",
+    };
+    let mut summary = format!(
+        "{} {what} {} on {} (version {})",
+        row.author, row.file_name, row.page_name, row.version
+    );
+    if !row.comment.is_empty() {
+        summary.push_str(": ");
+        summary.push_str(&row.comment);
+    }
+    summary.push('.');
+    Entry {
+        title: format!(
+            "{} {what} {} on {}",
+            row.author, row.file_name, row.page_name
+        ),
+        id: format!("{origin}{}#v{}", row.history_url, row.version),
+        link: format!("{origin}{}", row.file_url.unwrap_or(row.history_url)),
+        author: row.author,
+        time: row.time,
         summary,
     }
 }

@@ -5,16 +5,20 @@
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{Change, ChangeKind, RecentQuery};
+use storage::{Change, ChangeKind, FileChange, FileVersion, RecentQuery};
 
+use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
-use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::routes::{FileRoute, Route};
 use crate::wiki::plumbing::urls::{RecentFilter, Urls};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// How many changes one page of recent changes shows.
 const CHANGES_PER_PAGE: usize = 100;
+
+/// How many file changes (uploads, deletions, restores) the first page of recent changes shows.
+const FILE_CHANGES_SHOWN: usize = 50;
 
 /// The longest author or prefix filter accepted (longer cannot match a name the wiki stores).
 const MAX_FILTER_LEN: usize = 512;
@@ -33,6 +37,8 @@ struct RecentView {
     is_contributions: bool,
     next_url: Option<String>,
     first_url: Option<String>,
+    /// The newest uploads, deletions and restores of files, on the first page only.
+    file_changes: Vec<FileChangeRow>,
     orphans_url: String,
     wanted_url: String,
 }
@@ -56,6 +62,56 @@ pub(crate) struct RecentRow {
     pub size_delta: i64,
     pub diff_url: Option<String>,
     pub history_url: String,
+}
+
+/// One change of a file as recent changes and the feeds show it.
+#[derive(Serialize)]
+pub(crate) struct FileChangeRow {
+    pub page_name: String,
+    pub page_url: String,
+    pub file_name: String,
+    /// The version it made; `None` for a deletion, which has no bytes to show.
+    pub file_url: Option<String>,
+    pub history_url: String,
+    pub version: u64,
+    /// `upload`, `delete` or `restore`.
+    pub kind: &'static str,
+    pub author: String,
+    pub contributions_url: String,
+    pub time: i64,
+    pub comment: String,
+    pub size: u64,
+}
+
+impl FileChangeRow {
+    /// The row for `version`, or `None` for a page or file name that no longer parses.
+    pub(crate) fn new(urls: &Urls, version: FileVersion) -> Option<FileChangeRow> {
+        let page = PageName::parse(&version.page).ok()?;
+        let name = FileName::parse(&version.name).ok()?;
+        let file = FileRoute { page, name };
+        let kind = match version.change {
+            FileChange::Upload => "upload",
+            FileChange::Delete => "delete",
+            FileChange::Restore { .. } => "restore",
+        };
+        Some(FileChangeRow {
+            page_url: urls.page(&file.page),
+            file_url: version
+                .content
+                .is_some()
+                .then(|| urls.file_version(&file, version.version)),
+            history_url: urls.to(&Route::FileHistory(file.clone())),
+            contributions_url: urls.contributions(&version.uploader),
+            page_name: version.page,
+            file_name: version.name,
+            version: version.version,
+            kind,
+            author: version.uploader,
+            time: version.time,
+            comment: version.comment,
+            size: version.content.map_or(0, |content| content.size),
+        })
+    }
 }
 
 impl RecentRow {
@@ -143,6 +199,22 @@ impl Wiki {
             .filter(|change| access.can_read_history(&change.meta.page))
             .filter_map(|change| RecentRow::new(urls, change))
             .collect();
+        // Files changed: on the first page, the newest few (their own log, beside the revisions').
+        let file_changes = if before.is_none() {
+            self.storage
+                .recent_files(&RecentQuery {
+                    limit: FILE_CHANGES_SHOWN,
+                    before: None,
+                    author: filter.author.clone(),
+                    prefix: filter.prefix.clone(),
+                })?
+                .into_iter()
+                .filter(|version| access.can_read(&version.page))
+                .filter_map(|version| FileChangeRow::new(urls, version))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let page_url = |before: Option<u64>| {
             if is_contributions {
                 let author = filter.author.as_deref().unwrap_or_default();
@@ -168,6 +240,7 @@ impl Wiki {
             is_contributions,
             next_url: more.then(|| page_url(last_id)),
             first_url: before.is_some().then(|| page_url(None)),
+            file_changes,
             orphans_url: urls.to(&Route::Orphans),
             wanted_url: urls.to(&Route::Wanted),
         };

@@ -2,7 +2,7 @@
 //! page, not a `PageName`: each is [`normalise`]d here, so a link in either Unicode spelling of a name
 //! leads to the one page.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use storage::Storage;
 
@@ -39,6 +39,51 @@ impl markup::LinkResolver for StoredLinks<'_> {
                 // Links then show as missing; the page itself still renders.
                 tracing::warn!(error = %err, "could not look up which linked pages exist");
                 HashSet::new()
+            }
+        }
+    }
+
+    fn file_url(&self, page: &str, name: &str) -> String {
+        self.urls.file_text(&normalise(page), &normalise(name))
+    }
+
+    fn upload_url(&self, page: &str, name: &str) -> String {
+        self.urls.upload_text(&normalise(page), &normalise(name))
+    }
+
+    /// The files as markup gave them whose normalised page and name are a stored, not deleted
+    /// file, with an image's size for its `width` and `height`.
+    fn existing_files(
+        &self,
+        files: &[markup::FileRef],
+    ) -> HashMap<markup::FileRef, markup::FileFacts> {
+        let lookup: Vec<(String, String)> = files
+            .iter()
+            .map(|file| {
+                (
+                    normalise(&file.page).into_owned(),
+                    normalise(&file.name).into_owned(),
+                )
+            })
+            .collect();
+        match self.storage.existing_files(&lookup) {
+            Ok(found) => files
+                .iter()
+                .zip(&lookup)
+                .filter_map(|(file, key)| {
+                    let facts = found.get(key)?;
+                    Some((
+                        file.clone(),
+                        markup::FileFacts {
+                            width: facts.content.width,
+                            height: facts.content.height,
+                        },
+                    ))
+                })
+                .collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not look up which linked files exist");
+                HashMap::new()
             }
         }
     }

@@ -58,7 +58,7 @@ pub(crate) use crate::acl::Right;
 use crate::acl::{Acl, Policy, Principal};
 
 use crate::wiki::plumbing::page_name::PageName;
-use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::routes::{Route, Verb};
 use crate::wiki::plumbing::viewer::Viewer;
 use crate::wiki::{Wiki, WikiError};
 
@@ -363,6 +363,9 @@ fn forbidden(route: &Route, right: Right, page: &PageName) -> HttpError {
     };
     let action = match (right, route.verb()) {
         (Right::Read, _) | (_, None) => by_right,
+        (_, Some(Verb::Files)) => "upload files to",
+        (_, Some(Verb::DeleteFile)) => "delete the files of",
+        (_, Some(Verb::RestoreFile)) => "restore the files of",
         (Right::Write | Right::Delete | Right::Admin, Some(verb)) => verb.as_str(),
     };
     HttpError::new(

@@ -101,6 +101,10 @@ pub struct PageLinks {
     pub info_url: String,
     pub rename_url: String,
     pub delete_url: String,
+    /// The page's files and their upload form.
+    pub files_url: String,
+    /// How many files the page has (its "Attachments (N)" link).
+    pub file_count: u64,
     pub parents: Vec<Crumb>,
     /// Whether the viewer may see the page's past and take the actions that change it, by the same
     /// check dispatch makes (`Access::allows`): a theme shows a link only to those who may follow it.
@@ -125,7 +129,7 @@ pub struct Crumb {
 }
 
 impl PageLinks {
-    pub fn new(urls: &Urls, name: &PageName, may: PageRights) -> Self {
+    pub fn new(urls: &Urls, name: &PageName, may: PageRights, file_count: u64) -> Self {
         PageLinks {
             name: name.to_string(),
             view_url: urls.page(name),
@@ -136,6 +140,8 @@ impl PageLinks {
             info_url: urls.to(&Route::Info(name.clone())),
             rename_url: urls.to(&Route::Rename(name.clone())),
             delete_url: urls.to(&Route::Delete(name.clone())),
+            files_url: urls.to(&Route::Files(name.clone())),
+            file_count,
             parents: name
                 .parents()
                 .iter()
@@ -175,7 +181,14 @@ impl Wiki {
                 prefs_url: urls.to(&Route::Prefs),
                 admin_url: urls.to(&Route::Admin),
             },
-            page: page.map(|name| PageLinks::new(urls, name, self.page_rights(exchange, name))),
+            page: page.map(|name| {
+                PageLinks::new(
+                    urls,
+                    name,
+                    self.page_rights(exchange, name),
+                    self.file_count(name),
+                )
+            }),
             theme: self.theme_info(exchange),
             feeds: self.feed_links(urls, page),
             user: exchange.viewer.name.as_ref().map(|name| UserInfo {
@@ -192,6 +205,17 @@ impl Wiki {
                     .cloned(),
             )),
         }
+    }
+
+    /// How many files `name` has; none shown when storage cannot say (the list itself would answer
+    /// with the error).
+    fn file_count(&self, name: &PageName) -> u64 {
+        self.storage
+            .file_count(name.as_str())
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, page = %name, "could not count a page's files");
+                0
+            })
     }
 
     /// What the viewer may do to `name`; nothing when the ACLs cannot be read (the links are hidden,

@@ -1,10 +1,11 @@
 //! What every controller stands on: the URL space (`routes`) and the URLs built from it
 //! (`urls`), who is asking (`viewer`) and what they may do (`access`), page names
-//! (`page_name`), the layout every template gets (`layout`) in the reader's theme (`theme`),
+//! and file names (`page_name`, `file_name`), the layout every template gets (`layout`) in the reader's theme (`theme`),
 //! and how errors become pages (`error`).
 
 pub(crate) mod access;
 pub mod error;
+pub mod file_name;
 pub(crate) mod layout;
 pub mod page_name;
 pub(crate) mod params;

@@ -68,6 +68,31 @@ pub fn link_targets(found: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// The files markup found linked (`attachment:`), page and name [`normalise`]d, each once: what the
+/// link graph records for file backlinks, wanted files, and dropping a page's cached HTML when a
+/// file it shows appears or goes.
+pub fn file_targets(found: Vec<markup::FileRef>) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    found
+        .into_iter()
+        .map(|file| {
+            (
+                normalise(&file.page).into_owned(),
+                normalise(&file.name).into_owned(),
+            )
+        })
+        .filter(|target| seen.insert(target.clone()))
+        .collect()
+}
+
+/// `(page, name)` pairs as storage takes them.
+pub fn as_str_pairs(targets: &[(String, String)]) -> Vec<(&str, &str)> {
+    targets
+        .iter()
+        .map(|(page, name)| (page.as_str(), name.as_str()))
+        .collect()
+}
+
 /// A valid page name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PageName(String);

@@ -25,7 +25,12 @@ const MAX_COMMENT_CHARS: usize = 500;
 /// The change comment in `comment`: one line, trimmed, at most [`MAX_COMMENT_CHARS`]; 400 if not.
 /// Saves, renames, deletions and undeletions all take one.
 pub(crate) fn comment_param(form: &Form) -> Result<String, WikiError> {
-    let comment = form.get("comment").unwrap_or("").trim().to_owned();
+    comment_text(form.get("comment").unwrap_or(""))
+}
+
+/// A change comment given as text (an upload form's field): the rules of [`comment_param`].
+pub(crate) fn comment_text(text: &str) -> Result<String, WikiError> {
+    let comment = text.trim().to_owned();
     if comment.chars().count() > MAX_COMMENT_CHARS || comment.chars().any(char::is_control) {
         return Err(HttpError::bad_request(format!(
             "The comment must be one line of at most {MAX_COMMENT_CHARS} characters."

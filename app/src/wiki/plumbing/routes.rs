@@ -18,6 +18,7 @@ use strum::{EnumIter, EnumString, IntoStaticStr};
 
 use crate::acl::Right;
 use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
 
 /// What a request path asks for.
@@ -83,6 +84,31 @@ pub enum Route {
     Sitemap,
     /// `/+metrics`: counters in Prometheus' text format (`metrics`, `metrics_allow`).
     Metrics,
+    /// `GET /+files/{Page}`: the page's files and the upload form.
+    Files(PageName),
+    /// `POST /+files/{Page}`: an upload. The same address as [`Route::Files`]; a POST there is this
+    /// route ([`Route::for_method`]), as it needs the write right where the listing needs reading.
+    Upload(PageName),
+    /// `/+file/{Page}/{name}` (`?v=N`: an old version): a file's bytes. The name is the last
+    /// segment, so a subpage's files stay unambiguous.
+    File(FileRoute),
+    /// `/+thumbnail/{Page}/{name}` (`?v=N`): an image file's thumbnail, for the list.
+    Thumbnail(FileRoute),
+    /// `/+filehistory/{Page}/{name}`: a file's versions, with their restore buttons.
+    FileHistory(FileRoute),
+    /// `/+deletefile/{Page}/{name}`: the confirmation (GET) and the deletion (POST), a new version.
+    DeleteFile(FileRoute),
+    /// `/+restorefile/{Page}/{name}?v=N` (POST): a new version with an old version's bytes.
+    RestoreFile(FileRoute),
+}
+
+/// A page's file in a path: `{Page}/{name}`, the name being the last segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRoute {
+    /// The page the file belongs to.
+    pub page: PageName,
+    /// The file's name, clean ([`FileName`]).
+    pub name: FileName,
 }
 
 /// The word after `/+`: one for each route but the front page and page views. Its spelling in URLs
@@ -140,6 +166,18 @@ pub enum Verb {
     Healthz,
     /// [`Route::Metrics`].
     Metrics,
+    /// [`Route::Files`] and [`Route::Upload`].
+    Files,
+    /// [`Route::File`].
+    File,
+    /// [`Route::Thumbnail`].
+    Thumbnail,
+    /// [`Route::FileHistory`].
+    FileHistory,
+    /// [`Route::DeleteFile`].
+    DeleteFile,
+    /// [`Route::RestoreFile`].
+    RestoreFile,
 }
 
 impl Verb {
@@ -300,6 +338,21 @@ impl Route {
             Verb::Admin => nothing(Route::Admin),
             Verb::Healthz => nothing(Route::Healthz),
             Verb::Metrics => nothing(Route::Metrics),
+            Verb::Files => page(rest).map(Route::Files),
+            Verb::File => file(rest).map(Route::File),
+            Verb::Thumbnail => file(rest).map(Route::Thumbnail),
+            Verb::FileHistory => file(rest).map(Route::FileHistory),
+            Verb::DeleteFile => file(rest).map(Route::DeleteFile),
+            Verb::RestoreFile => file(rest).map(Route::RestoreFile),
+        }
+    }
+
+    /// The route a request with `method` takes: a POST to a page's files is an upload, which
+    /// needs more rights than the listing at the same address. Every other route is its path's.
+    pub fn for_method(self, method: &Method) -> Route {
+        match self {
+            Route::Files(name) if method == Method::POST => Route::Upload(name),
+            route => route,
         }
     }
 
@@ -375,6 +428,29 @@ impl Route {
             Route::Sitemap => row(None, Controller, Read, READS),
             // Names no page; its controller checks the peer's address (`metrics_allow`).
             Route::Metrics => row(Some(Verb::Metrics), Controller, Read, READS),
+            // A POST here is `Upload` (`for_method`); the POST in its methods keeps that address's
+            // 405 `Allow` header true.
+            Route::Files(name) => row(Some(Verb::Files), Page(name, READ), FormAndPost, READS),
+            Route::Upload(name) => row(Some(Verb::Files), Page(name, READ_WRITE), Post, CHANGES),
+            Route::File(file) => row(Some(Verb::File), Page(&file.page, READ), Read, READS),
+            Route::Thumbnail(file) => {
+                row(Some(Verb::Thumbnail), Page(&file.page, READ), Read, READS)
+            }
+            Route::FileHistory(file) => {
+                row(Some(Verb::FileHistory), Page(&file.page, READ), Read, READS)
+            }
+            Route::DeleteFile(file) => row(
+                Some(Verb::DeleteFile),
+                Page(&file.page, READ_DELETE),
+                FormAndPost,
+                CHANGES,
+            ),
+            Route::RestoreFile(file) => row(
+                Some(Verb::RestoreFile),
+                Page(&file.page, READ_WRITE),
+                Post,
+                CHANGES,
+            ),
         }
     }
 
@@ -441,7 +517,14 @@ impl Route {
             | Route::Info(name)
             | Route::Rename(name)
             | Route::Delete(name)
-            | Route::Undelete(name) => verb_path(verb, name.as_str()),
+            | Route::Undelete(name)
+            | Route::Files(name)
+            | Route::Upload(name) => verb_path(verb, name.as_str()),
+            Route::File(file)
+            | Route::Thumbnail(file)
+            | Route::FileHistory(file)
+            | Route::DeleteFile(file)
+            | Route::RestoreFile(file) => file_path(verb, &file.page, &file.name),
             Route::Contributions(user) => verb_path(verb, user),
             Route::Feed(format, None) => format!("/+{verb}/{}", format.as_str()),
             Route::Feed(format, Some(name)) => {
@@ -476,6 +559,33 @@ pub(crate) fn verb_path(verb: &str, name: &str) -> String {
         "/+{verb}/{}",
         crate::wiki::plumbing::urls::encode_page(name)
     )
+}
+
+/// `/+{verb}/{Page}/{name}` for a page's file.
+pub(crate) fn file_path(verb: &str, page: &PageName, name: &FileName) -> String {
+    format!(
+        "/+{verb}/{}/{}",
+        crate::wiki::plumbing::urls::encode_page(page.as_str()),
+        crate::wiki::plumbing::urls::encode_segment(name.as_str())
+    )
+}
+
+/// `{Page}/{name}`: the last segment is the file's name, the rest its page's.
+fn file(text: &str) -> Result<FileRoute, HttpError> {
+    let Some((page_text, name_text)) = text.rsplit_once('/') else {
+        return Err(HttpError::not_found(
+            "A file's address names its page and then the file: /+file/Page/name.",
+        ));
+    };
+    let name = FileName::parse(name_text).map_err(|err| {
+        HttpError::not_found(format!(
+            "\u{201c}{name_text}\u{201d} is not a file name this wiki stores: {err}."
+        ))
+    })?;
+    Ok(FileRoute {
+        page: page(page_text)?,
+        name,
+    })
 }
 
 /// `atom`, `rss`, `atom/{Page}` or `rss/{Page}`.

@@ -8,12 +8,15 @@ use percent_encoding::{utf8_percent_encode, AsciiSet};
 
 use crate::wiki::history::feeds::FeedFormat;
 use crate::wiki::plumbing::page_name::PageName;
-use crate::wiki::plumbing::routes::{self, Route, Verb};
+use crate::wiki::plumbing::routes::{self, FileRoute, Route, Verb};
 
 /// Characters escaped in a page name inside a path: everything that could
 /// end the path or change its meaning, plus `'` (links sit in attributes)
 /// and `+` (some servers decode it as a space). `/` stays, for subpages.
 const PAGE_PATH: &AsciiSet = &gateway::uri::PATH_ESCAPES.add(b'\'').add(b'+');
+
+/// Characters escaped in one path segment (a file's name): those of a page name, and `/`.
+const SEGMENT: &AsciiSet = &PAGE_PATH.add(b'/');
 
 /// Characters escaped in a query-string value: everything but unreserved ones.
 const QUERY_VALUE: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -158,6 +161,43 @@ impl Urls {
         self.to(&Route::Feed(format, page.cloned()))
     }
 
+    /// A page's file given as text (a link target in a page), at its current version.
+    pub fn file_text(&self, page: &str, name: &str) -> String {
+        format!(
+            "{}/+{}/{}/{}",
+            self.mount,
+            Verb::File.as_str(),
+            encode_page(page),
+            encode_segment(name)
+        )
+    }
+
+    /// One version of a page's file; a fixed version's bytes never change.
+    pub fn file_version(&self, file: &FileRoute, version: u64) -> String {
+        format!("{}?v={version}", self.to(&Route::File(file.clone())))
+    }
+
+    /// A file's thumbnail at one version.
+    pub fn thumbnail(&self, file: &FileRoute, version: u64) -> String {
+        format!("{}?v={version}", self.to(&Route::Thumbnail(file.clone())))
+    }
+
+    /// Where a POST makes version `version` of a file current again.
+    pub fn restore_file(&self, file: &FileRoute, version: u64) -> String {
+        format!("{}?v={version}", self.to(&Route::RestoreFile(file.clone())))
+    }
+
+    /// The upload form of a page given as text, the name to save as filled in (a link to a file
+    /// that does not exist yet).
+    pub fn upload_text(&self, page: &str, name: &str) -> String {
+        format!(
+            "{}{}?name={}",
+            self.mount,
+            routes::verb_path(Verb::Files.as_str(), page),
+            query_value(name)
+        )
+    }
+
     /// The login form, coming back to `next` (a path under the mount) afterwards.
     pub fn login(&self, next: &str) -> String {
         format!("{}?next={}", self.to(&Route::Login), query_value(next))
@@ -253,6 +293,11 @@ fn with_query(mut url: String, pairs: &[String]) -> String {
 /// A page (or user) name as it stands in a path.
 pub(crate) fn encode_page(name: &str) -> String {
     utf8_percent_encode(name, PAGE_PATH).to_string()
+}
+
+/// One path segment (a file's name): as a page name, and `/` too.
+pub(crate) fn encode_segment(name: &str) -> String {
+    utf8_percent_encode(name, SEGMENT).to_string()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 // quire's progressive JavaScript, shared by every theme. The wiki works without it; this
 // file only adds: the light/dark toggle, keyboard shortcuts (e: edit, /: search), search
-// suggestions as you type, and a live preview in the editor. No inline script anywhere,
+// suggestions as you type, a live preview in the editor, and files dropped or pasted into
+// the editor uploaded. No inline script anywhere,
 // so it runs under a strict Content-Security-Policy (script-src 'self').
 (function () {
   "use strict";
@@ -241,11 +242,84 @@
     });
   }
 
+  // Files dropped on or pasted into the editor's text are uploaded to the page's files
+  // (the form's data-upload-url, present once the page exists) and the Markdown that shows
+  // them is put where the cursor is. The upload form on the page's Attachments list does the
+  // same without JavaScript.
+  function initEditorUploads() {
+    var form = document.querySelector("form.edit-form[data-upload-url]");
+    var text = form && form.querySelector("textarea[name=text]");
+    var token = form && form.querySelector("input[name=csrf_token]");
+    if (!text || !token || !window.fetch || !window.FormData) return;
+    var status = document.createElement("p");
+    status.className = "upload-status hint";
+    status.setAttribute("role", "status");
+    text.parentNode.appendChild(status);
+
+    function insert(markdown) {
+      var start = text.selectionStart, end = text.selectionEnd;
+      var before = text.value.slice(0, start), after = text.value.slice(end);
+      var gap = before && !/\n$/.test(before) ? "\n" : "";
+      var piece = gap + markdown + "\n";
+      text.value = before + piece + after;
+      text.selectionStart = text.selectionEnd = start + piece.length;
+      text.dispatchEvent(new Event("input"));
+    }
+
+    function upload(files) {
+      Array.prototype.forEach.call(files, function (file) {
+        var body = new FormData();
+        // The token and fields first: the wiki reads the form as it streams in.
+        body.append("csrf_token", token.value);
+        body.append("file", file, file.name || "pasted.png");
+        status.textContent = "Uploading " + (file.name || "the pasted image") + "\u2026";
+        fetch(form.getAttribute("data-upload-url"), {
+          method: "POST",
+          body: body,
+          credentials: "same-origin",
+          headers: { "Accept": "application/json", "X-CSRF-Token": token.value }
+        })
+          .then(function (response) {
+            if (response.ok) return response.json();
+            return response.text().then(function (page) {
+              var doc = new DOMParser().parseFromString(page, "text/html");
+              var message = doc.querySelector(".error-page .lead");
+              throw new Error(message ? message.textContent : "the upload failed (" + response.status + ")");
+            });
+          })
+          .then(function (stored) {
+            stored.forEach(function (one) { insert(one.markdown); });
+            status.textContent = "Uploaded " + stored.map(function (one) { return one.name; }).join(", ") + ".";
+          })
+          .catch(function (error) { status.textContent = "Not uploaded: " + error.message; });
+      });
+    }
+
+    text.addEventListener("dragover", function (event) {
+      if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") >= 0) {
+        event.preventDefault();
+      }
+    });
+    text.addEventListener("drop", function (event) {
+      var files = event.dataTransfer && event.dataTransfer.files;
+      if (!files || !files.length) return;
+      event.preventDefault();
+      upload(files);
+    });
+    text.addEventListener("paste", function (event) {
+      var files = event.clipboardData && event.clipboardData.files;
+      if (!files || !files.length) return;
+      event.preventDefault();
+      upload(files);
+    });
+  }
+
   function init() {
     initModeToggle();
     initShortcuts();
     initSuggestions();
     initLivePreview();
+    initEditorUploads();
   }
 
   if (document.readyState === "loading") {

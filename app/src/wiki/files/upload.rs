@@ -1,0 +1,284 @@
+//! `POST /+files/{Page}`: uploads, streamed from the request into storage.
+//!
+//! The body is `multipart/form-data`, read part by part ([`gateway::multipart`]): nothing holds a
+//! whole file in memory, through any gateway. The form sends its fields before its files (the CSRF
+//! token first, which the gateway checks; then the comment and the optional name to save as), so
+//! each file is stored as it streams by, with what came before it. Each file's first bytes decide
+//! its media type (`media::kind`), and storage counts the rest against `max_upload_bytes` and
+//! `upload_quota_bytes`: over either, the answer is 413 and nothing of that file is stored.
+//!
+//! A browser answers with a redirect to the list; the editor's script (which asks for JSON) gets
+//! each stored file's name and the Markdown that shows it.
+
+use std::io::{self, Read};
+
+use gateway::multipart::{Multipart, MultipartError};
+use gateway::{BodyError, HttpError, Response};
+use http::{header, StatusCode};
+use serde::Serialize;
+use storage::{FileContent, FileVersion, NewUpload, StorageError};
+
+use super::human_limit;
+use super::listing::embed_markdown;
+use crate::wiki::pages::edit::author_of;
+use crate::wiki::plumbing::file_name::FileName;
+use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::comment_text;
+use crate::wiki::plumbing::respond::{redirect_see_other, typed_response};
+use crate::wiki::plumbing::routes::{FileRoute, Route};
+use crate::wiki::{Exchange, Wiki, WikiError};
+
+/// How many bytes of a file are read before it is stored: the first `media::HEAD_BYTES` decide its
+/// media type, and a JPEG's size may come after a large EXIF block.
+const HEAD_BYTES: usize = 64 * 1024;
+/// The longest side of a thumbnail, in pixels: the list shows them at 80 CSS pixels or less, so
+/// this stays sharp on screens of two and three device pixels per CSS pixel.
+const THUMBNAIL_SIDE: u32 = 240;
+/// The most bytes a comment field may take (its characters are counted by `comment_text`).
+const MAX_COMMENT_BYTES: u64 = 4 * 1024;
+/// What the form adds around its files: boundaries, part headers, the token and comment fields.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+/// One stored file, as the editor's script gets it.
+#[derive(Serialize)]
+struct Stored {
+    name: String,
+    version: u64,
+    url: String,
+    markdown: String,
+}
+
+impl Wiki {
+    /// `POST /+files/{Page}`.
+    pub(crate) fn upload(
+        &self,
+        exchange: &mut Exchange,
+        page: &PageName,
+    ) -> Result<Response, WikiError> {
+        if !self.storage.exists(page.as_str())? {
+            return Err(HttpError::not_found(format!(
+                "There is no page called {page} to attach files to: create the page first."
+            ))
+            .into());
+        }
+        let limit = self.settings.max_upload_bytes;
+        // A body declared larger than the limit allows is refused before any of it is read.
+        if let Some(declared) = exchange.request.body_mut().declared_len() {
+            if declared > limit.saturating_add(FORM_OVERHEAD) {
+                return Err(too_large(limit).into());
+            }
+        }
+        // An anonymous upload counts against the same hourly limit as an anonymous save.
+        if let Some(refusal) = self.judge_save_sender(exchange, false)? {
+            let message = "Nothing was uploaded: too many saves and uploads came from your address in the last hour. Try again later, or log in.";
+            let mut response =
+                self.error_page(exchange, HttpError::new(refusal.status(), message).into());
+            refusal.mark(&mut response);
+            return Ok(response);
+        }
+        let uploader = author_of(exchange);
+        let quota = Some(self.settings.upload_quota_bytes).filter(|&quota| quota > 0);
+        let wants_json = wants_json(&exchange.request);
+        let urls = exchange.urls.clone();
+        let mut stored: Vec<FileVersion> = Vec::new();
+        let mut comment = String::new();
+        let mut save_as: Option<FileName> = None;
+        let mut form = Multipart::from_request(&mut exchange.request).map_err(form_error)?;
+        while let Some(mut part) = form.next_part().map_err(form_error)? {
+            let Some(raw_name) = part.file_name().map(str::to_owned) else {
+                match part.name() {
+                    "comment" => {
+                        comment =
+                            comment_text(&part.read_text(MAX_COMMENT_BYTES).map_err(form_error)?)?;
+                    }
+                    "name" => {
+                        let text = part.read_text(1024).map_err(form_error)?;
+                        save_as = match text.trim() {
+                            "" => None,
+                            text => Some(FileName::clean(text).map_err(bad_name)?),
+                        };
+                    }
+                    _ => {}
+                }
+                continue;
+            };
+            // A file input left empty still sends a part, with no name and no bytes.
+            if raw_name.is_empty() {
+                continue;
+            }
+            let name = match save_as.take() {
+                Some(name) => name,
+                None => FileName::clean(&raw_name).map_err(bad_name)?,
+            };
+            let mut head = Vec::with_capacity(HEAD_BYTES);
+            (&mut part)
+                .take(HEAD_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(read_error)?;
+            let detected =
+                media::MediaKind::detect(name.as_str(), &head[..head.len().min(media::HEAD_BYTES)]);
+            let dimensions = media::image::dimensions(&head);
+            let upload = NewUpload {
+                page: page.as_str(),
+                name: name.as_str(),
+                media_type: detected.media_type,
+                width: dimensions.map(|(width, _)| width),
+                height: dimensions.map(|(_, height)| height),
+                uploader: &uploader,
+                comment: &comment,
+                time: None,
+                max_bytes: limit,
+                quota_bytes: quota,
+            };
+            let mut content = io::Cursor::new(head).chain(&mut part);
+            let version = self
+                .storage
+                .upload(&upload, &mut content)
+                .map_err(|err| upload_error(err, &name, limit))?;
+            tracing::info!(page = %page, file = %name, version = version.version, media_type = detected.media_type, "file uploaded");
+            if let (true, Some(content)) = (detected.thumbnailable, &version.content) {
+                self.make_thumbnail(&version.name, content);
+            }
+            stored.push(version);
+        }
+        drop(form);
+        if stored.is_empty() {
+            return Err(HttpError::bad_request(
+                "No file came with the form: choose one or more files, then upload.",
+            )
+            .into());
+        }
+        self.indexer.saved();
+        if wants_json {
+            let answer: Vec<Stored> = stored
+                .iter()
+                .filter_map(|version| {
+                    let name = FileName::parse(&version.name).ok()?;
+                    let image = version.content.as_ref().is_some_and(|content| {
+                        media::Detected::from_media_type(&content.media_type).is_image
+                    });
+                    let file = FileRoute {
+                        page: page.clone(),
+                        name,
+                    };
+                    Some(Stored {
+                        markdown: embed_markdown(&file.name, image),
+                        url: urls.to(&Route::File(file.clone())),
+                        name: file.name.to_string(),
+                        version: version.version,
+                    })
+                })
+                .collect();
+            let body = serde_json::to_vec(&answer).map_err(|err| HttpError::internal(err))?;
+            let mut response = typed_response(body, "application/json");
+            *response.status_mut() = StatusCode::CREATED;
+            return Ok(response);
+        }
+        let mut location = urls.to(&Route::Files(page.clone()));
+        location.push_str(&format!("?uploaded={}", stored.len()));
+        Ok(redirect_see_other(&location))
+    }
+
+    /// Makes and stores an image's thumbnail, once, when it is uploaded. A thumbnail that cannot
+    /// be made (an image too large to decode safely, a damaged one) is logged, and the list shows
+    /// the file without one: the upload itself stands.
+    pub(crate) fn make_thumbnail(&self, name: &str, content: &FileContent) {
+        let hash = content.hash.as_str();
+        match self.storage.thumbnail(hash) {
+            Ok(Some(_)) => return,
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "could not look for a thumbnail");
+                return;
+            }
+        }
+        let made = self
+            .storage
+            .open_blob(hash)
+            .map_err(|err| err.to_string())
+            .and_then(|blob| {
+                media::image::thumbnail(io::BufReader::new(blob), THUMBNAIL_SIDE)
+                    .map_err(|err| err.to_string())
+            });
+        match made {
+            Ok(thumbnail) => {
+                if let Err(err) = self.storage.store_thumbnail(
+                    hash,
+                    &thumbnail.media_type,
+                    thumbnail.width,
+                    thumbnail.height,
+                    &thumbnail.bytes,
+                ) {
+                    tracing::warn!(error = %err, file = %name, "could not store a thumbnail");
+                }
+            }
+            Err(err) => {
+                tracing::info!(error = %err, file = %name, "no thumbnail for this image");
+            }
+        }
+    }
+}
+
+/// Whether the client asked for JSON (the editor's script) rather than a page.
+fn wants_json(request: &gateway::Request) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}
+
+/// The 413 of a file over `max_upload_bytes`.
+fn too_large(limit: u64) -> HttpError {
+    HttpError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "This upload is larger than this wiki's limit of {} per file (max_upload_bytes in quire.toml). Nothing of it was stored.",
+            human_limit(limit)
+        ),
+    )
+}
+
+fn upload_error(err: StorageError, name: &FileName, limit: u64) -> WikiError {
+    match err {
+        StorageError::UploadTooLarge { .. } => too_large(limit).with_cause(format!("{name}")).into(),
+        StorageError::QuotaExceeded { quota } => HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{name} was not stored: the wiki's files would take more than its quota of {} (upload_quota_bytes in quire.toml). Delete old files' content or ask an admin to raise it.",
+                human_limit(quota)
+            ),
+        )
+        .into(),
+        StorageError::UploadRead { source } => read_error(source),
+        other => other.into(),
+    }
+}
+
+fn bad_name(err: crate::wiki::plumbing::file_name::FileNameError) -> WikiError {
+    HttpError::bad_request(format!("This file name cannot be used: {err}.")).into()
+}
+
+/// A read of the upload failed: the client went away, sent more than the gateway takes, or sent
+/// a malformed form.
+fn read_error(err: io::Error) -> WikiError {
+    form_error(MultipartError::from_io(err))
+}
+
+fn form_error(err: MultipartError) -> WikiError {
+    match err {
+        MultipartError::Body(BodyError::TooLarge { limit }) => too_large(limit).into(),
+        MultipartError::NotMultipart => HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Files are uploaded as a multipart/form-data form, the way the upload form sends them.",
+        )
+        .into(),
+        MultipartError::Truncated | MultipartError::Body(BodyError::Truncated { .. }) => {
+            HttpError::bad_request(
+                "The upload ended before its end: the connection may have dropped. Nothing of the unfinished file was stored; upload it again.",
+            )
+            .into()
+        }
+        other => HttpError::bad_request(format!("The upload form could not be read: {other}.")).into(),
+    }
+}
