@@ -170,7 +170,7 @@ fn edit_form_has_labelled_fields_and_both_buttons() {
     let html = render("edit.html", &context("edit.html"));
     assert!(
         html.contains(
-            r#"<form class="edit-form" method="post" action="/wiki/Team/Notes/2026?action=edit">"#
+            r#"<form class="edit-form" method="post" action="/wiki/Team/Notes/2026?action=edit" data-upload-url="/wiki/+files/Team/Notes/2026">"#
         ),
         "{html}"
     );
