@@ -8,4 +8,5 @@ mod http;
 mod proxies;
 mod scgi;
 mod sessions;
+mod streaming;
 mod support;
