@@ -192,9 +192,12 @@ fn cgi_post(path: &str, body: &[u8]) -> (StatusCode, String) {
     // A child that answers before reading it all closes its stdin: fine.
     let _ = stdin.write_all(body);
     drop(stdin);
-    let output = reader.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success());
-    let response = parse_cgi_response(cgi_response_in(&output)).unwrap();
+    let output = reader
+        .join()
+        .expect("the stdout reader does not panic")
+        .expect("stdout is read");
+    assert!(child.wait().expect("the child is reaped").success());
+    let response = parse_cgi_response(cgi_response_in(&output)).expect("a CGI response");
     (response.status, response.text())
 }
 
@@ -205,7 +208,7 @@ fn http_post(
     declared: Option<usize>,
     body: &[u8],
 ) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut stream = TcpStream::connect(addr).expect("the server accepts");
     let framing = match declared {
         Some(len) => format!("Content-Length: {len}"),
         None => "Transfer-Encoding: chunked".to_owned(),
@@ -213,9 +216,9 @@ fn http_post(
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{framing}\r\n\r\n"
     );
-    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(head.as_bytes()).expect("the head is sent");
     let writer = {
-        let mut stream = stream.try_clone().unwrap();
+        let mut stream = stream.try_clone().expect("the stream can be cloned");
         let body = body.to_vec();
         std::thread::spawn(move || {
             // The server may answer and close before taking it all.
@@ -244,7 +247,7 @@ fn http_post(
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .unwrap();
+        .expect("a status line");
     let body = &raw[end + 4..];
     let body = if head
         .to_ascii_lowercase()
@@ -367,7 +370,7 @@ fn a_cgi_body_over_the_whole_limit_but_not_the_stream_limit_streams() {
 }
 
 fn record(kind: RecordType, id: u16, content: &[u8]) -> Record {
-    Record::new(kind, id, content.to_vec()).unwrap()
+    Record::new(kind, id, content.to_vec()).expect("test records fit")
 }
 
 /// Sends a request's begin and params, not its body.
@@ -378,16 +381,16 @@ fn start_request(client: &mut gateway::fastcgi::Client, id: u16, params: &[Pair]
     };
     client
         .send_record(&record(RecordType::BEGIN_REQUEST, id, &begin.encode()))
-        .unwrap();
+        .expect("the record is sent");
     let mut encoded = Vec::new();
     gateway::fastcgi::record::encode_pairs(params.iter().map(|(n, v)| (n, v)), &mut encoded)
-        .unwrap();
+        .expect("the record is sent");
     client
         .send_record(&record(RecordType::PARAMS, id, &encoded))
-        .unwrap();
+        .expect("the record is sent");
     client
         .send_record(&record(RecordType::PARAMS, id, &[]))
-        .unwrap();
+        .expect("the record is sent");
 }
 
 #[test]
