@@ -14,7 +14,9 @@
 //! - stdin is read for exactly `CONTENT_LENGTH` bytes and never to its end,
 //!   because a server may keep the pipe open (Apache's mod_cgid hands over a
 //!   connected socket); without `CONTENT_LENGTH` the body is empty;
-//! - the body is bounded by [`GatewayConfig::max_body_bytes`];
+//! - the body is streamed from stdin as the app reads it, bounded by
+//!   [`GatewayConfig::max_body_bytes`] read whole and
+//!   [`GatewayConfig::max_stream_bytes`] read as a stream;
 //! - `Status:` is always sent, since servers disagree on what a bare
 //!   `Location:` means: a redirect, local path or another site's URL, is
 //!   always a client redirect with the app's status (RFC 3875 §6.2.3–4); a
@@ -128,13 +130,13 @@ where
     let declared = head.content_length();
     let stdin = SharedStdin::new(stdin);
     let body = match declared {
-        Some(length) => RequestBody::new(stdin.clone(), Some(length), config.max_body_bytes),
-        None => RequestBody::new(io::empty(), Some(0), config.max_body_bytes),
+        Some(length) => RequestBody::new(stdin.clone(), Some(length), config.body_limits()),
+        None => RequestBody::new(io::empty(), Some(0), config.body_limits()),
     };
     let response = crate::app::call_guarded(app, head.into_request(body));
     let sent = send(response, is_head, stdout);
     if let Some(length) = declared {
-        stdin.drain_unread(length);
+        stdin.drain_unread(length, DRAIN_LIMIT);
     }
     sent
 }
@@ -151,8 +153,15 @@ const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 /// kernel reset the connection, and Apache loses the end of the response it
 /// had not yet read (a 413 page cut short). Reading the rest first lets the
 /// response through intact.
-struct SharedStdin<R> {
-    inner: Arc<Mutex<(R, u64)>>,
+pub(crate) struct SharedStdin<R> {
+    inner: Arc<Mutex<Counted<R>>>,
+}
+
+struct Counted<R> {
+    reader: R,
+    consumed: u64,
+    /// A read failed, or the stream ended (maybe early).
+    ended: bool,
 }
 
 impl<R> Clone for SharedStdin<R> {
@@ -164,33 +173,58 @@ impl<R> Clone for SharedStdin<R> {
 }
 
 impl<R: Read> SharedStdin<R> {
-    fn new(reader: R) -> Self {
+    pub(crate) fn new(reader: R) -> Self {
         SharedStdin {
-            inner: Arc::new(Mutex::new((reader, 0))),
+            inner: Arc::new(Mutex::new(Counted {
+                reader,
+                consumed: 0,
+                ended: false,
+            })),
         }
     }
 
-    /// Reads and discards up to [`DRAIN_LIMIT`] of the `declared` bytes that
-    /// nobody read; failures only mean the client left.
-    fn drain_unread(&self, declared: u64) {
-        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let (reader, consumed) = &mut *guard;
-        let unread = declared.saturating_sub(*consumed).min(DRAIN_LIMIT);
-        if unread == 0 {
+    /// Reads and discards up to `max` of the `declared` bytes that nobody
+    /// read; failures only mean the client left.
+    pub(crate) fn drain_unread(&self, declared: u64, max: u64) {
+        let mut counted = self.lock();
+        let unread = declared.saturating_sub(counted.consumed).min(max);
+        if unread == 0 || counted.ended {
             return;
         }
-        if let Err(err) = io::copy(&mut reader.take(unread), &mut io::sink()) {
+        if let Err(err) = io::copy(&mut (&mut *counted).take(unread), &mut io::sink()) {
             tracing::debug!(error = %err, "could not drain the unread request body");
         }
+    }
+
+    /// Whether the stream failed or ended before `declared` bytes: a peer
+    /// that stalled or cut its body, which will not read an answer.
+    pub(crate) fn cut_short(&self, declared: u64) -> bool {
+        let counted = self.lock();
+        counted.ended && counted.consumed < declared
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counted<R>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl<R: Read> Read for SharedStdin<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let (reader, consumed) = &mut *guard;
-        let n = reader.read(buf)?;
-        *consumed += n as u64;
+        self.lock().read(buf)
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match self.reader.read(buf) {
+            Ok(n) => n,
+            Err(err) => {
+                self.ended |= err.kind() != io::ErrorKind::Interrupted;
+                return Err(err);
+            }
+        };
+        self.consumed += n as u64;
+        self.ended |= n == 0 && !buf.is_empty();
         Ok(n)
     }
 }

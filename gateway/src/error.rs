@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use http::{header, HeaderValue, StatusCode};
 
+use crate::body::BodyLimit;
 use crate::{BodyError, IntoResponse, Response};
 
 /// A failure with the HTTP status it should answer.
@@ -96,10 +97,19 @@ impl StdError for HttpError {}
 impl From<BodyError> for HttpError {
     fn from(err: BodyError) -> Self {
         match err {
-            BodyError::TooLarge { limit } => HttpError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("The request body is larger than this server accepts ({limit} bytes)."),
-            ),
+            BodyError::TooLarge { limit, which } => {
+                let what = match which {
+                    BodyLimit::Whole => "a form",
+                    BodyLimit::Stream => "a request",
+                };
+                HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "The request body is larger than this server accepts for {what} ({limit} bytes)."
+                    ),
+                )
+                .with_cause(err)
+            }
             BodyError::Truncated { .. } => {
                 HttpError::bad_request("The request body was cut short.").with_cause(err)
             }

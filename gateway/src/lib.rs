@@ -24,8 +24,9 @@
 //!   block;
 //! - [`proxy`]: the client and scheme behind a reverse proxy, from `X-Forwarded-For`,
 //!   `X-Forwarded-Proto` and `Forwarded`, believed only from the proxies an operator trusts;
-//! - what apps and adapters share: [`body`] (a request body that refuses to
-//!   go past [`GatewayConfig::max_body_bytes`]), [`form`] (urlencoded forms
+//! - what apps and adapters share: [`body`] (a request body, streamed, that
+//!   refuses to go past [`GatewayConfig::max_body_bytes`] when read whole and
+//!   [`GatewayConfig::max_stream_bytes`] when read as a stream), [`form`] (urlencoded forms
 //!   and queries, refusing broken UTF-8), [`cookies`] (reading `Cookie`,
 //!   writing `Set-Cookie`), [`session`] (sessions sealed into the client's
 //!   cookie, and their CSRF tokens) and [`uri`] (the percent-encoding sets of
@@ -73,7 +74,7 @@ pub mod testing;
 pub mod uri;
 
 pub use crate::app::{App, IntoResponse};
-pub use crate::body::{BodyError, RequestBody};
+pub use crate::body::{BodyError, BodyLimit, BodyLimits, RequestBody};
 pub use crate::error::{ErrorReport, HttpError};
 pub use crate::request::{Environ, Request, Scheme};
 pub use crate::response::{Response, ResponseBody};
@@ -81,9 +82,16 @@ pub use crate::response::{Response, ResponseBody};
 /// Settings every adapter shares.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
-    /// Largest request body an app may read, in bytes; reading past it fails
+    /// Largest request body an app may read whole into memory
+    /// ([`RequestBody::read_to_vec`]: forms), in bytes; reading past it fails
     /// with [`BodyError::TooLarge`], which answers 413.
     pub max_body_bytes: u64,
+    /// Largest request body an app may read as a stream (`impl Read for
+    /// RequestBody`: uploads), in bytes, and so the most any adapter
+    /// accepts; reading past it fails with [`BodyError::TooLarge`]. Adapters
+    /// hold only a few chunks of a body at a time, so this bounds time and
+    /// disk, not memory.
+    pub max_stream_bytes: u64,
     /// A fixed mount prefix (such as `/wiki`) to use instead of the web
     /// server's `SCRIPT_NAME`, for setups that split `SCRIPT_NAME` and
     /// `PATH_INFO` wrongly. `None` trusts the server.
@@ -94,7 +102,18 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         GatewayConfig {
             max_body_bytes: 8 * 1024 * 1024,
+            max_stream_bytes: 64 * 1024 * 1024,
             mount_override: None,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The two body limits, for a [`RequestBody`].
+    pub fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            whole: self.max_body_bytes,
+            stream: self.max_stream_bytes.max(self.max_body_bytes),
         }
     }
 }

@@ -12,14 +12,16 @@
 //! # Design
 //!
 //! - Reading happens on a connection's own thread, and a request reaches a
-//!   worker only once it has been received in full (its body bounded by
-//!   [`GatewayConfig::max_body_bytes`]). A slow or stalled peer therefore
-//!   holds a connection slot, never a worker, and only until
-//!   [`ServerConfig::idle_timeout`]: every read and write on a connection
-//!   waits at most that long, so a peer that connects and sends nothing,
-//!   stops in the middle of a request, or never reads its response, is
-//!   dropped. A FastCGI connection waiting for its own running request is
-//!   not idle.
+//!   worker once its head (meta-variables) has been received in full. Its
+//!   body is then streamed to the app as the app reads it, bounded by
+//!   [`GatewayConfig::max_stream_bytes`], never buffered whole: an upload
+//!   of any size costs a few chunks of memory. A peer slow in its head holds
+//!   a connection slot, never a worker; one slow in its body holds the
+//!   worker reading it too. Either only until [`ServerConfig::idle_timeout`]:
+//!   every read and write on a connection waits at most that long, so a peer
+//!   that connects and sends nothing, stops in the middle of a request, or
+//!   never reads its response, is dropped. A FastCGI connection waiting for
+//!   its own running request is not idle.
 //! - At most [`ServerConfig::max_connections`] connections are served at
 //!   once. When that many are open, the server stops accepting until one
 //!   closes: new connections wait in the kernel's listen backlog rather than
@@ -462,7 +464,7 @@ fn detect(accepted: Accepted, mut reader: Stream) {
 /// request was a HEAD, whose response goes without its body.
 pub(crate) fn call_app<N, V>(
     vars: impl IntoIterator<Item = (N, V)>,
-    body: Vec<u8>,
+    body: impl Read + Send + 'static,
     context: &Context,
 ) -> (Response, bool)
 where
@@ -475,11 +477,7 @@ where
         Err(err) => return (refuse_bad_request(err), false),
     };
     let head_only = cgi.head().method == Method::HEAD;
-    let body = RequestBody::new(
-        io::Cursor::new(body),
-        cgi.content_length(),
-        config.max_body_bytes,
-    );
+    let body = RequestBody::new(body, cgi.content_length(), config.body_limits());
     (
         call_guarded(&*context.app, cgi.into_request(body)),
         head_only,

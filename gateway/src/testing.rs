@@ -10,7 +10,7 @@ use percent_encoding::percent_encode;
 
 use crate::uri::PATH_ESCAPES;
 
-use crate::{App, Environ, GatewayConfig, Request, RequestBody, ResponseBody};
+use crate::{App, BodyLimits, Environ, GatewayConfig, Request, RequestBody, ResponseBody};
 
 /// A request to send: method, raw path below the mount, query, headers, body.
 #[derive(Debug, Clone)]
@@ -181,7 +181,7 @@ impl<A: App> TestClient<A> {
         let is_head = request.method == Method::HEAD;
         let response = self
             .app
-            .call(request.into_request(&self.mount, self.config.max_body_bytes));
+            .call(request.into_request(&self.mount, self.config.body_limits()));
         let (parts, body) = response.into_parts();
         let body = if is_head {
             Vec::new()
@@ -225,10 +225,10 @@ fn lock(jar: &Mutex<CookieJar>) -> std::sync::MutexGuard<'_, CookieJar> {
 }
 
 impl TestRequest {
-    /// The request an app behind `mount` gets, with a body limit of
-    /// `max_body_bytes`: what [`TestClient`] sends, for tests that call an
-    /// app directly.
-    pub fn into_request(self, mount: &str, max_body_bytes: u64) -> Request {
+    /// The request an app behind `mount` gets, with body limits `limits`
+    /// (a plain `u64` for the same both ways): what [`TestClient`] sends, for
+    /// tests that call an app directly.
+    pub fn into_request(self, mount: &str, limits: impl Into<BodyLimits>) -> Request {
         let uri = format!("{}{}", mount, self.target());
         let mut builder = http::Request::builder()
             .method(self.method.clone())
@@ -263,7 +263,7 @@ impl TestRequest {
         let body = RequestBody::new(
             std::io::Cursor::new(self.body),
             Some(body_len as u64),
-            max_body_bytes,
+            limits,
         );
         Request::new(head, environ, body)
     }

@@ -77,6 +77,7 @@ impl Setup {
         GatewayConfig {
             max_body_bytes: self.settings.max_body_bytes,
             mount_override: self.settings.mount.clone(),
+            ..GatewayConfig::default()
         }
     }
 

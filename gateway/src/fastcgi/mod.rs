@@ -27,6 +27,7 @@
 mod client;
 pub mod record;
 mod responder;
+mod stdin;
 
 use std::io;
 use std::sync::Arc;

@@ -5,33 +5,56 @@
 //! # Design
 //!
 //! - The connection's own thread reads records and keeps the requests still
-//!   being received, by request id. A request is complete when both its
-//!   `FCGI_PARAMS` and `FCGI_STDIN` streams have ended; it is then handed to
-//!   a worker, and the reader goes on reading, so several requests can be in
-//!   flight on one connection (multiplexing).
-//! - Request bodies are buffered in memory, up to
-//!   [`GatewayConfig::max_body_bytes`] + 1 bytes (the extra byte lets the
-//!   app notice the overflow and answer 413); the rest of a longer body is
-//!   read and thrown away. Params are capped at 1 MiB (431 beyond). A
-//!   connection has at most 16 requests in flight; more are refused with
-//!   `FCGI_OVERLOADED`. So memory stays bounded whatever a peer sends.
+//!   being received, by request id. A request is handed to a worker as soon
+//!   as its `FCGI_PARAMS` stream has ended, and the reader goes on reading,
+//!   so several requests can be in flight on one connection (multiplexing).
+//! - Request bodies are streamed, never buffered whole: each request's
+//!   `FCGI_STDIN` records go to its app through a queue of
+//!   [`STDIN_QUEUE_RECORDS`] records (`stdin` module). When the queue is
+//!   full the reader waits, so the web server is held back by the app's
+//!   pace (backpressure) and a 200 MB upload holds a few 64 KiB records in
+//!   memory. The app's [`RequestBody`] bounds what it reads
+//!   ([`GatewayConfig::max_stream_bytes`], or `max_body_bytes` read whole);
+//!   once the app stops reading (its response is done, it dropped the body,
+//!   it went over a limit), the rest of that body is read and thrown away
+//!   without waiting. Stdin records sent before the params end (no web
+//!   server does) are kept up to the same few records, and are a protocol
+//!   error beyond.
+//! - The cost of backpressure is head-of-line blocking on that one
+//!   connection: while the reader waits for a slow app to take a record, no
+//!   record of the connection's other requests is read either. Web servers
+//!   do not multiplex (nginx, Apache and lighttpd open a connection per
+//!   request at a time), so this costs nothing in practice; and an app that
+//!   holds its body without reading for longer than
+//!   [`ServerConfig::idle_timeout`] has its body cut (its next read fails)
+//!   and the rest thrown away, so a stalled body never holds the connection
+//!   for longer than that. A request whose params have ended but which no
+//!   worker has taken yet (all busy) holds the reader the same way.
+//! - Params are capped at 1 MiB (431 beyond). A connection has at most 16
+//!   requests in flight; more are refused with `FCGI_OVERLOADED`. So memory
+//!   stays bounded whatever a peer sends: per connection, at most 16 ×
+//!   (1 MiB of params + a few records of body).
 //! - *Workers* write each response as `FCGI_STDOUT` records of up to 65535
 //!   bytes, streaming a reader body, each record under the connection's
 //!   write lock, so records of concurrent responses interleave but never
 //!   mix. Then an empty `FCGI_STDOUT` and `FCGI_END_REQUEST`.
 //! - A connection is closed after a request whose `FCGI_BEGIN_REQUEST` did
-//!   not set `FCGI_KEEP_CONN`, and at once on a malformed record (logged;
-//!   other connections carry on).
+//!   not set `FCGI_KEEP_CONN` (the write side at once; the read side once
+//!   the web server has closed its own, so a body it is still sending is
+//!   not reset under it and the answer arrives), and at once on a malformed
+//!   record (logged; other connections carry on).
 //! - Silence longer than [`ServerConfig::idle_timeout`] closes a
-//!   connection: inside a record or a request being received (a stalled
-//!   peer, logged), or between requests (an idle kept-alive connection).
+//!   connection: inside a record or a request being received, params or
+//!   body (a stalled peer, logged), or between requests (an idle kept-alive
+//!   connection).
 //!   While a request of the connection is running, the web server has
 //!   nothing to send, and the connection is kept.
 //! - `FCGI_ABORT_REQUEST` ends the request at once with `FCGI_END_REQUEST`;
-//!   if the app is already running it runs to its end, but nothing more of
-//!   its response is sent.
+//!   if the app is already running it runs to its end (a read of the rest
+//!   of its body fails), but nothing more of its response is sent.
 //!
-//! [`GatewayConfig::max_body_bytes`]: crate::GatewayConfig::max_body_bytes
+//! [`GatewayConfig::max_stream_bytes`]: crate::GatewayConfig::max_stream_bytes
+//! [`RequestBody`]: crate::RequestBody
 //! [`ServerConfig::idle_timeout`]: crate::server::ServerConfig::idle_timeout
 
 use std::collections::HashMap;
@@ -47,6 +70,7 @@ use super::record::{
     self, decode_pairs, encode_pairs, encode_stream, protocol_status, role, BeginRequest,
     EndRequest, Record, RecordError, RecordType, MAX_CONTENT_LEN, NULL_REQUEST_ID,
 };
+use super::stdin::{self, SendError, StdinReader, StdinSender};
 use crate::environ::cgi_response_head;
 use crate::listener::Stream;
 use crate::server::{call_app, is_timeout, refuse_bad_request, Accepted, Context, Slot, Task};
@@ -56,6 +80,10 @@ use crate::{HttpError, IntoResponse, Response};
 const MAX_REQUESTS_PER_CONNECTION: usize = 16;
 /// The most bytes of params one request may send.
 const MAX_PARAMS_BYTES: usize = 1 << 20;
+/// `FCGI_STDIN` records of one request that may wait for its app: enough to
+/// keep the app busy while the next arrives, few enough that a body costs
+/// at most this many records of 64 KiB.
+pub(crate) const STDIN_QUEUE_RECORDS: usize = 4;
 
 /// Serves one accepted connection until it closes.
 pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
@@ -81,6 +109,7 @@ pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
         context,
         tasks,
         pending: HashMap::new(),
+        streaming: HashMap::new(),
     };
     reader_state.run(reader);
 }
@@ -125,6 +154,12 @@ impl Writer {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
+    /// Sends nothing more; reading goes on.
+    fn close_write(&mut self) {
+        self.open = false;
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
     fn is_current(&self, id: u16, generation: u64) -> bool {
         self.running
             .get(&id)
@@ -166,6 +201,10 @@ impl Connection {
         self.writer().running.contains_key(&id)
     }
 
+    fn is_current(&self, id: u16, generation: u64) -> bool {
+        self.writer().is_current(id, generation)
+    }
+
     fn running_count(&self) -> usize {
         self.writer().running.len()
     }
@@ -193,7 +232,9 @@ impl Connection {
             .encode_into(&mut bytes);
         bytes.extend_from_slice(&end_request(id, protocol_status::REQUEST_COMPLETE));
         if writer.send(&bytes).is_ok() && !keep_conn {
-            writer.close();
+            // The reader reads on (and throws away what is left of the
+            // body) until the web server closes its side.
+            writer.close_write();
         }
     }
 
@@ -228,25 +269,32 @@ fn end_request(id: u16, status: u8) -> Vec<u8> {
         .encode()
 }
 
-/// A request still being received.
+/// A request whose params are still being received.
 #[derive(Default)]
 struct Pending {
     keep_conn: bool,
     params: Vec<u8>,
-    params_done: bool,
     params_overflow: bool,
-    stdin: Vec<u8>,
+    /// Stdin records that came before the params ended (at most
+    /// [`STDIN_QUEUE_RECORDS`]).
+    early_stdin: Vec<Vec<u8>>,
     stdin_done: bool,
 }
 
-/// A complete request for a worker.
+/// A request handed to a worker whose body is still arriving.
+struct Streaming {
+    generation: u64,
+    stdin: StdinSender,
+}
+
+/// A request for a worker: its params, and its body as it arrives.
 struct Job {
     connection: Arc<Connection>,
     id: u16,
     generation: u64,
     params: Vec<u8>,
     params_overflow: bool,
-    stdin: Vec<u8>,
+    stdin: Option<StdinReader>,
 }
 
 /// Reads one connection's records.
@@ -255,6 +303,7 @@ struct ConnectionReader {
     context: Arc<Context>,
     tasks: Sender<Task>,
     pending: HashMap<u16, Pending>,
+    streaming: HashMap<u16, Streaming>,
 }
 
 /// A peer broke the protocol; the connection is closed.
@@ -325,7 +374,7 @@ impl ConnectionReader {
                 tracing::debug!(connection = self.connection.id, error = %err, "FastCGI connection read failed");
                 return false;
             }
-            if !self.pending.is_empty() {
+            if !self.pending.is_empty() || self.body_arriving() {
                 tracing::warn!(
                     connection = self.connection.id,
                     "closing FastCGI connection: the peer stalled in the middle of a request"
@@ -353,12 +402,14 @@ impl ConnectionReader {
             RecordType::BEGIN_REQUEST => self.begin(id, record.content()),
             RecordType::ABORT_REQUEST => Ok(self.abort(id)),
             RecordType::PARAMS => {
-                self.params(id, record.content());
-                Ok(self.dispatch_if_complete(id))
+                if self.params(id, record.content()) {
+                    return Ok(self.dispatch(id));
+                }
+                Ok(Ok(()))
             }
             RecordType::STDIN => {
-                self.stdin(id, record.content());
-                Ok(self.dispatch_if_complete(id))
+                self.stdin(id, record.into_content())?;
+                Ok(Ok(()))
             }
             // Only a filter reads FCGI_DATA; a responder ignores it.
             RecordType::DATA => Ok(Ok(())),
@@ -395,6 +446,9 @@ impl ConnectionReader {
                 "the request id is already in use",
             ));
         }
+        // A request that ended before its body did leaves its stream
+        // behind; a new request with its id replaces it.
+        self.streaming.remove(&id);
         let keep_conn = begin.keep_conn();
         if begin.role != role::RESPONDER {
             return Ok(self
@@ -425,63 +479,120 @@ impl ConnectionReader {
             );
         }
         // Running or unknown: an abort of a request that already ended
-        // crosses its END_REQUEST on the wire and is ignored.
+        // crosses its END_REQUEST on the wire and is ignored. Dropping the
+        // body's sender makes the app's next read fail.
+        self.streaming.remove(&id);
         self.connection.abort_running(id);
         Ok(())
     }
 
-    fn params(&mut self, id: u16, content: &[u8]) {
+    /// Adds params; true when they have just ended.
+    fn params(&mut self, id: u16, content: &[u8]) -> bool {
         // Records for ids not being received (ended, aborted, refused) are
         // ignored, as the spec says.
-        let Some(pending) = self.pending.get_mut(&id).filter(|p| !p.params_done) else {
-            return;
+        let Some(pending) = self.pending.get_mut(&id) else {
+            return false;
         };
         if content.is_empty() {
-            pending.params_done = true;
-        } else if pending.params.len() + content.len() > MAX_PARAMS_BYTES {
+            return true;
+        }
+        if pending.params.len() + content.len() > MAX_PARAMS_BYTES {
             pending.params_overflow = true;
             pending.params = Vec::new();
         } else if !pending.params_overflow {
             pending.params.extend_from_slice(content);
         }
+        false
     }
 
-    fn stdin(&mut self, id: u16, content: &[u8]) {
-        let Some(pending) = self.pending.get_mut(&id).filter(|p| !p.stdin_done) else {
-            return;
-        };
-        if content.is_empty() {
-            pending.stdin_done = true;
-            return;
-        }
-        // One byte past the limit is kept so the app sees the overflow.
-        let keep = usize::try_from(self.context.config.gateway.max_body_bytes.saturating_add(1))
-            .unwrap_or(usize::MAX);
-        let room = keep.saturating_sub(pending.stdin.len());
-        pending
-            .stdin
-            .extend_from_slice(&content[..content.len().min(room)]);
-    }
-
-    fn dispatch_if_complete(&mut self, id: u16) -> Result<(), Gone> {
-        if !self
-            .pending
-            .get(&id)
-            .is_some_and(|p| p.params_done && p.stdin_done)
-        {
+    fn stdin(&mut self, id: u16, content: Vec<u8>) -> Result<(), ProtocolError> {
+        if let Some(pending) = self.pending.get_mut(&id) {
+            if pending.stdin_done {
+                return Ok(());
+            }
+            if content.is_empty() {
+                pending.stdin_done = true;
+            } else if pending.early_stdin.len() < STDIN_QUEUE_RECORDS {
+                pending.early_stdin.push(content);
+            } else {
+                return Err(malformed(
+                    "FCGI_STDIN",
+                    "too much of the body came before the params ended",
+                ));
+            }
             return Ok(());
         }
+        let Some(streaming) = self.streaming.get(&id) else {
+            // Ended, aborted, refused, or the app stopped reading: the rest
+            // is thrown away.
+            return Ok(());
+        };
+        if !self.connection.is_current(id, streaming.generation) {
+            self.streaming.remove(&id);
+            return Ok(());
+        }
+        if content.is_empty() {
+            if let Some(streaming) = self.streaming.remove(&id) {
+                streaming.stdin.finish();
+            }
+            return Ok(());
+        }
+        match streaming
+            .stdin
+            .send(content, self.context.config.idle_timeout)
+        {
+            Ok(()) => {}
+            Err(SendError::ReaderGone) => {
+                self.streaming.remove(&id);
+            }
+            Err(SendError::TimedOut) => {
+                tracing::warn!(
+                    connection = self.connection.id,
+                    request = id,
+                    "the app held its request body without reading it past the idle timeout; cutting the body"
+                );
+                self.streaming.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a running request's body is still arriving.
+    fn body_arriving(&mut self) -> bool {
+        let connection = &self.connection;
+        self.streaming
+            .retain(|&id, streaming| connection.is_current(id, streaming.generation));
+        !self.streaming.is_empty()
+    }
+
+    /// Hands a request whose params have ended to a worker.
+    fn dispatch(&mut self, id: u16) -> Result<(), Gone> {
         let Some(pending) = self.pending.remove(&id) else {
             return Ok(());
         };
         let generation = self.connection.start_running(id, pending.keep_conn);
+        let (sender, reader) = stdin::channel(STDIN_QUEUE_RECORDS);
+        for record in pending.early_stdin {
+            sender.push_unbounded(record);
+        }
+        if pending.stdin_done {
+            sender.finish();
+        } else {
+            self.streaming.insert(
+                id,
+                Streaming {
+                    generation,
+                    stdin: sender,
+                },
+            );
+        }
         let job = Job {
             connection: Arc::clone(&self.connection),
             id,
             generation,
             params: pending.params,
             params_overflow: pending.params_overflow,
-            stdin: pending.stdin,
+            stdin: Some(reader),
         };
         let context = Arc::clone(&self.context);
         if self
@@ -549,6 +660,9 @@ fn run_job(mut job: Job, context: &Context) {
 /// Turns a job into the app's response, or an error response for requests
 /// the app never sees.
 fn respond(job: &mut Job, context: &Context) -> (Response, bool) {
+    // Without a body to read (refused below), the reader is dropped here,
+    // and what arrives of the body is thrown away.
+    let stdin = job.stdin.take();
     if job.params_overflow {
         let error = HttpError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -557,7 +671,10 @@ fn respond(job: &mut Job, context: &Context) -> (Response, bool) {
         return (error.into_response(), false);
     }
     match decode_pairs(&job.params) {
-        Ok(pairs) => call_app(pairs, std::mem::take(&mut job.stdin), context),
+        Ok(pairs) => match stdin {
+            Some(stdin) => call_app(pairs, stdin, context),
+            None => call_app(pairs, io::empty(), context),
+        },
         Err(err) => (refuse_bad_request(err), false),
     }
 }

@@ -14,7 +14,7 @@
 //! - **The request body is streamed, not buffered.** Payload chunks go
 //!   through a small bounded channel into a reader the app pulls from, so a
 //!   request costs a few chunks of memory whatever its size. A body whose
-//!   `Content-Length` is over [`GatewayConfig::max_body_bytes`] is not read at
+//!   `Content-Length` is over [`GatewayConfig::max_stream_bytes`] is not read at
 //!   all: the app gets a [`RequestBody`] that fails with
 //!   [`crate::BodyError::TooLarge`] on its first read, and decides (usually a
 //!   413). When the app returns, whatever it left unread is dropped.
@@ -268,18 +268,18 @@ async fn handle(
         Ok(parts) => parts,
         Err(refusal) => return translate::response(refusal.into_response(), is_head),
     };
-    let limit = shared.gateway.max_body_bytes;
+    let limits = shared.gateway.body_limits();
     let app = Arc::clone(&shared.app);
 
-    let over_limit = declared_len.is_some_and(|len| len > limit);
+    let over_limit = declared_len.is_some_and(|len| len > limits.stream);
     let response = if over_limit || declared_len == Some(0) {
         // Nothing to stream: either no body, or one the app may not read
         // (RequestBody fails its first read on the declared length alone).
-        let body = RequestBody::new(io::empty(), declared_len, limit);
+        let body = RequestBody::new(io::empty(), declared_len, limits);
         run_app(app, Request::new(head, environ, body)).await
     } else {
         let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
-        let body = RequestBody::new(stream::ChannelReader::new(chunks_rx), declared_len, limit);
+        let body = RequestBody::new(stream::ChannelReader::new(chunks_rx), declared_len, limits);
         let answer = std::pin::pin!(run_app(app, Request::new(head, environ, body)));
         let pump = std::pin::pin!(pump_payload(payload, chunks_tx));
         match future::select(answer, pump).await {

@@ -6,12 +6,15 @@ use subtle::ConstantTimeEq;
 
 use crate::form::Form;
 use crate::session::Session;
-use crate::{App, HttpError, IntoResponse, Request, RequestBody, Response};
+use crate::{App, BodyError, HttpError, IntoResponse, Request, RequestBody, Response};
 
 /// The form field that carries the token.
 pub const CSRF_FIELD: &str = "csrf_token";
 /// The header that carries the token (for scripts).
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// How far into a `multipart/form-data` body the token field must be found,
+/// in bytes; it must also come before any file part.
+pub const MULTIPART_TOKEN_WINDOW: usize = 64 * 1024;
 
 /// The request's CSRF token, for forms to embed (`<input type="hidden"
 /// name="csrf_token" value="…">`) or scripts to send as `X-CSRF-Token`.
@@ -42,10 +45,13 @@ impl CsrfToken {
 #[derive(Debug, Clone)]
 pub struct CsrfRefused {
     form: Vec<u8>,
+    cause: &'static str,
 }
 
 impl CsrfRefused {
-    /// The refused form's body as it was sent (empty when the token came in a header).
+    /// The refused form's body as it was sent (empty when the token came in a header, or for a
+    /// body that is not a form); of a multipart form, only what was read of it looking for the
+    /// token (at most [`MULTIPART_TOKEN_WINDOW`] bytes and a read).
     pub fn form(&self) -> &[u8] {
         &self.form
     }
@@ -68,9 +74,20 @@ pub struct RefusalDrawn;
 /// a browser send a form here, with the session cookie, but cannot read the
 /// token out of our pages, so it cannot send the right one.
 ///
-/// To find the field the body is read here, within the request's body limit
-/// (a body over it is answered 413 as the app would), and the app gets the
-/// very same bytes.
+/// To find the field the body is read here, and the app gets the very same
+/// bytes:
+///
+/// - a urlencoded body is read whole, within the request's
+///   [`max_body_bytes`](crate::GatewayConfig::max_body_bytes) (a body over it
+///   is answered 413 as the app would);
+/// - a multipart body (an upload, perhaps larger than memory) is never read
+///   whole: only until its `csrf_token` field, which must come **before any
+///   file part and within the first [`MULTIPART_TOKEN_WINDOW`] bytes** (64
+///   KiB), or the request is refused. Forms must therefore put the token
+///   first, as quire's do. The app then gets a body that replays what was
+///   read and goes on with the stream, within the same limits;
+/// - a body of another type is not read at all: it cannot carry the field;
+/// - a token sent as `X-CSRF-Token` needs no body read at all.
 ///
 /// It needs a [`Session`] in the request's extensions, so it sits inside
 /// [`crate::middleware::Sessions`]; without one, a request is a 500 (a
@@ -121,13 +138,17 @@ impl<A: App> Csrf<A> {
     /// The refusal of `request` (already made a `GET` carrying [`CsrfRefused`]): the app's page if
     /// it drew one for it, as a 403, else the plain refusal.
     fn draw_refusal(&self, mut request: Request, token: CsrfToken) -> Response {
+        let cause = request
+            .extensions()
+            .get::<CsrfRefused>()
+            .map_or(WRONG_TOKEN, |refused| refused.cause);
         request.extensions_mut().insert(token);
         let mut response = self.inner.call(request);
         if response.extensions().get::<RefusalDrawn>().is_none() {
-            return refused().into_response();
+            return refused(cause).into_response();
         }
         *response.status_mut() = StatusCode::FORBIDDEN;
-        if let Some(cause) = refused().cause().cloned() {
+        if let Some(cause) = refused(cause).cause().cloned() {
             response.extensions_mut().insert(cause);
         }
         response
@@ -150,49 +171,80 @@ fn check(request: Request, session: &Session) -> Checked {
     if let Some(sent) = header_token(request.headers()) {
         return match matches(expected.as_deref(), sent.as_bytes()) {
             true => Checked::Passed(request),
-            false => Checked::Refused(as_refused(request, Vec::new())),
+            false => Checked::Refused(as_refused(request, Vec::new(), WRONG_TOKEN)),
         };
     }
     let (head, environ, mut body) = request.into_parts();
-    let limit = body.limit();
-    let bytes = match body.read_to_vec() {
-        Ok(bytes) => bytes,
-        Err(err) => return Checked::Failed(err.into()),
+    let (sent, read, cause) = match form_kind(&head.headers) {
+        Some(FormKind::Urlencoded) => match body.read_to_vec() {
+            Ok(bytes) => (urlencoded_field(&bytes, CSRF_FIELD), bytes, WRONG_TOKEN),
+            Err(err) => return Checked::Failed(err.into()),
+        },
+        Some(FormKind::Multipart(boundary)) => match find_multipart_token(&mut body, &boundary) {
+            Ok((Scan::Found(token), read)) => (Some(token), read, WRONG_TOKEN),
+            Ok((Scan::FileFirst, read)) => (None, read, FILE_BEFORE_TOKEN),
+            Ok((Scan::Missing | Scan::Incomplete, read)) => (None, read, NO_TOKEN_IN_WINDOW),
+            Err(err) => return Checked::Failed(err.into()),
+        },
+        None => (None, Vec::new(), WRONG_TOKEN),
     };
-    let sent = body_token(&head.headers, &bytes);
-    let request = Request::new(head, environ, RequestBody::from_bytes(Vec::new(), limit));
     if !matches(expected.as_deref(), sent.as_deref().unwrap_or_default()) {
-        return Checked::Refused(as_refused(request, bytes));
+        let request = Request::new(head, environ, body);
+        return Checked::Refused(as_refused(request, read, cause));
     }
-    let (head, environ, _) = request.into_parts();
-    Checked::Passed(Request::new(
-        head,
-        environ,
-        RequestBody::from_bytes(bytes, limit),
-    ))
+    body.unread(read);
+    Checked::Passed(Request::new(head, environ, body))
+}
+
+/// Reads `body` until the token field is found, a file part comes first,
+/// the body ends, or [`MULTIPART_TOKEN_WINDOW`] is passed; returns what was
+/// found and the bytes read.
+fn find_multipart_token(
+    body: &mut RequestBody,
+    boundary: &[u8],
+) -> Result<(Scan, Vec<u8>), BodyError> {
+    let mut read = Vec::new();
+    let mut chunk = [0u8; 8 * 1024];
+    loop {
+        let n = body.read_some(&mut chunk)?;
+        read.extend_from_slice(&chunk[..n]);
+        let scan = multipart_scan(&read, boundary, CSRF_FIELD);
+        if n == 0 || read.len() >= MULTIPART_TOKEN_WINDOW || !matches!(scan, Scan::Incomplete) {
+            return Ok((scan, read));
+        }
+    }
 }
 
 /// `request` as the app sees a refusal: a `GET` with no body, the form beside it.
-fn as_refused(request: Request, form: Vec<u8>) -> Request {
+fn as_refused(request: Request, form: Vec<u8>, cause: &'static str) -> Request {
     let (mut head, environ, body) = request.into_parts();
     head.method = Method::GET;
     let mut request = Request::new(
         head,
         environ,
-        RequestBody::from_bytes(Vec::new(), body.limit()),
+        RequestBody::from_bytes(Vec::new(), body.limits()),
     );
-    request.extensions_mut().insert(CsrfRefused { form });
+    request.extensions_mut().insert(CsrfRefused { form, cause });
     request
 }
 
-fn refused() -> HttpError {
+/// The cause logged with a refusal, for a token missing or wrong.
+const WRONG_TOKEN: &str = "missing or wrong CSRF token";
+/// ... for a multipart form whose token comes after a file.
+const FILE_BEFORE_TOKEN: &str = "a multipart form with a file part before its csrf_token field \
+     (forms must send the token first, before any file)";
+/// ... for a multipart form whose token is not near the start.
+const NO_TOKEN_IN_WINDOW: &str = "a multipart form without a csrf_token field in its first 64 KiB \
+     (forms must send the token first, before any file)";
+
+fn refused(cause: &'static str) -> HttpError {
     HttpError::new(
         StatusCode::FORBIDDEN,
         "This form was refused because it did not carry this site's security token (CSRF token): \
          it may have been sent from another site, or the page was open for too long or your \
          session ended. Go back, reload the page, and send it again.",
     )
-    .with_cause("missing or wrong CSRF token")
+    .with_cause(cause)
 }
 
 /// Constant-time comparison; no session token matches nothing.
@@ -210,19 +262,25 @@ fn header_token(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The `csrf_token` field of a urlencoded or multipart body.
-fn body_token(headers: &HeaderMap, body: &[u8]) -> Option<Vec<u8>> {
+/// The two kinds of form that may carry the field.
+enum FormKind {
+    Urlencoded,
+    /// With its boundary.
+    Multipart(Vec<u8>),
+}
+
+fn form_kind(headers: &HeaderMap) -> Option<FormKind> {
     let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let mut params = content_type.split(';');
     let essence = params.next()?.trim().to_ascii_lowercase();
     match essence.as_str() {
-        "application/x-www-form-urlencoded" => urlencoded_field(body, CSRF_FIELD),
+        "application/x-www-form-urlencoded" => Some(FormKind::Urlencoded),
         "multipart/form-data" => {
             let boundary = params
                 .filter_map(|param| param.split_once('='))
                 .find(|(name, _)| name.trim().eq_ignore_ascii_case("boundary"))
                 .map(|(_, value)| value.trim().trim_matches('"'))?;
-            multipart_field(body, boundary.as_bytes(), CSRF_FIELD)
+            Some(FormKind::Multipart(boundary.as_bytes().to_vec()))
         }
         _ => None,
     }
@@ -248,62 +306,94 @@ fn urlencoded_field(body: &[u8], name: &str) -> Option<Vec<u8>> {
     })
 }
 
-/// The value of the first non-file part named `name` of a
-/// `multipart/form-data` body (RFC 7578), or `None`.
-fn multipart_field(body: &[u8], boundary: &[u8], name: &str) -> Option<Vec<u8>> {
+/// What the start of a `multipart/form-data` body (RFC 7578) says about
+/// field `name`.
+#[derive(Debug, PartialEq, Eq)]
+enum Scan {
+    /// The value of the first non-file part named `name`.
+    Found(Vec<u8>),
+    /// A file part comes before it: refused, since it would take reading
+    /// the file to get there.
+    FileFirst,
+    /// Not there: the body ended, or it cannot be read as multipart.
+    Missing,
+    /// More of the body is needed to tell.
+    Incomplete,
+}
+
+/// Scans the parts of `body` (maybe only its start) in order, up to field
+/// `name`.
+fn multipart_scan(body: &[u8], boundary: &[u8], name: &str) -> Scan {
     if boundary.is_empty() || boundary.len() > 70 {
-        return None;
+        return Scan::Missing;
     }
     let delimiter = [b"\r\n--", boundary].concat();
     // The first boundary may start the body without the leading CRLF.
     let mut rest = if body.starts_with(&delimiter[2..]) {
         &body[delimiter.len() - 2..]
+    } else if body.len() < delimiter.len() - 2 && delimiter[2..].starts_with(body) {
+        return Scan::Incomplete;
     } else {
-        let at = find(body, &delimiter)?;
+        let Some(at) = find(body, &delimiter) else {
+            return Scan::Incomplete;
+        };
         &body[at + delimiter.len()..]
     };
     loop {
         if rest.starts_with(b"--") {
-            return None;
+            return Scan::Missing;
         }
         // Skip transport padding and the CRLF after the boundary.
-        let line_end = find(rest, b"\r\n")?;
+        let Some(line_end) = find(rest, b"\r\n") else {
+            return Scan::Incomplete;
+        };
         rest = &rest[line_end + 2..];
-        let head_end = find(rest, b"\r\n\r\n")?;
-        let head = &rest[..head_end];
+        let Some(head_end) = find(rest, b"\r\n\r\n") else {
+            return Scan::Incomplete;
+        };
+        let disposition = part_disposition(&rest[..head_end]);
+        if disposition.as_ref().is_some_and(|d| d.file) {
+            return Scan::FileFirst;
+        }
         let content = &rest[head_end + 4..];
-        let end = find(content, &delimiter)?;
-        if part_is_field(head, name) {
-            return Some(content[..end].to_vec());
+        let Some(end) = find(content, &delimiter) else {
+            return Scan::Incomplete;
+        };
+        if disposition.is_some_and(|d| d.name == name) {
+            return Scan::Found(content[..end].to_vec());
         }
         rest = &content[end + delimiter.len()..];
     }
 }
 
-/// Whether a part's headers say `Content-Disposition: form-data; name="NAME"`
-/// without a file name.
-fn part_is_field(head: &[u8], name: &str) -> bool {
-    let Ok(head) = std::str::from_utf8(head) else {
-        return false;
-    };
-    head.split("\r\n").any(|line| {
-        let Some((header_name, value)) = line.split_once(':') else {
-            return false;
-        };
+/// What a part's `Content-Disposition: form-data` says.
+struct Disposition {
+    name: String,
+    /// Whether it has a file name (`filename` or `filename*`).
+    file: bool,
+}
+
+fn part_disposition(head: &[u8]) -> Option<Disposition> {
+    let head = std::str::from_utf8(head).ok()?;
+    head.split("\r\n").find_map(|line| {
+        let (header_name, value) = line.split_once(':')?;
         if !header_name
             .trim()
             .eq_ignore_ascii_case("content-disposition")
         {
-            return false;
+            return None;
         }
         let mut params = value.split(';');
         if !params
             .next()
             .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("form-data"))
         {
-            return false;
+            return None;
         }
-        let mut named = false;
+        let mut disposition = Disposition {
+            name: String::new(),
+            file: false,
+        };
         for param in params {
             let Some((key, value)) = param.split_once('=') else {
                 continue;
@@ -311,12 +401,12 @@ fn part_is_field(head: &[u8], name: &str) -> bool {
             let key = key.trim().to_ascii_lowercase();
             let value = value.trim().trim_matches('"');
             match key.as_str() {
-                "name" => named = value == name,
-                "filename" | "filename*" => return false,
+                "name" => disposition.name = value.to_owned(),
+                "filename" | "filename*" => disposition.file = true,
                 _ => {}
             }
         }
-        named
+        Some(disposition)
     })
 }
 
@@ -365,16 +455,155 @@ mod tests {
             .with_cookie_jar()
     }
 
-    fn multipart(token: &str) -> TestRequest {
-        let body = format!(
-            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf_token\"\r\n\r\nnot it\r\n\
-             --XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
-             --XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhello\r\n--XyZ--\r\n"
-        );
+    /// A multipart form: `before` (parts), the token, then `after` (parts).
+    fn multipart_around(before: &str, token: &str, after: &[u8]) -> TestRequest {
+        let mut body = format!(
+            "{before}--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(after);
         let mut request = TestRequest::post_form("/", &[]);
         request.headers.clear();
-        request.body = body.into_bytes();
+        request.body = body;
         request.with_header("content-type", "multipart/form-data; boundary=XyZ")
+    }
+
+    /// A file part named like the token comes after the token (the token
+    /// must come first).
+    fn multipart(token: &str) -> TestRequest {
+        multipart_around(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhello\r\n",
+            token,
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf_token\"\r\n\r\nnot it\r\n--XyZ--\r\n",
+        )
+    }
+
+    fn multipart_field(body: &[u8], boundary: &[u8], name: &str) -> Option<Vec<u8>> {
+        match multipart_scan(body, boundary, name) {
+            Scan::Found(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A file part of `len` bytes of noise, then the closing boundary.
+    fn file_part(len: usize) -> Vec<u8> {
+        let mut part =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"big.bin\"\r\n\
+            Content-Type: application/octet-stream\r\n\r\n"
+                .to_vec();
+        let mut state = 0x9e37_79b9_u32;
+        part.extend((0..len).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        }));
+        part.extend_from_slice(b"\r\n--XyZ--\r\n");
+        part
+    }
+
+    #[test]
+    fn a_token_first_upload_larger_than_the_form_limit_passes_whole() {
+        let keys = Arc::new(SessionKeys::generate().unwrap());
+        // Echoes the body as a stream, the way an upload is read.
+        let streaming = |mut request: Request| -> Response {
+            if request.method() == Method::GET {
+                let token = request.extensions().get::<CsrfToken>().unwrap().value();
+                return Response::new(token.into());
+            }
+            let mut body = Vec::new();
+            match std::io::Read::read_to_end(request.body_mut(), &mut body) {
+                Ok(_) => Response::new(body.into()),
+                Err(err) => HttpError::bad_request(err.to_string()).into_response(),
+            }
+        };
+        let client = TestClient::new(Sessions::new(Csrf::new(streaming), keys))
+            .with_config(GatewayConfig {
+                max_body_bytes: 1000,
+                max_stream_bytes: 1 << 20,
+                ..GatewayConfig::default()
+            })
+            .with_cookie_jar();
+        let token = client.get("/").text();
+        let request = multipart_around("", &token, &file_part(300_000));
+        let sent = request.body.clone();
+        let response = client.send(request);
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert!(response.body == sent, "the app reads the very same bytes");
+
+        let over = client.send(multipart_around("", &token, &file_part(2 << 20)));
+        assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn a_file_before_the_token_is_refused_without_reading_the_file() {
+        let client = client(1 << 20);
+        let token = client.get("/").text();
+        let mut file_first = file_part(10_000);
+        file_first.truncate(file_first.len() - b"--XyZ--\r\n".len());
+        let mut request = multipart_around("", &token, b"--XyZ--\r\n");
+        file_first.extend_from_slice(&request.body);
+        request.body = file_first;
+        let before = CALLS.load(Ordering::SeqCst);
+        let response = client.send(request.clone());
+        assert_eq!(response.status, StatusCode::FORBIDDEN);
+        assert_eq!(CALLS.load(Ordering::SeqCst), before, "the app never ran");
+        let cause = refusal_cause(request);
+        assert!(cause.contains("before its csrf_token"), "{cause}");
+
+        // Nor a token further in than the window, even without a file.
+        let padding = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n{}\r\n",
+            "x".repeat(MULTIPART_TOKEN_WINDOW)
+        );
+        let far = multipart_around(&padding, &token, b"--XyZ--\r\n");
+        assert_eq!(client.send(far.clone()).status, StatusCode::FORBIDDEN);
+        let cause = refusal_cause(far);
+        assert!(cause.contains("first 64 KiB"), "{cause}");
+    }
+
+    /// The logged cause of the refusal of `request`.
+    fn refusal_cause(request: TestRequest) -> String {
+        let keys = Arc::new(SessionKeys::generate().unwrap());
+        let response = Sessions::new(Csrf::new(app), keys).call(request.into_request("", 1 << 20));
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        response
+            .extensions()
+            .get::<crate::ErrorReport>()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn the_token_is_found_however_the_body_arrives(
+            splits in proptest::collection::vec(1usize..200, 1..40),
+            file_len in 0usize..3000,
+        ) {
+            /// Yields its bytes in the given sizes, as a network would.
+            struct Trickle { data: Vec<u8>, at: usize, sizes: Vec<usize>, next: usize }
+            impl std::io::Read for Trickle {
+                fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                    let size = self.sizes[self.next % self.sizes.len()];
+                    self.next += 1;
+                    let n = size.min(buf.len()).min(self.data.len() - self.at);
+                    buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+                    self.at += n;
+                    Ok(n)
+                }
+            }
+            let request = multipart_around("", "TOKEN", &file_part(file_len));
+            let data = request.body.clone();
+            let len = data.len() as u64;
+            let mut body = RequestBody::new(Trickle { data: data.clone(), at: 0, sizes: splits, next: 0 }, Some(len), 1 << 20);
+            let (scan, read) = find_multipart_token(&mut body, b"XyZ").unwrap();
+            proptest::prop_assert_eq!(scan, Scan::Found(b"TOKEN".to_vec()));
+            body.unread(read);
+            let mut again = Vec::new();
+            std::io::Read::read_to_end(&mut body, &mut again).unwrap();
+            proptest::prop_assert!(again == data);
+        }
     }
 
     #[test]
@@ -486,8 +715,8 @@ mod tests {
         assert_eq!(wrong.status, StatusCode::FORBIDDEN);
         let only_file = "--B\r\nContent-Disposition: form-data; name=\"csrf_token\"; filename=\"x\"\r\n\r\nT\r\n--B--\r\n";
         assert_eq!(
-            multipart_field(only_file.as_bytes(), b"B", CSRF_FIELD),
-            None
+            multipart_scan(only_file.as_bytes(), b"B", CSRF_FIELD),
+            Scan::FileFirst
         );
         let preamble =
             "junk\r\n--B\r\nContent-Disposition: form-data; name=csrf_token\r\n\r\nT\r\n--B--";

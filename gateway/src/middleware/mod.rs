@@ -84,7 +84,9 @@ mod sessions;
 
 pub use self::compression::Gzip;
 pub use self::conditional::{content_hash, ConditionalGet};
-pub use self::csrf::{Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER};
+pub use self::csrf::{
+    Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER, MULTIPART_TOKEN_WINDOW,
+};
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;
 pub use self::proxies::TrustProxies;

@@ -14,11 +14,17 @@
 //!
 //! - a head longer than [`head::MAX_HEAD_BYTES`] is answered 431 before any
 //!   of it is read; a malformed one 400;
-//! - a `CONTENT_LENGTH` over [`crate::GatewayConfig::max_body_bytes`] is
-//!   answered 413 without the body being read into memory (some of it is
-//!   read and thrown away, so the web server gets to read the answer);
+//! - the body is never buffered: once the head is read the request goes to
+//!   a worker, and the app reads the body from the connection as it
+//!   arrives (so a worker waits on a slow upload, at most
+//!   [`ServerConfig::idle_timeout`] per read);
+//! - a `CONTENT_LENGTH` over [`crate::GatewayConfig::max_stream_bytes`] is
+//!   answered 413 without the body being read (some of it is read and
+//!   thrown away, so the web server gets to read the answer; the same for
+//!   what an app leaves unread);
 //! - a body shorter than declared, or a peer silent for longer than
-//!   [`ServerConfig::idle_timeout`], closes the connection (logged).
+//!   [`ServerConfig::idle_timeout`], fails the app's read (a 400 if the app
+//!   answers at all).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -43,10 +49,10 @@ pub use crate::server::{Server, ShutdownHandle};
 pub use client::Client;
 pub use head::{encode_head, Head, HeadError};
 
-use crate::cgi::{write_response, CgiError};
+use crate::cgi::{write_response, CgiError, SharedStdin};
 use crate::listener::{Listener, Stream};
 use crate::server::{call_app, is_timeout, refuse_bad_request, Accepted, Protocol, ServerConfig};
-use crate::{App, HttpError, IntoResponse, Response};
+use crate::{App, BodyError, BodyLimit, HttpError, IntoResponse, Response};
 
 /// Settings of the SCGI adapter: those of every socket adapter.
 pub type ScgiConfig = ServerConfig;
@@ -65,7 +71,7 @@ pub fn serve(listener: Listener, app: Arc<dyn App>, config: ScgiConfig) -> io::R
 const MAX_DISCARD_BYTES: u64 = 1 << 20;
 
 /// Serves the one request of an accepted connection.
-pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
+pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read + Send + 'static) {
     let mut reader = BufReader::with_capacity(16 * 1024, reader);
     let id = accepted.id;
     let head = match Head::read_from(&mut reader, head::MAX_HEAD_BYTES) {
@@ -96,7 +102,7 @@ pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
         }
     };
     let declared = head.content_length();
-    let limit = accepted.context.config.gateway.max_body_bytes;
+    let limit = accepted.context.config.gateway.body_limits().stream;
     if declared > limit {
         tracing::warn!(
             connection = id,
@@ -104,12 +110,15 @@ pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
             limit,
             "refusing an SCGI request body over the limit"
         );
-        let response = HttpError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request is larger than this wiki accepts.",
-        )
-        .into_response();
-        send(&accepted.stream, response, false);
+        let response = BodyError::TooLarge {
+            limit,
+            which: BodyLimit::Stream,
+        };
+        send(
+            &accepted.stream,
+            HttpError::from(response).into_response(),
+            false,
+        );
         let _ = accepted.stream.shutdown(Shutdown::Write);
         let _ = io::copy(
             &mut reader.take(declared.min(MAX_DISCARD_BYTES)),
@@ -118,24 +127,6 @@ pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
         let _ = accepted.stream.shutdown(Shutdown::Both);
         return;
     }
-    // Grows as bytes arrive: a length that lies allocates nothing.
-    let mut body = Vec::new();
-    match (&mut reader).take(declared).read_to_end(&mut body) {
-        Ok(_) if body.len() as u64 == declared => {}
-        Ok(received) => {
-            tracing::warn!(
-                connection = id,
-                received,
-                declared,
-                "closing SCGI connection: the body ended early"
-            );
-            return;
-        }
-        Err(err) => {
-            tracing::warn!(connection = id, error = %err, "closing SCGI connection: the body stalled or failed");
-            return;
-        }
-    }
     let Accepted {
         stream,
         context,
@@ -143,9 +134,30 @@ pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
         slot,
         ..
     } = accepted;
+    // The body is read by the app from the connection as it arrives; the
+    // adapter keeps a handle to drain what the app left unread.
+    let body = SharedStdin::new(reader.take(declared));
     let task = Box::new(move || {
-        let (response, head_only) = call_app(head.into_pairs(), body, &context);
-        answer(&stream, response, head_only);
+        let (response, head_only) = call_app(head.into_pairs(), body.clone(), &context);
+        // What the app left unread is read first (some of it), so that a
+        // body cut short is told from one the app did not need.
+        body.drain_unread(declared, MAX_DISCARD_BYTES);
+        if body.cut_short(declared) {
+            // A peer that stalled or cut its body reads no answer.
+            tracing::warn!(
+                connection = id,
+                declared,
+                "closing SCGI connection: the body ended early, stalled or failed"
+            );
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        send(&stream, response, head_only);
+        // A peer still sending a body nobody reads would be reset by the
+        // close, and might lose the answer: stop writing, read some more.
+        let _ = stream.shutdown(Shutdown::Write);
+        body.drain_unread(declared, MAX_DISCARD_BYTES);
+        let _ = stream.shutdown(Shutdown::Both);
         // The slot is free once the response is out.
         drop(slot);
     });

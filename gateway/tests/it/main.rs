@@ -9,4 +9,5 @@ mod http;
 mod proxies;
 mod scgi;
 mod sessions;
+mod streaming;
 mod support;
