@@ -230,6 +230,21 @@ settings_table! {
     }
 }
 
+/// What an upload form adds around its files: boundaries, part headers, the token and comment
+/// fields. A body may be this much larger than `max_upload_bytes`.
+pub const UPLOAD_FORM_OVERHEAD: u64 = 64 * 1024;
+
+impl Settings {
+    /// The most a request body may hold read as a stream, which is how uploads are read: an
+    /// upload of `max_upload_bytes` with its form, or a form of `max_body_bytes`, whichever is
+    /// larger. Forms read whole stay bounded by `max_body_bytes`.
+    pub fn max_stream_bytes(&self) -> u64 {
+        self.max_upload_bytes
+            .saturating_add(UPLOAD_FORM_OVERHEAD)
+            .max(self.max_body_bytes)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

@@ -72,12 +72,12 @@ impl Setup {
         })
     }
 
-    /// What every adapter is told: `max_body_bytes` and `mount`, in the gateway's terms.
+    /// What every adapter is told: the two body limits and `mount`, in the gateway's terms.
     pub fn gateway_config(&self) -> GatewayConfig {
         GatewayConfig {
             max_body_bytes: self.settings.max_body_bytes,
+            max_stream_bytes: self.settings.max_stream_bytes(),
             mount_override: self.settings.mount.clone(),
-            ..GatewayConfig::default()
         }
     }
 

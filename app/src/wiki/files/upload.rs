@@ -20,6 +20,7 @@ use storage::{FileContent, FileVersion, NewUpload, StorageError};
 
 use super::human_limit;
 use super::listing::embed_markdown;
+use crate::config::UPLOAD_FORM_OVERHEAD;
 use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
@@ -36,8 +37,6 @@ const HEAD_BYTES: usize = 64 * 1024;
 const THUMBNAIL_SIDE: u32 = 240;
 /// The most bytes a comment field may take (its characters are counted by `comment_text`).
 const MAX_COMMENT_BYTES: u64 = 4 * 1024;
-/// What the form adds around its files: boundaries, part headers, the token and comment fields.
-const FORM_OVERHEAD: u64 = 64 * 1024;
 
 /// One stored file, as the editor's script gets it.
 #[derive(Serialize)]
@@ -64,7 +63,7 @@ impl Wiki {
         let limit = self.settings.max_upload_bytes;
         // A body declared larger than the limit allows is refused before any of it is read.
         if let Some(declared) = exchange.request.body_mut().declared_len() {
-            if declared > limit.saturating_add(FORM_OVERHEAD) {
+            if declared > limit.saturating_add(UPLOAD_FORM_OVERHEAD) {
                 return Err(too_large(limit).into());
             }
         }
@@ -83,6 +82,8 @@ impl Wiki {
         let mut stored: Vec<FileVersion> = Vec::new();
         let mut comment = String::new();
         let mut save_as: Option<FileName> = None;
+        let form_error = |err| form_error(err, limit);
+        let read_error = |err| form_error(MultipartError::from_io(err));
         let mut form = Multipart::from_request(&mut exchange.request).map_err(form_error)?;
         while let Some(mut part) = form.next_part().map_err(form_error)? {
             let Some(raw_name) = part.file_name().map(str::to_owned) else {
@@ -134,7 +135,9 @@ impl Wiki {
             let version = self
                 .storage
                 .upload(&upload, &mut content)
-                .map_err(|err| upload_error(err, &name, limit))?;
+                .map_err(|err| match err {
+                                other => upload_error(other, &name, limit),
+                })?;
             tracing::info!(page = %page, file = %name, version = version.version, media_type = detected.media_type, "file uploaded");
             if let (true, Some(content)) = (detected.thumbnailable, &version.content) {
                 self.make_thumbnail(&version.name, content);
@@ -250,7 +253,6 @@ fn upload_error(err: StorageError, name: &FileName, limit: u64) -> WikiError {
             ),
         )
         .into(),
-        StorageError::UploadRead { source } => read_error(source),
         other => other.into(),
     }
 }
@@ -259,15 +261,11 @@ fn bad_name(err: crate::wiki::plumbing::file_name::FileNameError) -> WikiError {
     HttpError::bad_request(format!("This file name cannot be used: {err}.")).into()
 }
 
-/// A read of the upload failed: the client went away, sent more than the gateway takes, or sent
-/// a malformed form.
-fn read_error(err: io::Error) -> WikiError {
-    form_error(MultipartError::from_io(err))
-}
-
-fn form_error(err: MultipartError) -> WikiError {
+/// Why the form could not be read: the client went away, sent more than the gateway takes (the
+/// upload limit, `limit`, is what the page states), or sent a malformed form.
+fn form_error(err: MultipartError, limit: u64) -> WikiError {
     match err {
-        MultipartError::Body(BodyError::TooLarge { limit }) => too_large(limit).into(),
+        MultipartError::Body(BodyError::TooLarge { .. }) => too_large(limit).into(),
         MultipartError::NotMultipart => HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Files are uploaded as a multipart/form-data form, the way the upload form sends them.",
