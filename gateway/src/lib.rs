@@ -90,7 +90,7 @@ pub struct GatewayConfig {
     /// RequestBody`: uploads), in bytes, and so the most any adapter
     /// accepts; reading past it fails with [`BodyError::TooLarge`]. Adapters
     /// hold only a few chunks of a body at a time, so this bounds time and
-    /// disk, not memory.
+    /// disk, not memory. Taken as at least `max_body_bytes`.
     pub max_stream_bytes: u64,
     /// A fixed mount prefix (such as `/wiki`) to use instead of the web
     /// server's `SCRIPT_NAME`, for setups that split `SCRIPT_NAME` and
