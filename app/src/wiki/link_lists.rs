@@ -1,6 +1,7 @@
-//! Views of the link graph: orphaned pages (nothing links to them) and wanted pages (linked to, but
-//! missing). "What links here" is part of the page view. The graph itself lives in storage, filled in
-//! on every save from the links markup finds.
+//! Views of the link graph: orphaned pages (nothing links to them), wanted pages (linked to, but
+//! missing) and wanted files (shown or linked with `attachment:`, not uploaded yet). "What links
+//! here" is part of the page view, and a file's users part of its history. The graph itself lives
+//! in storage, filled in on every save from the links markup finds.
 
 use gateway::Response;
 use http::StatusCode;
@@ -27,6 +28,18 @@ struct WantedView {
     #[serde(flatten)]
     layout: Layout,
     wanted: Vec<WantedRow>,
+    /// Files pages show or link (`attachment:`) that are not uploaded yet.
+    wanted_files: Vec<WantedFileRow>,
+}
+
+#[derive(Serialize)]
+struct WantedFileRow {
+    name: String,
+    page: String,
+    /// The page's upload form, the name filled in.
+    upload_url: String,
+    /// How many pages link to it.
+    count: u64,
 }
 
 #[derive(Serialize)]
@@ -80,9 +93,31 @@ impl Wiki {
                 count,
             });
         }
+        let mut wanted_files = Vec::new();
+        for file in self.storage.wanted_files()? {
+            let mut count = file.links;
+            if access.hides_anything() {
+                count = self
+                    .storage
+                    .file_backlinks(&file.page, &file.name)?
+                    .iter()
+                    .filter(|source| access.can_read(source))
+                    .count() as u64;
+                if count == 0 {
+                    continue;
+                }
+            }
+            wanted_files.push(WantedFileRow {
+                upload_url: exchange.urls.upload_text(&file.page, &file.name),
+                name: file.name,
+                page: file.page,
+                count,
+            });
+        }
         let view = WantedView {
             layout: self.layout(exchange, "Wanted pages", None),
             wanted,
+            wanted_files,
         };
         self.html(StatusCode::OK, "wanted.html", view)
     }

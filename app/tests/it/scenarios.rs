@@ -2028,6 +2028,11 @@ pub fn files_upload_embed_version_delete_restore(gw: &dyn Gateway) {
         "{before}"
     );
     assert!(before.contains("Attachments (0)"), "{before}");
+    let wanted = gw.get("/+wanted").text();
+    assert!(
+        wanted.contains(&format!("{mount}/+files/FilesDemo?name=notes.txt")),
+        "a linked file not uploaded yet is wanted: {wanted}"
+    );
 
     let uploaded = browser.upload(
         "FilesDemo",
@@ -2157,6 +2162,16 @@ pub fn upload_over_the_limit_is_413_and_stores_nothing(gw: &dyn Gateway) {
     let list = browser.get("/+files/BigFiles").text();
     assert!(!list.contains("big.bin"), "{list}");
     assert_status(&gw.get("/+file/BigFiles/big.bin"), StatusCode::NOT_FOUND);
+    // An upload cut short (the connection dropped before the form's end) stores nothing either.
+    let token = browser.csrf_token();
+    let (content_type, body) =
+        crate::suite::multipart_body(&token, &[], &[("cut.bin", b"half of it")]);
+    let mut cut = TestRequest::get("/+files/BigFiles").with_header("content-type", &content_type);
+    cut.method = Method::POST;
+    cut.body = body[..body.len() - 20].to_vec();
+    let cut = browser.send(cut);
+    assert_status(&cut, StatusCode::BAD_REQUEST);
+    assert_status(&gw.get("/+file/BigFiles/cut.bin"), StatusCode::NOT_FOUND);
     // Exactly the limit is fine.
     let exact = vec![b'y'; limit];
     assert_status(

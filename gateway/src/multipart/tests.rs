@@ -422,7 +422,7 @@ fn a_body_over_its_limit_stays_a_413_from_next_part_and_from_a_part() {
     assert!(
         matches!(
             err,
-            MultipartError::Body(BodyError::TooLarge { limit: 1000 })
+            MultipartError::Body(BodyError::TooLarge { limit: 1000, .. })
         ),
         "{err:?}"
     );
@@ -434,7 +434,7 @@ fn a_body_over_its_limit_stays_a_413_from_next_part_and_from_a_part() {
     let err = io::copy(&mut part, &mut io::sink()).unwrap_err();
     assert!(matches!(
         MultipartError::from_io(err),
-        MultipartError::Body(BodyError::TooLarge { limit: 150_000 })
+        MultipartError::Body(BodyError::TooLarge { limit: 150_000, .. })
     ));
     assert!(form.next_part().is_err(), "a failed reader stays failed");
 

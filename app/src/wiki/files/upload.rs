@@ -136,7 +136,9 @@ impl Wiki {
                 .storage
                 .upload(&upload, &mut content)
                 .map_err(|err| match err {
-                                other => upload_error(other, &name, limit),
+                    // The stream failed: the client left, or the gateway's limit stopped it.
+                    StorageError::UploadRead { source } => read_error(source),
+                    other => upload_error(other, &name, limit),
                 })?;
             tracing::info!(page = %page, file = %name, version = version.version, media_type = detected.media_type, "file uploaded");
             if let (true, Some(content)) = (detected.thumbnailable, &version.content) {
@@ -172,7 +174,7 @@ impl Wiki {
                     })
                 })
                 .collect();
-            let body = serde_json::to_vec(&answer).map_err(|err| HttpError::internal(err))?;
+            let body = serde_json::to_vec(&answer).map_err(HttpError::internal)?;
             let mut response = typed_response(body, "application/json");
             *response.status_mut() = StatusCode::CREATED;
             return Ok(response);
@@ -207,7 +209,7 @@ impl Wiki {
             Ok(thumbnail) => {
                 if let Err(err) = self.storage.store_thumbnail(
                     hash,
-                    &thumbnail.media_type,
+                    thumbnail.media_type,
                     thumbnail.width,
                     thumbnail.height,
                     &thumbnail.bytes,
@@ -248,7 +250,7 @@ fn upload_error(err: StorageError, name: &FileName, limit: u64) -> WikiError {
         StorageError::QuotaExceeded { quota } => HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "{name} was not stored: the wiki's files would take more than its quota of {} (upload_quota_bytes in quire.toml). Delete old files' content or ask an admin to raise it.",
+                "{name} was not stored: the wiki's files would take more than its quota of {} (upload_quota_bytes in quire.toml). Every version of every file is kept, so only an admin raising the quota makes room.",
                 human_limit(quota)
             ),
         )

@@ -118,7 +118,7 @@ impl Wiki {
                     .filter_map(|version| FileChangeRow::new(urls, version))
                     .map(|row| file_entry(&origin, row)),
             );
-            entries.sort_by(|a, b| b.time.cmp(&a.time));
+            entries.sort_by_key(|entry| std::cmp::Reverse(entry.time));
             entries.truncate(FEED_ENTRIES);
         }
         let (title, alternate) = match page {
