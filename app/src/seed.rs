@@ -11,6 +11,7 @@ pub const SEED_PAGES: &[(&str, &str)] = &[
         include_str!("../seed/Help-Deployment.md"),
     ),
     ("Help/Search", include_str!("../seed/Help-Search.md")),
+    ("Help/Files", include_str!("../seed/Help-Files.md")),
     (
         "Help/AccessControl",
         include_str!("../seed/Help-AccessControl.md"),
