@@ -63,6 +63,7 @@ use std::net::Shutdown;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use http::StatusCode;
 
@@ -101,6 +102,7 @@ pub(crate) fn serve_connection(accepted: Accepted, reader: impl Read) {
             open: true,
             running: HashMap::new(),
             next_generation: 0,
+            last_finished: None,
         }),
         _slot: slot,
     });
@@ -130,6 +132,9 @@ struct Writer {
     /// with that id, after an abort and a new request reusing the id.
     running: HashMap<u16, (u64, bool)>,
     next_generation: u64,
+    /// When the last request ended: the connection has been idle only since then, whenever the
+    /// reader's wait for the next record began.
+    last_finished: Option<Instant>,
 }
 
 /// Why a worker stops sending a response.
@@ -209,6 +214,16 @@ impl Connection {
         self.writer().running.len()
     }
 
+    /// Whether a request is running, or one ended less than `idle` ago: the reader's wait for a
+    /// record may have begun while it ran, and the web server has had no time to send the next.
+    fn active_within(&self, idle: std::time::Duration) -> bool {
+        let writer = self.writer();
+        !writer.running.is_empty()
+            || writer
+                .last_finished
+                .is_some_and(|ended| ended.elapsed() < idle)
+    }
+
     /// Sends response bytes of a running request, unless it was aborted.
     fn send_for(&self, id: u16, generation: u64, bytes: &[u8]) -> Result<(), Gone> {
         let mut writer = self.writer();
@@ -225,6 +240,7 @@ impl Connection {
             return;
         }
         let keep_conn = writer.running.remove(&id).is_some_and(|(_, keep)| keep);
+        writer.last_finished = Some(Instant::now());
         let mut bytes = Vec::with_capacity(last.len() + 48);
         encode_stream(RecordType::STDOUT, id, last, MAX_CONTENT_LEN, &mut bytes);
         Record::new(RecordType::STDOUT, id, Vec::new())
@@ -379,8 +395,11 @@ impl ConnectionReader {
                     connection = self.connection.id,
                     "closing FastCGI connection: the peer stalled in the middle of a request"
                 );
-            } else if self.connection.running_count() > 0 {
-                // The web server waits for a response being made.
+            } else if self
+                .connection
+                .active_within(self.context.config.idle_timeout)
+            {
+                // The web server waits for a response being made, or has just had one.
                 continue;
             } else {
                 tracing::debug!(
