@@ -2269,8 +2269,11 @@ pub fn a_large_file_goes_up_and_down_intact(gw: &dyn Gateway) {
         download.body == content,
         "the downloaded bytes differ from the uploaded ones"
     );
-    assert_eq!(
-        download.header("content-length"),
-        Some(content.len().to_string().as_str())
+    // Its length is announced, so browsers show progress; Apache re-frames a CGI's or FastCGI
+    // backend's body as chunks and drops it, which only the length being right can be asked of.
+    let length = download.header("content-length");
+    assert!(
+        length.is_none_or(|length| length == content.len().to_string()),
+        "{length:?}"
     );
 }
