@@ -235,5 +235,14 @@ pub(crate) fn configure(
         .map_err(opening("setting synchronous mode"))?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(opening("enabling foreign keys"))?;
+    // A large upload passes through the write-ahead log; without a limit the `-wal` file keeps
+    // that size on disk after every checkpoint. With it, a checkpoint that reaches the end of the
+    // log truncates the file back to this.
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+        .map_err(opening("limiting the write-ahead log's size"))?;
     Ok(())
 }
+
+/// The size the write-ahead log is truncated back to after a checkpoint (SQLite's
+/// `journal_size_limit`), in bytes.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
