@@ -17,6 +17,7 @@ mod architecture;
 mod cli;
 mod concurrency;
 mod drivers;
+mod files;
 mod first_hour;
 mod graph;
 mod health;
