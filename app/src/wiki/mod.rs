@@ -50,6 +50,10 @@ pub struct Wiki {
     metrics: metrics::Metrics,
     /// How many previews (renders of unsaved text) may run at once in this process.
     render_permits: pages::render::RenderPermits,
+    /// One thumbnail is made at a time in this process: decoding a large image takes as much
+    /// memory as its pixels (`media`'s limits bound one decode), so uploads queue here rather than
+    /// add up.
+    thumbnail_permit: std::sync::Mutex<()>,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
@@ -84,6 +88,7 @@ impl Wiki {
             acl_cache: plumbing::access::AclCache::default(),
             metrics: metrics::Metrics::default(),
             render_permits: pages::render::RenderPermits::per_core(),
+            thumbnail_permit: std::sync::Mutex::new(()),
         }
     }
 

@@ -189,6 +189,10 @@ impl Wiki {
     /// the file without one: the upload itself stands.
     pub(crate) fn make_thumbnail(&self, name: &str, content: &FileContent) {
         let hash = content.hash.as_str();
+        let _permit = self
+            .thumbnail_permit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match self.storage.thumbnail(hash) {
             Ok(Some(_)) => return,
             Ok(None) => {}
