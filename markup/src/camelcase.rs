@@ -43,7 +43,7 @@ pub(crate) fn may_contain_camel(text: &str) -> bool {
     text.chars().any(char::is_uppercase)
 }
 
-fn is_camel(word: &str) -> bool {
+pub(crate) fn is_camel(word: &str) -> bool {
     let mut humps = 0;
     let mut chars = word.chars().peekable();
     while let Some(c) = chars.next() {

@@ -62,6 +62,7 @@ mod autolink;
 mod camelcase;
 mod highlight;
 mod limits;
+pub mod moin;
 mod nesting;
 mod options;
 mod pragma;
