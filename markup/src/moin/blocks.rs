@@ -664,14 +664,14 @@ fn split_cells(inner: &str) -> Vec<&str> {
     let mut at = 0;
     let bytes = inner.as_bytes();
     'scan: while at < bytes.len() {
-        if inner[at..].starts_with("||") {
+        if bytes[at..].starts_with(b"||") {
             cells.push(&inner[start..at]);
             at += 2;
             start = at;
             continue;
         }
         for (kind, (open, close)) in PAIRS.iter().enumerate() {
-            if absent[kind] || !inner[at..].starts_with(open) {
+            if absent[kind] || !bytes[at..].starts_with(open.as_bytes()) {
                 continue;
             }
             match inner[at + open.len()..].find(close) {

@@ -192,14 +192,13 @@ impl Scanner<'_> {
         }
         if rest.starts_with("'''''") {
             self.flush_plain(at, sink);
-            let both_open = self.is_open(Toggle::Bold) && self.is_open(Toggle::Italic);
-            let neither_open = !self.is_open(Toggle::Bold) && !self.is_open(Toggle::Italic);
-            if both_open || neither_open {
-                self.toggle(Toggle::Bold);
-                self.toggle(Toggle::Italic);
-            } else {
-                self.toggle(Toggle::Italic);
-                self.toggle(Toggle::Bold);
+            // Whatever is open closes first (innermost first), then whatever was not opens.
+            let mut order = [Toggle::Bold, Toggle::Italic];
+            order.sort_by_key(|t| {
+                std::cmp::Reverse(self.open.iter().position(|o| o == t).map_or(0, |p| p + 1))
+            });
+            for toggle in order {
+                self.toggle(toggle);
             }
             return Some(at + 5);
         }
@@ -343,7 +342,12 @@ impl Scanner<'_> {
         self.out.push_str(&target.replace(']', "\\]"));
         if let Some(label) = label.filter(|l| !l.trim().is_empty()) {
             let label = self.label(label, sink);
-            self.out.push('|');
+            // A table splits its cells at every `|` that is not escaped, links included.
+            self.out.push_str(if self.place == Place::TableCell {
+                "\\|"
+            } else {
+                "|"
+            });
             self.out.push_str(&label);
         }
         self.out.push_str("]]");

@@ -23,6 +23,7 @@ mod commonmark;
 mod dialect;
 mod limits;
 mod links;
+mod moin;
 mod nesting;
 mod properties;
 mod purity;
