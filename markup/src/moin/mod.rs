@@ -204,7 +204,7 @@ pub fn moin_to_markdown(text: &str, options: &MoinOptions) -> Converted {
         .map(|line| line.strip_suffix('\r').unwrap_or(line))
         .collect();
     let lines = match lines.last() {
-        Some(last) if last.is_empty() => &lines[..lines.len() - 1],
+        Some(&"") => &lines[..lines.len() - 1],
         _ => &lines[..],
     };
     let mut head = String::new();
@@ -216,8 +216,8 @@ pub fn moin_to_markdown(text: &str, options: &MoinOptions) -> Converted {
             break;
         };
         body_start = index + 1;
-        if after_hash.starts_with('#') {
-            push_comment(&mut comments, &after_hash[1..]);
+        if let Some(comment) = after_hash.strip_prefix('#') {
+            push_comment(&mut comments, comment);
             continue;
         }
         let keyword_end = after_hash

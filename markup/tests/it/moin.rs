@@ -273,6 +273,6 @@ fn openers_without_closers_cost_linear_time() {
     for opener in ["[[", "{{", "<<", "{{{", "`", "^", ",,"] {
         let line = format!("||{}\n", opener.repeat(100_000));
         let converted = moin_to_markdown(&line, &MoinOptions::default());
-        assert!(converted.markdown.len() >= 100_000);
+        assert!(converted.markdown.len() < 10 * line.len());
     }
 }
