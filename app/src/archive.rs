@@ -123,11 +123,11 @@ pub fn unpack(path: &Path, dir: &Path) -> Result<Unpacked, ArchiveError> {
     };
     let unreadable = |err: io::Error| not_a_backup(format!("unreadable as a tar: {err}"));
     let mut archive = tar::Archive::new(file);
-    let mut entries = archive.entries().map_err(unreadable)?;
+    let entries = archive.entries().map_err(unreadable)?;
     let mut found_marker = false;
     let mut settings = None;
     let mut database = None;
-    while let Some(entry) = entries.next() {
+    for entry in entries {
         let mut entry = entry.map_err(unreadable)?;
         let name = entry
             .path()

@@ -18,7 +18,7 @@
 //! the search index and the render cache are derived from it.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
@@ -69,7 +69,13 @@ pub struct CopyFacts {
 
 impl Storage {
     /// Copies the database, as it is at one moment, to a new file at `dest`, while other
-    /// connections and processes go on reading and writing it (see the [module](self) doc).
+    /// connections and processes go on reading and writing it.
+    ///
+    /// The copy reads one snapshot from its first step to its last: writers are never blocked
+    /// (WAL), and their commits never make SQLite restart the copy, which a stepped backup
+    /// otherwise does after every write. Meanwhile no checkpoint passes that snapshot, so the
+    /// `-wal` file grows by what is saved during the copy. The copy is one file, with no `-wal`
+    /// beside it.
     pub fn backup_to(&self, dest: &Path) -> Result<BackupStats, StorageError> {
         self.backup_with_progress(dest, |_| {})
     }
@@ -94,7 +100,9 @@ impl Storage {
         let copied = source
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))
             .map_err(doing("starting the backup's read transaction"))
-            .and_then(|()| step_through(&source, &mut copy, &mut progress));
+            .and_then(|()| {
+                step_through(&source, &mut copy, self.pool.busy_timeout(), &mut progress)
+            });
         // Only a read ends here; a failure to end it is moot, the connection is closed below.
         let _ = source.execute_batch("COMMIT");
         let db_pages = copied?;
@@ -112,9 +120,11 @@ impl Storage {
 fn step_through(
     source: &Connection,
     copy: &mut Connection,
+    busy_timeout: Duration,
     progress: &mut impl FnMut(BackupProgress),
 ) -> Result<u64, StorageError> {
     let backup = Backup::new(source, copy).map_err(doing("starting the backup"))?;
+    let mut busy_since = None;
     loop {
         let step = backup
             .step(PAGES_PER_STEP)
@@ -128,10 +138,16 @@ fn step_through(
         });
         match step {
             StepResult::Done => return Ok(total),
-            // More to copy, or the copy's own file was locked (by no one but a stray sqlite3 shell):
-            // either way, wait a moment and go on.
-            StepResult::More | StepResult::Busy | StepResult::Locked => {
-                std::thread::sleep(PAUSE_BETWEEN_STEPS);
+            StepResult::More => busy_since = None,
+            // A lock the step could not take (the copy's own file, held by no one but a stray
+            // sqlite3 shell): wait, as long as any other operation would.
+            StepResult::Busy | StepResult::Locked => {
+                let since = *busy_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > busy_timeout {
+                    return Err(StorageError::Busy {
+                        doing: "copying the database",
+                    });
+                }
             }
             // StepResult is non-exhaustive; a new kind of answer is not one to guess about.
             _ => {
@@ -140,6 +156,7 @@ fn step_through(
                 })
             }
         }
+        std::thread::sleep(PAUSE_BETWEEN_STEPS);
     }
 }
 

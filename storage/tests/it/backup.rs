@@ -102,7 +102,10 @@ fn a_copy_finishes_while_writers_keep_saving_and_holds_what_was_saved_before_it(
             .sum::<u64>()
     };
     before_copy.store(revisions_before(&storage), Ordering::Relaxed);
-    storage.backup_to(&copy).unwrap();
+    let mut steps = 0_u64;
+    let stats = storage.backup_with_progress(&copy, |_| steps += 1).unwrap();
+    // Never restarted by the writers' commits: one step per 256 pages of the one snapshot.
+    assert_eq!(steps, stats.db_pages.div_ceil(256), "{stats:?}");
     stop.store(true, Ordering::Relaxed);
     let last: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
     let facts = verify_copy(&copy).unwrap();
