@@ -30,9 +30,9 @@ use crate::config::Settings;
 #[derive(Debug, Parser)]
 #[command(name = "quire", version = VERSION, after_help = EXAMPLES)]
 pub struct Cli {
-    /// The data directory: database, quire.toml, theme overrides. Only `init`
-    /// and the first `serve` create it; every other command needs a wiki there
-    /// [default: ./wiki-data].
+    /// The data directory: database, quire.toml, theme overrides. Only `init`,
+    /// the first `serve` and `restore` create it; every other command needs a
+    /// wiki there [default: ./wiki-data].
     #[arg(long, env = "QUIRE_DATA", global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
 

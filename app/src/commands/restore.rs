@@ -25,16 +25,36 @@ const ASIDE: &str = ".before-restore";
 
 /// Restores; the summary on stdout.
 pub fn run(global: &GlobalOptions, options: &RestoreOptions) -> anyhow::Result<()> {
-    let file = &options.file;
     let data = DataDir::locate(global.data.as_deref());
-    let database = data.database_path();
     refuse_pages_without_force(&data, options.force)?;
+    // A missing backup is named before anything is made.
+    std::fs::metadata(&options.file).map_err(|source| archive::ArchiveError::Open {
+        path: options.file.clone(),
+        source,
+    })?;
+    let made_the_folder = !data.root().exists();
     std::fs::create_dir_all(data.root()).with_context(|| {
         format!(
             "could not create the data directory {}",
             data.root().display()
         )
     })?;
+    let restored = restore_into(&data, global, options);
+    if restored.is_err() && made_the_folder {
+        // Nothing of a failed restore stays behind; the folder is empty by now unless the
+        // failure came after the swap, and then remove_dir leaves it be.
+        let _ = std::fs::remove_dir(data.root());
+    }
+    restored
+}
+
+fn restore_into(
+    data: &DataDir,
+    global: &GlobalOptions,
+    options: &RestoreOptions,
+) -> anyhow::Result<()> {
+    let file = &options.file;
+    let database = data.database_path();
     let work = tempfile::Builder::new()
         .prefix(".restore-")
         .tempdir_in(data.root())

@@ -21,6 +21,20 @@ fn database(data: &Path) -> PathBuf {
     data.join("wiki.sqlite3")
 }
 
+/// Saves `text` as `page` on top of `base_rev`, as alice; returns the outcome.
+fn save(storage: &Storage, page: &str, text: &str, base_rev: Option<u64>) -> SaveOutcome {
+    storage
+        .save(Save {
+            page,
+            text,
+            author: "alice",
+            comment: "a test",
+            base_rev,
+            time: None,
+        })
+        .unwrap()
+}
+
 /// A wiki made by `quire init`, with three pages of several revisions and a file.
 fn wiki_with_content() -> TempDir {
     let data = TempDir::new().unwrap();
@@ -29,16 +43,7 @@ fn wiki_with_content() -> TempDir {
     for page in ["Alpha", "Beta", "Gamma/Sub"] {
         for rev in 0..3_u64 {
             let text = format!("{page}, revision {}\n", rev + 1);
-            let outcome = storage
-                .save(Save {
-                    page,
-                    text: &text,
-                    author: "alice",
-                    comment: "a test",
-                    base_rev: (rev > 0).then_some(rev),
-                    time: None,
-                })
-                .unwrap();
+            let outcome = save(&storage, page, &text, (rev > 0).then_some(rev));
             assert_eq!(outcome, SaveOutcome::Saved { rev: rev + 1 });
         }
     }
@@ -98,18 +103,20 @@ fn run(data: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn backup(data: &Path, file: &Path) {
-    let (ok, out, err) = run(data, &["backup", file.to_str().unwrap()]);
-    assert!(ok, "{out}\n{err}");
-    assert!(out.contains("backup written to"), "{out}");
+/// `quire backup` of `data` into a new folder; returns the folder and the file.
+fn backed_up(data: &Path) -> (TempDir, PathBuf) {
+    let out = TempDir::new().unwrap();
+    let file = out.path().join("wiki.tar");
+    let (ok, stdout, stderr) = run(data, &["backup", file.to_str().unwrap()]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("backup written to"), "{stdout}");
+    (out, file)
 }
 
 #[test]
 fn a_backup_restored_into_a_fresh_directory_is_the_same_wiki() {
     let wiki = wiki_with_content();
-    let out = TempDir::new().unwrap();
-    let file = out.path().join("wiki.tar");
-    backup(wiki.path(), &file);
+    let (out, file) = backed_up(wiki.path());
     // One file, and nothing left beside it.
     let names: Vec<_> = std::fs::read_dir(out.path())
         .unwrap()
@@ -144,9 +151,7 @@ fn a_backup_restored_into_a_fresh_directory_is_the_same_wiki() {
 #[test]
 fn restore_refuses_a_wiki_with_pages_unless_forced() {
     let source = wiki_with_content();
-    let out = TempDir::new().unwrap();
-    let file = out.path().join("wiki.tar");
-    backup(source.path(), &file);
+    let (_out, file) = backed_up(source.path());
 
     let target = TempDir::new().unwrap();
     crate::cli::init(target.path());
@@ -217,22 +222,10 @@ fn damaged_foreign_newer_and_missing_backups_are_refused_and_the_wiki_is_untouch
         let storage = Storage::open(&database(source.path())).unwrap();
         let text = "filler line\n".repeat(400);
         for page in 0..100 {
-            let name = format!("Filler{page}");
-            storage
-                .save(Save {
-                    page: &name,
-                    text: &text,
-                    author: "alice",
-                    comment: "",
-                    base_rev: None,
-                    time: None,
-                })
-                .unwrap();
+            save(&storage, &format!("Filler{page}"), &text, None);
         }
     }
-    let out = TempDir::new().unwrap();
-    let file = out.path().join("wiki.tar");
-    backup(source.path(), &file);
+    let (out, file) = backed_up(source.path());
 
     let damaged = tampered(&file, "damaged", |db| {
         let mut bytes = std::fs::read(db).unwrap();
@@ -281,6 +274,11 @@ fn damaged_foreign_newer_and_missing_backups_are_refused_and_the_wiki_is_untouch
             .filter(|name| name.starts_with(".restore-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        // Into a directory that did not exist: it still does not.
+        let fresh = out.path().join("never");
+        let (ok, _, stderr) = run(&fresh, &["restore", backup.to_str().unwrap()]);
+        assert!(!ok && stderr.contains(says), "{backup:?}: {stderr}");
+        assert!(!fresh.exists(), "{backup:?} left {fresh:?} behind");
     }
 }
 
@@ -302,17 +300,12 @@ fn a_backup_taken_while_eight_writers_save_holds_every_save_acknowledged_before_
         let storage = Storage::open(&database(data.path())).unwrap();
         let text = "some words to fill the page\n".repeat(4000);
         for page in 0..40 {
-            let name = format!("Big{page}");
-            storage
-                .save(Save {
-                    page: &name,
-                    text: &format!("{page}\n{text}"),
-                    author: "alice",
-                    comment: "",
-                    base_rev: None,
-                    time: None,
-                })
-                .unwrap();
+            save(
+                &storage,
+                &format!("Big{page}"),
+                &format!("{page}\n{text}"),
+                None,
+            );
         }
     }
     let data_path = data.path().to_path_buf();
