@@ -90,6 +90,8 @@ fn server_flags_show_only_on_the_commands_that_serve() {
         &["init"],
         &["reindex"],
         &["keys"],
+        &["backup"],
+        &["restore"],
     ] {
         let mut args = command.to_vec();
         args.push("--help");
