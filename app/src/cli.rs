@@ -30,9 +30,9 @@ use crate::config::Settings;
 #[derive(Debug, Parser)]
 #[command(name = "quire", version = VERSION, after_help = EXAMPLES)]
 pub struct Cli {
-    /// The data directory: database, quire.toml, theme overrides. Only `init`
-    /// and the first `serve` create it; every other command needs a wiki there
-    /// [default: ./wiki-data].
+    /// The data directory: database, quire.toml, theme overrides. Only `init`,
+    /// the first `serve` and `restore` create it; every other command needs a
+    /// wiki there [default: ./wiki-data].
     #[arg(long, env = "QUIRE_DATA", global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
@@ -58,7 +58,8 @@ Examples:
   quire --data /srv/wiki fastcgi --listen unix:/run/quire/fcgi.sock
   quire --data /srv/wiki scgi --listen 127.0.0.1:4000
   QUIRE_DATA=/srv/wiki quire cgi              # what a cgi-bin does
-  quire --data /srv/wiki user add alice --admin";
+  quire --data /srv/wiki user add alice --admin
+  quire --data /srv/wiki backup wiki.tar      # while it serves; `restore wiki.tar` puts it back";
 
 /// A flag's help with the default of the quire.toml key it overrides, as clap
 /// shows defaults: stated once, in [`Settings`]'s `Default`.
@@ -192,6 +193,28 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki reindex
     Reindex(ReindexOptions),
+    /// Write a backup of the wiki to one file, while it keeps serving.
+    ///
+    /// The file is a tar holding a consistent copy of the database (every
+    /// page, revision, account and attached file) and quire.toml. The
+    /// session key is left out on purpose, as a secret: after a restore
+    /// everyone logs in again. The copy is checked before FILE is written;
+    /// an interrupted backup leaves no partial FILE.
+    ///
+    /// Example: quire --data /srv/wiki backup /var/backups/wiki-$(date +%F).tar
+    Backup(BackupOptions),
+    /// Put a backup made by `quire backup` into the data directory, then
+    /// rebuild the search index. Stop the wiki first.
+    ///
+    /// The backup's database is checked (PRAGMA integrity_check, and a schema
+    /// no newer than this quire) before anything is replaced. A data directory
+    /// that holds pages is refused unless --force is given; its database is
+    /// then kept as wiki.sqlite3.before-restore, and a different quire.toml as
+    /// quire.toml.before-restore. The backup holds no session key: everyone
+    /// logs in again.
+    ///
+    /// Example: quire --data /srv/wiki restore /var/backups/wiki-2026-12-01.tar
+    Restore(RestoreOptions),
     /// Manage accounts: add, change password or role, list, disable, invite.
     ///
     /// Passwords are read from a prompt on the terminal, or with
@@ -294,6 +317,29 @@ pub struct ReindexOptions {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// No progress bar (for scripts and logs).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Options of `quire backup`.
+#[derive(Debug, Args, Clone)]
+pub struct BackupOptions {
+    /// The file to write (replaced if it exists, once the new backup is whole).
+    pub file: PathBuf,
+    /// No progress lines (for cron and scripts); the summary is still printed.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Options of `quire restore`.
+#[derive(Debug, Args, Clone)]
+pub struct RestoreOptions {
+    /// The backup file, as `quire backup` wrote it.
+    pub file: PathBuf,
+    /// Replace a wiki that holds pages (its database is kept as wiki.sqlite3.before-restore).
+    #[arg(long)]
+    pub force: bool,
+    /// No progress (for scripts); the summary is still printed.
     #[arg(long)]
     pub quiet: bool,
 }

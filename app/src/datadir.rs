@@ -115,11 +115,13 @@ impl DataDir {
         self.root.join("session.key")
     }
 
-    fn database_path(&self) -> PathBuf {
+    /// The database file, `DATA/wiki.sqlite3`.
+    pub fn database_path(&self) -> PathBuf {
         self.root.join("wiki.sqlite3")
     }
 
-    fn config_path(&self) -> PathBuf {
+    /// The settings file, `DATA/quire.toml`.
+    pub fn config_path(&self) -> PathBuf {
         self.root.join("quire.toml")
     }
 }

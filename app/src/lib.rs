@@ -5,6 +5,7 @@
 //! that integration tests can build the very app the binary serves.
 
 pub mod acl;
+pub mod archive;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -95,6 +95,10 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
         Command::Reindex(options) => {
             commands::reindex::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
+        Command::Backup(options) => {
+            commands::backup::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
+        }
+        Command::Restore(options) => commands::restore::run(&plain, &options),
         Command::User(command) => {
             commands::user::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }

@@ -174,6 +174,26 @@ pub enum StorageError {
         hash: String,
     },
 
+    /// A database copy (a backup) failed `PRAGMA integrity_check`, or SQLite found it damaged while
+    /// checking it.
+    #[error("the database copy {path} is damaged ({problem}); take the backup again from the running wiki")]
+    DamagedCopy {
+        /// The copy.
+        path: PathBuf,
+        /// What the check reported (its first lines).
+        problem: String,
+    },
+
+    /// A database copy could not be found or measured on disk.
+    #[error("cannot read the database copy {path}")]
+    CopyFile {
+        /// The copy.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Any other SQLite error.
     #[error("database error while {doing}")]
     Sqlite {

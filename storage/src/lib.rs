@@ -36,6 +36,7 @@
 //! ```
 
 mod audit;
+mod backup;
 mod blame;
 mod blobs;
 mod compact;
@@ -64,6 +65,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAuditEntry};
+pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
 pub use crate::error::StorageError;

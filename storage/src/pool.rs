@@ -64,6 +64,11 @@ impl Pool {
         }
     }
 
+    /// How long its connections wait for another process's lock.
+    pub(crate) fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
     /// Where uploads are spooled: beside the database file, on the same file system (so the space
     /// an admin provisioned for the wiki is what counts), or the system's temp directory for an
     /// in-memory database.

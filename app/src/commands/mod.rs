@@ -1,21 +1,26 @@
 //! One module per subcommand, and what they share: opening the data
 //! directory and building the one app every gateway serves.
 
+pub mod backup;
 pub mod cgi;
 pub mod fastcgi;
 pub mod init;
 pub mod reindex;
+pub mod restore;
 pub mod scgi;
 pub mod serve;
 pub mod user;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gateway::middleware::StackConfig;
 use gateway::session::SessionKeys;
 use gateway::{App, GatewayConfig};
+use indicatif::{ProgressBar, ProgressStyle};
 use themes::Themes;
 
 use crate::cli::GlobalOptions;
@@ -143,5 +148,60 @@ impl Setup {
             gateway::middleware::stack(wiki, &stack)
                 .context("could not set up the middleware stack")?,
         ))
+    }
+}
+
+/// A long command's progress on stderr: a bar on a terminal (indicatif, as `quire reindex` shows),
+/// otherwise a plain line now and then, for logs and cron mail.
+pub(crate) struct Progress {
+    what: &'static str,
+    bar: Option<ProgressBar>,
+    plain: bool,
+    last_line: Option<Instant>,
+}
+
+impl Progress {
+    /// How often a plain line is written at most.
+    const LINE_EVERY: Duration = Duration::from_secs(2);
+
+    /// Progress counted in `what` (such as "database pages copied"); nothing at all when `quiet`.
+    pub(crate) fn new(what: &'static str, quiet: bool) -> Progress {
+        let terminal = !quiet && std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
+                bar.set_style(style);
+            }
+            bar.set_message(what);
+            bar
+        });
+        Progress {
+            what,
+            bar,
+            plain: !quiet && !terminal,
+            last_line: None,
+        }
+    }
+
+    /// `done` of `total` so far.
+    pub(crate) fn set(&mut self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+        let due = self
+            .last_line
+            .is_none_or(|last| last.elapsed() >= Self::LINE_EVERY);
+        if self.plain && (due || done == total) {
+            eprintln!("{done}/{total} {}", self.what);
+            self.last_line = Some(Instant::now());
+        }
+    }
+
+    /// Clears the bar; the plain lines stay.
+    pub(crate) fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

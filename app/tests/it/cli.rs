@@ -16,7 +16,7 @@ use crate::drivers::{cgi_variables, parse_cgi_output, QUIRE};
 use crate::suite::{Browser, Gateway};
 
 /// Runs `quire ARGS…` with nothing but `env` in its environment.
-fn quire(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn quire(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(QUIRE)
         .args(args)
         .env_clear()
@@ -26,12 +26,12 @@ fn quire(args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs `quire --data DIR init`, so that `data` holds a wiki.
-fn init(data: &Path) {
+pub(crate) fn init(data: &Path) {
     let output = quire(
         &["--data", data.to_str().unwrap(), "init"],
         &[("QUIRE_LOG", "warn")],
@@ -90,6 +90,8 @@ fn server_flags_show_only_on_the_commands_that_serve() {
         &["init"],
         &["reindex"],
         &["keys"],
+        &["backup"],
+        &["restore"],
     ] {
         let mut args = command.to_vec();
         args.push("--help");

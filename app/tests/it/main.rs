@@ -14,6 +14,7 @@
 mod accounts;
 mod acl;
 mod architecture;
+mod backup;
 mod cli;
 mod concurrency;
 mod drivers;

@@ -5,6 +5,7 @@
     reason = "test helpers outside #[test] functions; a failure should panic the test"
 )]
 
+mod backup;
 mod concurrency;
 mod files;
 mod history;
