@@ -17,14 +17,13 @@
 //! A page view never calls into here, so it never opens the index.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use search::{FileDoc, PageDoc, SearchError, SearchIndex, Update, MIN_WRITER_HEAP};
-use std::io::Read;
-
 use storage::{ChangeKind, FileVersion, LoggedRevision, PageEvent, Storage, StorageError};
 
 /// Revisions read from the log at a time.

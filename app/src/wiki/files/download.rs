@@ -4,20 +4,21 @@
 //! - The `Content-Type` is the one stored at upload, which `media::kind` chose from the content
 //!   against its allowlist (a "PNG" that is really HTML was stored as HTML); `nosniff` always, so
 //!   no browser second-guesses it.
-//! - Only what `media::kind::Serving` calls inline (raster images, PDF, plain text, audio and
+//! - Only what `media::Detected` calls inline (raster images, PDF, plain text, audio and
 //!   video) is shown in the browser; everything else is `Content-Disposition: attachment`, its
 //!   name in RFC 6266's `filename*`.
 //! - SVG and HTML get `Content-Security-Policy: sandbox`: opened directly, their scripts run in an
 //!   opaque origin, never the wiki's.
-//! - The ETag is the content's SHA-256. A request for a fixed version (`?v=N`) may be cached for
-//!   good (`immutable`); the current version is revalidated. Either is `private`: a file is as
-//!   secret as its page.
+//! - The ETag is the content's SHA-256 (the gateway's `ConditionalGet` answers a matching
+//!   `If-None-Match` with 304, for a range too, without reading the body). A request for a fixed
+//!   version (`?v=N`) may be cached for good (`immutable`); the current version is revalidated.
+//!   Either is `private`: a file is as secret as its page.
 //! - `Range` works (one range; `If-Range`), so video seeks and downloads resume.
 
 use gateway::disposition::{content_disposition, Disposition};
 use gateway::range::RangeAnswer;
 use gateway::{HttpError, Response, ResponseBody};
-use http::{header, HeaderValue, StatusCode};
+use http::{header, HeaderValue};
 
 use crate::wiki::plumbing::params::revision_param;
 use crate::wiki::plumbing::routes::FileRoute;
@@ -48,11 +49,8 @@ impl Wiki {
         } else {
             REVALIDATE
         };
-        let headers = exchange.request.headers();
-        if if_none_match(headers, &etag) {
-            return Ok(not_modified(&etag, caching));
-        }
-        let answer = RangeAnswer::from_headers(headers, content.size, Some(&etag));
+        let answer =
+            RangeAnswer::from_headers(exchange.request.headers(), content.size, Some(&etag));
         let mut response = Response::new(ResponseBody::empty());
         *response.status_mut() = answer.write_headers(response.headers_mut(), content.size);
         let head = exchange.request.method() == http::Method::HEAD;
@@ -115,9 +113,6 @@ impl Wiki {
         } else {
             REVALIDATE
         };
-        if if_none_match(exchange.request.headers(), &etag) {
-            return Ok(not_modified(&etag, caching));
-        }
         let mut response = Response::new(thumbnail.bytes.into());
         let headers = response.headers_mut();
         headers.insert(
@@ -138,29 +133,6 @@ impl Wiki {
 /// `?v=N`, a version number.
 fn version_param(exchange: &Exchange) -> Result<Option<u64>, WikiError> {
     revision_param(&exchange.query()?, "v")
-}
-
-/// Whether `If-None-Match` names `etag` (or `*`): the client has these very bytes.
-fn if_none_match(headers: &http::HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*")
-}
-
-fn not_modified(etag: &str, caching: &'static str) -> Response {
-    let mut response = Response::new(ResponseBody::empty());
-    *response.status_mut() = StatusCode::NOT_MODIFIED;
-    response
-        .headers_mut()
-        .insert(header::ETAG, header_value(etag));
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
-    response
 }
 
 /// A tag made of hex digits and quotes is always a valid header value.

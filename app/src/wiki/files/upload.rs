@@ -16,7 +16,7 @@ use gateway::multipart::{Multipart, MultipartError};
 use gateway::{BodyError, HttpError, Response};
 use http::{header, StatusCode};
 use serde::Serialize;
-use storage::{FileContent, FileVersion, NewUpload, StorageError};
+use storage::{FileContent, NewUpload, StorageError};
 
 use super::human_limit;
 use super::listing::embed_markdown;
@@ -79,7 +79,7 @@ impl Wiki {
         let quota = Some(self.settings.upload_quota_bytes).filter(|&quota| quota > 0);
         let wants_json = wants_json(&exchange.request);
         let urls = exchange.urls.clone();
-        let mut stored: Vec<FileVersion> = Vec::new();
+        let mut stored: Vec<Stored> = Vec::new();
         let mut comment = String::new();
         let mut save_as: Option<FileName> = None;
         let form_error = |err| form_error(err, limit);
@@ -144,7 +144,16 @@ impl Wiki {
             if let (true, Some(content)) = (detected.thumbnailable, &version.content) {
                 self.make_thumbnail(&version.name, content);
             }
-            stored.push(version);
+            let file = FileRoute {
+                page: page.clone(),
+                name,
+            };
+            stored.push(Stored {
+                markdown: embed_markdown(&file.name, detected.is_image),
+                url: urls.to(&Route::File(file.clone())),
+                name: file.name.to_string(),
+                version: version.version,
+            });
         }
         drop(form);
         if stored.is_empty() {
@@ -155,26 +164,7 @@ impl Wiki {
         }
         self.indexer.saved();
         if wants_json {
-            let answer: Vec<Stored> = stored
-                .iter()
-                .filter_map(|version| {
-                    let name = FileName::parse(&version.name).ok()?;
-                    let image = version.content.as_ref().is_some_and(|content| {
-                        media::Detected::from_media_type(&content.media_type).is_image
-                    });
-                    let file = FileRoute {
-                        page: page.clone(),
-                        name,
-                    };
-                    Some(Stored {
-                        markdown: embed_markdown(&file.name, image),
-                        url: urls.to(&Route::File(file.clone())),
-                        name: file.name.to_string(),
-                        version: version.version,
-                    })
-                })
-                .collect();
-            let body = serde_json::to_vec(&answer).map_err(HttpError::internal)?;
+            let body = serde_json::to_vec(&stored).map_err(HttpError::internal)?;
             let mut response = typed_response(body, "application/json");
             *response.status_mut() = StatusCode::CREATED;
             return Ok(response);
