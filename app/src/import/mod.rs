@@ -90,6 +90,22 @@ pub struct SourceFile {
     pub comment: String,
 }
 
+/// An account of the other wiki.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUser {
+    /// The login name, one quire accepts (the reader maps names it cannot take, and warns).
+    pub name: String,
+    /// The name shown instead (MoinMoin's alias); may be empty.
+    pub display_name: String,
+    /// The e-mail address; may be empty.
+    pub email: String,
+    /// The password hash as the other wiki stored it (MoinMoin's `{SSHA}…`, `{PASSLIB}$6$…`), checked
+    /// at login and upgraded to argon2id; `None` when there is none to keep.
+    pub password_hash: Option<String>,
+    /// When the account was made, in unix seconds UTC, if known.
+    pub created: Option<i64>,
+}
+
 /// What an import did, as printed at its end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportSummary {
