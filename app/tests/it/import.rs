@@ -195,3 +195,24 @@ fn a_rerun_writes_nothing_new_and_leaves_pages_edited_since_alone() {
         "edited in quire"
     );
 }
+
+#[test]
+fn the_original_markup_of_a_converted_revision_stays_readable() {
+    let data = TempDir::new().unwrap();
+    let setup = setup(data.path());
+    let mut converted = revision("**bold**\n", "alice", 1_000, SourceKind::Edit);
+    converted.original = Some("'''bold'''\n".to_owned());
+    let summary = import(&setup, vec![page("Converted", vec![converted])]).unwrap();
+    assert_eq!(summary.revisions, 1);
+    let client = client(&setup);
+    let original = client.get("/+raw/Converted?rev=1&original=1");
+    assert_eq!(original.text(), "'''bold'''\n");
+    assert_eq!(client.get("/+raw/Converted").text(), "**bold**\n");
+    let native = client.get("/+raw/FrontPage?original=1");
+    assert_eq!(native.status, 404);
+    assert!(
+        native.text().contains("was not imported"),
+        "{}",
+        native.text()
+    );
+}
