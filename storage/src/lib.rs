@@ -69,7 +69,7 @@ pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAud
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
-pub use crate::error::StorageError;
+pub use crate::error::{StorageError, WriteRefusal};
 pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersion, NewUpload};
 pub use crate::import::{ImportOutcome, ImportedRevision};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
