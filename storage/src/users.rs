@@ -730,17 +730,8 @@ impl Storage {
 
     /// Every account, by name.
     pub fn users(&self) -> Result<Vec<User>, StorageError> {
-        let conn = self.pool.get()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM users ORDER BY name_key"
-            ))
-            .map_err(doing("listing accounts"))?;
-        let rows = stmt
-            .query_map([], user_from_row)
-            .map_err(doing("listing accounts"))?;
-        rows.map(|row| row.map_err(doing("listing accounts")))
-            .collect()
+        let users = self.users_with_password_state()?;
+        Ok(users.into_iter().map(|(user, _)| user).collect())
     }
 
     /// Every account, by name, with what its stored password lets in.
