@@ -13,6 +13,7 @@
 //! openssl passwd -6 -salt saltsaltsalt12 'Pässwort 123'
 //! openssl passwd -5 -salt saltsaltsalt12 'Pässwort 123'
 //! openssl passwd -6 -salt 'rounds=6000$abcdefgh' 'Pässwort 123'
+//! openssl passwd -6 -salt 'rounds=656000$abcdefgh' 'Pässwort 123'   # passlib's default, moin's
 //! ```
 
 use storage::{
@@ -43,6 +44,10 @@ const SCHEMES: &[(&str, &str)] = &[
     (
         "sha512_crypt with rounds",
         "{PASSLIB}$6$rounds=6000$abcdefgh$K2odRV7z1.Fo21QOpT0E5rf.ZiP4009K0qAH9/.gZNaE6NSknRT6vR0RKunLSPk0DdfILAgAMRcJ5N4c36YGH/",
+    ),
+    (
+        "sha512_crypt with passlib's default rounds",
+        "{PASSLIB}$6$rounds=656000$abcdefgh$Jvz8WZxbt7GX90GpSX3kMeGXm9Pko0cZsPH5QVoCNI6Ryqu/CySqsESLzCQ/zBeBuu5SBulMh2GIaWGCrRoYd.",
     ),
     (
         "sha256_crypt",
