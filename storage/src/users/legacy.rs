@@ -43,7 +43,7 @@ pub(super) enum Unusable {
     #[error("no password")]
     Empty,
     /// A scheme quire does not check.
-    #[error("a password hash of the scheme {0}, which quire cannot check")]
+    #[error("a password hash of the scheme {0:?}, which quire cannot check")]
     UnknownScheme(String),
     /// A known scheme, but not a hash of it.
     #[error("a malformed {scheme} password hash ({why})")]
