@@ -82,7 +82,8 @@ pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
 pub use crate::spam::{BadContentList, RateLimit, RateOutcome};
 pub use crate::users::{
-    FailedLogin, Invite, LoginAttempt, LoginOutcome, NewUser, Role, User, UserError, UserPrefs,
+    FailedLogin, ImportUserOutcome, ImportedUser, Invite, LoginAttempt, LoginOutcome, NewUser,
+    PasswordState, Role, User, UserError, UserPrefs,
 };
 
 use crate::error::doing;
