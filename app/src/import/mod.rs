@@ -21,7 +21,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use storage::{ChangeKind, ImportOutcome, ImportedRevision, NewUpload, Storage, StorageError};
+use storage::{
+    ChangeKind, ImportOutcome, ImportUserOutcome, ImportedRevision, ImportedUser, NewUpload,
+    Storage, StorageError,
+};
 
 use crate::commands::{Progress, Setup};
 use crate::seed::INSTALLER;
@@ -174,6 +177,8 @@ pub struct Importer {
     log_path: PathBuf,
     index_dir: PathBuf,
     quiet: bool,
+    /// Names no account may take: the ACL keywords and the configured groups.
+    reserved_names: Vec<String>,
 }
 
 impl Importer {
@@ -195,6 +200,12 @@ impl Importer {
             log_path: setup.data.root().join(format!("import-{what}.log")),
             index_dir: setup.index_dir(),
             quiet,
+            reserved_names: settings
+                .acl_policy()
+                .reserved_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 
@@ -231,6 +242,27 @@ impl Importer {
             message,
             failed,
         });
+    }
+
+    /// Creates an account, keeping its password hash; one that exists already is left as it is (a
+    /// rerun must not undo a password changed since). Never fails: a name quire refuses is listed.
+    pub fn user(&mut self, user: SourceUser) {
+        let reserved: Vec<&str> = self.reserved_names.iter().map(String::as_str).collect();
+        let imported = ImportedUser {
+            name: &user.name,
+            display_name: &user.display_name,
+            email: &user.email,
+            password_hash: user.password_hash.as_deref(),
+            created: user.created,
+        };
+        match self.storage.import_user_reserving(&imported, &reserved) {
+            Ok(ImportUserOutcome::Created) => self.summary.users += 1,
+            Ok(ImportUserOutcome::Exists) => {}
+            Err(err) => self.fail(
+                &format!("user {}", user.name),
+                format!("the account was not imported: {err}"),
+            ),
+        }
     }
 
     /// Writes one page's history and files; never fails (see [`Importer::fail`]).
