@@ -13,7 +13,7 @@ use std::process::Command;
 use http::StatusCode;
 
 use crate::servers::{Combination, Ready};
-use crate::suite::{eventually, Browser, Gateway};
+use crate::suite::{eventually, Browser};
 
 /// A tmpfs mounted for the test, lazily unmounted when dropped (even while a process still has a
 /// file open on it, after a failure).
@@ -62,17 +62,14 @@ fn fill(file: &Path) -> u64 {
     written
 }
 
-const TEXT: &str = "Minutes of the meeting on the full disk <keep this>";
-
-#[test]
-fn a_full_disk_refuses_saves_and_uploads_with_507_keeps_the_text_and_recovers() {
-    let mut wiki = Combination::new("quire serve on a full disk", "");
-    // The initialised data directory moves onto a small tmpfs of its own.
+/// A fresh wiki whose data directory is a tmpfs of its own, served by `quire serve`.
+fn wiki_on_tmpfs(name: &'static str, size: &str) -> (Combination, Tmpfs) {
+    let mut wiki = Combination::new(name, "");
     let data = wiki.data();
     let stash = wiki.path("data.before-mount");
     fs::rename(&data, &stash).unwrap();
     fs::create_dir(&data).unwrap();
-    let _mount = Tmpfs::mount(&data, "16m");
+    let mount = Tmpfs::mount(&data, size);
     let copied = Command::new("cp")
         .arg("-a")
         .arg(stash.join("."))
@@ -83,7 +80,15 @@ fn a_full_disk_refuses_saves_and_uploads_with_507_keeps_the_text_and_recovers() 
     wiki.give_data_to(e2e::web_user());
     let addr = wiki.addr().to_string();
     wiki.quire(&["serve", "--listen", &addr], Ready::Tcp(&addr));
+    (wiki, mount)
+}
 
+const TEXT: &str = "Minutes of the meeting on the full disk <keep this>";
+
+#[test]
+fn a_full_disk_refuses_saves_and_uploads_with_507_keeps_the_text_and_recovers() {
+    let (wiki, _mount) = wiki_on_tmpfs("quire serve on a full disk", "16m");
+    let data = wiki.data();
     let person = Browser::new(&wiki);
     assert_eq!(person.get("/FrontPage").status, StatusCode::OK);
     let filler = data.join("filler");
