@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use storage::{
-    ChangeKind, ImportOutcome, ImportUserOutcome, ImportedRevision, ImportedUser, NewUpload,
-    Storage, StorageError,
+    ChangeKind, Durability, ImportOutcome, ImportUserOutcome, ImportedRevision, ImportedUser,
+    NewUpload, Storage, StorageError,
 };
 
 use crate::commands::{Progress, Setup};
@@ -185,7 +185,11 @@ impl Importer {
     /// An importer into `setup`'s wiki, for the source called `what` (such as "moin19"); progress on
     /// stderr unless `quiet`. The notes go to `DATA/import-<what>.log` as well.
     pub fn new(setup: &Setup, what: &'static str, quiet: bool) -> anyhow::Result<Importer> {
-        let storage = setup.data.open_storage()?;
+        // An fsync per page would be most of an import's time; the import syncs once at its end,
+        // and a power loss before that loses only pages a rerun brings in again.
+        let storage = setup
+            .data
+            .open_storage_with(&storage::Options::default().durability(Durability::Bulk))?;
         let settings = &setup.settings;
         Ok(Importer {
             what,
@@ -414,6 +418,9 @@ impl Importer {
         self.progress.finish();
         crate::datadir::fill_in_links(&self.storage)
             .context("could not record the links of the imported pages")?;
+        self.storage
+            .sync()
+            .context("could not sync the imported pages to disk")?;
         crate::commands::reindex::rebuild(&self.index_dir, &self.storage, 1, self.quiet)?;
         let log = self.write_log();
         for note in self.notes.iter().filter(|note| note.failed) {

@@ -155,3 +155,37 @@ fn a_full_disk_refuses_saves_and_uploads_with_507_keeps_the_text_and_recovers() 
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// The durability promise for a crash: every save answered 303 is there after `kill -9` and a
+/// restart, and the database is whole. (Power loss is the `synchronous=FULL` setting's part, checked
+/// in storage's `every_connection_syncs_each_commit_unless_opened_for_bulk_work`.)
+#[test]
+fn every_acknowledged_save_survives_kill_9() {
+    let mut wiki = Combination::new("quire serve killed with SIGKILL", "");
+    let addr = wiki.addr().to_string();
+    wiki.quire(&["serve", "--listen", &addr], Ready::Tcp(&addr));
+    let person = Browser::new(&wiki);
+    let mut acknowledged = Vec::new();
+    for n in 0..20 {
+        let page = format!("Crash{n}");
+        let text = format!("marker-{n}-before-the-kill");
+        if person.save_page(&page, &text, None).status == StatusCode::SEE_OTHER {
+            acknowledged.push((page, text));
+        }
+    }
+    assert_eq!(acknowledged.len(), 20);
+    drop(person);
+    e2e::signal("KILL", [wiki.quire_pid().unwrap()]);
+    wiki.quire(&["serve", "--listen", &addr], Ready::Tcp(&addr));
+    let person = Browser::new(&wiki);
+    for (page, text) in &acknowledged {
+        let raw = person.get(&format!("/+raw/{page}"));
+        assert_eq!(raw.status, StatusCode::OK, "{page}");
+        assert_eq!(raw.text(), *text);
+    }
+    let db = rusqlite::Connection::open(wiki.data().join("wiki.sqlite3")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}

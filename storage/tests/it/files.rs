@@ -656,7 +656,7 @@ fn an_upgraded_database_asks_for_its_links_again() {
     // Back to schema 13, as the build before attachments left it.
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     conn.execute_batch(
-        "DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
+        "DROP TABLE revision_originals; DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
          DROP TABLE blob_chunks; DROP TABLE blobs; PRAGMA user_version = 13;",
     )
     .unwrap();
