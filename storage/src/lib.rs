@@ -46,6 +46,7 @@ mod lifecycle;
 mod line_diff;
 mod links;
 mod page_acls;
+mod page_groups;
 mod pool;
 mod recent;
 mod render_cache;
@@ -73,6 +74,7 @@ pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersi
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::links::WantedFile;
 pub use crate::page_acls::AclLines;
+pub use crate::page_groups::PageGroups;
 pub use crate::recent::RecentQuery;
 pub use crate::render_cache::{CachedHtml, RenderTicket};
 pub use crate::revision::{Change, ChangeKind, LoggedRevision, Revision, RevisionMeta};
