@@ -21,6 +21,7 @@ mod drivers;
 mod files;
 mod first_hour;
 mod graph;
+mod groups;
 mod health;
 mod hosts;
 mod operator;
