@@ -227,8 +227,8 @@ settings_table! {
         pub groups: BTreeMap<String, Vec<String>>,
         /// Pages whose whole name matches this regular expression (Rust regex syntax,
         /// case-sensitive) define groups for ACLs, as in MoinMoin: the page's top-level
-        /// bullet items are the members, and a member may be another group. Where [groups]
-        /// names the same group, [groups] wins. Changing such a page's members needs the
+        /// bullet items are the members, and a member may be another group. Where `[groups]`
+        /// names the same group, `[groups]` wins. Changing such a page's members needs the
         /// admin right on it when an ACL names the group. Empty: no group pages.
         pub page_group_regex: String,
         /// Defences against spam robots on a wiki anyone may edit or join (see `crate::spam`).
