@@ -19,6 +19,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use crate::error::{doing, StorageError};
+use crate::page_acls::sql_id;
 use crate::revision::to_u64;
 use crate::Storage;
 
@@ -158,26 +159,10 @@ impl Storage {
     }
 }
 
-fn sql_id(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::{Rename, Save, Storage};
-
-    fn save(storage: &Storage, page: &str, text: &str) {
-        storage
-            .save(Save {
-                page,
-                text,
-                author: "t",
-                comment: "",
-                base_rev: storage.current(page).unwrap().map(|r| r.meta.rev),
-                time: None,
-            })
-            .unwrap();
-    }
+    use crate::page_acls::tests::save;
+    use crate::{Rename, Storage};
 
     fn members(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| (*name).to_owned()).collect()

@@ -9,15 +9,12 @@ use std::sync::Arc;
 use gateway::testing::{TestClient, TestRequest, TestResponse};
 use gateway::App;
 use http::StatusCode;
-use quire::cli::{GlobalOptions, ServerFlags};
-use quire::commands::Setup;
-use quire::config::ListenFlags;
 use quire::datadir::DataDir;
-use storage::{AuditKind, AuditQuery, NewUser, Role};
+use storage::{AuditKind, AuditQuery, Role};
 use tempfile::TempDir;
 
-use crate::drivers::{Cgi, InProcess};
-use crate::suite::{hidden_value, Browser, Gateway, BODY_LIMIT, UPLOAD_LIMIT};
+use crate::drivers::{client_on, Cgi, InProcess};
+use crate::suite::{create_accounts, hidden_value, Browser, Gateway};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -30,45 +27,26 @@ fn data_dir(settings: &str) -> TempDir {
     let data = TempDir::new().unwrap();
     std::fs::write(data.path().join("quire.toml"), settings).unwrap();
     wiki_on(data.path());
-    let storage = DataDir::locate(Some(data.path())).open_storage().unwrap();
-    for (name, role) in [
+    let accounts = [
         ("alice", Role::User),
         ("bob", Role::User),
         ("carol", Role::User),
         ("dave", Role::User),
         ("root", Role::Admin),
-    ] {
-        let user = NewUser {
-            name,
-            display_name: None,
-            email: "",
-            role,
-            password: PASSWORD,
-            invite: None,
-            reserved: &[],
-        };
-        storage.create_user(&user).unwrap();
-    }
+    ];
+    create_accounts(data.path(), &accounts, PASSWORD);
     data
 }
 
-/// A `Wiki` of its own on the data directory at `data`, as each CGI process or FastCGI worker has.
+/// A `Wiki` of its own on the data directory at `data` ([`client_on`]).
 struct Instance {
     client: TestClient<Arc<dyn App>>,
 }
 
 fn wiki_on(data: &Path) -> Instance {
-    let global = GlobalOptions {
-        data: Some(data.to_path_buf()),
-        server: ServerFlags {
-            max_body: Some(BODY_LIMIT),
-            max_upload: Some(UPLOAD_LIMIT),
-            ..ServerFlags::default()
-        },
-    };
-    let setup = Setup::new(&global, ListenFlags::default()).unwrap();
-    let client = TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config());
-    Instance { client }
+    Instance {
+        client: client_on(data),
+    }
 }
 
 impl Gateway for Instance {
@@ -260,6 +238,9 @@ fn a_save_through_one_process_changes_the_other_s_answer() {
     assert!(!may_edit_plans(&bob, "bob"));
 }
 
+/// The ACL of a page a group of another pattern writes.
+const TEAM_NOTES: &str = "#acl TeamEditors:read,write All:read\n";
+
 #[test]
 fn the_regex_setting_decides_which_pages_are_groups() {
     let data = data_dir("page_group_regex = \"Team.*\"\n");
@@ -268,22 +249,14 @@ fn the_regex_setting_decides_which_pages_are_groups() {
         let root = as_user(&wiki, "root");
         saves(&root, "Plans", PLANS);
         saves(&root, "EditorGroup", "- alice\n");
-        saves(
-            &root,
-            "Notes",
-            "#acl TeamEditors:read,write All:read\nNotes.\n",
-        );
+        saves(&root, "Notes", &format!("{TEAM_NOTES}Notes.\n"));
         saves(&root, "TeamEditors", "- alice\n");
         let alice = as_user(&wiki, "alice");
         assert!(
             !may_edit_plans(&alice, "alice"),
             "EditorGroup is no group page"
         );
-        saves(
-            &alice,
-            "Notes",
-            "#acl TeamEditors:read,write All:read\nMore notes.\n",
-        );
+        saves(&alice, "Notes", &format!("{TEAM_NOTES}More notes.\n"));
     }
     // The default again: the scan under the old pattern is dropped and the wiki scanned anew.
     std::fs::write(data.path().join("quire.toml"), "").unwrap();
