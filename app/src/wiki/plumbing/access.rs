@@ -432,7 +432,20 @@ impl Wiki {
                 }
             }
         }
-        let mark = self.catch_up(self.storage.acl_scan_mark()?, last, |batch, upto| {
+        // One pass over the revision log for both scans, from the one further behind (the group
+        // scan alone starts again after `page_group_regex` changed; recording a revision twice is
+        // harmless, its rows are the same).
+        let acl_mark = self.storage.acl_scan_mark()?;
+        let pages = self.acl.group_pages();
+        let group_mark = match pages.pattern() {
+            Some(pattern) => Some((pattern, self.storage.group_scan_mark(pattern)?)),
+            None => None,
+        };
+        let start = group_mark.map_or(acl_mark, |(_, mark)| mark.min(acl_mark));
+        let mark = self.catch_up(start, last, |batch, upto| {
+            if let Some((pattern, _)) = group_mark {
+                self.record_group_scan(pattern, batch, upto)?;
+            }
             let lines: Vec<(u64, String)> = batch
                 .iter()
                 .filter_map(|logged| {
@@ -470,7 +483,10 @@ impl Wiki {
             let acl = line.map(|line| Acl::parse(&line));
             history.entry(name).or_default().push(acl);
         }
-        let page_groups = self.page_groups(last)?;
+        let page_groups = match group_mark {
+            Some(_) => self.page_groups(mark)?,
+            None => HashMap::new(),
+        };
         let groups = self.acl.groups().with_pages(page_groups.clone());
         let guarded = self.acl.guarded_groups(&groups, acls.values());
         let map = Arc::new(AclMap {
@@ -486,29 +502,34 @@ impl Wiki {
         Ok(map)
     }
 
-    /// Every live group page's members, caught up with the revision log under the configured
-    /// pattern (none when group pages are off).
-    fn page_groups(&self, last: u64) -> Result<HashMap<String, Vec<String>>, WikiError> {
+    /// Records the group pages among `batch`, the revision log up to id `upto`, as the scan under
+    /// `pattern` finds them.
+    fn record_group_scan(
+        &self,
+        pattern: &str,
+        batch: &[LoggedRevision],
+        upto: u64,
+    ) -> Result<(), StorageError> {
         let pages = self.acl.group_pages();
-        let Some(pattern) = pages.pattern() else {
-            return Ok(HashMap::new());
-        };
-        let start = self.storage.group_scan_mark(pattern)?;
-        let mark = self.catch_up(start, last, |batch, upto| {
-            let found: Vec<(u64, Vec<String>)> = batch
-                .iter()
-                .filter(|logged| {
-                    !matches!(logged.revision.meta.kind, ChangeKind::Delete)
-                        && pages.is_group_page(&logged.revision.meta.page)
-                })
-                .map(|logged| (logged.id, markup::group_members(&logged.revision.text)))
-                .collect();
-            let found: Vec<(u64, &[String])> = found
-                .iter()
-                .map(|(id, members)| (*id, members.as_slice()))
-                .collect();
-            self.storage.record_group_scan(pattern, upto, &found)
-        })?;
+        let found: Vec<(u64, Vec<String>)> = batch
+            .iter()
+            .filter(|logged| {
+                !matches!(logged.revision.meta.kind, ChangeKind::Delete)
+                    && pages.is_group_page(&logged.revision.meta.page)
+            })
+            .map(|logged| (logged.id, markup::group_members(&logged.revision.text)))
+            .collect();
+        let found: Vec<(u64, &[String])> = found
+            .iter()
+            .map(|(id, members)| (*id, members.as_slice()))
+            .collect();
+        self.storage.record_group_scan(pattern, upto, &found)
+    }
+
+    /// Every live group page's members, as the scan up to `mark` found them and, for pages saved
+    /// since, as their text says.
+    fn page_groups(&self, mark: u64) -> Result<HashMap<String, Vec<String>>, WikiError> {
+        let pages = self.acl.group_pages();
         let found = self.storage.page_groups(mark)?;
         // The name is checked again: the scan knows each page as it was called then.
         let mut groups: HashMap<String, Vec<String>> = found
