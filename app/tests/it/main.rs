@@ -22,6 +22,7 @@ mod faults;
 mod files;
 mod first_hour;
 mod graph;
+mod groups;
 mod health;
 mod hosts;
 mod import;

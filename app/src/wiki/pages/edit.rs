@@ -376,10 +376,7 @@ impl Wiki {
             self.indexer.saved();
             self.metrics.count(Event::Save);
             if acl_changed {
-                let detail = match markup::pragmas(text).acl {
-                    Some(line) => format!("revision {rev}: #acl {line}"),
-                    None => format!("revision {rev}: no #acl line"),
-                };
+                let detail = self.acl_audit_detail(name, rev, text);
                 self.audit(&exchange.viewer, AuditKind::Acl, name.as_str(), &detail);
             }
         }
