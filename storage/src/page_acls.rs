@@ -48,9 +48,10 @@ impl Storage {
     }
 
     /// Records a scan of every revision up to id `upto`: `lines` are the (revision id, ACL line) of
-    /// those among them that have a line. The mark only ever grows.
+    /// those among them that have a line. The mark only ever grows. Never waits for another
+    /// process's lock: [`StorageError::Busy`] at once, and the next reader records it.
     pub fn record_acl_scan(&self, upto: u64, lines: &[(u64, &str)]) -> Result<(), StorageError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.pool.get_without_waiting()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(doing("recording page ACLs"))?;

@@ -70,7 +70,7 @@ impl Storage {
     /// Records a scan under `pattern` of every revision up to id `upto`: `groups` are the (revision
     /// id, members) of those among them that belong to a group page. The mark only ever grows; a
     /// scan under a pattern that is no longer the stored one (another process, another setting) is
-    /// dropped.
+    /// dropped. Never waits for another process's lock: [`StorageError::Busy`] at once.
     pub fn record_group_scan(
         &self,
         pattern: &str,
@@ -78,7 +78,7 @@ impl Storage {
         groups: &[(u64, &[String])],
     ) -> Result<(), StorageError> {
         const DOING: &str = "recording group pages";
-        let mut conn = self.pool.get()?;
+        let mut conn = self.pool.get_without_waiting()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(doing(DOING))?;

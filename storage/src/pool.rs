@@ -91,6 +91,7 @@ impl Pool {
                 return Ok(Pooled {
                     pool: self,
                     conn: Some(conn),
+                    restore_timeout: false,
                 });
             }
             match &self.source {
@@ -100,6 +101,7 @@ impl Pool {
                     return Ok(Pooled {
                         pool: self,
                         conn: Some(conn),
+                        restore_timeout: false,
                     });
                 }
                 Source::Memory => {
@@ -110,6 +112,18 @@ impl Pool {
                 }
             }
         }
+    }
+
+    /// [`Pool::get`] for a write that should not wait for another process's lock at all (derived
+    /// data a read records on the way, which a later request records as well): such a write fails
+    /// at once with [`StorageError::Busy`]. The usual busy timeout comes back with the connection.
+    pub(crate) fn get_without_waiting(&self) -> Result<Pooled<'_>, StorageError> {
+        let mut conn = self.get()?;
+        // Marked first: the timeout is restored even if setting it failed half-way.
+        conn.restore_timeout = true;
+        conn.busy_timeout(Duration::ZERO)
+            .map_err(|source| StorageError::sqlite("setting the busy timeout", source))?;
+        Ok(conn)
     }
 
     /// The idle list stays consistent even if a thread panicked while holding the lock (it only pushes or
@@ -150,6 +164,8 @@ impl Pool {
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
     conn: Option<Connection>,
+    /// Set by [`Pool::get_without_waiting`]: the busy timeout goes back to the pool's on return.
+    restore_timeout: bool,
 }
 
 impl Deref for Pooled<'_> {
@@ -172,6 +188,10 @@ impl DerefMut for Pooled<'_> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
+            if self.restore_timeout && conn.busy_timeout(self.pool.options.busy_timeout).is_err() {
+                // Closed rather than kept with the wrong timeout.
+                return;
+            }
             self.pool.put_back(conn);
         }
     }

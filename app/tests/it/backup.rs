@@ -341,7 +341,17 @@ fn a_backup_taken_while_eight_writers_save_holds_every_save_acknowledged_before_
                 }
             });
         }
-        std::thread::sleep(Duration::from_millis(1500));
+        // Every writer has a save acknowledged before the backup starts (each save syncs to disk,
+        // so on a busy machine the first ones may take a while), and a moment more of saves.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acknowledged.lock().unwrap().contains(&0) {
+            assert!(
+                Instant::now() < deadline,
+                "the writers saved nothing for a minute"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
         backup_started.store(true, Ordering::SeqCst);
         let began = Instant::now();
         let (ok, stdout, stderr) = run(&data_path, &["backup", file.to_str().unwrap()]);

@@ -44,3 +44,39 @@ fn a_save_that_meets_a_held_lock_comes_back_as_the_editor_with_its_text() {
         .text()
         .contains("careful writing"));
 }
+
+#[test]
+fn pages_saved_behind_the_scan_are_read_while_another_process_holds_the_lock() {
+    let wiki = InProcess::start();
+    assert_eq!(wiki_get(&wiki, "/FrontPage"), StatusCode::OK);
+    let database = wiki.data_dir().join("wiki.sqlite3");
+    // Saved by another process: no request has scanned its access line yet.
+    let storage = storage::Storage::open(&database).unwrap();
+    storage
+        .save(storage::Save {
+            page: "Fresh",
+            text: "#acl All:read\nsaved behind the wiki's back",
+            author: "script",
+            comment: "",
+            base_rev: None,
+            time: None,
+        })
+        .unwrap();
+    let other = rusqlite::Connection::open(&database).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let person = Browser::new(&wiki);
+    let fresh = person.get("/Fresh");
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text());
+    assert!(
+        fresh.text().contains("saved behind the wiki"),
+        "{}",
+        fresh.text()
+    );
+    assert_eq!(person.get("/+recent").status, StatusCode::OK);
+    other.execute_batch("COMMIT").unwrap();
+    assert_eq!(person.get("/Fresh").status, StatusCode::OK);
+}
+
+fn wiki_get(wiki: &InProcess, target: &str) -> StatusCode {
+    Browser::new(wiki).get(target).status
+}

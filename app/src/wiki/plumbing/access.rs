@@ -496,8 +496,12 @@ impl Wiki {
             page_groups,
             guarded,
         });
-        if let Ok(mut built) = self.acl_cache.built.lock() {
-            *built = Some((last, Arc::clone(&map)));
+        // A map from a scan that could not be recorded is right but slow to build: built again
+        // until the scan is recorded.
+        if mark >= last {
+            if let Ok(mut built) = self.acl_cache.built.lock() {
+                *built = Some((last, Arc::clone(&map)));
+            }
         }
         Ok(map)
     }
@@ -551,7 +555,8 @@ impl Wiki {
     }
 
     /// Reads the revision log from after `mark` up to `last` in batches, handing each batch and the
-    /// id of its last revision to `record`; returns how far it came.
+    /// id of its last revision to `record`; returns how far it came, which is short of `last` when
+    /// the database refuses the writes (see [`StorageError::write_refusal`]).
     fn catch_up(
         &self,
         mut mark: u64,
@@ -563,7 +568,20 @@ impl Wiki {
             let Some(upto) = batch.last().map(|logged| logged.id) else {
                 break;
             };
-            record(&batch, upto)?;
+            if let Err(err) = record(&batch, upto) {
+                // A lock held too long, a full or read-only disk: the scan is derived data, so the
+                // answer is built from what is recorded plus the texts saved since, and a later
+                // request records it. Reads never fail for want of a write.
+                if err.write_refusal().is_none() {
+                    return Err(err.into());
+                }
+                if err.is_busy() {
+                    tracing::debug!(error = %err, "the access scan was not recorded: another process is writing");
+                } else {
+                    tracing::warn!(error = %err, "could not record the access scan; pages saved since it are read directly for now");
+                }
+                break;
+            }
             mark = upto;
         }
         Ok(mark)
