@@ -293,3 +293,24 @@ fn listings_hide_pages_a_viewer_s_group_may_not_read() {
     assert_eq!(bob.get("/VaultPlans").status, StatusCode::FORBIDDEN);
     assert!(alice.get("/VaultPlans").text().contains("cellar code"));
 }
+
+/// An account named like a group page would make ACL entries naming the group mean the account
+/// too: registration refuses the name, as it refuses `[groups]`' names.
+#[test]
+fn a_group_page_s_name_cannot_be_registered() {
+    let wiki = InProcess::start_in(data_dir("registration = \"open\"\n"));
+    let alice = as_user(&wiki, "alice");
+    saves(&alice, "EditorGroup", "- alice\n");
+    let fields = |name: &'static str| {
+        [
+            ("name", name),
+            ("password", "a long enough password"),
+            ("password2", "a long enough password"),
+        ]
+    };
+    let refused = Browser::new(&wiki).post_form("/+register", &fields("EditorGroup"));
+    assert!(refused.status.is_client_error(), "{}", refused.text());
+    assert!(!refused.status.is_redirection());
+    let taken = Browser::new(&wiki).post_form("/+register", &fields("erin"));
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text());
+}

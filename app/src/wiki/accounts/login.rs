@@ -210,7 +210,8 @@ impl Wiki {
                 Some("The two passwords differ.".to_owned()),
             );
         }
-        let reserved = self.acl.reserved_names();
+        let reserved = self.reserved_account_names()?;
+        let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
         let new = NewUser {
             name: &fields.name,
             display_name: Some(&fields.display_name),

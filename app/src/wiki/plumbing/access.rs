@@ -225,6 +225,19 @@ impl Wiki {
         })
     }
 
+    /// The names no new account may take: the ACL keywords, the `[groups]` and the group pages'
+    /// groups, since an ACL entry naming one would then mean more than the account.
+    pub(crate) fn reserved_account_names(&self) -> Result<Vec<String>, WikiError> {
+        let map = self.acl_map()?;
+        Ok(self
+            .acl
+            .reserved_names()
+            .into_iter()
+            .map(str::to_owned)
+            .chain(map.page_groups.keys().cloned())
+            .collect())
+    }
+
     /// The check dispatch makes before any controller runs: the rights `route` needs on the pages
     /// it names. A refusal is a 403 that shows nothing of the page.
     pub(crate) fn check_route(&self, viewer: &Viewer, route: &Route) -> Result<(), WikiError> {
