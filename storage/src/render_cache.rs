@@ -49,7 +49,7 @@ pub(crate) fn lookup(
         });
     };
     // One statement, so the HTML and the epoch come from the same snapshot.
-    let (html, epoch): (Option<String>, i64) = conn
+    let (html, epoch): (Stored, i64) = conn
         .prepare_cached(
             "SELECT (SELECT c.html FROM pages p
                      JOIN revisions r ON r.page_id = p.id
@@ -59,18 +59,47 @@ pub(crate) fn lookup(
         )
         .and_then(|mut stmt| {
             stmt.query_row(params![page, rev, variant], |row| {
-                Ok((row.get(0)?, row.get(1)?))
+                Ok((Stored::read(row.get_ref(0)?), row.get(1)?))
             })
         })
         .map_err(doing("reading the render cache"))?;
+    if let Stored::Damaged = html {
+        // Derived data: rendered again, and the render's store replaces the row.
+        tracing::warn!(
+            page,
+            rev,
+            "a damaged entry of the render cache was found; the page is rendered again"
+        );
+    }
     Ok(match html {
-        Some(html) => CachedHtml::Hit(html),
-        None => CachedHtml::Miss(RenderTicket {
+        Stored::Html(html) => CachedHtml::Hit(html),
+        Stored::Nothing | Stored::Damaged => CachedHtml::Miss(RenderTicket {
             page: page.to_owned(),
             rev,
             epoch,
         }),
     })
+}
+
+/// What the cache's row held: HTML, nothing, or something no render wrote (another program's write,
+/// a damaged file), which counts as nothing.
+enum Stored {
+    Html(String),
+    Nothing,
+    Damaged,
+}
+
+impl Stored {
+    fn read(value: rusqlite::types::ValueRef<'_>) -> Stored {
+        match value {
+            rusqlite::types::ValueRef::Null => Stored::Nothing,
+            rusqlite::types::ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
+                Ok(html) => Stored::Html(html.to_owned()),
+                Err(_) => Stored::Damaged,
+            },
+            _ => Stored::Damaged,
+        }
+    }
 }
 
 /// Stores `html` for the ticket's revision, unless the revision is no longer current, its links are

@@ -153,3 +153,23 @@ fn a_version_1_database_gains_the_link_graph_with_every_page_missing_links() {
     linked(&storage, "New", "made", &[]);
     assert_eq!(hit(&storage, "Old", 2, ""), None);
 }
+
+/// A cache row no render wrote (text that is not UTF-8, a blob: another program's write, a
+/// damaged page of the file) is a miss, not an error, and the next render replaces it.
+#[test]
+fn a_damaged_cache_entry_is_a_miss_that_the_next_render_replaces() {
+    let db = TempDb::new();
+    let storage = db.open();
+    linked(&storage, "P", "one", &[]);
+    let t = ticket(&storage, "P", 1, "");
+    assert!(storage.store_html(&t, "", "<p>one</p>").unwrap());
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    for damage in ["CAST(X'C328FF' AS TEXT)", "X'3C703E'"] {
+        conn.execute_batch(&format!("UPDATE rendered SET html = {damage}"))
+            .unwrap();
+        assert_eq!(hit(&storage, "P", 1, ""), None, "{damage}");
+        let again = ticket(&storage, "P", 1, "");
+        assert!(storage.store_html(&again, "", "<p>one</p>").unwrap());
+        assert_eq!(hit(&storage, "P", 1, "").as_deref(), Some("<p>one</p>"));
+    }
+}
