@@ -50,8 +50,8 @@ pub enum StorageError {
 
     /// The file is an SQLite database, but damaged.
     #[error(
-        "the database at {path} is corrupt; restore it from a backup (try `sqlite3 {path} .recover` \
-         to salvage what is left)"
+        "the database at {path} is corrupt; restore it from a backup with `quire restore BACKUP --force` \
+         (the damaged file is kept beside it), or try `sqlite3 {path} .recover` to salvage what is left"
     )]
     Corrupt {
         /// The damaged file.

@@ -399,3 +399,36 @@ fn a_save_logs_one_line_at_info() {
     assert_eq!(found.status, StatusCode::OK);
     assert!(cgi.logs.borrow().last().unwrap().lines().count() <= 1);
 }
+
+/// A database damaged on disk is refused before anything is served or written, with the way back:
+/// restoring a backup.
+#[test]
+fn a_damaged_database_is_refused_with_how_to_restore_it() {
+    let data = tempfile::TempDir::new().unwrap();
+    init(data.path());
+    let database = data.path().join("wiki.sqlite3");
+    // Checkpointed into the main file first, then its schema page overwritten past the header.
+    let conn = rusqlite::Connection::open(&database).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+        .unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(&database).unwrap();
+    for byte in &mut bytes[100..4096] {
+        *byte = 0x5a;
+    }
+    std::fs::write(&database, &bytes).unwrap();
+    let data_arg = data.path().to_str().unwrap();
+    let out = quire(&["--data", data_arg, "reindex", "--quiet"], &[]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("corrupt") || stderr.contains("malformed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("quire restore"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&database).unwrap(),
+        bytes,
+        "the damaged file is left as it was"
+    );
+}
