@@ -246,6 +246,13 @@ impl StorageError {
                 StorageError::Busy { doing }
             }
             Some(ErrorCode::DiskFull) => StorageError::DiskFull { doing },
+            // Only the pool's commit hook refuses commits: the database file moved under us.
+            Some(ErrorCode::ConstraintViolation)
+                if source.sqlite_error().map(|e| e.extended_code)
+                    == Some(rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK) =>
+            {
+                StorageError::Unwritable { doing, source }
+            }
             Some(
                 ErrorCode::ReadOnly
                 | ErrorCode::CannotOpen

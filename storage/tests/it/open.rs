@@ -181,3 +181,27 @@ fn every_connection_syncs_each_commit_unless_opened_for_bulk_work() {
     assert_eq!(bulk.synchronous_level().unwrap(), 1, "NORMAL");
     bulk.sync().unwrap();
 }
+
+/// In WAL mode SQLite commits on into a database file deleted or moved under it, and such a save
+/// would be lost at the next start: the commit is refused instead, as a write to retry, and works
+/// again once the file is back where it was.
+#[test]
+fn no_commit_goes_into_a_file_moved_away_under_the_wiki() {
+    let db = TempDb::new();
+    let storage = Storage::open(&db.path).unwrap();
+    saved(&storage, edit("Before", "text", None, 1));
+    let aside = db.dir.path().join("moved.db");
+    std::fs::rename(&db.path, &aside).unwrap();
+    let err = storage.save(edit("During", "lost?", None, 2)).unwrap_err();
+    assert_eq!(
+        err.write_refusal(),
+        Some(storage::WriteRefusal::Unwritable),
+        "{err}"
+    );
+    assert_eq!(storage.current("Before").unwrap().unwrap().text, "text");
+    std::fs::rename(&aside, &db.path).unwrap();
+    saved(&storage, edit("During", "kept", None, 3));
+    drop(storage);
+    let reopened = Storage::open(&db.path).unwrap();
+    assert_eq!(reopened.current("During").unwrap().unwrap().text, "kept");
+}
