@@ -18,9 +18,10 @@ use storage::Role;
 use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
+use crate::drivers::create_accounts;
 use crate::drivers::{Cgi, FastCgi, Http, InProcess, Scgi};
 use crate::scenarios::{is_private, PNG_40X20};
-use crate::suite::{create_accounts, eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
+use crate::suite::{eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
 
 const PASSWORD: &str = "correct horse battery staple";
 

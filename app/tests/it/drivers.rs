@@ -588,3 +588,20 @@ fn socket_servers_exit_cleanly_on_sigterm_and_sigint() {
         assert!(status.success(), "{} on SIG{signal}: {status}", gw.mount());
     }
 }
+
+/// Makes the accounts `accounts` (name, role), each with `password`, in the wiki at `data`.
+pub fn create_accounts(data: &Path, accounts: &[(&str, storage::Role)], password: &str) {
+    let storage = DataDir::locate(Some(data)).open_storage().unwrap();
+    for &(name, role) in accounts {
+        let user = storage::NewUser {
+            name,
+            display_name: None,
+            email: "",
+            role,
+            password,
+            invite: None,
+            reserved: &[],
+        };
+        storage.create_user(&user).unwrap();
+    }
+}

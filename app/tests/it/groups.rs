@@ -13,8 +13,8 @@ use quire::datadir::DataDir;
 use storage::{AuditKind, AuditQuery, Role};
 use tempfile::TempDir;
 
-use crate::drivers::{client_on, Cgi, InProcess};
-use crate::suite::{create_accounts, hidden_value, Browser, Gateway};
+use crate::drivers::{client_on, create_accounts, Cgi, InProcess};
+use crate::suite::{hidden_value, Browser, Gateway};
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -16,6 +16,7 @@ mod forwarded;
 mod packaging;
 mod servers;
 mod systemd;
+mod torture;
 
 // The app's scenario suite, shared rather than copied: the same file the
 // app's own tests run through its in-process, CGI, FastCGI and HTTP drivers.
