@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod datadir;
+pub mod import;
 pub mod indexer;
 pub mod seed;
 pub mod spam;

@@ -1,5 +1,9 @@
 //! The pages a new wiki starts with, written for quire.
 
+/// The author of the pages quire installs. An import may replace such a page when nobody else has
+/// saved it (`storage::Storage::remove_untouched_page`).
+pub const INSTALLER: &str = "quire";
+
 /// Name and Markdown of each page a new wiki is seeded with.
 pub const SEED_PAGES: &[(&str, &str)] = &[
     ("FrontPage", include_str!("../seed/FrontPage.md")),
