@@ -24,6 +24,7 @@ mod graph;
 mod health;
 mod hosts;
 mod import;
+mod import_moin19;
 mod operator;
 mod scenarios;
 mod search;

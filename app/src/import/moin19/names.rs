@@ -45,7 +45,7 @@ pub fn unquote(folder: &str) -> Result<String, BadQuoting> {
             .find(')')
             .ok_or_else(|| bad("a '(' is never closed"))?;
         let hex = &after[..close];
-        if hex.is_empty() || hex.len() % 2 != 0 {
+        if hex.is_empty() || !hex.len().is_multiple_of(2) {
             return Err(bad("a '(…)' does not hold whole hex byte pairs"));
         }
         for pair in hex.as_bytes().chunks(2) {

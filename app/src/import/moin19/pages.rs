@@ -213,7 +213,7 @@ fn read_page(
             kind,
         });
     }
-    report_conversion(origin, &conversion, warnings);
+    report_conversion(origin, &mut conversion, warnings);
     let files = attachments(
         &dir,
         origin,
@@ -359,8 +359,11 @@ fn modified(path: &Path) -> Option<i64> {
     i64::try_from(secs).ok()
 }
 
-/// The page's conversion warnings: each one while they are few, else the first few and a count.
-fn report_conversion(origin: &str, conversion: &[(u32, MoinWarning)], warnings: &mut Warnings) {
+/// The page's conversion warnings: each one while they are few, else the first few and a count. The
+/// newest revision's come first: they are what the page shows now, and older revisions mostly repeat
+/// them.
+fn report_conversion(origin: &str, conversion: &mut [(u32, MoinWarning)], warnings: &mut Warnings) {
+    conversion.sort_by_key(|(rev, _)| std::cmp::Reverse(*rev));
     for (rev, warning) in conversion.iter().take(LISTED_CONVERSION_WARNINGS) {
         warnings.warn(origin, format!("revision {rev}, {warning}"));
     }
