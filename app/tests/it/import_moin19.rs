@@ -20,6 +20,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use http::StatusCode;
 use quire::cli::GlobalOptions;
@@ -91,6 +92,21 @@ fn import(data: &Path, moin: &Path) -> quire::import::ImportSummary {
         ..GlobalOptions::default()
     };
     import_moin19::run(&global, moin, true).unwrap()
+}
+
+/// Runs `quire --data DATA import moin19 MOIN --quiet`.
+fn import_with_the_binary(data: &Path, moin: &Path) -> Output {
+    quire(
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "import",
+            "moin19",
+            moin.to_str().unwrap(),
+            "--quiet",
+        ],
+        &[("QUIRE_LOG", "warn")],
+    )
 }
 
 fn storage(data: &Path) -> Storage {
@@ -246,17 +262,7 @@ fn a_rerun_imports_nothing_new_and_says_so() {
     assert_eq!(again.files, 0);
     assert_eq!(again.users, 0);
     assert_eq!(again.failed, 0);
-    let output = quire(
-        &[
-            "--data",
-            data.path().to_str().unwrap(),
-            "import",
-            "moin19",
-            moin.path().to_str().unwrap(),
-            "--quiet",
-        ],
-        &[("QUIRE_LOG", "warn")],
-    );
+    let output = import_with_the_binary(data.path(), moin.path());
     assert!(output.status.success(), "{}", text(&output.stderr));
     let said = text(&output.stdout);
     assert!(said.contains("0 revisions"), "{said}");
@@ -308,17 +314,7 @@ fn a_damaged_copy_imports_everything_else_and_exits_2() {
     fs::write(moin.path().join("edit-log"), log).unwrap();
 
     let data = TempDir::new().unwrap();
-    let output = quire(
-        &[
-            "--data",
-            data.path().to_str().unwrap(),
-            "import",
-            "moin19",
-            moin.path().to_str().unwrap(),
-            "--quiet",
-        ],
-        &[("QUIRE_LOG", "warn")],
-    );
+    let output = import_with_the_binary(data.path(), moin.path());
     let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("Bad(zz)Name"), "{said}");
@@ -339,16 +335,7 @@ fn a_folder_that_is_no_moin_data_dir_is_refused_before_anything_is_written() {
     let instance = TempDir::new().unwrap();
     fs::create_dir_all(instance.path().join("data/pages")).unwrap();
     let data = instance.path().join("wiki");
-    let output = quire(
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "import",
-            "moin19",
-            instance.path().to_str().unwrap(),
-        ],
-        &[("QUIRE_LOG", "warn")],
-    );
+    let output = import_with_the_binary(&data, instance.path());
     assert!(!output.status.success());
     let said = text(&output.stderr);
     assert!(said.contains("not a MoinMoin data directory"), "{said}");

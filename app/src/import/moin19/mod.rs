@@ -152,11 +152,6 @@ impl Warnings {
         self.0.push((origin.to_owned(), message.into()));
     }
 
-    /// The warnings so far.
-    pub fn list(&self) -> &[(String, String)] {
-        &self.0
-    }
-
     fn report(self, importer: &mut Importer) {
         for (origin, message) in self.0 {
             importer.warn(&origin, message);

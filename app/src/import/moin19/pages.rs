@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use markup::moin::{moin_to_markdown, MoinOptions, MoinWarning};
@@ -58,180 +58,258 @@ const LISTED_CONVERSION_WARNINGS: usize = 10;
 /// Reads `pages/<folder>`.
 pub fn read(context: &Context<'_>, folder: &OsStr) -> PageRead {
     let origin = format!("pages/{}", folder.to_string_lossy());
-    let mut read = PageRead {
+    let mut page = PageFolder {
+        context,
+        dir: context.pages.join(folder),
         origin,
-        page: Ok(None),
+        own_log: EditLog::default(),
+        global: None,
         warnings: Warnings::default(),
         unknown_users: BTreeSet::new(),
     };
-    read.page = read_page(
-        context,
-        folder,
-        &read.origin,
-        &mut read.warnings,
-        &mut read.unknown_users,
-    );
-    read
+    let result = page.read(folder);
+    PageRead {
+        origin: page.origin,
+        page: result,
+        warnings: page.warnings,
+        unknown_users: page.unknown_users,
+    }
 }
 
-fn read_page(
-    context: &Context<'_>,
-    folder: &OsStr,
-    origin: &str,
-    warnings: &mut Warnings,
-    unknown_users: &mut BTreeSet<String>,
-) -> Result<Option<SourcePage>, String> {
-    let quoted = folder
-        .to_str()
-        .ok_or("the folder name is not UTF-8, so it is no MoinMoin page name")?;
-    let name = names::unquote(quoted).map_err(|err| err.to_string())?;
-    let dir = context.pages.join(folder);
-    let files = revision_files(&dir.join("revisions"), origin, warnings)?;
-    let current = current_revision(&dir, &files, origin, warnings)?;
-    let Some(current) = current else {
-        return Ok(None);
-    };
-    let own_log = read_log(
-        &dir.join("edit-log"),
-        &format!("{origin}/edit-log"),
-        warnings,
-    );
-    let global = context.global_log.get(quoted);
-    let line_of = |rev: u32| {
-        own_log
-            .revision(rev)
-            .or_else(|| global.and_then(|log| log.revision(rev)))
-    };
-    for newer in files.range(current + 1..) {
-        warnings.warn(
-            origin,
-            format!("revisions/{newer:08} is newer than `current` ({current}): skipped"),
-        );
-    }
-    let mut numbers: BTreeSet<u32> = files.range(..=current).copied().collect();
-    let logged = own_log
-        .lines
-        .iter()
-        .chain(global.into_iter().flat_map(|log| log.lines.iter()))
-        .filter(|line| line.is_revision() && line.rev <= current)
-        .map(|line| line.rev);
-    numbers.extend(logged);
-    numbers.insert(current);
+/// One page folder while it is read: where it is, its edit-log lines, and what was noted.
+struct PageFolder<'c> {
+    context: &'c Context<'c>,
+    dir: PathBuf,
+    origin: String,
+    own_log: EditLog,
+    global: Option<&'c EditLog>,
+    warnings: Warnings,
+    unknown_users: BTreeSet<String>,
+}
 
-    let author_of = |line: &EditLogLine, unknown: &mut BTreeSet<String>| -> String {
+impl<'c> PageFolder<'c> {
+    fn read(&mut self, folder: &OsStr) -> Result<Option<SourcePage>, String> {
+        let quoted = folder
+            .to_str()
+            .ok_or("the folder name is not UTF-8, so it is no MoinMoin page name")?;
+        let name = names::unquote(quoted).map_err(|err| err.to_string())?;
+        let files = revision_files(
+            &self.dir.join("revisions"),
+            &self.origin,
+            &mut self.warnings,
+        )?;
+        let Some(current) = current_revision(&self.dir, &files, &self.origin, &mut self.warnings)?
+        else {
+            return Ok(None);
+        };
+        let log_origin = format!("{}/edit-log", self.origin);
+        self.own_log = read_log(&self.dir.join("edit-log"), &log_origin, &mut self.warnings);
+        self.global = self.context.global_log.get(quoted);
+        for newer in files.range(current + 1..) {
+            self.warnings.warn(
+                &self.origin,
+                format!("revisions/{newer:08} is newer than `current` ({current}): skipped"),
+            );
+        }
+        let mut revisions: Vec<SourceRevision> = Vec::new();
+        let mut conversion: Vec<(u32, MoinWarning)> = Vec::new();
+        for rev in self.revision_numbers(&files, current) {
+            let revision = if files.contains(&rev) {
+                self.revision(rev, revisions.is_empty(), &mut conversion)
+            } else {
+                self.deletion(rev, revisions.last())
+            };
+            revisions.extend(revision);
+        }
+        report_conversion(&self.origin, &mut conversion, &mut self.warnings);
+        let files = self.attachments();
+        if revisions.is_empty() {
+            return Err("no revision of this page could be read".to_owned());
+        }
+        Ok(Some(SourcePage {
+            name,
+            origin: self.origin.clone(),
+            revisions,
+            files,
+        }))
+    }
+
+    /// Every file up to `current`, every revision the logs name up to `current`, and `current`.
+    fn revision_numbers(&self, files: &BTreeSet<u32>, current: u32) -> BTreeSet<u32> {
+        let mut numbers: BTreeSet<u32> = files.range(..=current).copied().collect();
+        let logged = self
+            .own_log
+            .lines
+            .iter()
+            .chain(self.global.into_iter().flat_map(|log| log.lines.iter()))
+            .filter(|line| line.is_revision() && line.rev <= current)
+            .map(|line| line.rev);
+        numbers.extend(logged);
+        numbers.insert(current);
+        numbers
+    }
+
+    /// Who made a change: the account's name, else the host (or address), as MoinMoin showed them.
+    fn author(&mut self, line: &EditLogLine) -> String {
         if !line.user_id.is_empty() {
-            if let Some(name) = context.users.get(&line.user_id) {
+            if let Some(name) = self.context.users.get(&line.user_id) {
                 return name.clone();
             }
-            unknown.insert(line.user_id.clone());
+            self.unknown_users.insert(line.user_id.clone());
         }
         [&line.host, &line.addr]
             .into_iter()
             .find(|field| !field.is_empty())
             .cloned()
             .unwrap_or_else(|| "anonymous".to_owned())
-    };
+    }
 
-    let mut revisions: Vec<SourceRevision> = Vec::new();
-    let mut conversion: Vec<(u32, MoinWarning)> = Vec::new();
-    for rev in numbers {
-        let line = line_of(rev);
-        let (author, comment, logged_time) = match line {
-            Some(line) => (
-                author_of(line, unknown_users),
-                revision_comment(line),
-                Some(line.time()),
-            ),
-            None => ("unknown".to_owned(), String::new(), None),
-        };
-        let path = dir.join("revisions").join(format!("{rev:08}"));
-        if !files.contains(&rev) {
-            // A deletion; one only of a page that exists at that point.
-            let Some(previous) = revisions.last() else {
-                continue;
-            };
-            if matches!(previous.kind, SourceKind::Delete) {
-                continue;
-            }
-            let time = logged_time.unwrap_or(previous.time);
-            revisions.push(SourceRevision {
-                text: String::new(),
-                original: None,
-                author,
-                comment,
-                time,
-                kind: SourceKind::Delete,
-            });
-            continue;
-        }
+    /// Revision `rev`, whose file exists; `None` (warned) when it cannot be read.
+    fn revision(
+        &mut self,
+        rev: u32,
+        first: bool,
+        conversion: &mut Vec<(u32, MoinWarning)>,
+    ) -> Option<SourceRevision> {
+        let path = self.dir.join("revisions").join(format!("{rev:08}"));
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) => {
-                warnings.warn(
-                    origin,
+                self.warnings.warn(
+                    &self.origin,
                     format!("could not read revisions/{rev:08} ({err}): that revision is left out"),
                 );
-                continue;
+                return None;
             }
         };
         let (original, latin1) = decode(&bytes);
         if latin1 {
-            warnings.warn(
-                origin,
+            self.warnings.warn(
+                &self.origin,
                 format!("revisions/{rev:08} is not UTF-8: read as Latin-1, as MoinMoin did"),
             );
         }
-        let time = match logged_time {
-            Some(time) => time,
-            None => {
-                warnings.warn(
-                    origin,
-                    format!("revision {rev} has no edit-log line: its time is its file's, its author \"unknown\""),
-                );
-                modified(&path).unwrap_or_default()
-            }
-        };
-        let kind = match line {
+        let line = self.logged(rev).cloned();
+        let kind = match &line {
             Some(line) if line.action == Action::Rename && !line.extra.is_empty() => {
                 SourceKind::Rename {
                     from: line.extra.clone(),
                 }
             }
-            _ if revisions.is_empty() => renamed_from(&original)
+            _ if first => renamed_from(&original)
                 .map(|from| SourceKind::Rename { from })
                 .unwrap_or(SourceKind::Edit),
             _ => SourceKind::Edit,
         };
-        let converted = moin_to_markdown(&original, context.options);
+        let (author, comment, time) = match &line {
+            Some(line) => (self.author(line), revision_comment(line), line.time()),
+            None => {
+                self.warnings.warn(
+                    &self.origin,
+                    format!("revision {rev} has no edit-log line: its time is its file's, its author \"unknown\""),
+                );
+                (
+                    "unknown".to_owned(),
+                    String::new(),
+                    modified(&path).unwrap_or_default(),
+                )
+            }
+        };
+        let converted = moin_to_markdown(&original, self.context.options);
         conversion.extend(converted.warnings.into_iter().map(|warning| (rev, warning)));
-        revisions.push(SourceRevision {
+        Some(SourceRevision {
             text: converted.markdown,
             original: Some(original),
             author,
             comment,
             time,
             kind,
-        });
+        })
     }
-    report_conversion(origin, &mut conversion, warnings);
-    let files = attachments(
-        &dir,
-        origin,
-        &own_log,
-        global,
-        &author_of,
-        unknown_users,
-        warnings,
-    );
-    if revisions.is_empty() {
-        return Err("no revision of this page could be read".to_owned());
+
+    /// Revision `rev`, whose file is missing: a deletion, when the page exists at that point.
+    fn deletion(&mut self, rev: u32, previous: Option<&SourceRevision>) -> Option<SourceRevision> {
+        let previous = previous.filter(|previous| !matches!(previous.kind, SourceKind::Delete))?;
+        let (author, comment, time) = match self.logged(rev).cloned() {
+            Some(line) => (self.author(&line), revision_comment(&line), line.time()),
+            None => ("unknown".to_owned(), String::new(), previous.time),
+        };
+        Some(SourceRevision {
+            text: String::new(),
+            original: None,
+            author,
+            comment,
+            time,
+            kind: SourceKind::Delete,
+        })
     }
-    Ok(Some(SourcePage {
-        name,
-        origin: origin.to_owned(),
-        revisions,
-        files,
-    }))
+
+    /// The line of revision `rev` in the page's edit-log, else in the wiki's.
+    fn logged(&self, rev: u32) -> Option<&EditLogLine> {
+        self.own_log
+            .revision(rev)
+            .or_else(|| self.global.and_then(|log| log.revision(rev)))
+    }
+
+    /// The current files of `attachments/`, each with its time and uploader from its `ATTNEW` line.
+    fn attachments(&mut self) -> Vec<SourceFile> {
+        let entries = match std::fs::read_dir(self.dir.join("attachments")) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(err) => {
+                self.warnings.warn(
+                    &self.origin,
+                    format!("could not list attachments/ ({err}): no file imported"),
+                );
+                return Vec::new();
+            }
+        };
+        let mut files = Vec::new();
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                self.warnings.warn(
+                    &self.origin,
+                    format!(
+                        "attachments/{} has a name that is not UTF-8: not imported",
+                        entry.file_name().to_string_lossy()
+                    ),
+                );
+                continue;
+            };
+            let line = self
+                .own_log
+                .attached(&name)
+                .or_else(|| self.global.and_then(|log| log.attached(&name)))
+                .cloned();
+            let (time, uploader, comment) = match line {
+                Some(line) => (line.time(), self.author(&line), line.comment.clone()),
+                None => {
+                    self.warnings.warn(
+                        &self.origin,
+                        format!("attachments/{name} has no ATTNEW line: its time is its file's, its uploader \"unknown\""),
+                    );
+                    (
+                        modified(&path).unwrap_or_default(),
+                        "unknown".to_owned(),
+                        String::new(),
+                    )
+                }
+            };
+            files.push(SourceFile {
+                name,
+                path,
+                time,
+                uploader,
+                comment,
+            });
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        files
+    }
 }
 
 /// The numbers of the files in `revisions/`; other names are warned about and left alone.
@@ -376,74 +454,6 @@ fn report_conversion(origin: &str, conversion: &mut [(u32, MoinWarning)], warnin
             ),
         );
     }
-}
-
-/// The current files of `attachments/`, each with its time and uploader from its `ATTNEW` line.
-fn attachments(
-    dir: &Path,
-    origin: &str,
-    own_log: &EditLog,
-    global: Option<&EditLog>,
-    author_of: &dyn Fn(&EditLogLine, &mut BTreeSet<String>) -> String,
-    unknown_users: &mut BTreeSet<String>,
-    warnings: &mut Warnings,
-) -> Vec<SourceFile> {
-    let entries = match std::fs::read_dir(dir.join("attachments")) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(err) => {
-            warnings.warn(
-                origin,
-                format!("could not list attachments/ ({err}): no file imported"),
-            );
-            return Vec::new();
-        }
-    };
-    let mut files = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            warnings.warn(
-                origin,
-                format!(
-                    "attachments/{} has a name that is not UTF-8: not imported",
-                    entry.file_name().to_string_lossy()
-                ),
-            );
-            continue;
-        };
-        let line = own_log
-            .attached(&name)
-            .or_else(|| global.and_then(|log| log.attached(&name)));
-        let file = match line {
-            Some(line) => SourceFile {
-                time: line.time(),
-                uploader: author_of(line, unknown_users),
-                comment: line.comment.clone(),
-                name,
-                path,
-            },
-            None => {
-                warnings.warn(
-                    origin,
-                    format!("attachments/{name} has no ATTNEW line: its time is its file's, its uploader \"unknown\""),
-                );
-                SourceFile {
-                    time: modified(&path).unwrap_or_default(),
-                    uploader: "unknown".to_owned(),
-                    comment: String::new(),
-                    name,
-                    path,
-                }
-            }
-        };
-        files.push(file);
-    }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    files
 }
 
 #[cfg(test)]
