@@ -122,7 +122,15 @@ impl<'c> PageFolder<'c> {
             revisions.extend(revision);
         }
         report_conversion(&self.origin, &mut conversion, &mut self.warnings);
-        let files = self.attachments();
+        let attachments = self.attachments();
+        if revisions.is_empty() && files.range(..=current).next().is_none() {
+            // Only a deletion and no text: its history was removed by hand, nothing is left to import.
+            self.warnings.warn(
+                &self.origin,
+                format!("no revision file up to `current` ({current}): nothing to import"),
+            );
+            return Ok(None);
+        }
         if revisions.is_empty() {
             return Err("no revision of this page could be read".to_owned());
         }
@@ -130,7 +138,7 @@ impl<'c> PageFolder<'c> {
             name,
             origin: self.origin.clone(),
             revisions,
-            files,
+            files: attachments,
         }))
     }
 
