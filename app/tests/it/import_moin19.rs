@@ -290,6 +290,15 @@ fn renames_deletions_accounts_and_files_come_from_the_logs() {
     assert_eq!(gone.last().unwrap().kind, ChangeKind::Delete);
     assert_eq!(history(&storage, "Sub/Page Two").len(), 1);
     assert!(history(&storage, "Purged").is_empty());
+    let trimmed = history(&storage, "Trimmed");
+    let trimmed: Vec<(&ChangeKind, i64)> = trimmed.iter().map(|r| (&r.kind, r.time)).collect();
+    assert_eq!(
+        trimmed,
+        [
+            (&ChangeKind::Edit, 1_100_000_900),
+            (&ChangeKind::Edit, 1_100_000_950)
+        ]
+    );
     let files = storage.attachments("Pics").unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].current.name, "dot.png");
@@ -422,6 +431,17 @@ fn small_wiki() -> TempDir {
     let sub = log_line(1_100_000_800, 1, "SAVENEW", "Sub(2f)Page(20)Two", "", "");
     write_page(&pages.join("Sub(2f)Page(20)Two"), &[b"A subpage.\n"], "");
     global.push_str(&sub);
+    // A history whose first revisions were removed by hand: gaps, not deletions.
+    let trimmed = [
+        log_line(1_100_000_900, 5, "SAVE", "Trimmed", john, ""),
+        log_line(1_100_000_950, 6, "SAVE", "Trimmed", "", ""),
+    ]
+    .concat();
+    write_page(&pages.join("Trimmed"), &[], &trimmed);
+    for rev in [5, 6] {
+        fs::write(pages.join(format!("Trimmed/revisions/{rev:08}")), "text\n").unwrap();
+    }
+    fs::write(pages.join("Trimmed/current"), "00000006\n").unwrap();
     // A deleted page whose revision files were removed by hand: nothing to import, and no failure.
     fs::create_dir_all(pages.join("Purged")).unwrap();
     fs::write(pages.join("Purged/current"), "00000002\n").unwrap();
