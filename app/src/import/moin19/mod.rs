@@ -70,11 +70,6 @@ impl Moin19 {
         )
     }
 
-    /// The data directory's path.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Hands every account, then every page, to `importer`; warnings and failed pages go to it too.
     /// Only an unlistable `pages/` is an error.
     pub fn import(&self, importer: &mut Importer, options: &MoinOptions) -> anyhow::Result<()> {
