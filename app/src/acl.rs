@@ -2,8 +2,8 @@
 //!
 //! An ACL is a line of entries separated by whitespace, `names:rights`, as in
 //! `#acl Editors:read,write Known:read All:` at the top of a page (the pragma, see `markup::pragmas`)
-//! or in `quire.toml`'s `[acl]` table. `names` are user names, group names (from `[groups]`) and the
-//! special names `All` (everybody), `Known` (anyone logged in) and `Trusted` (accepted for MoinMoin
+//! or in `quire.toml`'s `[acl]` table. `names` are user names, group names (from `[groups]`, and from
+//! group pages: see below) and the special names `All` (everybody), `Known` (anyone logged in) and `Trusted` (accepted for MoinMoin
 //! compatibility; quire has no trusted authentication method, so it matches nobody). `rights` are
 //! `read`, `write`, `delete` and `admin` (the right to change a page's ACL); others (MoinMoin's
 //! `revert`) are ignored, as MoinMoin ignores rights it does not know.
@@ -27,11 +27,23 @@
 //! `All`, `Known`, `Trusted` and `Default` are written exactly so, as in MoinMoin (`all` is a
 //! user's name).
 //!
-//! This module is pure: the policy gets the page's ACL text and the user; the wiki (`wiki::plumbing::access`)
-//! finds both.
+//! **Group pages** are MoinMoin's other source of groups: a page whose whole name matches
+//! `page_group_regex` (by default `.*Group`, as MoinMoin's `page_group_regex`) defines the group of
+//! that name, its members the page's top-level bullet items (`markup::group_members`), and a member
+//! may be another group of either kind. So ACLs imported from MoinMoin, such as
+//! `EditorGroup:read,write`, keep meaning what they meant. When `[groups]` and a group page define
+//! the same name (in any case), `[groups]` wins and the page defines nothing: the operator's file
+//! is the more trusted of the two, and a page must not widen a group the operator wrote down.
+//! Changing a group page's members needs the admin right on it when an ACL names the group
+//! (`wiki::plumbing::access`), because that is changing who may do what.
+//!
+//! This module is pure: the policy gets the page's ACL text, the groups and the user; the wiki
+//! (`wiki::plumbing::access`) finds them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use regex::Regex;
 
 /// What a user may do to a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,6 +177,17 @@ impl Acl {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+
+    /// Every name the line's entries name (folded), special words included.
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.items
+            .iter()
+            .flat_map(|item| match item {
+                Item::Entry { names, .. } => names.as_slice(),
+                Item::Default => &[],
+            })
+            .map(String::as_str)
+    }
 }
 
 impl fmt::Display for Acl {
@@ -279,6 +302,30 @@ impl Groups {
         self.members.contains_key(&name_key(name))
     }
 
+    /// These groups and those the group pages define (page name → members). Where both define a
+    /// name, these win (see the module doc).
+    pub fn with_pages(&self, pages: impl IntoIterator<Item = (String, Vec<String>)>) -> Groups {
+        let mut merged = self.clone();
+        for (group, members) in Groups::new(pages.into_iter().collect()).members {
+            merged.members.entry(group).or_insert(members);
+        }
+        merged
+    }
+
+    /// `names` (folded) and every group that is a member of one of them, at any depth: the groups
+    /// whose members decide something when ACLs name `names`.
+    fn reached_from<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+        let mut reached: BTreeSet<String> = BTreeSet::new();
+        let mut next: Vec<String> = names.into_iter().map(str::to_owned).collect();
+        while let Some(name) = next.pop() {
+            if let Some(members) = self.members.get(&name) {
+                next.extend(members.iter().filter(|m| !reached.contains(*m)).cloned());
+            }
+            reached.insert(name);
+        }
+        reached
+    }
+
     /// Whether `who` belongs to `group`, directly or through nested groups.
     pub fn contains(&self, group: &str, who: Principal<'_>) -> bool {
         let who = who.name.map(name_key);
@@ -306,22 +353,87 @@ impl Groups {
     }
 }
 
-/// The site's ACL settings: `[acl] before/default/after` and the groups. Built once at start-up.
+/// Member lists as a group compares them: folded, in no order, each once. Two lists that give the
+/// same set define the same group.
+pub fn member_set(members: &[String]) -> BTreeSet<String> {
+    members.iter().map(|name| name_key(name)).collect()
+}
+
+/// The names whose group decides rights somewhere: see [`Policy::guarded_groups`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardedGroups(BTreeSet<String>);
+
+impl GuardedGroups {
+    /// Whether an ACL names the group `name` (in any case), directly or through another group.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains(&name_key(name))
+    }
+}
+
+/// Which pages are group pages: those whose whole name matches `page_group_regex` (see the module
+/// doc); none when the setting is empty.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPages {
+    /// The setting, anchored at both ends (MoinMoin matches from the start and its default ends in
+    /// `$`; here a partial match never counts), or `None` when group pages are off.
+    regex: Option<Regex>,
+}
+
+impl GroupPages {
+    /// Group pages named by `pattern` (Rust regex syntax, case-sensitive as MoinMoin's); an empty
+    /// pattern turns them off.
+    pub fn new(pattern: &str) -> Result<GroupPages, regex::Error> {
+        if pattern.is_empty() {
+            return Ok(GroupPages::default());
+        }
+        let regex = Regex::new(&format!("^(?:{pattern})$"))?;
+        Ok(GroupPages { regex: Some(regex) })
+    }
+
+    /// Whether the page called `name` defines a group.
+    pub fn is_group_page(&self, name: &str) -> bool {
+        self.regex
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(name))
+    }
+
+    /// The anchored pattern, what a scan of the revision log is keyed by; `None` when off.
+    pub fn pattern(&self) -> Option<&str> {
+        self.regex.as_ref().map(Regex::as_str)
+    }
+}
+
+impl PartialEq for GroupPages {
+    fn eq(&self, other: &GroupPages) -> bool {
+        self.pattern() == other.pattern()
+    }
+}
+
+impl Eq for GroupPages {}
+
+/// The site's ACL settings: `[acl] before/default/after`, the groups and which pages define more.
+/// Built once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     before: Acl,
     default: Acl,
     after: Acl,
     groups: Groups,
+    group_pages: GroupPages,
 }
 
 /// What `[acl] default` is when `quire.toml` does not set it: everyone reads and writes, logged-in
 /// users also delete (MoinMoin's default, minus `revert`, which quire has as a kind of write).
 pub const DEFAULT_ACL: &str = "Known:read,write,delete All:read,write";
 
+/// What `page_group_regex` is when `quire.toml` does not set it: MoinMoin's default.
+pub const DEFAULT_PAGE_GROUP_REGEX: &str = ".*Group$";
+
 impl Default for Policy {
     fn default() -> Policy {
-        Policy::new("", DEFAULT_ACL, "", Groups::default())
+        let group_pages =
+            GroupPages::new(DEFAULT_PAGE_GROUP_REGEX).expect("the default pattern is a regex");
+        Policy::new("", DEFAULT_ACL, "", Groups::default()).with_group_pages(group_pages)
     }
 }
 
@@ -333,12 +445,38 @@ impl Policy {
             default: Acl::parse(default),
             after: Acl::parse(after),
             groups,
+            group_pages: GroupPages::default(),
         }
     }
 
-    /// The groups this policy knows.
+    /// This policy with group pages named as `group_pages` says.
+    pub fn with_group_pages(self, group_pages: GroupPages) -> Policy {
+        Policy {
+            group_pages,
+            ..self
+        }
+    }
+
+    /// The groups `[groups]` defines (group pages' are the wiki's to find: [`Groups::with_pages`]).
     pub fn groups(&self) -> &Groups {
         &self.groups
+    }
+
+    /// Which pages define groups.
+    pub fn group_pages(&self) -> &GroupPages {
+        &self.group_pages
+    }
+
+    /// The groups (folded) whose members decide rights: those named by the configured lines or by
+    /// `page_acls`, and the groups inside them, among `groups`. A group page of one of these may be
+    /// changed only by those with the admin right on it.
+    pub fn guarded_groups<'a>(
+        &'a self,
+        groups: &Groups,
+        page_acls: impl IntoIterator<Item = &'a Acl>,
+    ) -> GuardedGroups {
+        let lines = [&self.before, &self.default, &self.after];
+        GuardedGroups(groups.reached_from(lines.into_iter().chain(page_acls).flat_map(Acl::names)))
     }
 
     /// The names no new account may take or look like ([`storage::NewUser::reserved`]): the
@@ -353,6 +491,17 @@ impl Policy {
     /// Whether `who` has `right` on a page whose ACL is `page` (`None`: the page has no `#acl` line,
     /// so the default applies).
     pub fn may(&self, who: Principal<'_>, page: Option<&Acl>, right: Right) -> bool {
+        self.may_with(&self.groups, who, page, right)
+    }
+
+    /// [`Policy::may`] with `groups` in place of `[groups]` alone: with the group pages' too.
+    pub fn may_with(
+        &self,
+        groups: &Groups,
+        who: Principal<'_>,
+        page: Option<&Acl>,
+        right: Right,
+    ) -> bool {
         if who.is_admin {
             return true;
         }
@@ -379,7 +528,7 @@ impl Policy {
             else {
                 continue;
             };
-            if !names.iter().any(|name| self.matches(name, who)) {
+            if !names.iter().any(|name| matches(groups, name, who)) {
                 continue;
             }
             let listed = rights.has(right);
@@ -392,17 +541,17 @@ impl Policy {
         }
         false
     }
+}
 
-    /// Whether the ACL name `name` (as parsed: folded) matches the user whose folded name is `who`.
-    fn matches(&self, name: &str, who: Option<&str>) -> bool {
-        match name {
-            "All" => true,
-            "Known" => who.is_some(),
-            // No authentication method quire has is "trusted" in MoinMoin's sense.
-            "Trusted" => false,
-            _ if self.groups.members.contains_key(name) => self.groups.contains_at(name, who, 0),
-            _ => who == Some(name),
-        }
+/// Whether the ACL name `name` (as parsed: folded) matches the user whose folded name is `who`.
+fn matches(groups: &Groups, name: &str, who: Option<&str>) -> bool {
+    match name {
+        "All" => true,
+        "Known" => who.is_some(),
+        // No authentication method quire has is "trusted" in MoinMoin's sense.
+        "Trusted" => false,
+        _ if groups.members.contains_key(name) => groups.contains_at(name, who, 0),
+        _ => who == Some(name),
     }
 }
 
@@ -507,6 +656,61 @@ mod tests {
         ));
         assert!(!may(&policy, BOB, Some("Loop:read"), Right::Read));
         assert!(!may(&policy, ANON, Some("Trusted:read"), Right::Read));
+    }
+
+    #[test]
+    fn group_pages_add_groups_and_the_configured_groups_win_a_shared_name() {
+        let policy = policy();
+        let pages = [
+            ("EditorGroup".to_owned(), vec!["bob".to_owned()]),
+            ("WriterGroup".to_owned(), vec!["EditorGroup".to_owned()]),
+            ("editors".to_owned(), vec!["bob".to_owned()]),
+        ];
+        let groups = policy.groups().with_pages(pages);
+        let may =
+            |who, acl: &str| policy.may_with(&groups, who, Some(&Acl::parse(acl)), Right::Read);
+        assert!(may(BOB, "EditorGroup:read"));
+        assert!(may(BOB, "writergroup:read"), "nested, in any case");
+        assert!(!may(ALICE, "EditorGroup:read"));
+        assert!(may(ALICE, "Editors:read"), "[groups] Editors is alice");
+        assert!(!may(BOB, "Editors:read"), "the page Editors widens nothing");
+        assert!(!policy.may(BOB, Some(&Acl::parse("EditorGroup:read")), Right::Read));
+    }
+
+    #[test]
+    fn guarded_groups_are_those_named_in_acls_and_the_groups_inside_them() {
+        let policy = Policy::new("+AdminGroup:admin", DEFAULT_ACL, "", Groups::default());
+        let groups = Groups::default().with_pages([
+            ("AdminGroup".to_owned(), vec!["RootGroup".to_owned()]),
+            ("RootGroup".to_owned(), vec!["alice".to_owned()]),
+            ("EditorGroup".to_owned(), vec!["TeamGroup".to_owned()]),
+            ("TeamGroup".to_owned(), vec!["EditorGroup".to_owned()]),
+            ("LonelyGroup".to_owned(), vec!["bob".to_owned()]),
+        ]);
+        let page = Acl::parse("EditorGroup:read,write NewGroup:read");
+        let guarded = policy.guarded_groups(&groups, [&page]);
+        for group in [
+            "AdminGroup",
+            "rootgroup",
+            "EditorGroup",
+            "TeamGroup",
+            "NewGroup",
+        ] {
+            assert!(guarded.contains(group), "{group}: {guarded:?}");
+        }
+        assert!(!guarded.contains("LonelyGroup"));
+    }
+
+    #[test]
+    fn group_page_names_match_whole_and_an_empty_pattern_is_off() {
+        let pages = GroupPages::new(".*Group").unwrap();
+        assert!(pages.is_group_page("EditorGroup"));
+        assert!(!pages.is_group_page("EditorGroups"), "anchored at the end");
+        assert!(!pages.is_group_page("Groupie"));
+        let pages = GroupPages::new("Team|.*Group$").unwrap();
+        assert!(pages.is_group_page("Team") && !pages.is_group_page("TeamSpirit"));
+        assert!(!GroupPages::new("").unwrap().is_group_page("EditorGroup"));
+        assert!(GroupPages::new("(").is_err());
     }
 
     #[test]

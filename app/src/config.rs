@@ -28,7 +28,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::acl::{Groups, Policy, DEFAULT_ACL};
+use crate::acl::{GroupPages, Groups, Policy, DEFAULT_ACL, DEFAULT_PAGE_GROUP_REGEX};
 use crate::wiki::plumbing::page_name::PageName;
 
 /// One key of a table of `quire.toml`, as its struct declares it.
@@ -225,6 +225,12 @@ settings_table! {
         /// Editors = ["alice", "bob"]
         /// ```
         pub groups: BTreeMap<String, Vec<String>>,
+        /// Pages whose whole name matches this regular expression (Rust regex syntax,
+        /// case-sensitive) define groups for ACLs, as in MoinMoin: the page's top-level
+        /// bullet items are the members, and a member may be another group. Where `[groups]`
+        /// names the same group, `[groups]` wins. Changing such a page's members needs the
+        /// admin right on it when an ACL names the group. Empty: no group pages.
+        pub page_group_regex: String,
         /// Defences against spam robots on a wiki anyone may edit or join (see `crate::spam`).
         pub spam: SpamSettings,
     }
@@ -281,6 +287,7 @@ impl Default for Settings {
             .into(),
             acl: AclSettings::default(),
             groups: BTreeMap::new(),
+            page_group_regex: DEFAULT_PAGE_GROUP_REGEX.to_owned(),
             spam: SpamSettings::default(),
         }
     }
@@ -485,6 +492,11 @@ impl Settings {
         for host in &mut self.allowed_hosts {
             *host = parse_allowed_host(host)?;
         }
+        if let Err(err) = GroupPages::new(&self.page_group_regex) {
+            anyhow::bail!(
+                "page_group_regex in quire.toml is not a valid regular expression (set it to \"\" to turn group pages off):\n{err}"
+            );
+        }
         if let Err(errors) = crate::spam::BadContent::new(&self.spam.bad_content) {
             let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
             anyhow::bail!(
@@ -513,14 +525,20 @@ impl Settings {
             .any(|allowed| *allowed == host || *allowed == name)
     }
 
-    /// `[acl]` and `[groups]`, parsed.
+    /// `[acl]`, `[groups]` and `page_group_regex`, parsed. A pattern that is no regular expression
+    /// (refused at start by [`Settings::with_flags`]) turns group pages off.
     pub fn acl_policy(&self) -> Policy {
+        let group_pages = GroupPages::new(&self.page_group_regex).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "page_group_regex is not valid: no group pages");
+            GroupPages::default()
+        });
         Policy::new(
             &self.acl.before,
             &self.acl.default,
             &self.acl.after,
             Groups::new(self.groups.clone()),
         )
+        .with_group_pages(group_pages)
     }
 
     /// The Markdown dialect: `camel_case` and `[interwiki]` over markup's defaults.
@@ -906,6 +924,20 @@ mod tests {
             crate::acl::Right::Write
         ));
         assert!(toml::from_str::<Settings>("[acl]\ndefualt = \"All:\"").is_err());
+    }
+
+    #[test]
+    fn a_page_group_regex_that_is_no_regex_is_refused_at_start() {
+        let file: Settings = toml::from_str("page_group_regex = \"(\"").unwrap();
+        let err = file
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("page_group_regex"), "{err}");
+        let off: Settings = toml::from_str("page_group_regex = \"\"").unwrap();
+        assert!(!off.acl_policy().group_pages().is_group_page("EditorGroup"));
+        let default = Settings::default().acl_policy();
+        assert!(default.group_pages().is_group_page("EditorGroup"));
+        assert!(!default.group_pages().is_group_page("GroupPolicy"));
     }
 
     #[test]

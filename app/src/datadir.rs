@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use storage::{Save, SaveOutcome, Storage};
+use storage::{Options, Save, SaveOutcome, Storage};
 
 use crate::config::{default_file, Settings};
 use crate::seed::{INSTALLER, SEED_PAGES};
@@ -91,8 +91,13 @@ impl DataDir {
 
     /// Opens the database, seeding the help pages into an empty wiki.
     pub fn open_storage(&self) -> anyhow::Result<Storage> {
+        self.open_storage_with(&Options::default())
+    }
+
+    /// [`DataDir::open_storage`] with other storage settings (an import's bulk durability).
+    pub fn open_storage_with(&self, options: &Options) -> anyhow::Result<Storage> {
         let path = self.database_path();
-        let storage = Storage::open(&path)
+        let storage = Storage::open_with(&path, options)
             .with_context(|| format!("could not open the wiki database {}", path.display()))?;
         if storage
             .is_empty()

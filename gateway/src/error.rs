@@ -20,6 +20,7 @@ pub struct HttpError {
     status: StatusCode,
     message: String,
     cause: Option<ErrorReport>,
+    retry_after: Option<u64>,
 }
 
 impl HttpError {
@@ -29,6 +30,7 @@ impl HttpError {
             status,
             message: message.into(),
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -64,6 +66,17 @@ impl HttpError {
     pub fn with_cause(mut self, cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         self.cause = Some(ErrorReport::new(cause));
         self
+    }
+
+    /// Asks the client to try again after `seconds` (`Retry-After`): for a 503 or 429 that passes.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The seconds of `Retry-After`, if the error passes with time.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// The status to answer.
@@ -123,6 +136,11 @@ impl From<BodyError> for HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let mut response = plain_error_page(self.status, &self.message);
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(cause);
         }
@@ -187,5 +205,21 @@ impl fmt::Display for ErrorReport {
 impl fmt::Debug for ErrorReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ErrorReport").field(&self.chain()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_that_passes_says_when_to_retry() {
+        let response = HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "busy")
+            .with_retry_after(5)
+            .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let plain = HttpError::bad_request("no").into_response();
+        assert!(!plain.headers().contains_key(header::RETRY_AFTER));
     }
 }

@@ -60,6 +60,7 @@
 mod attachment;
 mod autolink;
 mod camelcase;
+mod groups;
 mod highlight;
 mod limits;
 pub mod moin;
@@ -74,6 +75,7 @@ mod wikilink;
 use std::collections::{HashMap, HashSet};
 
 pub use attachment::{FileFacts, FileRef};
+pub use groups::group_members;
 pub use limits::RenderLimits;
 pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 pub use options::{MarkupError, RenderOptions};

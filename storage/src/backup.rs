@@ -90,7 +90,7 @@ impl Storage {
         mut progress: impl FnMut(BackupProgress),
     ) -> Result<BackupStats, StorageError> {
         // A connection of its own, so the read transaction below never reaches the pool.
-        let source = pool::open_configured(self.path(), self.pool.busy_timeout())?;
+        let source = pool::open_configured(self.path(), self.pool.options())?;
         let mut copy = Connection::open(dest)
             .map_err(|e| StorageError::opening(dest, "creating the backup copy", e))?;
         // The snapshot every step reads; see the module doc for why it is held to the end.
@@ -101,7 +101,12 @@ impl Storage {
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))
             .map_err(doing("starting the backup's read transaction"))
             .and_then(|()| {
-                step_through(&source, &mut copy, self.pool.busy_timeout(), &mut progress)
+                step_through(
+                    &source,
+                    &mut copy,
+                    self.pool.options().busy_timeout,
+                    &mut progress,
+                )
             });
         // Only a read ends here; a failure to end it is moot, the connection is closed below.
         let _ = source.execute_batch("COMMIT");

@@ -2,12 +2,24 @@
 //!
 //! Every SQLite error is wrapped with what was being done, so a log line says "while saving a revision"
 //! rather than a bare "database is locked". Conditions a caller reacts to differently get their own
-//! variant: [`StorageError::Busy`] (answer 503 and let the client retry), the refusals at open time
+//! variant: [`StorageError::Busy`], [`StorageError::DiskFull`] and [`StorageError::Unwritable`] (keep the
+//! user's text, answer 503 or 507 and let them retry; see [`WriteRefusal`]), the refusals at open time
 //! (tell the operator how to fix the setup), and [`StorageError::UnknownFormat`] (data from a newer build).
 
 use std::path::PathBuf;
 
 use rusqlite::ErrorCode;
+
+/// Why a write failed for reasons outside the request ([`StorageError::write_refusal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteRefusal {
+    /// Another process held the lock past the busy timeout.
+    Busy,
+    /// The disk is full.
+    DiskFull,
+    /// The database is read-only or unreachable for now.
+    Unwritable,
+}
 
 /// Everything that can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +85,27 @@ pub enum StorageError {
     Busy {
         /// What was being done.
         doing: &'static str,
+    },
+
+    /// The disk holding the database is full: nothing of the write was stored (SQLite rolls the
+    /// transaction back), and the same write succeeds once space is freed.
+    #[error(
+        "the disk holding the database is full while {doing}; free some space (nothing is lost)"
+    )]
+    DiskFull {
+        /// What was being done.
+        doing: &'static str,
+    },
+
+    /// The database became impossible to write or reach while running: its file or folder was made
+    /// read-only, or removed, or the file system failed. Reads may go on; writes may succeed later.
+    #[error("the database cannot be written right now while {doing}")]
+    Unwritable {
+        /// What was being done.
+        doing: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
     },
 
     /// A stored revision uses a storage format this build cannot decode (written by a newer quire).
@@ -212,6 +245,13 @@ impl StorageError {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                 StorageError::Busy { doing }
             }
+            Some(ErrorCode::DiskFull) => StorageError::DiskFull { doing },
+            Some(
+                ErrorCode::ReadOnly
+                | ErrorCode::CannotOpen
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::PermissionDenied,
+            ) => StorageError::Unwritable { doing, source },
             _ => StorageError::Sqlite { doing, source },
         }
     }
@@ -237,9 +277,70 @@ impl StorageError {
     pub fn is_busy(&self) -> bool {
         matches!(self, StorageError::Busy { .. })
     }
+
+    /// Why a write could not be stored although nothing is wrong with what was written, if that is
+    /// the case: the app keeps the user's text and asks them to try again.
+    pub fn write_refusal(&self) -> Option<WriteRefusal> {
+        match self {
+            StorageError::Busy { .. } => Some(WriteRefusal::Busy),
+            StorageError::DiskFull { .. } => Some(WriteRefusal::DiskFull),
+            // An upload is spooled to a temporary file beside the database first.
+            StorageError::Spool { source, .. }
+                if source.kind() == std::io::ErrorKind::StorageFull =>
+            {
+                Some(WriteRefusal::DiskFull)
+            }
+            StorageError::Unwritable { .. } => Some(WriteRefusal::Unwritable),
+            _ => None,
+        }
+    }
 }
 
 /// Shorthand for building the `map_err` closure of an ordinary operation.
 pub(crate) fn doing(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
     move |source| StorageError::sqlite(what, source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_error(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn writes_refused_from_outside_are_told_apart_from_failures() {
+        let cases = [
+            (rusqlite::ffi::SQLITE_BUSY, Some(WriteRefusal::Busy)),
+            (rusqlite::ffi::SQLITE_FULL, Some(WriteRefusal::DiskFull)),
+            (
+                rusqlite::ffi::SQLITE_READONLY,
+                Some(WriteRefusal::Unwritable),
+            ),
+            (rusqlite::ffi::SQLITE_IOERR, Some(WriteRefusal::Unwritable)),
+            (
+                rusqlite::ffi::SQLITE_CANTOPEN,
+                Some(WriteRefusal::Unwritable),
+            ),
+            (rusqlite::ffi::SQLITE_CONSTRAINT, None),
+            (rusqlite::ffi::SQLITE_CORRUPT, None),
+        ];
+        for (code, expected) in cases {
+            let err = StorageError::sqlite("saving", sqlite_error(code));
+            assert_eq!(err.write_refusal(), expected, "code {code}: {err}");
+        }
+        let spool = |kind| StorageError::Spool {
+            doing: "spooling",
+            source: std::io::Error::from(kind),
+        };
+        assert_eq!(
+            spool(std::io::ErrorKind::StorageFull).write_refusal(),
+            Some(WriteRefusal::DiskFull)
+        );
+        assert_eq!(
+            spool(std::io::ErrorKind::PermissionDenied).write_refusal(),
+            None
+        );
+    }
 }

@@ -195,6 +195,7 @@ impl Storage {
             "file_links",
             "rendered",
             "revision_acls",
+            "revision_groups",
             "revision_originals",
         ] {
             tx.execute(

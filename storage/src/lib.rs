@@ -47,6 +47,7 @@ mod lifecycle;
 mod line_diff;
 mod links;
 mod page_acls;
+mod page_groups;
 mod pool;
 mod recent;
 mod render_cache;
@@ -69,12 +70,13 @@ pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAud
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
-pub use crate::error::StorageError;
+pub use crate::error::{StorageError, WriteRefusal};
 pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersion, NewUpload};
 pub use crate::import::{ImportOutcome, ImportedRevision};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::links::WantedFile;
 pub use crate::page_acls::AclLines;
+pub use crate::page_groups::PageGroups;
 pub use crate::recent::RecentQuery;
 pub use crate::render_cache::{CachedHtml, RenderTicket};
 pub use crate::revision::{Change, ChangeKind, LoggedRevision, Revision, RevisionMeta};
@@ -82,7 +84,8 @@ pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
 pub use crate::spam::{BadContentList, RateLimit, RateOutcome};
 pub use crate::users::{
-    FailedLogin, Invite, LoginAttempt, LoginOutcome, NewUser, Role, User, UserError, UserPrefs,
+    FailedLogin, ImportUserOutcome, ImportedUser, Invite, LoginAttempt, LoginOutcome, NewUser,
+    PasswordState, Role, User, UserError, UserPrefs,
 };
 
 use crate::error::doing;
@@ -97,12 +100,28 @@ pub struct Options {
     /// [`StorageError::Busy`]. Default 10 s: long enough to ride out a burst of saves, short enough that
     /// a web server's own timeout has not fired yet.
     pub busy_timeout: Duration,
+    /// When a commit reaches the disk. Default [`Durability::EveryCommit`].
+    pub durability: Durability,
+}
+
+/// When a committed write is on the disk, safe from a power loss. Either way a committed write
+/// survives the process crashing (it is in the OS's hands) and the file is never corrupted (WAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// At every commit (`synchronous=FULL`): when a save returns, it survives a power loss too.
+    /// Costs an fsync per write, a few milliseconds; what every write of the wiki uses.
+    #[default]
+    EveryCommit,
+    /// At checkpoints only (`synchronous=NORMAL`), and at [`Storage::sync`]: for bulk work that can
+    /// be run again, such as an import, where an fsync per page would be most of the time.
+    Bulk,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             busy_timeout: Duration::from_secs(10),
+            durability: Durability::EveryCommit,
         }
     }
 }
@@ -111,6 +130,12 @@ impl Options {
     /// The defaults with another busy timeout.
     pub fn busy_timeout(mut self, timeout: Duration) -> Options {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// With another [`Durability`].
+    pub fn durability(mut self, durability: Durability) -> Options {
+        self.durability = durability;
         self
     }
 }
@@ -136,10 +161,10 @@ impl Storage {
 
     /// [`Storage::open`] with settings other than the defaults.
     pub fn open_with(path: &Path, options: &Options) -> Result<Storage, StorageError> {
-        let mut conn = pool::open_configured(path, options.busy_timeout)?;
+        let mut conn = pool::open_configured(path, options)?;
         schema::migrate(&mut conn, path)?;
         Ok(Storage {
-            pool: Arc::new(Pool::file(path, options.busy_timeout, conn)),
+            pool: Arc::new(Pool::file(path, options, conn)),
         })
     }
 
@@ -148,11 +173,31 @@ impl Storage {
         let path = Path::new(":memory:");
         let mut conn = Connection::open_in_memory()
             .map_err(|e| StorageError::opening(path, "opening an in-memory database", e))?;
-        pool::configure(&conn, path, Duration::ZERO)?;
+        pool::configure(
+            &conn,
+            path,
+            &Options::default().busy_timeout(Duration::ZERO),
+        )?;
         schema::migrate(&mut conn, path)?;
         Ok(Storage {
             pool: Arc::new(Pool::memory(conn)),
         })
+    }
+
+    /// Puts every committed write on the disk, whatever the [`Durability`]: a checkpoint of the
+    /// write-ahead log into the database file, both synced. The end of bulk work calls it.
+    pub fn sync(&self) -> Result<(), StorageError> {
+        let conn = self.pool.get()?;
+        conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
+            .map_err(doing("syncing the database to disk"))
+    }
+
+    /// How `synchronous` is set on this storage's connections (SQLite's number: 1 NORMAL, 2 FULL),
+    /// for tests that check the durability promise.
+    pub fn synchronous_level(&self) -> Result<u8, StorageError> {
+        let conn = self.pool.get()?;
+        conn.query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .map_err(doing("reading the synchronous setting"))
     }
 
     /// The database file's path (`:memory:` for an in-memory database).

@@ -139,15 +139,17 @@ impl Storage {
     }
 }
 
-fn sql_id(id: u64) -> i64 {
+/// A revision id as SQLite stores it.
+pub(crate) fn sql_id(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::{Save, Storage};
 
-    fn save(storage: &Storage, page: &str, text: &str) {
+    /// Saves `text` as the next revision of `page`.
+    pub(crate) fn save(storage: &Storage, page: &str, text: &str) {
         storage
             .save(Save {
                 page,

@@ -16,6 +16,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StorageError;
+use crate::{Durability, Options};
 
 /// Idle connections kept beyond this are closed; more are opened again under load.
 const MAX_IDLE: usize = 8;
@@ -31,17 +32,17 @@ enum Source {
 #[derive(Debug)]
 pub(crate) struct Pool {
     source: Source,
-    busy_timeout: Duration,
+    options: Options,
     idle: Mutex<Vec<Connection>>,
     returned: Condvar,
 }
 
 impl Pool {
     /// A pool for the database file at `path`, seeded with an already configured and migrated connection.
-    pub(crate) fn file(path: &Path, busy_timeout: Duration, first: Connection) -> Pool {
+    pub(crate) fn file(path: &Path, options: &Options, first: Connection) -> Pool {
         Pool {
             source: Source::File(path.to_path_buf()),
-            busy_timeout,
+            options: options.clone(),
             idle: Mutex::new(vec![first]),
             returned: Condvar::new(),
         }
@@ -51,7 +52,7 @@ impl Pool {
     pub(crate) fn memory(only: Connection) -> Pool {
         Pool {
             source: Source::Memory,
-            busy_timeout: Duration::ZERO,
+            options: Options::default().busy_timeout(Duration::ZERO),
             idle: Mutex::new(vec![only]),
             returned: Condvar::new(),
         }
@@ -64,9 +65,9 @@ impl Pool {
         }
     }
 
-    /// How long its connections wait for another process's lock.
-    pub(crate) fn busy_timeout(&self) -> Duration {
-        self.busy_timeout
+    /// The settings its connections are opened with.
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
     }
 
     /// Where uploads are spooled: beside the database file, on the same file system (so the space
@@ -95,7 +96,7 @@ impl Pool {
             match &self.source {
                 Source::File(path) => {
                     drop(idle);
-                    let conn = open_configured(path, self.busy_timeout)?;
+                    let conn = open_configured(path, &self.options)?;
                     return Ok(Pooled {
                         pool: self,
                         conn: Some(conn),
@@ -177,10 +178,7 @@ impl Drop for Pooled<'_> {
 }
 
 /// Opens the file at `path` (creating it) and sets the per-connection pragmas.
-pub(crate) fn open_configured(
-    path: &Path,
-    busy_timeout: Duration,
-) -> Result<Connection, StorageError> {
+pub(crate) fn open_configured(path: &Path, options: &Options) -> Result<Connection, StorageError> {
     // No SQLITE_OPEN_URI: a configured path that happens to start with "file:" is still a path.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -189,7 +187,7 @@ pub(crate) fn open_configured(
         path: path.to_path_buf(),
         source,
     })?;
-    configure(&conn, path, busy_timeout)?;
+    configure(&conn, path, options)?;
     Ok(conn)
 }
 
@@ -217,14 +215,16 @@ fn switch_to_wal(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<
     }
 }
 
-/// Per-connection settings. WAL lets readers proceed while one process writes; NORMAL synchronous is
-/// durable across application crashes and loses at most the last commits on power loss, which WAL
-/// makes safe (no corruption).
+/// Per-connection settings. WAL lets readers proceed while one process writes. `synchronous` follows
+/// [`Options::durability`]: FULL syncs the log at every commit, so a committed save survives a power
+/// loss as well as a crash; NORMAL (bulk imports) syncs only at checkpoints, so a crash loses nothing
+/// committed but a power loss may lose the last commits (never corrupting the file: WAL).
 pub(crate) fn configure(
     conn: &Connection,
     path: &Path,
-    busy_timeout: Duration,
+    options: &Options,
 ) -> Result<(), StorageError> {
+    let busy_timeout = options.busy_timeout;
     let opening = |doing| move |e| StorageError::opening(path, doing, e);
     conn.busy_timeout(busy_timeout)
         .map_err(opening("setting the busy timeout"))?;
@@ -236,7 +236,11 @@ pub(crate) fn configure(
             "the database is not in WAL mode; readers will wait for writers"
         );
     }
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    let synchronous = match options.durability {
+        Durability::EveryCommit => "FULL",
+        Durability::Bulk => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)
         .map_err(opening("setting synchronous mode"))?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(opening("enabling foreign keys"))?;

@@ -382,6 +382,27 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 16,
+        description: "group pages' members",
+        // Derived from the revision log (`crate::page_groups`), like `revision_acls`: a row for each
+        // revision of a page whose name made it a group page when scanned (its members, one per
+        // line), how far the scan has come, and the name pattern it used, so that a changed
+        // `page_group_regex` starts the scan again.
+        sql: "
+        CREATE TABLE revision_groups (
+            revision_id INTEGER PRIMARY KEY REFERENCES revisions (id),
+            members     TEXT NOT NULL
+        );
+        CREATE TABLE group_scan (
+            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            upto    INTEGER NOT NULL,
+            pattern TEXT NOT NULL
+        );
+        INSERT INTO group_scan (id, upto, pattern) VALUES (1, 0, '');
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

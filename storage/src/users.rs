@@ -33,6 +33,11 @@
 //! [`MAX_FAILURES`] wrong passwords sent with it, so a stolen one buys an attacker only that many
 //! guesses. Tokens are kept as they are, not hashed: one opens nothing, it only lets its holder have
 //! their password checked.
+//!
+//! Accounts imported from another wiki ([`Storage::import_user`]) are the one exception to "argon2id
+//! only": they keep the MoinMoin 1.9 hash they came with until their first successful login replaces
+//! it (the `legacy` module says which schemes, and why). One imported without a usable hash has no
+//! password at all until an admin sets one.
 
 use std::sync::OnceLock;
 
@@ -44,6 +49,8 @@ use unicode_normalization::UnicodeNormalization;
 use crate::error::{doing, StorageError};
 use crate::save::now;
 use crate::Storage;
+
+mod legacy;
 
 /// Failed logins allowed per account name within [`FAILURE_WINDOW_SECS`]; the next
 /// attempt is refused unchecked.
@@ -146,6 +153,46 @@ pub struct NewUser<'a> {
     /// passes the ACL keywords `All`, `Known`, `Trusted`, `Default` and the `[groups]`), compared
     /// as [`name_skeleton`]s.
     pub reserved: &'a [&'a str],
+}
+
+/// An account brought over from another wiki, for [`Storage::import_user`].
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedUser<'a> {
+    /// The login name; checked as a new account's is ([`check_user_name`], look-alikes).
+    pub name: &'a str,
+    /// Shown instead of the name; empty means the name.
+    pub display_name: &'a str,
+    /// May be empty.
+    pub email: &'a str,
+    /// The other wiki's stored hash as it is: MoinMoin 1.9's `{SSHA}…`, `{SHA}…`,
+    /// `{PASSLIB}$6$…` and the like, checked at login and then replaced by argon2id. `None`, or a
+    /// scheme quire cannot check, makes an account that no password opens until one is set.
+    pub password_hash: Option<&'a str>,
+    /// When the account was made there, unix seconds; `None` means now.
+    pub created: Option<i64>,
+}
+
+/// What [`Storage::import_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportUserOutcome {
+    /// A new account.
+    Created,
+    /// An account of that name was there already, and was left as it was: a second import must not
+    /// undo a password changed since the first.
+    Exists,
+}
+
+/// What an account's stored password is, for `quire user list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordState {
+    /// An argon2id hash: the account's password works.
+    Set,
+    /// An imported MoinMoin hash quire can check: the password works, and becomes argon2id at the
+    /// first login.
+    Legacy,
+    /// No password opens the account: imported without a hash, or with one quire cannot check.
+    /// `quire user passwd` sets one.
+    None,
 }
 
 /// Preferences a user sets for themselves.
@@ -384,6 +431,54 @@ fn verify_password(password: &str, stored: &str) -> bool {
         .is_ok()
 }
 
+/// What checking a password against an account's stored hash came to.
+enum Verdict {
+    /// The argon2id hash matched.
+    Right,
+    /// An imported hash matched: time to replace it with argon2id.
+    RightLegacy,
+    /// No match, or a hash that matches nothing.
+    Wrong,
+}
+
+/// Checks `password` against the stored hash of the account `account`: argon2id, or else an imported
+/// MoinMoin hash. A hash that cannot be checked matches nothing, and the log says how to fix it.
+fn check_stored(password: &str, stored: &str, account: &str) -> Verdict {
+    if PasswordHash::new(stored).is_ok() {
+        return if verify_password(password, stored) {
+            Verdict::Right
+        } else {
+            Verdict::Wrong
+        };
+    }
+    // The moin schemes are fast (but for sha-crypt): an argon2 check as well keeps an imported
+    // account from being told apart from others by how quickly a wrong password is refused.
+    verify_password(password, decoy_hash());
+    match legacy::check(password, stored) {
+        Ok(true) => Verdict::RightLegacy,
+        Ok(false) => Verdict::Wrong,
+        Err(why) => {
+            tracing::warn!(
+                account = %account,
+                "the account {account:?} has {why}, so no password logs it in; \
+                 set one with `quire user passwd {account}`"
+            );
+            Verdict::Wrong
+        }
+    }
+}
+
+/// What the stored hash `stored` lets in.
+fn password_state(stored: &str) -> PasswordState {
+    if PasswordHash::new(stored).is_ok() {
+        PasswordState::Set
+    } else if legacy::is_checkable(stored) {
+        PasswordState::Legacy
+    } else {
+        PasswordState::None
+    }
+}
+
 /// A hash to check passwords of unknown accounts against, so that a login for a name that does not
 /// exist takes as long as one for a name that does (no telling names apart by timing).
 fn decoy_hash() -> &'static str {
@@ -391,6 +486,45 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| {
         // Any password will do: it is never told to anyone.
         hash_password("a decoy that no login matches").unwrap_or_default()
+    })
+}
+
+/// A new account's name as it is stored, and its skeleton, if it may be taken: valid, and not one of
+/// the `reserved` words or like them.
+fn checked_name(name: &str, reserved: &[&str]) -> Result<(String, String), UserError> {
+    let name = normalise_name(name);
+    check_user_name(&name)?;
+    let skeleton = name_skeleton(&name);
+    if let Some(word) = reserved.iter().find(|w| name_skeleton(w) == skeleton) {
+        return Err(UserError::Reserved {
+            name,
+            reserved: (*word).to_owned(),
+        });
+    }
+    Ok((name, skeleton))
+}
+
+/// Refuses a new account whose name has an existing account's skeleton: the same name in another
+/// spelling, or one that looks like it. Asked inside the write transaction that inserts.
+fn refuse_look_alike(tx: &Transaction<'_>, name: &str, skeleton: &str) -> Result<(), UserError> {
+    let look_alike: Option<(String, String)> = tx
+        .query_row(
+            "SELECT name, name_key FROM users WHERE name_skeleton = ?1 LIMIT 1",
+            params![skeleton],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(doing("looking for a look-alike account"))?;
+    let Some((existing, key)) = look_alike else {
+        return Ok(());
+    };
+    Err(if key == name_key(name) {
+        UserError::NameTaken(existing)
+    } else {
+        UserError::LooksLike {
+            name: name.to_owned(),
+            existing,
+        }
     })
 }
 
@@ -439,16 +573,8 @@ impl Storage {
     }
 
     fn insert_user(&self, new: &NewUser<'_>, first_is_admin: bool) -> Result<User, UserError> {
-        let name = normalise_name(new.name);
+        let (name, skeleton) = checked_name(new.name, new.reserved)?;
         let name = name.as_str();
-        check_user_name(name)?;
-        let skeleton = name_skeleton(name);
-        if let Some(word) = new.reserved.iter().find(|w| name_skeleton(w) == skeleton) {
-            return Err(UserError::Reserved {
-                name: name.to_owned(),
-                reserved: (*word).to_owned(),
-            });
-        }
         check_password(new.password)?;
         let display_name = new
             .display_name
@@ -477,24 +603,7 @@ impl Storage {
             }
         }
         // Inside the write transaction, so two registrations cannot both pass it.
-        let look_alike: Option<(String, String)> = tx
-            .query_row(
-                "SELECT name, name_key FROM users WHERE name_skeleton = ?1 LIMIT 1",
-                params![skeleton],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(doing("looking for a look-alike account"))?;
-        if let Some((existing, key)) = look_alike {
-            return Err(if key == name_key(name) {
-                UserError::NameTaken(existing)
-            } else {
-                UserError::LooksLike {
-                    name: name.to_owned(),
-                    existing,
-                }
-            });
-        }
+        refuse_look_alike(&tx, name, &skeleton)?;
         let first = first_is_admin
             && !tx
                 .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| {
@@ -538,6 +647,66 @@ impl Storage {
         })
     }
 
+    /// Brings over an account from another wiki, keeping its password hash (see [`ImportedUser`]);
+    /// an ordinary, enabled account. An account of that name in any spelling is left untouched
+    /// ([`ImportUserOutcome::Exists`]), so an import can be run again. The name is checked as
+    /// [`Storage::create_user`] checks it, against no reserved words: see
+    /// [`Storage::import_user_reserving`].
+    pub fn import_user(&self, user: &ImportedUser<'_>) -> Result<ImportUserOutcome, UserError> {
+        self.import_user_reserving(user, &[])
+    }
+
+    /// [`Storage::import_user`], refusing names that are or look like the `reserved` words as
+    /// [`NewUser::reserved`] does (the app passes the ACL keywords and its groups).
+    pub fn import_user_reserving(
+        &self,
+        user: &ImportedUser<'_>,
+        reserved: &[&str],
+    ) -> Result<ImportUserOutcome, UserError> {
+        let (name, skeleton) = checked_name(user.name, reserved)?;
+        let display_name = Some(user.display_name.trim())
+            .filter(|d| !d.is_empty())
+            .unwrap_or(&name);
+        check_field("display name", display_name, MAX_NAME_CHARS)?;
+        check_field("email address", user.email.trim(), 254)?;
+        // Stored as it came, for `log_in` to check by its scheme; "" when there is none.
+        let hash = user.password_hash.map_or("", str::trim);
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(doing("starting to import an account"))?;
+        let exists = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE name_key = ?1)",
+                params![name_key(&name)],
+                |row| row.get::<_, bool>(0),
+            )
+            .map_err(doing("looking for an imported account"))?;
+        if exists {
+            return Ok(ImportUserOutcome::Exists);
+        }
+        refuse_look_alike(&tx, &name, &skeleton)?;
+        tx.execute(
+            "INSERT INTO users (name, name_key, name_skeleton, display_name, email, role, disabled,
+                                password_hash, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+            params![
+                name,
+                name_key(&name),
+                skeleton,
+                display_name,
+                user.email.trim(),
+                Role::User.as_str(),
+                hash,
+                user.created.unwrap_or_else(now)
+            ],
+        )
+        .map_err(doing("importing an account"))?;
+        tx.commit()
+            .map_err(doing("committing an imported account"))?;
+        Ok(ImportUserOutcome::Created)
+    }
+
     /// The account called `name`, in any spelling.
     pub fn user(&self, name: &str) -> Result<Option<User>, StorageError> {
         let conn = self.pool.get()?;
@@ -561,14 +730,23 @@ impl Storage {
 
     /// Every account, by name.
     pub fn users(&self) -> Result<Vec<User>, StorageError> {
+        let users = self.users_with_password_state()?;
+        Ok(users.into_iter().map(|(user, _)| user).collect())
+    }
+
+    /// Every account, by name, with what its stored password lets in.
+    pub fn users_with_password_state(&self) -> Result<Vec<(User, PasswordState)>, StorageError> {
         let conn = self.pool.get()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM users ORDER BY name_key"
+                "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY name_key"
             ))
             .map_err(doing("listing accounts"))?;
         let rows = stmt
-            .query_map([], user_from_row)
+            .query_map([], |row| {
+                let hash: String = row.get(9)?;
+                Ok((user_from_row(row)?, password_state(&hash)))
+            })
             .map_err(doing("listing accounts"))?;
         rows.map(|row| row.map_err(doing("listing accounts")))
             .collect()
@@ -694,7 +872,14 @@ impl Storage {
         };
         // Checked outside any transaction: hashing takes a while and needs no lock.
         let matched = match &found {
-            Some((_, hash)) => verify_password(attempt.password, hash),
+            Some((user, hash)) => match check_stored(attempt.password, hash, &user.name) {
+                Verdict::Right => true,
+                Verdict::RightLegacy => {
+                    self.upgrade_legacy_hash(&key, hash, attempt.password);
+                    true
+                }
+                Verdict::Wrong => false,
+            },
             None => {
                 verify_password(attempt.password, decoy_hash());
                 false
@@ -716,6 +901,32 @@ impl Storage {
                 }
                 Ok(LoginOutcome::Failed)
             }
+        }
+    }
+
+    /// Replaces the imported hash `old` of the account `key`, which `password` has just matched, with
+    /// an argon2id hash of the same password. Only if the row still holds `old`: a password set in
+    /// the meantime wins. The session epoch stays: the password is the same, no session has to end.
+    /// A failure is logged, not returned: the old hash still lets the owner in, and the next login
+    /// tries again.
+    fn upgrade_legacy_hash(&self, key: &str, old: &str, password: &str) {
+        let upgraded = hash_password(password)
+            .and_then(|hash| {
+                self.pool
+                    .get()?
+                    .execute(
+                        "UPDATE users SET password_hash = ?3 WHERE name_key = ?1 AND password_hash = ?2",
+                        params![key, old, hash],
+                    )
+                    .map_err(doing("replacing an imported password hash"))
+                    .map_err(UserError::from)
+            });
+        if let Err(err) = upgraded {
+            tracing::warn!(
+                account = %key,
+                error = %err,
+                "could not replace an imported password hash with argon2id; the next login tries again"
+            );
         }
     }
 

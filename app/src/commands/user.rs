@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::{bail, Context};
-use storage::{NewUser, Role, Storage, UserError};
+use storage::{NewUser, PasswordState, Role, Storage, UserError};
 
 use super::Setup;
 use crate::cli::{KeysCommand, UserCommand};
@@ -112,29 +112,48 @@ fn existing(storage: &Storage, name: &str) -> anyhow::Result<storage::User> {
 }
 
 fn list(storage: &Storage) -> anyhow::Result<()> {
-    let users = storage.users().context("could not read the accounts")?;
+    let users = storage
+        .users_with_password_state()
+        .context("could not read the accounts")?;
     if users.is_empty() {
         println!("No accounts yet. Create one with: quire user add NAME --admin");
         return Ok(());
     }
     let width = users
         .iter()
-        .map(|u| u.name.chars().count())
+        .map(|(u, _)| u.name.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("{:width$}  ROLE   STATE     CREATED     EMAIL", "NAME");
-    for user in users {
+    println!("{:width$}  ROLE   STATE        CREATED     EMAIL", "NAME");
+    let mut passwordless = false;
+    for (user, password) in users {
         let created = time::OffsetDateTime::from_unix_timestamp(user.created)
             .map(|t| t.date().to_string())
             .unwrap_or_default();
+        // Disabled first: such an account logs in with no password anyway.
+        let state = match (user.disabled, password) {
+            (true, _) => "disabled",
+            (false, PasswordState::Set) => "active",
+            (false, PasswordState::Legacy) => "moin hash",
+            (false, PasswordState::None) => {
+                passwordless = true;
+                "no password"
+            }
+        };
         println!(
-            "{:width$}  {:5}  {:8}  {:10}  {}",
+            "{:width$}  {:5}  {:11}  {:10}  {}",
             user.name,
             user.role.as_str(),
-            if user.disabled { "disabled" } else { "active" },
+            state,
             created,
             user.email
+        );
+    }
+    if passwordless {
+        eprintln!(
+            "Accounts with no password were imported without a hash quire can check: \
+             set one with `quire user passwd NAME`. A moin hash works, and becomes argon2id at its first login."
         );
     }
     Ok(())

@@ -23,7 +23,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use storage::{ChangeKind, ImportOutcome, ImportedRevision, NewUpload, Storage, StorageError};
+use storage::{
+    ChangeKind, Durability, ImportOutcome, ImportUserOutcome, ImportedRevision, ImportedUser,
+    NewUpload, Storage, StorageError,
+};
 
 use crate::commands::{Progress, Setup};
 use crate::seed::INSTALLER;
@@ -176,13 +179,19 @@ pub struct Importer {
     log_path: PathBuf,
     index_dir: PathBuf,
     quiet: bool,
+    /// Names no account may take: the ACL keywords and the configured groups.
+    reserved_names: Vec<String>,
 }
 
 impl Importer {
     /// An importer into `setup`'s wiki, for the source called `what` (such as "moin19"); progress on
     /// stderr unless `quiet`. The notes go to `DATA/import-<what>.log` as well.
     pub fn new(setup: &Setup, what: &'static str, quiet: bool) -> anyhow::Result<Importer> {
-        let storage = setup.data.open_storage()?;
+        // An fsync per page would be most of an import's time; the import syncs once at its end,
+        // and a power loss before that loses only pages a rerun brings in again.
+        let storage = setup
+            .data
+            .open_storage_with(&storage::Options::default().durability(Durability::Bulk))?;
         let settings = &setup.settings;
         Ok(Importer {
             what,
@@ -197,6 +206,12 @@ impl Importer {
             log_path: setup.data.root().join(format!("import-{what}.log")),
             index_dir: setup.index_dir(),
             quiet,
+            reserved_names: settings
+                .acl_policy()
+                .reserved_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 
@@ -233,6 +248,27 @@ impl Importer {
             message,
             failed,
         });
+    }
+
+    /// Creates an account, keeping its password hash; one that exists already is left as it is (a
+    /// rerun must not undo a password changed since). Never fails: a name quire refuses is listed.
+    pub fn user(&mut self, user: SourceUser) {
+        let reserved: Vec<&str> = self.reserved_names.iter().map(String::as_str).collect();
+        let imported = ImportedUser {
+            name: &user.name,
+            display_name: &user.display_name,
+            email: &user.email,
+            password_hash: user.password_hash.as_deref(),
+            created: user.created,
+        };
+        match self.storage.import_user_reserving(&imported, &reserved) {
+            Ok(ImportUserOutcome::Created) => self.summary.users += 1,
+            Ok(ImportUserOutcome::Exists) => {}
+            Err(err) => self.fail(
+                &format!("user {}", user.name),
+                format!("the account was not imported: {err}"),
+            ),
+        }
     }
 
     /// Writes one page's history and files; never fails (see [`Importer::fail`]).
@@ -384,6 +420,9 @@ impl Importer {
         self.progress.finish();
         crate::datadir::fill_in_links(&self.storage)
             .context("could not record the links of the imported pages")?;
+        self.storage
+            .sync()
+            .context("could not sync the imported pages to disk")?;
         crate::commands::reindex::rebuild(&self.index_dir, &self.storage, 1, self.quiet)?;
         let log = self.write_log();
         for note in self.notes.iter().filter(|note| note.failed) {

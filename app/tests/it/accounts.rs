@@ -569,3 +569,73 @@ fn only_pages_with_a_form_start_a_session() {
     assert!(edit.header("set-cookie").is_some());
     assert!(crate::suite::csrf_token_in(&edit.text()).is_some());
 }
+
+/// An account imported from MoinMoin 1.9 with its `{SSHA}` hash (of `Pässwort 123`, made with
+/// `python3 -c 'import hashlib, base64; pw = "Pässwort 123".encode(); salt = b"0123456789abcdefghij";
+/// print("{SSHA}" + base64.b64encode(hashlib.sha1(pw + salt).digest() + salt).decode())'`) logs in
+/// through the wiki; one imported without a hash is listed as having no password until one is set.
+#[test]
+fn imported_moin_accounts_log_in_with_their_old_password_or_wait_for_passwd() {
+    let wiki = InProcess::start();
+    let data = wiki.data_dir();
+    let storage = storage::Storage::open(&data.join("wiki.sqlite3")).unwrap();
+    for (name, hash) in [
+        (
+            "bob",
+            Some("{SSHA}3Wd4cAZ34VelOBOzUGKF9lHKiQIwMTIzNDU2Nzg5YWJjZGVmZ2hpag=="),
+        ),
+        ("carol", None),
+    ] {
+        storage
+            .import_user(&storage::ImportedUser {
+                name,
+                display_name: "",
+                email: "",
+                password_hash: hash,
+                created: Some(1_100_000_000),
+            })
+            .unwrap();
+    }
+    let state = |name: &str| {
+        let list = quire(data, &["user", "list"], "");
+        assert!(list.status.success(), "{}", stderr(&list));
+        let listed = stdout(&list);
+        let line = listed
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} is not in {listed}"))
+            .to_owned();
+        line
+    };
+    assert!(state("bob").contains("moin hash"), "{}", state("bob"));
+    assert!(state("carol").contains("no password"), "{}", state("carol"));
+
+    let browser = Browser::new(&wiki);
+    assert_eq!(
+        browser.log_in("bob", "Pässwort 124").status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        browser.log_in("bob", "Pässwort 123").status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(logged_in_as(&browser, "bob"));
+    assert!(state("bob").contains("active"), "{}", state("bob"));
+
+    let carol = Browser::new(&wiki);
+    assert_eq!(
+        carol.log_in("carol", "anything at all").status,
+        StatusCode::FORBIDDEN
+    );
+    let passwd = quire(
+        data,
+        &["user", "passwd", "carol", "--password-stdin"],
+        "carol's new password\n",
+    );
+    assert!(passwd.status.success(), "{}", stderr(&passwd));
+    assert!(state("carol").contains("active"), "{}", state("carol"));
+    assert_eq!(
+        carol.log_in("carol", "carol's new password").status,
+        StatusCode::SEE_OTHER
+    );
+}

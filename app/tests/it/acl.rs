@@ -14,13 +14,13 @@ use quire::commands::Setup;
 use quire::config::ListenFlags;
 use quire::datadir::DataDir;
 use quire::wiki::plumbing::routes::{Route, Verb};
-use storage::{NewUser, Role};
+use storage::Role;
 use strum::IntoEnumIterator;
 use tempfile::TempDir;
 
 use crate::drivers::{Cgi, FastCgi, Http, InProcess, Scgi};
 use crate::scenarios::{is_private, PNG_40X20};
-use crate::suite::{eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
+use crate::suite::{create_accounts, eventually, hidden_value, Browser, Gateway, BODY_LIMIT};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -113,24 +113,12 @@ fn data_dir() -> TempDir {
     )
     .unwrap();
     setup(data.path());
-    let storage = DataDir::locate(Some(data.path())).open_storage().unwrap();
-    for (name, role) in [
+    let accounts = [
         ("kim", Role::User),
         ("ed", Role::User),
         ("root", Role::Admin),
-    ] {
-        storage
-            .create_user(&NewUser {
-                name,
-                display_name: None,
-                email: "",
-                role,
-                password: PASSWORD,
-                invite: None,
-                reserved: &[],
-            })
-            .unwrap();
-    }
+    ];
+    create_accounts(data.path(), &accounts, PASSWORD);
     data
 }
 

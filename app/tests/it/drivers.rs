@@ -47,21 +47,27 @@ impl InProcess {
 
     /// The wiki on a data directory the test prepared (settings, accounts, pages).
     pub fn start_in(data: TempDir) -> Self {
-        let global = GlobalOptions {
-            data: Some(data.path().to_path_buf()),
-            server: ServerFlags {
-                max_body: Some(BODY_LIMIT),
-                max_upload: Some(UPLOAD_LIMIT),
-                ..ServerFlags::default()
-            },
-        };
-        let setup = Setup::new(&global, ListenFlags::default()).unwrap();
-        let client = TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config());
+        let client = client_on(data.path());
         InProcess {
             client,
             _data: data,
         }
     }
+}
+
+/// A wiki of its own on the data directory at `data`, as each CGI process or FastCGI worker has;
+/// several may share one directory.
+pub fn client_on(data: &Path) -> TestClient<Arc<dyn App>> {
+    let global = GlobalOptions {
+        data: Some(data.to_path_buf()),
+        server: ServerFlags {
+            max_body: Some(BODY_LIMIT),
+            max_upload: Some(UPLOAD_LIMIT),
+            ..ServerFlags::default()
+        },
+    };
+    let setup = Setup::new(&global, ListenFlags::default()).unwrap();
+    TestClient::new(setup.app().unwrap()).with_config(setup.gateway_config())
 }
 
 impl InProcess {

@@ -195,3 +195,75 @@ fn a_rerun_writes_nothing_new_and_leaves_pages_edited_since_alone() {
         "edited in quire"
     );
 }
+
+#[test]
+fn the_original_markup_of_a_converted_revision_stays_readable() {
+    let data = TempDir::new().unwrap();
+    let setup = setup(data.path());
+    let mut converted = revision("**bold**\n", "alice", 1_000, SourceKind::Edit);
+    converted.original = Some("'''bold'''\n".to_owned());
+    let summary = import(&setup, vec![page("Converted", vec![converted])]).unwrap();
+    assert_eq!(summary.revisions, 1);
+    let client = client(&setup);
+    let original = client.get("/+raw/Converted?rev=1&original=1");
+    assert_eq!(original.text(), "'''bold'''\n");
+    assert_eq!(client.get("/+raw/Converted").text(), "**bold**\n");
+    let native = client.get("/+raw/FrontPage?original=1");
+    assert_eq!(native.status, 404);
+    assert!(
+        native.text().contains("was not imported"),
+        "{}",
+        native.text()
+    );
+}
+
+#[test]
+fn accounts_come_in_once_with_their_old_hash_and_reserved_names_are_listed() {
+    let data = TempDir::new().unwrap();
+    let setup = setup(data.path());
+    let user = |name: &str| quire::import::SourceUser {
+        name: name.to_owned(),
+        display_name: format!("{name} of the old wiki"),
+        email: format!("{name}@example.org"),
+        // "Pässwort 123", as accounts.rs's MoinMoin test makes it.
+        password_hash: Some(
+            "{SSHA}3Wd4cAZ34VelOBOzUGKF9lHKiQIwMTIzNDU2Nzg5YWJjZGVmZ2hpag==".to_owned(),
+        ),
+        created: Some(1_100_000_000),
+    };
+    let run = |names: &[&str]| {
+        let mut importer = Importer::new(&setup, "test", true).unwrap();
+        for name in names {
+            importer.user(user(name));
+        }
+        importer.finish()
+    };
+    let err = run(&["alice", "All"]).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<quire::import::Incomplete>()
+            .unwrap()
+            .failed,
+        1
+    );
+    let log = std::fs::read_to_string(data.path().join("import-test.log")).unwrap();
+    assert!(log.contains("failed: user All:"), "{log}");
+    let again = run(&["alice"]).unwrap();
+    assert_eq!(again.users, 0, "an existing account is left as it is");
+
+    let storage = Storage::open(&data.path().join("wiki.sqlite3")).unwrap();
+    let alice = storage.user("alice").unwrap().unwrap();
+    assert_eq!(alice.email, "alice@example.org");
+    let outcome = storage
+        .log_in(&storage::LoginAttempt {
+            name: "alice",
+            password: "Pässwort 123",
+            address: "127.0.0.1",
+            device: None,
+            time: None,
+        })
+        .unwrap();
+    assert!(
+        matches!(outcome, storage::LoginOutcome::LoggedIn(_)),
+        "{outcome:?}"
+    );
+}

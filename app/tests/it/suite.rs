@@ -383,3 +383,22 @@ fn read_http_response(stream: TcpStream, head_only: bool) -> TestResponse {
         body,
     }
 }
+
+/// Makes the accounts `accounts` (name, role), each with `password`, in the wiki at `data`.
+pub fn create_accounts(data: &std::path::Path, accounts: &[(&str, storage::Role)], password: &str) {
+    let storage = quire::datadir::DataDir::locate(Some(data))
+        .open_storage()
+        .unwrap();
+    for &(name, role) in accounts {
+        let user = storage::NewUser {
+            name,
+            display_name: None,
+            email: "",
+            role,
+            password,
+            invite: None,
+            reserved: &[],
+        };
+        storage.create_user(&user).unwrap();
+    }
+}

@@ -9,6 +9,7 @@ mod bench_files;
 mod browser;
 mod cgi_fcgi;
 mod combinations;
+mod faults;
 mod fcgi_probe;
 mod feeds;
 mod forwarded;

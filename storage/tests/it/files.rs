@@ -657,7 +657,8 @@ fn an_upgraded_database_asks_for_its_links_again() {
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     conn.execute_batch(
         "DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
-         DROP TABLE blob_chunks; DROP TABLE blobs; PRAGMA user_version = 13;",
+         DROP TABLE blob_chunks; DROP TABLE blobs; DROP TABLE revision_originals;
+         DROP TABLE revision_groups; DROP TABLE group_scan; PRAGMA user_version = 13;",
     )
     .unwrap();
     drop(conn);

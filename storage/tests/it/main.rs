@@ -10,6 +10,7 @@ mod concurrency;
 mod files;
 mod history;
 mod import;
+mod imported_users;
 mod lifecycle;
 mod links;
 mod open;

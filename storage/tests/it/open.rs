@@ -157,3 +157,27 @@ fn a_held_write_lock_ends_in_busy_after_the_timeout() {
     drop(lock);
     assert_eq!(saved(&storage, edit("P", "y", Some(1), 2)), 2);
 }
+
+/// The durability promise (ARCHITECTURE.md's invariants): every connection a wiki writes through
+/// syncs at each commit, so a save that returned survives a power loss; bulk work opts out and
+/// syncs once at the end.
+#[test]
+fn every_connection_syncs_each_commit_unless_opened_for_bulk_work() {
+    let db = TempDb::new();
+    let storage = Storage::open(&db.path).unwrap();
+    assert_eq!(storage.synchronous_level().unwrap(), 2, "FULL");
+    // A second connection, opened while the first is busy, is configured the same.
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| storage.synchronous_level().unwrap());
+        assert_eq!(storage.synchronous_level().unwrap(), 2);
+        assert_eq!(first.join().unwrap(), 2);
+    });
+    drop(storage);
+    let bulk = Storage::open_with(
+        &db.path,
+        &Options::default().durability(storage::Durability::Bulk),
+    )
+    .unwrap();
+    assert_eq!(bulk.synchronous_level().unwrap(), 1, "NORMAL");
+    bulk.sync().unwrap();
+}

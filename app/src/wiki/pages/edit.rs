@@ -3,7 +3,7 @@
 //! (`super::merge`), and a conflict comes back as the editor with every text kept. Text over a render
 //! bound (`super::render`) is neither previewed nor saved: the editor comes back with it, and a 422.
 
-use gateway::{HttpError, Response};
+use gateway::{ErrorReport, HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
 use storage::{AuditKind, Revision, Save, SaveOutcome};
@@ -13,6 +13,7 @@ use crate::wiki::metrics::Event;
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::pages::render::Unrendered;
 use crate::wiki::pages::spam::Refusal;
+use crate::wiki::plumbing::error::Unsaved;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::{as_str_pairs, file_targets, link_targets, PageName};
 use crate::wiki::plumbing::params::comment_param;
@@ -53,6 +54,7 @@ struct ConflictShown {
 
 /// What the editor's form sends: the text, the comment, the revision the editor started from, and
 /// whether to save or preview. Checked here, before anything is rendered or stored.
+#[derive(Clone)]
 struct EditForm {
     /// With CRLF line ends made LF, so diffs stay clean.
     text: String,
@@ -79,6 +81,9 @@ enum Beside {
     /// A save sent without a good CSRF token, its session having expired mid-edit: nothing saved,
     /// the text kept to be saved again (a 403).
     SessionExpired,
+    /// A save the database refused for reasons outside the request (a full disk: 507; busy or
+    /// unwritable: 503 with `Retry-After`): nothing saved, the text kept, the cause logged.
+    Unsaved(Unsaved),
 }
 
 impl EditForm {
@@ -156,6 +161,20 @@ impl Wiki {
         name: &PageName,
     ) -> Result<Response, WikiError> {
         let form = EditForm::read(exchange, self.settings.max_page_bytes)?;
+        // Any write on the way (the save, a merge's save, the anti-spam counters) may meet a full
+        // disk or a lock: the text must come back either way.
+        let kept = form.clone();
+        self.save_form(exchange, name, form)
+            .or_else(|err| self.unsaved(exchange, name, kept, err))
+    }
+
+    /// [`Wiki::save_page`] once the form is read.
+    fn save_form(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: EditForm,
+    ) -> Result<Response, WikiError> {
         if form.preview {
             // The permit is held until the editor page around the preview is built.
             let (beside, _permit) = match self.render_unsaved(exchange, name, &form.text) {
@@ -301,6 +320,30 @@ impl Wiki {
         self.edit_again(exchange, name, form, Beside::SessionExpired)
     }
 
+    /// A save that failed: the editor with the user's text when the database refused the write for
+    /// reasons outside the request (see [`Beside::Unsaved`]), any other failure as it is.
+    fn unsaved(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: EditForm,
+        err: WikiError,
+    ) -> Result<Response, WikiError> {
+        match err {
+            WikiError::Storage(storage) => match storage.write_refusal() {
+                Some(refusal) => {
+                    // Logged here, not through the response: debug mode would replace the
+                    // editor, and with it the user's text, by the error's details.
+                    let cause = ErrorReport::new(storage);
+                    tracing::error!(page = %name, error = %cause, "a save could not be stored; the editor keeps the text");
+                    self.edit_again(exchange, name, form, Beside::Unsaved(refusal.into()))
+                }
+                None => Err(WikiError::Storage(storage)),
+            },
+            other => Err(other),
+        }
+    }
+
     /// Saves `text` as a new revision with its outgoing links, attributed to the requester; wakes the
     /// search indexer after a save. The one write path of edits, reverts and merges.
     pub(crate) fn store(
@@ -333,10 +376,7 @@ impl Wiki {
             self.indexer.saved();
             self.metrics.count(Event::Save);
             if acl_changed {
-                let detail = match markup::pragmas(text).acl {
-                    Some(line) => format!("revision {rev}: #acl {line}"),
-                    None => format!("revision {rev}: no #acl line"),
-                };
+                let detail = self.acl_audit_detail(name, rev, text);
                 self.audit(&exchange.viewer, AuditKind::Acl, name.as_str(), &detail);
             }
         }
@@ -384,6 +424,11 @@ impl Wiki {
             Beside::SessionExpired => {
                 view.notice = Some(SESSION_EXPIRED.to_owned());
                 StatusCode::FORBIDDEN
+            }
+            Beside::Unsaved(unsaved) => {
+                view.notice = Some(unsaved.message("Your text is kept below: save it again"));
+                retry_after = unsaved.retry_after();
+                unsaved.status()
             }
             Beside::Refused(refusal) => {
                 view.notice = Some(refusal.message("saved"));

@@ -128,6 +128,7 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
+        self.check_group_presence(&exchange.viewer, name, false)?;
         let change = (AuditKind::Delete, "Deleted");
         self.change_presence(exchange, name, change, Storage::delete, || {
             format!("There is no page called {name} to delete.")
@@ -140,6 +141,7 @@ impl Wiki {
         exchange: &mut Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
+        self.check_group_presence(&exchange.viewer, name, true)?;
         let change = (AuditKind::Undelete, "Undeleted");
         self.change_presence(exchange, name, change, Storage::undelete, || {
             format!("There is no deleted page called {name} to bring back.")

@@ -44,6 +44,16 @@
 //! governing line, which for a deleted page is its last text's), so dropping the line needs the
 //! admin right.
 //!
+//! **Group pages are ACL data too.** A page whose name matches `page_group_regex` defines a group
+//! (`crate::acl`'s module doc), and its members are derived from the revision log the way ACL lines
+//! are (`storage::page_groups`, caught up here, keyed by the pattern so that a changed setting scans
+//! again), so no request parses a group page: the [`AclMap`] holds the groups, `[groups]` and the
+//! pages' merged, built once per position of the revision log and shared. A save through any
+//! process moves that position, so every process sees the new members at its next request. Changing
+//! what a group page defines (its members by a save, the group itself by a delete, undelete or
+//! rename) is changing an ACL when an ACL names the group, directly or through another group, and
+//! needs the admin right on the page, like an `#acl` line (`Wiki::check_acl_change`).
+//!
 //! Refusals name only what the viewer named: a rename refused because of a subpage the viewer may
 //! not see says so without naming it, and the redirect a renamed page leaves at its old name only
 //! sends on those who may read the page (`Wiki::gone_page`).
@@ -53,9 +63,10 @@ use std::sync::{Arc, Mutex};
 
 use gateway::HttpError;
 use http::StatusCode;
+use storage::{ChangeKind, LoggedRevision, StorageError};
 
 pub(crate) use crate::acl::Right;
-use crate::acl::{Acl, Policy, Principal};
+use crate::acl::{member_set, Acl, Groups, GuardedGroups, Policy, Principal};
 
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::routes::{Route, Verb};
@@ -72,6 +83,12 @@ pub(crate) struct AclMap {
     /// Every ACL of the revisions of each page that had a line in some revision (`None`: the
     /// default, for revisions without one). Pages absent from it had no other ACL than their current.
     history: HashMap<String, Vec<Option<Acl>>>,
+    /// Every group: `[groups]` and the group pages', merged (`Groups::with_pages`).
+    groups: Groups,
+    /// Each live group page's members, as it lists them.
+    page_groups: HashMap<String, Vec<String>>,
+    /// The groups some ACL names, directly or through another group.
+    guarded: GuardedGroups,
 }
 
 /// The [`AclMap`] a long-running process keeps, with the newest revision id it was built at.
@@ -98,7 +115,26 @@ impl Access<'_> {
 
     /// Whether the viewer has `right` on the page called `page`.
     pub(crate) fn may(&self, right: Right, page: &str) -> bool {
-        self.policy.may(self.who(), self.map.acls.get(page), right)
+        self.may_under(self.map.acls.get(page), right)
+    }
+
+    /// Whether the viewer has `right` on a page under `acl` (`None`: a page without a line).
+    fn may_under(&self, acl: Option<&Acl>, right: Right) -> bool {
+        self.policy
+            .may_with(&self.map.groups, self.who(), acl, right)
+    }
+
+    /// Whether a page called `page` defining `new` (`None`: no group) would change a group some ACL
+    /// names: what then needs the admin right on it. A name `[groups]` defines is no page's group.
+    fn changes_guarded_group(&self, page: &str, new: Option<&[String]>) -> bool {
+        let old = self
+            .map
+            .page_groups
+            .get(page)
+            .map(|members| member_set(members));
+        old != new.map(member_set)
+            && self.map.guarded.contains(page)
+            && !self.policy.groups().is_group(page)
     }
 
     /// Whether the viewer may read `page`: the filter for every listing of current texts and names.
@@ -109,12 +145,12 @@ impl Access<'_> {
     /// Whether the viewer may read `page`'s past: its current text and every ACL any of its
     /// revisions had allow it (see the module doc). The filter for every listing of changes.
     pub(crate) fn can_read_history(&self, page: &str) -> bool {
-        let who = self.who();
         self.can_read(page)
-            && self.map.history.get(page).is_none_or(|acls| {
-                acls.iter()
-                    .all(|acl| self.policy.may(who, acl.as_ref(), Right::Read))
-            })
+            && self
+                .map
+                .history
+                .get(page)
+                .is_none_or(|acls| acls.iter().all(|acl| self.reads(acl.as_ref())))
     }
 
     /// Why dispatch would refuse `route` to the viewer (the rights it needs on the page it names),
@@ -142,7 +178,7 @@ impl Access<'_> {
 
     /// Whether the viewer may read a page under `acl` (`None`: a page without a line).
     fn reads(&self, acl: Option<&Acl>) -> bool {
-        self.policy.may(self.who(), acl, Right::Read)
+        self.may_under(acl, Right::Read)
     }
 
     /// Whether some page is hidden from this viewer. When none is, a listing needs no filtering.
@@ -206,7 +242,9 @@ impl Wiki {
     /// A save that changes the page's `#acl` line needs the admin right on the page (MoinMoin's rule),
     /// on top of the write right dispatch checked. The line it changes is the governing one: the
     /// current text's, or for a deleted page its last text's, so re-creating a deleted page without
-    /// its line is a change too. `true` when the save changes the line (for the audit log).
+    /// its line is a change too. So does a save that changes the members of a group page whose group
+    /// an ACL names (see the module doc). `true` when the save changes either (for the audit log,
+    /// [`Wiki::acl_audit_detail`]).
     pub(crate) fn check_acl_change(
         &self,
         viewer: &Viewer,
@@ -215,19 +253,116 @@ impl Wiki {
     ) -> Result<bool, WikiError> {
         let access = self.access(viewer)?;
         let new = markup::pragmas(new_text).acl.map(|line| Acl::parse(&line));
-        if access.map.acls.get(page.as_str()) == new.as_ref() {
+        let line_changed = access.map.acls.get(page.as_str()) != new.as_ref();
+        let members = self.group_page_members(page.as_str(), new_text);
+        let group_changed = access.changes_guarded_group(page.as_str(), members.as_deref());
+        if !line_changed && !group_changed {
             return Ok(false);
         }
         if access.may(Right::Admin, page.as_str()) {
             return Ok(true);
         }
+        let what = if line_changed {
+            "its #acl line. Nothing was saved; keep the line as it was"
+        } else {
+            "the members of its group, which access control lines name. Nothing was saved; keep the list as it was"
+        };
         Err(HttpError::new(
             StatusCode::FORBIDDEN,
             format!(
-                "Only users with the admin right on {page} may change its #acl line. Nothing was saved; keep the line as it was to save your other changes."
+                "Only users with the admin right on {page} may change {what} to save your other changes."
             ),
         )
         .into())
+    }
+
+    /// What the audit log says of a save that changed who may do what (`check_acl_change` said so):
+    /// the new `#acl` line, and a group page's new members.
+    pub(crate) fn acl_audit_detail(&self, page: &PageName, rev: u64, text: &str) -> String {
+        let mut detail = match markup::pragmas(text).acl {
+            Some(line) => format!("revision {rev}: #acl {line}"),
+            None => format!("revision {rev}: no #acl line"),
+        };
+        if let Some(members) = self.group_page_members(page.as_str(), text) {
+            detail.push_str(&format!("; group members: {}", members.join(", ")));
+        }
+        detail
+    }
+
+    /// The members a page called `page` with `text` defines, `None` when it is no group page.
+    fn group_page_members(&self, page: &str, text: &str) -> Option<Vec<String>> {
+        self.acl
+            .group_pages()
+            .is_group_page(page)
+            .then(|| markup::group_members(text))
+    }
+
+    /// Deleting a group page ends its group, and undeleting one brings it back: when an ACL names
+    /// the group, that needs the admin right on the page (see the module doc).
+    pub(crate) fn check_group_presence(
+        &self,
+        viewer: &Viewer,
+        page: &PageName,
+        undeleting: bool,
+    ) -> Result<(), WikiError> {
+        if !self.acl.group_pages().is_group_page(page.as_str()) {
+            return Ok(());
+        }
+        let access = self.access(viewer)?;
+        let members = if undeleting {
+            self.last_text(page)?
+                .and_then(|text| self.group_page_members(page.as_str(), &text))
+        } else {
+            None
+        };
+        if !access.changes_guarded_group(page.as_str(), members.as_deref())
+            || access.may(Right::Admin, page.as_str())
+        {
+            return Ok(());
+        }
+        let (verb, done) = if undeleting {
+            ("bring it back", "undeleted")
+        } else {
+            ("delete it", "deleted")
+        };
+        Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Only users with the admin right on {page} may {verb}: it defines the group {page}, which access control lines name. Nothing was {done}."
+            ),
+        )
+        .into())
+    }
+
+    /// The text a deleted page had before its deletion, which undeleting brings back.
+    fn last_text(&self, page: &PageName) -> Result<Option<String>, WikiError> {
+        let Some(deletion) = self.storage.current(page.as_str())? else {
+            return Ok(None);
+        };
+        let before = deletion.meta.rev.saturating_sub(1);
+        Ok(self
+            .storage
+            .revision(page.as_str(), before)?
+            .map(|revision| revision.text))
+    }
+
+    /// Whether moving the page `old` to `new` leaves the groups ACLs name as they are, or the
+    /// viewer has the admin right where it changes them: on `old`, whose group goes, and on `new`,
+    /// whose group comes (see the module doc).
+    fn may_move_group(&self, access: &Access<'_>, old: &str, new: &str) -> Result<bool, WikiError> {
+        let pages = self.acl.group_pages();
+        if !pages.is_group_page(old) && !pages.is_group_page(new) {
+            return Ok(true);
+        }
+        if access.changes_guarded_group(old, None) && !access.may(Right::Admin, old) {
+            return Ok(false);
+        }
+        if !pages.is_group_page(new) {
+            return Ok(true);
+        }
+        let text = self.storage.current(old)?.map(|revision| revision.text);
+        let members = text.map(|text| markup::group_members(&text));
+        Ok(!access.changes_guarded_group(new, members.as_deref()) || access.may(Right::Admin, new))
     }
 
     /// Whether `viewer` may read `page`'s past (see the module doc); 403 if not. Every controller
@@ -260,13 +395,21 @@ impl Wiki {
                 }
             }
         }
-        let allowed = |(old, new): &(String, String)| {
-            [Right::Read, Right::Write, Right::Delete]
+        let allowed = |(old, new): &(String, String)| -> Result<bool, WikiError> {
+            Ok([Right::Read, Right::Write, Right::Delete]
                 .into_iter()
                 .all(|right| access.may(right, old))
                 && access.may(Right::Write, new)
+                && self.may_move_group(&access, old, new)?)
         };
-        let Some(refused) = moves.iter().position(|pair| !allowed(pair)) else {
+        let mut refused = None;
+        for (at, pair) in moves.iter().enumerate() {
+            if !allowed(pair)? {
+                refused = Some(at);
+                break;
+            }
+        }
+        let Some(refused) = refused else {
             return Ok(());
         };
         let message = if refused == 0 {
@@ -289,12 +432,20 @@ impl Wiki {
                 }
             }
         }
-        let mut mark = self.storage.acl_scan_mark()?;
-        while mark < last {
-            let batch = self.storage.revisions_after(mark, SCAN_BATCH)?;
-            let Some(upto) = batch.last().map(|logged| logged.id) else {
-                break;
-            };
+        // One pass over the revision log for both scans, from the one further behind (the group
+        // scan alone starts again after `page_group_regex` changed; recording a revision twice is
+        // harmless, its rows are the same).
+        let acl_mark = self.storage.acl_scan_mark()?;
+        let pages = self.acl.group_pages();
+        let group_mark = match pages.pattern() {
+            Some(pattern) => Some((pattern, self.storage.group_scan_mark(pattern)?)),
+            None => None,
+        };
+        let start = group_mark.map_or(acl_mark, |(_, mark)| mark.min(acl_mark));
+        let mark = self.catch_up(start, last, |batch, upto| {
+            if let Some((pattern, _)) = group_mark {
+                self.record_group_scan(pattern, batch, upto)?;
+            }
             let lines: Vec<(u64, String)> = batch
                 .iter()
                 .filter_map(|logged| {
@@ -307,9 +458,8 @@ impl Wiki {
                 .iter()
                 .map(|(id, line)| (*id, line.as_str()))
                 .collect();
-            self.storage.record_acl_scan(upto, &lines)?;
-            mark = upto;
-        }
+            self.storage.record_acl_scan(upto, &lines)
+        })?;
         let found = self.storage.acl_lines(mark)?;
         let mut acls: HashMap<String, Acl> = found
             .lines
@@ -333,11 +483,90 @@ impl Wiki {
             let acl = line.map(|line| Acl::parse(&line));
             history.entry(name).or_default().push(acl);
         }
-        let map = Arc::new(AclMap { acls, history });
+        let page_groups = match group_mark {
+            Some(_) => self.page_groups(mark)?,
+            None => HashMap::new(),
+        };
+        let groups = self.acl.groups().with_pages(page_groups.clone());
+        let guarded = self.acl.guarded_groups(&groups, acls.values());
+        let map = Arc::new(AclMap {
+            acls,
+            history,
+            groups,
+            page_groups,
+            guarded,
+        });
         if let Ok(mut built) = self.acl_cache.built.lock() {
             *built = Some((last, Arc::clone(&map)));
         }
         Ok(map)
+    }
+
+    /// Records the group pages among `batch`, the revision log up to id `upto`, as the scan under
+    /// `pattern` finds them.
+    fn record_group_scan(
+        &self,
+        pattern: &str,
+        batch: &[LoggedRevision],
+        upto: u64,
+    ) -> Result<(), StorageError> {
+        let pages = self.acl.group_pages();
+        let found: Vec<(u64, Vec<String>)> = batch
+            .iter()
+            .filter(|logged| {
+                !matches!(logged.revision.meta.kind, ChangeKind::Delete)
+                    && pages.is_group_page(&logged.revision.meta.page)
+            })
+            .map(|logged| (logged.id, markup::group_members(&logged.revision.text)))
+            .collect();
+        let found: Vec<(u64, &[String])> = found
+            .iter()
+            .map(|(id, members)| (*id, members.as_slice()))
+            .collect();
+        self.storage.record_group_scan(pattern, upto, &found)
+    }
+
+    /// Every live group page's members, as the scan up to `mark` found them and, for pages saved
+    /// since, as their text says.
+    fn page_groups(&self, mark: u64) -> Result<HashMap<String, Vec<String>>, WikiError> {
+        let pages = self.acl.group_pages();
+        let found = self.storage.page_groups(mark)?;
+        // The name is checked again: the scan knows each page as it was called then.
+        let mut groups: HashMap<String, Vec<String>> = found
+            .groups
+            .into_iter()
+            .filter(|(name, _)| pages.is_group_page(name))
+            .collect();
+        // Saved after the scan above: read their text now rather than miss their members.
+        for (name, rev) in found.unscanned {
+            groups.remove(&name);
+            if !pages.is_group_page(&name) {
+                continue;
+            }
+            if let Some(revision) = self.storage.revision(&name, rev)? {
+                groups.insert(name, markup::group_members(&revision.text));
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Reads the revision log from after `mark` up to `last` in batches, handing each batch and the
+    /// id of its last revision to `record`; returns how far it came.
+    fn catch_up(
+        &self,
+        mut mark: u64,
+        last: u64,
+        mut record: impl FnMut(&[LoggedRevision], u64) -> Result<(), StorageError>,
+    ) -> Result<u64, WikiError> {
+        while mark < last {
+            let batch = self.storage.revisions_after(mark, SCAN_BATCH)?;
+            let Some(upto) = batch.last().map(|logged| logged.id) else {
+                break;
+            };
+            record(&batch, upto)?;
+            mark = upto;
+        }
+        Ok(mark)
     }
 }
 

@@ -43,10 +43,16 @@ impl Wiki {
             message: err.message().to_owned(),
         };
         let cause = err.cause().cloned();
+        let retry_after = err.retry_after();
         match self.html(status, "error.html", view) {
             Ok(mut response) => {
                 if let Some(cause) = cause {
                     response.extensions_mut().insert(cause);
+                }
+                if let Some(seconds) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
                 }
                 response
             }
