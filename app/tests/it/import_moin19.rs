@@ -130,6 +130,7 @@ fn a_real_moin_wiki_imports_with_its_history_and_renders() {
     let summary = import(data.path(), moin.path());
     assert_eq!(summary.failed, 0);
     assert_eq!(summary.pages, 9);
+    assert_eq!(summary.users, 1);
     assert_eq!(summary.files, 1);
 
     let storage = storage(data.path());
@@ -222,9 +223,7 @@ fn a_real_moin_wiki_imports_with_its_history_and_renders() {
     assert!(old.status.is_redirection(), "{:?}", old.status);
 }
 
-// Accounts go in through `Importer::user`, which comes with storage's `import_user` (helper B's branch).
 #[test]
-#[ignore = "needs Importer::user, merged with storage's import_user"]
 fn accounts_come_over_with_their_email_and_display_name() {
     let moin = small_wiki();
     let data = TempDir::new().unwrap();
@@ -244,6 +243,7 @@ fn accounts_come_over_with_their_email_and_display_name() {
     };
     let data = TempDir::new().unwrap();
     let summary = import(data.path(), real_copy(&real).path());
+    assert_eq!(summary.failed, 0);
     assert_eq!(summary.users, 1);
     let account = storage(data.path()).user("acbart").unwrap().unwrap();
     assert_eq!(account.email, "acbart@vt.edu");
@@ -385,7 +385,7 @@ fn small_wiki() -> TempDir {
     fs::create_dir_all(root.join("user")).unwrap();
     fs::write(
         root.join("user").join(john),
-        "name=John Doe\naliasname=Johnny\nemail=john@example.org\nenc_password={SSHA}c2VjcmV0c2FsdA==\n",
+        "name=John Doe\naliasname=Johnny\nemail=john@example.org\nenc_password={SSHA}If6dQsk7Nw2pCCjUjqb27h9cSEQwMTIzNDU2Nzg5\n",
     )
     .unwrap();
     fs::write(

@@ -79,7 +79,7 @@ impl Moin19 {
             pages::read_log(&self.root.join("edit-log"), "edit-log", &mut warnings).by_page();
         warnings.report(importer);
         for account in users.accounts {
-            hand_over_account(importer, account);
+            importer.user(account);
         }
         let pages_dir = self.root.join("pages");
         let mut folders: Vec<OsString> = std::fs::read_dir(&pages_dir)
@@ -121,20 +121,6 @@ impl Moin19 {
         }
         Ok(())
     }
-}
-
-/// Gives an account to the importer.
-// The importer takes accounts once `Importer::user` (with storage's `import_user`) is on main; until
-// then each is named in a warning, so none is lost silently. At the merge this becomes
-// `importer.user(account)`.
-fn hand_over_account(importer: &mut Importer, account: crate::import::SourceUser) {
-    importer.warn(
-        "user/",
-        format!(
-            "account {} not imported: this build does not import accounts yet",
-            account.name
-        ),
-    );
 }
 
 /// Warnings gathered while reading, each with its origin, handed to the importer in order.
