@@ -227,6 +227,38 @@ pub enum Command {
     /// Manage the secret keys that seal session cookies (DATA/session.key).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Bring pages, their history, files and accounts in from another wiki.
+    ///
+    /// Safe to run again: pages already imported get only their new
+    /// revisions. Prints a summary; exits with status 2 when a page could
+    /// not be imported.
+    ///
+    /// Example: quire --data /srv/wiki import moin19 /srv/moin/mywiki/data
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// `quire import …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum ImportCommand {
+    /// Import a MoinMoin 1.9 wiki: every page with every revision (time,
+    /// author, comment), renames and deletions, the current attachments, and
+    /// the accounts with their password hashes (checked at login, then
+    /// upgraded).
+    ///
+    /// PATH is the data directory, the folder holding pages/, user/ and
+    /// edit-log (in a wiki instance, its data/ folder). The markup is
+    /// converted to Markdown; the original is kept beside each revision.
+    /// MoinMoin's own help pages (the underlay) are not imported.
+    ///
+    /// Example: quire --data /srv/wiki import moin19 /srv/moin/mywiki/data
+    Moin19 {
+        /// The MoinMoin 1.9 data directory (holding pages/, user/, edit-log).
+        path: PathBuf,
+        /// No progress lines (for scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 /// `quire user …`.

@@ -8,7 +8,7 @@ use clap::Parser;
 use tracing_subscriber::filter::Directive;
 use tracing_subscriber::EnvFilter;
 
-use quire::cli::{CgiOptions, Cli, Command, GlobalOptions, ServerFlags};
+use quire::cli::{CgiOptions, Cli, Command, GlobalOptions, ImportCommand, ServerFlags};
 use quire::commands::{self, Setup};
 use quire::config::ListenFlags;
 
@@ -108,6 +108,9 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
         }
         Command::Keys(command) => {
             commands::user::keys(&Setup::existing(&plain, ListenFlags::default())?, &command)
+        }
+        Command::Import(ImportCommand::Moin19 { path, quiet }) => {
+            commands::import_moin19::run(&plain, &path, quiet).map(|_| ())
         }
     }
 }

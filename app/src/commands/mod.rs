@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod cgi;
 pub mod fastcgi;
+pub mod import_moin19;
 pub mod init;
 pub mod reindex;
 pub mod restore;

@@ -26,6 +26,7 @@ mod groups;
 mod health;
 mod hosts;
 mod import;
+mod import_moin19;
 mod operator;
 mod scenarios;
 mod search;
