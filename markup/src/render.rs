@@ -87,7 +87,18 @@ fn is_file_link(tag: &Tag<'_>) -> bool {
     }
 }
 
+/// A wiki link's target and whether it has a label. In a table a label is written `[[Page\|label]]`
+/// (GFM splits cells at every unescaped `|`), and pulldown-cmark leaves the backslash on the target:
+/// it is the escape, not part of the name.
 fn wikilink_dest<'t>(tag: &'t Tag<'_>) -> Option<(&'t str, bool)> {
+    let (dest, piped) = wikilink_dest_raw(tag)?;
+    match dest.strip_suffix('\\') {
+        Some(escaped) if piped => Some((escaped, piped)),
+        _ => Some((dest, piped)),
+    }
+}
+
+fn wikilink_dest_raw<'t>(tag: &'t Tag<'_>) -> Option<(&'t str, bool)> {
     match tag {
         Tag::Link {
             link_type: LinkType::WikiLink { has_pothole },

@@ -56,10 +56,23 @@ const SCHEMES: [&str; 4] = ["http://", "https://", "ftp://", "mailto:"];
 /// Converts one inline unit: `text` may hold line breaks (a paragraph's lines); `line` is the number of its
 /// first line, for warnings.
 pub(super) fn convert(text: &str, place: Place, line: usize, sink: &mut Sink<'_>) -> String {
+    convert_in(text, place, line, sink, false)
+}
+
+/// [`convert`], inside a link's label when `in_label`: there a CamelCase word stays a word, as
+/// MoinMoin showed it (a link inside a link is no link in Markdown).
+fn convert_in(
+    text: &str,
+    place: Place,
+    line: usize,
+    sink: &mut Sink<'_>,
+    in_label: bool,
+) -> String {
     let mut scanner = Scanner {
         text,
         place,
         line,
+        in_label,
         out: String::with_capacity(text.len() + text.len() / 8),
         open: Vec::new(),
         absent_from: [usize::MAX; CLOSERS.len()],
@@ -79,6 +92,8 @@ struct Scanner<'t> {
     text: &'t str,
     place: Place,
     line: usize,
+    /// Inside a link's label: CamelCase words are not links.
+    in_label: bool,
     out: String,
     open: Vec<Toggle>,
     /// Per closer: from which offset it is known not to occur before the end of the current line.
@@ -268,7 +283,13 @@ impl Scanner<'_> {
             return None;
         }
         self.flush_plain(at, sink);
-        let inner = convert(&self.text[at + width..close], self.place, self.line, sink);
+        let inner = convert_in(
+            &self.text[at + width..close],
+            self.place,
+            self.line,
+            sink,
+            self.in_label,
+        );
         self.out
             .push_str(&format!("<{element}>{inner}</{element}>"));
         self.line_start = false;
@@ -354,7 +375,7 @@ impl Scanner<'_> {
     }
 
     fn label(&self, label: &str, sink: &mut Sink<'_>) -> String {
-        convert(label.trim(), self.place, self.line, sink)
+        convert_in(label.trim(), self.place, self.line, sink, true)
     }
 
     /// `{{target|alt|parameters}}`: attachments stay (quire renders them), external images become
@@ -424,7 +445,7 @@ impl Scanner<'_> {
         for word in camel_words(text) {
             self.push_plain(&text[from..word.start], sink);
             let camel = &text[word.clone()];
-            if sink.options.camel_case {
+            if sink.options.camel_case || self.in_label {
                 self.out.push_str(camel);
             } else {
                 self.out.push_str(&format!("[[{camel}]]"));

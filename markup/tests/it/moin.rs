@@ -264,6 +264,28 @@ proptest! {
 fn a_labelled_link_in_a_table_cell_stays_one_cell() {
     let html = crate::html(&md("||[[Home|go home]]||b||\n"));
     assert!(html.contains(">go home</a></th>"), "{html}");
+    // And it leads to the page named, not to one with the cell's escape in its name.
+    assert_eq!(
+        markup::wiki_links(&md("||[[Home|go home]]||b||\n"), "P"),
+        ["Home"]
+    );
+    assert!(html.contains("href=\"/wiki/Home\""), "{html}");
+}
+
+/// A CamelCase word in a link's label is a word: a link inside a link is none in Markdown.
+#[test]
+fn camel_case_in_a_link_label_stays_a_word() {
+    assert_eq!(
+        md("[[http://moinmo.in/|MoinMoin Wiki]]\n"),
+        "[MoinMoin Wiki](<http://moinmo.in/>)\n"
+    );
+    assert_eq!(md("[[Home|see FrontPage]]\n"), "[[Home|see FrontPage]]\n");
+    let html = crate::html(&md("[[http://moinmo.in/|'''MoinMoin''' Wiki]]\n"));
+    assert!(
+        html.contains("<a href=\"http://moinmo.in/\"")
+            && html.contains("<strong>MoinMoin</strong> Wiki</a>"),
+        "{html}"
+    );
 }
 
 /// Openers without closers on one long line: each closer is searched for once per line, not once per
