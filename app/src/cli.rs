@@ -215,6 +215,15 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki restore /var/backups/wiki-2026-12-01.tar
     Restore(RestoreOptions),
+    /// Write the wiki into a folder: Markdown files, or a git repository with the whole history.
+    ///
+    /// DIR is created if missing. A folder that holds anything is refused, unless it is an earlier
+    /// export of the same kind (it then holds .quire-export, or .git/quire-export for git), which
+    /// is emptied and written anew. The wiki may keep serving meanwhile.
+    ///
+    /// Example: quire --data /srv/wiki export git /srv/wiki-history
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Manage accounts: add, change password or role, list, disable, invite.
     ///
     /// Passwords are read from a prompt on the terminal, or with
@@ -293,6 +302,43 @@ pub enum UserCommand {
         /// How many days the code stays valid [default: 7].
         #[arg(long, value_name = "N", default_value_t = 7)]
         days: u32,
+    },
+}
+
+/// `quire export …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum ExportCommand {
+    /// The current pages as .md files in folders, for a forge or an editor.
+    ///
+    /// Page A/B is A/B.md, and its files are in the folder A/B.files/ beside it. Wiki links and
+    /// attachment links become relative links to those files ([[Other Page|x]] is
+    /// [x](../Other%20Page.md)), so the folder reads right on a forge; links in code stay as
+    /// written. Characters a file system refuses (such as : \ * ?) are written as %XX. History
+    /// and deleted pages are not written: `quire export git` has them.
+    ///
+    /// Example: quire --data /srv/wiki export markdown /tmp/wiki-pages
+    Markdown {
+        /// The folder to write into.
+        dir: PathBuf,
+        /// No progress lines (for cron and scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The whole history as a git repository, one commit per revision, with the git command line.
+    ///
+    /// Each revision is a commit by its author (the account's e-mail address, or
+    /// NAME@quire.invalid), at its time, with its comment as the message; texts are committed as
+    /// stored, so `quire import markdown DIR` gives back the same pages and revisions. Deletions
+    /// remove the file and renames move it. Each page's current files are committed after the
+    /// history. Needs git installed.
+    ///
+    /// Example: quire --data /srv/wiki export git /srv/wiki-history
+    Git {
+        /// The folder to make the repository in.
+        dir: PathBuf,
+        /// No progress lines (for cron and scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 

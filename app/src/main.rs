@@ -99,6 +99,9 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
             commands::backup::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
         Command::Restore(options) => commands::restore::run(&plain, &options),
+        Command::Export(command) => {
+            commands::export::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
+        }
         Command::User(command) => {
             commands::user::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }
