@@ -73,7 +73,7 @@ pub fn escape_segment(segment: &str) -> String {
 
 /// A file or folder name back to the segment [`escape_segment`] made it from: every `%XX` is decoded;
 /// `None` when the bytes are not UTF-8 or the segment is one a page or file name cannot have (empty,
-/// `.`, `..`, a `/` or a control character). A `\\` is kept: quire allows it in page names, and
+/// `.`, `..`, a `/` or a control character). A `\` is kept: quire allows it in page names, and
 /// a name is never used as a path once decoded.
 pub fn unescape_segment(escaped: &str) -> Option<String> {
     let bytes = escaped.as_bytes();

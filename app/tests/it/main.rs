@@ -18,6 +18,7 @@ mod backup;
 mod cli;
 mod concurrency;
 mod drivers;
+mod export;
 mod files;
 mod first_hour;
 mod graph;
