@@ -13,7 +13,7 @@ use anyhow::Context;
 use storage::{Save, SaveOutcome, Storage};
 
 use crate::config::{default_file, Settings};
-use crate::seed::SEED_PAGES;
+use crate::seed::{INSTALLER, SEED_PAGES};
 use crate::wiki::plumbing::page_name::{as_str_pairs, file_targets, link_targets};
 use markup::RenderOptions;
 
@@ -137,7 +137,7 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
         let save = Save {
             page: name,
             text,
-            author: "quire",
+            author: INSTALLER,
             comment: "Installed with quire",
             base_rev: None,
             time: None,
@@ -155,7 +155,7 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
 /// Records the outgoing links of every page whose current revision has none recorded: a database
 /// from before the link graph, or pages saved by tools that do not parse Markdown. Storage keeps those
 /// pages in a partial index, so on an up-to-date wiki (every CGI request) this is one empty lookup.
-fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
+pub(crate) fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
     const BATCH: usize = 200;
     let mut filled = 0_usize;
     loop {

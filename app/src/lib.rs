@@ -12,6 +12,7 @@ pub mod config;
 pub mod datadir;
 pub mod export;
 pub mod git;
+pub mod import;
 pub mod indexer;
 pub mod seed;
 pub mod spam;

@@ -52,7 +52,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("quire: {err:#}");
-            ExitCode::FAILURE
+            // An import that went through but left pages out says so apart from one that failed.
+            match err.downcast_ref::<quire::import::Incomplete>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -1,5 +1,9 @@
 //! The pages a new wiki starts with, written for quire.
 
+/// The author of the pages quire installs. An import may replace such a page when nobody else has
+/// saved it (`storage::Storage::remove_untouched_page`).
+pub const INSTALLER: &str = "quire";
+
 /// Name and Markdown of each page a new wiki is seeded with.
 pub const SEED_PAGES: &[(&str, &str)] = &[
     ("FrontPage", include_str!("../seed/FrontPage.md")),
@@ -12,6 +16,10 @@ pub const SEED_PAGES: &[(&str, &str)] = &[
     ),
     ("Help/Search", include_str!("../seed/Help-Search.md")),
     ("Help/Files", include_str!("../seed/Help-Files.md")),
+    (
+        "Help/Migrating",
+        include_str!("../seed/Help-Migrating.md"),
+    ),
     (
         "Help/AccessControl",
         include_str!("../seed/Help-AccessControl.md"),

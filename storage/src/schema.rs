@@ -368,6 +368,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 15,
+        description: "imports: the original markup of converted revisions",
+        // A revision imported from another wiki (`crate::import`) holds the Markdown it was converted
+        // to; the other wiki's own markup is kept beside it, so that nothing of the source is lost and
+        // a better converter can run again later. Few revisions have a row.
+        sql: "
+        CREATE TABLE revision_originals (
+            revision_id INTEGER PRIMARY KEY REFERENCES revisions (id),
+            text        TEXT NOT NULL
+        );
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

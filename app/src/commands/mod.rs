@@ -200,8 +200,8 @@ impl Progress {
     }
 
     /// Clears the bar; the plain lines stay.
-    pub(crate) fn finish(self) {
-        if let Some(bar) = self.bar {
+    pub(crate) fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }

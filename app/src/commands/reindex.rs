@@ -1,14 +1,16 @@
 //! `quire reindex`: rebuild the search index from scratch while the wiki keeps serving.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use search::SearchIndex;
+use storage::Storage;
 
 use super::Setup;
 use crate::cli::ReindexOptions;
-use crate::indexer;
+use crate::indexer::{self, Rebuilt};
 
 /// tantivy's indexing memory per thread: large enough that 100 000 pages make few segments.
 const HEAP_PER_THREAD: usize = 200_000_000;
@@ -16,9 +18,32 @@ const HEAP_PER_THREAD: usize = 200_000_000;
 /// Rebuilds, showing progress on stderr; prints a summary on stdout.
 pub fn run(setup: &Setup, options: &ReindexOptions) -> anyhow::Result<()> {
     let storage = setup.data.open_storage()?;
-    let index = SearchIndex::new(&setup.index_dir());
+    let threads = options.threads.unwrap_or(1).clamp(1, 8);
+    let started = Instant::now();
+    let rebuilt = rebuild(&setup.index_dir(), &storage, threads, options.quiet)?;
+    println!(
+        "search index rebuilt: {} pages in {:.1} s{}",
+        rebuilt.pages,
+        started.elapsed().as_secs_f64(),
+        match rebuilt.caught_up {
+            0 => String::new(),
+            n => format!(", then {n} revisions saved meanwhile"),
+        }
+    );
+    Ok(())
+}
+
+/// Rebuilds the search index in `index_dir` from `storage` with `threads` indexing threads, with a
+/// progress bar on stderr unless `quiet`: `quire reindex`, and the end of an import.
+pub(crate) fn rebuild(
+    index_dir: &Path,
+    storage: &Storage,
+    threads: usize,
+    quiet: bool,
+) -> anyhow::Result<Rebuilt> {
+    let index = SearchIndex::new(index_dir);
     let pages = storage.page_count().context("could not count the pages")?;
-    let bar = if options.quiet {
+    let bar = if quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(pages)
@@ -28,10 +53,8 @@ pub fn run(setup: &Setup, options: &ReindexOptions) -> anyhow::Result<()> {
             .context("the progress bar template is invalid")?,
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    let threads = options.threads.unwrap_or(1).clamp(1, 8);
-    let started = Instant::now();
     let rebuilt = indexer::rebuild(
-        &storage,
+        storage,
         &index,
         HEAP_PER_THREAD * threads,
         threads,
@@ -44,14 +67,5 @@ pub fn run(setup: &Setup, options: &ReindexOptions) -> anyhow::Result<()> {
         )
     })?;
     bar.finish_and_clear();
-    println!(
-        "search index rebuilt: {} pages in {:.1} s{}",
-        rebuilt.pages,
-        started.elapsed().as_secs_f64(),
-        match rebuilt.caught_up {
-            0 => String::new(),
-            n => format!(", then {n} revisions saved meanwhile"),
-        }
-    );
-    Ok(())
+    Ok(rebuilt)
 }

@@ -24,6 +24,7 @@ mod first_hour;
 mod graph;
 mod health;
 mod hosts;
+mod import;
 mod operator;
 mod scenarios;
 mod search;

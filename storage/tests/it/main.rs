@@ -9,6 +9,7 @@ mod backup;
 mod concurrency;
 mod files;
 mod history;
+mod import;
 mod lifecycle;
 mod links;
 mod open;

@@ -127,12 +127,27 @@ impl Wiki {
         self.html(StatusCode::NOT_FOUND, "missing.html", view)
     }
 
+    /// `/+raw/{Page}`: a revision's text as stored, or with `?original=1` the markup it was imported from.
     pub(crate) fn raw_page(
         &self,
         exchange: &Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
         let revision = self.find_revision(exchange, name)?;
+        // `?original=1`: the other wiki's markup an imported revision was converted from.
+        if exchange
+            .query()?
+            .get("original")
+            .is_some_and(|value| !value.is_empty())
+        {
+            let rev = revision.meta.rev;
+            let original = self.storage.original_markup(name.as_str(), rev)?.ok_or_else(|| {
+                HttpError::not_found(format!(
+                    "Revision {rev} of {name} was not imported from another wiki, so it has no original markup."
+                ))
+            })?;
+            return Ok(typed_response(original, "text/plain; charset=utf-8"));
+        }
         Ok(typed_response(revision.text, "text/plain; charset=utf-8"))
     }
 
