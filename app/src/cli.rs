@@ -215,6 +215,15 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki restore /var/backups/wiki-2026-12-01.tar
     Restore(RestoreOptions),
+    /// Bring another wiki's pages in, with their history.
+    ///
+    /// Safe to run again: what came in before is kept, and only what is new is added; a page
+    /// edited here since is left as it is, with a warning. Ends with a summary; the exit status
+    /// is 2 when some page or file could not be imported (listed in DATA/import-<what>.log).
+    ///
+    /// Example: quire --data /srv/wiki import markdown ~/notes
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write the wiki into a folder: Markdown files, or a git repository with the whole history.
     ///
     /// DIR is created if missing. A folder that holds anything is refused, unless it is an earlier
@@ -302,6 +311,30 @@ pub enum UserCommand {
         /// How many days the code stays valid [default: 7].
         #[arg(long, value_name = "N", default_value_t = 7)]
         days: u32,
+    },
+}
+
+/// `quire import …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum ImportCommand {
+    /// A folder of Markdown files, or a git repository of them (Otter Wiki, Gollum, Wiki.js, a
+    /// `quire export git`).
+    ///
+    /// A.md is the page A, and subfolders are subpages (Team/Notes.md is Team/Notes); %XX in
+    /// names is decoded. A/B.files/x.png is a file of page A/B, and any other file is a file of
+    /// the page of its folder (at the top, of the front page). YAML front matter is read: its
+    /// title becomes a heading when the page has none, its tags a last line "Tags: …".
+    /// In a git repository every commit that touched a page is a revision, with its author, date
+    /// and message (read with the git command line, which must be installed); a plain folder
+    /// gives one revision per page, dated by the file, by "import".
+    ///
+    /// Example: quire --data /srv/wiki import markdown /srv/otterwiki/repository
+    Markdown {
+        /// The folder (or the git work tree) to read; nothing in it is changed.
+        dir: PathBuf,
+        /// No progress lines (for cron and scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 

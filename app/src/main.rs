@@ -103,6 +103,9 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
             commands::backup::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
         Command::Restore(options) => commands::restore::run(&plain, &options),
+        Command::Import(command) => {
+            commands::import::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
+        }
         Command::Export(command) => {
             commands::export::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }

@@ -16,10 +16,7 @@ pub const SEED_PAGES: &[(&str, &str)] = &[
     ),
     ("Help/Search", include_str!("../seed/Help-Search.md")),
     ("Help/Files", include_str!("../seed/Help-Files.md")),
-    (
-        "Help/Migrating",
-        include_str!("../seed/Help-Migrating.md"),
-    ),
+    ("Help/Migrating", include_str!("../seed/Help-Migrating.md")),
     (
         "Help/AccessControl",
         include_str!("../seed/Help-AccessControl.md"),

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod cgi;
 pub mod export;
 pub mod fastcgi;
+pub mod import;
 pub mod init;
 pub mod reindex;
 pub mod restore;

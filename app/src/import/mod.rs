@@ -15,6 +15,9 @@
 //! - One bad page never stops an import: it is listed in the summary as failed, and the command ends
 //!   with [`Incomplete`] (exit status 2) after the summary.
 
+pub mod git;
+pub mod markdown;
+
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
