@@ -1,7 +1,6 @@
 //! `quire export markdown` and `quire export git`: what lands where on disk, links that resolve on
 //! the file system, the git history a sample wiki gives, the refusals, and the binary's paths.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -116,27 +115,6 @@ pub(crate) fn sample_wiki() -> (TempDir, Storage) {
         )
         .unwrap();
     (data, storage)
-}
-
-/// Every page (deleted ones too), with its revisions' authors in order, and its current text
-/// (`None` for a deleted page).
-pub(crate) fn contents(storage: &Storage) -> BTreeMap<String, (Vec<String>, Option<String>)> {
-    let mut pages: Vec<String> = storage.page_names().unwrap();
-    pages.extend(storage.deleted_pages().unwrap());
-    pages
-        .into_iter()
-        .map(|page| {
-            let mut authors: Vec<String> = storage
-                .history(&page, 1000, 0)
-                .unwrap()
-                .into_iter()
-                .map(|meta| meta.author)
-                .collect();
-            authors.reverse();
-            let text = storage.current(&page).unwrap().map(|r| r.text);
-            (page, (authors, text))
-        })
-        .collect()
 }
 
 fn read(path: &Path) -> String {

@@ -25,6 +25,7 @@ mod graph;
 mod health;
 mod hosts;
 mod import;
+mod import_markdown;
 mod operator;
 mod scenarios;
 mod search;
