@@ -12,6 +12,8 @@
 //!   same texts. An edit writes the page's file ([`super::layout`]), a deletion removes it, an
 //!   undeletion writes it again, and a rename moves it (git shows it as a rename, and the importer
 //!   reads it as one).
+//! - A revision that saved the same text again changes nothing git can see, so its commit is empty
+//!   and carries the trailer `Quire-Unchanged: PATH`, from which the importer makes the revision.
 //! - Files: history holds page revisions only, so that page revision counts survive a round trip.
 //!   Each current file of a current page is then one commit of its own, after the history, in the
 //!   order of its upload times, authored by its uploader, at its time, with its comment (or
@@ -32,6 +34,10 @@ use crate::git::{FastImport, FileChange, Signature};
 /// The trailer of a message made up for an empty comment.
 pub const EMPTY_COMMENT_TRAILER: &str = "Quire-Empty-Comment: true";
 
+/// The trailer key of a revision that saved its page's text unchanged (an imported history can
+/// hold such revisions): git records no change then, so the trailer names the page's path.
+pub const UNCHANGED_TRAILER: &str = "Quire-Unchanged";
+
 /// The branch the history is written on.
 const BRANCH: &str = "main";
 
@@ -47,6 +53,8 @@ struct Meta {
     time: i64,
     comment: String,
     kind: ChangeKind,
+    /// An edit whose text is its page's text before it.
+    unchanged: bool,
 }
 
 /// Writes the whole history into a new repository in `dir` (see [`super::prepare`]); `progress`
@@ -63,6 +71,8 @@ pub fn export(
     let mut stream = FastImport::start(dir, BRANCH)?;
     super::mark(dir, Kind::Git)?;
     let mut metas = Vec::new();
+    // Each page's text as its latest revision left it (none while deleted), to see unchanged saves.
+    let mut texts: HashMap<String, String> = HashMap::new();
     let mut after = 0;
     loop {
         let batch = storage
@@ -74,9 +84,20 @@ pub fn export(
         after = last.id;
         for logged in batch {
             let revision = logged.revision;
-            if matches!(revision.meta.kind, ChangeKind::Edit | ChangeKind::Undelete) {
-                let text = revision.text.as_bytes();
-                stream.blob(logged.id, &mut &text[..], text.len() as u64)?;
+            let mut unchanged = false;
+            match revision.meta.kind {
+                ChangeKind::Edit | ChangeKind::Undelete => {
+                    let text = revision.text.as_bytes();
+                    stream.blob(logged.id, &mut &text[..], text.len() as u64)?;
+                    unchanged = texts
+                        .get(&revision.meta.page)
+                        .is_some_and(|before| *before == revision.text);
+                    texts.insert(revision.meta.page.clone(), revision.text.clone());
+                }
+                ChangeKind::Delete => {
+                    texts.remove(&revision.meta.page);
+                }
+                ChangeKind::Rename { .. } => {}
             }
             let meta = revision.meta;
             metas.push(Meta {
@@ -87,6 +108,7 @@ pub fn export(
                 time: meta.time,
                 comment: meta.comment,
                 kind: meta.kind,
+                unchanged,
             });
         }
         progress(after / 2, total);
@@ -116,7 +138,11 @@ pub fn export(
                 let email = email_of(&meta.author, &emails);
                 stream.commit(
                     &sign(&meta.author, &email, meta.time),
-                    &message(&meta.comment, &format!("Rename {from} to {}", names[ix])),
+                    &message(
+                        &meta.comment,
+                        &format!("Rename {from} to {}", names[ix]),
+                        &[],
+                    ),
                     &[FileChange::Rename {
                         from: &old,
                         to: &path,
@@ -128,9 +154,11 @@ pub fn export(
             }
         };
         let email = email_of(&meta.author, &emails);
+        let unchanged = [format!("{UNCHANGED_TRAILER}: {path}")];
+        let trailers: &[String] = if meta.unchanged { &unchanged } else { &[] };
         stream.commit(
             &sign(&meta.author, &email, meta.time),
-            &message(&meta.comment, &what),
+            &message(&meta.comment, &what, trailers),
             &[change],
         )?;
         authors.insert(meta.author.clone());
@@ -224,12 +252,20 @@ fn invalid_email(author: &str) -> String {
     format!("{local}@quire.invalid")
 }
 
-/// The commit message for `comment`; for an empty one, `what` with the trailer.
-pub fn message(comment: &str, what: &str) -> String {
-    if comment.is_empty() {
-        format!("{what}\n\n{EMPTY_COMMENT_TRAILER}\n")
+/// The commit message for `comment` with `trailers`; for an empty comment, `what` with the trailer
+/// that says so.
+pub fn message(comment: &str, what: &str, trailers: &[String]) -> String {
+    let mut trailers = trailers.to_vec();
+    let body = if comment.is_empty() {
+        trailers.insert(0, EMPTY_COMMENT_TRAILER.to_owned());
+        what
     } else {
-        format!("{comment}\n")
+        comment
+    };
+    if trailers.is_empty() {
+        format!("{body}\n")
+    } else {
+        format!("{body}\n\n{}\n", trailers.join("\n"))
     }
 }
 
@@ -264,7 +300,7 @@ fn export_files(
         let email = email_of(&file.uploader, emails);
         stream.commit(
             &sign(&file.uploader, &email, file.time),
-            &message(&file.comment, &format!("Upload {}", file.name)),
+            &message(&file.comment, &format!("Upload {}", file.name), &[]),
             &[FileChange::Modify { path: &path, mark }],
         )?;
         authors.insert(file.uploader.clone());

@@ -11,8 +11,9 @@
 //!
 //! A commit message is the revision's comment, without its final line break; a message carrying
 //! the trailer `Quire-Empty-Comment: true` (what `quire export git` writes for an empty comment) is
-//! an empty comment. A commit that changes no page file's content (an empty commit, or a save of
-//! the same text) makes no revision: git records nothing for the page then.
+//! an empty comment, and one with `Quire-Unchanged: PATH` is a revision of that page with the same
+//! text (git records no change for it). Any other commit that changes no page file (an empty
+//! commit) makes no revision.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -22,7 +23,7 @@ use anyhow::Context;
 
 use super::markdown::{page_text, REFUSED};
 use super::{Importer, SourceFile, SourceKind, SourcePage, SourceRevision};
-use crate::export::git::EMPTY_COMMENT_TRAILER;
+use crate::export::git::{EMPTY_COMMENT_TRAILER, UNCHANGED_TRAILER};
 use crate::export::layout::{self, Entry};
 use crate::git::{GitError, Objects, Reader};
 
@@ -33,6 +34,8 @@ struct Commit {
     author: String,
     time: i64,
     comment: String,
+    /// The paths of pages it saved with their text unchanged (its `Quire-Unchanged` trailers).
+    unchanged: Vec<String>,
 }
 
 /// A revision before its text is read.
@@ -221,7 +224,13 @@ fn read_log(dir: &Path, importer: &mut Importer) -> anyhow::Result<History> {
         fields.push(std::mem::take(&mut field));
         while let Some(done) = next_change(&mut fields) {
             match done {
-                Parsed::Header(commit) => history.commits.push(commit),
+                Parsed::Header(commit) => {
+                    let unchanged = commit.unchanged.clone();
+                    history.commits.push(commit);
+                    for path in unchanged {
+                        saved_unchanged(&mut history, &path);
+                    }
+                }
                 Parsed::Change(change) => {
                     let Some(commit) = history.commits.len().checked_sub(1) else {
                         continue;
@@ -255,11 +264,13 @@ fn next_change(fields: &mut Vec<Vec<u8>>) -> Option<Parsed> {
         }
         let taken: Vec<Vec<u8>> = fields.drain(..4).collect();
         let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let (comment, unchanged) = comment(&text(&taken[3]));
         return Some(Parsed::Header(Commit {
             id: text(&taken[0][1..]),
             author: text(&taken[1]),
             time: text(&taken[2]).trim().parse().unwrap_or(0),
-            comment: comment(&text(&taken[3])),
+            comment,
+            unchanged,
         }));
     }
     let status_field = String::from_utf8_lossy(first).into_owned();
@@ -282,16 +293,30 @@ fn next_change(fields: &mut Vec<Vec<u8>>) -> Option<Parsed> {
     }))
 }
 
-/// A commit message as a comment: the final line breaks dropped, and empty if it carries the
-/// trailer of a made-up message.
-fn comment(message: &str) -> String {
-    if message
-        .lines()
-        .any(|line| line.trim() == EMPTY_COMMENT_TRAILER)
-    {
-        return String::new();
+/// A commit message as a comment, and the paths its `Quire-Unchanged` trailers name. The final line
+/// breaks are dropped; a last paragraph made of `Quire-…: …` trailers (what `quire export git`
+/// adds) is taken off, and the comment is empty when one of them says so.
+fn comment(message: &str) -> (String, Vec<String>) {
+    let message = message.trim_end_matches(['\n', '\r']);
+    let Some((body, last)) = message.rsplit_once("\n\n") else {
+        return (message.to_owned(), Vec::new());
+    };
+    let is_trailer = |line: &str| line.starts_with("Quire-") && line.contains(": ");
+    if !last.lines().all(is_trailer) {
+        return (message.to_owned(), Vec::new());
     }
-    message.trim_end_matches(['\n', '\r']).to_owned()
+    let unchanged = last
+        .lines()
+        .filter_map(|line| line.strip_prefix(UNCHANGED_TRAILER)?.strip_prefix(": "))
+        .map(str::to_owned)
+        .collect();
+    let empty = last.lines().any(|line| line == EMPTY_COMMENT_TRAILER);
+    let comment = if empty {
+        String::new()
+    } else {
+        body.to_owned()
+    };
+    (comment, unchanged)
 }
 
 /// Whether git's all-zero id (no blob: a deletion's new side).
@@ -352,6 +377,22 @@ fn apply(
         }
         _ => {}
     }
+}
+
+/// The page at `path` was saved with its text unchanged by the newest commit: a revision with the
+/// blob it has.
+fn saved_unchanged(history: &mut History, path: &str) {
+    let commit = history.commits.len() - 1;
+    let Some(&lineage) = history.live.get(path) else {
+        return;
+    };
+    let revisions = &mut history.lineages[lineage].revisions;
+    let blob = revisions.last().and_then(|last| last.blob.clone());
+    revisions.push(PendingRevision {
+        blob,
+        commit,
+        kind: SourceKind::Edit,
+    });
 }
 
 fn new_lineage(history: &mut History, path: &str) -> usize {
@@ -464,8 +505,24 @@ mod tests {
 
     #[test]
     fn messages_become_comments() {
-        assert_eq!(comment("Fix typo\n"), "Fix typo");
-        assert_eq!(comment("Subject\n\nBody\n"), "Subject\n\nBody");
-        assert_eq!(comment("Edit Home\n\nQuire-Empty-Comment: true\n"), "");
+        let plain = |text: &str| (text.to_owned(), Vec::<String>::new());
+        assert_eq!(comment("Fix typo\n"), plain("Fix typo"));
+        assert_eq!(comment("Subject\n\nBody\n"), plain("Subject\n\nBody"));
+        assert_eq!(
+            comment("Edit Home\n\nQuire-Empty-Comment: true\n"),
+            plain("")
+        );
+        assert_eq!(
+            comment("Same again\n\nQuire-Unchanged: A/B c.md\n"),
+            ("Same again".to_owned(), vec!["A/B c.md".to_owned()])
+        );
+        assert_eq!(
+            comment("Edit X\n\nQuire-Empty-Comment: true\nQuire-Unchanged: X.md\n"),
+            (String::new(), vec!["X.md".to_owned()])
+        );
+        assert_eq!(
+            comment("Subject\n\nSigned-off-by: a\n"),
+            plain("Subject\n\nSigned-off-by: a")
+        );
     }
 }
