@@ -73,21 +73,21 @@ pub fn rewrite_links(
     while ix < events.len() {
         let (event, range) = &events[ix];
         match event {
-            Event::Text(text) if in_code == 0 && options.wiki_links => {
-                // Transclusions are no events: they are found in runs of adjacent text, as the
-                // renderer finds them, but only where the text is the source as written (no escapes).
-                if &body[range.clone()] == text.as_ref() {
-                    run = Some(match run.take() {
-                        Some(open) if open.end == range.start => open.start..range.end,
-                        Some(open) => {
-                            transclusion_edits(body, open, current_page, url, &mut edits);
-                            range.clone()
-                        }
-                        None => range.clone(),
-                    });
-                    ix += 1;
-                    continue;
-                }
+            // Transclusions are no events: they are found in runs of adjacent text, as the
+            // renderer finds them, but only where the text is the source as written (no escapes).
+            Event::Text(text)
+                if in_code == 0 && options.wiki_links && &body[range.clone()] == text.as_ref() =>
+            {
+                run = Some(match run.take() {
+                    Some(open) if open.end == range.start => open.start..range.end,
+                    Some(open) => {
+                        transclusion_edits(body, open, current_page, url, &mut edits);
+                        range.clone()
+                    }
+                    None => range.clone(),
+                });
+                ix += 1;
+                continue;
             }
             Event::Start(Tag::CodeBlock(_)) => in_code += 1,
             Event::End(TagEnd::CodeBlock) => in_code = in_code.saturating_sub(1),

@@ -149,7 +149,7 @@ pub fn export(
                     }],
                 )?;
                 authors.insert(meta.author.clone());
-                progress((total + done as u64 + 1) / 2, total);
+                progress((total + done as u64).div_ceil(2), total);
                 continue;
             }
         };
@@ -165,7 +165,7 @@ pub fn export(
         if meta.rev == 1 {
             summary.pages += 1;
         }
-        progress((total + done as u64 + 1) / 2, total);
+        progress((total + done as u64).div_ceil(2), total);
     }
     summary.revisions = metas.len() as u64;
     summary.files = export_files(storage, &mut stream, &emails, total + 1, &mut authors)?;

@@ -467,7 +467,7 @@ mod tests {
 
     #[test]
     fn log_fields_parse_into_headers_and_changes() {
-        let raw = b"\x01abc\0alice\01700000000\0Edit A\n\nQuire-Empty-Comment: true\n\0\0\n:000000 100644 0000 1111 A\0A.md\0\n:100644 100644 1111 1111 R100\0A.md\0B c.md\0";
+        let raw = b"\x01abc\0alice\x001700000000\0Edit A\n\nQuire-Empty-Comment: true\n\0\0\n:000000 100644 0000 1111 A\0A.md\0\n:100644 100644 1111 1111 R100\0A.md\0B c.md\0";
         let mut all = fields(raw);
         let mut parsed = Vec::new();
         let mut pending = Vec::new();

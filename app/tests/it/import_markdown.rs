@@ -314,3 +314,84 @@ fn the_binary_imports_and_refuses_a_bad_dir() {
     assert!(said.contains("is not a folder"), "{said}");
     assert!(said.contains("no-such-folder"), "{said}");
 }
+
+/// The benchmark's wiki (BENCHMARKS.md): `QUIRE_BENCH_PAGES` pages (10 000 by default) of ten
+/// revisions each by twenty authors, one page in ten a subpage, one in a hundred with a file,
+/// written into the data directory `QUIRE_BENCH_DATA`. Then time `quire export git`, `quire
+/// export markdown` and `quire import markdown` on it with a release build.
+#[test]
+#[ignore = "a generator for a benchmark, run by hand"]
+fn generate_a_wiki_for_the_benchmark() {
+    let Ok(data) = std::env::var("QUIRE_BENCH_DATA") else {
+        panic!("set QUIRE_BENCH_DATA to the data directory to make");
+    };
+    let pages: usize = std::env::var("QUIRE_BENCH_PAGES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let data = Path::new(&data);
+    std::fs::create_dir_all(data).unwrap();
+    let storage = Storage::open(&data.join("wiki.sqlite3")).unwrap();
+    let started = std::time::Instant::now();
+    let authors: Vec<String> = (0..20).map(|n| format!("author{n}")).collect();
+    for page in 0..pages {
+        let name = if page % 10 == 9 {
+            format!("Area {}/Page {page}", page / 100)
+        } else {
+            format!("Page {page}")
+        };
+        let mut text = format!(
+            "# Page {page}\n\nSee [[Page {}]] and [[Page {}]].\n",
+            (page * 7 + 1) % pages,
+            (page * 13 + 5) % pages
+        );
+        let texts: Vec<String> = (0..10)
+            .map(|rev| {
+                for line in 0..8 {
+                    text.push_str(&format!(
+                        "Revision {rev}, line {line}: some words about page {page} that change a little each time.\n"
+                    ));
+                }
+                text.clone()
+            })
+            .collect();
+        let revisions: Vec<ImportedRevision<'_>> = texts
+            .iter()
+            .enumerate()
+            .map(|(rev, text)| ImportedRevision {
+                text,
+                original: None,
+                author: &authors[(page + rev) % authors.len()],
+                comment: if rev % 3 == 0 { "" } else { "an edit" },
+                time: 1_600_000_000 + (rev * pages + page) as i64,
+                kind: ChangeKind::Edit,
+            })
+            .collect();
+        storage.import_page(&name, &revisions).unwrap();
+        if page % 100 == 0 {
+            storage
+                .upload(
+                    &storage::NewUpload {
+                        page: &name,
+                        name: "data.bin",
+                        media_type: "application/octet-stream",
+                        width: None,
+                        height: None,
+                        uploader: &authors[0],
+                        comment: "",
+                        time: Some(1_600_000_000),
+                        max_bytes: 1 << 20,
+                        quota_bytes: None,
+                    },
+                    &mut &vec![page as u8; 20_000][..],
+                )
+                .unwrap();
+        }
+    }
+    eprintln!(
+        "{pages} pages, {} revisions written to {} in {:.1} s",
+        pages * 10,
+        data.display(),
+        started.elapsed().as_secs_f64()
+    );
+}
