@@ -79,13 +79,55 @@ fn spawn(mut git: Command, args: &[&str]) -> Result<Child, GitError> {
     })
 }
 
+/// Starts `git ARGS` in `dir` with the pipes asked for (the others are not connected).
+fn start(
+    dir: &Path,
+    args: &[&str],
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+) -> Result<Child, GitError> {
+    let pipe = |wanted: bool| {
+        if wanted {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
+    let mut git = command(dir, args);
+    git.stdin(pipe(stdin))
+        .stdout(pipe(stdout))
+        .stderr(pipe(stderr));
+    spawn(git, args)
+}
+
+/// A pipe `start` was asked for.
+fn pipe<T>(pipe: Option<T>, args: &[&str]) -> Result<T, GitError> {
+    pipe.ok_or_else(|| unexpected(args, "a pipe is missing"))
+}
+
+/// Waits for a process started with a stderr pipe; an error with what it said if it failed.
+fn wait(mut child: Child, what: &str) -> Result<(), GitError> {
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let status = child.wait().map_err(|source| GitError::Io {
+        what: what.to_owned(),
+        source,
+    })?;
+    if !status.success() {
+        return Err(GitError::Failed {
+            what: what.to_owned(),
+            stderr: stderr.trim().to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Runs `git ARGS` in `dir` to the end and returns its standard output.
 pub fn output(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
-    let mut git = command(dir, args);
-    git.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = spawn(git, args)?;
+    let child = start(dir, args, false, true, true)?;
     let done = child.wait_with_output().map_err(|source| GitError::Io {
         what: what(args),
         source,
@@ -122,15 +164,8 @@ pub struct Reader {
 impl Reader {
     /// Starts `git ARGS` in `dir`.
     pub fn start(dir: &Path, args: &[&str]) -> Result<Reader, GitError> {
-        let mut git = command(dir, args);
-        git.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = spawn(git, args)?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| unexpected(args, "no stdout"))?;
+        let mut child = start(dir, args, false, true, true)?;
+        let stdout = pipe(child.stdout.take(), args)?;
         Ok(Reader {
             child,
             what: what(args),
@@ -139,22 +174,8 @@ impl Reader {
     }
 
     /// Waits for the end; an error if git failed.
-    pub fn finish(mut self) -> Result<(), GitError> {
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        let status = self.child.wait().map_err(|source| GitError::Io {
-            what: self.what.clone(),
-            source,
-        })?;
-        if !status.success() {
-            return Err(GitError::Failed {
-                what: self.what,
-                stderr: stderr.trim().to_owned(),
-            });
-        }
-        Ok(())
+    pub fn finish(self) -> Result<(), GitError> {
+        wait(self.child, &self.what)
     }
 }
 
@@ -176,19 +197,9 @@ impl Objects {
     /// Starts the process in the repository `dir`.
     pub fn start(dir: &Path) -> Result<Objects, GitError> {
         let args = ["cat-file", "--batch"];
-        let mut git = command(dir, &args);
-        git.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = spawn(git, &args)?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| unexpected(&args, "no stdin"))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| unexpected(&args, "no stdout"))?;
+        let mut child = start(dir, &args, true, true, false)?;
+        let stdin = pipe(child.stdin.take(), &args)?;
+        let stdout = pipe(child.stdout.take(), &args)?;
         Ok(Objects {
             child,
             stdin: BufWriter::new(stdin),
@@ -279,15 +290,8 @@ impl FastImport {
     pub fn start(dir: &Path, branch: &str) -> Result<FastImport, GitError> {
         output(dir, &["init", "--quiet", "--initial-branch", branch])?;
         let args = ["fast-import", "--quiet", "--done"];
-        let mut git = command(dir, &args);
-        git.stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = spawn(git, &args)?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| unexpected(&args, "no stdin"))?;
+        let mut child = start(dir, &args, true, false, true)?;
+        let stdin = pipe(child.stdin.take(), &args)?;
         Ok(FastImport {
             child,
             stdin: BufWriter::with_capacity(1 << 16, stdin),
@@ -357,17 +361,7 @@ impl FastImport {
         self.stdin.write_all(b"done\n").map_err(&io)?;
         self.stdin.flush().map_err(&io)?;
         drop(self.stdin);
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        let status = self.child.wait().map_err(&io)?;
-        if !status.success() {
-            return Err(GitError::Failed {
-                what: "fast-import".to_owned(),
-                stderr: stderr.trim().to_owned(),
-            });
-        }
+        wait(self.child, "fast-import")?;
         // An empty history has no branch to check out.
         if is_repository(&self.dir)? {
             output(&self.dir, &["reset", "--quiet", "--hard"])?;

@@ -11,31 +11,15 @@ use std::path::Path;
 
 use anyhow::Context;
 use markup::{LinkTarget, RenderOptions};
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::{utf8_percent_encode, AsciiSet};
 use storage::Storage;
 
 use super::{layout, Kind, Summary};
 
-/// What is percent-encoded in a link destination: what would end or break it in Markdown or a URL.
-/// `%` too, as the escaped names ([`layout::escape_segment`]) hold `%XX` that must stay literal.
-const IN_LINK: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b']')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}')
-    .add(b'(')
-    .add(b')');
+/// What is percent-encoded in a link destination: what may not stand in a URI path, and the
+/// parentheses that would end a Markdown destination. `%` is among them, as the escaped names
+/// ([`layout::escape_segment`]) hold `%XX` that must stay literal.
+const IN_LINK: &AsciiSet = &gateway::uri::PATH_ESCAPES.add(b'(').add(b')');
 
 /// Writes every current page and its files into `dir` (see [`super::prepare`]); `progress` hears
 /// (pages done, pages in all).
