@@ -219,7 +219,7 @@ pub enum Command {
     ///
     /// Safe to run again: what came in before is kept, and only what is new is added; a page
     /// edited here since is left as it is, with a warning. Ends with a summary; the exit status
-    /// is 2 when some page or file could not be imported (listed in DATA/import-<what>.log).
+    /// is 2 when some page or file could not be imported (listed in DATA/import-SOURCE.log).
     ///
     /// Example: quire --data /srv/wiki import markdown ~/notes
     #[command(subcommand)]
