@@ -197,6 +197,9 @@ fn read_log(dir: &Path, importer: &mut Importer) -> anyhow::Result<History> {
         "-M",
         "-z",
         "--no-abbrev",
+        // A repository's own configuration must not make reading it run programs.
+        "--no-ext-diff",
+        "--no-textconv",
         "--format=%x01%H%x00%an%x00%at%x00%B%x00",
         "HEAD",
         "--",
