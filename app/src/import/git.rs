@@ -280,8 +280,11 @@ fn next_change(fields: &mut Vec<Vec<u8>>) -> Option<Parsed> {
     let status_field = status_field.trim_start_matches('\n');
     // ":100644 100644 <old> <new> M"
     let parts: Vec<&str> = status_field.trim_start_matches(':').split(' ').collect();
-    let status = parts.get(4).and_then(|s| s.bytes().next()).unwrap_or(b'?');
-    let path_count = if matches!(status, b'R' | b'C') { 2 } else { 1 };
+    // A submodule (mode 160000) names a commit of another repository: nothing to read here.
+    let submodule = parts.iter().take(2).any(|mode| *mode == "160000");
+    let letter = parts.get(4).and_then(|s| s.bytes().next()).unwrap_or(b'?');
+    let path_count = if matches!(letter, b'R' | b'C') { 2 } else { 1 };
+    let status = if submodule { b'S' } else { letter };
     if fields.len() < 1 + path_count {
         return None;
     }
@@ -374,6 +377,7 @@ fn apply(
             let entry = check(path);
             removed(history, commit, path, &entry);
         }
+        (b'S', _) => {}
         (_, [path]) if !is_null(&change.new_blob) => {
             let entry = check(path);
             written(history, commit, path, &entry, &change.new_blob);
@@ -504,6 +508,17 @@ mod tests {
         );
         assert_eq!(rename.paths, ["A.md", "B c.md"]);
         assert_eq!(rename.status, b'R');
+
+        // A submodule is marked as such, and a renamed one still takes its two paths.
+        let mut pending = fields(b"\n:160000 160000 2222 2222 R100\0lib\0vendor/lib\0\n:000000 100644 0000 3333 A\0N.md\0");
+        let Some(Parsed::Change(submodule)) = next_change(&mut pending) else {
+            panic!("no change");
+        };
+        assert_eq!((submodule.status, submodule.paths.len()), (b'S', 2));
+        let Some(Parsed::Change(next)) = next_change(&mut pending) else {
+            panic!("no second change");
+        };
+        assert_eq!(next.paths, ["N.md"]);
     }
 
     #[test]
