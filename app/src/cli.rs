@@ -215,6 +215,26 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki restore /var/backups/wiki-2026-12-01.tar
     Restore(RestoreOptions),
+    /// Bring another wiki's pages in, with their history, files and accounts.
+    ///
+    /// Safe to run again: what came in before is kept, and only what is new is added; a page
+    /// edited here since is left as it is, with a warning. Ends with a summary; the exit status
+    /// is 2 when some page or file could not be imported (listed in DATA/import-SOURCE.log).
+    /// The source is checked first; then the data directory is made if it is missing, so an
+    /// import can start a wiki.
+    ///
+    /// Example: quire --data /srv/wiki import moin19 /srv/moin/mywiki/data
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write the wiki into a folder: Markdown files, or a git repository with the whole history.
+    ///
+    /// DIR is created if missing. A folder that holds anything is refused, unless it is an earlier
+    /// export of the same kind (it then holds .quire-export, or .git/quire-export for git), which
+    /// is emptied and written anew. The wiki may keep serving meanwhile.
+    ///
+    /// Example: quire --data /srv/wiki export git /srv/wiki-history
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Manage accounts: add, change password or role, list, disable, invite.
     ///
     /// Passwords are read from a prompt on the terminal, or with
@@ -227,38 +247,6 @@ pub enum Command {
     /// Manage the secret keys that seal session cookies (DATA/session.key).
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Bring pages, their history, files and accounts in from another wiki.
-    ///
-    /// Safe to run again: pages already imported get only their new
-    /// revisions. Prints a summary; exits with status 2 when a page could
-    /// not be imported.
-    ///
-    /// Example: quire --data /srv/wiki import moin19 /srv/moin/mywiki/data
-    #[command(subcommand)]
-    Import(ImportCommand),
-}
-
-/// `quire import …`.
-#[derive(Debug, Subcommand, Clone)]
-pub enum ImportCommand {
-    /// Import a MoinMoin 1.9 wiki: every page with every revision (time,
-    /// author, comment), renames and deletions, the current attachments, and
-    /// the accounts with their password hashes (checked at login, then
-    /// upgraded).
-    ///
-    /// PATH is the data directory, the folder holding pages/, user/ and
-    /// edit-log (in a wiki instance, its data/ folder). The markup is
-    /// converted to Markdown; the original is kept beside each revision.
-    /// MoinMoin's own help pages (the underlay) are not imported.
-    ///
-    /// Example: quire --data /srv/wiki import moin19 /srv/moin/mywiki/data
-    Moin19 {
-        /// The MoinMoin 1.9 data directory (holding pages/, user/, edit-log).
-        path: PathBuf,
-        /// No progress lines (for scripts); the summary is still printed.
-        #[arg(long)]
-        quiet: bool,
-    },
 }
 
 /// `quire user …`.
@@ -325,6 +313,85 @@ pub enum UserCommand {
         /// How many days the code stays valid [default: 7].
         #[arg(long, value_name = "N", default_value_t = 7)]
         days: u32,
+    },
+}
+
+/// `quire import …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum ImportCommand {
+    /// Import a MoinMoin 1.9 wiki: every page with every revision (time,
+    /// author, comment), renames and deletions, the current attachments, and
+    /// the accounts with their password hashes (checked at login, then
+    /// upgraded).
+    ///
+    /// PATH is the data directory, the folder holding pages/, user/ and
+    /// edit-log (in a wiki instance, its data/ folder). The markup is
+    /// converted to Markdown; the original is kept beside each revision.
+    /// MoinMoin's own help pages (the underlay) are not imported.
+    ///
+    /// Example: quire --data /srv/wiki import moin19 /srv/moin/mywiki/data
+    Moin19 {
+        /// The MoinMoin 1.9 data directory (holding pages/, user/, edit-log).
+        path: PathBuf,
+        /// No progress lines (for scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// A folder of Markdown files, or a git repository of them (Otter Wiki, Gollum, Wiki.js, a
+    /// `quire export git`).
+    ///
+    /// A.md is the page A, and subfolders are subpages (Team/Notes.md is Team/Notes); %XX in
+    /// names is decoded. A/B.files/x.png is a file of page A/B, and any other file is a file of
+    /// the page of its folder (at the top, of the front page). YAML front matter is read: its
+    /// title becomes a heading when the page has none, its tags a last line "Tags: …".
+    /// In a git repository every commit that touched a page is a revision, with its author, date
+    /// and message (read with the git command line, which must be installed); a plain folder
+    /// gives one revision per page, dated by the file, by "import".
+    ///
+    /// Example: quire --data /srv/wiki import markdown /srv/otterwiki/repository
+    Markdown {
+        /// The folder (or the git work tree) to read; nothing in it is changed.
+        dir: PathBuf,
+        /// No progress lines (for cron and scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+/// `quire export …`.
+#[derive(Debug, Subcommand, Clone)]
+pub enum ExportCommand {
+    /// The current pages as .md files in folders, for a forge or an editor.
+    ///
+    /// Page A/B is A/B.md, and its files are in the folder A/B.files/ beside it. Wiki links and
+    /// attachment links become relative links to those files ([[Other Page|x]] is
+    /// [x](../Other%20Page.md)), so the folder reads right on a forge; links in code stay as
+    /// written. Characters a file system refuses (such as : \ * ?) are written as %XX. History
+    /// and deleted pages are not written: `quire export git` has them.
+    ///
+    /// Example: quire --data /srv/wiki export markdown /tmp/wiki-pages
+    Markdown {
+        /// The folder to write into.
+        dir: PathBuf,
+        /// No progress lines (for cron and scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The whole history as a git repository, one commit per revision, with the git command line.
+    ///
+    /// Each revision is a commit by its author (the account's e-mail address, or
+    /// NAME@quire.invalid), at its time, with its comment as the message; texts are committed as
+    /// stored, so `quire import markdown DIR` gives back the same pages and revisions. Deletions
+    /// remove the file and renames move it. Each page's current files are committed after the
+    /// history. Needs git installed.
+    ///
+    /// Example: quire --data /srv/wiki export git /srv/wiki-history
+    Git {
+        /// The folder to make the repository in.
+        dir: PathBuf,
+        /// No progress lines (for cron and scripts); the summary is still printed.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod datadir;
+pub mod export;
+pub mod git;
 pub mod import;
 pub mod indexer;
 pub mod seed;

@@ -8,7 +8,7 @@ use clap::Parser;
 use tracing_subscriber::filter::Directive;
 use tracing_subscriber::EnvFilter;
 
-use quire::cli::{CgiOptions, Cli, Command, GlobalOptions, ImportCommand, ServerFlags};
+use quire::cli::{CgiOptions, Cli, Command, GlobalOptions, ServerFlags};
 use quire::commands::{self, Setup};
 use quire::config::ListenFlags;
 
@@ -103,14 +103,15 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
             commands::backup::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
         Command::Restore(options) => commands::restore::run(&plain, &options),
+        Command::Import(command) => commands::import::run(&plain, &command),
+        Command::Export(command) => {
+            commands::export::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
+        }
         Command::User(command) => {
             commands::user::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }
         Command::Keys(command) => {
             commands::user::keys(&Setup::existing(&plain, ListenFlags::default())?, &command)
-        }
-        Command::Import(ImportCommand::Moin19 { path, quiet }) => {
-            commands::import_moin19::run(&plain, &path, quiet).map(|_| ())
         }
     }
 }

@@ -67,6 +67,7 @@ pub mod moin;
 mod nesting;
 mod options;
 mod pragma;
+mod relink;
 mod render;
 mod sanitize;
 mod text;
@@ -80,6 +81,7 @@ pub use limits::RenderLimits;
 pub use nesting::{MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
 pub use options::{MarkupError, RenderOptions};
 pub use pragma::{page_body, pragmas, Pragmas, KEYWORDS as PRAGMA_KEYWORDS};
+pub use relink::{rewrite_links, LinkTarget};
 pub use sanitize::{EXTERNAL_REL, MISSING_REL};
 
 /// What markup needs from its caller to write wiki links and attachments; the app implements it, as it knows

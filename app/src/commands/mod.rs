@@ -3,8 +3,9 @@
 
 pub mod backup;
 pub mod cgi;
+pub mod export;
 pub mod fastcgi;
-pub mod import_moin19;
+pub mod import;
 pub mod init;
 pub mod reindex;
 pub mod restore;

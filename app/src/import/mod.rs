@@ -15,6 +15,8 @@
 //! - One bad page never stops an import: it is listed in the summary as failed, and the command ends
 //!   with [`Incomplete`] (exit status 2) after the summary.
 
+pub mod git;
+pub mod markdown;
 pub mod moin19;
 
 use std::fmt;

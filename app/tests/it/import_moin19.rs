@@ -24,7 +24,7 @@ use std::process::Output;
 
 use http::StatusCode;
 use quire::cli::GlobalOptions;
-use quire::commands::import_moin19;
+use quire::commands::import as import_command;
 use storage::{ChangeKind, RevisionMeta, Storage};
 use tempfile::TempDir;
 
@@ -91,7 +91,7 @@ fn import(data: &Path, moin: &Path) -> quire::import::ImportSummary {
         data: Some(data.to_path_buf()),
         ..GlobalOptions::default()
     };
-    import_moin19::run(&global, moin, true).unwrap()
+    import_command::moin19(&global, moin, true).unwrap()
 }
 
 /// Runs `quire --data DATA import moin19 MOIN --quiet`.

@@ -48,6 +48,8 @@ struct Tally {
     merged: AtomicU64,
     conflicts: AtomicU64,
     unanswered: AtomicU64,
+    /// Other answers to a save, by status (503 while the database is busy, say).
+    others: Mutex<HashMap<u16, u64>>,
 }
 
 /// `quire serve` on the combination's data directory, as www-data, that the killer may kill and
@@ -233,10 +235,18 @@ fn edit_until_done(
         let page = page_of(editor, n);
         let mark = marker(editor, n);
         let deadline = Instant::now() + Duration::from_secs(120);
+        // This save's tries, by what stopped them: for the message if it never goes through.
+        let mut tries: HashMap<String, u32> = HashMap::new();
         loop {
-            assert!(Instant::now() < deadline, "{mark} was never acknowledged");
+            assert!(
+                Instant::now() < deadline,
+                "{mark} was never acknowledged; its tries: {tries:?}"
+            );
             let editor_page = browser.get(&format!("/+edit/{page}"));
             if editor_page.status != StatusCode::OK {
+                *tries
+                    .entry(format!("editor {}", editor_page.status))
+                    .or_default() += 1;
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
@@ -246,6 +256,7 @@ fn edit_until_done(
             } else {
                 let raw = browser.get(&format!("/+raw/{page}?rev={base}"));
                 if raw.status != StatusCode::OK {
+                    *tries.entry(format!("raw {}", raw.status)).or_default() += 1;
                     continue;
                 }
                 raw.text()
@@ -264,6 +275,7 @@ fn edit_until_done(
                     ("action", "save"),
                 ],
             );
+            *tries.entry(format!("save {}", answer.status)).or_default() += 1;
             match answer.status.as_u16() {
                 303 => {
                     let location = answer.headers[http::header::LOCATION]
@@ -279,9 +291,12 @@ fn edit_until_done(
                 409 => {
                     tally.conflicts.fetch_add(1, Ordering::Relaxed);
                 }
-                _ => {
+                NO_ANSWER => {
                     // Saved or not, the next try's fresh text says (see above).
                     tally.unanswered.fetch_add(1, Ordering::Relaxed);
+                }
+                other => {
+                    *tally.others.lock().unwrap().entry(other).or_default() += 1;
                 }
             }
         }
@@ -405,7 +420,7 @@ fn run(name: &'static str, load: &Load) {
         );
     }
     eprintln!(
-        "{name}: {} editors x {} saves, {} kills in {:.1} s: {} acknowledged ({} merged), {} answered 409, {} unanswered (killed mid-request); 0 lost",
+        "{name}: {} editors x {} saves, {} kills in {:.1} s: {} acknowledged ({} merged), {} answered 409, {} unanswered (killed mid-request), other answers {:?}; 0 lost",
         load.editors,
         load.saves,
         load.kills,
@@ -414,6 +429,7 @@ fn run(name: &'static str, load: &Load) {
         tally.merged.load(Ordering::Relaxed),
         tally.conflicts.load(Ordering::Relaxed),
         tally.unanswered.load(Ordering::Relaxed),
+        tally.others.lock().unwrap(),
     );
 }
 
@@ -425,6 +441,19 @@ fn torture_serve_short() {
             editors: 32,
             saves: 20,
             kills: 3,
+        },
+    );
+}
+
+#[test]
+#[ignore = "a middle run, for finding limits"]
+fn torture_serve_middle() {
+    run(
+        "quire serve, killed 5 times",
+        &Load {
+            editors: 100,
+            saves: 10,
+            kills: 5,
         },
     );
 }
