@@ -31,8 +31,8 @@ use crate::config::Settings;
 #[command(name = "quire", version = VERSION, after_help = EXAMPLES)]
 pub struct Cli {
     /// The data directory: database, quire.toml, theme overrides. Only `init`,
-    /// the first `serve` and `restore` create it; every other command needs a
-    /// wiki there [default: ./wiki-data].
+    /// the first `serve`, `restore` and `import` create it; every other command
+    /// needs a wiki there [default: ./wiki-data].
     #[arg(long, env = "QUIRE_DATA", global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
