@@ -1,5 +1,5 @@
-//! `quire export git DIR`: a git repository with the wiki's whole history, written in one stream by
-//! `git fast-import` (see [`crate::git`]).
+//! `quire export git DIR`: a git repository with the wiki's whole history, written as one pack
+//! ([`crate::git::history`]).
 //!
 //! - One commit per revision, in time order (ties, and clocks that went backwards within a page, in
 //!   the order the wiki saved them), on branch `main`. Author and committer are the revision's
@@ -19,8 +19,8 @@
 //!   order of its upload times, authored by its uploader, at its time, with its comment (or
 //!   `Upload NAME` and the same trailer); older file versions are not exported.
 //!
-//! Memory: texts go straight into the stream as blobs; only each revision's metadata is held, to
-//! sort the commits.
+//! Memory: texts go straight into the pack as blobs; only each revision's metadata is held, to
+//! sort the commits, and the work tree's folders with their ids.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -29,7 +29,7 @@ use anyhow::Context;
 use storage::{ChangeKind, Storage};
 
 use super::{layout, Kind, Summary};
-use crate::git::{FastImport, FileChange, Signature};
+use crate::git::history::{FileChange, History, Signature};
 
 /// The trailer of a message made up for an empty comment.
 pub const EMPTY_COMMENT_TRAILER: &str = "Quire-Empty-Comment: true";
@@ -68,7 +68,7 @@ pub fn export(
     let total = storage
         .last_revision_id()
         .context("could not count the revisions")?;
-    let mut stream = FastImport::start(dir, BRANCH)?;
+    let mut stream = History::start(dir, BRANCH)?;
     super::mark(dir, Kind::Git)?;
     let mut metas = Vec::new();
     // Each page's text as its latest revision left it (none while deleted), to see unchanged saves.
@@ -273,7 +273,7 @@ pub fn message(comment: &str, what: &str, trailers: &[String]) -> String {
 /// marks from `first_mark` on. Returns how many.
 fn export_files(
     storage: &Storage,
-    stream: &mut FastImport,
+    stream: &mut History,
     emails: &HashMap<String, String>,
     first_mark: u64,
     authors: &mut BTreeSet<String>,

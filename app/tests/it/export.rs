@@ -288,6 +288,11 @@ fn git_export_has_a_commit_per_revision_and_the_current_files() {
     assert_eq!(renames.trim(), "R100\tDraft.md\tPlan.md");
     assert!(quire::export::Kind::Git.marker(repo.path()).is_file());
     assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+    // quire writes the pack itself: git must find every object whole and well formed.
+    git(
+        repo.path(),
+        &["fsck", "--full", "--strict", "--no-dangling"],
+    );
 }
 
 /// `quire export` through the binary: the summary, a bad DIR, and git missing.

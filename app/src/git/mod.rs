@@ -1,15 +1,18 @@
-//! The git command line, the one place quire starts `git`: `quire export git` streams a whole
-//! history into `git fast-import`, and `quire import markdown` reads one with `git log` and
-//! `git cat-file --batch`.
+//! Git repositories, read and written: `quire import markdown` reads one with `git log` and
+//! `git cat-file --batch`, and `quire export git` writes its objects itself ([`history`], into one
+//! pack: [`pack`]) and has git set the branch and check it out.
 //!
-//! Why the command line and not a library (gix): `git fast-import` is git's own bulk path, one
-//! process and one stream for any number of commits; `git log -M` is the rename detection every
-//! forge shows; and git is on every machine that cloned quire. Each job is one long-running process
-//! fed through a pipe, never one process per revision. A machine without git gets an error that
-//! says to install it ([`GitError::Missing`]).
+//! Why the command line and not a library (gix) for reading: `git log -M` is the rename detection
+//! every forge shows, and git is on every machine that cloned quire. Each job is one long-running
+//! process fed through a pipe, never one process per revision. Why the objects are written here and
+//! not by `git fast-import`: see [`pack`]. A machine without git gets an error that says to install
+//! it ([`GitError::Missing`]).
+
+pub mod history;
+pub mod pack;
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use thiserror::Error;
@@ -239,176 +242,5 @@ impl Drop for Objects {
         let _ = self.stdin.flush();
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A person and a time, as a commit names its author and committer.
-#[derive(Debug, Clone)]
-pub struct Signature<'a> {
-    /// The name (`<`, `>` and line breaks are dropped: git allows none of them).
-    pub name: &'a str,
-    /// The e-mail address (likewise).
-    pub email: &'a str,
-    /// Unix seconds UTC.
-    pub time: i64,
-}
-
-/// A change to a file in a [`FastImport::commit`].
-#[derive(Debug, Clone)]
-pub enum FileChange<'a> {
-    /// The file at this path has the blob of this mark.
-    Modify {
-        /// `/`-separated path.
-        path: &'a str,
-        /// The mark of a blob written before.
-        mark: u64,
-    },
-    /// The file at this path is removed.
-    Delete {
-        /// `/`-separated path.
-        path: &'a str,
-    },
-    /// The file moves.
-    Rename {
-        /// From.
-        from: &'a str,
-        /// To.
-        to: &'a str,
-    },
-}
-
-/// `git fast-import` on a new repository: blobs and commits written as one stream onto one branch.
-pub struct FastImport {
-    child: Child,
-    stdin: BufWriter<ChildStdin>,
-    branch: String,
-    dir: PathBuf,
-}
-
-impl FastImport {
-    /// `git init` in `dir` (with `branch` as the initial branch), then starts `git fast-import`.
-    pub fn start(dir: &Path, branch: &str) -> Result<FastImport, GitError> {
-        output(dir, &["init", "--quiet", "--initial-branch", branch])?;
-        let args = ["fast-import", "--quiet", "--done"];
-        let mut child = start(dir, &args, true, false, true)?;
-        let stdin = pipe(child.stdin.take(), &args)?;
-        Ok(FastImport {
-            child,
-            stdin: BufWriter::with_capacity(1 << 16, stdin),
-            branch: branch.to_owned(),
-            dir: dir.to_owned(),
-        })
-    }
-
-    fn io(&self) -> impl Fn(io::Error) -> GitError {
-        |source| GitError::Io {
-            what: "fast-import".to_owned(),
-            source,
-        }
-    }
-
-    /// Writes a blob with the bytes `content` read, under `mark` (1, 2, 3…; each once).
-    pub fn blob(&mut self, mark: u64, content: &mut dyn Read, len: u64) -> Result<(), GitError> {
-        let io = self.io();
-        write!(self.stdin, "blob\nmark :{mark}\ndata {len}\n").map_err(&io)?;
-        let copied = io::copy(&mut content.take(len), &mut self.stdin).map_err(&io)?;
-        if copied != len {
-            return Err(unexpected(
-                &["fast-import"],
-                "a blob was shorter than its length",
-            ));
-        }
-        self.stdin.write_all(b"\n").map_err(&io)
-    }
-
-    /// Writes a commit on the branch, after the previous one.
-    pub fn commit(
-        &mut self,
-        who: &Signature<'_>,
-        message: &str,
-        changes: &[FileChange<'_>],
-    ) -> Result<(), GitError> {
-        let io = self.io();
-        let name = clean(who.name);
-        let email = clean(who.email);
-        let time = who.time;
-        let out = &mut self.stdin;
-        write!(
-            out,
-            "commit refs/heads/{}\nauthor {name} <{email}> {time} +0000\ncommitter {name} <{email}> {time} +0000\ndata {}\n{message}\n",
-            self.branch,
-            message.len()
-        )
-        .map_err(&io)?;
-        for change in changes {
-            match change {
-                FileChange::Modify { path, mark } => {
-                    writeln!(out, "M 100644 :{mark} {}", quote(path))
-                }
-                FileChange::Delete { path } => writeln!(out, "D {}", quote(path)),
-                FileChange::Rename { from, to } => {
-                    writeln!(out, "R {} {}", quote(from), quote(to))
-                }
-            }
-            .map_err(&io)?;
-        }
-        out.write_all(b"\n").map_err(&io)
-    }
-
-    /// Ends the stream, waits for git, and checks out the branch into the work tree.
-    pub fn finish(mut self) -> Result<(), GitError> {
-        let io = self.io();
-        self.stdin.write_all(b"done\n").map_err(&io)?;
-        self.stdin.flush().map_err(&io)?;
-        drop(self.stdin);
-        wait(self.child, "fast-import")?;
-        // An empty history has no branch to check out.
-        if is_repository(&self.dir)? {
-            output(&self.dir, &["reset", "--quiet", "--hard"])?;
-        }
-        Ok(())
-    }
-}
-
-/// A name or address without the characters a commit header cannot hold.
-fn clean(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, '<' | '>' | '\n' | '\r' | '\0'))
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-/// A path as fast-import takes it: always quoted, C-style, so spaces and any byte are safe.
-fn quote(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 2);
-    out.push('"');
-    for c in path.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_ascii_control() => out.push_str(&format!("\\{:03o}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_quoted_for_fast_import() {
-        assert_eq!(quote("A/B c.md"), "\"A/B c.md\"");
-        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(quote("é\u{1}"), "\"é\\001\"");
-    }
-
-    #[test]
-    fn signatures_lose_what_git_refuses() {
-        assert_eq!(clean(" a <b>\nc "), "a bc");
     }
 }
