@@ -59,3 +59,15 @@ pub(crate) fn io_error(
         source,
     }
 }
+
+/// An error and its causes on one line, for a log: tantivy's own message is in the source.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

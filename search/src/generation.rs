@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 use crate::common_words::{self, CommonWords};
-use crate::error::{io_error, tantivy_error};
+use crate::error::{error_chain, io_error, tantivy_error};
 use crate::schema::{self, Fields};
 use crate::{SearchError, Watermark};
 
@@ -227,14 +227,29 @@ impl Watermark {
     }
 }
 
-/// Moves an index off `outdated`, a generation built with other fields (by an older quire): the next
-/// generation, with the current fields, becomes the live one, holding nothing (its watermark is 0),
-/// so the next catch-up replays the logs from the start and fills it; the outdated generation is
-/// deleted. Never an error page on an old data directory, and no `quire reindex` needed.
+/// Why a generation is being replaced by an empty one.
+#[derive(Debug)]
+pub(crate) enum Unusable<'a> {
+    /// Built by another quire, with other fields.
+    Outdated,
+    /// tantivy could not open or read it: a file truncated, missing or garbled (a crash mid-write
+    /// on a file system that lost it, a full disk, a hand that deleted a file).
+    Damaged(&'a SearchError),
+}
+
+/// Moves an index off `outdated`, a generation it cannot use ([`Unusable`]): the next generation,
+/// with the current fields, becomes the live one, holding nothing (its watermark is 0), so the next
+/// catch-up replays the logs from the start and fills it (in the background in a long-running
+/// server); the old generation is deleted. Never an error page on an old or damaged index, and no
+/// `quire reindex` needed: the index is derived state.
 ///
 /// Every process that finds the outdated generation does the same, and they agree: the next
 /// generation is created once (see [`open`]), and the pointer is written with the same number.
-pub(crate) fn replace_outdated(root: &Path, outdated: u64) -> Result<Opened, SearchError> {
+pub(crate) fn replace(
+    root: &Path,
+    outdated: u64,
+    why: Unusable<'_>,
+) -> Result<Opened, SearchError> {
     let mut generation = outdated + 1;
     let opened = loop {
         match open(root, generation) {
@@ -248,16 +263,25 @@ pub(crate) fn replace_outdated(root: &Path, outdated: u64) -> Result<Opened, Sea
     if read_pointer(root)? == outdated {
         write_pointer(root, generation)?;
     }
-    tracing::warn!(
-        from = outdated,
-        to = generation,
-        "the search index was built by another version of quire; it is being rebuilt from the logs"
-    );
+    match why {
+        Unusable::Outdated => tracing::warn!(
+            from = outdated,
+            to = generation,
+            "the search index was built by another version of quire; it is being rebuilt from the logs"
+        ),
+        Unusable::Damaged(err) => tracing::error!(
+            from = outdated,
+            to = generation,
+            error = %error_chain(err),
+            "the search index is damaged; it is being rebuilt from the logs, and searches meanwhile \
+             find only what is indexed again"
+        ),
+    }
     for old in outdated..generation {
         let dir = generation_dir(root, old);
         if let Err(err) = fs::remove_dir_all(&dir) {
             if err.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %dir.display(), %err, "could not delete an outdated search index");
+                tracing::warn!(dir = %dir.display(), %err, "could not delete an unusable search index");
             }
         }
     }

@@ -70,7 +70,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use crate::error::SearchError;
-use crate::generation::Opened;
+use crate::generation::{Opened, Unusable};
 pub use crate::query::{Hit, SearchResults, Visible};
 pub use crate::rebuild::Rebuild;
 pub use crate::schema::{FileDoc, PageDoc};
@@ -110,13 +110,42 @@ impl SearchIndex {
         }
         let opened = match generation::open(&self.root, generation) {
             Err(SearchError::Outdated { .. }) => {
-                generation::replace_outdated(&self.root, generation)?
+                generation::replace(&self.root, generation, Unusable::Outdated)?
+            }
+            Err(err @ SearchError::Index { .. }) => {
+                generation::replace(&self.root, generation, Unusable::Damaged(&err))?
             }
             opened => opened?,
         };
         let opened = Arc::new(opened);
         *open = Some(Arc::clone(&opened));
         Ok(opened)
+    }
+
+    /// The live generation and a searcher on its last commit. A generation that opened but whose
+    /// files tantivy can no longer read (damaged while this process had it open) is replaced as
+    /// [`SearchIndex::opened`] replaces one that does not open.
+    fn searcher(&self) -> Result<(Arc<Opened>, tantivy::Searcher), SearchError> {
+        let opened = self.opened()?;
+        match opened.searcher() {
+            Err(err @ SearchError::Index { .. }) => {
+                let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+                // Another thread may have replaced it meanwhile.
+                let replaced = match open.as_ref().filter(|o| o.generation != opened.generation) {
+                    Some(newer) => Arc::clone(newer),
+                    None => Arc::new(generation::replace(
+                        &self.root,
+                        opened.generation,
+                        Unusable::Damaged(&err),
+                    )?),
+                };
+                *open = Some(Arc::clone(&replaced));
+                drop(open);
+                let searcher = replaced.searcher()?;
+                Ok((replaced, searcher))
+            }
+            searcher => Ok((opened, searcher?)),
+        }
     }
 
     /// The id of the last revision the index holds (0 for a new index).

@@ -483,7 +483,13 @@ fn write_a_large_moin_data_dir() {
     }
     let mut global = String::new();
     for page in 0..pages {
-        let folder = format!("Area{}(2f)Page(20){page}", page % 50);
+        // Mostly top-level pages, as in most MoinMoin wikis (and the hard case for a git export: one
+        // big root folder); every tenth a subpage.
+        let folder = if page % 10 == 9 {
+            format!("Area{}(2f)Page(20){page}", page % 50)
+        } else {
+            format!("Page(20){page}")
+        };
         let dir = root.join("pages").join(&folder);
         fs::create_dir_all(dir.join("revisions")).unwrap();
         let mut log = String::new();

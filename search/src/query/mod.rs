@@ -138,8 +138,7 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<SearchResults, SearchError> {
-        let opened = self.opened()?;
-        let searcher = opened.searcher()?;
+        let (opened, searcher) = self.searcher()?;
         let fields = opened.fields;
         let go_to = go_to(&searcher, fields, visible, text)?;
         let parsed = syntax::parse(text, |name| {
@@ -208,8 +207,7 @@ impl SearchIndex {
         if prefix.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let opened = self.opened()?;
-        let searcher = opened.searcher()?;
+        let (opened, searcher) = self.searcher()?;
         let fields = opened.fields;
         let key = fields.title_key;
         // Every string starting with `prefix` sorts before `prefix` + the highest code point.

@@ -5,5 +5,6 @@
     reason = "test helpers outside #[test] functions; a failure should panic the test"
 )]
 
+mod damage;
 mod files;
 mod index;
