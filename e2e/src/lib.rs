@@ -220,13 +220,14 @@ pub fn nginx_main_config(dir: &Path, http: &str) -> String {
 /// Kills (SIGKILL) every process whose environment holds `NAME=value`
 /// exactly, other than this one: quire processes a web server spawned
 /// (mod_fcgid, lighttpd `bin-path`) and may leave behind, found by the data
-/// directory the test gave them.
-pub fn kill_by_environment(name: &str, value: &Path) {
+/// directory the test gave them. Returns how many it killed.
+pub fn kill_by_environment(name: &str, value: &Path) -> usize {
     let mut marker = format!("{name}=").into_bytes();
     marker.extend_from_slice(value.as_os_str().as_encoded_bytes());
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
+        return 0;
     };
+    let mut killed = 0;
     for entry in entries.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -244,8 +245,10 @@ pub fn kill_by_environment(name: &str, value: &Path) {
             .any(|var| var == marker.as_slice())
         {
             signal("KILL", [pid]);
+            killed += 1;
         }
     }
+    killed
 }
 
 /// A system account to run a process as.

@@ -1,12 +1,13 @@
-//! The load-and-kill harness (issue 17): many editors save through a real `quire serve` at once,
-//! half on pages of their own and half on ten shared pages (so saves collide, merge, or come back
-//! as 409 and are redone from the current text), while the server is killed with SIGKILL at random
-//! moments and restarted. Every save carries a unique marker; afterwards the harness checks that
+//! The load-and-kill harness (issue 17): many editors save through a real server at once, half on
+//! pages of their own and half on ten shared pages (so saves collide, merge, or come back as 409 and
+//! are redone from the current text), while quire is killed with SIGKILL at random moments: `quire
+//! serve`, or `quire fastcgi` behind nginx, killed and started again; or, behind Apache, every CGI
+//! process running at that moment, mid-request (Apache starts the next ones itself). Every save carries a unique marker; afterwards the harness checks that
 //! every acknowledged save is in its page exactly once, that each page's revisions are whole and in
 //! order, that the database passes `integrity_check`, and that search finds every marker.
 //!
-//! CI runs a short version (`torture_serve_short`: 32 editors × 20 saves, 3 kills, about a minute);
-//! the long one is `#[ignore]`d and recorded in TESTING.md:
+//! CI runs a short version in each mode (`torture_*_short`: 32 editors × 20 saves, 3 kills); the
+//! long ones are `#[ignore]`d and recorded in TESTING.md:
 //!
 //! ```sh
 //! cargo test -p e2e -- --ignored torture_serve_long --nocapture --test-threads=1
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use e2e::{quire_binary, web_user};
+use e2e::{free_port, kill_by_environment, quire_binary, web_user};
 use gateway::testing::{TestRequest, TestResponse};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
@@ -52,10 +53,13 @@ struct Tally {
     others: Mutex<HashMap<u16, u64>>,
 }
 
-/// `quire serve` on the combination's data directory, as www-data, that the killer may kill and
-/// start again while editors use it.
+/// A quire server process (`quire serve`, or `quire fastcgi` behind nginx) on the combination's
+/// data directory, as www-data, that the killer may kill and start again while editors use it.
 struct Server {
-    addr: SocketAddr,
+    /// Its arguments after `--data DIR`.
+    args: Vec<String>,
+    /// The TCP address it listens on: it is up once this takes connections.
+    listens: SocketAddr,
     data: std::path::PathBuf,
     child: Mutex<Option<Child>>,
     log: std::path::PathBuf,
@@ -72,7 +76,7 @@ impl Server {
         let child = Command::new(quire_binary())
             .arg("--data")
             .arg(&self.data)
-            .args(["serve", "--listen", &self.addr.to_string()])
+            .args(&self.args)
             .env_clear()
             .env("QUIRE_LOG", "warn")
             .uid(user.uid)
@@ -84,13 +88,13 @@ impl Server {
             .unwrap();
         *self.child.lock().unwrap() = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(self.addr).is_err() {
-            assert!(Instant::now() < deadline, "quire serve did not come back");
+        while TcpStream::connect(self.listens).is_err() {
+            assert!(Instant::now() < deadline, "quire did not come back");
             std::thread::sleep(Duration::from_millis(10));
         }
     }
 
-    fn kill(&self) {
+    fn stop(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -100,17 +104,53 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.kill();
+        self.stop();
     }
 }
 
-impl Gateway for Server {
+/// What the killer kills.
+enum Victim {
+    /// A server process of the harness's own: killed, then started again.
+    Server(Server),
+    /// The CGI processes Apache started for this data directory, whichever are running (they are
+    /// found by the `QUIRE_DATA` Apache gives them).
+    Cgi(std::path::PathBuf),
+}
+
+impl Victim {
+    /// One kill: SIGKILL, and the server started again. A CGI kill waits (a while) until some
+    /// request is being served, so that it lands mid-request.
+    fn kill(&self) {
+        match self {
+            Victim::Server(server) => {
+                server.stop();
+                server.start();
+            }
+            Victim::Cgi(data) => {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while kill_by_environment("QUIRE_DATA", data) == 0 && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+}
+
+/// The wiki as the editors reach it: the address and mount of the front (quire serve itself, or
+/// the web server), and what is killed behind it.
+struct Front {
+    addr: SocketAddr,
+    mount: &'static str,
+    victim: Victim,
+}
+
+impl Gateway for Front {
     fn mount(&self) -> &str {
-        ""
+        self.mount
     }
 
     fn send(&self, request: TestRequest) -> TestResponse {
-        send(self.addr, &request).unwrap_or_else(|_| TestResponse {
+        send(self.addr, self.mount, &request).unwrap_or_else(|_| TestResponse {
             status: StatusCode::from_u16(NO_ANSWER).unwrap(),
             headers: HeaderMap::new(),
             body: Vec::new(),
@@ -120,12 +160,12 @@ impl Gateway for Server {
 
 /// One HTTP/1.1 exchange on a fresh connection, every failure an error (the server may die at any
 /// byte).
-fn send(addr: SocketAddr, request: &TestRequest) -> std::io::Result<TestResponse> {
+fn send(addr: SocketAddr, mount: &str, request: &TestRequest) -> std::io::Result<TestResponse> {
     let broken = |what: &str| std::io::Error::other(what.to_owned());
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!(
-        "{} {} HTTP/1.1\r\nConnection: close\r\nHost: {addr}\r\n",
+        "{} {mount}{} HTTP/1.1\r\nConnection: close\r\nHost: {addr}\r\n",
         request.method,
         request.target()
     );
@@ -224,7 +264,7 @@ fn shared_seed(editors: usize) -> String {
 /// One editor's saves, each redone until acknowledged: editor open, the base revision's text,
 /// the text with one more line, posted. Returns (page, marker) of each acknowledged save.
 fn edit_until_done(
-    server: &Server,
+    server: &Front,
     editor: usize,
     saves: usize,
     tally: &Tally,
@@ -304,20 +344,90 @@ fn edit_until_done(
     done
 }
 
-fn run(name: &'static str, load: &Load) {
-    let combination = Combination::new(name, "");
+/// Where the editors save, and what is killed.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// `quire serve`, killed and started again.
+    Serve,
+    /// nginx → `quire fastcgi` over TCP (the deploy file), quire killed and started again.
+    NginxFastcgi,
+    /// Apache → quire as CGI under mod_cgid (the deploy file), the CGI processes killed.
+    ApacheCgi,
+}
+
+/// The combination for `mode`, its front, and (for the servers the harness starts) quire running.
+fn start(name: &'static str, mode: Mode) -> (Combination, Front) {
+    let mount = match mode {
+        Mode::Serve => "",
+        Mode::NginxFastcgi | Mode::ApacheCgi => "/wiki",
+    };
+    let mut combination = Combination::new(name, mount);
     let data = combination.data();
     let settings = data.join("quire.toml");
     let mut toml = std::fs::read_to_string(&settings).unwrap();
     toml.push_str("\n[spam]\nanonymous_saves_per_hour = 0\n");
     std::fs::write(&settings, toml).unwrap();
-    let server = Server {
-        addr: combination.addr(),
+    let server = |args: Vec<String>, listens: SocketAddr| Server {
+        args,
+        listens,
         data: data.clone(),
         child: Mutex::new(None),
         log: combination.path("quire-torture.log"),
     };
-    server.start();
+    let front = match mode {
+        Mode::Serve => {
+            let addr = combination.addr();
+            let server = server(
+                vec!["serve".into(), "--listen".into(), addr.to_string()],
+                addr,
+            );
+            server.start();
+            Front {
+                addr,
+                mount,
+                victim: Victim::Server(server),
+            }
+        }
+        Mode::NginxFastcgi => {
+            let listens = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let server = server(
+                vec!["fastcgi".into(), "--listen".into(), listens.to_string()],
+                listens,
+            );
+            server.start();
+            combination.nginx(
+                "nginx/quire-fastcgi.conf",
+                &[("QUIRE", &listens.to_string())],
+            );
+            Front {
+                addr: combination.addr(),
+                mount,
+                victim: Victim::Server(server),
+            }
+        }
+        Mode::ApacheCgi => {
+            let binary = quire_binary().display().to_string();
+            combination.apache(
+                "apache/quire-cgi.conf",
+                &["cgid", "env"],
+                &[
+                    ("QUIRE_BIN", &binary),
+                    ("DATA", &data.display().to_string()),
+                ],
+            );
+            Front {
+                addr: combination.addr(),
+                mount,
+                victim: Victim::Cgi(data.clone()),
+            }
+        }
+    };
+    (combination, front)
+}
+
+fn run(name: &'static str, mode: Mode, load: &Load) {
+    let (combination, server) = start(name, mode);
+    let data = combination.data();
     let seeder = Browser::new(&server);
     for page in 0..SHARED_PAGES {
         let seeded = seeder.save_page(&format!("Shared{page}"), &shared_seed(load.editors), None);
@@ -349,8 +459,7 @@ fn run(name: &'static str, load: &Load) {
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 std::thread::sleep(Duration::from_millis(seed % 50));
-                server.kill();
-                server.start();
+                server.victim.kill();
                 kills += 1;
             }
             kills
@@ -419,6 +528,7 @@ fn run(name: &'static str, load: &Load) {
             "search for {mark} misses {page}"
         );
     }
+    drop(combination);
     eprintln!(
         "{name}: {} editors x {} saves, {} kills in {:.1} s: {} acknowledged ({} merged), {} answered 409, {} unanswered (killed mid-request), other answers {:?}; 0 lost",
         load.editors,
@@ -435,21 +545,47 @@ fn run(name: &'static str, load: &Load) {
 
 #[test]
 fn torture_serve_short() {
+    run("quire serve, killed 3 times", Mode::Serve, &SHORT);
+}
+
+#[test]
+fn torture_nginx_fastcgi_short() {
     run(
-        "quire serve, killed 3 times",
-        &Load {
-            editors: 32,
-            saves: 20,
-            kills: 3,
-        },
+        "nginx + quire fastcgi, quire killed 3 times",
+        Mode::NginxFastcgi,
+        &SHORT,
     );
 }
+
+#[test]
+fn torture_apache_cgi_short() {
+    run(
+        "Apache + CGI, CGI processes killed 3 times",
+        Mode::ApacheCgi,
+        &SHORT,
+    );
+}
+
+/// CI's run in each mode: about a minute or less.
+const SHORT: Load = Load {
+    editors: 32,
+    saves: 20,
+    kills: 3,
+};
+
+/// The long run in each mode: minutes; recorded in TESTING.md.
+const LONG: Load = Load {
+    editors: 200,
+    saves: 50,
+    kills: 10,
+};
 
 #[test]
 #[ignore = "a middle run, for finding limits"]
 fn torture_serve_middle() {
     run(
         "quire serve, killed 5 times",
+        Mode::Serve,
         &Load {
             editors: 100,
             saves: 10,
@@ -461,12 +597,25 @@ fn torture_serve_middle() {
 #[test]
 #[ignore = "the long run, minutes: recorded in TESTING.md"]
 fn torture_serve_long() {
+    run("quire serve, killed 10 times", Mode::Serve, &LONG);
+}
+
+#[test]
+#[ignore = "the long run, minutes: recorded in TESTING.md"]
+fn torture_nginx_fastcgi_long() {
     run(
-        "quire serve, killed 10 times",
-        &Load {
-            editors: 200,
-            saves: 50,
-            kills: 10,
-        },
+        "nginx + quire fastcgi, quire killed 10 times",
+        Mode::NginxFastcgi,
+        &LONG,
+    );
+}
+
+#[test]
+#[ignore = "the long run, minutes: recorded in TESTING.md"]
+fn torture_apache_cgi_long() {
+    run(
+        "Apache + CGI, CGI processes killed 10 times",
+        Mode::ApacheCgi,
+        &LONG,
     );
 }
