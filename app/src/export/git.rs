@@ -73,6 +73,8 @@ pub fn export(
     let mut metas = Vec::new();
     // Each page's text as its latest revision left it (none while deleted), to see unchanged saves.
     let mut texts: HashMap<String, String> = HashMap::new();
+    // Each page's last text's mark, the base its next text is stored as a delta on.
+    let mut last_text: HashMap<String, u64> = HashMap::new();
     let mut after = 0;
     loop {
         let batch = storage
@@ -88,7 +90,8 @@ pub fn export(
             match revision.meta.kind {
                 ChangeKind::Edit | ChangeKind::Undelete => {
                     let text = revision.text.as_bytes();
-                    stream.blob(logged.id, &mut &text[..], text.len() as u64)?;
+                    let previous = last_text.insert(revision.meta.page.clone(), logged.id);
+                    stream.text_blob(logged.id, text, previous)?;
                     unchanged = texts
                         .get(&revision.meta.page)
                         .is_some_and(|before| *before == revision.text);

@@ -179,6 +179,8 @@ pub struct History {
     pack: PackWriter,
     root: Tree,
     blobs: HashMap<u64, Oid>,
+    /// Page texts by mark, until the page's next text is stored as a delta on one ([`History::text_blob`]).
+    texts: HashMap<u64, (Placed, Vec<u8>)>,
     head: Option<Oid>,
 }
 
@@ -193,12 +195,13 @@ impl History {
             pack,
             root: Tree::default(),
             blobs: HashMap::new(),
+            texts: HashMap::new(),
             head: None,
         })
     }
 
     /// Writes a blob with the `len` bytes `content` reads, under `mark` (any number, each once),
-    /// which a later [`FileChange::Modify`] names.
+    /// which a later [`FileChange::Modify`] names. For files: stored whole, and not kept.
     pub fn blob(&mut self, mark: u64, content: &mut dyn Read, len: u64) -> Result<(), GitError> {
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         content
@@ -213,6 +216,32 @@ impl History {
             .write(Kind::Blob, oid, &bytes, None)
             .map_err(io_error)?;
         self.blobs.insert(mark, oid);
+        Ok(())
+    }
+
+    /// Writes a page's text as a blob under `mark`, as a delta on the blob of mark `previous` (the
+    /// same page's text before, written by this method) when that is smaller: most edits change a
+    /// few lines, so the pack holds little more than the changes, as git's own packs do. The text
+    /// is kept until the next text names it as `previous`, so one text per page is in memory.
+    pub fn text_blob(
+        &mut self,
+        mark: u64,
+        text: &[u8],
+        previous: Option<u64>,
+    ) -> Result<(), GitError> {
+        let oid = Oid::of(Kind::Blob, text);
+        let base = previous.and_then(|previous| self.texts.remove(&previous));
+        let placed = self
+            .pack
+            .write(
+                Kind::Blob,
+                oid,
+                text,
+                base.as_ref().map(|(placed, bytes)| (*placed, &bytes[..])),
+            )
+            .map_err(io_error)?;
+        self.blobs.insert(mark, oid);
+        self.texts.insert(mark, (placed, text.to_vec()));
         Ok(())
     }
 
@@ -329,6 +358,24 @@ mod tests {
                 .unwrap();
             mark
         };
+        // Texts of one page, each stored as a delta on the one before.
+        let mut text = String::from("# A long page\n");
+        for n in 0..60u64 {
+            text.push_str(&format!(
+                "Line {n} of a page that grows by one line per edit.\n"
+            ));
+            let previous = (n > 0).then_some(1000 + n - 1);
+            history
+                .text_blob(1000 + n, text.as_bytes(), previous)
+                .unwrap();
+            let change = FileChange::Modify {
+                path: "Long.md",
+                mark: 1000 + n,
+            };
+            history
+                .commit(&who(500 + n as i64), "grow\n", &[change])
+                .unwrap();
+        }
         // Enough pages for a big root tree, and enough commits for chains past MAX_DEPTH.
         for n in 0..150 {
             let text = format!("page {n}\n");
@@ -378,7 +425,7 @@ mod tests {
 
         git(dir.path(), &["fsck", "--full", "--strict", "--no-dangling"]);
         let log = git(dir.path(), &["log", "--format=%an <%ae> %at %s"]);
-        assert_eq!(log.lines().count(), 152);
+        assert_eq!(log.lines().count(), 212);
         assert_eq!(
             log.lines().next(),
             Some("Ann x <ann@example.org> 2001 move")
@@ -386,7 +433,11 @@ mod tests {
         let files = git(dir.path(), &["ls-files"]);
         assert!(files.contains("E/F.md\n") && files.contains("A.md\n"));
         assert!(!files.contains("A/B c") && !files.contains("Page000.md"));
-        assert_eq!(files.lines().count(), 151);
+        assert_eq!(files.lines().count(), 152);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("Long.md")).unwrap(),
+            text
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("E/F.md")).unwrap(),
             "a sub page\n"
