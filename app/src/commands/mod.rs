@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gateway::middleware::StackConfig;
-use gateway::session::SessionKeys;
+use gateway::session::{SessionError, SessionKeys};
 use gateway::{App, GatewayConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use themes::Themes;
@@ -66,11 +66,25 @@ impl Setup {
     ) -> anyhow::Result<Setup> {
         let settings = data.settings()?.with_flags(global, &flags)?;
         let key_path = data.session_key_path();
-        let session_keys = SessionKeys::load_or_create(&key_path).with_context(|| {
-            format!(
-                "could not read or create the session keys in {} (delete a damaged file: a new one is made, and everyone logs in again)",
+        let session_keys = SessionKeys::load_or_create(&key_path).map_err(|err| {
+            // The fix depends on the cause: an owner to change, or a damaged file to delete.
+            let fix = match &err {
+                SessionError::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    format!(
+                        "the user running quire may not read or write it: give the data directory \
+                         to that user, with chown -R USER {}",
+                        data.root().display()
+                    )
+                }
+                _ => "delete a damaged file: a new one is made, and everyone logs in again"
+                    .to_owned(),
+            };
+            anyhow::Error::new(err).context(format!(
+                "could not read or create the session keys in {} ({fix})",
                 key_path.display()
-            )
+            ))
         })?;
         Ok(Setup {
             data,

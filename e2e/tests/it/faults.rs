@@ -189,3 +189,57 @@ fn every_acknowledged_save_survives_kill_9() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// A data directory the web user may not write to (a restore by root, a wrong `chown`): `quire serve`
+/// does not start half-working, it exits with a message that names the database and the fix, and
+/// once the owner is right it starts and saves with no repair step.
+#[test]
+fn a_data_directory_quire_may_not_write_is_refused_at_start_with_the_fix() {
+    let wiki = Combination::new("quire serve on a data directory it may not write", "");
+    let data = wiki.data();
+    let root = e2e::account("root");
+    e2e::chown_all(&data, root);
+    let web = e2e::web_user();
+    let start = || {
+        use std::os::unix::process::CommandExt;
+        Command::new(e2e::quire_binary())
+            .arg("--data")
+            .arg(&data)
+            .args(["user", "list"])
+            .env_clear()
+            .env("QUIRE_LOG", "warn")
+            .uid(web.uid)
+            .gid(web.gid)
+            .output()
+            .unwrap()
+    };
+    // `user list` reads the session keys and opens the database as every server does, and ends
+    // by itself. The first thing it may not touch is the (private) session key file.
+    let refused = start();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("session.key"), "{said}");
+    assert!(said.contains("chown -R USER"), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+    // With the key file given back but not the database and its directory: the database is named.
+    e2e::chown(&data.join("session.key"), web);
+    let refused = start();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("wiki.sqlite3"), "{said}");
+    assert!(said.contains("may write to it"), "{said}");
+    assert!(!said.contains("panicked"), "{said}");
+
+    e2e::chown_all(&data, web);
+    let listed = start();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let mut wiki = wiki;
+    let addr = wiki.addr().to_string();
+    wiki.quire(&["serve", "--listen", &addr], Ready::Tcp(&addr));
+    let saved = Browser::new(&wiki).save_page("Writable", "saved once the owner is right", None);
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+}
