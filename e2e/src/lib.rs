@@ -196,7 +196,8 @@ pub fn signal(signal: &str, targets: impl IntoIterator<Item = impl std::fmt::Dis
 /// The main `nginx.conf` of a test's nginx in `dir`: what Debian's
 /// `/etc/nginx/nginx.conf` provides (user, pid, logs and temp paths, all in
 /// `dir`), with `http` holding the rest of the `http` block (servers, or an
-/// `include` of a site).
+/// `include` of a site). 1024 connections: a client and an upstream connection each for the
+/// load-and-kill harness's 200 editors, and room to spare (Debian's default is 768).
 pub fn nginx_main_config(dir: &Path, http: &str) -> String {
     let d = dir.display();
     format!(
@@ -204,7 +205,7 @@ pub fn nginx_main_config(dir: &Path, http: &str) -> String {
          worker_processes 1;\n\
          pid {d}/nginx.pid;\n\
          error_log {d}/error.log warn;\n\
-         events {{ worker_connections 256; }}\n\
+         events {{ worker_connections 1024; }}\n\
          http {{\n\
              access_log off;\n\
              client_body_temp_path {d}/body;\n\
