@@ -251,6 +251,20 @@ fn with_marker(text: &str, editor: usize, n: usize, mark: &str) -> String {
         .collect()
 }
 
+/// Sleeps after the `attempt`th conflict: a random time below 10 ms × 2^attempt (at most 1.3 s),
+/// different for each editor and save.
+fn backoff(attempt: u32, editor: usize, n: usize) {
+    let ceiling = 10u64 << attempt.min(7);
+    let mut seed = (editor as u64 + 1)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(n as u64 * 1_000 + u64::from(attempt))
+        | 1;
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    std::thread::sleep(Duration::from_millis(seed % ceiling));
+}
+
 /// The first text of each shared page: a line for each editor that saves shared pages, with a
 /// spacer between, so that changes to two lines are never adjacent (a three-way merge would call
 /// adjacent changes a conflict).
@@ -274,7 +288,10 @@ fn edit_until_done(
     for n in 0..saves {
         let page = page_of(editor, n);
         let mark = marker(editor, n);
-        let deadline = Instant::now() + Duration::from_secs(120);
+        // Only a hang must fail: ten editors appending to one page is a lottery each try (one
+        // wins, the others get 409 and try again), which a long run's luckless editor may lose
+        // forty times running; ten minutes is hundreds of tries.
+        let deadline = Instant::now() + Duration::from_secs(600);
         // This save's tries, by what stopped them: for the message if it never goes through.
         let mut tries: HashMap<String, u32> = HashMap::new();
         loop {
@@ -330,6 +347,11 @@ fn edit_until_done(
                 }
                 409 => {
                     tally.conflicts.fetch_add(1, Ordering::Relaxed);
+                    // As a client should: back off for a random while that grows with each
+                    // conflict, or ten editors appending to one page can keep beating each other
+                    // (each try is three requests) until the deadline.
+                    let conflicts = tries.get("save 409 Conflict").copied().unwrap_or(1);
+                    backoff(conflicts, editor, n);
                 }
                 NO_ANSWER => {
                     // Saved or not, the next try's fresh text says (see above).
