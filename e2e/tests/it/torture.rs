@@ -251,6 +251,54 @@ fn with_marker(text: &str, editor: usize, n: usize, mark: &str) -> String {
         .collect()
 }
 
+/// The editor's text in an answer's `<textarea name="text">`, unescaped.
+fn editor_text(html: &str) -> Option<String> {
+    let start = html.find("<textarea")?;
+    let open = &html[start..];
+    let tag_end = open.find('>')?;
+    if !open[..tag_end].contains("name=\"text\"") {
+        return None;
+    }
+    let body = &open[tag_end + 1..];
+    let escaped = &body[..body.find("</textarea>")?];
+    let mut text = String::with_capacity(escaped.len());
+    let mut rest = escaped;
+    while let Some(at) = rest.find('&') {
+        text.push_str(&rest[..at]);
+        let entity_end = rest[at..].find(';')? + at;
+        let entity = &rest[at + 1..entity_end];
+        let c = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = match entity.strip_prefix("#x").or(entity.strip_prefix("#X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => entity.strip_prefix('#')?.parse().ok()?,
+                };
+                char::from_u32(code)?
+            }
+        };
+        text.push(c);
+        rest = &rest[entity_end + 1..];
+    }
+    text.push_str(rest);
+    // The HTML parser drops one line break right after the opening tag; templates add one.
+    Some(text.strip_prefix('\n').map(str::to_owned).unwrap_or(text))
+}
+
+/// A conflicted text resolved as a person keeping both sides would: the marker lines dropped.
+fn keep_both(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            !(line.starts_with("<<<<<<< ") || *line == "=======" || line.starts_with(">>>>>>> "))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// Sleeps after the `attempt`th conflict: a random time below 10 ms × 2^attempt (at most 1.3 s),
 /// different for each editor and save.
 fn backoff(attempt: u32, editor: usize, n: usize) {
@@ -294,35 +342,44 @@ fn edit_until_done(
         let deadline = Instant::now() + Duration::from_secs(600);
         // This save's tries, by what stopped them: for the message if it never goes through.
         let mut tries: HashMap<String, u32> = HashMap::new();
+        let mut resolved: Option<(String, String)> = None;
         loop {
             assert!(
                 Instant::now() < deadline,
                 "{mark} was never acknowledged; its tries: {tries:?}"
             );
-            let editor_page = browser.get(&format!("/+edit/{page}"));
-            if editor_page.status != StatusCode::OK {
-                *tries
-                    .entry(format!("editor {}", editor_page.status))
-                    .or_default() += 1;
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            }
-            let base = hidden_value(&editor_page.text(), "base_rev").unwrap_or_default();
-            let current = if base.is_empty() {
-                String::new()
-            } else {
-                let raw = browser.get(&format!("/+raw/{page}?rev={base}"));
-                if raw.status != StatusCode::OK {
-                    *tries.entry(format!("raw {}", raw.status)).or_default() += 1;
-                    continue;
+            // After a 409: the text it returned, resolved, on the revision it named (one request
+            // a try, as a person resolving in the editor); otherwise a fresh editor and text.
+            let (base, text) = match resolved.take() {
+                Some(again) => again,
+                None => {
+                    let editor_page = browser.get(&format!("/+edit/{page}"));
+                    if editor_page.status != StatusCode::OK {
+                        *tries
+                            .entry(format!("editor {}", editor_page.status))
+                            .or_default() += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    let base = hidden_value(&editor_page.text(), "base_rev").unwrap_or_default();
+                    let current = if base.is_empty() {
+                        String::new()
+                    } else {
+                        let raw = browser.get(&format!("/+raw/{page}?rev={base}"));
+                        if raw.status != StatusCode::OK {
+                            *tries.entry(format!("raw {}", raw.status)).or_default() += 1;
+                            continue;
+                        }
+                        raw.text()
+                    };
+                    if current.contains(&mark) {
+                        // An earlier try was saved although its answer never came: not redone.
+                        break;
+                    }
+                    let text = with_marker(&current, editor, n, &mark);
+                    (base, text)
                 }
-                raw.text()
             };
-            if current.contains(&mark) {
-                // An earlier try was saved although its answer never came: not redone.
-                break;
-            }
-            let text = with_marker(&current, editor, n, &mark);
             let answer = browser.post_form(
                 &format!("/+edit/{page}"),
                 &[
@@ -347,6 +404,11 @@ fn edit_until_done(
                 }
                 409 => {
                     tally.conflicts.fetch_add(1, Ordering::Relaxed);
+                    let html = answer.text();
+                    resolved = hidden_value(&html, "base_rev")
+                        .zip(editor_text(&html))
+                        .map(|(base, text)| (base, keep_both(&text)))
+                        .filter(|(_, text)| text.matches(mark.as_str()).count() == 1);
                     // As a client should: back off for a random while that grows with each
                     // conflict, or ten editors appending to one page can keep beating each other
                     // (each try is three requests) until the deadline.
