@@ -23,7 +23,8 @@
 //! User and group names match in any case, the way accounts are found: `-Bob:read` stops the account
 //! `bob`, which may log in as `BOB`, because anything else would let an entry miss the very account
 //! it names. Both sides are folded by `storage::users::name_key`, the one function account names
-//! are unique under, so an ACL and a login can never disagree on who someone is. The special words
+//! are unique under (and put back in NFKC, which its lowercasing can undo), so an ACL and a login can
+//! never disagree on who someone is. The special words
 //! `All`, `Known`, `Trusted` and `Default` are written exactly so, as in MoinMoin (`all` is a
 //! user's name).
 //!
@@ -44,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
 
 /// What a user may do to a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -264,7 +266,11 @@ fn name_key(name: &str) -> String {
     if CROWDS.contains(&name) {
         return name.to_owned();
     }
-    let folded = storage::users::name_key(name);
+    // Lowercasing after NFKC can leave text that is no longer NFKC: `T̈` has no precomposed capital,
+    // so it stays `T` and a combining mark, and lowercases to `t` and the mark, which NFKC composes to
+    // `ẗ`. Put back in NFKC, a key folds to itself, so an ACL written out reads back the same and
+    // `T̈om` and `ẗom` are one name, as any other two spellings in different case are.
+    let folded: String = storage::users::name_key(name).nfkc().collect();
     // NFKC can turn a character into white space or ACL punctuation (`¨` is a space and a combining
     // mark), which would split the name when the ACL is written out again. No account name holds
     // those, so such a name matches no account either way: it is only lowercased.
@@ -793,6 +799,27 @@ mod tests {
         let groups = Groups::new([("Team".to_owned(), vec!["Carol".to_owned()])].into());
         let carol = user("CAROL");
         assert!(groups.is_group("team") && groups.contains("TEAM", carol));
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `acl`): `T̈` has no precomposed capital, so its folded key was
+    /// `t` and a combining mark, not NFKC; the ACL written out read back as `ẗ`, another name, and an
+    /// entry naming `T̈om` missed the account `ẗom`.
+    #[test]
+    fn a_name_that_lowercasing_takes_out_of_nfkc_is_one_name_in_any_case() {
+        let acl = Acl::parse("T\u{308}om:read");
+        assert_eq!(Acl::parse(&acl.to_string()), acl);
+        let policy = policy();
+        for spelling in ["\u{1e97}om", "t\u{308}om", "T\u{308}om"] {
+            assert!(
+                policy.may(user(spelling), Some(&acl), Right::Read),
+                "{spelling}"
+            );
+            let denied = Acl::parse("-T\u{308}om:read All:read");
+            assert!(
+                !policy.may(user(spelling), Some(&denied), Right::Read),
+                "{spelling}"
+            );
+        }
     }
 
     #[test]
