@@ -150,12 +150,13 @@ impl Acl {
                     _ => (Modifier::Exact, token),
                 };
                 let (names, rights) = token.split_once(':').unwrap_or((token, ""));
-                // A name starting with `+` or `-` names no account (they start with a letter) and
-                // would read as a modifier once the line is written out again, so it is dropped.
+                // A name starting with `+` or `-` once folded (`﬩`, a Hebrew plus sign, folds to
+                // `+`) names no account (they start with a letter) and would read as a modifier once
+                // the line is written out again, so it is dropped.
                 let names: Vec<String> = names
                     .split(',')
-                    .filter(|name| !name.is_empty() && !name.starts_with(['+', '-']))
                     .map(name_key)
+                    .filter(|name| !name.is_empty() && !name.starts_with(['+', '-']))
                     .collect();
                 if names.is_empty() {
                     return None;
@@ -879,6 +880,11 @@ mod tests {
         // `,-` once parsed as an entry naming `-`, written out as `-:`, which reads as nothing.
         assert_eq!(Acl::parse(",-").to_string(), "");
         assert_eq!(Acl::parse("bob,-x:read").to_string(), "bob:read");
+        // Found by fuzzing (`fuzz/`, target `acl`): `﬩bob` was kept as the name `+bob`, written out
+        // as `+bob:read`, which reads as an entry granting bob.
+        let acl = Acl::parse("\u{fb29}bob:read Known:read");
+        assert_eq!(acl.to_string(), "Known:read");
+        assert_eq!(Acl::parse(&acl.to_string()), acl);
     }
 
     fn acl_text() -> impl Strategy<Value = String> {
