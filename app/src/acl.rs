@@ -23,7 +23,8 @@
 //! User and group names match in any case, the way accounts are found: `-Bob:read` stops the account
 //! `bob`, which may log in as `BOB`, because anything else would let an entry miss the very account
 //! it names. Both sides are folded by `storage::users::name_key`, the one function account names
-//! are unique under, so an ACL and a login can never disagree on who someone is. The special words
+//! are unique under (and put back in NFKC, which its lowercasing can undo), so an ACL and a login can
+//! never disagree on who someone is. The special words
 //! `All`, `Known`, `Trusted` and `Default` are written exactly so, as in MoinMoin (`all` is a
 //! user's name).
 //!
@@ -44,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
 
 /// What a user may do to a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,12 +150,13 @@ impl Acl {
                     _ => (Modifier::Exact, token),
                 };
                 let (names, rights) = token.split_once(':').unwrap_or((token, ""));
-                // A name starting with `+` or `-` names no account (they start with a letter) and
-                // would read as a modifier once the line is written out again, so it is dropped.
+                // A name starting with `+` or `-` once folded (`﬩`, a Hebrew plus sign, folds to
+                // `+`) names no account (they start with a letter) and would read as a modifier once
+                // the line is written out again, so it is dropped.
                 let names: Vec<String> = names
                     .split(',')
-                    .filter(|name| !name.is_empty() && !name.starts_with(['+', '-']))
                     .map(name_key)
+                    .filter(|name| !name.is_empty() && !name.starts_with(['+', '-']))
                     .collect();
                 if names.is_empty() {
                     return None;
@@ -264,7 +267,11 @@ fn name_key(name: &str) -> String {
     if CROWDS.contains(&name) {
         return name.to_owned();
     }
-    let folded = storage::users::name_key(name);
+    // Lowercasing after NFKC can leave text that is no longer NFKC: `T̈` has no precomposed capital,
+    // so it stays `T` and a combining mark, and lowercases to `t` and the mark, which NFKC composes to
+    // `ẗ`. Put back in NFKC, a key folds to itself, so an ACL written out reads back the same and
+    // `T̈om` and `ẗom` are one name, as any other two spellings in different case are.
+    let folded: String = storage::users::name_key(name).nfkc().collect();
     // NFKC can turn a character into white space or ACL punctuation (`¨` is a space and a combining
     // mark), which would split the name when the ACL is written out again. No account name holds
     // those, so such a name matches no account either way: it is only lowercased.
@@ -329,27 +336,37 @@ impl Groups {
     /// Whether `who` belongs to `group`, directly or through nested groups.
     pub fn contains(&self, group: &str, who: Principal<'_>) -> bool {
         let who = who.name.map(name_key);
-        self.contains_at(&name_key(group), who.as_deref(), 0)
+        self.contains_at(&name_key(group), who.as_deref())
     }
 
-    /// [`Groups::contains`] with the group's and the user's names folded already.
-    fn contains_at(&self, group: &str, who: Option<&str>, depth: usize) -> bool {
-        if depth > MAX_GROUP_DEPTH {
-            return false;
+    /// [`Groups::contains`] with the group's and the user's names folded already. Breadth first, each
+    /// group looked at once, at the shallowest nesting it is reached at: whether a path of at most
+    /// [`MAX_GROUP_DEPTH`] nestings leads to the user, found in time proportional to the groups, not
+    /// to the paths through them (groups that all name each other have exponentially many).
+    fn contains_at(&self, group: &str, who: Option<&str>) -> bool {
+        let mut seen: BTreeSet<&str> = BTreeSet::from([group]);
+        let mut level = vec![group];
+        for _ in 0..=MAX_GROUP_DEPTH {
+            let mut next = Vec::new();
+            for group in level {
+                let Some(members) = self.members.get(group) else {
+                    continue;
+                };
+                if members.contains("All") || (who.is_some() && members.contains("Known")) {
+                    return true;
+                }
+                if who.is_some_and(|name| members.contains(name)) {
+                    return true;
+                }
+                for member in members {
+                    if self.members.contains_key(member) && seen.insert(member.as_str()) {
+                        next.push(member.as_str());
+                    }
+                }
+            }
+            level = next;
         }
-        let Some(members) = self.members.get(group) else {
-            return false;
-        };
-        if members.contains("All") || (who.is_some() && members.contains("Known")) {
-            return true;
-        }
-        if who.is_some_and(|name| members.contains(name)) {
-            return true;
-        }
-        members
-            .iter()
-            .filter(|member| self.members.contains_key(*member))
-            .any(|member| self.contains_at(member, who, depth + 1))
+        false
     }
 }
 
@@ -550,7 +567,7 @@ fn matches(groups: &Groups, name: &str, who: Option<&str>) -> bool {
         "Known" => who.is_some(),
         // No authentication method quire has is "trusted" in MoinMoin's sense.
         "Trusted" => false,
-        _ if groups.members.contains_key(name) => groups.contains_at(name, who, 0),
+        _ if groups.members.contains_key(name) => groups.contains_at(name, who),
         _ => who == Some(name),
     }
 }
@@ -656,6 +673,41 @@ mod tests {
         ));
         assert!(!may(&policy, BOB, Some("Loop:read"), Right::Read));
         assert!(!may(&policy, ANON, Some("Trusted:read"), Right::Read));
+    }
+
+    /// Found by review while writing the acl fuzz target (which did not get there in its run): a
+    /// check followed every path through nested groups down to the depth limit, so twelve groups
+    /// that all name each other made one check of a non-member 12^9 steps, a page that never came.
+    #[test]
+    fn groups_that_all_name_each_other_cost_their_number_not_their_paths() {
+        let names: Vec<String> = (0..12).map(|i| format!("Web{i}Group")).collect();
+        let mut members: BTreeMap<String, Vec<String>> =
+            names.iter().map(|g| (g.clone(), names.clone())).collect();
+        let policy = |members: &BTreeMap<String, Vec<String>>| {
+            Policy::new("", DEFAULT_ACL, "", Groups::new(members.clone()))
+        };
+        let acl = Acl::parse("Web0Group:read");
+        assert!(!policy(&members).may(BOB, Some(&acl), Right::Read));
+        members
+            .entry("Web11Group".to_owned())
+            .or_default()
+            .push("bob".to_owned());
+        assert!(policy(&members).may(BOB, Some(&acl), Right::Read));
+    }
+
+    #[test]
+    fn nesting_is_followed_down_to_the_limit_and_no_further() {
+        // Level 0 names level 1, …; bob is a member of the group at `depth`.
+        let chain = |depth: usize| {
+            let mut members: BTreeMap<String, Vec<String>> = (0..depth)
+                .map(|i| (format!("Level{i}"), vec![format!("Level{}", i + 1)]))
+                .collect();
+            members.insert(format!("Level{depth}"), vec!["bob".to_owned()]);
+            Policy::new("", DEFAULT_ACL, "", Groups::new(members))
+        };
+        let acl = Acl::parse("Level0:read");
+        assert!(chain(MAX_GROUP_DEPTH).may(BOB, Some(&acl), Right::Read));
+        assert!(!chain(MAX_GROUP_DEPTH + 1).may(BOB, Some(&acl), Right::Read));
     }
 
     #[test]
@@ -795,6 +847,27 @@ mod tests {
         assert!(groups.is_group("team") && groups.contains("TEAM", carol));
     }
 
+    /// Found by fuzzing (`fuzz/`, target `acl`): `T̈` has no precomposed capital, so its folded key was
+    /// `t` and a combining mark, not NFKC; the ACL written out read back as `ẗ`, another name, and an
+    /// entry naming `T̈om` missed the account `ẗom`.
+    #[test]
+    fn a_name_that_lowercasing_takes_out_of_nfkc_is_one_name_in_any_case() {
+        let acl = Acl::parse("T\u{308}om:read");
+        assert_eq!(Acl::parse(&acl.to_string()), acl);
+        let policy = policy();
+        for spelling in ["\u{1e97}om", "t\u{308}om", "T\u{308}om"] {
+            assert!(
+                policy.may(user(spelling), Some(&acl), Right::Read),
+                "{spelling}"
+            );
+            let denied = Acl::parse("-T\u{308}om:read All:read");
+            assert!(
+                !policy.may(user(spelling), Some(&denied), Right::Read),
+                "{spelling}"
+            );
+        }
+    }
+
     #[test]
     fn unknown_rights_and_junk_are_ignored_and_grant_nothing() {
         let acl = Acl::parse("Known:raed,read,revert :write + - , Default");
@@ -807,6 +880,11 @@ mod tests {
         // `,-` once parsed as an entry naming `-`, written out as `-:`, which reads as nothing.
         assert_eq!(Acl::parse(",-").to_string(), "");
         assert_eq!(Acl::parse("bob,-x:read").to_string(), "bob:read");
+        // Found by fuzzing (`fuzz/`, target `acl`): `﬩bob` was kept as the name `+bob`, written out
+        // as `+bob:read`, which reads as an entry granting bob.
+        let acl = Acl::parse("\u{fb29}bob:read Known:read");
+        assert_eq!(acl.to_string(), "Known:read");
+        assert_eq!(Acl::parse(&acl.to_string()), acl);
     }
 
     fn acl_text() -> impl Strategy<Value = String> {

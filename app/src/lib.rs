@@ -11,6 +11,9 @@ pub mod commands;
 pub mod config;
 pub mod datadir;
 pub mod export;
+// Test support: the bodies of the fuzz targets in `fuzz/`, shared with the stable seed replay.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod import;
 pub mod indexer;

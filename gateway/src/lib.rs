@@ -59,6 +59,9 @@ pub mod environ;
 mod error;
 pub mod fastcgi;
 pub mod form;
+// Test support: the bodies of the fuzz targets in `fuzz/`, shared with the stable seed replay.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod listener;
 pub mod middleware;

@@ -311,7 +311,9 @@ impl<R: Read> Multipart<R> {
                 return Ok(head);
             }
             let unread = self.unread().len();
-            if unread > MAX_HEAD_BYTES + 4 {
+            // Without a blank line among `unread` bytes, one may still start at `unread - 3`, which
+            // is within the limit until `unread - 3` passes `MAX_HEAD_BYTES + 2`.
+            if unread > MAX_HEAD_BYTES + 5 {
                 return Err(MultipartError::HeadTooLarge {
                     limit: MAX_HEAD_BYTES,
                 });

@@ -60,6 +60,9 @@
 mod attachment;
 mod autolink;
 mod camelcase;
+// Test support: the bodies of the fuzz targets in `fuzz/`, shared with the stable seed replay.
+#[doc(hidden)]
+pub mod fuzzing;
 mod groups;
 mod highlight;
 mod limits;

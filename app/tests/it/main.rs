@@ -22,6 +22,7 @@ mod export;
 mod faults;
 mod files;
 mod first_hour;
+mod fuzz_seeds;
 mod graph;
 mod groups;
 mod health;

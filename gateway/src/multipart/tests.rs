@@ -332,6 +332,28 @@ fn heads_and_part_counts_are_bounded() {
     assert_eq!(parse(enough.as_bytes(), "b").unwrap().len(), MAX_PARTS);
 }
 
+/// Found by review while writing the multipart fuzz target, whose property this is (a body reads the
+/// same however it arrives) but whose inputs are too short to reach the limit: a head of exactly
+/// [`MAX_HEAD_BYTES`] was refused when the reads stopped one byte before the end of its blank line.
+#[test]
+fn a_head_of_exactly_the_limit_is_read_however_the_body_arrives() {
+    let start = "Content-Disposition: form-data; name=\"a\"\r\nX-Long: ";
+    let head = format!("{start}{}", "y".repeat(MAX_HEAD_BYTES - start.len()));
+    let raw = format!("--b\r\n{head}\r\n\r\nx\r\n--b--");
+    assert_eq!(parse(raw.as_bytes(), "b").unwrap()[0].3, b"x");
+    assert_eq!(trickled(raw.as_bytes(), "b", vec![1]).unwrap()[0].3, b"x");
+    let over = format!("--b\r\n{head}y\r\n\r\nx\r\n--b--");
+    for result in [
+        parse(over.as_bytes(), "b"),
+        trickled(over.as_bytes(), "b", vec![1]),
+    ] {
+        assert!(
+            matches!(result, Err(MultipartError::HeadTooLarge { .. })),
+            "{result:?}"
+        );
+    }
+}
+
 #[test]
 fn boundaries_are_checked() {
     assert!(matches!(

@@ -580,14 +580,15 @@ fn list_marker(trimmed: &str) -> Option<(Marker, &str)> {
         }
     }
     let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
-    let (width, letter) = match trimmed.as_bytes().first() {
-        Some(b'a' | b'A' | b'i' | b'I') if digits == 0 => {
-            (1, Some(&trimmed[..2.min(trimmed.len())]))
-        }
-        _ if digits > 0 => (digits, None),
+    let (width, lettered) = match trimmed.as_bytes().first() {
+        Some(b'a' | b'A' | b'i' | b'I') if digits == 0 => (1, true),
+        _ if digits > 0 => (digits, false),
         _ => return None,
     };
     let rest = trimmed[width..].strip_prefix('.')?;
+    // Taken only once the dot is known to follow: the byte after the letter may start a character
+    // of several bytes (` aéroport` is a line of text, not a list item).
+    let letter = lettered.then(|| &trimmed[..2]);
     let (start, rest) = match rest.strip_prefix('#') {
         Some(after) => {
             let digits = after.bytes().take_while(u8::is_ascii_digit).count();

@@ -298,3 +298,14 @@ fn openers_without_closers_cost_linear_time() {
         assert!(converted.markdown.len() < 10 * line.len());
     }
 }
+
+/// Found by fuzzing (`fuzz/`, target `moin`): an indented line starting with a letter a list may be
+/// lettered with (`a`, `A`, `i`, `I`) and then a character of several bytes panicked, the marker cut
+/// inside that character, so a French page with ` aéroport` stopped an import.
+#[test]
+fn an_indented_word_that_starts_like_a_lettered_item_converts() {
+    for word in ["aéroport", "Iñigo", "i€", "A\u{308}"] {
+        assert_eq!(md(&format!(" {word}\n")), format!("> {word}\n"), "{word}");
+    }
+    assert_eq!(md(" a. lettered\n"), "1. lettered\n");
+}

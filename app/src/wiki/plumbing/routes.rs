@@ -530,7 +530,8 @@ impl Route {
             Route::Feed(format, Some(name)) => {
                 format!("/+{verb}/{}{}", format.as_str(), page_path(name.as_str()))
             }
-            Route::Static(path) => format!("/+{verb}/{path}"),
+            // Encoded as a page name is (`/` kept): a `%` or `?` in it must read back as itself.
+            Route::Static(path) => verb_path(verb, path),
             Route::Recent
             | Route::Orphans
             | Route::Wanted
@@ -750,6 +751,11 @@ mod tests {
         let odd = Route::Edit(name("a?b#c d+e"));
         assert_eq!(odd.path(), "/+edit/a%3Fb%23c%20d%2Be");
         assert_eq!(read_back(&odd), odd);
+        // Found by fuzzing (`fuzz/`, target `page_names`): a static path was written as it is, so
+        // `%c0` in it read back as a byte that is no UTF-8, and `%41` as `A`.
+        let asset = Route::Static("theme/a%c0 b%41?.css".to_owned());
+        assert_eq!(asset.path(), "/+static/theme/a%25c0%20b%2541%3F.css");
+        assert_eq!(read_back(&asset), asset);
     }
 
     #[test]
