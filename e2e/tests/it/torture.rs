@@ -203,6 +203,34 @@ fn send(addr: SocketAddr, mount: &str, request: &TestRequest) -> std::io::Result
         }
     }
     let mut body = Vec::new();
+    let chunked = headers
+        .get(http::header::TRANSFER_ENCODING)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    if chunked {
+        // Apache sends a large CGI answer chunked: the body is the chunks' bytes, never their size
+        // lines (read raw, they would land in the editor's text and split markers).
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = line.trim_end().split(';').next().unwrap_or_default();
+            let size =
+                usize::from_str_radix(size, 16).map_err(|_| broken("a bad chunk size line"))?;
+            if size == 0 {
+                break;
+            }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if !chunk.ends_with(b"\r\n") {
+                return Err(broken("a chunk without its line break"));
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+        return Ok(TestResponse {
+            status,
+            headers,
+            body,
+        });
+    }
     reader.read_to_end(&mut body)?;
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
