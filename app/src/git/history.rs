@@ -1,7 +1,7 @@
 //! A new repository's whole history, written commit by commit onto one branch: blobs, the trees of
 //! each commit, and the commits, all into one pack ([`super::pack`]).
 //!
-//! The work tree of the last commit is kept in memory as a tree of [`Tree`]s, each knowing whether
+//! The work tree of the last commit is kept in memory as a tree of folders, each knowing whether
 //! it changed since it was last written. A commit writes only the trees on the paths it changed,
 //! each as a delta on that same tree's previous version, which is the one entry added, replaced or
 //! removed. The branch is set and checked out by git at the end.
