@@ -370,7 +370,7 @@ fn edit_until_done(
         let deadline = Instant::now() + Duration::from_secs(600);
         // This save's tries, by what stopped them: for the message if it never goes through.
         let mut tries: HashMap<String, u32> = HashMap::new();
-        let mut resolved: Option<(String, String)> = None;
+        let mut resolved: Option<(String, String, String)> = None;
         loop {
             assert!(
                 Instant::now() < deadline,
@@ -378,8 +378,8 @@ fn edit_until_done(
             );
             // After a 409: the text it returned, resolved, on the revision it named (one request
             // a try, as a person resolving in the editor); otherwise a fresh editor and text.
-            let (base, text) = match resolved.take() {
-                Some(again) => again,
+            let (base, text, token) = match resolved.take() {
+                Some((base, text, token)) => (base, text, Some(token)),
                 None => {
                     let editor_page = browser.get(&format!("/+edit/{page}"));
                     if editor_page.status != StatusCode::OK {
@@ -405,18 +405,26 @@ fn edit_until_done(
                         break;
                     }
                     let text = with_marker(&current, editor, n, &mark);
-                    (base, text)
+                    (base, text, None)
                 }
             };
-            let answer = browser.post_form(
-                &format!("/+edit/{page}"),
-                &[
-                    ("text", &text),
-                    ("comment", &mark),
-                    ("base_rev", &base),
-                    ("action", "save"),
-                ],
-            );
+            let target = format!("/+edit/{page}");
+            let fields = [
+                ("text", text.as_str()),
+                ("comment", mark.as_str()),
+                ("base_rev", base.as_str()),
+                ("action", "save"),
+            ];
+            let answer = match &token {
+                // The 409's own form token: `post_form` would fetch the login form for one, and
+                // that page may be down (a kill) between the two requests.
+                Some(token) => {
+                    let mut with_token = fields.to_vec();
+                    with_token.push(("csrf_token", token));
+                    browser.send(TestRequest::post_form(&target, &with_token))
+                }
+                None => browser.post_form(&target, &fields),
+            };
             *tries.entry(format!("save {}", answer.status)).or_default() += 1;
             match answer.status.as_u16() {
                 303 => {
@@ -435,8 +443,9 @@ fn edit_until_done(
                     let html = answer.text();
                     resolved = hidden_value(&html, "base_rev")
                         .zip(editor_text(&html))
-                        .map(|(base, text)| (base, keep_both(&text)))
-                        .filter(|(_, text)| text.matches(mark.as_str()).count() == 1);
+                        .zip(hidden_value(&html, "csrf_token"))
+                        .map(|((base, text), token)| (base, keep_both(&text), token))
+                        .filter(|(_, text, _)| text.matches(mark.as_str()).count() == 1);
                     // As a client should: back off for a random while that grows with each
                     // conflict, or ten editors appending to one page can keep beating each other
                     // (each try is three requests) until the deadline.
