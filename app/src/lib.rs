@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod datadir;
 pub mod export;
+pub mod file_head;
 // Test support: the bodies of the fuzz targets in `fuzz/`, shared with the stable seed replay.
 #[doc(hidden)]
 pub mod fuzzing;

@@ -31,6 +31,7 @@ use storage::{
 };
 
 use crate::commands::{Progress, Setup};
+use crate::file_head::FileHead;
 use crate::seed::INSTALLER;
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
@@ -381,26 +382,21 @@ impl Importer {
         }
         let mut reader = File::open(&file.path)
             .with_context(|| format!("could not open {}", file.path.display()))?;
-        let mut head = Vec::with_capacity(media::HEAD_BYTES);
-        (&mut reader)
-            .take(media::HEAD_BYTES as u64)
-            .read_to_end(&mut head)
+        let head = FileHead::read(name.as_str(), &mut reader)
             .with_context(|| format!("could not read {}", file.path.display()))?;
-        let detected = media::MediaKind::detect(name.as_str(), &head);
-        let dimensions = media::image::dimensions(&head);
         let upload = NewUpload {
             page: page.as_str(),
             name: name.as_str(),
-            media_type: detected.media_type,
-            width: dimensions.map(|(width, _)| width),
-            height: dimensions.map(|(_, height)| height),
+            media_type: head.detected.media_type,
+            width: head.width(),
+            height: head.height(),
             uploader: &file.uploader,
             comment: &file.comment,
             time: Some(file.time),
             max_bytes: self.max_upload_bytes,
             quota_bytes: self.upload_quota_bytes,
         };
-        let mut content = io::Cursor::new(head).chain(reader);
+        let mut content = io::Cursor::new(head.bytes).chain(reader);
         match self.storage.upload(&upload, &mut content) {
             Ok(_) => {
                 self.summary.files += 1;

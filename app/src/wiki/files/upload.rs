@@ -21,6 +21,7 @@ use storage::{FileContent, NewUpload, StorageError};
 use super::human_limit;
 use super::listing::embed_markdown;
 use crate::config::UPLOAD_FORM_OVERHEAD;
+use crate::file_head::FileHead;
 use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
@@ -29,9 +30,6 @@ use crate::wiki::plumbing::respond::{redirect_see_other, typed_response};
 use crate::wiki::plumbing::routes::{FileRoute, Route};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
-/// How many bytes of a file are read before it is stored: the first `media::HEAD_BYTES` decide its
-/// media type, and a JPEG's size may come after a large EXIF block.
-const HEAD_BYTES: usize = 64 * 1024;
 /// The longest side of a thumbnail, in pixels: the list shows them at 80 CSS pixels or less, so
 /// this stays sharp on screens of two and three device pixels per CSS pixel.
 const THUMBNAIL_SIDE: u32 = 240;
@@ -111,27 +109,21 @@ impl Wiki {
                 Some(name) => name,
                 None => FileName::clean(&raw_name).map_err(bad_name)?,
             };
-            let mut head = Vec::with_capacity(HEAD_BYTES);
-            (&mut part)
-                .take(HEAD_BYTES as u64)
-                .read_to_end(&mut head)
-                .map_err(read_error)?;
-            let detected =
-                media::MediaKind::detect(name.as_str(), &head[..head.len().min(media::HEAD_BYTES)]);
-            let dimensions = media::image::dimensions(&head);
+            let head = FileHead::read(name.as_str(), &mut part).map_err(read_error)?;
+            let detected = head.detected;
             let upload = NewUpload {
                 page: page.as_str(),
                 name: name.as_str(),
                 media_type: detected.media_type,
-                width: dimensions.map(|(width, _)| width),
-                height: dimensions.map(|(_, height)| height),
+                width: head.width(),
+                height: head.height(),
                 uploader: &uploader,
                 comment: &comment,
                 time: None,
                 max_bytes: limit,
                 quota_bytes: quota,
             };
-            let mut content = io::Cursor::new(head).chain(&mut part);
+            let mut content = io::Cursor::new(head.bytes).chain(&mut part);
             let version = self
                 .storage
                 .upload(&upload, &mut content)
