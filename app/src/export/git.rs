@@ -19,7 +19,7 @@
 //!   order of its upload times, authored by its uploader, at its time, with its comment (or
 //!   `Upload NAME` and the same trailer); older file versions are not exported.
 //!
-//! Memory: texts go straight into the pack as blobs; only each revision's metadata is held, to
+//! Memory: texts go straight into the pack as blobs (each page's last one kept as its next delta's base); each revision's metadata is held, to
 //! sort the commits, and the work tree's folders with their ids.
 
 use std::collections::{BTreeSet, HashMap};
@@ -71,10 +71,9 @@ pub fn export(
     let mut stream = History::start(dir, BRANCH)?;
     super::mark(dir, Kind::Git)?;
     let mut metas = Vec::new();
-    // Each page's text as its latest revision left it (none while deleted), to see unchanged saves.
-    let mut texts: HashMap<String, String> = HashMap::new();
-    // Each page's last text's mark, the base its next text is stored as a delta on.
-    let mut last_text: HashMap<String, u64> = HashMap::new();
+    // Each page's last text's mark (the base its next text is stored as a delta on), and whether
+    // the page is there (not deleted since), to see saves of an unchanged text.
+    let mut last_text: HashMap<String, (u64, bool)> = HashMap::new();
     let mut after = 0;
     loop {
         let batch = storage
@@ -90,15 +89,14 @@ pub fn export(
             match revision.meta.kind {
                 ChangeKind::Edit | ChangeKind::Undelete => {
                     let text = revision.text.as_bytes();
-                    let previous = last_text.insert(revision.meta.page.clone(), logged.id);
-                    stream.text_blob(logged.id, text, previous)?;
-                    unchanged = texts
-                        .get(&revision.meta.page)
-                        .is_some_and(|before| *before == revision.text);
-                    texts.insert(revision.meta.page.clone(), revision.text.clone());
+                    let previous = last_text.insert(revision.meta.page.clone(), (logged.id, true));
+                    let same = stream.text_blob(logged.id, text, previous.map(|(mark, _)| mark))?;
+                    unchanged = same && previous.is_some_and(|(_, there)| there);
                 }
                 ChangeKind::Delete => {
-                    texts.remove(&revision.meta.page);
+                    if let Some((_, there)) = last_text.get_mut(&revision.meta.page) {
+                        *there = false;
+                    }
                 }
                 ChangeKind::Rename { .. } => {}
             }

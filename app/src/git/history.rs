@@ -223,13 +223,15 @@ impl History {
     /// same page's text before, written by this method) when that is smaller: most edits change a
     /// few lines, so the pack holds little more than the changes, as git's own packs do. The text
     /// is kept until the next text names it as `previous`, so one text per page is in memory.
+    /// Returns whether the text is the same as `previous`'s.
     pub fn text_blob(
         &mut self,
         mark: u64,
         text: &[u8],
         previous: Option<u64>,
-    ) -> Result<(), GitError> {
+    ) -> Result<bool, GitError> {
         let oid = Oid::of(Kind::Blob, text);
+        let same = previous.is_some_and(|previous| self.blobs.get(&previous) == Some(&oid));
         let base = previous.and_then(|previous| self.texts.remove(&previous));
         let placed = self
             .pack
@@ -242,7 +244,7 @@ impl History {
             .map_err(io_error)?;
         self.blobs.insert(mark, oid);
         self.texts.insert(mark, (placed, text.to_vec()));
-        Ok(())
+        Ok(same)
     }
 
     /// Writes a commit on the branch, after the previous one.
@@ -365,9 +367,10 @@ mod tests {
                 "Line {n} of a page that grows by one line per edit.\n"
             ));
             let previous = (n > 0).then_some(1000 + n - 1);
-            history
+            let same = history
                 .text_blob(1000 + n, text.as_bytes(), previous)
                 .unwrap();
+            assert!(!same, "a text that grew is not the same as the one before");
             let change = FileChange::Modify {
                 path: "Long.md",
                 mark: 1000 + n,
@@ -376,6 +379,10 @@ mod tests {
                 .commit(&who(500 + n as i64), "grow\n", &[change])
                 .unwrap();
         }
+        // The same text again (an unchanged save) is told apart, and stored once.
+        assert!(history
+            .text_blob(1060, text.as_bytes(), Some(1059))
+            .unwrap());
         // Enough pages for a big root tree, and enough commits for chains past MAX_DEPTH.
         for n in 0..150 {
             let text = format!("page {n}\n");
