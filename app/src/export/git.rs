@@ -19,8 +19,9 @@
 //!   order of its upload times, authored by its uploader, at its time, with its comment (or
 //!   `Upload NAME` and the same trailer); older file versions are not exported.
 //!
-//! Memory: texts go straight into the pack as blobs (each page's last one kept as its next delta's base); each revision's metadata is held, to
-//! sort the commits, and the work tree's folders with their ids.
+//! Memory: texts go straight into the pack as blobs, each page's last one kept as the base of its
+//! next delta; each revision's metadata is held, to sort the commits, and the work tree's folders
+//! with their ids.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
