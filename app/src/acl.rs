@@ -45,7 +45,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use regex::Regex;
-use unicode_normalization::UnicodeNormalization;
 
 /// What a user may do to a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -267,11 +266,7 @@ fn name_key(name: &str) -> String {
     if CROWDS.contains(&name) {
         return name.to_owned();
     }
-    // Lowercasing after NFKC can leave text that is no longer NFKC: `T̈` has no precomposed capital,
-    // so it stays `T` and a combining mark, and lowercases to `t` and the mark, which NFKC composes to
-    // `ẗ`. Put back in NFKC, a key folds to itself, so an ACL written out reads back the same and
-    // `T̈om` and `ẗom` are one name, as any other two spellings in different case are.
-    let folded: String = storage::users::name_key(name).nfkc().collect();
+    let folded = storage::users::name_key(name);
     // NFKC can turn a character into white space or ACL punctuation (`¨` is a space and a combining
     // mark), which would split the name when the ACL is written out again. No account name holds
     // those, so such a name matches no account either way: it is only lowercased.

@@ -36,6 +36,19 @@ const BUSY_RETRY: Duration = Duration::from_millis(250);
 const POLL: Duration = Duration::from_millis(500);
 /// How long a worker keeps the writer without saves.
 const IDLE: Duration = Duration::from_secs(20);
+/// The longest wait between retries after failures, which double the wait from [`BUSY_RETRY`]: a
+/// disk that stays full or read-only is tried twice a minute, not four times a second, and the log
+/// gets a line each time rather than a flood.
+const MAX_FAILURE_RETRY: Duration = Duration::from_secs(30);
+
+/// Counts one more failure in a row, and says how long to wait before the next try.
+fn failed(failures: &mut u32) -> Option<Duration> {
+    let wait = BUSY_RETRY
+        .saturating_mul(1 << (*failures).min(8))
+        .min(MAX_FAILURE_RETRY);
+    *failures = failures.saturating_add(1);
+    Some(wait)
+}
 
 /// Catching up or rebuilding failed.
 #[derive(Debug, thiserror::Error)]
@@ -183,13 +196,14 @@ impl Drop for Indexer {
 /// find the lock taken and leave the catching up to it). After [`IDLE`] without saves it lets go.
 fn run_worker(shared: &Shared, signal: &Signal) {
     let mut held: Option<Update> = None;
-    let mut retry = false;
+    // When to look again without a signal: after another process's lock, or a failure.
+    let mut retry: Option<Duration> = None;
+    let mut failures: u32 = 0;
     let mut last_change = Instant::now();
     loop {
         let timeout = match (&held, retry) {
             (Some(_), _) => Some(POLL),
-            (None, true) => Some(BUSY_RETRY),
-            (None, false) => None,
+            (None, retry) => retry,
         };
         if !wait_for_work(signal, timeout) {
             if let Some(update) = held.take() {
@@ -204,30 +218,31 @@ fn run_worker(shared: &Shared, signal: &Signal) {
         if held.is_none() {
             match behind(&shared.storage, &shared.index) {
                 Ok(false) => {
-                    retry = false;
+                    retry = None;
+                    failures = 0;
                     continue;
                 }
                 Ok(true) => {}
                 Err(err) => {
-                    tracing::warn!(error = %error_chain(&err), "search index check failed; retrying");
-                    retry = true;
+                    retry = failed(&mut failures);
+                    tracing::warn!(error = %error_chain(&err), retry_in = ?retry, "search index check failed; retrying");
                     continue;
                 }
             }
             match shared.index.try_update(WORKER_HEAP) {
                 Ok(Some(update)) => held = Some(update),
                 Ok(None) => {
-                    retry = true;
+                    retry = Some(BUSY_RETRY);
                     continue;
                 }
                 Err(err) => {
-                    tracing::warn!(error = %error_chain(&err), "search index writer failed; retrying");
-                    retry = true;
+                    retry = failed(&mut failures);
+                    tracing::warn!(error = %error_chain(&err), retry_in = ?retry, "search index writer failed; retrying");
                     continue;
                 }
             }
         }
-        retry = false;
+        retry = None;
         let Some(update) = held.as_mut() else {
             continue;
         };
@@ -239,12 +254,13 @@ fn run_worker(shared: &Shared, signal: &Signal) {
             Ok(revisions) => {
                 tracing::debug!(revisions, "search index caught up");
                 last_change = Instant::now();
+                failures = 0;
             }
             Err(err) => {
-                tracing::warn!(error = %error_chain(&err), "search index catch-up failed; retrying");
+                retry = failed(&mut failures);
+                tracing::warn!(error = %error_chain(&err), retry_in = ?retry, "search index catch-up failed; retrying");
                 // Uncommitted changes are dropped with the writer; the log is replayed again.
                 held = None;
-                retry = true;
             }
         }
     }
@@ -733,5 +749,18 @@ mod tests {
             1200
         );
         assert_eq!(index.indexed_up_to().unwrap(), 1200);
+    }
+
+    #[test]
+    fn failures_in_a_row_wait_twice_as_long_each_time_up_to_half_a_minute() {
+        let mut failures = 0;
+        let waits: Vec<Duration> = (0..10).filter_map(|_| failed(&mut failures)).collect();
+        assert_eq!(waits[0], BUSY_RETRY);
+        assert_eq!(waits[1], BUSY_RETRY * 2);
+        assert_eq!(waits[4], BUSY_RETRY * 16);
+        assert!(waits.windows(2).all(|pair| pair[0] <= pair[1]));
+        assert_eq!(waits[9], MAX_FAILURE_RETRY);
+        failures = u32::MAX;
+        assert_eq!(failed(&mut failures), Some(MAX_FAILURE_RETRY));
     }
 }

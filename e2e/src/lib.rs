@@ -144,6 +144,13 @@ impl Running {
         self.child.id()
     }
 
+    /// Kills it with SIGKILL, and waits until it is gone: a server started again right after must
+    /// not find the old one still holding its address (it would look ready, then reset).
+    pub fn kill(&mut self) {
+        signal("KILL", [self.child.id()]);
+        let _ = self.child.wait();
+    }
+
     /// Waits up to 30 s for `ready`, failing early if the process exits.
     pub fn wait_until(&mut self, mut ready: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -45,10 +45,17 @@ impl Opened {
         let state = state_of(&self.index)?;
         let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
         if state != *shown {
-            self.reader
-                .reload()
-                .map_err(tantivy_error("reloading the index"))?;
-            *shown = state;
+            match self.reader.reload() {
+                Ok(()) => *shown = state,
+                // Reloading takes tantivy's meta lock, which is a file: on a disk that has turned
+                // read-only it cannot be taken. What the reader holds is whole, so searches go on
+                // with it, a commit behind, and the next search tries again.
+                Err(tantivy::TantivyError::LockFailure(err, _)) => tracing::warn!(
+                    error = %err,
+                    "the search index could not be reloaded; searching what it held before"
+                ),
+                Err(err) => return Err(tantivy_error("reloading the index")(err)),
+            }
         }
         Ok(self.reader.searcher())
     }

@@ -403,6 +403,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 17,
+        description: "account keys composed again after lowercasing",
+        // `crate::users::name_key` puts the lowercased name back in NFKC, so that `T̈om` and `ẗom`
+        // are one account; `fill` re-keys existing accounts and the rows kept under their keys.
+        sql: "",
+        fill: Some(crate::users::rekey_accounts),
+    },
 ];
 
 /// The schema version this build creates and understands.
@@ -546,6 +554,41 @@ mod tests {
             ("bob".to_owned(), "bob".to_owned()),
         ];
         assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn accounts_keyed_before_the_second_nfkc_are_rekeyed_with_their_devices() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 16) {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 16).unwrap();
+        // The old key of `T̈om`: lowercased after NFKC, so `t` and a combining mark.
+        conn.execute_batch(
+            "INSERT INTO users (name, name_key, display_name, role, password_hash, created) VALUES
+             ('T\u{308}om', 't\u{308}om', 'Tom', 'user', 'x', 0),
+             ('Ann', 'ann', 'Ann', 'user', 'x', 0);
+             INSERT INTO login_devices (name_key, token, expires)
+             VALUES ('t\u{308}om', 'd1', 99), ('ann', 'd2', 99);",
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT name_key FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, ["\u{1e97}om", "ann"]);
+        let devices: Vec<String> = conn
+            .prepare("SELECT name_key FROM login_devices ORDER BY token")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(devices, ["\u{1e97}om", "ann"]);
     }
 
     #[test]

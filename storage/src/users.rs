@@ -365,11 +365,16 @@ fn normalise_name(name: &str) -> String {
     nfkc.trim().to_owned()
 }
 
-/// The key names are unique under, and found by: NFKC and lowercase, so `Alice`, `ALICE` and `Ａlice`
-/// are one account. Public so that whatever else compares names with accounts (the app's ACLs) folds
-/// them the very same way.
+/// The key names are unique under, and found by: NFKC, lowercase, then NFKC again, so `Alice`,
+/// `ALICE` and `Ａlice` are one account. Public so that whatever else compares names with accounts
+/// (the app's ACLs) folds them the very same way.
+///
+/// The second NFKC is there because lowercasing can leave text that is no longer NFKC: `T̈` has no
+/// precomposed capital, so it is `T` and a combining mark, which lowercase to `t` and the mark, and
+/// those compose to `ẗ`. Without it `T̈om` and `ẗom` would be two accounts (Unicode's own
+/// `toNFKC_Casefold` folds the same way, for the same reason).
 pub fn name_key(name: &str) -> String {
-    normalise_name(name).to_lowercase()
+    normalise_name(name).to_lowercase().nfkc().collect()
 }
 
 /// What a name looks like: the UTS #39 confusable skeleton of the name in NFKC and lowercase,
@@ -402,6 +407,33 @@ pub(crate) fn fill_name_skeletons(tx: &Transaction<'_>) -> rusqlite::Result<()> 
                 account = %name,
                 "two accounts have names that are one under NFKC; rename or disable one of them"
             );
+        }
+    }
+    Ok(())
+}
+
+/// Migration 17: gives every account the key [`name_key`] makes since it composes again after
+/// lowercasing, and its skeleton with it. The rows kept by key for an account (remembered devices,
+/// failed logins) follow it; a key another account holds already is left as it was, and logged, as in
+/// migration 9.
+pub(crate) fn rekey_accounts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let before: Vec<(i64, String)> = tx
+        .prepare("SELECT id, name_key FROM users")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    fill_name_skeletons(tx)?;
+    for (id, old_key) in before {
+        let new_key: String =
+            tx.query_row("SELECT name_key FROM users WHERE id = ?1", [id], |row| {
+                row.get(0)
+            })?;
+        if new_key != old_key {
+            for table in ["login_devices", "failed_logins"] {
+                tx.execute(
+                    &format!("UPDATE {table} SET name_key = ?2 WHERE name_key = ?1"),
+                    params![old_key, new_key],
+                )?;
+            }
         }
     }
     Ok(())

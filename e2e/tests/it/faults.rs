@@ -15,32 +15,77 @@ use http::StatusCode;
 use crate::servers::{Combination, Ready};
 use crate::suite::{eventually, Browser};
 
-/// A tmpfs mounted for the test, lazily unmounted when dropped (even while a process still has a
-/// file open on it, after a failure).
-struct Tmpfs(PathBuf);
+/// A file system mounted for the test, lazily unmounted when dropped (even while a process still
+/// has a file open on it, after a failure).
+struct Mount(PathBuf);
 
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
-        let status = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "quire-e2e",
-            ])
-            .arg(at)
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "mounting a tmpfs needs root, as the e2e suite runs"
+impl Mount {
+    /// A tmpfs of `size` at `at`.
+    fn tmpfs(at: &Path, size: &str) -> Mount {
+        mount(
+            Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={size},mode=0755"),
+                    "quire-e2e",
+                ])
+                .arg(at),
         );
-        Tmpfs(at.to_path_buf())
+        Mount(at.to_path_buf())
+    }
+
+    /// An ext4 file system in the file `image` (made here, 32 MiB), mounted at `at` through a loop
+    /// device with `errors=remount-ro`: what a disk that fails under a server turns into.
+    fn ext4(at: &Path, image: &Path) -> Mount {
+        if !image.exists() {
+            fs::File::create(image).unwrap().set_len(32 << 20).unwrap();
+            let made = Command::new("mkfs.ext4")
+                .args(["-q", "-F"])
+                .arg(image)
+                .status()
+                .unwrap();
+            assert!(made.success(), "mkfs.ext4 (e2fsprogs) makes the image");
+        }
+        mount(
+            Command::new("mount")
+                .args(["-o", "loop,errors=remount-ro"])
+                .arg(image)
+                .arg(at),
+        );
+        Mount(at.to_path_buf())
+    }
+
+    /// Unmounts now, for a test that mounts the same place again, waiting up to 20 s for what
+    /// still has it open (a server told to stop) to end.
+    fn unmount(self) {
+        let unmounted = (0..200).any(|_| {
+            let done = Command::new("umount")
+                .arg(&self.0)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            if !done {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            done
+        });
+        assert!(unmounted, "{} is still in use", self.0.display());
+        std::mem::forget(self);
     }
 }
 
-impl Drop for Tmpfs {
+fn mount(command: &mut Command) {
+    let status = command.status().unwrap();
+    assert!(
+        status.success(),
+        "mounting needs root, as the e2e suite runs"
+    );
+}
+
+impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
@@ -62,14 +107,15 @@ fn fill(file: &Path) -> u64 {
     written
 }
 
-/// A fresh wiki whose data directory is a tmpfs of its own, served by `quire serve`.
-fn wiki_on_tmpfs(name: &'static str, size: &str) -> (Combination, Tmpfs) {
+/// A fresh wiki whose data directory is a file system of its own, made by `mount` at the path it is
+/// given, served by `quire serve`.
+fn wiki_on(name: &'static str, mount: impl FnOnce(&Path) -> Mount) -> (Combination, Mount) {
     let mut wiki = Combination::new(name, "");
     let data = wiki.data();
     let stash = wiki.path("data.before-mount");
     fs::rename(&data, &stash).unwrap();
     fs::create_dir(&data).unwrap();
-    let mount = Tmpfs::mount(&data, size);
+    let mount = mount(&data);
     let copied = Command::new("cp")
         .arg("-a")
         .arg(stash.join("."))
@@ -78,16 +124,34 @@ fn wiki_on_tmpfs(name: &'static str, size: &str) -> (Combination, Tmpfs) {
         .unwrap();
     assert!(copied.success());
     wiki.give_data_to(e2e::web_user());
+    // On the disk before any fault, as a wiki's files would long have been: a disk that fails
+    // loses what only the page cache held.
+    assert!(Command::new("sync")
+        .arg("-f")
+        .arg(&data)
+        .status()
+        .unwrap()
+        .success());
+    serve(&mut wiki);
+    (wiki, mount)
+}
+
+fn serve(wiki: &mut Combination) {
     let addr = wiki.addr().to_string();
     wiki.quire(&["serve", "--listen", &addr], Ready::Tcp(&addr));
-    (wiki, mount)
+}
+
+fn integrity_check(data: &Path) -> String {
+    let db = rusqlite::Connection::open(data.join("wiki.sqlite3")).unwrap();
+    db.query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap()
 }
 
 const TEXT: &str = "Minutes of the meeting on the full disk <keep this>";
 
 #[test]
 fn a_full_disk_refuses_saves_and_uploads_with_507_keeps_the_text_and_recovers() {
-    let (wiki, _mount) = wiki_on_tmpfs("quire serve on a full disk", "16m");
+    let (wiki, _mount) = wiki_on("quire serve on a full disk", |at| Mount::tmpfs(at, "16m"));
     let data = wiki.data();
     let person = Browser::new(&wiki);
     assert_eq!(person.get("/FrontPage").status, StatusCode::OK);
@@ -175,7 +239,7 @@ fn every_acknowledged_save_survives_kill_9() {
     }
     assert_eq!(acknowledged.len(), 20);
     drop(person);
-    e2e::signal("KILL", [wiki.quire_pid().unwrap()]);
+    wiki.kill_quire();
     wiki.quire(&["serve", "--listen", &addr], Ready::Tcp(&addr));
     let person = Browser::new(&wiki);
     for (page, text) in &acknowledged {
@@ -183,11 +247,96 @@ fn every_acknowledged_save_survives_kill_9() {
         assert_eq!(raw.status, StatusCode::OK, "{page}");
         assert_eq!(raw.text(), *text);
     }
-    let db = rusqlite::Connection::open(wiki.data().join("wiki.sqlite3")).unwrap();
-    let check: String = db
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+    assert_eq!(integrity_check(&wiki.data()), "ok");
+}
+
+/// The disk under a running server turns read-only, as ext4 does on an I/O error with
+/// `errors=remount-ro` (injected through ext4's own `trigger_fs_error`): reads go on, a save comes
+/// back as the editor with its text, 503 and `Retry-After`, nothing hangs or panics. Once the
+/// administrator has checked the file system and mounted it again, the same save works and every
+/// save acknowledged before is there.
+#[test]
+fn a_disk_that_turns_read_only_keeps_reads_and_refuses_saves_with_503() {
+    let image_dir = tempfile::tempdir().unwrap();
+    let image = image_dir.path().join("disk.ext4");
+    let (mut wiki, mount) = wiki_on("quire serve on a disk that turns read-only", |at| {
+        Mount::ext4(at, &image)
+    });
+    let data = wiki.data();
+    let person = Browser::new(&wiki);
+    let before = person.save_page("BeforeTheError", "saved while the disk was fine", None);
+    assert_eq!(before.status, StatusCode::SEE_OTHER, "{}", before.text());
+
+    let device = Command::new("findmnt")
+        .args(["-n", "-o", "SOURCE"])
+        .arg(&data)
+        .output()
         .unwrap();
-    assert_eq!(check, "ok");
+    let device = String::from_utf8(device.stdout).unwrap();
+    let device = Path::new(device.trim()).file_name().unwrap().to_owned();
+    fs::write(
+        Path::new("/sys/fs/ext4")
+            .join(&device)
+            .join("trigger_fs_error"),
+        "quire e2e: the disk fails",
+    )
+    .unwrap();
+    assert!(
+        fs::write(data.join("probe"), "x").is_err(),
+        "the file system is read-only now"
+    );
+
+    for page in [
+        "/FrontPage",
+        "/BeforeTheError",
+        "/+recent",
+        "/+search?q=disk",
+    ] {
+        let read = person.get(page);
+        assert_eq!(read.status, StatusCode::OK, "{page}: {}", read.text());
+    }
+    let refused = person.save_page("ReadOnlyDisk", TEXT, None);
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
+    assert!(refused.header("retry-after").is_some());
+    let body = refused.text();
+    assert!(
+        body.contains("Minutes of the meeting on the full disk &lt;keep this&gt;"),
+        "{body}"
+    );
+    assert!(body.contains("<textarea"), "{body}");
+    let log = fs::read_to_string(wiki.path("quire.log")).unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+
+    // The administrator's part: stop quire, check the file system, mount it again, start quire.
+    drop(person);
+    wiki.kill_quire();
+    mount.unmount();
+    let checked = Command::new("e2fsck")
+        .args(["-f", "-y"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    // 0: clean, 1: errors corrected.
+    assert!(
+        matches!(checked.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let _mount = Mount::ext4(&data, &image);
+    serve(&mut wiki);
+    let person = Browser::new(&wiki);
+    let saved = person.save_page("ReadOnlyDisk", TEXT, None);
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    assert_eq!(
+        person.get("/+raw/BeforeTheError").text(),
+        "saved while the disk was fine"
+    );
+    assert_eq!(integrity_check(&data), "ok");
 }
 
 /// A data directory the web user may not write to (a restore by root, a wrong `chown`): `quire serve`

@@ -132,6 +132,17 @@ impl Combination {
         self.quire_pid
     }
 
+    /// Kills the quire process this combination started (SIGKILL), and waits until it is gone.
+    pub fn kill_quire(&mut self) {
+        let pid = self
+            .quire_pid
+            .take()
+            .expect("quire was started by the combination");
+        if let Some(running) = self.processes.iter_mut().find(|p| p.pid() == pid) {
+            running.kill();
+        }
+    }
+
     /// Sets `max_upload_bytes` in the wiki's quire.toml, for what reads it per request (CGI); a
     /// server started with `--max-upload` needs no such edit.
     pub fn set_upload_limit(&self, limit: &str) {

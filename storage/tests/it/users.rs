@@ -89,6 +89,35 @@ fn names_are_stored_in_nfkc() {
 }
 
 #[test]
+fn a_name_lowercasing_takes_out_of_nfkc_is_one_account_in_either_spelling() {
+    // `T̈` has no precomposed capital: `T` and a combining diaeresis, which lowercase to `t` and the
+    // mark, and those compose to `ẗ` (U+1E97). A new name may hold no combining mark, but a name is
+    // looked up and logged in with as typed.
+    let storage = Storage::open_in_memory().unwrap();
+    create_named(&storage, "\u{1e97}om").unwrap();
+    assert_eq!(
+        storage::users::name_key("T\u{308}om"),
+        storage::users::name_key("\u{1e97}om")
+    );
+    assert_eq!(
+        storage.user("T\u{308}om").unwrap().unwrap().name,
+        "\u{1e97}om"
+    );
+    let logged_in = storage
+        .log_in(&attempt(
+            "T\u{308}om",
+            "correct horse battery",
+            "10.0.0.1",
+            1000,
+        ))
+        .unwrap();
+    assert!(
+        matches!(logged_in, LoginOutcome::LoggedIn(_)),
+        "{logged_in:?}"
+    );
+}
+
+#[test]
 fn reserved_words_and_their_look_alikes_are_refused() {
     let storage = Storage::open_in_memory().unwrap();
     for name in ["All", "known", "TRUSTED", "Default", "editors", "\u{410}ll"] {
