@@ -193,6 +193,17 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki reindex
     Reindex(ReindexOptions),
+    /// Check the wiki's database against itself, as `git fsck` does.
+    ///
+    /// Checks that the file is whole, that every page's revisions are all
+    /// there, numbered in order and readable, and that what quire keeps
+    /// beside them (blame records, the links between pages, each
+    /// revision's ACL line) agrees with the texts. It only reads, so it may
+    /// run while the wiki serves. Exit status 1 when something disagrees;
+    /// --repair rebuilds what is derived from the texts.
+    ///
+    /// Example: quire --data /srv/wiki check
+    Check(CheckOptions),
     /// Write a backup of the wiki to one file, while it keeps serving.
     ///
     /// The file is a tar holding a consistent copy of the database (every
@@ -418,6 +429,14 @@ pub struct ReindexOptions {
     /// No progress bar (for scripts and logs).
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Options of `quire check`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckOptions {
+    /// Rebuild the blame records, links and ACL lines that disagree with the texts.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// Options of `quire backup`.

@@ -14,7 +14,7 @@ use storage::{Options, Save, SaveOutcome, Storage};
 
 use crate::config::{default_file, Settings};
 use crate::seed::{INSTALLER, SEED_PAGES};
-use crate::wiki::plumbing::page_name::{as_str_pairs, file_targets, link_targets};
+use crate::wiki::plumbing::page_name::Outgoing;
 use markup::RenderOptions;
 
 /// An opened data directory.
@@ -99,13 +99,19 @@ impl DataDir {
         let path = self.database_path();
         let storage = Storage::open_with(&path, options)
             .with_context(|| format!("could not open the wiki database {}", path.display()))?;
-        if storage
+        let fresh = storage
             .is_empty()
-            .context("could not read the wiki database")?
-        {
-            seed(&storage).context("could not write the help pages into the new wiki")?;
+            .context("could not read the wiki database")?;
+        // The settings are read only when links are to be recorded: not on an up-to-date wiki's
+        // every CGI request.
+        if fresh || !storage.pages_missing_links(1)?.is_empty() {
+            let markup = self.settings()?.render_options();
+            if fresh {
+                seed(&storage, &markup)
+                    .context("could not write the help pages into the new wiki")?;
+            }
+            fill_in_links(&storage, &markup).context("could not record the links between pages")?;
         }
-        fill_in_links(&storage).context("could not record the links between pages")?;
         Ok(storage)
     }
 
@@ -133,12 +139,10 @@ impl DataDir {
 
 /// Writes the help pages. Another process seeding at the same moment makes
 /// ours a conflict, which is fine: the page is there either way.
-fn seed(storage: &Storage) -> anyhow::Result<usize> {
+fn seed(storage: &Storage, markup: &RenderOptions) -> anyhow::Result<usize> {
     let mut written = 0;
     for (name, text) in SEED_PAGES {
-        let links = link_targets(markup::wiki_links(text, name));
-        let links: Vec<&str> = links.iter().map(String::as_str).collect();
-        let files = file_targets(markup::file_links(text, name, &RenderOptions::default()));
+        let outgoing = Outgoing::of(text, name, markup);
         let save = Save {
             page: name,
             text,
@@ -147,7 +151,8 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
             base_rev: None,
             time: None,
         };
-        let outcome = storage.save_with_links_and_files(save, &links, &as_str_pairs(&files))?;
+        let outcome =
+            storage.save_with_links_and_files(save, &outgoing.pages(), &outgoing.files())?;
         if matches!(outcome, SaveOutcome::Saved { .. }) {
             written += 1;
         }
@@ -160,7 +165,7 @@ fn seed(storage: &Storage) -> anyhow::Result<usize> {
 /// Records the outgoing links of every page whose current revision has none recorded: a database
 /// from before the link graph, or pages saved by tools that do not parse Markdown. Storage keeps those
 /// pages in a partial index, so on an up-to-date wiki (every CGI request) this is one empty lookup.
-pub(crate) fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
+pub(crate) fn fill_in_links(storage: &Storage, markup: &RenderOptions) -> anyhow::Result<()> {
     const BATCH: usize = 200;
     let mut filled = 0_usize;
     loop {
@@ -170,19 +175,13 @@ pub(crate) fn fill_in_links(storage: &Storage) -> anyhow::Result<()> {
         }
         let mut progressed = false;
         for revision in &batch {
-            let links = link_targets(markup::wiki_links(&revision.text, &revision.meta.page));
-            let links: Vec<&str> = links.iter().map(String::as_str).collect();
-            let files = file_targets(markup::file_links(
-                &revision.text,
-                &revision.meta.page,
-                &RenderOptions::default(),
-            ));
+            let outgoing = Outgoing::of(&revision.text, &revision.meta.page, markup);
             // False when a save overtook us; that save recorded (or will be listed with) its own links.
             progressed |= storage.set_links_and_files(
                 &revision.meta.page,
                 revision.meta.rev,
-                &links,
-                &as_str_pairs(&files),
+                &outgoing.pages(),
+                &outgoing.files(),
             )?;
             filled += 1;
         }

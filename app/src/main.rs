@@ -99,6 +99,9 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
         Command::Reindex(options) => {
             commands::reindex::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
+        Command::Check(options) => {
+            commands::check::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
+        }
         Command::Backup(options) => {
             commands::backup::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }

@@ -245,6 +245,30 @@ fn remember(conn: &Connection, page_id: i64, rev: u64, revs: &[u64]) {
     }
 }
 
+/// Whether the record kept for `name`'s current text is the one its history gives (true when no
+/// record is kept, or the page is gone: nothing disagrees). For `quire check`.
+pub(crate) fn agrees_with_rebuild(conn: &Connection, name: &str) -> Result<bool, StorageError> {
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(doing("starting to check blame"))?;
+    let Some(current) = crate::load_current(&tx, name)? else {
+        return Ok(true);
+    };
+    let lines = Lines::new(&current.revision.text);
+    let Some(kept) = load(&tx, current.page_id, current.revision.meta.rev, lines.len())? else {
+        return Ok(true);
+    };
+    Ok(kept == rebuild(&tx, &current, &lines)?)
+}
+
+/// Drops the record kept for `name`: the next blame rebuilds it from the history.
+pub(crate) fn forget(conn: &Connection, name: &str) -> Result<(), StorageError> {
+    conn.prepare_cached("DELETE FROM blame WHERE page_id = (SELECT id FROM pages WHERE name = ?1)")
+        .and_then(|mut stmt| stmt.execute(params![name]))
+        .map_err(doing("dropping a blame record"))?;
+    Ok(())
+}
+
 /// The kept record of revision `rev`, if there is one and it has `lines` lines.
 fn load(
     conn: &Connection,
@@ -309,6 +333,50 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn save(storage: &Storage, text: &str, base_rev: Option<u64>) {
+        storage
+            .save(crate::Save {
+                page: "Notes",
+                text,
+                author: "ann",
+                comment: "",
+                base_rev,
+                time: None,
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_kept_record_that_is_not_its_history_is_found_and_rebuilt() {
+        let storage = Storage::open_in_memory().unwrap();
+        save(&storage, "one\ntwo\n", None);
+        save(&storage, "one\nthree\n", Some(1));
+        assert!(storage.verify().unwrap().is_empty());
+        {
+            let conn = storage.pool.get().unwrap();
+            let page_id: i64 = conn
+                .query_row("SELECT id FROM pages WHERE name = 'Notes'", [], |row| {
+                    row.get(0)
+                })
+                .unwrap();
+            // Every line said to be from revision 2: the first is from revision 1.
+            store(&conn, page_id, 2, &[2, 2]).unwrap();
+        }
+        let found = storage.verify().unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].page.as_deref(), Some("Notes"));
+        assert_eq!(storage.rebuild_blame().unwrap(), 1);
+        assert!(storage.verify().unwrap().is_empty());
+        let revs: Vec<u64> = storage
+            .blame("Notes")
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|line| line.rev)
+            .collect();
+        assert_eq!(revs, [1, 2]);
+    }
 
     proptest! {
         #[test]

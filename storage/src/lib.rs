@@ -58,6 +58,7 @@ pub mod sessions;
 pub mod spam;
 pub mod users;
 mod varint;
+mod verify;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -87,6 +88,7 @@ pub use crate::users::{
     FailedLogin, ImportUserOutcome, ImportedUser, Invite, LoginAttempt, LoginOutcome, NewUser,
     PasswordState, Role, User, UserError, UserPrefs,
 };
+pub use crate::verify::{Finding, RecordedLinks};
 
 use crate::error::doing;
 use crate::pool::Pool;

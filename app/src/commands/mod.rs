@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod cgi;
+pub mod check;
 pub mod export;
 pub mod fastcgi;
 pub mod import;

@@ -173,6 +173,8 @@ pub struct Importer {
     what: &'static str,
     storage: Storage,
     max_upload_bytes: u64,
+    /// The wiki's markup settings, under which the imported pages' links are recorded.
+    markup: markup::RenderOptions,
     upload_quota_bytes: Option<u64>,
     progress: Progress,
     total: u64,
@@ -200,6 +202,7 @@ impl Importer {
             what,
             storage,
             max_upload_bytes: settings.max_upload_bytes,
+            markup: settings.render_options(),
             upload_quota_bytes: Some(settings.upload_quota_bytes).filter(|&quota| quota > 0),
             progress: Progress::new("pages imported", quiet),
             total: 0,
@@ -416,7 +419,7 @@ impl Importer {
     pub fn finish(mut self) -> anyhow::Result<ImportSummary> {
         self.progress.set(self.seen, self.total.max(self.seen));
         self.progress.finish();
-        crate::datadir::fill_in_links(&self.storage)
+        crate::datadir::fill_in_links(&self.storage, &self.markup)
             .context("could not record the links of the imported pages")?;
         self.storage
             .sync()

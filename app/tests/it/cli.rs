@@ -432,3 +432,113 @@ fn a_damaged_database_is_refused_with_how_to_restore_it() {
         "the damaged file is left as it was"
     );
 }
+
+/// One statement against a wiki's database, from outside quire: the tests' way to damage it.
+fn tamper(data: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(data.join("wiki.sqlite3")).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn first_text(data: &Path, sql: &str) -> String {
+    let conn = rusqlite::Connection::open(data.join("wiki.sqlite3")).unwrap();
+    conn.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+#[test]
+fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebuilds_them() {
+    let data = tempfile::TempDir::new().unwrap();
+    init(data.path());
+    let data_arg = data.path().to_str().unwrap();
+    let clean = quire(&["--data", data_arg, "check"], &[]);
+    assert!(clean.status.success(), "{}", text(&clean.stderr));
+    assert!(text(&clean.stdout).contains("all is well"));
+
+    // A link of some page's current revision lost, and a line recorded for a revision that has
+    // none, the scan marked as having passed it.
+    let linking = first_text(
+        data.path(),
+        "SELECT p.name FROM links l JOIN revisions r ON r.id = l.revision_id
+         JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev ORDER BY p.name LIMIT 1",
+    );
+    tamper(
+        data.path(),
+        "DELETE FROM links WHERE (revision_id, target) IN (
+             SELECT l.revision_id, l.target FROM links l JOIN revisions r ON r.id = l.revision_id
+             JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev ORDER BY p.name LIMIT 1);
+         INSERT INTO revision_acls (revision_id, acl) VALUES ((SELECT MIN(id) FROM revisions), 'All:read');
+         UPDATE acl_scan SET upto = (SELECT MAX(id) FROM revisions);",
+    );
+    let first = first_text(
+        data.path(),
+        "SELECT p.name FROM revisions r JOIN pages p ON p.id = r.page_id ORDER BY r.id LIMIT 1",
+    );
+    let found = quire(&["--data", data_arg, "check"], &[]);
+    assert!(!found.status.success());
+    let said = text(&found.stdout);
+    assert!(
+        said.contains(&format!("{linking}: the links recorded")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("{first}: the ACL line recorded for revision 1")),
+        "{said}"
+    );
+    assert!(text(&found.stderr).contains("--repair"));
+
+    let repaired = quire(&["--data", data_arg, "check", "--repair"], &[]);
+    assert!(repaired.status.success(), "{}", text(&repaired.stderr));
+    assert!(text(&repaired.stdout).contains("all is well now"));
+    let again = quire(&["--data", data_arg, "check"], &[]);
+    assert!(again.status.success(), "{}", text(&again.stdout));
+}
+
+#[test]
+fn check_finds_a_missing_revision_and_says_to_restore() {
+    let data = tempfile::TempDir::new().unwrap();
+    init(data.path());
+    let data_arg = data.path().to_str().unwrap();
+    // A second revision of the first page, then its first taken away.
+    let page = first_text(data.path(), "SELECT name FROM pages ORDER BY id LIMIT 1");
+    tamper(
+        data.path(),
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta, format, body)
+             SELECT page_id, 2, author, time + 1, comment, size, 0, format, body FROM revisions
+             WHERE page_id = (SELECT MIN(id) FROM pages) AND rev = 1;
+         DELETE FROM revisions WHERE page_id = (SELECT MIN(id) FROM pages) AND rev = 1;
+         UPDATE pages SET current_rev = 2 WHERE id = (SELECT MIN(id) FROM pages);",
+    );
+    let found = quire(&["--data", data_arg, "check", "--repair"], &[]);
+    assert!(!found.status.success());
+    let said = text(&found.stdout);
+    assert!(
+        said.contains(&format!(
+            "{page}: its revisions are numbered 2 to 2, but there are 1"
+        )),
+        "{said}"
+    );
+    assert!(text(&found.stderr).contains("quire restore"));
+}
+
+#[test]
+fn links_filled_in_for_pages_saved_without_them_follow_the_markup_settings() {
+    let data = tempfile::TempDir::new().unwrap();
+    init(data.path());
+    let settings = data.path().join("quire.toml");
+    let mut toml = std::fs::read_to_string(&settings).unwrap();
+    toml.push_str("\ncamel_case = true\n");
+    std::fs::write(&settings, toml).unwrap();
+    // As after an import, or an upgrade from before the link graph: no page's links recorded.
+    tamper(
+        data.path(),
+        "DELETE FROM links; DELETE FROM file_links; UPDATE pages SET links_rev = 0;",
+    );
+    // Opening the wiki fills them in; `Help/Migrating` names MoinMoin in CamelCase, without [[ ]].
+    let checked = quire(&["--data", data.path().to_str().unwrap(), "check"], &[]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+    let linked = first_text(
+        data.path(),
+        "SELECT COUNT(*) || '' FROM links WHERE target = 'MoinMoin'",
+    );
+    assert_ne!(linked, "0");
+}

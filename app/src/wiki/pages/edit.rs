@@ -15,7 +15,7 @@ use crate::wiki::pages::render::Unrendered;
 use crate::wiki::pages::spam::Refusal;
 use crate::wiki::plumbing::error::Unsaved;
 use crate::wiki::plumbing::layout::Layout;
-use crate::wiki::plumbing::page_name::{as_str_pairs, file_targets, link_targets, PageName};
+use crate::wiki::plumbing::page_name::{Outgoing, PageName};
 use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
@@ -356,9 +356,7 @@ impl Wiki {
     ) -> Result<SaveOutcome, WikiError> {
         let acl_changed = self.check_acl_change(&exchange.viewer, name, text)?;
         let author = author_of(exchange);
-        let links = link_targets(markup::wiki_links_with(text, name.as_str(), &self.markup));
-        let links: Vec<&str> = links.iter().map(String::as_str).collect();
-        let files = file_targets(markup::file_links(text, name.as_str(), &self.markup));
+        let outgoing = Outgoing::of(text, name.as_str(), &self.markup);
         let outcome = self.storage.save_with_links_and_files(
             Save {
                 page: name.as_str(),
@@ -368,8 +366,8 @@ impl Wiki {
                 base_rev,
                 time: None,
             },
-            &links,
-            &as_str_pairs(&files),
+            &outgoing.pages(),
+            &outgoing.files(),
         )?;
         if let SaveOutcome::Saved { rev } = outcome {
             // Wakes the indexer (or, in CGI, catches up now); never fails the save.

@@ -13,7 +13,7 @@ use storage::{AuditKind, Rename, StorageError};
 
 use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::layout::Layout;
-use crate::wiki::plumbing::page_name::{as_str_pairs, file_targets, link_targets, PageName};
+use crate::wiki::plumbing::page_name::{Outgoing, PageName};
 use crate::wiki::plumbing::params::comment_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
@@ -112,14 +112,12 @@ impl Wiki {
         // Relative links ([[../Sibling]]) may point elsewhere under the new names.
         for (_, to) in &outcome.renamed {
             if let Some(current) = self.storage.current(to)? {
-                let links = link_targets(markup::wiki_links_with(&current.text, to, &self.markup));
-                let links: Vec<&str> = links.iter().map(String::as_str).collect();
-                let files = file_targets(markup::file_links(&current.text, to, &self.markup));
+                let outgoing = Outgoing::of(&current.text, to, &self.markup);
                 self.storage.set_links_and_files(
                     to,
                     current.meta.rev,
-                    &links,
-                    &as_str_pairs(&files),
+                    &outgoing.pages(),
+                    &outgoing.files(),
                 )?;
             }
         }

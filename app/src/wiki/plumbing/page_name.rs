@@ -59,7 +59,7 @@ pub fn normalise(text: &str) -> Cow<'_, str> {
 
 /// The wiki-link targets markup found, [`normalise`]d, each once: what the link graph records, so that
 /// backlinks and wanted pages find a page whichever spelling a link used.
-pub fn link_targets(found: Vec<String>) -> Vec<String> {
+fn link_targets(found: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
     found
         .into_iter()
@@ -71,7 +71,7 @@ pub fn link_targets(found: Vec<String>) -> Vec<String> {
 /// The files markup found linked (`attachment:`), page and name [`normalise`]d, each once: what the
 /// link graph records for file backlinks, wanted files, and dropping a page's cached HTML when a
 /// file it shows appears or goes.
-pub fn file_targets(found: Vec<markup::FileRef>) -> Vec<(String, String)> {
+fn file_targets(found: Vec<markup::FileRef>) -> Vec<(String, String)> {
     let mut seen = HashSet::new();
     found
         .into_iter()
@@ -85,12 +85,39 @@ pub fn file_targets(found: Vec<markup::FileRef>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `(page, name)` pairs as storage takes them.
-pub fn as_str_pairs(targets: &[(String, String)]) -> Vec<(&str, &str)> {
-    targets
-        .iter()
-        .map(|(page, name)| (page.as_str(), name.as_str()))
-        .collect()
+/// What the link graph records for one text: the pages and the files it links to. Every writer of
+/// the graph (a save, a rename, seeding, filling in pages saved without links) and `quire check`,
+/// which compares the graph with the texts, compute it here, under the wiki's markup settings, so
+/// that the graph means the same whoever wrote it (CamelCase links count only where they are on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Page names, [`normalise`]d, each once.
+    pub pages: Vec<String>,
+    /// `(page, file name)` pairs, [`normalise`]d, each once.
+    pub files: Vec<(String, String)>,
+}
+
+impl Outgoing {
+    /// The links of `text`, the text of page `page`, under `options`.
+    pub fn of(text: &str, page: &str, options: &markup::RenderOptions) -> Outgoing {
+        Outgoing {
+            pages: link_targets(markup::wiki_links_with(text, page, options)),
+            files: file_targets(markup::file_links(text, page, options)),
+        }
+    }
+
+    /// The page names as storage takes them.
+    pub fn pages(&self) -> Vec<&str> {
+        self.pages.iter().map(String::as_str).collect()
+    }
+
+    /// The files as storage takes them.
+    pub fn files(&self) -> Vec<(&str, &str)> {
+        self.files
+            .iter()
+            .map(|(page, name)| (page.as_str(), name.as_str()))
+            .collect()
+    }
 }
 
 /// A valid page name.
