@@ -482,6 +482,39 @@ impl Storage {
             .map_err(doing("counting revisions"))?;
         to_u64("revision count", name, count)
     }
+    /// Up to `limit` names of live pages that start with `prefix`, in name order, after the name
+    /// `after` (`None`: from the first): the all-pages index, a page of it at a time. One range
+    /// scan of the name index, whatever the wiki's size.
+    pub fn page_names_from(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        // Names compare as UTF-8 bytes (SQLite's BINARY): every name starting with `prefix` sorts
+        // at or after it and before it followed by the last code point.
+        let end = format!("{prefix}\u{10FFFF}");
+        let start = match after {
+            Some(after) if after >= prefix => after,
+            _ => prefix,
+        };
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT name FROM pages
+                 WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (?3 IS NULL OR name > ?3)
+                 ORDER BY name LIMIT ?4",
+            )
+            .map_err(doing("listing pages"))?;
+        let names = stmt
+            .query_map(params![start, end, after, sql_count(limit)], |row| {
+                row.get(0)
+            })
+            .map_err(doing("listing pages"))?;
+        names
+            .collect::<Result<_, _>>()
+            .map_err(doing("listing pages"))
+    }
 
     /// All page names, sorted by Unicode code point.
     pub fn page_names(&self) -> Result<Vec<String>, StorageError> {

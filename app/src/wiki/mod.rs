@@ -13,6 +13,7 @@ pub mod history;
 mod link_lists;
 mod metrics;
 mod operator;
+mod page_index;
 mod pages;
 pub mod plumbing;
 mod search;
@@ -137,6 +138,7 @@ impl Wiki {
             Route::Recent => self.recent(exchange),
             Route::Contributions(user) => self.contributions(exchange, &user),
             Route::Feed(format, page) => self.feed(exchange, format, page.as_ref()),
+            Route::Index => self.page_index(exchange),
             Route::Orphans => self.orphans(exchange),
             Route::Wanted => self.wanted(exchange),
             Route::Search => self.search(exchange),

@@ -50,6 +50,7 @@ macro_rules! for_each_scenario {
             recent_changes_filter_and_page,
             feeds_have_absolute_links_under_the_mount,
             register_log_in_and_out,
+            all_pages_index_by_prefix_tree_and_page,
             forged_or_missing_csrf_token_is_403,
             altered_session_cookie_is_ignored,
             a_copied_session_cookie_is_dead_after_logout,
@@ -1308,6 +1309,93 @@ pub fn register_log_in_and_out(gw: &dyn Gateway) {
         elsewhere.header("location"),
         Some(format!("{mount}/").as_str())
     );
+}
+
+/// The wiki's first account, its admin: registered here if no scenario has yet, else logged in.
+fn founder(gw: &dyn Gateway) -> Browser<'_> {
+    let founder = Browser::new(gw);
+    if register(&founder, "Founder", "the founder's password").status != StatusCode::SEE_OTHER {
+        assert_status(
+            &founder.log_in("Founder", "the founder's password"),
+            StatusCode::SEE_OTHER,
+        );
+    }
+    founder
+}
+
+/// The `href` of the link whose text is `label`.
+fn href_of<'a>(html: &'a str, label: &str) -> Option<&'a str> {
+    let end = html.find(&format!(">{label}</a>"))?;
+    let tag = &html[html[..end].rfind("<a ")?..end];
+    let start = tag.find("href=\"")? + "href=\"".len();
+    let len = tag[start..].find('"')?;
+    Some(&tag[start..start + len])
+}
+
+pub fn all_pages_index_by_prefix_tree_and_page(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    for page in ["Idx/Alpha", "Idx/Beta", "Idx/Gamma/Deep"] {
+        assert_status(
+            &save_as(gw, page, "indexed\n", None, "for the index"),
+            StatusCode::SEE_OTHER,
+        );
+    }
+    // A page only accounts may read: an admin sets its line.
+    let founder = founder(gw);
+    assert_status(
+        &founder.save_page("Idx/Hidden", "#acl Known:read\nfor accounts only\n", None),
+        StatusCode::SEE_OTHER,
+    );
+
+    // Every page links the index.
+    let front = gw.get("/FrontPage").text();
+    assert!(
+        front.contains(&format!("href=\"{mount}/+index\">All pages</a>")),
+        "{front}"
+    );
+    let all = gw.get("/+index");
+    assert_status(&all, StatusCode::OK);
+    let all = all.text();
+    for name in ["FrontPage", "Idx/Alpha", "Idx/Gamma/Deep"] {
+        assert!(all.contains(&format!(">{name}</a>")), "{name}: {all}");
+    }
+
+    // A prefix narrows it, and a visitor does not see the page only accounts may read.
+    let idx = gw.get("/+index?prefix=Idx%2F").text();
+    assert!(idx.contains(">Idx/Alpha</a>"), "{idx}");
+    assert!(!idx.contains(">FrontPage</a>"), "{idx}");
+    assert!(!idx.contains("Idx/Hidden"), "{idx}");
+    assert!(!all.contains("Idx/Hidden"), "{all}");
+    let as_founder = founder.get("/+index?prefix=Idx%2F").text();
+    assert!(as_founder.contains(">Idx/Hidden</a>"), "{as_founder}");
+
+    // Two names a page: the next page starts after the last name shown.
+    let first = gw.get("/+index?prefix=Idx%2F&count=2").text();
+    assert!(
+        first.contains(">Idx/Alpha</a>") && first.contains(">Idx/Beta</a>"),
+        "{first}"
+    );
+    assert!(!first.contains(">Idx/Gamma/Deep</a>"), "{first}");
+    let next = href_of(&first, "More pages")
+        .unwrap_or_else(|| panic!("no next page: {first}"))
+        .replace("&amp;", "&");
+    let second = gw.get(next.strip_prefix(&mount).unwrap()).text();
+    assert!(second.contains(">Idx/Gamma/Deep</a>"), "{second}");
+    assert!(!second.contains(">Idx/Alpha</a>"), "{second}");
+    assert!(href_of(&second, "More pages").is_none(), "{second}");
+
+    // The tree nests subpages; a segment that is no page links to its own subtree.
+    let tree = gw.get("/+index?prefix=Idx%2F&view=tree").text();
+    assert!(
+        tree.contains(&format!(
+            "href=\"{mount}/+index?prefix=Idx%2FGamma%2F&amp;view=tree\">Gamma/</a>"
+        )),
+        "{tree}"
+    );
+    assert!(tree.contains(">Deep</a>"), "{tree}");
+
+    assert_status(&gw.get("/+index?view=grid"), StatusCode::BAD_REQUEST);
+    assert_status(&gw.get("/+index?count=0"), StatusCode::BAD_REQUEST);
 }
 
 pub fn forged_or_missing_csrf_token_is_403(gw: &dyn Gateway) {

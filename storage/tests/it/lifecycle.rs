@@ -424,3 +424,43 @@ fn lifecycle_child() {
     let storage = Storage::open(&path).unwrap();
     race(&storage, worker, 24);
 }
+
+#[test]
+fn names_are_listed_a_page_at_a_time_under_a_prefix_without_deleted_pages() {
+    let storage = Storage::open_in_memory().unwrap();
+    for name in [
+        "Team",
+        "Team/B",
+        "Team/A",
+        "Team/Ä",
+        "Teams",
+        "Other",
+        "Team/Gone",
+    ] {
+        linked(&storage, name, "text\n", &[]);
+    }
+    storage.delete("Team/Gone", "bob", "").unwrap();
+    let all = storage.page_names_from("", None, 100).unwrap();
+    assert_eq!(
+        all,
+        ["Other", "Team", "Team/A", "Team/B", "Team/Ä", "Teams"]
+    );
+    assert_eq!(
+        storage.page_names_from("Team/", None, 100).unwrap(),
+        ["Team/A", "Team/B", "Team/Ä"]
+    );
+    // The cursor: after the last name of the page before, whatever it is.
+    assert_eq!(
+        storage.page_names_from("Team/", Some("Team/A"), 1).unwrap(),
+        ["Team/B"]
+    );
+    assert_eq!(
+        storage.page_names_from("Team/", Some("Other"), 2).unwrap(),
+        ["Team/A", "Team/B"]
+    );
+    assert!(storage
+        .page_names_from("Team/", Some("Team/Ä"), 5)
+        .unwrap()
+        .is_empty());
+    assert!(storage.page_names_from("Nope", None, 5).unwrap().is_empty());
+}

@@ -249,7 +249,7 @@ impl Wiki {
 }
 
 /// An optional filter value; empty means none. Control characters or a huge value are refused.
-fn filter_param(value: Option<&str>, field: &str) -> Result<Option<String>, WikiError> {
+pub(crate) fn filter_param(value: Option<&str>, field: &str) -> Result<Option<String>, WikiError> {
     let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
         return Ok(None);
     };

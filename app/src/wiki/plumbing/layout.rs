@@ -75,6 +75,8 @@ pub struct FeedLink {
 pub struct Nav {
     pub front_url: String,
     pub recent_url: String,
+    /// `/+index`: every page by name.
+    pub index_url: String,
     pub help_url: String,
     pub search_url: String,
     /// Page names matching a prefix, as JSON, for the search box's suggestions.
@@ -171,6 +173,7 @@ impl Wiki {
             nav: Nav {
                 front_url: urls.root(),
                 recent_url: urls.to(&Route::Recent),
+                index_url: urls.to(&Route::Index),
                 help_url: urls.page(&self.settings.help_page),
                 search_url: urls.to(&Route::Search),
                 suggest_url: urls.to(&Route::Suggest),

@@ -54,6 +54,8 @@ pub enum Route {
     Contributions(String),
     /// `/+feed/{atom|rss}`, or with `/{Page}` one page's changes.
     Feed(FeedFormat, Option<PageName>),
+    /// `/+index`: every page the reader may read, by name (`?prefix=`, `?after=`, `?view=tree`).
+    Index,
     /// `/+orphans`: pages nothing links to.
     Orphans,
     /// `/+wanted`: missing pages something links to.
@@ -142,6 +144,8 @@ pub enum Verb {
     Contributions,
     /// [`Route::Feed`].
     Feed,
+    /// [`Route::Index`].
+    Index,
     /// [`Route::Orphans`].
     Orphans,
     /// [`Route::Wanted`].
@@ -326,6 +330,7 @@ impl Route {
             Verb::Recent => nothing(Route::Recent),
             Verb::Contributions => something(Route::Contributions),
             Verb::Feed => feed(rest),
+            Verb::Index => nothing(Route::Index),
             Verb::Orphans => nothing(Route::Orphans),
             Verb::Wanted => nothing(Route::Wanted),
             Verb::Search => nothing(Route::Search),
@@ -411,6 +416,7 @@ impl Route {
             Route::Contributions(_) => row(Some(Verb::Contributions), Controller, Read, READS),
             Route::Feed(_, Some(name)) => row(Some(Verb::Feed), PagePast(name, READ), Read, READS),
             Route::Feed(_, None) => row(Some(Verb::Feed), Controller, Read, READS),
+            Route::Index => row(Some(Verb::Index), Controller, Read, READS),
             Route::Orphans => row(Some(Verb::Orphans), Controller, Read, READS),
             Route::Wanted => row(Some(Verb::Wanted), Controller, Read, READS),
             Route::Search => row(Some(Verb::Search), Controller, Read, READS),
@@ -533,6 +539,7 @@ impl Route {
             // Encoded as a page name is (`/` kept): a `%` or `?` in it must read back as itself.
             Route::Static(path) => verb_path(verb, path),
             Route::Recent
+            | Route::Index
             | Route::Orphans
             | Route::Wanted
             | Route::Search
@@ -698,6 +705,7 @@ mod tests {
             Route::Feed(FeedFormat::Rss, Some(name("A/B")))
         );
         assert_eq!(Route::parse(b"/+orphans").unwrap(), Route::Orphans);
+        assert_eq!(Route::parse(b"/+index").unwrap(), Route::Index);
         assert_eq!(Route::parse(b"/+wanted").unwrap(), Route::Wanted);
         assert_eq!(Route::parse(b"/+search").unwrap(), Route::Search);
         assert_eq!(Route::parse(b"/+suggest").unwrap(), Route::Suggest);

@@ -119,6 +119,24 @@ impl Urls {
         format!("{}?rev={rev}", self.to(&Route::Revert(name.clone())))
     }
 
+    /// A page of the all-pages index: names starting with `query.prefix`, after `query.after`.
+    pub fn index(&self, query: &IndexQuery) -> String {
+        let mut pairs = Vec::new();
+        if !query.prefix.is_empty() {
+            pairs.push(format!("prefix={}", query_value(&query.prefix)));
+        }
+        if let Some(after) = &query.after {
+            pairs.push(format!("after={}", query_value(after)));
+        }
+        if query.tree {
+            pairs.push("view=tree".to_owned());
+        }
+        if let Some(count) = query.count {
+            pairs.push(format!("count={count}"));
+        }
+        with_query(self.to(&Route::Index), &pairs)
+    }
+
     /// A page of recent changes under `filter`, starting after the change `before` (a cursor).
     pub fn recent(&self, filter: &RecentFilter, before: Option<u64>) -> String {
         let mut query = Vec::new();
@@ -269,6 +287,20 @@ impl DiffShape {
     }
 }
 
+/// What a page of `/+index` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexQuery {
+    /// Only names that start with this (`Team/`: a page's subpages).
+    pub prefix: String,
+    /// Names after this one (the last name of the page before): a cursor, so that a page does not
+    /// shift while pages are created.
+    pub after: Option<String>,
+    /// Subpages nested under their parents, rather than one list grouped by first letter.
+    pub tree: bool,
+    /// Names a page shows, when not the default.
+    pub count: Option<usize>,
+}
+
 /// What a list of recent changes is narrowed to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecentFilter {
@@ -331,6 +363,16 @@ mod tests {
             "/wiki/+recent?author=Ann%20Lee&prefix=Team%2F&before=42"
         );
         assert_eq!(urls.recent(&RecentFilter::default(), None), "/wiki/+recent");
+        assert_eq!(urls.index(&IndexQuery::default()), "/wiki/+index");
+        assert_eq!(
+            urls.index(&IndexQuery {
+                prefix: "Team/".into(),
+                after: Some("Team/A&B".into()),
+                tree: true,
+                count: Some(50),
+            }),
+            "/wiki/+index?prefix=Team%2F&after=Team%2FA%26B&view=tree&count=50"
+        );
         assert_eq!(urls.contributions("a/b?"), "/wiki/+contributions/a/b%3F");
         let name = PageName::parse("Team/Notes").unwrap();
         assert_eq!(

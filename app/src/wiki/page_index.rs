@@ -1,0 +1,316 @@
+//! `/+index`: every page the reader may read, by name. A list grouped by the first letter after the
+//! prefix, or a tree of subpages (`?view=tree`); narrowed to names starting with `?prefix=` (a
+//! page's subpages with `Team/`), and paged by a cursor (`?after=`, the last name shown; `?count=`
+//! names a page), so a page of the index costs one range scan of storage's name index whatever the
+//! wiki's size.
+//!
+//! It is a listing: pages the reader may not read leave no trace, and it shows no count (a count
+//! would tell how many pages are hidden). The letter bar is the same for everyone for that reason.
+
+use gateway::{HttpError, Response};
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::wiki::history::recent::filter_param;
+use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::urls::{IndexQuery, Urls};
+use crate::wiki::{Exchange, Wiki, WikiError};
+
+/// Names one page of the index shows, unless `?count=` says otherwise.
+const PER_PAGE: usize = 200;
+
+/// The most names one page may show.
+const MAX_PER_PAGE: usize = 1000;
+
+/// Names read from storage at a time while filling a page (more than shown, as some may be
+/// unreadable to this reader).
+const SCAN_BATCH: usize = 500;
+
+/// The letters of the bar above the index: the same for every reader and every wiki.
+const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+#[derive(Serialize)]
+struct IndexView {
+    #[serde(flatten)]
+    layout: Layout,
+    prefix: String,
+    tree: bool,
+    /// The list: runs of names with the same first letter after the prefix.
+    groups: Vec<Group>,
+    /// The tree: the top level under the prefix.
+    nodes: Vec<Node>,
+    letters: Vec<Link>,
+    /// The index one level up (`Team/` from `Team/Notes/`), when narrowed.
+    up_url: Option<String>,
+    /// The same names as a list, or as a tree.
+    list_url: String,
+    tree_url: String,
+    /// Where the prefix form goes.
+    form_url: String,
+    next_url: Option<String>,
+    first_url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Group {
+    letter: String,
+    pages: Vec<Link>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    label: String,
+    url: String,
+}
+
+/// A segment of the subpage tree: a page, or only the parent of pages (its subtree's index).
+#[derive(Serialize)]
+struct Node {
+    label: String,
+    url: String,
+    is_page: bool,
+    children: Vec<Node>,
+}
+
+impl Wiki {
+    pub(crate) fn page_index(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let params = exchange.query()?;
+        let tree = match params.get("view") {
+            None | Some("" | "list") => false,
+            Some("tree") => true,
+            Some(_) => {
+                return Err(HttpError::bad_request(
+                    "\u{201c}view\u{201d} is \u{201c}list\u{201d} or \u{201c}tree\u{201d}.",
+                )
+                .into())
+            }
+        };
+        let count = match params.get("count") {
+            None | Some("") => None,
+            Some(count) => match count.parse::<usize>() {
+                Ok(count @ 1..=MAX_PER_PAGE) => Some(count),
+                _ => {
+                    return Err(HttpError::bad_request(format!(
+                        "\u{201c}count\u{201d} is a number of pages from 1 to {MAX_PER_PAGE}."
+                    ))
+                    .into())
+                }
+            },
+        };
+        let query = IndexQuery {
+            prefix: filter_param(params.get("prefix"), "prefix")?.unwrap_or_default(),
+            after: filter_param(params.get("after"), "after")?,
+            tree,
+            count,
+        };
+        let (names, more) = self.readable_names(exchange, &query)?;
+        let urls = &exchange.urls;
+        let prefix = query.prefix.as_str();
+        let with = |prefix: &str, after: Option<String>, tree: bool| {
+            urls.index(&IndexQuery {
+                prefix: prefix.to_owned(),
+                after,
+                tree,
+                count,
+            })
+        };
+        let (groups, nodes) = if tree {
+            (Vec::new(), subpage_tree(urls, prefix, &names))
+        } else {
+            (by_first_letter(urls, prefix, &names), Vec::new())
+        };
+        let view = IndexView {
+            layout: self.layout(exchange, "All pages", None),
+            letters: LETTERS
+                .chars()
+                .map(|letter| Link {
+                    label: letter.to_string(),
+                    url: with(&format!("{prefix}{letter}"), None, tree),
+                })
+                .collect(),
+            up_url: (!prefix.is_empty()).then(|| with(parent_prefix(prefix), None, tree)),
+            list_url: with(prefix, None, false),
+            tree_url: with(prefix, None, true),
+            form_url: with("", None, tree),
+            next_url: more
+                .then(|| {
+                    names
+                        .last()
+                        .map(|last| with(prefix, Some(last.clone()), tree))
+                })
+                .flatten(),
+            first_url: query.after.is_some().then(|| with(prefix, None, tree)),
+            prefix: query.prefix.clone(),
+            tree,
+            groups,
+            nodes,
+        };
+        self.html(StatusCode::OK, "index.html", view)
+    }
+
+    /// Up to a page of names under `query` that the viewer may read, and whether more follow.
+    fn readable_names(
+        &self,
+        exchange: &Exchange,
+        query: &IndexQuery,
+    ) -> Result<(Vec<String>, bool), WikiError> {
+        let access = self.access(&exchange.viewer)?;
+        let per_page = query.count.unwrap_or(PER_PAGE);
+        let mut names = Vec::new();
+        let mut cursor = query.after.clone();
+        loop {
+            let batch =
+                self.storage
+                    .page_names_from(&query.prefix, cursor.as_deref(), SCAN_BATCH)?;
+            let exhausted = batch.len() < SCAN_BATCH;
+            for name in batch {
+                if !access.can_read(&name) {
+                    cursor = Some(name);
+                    continue;
+                }
+                if names.len() == per_page {
+                    return Ok((names, true));
+                }
+                cursor = Some(name.clone());
+                names.push(name);
+            }
+            if exhausted {
+                return Ok((names, false));
+            }
+        }
+    }
+}
+
+/// The prefix one level up: `Team/` from `Team/Notes/` or `Team/No`, nothing from `Team/` or `Te`.
+fn parent_prefix(prefix: &str) -> &str {
+    let trimmed = prefix.strip_suffix('/').unwrap_or(prefix);
+    trimmed.rfind('/').map_or("", |slash| &prefix[..=slash])
+}
+
+/// What a name shows under `prefix`: the rest of it (the whole name without a prefix).
+fn rest<'a>(name: &'a str, prefix: &str) -> &'a str {
+    name.strip_prefix(prefix).unwrap_or(name)
+}
+
+/// `names` (sorted) in runs of the same first character after `prefix`.
+fn by_first_letter(urls: &Urls, prefix: &str, names: &[String]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for name in names {
+        let letter = rest(name, prefix)
+            .chars()
+            .next()
+            .map(|first| first.to_uppercase().collect::<String>())
+            .unwrap_or_default();
+        let link = Link {
+            label: name.clone(),
+            url: urls.page_text(name),
+        };
+        match groups.last_mut() {
+            Some(group) if group.letter == letter => group.pages.push(link),
+            _ => groups.push(Group {
+                letter,
+                pages: vec![link],
+            }),
+        }
+    }
+    groups
+}
+
+/// `names` nested by their `/`-separated segments after `prefix`. A segment that is only the
+/// parent of pages (no page of that name, or one on another page of the index) links to its own
+/// subtree's index.
+fn subpage_tree(urls: &Urls, prefix: &str, names: &[String]) -> Vec<Node> {
+    let mut top: Vec<Node> = Vec::new();
+    for name in names {
+        let mut level = &mut top;
+        let mut path = prefix.to_owned();
+        let segments: Vec<&str> = rest(name, prefix).split('/').collect();
+        for (depth, segment) in segments.iter().enumerate() {
+            path.push_str(segment);
+            let is_page = depth + 1 == segments.len();
+            let at = match level.iter().position(|node| node.label == *segment) {
+                Some(at) => at,
+                None => {
+                    level.push(Node {
+                        label: (*segment).to_owned(),
+                        url: urls.index(&IndexQuery {
+                            prefix: format!("{path}/"),
+                            after: None,
+                            tree: true,
+                            count: None,
+                        }),
+                        is_page: false,
+                        children: Vec::new(),
+                    });
+                    level.len() - 1
+                }
+            };
+            let node = &mut level[at];
+            if is_page {
+                node.is_page = true;
+                node.url = urls.page_text(name);
+            }
+            path.push('/');
+            level = &mut node.children;
+        }
+    }
+    top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_parent_prefix_is_one_segment_up() {
+        assert_eq!(parent_prefix("Team/Notes/"), "Team/");
+        assert_eq!(parent_prefix("Team/No"), "Team/");
+        assert_eq!(parent_prefix("Team/"), "");
+        assert_eq!(parent_prefix("Te"), "");
+    }
+
+    #[test]
+    fn the_list_groups_runs_of_a_first_letter_after_the_prefix() {
+        let urls = Urls::new("/wiki");
+        let groups = by_first_letter(
+            &urls,
+            "Team/",
+            &names(&["Team/Alpha", "Team/apple", "Team/Beta", "Team/Émile"]),
+        );
+        let letters: Vec<&str> = groups.iter().map(|group| group.letter.as_str()).collect();
+        assert_eq!(letters, ["A", "B", "É"]);
+        assert_eq!(groups[0].pages.len(), 2);
+        assert_eq!(groups[1].pages[0].url, "/wiki/Team/Beta");
+    }
+
+    #[test]
+    fn the_tree_nests_subpages_and_links_parents_that_are_not_pages_to_their_subtree() {
+        let urls = Urls::new("");
+        let tree = subpage_tree(
+            &urls,
+            "",
+            &names(&[
+                "Team",
+                "Team Room",
+                "Team/Notes",
+                "Team/Notes/2026",
+                "Zoo/Keeper",
+            ]),
+        );
+        let labels: Vec<&str> = tree.iter().map(|node| node.label.as_str()).collect();
+        assert_eq!(labels, ["Team", "Team Room", "Zoo"]);
+        let team = &tree[0];
+        assert!(team.is_page);
+        assert_eq!(team.url, "/Team");
+        assert_eq!(team.children[0].label, "Notes");
+        assert_eq!(team.children[0].children[0].url, "/Team/Notes/2026");
+        let zoo = &tree[2];
+        assert!(!zoo.is_page);
+        assert_eq!(zoo.url, "/+index?prefix=Zoo%2F&view=tree");
+        assert_eq!(zoo.children[0].url, "/Zoo/Keeper");
+    }
+}
