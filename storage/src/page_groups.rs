@@ -23,6 +23,12 @@ use crate::page_acls::sql_id;
 use crate::revision::to_u64;
 use crate::Storage;
 
+/// The members of every live group page's current revision. CROSS JOIN: from the few group pages,
+/// not from every page (see `page_acls`).
+const GROUP_MEMBERS: &str = "SELECT p.name, g.members FROM revision_groups g
+     CROSS JOIN revisions r ON r.id = g.revision_id
+     CROSS JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev AND p.deleted = 0";
+
 /// The live pages whose current revision the scan found to be a group page's, and those it has
 /// not scanned yet (the app reads those itself).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,13 +123,7 @@ impl Storage {
         const DOING: &str = "reading group pages";
         let conn = self.pool.get()?;
         let mut found = PageGroups::default();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT p.name, g.members FROM revision_groups g
-                 JOIN revisions r ON r.id = g.revision_id
-                 JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev AND p.deleted = 0",
-            )
-            .map_err(doing(DOING))?;
+        let mut stmt = conn.prepare_cached(GROUP_MEMBERS).map_err(doing(DOING))?;
         let rows = stmt
             .query_map([], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
@@ -163,6 +163,20 @@ impl Storage {
 mod tests {
     use crate::page_acls::tests::save;
     use crate::{Rename, Storage};
+
+    #[test]
+    fn reading_the_members_costs_the_group_pages_not_every_page() {
+        let storage = Storage::open_in_memory().unwrap();
+        for n in 0..300 {
+            save(&storage, &format!("Page{n}"), "open to all");
+        }
+        save(&storage, "EditorGroup", " * Ann\n");
+        storage
+            .record_group_scan("", 301, &[(301, &members(&["Ann"]))])
+            .unwrap();
+        let steps = crate::page_acls::tests::full_scan_steps(&storage, super::GROUP_MEMBERS, &[]);
+        assert!(steps < 10, "{steps}");
+    }
 
     fn members(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| (*name).to_owned()).collect()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CGI at any size: one page view and one 404 through the bare release binary run with RFC 3875
+# variables (no web server in the way), on a wiki of 100 pages and one of 100 000 (the search
+# benchmark's corpus, 862 MB of Markdown), beside Debian's python3 printing hello world as the same
+# kind of process, all timed by hyperfine in one run.
+#
+# Needs: hyperfine (installed if missing, as root). The corpora are built once into /tmp (a few
+# minutes for the big one); the first request on each records its links and ACL scan, and is not timed.
+# Usage: scripts/bench-scale-cgi.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine; }
+
+cargo build --release --quiet -p app --bin quire
+quire=$PWD/target/release/quire
+for pages in 100 100000; do
+    dir=/tmp/quire-scale-$pages
+    if [ ! -f "$dir/wiki.sqlite3" ]; then
+        cargo bench --quiet -p app --bench search -- corpus "$dir" "$pages" >/dev/null
+    fi
+done
+
+export GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost SERVER_PORT=80 \
+       REMOTE_ADDR=127.0.0.1 SCRIPT_NAME=/cgi-bin/quire QUERY_STRING= REQUEST_METHOD=GET
+# A page both corpora have (the generator is seeded), and one neither has.
+page=$(python3 -c "import sqlite3; print(sqlite3.connect('/tmp/quire-scale-100/wiki.sqlite3').execute('SELECT name FROM pages ORDER BY id LIMIT 1 OFFSET 50').fetchone()[0])")
+for pages in 100 100000; do
+    PATH_INFO="/$page" QUIRE_DATA=/tmp/quire-scale-$pages "$quire" | head -1 | grep -q '^Status: 200' \
+        || { echo "the page did not come back at $pages pages"; exit 1; }
+done
+
+hyperfine -N --warmup 10 --runs 200 \
+    -n 'python3 hello' "/usr/bin/python3 -c 'print(\"hello\")'" \
+    -n 'view, 100 pages' "env PATH_INFO=/$page QUIRE_DATA=/tmp/quire-scale-100 $quire" \
+    -n 'view, 100 000 pages' "env PATH_INFO=/$page QUIRE_DATA=/tmp/quire-scale-100000 $quire" \
+    -n '404, 100 pages' "env PATH_INFO=/NoSuchPageAnywhere QUIRE_DATA=/tmp/quire-scale-100 $quire" \
+    -n '404, 100 000 pages' "env PATH_INFO=/NoSuchPageAnywhere QUIRE_DATA=/tmp/quire-scale-100000 $quire"
