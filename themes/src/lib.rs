@@ -57,6 +57,7 @@
 //! | `delete.html`   | the confirmation of a deletion or undeletion (`/+delete/…`, `/+undelete/…`) |
 //! | `recent.html`   | recent changes, and one person's contributions (`/+recent`, `/+contributions/…`) |
 //! | `search.html`   | search results (`/+search`) |
+//! | `index.html`    | every page by name, as a list or a subpage tree (`/+index`) |
 //! | `orphans.html`  | pages nothing links to (`/+orphans`) |
 //! | `wanted.html`   | missing pages something links to (`/+wanted`) |
 //! | `files.html`    | a page's files and the upload form (`/+files/{Page}`) |
@@ -89,6 +90,7 @@ use std::sync::{Arc, RwLock};
 
 pub use asset::{Asset, ContentHash};
 use reload::Stamp;
+pub use theme::Compile;
 use theme::Theme;
 
 /// The theme every other falls back to, and the one used when none is chosen.
@@ -102,6 +104,7 @@ pub struct Themes {
     /// loaded again when a file in it changed (`quire serve --dev`).
     reload: bool,
     content_hash: ContentHash,
+    compile: Compile,
     loaded: RwLock<Loaded>,
 }
 
@@ -129,10 +132,11 @@ impl Themes {
     /// Assets are named in URLs by their `content_hash` (see [`ContentHash`]).
     ///
     /// Fails if `override_dir` cannot be read, an override file cannot be read (or a
-    /// template is not UTF-8), or any template has a syntax error.
+    /// template is not UTF-8), or, under [`Compile::AtLoad`], any template has a syntax error.
     pub fn new(
         override_dir: Option<&Path>,
         content_hash: ContentHash,
+        compile: Compile,
     ) -> Result<Themes, ThemeError> {
         if let Some(dir) = override_dir {
             // A configured directory that is missing is a typo, not "no overrides".
@@ -141,27 +145,29 @@ impl Themes {
                 source,
             })?;
         }
-        Themes::load(override_dir, false, content_hash)
+        Themes::load(override_dir, false, content_hash, compile)
     }
 
     /// Like [`Themes::new`], but every use first checks `override_dir` (which need not
     /// exist yet) for changed, added or removed files and reloads if there are any: edit a
     /// template, reload the browser. Costs a directory walk per page; for development.
     pub fn reloading(override_dir: &Path, content_hash: ContentHash) -> Result<Themes, ThemeError> {
-        Themes::load(Some(override_dir), true, content_hash)
+        Themes::load(Some(override_dir), true, content_hash, Compile::AtLoad)
     }
 
     fn load(
         override_dir: Option<&Path>,
         reload: bool,
         content_hash: ContentHash,
+        compile: Compile,
     ) -> Result<Themes, ThemeError> {
         let stamp = Stamp::of(override_dir);
-        let themes = load_all(override_dir, content_hash)?;
+        let themes = load_all(override_dir, content_hash, compile)?;
         Ok(Themes {
             override_dir: override_dir.map(Path::to_owned),
             reload,
             content_hash,
+            compile,
             loaded: RwLock::new(Loaded {
                 themes: Arc::new(themes),
                 stamp,
@@ -184,7 +190,11 @@ impl Themes {
         }
         // A broken template is reported on every request until it is fixed; the stamp
         // stays old so the next request tries again.
-        let themes = Arc::new(load_all(self.override_dir.as_deref(), self.content_hash)?);
+        let themes = Arc::new(load_all(
+            self.override_dir.as_deref(),
+            self.content_hash,
+            self.compile,
+        )?);
         let mut loaded = self.loaded.write().unwrap_or_else(|p| p.into_inner());
         *loaded = Loaded {
             themes: Arc::clone(&themes),
@@ -229,19 +239,8 @@ impl Themes {
                 template: template.to_owned(),
             });
         };
-        let compiled = chosen.env.get_template(template).map_err(|source| {
-            if source.kind() == minijinja::ErrorKind::TemplateNotFound {
-                ThemeError::UnknownTemplate {
-                    template: template.to_owned(),
-                }
-            } else {
-                ThemeError::Render {
-                    template: template.to_owned(),
-                    source,
-                }
-            }
-        })?;
-        compiled
+        chosen
+            .template(template)?
             .render(context)
             .map_err(|source| ThemeError::Render {
                 template: template.to_owned(),
@@ -342,6 +341,7 @@ pub fn is_theme_name(name: &str) -> bool {
 fn load_all(
     override_dir: Option<&Path>,
     content_hash: ContentHash,
+    compile: Compile,
 ) -> Result<BTreeMap<String, Theme>, ThemeError> {
     let mut names: Vec<String> = Themes::builtin_themes()
         .into_iter()
@@ -362,7 +362,9 @@ fn load_all(
     }
     names
         .into_iter()
-        .map(|name| Theme::load(&name, override_dir, content_hash).map(|theme| (name, theme)))
+        .map(|name| {
+            Theme::load(&name, override_dir, content_hash, compile).map(|theme| (name, theme))
+        })
         .collect()
 }
 

@@ -33,16 +33,31 @@ pub(crate) struct Theme {
     pub(crate) env: Environment<'static>,
     /// Assets by path below `static/`, `default`'s included where the theme has none.
     pub(crate) assets: Arc<BTreeMap<String, Stored>>,
+    /// Each override template's file, for a syntax error found when it is first used
+    /// ([`Compile::OnFirstUse`]).
+    overrides: BTreeMap<String, PathBuf>,
+}
+
+/// When a theme's templates are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compile {
+    /// All of them when the theme is loaded, so that a syntax error stops a server at start-up
+    /// (or at the reload that brought it).
+    AtLoad,
+    /// Each when first rendered: for a process that serves one request (CGI), which renders
+    /// one or two of some 25 templates and would spend most of its time compiling the rest. A
+    /// syntax error is the error of the request that renders that template.
+    OnFirstUse,
 }
 
 impl Theme {
     /// Loads theme `name` from its layers (see the module docs), its assets hashed with
-    /// `content_hash`. All templates are compiled here, so syntax errors surface at start-up
-    /// (or at the reload that brought them).
+    /// `content_hash`, its templates compiled as `compile` says.
     pub(crate) fn load(
         name: &str,
         override_dir: Option<&Path>,
         content_hash: ContentHash,
+        compile: Compile,
     ) -> Result<Theme, ThemeError> {
         let mut templates: BTreeMap<String, (Cow<'static, str>, Origin)> = BTreeMap::new();
         let mut assets: BTreeMap<String, Cow<'static, [u8]>> = BTreeMap::new();
@@ -93,19 +108,66 @@ impl Theme {
         env.add_filter("asset_url", move |state: &State, path: &str| {
             asset_url(state, &theme_name, &for_filter, path)
         });
-        for (file, (source, origin)) in templates {
-            env.add_template_owned(file.clone(), source)
-                .map_err(|source| ThemeError::Syntax {
-                    line: source.line(),
-                    file: match origin {
-                        Origin::BuiltIn => None,
-                        Origin::Override(path) => Some(path),
-                    },
-                    template: file,
-                    source,
-                })?;
+        let overrides: BTreeMap<String, PathBuf> = templates
+            .iter()
+            .filter_map(|(file, (_, origin))| match origin {
+                Origin::Override(path) => Some((file.clone(), path.clone())),
+                Origin::BuiltIn => None,
+            })
+            .collect();
+        match compile {
+            Compile::AtLoad => {
+                for (file, (source, _)) in templates {
+                    env.add_template_owned(file.clone(), source)
+                        .map_err(|source| syntax_error(&overrides, &file, source))?;
+                }
+            }
+            Compile::OnFirstUse => {
+                let sources: BTreeMap<String, Cow<'static, str>> = templates
+                    .into_iter()
+                    .map(|(file, (source, _))| (file, source))
+                    .collect();
+                env.set_loader(move |name| Ok(sources.get(name).map(|source| source.to_string())));
+            }
         }
-        Ok(Theme { env, assets })
+        Ok(Theme {
+            env,
+            assets,
+            overrides,
+        })
+    }
+
+    /// Template `template`, compiled (when first asked for, under [`Compile::OnFirstUse`]).
+    pub(crate) fn template(
+        &self,
+        template: &str,
+    ) -> Result<minijinja::Template<'_, '_>, ThemeError> {
+        self.env
+            .get_template(template)
+            .map_err(|source| match source.kind() {
+                ErrorKind::TemplateNotFound => ThemeError::UnknownTemplate {
+                    template: template.to_owned(),
+                },
+                ErrorKind::SyntaxError => syntax_error(&self.overrides, template, source),
+                _ => ThemeError::Render {
+                    template: template.to_owned(),
+                    source,
+                },
+            })
+    }
+}
+
+/// The error for a template that does not parse, naming its file when it is an override.
+fn syntax_error(
+    overrides: &BTreeMap<String, PathBuf>,
+    template: &str,
+    source: Error,
+) -> ThemeError {
+    ThemeError::Syntax {
+        line: source.line(),
+        file: overrides.get(template).cloned(),
+        template: template.to_owned(),
+        source,
     }
 }
 

@@ -24,7 +24,7 @@ use gateway::middleware::StackConfig;
 use gateway::session::{SessionError, SessionKeys};
 use gateway::{App, GatewayConfig};
 use indicatif::{ProgressBar, ProgressStyle};
-use themes::Themes;
+use themes::{Compile, Themes};
 
 use crate::cli::GlobalOptions;
 use crate::config::{ListenFlags, Settings};
@@ -144,7 +144,13 @@ impl Setup {
         let themes = if reload_themes {
             Themes::reloading(&self.data.root().join("themes"), hash)
         } else {
-            Themes::new(self.data.themes_dir().as_deref(), hash)
+            // A CGI process renders one page: it compiles only the templates that page needs.
+            let compile = if background_indexer {
+                Compile::AtLoad
+            } else {
+                Compile::OnFirstUse
+            };
+            Themes::new(self.data.themes_dir().as_deref(), hash, compile)
         }
         .context("could not load the themes")?;
         if !themes.names()?.contains(&self.settings.theme) {

@@ -35,6 +35,8 @@ struct IndexView {
     layout: Layout,
     prefix: String,
     tree: bool,
+    /// No page to show.
+    empty: bool,
     /// The list: runs of names with the same first letter after the prefix.
     groups: Vec<Group>,
     /// The tree: the top level under the prefix.
@@ -142,6 +144,7 @@ impl Wiki {
             first_url: query.after.is_some().then(|| with(prefix, None, tree)),
             prefix: query.prefix.clone(),
             tree,
+            empty: names.is_empty(),
             groups,
             nodes,
         };

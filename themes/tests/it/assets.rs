@@ -1,10 +1,10 @@
-use themes::Themes;
+use themes::{Compile, Themes};
 
 use crate::support::content_hash;
 
 #[test]
 fn stylesheet_is_built_in_with_its_content_type() {
-    let themes = Themes::new(None, content_hash).unwrap();
+    let themes = Themes::new(None, content_hash, Compile::AtLoad).unwrap();
     let css = themes.asset("quire.css").expect("quire.css is built in");
     assert_eq!(css.content_type, "text/css; charset=utf-8");
     let text = std::str::from_utf8(&css.bytes).unwrap();
@@ -21,7 +21,7 @@ fn stylesheet_is_built_in_with_its_content_type() {
 
 #[test]
 fn every_builtin_asset_is_served() {
-    let themes = Themes::new(None, content_hash).unwrap();
+    let themes = Themes::new(None, content_hash, Compile::AtLoad).unwrap();
     for path in Themes::builtin_assets() {
         assert!(themes.asset(path).is_some(), "{path}");
     }
@@ -29,7 +29,7 @@ fn every_builtin_asset_is_served() {
 
 #[test]
 fn traversal_and_absent_paths_are_none() {
-    let themes = Themes::new(None, content_hash).unwrap();
+    let themes = Themes::new(None, content_hash, Compile::AtLoad).unwrap();
     for path in [
         "../secret",
         "/quire.css",
@@ -44,7 +44,7 @@ fn traversal_and_absent_paths_are_none() {
 
 #[test]
 fn hashed_urls_are_immutable_and_plain_ones_are_not() {
-    let themes = Themes::new(None, content_hash).unwrap();
+    let themes = Themes::new(None, content_hash, Compile::AtLoad).unwrap();
     for theme in Themes::builtin_themes() {
         for path in ["quire.css", "theme.css", "quire.js"] {
             let url = themes.asset_url(theme, path).unwrap();
@@ -76,7 +76,7 @@ fn hashed_urls_are_immutable_and_plain_ones_are_not() {
 
 #[test]
 fn each_theme_has_its_own_stylesheet_and_shares_the_script() {
-    let themes = Themes::new(None, content_hash).unwrap();
+    let themes = Themes::new(None, content_hash, Compile::AtLoad).unwrap();
     let theme_css = |theme: &str| {
         themes
             .static_file(&format!("{theme}/theme.css"))

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use themes::Themes;
+use themes::{Compile, Themes};
 
 use crate::support::content_hash;
 
@@ -50,7 +50,7 @@ type Rgb = (f64, f64, f64);
 
 #[test]
 fn every_theme_has_enough_contrast_in_both_modes() {
-    let themes = Themes::new(None, content_hash).unwrap();
+    let themes = Themes::new(None, content_hash, Compile::AtLoad).unwrap();
     let mut failures = Vec::new();
     for theme in Themes::builtin_themes() {
         let mut declared = BTreeMap::new();

@@ -3,7 +3,7 @@
 //! theme's own stylesheet. Page templates belong to features and live in `default`; a theme
 //! that lacks one borrows it, so a template added there is checked in every theme here.
 
-use themes::{ThemeError, Themes};
+use themes::{Compile, ThemeError, Themes};
 
 use crate::support::{
     content_hash, context, describe, in_theme, key_paths, page_templates, without,
@@ -12,7 +12,7 @@ use crate::support::{
 const MODES: [&str; 2] = ["light", "dark"];
 
 fn themes() -> Themes {
-    Themes::new(None, content_hash).expect("built-in themes load")
+    Themes::new(None, content_hash, Compile::AtLoad).expect("built-in themes load")
 }
 
 #[test]

@@ -2,7 +2,7 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::json;
-use themes::{ThemeError, Themes};
+use themes::{Compile, ThemeError, Themes};
 
 use crate::support::{content_hash, context, in_theme};
 
@@ -26,7 +26,7 @@ fn override_dir_replaces_a_template_and_an_asset() {
         "default/static/quire.css",
         "body { color: red; }",
     );
-    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
 
     let html = themes.render("error.html", context("error.html")).unwrap();
     assert!(html.contains("Custom 404"), "{html}");
@@ -52,7 +52,7 @@ fn override_dir_can_add_files_and_ignores_hidden_ones() {
         "default/templates/hello.html",
         "Hello {{ name }}",
     );
-    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
 
     let logo = themes.asset("img/logo.svg").unwrap();
     assert_eq!(logo.content_type, "image/svg+xml");
@@ -64,6 +64,49 @@ fn override_dir_can_add_files_and_ignores_hidden_ones() {
 }
 
 #[test]
+fn compiled_on_first_use_a_syntax_error_is_the_error_of_the_render_that_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "default/templates/page.html",
+        "line one\nline two {% if %}\n",
+    );
+    write(
+        dir.path(),
+        "default/templates/hello.html",
+        "Hello {{ name }}",
+    );
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::OnFirstUse)
+        .expect("nothing is compiled at load");
+    assert_eq!(
+        themes.render("hello.html", json!({"name": "<b>"})).unwrap(),
+        "Hello &lt;b&gt;"
+    );
+    let err = themes
+        .render("page.html", json!({}))
+        .expect_err("syntax error");
+    let ThemeError::Syntax {
+        template,
+        file,
+        line,
+        ..
+    } = &err
+    else {
+        panic!("wrong error: {err:?}");
+    };
+    assert_eq!(template, "page.html");
+    assert_eq!(
+        file.as_deref(),
+        Some(dir.path().join("default/templates/page.html").as_path())
+    );
+    assert_eq!(*line, Some(2));
+    assert!(matches!(
+        themes.render("nothing.html", json!({})),
+        Err(ThemeError::UnknownTemplate { .. })
+    ));
+}
+
+#[test]
 fn syntax_error_in_an_override_names_template_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -71,7 +114,7 @@ fn syntax_error_in_an_override_names_template_file_and_line() {
         "default/templates/page.html",
         "line one\nline two {% if %}\n",
     );
-    let err = Themes::new(Some(dir.path()), content_hash)
+    let err = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad)
         .err()
         .expect("syntax error");
     let ThemeError::Syntax {
@@ -101,7 +144,7 @@ fn syntax_error_in_an_override_names_template_file_and_line() {
 fn missing_override_dir_is_an_error_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope");
-    let err = Themes::new(Some(&missing), content_hash)
+    let err = Themes::new(Some(&missing), content_hash, Compile::AtLoad)
         .err()
         .expect("io error");
     let ThemeError::Io { path, .. } = &err else {
@@ -115,7 +158,7 @@ fn missing_override_dir_is_an_error_with_its_path() {
 fn a_broken_new_theme_is_reported_with_its_file() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "other-theme/templates/page.html", "{% broken");
-    let err = Themes::new(Some(dir.path()), content_hash)
+    let err = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad)
         .err()
         .expect("syntax error");
     assert!(
@@ -135,7 +178,7 @@ fn a_folder_adds_a_whole_new_theme_that_borrows_what_it_lacks() {
     write(dir.path(), "mine/static/theme.css", "main { color: teal; }");
     // Not a theme name: ignored, not an error.
     write(dir.path(), "Not A Theme/templates/base.html", "{% broken");
-    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
     assert_eq!(
         themes.names().unwrap(),
         ["classic", "default", "mine", "minimal"]
@@ -167,7 +210,7 @@ fn overriding_a_default_page_template_changes_it_in_every_theme() {
         "default/templates/missing.html",
         r#"{% extends "base.html" %}{% set action = "view" %}{% block main %}<h1>Nothing here, {{ create_url }}</h1>{% endblock %}"#,
     );
-    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
     for theme in Themes::builtin_themes() {
         let html = themes
             .render(
@@ -186,12 +229,12 @@ fn overriding_a_default_page_template_changes_it_in_every_theme() {
 #[test]
 fn without_reloading_a_dropped_in_template_waits_for_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
     write(dir.path(), "default/templates/error.html", "changed");
     let html = themes.render("error.html", context("error.html")).unwrap();
     assert!(html.contains("There is nothing at this address."), "{html}");
     // A new Themes (a restart, or the next CGI request) sees it, with no rebuild.
-    let restarted = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let restarted = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
     assert_eq!(
         restarted
             .render("error.html", context("error.html"))
@@ -247,7 +290,7 @@ fn non_utf8_override_template_is_an_io_error() {
     let path = dir.path().join("default/templates/page.html");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, [0xff, 0xfe, b'x']).unwrap();
-    let err = Themes::new(Some(dir.path()), content_hash)
+    let err = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad)
         .err()
         .expect("io error");
     assert!(
@@ -264,7 +307,7 @@ fn an_override_can_use_the_shared_macros() {
         "default/templates/hello.html",
         r#"{% from "parts/macros.html" import user, when %}{{ user("alice", "/wiki/alice") }} {{ user("<b>", none) }} {{ when(0) }}"#,
     );
-    let themes = Themes::new(Some(dir.path()), content_hash).unwrap();
+    let themes = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad).unwrap();
     let html = themes.render("hello.html", json!({})).unwrap();
     assert!(
         html.starts_with(

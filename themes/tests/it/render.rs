@@ -1,10 +1,10 @@
 use serde_json::json;
-use themes::{ThemeError, Themes};
+use themes::{Compile, ThemeError, Themes};
 
 use crate::support::{content_hash, context, describe, key_paths, page_templates, without};
 
 fn themes() -> Themes {
-    Themes::new(None, content_hash).expect("built-in themes load")
+    Themes::new(None, content_hash, Compile::AtLoad).expect("built-in themes load")
 }
 
 fn render(template: &str, ctx: &serde_json::Value) -> String {
