@@ -123,11 +123,14 @@ impl Wiki {
         };
         let view = IndexView {
             layout: self.layout(exchange, "All pages", None),
+            // The first letter within the current level (`Team/B` from `Team/A` or `Team/`), never
+            // one more letter on the prefix: that would make every prefix a link away, an endless
+            // space for crawlers.
             letters: LETTERS
                 .chars()
                 .map(|letter| Link {
                     label: letter.to_string(),
-                    url: with(&format!("{prefix}{letter}"), None, tree),
+                    url: with(&format!("{}{letter}", level(prefix)), None, tree),
                 })
                 .collect(),
             up_url: (!prefix.is_empty()).then(|| with(parent_prefix(prefix), None, tree)),
@@ -188,6 +191,11 @@ impl Wiki {
 fn parent_prefix(prefix: &str) -> &str {
     let trimmed = prefix.strip_suffix('/').unwrap_or(prefix);
     trimmed.rfind('/').map_or("", |slash| &prefix[..=slash])
+}
+
+/// The level a prefix is in: up to its last `/` (`Team/` from `Team/No` and from `Team/`).
+fn level(prefix: &str) -> &str {
+    prefix.rfind('/').map_or("", |slash| &prefix[..=slash])
 }
 
 /// What a name shows under `prefix`: the rest of it (the whole name without a prefix).
@@ -266,6 +274,14 @@ mod tests {
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_letters_stay_on_the_level_of_the_prefix() {
+        assert_eq!(level("Team/No"), "Team/");
+        assert_eq!(level("Team/"), "Team/");
+        assert_eq!(level("Te"), "");
+        assert_eq!(level(""), "");
     }
 
     #[test]
