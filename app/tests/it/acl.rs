@@ -463,6 +463,14 @@ fn run_matrix(gw: &dyn Gateway) {
                     "{role:?} {}",
                     page.name
                 );
+                // The all-pages index names it to its readers (and, below, to nobody else).
+                let index = browser.get("/+index");
+                assert!(
+                    index.text().contains(&format!(">{}</a>", page.name)),
+                    "{role:?} sees {} in the index: {}",
+                    page.name,
+                    index.text()
+                );
                 let search = browser.get(&format!("/+search?q={}", page.secrets[1]));
                 assert!(
                     search.text().contains(page.name),
