@@ -63,6 +63,25 @@ fn override_dir_can_add_files_and_ignores_hidden_ones() {
     );
 }
 
+/// `err` is the syntax error of the override `default/templates/page.html` under `dir`, at line 2.
+fn assert_names_page_html_line_2(err: &ThemeError, dir: &Path) {
+    let ThemeError::Syntax {
+        template,
+        file,
+        line,
+        ..
+    } = err
+    else {
+        panic!("wrong error: {err:?}");
+    };
+    assert_eq!(template, "page.html");
+    assert_eq!(
+        file.as_deref(),
+        Some(dir.join("default/templates/page.html").as_path())
+    );
+    assert_eq!(*line, Some(2));
+}
+
 #[test]
 fn compiled_on_first_use_a_syntax_error_is_the_error_of_the_render_that_needs_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,21 +104,7 @@ fn compiled_on_first_use_a_syntax_error_is_the_error_of_the_render_that_needs_it
     let err = themes
         .render("page.html", json!({}))
         .expect_err("syntax error");
-    let ThemeError::Syntax {
-        template,
-        file,
-        line,
-        ..
-    } = &err
-    else {
-        panic!("wrong error: {err:?}");
-    };
-    assert_eq!(template, "page.html");
-    assert_eq!(
-        file.as_deref(),
-        Some(dir.path().join("default/templates/page.html").as_path())
-    );
-    assert_eq!(*line, Some(2));
+    assert_names_page_html_line_2(&err, dir.path());
     assert!(matches!(
         themes.render("nothing.html", json!({})),
         Err(ThemeError::UnknownTemplate { .. })
@@ -117,21 +122,7 @@ fn syntax_error_in_an_override_names_template_file_and_line() {
     let err = Themes::new(Some(dir.path()), content_hash, Compile::AtLoad)
         .err()
         .expect("syntax error");
-    let ThemeError::Syntax {
-        template,
-        file,
-        line,
-        ..
-    } = &err
-    else {
-        panic!("wrong error: {err:?}");
-    };
-    assert_eq!(template, "page.html");
-    assert_eq!(
-        file.as_deref(),
-        Some(dir.path().join("default/templates/page.html").as_path())
-    );
-    assert_eq!(*line, Some(2));
+    assert_names_page_html_line_2(&err, dir.path());
     let message = err.to_string();
     assert!(
         message.starts_with("syntax error in template `page.html` ("),
