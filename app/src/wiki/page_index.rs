@@ -22,6 +22,9 @@ const PER_PAGE: usize = 200;
 /// The most names one page may show.
 const MAX_PER_PAGE: usize = 1000;
 
+/// The most names one page reads, shown or not (see `Wiki::readable_names`).
+const MAX_EXAMINED: usize = 5000;
+
 /// Names read from storage at a time while filling a page (more than shown, as some may be
 /// unreadable to this reader).
 const SCAN_BATCH: usize = 500;
@@ -105,7 +108,7 @@ impl Wiki {
             tree,
             count,
         };
-        let (names, more) = self.readable_names(exchange, &query)?;
+        let (names, next) = self.readable_names(exchange, &query)?;
         let urls = &exchange.urls;
         let prefix = query.prefix.as_str();
         let with = |prefix: &str, after: Option<String>, tree: bool| {
@@ -137,51 +140,51 @@ impl Wiki {
             list_url: with(prefix, None, false),
             tree_url: with(prefix, None, true),
             form_url: with("", None, tree),
-            next_url: more
-                .then(|| {
-                    names
-                        .last()
-                        .map(|last| with(prefix, Some(last.clone()), tree))
-                })
-                .flatten(),
+            empty: names.is_empty() && next.is_none(),
+            next_url: next.map(|after| with(prefix, Some(after), tree)),
             first_url: query.after.is_some().then(|| with(prefix, None, tree)),
             prefix: query.prefix.clone(),
             tree,
-            empty: names.is_empty(),
             groups,
             nodes,
         };
         self.html(StatusCode::OK, "index.html", view)
     }
 
-    /// Up to a page of names under `query` that the viewer may read, and whether more follow.
+    /// Up to a page of names under `query` that the viewer may read, and the cursor of the page
+    /// after (`None`: this is the last). At most [`MAX_EXAMINED`] names are read for one page,
+    /// whatever the reader may see of them: a reader who may read few pages gets short pages
+    /// (their next link goes on from the last name read), never a walk of the whole wiki.
     fn readable_names(
         &self,
         exchange: &Exchange,
         query: &IndexQuery,
-    ) -> Result<(Vec<String>, bool), WikiError> {
+    ) -> Result<(Vec<String>, Option<String>), WikiError> {
         let access = self.access(&exchange.viewer)?;
         let per_page = query.count.unwrap_or(PER_PAGE);
-        let mut names = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         let mut cursor = query.after.clone();
+        let mut examined = 0;
         loop {
             let batch =
                 self.storage
                     .page_names_from(&query.prefix, cursor.as_deref(), SCAN_BATCH)?;
             let exhausted = batch.len() < SCAN_BATCH;
             for name in batch {
-                if !access.can_read(&name) {
-                    cursor = Some(name);
-                    continue;
+                if access.can_read(&name) {
+                    if names.len() == per_page {
+                        return Ok((names, cursor));
+                    }
+                    names.push(name.clone());
                 }
-                if names.len() == per_page {
-                    return Ok((names, true));
-                }
-                cursor = Some(name.clone());
-                names.push(name);
+                cursor = Some(name);
+                examined += 1;
             }
             if exhausted {
-                return Ok((names, false));
+                return Ok((names, None));
+            }
+            if examined >= MAX_EXAMINED {
+                return Ok((names, cursor));
             }
         }
     }

@@ -589,6 +589,58 @@ fn changing_the_acl_line_needs_the_admin_right() {
     assert_eq!(anonymous.get("/Notes").status, StatusCode::FORBIDDEN);
 }
 
+/// A reader who may read almost nothing pages through `/+index` a bounded number of names at a
+/// time, not the whole wiki in one request: a page of the index ends after 5 000 names read, and
+/// its next link goes on from there.
+#[test]
+fn the_index_reads_a_bounded_number_of_names_for_a_reader_who_sees_few() {
+    let data = data_dir();
+    {
+        let storage = DataDir::locate(Some(data.path()))
+            .open_storage_with(&storage::Options::default().durability(storage::Durability::Bulk))
+            .unwrap();
+        for i in 0..6_000 {
+            let text = if i == 5_500 {
+                "open\n"
+            } else {
+                "#acl Known:read\nfor accounts\n"
+            };
+            storage
+                .save(storage::Save {
+                    page: &format!("Many/{i:05}"),
+                    text,
+                    author: "bulk",
+                    comment: "",
+                    base_rev: None,
+                    time: None,
+                })
+                .unwrap();
+        }
+        storage.sync().unwrap();
+    }
+    let wiki = InProcess::start_in(data);
+    let anonymous = Browser::new(&wiki);
+    let first = anonymous.get("/+index?prefix=Many%2F");
+    assert_eq!(first.status, StatusCode::OK);
+    let first = first.text();
+    assert!(!first.contains(">Many/"), "{first}");
+    assert!(!first.contains("No page you may read"), "{first}");
+    let next = first
+        .split("href=\"")
+        .filter_map(|part| part.split('"').next())
+        .find(|href| href.contains("after="))
+        .unwrap_or_else(|| panic!("no next link: {first}"))
+        .replace("&amp;", "&");
+    assert!(next.contains("after=Many%2F04999"), "{next}");
+    let second = anonymous.get(&next).text();
+    assert!(second.contains(">Many/05500</a>"), "{second}");
+    let known = as_user(&wiki, "kim");
+    assert!(known
+        .get("/+index?prefix=Many%2F&count=3")
+        .text()
+        .contains(">Many/00002</a>"));
+}
+
 /// What ACLs cost per request: a wiki of 10 000 pages, 100 of them with an `#acl` line, served
 /// in-process. Prints the first request's catch-up (the scan of every revision, once per data
 /// directory) and the mean of later page views, recent changes and searches, for a viewer from whom
