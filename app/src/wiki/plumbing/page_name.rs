@@ -14,7 +14,7 @@
 //! one page with one URL. NFC, not NFKC: a full-width `Ａ` is a character of its own in a title, not a
 //! spelling of `A`. Names reach storage from two edges, and both normalise through [`normalise`]:
 //! [`PageName::parse`] (URLs, forms, settings) and link targets, which markup finds in page texts
-//! ([`link_targets`] for the link graph, `pages::link_resolver` for rendering).
+//! ([`Outgoing`] for the link graph, `pages::link_resolver` for rendering).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
