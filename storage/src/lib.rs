@@ -385,8 +385,31 @@ impl Storage {
     /// Pages no other page's current revision links to, by name. The app leaves out its front page,
     /// which needs no link.
     pub fn orphans(&self) -> Result<Vec<String>, StorageError> {
+        let mut orphans = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let batch = self.orphans_from(after.as_deref(), 1000)?;
+            let Some((last, _)) = batch.last() else {
+                return Ok(orphans);
+            };
+            after = Some(last.clone());
+            orphans.extend(
+                batch
+                    .into_iter()
+                    .filter_map(|(name, orphan)| orphan.then_some(name)),
+            );
+        }
+    }
+
+    /// The next `limit` live pages after the page named `after` (`None`: from the first), by name,
+    /// each with whether it is an orphan: a page of `/+orphans` reads a bounded run of names.
+    pub fn orphans_from(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, bool)>, StorageError> {
         let conn = self.pool.get()?;
-        links::orphans(&conn)
+        links::orphans_from(&conn, after, limit)
     }
 
     /// Pages that do not exist but current revisions link to, each with how many pages link to it;

@@ -72,19 +72,32 @@ pub(crate) fn backlinks(conn: &Connection, page: &str) -> Result<Vec<String>, St
         .map_err(doing("reading backlinks"))
 }
 
-pub(crate) fn orphans(conn: &Connection) -> Result<Vec<String>, StorageError> {
+/// The next `limit` live pages after the name `after` (`None`: from the first), in name order, each
+/// with whether it is an orphan: no other page's current revision links to it. One step of the
+/// name index and one lookup of `links_by_target` a page, so a page of the listing costs what it
+/// reads, not the wiki.
+pub(crate) fn orphans_from(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, bool)>, StorageError> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT p.name FROM pages p
-             WHERE p.deleted = 0 AND NOT EXISTS (
+            "SELECT p.name, NOT EXISTS (
                  SELECT 1 FROM ({CURRENT_LINKS}) cur
                  WHERE cur.target = p.name AND cur.page_id <> p.id
              )
-             ORDER BY p.name"
+             FROM pages p
+             WHERE p.deleted = 0 AND (?1 IS NULL OR p.name > ?1)
+             ORDER BY p.name
+             LIMIT ?2"
         ))
         .map_err(doing("listing orphaned pages"))?;
     let rows = stmt
-        .query_map([], |row| row.get(0))
+        .query_map(
+            params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .map_err(doing("listing orphaned pages"))?;
     rows.collect::<Result<_, _>>()
         .map_err(doing("listing orphaned pages"))

@@ -7,14 +7,23 @@ use gateway::Response;
 use http::StatusCode;
 use serde::Serialize;
 
+use crate::wiki::history::recent::filter_param;
 use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::name_pages::page_by_name;
 use crate::wiki::{Exchange, Wiki, WikiError};
+
+/// Orphans one page of `/+orphans` shows.
+const ORPHANS_PER_PAGE: usize = 200;
 
 #[derive(Serialize)]
 struct OrphansView {
     #[serde(flatten)]
     layout: Layout,
     orphans: Vec<PageRow>,
+    /// No orphan to show on this page or after it.
+    empty: bool,
+    next_url: Option<String>,
+    first_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -51,23 +60,31 @@ struct WantedRow {
 }
 
 impl Wiki {
+    /// `/+orphans`, by name, a page at a time (`?after=`, `name_pages`).
     pub(crate) fn orphans(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let after = filter_param(exchange.query()?.get("after"), "after")?;
         let front = self.settings.front_page.as_str();
         let access = self.access(&exchange.viewer)?;
-        let orphans = self
-            .storage
-            .orphans()?
-            .into_iter()
+        let (names, next) = page_by_name(
+            after.clone(),
+            ORPHANS_PER_PAGE,
+            |after, limit| Ok(self.storage.orphans_from(after, limit)?),
             // The front page is reached from the root and every header; it needs no links.
-            .filter(|name| name != front && access.can_read(name))
-            .map(|name| PageRow {
-                url: exchange.urls.page_text(&name),
-                name,
-            })
-            .collect();
+            |name| name != front && access.can_read(name),
+        )?;
+        let urls = &exchange.urls;
         let view = OrphansView {
             layout: self.layout(exchange, "Orphaned pages", None),
-            orphans,
+            empty: names.is_empty() && next.is_none(),
+            orphans: names
+                .into_iter()
+                .map(|name| PageRow {
+                    url: urls.page_text(&name),
+                    name,
+                })
+                .collect(),
+            next_url: next.map(|after| urls.orphans(Some(&after))),
+            first_url: after.is_some().then(|| urls.orphans(None)),
         };
         self.html(StatusCode::OK, "orphans.html", view)
     }

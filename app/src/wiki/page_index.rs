@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::wiki::history::recent::filter_param;
 use crate::wiki::plumbing::layout::Layout;
+use crate::wiki::plumbing::name_pages::page_by_name;
 use crate::wiki::plumbing::urls::{IndexQuery, Urls};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
@@ -21,13 +22,6 @@ const PER_PAGE: usize = 200;
 
 /// The most names one page may show.
 const MAX_PER_PAGE: usize = 1000;
-
-/// The most names one page reads, shown or not (see `Wiki::readable_names`).
-const MAX_EXAMINED: usize = 5000;
-
-/// Names read from storage at a time while filling a page (more than shown, as some may be
-/// unreadable to this reader).
-const SCAN_BATCH: usize = 500;
 
 /// The letters of the bar above the index: the same for every reader and every wiki.
 const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -152,41 +146,26 @@ impl Wiki {
     }
 
     /// Up to a page of names under `query` that the viewer may read, and the cursor of the page
-    /// after (`None`: this is the last). At most [`MAX_EXAMINED`] names are read for one page,
-    /// whatever the reader may see of them: a reader who may read few pages gets short pages
-    /// (their next link goes on from the last name read), never a walk of the whole wiki.
+    /// after (`None`: this is the last), reading a bounded number of names (`name_pages`).
     fn readable_names(
         &self,
         exchange: &Exchange,
         query: &IndexQuery,
     ) -> Result<(Vec<String>, Option<String>), WikiError> {
         let access = self.access(&exchange.viewer)?;
-        let per_page = query.count.unwrap_or(PER_PAGE);
-        let mut names: Vec<String> = Vec::new();
-        let mut cursor = query.after.clone();
-        let mut examined = 0;
-        loop {
-            let batch =
-                self.storage
-                    .page_names_from(&query.prefix, cursor.as_deref(), SCAN_BATCH)?;
-            let exhausted = batch.len() < SCAN_BATCH;
-            for name in batch {
-                if access.can_read(&name) {
-                    if names.len() == per_page {
-                        return Ok((names, cursor));
-                    }
-                    names.push(name.clone());
-                }
-                cursor = Some(name);
-                examined += 1;
-            }
-            if exhausted {
-                return Ok((names, None));
-            }
-            if examined >= MAX_EXAMINED {
-                return Ok((names, cursor));
-            }
-        }
+        page_by_name(
+            query.after.clone(),
+            query.count.unwrap_or(PER_PAGE),
+            |after, limit| {
+                Ok(self
+                    .storage
+                    .page_names_from(&query.prefix, after, limit)?
+                    .into_iter()
+                    .map(|name| (name, true))
+                    .collect())
+            },
+            |name| access.can_read(name),
+        )
     }
 }
 

@@ -19,6 +19,16 @@ fn backlinks_orphans_and_wanted_follow_current_revisions() {
         "self-links do not count"
     );
     assert_eq!(storage.orphans().unwrap(), ["Front", "Lonely"]);
+    // A run of names at a time, each with whether it is an orphan, after a cursor.
+    let run = |after, limit| storage.orphans_from(after, limit).unwrap();
+    assert_eq!(
+        run(None, 2),
+        [("A".to_owned(), false), ("B".to_owned(), false)]
+    );
+    assert_eq!(
+        run(Some("B"), 5),
+        [("Front".to_owned(), true), ("Lonely".to_owned(), true)]
+    );
     assert_eq!(
         storage.wanted().unwrap(),
         [("Missing".to_owned(), 2), ("Other".to_owned(), 1)]

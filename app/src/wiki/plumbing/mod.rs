@@ -7,6 +7,7 @@ pub(crate) mod access;
 pub mod error;
 pub mod file_name;
 pub(crate) mod layout;
+pub(crate) mod name_pages;
 pub mod page_name;
 pub(crate) mod params;
 pub(crate) mod respond;

@@ -119,6 +119,15 @@ impl Urls {
         format!("{}?rev={rev}", self.to(&Route::Revert(name.clone())))
     }
 
+    /// A page of the orphaned pages, after the name `after` (`None`: the first).
+    pub fn orphans(&self, after: Option<&str>) -> String {
+        let pairs: Vec<String> = after
+            .map(|after| format!("after={}", query_value(after)))
+            .into_iter()
+            .collect();
+        with_query(self.to(&Route::Orphans), &pairs)
+    }
+
     /// A page of the all-pages index: names starting with `query.prefix`, after `query.after`.
     pub fn index(&self, query: &IndexQuery) -> String {
         let mut pairs = Vec::new();

@@ -1,0 +1,94 @@
+//! Listings paged by name (`/+index`, `/+orphans`): a cursor (`?after=`, the last name read) rather
+//! than an offset, so that a page is one range scan of storage's name index, and a bounded number of
+//! names read per page whatever the reader may see of them, so that no request walks the whole wiki.
+
+use crate::wiki::WikiError;
+
+/// Names storage is asked for at a time.
+const BATCH: usize = 500;
+
+/// The most names one page reads, shown or not.
+pub(crate) const MAX_EXAMINED: usize = 5000;
+
+/// One page of a listing: up to `per_page` names after `after` that `fetch` says belong (it gives
+/// the next names after a cursor, each with whether it belongs) and `keep` lets through (the
+/// reader's rights). Returns them and the cursor of the page after, `None` when this is the last:
+/// after the last name shown when the page is full, or after the last name read when
+/// [`MAX_EXAMINED`] names were read first (a reader who sees few names gets short pages).
+pub(crate) fn page_by_name(
+    after: Option<String>,
+    per_page: usize,
+    mut fetch: impl FnMut(Option<&str>, usize) -> Result<Vec<(String, bool)>, WikiError>,
+    keep: impl Fn(&str) -> bool,
+) -> Result<(Vec<String>, Option<String>), WikiError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut cursor = after;
+    let mut examined = 0;
+    loop {
+        let batch = fetch(cursor.as_deref(), BATCH)?;
+        let exhausted = batch.len() < BATCH;
+        for (name, belongs) in batch {
+            if belongs && keep(&name) {
+                if names.len() == per_page {
+                    return Ok((names, cursor));
+                }
+                names.push(name.clone());
+            }
+            cursor = Some(name);
+            examined += 1;
+        }
+        if exhausted {
+            return Ok((names, None));
+        }
+        if examined >= MAX_EXAMINED {
+            return Ok((names, cursor));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake listing of `n` names, every third one belonging.
+    fn listing(n: usize) -> Vec<(String, bool)> {
+        (0..n).map(|i| (format!("P{i:06}"), i % 3 == 0)).collect()
+    }
+
+    fn fetch_from(
+        all: &[(String, bool)],
+    ) -> impl FnMut(Option<&str>, usize) -> Result<Vec<(String, bool)>, WikiError> + '_ {
+        move |after, limit| {
+            Ok(all
+                .iter()
+                .filter(|(name, _)| after.is_none_or(|after| name.as_str() > after))
+                .take(limit)
+                .cloned()
+                .collect())
+        }
+    }
+
+    #[test]
+    fn a_full_page_goes_on_after_its_last_name() {
+        let all = listing(30);
+        let (names, next) = page_by_name(None, 4, fetch_from(&all), |_| true).unwrap();
+        assert_eq!(names, ["P000000", "P000003", "P000006", "P000009"]);
+        // The names read after the last shown are not shown anyway.
+        assert!(next.as_deref() >= Some("P000009") && next.as_deref() < Some("P000012"));
+        let (names, next) = page_by_name(next, 100, fetch_from(&all), |_| true).unwrap();
+        assert_eq!(names.first().map(String::as_str), Some("P000012"));
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn a_reader_who_sees_little_gets_a_short_page_after_the_bound() {
+        let all = listing(12_000);
+        let (names, next) =
+            page_by_name(None, 10, fetch_from(&all), |name| name == "P011100").unwrap();
+        assert!(names.is_empty());
+        assert_eq!(next.as_deref(), Some("P004999"));
+        let (names, _) =
+            page_by_name(next, 10, fetch_from(&all), |name| name == "P011100").unwrap();
+        assert!(names.is_empty());
+    }
+}
