@@ -16,7 +16,15 @@ pub fn run(global: &GlobalOptions) -> anyhow::Result<()> {
     let started = Setup::existing(global, ListenFlags::default())
         .and_then(|setup| Ok((setup.cgi_app()?, setup.gateway_config())));
     match started {
-        Ok((app, config)) => Ok(gateway::cgi::run(&*app, &config)?),
+        Ok((app, config)) => {
+            let answered = gateway::cgi::run(&*app, &config);
+            // The process ends here: taking the wiki apart (templates, caches, SQLite's
+            // connections, whose close checkpoints the write-ahead log) would only delay the exit
+            // the web server waits for. Nothing is lost: every commit is already durable, and the
+            // next writer checkpoints the log when it grows.
+            std::mem::forget(app);
+            Ok(answered?)
+        }
         Err(err) => {
             tracing::error!("quire could not start: {err:#}");
             let mut stdout = std::io::stdout().lock();
