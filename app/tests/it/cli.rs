@@ -542,3 +542,15 @@ fn links_filled_in_for_pages_saved_without_them_follow_the_markup_settings() {
     );
     assert_ne!(linked, "0");
 }
+
+#[test]
+fn check_agrees_with_a_page_that_links_to_itself() {
+    let data = tempfile::TempDir::new().unwrap();
+    init(data.path());
+    let wiki = crate::drivers::InProcess::start_in(data);
+    let saved = Browser::new(&wiki).save_page("Loop", "Back to [[Loop]] and [[Other]].", None);
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let data_arg = wiki.data_dir().to_str().unwrap().to_owned();
+    let checked = quire(&["--data", &data_arg, "check"], &[]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+}
