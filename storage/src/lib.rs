@@ -88,7 +88,7 @@ pub use crate::users::{
     FailedLogin, ImportUserOutcome, ImportedUser, Invite, LoginAttempt, LoginOutcome, NewUser,
     PasswordState, Role, User, UserError, UserPrefs,
 };
-pub use crate::verify::{Finding, RecordedLinks};
+pub use crate::verify::{Finding, FindingKind, RecordedLinks};
 
 use crate::error::doing;
 use crate::pool::Pool;

@@ -25,6 +25,18 @@ pub struct Finding {
     pub page: Option<String>,
     /// What is wrong.
     pub problem: String,
+    /// Whether it can be rebuilt, and how.
+    pub kind: FindingKind,
+}
+
+/// What kind of thing a [`Finding`] is, which says how it is mended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    /// The file or the revision log is damaged: only a backup brings it back.
+    Damage,
+    /// A page's blame record is not what its history gives: [`Storage::forget_blame`] drops it,
+    /// and the next blame rebuilds it.
+    StaleBlame,
 }
 
 impl Finding {
@@ -32,6 +44,7 @@ impl Finding {
         Finding {
             page: Some(page.to_owned()),
             problem,
+            kind: FindingKind::Damage,
         }
     }
 }
@@ -60,10 +73,13 @@ impl Storage {
         for page in self.page_names()? {
             let conn = self.pool.get()?;
             if !crate::blame::agrees_with_rebuild(&conn, &page)? {
-                found.push(Finding::about(
-                    &page,
-                    "its blame record differs from the one its history gives".to_owned(),
-                ));
+                found.push(Finding {
+                    kind: FindingKind::StaleBlame,
+                    ..Finding::about(
+                        &page,
+                        "its blame record differs from the one its history gives".to_owned(),
+                    )
+                });
             }
         }
         Ok(found)
@@ -130,18 +146,11 @@ impl Storage {
         Ok(lines)
     }
 
-    /// Rebuilds every page's blame record from its history, replacing what was kept; returns how
-    /// many records differed.
-    pub fn rebuild_blame(&self) -> Result<usize, StorageError> {
-        let mut rebuilt = 0;
-        for page in self.page_names()? {
-            let conn = self.pool.get()?;
-            if !crate::blame::agrees_with_rebuild(&conn, &page)? {
-                crate::blame::forget(&conn, &page)?;
-                rebuilt += 1;
-            }
-        }
-        Ok(rebuilt)
+    /// Drops the blame record kept for `page`: its next blame rebuilds it from the history (what
+    /// mends a [`FindingKind::StaleBlame`]).
+    pub fn forget_blame(&self, page: &str) -> Result<(), StorageError> {
+        let conn = self.pool.get()?;
+        crate::blame::forget(&conn, page)
     }
 
     /// Reads the whole revision log, decoding every text (a compact body through the revisions it
@@ -154,6 +163,7 @@ impl Storage {
                 Err(err) => {
                     found.push(Finding {
                         page: None,
+                        kind: FindingKind::Damage,
                         problem: format!(
                             "a revision after id {after} cannot be read ({err}); restore from a backup"
                         ),
@@ -194,6 +204,7 @@ fn integrity(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageE
     for line in lines.into_iter().filter(|line| line != "ok") {
         found.push(Finding {
             page: None,
+            kind: FindingKind::Damage,
             problem: format!(
                 "the database file is damaged ({line}); restore from a backup (`quire restore`)"
             ),

@@ -5,7 +5,7 @@
 //! `--repair` rebuilds whatever disagrees (all of it derived data) and says what it did.
 
 use anyhow::Context;
-use storage::{Finding, RecordedLinks, Storage};
+use storage::{Finding, FindingKind, RecordedLinks, Storage};
 
 use super::Setup;
 use crate::cli::CheckOptions;
@@ -147,9 +147,21 @@ fn acl_lines_that_disagree(storage: &Storage) -> anyhow::Result<Vec<(String, u64
 
 /// Rebuilds what the report found wrong, saying so.
 fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
-    let blame = storage.rebuild_blame()?;
-    if blame > 0 {
-        println!("rebuilt {blame} blame records");
+    // Only what the check found: each blame record was rebuilt once already to be compared.
+    let stale: Vec<&str> = report
+        .storage
+        .iter()
+        .filter(|finding| finding.kind == FindingKind::StaleBlame)
+        .filter_map(|finding| finding.page.as_deref())
+        .collect();
+    for page in &stale {
+        storage.forget_blame(page)?;
+    }
+    if !stale.is_empty() {
+        println!(
+            "dropped {} blame records; each is rebuilt from its history when next asked for",
+            stale.len()
+        );
     }
     for (page, rev, outgoing) in &report.links {
         storage.set_links_and_files(page, *rev, &outgoing.pages(), &outgoing.files())?;

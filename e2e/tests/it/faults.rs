@@ -57,22 +57,11 @@ impl Mount {
         Mount(at.to_path_buf())
     }
 
-    /// Unmounts now, for a test that mounts the same place again, waiting up to 20 s for what
-    /// still has it open (a server told to stop) to end.
+    /// Unmounts now, for a test that mounts the same place again (whatever had files open on it
+    /// stopped first: `Combination::kill_quire` waits for the process to be gone).
     fn unmount(self) {
-        let unmounted = (0..200).any(|_| {
-            let done = Command::new("umount")
-                .arg(&self.0)
-                .stderr(std::process::Stdio::null())
-                .status()
-                .unwrap()
-                .success();
-            if !done {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            done
-        });
-        assert!(unmounted, "{} is still in use", self.0.display());
+        let status = Command::new("umount").arg(&self.0).status().unwrap();
+        assert!(status.success(), "{} is still in use", self.0.display());
         std::mem::forget(self);
     }
 }
