@@ -7,9 +7,9 @@ use gateway::Response;
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::wiki::history::recent::filter_param;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::name_pages::page_by_name;
+use crate::wiki::plumbing::params::filter_param;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Orphans one page of `/+orphans` shows.

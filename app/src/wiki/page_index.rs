@@ -11,9 +11,9 @@ use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::wiki::history::recent::filter_param;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::name_pages::page_by_name;
+use crate::wiki::plumbing::params::filter_param;
 use crate::wiki::plumbing::urls::{IndexQuery, Urls};
 use crate::wiki::{Exchange, Wiki, WikiError};
 

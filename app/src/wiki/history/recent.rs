@@ -10,6 +10,7 @@ use storage::{Change, ChangeKind, FileChange, FileVersion, RecentQuery};
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
+use crate::wiki::plumbing::params::filter_param;
 use crate::wiki::plumbing::routes::{FileRoute, Route};
 use crate::wiki::plumbing::urls::{RecentFilter, Urls};
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -19,9 +20,6 @@ const CHANGES_PER_PAGE: usize = 100;
 
 /// How many file changes (uploads, deletions, restores) the first page of recent changes shows.
 const FILE_CHANGES_SHOWN: usize = 50;
-
-/// The longest author or prefix filter accepted (longer cannot match a name the wiki stores).
-const MAX_FILTER_LEN: usize = 512;
 
 #[derive(Serialize)]
 struct RecentView {
@@ -246,20 +244,6 @@ impl Wiki {
         };
         self.html(StatusCode::OK, "recent.html", view)
     }
-}
-
-/// An optional filter value; empty means none. Control characters or a huge value are refused.
-pub(crate) fn filter_param(value: Option<&str>, field: &str) -> Result<Option<String>, WikiError> {
-    let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
-        return Ok(None);
-    };
-    if value.len() > MAX_FILTER_LEN || value.chars().any(char::is_control) {
-        return Err(HttpError::bad_request(format!(
-            "\u{201c}{field}\u{201d} must be one line of at most {MAX_FILTER_LEN} bytes."
-        ))
-        .into());
-    }
-    Ok(Some(value.to_owned()))
 }
 
 fn cursor_param(value: Option<&str>) -> Result<Option<u64>, WikiError> {

@@ -39,3 +39,20 @@ pub(crate) fn comment_text(text: &str) -> Result<String, WikiError> {
     }
     Ok(comment)
 }
+
+/// The longest filter or name cursor accepted (longer cannot match a name the wiki stores).
+const MAX_FILTER_LEN: usize = 512;
+
+/// An optional filter value; empty means none. Control characters or a huge value are refused.
+pub(crate) fn filter_param(value: Option<&str>, field: &str) -> Result<Option<String>, WikiError> {
+    let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    if value.len() > MAX_FILTER_LEN || value.chars().any(char::is_control) {
+        return Err(HttpError::bad_request(format!(
+            "\u{201c}{field}\u{201d} must be one line of at most {MAX_FILTER_LEN} bytes."
+        ))
+        .into());
+    }
+    Ok(Some(value.to_owned()))
+}
