@@ -192,6 +192,11 @@ settings_table! {
         /// Keep rendered pages in the database and serve them without rendering the
         /// Markdown again; links stay right as pages are created. Off: render every view.
         pub render_cache: bool,
+        /// How many bytes of finished page views `quire serve` and the FastCGI and SCGI
+        /// servers keep in memory, each process its own: a repeated view of an unchanged page is
+        /// then answered without reading or drawing it. Every change to the wiki, from any
+        /// process, empties it. 0: draw every view. A CGI process keeps nothing.
+        pub response_cache_bytes: u64,
         /// The largest page text accepted when saving or previewing, in bytes.
         pub max_page_bytes: usize,
         /// The theme readers see unless they pick another: "default" (modern),
@@ -275,6 +280,7 @@ impl Default for Settings {
             upload_quota_bytes: 10 * 1024 * 1024 * 1024,
             debug: false,
             render_cache: true,
+            response_cache_bytes: 16 * 1024 * 1024,
             max_page_bytes: 2 * 1024 * 1024,
             theme: themes::DEFAULT_THEME.to_owned(),
             camel_case: false,

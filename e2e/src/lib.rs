@@ -206,10 +206,16 @@ pub fn signal(signal: &str, targets: impl IntoIterator<Item = impl std::fmt::Dis
 /// `include` of a site). 1024 connections: a client and an upstream connection each for the
 /// load-and-kill harness's 200 editors, and room to spare (Debian's default is 768).
 pub fn nginx_main_config(dir: &Path, http: &str) -> String {
+    nginx_main_config_with_workers(dir, http, 1)
+}
+
+/// [`nginx_main_config`] with `workers` worker processes: the benchmark's static ceiling runs one
+/// per core, as a production nginx does (`worker_processes auto`).
+pub fn nginx_main_config_with_workers(dir: &Path, http: &str, workers: usize) -> String {
     let d = dir.display();
     format!(
         "user www-data;\n\
-         worker_processes 1;\n\
+         worker_processes {workers};\n\
          pid {d}/nginx.pid;\n\
          error_log {d}/error.log warn;\n\
          events {{ worker_connections 1024; }}\n\

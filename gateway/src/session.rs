@@ -554,6 +554,12 @@ impl Session {
         self.lock().snapshot.is_empty()
     }
 
+    /// Whether this request changed the session (so the response will carry a new cookie): an
+    /// app that replays a stored response must not store one that changed it.
+    pub fn is_changed(&self) -> bool {
+        self.lock().changed
+    }
+
     /// The CSRF token, made now if the session has none.
     pub(crate) fn csrf_token(&self) -> String {
         let mut state = self.lock();

@@ -39,6 +39,7 @@ mod audit;
 mod backup;
 mod blame;
 mod blobs;
+mod changes;
 mod compact;
 mod error;
 mod files;

@@ -411,6 +411,39 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: "",
         fill: Some(crate::users::rekey_accounts),
     },
+    Migration {
+        version: 18,
+        description: "the change counter",
+        // One number that grows, in the same transaction, with every write that can change what a
+        // page view shows: a revision (saves, deletes, renames, reverts, imports), a page row
+        // changed (its current revision, name, deleted flag, or links recorded), a redirect, a
+        // file version. Triggers keep it, so no writer, in any process or any build to come, can
+        // forget to; `crate::changes` reads it, and the app's response cache keys by it.
+        sql: "
+        CREATE TABLE change_counter (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            n  INTEGER NOT NULL
+        );
+        INSERT INTO change_counter (id, n) VALUES (1, 0);
+        CREATE TRIGGER count_revisions AFTER INSERT ON revisions
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_new_pages AFTER INSERT ON pages
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_changed_pages AFTER UPDATE ON pages
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_removed_pages AFTER DELETE ON pages
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_new_redirects AFTER INSERT ON redirects
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_changed_redirects AFTER UPDATE ON redirects
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_removed_redirects AFTER DELETE ON redirects
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+        CREATE TRIGGER count_file_versions AFTER INSERT ON file_versions
+            BEGIN UPDATE change_counter SET n = n + 1 WHERE id = 1; END;
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -203,6 +203,12 @@ impl Themes {
         Ok(themes)
     }
 
+    /// Whether the themes are read again when their files change (`Themes::reloading`): what they
+    /// draw may then change without any write to the wiki, so nothing drawn should be kept.
+    pub fn reloads(&self) -> bool {
+        self.reload
+    }
+
     /// Names of every theme: the built-in ones and those the override directory adds.
     pub fn names(&self) -> Result<Vec<String>, ThemeError> {
         Ok(self.current()?.keys().cloned().collect())

@@ -30,7 +30,7 @@ use crate::cli::GlobalOptions;
 use crate::config::{ListenFlags, Settings};
 use crate::datadir::DataDir;
 use crate::indexer::Indexer;
-use crate::wiki::Wiki;
+use crate::wiki::{Lifetime, Wiki};
 
 /// Settings, data directory and session keys, resolved once per process.
 pub struct Setup {
@@ -112,28 +112,25 @@ impl Setup {
     /// long-running gateway serves. A background thread keeps its search
     /// index fresh after every save.
     pub fn app(&self) -> anyhow::Result<Arc<dyn App>> {
-        self.build_app(true, false)
+        self.build_app(Lifetime::ManyRequests, false)
     }
 
     /// [`Setup::app`] for theme work (`serve --dev`): `DATA/themes/` is read again whenever
     /// a file in it changes (or the folder appears), without a restart.
     pub fn dev_app(&self) -> anyhow::Result<Arc<dyn App>> {
-        self.build_app(true, true)
+        self.build_app(Lifetime::ManyRequests, true)
     }
 
     /// The same wiki for one CGI request: no thread may outlive the request,
     /// so a save or a search catches the index up itself.
     pub fn cgi_app(&self) -> anyhow::Result<Arc<dyn App>> {
-        self.build_app(false, false)
+        self.build_app(Lifetime::OneRequest, false)
     }
 
-    fn build_app(
-        &self,
-        background_indexer: bool,
-        reload_themes: bool,
-    ) -> anyhow::Result<Arc<dyn App>> {
+    fn build_app(&self, lifetime: Lifetime, reload_themes: bool) -> anyhow::Result<Arc<dyn App>> {
         let storage = Arc::new(self.data.open_storage()?);
-        let indexer = if background_indexer {
+        let long_running = lifetime == Lifetime::ManyRequests;
+        let indexer = if long_running {
             Indexer::background(Arc::clone(&storage), &self.index_dir())
                 .context("could not start the search indexer thread")?
         } else {
@@ -145,7 +142,7 @@ impl Setup {
             Themes::reloading(&self.data.root().join("themes"), hash)
         } else {
             // A CGI process renders one page: it compiles only the templates that page needs.
-            let compile = if background_indexer {
+            let compile = if long_running {
                 Compile::AtLoad
             } else {
                 Compile::OnFirstUse
@@ -159,7 +156,13 @@ impl Setup {
                 "quire.toml names a theme that is not installed; pages use the default theme"
             );
         }
-        let wiki = Wiki::new(storage, Arc::new(indexer), themes, self.settings.clone());
+        let wiki = Wiki::new(
+            storage,
+            Arc::new(indexer),
+            themes,
+            self.settings.clone(),
+            lifetime,
+        );
         // The one stack for every gateway: the client behind a trusted proxy, sessions, CSRF,
         // security headers, compression, 304s.
         let stack = StackConfig {

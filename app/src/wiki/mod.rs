@@ -51,10 +51,21 @@ pub struct Wiki {
     metrics: metrics::Metrics,
     /// How many previews (renders of unsaved text) may run at once in this process.
     render_permits: pages::render::RenderPermits,
+    /// Finished page views, kept by a long-running process (`plumbing::response_cache`).
+    response_cache: plumbing::response_cache::ResponseCache,
     /// One thumbnail is made at a time in this process: decoding a large image takes as much
     /// memory as its pixels (`media`'s limits bound one decode), so uploads queue here rather than
     /// add up.
     thumbnail_permit: std::sync::Mutex<()>,
+}
+
+/// How many requests a process answers: what is worth keeping between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// A CGI process.
+    OneRequest,
+    /// `quire serve`, and the FastCGI and SCGI servers.
+    ManyRequests,
 }
 
 /// What a controller gets: the request, URLs under its mount, and who is asking.
@@ -72,14 +83,24 @@ impl Exchange {
 
 impl Wiki {
     /// A wiki over `storage`, drawn with `themes`, searched through `indexer` (which keeps its index
-    /// fresh from the same storage).
+    /// fresh from the same storage), answering requests for as long as `lifetime` says.
     pub fn new(
         storage: Arc<Storage>,
         indexer: Arc<Indexer>,
         themes: Themes,
         settings: Settings,
+        lifetime: Lifetime,
     ) -> Self {
+        // A process that answers one request has nothing to keep views for, and one that reloads
+        // its themes would keep views drawn with templates since changed.
+        let keeps_views = lifetime == Lifetime::ManyRequests && !themes.reloads();
+        let response_cache = plumbing::response_cache::ResponseCache::new(if keeps_views {
+            settings.response_cache_bytes
+        } else {
+            0
+        });
         Wiki {
+            response_cache,
             storage,
             indexer,
             themes,
@@ -226,15 +247,43 @@ impl Wiki {
         if let Some(err) = failed {
             return mark_personal(self.error_page(&exchange, err.into()).into_response());
         }
+        let cacheable = self.cacheable_view(&exchange);
+        if let Some(hit) = cacheable
+            .as_ref()
+            .and_then(|view| self.response_cache.get(view))
+        {
+            return mark_personal(hit);
+        }
         let mut response = match self.dispatch(&mut exchange) {
             Ok(response) => response,
             Err(err) => self.error_page(&exchange, err).into_response(),
         };
+        if let Some(view) = cacheable {
+            self.response_cache.keep(view, &exchange, &mut response);
+        }
         // A form the CSRF check refused is answered with a themed page, whatever it is.
         if exchange.request.extensions().get::<CsrfRefused>().is_some() {
             response.extensions_mut().insert(RefusalDrawn);
         }
         mark_personal(response)
+    }
+}
+
+impl Wiki {
+    /// The page view `exchange` asks for, if the response cache may answer or keep it: with the
+    /// change count read now, before anything is drawn (a write after this read makes what is drawn
+    /// next look stale, never the other way round). A request for a host the wiki does not answer is
+    /// left to dispatch to refuse.
+    fn cacheable_view(&self, exchange: &Exchange) -> Option<plumbing::response_cache::Cacheable> {
+        let key = self.response_cache.key(exchange)?;
+        self.check_host(&exchange.request).ok()?;
+        match self.storage.change_count() {
+            Ok(changes) => Some(plumbing::response_cache::ResponseCache::under(key, changes)),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the change counter; the view is drawn");
+                None
+            }
+        }
     }
 }
 

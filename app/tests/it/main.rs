@@ -15,6 +15,7 @@ mod accounts;
 mod acl;
 mod architecture;
 mod backup;
+mod cached_views;
 mod cli;
 mod concurrency;
 mod drivers;

@@ -72,6 +72,7 @@ macro_rules! for_each_scenario {
             upload_over_the_limit_is_413_and_stores_nothing,
             hostile_files_are_stored_safely,
             a_large_file_goes_up_and_down_intact,
+            a_kept_view_shows_every_change_at_once,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -2342,4 +2343,110 @@ pub fn a_large_file_goes_up_and_down_intact(gw: &dyn Gateway) {
         length.is_none_or(|length| length == content.len().to_string()),
         "{length:?}"
     );
+}
+
+/// A long-running wiki keeps finished page views (the response cache); none may outlive a change it
+/// shows. Each step views the page (so the view is kept), changes something the page shows, and
+/// views it again: a save, a new backlink, a file, the theme and colour mode, logging in and out,
+/// a rename and a delete. Where a process answers one request (CGI) nothing is kept, and the same
+/// steps hold.
+pub fn a_kept_view_shows_every_change_at_once(gw: &dyn Gateway) {
+    let reader = Browser::new(gw);
+    // A session from the start, so that the views before and after a change of the reader's own
+    // are asked for in the same session, with the same CSRF token.
+    reader.csrf_token();
+    let view = |browser: &Browser<'_>, page: &str| {
+        let response = browser.get(page);
+        assert_status(&response, StatusCode::OK);
+        response.text()
+    };
+    assert_status(
+        &save(gw, "KeptView", "the first words\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    let first = view(&reader, "/KeptView");
+    assert!(first.contains("the first words"), "{first}");
+    assert_eq!(view(&reader, "/KeptView"), first, "a kept view differs");
+
+    // A save.
+    assert_status(
+        &save(gw, "KeptView", "the second words\n", Some(1)),
+        StatusCode::SEE_OTHER,
+    );
+    let saved = view(&reader, "/KeptView");
+    assert!(
+        saved.contains("the second words") && !saved.contains("the first words"),
+        "{saved}"
+    );
+
+    // Another page linking here: a backlink.
+    assert_status(
+        &save(gw, "KeptViewFan", "see [[KeptView]]\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    let linked = view(&reader, "/KeptView");
+    assert!(
+        linked.contains("What links here") && linked.contains("KeptViewFan"),
+        "{linked}"
+    );
+
+    // The theme picked in the preferences, and the colour mode's cookie.
+    assert!(linked.contains(r#"class="theme-default""#), "{linked}");
+    assert_status(
+        &reader.post_form("/+prefs", &[("theme", "classic")]),
+        StatusCode::OK,
+    );
+    let themed = view(&reader, "/KeptView");
+    assert!(themed.contains(r#"class="theme-classic""#), "{themed}");
+    assert!(themed.contains(r#"data-mode="auto""#), "{themed}");
+    reader.set_cookie("quire_mode", "dark");
+    let dark = view(&reader, "/KeptView");
+    assert!(dark.contains(r#"data-mode="dark""#), "{dark}");
+
+    // Logging in and out.
+    let member = Browser::new(gw);
+    let anonymous = view(&member, "/KeptView");
+    assert!(!anonymous.contains("class=\"account-name\""), "{anonymous}");
+    assert_status(
+        &register(&member, "keeper", "keeper's password"),
+        StatusCode::SEE_OTHER,
+    );
+    let logged_in = view(&member, "/KeptView");
+    assert!(logged_in.contains(">keeper</a>"), "{logged_in}");
+    member.get("/+prefs");
+    assert_status(
+        &member.post_form("/+prefs", &[("display_name", "Keeper of Views")]),
+        StatusCode::OK,
+    );
+    let renamed = view(&member, "/KeptView");
+    assert!(renamed.contains(">Keeper of Views</a>"), "{renamed}");
+    assert_status(&member.post_form("/+logout", &[]), StatusCode::SEE_OTHER);
+    let logged_out = view(&member, "/KeptView");
+    assert!(!logged_out.contains("Keeper of Views"), "{logged_out}");
+
+    // A file on the page.
+    assert_status(
+        &member.log_in("keeper", "keeper's password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert!(view(&reader, "/KeptView").contains("Attachments (0)"));
+    assert_status(
+        &member.upload("KeptView", &[], &[("notes.txt", b"some notes")]),
+        StatusCode::SEE_OTHER,
+    );
+    let with_file = view(&reader, "/KeptView");
+    assert!(with_file.contains("Attachments (1)"), "{with_file}");
+
+    // A rename leaves a redirect where the page was, and a delete leaves a gone page.
+    assert_status(
+        &member.post_form("/+rename/KeptView", &[("new_name", "KeptViewMoved")]),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(&reader.get("/KeptView"), StatusCode::FOUND);
+    assert!(view(&reader, "/KeptViewMoved").contains("the second words"));
+    assert_status(
+        &member.post_form("/+delete/KeptViewMoved", &[]),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(&reader.get("/KeptViewMoved"), StatusCode::GONE);
 }

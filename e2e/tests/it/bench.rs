@@ -240,8 +240,9 @@ fn combination_logs(run: &Combination) -> String {
 }
 
 /// nginx serving the rendered page as a file, from a temp dir. The main
-/// config is the harness's (one worker, as www-data) plus `sendfile on`,
-/// as Debian ships it.
+/// config is the harness's (as www-data, no access log) with one worker per
+/// core and `sendfile on`, as a production nginx serves files: the ceiling the
+/// quire setups are measured against.
 struct StaticSite {
     // Declared first: dropped (stopped) before its directory goes.
     _nginx: Running,
@@ -269,7 +270,12 @@ impl StaticSite {
                  default_type \"text/html; charset=utf-8\";\n\
              }}"
         );
-        fs::write(&config, e2e::nginx_main_config(dir.path(), &site)).unwrap();
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        fs::write(
+            &config,
+            e2e::nginx_main_config_with_workers(dir.path(), &site, workers),
+        )
+        .unwrap();
         let mut nginx = Running::start(
             "nginx (static)",
             Command::new("nginx")

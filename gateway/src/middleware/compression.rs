@@ -1,6 +1,10 @@
 //! Gzip compression of text-like responses, negotiated with `Accept-Encoding`.
 
+use std::collections::VecDeque;
 use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
 
 use flate2::Compression;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -54,15 +58,64 @@ const MIN_SIZE: u64 = 860;
 /// assert_eq!(response.header("content-encoding"), Some("gzip"));
 /// assert!(response.body.len() < 3000);
 /// ```
+///
+/// An app that answers from a cache of its own hands out the same body (one
+/// [`Bytes`], shared) again and again; the last [`RECENT`] bodies compressed
+/// are kept beside their gzip form, so such a body is compressed once, not on
+/// every request (compressing a 20 KB page costs several times what a kept
+/// page costs to answer).
 #[derive(Debug, Clone)]
 pub struct Gzip<A> {
     inner: A,
+    recent: Arc<RecentlyCompressed>,
 }
 
 impl<A> Gzip<A> {
     /// Wraps `inner`.
     pub fn new(inner: A) -> Self {
-        Gzip { inner }
+        Gzip {
+            inner,
+            recent: Arc::default(),
+        }
+    }
+}
+
+/// How many compressed bodies [`Gzip`] keeps.
+const RECENT: usize = 32;
+
+/// The largest body [`Gzip`] keeps compressed: the kept bodies stay alive as long as they are kept.
+const LARGEST_KEPT: usize = 256 * 1024;
+
+/// Bodies lately compressed, each with its gzip form, newest last. A body is found by identity: the
+/// same buffer (address and length) of a [`Bytes`] kept here, whose content cannot change and whose
+/// memory cannot be another body's while this copy holds it.
+#[derive(Debug, Default)]
+struct RecentlyCompressed {
+    bodies: Mutex<VecDeque<(Bytes, Bytes)>>,
+}
+
+impl RecentlyCompressed {
+    /// `body` compressed, from the kept ones or compressed now (and kept).
+    fn gzip(&self, body: &Bytes) -> Option<Bytes> {
+        let same =
+            |(kept, _): &(Bytes, Bytes)| kept.as_ptr() == body.as_ptr() && kept.len() == body.len();
+        if let Some((_, compressed)) = self.lock().iter().find(|pair| same(pair)) {
+            return Some(compressed.clone());
+        }
+        let compressed = Bytes::from(gzip_bytes(body)?);
+        if body.len() <= LARGEST_KEPT {
+            let mut bodies = self.lock();
+            if bodies.len() == RECENT {
+                bodies.pop_front();
+            }
+            bodies.push_back((body.clone(), compressed.clone()));
+        }
+        Some(compressed)
+    }
+
+    /// Pairs of immutable buffers: a panic elsewhere leaves nothing half-changed.
+    fn lock(&self) -> MutexGuard<'_, VecDeque<(Bytes, Bytes)>> {
+        self.bodies.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -79,8 +132,8 @@ impl<A: App> App for Gzip<A> {
             return Response::from_parts(parts, body);
         }
         let body = match body {
-            ResponseBody::Bytes(bytes) => match gzip_bytes(&bytes) {
-                Some(compressed) => ResponseBody::from(compressed),
+            ResponseBody::Bytes(bytes) => match self.recent.gzip(&bytes) {
+                Some(compressed) => ResponseBody::Bytes(compressed),
                 None => return Response::from_parts(parts, ResponseBody::Bytes(bytes)),
             },
             ResponseBody::Reader(reader) => {
@@ -245,9 +298,32 @@ fn gzip_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use std::io::Read;
-    use std::sync::Arc;
 
     use super::*;
+
+    /// A body handed out again (an app's own cache) is compressed once; another buffer with the
+    /// same bytes is compressed on its own, and the kept ones stay bounded.
+    #[test]
+    fn a_body_handed_out_again_is_compressed_once() {
+        let recent = RecentlyCompressed::default();
+        let page = Bytes::from("a kept page ".repeat(200));
+        let first = recent.gzip(&page).expect("compressed");
+        let again = recent.gzip(&page.clone()).expect("compressed");
+        assert_eq!(first.as_ptr(), again.as_ptr(), "compressed a second time");
+        let copy = Bytes::from(page.to_vec());
+        let other = recent.gzip(&copy).expect("compressed");
+        assert_ne!(other.as_ptr(), first.as_ptr());
+        assert_eq!(other, first);
+        for n in 0..2 * RECENT {
+            recent.gzip(&Bytes::from(format!("{n} ").repeat(500)));
+        }
+        assert_eq!(recent.lock().len(), RECENT);
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&first[..])
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped.as_bytes(), &page[..]);
+    }
     use crate::testing::{TestClient, TestRequest, TestResponse};
 
     fn text_app(content_type: &'static str, body: String) -> impl App {

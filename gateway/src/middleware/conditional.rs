@@ -108,8 +108,9 @@ impl<A: App> App for ConditionalGet<A> {
     }
 }
 
-/// `W/"<content hash>"`.
-fn etag(body: &[u8]) -> HeaderValue {
+/// The ETag this layer gives a body, `W/"<content hash>"`: for an app that keeps a response and
+/// tags it once, so that it is tagged as this layer would (and as every other process does).
+pub fn etag(body: &[u8]) -> HeaderValue {
     HeaderValue::try_from(format!("W/\"{}\"", content_hash(body)))
         .expect("hex digits are a valid header value")
 }

@@ -32,6 +32,12 @@ impl CsrfToken {
     pub fn value(&self) -> String {
         self.session.csrf_token()
     }
+
+    /// The token if the session has one already, without making one: for an app that keys a
+    /// cache by the token a page would print, and must not start a session to ask.
+    pub fn existing(&self) -> Option<String> {
+        self.session.existing_csrf_token()
+    }
 }
 
 /// What [`Csrf`] hands the app with a request it refused, so that the app may draw the page the

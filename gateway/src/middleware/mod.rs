@@ -83,7 +83,7 @@ mod security;
 mod sessions;
 
 pub use self::compression::Gzip;
-pub use self::conditional::{content_hash, ConditionalGet};
+pub use self::conditional::{content_hash, etag, ConditionalGet};
 pub use self::csrf::{
     Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER, MULTIPART_TOKEN_WINDOW,
 };

@@ -77,7 +77,7 @@ impl Wiki {
 }
 
 /// The mode the `quire_mode` cookie asks for; `auto` without one (or with a bad value).
-fn requested_mode(exchange: &Exchange) -> &'static str {
+pub(crate) fn requested_mode(exchange: &Exchange) -> &'static str {
     let value = gateway::cookies::value(exchange.request.headers(), MODE_COOKIE);
     match value {
         Some("light") => "light",

@@ -53,6 +53,17 @@ pub(crate) struct Viewer {
     pub prefs: Prefs,
 }
 
+/// What [`Viewer::cache_key`] keeps of a viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ViewerKey {
+    name: Option<String>,
+    /// An account's display name; `None` for anonymous readers, whose display name is their address.
+    display_name: Option<String>,
+    is_admin: bool,
+    theme: Option<String>,
+    email: String,
+}
+
 /// A viewer's preferences.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Prefs {
@@ -128,6 +139,28 @@ impl Viewer {
                 forget_account(session);
                 Ok(Viewer::anonymous(address, session_theme))
             }
+        }
+    }
+
+    /// Everything about the viewer a page may show or decide by, for the response cache's key: the
+    /// account (name, display name, role) and the preferences. The address is left out: pages show
+    /// an account, never the address of an anonymous reader, so anonymous readers share entries.
+    pub(crate) fn cache_key(&self) -> ViewerKey {
+        // Taken apart whole: a field added to `Viewer` does not compile until it is placed in the
+        // key or left out here on purpose.
+        let Viewer {
+            name,
+            display_name,
+            is_admin,
+            address: _,
+            prefs: Prefs { theme, email },
+        } = self;
+        ViewerKey {
+            display_name: name.as_ref().map(|_| display_name.clone()),
+            name: name.clone(),
+            is_admin: *is_admin,
+            theme: theme.clone(),
+            email: email.clone(),
         }
     }
 
