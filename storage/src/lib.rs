@@ -81,7 +81,9 @@ pub use crate::page_acls::AclLines;
 pub use crate::page_groups::PageGroups;
 pub use crate::recent::RecentQuery;
 pub use crate::render_cache::{CachedHtml, RenderTicket};
-pub use crate::revision::{Change, ChangeKind, LoggedRevision, Revision, RevisionMeta};
+pub use crate::revision::{
+    Change, ChangeKind, ChangedPage, LoggedRevision, Revision, RevisionMeta,
+};
 pub use crate::save::{Save, SaveOutcome};
 pub use crate::schema::SCHEMA_VERSION;
 pub use crate::spam::{BadContentList, RateLimit, RateOutcome};
@@ -607,6 +609,46 @@ impl Storage {
             .query_map(params![after, sql_count(limit)], text_row)
             .map_err(doing("reading the revision log"))?;
         logged_revisions(&conn, rows, "reading the revision log")
+    }
+
+    /// The pages the revisions with a global id above `after` touched: each page as it is called
+    /// now, with the name a rename left (if it was a rename), deduplicated. `None` when more than
+    /// `limit` revisions follow: a caller then assumes any page may have changed. For a reader of a
+    /// derived index that is behind the log (the search index, up to its mark): what it may still
+    /// hold older text of, or under an older name.
+    pub fn pages_changed_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<ChangedPage>>, StorageError> {
+        const DOING: &str = "reading the pages changed lately";
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT p.name, r.renamed_from FROM revisions r
+                 JOIN pages p ON r.page_id = p.id
+                 WHERE r.id > ?1
+                 ORDER BY r.id
+                 LIMIT ?2",
+            )
+            .map_err(doing(DOING))?;
+        let mut pages = stmt
+            .query_map(params![after, sql_count(limit.saturating_add(1))], |row| {
+                Ok(ChangedPage {
+                    name: row.get(0)?,
+                    left: row.get(1)?,
+                })
+            })
+            .map_err(doing(DOING))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(doing(DOING))?;
+        if pages.len() > limit {
+            return Ok(None);
+        }
+        pages.sort();
+        pages.dedup();
+        Ok(Some(pages))
     }
 
     /// Up to `limit` pages' current revisions, by name, starting after the page named `after` (`None`:

@@ -114,6 +114,15 @@ pub struct LoggedRevision {
     pub revision: Revision,
 }
 
+/// A page a revision touched, for [`crate::Storage::pages_changed_after`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangedPage {
+    /// The page as it is called now.
+    pub name: String,
+    /// The name it left, when the revision was a rename.
+    pub left: Option<String>,
+}
+
 /// One entry of the site-wide recent changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {

@@ -121,7 +121,7 @@ impl Wiki {
         request: &SearchRequest,
     ) -> Result<SearchResults, WikiError> {
         self.indexer.before_search();
-        let readable = access.read_exceptions();
+        let readable = self.searchable(access)?;
         let skip = (request.page_number - 1) * PER_PAGE;
         Ok(self
             .indexer
@@ -187,7 +187,7 @@ impl Wiki {
         let query = search_text(form.get("q"))?;
         // No catching up here: suggestions are asked on every keystroke and must stay instant.
         let access = self.access(&exchange.viewer)?;
-        let readable = access.read_exceptions();
+        let readable = self.searchable(&access)?;
         let names = self
             .indexer
             .index()
@@ -206,6 +206,48 @@ impl Wiki {
         Ok(typed_response(body, "application/json"))
     }
 }
+
+impl Wiki {
+    /// The pages a search may show the viewer: those they may read, less those with a revision they
+    /// may not read that the index may still hold. The index follows the revision log and may be
+    /// behind it (a worker catching up, another process's saves): a page changed since its mark may
+    /// still be indexed with an older text, and a page renamed since under the name it left, which
+    /// is no page now and so no ACL guards. Such a page, and the name it left, are hidden until the
+    /// index has caught up with them. When the index is more than [`LAGGING_REVISIONS`] behind,
+    /// every page with a hidden past is (the names renames left are then not known; the worker
+    /// catches up with that many revisions in seconds).
+    fn searchable(&self, access: &Access<'_>) -> Result<ReadExceptions, WikiError> {
+        let mut readable = access.read_exceptions();
+        let guarded = access.pages_with_a_hidden_past();
+        if guarded.is_empty() {
+            return Ok(readable);
+        }
+        let indexed = self.indexer.index().indexed_up_to()?;
+        match self
+            .storage
+            .pages_changed_after(indexed, LAGGING_REVISIONS)?
+        {
+            Some(changed) => {
+                let guarded: std::collections::BTreeSet<&str> = guarded.into_iter().collect();
+                for page in changed
+                    .iter()
+                    .filter(|page| guarded.contains(page.name.as_str()))
+                {
+                    readable.hide(&page.name);
+                    if let Some(old_name) = &page.left {
+                        readable.hide(old_name);
+                    }
+                }
+            }
+            None => guarded.into_iter().for_each(|page| readable.hide(page)),
+        }
+        Ok(readable)
+    }
+}
+
+/// How many revisions the search index may be behind before [`Wiki::searchable`] stops looking at
+/// which pages they changed.
+const LAGGING_REVISIONS: usize = 2_000;
 
 /// The pages `readable` lets the viewer read, as the index filters them.
 fn visible(readable: &ReadExceptions) -> Visible<'_> {

@@ -103,6 +103,11 @@ impl Cgi {
             data: with_wiki(data),
         }
     }
+
+    /// The data directory, for tests that also reach into it (the search index, say).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
 }
 
 /// `data` with a wiki in it, made as `quire init` makes one unless the test already did: the

@@ -190,6 +190,20 @@ impl Access<'_> {
     /// Which pages the viewer may read, without listing every page: only pages with an `#acl` line
     /// can differ from the default. For filters that must not see a hidden page at all, such as
     /// the search index's count (see `search::Visible`).
+    /// The pages some of whose revisions the viewer may not read (an `#acl` line now, or one an
+    /// older revision had, shuts them out): what a derived copy of older text, or of text under an
+    /// older name, must not show them. Only pages that have had a line can be such.
+    pub(crate) fn pages_with_a_hidden_past(&self) -> Vec<&str> {
+        let mut pages: Vec<&str> = (self.map.history.keys())
+            .chain(self.map.acls.keys())
+            .filter(|page| !self.can_read_history(page))
+            .map(String::as_str)
+            .collect();
+        pages.sort_unstable();
+        pages.dedup();
+        pages
+    }
+
     pub(crate) fn read_exceptions(&self) -> ReadExceptions {
         let by_default = self.reads(None);
         let mut pages: Vec<String> = self
@@ -212,6 +226,22 @@ pub(crate) struct ReadExceptions {
     /// The pages whose `#acl` line gives the other answer, sorted: the pages hidden from the viewer
     /// if `by_default`, else the only ones they may read.
     pub(crate) pages: Vec<String>,
+}
+
+impl ReadExceptions {
+    /// Counts `page` among those the viewer may not read.
+    pub(crate) fn hide(&mut self, page: &str) {
+        let found = self
+            .pages
+            .binary_search_by(|listed| listed.as_str().cmp(page));
+        match (self.by_default, found) {
+            (true, Err(at)) => self.pages.insert(at, page.to_owned()),
+            (false, Ok(at)) => {
+                self.pages.remove(at);
+            }
+            (true, Ok(_)) | (false, Err(_)) => {}
+        }
+    }
 }
 
 impl Wiki {
