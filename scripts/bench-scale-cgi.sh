@@ -7,6 +7,7 @@
 # Needs: hyperfine (installed if missing, as root). The corpora are built once into /tmp (a few
 # minutes for the big one); the first request on each records its links and ACL scan, and is not timed.
 # Usage: scripts/bench-scale-cgi.sh
+#   EXPORT_DIR=DIR  also writes each hyperfine run as JSON, DIR/cgi-*.json (bench-all.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine; }
@@ -32,12 +33,17 @@ done
 # As a web server runs a CGI program: the variables in the environment, the binary executed
 # directly (no env(1) in front, which would add an exec to every command). One hyperfine run per
 # wiki size, each with the python3 baseline beside the view and the 404.
+export_to() { [ -n "${EXPORT_DIR:-}" ] && echo --export-json "$EXPORT_DIR/cgi-$1.json"; }
 for pages in 100 100000; do
     echo "== $pages pages"
+    # shellcheck disable=SC2046 # export_to prints two words, or none
     QUIRE_DATA=/tmp/quire-scale-$pages PATH_INFO=/$page hyperfine -N --warmup 10 --runs 200 \
+        $(export_to "$pages-view") \
         -n 'python3 hello' "/usr/bin/python3 -c 'print(\"hello\")'" \
         -n "view, $pages pages" "$quire"
+    # shellcheck disable=SC2046
     QUIRE_DATA=/tmp/quire-scale-$pages PATH_INFO=/NoSuchPageAnywhere hyperfine -N --warmup 10 --runs 200 \
+        $(export_to "$pages-404") \
         -n 'python3 hello' "/usr/bin/python3 -c 'print(\"hello\")'" \
         -n "404, $pages pages" "$quire"
 done

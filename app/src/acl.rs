@@ -43,6 +43,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::OnceLock;
 
 use regex::Regex;
 
@@ -388,30 +389,47 @@ impl GuardedGroups {
 pub struct GroupPages {
     /// The setting, anchored at both ends (MoinMoin matches from the start and its default ends in
     /// `$`; here a partial match never counts), or `None` when group pages are off.
-    regex: Option<Regex>,
+    pattern: Option<String>,
+    /// The pattern compiled, on first use: compiling `.*Group` into its Unicode automaton costs a
+    /// CGI process more than the rest of its ACL work, and a page view seldom asks. `None` if it
+    /// does not compile (past the regex crate's size limits; its syntax was checked in `new`).
+    regex: OnceLock<Option<Regex>>,
 }
 
 impl GroupPages {
     /// Group pages named by `pattern` (Rust regex syntax, case-sensitive as MoinMoin's); an empty
-    /// pattern turns them off.
+    /// pattern turns them off. Only its syntax is checked here; it is compiled when first used.
     pub fn new(pattern: &str) -> Result<GroupPages, regex::Error> {
         if pattern.is_empty() {
             return Ok(GroupPages::default());
         }
-        let regex = Regex::new(&format!("^(?:{pattern})$"))?;
-        Ok(GroupPages { regex: Some(regex) })
+        let anchored = format!("^(?:{pattern})$");
+        regex_syntax::Parser::new()
+            .parse(&anchored)
+            .map_err(|err| regex::Error::Syntax(err.to_string()))?;
+        Ok(GroupPages {
+            pattern: Some(anchored),
+            regex: OnceLock::new(),
+        })
     }
 
     /// Whether the page called `name` defines a group.
     pub fn is_group_page(&self, name: &str) -> bool {
-        self.regex
-            .as_ref()
-            .is_some_and(|regex| regex.is_match(name))
+        let regex = self.regex.get_or_init(|| {
+            let pattern = self.pattern.as_deref()?;
+            Regex::new(pattern)
+                .map_err(|err| {
+                    // Fails closed: no page is a group page, so no ACL grows through one.
+                    tracing::error!(error = %err, "page_group_regex does not compile: no group pages");
+                })
+                .ok()
+        });
+        regex.as_ref().is_some_and(|regex| regex.is_match(name))
     }
 
     /// The anchored pattern, what a scan of the revision log is keyed by; `None` when off.
     pub fn pattern(&self) -> Option<&str> {
-        self.regex.as_ref().map(Regex::as_str)
+        self.pattern.as_deref()
     }
 }
 

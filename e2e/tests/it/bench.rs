@@ -1,7 +1,7 @@
 //! Page views per second of one 10 KB page through real servers: nginx
 //! serving a static copy of the page's rendered HTML (the ceiling), `quire
-//! serve`, nginx → FastCGI, nginx → SCGI and Apache → CGI, each loaded by
-//! `wrk` over loopback. It prints the table recorded in `BENCHMARKS.md`.
+//! serve` (with its response cache, and with it off), nginx → FastCGI, nginx →
+//! SCGI and Apache → CGI, each loaded by `wrk` over loopback. It prints the table recorded in `BENCHMARKS.md`.
 //!
 //! Not part of `cargo test`: it is `#[ignore]`d, takes about a minute, and is
 //! meant for a release build (the quire it measures is built in the tests'
@@ -99,6 +99,20 @@ fn bench_gateways() {
         html
     };
     println!("page: {} bytes of HTML", html.len());
+
+    // The same server drawing every view: the response cache off, as before it existed.
+    {
+        let mut run = Combination::new("quire serve, every view drawn", "");
+        let settings = run.data().join("quire.toml");
+        let mut toml = fs::read_to_string(&settings).unwrap();
+        toml.push_str("response_cache_bytes = 0\n");
+        fs::write(&settings, toml).unwrap();
+        let http = run.addr().to_string();
+        run.quire(&["serve", "--listen", &http], Ready::Tcp(&http));
+        page.seed(&run);
+        let setup = "`quire serve`, every view drawn (`response_cache_bytes = 0`)";
+        rows.push(measure(&run, setup, LOAD));
+    }
 
     let fixed = {
         let site = StaticSite::start(&html);
