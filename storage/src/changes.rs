@@ -27,21 +27,8 @@ impl Storage {
 
 #[cfg(test)]
 mod tests {
-    use crate::{NewUpload, Rename, Save, Storage};
-
-    fn save(storage: &Storage, page: &str, text: &str) {
-        let base_rev = storage.current(page).unwrap().map(|r| r.meta.rev);
-        storage
-            .save(Save {
-                page,
-                text,
-                author: "alice",
-                comment: "",
-                base_rev,
-                time: Some(1_000),
-            })
-            .unwrap();
-    }
+    use crate::page_acls::tests::save;
+    use crate::{NewUpload, Rename, Storage};
 
     /// Each write a page view can show moves the counter, seen through another connection as
     /// another process would; reads do not.

@@ -64,22 +64,7 @@ fn acl_and_group_changes_show_at_once(gw: &dyn Gateway) {
 
     saved(&boss.save_page("Plans", "the plans\n", None));
     assert_eq!(status_twice(&anonymous, "/Plans"), StatusCode::OK);
-    assert_eq!(status_twice(&bob, "/Plans"), StatusCode::OK);
-
-    // An #acl line: only accounts may read.
-    saved(&boss.save_page("Plans", "#acl Known:read\nthe plans\n", Some(1)));
-    assert_eq!(status_twice(&anonymous, "/Plans"), StatusCode::FORBIDDEN);
-    assert_eq!(status_twice(&bob, "/Plans"), StatusCode::OK);
-
-    // A group the line names: Bob is not in it, then he is, then he is not.
-    saved(&boss.save_page("TeamGroup", "* Boss\n", None));
-    saved(&boss.save_page("Plans", "#acl TeamGroup:read\nthe plans\n", Some(2)));
-    assert_eq!(status_twice(&bob, "/Plans"), StatusCode::FORBIDDEN);
-    saved(&boss.save_page("TeamGroup", "* Boss\n* Bob\n", Some(1)));
-    assert_eq!(status_twice(&bob, "/Plans"), StatusCode::OK);
-    saved(&boss.save_page("TeamGroup", "* Boss\n", Some(2)));
-    assert_eq!(status_twice(&bob, "/Plans"), StatusCode::FORBIDDEN);
-    assert_eq!(status_twice(&anonymous, "/Plans"), StatusCode::FORBIDDEN);
+    close_by_acl_and_group(&boss, &bob, &anonymous, "Plans", "TeamGroup");
 
     // A role: the same session's next view shows the admin's links.
     let admin_link = format!("href=\"{}/+admin\"", gw.mount());
@@ -93,6 +78,33 @@ fn acl_and_group_changes_show_at_once(gw: &dyn Gateway) {
     assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text());
     let page = bob.get("/FrontPage").text();
     assert!(page.contains(&admin_link), "{page}");
+}
+
+/// The admin `boss` closes `page` (revision 1, saved by `boss`, which `anonymous` and `bob` could
+/// read) to anonymous readers by an `#acl` line, then to the group page `group` without `bob` in it;
+/// then puts him in and takes him out again. The views the readers are given follow each step.
+fn close_by_acl_and_group(
+    boss: &Browser<'_>,
+    bob: &Browser<'_>,
+    anonymous: &Browser<'_>,
+    page: &str,
+    group: &str,
+) {
+    let path = format!("/{page}");
+    assert_eq!(status_twice(bob, &path), StatusCode::OK);
+    saved(&boss.save_page(page, "#acl Known:read\nthe words\n", Some(1)));
+    assert_eq!(status_twice(anonymous, &path), StatusCode::FORBIDDEN);
+    assert_eq!(status_twice(bob, &path), StatusCode::OK);
+
+    saved(&boss.save_page(group, "* Boss\n", None));
+    let acl = format!("#acl {group}:read\nthe words\n");
+    saved(&boss.save_page(page, &acl, Some(2)));
+    assert_eq!(status_twice(bob, &path), StatusCode::FORBIDDEN);
+    saved(&boss.save_page(group, "* Boss\n* Bob\n", Some(1)));
+    assert_eq!(status_twice(bob, &path), StatusCode::OK);
+    saved(&boss.save_page(group, "* Boss\n", Some(2)));
+    assert_eq!(status_twice(bob, &path), StatusCode::FORBIDDEN);
+    assert_eq!(status_twice(anonymous, &path), StatusCode::FORBIDDEN);
 }
 
 /// `quire serve` as a [`Gateway`].
@@ -137,14 +149,8 @@ fn a_change_through_one_process_shows_in_the_views_another_keeps() {
     saved(&bob.log_in("Bob", "bob's password"));
     assert!(text(&bob, "/Shared").contains(">Bob</a>"));
     // An #acl line, and a group's members.
-    saved(&boss.save_page("Shared", "#acl Known:read\nthe second words\n", Some(2)));
-    assert_eq!(status_twice(&anonymous, "/Shared"), StatusCode::FORBIDDEN);
-    assert_eq!(status_twice(&bob, "/Shared"), StatusCode::OK);
-    saved(&boss.save_page("CrewGroup", "* Boss\n", None));
-    saved(&boss.save_page("Shared", "#acl CrewGroup:read\nthe second words\n", Some(3)));
-    assert_eq!(status_twice(&bob, "/Shared"), StatusCode::FORBIDDEN);
-    saved(&boss.save_page("CrewGroup", "* Boss\n* Bob\n", Some(1)));
-    assert_eq!(status_twice(&bob, "/Shared"), StatusCode::OK);
+    saved(&boss.save_page("Closed", "the words\n", None));
+    close_by_acl_and_group(&boss, &bob, &anonymous, "Closed", "CrewGroup");
     // A rename, then a delete.
     let renamed = boss.post_form("/+rename/Shared", &[("new_name", "Moved")]);
     assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
