@@ -111,11 +111,11 @@ EOF
 } >> "$report"
 
 log "rendering"
-cargo bench -p markup -- --output-format bencher "${criterion_args[@]}" > "$out/render.log" 2>&1
+cargo bench -p markup --bench render -- --output-format bencher "${criterion_args[@]}" > "$out/render.log" 2>&1
 {
     echo "### Rendering Markdown"
     echo
-    echo "\`cargo bench -p markup\`"
+    echo "\`cargo bench -p markup --bench render\`"
     echo
     criterion_table "$out/render.log" ""
     echo
