@@ -658,7 +658,11 @@ fn an_upgraded_database_asks_for_its_links_again() {
     conn.execute_batch(
         "DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
          DROP TABLE blob_chunks; DROP TABLE blobs; DROP TABLE revision_originals;
-         DROP TABLE revision_groups; DROP TABLE group_scan; PRAGMA user_version = 13;",
+         DROP TABLE revision_groups; DROP TABLE group_scan;
+         DROP TRIGGER link_names_link_added; DROP TRIGGER link_names_link_removed;
+         DROP TRIGGER link_names_page_added; DROP TRIGGER link_names_page_changed;
+         DROP TRIGGER link_names_page_removed; DROP TABLE link_names;
+         PRAGMA user_version = 13;",
     )
     .unwrap();
     drop(conn);
