@@ -15,10 +15,11 @@ cd "$(dirname "$0")/.."
 runs=${1:-100}
 target=${CARGO_TARGET_DIR:-$PWD/target}
 
-nice -n 10 cargo build --release --quiet -p app --bin quire
-nice -n 10 cargo bench --quiet -p app --bench scale --no-run
+# Both in the release profile (the bench profile would build every crate once more).
+scale=$(nice -n 10 cargo build --release --quiet -p app --bin quire --bench scale --message-format=json \
+    | sed -n 's/.*"executable":"\([^"]*\/scale-[^"]*\)".*/\1/p' | tail -1)
 quire=$target/release/quire
-bench() { nice -n 10 cargo bench --quiet -p app --bench scale -- "$@"; }
+bench() { nice -n 10 "$scale" "$@"; }
 
 out=/tmp/scale-results
 mkdir -p "$out"
