@@ -308,8 +308,10 @@ fn get(port: u16, target: &str) -> (u16, String) {
     )
 }
 
-/// GET the editor (for the session cookie and the CSRF token), then POST a new page with two links.
-fn save(port: u16, page: &str) -> (u16, String) {
+/// GET the editor (for the session cookie, the CSRF token and the revision it starts from), then
+/// POST a new text with two links. The same 100 pages each run, so that measuring does not grow
+/// the wiki: the first run creates them, later runs edit them.
+fn save(port: u16, page: &str, run: usize) -> (u16, String) {
     let (_, form) = get(port, &format!("/+edit/{page}"));
     let cookie = form
         .lines()
@@ -320,14 +322,17 @@ fn save(port: u16, page: &str) -> (u16, String) {
         .and_then(gateway::cookies::read_set_cookie)
         .and_then(|(name, value)| Some(gateway::cookies::header_value([(name, value?)])))
         .expect("a session cookie");
-    let csrf = form
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token")
-        .to_owned();
+    let field = |name: &str| {
+        form.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned)
+    };
+    let csrf = field("csrf_token").expect("a CSRF token");
+    let base_rev = field("base_rev").unwrap_or_default();
     let body = format!(
-        "text=A+saved+page+linking+%5B%5BPopular%5D%5D+and+%5B%5BWanted00001%5D%5D.&action=save&base_rev=&comment=&csrf_token={csrf}"
+        "text=Saved+in+run+{run}x{}+linking+%5B%5BPopular%5D%5D+and+%5B%5BWanted00001%5D%5D.&action=save&base_rev={base_rev}&comment=&csrf_token={csrf}",
+        std::process::id()
     );
     http(
         port,
@@ -348,7 +353,6 @@ type Probe = (&'static str, u16, Box<dyn Fn(usize) -> (u16, String)>);
 fn probes(port: u16, names: Vec<String>, common: String) -> Vec<Probe> {
     let names = std::rc::Rc::new(names);
     let view_names = names.clone();
-    let pid = std::process::id();
     let suggest: Vec<String> = names[..20]
         .iter()
         .map(|n| n.chars().take(3).collect())
@@ -406,7 +410,7 @@ fn probes(port: u16, names: Vec<String>, common: String) -> Vec<Probe> {
         (
             "save (GET editor + POST)",
             303,
-            Box::new(move |i| save(port, &format!("BenchSave{pid}x{i}"))),
+            Box::new(move |i| save(port, &format!("BenchSave{}", i % 100), i)),
         ),
     ]
 }
