@@ -7,8 +7,8 @@
 # stay as they were written.
 #
 # Usage: scripts/bench-all.sh [--quick]
-#   --quick   smaller corpora (search: 2 000 pages instead of 10 000; scale: QUICK=1) and criterion's
-#             short measurement times, to check the pipeline in minutes; its figures are not for
+#   --quick   a smaller search corpus (2 000 pages instead of 10 000), 5 runs of each scale request
+#             instead of 100, and criterion's short measurement times, to check the pipeline in minutes; its figures are not for
 #             the record, and it writes them to target/bench-all/report.md only.
 # Needs root for the tools it installs when missing (wrk, nginx, apache2, hyperfine), as the
 # benchmarks it runs do. Takes about an hour in full on the project's 2-core machine.
@@ -108,6 +108,7 @@ for path in sys.argv[1:]:
     ms = lambda r: f"{r['mean']*1e3:.1f} ± {r['stddev']*1e3:.1f} ms"
     print(f"| {quire['command']} | {ms(base)} | {ms(quire)} | {quire['mean']/base['mean']:.2f}× |")
 EOF
+    echo
 } >> "$report"
 
 log "rendering"
@@ -174,7 +175,9 @@ cargo bench --quiet -p app --bench search -- freshness "$corpus" "$quire" > "$ou
 
 if [ -x scripts/bench-scale.sh ]; then
     log "flat cost with size"
-    QUICK=$quick scripts/bench-scale.sh > "$out/scale.log" 2>&1 || { tail -40 "$out/scale.log"; exit 1; }
+    scale_runs=100
+    [ "$quick" = 1 ] && scale_runs=5
+    scripts/bench-scale.sh "$scale_runs" > "$out/scale.log" 2>&1 || { tail -40 "$out/scale.log"; exit 1; }
     {
         echo "### Flat cost with size"
         echo

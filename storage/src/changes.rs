@@ -5,7 +5,7 @@
 //! or revert (each a revision), a page row changed (its name, current revision, deleted flag, or the
 //! links recorded for it, which decide backlinks and whether links are red), a redirect, a file
 //! version (a page's file count and its embedded files). Every such write bumps `change_counter.n`
-//! in its own transaction through triggers in the schema (migration 18), so no writer can forget
+//! in its own transaction through triggers in the schema (migration 19), so no writer can forget
 //! to, and a reader that sees the write sees the new number too. Reading it is one indexed row.
 //!
 //! Account changes are not counted: a page view depends only on the viewer's own account, which

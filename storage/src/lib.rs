@@ -46,6 +46,7 @@ mod files;
 mod import;
 mod lifecycle;
 mod line_diff;
+mod link_names;
 mod links;
 mod page_acls;
 mod page_groups;
@@ -389,37 +390,67 @@ impl Storage {
     /// which needs no link.
     pub fn orphans(&self) -> Result<Vec<String>, StorageError> {
         let mut orphans = Vec::new();
-        let mut after: Option<String> = None;
         loop {
-            let batch = self.orphans_from(after.as_deref(), 1000)?;
-            let Some((last, _)) = batch.last() else {
+            let batch = self.orphans_from(orphans.last().map(String::as_str), 1000)?;
+            if batch.is_empty() {
                 return Ok(orphans);
-            };
-            after = Some(last.clone());
-            orphans.extend(
-                batch
-                    .into_iter()
-                    .filter_map(|(name, orphan)| orphan.then_some(name)),
-            );
+            }
+            orphans.extend(batch);
         }
     }
 
-    /// The next `limit` live pages after the page named `after` (`None`: from the first), by name,
-    /// each with whether it is an orphan: a page of `/+orphans` reads a bounded run of names.
+    /// The next `limit` orphans after the name `after` (`None`: from the first), by name: a page of
+    /// `/+orphans` is one range scan of an index kept by every write (see `link_names`).
     pub fn orphans_from(
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<(String, bool)>, StorageError> {
+    ) -> Result<Vec<String>, StorageError> {
         let conn = self.pool.get()?;
-        links::orphans_from(&conn, after, limit)
+        link_names::orphans_from(&conn, after, limit)
     }
 
     /// Pages that do not exist but current revisions link to, each with how many pages link to it;
-    /// most wanted first, then by name.
+    /// most wanted first, then by name. Reads every wanted name: for a page of a listing, see
+    /// [`wanted_from`](Self::wanted_from).
     pub fn wanted(&self) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut wanted = Vec::new();
+        loop {
+            let batch = self.wanted_from(
+                wanted.last().map(|(name, _): &(String, u64)| name.as_str()),
+                1000,
+            )?;
+            if batch.is_empty() {
+                break;
+            }
+            wanted.extend(batch);
+        }
+        wanted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(wanted)
+    }
+
+    /// The next `limit` wanted pages after the name `after` (`None`: from the first), by name, each
+    /// with how many pages link to it: one range scan of an index kept by every write (see
+    /// `link_names`).
+    pub fn wanted_from(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
         let conn = self.pool.get()?;
-        links::wanted(&conn)
+        link_names::wanted_from(&conn, after, limit)
+    }
+
+    /// Builds the names behind orphans and wanted pages again from the link graph (mends a
+    /// [`FindingKind::StaleLinkNames`]).
+    pub fn rebuild_link_names(&self) -> Result<(), StorageError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(doing("starting to rebuild the link targets"))?;
+        link_names::rebuild(&tx).map_err(doing("rebuilding the link targets"))?;
+        tx.commit()
+            .map_err(doing("committing the rebuilt link targets"))
     }
 
     /// The pages whose current revision links to file `name` of page `page`, by name; the page itself

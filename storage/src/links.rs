@@ -1,5 +1,6 @@
 //! The link graph: which pages each revision links to, and what follows from it — backlinks ("what
-//! links here"), orphans (pages nothing links to) and wanted pages (linked to but missing).
+//! links here"), and through `crate::link_names` orphans (pages nothing links to) and wanted pages
+//! (linked to but missing).
 //!
 //! Links are stored per revision (`links (revision_id, target)`), written in the same transaction as
 //! the revision, so the graph never disagrees with the text. Questions about the wiki as it is now only
@@ -48,13 +49,6 @@ pub(crate) fn record(
     Ok(())
 }
 
-/// Rows of `links` that belong to current revisions, as a subquery joinable on `cur.target` and
-/// `cur.page_id`.
-const CURRENT_LINKS: &str = "SELECT l.target AS target, p.id AS page_id, p.name AS source
-     FROM pages p
-     JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-     JOIN links l ON l.revision_id = r.id";
-
 pub(crate) fn backlinks(conn: &Connection, page: &str) -> Result<Vec<String>, StorageError> {
     let mut stmt = conn
         .prepare_cached(
@@ -70,57 +64,6 @@ pub(crate) fn backlinks(conn: &Connection, page: &str) -> Result<Vec<String>, St
         .map_err(doing("reading backlinks"))?;
     rows.collect::<Result<_, _>>()
         .map_err(doing("reading backlinks"))
-}
-
-/// The next `limit` live pages after the name `after` (`None`: from the first), in name order, each
-/// with whether it is an orphan: no other page's current revision links to it. One step of the
-/// name index and one lookup of `links_by_target` a page, so a page of the listing costs what it
-/// reads, not the wiki.
-pub(crate) fn orphans_from(
-    conn: &Connection,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<(String, bool)>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT p.name, NOT EXISTS (
-                 SELECT 1 FROM ({CURRENT_LINKS}) cur
-                 WHERE cur.target = p.name AND cur.page_id <> p.id
-             )
-             FROM pages p
-             WHERE p.deleted = 0 AND (?1 IS NULL OR p.name > ?1)
-             ORDER BY p.name
-             LIMIT ?2"
-        ))
-        .map_err(doing("listing orphaned pages"))?;
-    let rows = stmt
-        .query_map(
-            params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(doing("listing orphaned pages"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("listing orphaned pages"))
-}
-
-pub(crate) fn wanted(conn: &Connection) -> Result<Vec<(String, u64)>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT cur.target, COUNT(DISTINCT cur.page_id) AS n FROM ({CURRENT_LINKS}) cur
-             WHERE NOT EXISTS (SELECT 1 FROM pages t WHERE t.name = cur.target AND t.deleted = 0)
-             GROUP BY cur.target
-             ORDER BY n DESC, cur.target"
-        ))
-        .map_err(doing("listing wanted pages"))?;
-    let rows = stmt
-        .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)))
-        .map_err(doing("listing wanted pages"))?;
-    rows.map(|row| {
-        let (target, count): (String, i64) = row.map_err(doing("listing wanted pages"))?;
-        let count = crate::revision::to_u64("link count", &target, count)?;
-        Ok((target, count))
-    })
-    .collect()
 }
 
 /// Records `files` (page name, file name) as the file links of revision `revision_id`, replacing

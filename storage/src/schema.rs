@@ -413,6 +413,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 18,
+        description: "link targets with their counts, for orphans and wanted pages",
+        // Derived from the link graph (`crate::link_names`): a row for every name that is a live
+        // page or that some other page's current revision links to, whether a live page has it,
+        // and how many other pages' current revisions link to it. Kept by triggers on `links` and
+        // `pages`, so every writer keeps it, whatever path it takes (save, import, rename, delete,
+        // links filled in later); the partial indexes make a page of `/+orphans` or `/+wanted` one
+        // range scan, whatever the size of the wiki. `fill` builds it from the graph.
+        sql: crate::link_names::SCHEMA,
+        fill: Some(crate::link_names::rebuild),
+    },
+    Migration {
+        version: 19,
         description: "the change counter",
         // One number that grows, in the same transaction, with every write that can change what a
         // page view shows: a revision (saves, deletes, renames, reverts, imports), a page row

@@ -1,6 +1,7 @@
 //! Checking the database against itself, for `quire check` and the fault-injection tests: the file
 //! is whole, every revision is there once and in order and decodes, and what storage keeps beside the
-//! revision log (the blame records) agrees with a rebuild from it.
+//! revision log (the blame records, the names behind orphans and wanted pages) agrees with a rebuild
+//! from it.
 //!
 //! The link graph and the ACL lines are derived from texts by the app, which reads Markdown; storage
 //! hands out what it recorded ([`Storage::recorded_links`], [`Storage::recorded_acl_lines`]) and the
@@ -37,6 +38,9 @@ pub enum FindingKind {
     /// A page's blame record is not what its history gives: [`Storage::forget_blame`] drops it,
     /// and the next blame rebuilds it.
     StaleBlame,
+    /// The names behind orphans and wanted pages (`link_names`) disagree with the link graph:
+    /// [`Storage::rebuild_link_names`] builds them again.
+    StaleLinkNames,
 }
 
 impl Finding {
@@ -68,6 +72,7 @@ impl Storage {
             let conn = self.pool.get()?;
             integrity(&conn, &mut found)?;
             numbering(&conn, &mut found)?;
+            link_names(&conn, &mut found)?;
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
@@ -193,6 +198,18 @@ impl Storage {
 }
 
 /// `PRAGMA integrity_check`: each line it gives other than "ok".
+/// The names behind orphans and wanted pages against a rebuild from the link graph; a few named.
+fn link_names(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
+    for name in crate::link_names::disagreeing(conn, 20)? {
+        found.push(Finding {
+            page: Some(name),
+            problem: "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages".to_owned(),
+            kind: FindingKind::StaleLinkNames,
+        });
+    }
+    Ok(())
+}
+
 fn integrity(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
     let mut stmt = conn
         .prepare("PRAGMA integrity_check")

@@ -1,7 +1,11 @@
 //! Views of the link graph: orphaned pages (nothing links to them), wanted pages (linked to, but
 //! missing) and wanted files (shown or linked with `attachment:`, not uploaded yet). "What links
 //! here" is part of the page view, and a file's users part of its history. The graph itself lives
-//! in storage, filled in on every save from the links markup finds.
+//! in storage, filled in on every save from the links markup finds; orphans and wanted pages are
+//! read from storage's `link_names`, a page at a time by name, so a page of either costs the same
+//! whatever the size of the wiki (the reader's rights are applied to what is read, as everywhere).
+
+use std::collections::HashMap;
 
 use gateway::Response;
 use http::StatusCode;
@@ -14,6 +18,9 @@ use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Orphans one page of `/+orphans` shows.
 const ORPHANS_PER_PAGE: usize = 200;
+
+/// Wanted pages one page of `/+wanted` shows.
+const WANTED_PER_PAGE: usize = 200;
 
 #[derive(Serialize)]
 struct OrphansView {
@@ -37,6 +44,10 @@ struct WantedView {
     #[serde(flatten)]
     layout: Layout,
     wanted: Vec<WantedRow>,
+    /// No wanted page to show on this page or after it.
+    empty: bool,
+    next_url: Option<String>,
+    first_url: Option<String>,
     /// Files pages show or link (`attachment:`) that are not uploaded yet.
     wanted_files: Vec<WantedFileRow>,
 }
@@ -68,7 +79,10 @@ impl Wiki {
         let (names, next) = page_by_name(
             after.clone(),
             ORPHANS_PER_PAGE,
-            |after, limit| Ok(self.storage.orphans_from(after, limit)?),
+            |after, limit| {
+                let names = self.storage.orphans_from(after, limit)?;
+                Ok(names.into_iter().map(|name| (name, true)).collect())
+            },
             // The front page is reached from the root and every header; it needs no links.
             |name| name != front && access.can_read(name),
         )?;
@@ -89,26 +103,56 @@ impl Wiki {
         self.html(StatusCode::OK, "orphans.html", view)
     }
 
+    /// `/+wanted`, by name, a page at a time (`?after=`, `name_pages`), each with how many pages
+    /// this reader may read link to it; wanted files on the first page.
     pub(crate) fn wanted(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let after = filter_param(exchange.query()?.get("after"), "after")?;
         let access = self.access(&exchange.viewer)?;
-        let mut wanted = Vec::new();
-        for (name, mut count) in self.storage.wanted()? {
-            // A link is part of its page's text: count only the links of pages this viewer reads.
-            if access.hides_anything() {
-                let sources = self.storage.backlinks(&name)?;
-                count = sources
-                    .iter()
-                    .filter(|source| access.can_read(source))
-                    .count() as u64;
-                if count == 0 {
-                    continue;
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let (names, next) = page_by_name(
+            after.clone(),
+            WANTED_PER_PAGE,
+            |after, limit| {
+                let mut batch = Vec::new();
+                for (name, mut count) in self.storage.wanted_from(after, limit)? {
+                    // A link is part of its page's text: count only the links of pages this
+                    // reader may read, and list no name only hidden pages link to.
+                    if access.hides_anything() {
+                        count = self
+                            .storage
+                            .backlinks(&name)?
+                            .iter()
+                            .filter(|source| access.can_read(source))
+                            .count() as u64;
+                    }
+                    batch.push((name.clone(), count > 0));
+                    counts.insert(name, count);
                 }
-            }
-            wanted.push(WantedRow {
-                create_url: exchange.urls.edit_text(&name),
+                Ok(batch)
+            },
+            |_| true,
+        )?;
+        let urls = &exchange.urls;
+        let empty = names.is_empty() && next.is_none();
+        let wanted = names
+            .into_iter()
+            .map(|name| WantedRow {
+                create_url: urls.edit_text(&name),
+                count: counts.get(&name).copied().unwrap_or_default(),
                 name,
-                count,
-            });
+            })
+            .collect();
+        let next_url = next.map(|after| urls.wanted(Some(&after)));
+        if after.is_some() {
+            let view = WantedView {
+                layout: self.layout(exchange, "Wanted pages", None),
+                wanted,
+                empty,
+                next_url,
+                first_url: Some(urls.wanted(None)),
+                wanted_files: Vec::new(),
+            };
+            return self.html(StatusCode::OK, "wanted.html", view);
         }
         let mut wanted_files = Vec::new();
         for file in self.storage.wanted_files()? {
@@ -134,6 +178,9 @@ impl Wiki {
         let view = WantedView {
             layout: self.layout(exchange, "Wanted pages", None),
             wanted,
+            empty,
+            next_url,
+            first_url: None,
             wanted_files,
         };
         self.html(StatusCode::OK, "wanted.html", view)

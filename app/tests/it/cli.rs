@@ -466,7 +466,8 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
              SELECT l.revision_id, l.target FROM links l JOIN revisions r ON r.id = l.revision_id
              JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev ORDER BY p.name LIMIT 1);
          INSERT INTO revision_acls (revision_id, acl) VALUES ((SELECT MIN(id) FROM revisions), 'All:read');
-         UPDATE acl_scan SET upto = (SELECT MAX(id) FROM revisions);",
+         UPDATE acl_scan SET upto = (SELECT MAX(id) FROM revisions);
+         INSERT OR REPLACE INTO link_names (name, live, sources) VALUES ('NoSuchName', 0, 3);",
     );
     let first = first_text(
         data.path(),
@@ -483,11 +484,16 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
         said.contains(&format!("{first}: the ACL line recorded for revision 1")),
         "{said}"
     );
+    assert!(
+        said.contains("NoSuchName: its count of incoming links"),
+        "{said}"
+    );
     assert!(text(&found.stderr).contains("--repair"));
 
     let repaired = quire(&["--data", data_arg, "check", "--repair"], &[]);
     assert!(repaired.status.success(), "{}", text(&repaired.stderr));
     assert!(text(&repaired.stdout).contains("all is well now"));
+    assert!(text(&repaired.stdout).contains("rebuilt the names behind orphans and wanted pages"));
     let again = quire(&["--data", data_arg, "check"], &[]);
     assert!(again.status.success(), "{}", text(&again.stdout));
 }

@@ -55,6 +55,35 @@ fn pages_saved_without_links_get_them_when_the_wiki_opens() {
 }
 
 #[test]
+fn wanted_pages_come_a_page_at_a_time_by_name_with_their_counts() {
+    let data = TempDir::new().unwrap();
+    {
+        let storage = Storage::open(&data.path().join("wiki.sqlite3")).unwrap();
+        let links: String = (0..250).map(|i| format!("[[Missing{i:03}]] ")).collect();
+        plain_save(&storage, "Wanting", &links);
+        plain_save(&storage, "AlsoWanting", "[[Missing249]]");
+    }
+    let client = app(data.path());
+    let first = client.get("/+wanted").text();
+    assert!(first.contains("/+edit/Missing000"), "{first}");
+    assert!(first.contains("/+edit/Missing199"), "{first}");
+    assert!(!first.contains("/+edit/Missing200"), "{first}");
+    assert!(first.contains("Wanted files"), "{first}");
+    let next = first
+        .split("href=\"")
+        .map(|rest| rest.split('"').next().unwrap_or(""))
+        .find(|href| href.starts_with("/+wanted?after="))
+        .expect("a link to the next page")
+        .replace("&amp;", "&");
+    let second = client.get(&next).text();
+    assert!(second.contains("/+edit/Missing200"), "{second}");
+    assert!(!second.contains("/+edit/Missing199"), "{second}");
+    assert!(second.contains("linked from 2 pages"), "{second}");
+    assert!(!second.contains("rel=\"next\""), "{second}");
+    assert!(!second.contains("Wanted files"), "{second}");
+}
+
+#[test]
 fn page_views_fill_the_render_cache_unless_it_is_off() {
     for (setting, expected) in [("", 1), ("render_cache = false\n", 0)] {
         let data = TempDir::new().unwrap();

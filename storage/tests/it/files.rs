@@ -663,6 +663,9 @@ fn an_upgraded_database_asks_for_its_links_again() {
          DROP TRIGGER count_changed_pages; DROP TRIGGER count_removed_pages;
          DROP TRIGGER count_new_redirects; DROP TRIGGER count_changed_redirects;
          DROP TRIGGER count_removed_redirects; DROP TABLE change_counter;
+         DROP TRIGGER link_names_link_added; DROP TRIGGER link_names_link_removed;
+         DROP TRIGGER link_names_page_added; DROP TRIGGER link_names_page_changed;
+         DROP TRIGGER link_names_page_removed; DROP TABLE link_names;
          PRAGMA user_version = 13;",
     )
     .unwrap();

@@ -19,15 +19,13 @@ fn backlinks_orphans_and_wanted_follow_current_revisions() {
         "self-links do not count"
     );
     assert_eq!(storage.orphans().unwrap(), ["Front", "Lonely"]);
-    // A run of names at a time, each with whether it is an orphan, after a cursor.
+    // A run of orphans at a time, after a cursor; wanted pages likewise, by name.
     let run = |after, limit| storage.orphans_from(after, limit).unwrap();
+    assert_eq!(run(None, 1), ["Front"]);
+    assert_eq!(run(Some("Front"), 5), ["Lonely"]);
     assert_eq!(
-        run(None, 2),
-        [("A".to_owned(), false), ("B".to_owned(), false)]
-    );
-    assert_eq!(
-        run(Some("B"), 5),
-        [("Front".to_owned(), true), ("Lonely".to_owned(), true)]
+        storage.wanted_from(Some("Missing"), 5).unwrap(),
+        [("Other".to_owned(), 1)]
     );
     assert_eq!(
         storage.wanted().unwrap(),

@@ -1,4 +1,4 @@
-//! Listings paged by name (`/+index`, `/+orphans`): a cursor (`?after=`, the last name read) rather
+//! Listings paged by name (`/+index`, `/+orphans`, `/+wanted`): a cursor (`?after=`, the last name read) rather
 //! than an offset, so that a page is one range scan of storage's name index, and a bounded number of
 //! names read per page whatever the reader may see of them, so that no request walks the whole wiki.
 

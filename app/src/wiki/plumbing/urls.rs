@@ -128,6 +128,15 @@ impl Urls {
         with_query(self.to(&Route::Orphans), &pairs)
     }
 
+    /// A page of `/+wanted`, after the name `after`.
+    pub fn wanted(&self, after: Option<&str>) -> String {
+        let pairs: Vec<String> = after
+            .map(|after| format!("after={}", query_value(after)))
+            .into_iter()
+            .collect();
+        with_query(self.to(&Route::Wanted), &pairs)
+    }
+
     /// A page of the all-pages index: names starting with `query.prefix`, after `query.after`.
     pub fn index(&self, query: &IndexQuery) -> String {
         let mut pairs = Vec::new();

@@ -1,0 +1,304 @@
+//! Every name that is a page or a link target, with whether a live page has it and how many other
+//! pages link to it: what `/+orphans` and `/+wanted` list, kept so that a page of either is one range
+//! scan of an index, at 100 pages as at 100 000.
+//!
+//! Both listings used to be answered from the link graph itself: wanted pages by grouping every
+//! current revision's links (1.1 s at 100 000 pages), orphans by probing the links of every page
+//! name in turn (bounded per request, but thousands of probes when orphans are sparse). The table
+//! `link_names (name, live, sources)` holds the answer instead: `sources` counts the pages other
+//! than `name` whose current revision links to `name` (a link of a page to itself counts for
+//! nothing, as everywhere in the graph), `live` says whether a live page has the name. A name with
+//! neither has no row. Orphans are the rows `live = 1 AND sources = 0`, wanted pages `live = 0`,
+//! each under a partial index by name.
+//!
+//! Triggers on `links` and `pages` keep it, in the writer's transaction: a link of a current
+//! revision added or removed, a page created, removed, renamed, deleted or undeleted, or moved to
+//! another revision (whose links then count instead). So every write path keeps it without knowing
+//! of it, a save as much as an import or a rename, and it can never lag behind the graph. What it
+//! costs a save: a few indexed updates per link of the old and the new revision. `quire check`
+//! compares it with a rebuild ([`crate::Storage::verify`]) and `--repair` rebuilds it
+//! ([`crate::Storage::rebuild_link_names`]).
+
+use rusqlite::{params, Connection};
+
+use crate::error::{doing, StorageError};
+
+/// The table, its indexes and the triggers that keep it (migration 18).
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE link_names (
+    name    TEXT PRIMARY KEY,
+    live    INTEGER NOT NULL,
+    sources INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX link_names_wanted ON link_names (name) WHERE live = 0;
+CREATE INDEX link_names_orphans ON link_names (name) WHERE live = 1 AND sources = 0;
+
+CREATE TRIGGER link_names_link_added AFTER INSERT ON links
+WHEN EXISTS (SELECT 1 FROM revisions r JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev
+             WHERE r.id = NEW.revision_id AND p.name <> NEW.target)
+BEGIN
+    INSERT OR IGNORE INTO link_names (name, live, sources) VALUES (NEW.target, 0, 0);
+    UPDATE link_names SET sources = sources + 1 WHERE name = NEW.target;
+END;
+
+CREATE TRIGGER link_names_link_removed AFTER DELETE ON links
+WHEN EXISTS (SELECT 1 FROM revisions r JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev
+             WHERE r.id = OLD.revision_id AND p.name <> OLD.target)
+BEGIN
+    UPDATE link_names SET sources = sources - 1 WHERE name = OLD.target;
+    DELETE FROM link_names WHERE name = OLD.target AND live = 0 AND sources <= 0;
+END;
+
+CREATE TRIGGER link_names_page_added AFTER INSERT ON pages
+BEGIN
+    INSERT OR IGNORE INTO link_names (name, live, sources) VALUES (NEW.name, 0, 0);
+    UPDATE link_names SET live = (NEW.deleted = 0) WHERE name = NEW.name;
+    INSERT OR IGNORE INTO link_names (name, live, sources)
+        SELECT l.target, 0, 0 FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = NEW.id AND r.rev = NEW.current_rev AND l.target <> NEW.name;
+    UPDATE link_names SET sources = sources + 1 WHERE name IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = NEW.id AND r.rev = NEW.current_rev AND l.target <> NEW.name);
+    DELETE FROM link_names WHERE name = NEW.name AND live = 0 AND sources <= 0;
+END;
+
+CREATE TRIGGER link_names_page_changed AFTER UPDATE OF name, current_rev, deleted ON pages
+WHEN OLD.name <> NEW.name OR OLD.current_rev <> NEW.current_rev OR OLD.deleted <> NEW.deleted
+BEGIN
+    UPDATE link_names SET sources = sources - 1 WHERE name IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = OLD.id AND r.rev = OLD.current_rev AND l.target <> OLD.name);
+    UPDATE link_names SET live = 0 WHERE name = OLD.name;
+    INSERT OR IGNORE INTO link_names (name, live, sources)
+        SELECT l.target, 0, 0 FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = NEW.id AND r.rev = NEW.current_rev AND l.target <> NEW.name;
+    UPDATE link_names SET sources = sources + 1 WHERE name IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = NEW.id AND r.rev = NEW.current_rev AND l.target <> NEW.name);
+    INSERT OR IGNORE INTO link_names (name, live, sources) VALUES (NEW.name, 0, 0);
+    UPDATE link_names SET live = (NEW.deleted = 0) WHERE name = NEW.name;
+    DELETE FROM link_names WHERE live = 0 AND sources <= 0 AND (name = OLD.name OR name IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = OLD.id AND r.rev = OLD.current_rev));
+END;
+
+CREATE TRIGGER link_names_page_removed AFTER DELETE ON pages
+BEGIN
+    UPDATE link_names SET sources = sources - 1 WHERE name IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = OLD.id AND r.rev = OLD.current_rev AND l.target <> OLD.name);
+    UPDATE link_names SET live = 0 WHERE name = OLD.name;
+    DELETE FROM link_names WHERE live = 0 AND sources <= 0 AND (name = OLD.name OR name IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = OLD.id AND r.rev = OLD.current_rev));
+END;
+";
+
+/// What the table holds when it agrees with the graph, computed from it: one full pass, for the
+/// migration, `quire check` and its repair.
+const EXPECTED: &str = "
+SELECT name, MAX(live) AS live, SUM(sources) AS sources FROM (
+    SELECT name, 1 AS live, 0 AS sources FROM pages WHERE deleted = 0
+    UNION ALL
+    SELECT l.target, 0, 1 FROM pages p
+    JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+    JOIN links l ON l.revision_id = r.id
+    WHERE l.target <> p.name
+) GROUP BY name";
+
+/// Fills the table again from the link graph; inside the caller's transaction.
+pub(crate) fn rebuild(conn: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM link_names", [])?;
+    conn.execute(
+        &format!("INSERT INTO link_names (name, live, sources) {EXPECTED}"),
+        [],
+    )?;
+    Ok(())
+}
+
+/// The names on which the table and a rebuild disagree, at most `limit` of them, by name.
+pub(crate) fn disagreeing(conn: &Connection, limit: usize) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT name FROM (
+                 SELECT name, live, sources FROM link_names EXCEPT {EXPECTED}
+                 UNION
+                 SELECT * FROM ({EXPECTED} EXCEPT SELECT name, live, sources FROM link_names)
+             ) ORDER BY name LIMIT ?1"
+        ))
+        .map_err(doing("checking the link targets"))?;
+    let rows = stmt
+        .query_map(params![crate::sql_count(limit)], |row| row.get(0))
+        .map_err(doing("checking the link targets"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(doing("checking the link targets"))
+}
+
+/// The next `limit` orphans (live pages no other page's current revision links to) after the name
+/// `after`, by name: one range scan of the orphans' index.
+pub(crate) fn orphans_from(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(ORPHANS_FROM)
+        .map_err(doing("listing orphaned pages"))?;
+    let rows = stmt
+        .query_map(
+            params![after.unwrap_or(""), crate::sql_count(limit)],
+            |row| row.get(0),
+        )
+        .map_err(doing("listing orphaned pages"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(doing("listing orphaned pages"))
+}
+
+const ORPHANS_FROM: &str = "SELECT name FROM link_names INDEXED BY link_names_orphans
+     WHERE live = 1 AND sources = 0 AND name > ?1 ORDER BY name LIMIT ?2";
+
+/// The next `limit` wanted pages (no live page has the name, some page's current revision links
+/// to it) after the name `after`, by name, each with how many pages link to it: one range scan of
+/// the wanted names' index.
+pub(crate) fn wanted_from(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, u64)>, StorageError> {
+    let mut stmt = conn
+        .prepare_cached(WANTED_FROM)
+        .map_err(doing("listing wanted pages"))?;
+    let rows = stmt
+        .query_map(
+            params![after.unwrap_or(""), crate::sql_count(limit)],
+            |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)),
+        )
+        .map_err(doing("listing wanted pages"))?;
+    rows.map(|row| {
+        let (target, count): (String, i64) = row.map_err(doing("listing wanted pages"))?;
+        let count = crate::revision::to_u64("link count", &target, count)?;
+        Ok((target, count))
+    })
+    .collect()
+}
+
+const WANTED_FROM: &str = "SELECT name, sources FROM link_names INDEXED BY link_names_wanted
+     WHERE live = 0 AND name > ?1 ORDER BY name LIMIT ?2";
+
+#[cfg(test)]
+mod tests {
+    use crate::page_acls::tests::full_scan_steps;
+    use crate::{Save, Storage};
+
+    /// 300 pages, each linking to the next, to itself and to a missing page, but for every 30th,
+    /// which nothing links to.
+    fn linked_wiki() -> Storage {
+        let storage = Storage::open_in_memory().unwrap();
+        for i in 0..300 {
+            let name = format!("P{i:03}");
+            let next = format!("P{:03}", i + 1);
+            let missing = format!("Missing{i:03}");
+            let mut links = vec![name.as_str(), missing.as_str()];
+            if (i + 1) % 30 != 0 {
+                links.push(&next);
+            }
+            storage
+                .save_with_links(
+                    Save {
+                        page: &name,
+                        text: "x",
+                        author: "a",
+                        comment: "",
+                        base_rev: None,
+                        time: Some(1),
+                    },
+                    &links,
+                )
+                .unwrap();
+        }
+        storage
+    }
+
+    #[test]
+    fn a_page_of_orphans_or_wanted_pages_costs_what_it_shows_not_the_wiki() {
+        let storage = linked_wiki();
+        let orphans = storage.orphans_from(None, 5).unwrap();
+        assert_eq!(orphans, ["P000", "P030", "P060", "P090", "P120"]);
+        let wanted = storage.wanted_from(Some("Missing100"), 2).unwrap();
+        assert_eq!(
+            wanted,
+            [("Missing101".to_owned(), 1), ("Missing102".to_owned(), 1)]
+        );
+        // One range scan of an index each: no step of a full scan of pages, revisions or links.
+        assert_eq!(
+            full_scan_steps(&storage, super::ORPHANS_FROM, &[&"", &5_i64]),
+            0
+        );
+        assert_eq!(
+            full_scan_steps(&storage, super::WANTED_FROM, &[&"Missing100", &2_i64]),
+            0
+        );
+        let conn = storage.pool.get().unwrap();
+        assert!(super::disagreeing(&conn, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_write_path_keeps_the_names_as_a_rebuild_gives_them() {
+        let storage = linked_wiki();
+        let agrees = |storage: &Storage| {
+            let conn = storage.pool.get().unwrap();
+            super::disagreeing(&conn, 10).unwrap()
+        };
+        // A page that links to itself under its new name, and to its old one.
+        storage
+            .rename(&crate::Rename {
+                from: "P005",
+                to: "P006",
+                author: "a",
+                comment: "",
+                with_subpages: false,
+            })
+            .unwrap_err();
+        storage
+            .rename(&crate::Rename {
+                from: "P005",
+                to: "Missing007",
+                author: "a",
+                comment: "",
+                with_subpages: false,
+            })
+            .unwrap();
+        assert_eq!(agrees(&storage), Vec::<String>::new());
+        storage.delete("P010", "a", "").unwrap();
+        storage.delete("P011", "a", "").unwrap();
+        assert_eq!(agrees(&storage), Vec::<String>::new());
+        storage.undelete("P010", "a", "").unwrap();
+        assert!(storage.set_links("P010", 3, &["P001", "P010"]).unwrap());
+        assert_eq!(agrees(&storage), Vec::<String>::new());
+        assert!(storage.remove_untouched_page("P020", "a").unwrap());
+        assert_eq!(agrees(&storage), Vec::<String>::new());
+        // The renamed page keeps its links; the deleted and the removed page's targets are orphans
+        // now; Missing007 exists now.
+        let orphans = storage.orphans().unwrap();
+        assert_eq!(orphans[..3], ["P000", "P012", "P021"], "{orphans:?}");
+        assert!(!storage
+            .wanted()
+            .unwrap()
+            .iter()
+            .any(|(name, _)| name == "Missing007"));
+        // What check finds when the table is wrong, and what repair does.
+        storage
+            .pool
+            .get()
+            .unwrap()
+            .execute("UPDATE link_names SET sources = 7 WHERE name = 'P030'", [])
+            .unwrap();
+        let found = storage.verify().unwrap();
+        assert!(found
+            .iter()
+            .any(|f| f.kind == crate::FindingKind::StaleLinkNames
+                && f.page.as_deref() == Some("P030")));
+        storage.rebuild_link_names().unwrap();
+        assert_eq!(agrees(&storage), Vec::<String>::new());
+    }
+}
