@@ -379,13 +379,23 @@ fn get(port: u16, target: &str) -> String {
     )
 }
 
+/// A server process killed and reaped when dropped.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn freshness(dir: &Path, quire: &Path) {
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("a free port")
         .local_addr()
         .expect("addr")
         .port();
-    let mut server = Command::new(quire)
+    let server = Command::new(quire)
         .args(["--data"])
         .arg(dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -393,6 +403,8 @@ fn freshness(dir: &Path, quire: &Path) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start quire serve");
+    // Stopped on every way out, a failed assertion included: a panic must not leave it serving.
+    let mut server = Stopped(server);
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "quire serve did not start");
@@ -445,13 +457,12 @@ fn freshness(dir: &Path, quire: &Path) {
         }
         latencies.push(started.elapsed());
     }
-    let _ = server.kill();
-    if let Some(stderr) = server.stderr.take() {
+    let _ = server.0.kill();
+    if let Some(stderr) = server.0.stderr.take() {
         for line in BufReader::new(stderr).lines().map_while(Result::ok).take(5) {
             eprintln!("quire: {line}");
         }
     }
-    let _ = server.wait();
     latencies.sort();
     println!(
         "save -> searchable over {} saves: p50 {:.0} ms, max {:.0} ms",

@@ -6,10 +6,12 @@
 //! name, is indexed as plain text (`markup::plain_text`: storage cannot strip Markdown itself); a
 //! deleted page, or the old name of a renamed one, is taken out.
 //!
-//! - `serve`, `fastcgi`, `scgi`: [`Indexer::background`] runs one worker thread; a save only wakes it
-//!   (the save never waits for indexing), and it catches up at start for saves made while it was down.
-//!   While saves keep coming it keeps tantivy's writer, so the next save needs no writer set-up and
-//!   waits for no merge, and it polls the revision log for other processes' saves meanwhile.
+//! - `serve`, `fastcgi`, `scgi`: [`Indexer::background`] runs one worker thread; every write of this
+//!   process (save, revert, rename, delete, undelete, upload, file deletion and restoration) wakes
+//!   it through [`Indexer::saved`] (the write never waits for indexing), and it catches up at start
+//!   for saves made while it was down. While saves keep coming it keeps tantivy's writer, so the next
+//!   save needs no writer set-up and waits for no merge, and it polls the logs every [`POLL`] for
+//!   other processes' saves meanwhile: they cannot wake it, and find the writer lock taken.
 //! - CGI: [`Indexer::inline`] catches up at the end of a save and before a search, under tantivy's
 //!   writer lock. A process that finds the lock taken skips it: the holder is catching up, and the
 //!   search answers from the index as it is.
@@ -32,8 +34,11 @@ const BATCH: usize = 500;
 const WORKER_HEAP: usize = 64_000_000;
 /// How long the worker waits before retrying when another process holds the writer lock.
 const BUSY_RETRY: Duration = Duration::from_millis(250);
-/// How often a worker holding the writer looks for other processes' saves.
-const POLL: Duration = Duration::from_millis(500);
+/// How often a worker holding the writer looks for other processes' saves (a CGI request, another
+/// FastCGI process of the same wiki): they cannot wake it and leave the catching up to the lock's
+/// holder, so this bounds how soon their saves are searchable. Its own saves wake it at once. A
+/// look is two indexed reads of the logs' last ids, so ten a second cost nothing measurable.
+const POLL: Duration = Duration::from_millis(100);
 /// How long a worker keeps the writer without saves.
 const IDLE: Duration = Duration::from_secs(20);
 /// The longest wait between retries after failures, which double the wait from [`BUSY_RETRY`]: a
@@ -119,6 +124,16 @@ impl Indexer {
 
     /// Catches up on a worker thread, woken by every save; it stops when the indexer is dropped.
     pub fn background(storage: Arc<Storage>, root: &Path) -> std::io::Result<Indexer> {
+        Indexer::background_polling(storage, root, POLL)
+    }
+
+    /// [`Indexer::background`] looking for other processes' saves every `poll` while it holds the
+    /// writer (tests set it far beyond their length, to see that a save wakes the worker).
+    fn background_polling(
+        storage: Arc<Storage>,
+        root: &Path,
+        poll: Duration,
+    ) -> std::io::Result<Indexer> {
         let shared = Arc::new(Shared {
             storage,
             index: SearchIndex::new(root),
@@ -133,7 +148,7 @@ impl Indexer {
         let (worker_shared, worker_signal) = (Arc::clone(&shared), Arc::clone(&signal));
         std::thread::Builder::new()
             .name("quire-indexer".into())
-            .spawn(move || run_worker(&worker_shared, &worker_signal))?;
+            .spawn(move || run_worker(&worker_shared, &worker_signal, poll))?;
         Ok(Indexer {
             shared,
             worker: Some(signal),
@@ -145,8 +160,10 @@ impl Indexer {
         &self.shared.index
     }
 
-    /// Called after a save was stored: wakes the worker, or (inline) catches up now. Failures are
-    /// logged, never returned: the save itself succeeded, and the next catch-up retries.
+    /// Called after every write the index reflects (a page saved, reverted, renamed, deleted or
+    /// undeleted; a file uploaded, deleted or restored): wakes the worker, or (inline) catches up
+    /// now. Failures are logged, never returned: the write itself succeeded, and the next catch-up
+    /// retries.
     pub fn saved(&self) {
         self.nudge();
     }
@@ -192,9 +209,10 @@ impl Drop for Indexer {
 
 /// The worker: waits for a save, catches up, and keeps the writer (and its lock) while saves keep
 /// coming, so a save is searchable without setting up a writer or waiting for a merge. While it holds
-/// the lock it also looks at the revision log every [`POLL`], for saves by other processes (which
-/// find the lock taken and leave the catching up to it). After [`IDLE`] without saves it lets go.
-fn run_worker(shared: &Shared, signal: &Signal) {
+/// the lock it also looks at the revision log every `poll` ([`POLL`]), for saves by other processes
+/// (which find the lock taken and leave the catching up to it). After [`IDLE`] without saves it lets
+/// go.
+fn run_worker(shared: &Shared, signal: &Signal, poll: Duration) {
     let mut held: Option<Update> = None;
     // When to look again without a signal: after another process's lock, or a failure.
     let mut retry: Option<Duration> = None;
@@ -202,7 +220,7 @@ fn run_worker(shared: &Shared, signal: &Signal) {
     let mut last_change = Instant::now();
     loop {
         let timeout = match (&held, retry) {
-            (Some(_), _) => Some(POLL),
+            (Some(_), _) => Some(poll),
             (None, retry) => retry,
         };
         if !wait_for_work(signal, timeout) {
@@ -717,6 +735,67 @@ mod tests {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while hits(indexer.index(), "findable").is_empty() {
             assert!(std::time::Instant::now() < deadline, "never indexed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `query` finds `page`, or fails after far longer than any catch-up takes (not a
+    /// timing assertion: a bound on "never").
+    fn wait_until_found(indexer: &Indexer, query: &str, page: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !hits(indexer.index(), query).contains(&page.to_owned()) {
+            assert!(Instant::now() < deadline, "{query} never found {page}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Every write wakes the worker: with a poll interval longer than the test, nothing else could
+    /// make a write searchable while the worker holds the writer and waits out its poll.
+    #[test]
+    fn a_write_wakes_the_worker_without_waiting_for_its_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(Storage::open_in_memory().unwrap());
+        save(&storage, "Zero", "zeroword", None);
+        let indexer = Indexer::background_polling(
+            Arc::clone(&storage),
+            &dir.path().join("index"),
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+        // Its start-up catch-up: from now on it holds the writer, waiting out the poll.
+        wait_until_found(&indexer, "zeroword", "Zero");
+
+        save(&storage, "First", "firstword", None);
+        indexer.saved();
+        wait_until_found(&indexer, "firstword", "First");
+
+        save(&storage, "Second", "secondword", None);
+        indexer.saved();
+        wait_until_found(&indexer, "secondword", "Second");
+
+        storage
+            .rename(&storage::Rename {
+                from: "Second",
+                to: "Moved",
+                author: "alice",
+                comment: "",
+                with_subpages: false,
+            })
+            .unwrap();
+        indexer.saved();
+        wait_until_found(&indexer, "secondword", "Moved");
+
+        storage.delete("First", "alice", "").unwrap().unwrap();
+        indexer.saved();
+        wait_until_caught_up(&storage, &indexer);
+        assert_eq!(hits(indexer.index(), "firstword"), Vec::<String>::new());
+    }
+
+    /// Waits until the index holds every revision of `storage` (a bound on "never", as above).
+    fn wait_until_caught_up(storage: &Storage, indexer: &Indexer) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while indexer.index().indexed_up_to().unwrap() < storage.last_revision_id().unwrap() {
+            assert!(Instant::now() < deadline, "the index never caught up");
             std::thread::sleep(Duration::from_millis(10));
         }
     }

@@ -50,14 +50,54 @@ fn find_word(text: &str, word: &str) -> Option<usize> {
     })
 }
 
+/// Above this many words, [`first_of`] reads the text's words once instead of searching the text
+/// for each word: a `prefix*` stands for up to fifty words, most of them absent from any one page,
+/// and fifty searches of twenty long pages were the largest part of such a query.
+const SEARCHES_AT_MOST: usize = 4;
+
+/// Where the first of `words` that occurs in `lower` (ASCII-lowercased text) first occurs as a
+/// whole word.
+fn first_of(lower: &str, words: &[&str]) -> Option<usize> {
+    let words: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|word| !word.is_empty())
+        .collect();
+    if words.len() <= SEARCHES_AT_MOST {
+        return words.iter().find_map(|word| find_word(lower, word));
+    }
+    // The same answer in one reading: a whole word is a maximal run of alphanumeric characters.
+    let mut rank: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (at, word) in words.iter().enumerate() {
+        rank.entry(word).or_insert(at);
+    }
+    let mut best: Option<(usize, usize)> = None;
+    let mut start = None;
+    for (at, c) in lower.char_indices().chain([(lower.len(), ' ')]) {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(at),
+            (false, Some(from)) => {
+                start = None;
+                if let Some(&found) = rank.get(&lower[from..at]) {
+                    if best.is_none_or(|(kept, _)| found < kept) {
+                        best = Some((found, from));
+                        if found == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    best.map(|(_, at)| at)
+}
+
 /// The part of `text` around the first occurrence (as a whole word, ignoring ASCII case) of the first
 /// of `words` that occurs, or `None` if none does.
 fn window<'t>(text: &'t str, words: &[&str]) -> Option<&'t str> {
     let lower = text.to_ascii_lowercase();
-    let at = words
-        .iter()
-        .filter(|word| !word.is_empty())
-        .find_map(|word| find_word(&lower, word))?;
+    let at = first_of(&lower, words)?;
     let mut start = at.saturating_sub(WINDOW_BEFORE);
     while !text.is_char_boundary(start) {
         start -= 1;
@@ -181,6 +221,28 @@ mod tests {
         assert_eq!(window("nothing here", &["needle"]), None);
         assert_eq!(find_word("needles, a needle", "needle"), Some(11));
         assert_eq!(find_word("needles", "needle"), None);
+    }
+
+    /// Many words are found in one reading of the text, with the same answer as one search each.
+    #[test]
+    fn many_words_find_what_a_search_for_each_finds() {
+        let lower = "an alpha, beta-gamma; alphabet delta x9 gamma. épée beta";
+        let cases: [&[&str]; 6] = [
+            &["zeta", "eta", "gamma", "beta", "alpha"],
+            &["alphabet", "zeta", "eta", "x", "alpha"],
+            &["lph", "alph", "zeta", "eta", "x9", "an"],
+            &["none", "of", "these", "words", "here"],
+            &["", "", "", "", "delta"],
+            &["pée", "zeta", "eta", "iota", "épée"],
+        ];
+        for words in cases {
+            let one_each = words
+                .iter()
+                .filter(|w| !w.is_empty())
+                .find_map(|w| find_word(lower, w));
+            assert!(words.len() > SEARCHES_AT_MOST);
+            assert_eq!(first_of(lower, words), one_each, "{words:?}");
+        }
     }
 
     #[test]

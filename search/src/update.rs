@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tantivy::directory::error::LockError;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{Document, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{IndexWriter, TantivyError, Term};
 
@@ -189,14 +189,7 @@ impl Update {
 
     /// Commits like [`Update::commit_and_keep`], recording both logs' ids.
     pub fn commit_at_and_keep(&mut self, up_to: Watermark) -> Result<(), SearchError> {
-        let mut prepared = self
-            .writer
-            .prepare_commit()
-            .map_err(tantivy_error("preparing a commit"))?;
-        prepared.set_payload(&up_to.to_payload());
-        prepared
-            .commit()
-            .map_err(tantivy_error("committing the index"))?;
+        commit_recording(&mut self.writer, up_to)?;
         // Searches see it from their next look at the metadata (`Opened::searcher`).
         self.last = up_to;
         Ok(())
@@ -214,4 +207,20 @@ impl Update {
             .wait_merging_threads()
             .map_err(tantivy_error("merging index segments"))
     }
+}
+
+/// Commits `writer`'s changes with `up_to` as the commit's payload: what every process reads as
+/// the index's [`Watermark`].
+pub(crate) fn commit_recording<D: Document>(
+    writer: &mut IndexWriter<D>,
+    up_to: Watermark,
+) -> Result<(), SearchError> {
+    let mut prepared = writer
+        .prepare_commit()
+        .map_err(tantivy_error("preparing a commit"))?;
+    prepared.set_payload(&up_to.to_payload());
+    prepared
+        .commit()
+        .map_err(tantivy_error("committing the index"))?;
+    Ok(())
 }

@@ -12,8 +12,10 @@ use super::Setup;
 use crate::cli::ReindexOptions;
 use crate::indexer::{self, Rebuilt};
 
-/// tantivy's indexing memory per thread: large enough that 100 000 pages make few segments.
-const HEAP_PER_THREAD: usize = 200_000_000;
+/// tantivy's indexing memory per thread, most of a rebuild's peak memory: 100 000 pages make six
+/// segments with it, merged as they come, and a rebuild of them peaks near 200 MB (it was 200 MB, and
+/// the peak 460 MB with tantivy's queue of documents unbounded: BENCHMARKS.md, issue 16).
+const HEAP_PER_THREAD: usize = 100_000_000;
 
 /// Rebuilds, showing progress on stderr; prints a summary on stdout.
 pub fn run(setup: &Setup, options: &ReindexOptions) -> anyhow::Result<()> {

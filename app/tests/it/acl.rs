@@ -181,10 +181,13 @@ fn write_pages(gw: &dyn Gateway) {
         );
     }
     write_past_pages(&root);
-    // Long-running servers index in the background: wait until the last save is searchable.
+    // Long-running servers index in the background: wait until the last upload is searchable,
+    // and every revision indexed (the recreated page's first life, still indexed after the last
+    // upload was, would show in public results).
     let last = &PAGES[PAGES.len() - 1];
     let search = format!("/+search?q={}", last.secrets[1]);
     eventually(&root, &search, |html| html.contains(last.name));
+    eventually(&root, "/+healthz", |json| json.contains("\"index_lag\":0"));
 }
 
 /// The admin writes [`RECREATED`] (protected, deleted, written again in public) and renames the

@@ -34,6 +34,13 @@ use crate::schema::{user_field, Fields, Kind, FILE_KIND};
 const MAX_PREFIX_EXPANSIONS: usize = 50;
 /// How many dictionary entries a prefix scans per segment before giving up on finding more.
 const MAX_PREFIX_SCAN: usize = 20_000;
+/// The largest union of terms ranked with block-WAND. WAND keeps its terms ordered by their next
+/// page at every step and skips pages no term can lift into the top; a union of more terms, such
+/// as a three-letter `prefix*` (up to 50 words in each of three fields, some in nearly every page),
+/// skips little and spends more on the ordering than it saves, on top of a counting pass that reads
+/// every posting again. Such a union is ranked and counted in one exhaustive pass: the same hits,
+/// scores and count, sooner (BENCHMARKS.md, "Search at 100 000 pages (issue 16)").
+const MAX_PRUNED_TERMS: usize = 20;
 
 /// One thing to look for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,9 +169,9 @@ pub(crate) struct Built {
     pub(crate) highlight: Box<dyn Query>,
     /// The plain words typed, for "did you mean".
     pub(crate) words: Vec<String>,
-    /// Whether the query is one term or a union of terms, which tantivy ranks with block-WAND,
-    /// skipping most matches; any other query scores every match anyway, and is best counted in the
-    /// same pass.
+    /// Whether the query is one term or a union of at most [`MAX_PRUNED_TERMS`] terms, which tantivy
+    /// ranks with block-WAND, skipping most matches; any other query scores every match anyway, and
+    /// is best counted in the same pass.
     pub(crate) prunable: bool,
 }
 
@@ -268,8 +275,9 @@ impl Builder<'_> {
         if positive.is_empty() && negative.is_empty() {
             return None;
         }
-        let prunable =
-            positive.len() == 1 && negative.is_empty() && matches!(positive[0], Node::Terms(_));
+        let prunable = positive.len() == 1
+            && negative.is_empty()
+            && matches!(&positive[0], Node::Terms(terms) if terms.len() <= MAX_PRUNED_TERMS);
         let query = if positive.len() == 1 && negative.is_empty() {
             positive.pop().expect("one node").into_query()
         } else {
