@@ -10,7 +10,7 @@
 //!   process (save, revert, rename, delete, undelete, upload, file deletion and restoration) wakes
 //!   it through [`Indexer::saved`] (the write never waits for indexing), and it catches up at start
 //!   for saves made while it was down. While saves keep coming it keeps tantivy's writer, so the next
-//!   save needs no writer set-up and waits for no merge, and it polls the logs every [`POLL`] for
+//!   save needs no writer set-up and waits for no merge, and it polls the logs every `POLL` (100 ms) for
 //!   other processes' saves meanwhile: they cannot wake it, and find the writer lock taken.
 //! - CGI: [`Indexer::inline`] catches up at the end of a save and before a search, under tantivy's
 //!   writer lock. A process that finds the lock taken skips it: the holder is catching up, and the

@@ -60,7 +60,7 @@ const MIN_SIZE: u64 = 860;
 /// ```
 ///
 /// An app that answers from a cache of its own hands out the same body (one
-/// [`Bytes`], shared) again and again; the last [`RECENT`] bodies compressed
+/// [`Bytes`], shared) again and again; the last 32 bodies compressed
 /// are kept beside their gzip form, so such a body is compressed once, not on
 /// every request (compressing a 20 KB page costs several times what a kept
 /// page costs to answer).
