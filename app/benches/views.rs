@@ -9,8 +9,11 @@
 //! The views, each a GET answered 200:
 //! - `raw`: `/+raw/BenchPage`, the same stack and storage read without rendering: the baseline the
 //!   others are read against (BENCHMARKS.md gives each as a ratio to it, measured in the same run);
-//! - `view`: `/BenchPage` with the render cache on (the default): its HTML comes from SQLite;
-//! - `view_no_render_cache`: `/BenchPage` with `render_cache = false`: every view renders;
+//! - `view`: `/BenchPage` as configured by default: the response cache answers it, a kept view;
+//! - `view_drawn`: `/BenchPage` with the response cache off (`response_cache_bytes = 0`): every view
+//!   is drawn, its HTML from storage's render cache;
+//! - `view_no_render_cache`: `/BenchPage` with both caches off (`render_cache = false` too): every
+//!   view renders;
 //! - `old_revision`: `/BenchPage?rev=1`, a revision that is no longer current, which the render
 //!   cache never holds, so every view renders it.
 #![expect(
@@ -88,9 +91,11 @@ fn view(client: &TestClient<Arc<dyn App>>, target: &str) -> usize {
 
 fn bench_views(c: &mut Criterion) {
     let (cached, _cached_data) = wiki("");
-    let (uncached, _uncached_data) = wiki("render_cache = false\n");
+    let (drawn, _drawn_data) = wiki("response_cache_bytes = 0\n");
+    let (uncached, _uncached_data) = wiki("render_cache = false\nresponse_cache_bytes = 0\n");
     for (client, target) in [
         (&cached, "/BenchPage"),
+        (&drawn, "/BenchPage"),
         (&cached, "/BenchPage?rev=1"),
         (&uncached, "/BenchPage"),
     ] {
@@ -104,6 +109,9 @@ fn bench_views(c: &mut Criterion) {
     });
     group.bench_function("view", |b| {
         b.iter(|| view(&cached, black_box("/BenchPage")))
+    });
+    group.bench_function("view_drawn", |b| {
+        b.iter(|| view(&drawn, black_box("/BenchPage")))
     });
     group.bench_function("view_no_render_cache", |b| {
         b.iter(|| view(&uncached, black_box("/BenchPage")))
