@@ -188,37 +188,18 @@ impl RawChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page_acls::tests::full_scan_steps;
-    use crate::Save;
-
-    fn save(storage: &Storage, page: &str, text: &str, base_rev: Option<u64>) {
-        storage
-            .save(Save {
-                page,
-                text,
-                author: "a",
-                comment: "",
-                base_rev,
-                time: Some(1),
-            })
-            .unwrap();
-    }
+    use crate::page_acls::tests::{full_scan_steps, save};
 
     #[test]
     fn a_subtree_that_rarely_changes_costs_its_own_changes_not_the_log_behind_them() {
         let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "Team/Old", "x", None);
-        save(&storage, "Team/Older", "x", None);
+        save(&storage, "Team/Old", "x");
+        save(&storage, "Team/Older", "x");
         let busy = PREFIX_WINDOW as u64 + 300;
         for rev in 0..busy {
-            save(
-                &storage,
-                "Busy",
-                &format!("{rev}"),
-                (rev > 0).then_some(rev),
-            );
+            save(&storage, "Busy", &format!("{rev}"));
         }
-        save(&storage, "Team/New", "x", None);
+        save(&storage, "Team/New", "x");
         let query = RecentQuery {
             limit: 2,
             prefix: Some("Team/".to_owned()),

@@ -199,26 +199,14 @@ pub(crate) fn len(conn: &Connection) -> Result<u64, StorageError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Save, Storage};
-
-    fn save(storage: &Storage, text: &str, base_rev: Option<u64>) {
-        storage
-            .save(Save {
-                page: "Long",
-                text,
-                author: "a",
-                comment: "",
-                base_rev,
-                time: Some(1),
-            })
-            .unwrap();
-    }
+    use crate::page_acls::tests::save;
+    use crate::Storage;
 
     #[test]
     fn a_save_drops_the_superseded_html_at_a_cost_that_does_not_grow_with_the_history() {
         let storage = Storage::open_in_memory().unwrap();
         for rev in 0..300 {
-            save(&storage, &format!("text {rev}"), (rev > 0).then_some(rev));
+            save(&storage, "Long", &format!("text {rev}"));
         }
         let conn = storage.pool.get().unwrap();
         conn.execute(
@@ -228,7 +216,7 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        save(&storage, "text 300", Some(300));
+        save(&storage, "Long", "text 300");
         assert_eq!(storage.cached_html_count().unwrap(), 0);
         // The statement a save runs steps through a few rows, not the page's 300 revisions, with
         // HTML cached (for the current revision, which it keeps).
