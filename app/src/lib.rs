@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod git;
 pub mod import;
 pub mod indexer;
+pub mod malloc_arenas;
 pub mod seed;
 pub mod spam;
 pub mod wiki;

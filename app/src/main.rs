@@ -35,6 +35,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if mode.runs_long() {
+        quire::malloc_arenas::cap_by_starting_again();
+    }
     if let Err(err) = init_logging(&mode) {
         eprintln!("quire: {err:#}");
         return ExitCode::from(2);
@@ -136,6 +139,18 @@ enum Mode {
     /// connected socket on stdin is not enough: Apache's mod_cgid gives CGI
     /// programs one. The server flags come from the environment.
     Spawned(ServerFlags),
+}
+
+impl Mode {
+    /// Whether this process serves many requests (so glibc's arenas are worth capping, see
+    /// `quire::malloc_arenas`): every server but CGI.
+    fn runs_long(&self) -> bool {
+        matches!(
+            self,
+            Mode::Spawned(_)
+                | Mode::Command(Command::Serve(_) | Command::Fastcgi(_) | Command::Scgi(_))
+        )
+    }
 }
 
 /// Libraries whose `info` lines are housekeeping: tantivy's segments, merges and commits, and

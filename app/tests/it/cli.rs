@@ -305,6 +305,49 @@ fn serve_creates_a_new_wiki_and_says_so_in_one_line() {
     assert_eq!(lines.len(), 1, "{lines:#?}");
 }
 
+/// The variables `pid` started with (`/proc/PID/environ`).
+fn environment_of(pid: u32) -> Vec<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    environ
+        .split(|&byte| byte == 0)
+        .map(|variable| String::from_utf8_lossy(variable).into_owned())
+        .collect()
+}
+
+/// A server caps glibc's malloc arenas by starting itself again with `MALLOC_ARENA_MAX` (see
+/// `quire::malloc_arenas`): the same process, logging and serving as ever; an operator's own value
+/// stays. Fails if the server no longer starts again, or starts again over the operator's value.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_server_caps_its_malloc_arenas_and_keeps_an_operators_cap() {
+    let data = tempfile::tempdir().unwrap();
+    init(data.path());
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let expected = format!(
+        "MALLOC_ARENA_MAX={}",
+        quire::malloc_arenas::arenas_for(cores)
+    );
+    for (env, wanted) in [
+        (vec![], expected.as_str()),
+        (vec![("MALLOC_ARENA_MAX", "7")], "MALLOC_ARENA_MAX=7"),
+    ] {
+        let server = Serving::start(data.path(), &env);
+        // The spawned pid is the server's: started again in place, not as a child.
+        server.lines_until("http://");
+        let environment = environment_of(server.child.id());
+        let caps: Vec<&String> = environment
+            .iter()
+            .filter(|variable| variable.starts_with("MALLOC_ARENA_MAX="))
+            .collect();
+        assert_eq!(caps, [wanted], "{environment:?}");
+        let mut stream = TcpStream::connect(&server.addr).unwrap();
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.0 200"), "{}", text(&answer));
+    }
+}
+
 #[test]
 fn json_logs_are_one_object_a_line() {
     let data = tempfile::tempdir().unwrap();
