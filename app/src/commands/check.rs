@@ -169,7 +169,8 @@ fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
     if !report.links.is_empty() {
         println!("recorded the links of {} pages again", report.links.len());
     }
-    // After the links: the counts follow the graph as repaired (the triggers kept them through it).
+    // After the links: the counts and backlinks follow the graph as repaired (the triggers kept
+    // them through it).
     if report
         .storage
         .iter()
@@ -177,6 +178,14 @@ fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
     {
         storage.rebuild_link_names()?;
         println!("rebuilt the names behind orphans and wanted pages from the link graph");
+    }
+    if report
+        .storage
+        .iter()
+        .any(|finding| finding.kind == FindingKind::StaleBacklinks)
+    {
+        storage.rebuild_backlinks()?;
+        println!("rebuilt the backlinks by name (what links here) from the link graph");
     }
     if !report.acl_lines.is_empty() {
         storage.forget_acl_scan()?;
