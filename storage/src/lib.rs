@@ -458,25 +458,27 @@ impl Storage {
     /// Builds the names behind orphans and wanted pages again from the link graph (mends a
     /// [`FindingKind::StaleLinkNames`]).
     pub fn rebuild_link_names(&self) -> Result<(), StorageError> {
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(doing("starting to rebuild the link targets"))?;
-        link_names::rebuild(&tx).map_err(doing("rebuilding the link targets"))?;
-        tx.commit()
-            .map_err(doing("committing the rebuilt link targets"))
+        self.rebuild_derived(link_names::rebuild, "rebuilding the link targets")
     }
 
     /// Builds the backlinks by name again from the link graph (mends a
     /// [`FindingKind::StaleBacklinks`]).
     pub fn rebuild_backlinks(&self) -> Result<(), StorageError> {
+        self.rebuild_derived(backlinks::rebuild, "rebuilding the backlinks")
+    }
+
+    /// Runs `rebuild` (a table derived from the link graph filled again) in one write transaction.
+    fn rebuild_derived(
+        &self,
+        rebuild: fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+        doing_what: &'static str,
+    ) -> Result<(), StorageError> {
         let mut conn = self.pool.get()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(doing("starting to rebuild the backlinks"))?;
-        backlinks::rebuild(&tx).map_err(doing("rebuilding the backlinks"))?;
-        tx.commit()
-            .map_err(doing("committing the rebuilt backlinks"))
+            .map_err(doing(doing_what))?;
+        rebuild(&tx).map_err(doing(doing_what))?;
+        tx.commit().map_err(doing(doing_what))
     }
 
     /// The pages whose current revision links to file `name` of page `page`, by name; the page itself

@@ -227,6 +227,31 @@ fn backlinks(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageE
     Ok(())
 }
 
+/// The first columns (a name, called `key` in `table`) of the rows on which `table` (the rows of a
+/// table derived from the link graph) and `expected` (the same rows computed from the graph)
+/// disagree, at most `limit` of them, by name: what a check of a derived table reports.
+pub(crate) fn disagreeing(
+    conn: &Connection,
+    table: &str,
+    expected: &str,
+    limit: usize,
+    doing_what: &'static str,
+) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT DISTINCT key FROM (
+                 SELECT * FROM ({table} EXCEPT {expected})
+                 UNION ALL
+                 SELECT * FROM ({expected} EXCEPT {table})
+             ) ORDER BY key LIMIT ?1"
+        ))
+        .map_err(doing(doing_what))?;
+    let rows = stmt
+        .query_map(params![crate::sql_count(limit)], |row| row.get(0))
+        .map_err(doing(doing_what))?;
+    rows.collect::<Result<_, _>>().map_err(doing(doing_what))
+}
+
 /// `PRAGMA integrity_check`: each line it gives other than "ok".
 fn integrity(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
     let mut stmt = conn

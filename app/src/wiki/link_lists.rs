@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::wiki::plumbing::access::Access;
 use crate::wiki::plumbing::layout::Layout;
-use crate::wiki::plumbing::name_pages::page_by_name_within;
-use crate::wiki::plumbing::name_pages::{page_by_name, MAX_EXAMINED};
+use crate::wiki::plumbing::name_pages::{page_by_name, page_by_name_within, MAX_EXAMINED};
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::filter_param;
+use crate::wiki::plumbing::urls::Urls;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Orphans one page of `/+orphans` shows.
@@ -56,6 +56,17 @@ struct OrphansView {
 struct PageRow {
     name: String,
     url: String,
+}
+
+/// A link to each page of `names`.
+fn page_rows(urls: &Urls, names: Vec<String>) -> Vec<PageRow> {
+    names
+        .into_iter()
+        .map(|name| PageRow {
+            url: urls.page_text(&name),
+            name,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -109,13 +120,7 @@ impl Wiki {
         let view = OrphansView {
             layout: self.layout(exchange, "Orphaned pages", None),
             empty: names.is_empty() && next.is_none(),
-            orphans: names
-                .into_iter()
-                .map(|name| PageRow {
-                    url: urls.page_text(&name),
-                    name,
-                })
-                .collect(),
+            orphans: page_rows(urls, names),
             next_url: next.map(|after| urls.orphans(Some(&after))),
             first_url: after.is_some().then(|| urls.orphans(None)),
         };
@@ -143,13 +148,7 @@ impl Wiki {
         let view = BacklinksView {
             layout: self.layout(exchange, &format!("Pages that link to {name}"), Some(name)),
             empty: names.is_empty() && next.is_none(),
-            backlinks: names
-                .into_iter()
-                .map(|name| PageRow {
-                    url: urls.page_text(&name),
-                    name,
-                })
-                .collect(),
+            backlinks: page_rows(urls, names),
             next_url: next.map(|after| urls.backlinks(name, Some(&after))),
             first_url: after.is_some().then(|| urls.backlinks(name, None)),
         };

@@ -663,30 +663,19 @@ fn the_index_reads_a_bounded_number_of_names_for_a_reader_who_sees_few() {
 #[test]
 fn backlinks_a_reader_may_not_read_are_neither_listed_nor_counted() {
     let data = data_dir();
-    {
-        let storage = DataDir::locate(Some(data.path())).open_storage().unwrap();
-        let mut pages: Vec<(String, String)> = (0..60)
-            .map(|i| {
-                let text = "#acl Known:read\nSee [[Target]].\n";
-                (format!("Closed{i:02}"), text.to_owned())
-            })
-            .collect();
-        pages.push(("Target".to_owned(), "Linked to.\n".to_owned()));
-        pages.push(("OpenA".to_owned(), "See [[Target]].\n".to_owned()));
-        pages.push(("OpenZ".to_owned(), "See [[Target]].\n".to_owned()));
-        for (page, text) in &pages {
-            storage
-                .save(storage::Save {
-                    page,
-                    text,
-                    author: "bulk",
-                    comment: "",
-                    base_rev: None,
-                    time: None,
-                })
-                .unwrap();
-        }
-    }
+    let closed = (0..60).map(|i| {
+        let text = "#acl Known:read\nSee [[Target]].\n";
+        (format!("Closed{i:02}"), text.to_owned())
+    });
+    let open = ["Target", "OpenA", "OpenZ"].map(|page| {
+        let text = if page == "Target" {
+            "Linked to.\n"
+        } else {
+            "See [[Target]].\n"
+        };
+        (page.to_owned(), text.to_owned())
+    });
+    store_pages(data.path(), closed.chain(open));
     let wiki = InProcess::start_in(data);
     let anonymous = Browser::new(&wiki);
     for target in ["/Target", "/+backlinks/Target"] {
