@@ -3,22 +3,24 @@
 //! pages link to it or ten thousand.
 //!
 //! The link graph holds a row per (revision, target) for every revision ever saved (`links`,
-//! `crate::links`), so the pages linking to a name now were found by joining each of its link rows,
-//! old revisions' included, to its revision and page to keep the current ones, then sorting the
-//! names: about 90 000 rows for a page with 10 000 backlinks, 21–41 ms a view before anything was
-//! shown. The table `backlinks (target, source)` holds the answer instead: a row for each page
-//! `source` whose current revision links to `target`, by target then source name, so the next
-//! `limit` backlinks after a name cost `limit` steps of the primary key. A link of a page to itself
-//! counts for nothing, as everywhere in the graph.
+//! `crate::links`), so the pages linking to a name now could only be found all at once: each of
+//! its link rows, old revisions' included, joined to its revision and page to keep the current
+//! ones, then the names sorted, before the first could be shown (a page view with 10 000
+//! backlinks read, filtered and drew them all: 21–41 ms against 0.9 ms with 100). The table
+//! `backlinks (target, source)` holds the answer instead: a row for each page `source` whose
+//! current revision links to `target`, by target then source name, so the next `limit` backlinks
+//! after a name cost `limit` steps of the primary key. A link of a page to itself counts for
+//! nothing, as everywhere in the graph.
 //!
 //! Triggers on `links` and `pages` keep it in the writer's transaction, as they keep
 //! `crate::link_names`: a link of a current revision added or removed (link rows are never
 //! changed in place), a page created, removed, renamed, or moved to another revision (a save, a
-//! revert, a delete or undelete, an import), whose links then count instead of the old one's. So every write path keeps it without
-//! knowing of it, and it never lags behind the graph. What it costs a save: a primary-key delete
-//! per link of the old revision and an insert per link of the new. `quire check` compares it with
-//! a rebuild ([`crate::Storage::verify`]) and `--repair` rebuilds it
-//! ([`crate::Storage::rebuild_backlinks`]).
+//! revert, a delete or undelete, an import), whose links then count instead of the old one's. So
+//! every write path keeps it without knowing of it, and it never lags behind the graph. What it
+//! costs a save: a primary-key delete per link of the old revision and an insert per link of the
+//! new. `quire check` compares it with a rebuild ([`crate::Storage::verify`]) and `--repair`
+//! rebuilds it ([`crate::Storage::rebuild_backlinks`]). No change counter trigger watches it:
+//! every write that changes it changes a revision or a page row, which move the counter.
 
 use rusqlite::{params, Connection};
 
