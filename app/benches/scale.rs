@@ -8,6 +8,8 @@
 //! target/release/quire --data /tmp/scale-10000 reindex --quiet
 //! cargo bench -p app --bench scale -- measure /tmp/scale-10000 target/release/quire 100 > 10k.tsv
 //! cargo bench -p app --bench scale -- table 100.tsv 10k.tsv 100k.tsv
+//! # one request alone (its label), say with another build of quire:
+//! cargo bench -p app --bench scale -- measure /tmp/scale-10000 quire-before 100 'view of Popular (backlinks)'
 //! ```
 //!
 //! The wiki is written through storage's import path (`Storage::import_page`: a page's whole
@@ -46,14 +48,15 @@ fn main() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["build", dir, pages] => build(Path::new(dir), pages.parse().expect("a page count")),
-        ["measure", dir, quire, runs] => measure(
+        ["measure", dir, quire, runs, only @ ..] => measure(
             Path::new(dir),
             Path::new(quire),
             runs.parse().expect("a number of runs"),
+            only.first().copied(),
         ),
         ["table", files @ ..] => table(files),
         [] => eprintln!(
-            "usage: scale build DIR N | measure DIR QUIRE_BINARY RUNS | table TSV_FILES..."
+            "usage: scale build DIR N | measure DIR QUIRE_BINARY RUNS [LABEL] | table TSV_FILES..."
         ),
         other => panic!("unknown arguments {other:?}"),
     }
@@ -415,10 +418,10 @@ fn probes(port: u16, names: Vec<String>, common: String) -> Vec<Probe> {
     ]
 }
 
-/// Starts `quire serve` on `dir`, times each probe `runs` times after one warm-up pass (at most
-/// 30 s a probe, and at least 10 runs), and prints `label\tp50_ms\tp99_ms\truns` lines, then the
-/// server's RSS.
-fn measure(dir: &Path, quire: &Path, runs: usize) {
+/// Starts `quire serve` on `dir`, times each probe (or only the one labelled `only`) `runs` times
+/// after one warm-up pass (at most 30 s a probe, and at least 10 runs), and prints
+/// `label\tp50_ms\tp99_ms\truns` lines, then the server's RSS.
+fn measure(dir: &Path, quire: &Path, runs: usize, only: Option<&str>) {
     let mut rng = Rng(SEED);
     let vocabulary = Vocabulary::new(&mut rng);
     let names = page_names(&vocabulary, &mut rng, 100);
@@ -440,7 +443,11 @@ fn measure(dir: &Path, quire: &Path, runs: usize) {
         assert!(Instant::now() < deadline, "quire serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let probes = probes(port, names, vocabulary.common().to_owned());
+    let mut probes = probes(port, names, vocabulary.common().to_owned());
+    if let Some(only) = only {
+        probes.retain(|(label, ..)| *label == only);
+        assert!(!probes.is_empty(), "no request is labelled {only:?}");
+    }
     // Warm up: the render cache and the pages each request touches.
     for (label, status, probe) in &probes {
         for i in 0..50 {

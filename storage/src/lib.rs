@@ -36,6 +36,7 @@
 //! ```
 
 mod audit;
+mod backlinks;
 mod backup;
 mod blame;
 mod blobs;
@@ -380,10 +381,23 @@ impl Storage {
     }
 
     /// The pages whose current revision links to `page` ("what links here"), by name; the page itself
-    /// is left out.
+    /// is left out. Reads them all: for a page of them, see [`backlinks_from`](Self::backlinks_from).
     pub fn backlinks(&self, page: &str) -> Result<Vec<String>, StorageError> {
         let conn = self.pool.get()?;
-        links::backlinks(&conn, page)
+        backlinks::all(&conn, page)
+    }
+
+    /// The next `limit` pages whose current revision links to `page` after the name `after`
+    /// (`None`: from the first), by name; the page itself is left out. One range scan of a table
+    /// kept by every write (see `backlinks`): its cost is `limit`'s, not the number of backlinks.
+    pub fn backlinks_from(
+        &self,
+        page: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        let conn = self.pool.get()?;
+        backlinks::backlinks_from(&conn, page, after, limit)
     }
 
     /// Pages no other page's current revision links to, by name. The app leaves out its front page,
@@ -444,13 +458,27 @@ impl Storage {
     /// Builds the names behind orphans and wanted pages again from the link graph (mends a
     /// [`FindingKind::StaleLinkNames`]).
     pub fn rebuild_link_names(&self) -> Result<(), StorageError> {
+        self.rebuild_derived(link_names::rebuild, "rebuilding the link targets")
+    }
+
+    /// Builds the backlinks by name again from the link graph (mends a
+    /// [`FindingKind::StaleBacklinks`]).
+    pub fn rebuild_backlinks(&self) -> Result<(), StorageError> {
+        self.rebuild_derived(backlinks::rebuild, "rebuilding the backlinks")
+    }
+
+    /// Runs `rebuild` (a table derived from the link graph filled again) in one write transaction.
+    fn rebuild_derived(
+        &self,
+        rebuild: fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+        doing_what: &'static str,
+    ) -> Result<(), StorageError> {
         let mut conn = self.pool.get()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(doing("starting to rebuild the link targets"))?;
-        link_names::rebuild(&tx).map_err(doing("rebuilding the link targets"))?;
-        tx.commit()
-            .map_err(doing("committing the rebuilt link targets"))
+            .map_err(doing(doing_what))?;
+        rebuild(&tx).map_err(doing(doing_what))?;
+        tx.commit().map_err(doing(doing_what))
     }
 
     /// The pages whose current revision links to file `name` of page `page`, by name; the page itself

@@ -118,20 +118,13 @@ pub(crate) fn rebuild(conn: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> 
 
 /// The names on which the table and a rebuild disagree, at most `limit` of them, by name.
 pub(crate) fn disagreeing(conn: &Connection, limit: usize) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM (
-                 SELECT name, live, sources FROM link_names EXCEPT {EXPECTED}
-                 UNION
-                 SELECT * FROM ({EXPECTED} EXCEPT SELECT name, live, sources FROM link_names)
-             ) ORDER BY name LIMIT ?1"
-        ))
-        .map_err(doing("checking the link targets"))?;
-    let rows = stmt
-        .query_map(params![crate::sql_count(limit)], |row| row.get(0))
-        .map_err(doing("checking the link targets"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("checking the link targets"))
+    crate::verify::disagreeing(
+        conn,
+        "SELECT name AS key, live, sources FROM link_names",
+        EXPECTED,
+        limit,
+        "checking the link targets",
+    )
 }
 
 /// The next `limit` orphans (live pages no other page's current revision links to) after the name

@@ -1,6 +1,6 @@
-//! The link graph: which pages each revision links to, and what follows from it — backlinks ("what
-//! links here"), and through `crate::link_names` orphans (pages nothing links to) and wanted pages
-//! (linked to but missing).
+//! The link graph: which pages each revision links to, and what follows from it — through
+//! `crate::backlinks` backlinks ("what links here"), through `crate::link_names` orphans (pages
+//! nothing links to) and wanted pages (linked to but missing).
 //!
 //! Links are stored per revision (`links (revision_id, target)`), written in the same transaction as
 //! the revision, so the graph never disagrees with the text. Questions about the wiki as it is now only
@@ -47,23 +47,6 @@ pub(crate) fn record(
         .and_then(|mut stmt| stmt.execute(params![rev, page_id]))
         .map_err(doing("recording links"))?;
     Ok(())
-}
-
-pub(crate) fn backlinks(conn: &Connection, page: &str) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT DISTINCT p.name FROM links l
-             JOIN revisions r ON r.id = l.revision_id
-             JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev
-             WHERE l.target = ?1 AND p.name <> ?1
-             ORDER BY p.name",
-        )
-        .map_err(doing("reading backlinks"))?;
-    let rows = stmt
-        .query_map(params![page], |row| row.get(0))
-        .map_err(doing("reading backlinks"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("reading backlinks"))
 }
 
 /// Records `files` (page name, file name) as the file links of revision `revision_id`, replacing

@@ -178,12 +178,27 @@ pub(crate) mod tests {
         sql: &str,
         params: &[&dyn rusqlite::ToSql],
     ) -> i32 {
+        statement_status(
+            storage,
+            sql,
+            params,
+            rusqlite::StatementStatus::FullscanStep,
+        )
+    }
+
+    /// The counter `status` of `sql` run to the end with `params` (full-scan steps, VM steps…).
+    pub(crate) fn statement_status(
+        storage: &Storage,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+        status: rusqlite::StatementStatus,
+    ) -> i32 {
         let conn = storage.pool.get().unwrap();
         let mut stmt = conn.prepare(sql).unwrap();
         let mut rows = stmt.query(params).unwrap();
         while rows.next().unwrap().is_some() {}
         drop(rows);
-        stmt.get_status(rusqlite::StatementStatus::FullscanStep)
+        stmt.get_status(status)
     }
 
     #[test]

@@ -456,6 +456,17 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: None,
     },
+    Migration {
+        version: 20,
+        description: "backlinks by name, for what links here",
+        // Derived from the link graph (`crate::backlinks`): a row (target, source) for each page
+        // whose current revision links to the name, keyed so that the first backlinks of a page
+        // are one range scan, however many it has; `links` alone holds a row per link of every
+        // revision. Kept by triggers on `links` and `pages`, like `link_names`, so every writer
+        // keeps it; `fill` builds it from the graph. It moves nothing the change counter counts.
+        sql: crate::backlinks::SCHEMA,
+        fill: Some(crate::backlinks::rebuild),
+    },
 ];
 
 /// The schema version this build creates and understands.
@@ -673,6 +684,39 @@ mod tests {
             ["Amélie", "Café"]
         );
         assert_eq!(strings("SELECT name FROM redirects"), ["Old Café"]);
+    }
+
+    #[test]
+    fn a_database_from_before_backlinks_by_name_gains_them_from_its_current_revisions() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 19) {
+            conn.execute_batch(migration.sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 19).unwrap();
+        // Home's first revision linked to Old, its second (current) to New and to itself; Other's
+        // to New.
+        conn.execute_batch(
+            "INSERT INTO pages (id, name, current_rev) VALUES (1, 'Home', 2), (2, 'Other', 1);
+             INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body)
+                 VALUES (1, 1, 1, 'a', 0, '', 0, 0, ''), (2, 1, 2, 'a', 0, '', 0, 0, ''),
+                        (3, 2, 1, 'a', 0, '', 0, 0, '');
+             INSERT INTO links (revision_id, target) VALUES
+                 (1, 'Old'), (2, 'New'), (2, 'Home'), (3, 'New');",
+        )
+        .unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT target, source FROM backlinks ORDER BY target, source")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            ("New".to_owned(), "Home".to_owned()),
+            ("New".to_owned(), "Other".to_owned()),
+        ];
+        assert_eq!(rows, expected);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Checking the database against itself, for `quire check` and the fault-injection tests: the file
 //! is whole, every revision is there once and in order and decodes, and what storage keeps beside the
-//! revision log (the blame records, the names behind orphans and wanted pages) agrees with a rebuild
-//! from it.
+//! revision log (the blame records, the names behind orphans and wanted pages, the backlinks by
+//! name) agrees with a rebuild from it.
 //!
 //! The link graph and the ACL lines are derived from texts by the app, which reads Markdown; storage
 //! hands out what it recorded ([`Storage::recorded_links`], [`Storage::recorded_acl_lines`]) and the
@@ -41,6 +41,9 @@ pub enum FindingKind {
     /// The names behind orphans and wanted pages (`link_names`) disagree with the link graph:
     /// [`Storage::rebuild_link_names`] builds them again.
     StaleLinkNames,
+    /// The backlinks by name (`backlinks`) disagree with the link graph:
+    /// [`Storage::rebuild_backlinks`] builds them again.
+    StaleBacklinks,
 }
 
 impl Finding {
@@ -73,6 +76,7 @@ impl Storage {
             integrity(&conn, &mut found)?;
             numbering(&conn, &mut found)?;
             link_names(&conn, &mut found)?;
+            backlinks(&conn, &mut found)?;
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
@@ -197,7 +201,6 @@ impl Storage {
     }
 }
 
-/// `PRAGMA integrity_check`: each line it gives other than "ok".
 /// The names behind orphans and wanted pages against a rebuild from the link graph; a few named.
 fn link_names(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
     for name in crate::link_names::disagreeing(conn, 20)? {
@@ -210,6 +213,46 @@ fn link_names(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), Storage
     Ok(())
 }
 
+/// The backlinks by name against a rebuild from the link graph; a few targets named.
+fn backlinks(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
+    for name in crate::backlinks::disagreeing(conn, 20)? {
+        found.push(Finding {
+            page: Some(name),
+            problem:
+                "the pages recorded as linking to it (what links here) are not the link graph's"
+                    .to_owned(),
+            kind: FindingKind::StaleBacklinks,
+        });
+    }
+    Ok(())
+}
+
+/// The first columns (a name, called `key` in `table`) of the rows on which `table` (the rows of a
+/// table derived from the link graph) and `expected` (the same rows computed from the graph)
+/// disagree, at most `limit` of them, by name: what a check of a derived table reports.
+pub(crate) fn disagreeing(
+    conn: &Connection,
+    table: &str,
+    expected: &str,
+    limit: usize,
+    doing_what: &'static str,
+) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT DISTINCT key FROM (
+                 SELECT * FROM ({table} EXCEPT {expected})
+                 UNION ALL
+                 SELECT * FROM ({expected} EXCEPT {table})
+             ) ORDER BY key LIMIT ?1"
+        ))
+        .map_err(doing(doing_what))?;
+    let rows = stmt
+        .query_map(params![crate::sql_count(limit)], |row| row.get(0))
+        .map_err(doing(doing_what))?;
+    rows.collect::<Result<_, _>>().map_err(doing(doing_what))
+}
+
+/// `PRAGMA integrity_check`: each line it gives other than "ok".
 fn integrity(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
     let mut stmt = conn
         .prepare("PRAGMA integrity_check")

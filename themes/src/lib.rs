@@ -60,6 +60,7 @@
 //! | `index.html`    | every page by name, as a list or a subpage tree (`/+index`) |
 //! | `orphans.html`  | pages nothing links to (`/+orphans`) |
 //! | `wanted.html`   | missing pages something links to (`/+wanted`) |
+//! | `backlinks.html` | every page that links to one, by name (`/+backlinks/{Page}`) |
 //! | `files.html`    | a page's files and the upload form (`/+files/{Page}`) |
 //! | `file-history.html` | a file's versions and the pages that use it (`/+filehistory/…`) |
 //! | `delete-file.html` | deleting a file (`/+deletefile/…`) |

@@ -145,6 +145,9 @@ fn acl_lines_that_disagree(storage: &Storage) -> anyhow::Result<Vec<(String, u64
     Ok(found)
 }
 
+/// Builds a table derived from the link graph again.
+type Rebuild = fn(&Storage) -> Result<(), storage::StorageError>;
+
 /// Rebuilds what the report found wrong, saying so.
 fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
     // Only what the check found: each blame record was rebuilt once already to be compared.
@@ -169,14 +172,25 @@ fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
     if !report.links.is_empty() {
         println!("recorded the links of {} pages again", report.links.len());
     }
-    // After the links: the counts follow the graph as repaired (the triggers kept them through it).
-    if report
-        .storage
-        .iter()
-        .any(|finding| finding.kind == FindingKind::StaleLinkNames)
-    {
-        storage.rebuild_link_names()?;
-        println!("rebuilt the names behind orphans and wanted pages from the link graph");
+    // After the links: the counts and backlinks follow the graph as repaired (the triggers kept
+    // them through it).
+    let rebuilds: [(FindingKind, Rebuild, &str); 2] = [
+        (
+            FindingKind::StaleLinkNames,
+            Storage::rebuild_link_names,
+            "the names behind orphans and wanted pages",
+        ),
+        (
+            FindingKind::StaleBacklinks,
+            Storage::rebuild_backlinks,
+            "the backlinks by name (what links here)",
+        ),
+    ];
+    for (kind, rebuild, what) in rebuilds {
+        if report.storage.iter().any(|finding| finding.kind == kind) {
+            rebuild(storage)?;
+            println!("rebuilt {what} from the link graph");
+        }
     }
     if !report.acl_lines.is_empty() {
         storage.forget_acl_scan()?;

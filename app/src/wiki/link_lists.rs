@@ -1,9 +1,11 @@
 //! Views of the link graph: orphaned pages (nothing links to them), wanted pages (linked to, but
-//! missing) and wanted files (shown or linked with `attachment:`, not uploaded yet). "What links
-//! here" is part of the page view, and a file's users part of its history. The graph itself lives
-//! in storage, filled in on every save from the links markup finds; orphans and wanted pages are
-//! read from storage's `link_names`, a page at a time by name, so a page of either costs the same
-//! whatever the size of the wiki (the reader's rights are applied to what is read, as everywhere).
+//! missing), wanted files (shown or linked with `attachment:`, not uploaded yet) and every page
+//! that links to one (`/+backlinks/{Page}`). The first of those is part of the page view ("what
+//! links here"), and a file's users part of its history. The graph itself lives in storage, filled
+//! in on every save from the links markup finds; orphans and wanted pages are read from storage's
+//! `link_names`, backlinks from its `backlinks`, a page at a time by name, so a page of any of them
+//! costs the same whatever the size of the wiki or the number of links (the reader's rights are
+//! applied to what is read, as everywhere: a hidden page is neither listed nor counted).
 
 use std::collections::HashMap;
 
@@ -11,9 +13,12 @@ use gateway::Response;
 use http::StatusCode;
 use serde::Serialize;
 
+use crate::wiki::plumbing::access::Access;
 use crate::wiki::plumbing::layout::Layout;
-use crate::wiki::plumbing::name_pages::page_by_name;
+use crate::wiki::plumbing::name_pages::{page_by_name, page_by_name_within, MAX_EXAMINED};
+use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::filter_param;
+use crate::wiki::plumbing::urls::Urls;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Orphans one page of `/+orphans` shows.
@@ -21,6 +26,20 @@ const ORPHANS_PER_PAGE: usize = 200;
 
 /// Wanted pages one page of `/+wanted` shows.
 const WANTED_PER_PAGE: usize = 200;
+
+/// Backlinks one page of `/+backlinks/{Page}` shows, as many as a page of orphans.
+const BACKLINKS_PER_PAGE: usize = 200;
+
+#[derive(Serialize)]
+struct BacklinksView {
+    #[serde(flatten)]
+    layout: Layout,
+    backlinks: Vec<PageRow>,
+    /// No backlink to show on this page or after it.
+    empty: bool,
+    next_url: Option<String>,
+    first_url: Option<String>,
+}
 
 #[derive(Serialize)]
 struct OrphansView {
@@ -37,6 +56,17 @@ struct OrphansView {
 struct PageRow {
     name: String,
     url: String,
+}
+
+/// A link to each page of `names`.
+fn page_rows(urls: &Urls, names: Vec<String>) -> Vec<PageRow> {
+    names
+        .into_iter()
+        .map(|name| PageRow {
+            url: urls.page_text(&name),
+            name,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -90,17 +120,63 @@ impl Wiki {
         let view = OrphansView {
             layout: self.layout(exchange, "Orphaned pages", None),
             empty: names.is_empty() && next.is_none(),
-            orphans: names
-                .into_iter()
-                .map(|name| PageRow {
-                    url: urls.page_text(&name),
-                    name,
-                })
-                .collect(),
+            orphans: page_rows(urls, names),
             next_url: next.map(|after| urls.orphans(Some(&after))),
             first_url: after.is_some().then(|| urls.orphans(None)),
         };
         self.html(StatusCode::OK, "orphans.html", view)
+    }
+
+    /// `/+backlinks/{Page}`: the pages whose current revision links to `name` that the reader may
+    /// read, by name, a page at a time (`?after=`, `name_pages`). A page that does not exist has
+    /// its backlinks too: those are what want it.
+    pub(crate) fn backlinks(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+    ) -> Result<Response, WikiError> {
+        let after = filter_param(exchange.query()?.get("after"), "after")?;
+        let access = self.access(&exchange.viewer)?;
+        let (names, next) = self.readable_backlinks(
+            &access,
+            name,
+            after.clone(),
+            BACKLINKS_PER_PAGE,
+            MAX_EXAMINED,
+        )?;
+        let urls = &exchange.urls;
+        let view = BacklinksView {
+            layout: self.layout(exchange, &format!("Pages that link to {name}"), Some(name)),
+            empty: names.is_empty() && next.is_none(),
+            backlinks: page_rows(urls, names),
+            next_url: next.map(|after| urls.backlinks(name, Some(&after))),
+            first_url: after.is_some().then(|| urls.backlinks(name, None)),
+        };
+        self.html(StatusCode::OK, "backlinks.html", view)
+    }
+
+    /// Up to `per_page` pages the reader may read whose current revision links to `name`, after
+    /// the name `after`, by name, reading at most `max_examined` names; and the cursor of the
+    /// next page, if there may be one (`name_pages::page_by_name_within`). For the page view's
+    /// first backlinks and for `/+backlinks/{Page}`.
+    pub(crate) fn readable_backlinks(
+        &self,
+        access: &Access<'_>,
+        name: &PageName,
+        after: Option<String>,
+        per_page: usize,
+        max_examined: usize,
+    ) -> Result<(Vec<String>, Option<String>), WikiError> {
+        page_by_name_within(
+            after,
+            per_page,
+            max_examined,
+            |after, limit| {
+                let names = self.storage.backlinks_from(name.as_str(), after, limit)?;
+                Ok(names.into_iter().map(|name| (name, true)).collect())
+            },
+            |source| access.can_read(source),
+        )
     }
 
     /// `/+wanted`, by name, a page at a time (`?after=`, `name_pages`), each with how many pages

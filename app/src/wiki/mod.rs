@@ -150,6 +150,7 @@ impl Wiki {
             Route::Revert(name) => self.revert(exchange, &name),
             Route::Blame(name) => self.blame(exchange, &name),
             Route::Info(name) => self.info(exchange, &name),
+            Route::Backlinks(name) => self.backlinks(exchange, &name),
             Route::Rename(name) if posting => self.rename(exchange, &name),
             Route::Rename(name) => self.rename_form(exchange, &name),
             Route::Delete(name) if posting => self.delete(exchange, &name),

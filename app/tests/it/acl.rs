@@ -350,6 +350,7 @@ fn page_targets(page: &str) -> Vec<String> {
         format!("/+diff/{page}"),
         format!("/+blame/{page}"),
         format!("/+info/{page}"),
+        format!("/+backlinks/{page}"),
         format!("/+feed/atom/{page}"),
         format!("/+feed/rss/{page}"),
         format!("/+rename/{page}"),
@@ -374,6 +375,7 @@ fn listing_targets() -> Vec<String> {
         "/+feed/atom",
         "/+feed/rss",
         "/PublicPage",
+        "/+backlinks/PublicPage",
         "/+orphans",
         "/+wanted",
         "/+index",
@@ -474,6 +476,16 @@ fn run_matrix(gw: &dyn Gateway) {
                     page.name,
                     index.text()
                 );
+                // Every other page links to the public one: its backlinks name it to its readers.
+                if page.name != "PublicPage" {
+                    let backlinks = browser.get("/+backlinks/PublicPage");
+                    assert!(
+                        backlinks.text().contains(&format!(">{}</a>", page.name)),
+                        "{role:?} sees {} link to PublicPage: {}",
+                        page.name,
+                        backlinks.text()
+                    );
+                }
                 let search = browser.get(&format!("/+search?q={}", page.secrets[1]));
                 assert!(
                     search.text().contains(page.name),
@@ -642,6 +654,53 @@ fn the_index_reads_a_bounded_number_of_names_for_a_reader_who_sees_few() {
         .get("/+index?prefix=Many%2F&count=3")
         .text()
         .contains(">Many/00002</a>"));
+}
+
+/// Backlinks a reader may not read are neither listed nor counted: a page linked from two public
+/// pages and sixty that only accounts may read shows an anonymous reader the two, with no link to
+/// more and no pager, as if the sixty were not there; an account sees the first fifty and the link
+/// to the rest.
+#[test]
+fn backlinks_a_reader_may_not_read_are_neither_listed_nor_counted() {
+    let data = data_dir();
+    let closed = (0..60).map(|i| {
+        let text = "#acl Known:read\nSee [[Target]].\n";
+        (format!("Closed{i:02}"), text.to_owned())
+    });
+    let open = ["Target", "OpenA", "OpenZ"].map(|page| {
+        let text = if page == "Target" {
+            "Linked to.\n"
+        } else {
+            "See [[Target]].\n"
+        };
+        (page.to_owned(), text.to_owned())
+    });
+    store_pages(data.path(), closed.chain(open));
+    let wiki = InProcess::start_in(data);
+    let anonymous = Browser::new(&wiki);
+    for target in ["/Target", "/+backlinks/Target"] {
+        let response = anonymous.get(target);
+        assert_eq!(response.status, StatusCode::OK, "{target}");
+        let html = response.text();
+        assert!(
+            html.contains(">OpenA</a>") && html.contains(">OpenZ</a>"),
+            "{target}: {html}"
+        );
+        assert!(!html.contains("Closed"), "{target}: {html}");
+        assert!(!html.contains("after="), "{target}: {html}");
+        assert!(
+            !html.contains("All pages that link here"),
+            "{target}: {html}"
+        );
+        assert!(!html.contains("rel=\"next\""), "{target}: {html}");
+    }
+    let known = as_user(&wiki, "kim");
+    let view = known.get("/Target").text();
+    assert!(view.contains(">Closed49</a>"), "{view}");
+    assert!(!view.contains(">Closed50</a>"), "{view}");
+    assert!(view.contains("All pages that link here"), "{view}");
+    let listing = known.get("/+backlinks/Target").text();
+    assert!(listing.contains(">Closed59</a>") && listing.contains(">OpenZ</a>"));
 }
 
 /// What ACLs cost per request: a wiki of 10 000 pages, 100 of them with an `#acl` line, served

@@ -510,7 +510,8 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
              JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev ORDER BY p.name LIMIT 1);
          INSERT INTO revision_acls (revision_id, acl) VALUES ((SELECT MIN(id) FROM revisions), 'All:read');
          UPDATE acl_scan SET upto = (SELECT MAX(id) FROM revisions);
-         INSERT OR REPLACE INTO link_names (name, live, sources) VALUES ('NoSuchName', 0, 3);",
+         INSERT OR REPLACE INTO link_names (name, live, sources) VALUES ('NoSuchName', 0, 3);
+         INSERT INTO backlinks (target, source) VALUES ('NoSuchTarget', 'NoSuchSource');",
     );
     let first = first_text(
         data.path(),
@@ -531,12 +532,17 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
         said.contains("NoSuchName: its count of incoming links"),
         "{said}"
     );
+    assert!(
+        said.contains("NoSuchTarget: the pages recorded as linking to it"),
+        "{said}"
+    );
     assert!(text(&found.stderr).contains("--repair"));
 
     let repaired = quire(&["--data", data_arg, "check", "--repair"], &[]);
     assert!(repaired.status.success(), "{}", text(&repaired.stderr));
     assert!(text(&repaired.stdout).contains("all is well now"));
     assert!(text(&repaired.stdout).contains("rebuilt the names behind orphans and wanted pages"));
+    assert!(text(&repaired.stdout).contains("rebuilt the backlinks by name"));
     let again = quire(&["--data", data_arg, "check"], &[]);
     assert!(again.status.success(), "{}", text(&again.stdout));
 }

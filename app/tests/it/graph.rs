@@ -84,6 +84,45 @@ fn wanted_pages_come_a_page_at_a_time_by_name_with_their_counts() {
 }
 
 #[test]
+fn backlinks_come_a_page_at_a_time_by_name_until_every_one_is_listed() {
+    let data = TempDir::new().unwrap();
+    {
+        let storage = Storage::open(&data.path().join("wiki.sqlite3")).unwrap();
+        plain_save(&storage, "Target", "Linked to.");
+        for i in 0..450 {
+            plain_save(&storage, &format!("Linker{i:03}"), "See [[Target]].");
+        }
+    }
+    let client = app(data.path());
+    let view = client.get("/Target").text();
+    assert!(view.contains(">Linker049</a>"), "{view}");
+    assert!(!view.contains(">Linker050</a>"), "{view}");
+    assert!(view.contains("href=\"/+backlinks/Target\""), "{view}");
+    let mut listed: Vec<String> = Vec::new();
+    let mut pages = 0;
+    let mut next = Some("/+backlinks/Target".to_owned());
+    while let Some(target) = next {
+        let html = client.get(&target).text();
+        pages += 1;
+        assert!(pages <= 3, "{target}: {html}");
+        listed.extend(
+            html.split(">Linker")
+                .skip(1)
+                .filter_map(|rest| rest.split('<').next())
+                .map(|number| format!("Linker{number}")),
+        );
+        // The pager's link (the theme picker's links carry the cursor too).
+        next = html.split_once("\" rel=\"next\"").map(|(before, _)| {
+            let href = before.rsplit("href=\"").next().unwrap_or_default();
+            href.replace("&amp;", "&")
+        });
+    }
+    let expected: Vec<String> = (0..450).map(|i| format!("Linker{i:03}")).collect();
+    assert_eq!(listed, expected);
+    assert_eq!(pages, 3);
+}
+
+#[test]
 fn page_views_fill_the_render_cache_unless_it_is_off() {
     for (setting, expected) in [("", 1), ("render_cache = false\n", 0)] {
         let data = TempDir::new().unwrap();

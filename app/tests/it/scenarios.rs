@@ -40,6 +40,7 @@ macro_rules! for_each_scenario {
             links_turn_red_when_the_target_is_deleted,
             unchanged_page_is_304,
             orphans_and_wanted_pages,
+            a_page_shows_its_first_backlinks_and_lists_the_rest,
             interwiki_and_code_highlighting,
             diff_views_blame_and_info,
             revert_restores_an_old_revision,
@@ -792,6 +793,75 @@ pub fn orphans_and_wanted_pages(gw: &dyn Gateway) {
         recent.contains(&format!("href=\"{}/+orphans\"", gw.mount())),
         "{recent}"
     );
+}
+
+/// Issue 16: a page view shows the first 50 pages that link to it, by name, and links to
+/// `/+backlinks/{Page}`, which lists them all a page at a time (`?after=`, as `/+orphans`).
+pub fn a_page_shows_its_first_backlinks_and_lists_the_rest(gw: &dyn Gateway) {
+    let mount = gw.mount().to_owned();
+    // Logged in: 53 anonymous saves from one address would meet the hourly limit.
+    let linker = Browser::new(gw);
+    assert_status(
+        &register(&linker, "backlinker", "backlinker's password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(
+        &linker.save_page("Backlinked", "Linked from many pages.\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    for i in 0..53 {
+        let page = format!("Backlinker{i:02}");
+        assert_status(
+            &linker.save_page(&page, "See [[Backlinked]].\n", None),
+            StatusCode::SEE_OTHER,
+        );
+    }
+    let linked_from = |html: &str, i: usize| html.contains(&format!(">Backlinker{i:02}</a>"));
+
+    let view = gw.get("/Backlinked");
+    assert_status(&view, StatusCode::OK);
+    let view = view.text();
+    assert!((0..50).all(|i| linked_from(&view, i)), "{view}");
+    assert!(!(50..53).any(|i| linked_from(&view, i)), "{view}");
+    let all = href_of(&view, "All pages that link here")
+        .unwrap_or_else(|| panic!("no link to every backlink: {view}"));
+    assert_eq!(all, format!("{mount}/+backlinks/Backlinked"));
+
+    let listing = gw.get(all.strip_prefix(&mount).unwrap());
+    assert_status(&listing, StatusCode::OK);
+    let listing = listing.text();
+    assert!((0..53).all(|i| linked_from(&listing, i)), "{listing}");
+    assert!(href_of(&listing, "More pages").is_none(), "{listing}");
+    assert!(href_of(&listing, "First pages").is_none(), "{listing}");
+
+    // After a name: the names after it, and the way back to the first.
+    let rest = gw.get("/+backlinks/Backlinked?after=Backlinker49");
+    assert_status(&rest, StatusCode::OK);
+    let rest = rest.text();
+    assert!(!(0..50).any(|i| linked_from(&rest, i)), "{rest}");
+    assert!((50..53).all(|i| linked_from(&rest, i)), "{rest}");
+    assert_eq!(
+        href_of(&rest, "First pages"),
+        Some(format!("{mount}/+backlinks/Backlinked").as_str())
+    );
+    let past = gw.get("/+backlinks/Backlinked?after=Backlinker52").text();
+    assert!(past.contains("No more pages link here."), "{past}");
+
+    // A page with few backlinks shows them all, with no link to the listing.
+    let one = gw.get("/Backlinker00").text();
+    assert!(href_of(&one, "All pages that link here").is_none(), "{one}");
+    let none = gw.get("/+backlinks/Backlinker00");
+    assert_status(&none, StatusCode::OK);
+    assert!(
+        none.text().contains("No page links here."),
+        "{}",
+        none.text()
+    );
+
+    // A cursor that cannot be a name is a clear 400, as on `/+orphans`.
+    let bad = gw.get("/+backlinks/Backlinked?after=a%0Ab");
+    assert_status(&bad, StatusCode::BAD_REQUEST);
+    assert!(bad.text().contains("after"), "{}", bad.text());
 }
 
 pub fn interwiki_and_code_highlighting(gw: &dyn Gateway) {

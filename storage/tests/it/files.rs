@@ -666,6 +666,9 @@ fn an_upgraded_database_asks_for_its_links_again() {
          DROP TRIGGER link_names_link_added; DROP TRIGGER link_names_link_removed;
          DROP TRIGGER link_names_page_added; DROP TRIGGER link_names_page_changed;
          DROP TRIGGER link_names_page_removed; DROP TABLE link_names;
+         DROP TRIGGER backlinks_link_added; DROP TRIGGER backlinks_link_removed;
+         DROP TRIGGER backlinks_page_added; DROP TRIGGER backlinks_page_changed;
+         DROP TRIGGER backlinks_page_removed; DROP TABLE backlinks;
          PRAGMA user_version = 13;",
     )
     .unwrap();

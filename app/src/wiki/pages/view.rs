@@ -13,6 +13,20 @@ use crate::wiki::plumbing::respond::typed_response;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
+/// Backlinks a page view shows, the first by name; past them it links to `/+backlinks/{Page}`.
+///
+/// Fifty names are about a screen at the foot of a page, and more than most pages have (a page of
+/// the scale bench's wikis has three on average); past that the list is a listing in its own
+/// right, with pages of its own. Reading them is one range scan of 51 rows of storage's
+/// `backlinks` and as many ACL checks, so a page with 10 000 backlinks is drawn at the cost of one
+/// with 51.
+const VIEW_BACKLINKS: usize = 50;
+
+/// The most backlinks a page view reads, shown or not: for a reader who may read few of a page's
+/// many backlinks, whose view then shows those among the first 500 and links to the listing, which
+/// pages on (each of its pages bounded as every listing's is, `name_pages`).
+const VIEW_BACKLINKS_EXAMINED: usize = 500;
+
 #[derive(Serialize)]
 struct PageView {
     #[serde(flatten)]
@@ -20,8 +34,10 @@ struct PageView {
     content_html: String,
     revision: RevisionInfo,
     history_rev_count: u64,
-    /// "What links here": pages whose current revision links to this one.
+    /// "What links here": the first pages whose current revision links to this one, by name.
     backlinks: Vec<Backlink>,
+    /// `/+backlinks/{Page}`, when more pages link here than `backlinks` shows.
+    backlinks_url: Option<String>,
     /// A one-off message after a redirect (say, that a save was merged with another).
     notice: Option<String>,
 }
@@ -81,16 +97,16 @@ impl Wiki {
             self.render_markdown(exchange, name, &revision.text)
         };
         let access = self.access(&exchange.viewer)?;
-        let backlinks = self
-            .storage
-            .backlinks(name.as_str())?
+        let (sources, more) =
+            self.readable_backlinks(&access, name, None, VIEW_BACKLINKS, VIEW_BACKLINKS_EXAMINED)?;
+        let backlinks = sources
             .into_iter()
-            .filter(|source| access.can_read(source))
             .map(|source| Backlink {
                 url: exchange.urls.page_text(&source),
                 name: source,
             })
             .collect();
+        let backlinks_url = more.is_some().then(|| exchange.urls.backlinks(name, None));
         let query = exchange.query()?;
         let merged = query.get("merged").and_then(|rev| rev.parse::<u64>().ok()).map(|rev| {
             format!("Someone else saved this page while you were editing. Your changes did not touch theirs, so both were merged and saved as revision {rev}.")
@@ -105,6 +121,7 @@ impl Wiki {
             notice,
             content_html,
             backlinks,
+            backlinks_url,
             history_rev_count: current.meta.rev,
             revision: RevisionInfo {
                 is_current,

@@ -1,13 +1,14 @@
-//! Listings paged by name (`/+index`, `/+orphans`, `/+wanted`): a cursor (`?after=`, the last name read) rather
-//! than an offset, so that a page is one range scan of storage's name index, and a bounded number of
-//! names read per page whatever the reader may see of them, so that no request walks the whole wiki.
+//! Listings paged by name (`/+index`, `/+orphans`, `/+wanted`, `/+backlinks/{Page}`, and the first
+//! backlinks a page view shows): a cursor (`?after=`, the last name read) rather than an offset, so
+//! that a page is one range scan of storage's name index, and a bounded number of names read per
+//! page whatever the reader may see of them, so that no request walks the whole wiki.
 
 use crate::wiki::WikiError;
 
 /// Names storage is asked for at a time.
 const BATCH: usize = 500;
 
-/// The most names one page reads, shown or not.
+/// The most names one page of a listing reads, shown or not.
 pub(crate) const MAX_EXAMINED: usize = 5000;
 
 /// One page of a listing: up to `per_page` names after `after` that `fetch` says belong (it gives
@@ -18,15 +19,34 @@ pub(crate) const MAX_EXAMINED: usize = 5000;
 pub(crate) fn page_by_name(
     after: Option<String>,
     per_page: usize,
+    fetch: impl FnMut(Option<&str>, usize) -> Result<Vec<(String, bool)>, WikiError>,
+    keep: impl Fn(&str) -> bool,
+) -> Result<(Vec<String>, Option<String>), WikiError> {
+    page_by_name_within(after, per_page, MAX_EXAMINED, fetch, keep)
+}
+
+/// [`page_by_name`], reading at most `max_examined` names instead of [`MAX_EXAMINED`]: for a part
+/// of another page (a page view's backlinks), which must cost less than a listing of its own.
+///
+/// The first read asks for one name more than the page shows, enough to fill it and to know
+/// whether another follows when the reader may read them all (the usual case: one short range
+/// scan); later reads, for readers some names are hidden from, ask for whole batches.
+pub(crate) fn page_by_name_within(
+    after: Option<String>,
+    per_page: usize,
+    max_examined: usize,
     mut fetch: impl FnMut(Option<&str>, usize) -> Result<Vec<(String, bool)>, WikiError>,
     keep: impl Fn(&str) -> bool,
 ) -> Result<(Vec<String>, Option<String>), WikiError> {
+    let max_examined = max_examined.max(1);
     let mut names: Vec<String> = Vec::new();
     let mut cursor = after;
     let mut examined = 0;
+    let mut batch_size = per_page.saturating_add(1).min(BATCH);
     loop {
-        let batch = fetch(cursor.as_deref(), BATCH)?;
-        let exhausted = batch.len() < BATCH;
+        let limit = batch_size.min(max_examined - examined);
+        let batch = fetch(cursor.as_deref(), limit)?;
+        let exhausted = batch.len() < limit;
         for (name, belongs) in batch {
             if belongs && keep(&name) {
                 if names.len() == per_page {
@@ -40,9 +60,10 @@ pub(crate) fn page_by_name(
         if exhausted {
             return Ok((names, None));
         }
-        if examined >= MAX_EXAMINED {
+        if examined >= max_examined {
             return Ok((names, cursor));
         }
+        batch_size = BATCH;
     }
 }
 
@@ -78,6 +99,52 @@ mod tests {
         let (names, next) = page_by_name(next, 100, fetch_from(&all), |_| true).unwrap();
         assert_eq!(names.first().map(String::as_str), Some("P000012"));
         assert_eq!(next, None);
+    }
+
+    #[test]
+    fn a_page_a_reader_sees_whole_is_one_read_of_one_name_more_than_it_shows() {
+        let all: Vec<(String, bool)> = listing(3000)
+            .into_iter()
+            .map(|(name, _)| (name, true))
+            .collect();
+        let mut reads = Vec::new();
+        let mut fetch = fetch_from(&all);
+        let (names, next) = page_by_name_within(
+            None,
+            5,
+            500,
+            |after, limit| {
+                reads.push(limit);
+                fetch(after, limit)
+            },
+            |_| true,
+        )
+        .unwrap();
+        assert_eq!(names.len(), 5);
+        assert!(next.is_some());
+        assert_eq!(reads, [6]);
+    }
+
+    #[test]
+    fn a_part_of_a_page_reads_no_more_than_its_own_bound() {
+        let all = listing(3000);
+        let mut read = 0;
+        let mut fetch = fetch_from(&all);
+        let (names, next) = page_by_name_within(
+            None,
+            5,
+            700,
+            |after, limit| {
+                let batch = fetch(after, limit)?;
+                read += batch.len();
+                Ok(batch)
+            },
+            |name| name == "P002001",
+        )
+        .unwrap();
+        assert!(names.is_empty());
+        assert_eq!(read, 700);
+        assert_eq!(next.as_deref(), Some("P000699"));
     }
 
     #[test]

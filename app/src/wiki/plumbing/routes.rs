@@ -42,6 +42,8 @@ pub enum Route {
     Blame(PageName),
     /// `/+info/{Page}`: revisions, authors, size, dates.
     Info(PageName),
+    /// `/+backlinks/{Page}`: every page that links to it, by name (`?after=`).
+    Backlinks(PageName),
     /// `/+rename/{Page}`: the form (GET) and the rename (POST).
     Rename(PageName),
     /// `/+delete/{Page}`: the confirmation (GET) and the deletion (POST).
@@ -132,6 +134,8 @@ pub enum Verb {
     Blame,
     /// [`Route::Info`].
     Info,
+    /// [`Route::Backlinks`].
+    Backlinks,
     /// [`Route::Rename`].
     Rename,
     /// [`Route::Delete`].
@@ -324,6 +328,7 @@ impl Route {
             Verb::Revert => page(rest).map(Route::Revert),
             Verb::Blame => page(rest).map(Route::Blame),
             Verb::Info => page(rest).map(Route::Info),
+            Verb::Backlinks => page(rest).map(Route::Backlinks),
             Verb::Rename => page(rest).map(Route::Rename),
             Verb::Delete => page(rest).map(Route::Delete),
             Verb::Undelete => page(rest).map(Route::Undelete),
@@ -394,6 +399,9 @@ impl Route {
             ),
             Route::Blame(name) => row(Some(Verb::Blame), PagePast(name, READ), Read, READS),
             Route::Info(name) => row(Some(Verb::Info), PagePast(name, READ), Read, READS),
+            // What links here is part of the page's view, which needs reading the page; the
+            // listing shows current links only (no past), each source filtered by its own ACL.
+            Route::Backlinks(name) => row(Some(Verb::Backlinks), Page(name, READ), Read, READS),
             Route::Rename(name) => row(
                 Some(Verb::Rename),
                 Page(name, READ_WRITE_DELETE),
@@ -521,6 +529,7 @@ impl Route {
             | Route::Revert(name)
             | Route::Blame(name)
             | Route::Info(name)
+            | Route::Backlinks(name)
             | Route::Rename(name)
             | Route::Delete(name)
             | Route::Undelete(name)
@@ -679,6 +688,10 @@ mod tests {
         );
         assert_eq!(Route::parse(b"/+blame/A").unwrap(), Route::Blame(name("A")));
         assert_eq!(Route::parse(b"/+info/A").unwrap(), Route::Info(name("A")));
+        assert_eq!(
+            Route::parse(b"/+backlinks/A/B").unwrap(),
+            Route::Backlinks(name("A/B"))
+        );
         assert_eq!(
             Route::parse(b"/+rename/A").unwrap(),
             Route::Rename(name("A"))

@@ -121,20 +121,26 @@ impl Urls {
 
     /// A page of the orphaned pages, after the name `after` (`None`: the first).
     pub fn orphans(&self, after: Option<&str>) -> String {
-        let pairs: Vec<String> = after
-            .map(|after| format!("after={}", query_value(after)))
-            .into_iter()
-            .collect();
-        with_query(self.to(&Route::Orphans), &pairs)
+        self.paged_by_name(&Route::Orphans, after)
     }
 
     /// A page of `/+wanted`, after the name `after`.
     pub fn wanted(&self, after: Option<&str>) -> String {
+        self.paged_by_name(&Route::Wanted, after)
+    }
+
+    /// A page of the pages that link to `name`, after the name `after` (`None`: the first).
+    pub fn backlinks(&self, name: &PageName, after: Option<&str>) -> String {
+        self.paged_by_name(&Route::Backlinks(name.clone()), after)
+    }
+
+    /// A page of a listing paged by name (`name_pages`), after the name `after`.
+    fn paged_by_name(&self, route: &Route, after: Option<&str>) -> String {
         let pairs: Vec<String> = after
             .map(|after| format!("after={}", query_value(after)))
             .into_iter()
             .collect();
-        with_query(self.to(&Route::Wanted), &pairs)
+        with_query(self.to(route), &pairs)
     }
 
     /// A page of the all-pages index: names starting with `query.prefix`, after `query.after`.
