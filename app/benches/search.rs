@@ -34,9 +34,11 @@ fn main() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["corpus", dir, pages] => corpus(Path::new(dir), pages.parse().expect("a page count")),
-        ["queries", dir] => queries(Path::new(dir)),
+        ["queries", dir, only @ ..] => queries(Path::new(dir), only),
         ["freshness", dir, quire] => freshness(Path::new(dir), Path::new(quire)),
-        [] => eprintln!("usage: search corpus DIR N | queries DIR | freshness DIR QUIRE_BINARY"),
+        [] => eprintln!(
+            "usage: search corpus DIR N | queries DIR [QUERY...] | freshness DIR QUIRE_BINARY"
+        ),
         other => panic!("unknown arguments {other:?}"),
     }
 }
@@ -317,9 +319,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn queries(dir: &Path) {
+fn queries(dir: &Path, only: &[&str]) {
     let index = SearchIndex::new(&dir.join("index"));
-    let set = query_set();
+    let set: Vec<String> = match only {
+        [] => query_set(),
+        only => only.iter().map(|q| q.to_string()).collect(),
+    };
     // Warm up: open the index, fault in the files a query touches.
     for q in &set {
         index.search(q, Visible::All, 0, 20).expect("search");
