@@ -30,15 +30,32 @@ use crate::config::Settings;
 #[derive(Debug, Parser)]
 #[command(name = "quire", version = VERSION, after_help = EXAMPLES)]
 pub struct Cli {
-    /// The data directory: database, quire.toml, theme overrides. Only `init`,
-    /// the first `serve`, `restore` and `import` create it; every other command
-    /// needs a wiki there [default: ./wiki-data].
-    #[arg(long, env = "QUIRE_DATA", global = true, value_name = "DIR")]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    #[expect(missing_docs, reason = "flattened: the flag has its own help")]
+    pub data: DataFlag,
 
     /// What to run; none detects the gateway a web server started quire as.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--data`: every command's, and what a `quire` started by a web server reads from
+/// `QUIRE_DATA` (see [`GlobalOptions::from_environment`]).
+#[derive(Debug, Default, Clone, Args)]
+pub struct DataFlag {
+    /// The data directory: database, quire.toml, theme overrides. Only `init`,
+    /// the first `serve`, `restore` and `import` create it; every other command
+    /// needs a wiki there [default: ./wiki-data].
+    // The id is not the field's name: a global argument shares its id with every subcommand's
+    // arguments, and `import` has a `path` of its own.
+    #[arg(
+        id = "data",
+        long = "data",
+        env = "QUIRE_DATA",
+        global = true,
+        value_name = "DIR"
+    )]
+    pub path: Option<PathBuf>,
 }
 
 /// What `--version` prints after the name: the release, and the commit it was built from
@@ -114,11 +131,15 @@ pub struct ServerFlags {
     pub max_upload: Option<u64>,
 }
 
-/// Just the server flags, for a `quire` a web server started with no command:
-/// they come from its `QUIRE_*` environment, as the same flags of a command would.
+/// Just the data directory and the server flags, for a `quire` a web server started: they come
+/// from its `QUIRE_*` environment, as the same flags of a command would. Its parser is a few
+/// arguments, not the whole command line's: building [`Cli`]'s, every subcommand with every flag
+/// and its help, is a tenth of the start of a process that answers one CGI request.
 #[derive(Debug, Parser)]
 #[command(name = "quire")]
 struct EnvironmentOnly {
+    #[command(flatten)]
+    data: DataFlag,
     #[command(flatten)]
     server: ServerFlags,
 }
@@ -127,6 +148,17 @@ impl ServerFlags {
     /// The flags that `QUIRE_MOUNT`, `QUIRE_DEBUG`, `QUIRE_MAX_BODY` and `QUIRE_MAX_UPLOAD` give.
     pub fn from_environment() -> Result<ServerFlags, clap::Error> {
         EnvironmentOnly::try_parse_from(["quire"]).map(|parsed| parsed.server)
+    }
+}
+
+impl GlobalOptions {
+    /// What a CGI program runs with: `QUIRE_DATA` and the [`ServerFlags`]' variables. A web
+    /// server may pass a query's words as arguments (RFC 3875 §4.4), so none are read.
+    pub fn from_environment() -> Result<GlobalOptions, clap::Error> {
+        EnvironmentOnly::try_parse_from(["quire"]).map(|parsed| GlobalOptions {
+            data: parsed.data.path,
+            server: parsed.server,
+        })
     }
 }
 
@@ -527,6 +559,19 @@ mod tests {
     }
 
     #[test]
+    fn the_data_directory_is_not_another_argument_of_the_same_name() {
+        let cli =
+            Cli::try_parse_from(["quire", "--data", "/tmp/w", "import", "moin19", "/srv/moin"])
+                .unwrap();
+        assert_eq!(cli.data.path, Some(PathBuf::from("/tmp/w")));
+        assert!(
+            matches!(cli.command, Some(Command::Import(ImportCommand::Moin19 { ref path, .. })) if path == &PathBuf::from("/srv/moin")),
+            "{:?}",
+            cli.command
+        );
+    }
+
+    #[test]
     fn parses_global_options_after_the_command() {
         let cli = Cli::try_parse_from([
             "quire",
@@ -537,7 +582,7 @@ mod tests {
             "/tmp/w",
         ])
         .unwrap();
-        assert_eq!(cli.data, Some(PathBuf::from("/tmp/w")));
+        assert_eq!(cli.data.path, Some(PathBuf::from("/tmp/w")));
         assert!(
             matches!(cli.command, Some(Command::Serve(ServeOptions { listen: Some(ref l), .. })) if l == "127.0.0.1:9")
         );

@@ -99,14 +99,14 @@ impl DataDir {
         let path = self.database_path();
         let storage = Storage::open_with(&path, options)
             .with_context(|| format!("could not open the wiki database {}", path.display()))?;
-        let fresh = storage
-            .is_empty()
+        let needed = storage
+            .setup_needed()
             .context("could not read the wiki database")?;
         // The settings are read only when links are to be recorded: not on an up-to-date wiki's
         // every CGI request.
-        if fresh || !storage.pages_missing_links(1)?.is_empty() {
+        if needed.no_pages || needed.links_missing {
             let markup = self.settings()?.render_options();
-            if fresh {
+            if needed.no_pages {
                 seed(&storage, &markup)
                     .context("could not write the help pages into the new wiki")?;
             }

@@ -15,25 +15,30 @@ use quire::commands::{self, Setup};
 use quire::config::ListenFlags;
 
 fn main() -> ExitCode {
-    let cli = match started_as_cgi() {
-        // A web server may pass a query's words as arguments (RFC 3875
-        // §4.4); as a CGI program only the environment counts.
-        true => Cli::try_parse_from(["quire", "cgi"]).unwrap_or_else(|err| err.exit()),
-        false => Cli::parse(),
-    };
-    let mode = match cli.command.clone() {
-        Some(command) => Mode::Command(command),
-        None if gateway::listener::stdin_is_listening_socket() => {
-            Mode::Spawned(ServerFlags::from_environment().unwrap_or_else(|err| err.exit()))
-        }
-        None => {
-            eprintln!(
-                "quire: no command given, and not started by a web server as CGI, FastCGI or SCGI.\n\
-                 To run the wiki on this machine: quire serve\n\
-                 For every command and option: quire --help"
-            );
-            return ExitCode::from(2);
-        }
+    let (data, mode) = if started_as_cgi() {
+        // As a CGI program only the environment counts (see `GlobalOptions::from_environment`).
+        let global = GlobalOptions::from_environment().unwrap_or_else(|err| err.exit());
+        let cgi = Command::Cgi(CgiOptions {
+            server: global.server,
+        });
+        (global.data, Mode::Command(cgi))
+    } else {
+        let cli = Cli::parse();
+        let mode = match cli.command {
+            Some(command) => Mode::Command(command),
+            None if gateway::listener::stdin_is_listening_socket() => {
+                Mode::Spawned(ServerFlags::from_environment().unwrap_or_else(|err| err.exit()))
+            }
+            None => {
+                eprintln!(
+                    "quire: no command given, and not started by a web server as CGI, FastCGI or SCGI.\n\
+                     To run the wiki on this machine: quire serve\n\
+                     For every command and option: quire --help"
+                );
+                return ExitCode::from(2);
+            }
+        };
+        (cli.data.path, mode)
     };
     if mode.runs_long() {
         quire::malloc_arenas::cap_by_starting_again();
@@ -43,15 +48,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match mode {
-        Mode::Command(command) => run(cli.data, command),
-        Mode::Spawned(server) => Setup::existing(
-            &GlobalOptions {
-                data: cli.data,
-                server,
-            },
-            ListenFlags::default(),
-        )
-        .and_then(|setup| commands::fastcgi::run_spawned(&setup)),
+        Mode::Command(command) => run(data, command),
+        Mode::Spawned(server) => {
+            Setup::existing(&GlobalOptions { data, server }, ListenFlags::default())
+                .and_then(|setup| commands::fastcgi::run_spawned(&setup))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,8 +53,8 @@ pub const MATCH_SHOWN_CHARS: usize = 80;
 #[derive(Debug)]
 pub struct BadContent {
     patterns: Vec<(String, Regex)>,
-    /// All of them at once, so a text that matches none is read once; `None` if the set would pass
-    /// the size limit, and then each pattern reads the text alone.
+    /// All of them at once, so a text that matches none is read once; `None` if there are none, or
+    /// if the set would pass the size limit, and then each pattern reads the text alone.
     any: Option<RegexSet>,
 }
 
@@ -103,6 +103,14 @@ impl BadContent {
     }
 
     fn from_compiled(patterns: Vec<(String, Regex)>) -> BadContent {
+        // No set for no patterns: building even an empty one costs every CGI process, which
+        // checks quire.toml's list at start, a regex compilation.
+        if patterns.is_empty() {
+            return BadContent {
+                patterns,
+                any: None,
+            };
+        }
         let any = RegexSetBuilder::new(patterns.iter().map(|(_, regex)| regex.as_str()))
             .case_insensitive(true)
             .size_limit(PATTERN_SIZE_LIMIT.saturating_mul(patterns.len().max(1)))

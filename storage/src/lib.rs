@@ -744,6 +744,27 @@ impl Storage {
         to_u64("page count", "", count)
     }
 
+    /// What the app must do before the wiki answers, read in one statement: an open of an
+    /// up-to-date wiki, which a CGI process makes for every request, reads nothing else. The
+    /// links part is [`pages_missing_links`](Self::pages_missing_links)'s partial index, probed
+    /// for one row.
+    pub fn setup_needed(&self) -> Result<SetupNeeded, StorageError> {
+        let conn = self.pool.get()?;
+        conn.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM pages),
+                    EXISTS (SELECT 1 FROM pages INDEXED BY pages_links_stale
+                            WHERE links_rev <> current_rev)",
+            [],
+            |row| {
+                Ok(SetupNeeded {
+                    no_pages: row.get(0)?,
+                    links_missing: row.get(1)?,
+                })
+            },
+        )
+        .map_err(doing("checking whether the wiki needs setting up"))
+    }
+
     /// Whether the wiki has no pages at all (the app then seeds its help pages).
     pub fn is_empty(&self) -> Result<bool, StorageError> {
         let conn = self.pool.get()?;
@@ -752,6 +773,16 @@ impl Storage {
         })
         .map_err(doing("checking whether the wiki is empty"))
     }
+}
+
+/// What [`Storage::setup_needed`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetupNeeded {
+    /// The wiki has no pages at all: the app seeds its help pages.
+    pub no_pages: bool,
+    /// Some page's current revision has no recorded links
+    /// ([`Storage::pages_missing_links`]): the app fills them in.
+    pub links_missing: bool,
 }
 
 /// The newest revision of a page that exists (not deleted), inside whatever transaction `conn` is in.

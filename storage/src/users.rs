@@ -381,9 +381,38 @@ pub fn name_key(name: &str) -> String {
 /// lowercased again because some prototypes are capitals (`0` reads as `O`). Two names with one skeleton can be told
 /// apart by no reader, so no new account may take an existing account's skeleton or a reserved word's.
 pub fn name_skeleton(name: &str) -> String {
-    unicode_security::skeleton(&name_key(name))
-        .collect::<String>()
-        .to_lowercase()
+    confusables::skeleton(&name_key(name)).to_lowercase()
+}
+
+/// UTS #39's confusable skeleton, from tables `build.rs` takes from the `unicode-security` crate:
+/// the same answers as its `skeleton`, without its table of 6 712 slices that the dynamic loader
+/// would fix up at the start of every process (see `build.rs`).
+mod confusables {
+    use unicode_normalization::UnicodeNormalization;
+
+    include!(concat!(env!("OUT_DIR"), "/confusables.rs"));
+
+    /// NFD of the text with each character replaced by what it reads as: the crate's
+    /// `skeleton(text)`. The table holds each character's own skeleton (its prototype, already
+    /// in NFD), and the final NFD puts the combining marks of neighbouring prototypes in order,
+    /// so the result is the same.
+    pub(super) fn skeleton(text: &str) -> String {
+        let mut mapped = String::with_capacity(text.len());
+        for c in text.nfd() {
+            match reads_as(c) {
+                Some(prototype) => mapped.push_str(prototype),
+                None => mapped.push(c),
+            }
+        }
+        mapped.nfd().collect()
+    }
+
+    /// The skeleton of `c`, a character that is its own NFD, if it is not `c` itself.
+    fn reads_as(c: char) -> Option<&'static str> {
+        let index = CHARS.binary_search(&u32::from(c)).ok()?;
+        let start = index.checked_sub(1).map_or(0, |before| ENDS[before]);
+        SKELETONS.get(start as usize..ENDS[index] as usize)
+    }
 }
 
 /// Migration 9: gives every account its skeleton, and its key under NFKC. A key another account holds
@@ -1154,6 +1183,33 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The skeleton as the `unicode-security` crate gives it, which `confusables` must match.
+    fn crate_skeleton(text: &str) -> String {
+        unicode_security::skeleton(text).collect()
+    }
+
+    #[test]
+    fn every_character_reads_as_the_crate_says() {
+        let differ: Vec<char> = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|c| {
+                let alone = c.to_string();
+                confusables::skeleton(&alone) != crate_skeleton(&alone)
+            })
+            .collect();
+        assert!(differ.is_empty(), "{differ:?}");
+    }
+
+    proptest! {
+        /// Strings of confusables, combining marks (whose order the final NFD fixes across
+        /// characters), precomposed letters, default ignorables and plain letters.
+        #[test]
+        fn strings_read_as_the_crate_says(text in "[a-zA-Z0-9аеорсхіІΟοＯ\u{300}-\u{36f}\u{1dc0}-\u{1dff}éÅǅﬁ\u{ad}\u{200b}-\u{200f}\u{fe00}-\u{fe0f}m|l1İı]{0,12}") {
+            prop_assert_eq!(confusables::skeleton(&text), crate_skeleton(&text));
+        }
+    }
 
     #[test]
     fn names_follow_the_rules() {

@@ -281,7 +281,7 @@ impl Themes {
             None => {
                 let (plain, hash) = asset::split_hashed(path)?;
                 let stored = theme.assets.get(&plain)?;
-                (stored, stored.hash == hash)
+                (stored, stored.hash() == hash)
             }
         };
         Some(StaticFile {
@@ -300,7 +300,7 @@ impl Themes {
         let stored = themes.get(theme)?.assets.get(path)?;
         Some(format!(
             "{theme}/{}",
-            asset::hashed_name(path, &stored.hash)
+            asset::hashed_name(path, stored.hash())
         ))
     }
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
@@ -23,10 +23,29 @@ enum Origin {
     Override(PathBuf),
 }
 
-/// One asset of a theme: its bytes and their content hash.
+/// One asset of a theme: its bytes and, once asked for, their content hash. Hashed when first
+/// named rather than when loaded: a process that answers one request (CGI) loads every theme, each
+/// with `default`'s scripts and styles, and names three assets of one of them.
 pub(crate) struct Stored {
     pub(crate) bytes: Cow<'static, [u8]>,
-    pub(crate) hash: String,
+    content_hash: ContentHash,
+    hash: OnceLock<String>,
+}
+
+impl Stored {
+    pub(crate) fn new(bytes: Cow<'static, [u8]>, content_hash: ContentHash) -> Stored {
+        Stored {
+            bytes,
+            content_hash,
+            hash: OnceLock::new(),
+        }
+    }
+
+    /// The content hash of the bytes, which the asset's URL carries.
+    pub(crate) fn hash(&self) -> &str {
+        self.hash
+            .get_or_init(|| checked_hash(self.content_hash, &self.bytes))
+    }
 }
 
 pub(crate) struct Theme {
@@ -51,8 +70,8 @@ pub enum Compile {
 }
 
 impl Theme {
-    /// Loads theme `name` from its layers (see the module docs), its assets hashed with
-    /// `content_hash`, its templates compiled as `compile` says.
+    /// Loads theme `name` from its layers (see the module docs), its assets to be hashed with
+    /// `content_hash` when first named, its templates compiled as `compile` says.
     pub(crate) fn load(
         name: &str,
         override_dir: Option<&Path>,
@@ -89,10 +108,7 @@ impl Theme {
         let assets: Arc<BTreeMap<String, Stored>> = Arc::new(
             assets
                 .into_iter()
-                .map(|(path, bytes)| {
-                    let hash = checked_hash(content_hash, &bytes);
-                    (path, Stored { bytes, hash })
-                })
+                .map(|(path, bytes)| (path, Stored::new(bytes, content_hash)))
                 .collect(),
         );
 
@@ -199,7 +215,7 @@ fn asset_url(
     let base = base.to_string();
     Ok(format!(
         "{base}/{theme}/{}",
-        hashed_name(path, &stored.hash)
+        hashed_name(path, stored.hash())
     ))
 }
 

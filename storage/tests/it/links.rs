@@ -49,6 +49,8 @@ fn backlinks_orphans_and_wanted_follow_current_revisions() {
 #[test]
 fn pages_saved_without_links_wait_to_be_filled_in() {
     let storage = Storage::open_in_memory().unwrap();
+    let needed = storage.setup_needed().unwrap();
+    assert!(needed.no_pages && !needed.links_missing, "{needed:?}");
     saved(&storage, edit("Old", "[[New]]", None, 1));
     linked(&storage, "Known", "x", &[]);
     let missing = storage.pages_missing_links(10).unwrap();
@@ -59,8 +61,13 @@ fn pages_saved_without_links_wait_to_be_filled_in() {
     assert_eq!(names, [("Old", 1)]);
     assert!(storage.wanted().unwrap().is_empty());
 
+    let needed = storage.setup_needed().unwrap();
+    assert!(needed.links_missing && !needed.no_pages, "{needed:?}");
+
     assert!(storage.set_links("Old", 1, &["New"]).unwrap());
     assert!(storage.pages_missing_links(10).unwrap().is_empty());
+    let needed = storage.setup_needed().unwrap();
+    assert!(!needed.links_missing && !needed.no_pages, "{needed:?}");
     assert_eq!(storage.wanted().unwrap(), [("New".to_owned(), 1)]);
     // Only the current revision takes links.
     assert!(!storage.set_links("Old", 2, &["X"]).unwrap());
