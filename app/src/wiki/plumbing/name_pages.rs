@@ -4,7 +4,7 @@
 
 use crate::wiki::WikiError;
 
-/// Names storage is asked for at a time.
+/// The most names storage is asked for at a time.
 const BATCH: usize = 500;
 
 /// The most names one page reads, shown or not.
@@ -25,8 +25,11 @@ pub(crate) fn page_by_name(
     let mut cursor = after;
     let mut examined = 0;
     loop {
-        let batch = fetch(cursor.as_deref(), BATCH)?;
-        let exhausted = batch.len() < BATCH;
+        // The rest of the page and one name more, which says whether a page follows: no name is
+        // read in vain when the reader sees them all, and each name read costs its row of the page.
+        let wanted = (per_page + 1 - names.len()).min(BATCH);
+        let batch = fetch(cursor.as_deref(), wanted)?;
+        let exhausted = batch.len() < wanted;
         for (name, belongs) in batch {
             if belongs && keep(&name) {
                 if names.len() == per_page {
@@ -78,6 +81,28 @@ mod tests {
         let (names, next) = page_by_name(next, 100, fetch_from(&all), |_| true).unwrap();
         assert_eq!(names.first().map(String::as_str), Some("P000012"));
         assert_eq!(next, None);
+    }
+
+    #[test]
+    fn a_page_reads_one_name_more_than_it_shows_when_every_name_shows() {
+        let asked = |all: &[(String, bool)]| {
+            let asked = std::cell::RefCell::new(Vec::new());
+            let fetch = |after: Option<&str>, limit| {
+                asked.borrow_mut().push(limit);
+                fetch_from(all)(after, limit)
+            };
+            let (names, next) = page_by_name(None, 200, fetch, |_| true).unwrap();
+            assert_eq!(names.len(), 200);
+            assert!(next.is_some());
+            asked.into_inner()
+        };
+        let every: Vec<(String, bool)> = listing(3000)
+            .into_iter()
+            .map(|(name, _)| (name, true))
+            .collect();
+        assert_eq!(asked(&every), [201]);
+        // One name in three belongs: after each batch, what the page still lacks and one more.
+        assert_eq!(asked(&listing(3000))[..3], [201, 134, 90]);
     }
 
     #[test]
