@@ -1,7 +1,7 @@
 //! Checking the database against itself, for `quire check` and the fault-injection tests: the file
 //! is whole, every revision is there once and in order and decodes, and what storage keeps beside the
-//! revision log (the blame records, the names behind orphans and wanted pages) agrees with a rebuild
-//! from it.
+//! revision log (the blame records, the names behind orphans and wanted pages, each page's newest
+//! change) agrees with a rebuild from it.
 //!
 //! The link graph and the ACL lines are derived from texts by the app, which reads Markdown; storage
 //! hands out what it recorded ([`Storage::recorded_links`], [`Storage::recorded_acl_lines`]) and the
@@ -41,6 +41,9 @@ pub enum FindingKind {
     /// The names behind orphans and wanted pages (`link_names`) disagree with the link graph:
     /// [`Storage::rebuild_link_names`] builds them again.
     StaleLinkNames,
+    /// A page's newest change, which recent changes under a prefix start from, is not its newest
+    /// revision: [`Storage::rebuild_last_changes`] sets them again.
+    StaleLastChange,
 }
 
 impl Finding {
@@ -73,6 +76,7 @@ impl Storage {
             integrity(&conn, &mut found)?;
             numbering(&conn, &mut found)?;
             link_names(&conn, &mut found)?;
+            last_changes(&conn, &mut found)?;
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
@@ -205,6 +209,19 @@ fn link_names(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), Storage
             page: Some(name),
             problem: "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages".to_owned(),
             kind: FindingKind::StaleLinkNames,
+        });
+    }
+    Ok(())
+}
+
+/// Each page's newest change against its revisions; a few named.
+fn last_changes(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
+    for name in crate::recent::stale_last_changes(conn, 20)? {
+        found.push(Finding {
+            page: Some(name),
+            problem: "its newest change is recorded wrong for recent changes under a prefix"
+                .to_owned(),
+            kind: FindingKind::StaleLastChange,
         });
     }
     Ok(())

@@ -59,7 +59,7 @@ pub fn run(setup: &Setup, options: &CheckOptions) -> anyhow::Result<()> {
     }
     if !options.repair {
         anyhow::bail!(
-            "quire check found {} problems; `quire check --repair` rebuilds the blame records, links, link counts and ACL lines (derived data); a damaged database file or revision needs `quire restore` from a backup",
+            "quire check found {} problems; `quire check --repair` rebuilds the blame records, links, link counts, pages' newest changes and ACL lines (derived data); a damaged database file or revision needs `quire restore` from a backup",
             report.storage.len() + report.links.len() + report.acl_lines.len()
         );
     }
@@ -170,13 +170,27 @@ fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
         println!("recorded the links of {} pages again", report.links.len());
     }
     // After the links: the counts follow the graph as repaired (the triggers kept them through it).
-    if report
-        .storage
-        .iter()
-        .any(|finding| finding.kind == FindingKind::StaleLinkNames)
-    {
-        storage.rebuild_link_names()?;
-        println!("rebuilt the names behind orphans and wanted pages from the link graph");
+    let rebuilt: [(
+        FindingKind,
+        fn(&Storage) -> Result<(), storage::StorageError>,
+        &str,
+    ); 2] = [
+        (
+            FindingKind::StaleLinkNames,
+            Storage::rebuild_link_names,
+            "rebuilt the names behind orphans and wanted pages from the link graph",
+        ),
+        (
+            FindingKind::StaleLastChange,
+            Storage::rebuild_last_changes,
+            "set each page's newest change for recent changes again from its revisions",
+        ),
+    ];
+    for (kind, rebuild, done) in rebuilt {
+        if report.storage.iter().any(|finding| finding.kind == kind) {
+            rebuild(storage)?;
+            println!("{done}");
+        }
     }
     if !report.acl_lines.is_empty() {
         storage.forget_acl_scan()?;

@@ -467,7 +467,8 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
              JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev ORDER BY p.name LIMIT 1);
          INSERT INTO revision_acls (revision_id, acl) VALUES ((SELECT MIN(id) FROM revisions), 'All:read');
          UPDATE acl_scan SET upto = (SELECT MAX(id) FROM revisions);
-         INSERT OR REPLACE INTO link_names (name, live, sources) VALUES ('NoSuchName', 0, 3);",
+         INSERT OR REPLACE INTO link_names (name, live, sources) VALUES ('NoSuchName', 0, 3);
+         UPDATE pages SET last_change = 0 WHERE id = (SELECT MIN(id) FROM pages);",
     );
     let first = first_text(
         data.path(),
@@ -488,12 +489,18 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
         said.contains("NoSuchName: its count of incoming links"),
         "{said}"
     );
+    let oldest = first_text(data.path(), "SELECT name FROM pages ORDER BY id LIMIT 1");
+    assert!(
+        said.contains(&format!("{oldest}: its newest change is recorded wrong")),
+        "{said}"
+    );
     assert!(text(&found.stderr).contains("--repair"));
 
     let repaired = quire(&["--data", data_arg, "check", "--repair"], &[]);
     assert!(repaired.status.success(), "{}", text(&repaired.stderr));
     assert!(text(&repaired.stdout).contains("all is well now"));
     assert!(text(&repaired.stdout).contains("rebuilt the names behind orphans and wanted pages"));
+    assert!(text(&repaired.stdout).contains("set each page's newest change"));
     let again = quire(&["--data", data_arg, "check"], &[]);
     assert!(again.status.success(), "{}", text(&again.stdout));
 }

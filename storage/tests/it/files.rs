@@ -666,6 +666,8 @@ fn an_upgraded_database_asks_for_its_links_again() {
          DROP TRIGGER link_names_link_added; DROP TRIGGER link_names_link_removed;
          DROP TRIGGER link_names_page_added; DROP TRIGGER link_names_page_changed;
          DROP TRIGGER link_names_page_removed; DROP TABLE link_names;
+         DROP TRIGGER pages_last_change; DROP INDEX pages_listed_by_name;
+         DROP INDEX pages_by_last_change; ALTER TABLE pages DROP COLUMN last_change;
          PRAGMA user_version = 13;",
     )
     .unwrap();
