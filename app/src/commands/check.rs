@@ -145,6 +145,14 @@ fn acl_lines_that_disagree(storage: &Storage) -> anyhow::Result<Vec<(String, u64
     Ok(found)
 }
 
+/// A kind of derived data storage rebuilds whole: what finds it wrong, what rebuilds it, what to
+/// say when it has.
+type Rebuild = (
+    FindingKind,
+    fn(&Storage) -> Result<(), storage::StorageError>,
+    &'static str,
+);
+
 /// Rebuilds what the report found wrong, saying so.
 fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
     // Only what the check found: each blame record was rebuilt once already to be compared.
@@ -170,11 +178,7 @@ fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
         println!("recorded the links of {} pages again", report.links.len());
     }
     // After the links: the counts follow the graph as repaired (the triggers kept them through it).
-    let rebuilt: [(
-        FindingKind,
-        fn(&Storage) -> Result<(), storage::StorageError>,
-        &str,
-    ); 2] = [
+    let rebuilt: [Rebuild; 2] = [
         (
             FindingKind::StaleLinkNames,
             Storage::rebuild_link_names,

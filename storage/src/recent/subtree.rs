@@ -92,6 +92,9 @@ pub(crate) const REACH: Reach = Reach {
     window: 2_000,
 };
 
+/// Room made ahead for heads and rows: a page's worth; a caller may ask for "all" with a huge limit.
+const PREALLOCATED: usize = 1_000;
+
 /// Which changes: those below `before` to pages under `prefix` (not empty), by `author` if given.
 pub(crate) struct Filter<'a> {
     pub(crate) prefix: &'a str,
@@ -254,7 +257,7 @@ impl Newest {
     fn new(limit: usize) -> Newest {
         Newest {
             limit,
-            heads: BinaryHeap::with_capacity(limit + 1),
+            heads: BinaryHeap::with_capacity(limit.min(PREALLOCATED) + 1),
         }
     }
 
@@ -407,7 +410,7 @@ fn merge(
         queue.push((head.change, place));
         waiting.push(None);
     }
-    let mut found = Vec::with_capacity(filter.limit);
+    let mut found = Vec::with_capacity(filter.limit.min(PREALLOCATED));
     while found.len() < filter.limit {
         let Some((change, place)) = queue.pop() else {
             break;
@@ -532,6 +535,9 @@ mod tests {
             let (next, _) = list(&storage, first[1].0 as i64, 2, reach);
             assert_eq!(names(&next), ["Team/Old"]);
         }
+        // Any number of them: all three.
+        let (all, _) = list(&storage, i64::MAX, usize::MAX, REACH);
+        assert_eq!(names(&all), ["Team/New", "Team/Older", "Team/Old"]);
         let (_, small) = list(&storage, i64::MAX, 2, REACH);
         let (_, unsettled) = list(&storage, i64::MAX, 2, large(10));
         let (_, paging) = list(&storage, 2, 2, large(10));
