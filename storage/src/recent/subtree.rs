@@ -262,6 +262,9 @@ impl Newest {
     }
 
     fn offer(&mut self, head: Head) {
+        if self.all_newer_than(head.change) {
+            return;
+        }
         self.heads.push(Reverse(head));
         if self.heads.len() > self.limit {
             self.heads.pop();
