@@ -467,7 +467,16 @@ impl Storage {
         self.rebuild_derived(backlinks::rebuild, "rebuilding the backlinks")
     }
 
-    /// Runs `rebuild` (a table derived from the link graph filled again) in one write transaction.
+    /// Sets each page's newest change from its revisions again (mends a
+    /// [`FindingKind::StaleLastChange`]).
+    pub fn rebuild_last_changes(&self) -> Result<(), StorageError> {
+        self.rebuild_derived(
+            recent::rebuild_last_changes,
+            "setting the pages' newest changes",
+        )
+    }
+
+    /// Runs `rebuild` (derived data filled again from the source of truth) in one write transaction.
     fn rebuild_derived(
         &self,
         rebuild: fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
@@ -567,9 +576,10 @@ impl Storage {
             .map_err(doing("counting revisions"))?;
         to_u64("revision count", name, count)
     }
+
     /// Up to `limit` names of live pages that start with `prefix`, in name order, after the name
     /// `after` (`None`: from the first): the all-pages index, a page of it at a time. One range
-    /// scan of the name index, whatever the wiki's size.
+    /// scan of an index by name, whatever the wiki's size.
     pub fn page_names_from(
         &self,
         prefix: &str,
@@ -585,11 +595,7 @@ impl Storage {
         };
         let conn = self.pool.get()?;
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT name FROM pages
-                 WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (?3 IS NULL OR name > ?3)
-                 ORDER BY name LIMIT ?4",
-            )
+            .prepare_cached(PAGE_NAMES_FROM)
             .map_err(doing("listing pages"))?;
         let names = stmt
             .query_map(params![start, end, after, sql_count(limit)], |row| {
@@ -826,6 +832,12 @@ pub(crate) fn load_revision(
         .map_err(doing("reading a revision"))?;
     row.map(|row| row.decode(conn)).transpose()
 }
+
+/// Live page names in `?1..?2` after `?3`, by name: a range of the index that holds each page's name
+/// and deleted flag, read from the index alone.
+pub(crate) const PAGE_NAMES_FROM: &str = "SELECT name FROM pages INDEXED BY pages_listed_by_name
+     WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (?3 IS NULL OR name > ?3)
+     ORDER BY name LIMIT ?4";
 
 /// LIMIT and OFFSET as SQLite takes them; anything beyond `i64::MAX` means "all".
 pub(crate) fn sql_count(n: usize) -> i64 {

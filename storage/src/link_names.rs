@@ -23,7 +23,8 @@ use rusqlite::{params, Connection};
 
 use crate::error::{doing, StorageError};
 
-/// The table, its indexes and the triggers that keep it (migration 18).
+/// The table, its indexes and the triggers that keep it (migration 18; migration 21 puts `sources`
+/// in the wanted names' index, so that a page of them is read from the index alone).
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE link_names (
     name    TEXT PRIMARY KEY,
@@ -180,7 +181,7 @@ const WANTED_FROM: &str = "SELECT name, sources FROM link_names INDEXED BY link_
 
 #[cfg(test)]
 mod tests {
-    use crate::page_acls::tests::full_scan_steps;
+    use crate::page_acls::tests::{full_scan_steps, query_plan};
     use crate::{Save, Storage};
 
     /// 300 pages, each linking to the next, to itself and to a missing page, but for every 30th,
@@ -231,6 +232,9 @@ mod tests {
             full_scan_steps(&storage, super::WANTED_FROM, &[&"Missing100", &2_i64]),
             0
         );
+        // Read from the indexes alone: no row of the table sought.
+        let plan = query_plan(&storage, super::WANTED_FROM);
+        assert!(plan.contains("COVERING INDEX link_names_wanted"), "{plan}");
         let conn = storage.pool.get().unwrap();
         assert!(super::disagreeing(&conn, 10).unwrap().is_empty());
     }

@@ -201,6 +201,19 @@ pub(crate) mod tests {
         stmt.get_status(status)
     }
 
+    /// SQLite's plan for `sql`, a line per step (`SEARCH t USING COVERING INDEX i (a=?)`).
+    pub(crate) fn query_plan(storage: &Storage, sql: &str) -> String {
+        let conn = storage.pool.get().unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Parameters left unbound: the plan does not depend on them.
+        let mut rows = stmt.raw_query();
+        let mut lines = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            lines.push(row.get::<_, String>(3).unwrap());
+        }
+        lines.join("\n")
+    }
+
     #[test]
     fn reading_the_lines_costs_the_pages_with_lines_not_every_page() {
         let storage = Storage::open_in_memory().unwrap();

@@ -1,7 +1,7 @@
 //! Checking the database against itself, for `quire check` and the fault-injection tests: the file
 //! is whole, every revision is there once and in order and decodes, and what storage keeps beside the
 //! revision log (the blame records, the names behind orphans and wanted pages, the backlinks by
-//! name) agrees with a rebuild from it.
+//! name, each page's newest change) agrees with a rebuild from it.
 //!
 //! The link graph and the ACL lines are derived from texts by the app, which reads Markdown; storage
 //! hands out what it recorded ([`Storage::recorded_links`], [`Storage::recorded_acl_lines`]) and the
@@ -44,6 +44,9 @@ pub enum FindingKind {
     /// The backlinks by name (`backlinks`) disagree with the link graph:
     /// [`Storage::rebuild_backlinks`] builds them again.
     StaleBacklinks,
+    /// A page's newest change, which recent changes under a prefix start from, is not its newest
+    /// revision: [`Storage::rebuild_last_changes`] sets them again.
+    StaleLastChange,
 }
 
 impl Finding {
@@ -77,6 +80,7 @@ impl Storage {
             numbering(&conn, &mut found)?;
             link_names(&conn, &mut found)?;
             backlinks(&conn, &mut found)?;
+            last_changes(&conn, &mut found)?;
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
@@ -222,6 +226,19 @@ fn backlinks(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageE
                 "the pages recorded as linking to it (what links here) are not the link graph's"
                     .to_owned(),
             kind: FindingKind::StaleBacklinks,
+        });
+    }
+    Ok(())
+}
+
+/// Each page's newest change against its revisions; a few named.
+fn last_changes(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
+    for name in crate::recent::stale_last_changes(conn, 20)? {
+        found.push(Finding {
+            page: Some(name),
+            problem: "its newest change is recorded wrong for recent changes under a prefix"
+                .to_owned(),
+            kind: FindingKind::StaleLastChange,
         });
     }
     Ok(())

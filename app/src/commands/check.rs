@@ -59,7 +59,7 @@ pub fn run(setup: &Setup, options: &CheckOptions) -> anyhow::Result<()> {
     }
     if !options.repair {
         anyhow::bail!(
-            "quire check found {} problems; `quire check --repair` rebuilds the blame records, links, link counts and ACL lines (derived data); a damaged database file or revision needs `quire restore` from a backup",
+            "quire check found {} problems; `quire check --repair` rebuilds the blame records, links, link counts, pages' newest changes and ACL lines (derived data); a damaged database file or revision needs `quire restore` from a backup",
             report.storage.len() + report.links.len() + report.acl_lines.len()
         );
     }
@@ -145,8 +145,13 @@ fn acl_lines_that_disagree(storage: &Storage) -> anyhow::Result<Vec<(String, u64
     Ok(found)
 }
 
-/// Builds a table derived from the link graph again.
-type Rebuild = fn(&Storage) -> Result<(), storage::StorageError>;
+/// A kind of derived data storage rebuilds whole: what finds it wrong, what rebuilds it, what to
+/// say when it has.
+type Rebuild = (
+    FindingKind,
+    fn(&Storage) -> Result<(), storage::StorageError>,
+    &'static str,
+);
 
 /// Rebuilds what the report found wrong, saying so.
 fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
@@ -172,24 +177,28 @@ fn repair(storage: &Storage, report: &Report) -> anyhow::Result<()> {
     if !report.links.is_empty() {
         println!("recorded the links of {} pages again", report.links.len());
     }
-    // After the links: the counts and backlinks follow the graph as repaired (the triggers kept
-    // them through it).
-    let rebuilds: [(FindingKind, Rebuild, &str); 2] = [
+    // After the links: the counts and backlinks follow the graph as repaired (the triggers kept them through it).
+    let rebuilt: [Rebuild; 3] = [
         (
             FindingKind::StaleLinkNames,
             Storage::rebuild_link_names,
-            "the names behind orphans and wanted pages",
+            "rebuilt the names behind orphans and wanted pages from the link graph",
         ),
         (
             FindingKind::StaleBacklinks,
             Storage::rebuild_backlinks,
-            "the backlinks by name (what links here)",
+            "rebuilt the backlinks by name (what links here) from the link graph",
+        ),
+        (
+            FindingKind::StaleLastChange,
+            Storage::rebuild_last_changes,
+            "set each page's newest change for recent changes again from its revisions",
         ),
     ];
-    for (kind, rebuild, what) in rebuilds {
+    for (kind, rebuild, done) in rebuilt {
         if report.storage.iter().any(|finding| finding.kind == kind) {
             rebuild(storage)?;
-            println!("rebuilt {what} from the link graph");
+            println!("{done}");
         }
     }
     if !report.acl_lines.is_empty() {

@@ -511,7 +511,8 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
          INSERT INTO revision_acls (revision_id, acl) VALUES ((SELECT MIN(id) FROM revisions), 'All:read');
          UPDATE acl_scan SET upto = (SELECT MAX(id) FROM revisions);
          INSERT OR REPLACE INTO link_names (name, live, sources) VALUES ('NoSuchName', 0, 3);
-         INSERT INTO backlinks (target, source) VALUES ('NoSuchTarget', 'NoSuchSource');",
+         INSERT INTO backlinks (target, source) VALUES ('NoSuchTarget', 'NoSuchSource');
+         UPDATE pages SET last_change = 0 WHERE id = (SELECT MIN(id) FROM pages);",
     );
     let first = first_text(
         data.path(),
@@ -536,6 +537,11 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
         said.contains("NoSuchTarget: the pages recorded as linking to it"),
         "{said}"
     );
+    let oldest = first_text(data.path(), "SELECT name FROM pages ORDER BY id LIMIT 1");
+    assert!(
+        said.contains(&format!("{oldest}: its newest change is recorded wrong")),
+        "{said}"
+    );
     assert!(text(&found.stderr).contains("--repair"));
 
     let repaired = quire(&["--data", data_arg, "check", "--repair"], &[]);
@@ -543,6 +549,7 @@ fn check_finds_links_and_acl_lines_that_disagree_with_the_texts_and_repair_rebui
     assert!(text(&repaired.stdout).contains("all is well now"));
     assert!(text(&repaired.stdout).contains("rebuilt the names behind orphans and wanted pages"));
     assert!(text(&repaired.stdout).contains("rebuilt the backlinks by name"));
+    assert!(text(&repaired.stdout).contains("set each page's newest change"));
     let again = quire(&["--data", data_arg, "check"], &[]);
     assert!(again.status.success(), "{}", text(&again.stdout));
 }

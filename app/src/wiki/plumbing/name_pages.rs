@@ -5,7 +5,7 @@
 
 use crate::wiki::WikiError;
 
-/// Names storage is asked for at a time.
+/// The most names storage is asked for at a time.
 const BATCH: usize = 500;
 
 /// The most names one page of a listing reads, shown or not.
@@ -145,6 +145,28 @@ mod tests {
         assert!(names.is_empty());
         assert_eq!(read, 700);
         assert_eq!(next.as_deref(), Some("P000699"));
+    }
+
+    #[test]
+    fn a_page_reads_one_name_more_than_it_shows_when_every_name_shows() {
+        let asked = |all: &[(String, bool)]| {
+            let asked = std::cell::RefCell::new(Vec::new());
+            let fetch = |after: Option<&str>, limit| {
+                asked.borrow_mut().push(limit);
+                fetch_from(all)(after, limit)
+            };
+            let (names, next) = page_by_name(None, 200, fetch, |_| true).unwrap();
+            assert_eq!(names.len(), 200);
+            assert!(next.is_some());
+            asked.into_inner()
+        };
+        let every: Vec<(String, bool)> = listing(3000)
+            .into_iter()
+            .map(|(name, _)| (name, true))
+            .collect();
+        assert_eq!(asked(&every), [201]);
+        // One name in three belongs: then whole batches.
+        assert_eq!(asked(&listing(3000)), [201, 500]);
     }
 
     #[test]
