@@ -39,18 +39,18 @@ done
 # directly (no env(1) in front, which would add an exec to every command). One hyperfine run per
 # wiki size, each with the python3 baseline beside the view and the 404.
 export_to() { [ -n "${EXPORT_DIR:-}" ] && echo --export-json "$EXPORT_DIR/cgi-$1.json"; }
-# The before row, last, so that bench-all.sh's reading of the first two is unchanged.
-before() { [ -n "${BEFORE:-}" ] && printf '%s\n' -n "$1 (before)" "$BEFORE"; }
 for pages in 100 100000; do
     echo "== $pages pages"
-    # shellcheck disable=SC2046 # export_to prints two words, or none
-    QUIRE_DATA=$corpus-$pages PATH_INFO=/$page hyperfine -N --warmup 10 --runs 200 \
-        $(export_to "$pages-view") \
-        -n 'python3 hello' "/usr/bin/python3 -c 'print(\"hello\")'" \
-        -n "view, $pages pages" "$quire" $(before "view, $pages pages")
-    # shellcheck disable=SC2046
-    QUIRE_DATA=$corpus-$pages PATH_INFO=/NoSuchPageAnywhere hyperfine -N --warmup 10 --runs 200 \
-        $(export_to "$pages-404") \
-        -n 'python3 hello' "/usr/bin/python3 -c 'print(\"hello\")'" \
-        -n "404, $pages pages" "$quire" $(before "404, $pages pages")
+    for request in view 404; do
+        path=/$page
+        [ "$request" = 404 ] && path=/NoSuchPageAnywhere
+        # The before row last, so that bench-all.sh's reading of the first two is unchanged.
+        before=()
+        [ -n "${BEFORE:-}" ] && before=(-n "$request, $pages pages (before)" "$BEFORE")
+        # shellcheck disable=SC2046 # export_to prints two words, or none
+        QUIRE_DATA=$corpus-$pages PATH_INFO=$path hyperfine -N --warmup 10 --runs 200 \
+            $(export_to "$pages-$request") \
+            -n 'python3 hello' "/usr/bin/python3 -c 'print(\"hello\")'" \
+            -n "$request, $pages pages" "$quire" "${before[@]}"
+    done
 done
