@@ -4,14 +4,15 @@
 //! HEAD or the branch it points to moves, so ordinary rebuilds stay cached.
 //!
 //! On Linux with glibc it also links the `quire` executable with packed relative relocations
-//! (`-z pack-relative-relocs`, DT_RELR): the loader applies the binary's ~59 000 relative
-//! relocations from a 19 KB bitmap instead of reading a 1.4 MB table of 24-byte entries, at every
-//! start: 0.1-0.3 ms of each CGI request (BENCHMARKS.md). GNU ld 2.38 and lld 15 know the option;
-//! ld leaves DT_RELR out when the C library does not support it, and a binary that has it needs
-//! glibc 2.36 (Debian 12, Ubuntu 22.10) to start: build on the oldest system it must run on, or
-//! with `packaging/build-static`. Here rather than in `.cargo/config.toml`'s rustflags, which any
-//! `RUSTFLAGS` in the environment replaces silently and which would rebuild every crate for a flag
-//! that only the executable's link reads.
+//! (`-z pack-relative-relocs`, DT_RELR): the loader applies the binary's ~52 000 relative
+//! relocations from a 17 KB bitmap instead of reading a 1.4 MB table of 24-byte entries, at every
+//! start, CGI requests included. A small gain (~0.07 ms a process here): most of what relocations
+//! cost is the copy-on-write faults of the pages they write, which the format does not change.
+//! GNU ld 2.38 and lld 15 know the option; a binary linked with it needs glibc 2.36 (Debian 12,
+//! Ubuntu 22.10) to start: build on the oldest system it must run on, or with
+//! `packaging/build-static` (a static PIE relocates itself, DT_RELR included). Here rather than in
+//! `.cargo/config.toml`'s rustflags, which any `RUSTFLAGS` in the environment replaces silently and
+//! which would rebuild every crate for a flag that only the executable's link reads.
 
 use std::path::PathBuf;
 use std::process::Command;
