@@ -11,7 +11,9 @@
 #   CORPUS=PREFIX   the wikis are PREFIX-100 and PREFIX-100000 (default /tmp/quire-scale); a newer
 #                   quire migrates a wiki on first open, so point this at copies to keep the originals
 #   BEFORE=BINARY   also times another build of quire in the same runs, as a third command (the
-#                   "before" of a change; it must know the corpora's schema)
+#                   "before" of a change; it must know the corpora's schema). hyperfine times one
+#                   command after the other, so on a busy machine the load moves between them:
+#                   scripts/interleaved-runs.py takes turns, for a before/after that holds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine; }
