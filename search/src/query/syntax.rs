@@ -16,10 +16,7 @@
 //! quote runs to the end, and a lone `*` or `-` is ignored. Ranking is BM25 with the title weighted 3×
 //! and the name's other segments 1.5× over the text.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-use rayon::prelude::*;
+use std::collections::HashMap;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery,
@@ -27,7 +24,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Searcher, SegmentReader, Term};
+use tantivy::{Searcher, Term};
 
 use super::statistics::Statistics;
 use crate::common_words::CommonWords;
@@ -430,21 +427,43 @@ impl Builder<'_> {
     }
 }
 
-/// The most frequent words of `field` that start with `prefix`, counted over the pages
-/// `statistics` counts, most frequent first (then in order), without the words no such page holds.
+/// The most frequent words of `field` that start with `prefix`, counted over the pages `statistics`
+/// counts, most frequent first (then in order), without the words no such page holds.
 ///
 /// The dictionary's counts (every page's, and the documents an update replaced) bound the counts
-/// over fewer pages from above, so words are counted again only in the order of those counts until
-/// the next word could not beat the last one kept. What is left: a prefix of more than
-/// [`MAX_PREFIX_SCAN`] words is cut short in dictionary order in each segment, whoever's words
-/// those are.
+/// over fewer pages from above, so words are counted again only in the dictionary's order until the
+/// next word could not beat the last one kept. What is left: a prefix of more than
+/// [`MAX_PREFIX_SCAN`] words is cut short in dictionary order, whoever's words those are.
 fn expand_prefix(
     searcher: &Searcher,
     statistics: &Statistics<'_>,
     field: Field,
     prefix: &str,
 ) -> Vec<Term> {
-    let mut by_bound = words_with_prefix(searcher, field, prefix);
+    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().range().ge(prefix.as_bytes()).into_stream() else {
+            continue;
+        };
+        let mut scanned = 0;
+        while stream.advance() && scanned < MAX_PREFIX_SCAN {
+            if !stream.key().starts_with(prefix.as_bytes()) {
+                break;
+            }
+            *found.entry(stream.key().to_vec()).or_default() += u64::from(stream.value().doc_freq);
+            scanned += 1;
+        }
+    }
+    let mut by_bound: Vec<(u64, Term)> = found
+        .into_iter()
+        .filter_map(|(key, count)| {
+            let word = String::from_utf8(key).ok()?;
+            Some((count, Term::from_field_text(field, &word)))
+        })
+        .collect();
     by_bound.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     if statistics.is_whole() {
         by_bound.truncate(MAX_PREFIX_EXPANSIONS);
@@ -467,171 +486,9 @@ fn expand_prefix(
     kept.into_iter().map(|(_, term)| term).collect()
 }
 
-/// Every word of `field` that starts with `prefix`, with how many documents hold it by the
-/// dictionaries, in dictionary order.
-///
-/// This is about 40 % of a three-letter prefix's search (callgrind, `tra*` and `run*` at 100 000
-/// pages): `tra*` has about 1 500 words in the text of each segment, each a step through the
-/// dictionary's FST, which is the only way tantivy gives a word's count without the word. So the
-/// segments are read at once, on rayon's threads, each into one buffer, and merged by word with no
-/// allocation or hashing a word (a map of every word cost 4 % more instructions).
-fn words_with_prefix(searcher: &Searcher, field: Field, prefix: &str) -> Vec<(u64, Term)> {
-    let segments: Vec<SegmentWords> = searcher
-        .segment_readers()
-        .par_iter()
-        .map(|segment| SegmentWords::read(segment, field, prefix.as_bytes()))
-        .collect();
-    let mut merged: Vec<(u64, Term)> = Vec::new();
-    // The next word of each segment, smallest first.
-    let mut heads: BinaryHeap<Reverse<(&[u8], usize)>> = BinaryHeap::new();
-    let mut next = vec![0; segments.len()];
-    for (segment, words) in segments.iter().enumerate() {
-        if let Some(word) = words.word(0) {
-            heads.push(Reverse((word, segment)));
-            next[segment] = 1;
-        }
-    }
-    let mut current: Option<(&[u8], u64)> = None;
-    while let Some(Reverse((word, segment))) = heads.pop() {
-        let count = segments[segment].count(next[segment] - 1);
-        match &mut current {
-            Some((same, total)) if *same == word => *total += count,
-            _ => {
-                if let Some((done, total)) = current.replace((word, count)) {
-                    push_word(&mut merged, field, done, total);
-                }
-            }
-        }
-        if let Some(following) = segments[segment].word(next[segment]) {
-            heads.push(Reverse((following, segment)));
-            next[segment] += 1;
-        }
-    }
-    if let Some((done, total)) = current {
-        push_word(&mut merged, field, done, total);
-    }
-    merged
-}
-
-/// A word of the merge, if it is text (the dictionaries of text fields hold nothing else).
-fn push_word(merged: &mut Vec<(u64, Term)>, field: Field, word: &[u8], count: u64) {
-    if let Ok(word) = std::str::from_utf8(word) {
-        merged.push((count, Term::from_field_text(field, word)));
-    }
-}
-
-/// One segment's words with a prefix, in dictionary order: the words end to end in one buffer.
-#[derive(Default)]
-struct SegmentWords {
-    bytes: Vec<u8>,
-    /// Where each word ends in `bytes`, and how many documents hold it.
-    words: Vec<(usize, u64)>,
-}
-
-impl SegmentWords {
-    /// At most [`MAX_PREFIX_SCAN`] words; none if the field cannot be read (a prefix never fails
-    /// the search).
-    fn read(segment: &SegmentReader, field: Field, prefix: &[u8]) -> SegmentWords {
-        let mut found = SegmentWords::default();
-        let Ok(inverted) = segment.inverted_index(field) else {
-            return found;
-        };
-        let Ok(mut stream) = inverted.terms().range().ge(prefix).into_stream() else {
-            return found;
-        };
-        while found.words.len() < MAX_PREFIX_SCAN && stream.advance() {
-            if !stream.key().starts_with(prefix) {
-                break;
-            }
-            found.bytes.extend_from_slice(stream.key());
-            found
-                .words
-                .push((found.bytes.len(), u64::from(stream.value().doc_freq)));
-        }
-        found
-    }
-
-    fn word(&self, index: usize) -> Option<&[u8]> {
-        let &(end, _) = self.words.get(index)?;
-        let start = index
-            .checked_sub(1)
-            .map_or(0, |before| self.words[before].0);
-        Some(&self.bytes[start..end])
-    }
-
-    fn count(&self, index: usize) -> u64 {
-        self.words.get(index).map_or(0, |&(_, count)| count)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The words of a prefix and their counts as the merge of every segment gives them, against a
-    /// count of each segment's words into a map, on an index of several segments whose words
-    /// overlap: the same words, counts and order.
-    #[test]
-    fn a_prefix_counts_each_word_over_every_segment() {
-        use std::collections::BTreeMap;
-        use tantivy::{Index, TantivyDocument};
-
-        let index = Index::create_in_ram(crate::schema::schema());
-        crate::schema::register_tokenizer(&index);
-        let fields = Fields::of(&index.schema()).unwrap();
-        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
-        let mut state = 7u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
-        let syllables = ["tra", "trai", "tre", "ta", "st", "x"];
-        for segment in 0..5 {
-            for _ in 0..(20 + segment * 7) {
-                let text: Vec<String> = (0..12)
-                    .map(|_| {
-                        (0..1 + next() % 3)
-                            .map(|_| syllables[next() % syllables.len()])
-                            .collect()
-                    })
-                    .collect();
-                let mut doc = TantivyDocument::default();
-                doc.add_text(fields.body, text.join(" "));
-                writer.add_document(doc).unwrap();
-            }
-            writer.commit().unwrap();
-        }
-        let searcher = index.reader().unwrap().searcher();
-        assert!(searcher.segment_readers().len() >= 4);
-        for prefix in ["tra", "t", "tr", "x", "st", "trai", "q", ""] {
-            let mut expected: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-            for segment in searcher.segment_readers() {
-                let inverted = segment.inverted_index(fields.body).unwrap();
-                let mut stream = inverted.terms().stream().unwrap();
-                while stream.advance() {
-                    if stream.key().starts_with(prefix.as_bytes()) {
-                        *expected.entry(stream.key().to_vec()).or_default() +=
-                            u64::from(stream.value().doc_freq);
-                    }
-                }
-            }
-            let expected: Vec<(u64, Term)> = expected
-                .into_iter()
-                .map(|(word, count)| {
-                    let word = String::from_utf8(word).unwrap();
-                    (count, Term::from_field_text(fields.body, &word))
-                })
-                .collect();
-            assert!(prefix == "q" || !expected.is_empty(), "{prefix}");
-            assert_eq!(
-                words_with_prefix(&searcher, fields.body, prefix),
-                expected,
-                "{prefix}"
-            );
-        }
-    }
 
     fn p(input: &str) -> Parsed {
         parse(input, |name| matches!(name, "title" | "author"))
