@@ -78,9 +78,24 @@ impl Storage {
             let conn = self.pool.get()?;
             integrity(&conn, &mut found)?;
             numbering(&conn, &mut found)?;
-            link_names(&conn, &mut found)?;
-            backlinks(&conn, &mut found)?;
-            last_changes(&conn, &mut found)?;
+            stale(
+                &mut found,
+                crate::link_names::disagreeing(&conn, 20)?,
+                FindingKind::StaleLinkNames,
+                "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages",
+            );
+            stale(
+                &mut found,
+                crate::backlinks::disagreeing(&conn, 20)?,
+                FindingKind::StaleBacklinks,
+                "the pages recorded as linking to it (what links here) are not the link graph's",
+            );
+            stale(
+                &mut found,
+                crate::recent::stale_last_changes(&conn, 20)?,
+                FindingKind::StaleLastChange,
+                "its newest change is recorded wrong for recent changes under a prefix",
+            );
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
@@ -205,43 +220,15 @@ impl Storage {
     }
 }
 
-/// The names behind orphans and wanted pages against a rebuild from the link graph; a few named.
-fn link_names(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
-    for name in crate::link_names::disagreeing(conn, 20)? {
-        found.push(Finding {
-            page: Some(name),
-            problem: "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages".to_owned(),
-            kind: FindingKind::StaleLinkNames,
-        });
-    }
-    Ok(())
-}
-
-/// The backlinks by name against a rebuild from the link graph; a few targets named.
-fn backlinks(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
-    for name in crate::backlinks::disagreeing(conn, 20)? {
-        found.push(Finding {
-            page: Some(name),
-            problem:
-                "the pages recorded as linking to it (what links here) are not the link graph's"
-                    .to_owned(),
-            kind: FindingKind::StaleBacklinks,
-        });
-    }
-    Ok(())
-}
-
-/// Each page's newest change against its revisions; a few named.
-fn last_changes(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
-    for name in crate::recent::stale_last_changes(conn, 20)? {
-        found.push(Finding {
-            page: Some(name),
-            problem: "its newest change is recorded wrong for recent changes under a prefix"
-                .to_owned(),
-            kind: FindingKind::StaleLastChange,
-        });
-    }
-    Ok(())
+/// A finding of `kind` saying `problem` for each of `names`: the few names a check of derived
+/// data (the names behind orphans and wanted pages, the backlinks by name, each page's newest
+/// change) found disagreeing with a rebuild.
+fn stale(found: &mut Vec<Finding>, names: Vec<String>, kind: FindingKind, problem: &str) {
+    found.extend(names.into_iter().map(|name| Finding {
+        page: Some(name),
+        problem: problem.to_owned(),
+        kind,
+    }));
 }
 
 /// The first columns (a name, called `key` in `table`) of the rows on which `table` (the rows of a
