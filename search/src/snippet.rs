@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use pulldown_cmark_escape::escape_html;
+use rustc_hash::FxHashMap;
 use tantivy::snippet::{Snippet, SnippetGenerator};
 
 /// How much page text a result shows.
@@ -67,9 +68,14 @@ fn first_of(lower: &str, words: &[&str]) -> Option<usize> {
         return words.iter().find_map(|word| find_word(lower, word));
     }
     // The same answer in one reading: a whole word is a maximal run of alphanumeric characters.
-    let mut rank: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // Most runs are no word of the query: a run whose length no word has is not looked up, and the
+    // look-up hashes with Fx rather than SipHash (the words are the query's, not an attacker's keys
+    // to a table that outlives the request).
+    let mut rank: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut lengths = 0u64;
     for (at, word) in words.iter().enumerate() {
         rank.entry(word).or_insert(at);
+        lengths |= 1 << word.len().min(63);
     }
     let mut best: Option<(usize, usize)> = None;
     let mut start = None;
@@ -78,6 +84,10 @@ fn first_of(lower: &str, words: &[&str]) -> Option<usize> {
             (true, None) => start = Some(at),
             (false, Some(from)) => {
                 start = None;
+                let length = 1 << (at - from).min(63);
+                if lengths & length == 0 {
+                    continue;
+                }
                 if let Some(&found) = rank.get(&lower[from..at]) {
                     if best.is_none_or(|(kept, _)| found < kept) {
                         best = Some((found, from));

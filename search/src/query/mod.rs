@@ -21,12 +21,13 @@
 
 mod statistics;
 mod syntax;
+mod term_union;
 
 use std::collections::BTreeMap;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query,
-    TermQuery, TermSetQuery,
+    BooleanQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, InvertedIndexRangeQuery, Occur,
+    Query, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -294,9 +295,7 @@ impl Search<'_> {
             // Two passes, each fast on its own: counting without scores (straight from the posting
             // lists) and ranking with block-WAND, which skips most matches, and which a collector
             // that must see every match (a count) would disable.
-            let total = searcher
-                .search(&query, &Count)
-                .map_err(tantivy_error("counting matches"))?;
+            let total = count(searcher, &*query).map_err(tantivy_error("counting matches"))?;
             let top = searcher
                 .search_with_statistics_provider(&query, &top_docs, &statistics)
                 .map_err(tantivy_error("searching"))?;
@@ -334,6 +333,18 @@ impl Search<'_> {
             words: built.words,
         }))
     }
+}
+
+/// How many live documents match `query`, from each segment's [`Weight::count`]: the `Count`
+/// collector walks every match instead, where a union of terms counts its longest list from its
+/// length (see the `term_union` module).
+fn count(searcher: &Searcher, query: &dyn Query) -> tantivy::Result<usize> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut total = 0;
+    for segment in searcher.segment_readers() {
+        total += weight.count(segment)? as usize;
+    }
+    Ok(total)
 }
 
 /// How many live file documents `searcher` holds (usually none: then files cost a search nothing

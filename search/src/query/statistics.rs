@@ -36,7 +36,13 @@ pub(crate) enum Statistics<'s> {
     /// Every page is visible: the index's own statistics (tantivy's, which still count the
     /// documents an update replaced until segments merge), but for the number of documents, which
     /// leaves out the `files` (live file documents).
-    Whole { searcher: &'s Searcher, files: u64 },
+    Whole {
+        searcher: &'s Searcher,
+        files: u64,
+        /// Counts already summed from the term dictionaries (by a prefix's expansion), which
+        /// BM25 would otherwise look up again in every segment.
+        known: RefCell<HashMap<Term, u64>>,
+    },
     /// Only some pages are: counted over them.
     Visible(VisibleStatistics<'s>),
 }
@@ -52,7 +58,11 @@ impl<'s> Statistics<'s> {
         files: u64,
     ) -> Result<Statistics<'s>, SearchError> {
         if visible.is_all() && kind == Kind::Page {
-            return Ok(Statistics::Whole { searcher, files });
+            return Ok(Statistics::Whole {
+                searcher,
+                files,
+                known: RefCell::default(),
+            });
         }
         VisibleStatistics::new(searcher, fields, visible, kind).map(Statistics::Visible)
     }
@@ -60,10 +70,23 @@ impl<'s> Statistics<'s> {
     /// How many of the counted pages hold `term`.
     pub(crate) fn pages_with(&self, term: &Term) -> Result<u64, SearchError> {
         match self {
-            Statistics::Whole { searcher, .. } => searcher
-                .doc_freq(term)
-                .map_err(tantivy_error("reading word frequencies")),
+            Statistics::Whole {
+                searcher, known, ..
+            } => match known.borrow().get(term) {
+                Some(&count) => Ok(count),
+                None => searcher
+                    .doc_freq(term)
+                    .map_err(tantivy_error("reading word frequencies")),
+            },
             Statistics::Visible(visible) => visible.pages_with(term),
+        }
+    }
+
+    /// Records how many documents of the whole index hold `term`, as `Searcher::doc_freq` would
+    /// count them (every segment's, replaced documents included), when it was summed anyway.
+    pub(crate) fn remember_whole_count(&self, term: &Term, count: u64) {
+        if let Statistics::Whole { known, .. } = self {
+            known.borrow_mut().insert(term.clone(), count);
         }
     }
 
@@ -84,9 +107,9 @@ impl Bm25StatisticsProvider for Statistics<'_> {
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
         match self {
-            Statistics::Whole { searcher, files } => {
-                Ok(searcher.total_num_docs()?.saturating_sub(*files).max(1))
-            }
+            Statistics::Whole {
+                searcher, files, ..
+            } => Ok(searcher.total_num_docs()?.saturating_sub(*files).max(1)),
             // At least one: BM25 divides by it, and with nothing visible nothing matches anyway.
             Statistics::Visible(visible) => Ok(visible.pages.max(1)),
         }

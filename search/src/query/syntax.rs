@@ -16,17 +16,20 @@
 //! quote runs to the end, and a lone `*` or `-` is ignored. Ranking is BM25 with the title weighted 3×
 //! and the name's other segments 1.5× over the text.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery,
     PhraseQuery, Query, QueryClone, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::termdict::TermStreamer;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Searcher, Term};
 
 use super::statistics::Statistics;
+use super::term_union::TermUnion;
 use crate::common_words::CommonWords;
 use crate::schema::{user_field, Fields, Kind, FILE_KIND};
 
@@ -188,6 +191,11 @@ impl Node {
             Node::Terms(terms) if terms.is_empty() => Box::new(EmptyQuery),
             Node::Terms(mut terms) if terms.len() == 1 => {
                 term_query(terms.pop().expect("one term"))
+            }
+            // A union ranked with block-WAND; a larger one scores every match anyway, and reads
+            // each term's postings once without `TermUnion`'s look-ups of which segment holds it.
+            Node::Terms(terms) if terms.len() <= MAX_PRUNED_TERMS => {
+                Box::new(TermUnion::new(terms))
             }
             Node::Terms(terms) => Box::new(BooleanQuery::new(
                 terms
@@ -430,45 +438,114 @@ impl Builder<'_> {
 /// The most frequent words of `field` that start with `prefix`, counted over the pages `statistics`
 /// counts, most frequent first (then in order), without the words no such page holds.
 ///
-/// The dictionary's counts (every page's, and the documents an update replaced) bound the counts
-/// over fewer pages from above, so words are counted again only in the dictionary's order until the
-/// next word could not beat the last one kept. What is left: a prefix of more than
-/// [`MAX_PREFIX_SCAN`] words is cut short in dictionary order, whoever's words those are.
+/// Each segment's dictionary is read from `prefix` on, and the segments' sorted streams are merged,
+/// so that each word comes once with its count summed: no table of every word, and a word is copied
+/// only when it is kept. Over every page, the counts are the dictionaries' own, and the top ones
+/// are kept as they come. Over fewer pages, the dictionaries' counts (every page's, and the
+/// documents an update replaced) bound the true counts from above, so words are counted again only
+/// in the order of their bounds until the next could not beat the last one kept. What is left: a
+/// prefix of more than [`MAX_PREFIX_SCAN`] words in a segment is cut short there in dictionary
+/// order, whoever's words those are.
 fn expand_prefix(
     searcher: &Searcher,
     statistics: &Statistics<'_>,
     field: Field,
     prefix: &str,
 ) -> Vec<Term> {
-    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
-    for segment in searcher.segment_readers() {
-        let Ok(inverted) = segment.inverted_index(field) else {
-            continue;
+    let dictionaries: Vec<_> = searcher
+        .segment_readers()
+        .iter()
+        .filter_map(|segment| segment.inverted_index(field).ok())
+        .collect();
+    let mut streams: Vec<(TermStreamer<'_>, usize)> = dictionaries
+        .iter()
+        .filter_map(|inverted| {
+            inverted
+                .terms()
+                .range()
+                .ge(prefix.as_bytes())
+                .into_stream()
+                .ok()
+        })
+        .map(|stream| (stream, 0))
+        .collect();
+    let mut cut_short = false;
+    // Moves a stream to its next word with the prefix, or drops it.
+    let mut step = |streams: &mut Vec<(TermStreamer<'_>, usize)>, at: usize| {
+        let (stream, scanned) = &mut streams[at];
+        let more = if *scanned == MAX_PREFIX_SCAN {
+            cut_short = true;
+            false
+        } else {
+            *scanned += 1;
+            stream.advance() && stream.key().starts_with(prefix.as_bytes())
         };
-        let Ok(mut stream) = inverted.terms().range().ge(prefix.as_bytes()).into_stream() else {
-            continue;
-        };
-        let mut scanned = 0;
-        while stream.advance() && scanned < MAX_PREFIX_SCAN {
-            if !stream.key().starts_with(prefix.as_bytes()) {
-                break;
+        if !more {
+            streams.swap_remove(at);
+        }
+    };
+    for at in (0..streams.len()).rev() {
+        step(&mut streams, at);
+    }
+    let whole = statistics.is_whole();
+    // Over every page: the best kept so far, the worst on top (fewest pages, then last in order).
+    let mut best: BinaryHeap<(Reverse<u64>, Vec<u8>)> = BinaryHeap::new();
+    // Over fewer pages: every word, with its bound.
+    let mut by_bound: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut at_word = Vec::new();
+    while !streams.is_empty() {
+        let smallest = (0..streams.len())
+            .min_by(|&a, &b| streams[a].0.key().cmp(streams[b].0.key()))
+            .expect("a stream");
+        at_word.clear();
+        let word = streams[smallest].0.key();
+        at_word.extend((0..streams.len()).filter(|&i| streams[i].0.key() == word));
+        let count: u64 = at_word
+            .iter()
+            .map(|&i| u64::from(streams[i].0.value().doc_freq))
+            .sum();
+        if whole {
+            // Words come in order, so a word as frequent as the worst kept comes after it.
+            let better = best.len() < MAX_PREFIX_EXPANSIONS
+                || best
+                    .peek()
+                    .is_some_and(|(Reverse(worst), _)| count > *worst);
+            if better {
+                if best.len() == MAX_PREFIX_EXPANSIONS {
+                    best.pop();
+                }
+                best.push((Reverse(count), word.to_vec()));
             }
-            *found.entry(stream.key().to_vec()).or_default() += u64::from(stream.value().doc_freq);
-            scanned += 1;
+        } else {
+            by_bound.push((count, word.to_vec()));
+        }
+        // From the last: removing a stream moves the last one into its place.
+        for &i in at_word.iter().rev() {
+            step(&mut streams, i);
         }
     }
-    let mut by_bound: Vec<(u64, Term)> = found
+    let term = |word: Vec<u8>| Some(Term::from_field_text(field, &String::from_utf8(word).ok()?));
+    if whole {
+        let mut kept: Vec<(u64, Term)> = best
+            .into_iter()
+            .filter_map(|(Reverse(count), word)| Some((count, term(word)?)))
+            .collect();
+        kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        return kept
+            .into_iter()
+            .map(|(count, term)| {
+                if !cut_short {
+                    statistics.remember_whole_count(&term, count);
+                }
+                term
+            })
+            .collect();
+    }
+    let mut by_bound: Vec<(u64, Term)> = by_bound
         .into_iter()
-        .filter_map(|(key, count)| {
-            let word = String::from_utf8(key).ok()?;
-            Some((count, Term::from_field_text(field, &word)))
-        })
+        .filter_map(|(count, word)| Some((count, term(word)?)))
         .collect();
     by_bound.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    if statistics.is_whole() {
-        by_bound.truncate(MAX_PREFIX_EXPANSIONS);
-        return by_bound.into_iter().map(|(_, term)| term).collect();
-    }
     let mut kept: Vec<(u64, Term)> = Vec::new();
     for (bound, term) in by_bound {
         let enough = kept.len() >= MAX_PREFIX_EXPANSIONS;
@@ -504,6 +581,69 @@ mod tests {
 
     fn words(w: &str) -> Item {
         item(Clause::Words(w.into()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The merge of the segments' dictionaries keeps the words an index-wide count would:
+        /// the most frequent, then the first in order, with each segment's count summed.
+        #[test]
+        fn a_prefix_stands_for_its_most_frequent_words_over_all_segments(
+            segments in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(0u16..140, 1..12), 1..12),
+                1..5,
+            ),
+            prefix in proptest::sample::select(vec!["w", "w1", "w10", "x", "w13"]),
+        ) {
+            use std::cell::RefCell;
+            use std::collections::HashMap;
+            use tantivy::schema::{Schema, TEXT};
+            use tantivy::{doc, Index, IndexWriter};
+
+            let mut schema = Schema::builder();
+            let text = schema.add_text_field("text", TEXT);
+            let index = Index::create_in_ram(schema.build());
+            let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+            writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+            let mut pages = HashMap::<String, u64>::new();
+            for segment in &segments {
+                for words in segment {
+                    let words: Vec<String> = words.iter().map(|w| format!("w{w}")).collect();
+                    let mut distinct = words.clone();
+                    distinct.sort();
+                    distinct.dedup();
+                    for word in distinct {
+                        *pages.entry(word).or_default() += 1;
+                    }
+                    writer.add_document(doc!(text => words.join(" "))).unwrap();
+                }
+                writer.commit().unwrap();
+            }
+            let searcher = index.reader().unwrap().searcher();
+            let statistics = Statistics::Whole {
+                searcher: &searcher,
+                files: 0,
+                known: RefCell::default(),
+            };
+            let mut expected: Vec<(u64, String)> = pages
+                .into_iter()
+                .filter(|(word, _)| word.starts_with(prefix))
+                .map(|(word, count)| (count, word))
+                .collect();
+            expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            expected.truncate(MAX_PREFIX_EXPANSIONS);
+            let found: Vec<String> = expand_prefix(&searcher, &statistics, text, prefix)
+                .iter()
+                .map(|term| term.value().as_str().unwrap().to_owned())
+                .collect();
+            let expected_words: Vec<String> = expected.iter().map(|(_, w)| w.clone()).collect();
+            proptest::prop_assert_eq!(found, expected_words);
+            for (count, word) in expected {
+                let term = Term::from_field_text(text, &word);
+                proptest::prop_assert_eq!(statistics.pages_with(&term).unwrap(), count);
+            }
+        }
     }
 
     #[test]
