@@ -567,31 +567,35 @@ mod tests {
 
     #[test]
     fn a_subtree_that_rarely_changes_costs_its_pages_and_rows_not_the_log_behind_them() {
+        // Below a first segment: a whole one is read by its segment (the next tests but one).
         let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "Team/Old", "x");
-        save(&storage, "Team/Older", "x");
+        save(&storage, "Team/Notes/Old", "x");
+        save(&storage, "Team/Notes/Older", "x");
         for rev in 0..300 {
             save(&storage, "Busy", &format!("{rev}"));
         }
-        save(&storage, "Team/New", "x");
+        save(&storage, "Team/Notes/New", "x");
         for page in 0..50 {
             save(&storage, &format!("Other{page}"), "x");
         }
         let list = |storage: &Storage, before, limit, reach| {
-            listed(storage, "Team/", None, before, limit, reach)
+            listed(storage, "Team/Notes/", None, before, limit, reach)
         };
         // Read whole; or, taken for a large one, settled by the pages changed last; or, with a
         // window of 10 pages (all outside the subtree), read whole after all.
         let large = |window| Reach { subtree: 1, window };
         for reach in [REACH, large(100), large(10)] {
             let (first, _) = list(&storage, i64::MAX, 2, reach);
-            assert_eq!(names(&first), ["Team/New", "Team/Older"]);
+            assert_eq!(names(&first), ["Team/Notes/New", "Team/Notes/Older"]);
             let (next, _) = list(&storage, first[1].0 as i64, 2, reach);
-            assert_eq!(names(&next), ["Team/Old"]);
+            assert_eq!(names(&next), ["Team/Notes/Old"]);
         }
         // Any number of them: all three.
         let (all, _) = list(&storage, i64::MAX, usize::MAX, REACH);
-        assert_eq!(names(&all), ["Team/New", "Team/Older", "Team/Old"]);
+        assert_eq!(
+            names(&all),
+            ["Team/Notes/New", "Team/Notes/Older", "Team/Notes/Old"]
+        );
         let (_, small) = list(&storage, i64::MAX, 2, REACH);
         let (_, unsettled) = list(&storage, i64::MAX, 2, large(10));
         let (_, paging) = list(&storage, 2, 2, large(10));
@@ -608,17 +612,18 @@ mod tests {
         assert_eq!(list(&storage, 2, 2, large(10)).1, paging);
         assert_eq!(small.full_scan_steps, 0, "{small:?}");
         assert!(unsettled.full_scan_steps <= 10, "{unsettled:?}");
-        let (by_nobody, _) = listed(&storage, "Team/", Some("nobody"), i64::MAX, 2, REACH);
+        let (by_nobody, _) = listed(&storage, "Team/Notes/", Some("nobody"), i64::MAX, 2, REACH);
         assert!(by_nobody.is_empty());
     }
 
     #[test]
     fn a_subtree_changed_lately_costs_the_rows_shown_not_its_size() {
+        // Below a first segment, as above.
         let storage = Storage::open_in_memory().unwrap();
         let mut costs = Vec::new();
         for size in [100, 400] {
             for page in 0..size {
-                save(&storage, &format!("Team/P{size}-{page}"), "x");
+                save(&storage, &format!("Team/Notes/P{size}-{page}"), "x");
                 save(&storage, &format!("Other{page}"), "x");
             }
             // Taken for a large subtree, settled by a window of 50 pages at either size.
@@ -626,8 +631,8 @@ mod tests {
                 subtree: 10,
                 window: 50,
             };
-            let (found, cost) = listed(&storage, "Team/", None, i64::MAX, 5, reach);
-            assert_eq!(found, expected(&storage, "Team/", None, i64::MAX, 5));
+            let (found, cost) = listed(&storage, "Team/Notes/", None, i64::MAX, 5, reach);
+            assert_eq!(found, expected(&storage, "Team/Notes/", None, i64::MAX, 5));
             costs.push(cost);
         }
         assert_eq!(costs[0], costs[1]);
