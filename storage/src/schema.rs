@@ -488,6 +488,17 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     ",
         fill: Some(crate::recent::rebuild_last_changes),
     },
+    Migration {
+        version: 22,
+        description: "pages by first path segment and newest change, for recent changes under a top-level prefix",
+        // The newest heads of a subtree that is one whole first segment (`Team/`) are read newest
+        // first from this index, a page at a time until they are settled, rather than the whole
+        // subtree by name (`crate::recent::subtree`). An index on an expression: SQLite keeps it on
+        // every write and `PRAGMA integrity_check` (`quire check`) checks it, so nothing derived is
+        // left to a trigger or a repair. Pages at the root (no `/`) all have the empty segment.
+        sql: crate::recent::FIRST_SEGMENT_INDEX,
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -10,7 +10,13 @@
 //! The newest N changes under a prefix come from the N subtree pages with the newest heads: any
 //! other page's head is older than those N heads, which are changes themselves. So:
 //!
-//! 1. *Heads*: the N subtree pages with the newest heads, through two indexes of `pages`. A
+//! 1. *Heads*: the N subtree pages with the newest heads. A subtree that is one whole first path
+//!    segment (`Team/`, the usual case) has them from the index by first segment and newest change
+//!    (migration 22, `pages (substr(name, 1, instr(name, '/')), last_change)`), read newest first:
+//!    as no page's head is newer than its newest change, the walk stops once N heads are newer
+//!    than the next page's newest change, about N rows from the start with no cursor and no author
+//!    filter, however large the subtree; it never reads more than the subtree's pages. A deeper or
+//!    partial prefix (`Team/Notes/`, `Te`) goes through two other indexes of `pages`. A
 //!    subtree of up to [`REACH`]`.subtree` pages is read whole by `(name, deleted, last_change)`,
 //!    one covering-index row a page, the newest N kept in a heap. A larger one tries the pages
 //!    changed last first, newest first by `(last_change, name)`, those in the subtree kept, for at
@@ -23,16 +29,19 @@
 //!    are shown, and the first that is not goes back into the heap, read already, until N are shown.
 //!    So a run of changes to one page costs one statement, and N changes at most N.
 //!
-//! A page of changes under a prefix thus costs one covering-index row per subtree page (or a
-//! bounded walk of the pages changed last, for a large subtree that changed lately) and a row per
-//! change shown, however long the log and the histories: not the 18 000 revisions of a subtree of
+//! A page of changes under a prefix thus costs about a covering-index row per change shown for a
+//! first segment (one per subtree page for a deeper prefix, or a bounded walk of the pages changed
+//! last, for a large subtree that changed lately) and a row per change shown, however long the log and the histories: not the 18 000 revisions of a subtree of
 //! 2 000 pages sorted, nor a log of 100 000 changes to another page walked. A page changed since
 //! the cursor (its `last_change` at or above `before`) finds its head by walking its index down
-//! past those changes, so paging deep costs the changes paged past in such pages. An author filter
+//! past those changes, so paging deep costs the changes paged past in such pages (and, in a first
+//! segment's walk, a row for each page changed since the cursor). An author filter
 //! applies to every history: a head is the page's newest change by the author below the cursor,
 //! and the runs are of the author's changes. These walks read each revision's author from its row,
 //! so an author with a subtree costs the subtree's revisions down to the author's newest in each
 //! page (tens of milliseconds for 18 000 revisions): no index holds a page's changes by author.
+//! A first segment's walk then reads the subtree's pages until the author's heads settle it: all of
+//! them for an author who rarely wrote there, as the walk by name does.
 //!
 //! A renamed page is listed under its name now, with its whole history (the history follows the
 //! page row); a deleted page with its history and its deletion: what the log walk shows. The
@@ -48,6 +57,20 @@ use super::change_row;
 use crate::error::{doing, StorageError};
 use crate::revision::META_COLUMNS;
 use crate::{sql_count, Change};
+
+/// The index a first segment's heads are read from (migration 22): each page's first path segment
+/// with its `/` (empty for a page at the root), and its newest change. [`first_segment_sql`] names
+/// the same expression; a test checks that SQLite finds the index for it.
+pub(crate) const FIRST_SEGMENT_INDEX: &str =
+    "CREATE INDEX pages_by_first_segment ON pages (substr(name, 1, instr(name, '/')), last_change);";
+
+/// Whether `prefix` is one whole first path segment with its `/` (`Team/`): then the names under it
+/// are exactly those whose first segment it is.
+fn is_first_segment(prefix: &str) -> bool {
+    prefix
+        .strip_suffix('/')
+        .is_some_and(|segment| !segment.contains('/'))
+}
 
 /// Each page's newest revision id, as the revisions give it.
 const EXPECTED: &str =
@@ -146,12 +169,15 @@ impl Heads {
         }
     }
 
-    /// The head of page `p`: its newest change below `?1` (by author `?4`), or NULL.
+    /// The head of page `p`: its newest change below `?1` (by author `?4`), or NULL. The author
+    /// is no index term (`+`): the page's history read backwards is the way, however many changes
+    /// the author made elsewhere, and SQLite would otherwise take the author's index for some
+    /// statements.
     fn sql(self) -> &'static str {
         match self {
             Heads::ByAuthor => {
                 "(SELECT r.id FROM revisions r
-                  WHERE r.page_id = p.id AND r.id < ?1 AND r.author = ?4
+                  WHERE r.page_id = p.id AND r.id < ?1 AND +r.author = ?4
                   ORDER BY r.rev DESC LIMIT 1)"
             }
             Heads::BelowCursor => {
@@ -175,6 +201,16 @@ fn recently_changed_sql(heads: Heads) -> String {
                    (SELECT last_change FROM pages INDEXED BY pages_by_last_change
                     ORDER BY last_change DESC LIMIT 1 OFFSET ?3), 0)
            AND {ABOVE_PREFIX} AND {BELOW_SUBTREE_END}
+         ORDER BY p.last_change DESC",
+        head = heads.sql()
+    )
+}
+
+/// The pages whose first path segment is `?2`, newest change first, with their heads.
+fn first_segment_sql(heads: Heads) -> String {
+    format!(
+        "SELECT p.id, {head}, p.last_change FROM pages p INDEXED BY pages_by_first_segment
+         WHERE substr(p.name, 1, instr(p.name, '/')) = ?2
          ORDER BY p.last_change DESC",
         head = heads.sql()
     )
@@ -220,23 +256,35 @@ pub(crate) fn changes(
     let snapshot = conn
         .unchecked_transaction()
         .map_err(doing("reading recent changes"))?;
+    let newest = if is_first_segment(filter.prefix) {
+        // Settled or not, the walk has read every page of the segment it had to.
+        let sql = first_segment_sql(Heads::of(filter));
+        newest_first(&snapshot, &sql, filter, -1, cost)?.0
+    } else {
+        by_name_or_recently_changed(&snapshot, filter, reach, cost)?
+    };
+    merge(&snapshot, filter, newest.pages(), cost)
+}
+
+/// The heads of a subtree other than a first segment: read by name when it is small, else from the
+/// pages changed last when they settle them, else by name after all.
+fn by_name_or_recently_changed(
+    conn: &Connection,
+    filter: &Filter<'_>,
+    reach: Reach,
+    cost: &mut Cost,
+) -> Result<Newest, StorageError> {
     let mut newest = Newest::new(filter.limit);
     let mut read = Subtree::default();
-    subtree_heads(
-        &snapshot,
-        filter,
-        reach.subtree,
-        &mut read,
-        &mut newest,
-        cost,
-    )?;
+    subtree_heads(conn, filter, reach.subtree, &mut read, &mut newest, cost)?;
     if read.more {
-        match recently_changed(&snapshot, filter, reach.window, cost)? {
-            Some(settled) => newest = settled,
-            None => subtree_heads(&snapshot, filter, -1, &mut read, &mut newest, cost)?,
+        let sql = recently_changed_sql(Heads::of(filter));
+        match newest_first(conn, &sql, filter, reach.window, cost)? {
+            (settled, true) => newest = settled,
+            (_, false) => subtree_heads(conn, filter, -1, &mut read, &mut newest, cost)?,
         }
     }
-    merge(&snapshot, filter, newest.pages(), cost)
+    Ok(newest)
 }
 
 /// A page's head: its newest change (that the filter lets through), and the page.
@@ -309,17 +357,20 @@ fn head_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Head>> {
         .map(|change| Head { change, page }))
 }
 
-/// The heads, from the `window` most recently changed pages; `None` when those do not settle them.
-fn recently_changed(
+/// The heads from `sql`'s pages, which come newest change first, `count` bound as `?3`; and
+/// whether they settle them: whether a page was left unread whose newest change is older than
+/// all of them (so none of the pages after it, read or not, has a newer head).
+fn newest_first(
     conn: &Connection,
+    sql: &str,
     filter: &Filter<'_>,
-    window: i64,
+    count: i64,
     cost: &mut Cost,
-) -> Result<Option<Newest>, StorageError> {
+) -> Result<(Newest, bool), StorageError> {
     let mut stmt = conn
-        .prepare_cached(&recently_changed_sql(Heads::of(filter)))
+        .prepare_cached(sql)
         .map_err(doing("reading recent changes"))?;
-    bind(&mut stmt, filter, window, "").map_err(doing("reading recent changes"))?;
+    bind(&mut stmt, filter, count, "").map_err(doing("reading recent changes"))?;
     let mut newest = Newest::new(filter.limit);
     let mut settled = false;
     let mut rows = stmt.raw_query();
@@ -336,7 +387,7 @@ fn recently_changed(
     }
     drop(rows);
     cost.count(&stmt);
-    Ok(settled.then_some(newest))
+    Ok((newest, settled))
 }
 
 /// How far [`subtree_heads`] has read the subtree.
@@ -516,31 +567,35 @@ mod tests {
 
     #[test]
     fn a_subtree_that_rarely_changes_costs_its_pages_and_rows_not_the_log_behind_them() {
+        // Below a first segment: a whole one is read by its segment (the next tests but one).
         let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "Team/Old", "x");
-        save(&storage, "Team/Older", "x");
+        save(&storage, "Team/Notes/Old", "x");
+        save(&storage, "Team/Notes/Older", "x");
         for rev in 0..300 {
             save(&storage, "Busy", &format!("{rev}"));
         }
-        save(&storage, "Team/New", "x");
+        save(&storage, "Team/Notes/New", "x");
         for page in 0..50 {
             save(&storage, &format!("Other{page}"), "x");
         }
         let list = |storage: &Storage, before, limit, reach| {
-            listed(storage, "Team/", None, before, limit, reach)
+            listed(storage, "Team/Notes/", None, before, limit, reach)
         };
         // Read whole; or, taken for a large one, settled by the pages changed last; or, with a
         // window of 10 pages (all outside the subtree), read whole after all.
         let large = |window| Reach { subtree: 1, window };
         for reach in [REACH, large(100), large(10)] {
             let (first, _) = list(&storage, i64::MAX, 2, reach);
-            assert_eq!(names(&first), ["Team/New", "Team/Older"]);
+            assert_eq!(names(&first), ["Team/Notes/New", "Team/Notes/Older"]);
             let (next, _) = list(&storage, first[1].0 as i64, 2, reach);
-            assert_eq!(names(&next), ["Team/Old"]);
+            assert_eq!(names(&next), ["Team/Notes/Old"]);
         }
         // Any number of them: all three.
         let (all, _) = list(&storage, i64::MAX, usize::MAX, REACH);
-        assert_eq!(names(&all), ["Team/New", "Team/Older", "Team/Old"]);
+        assert_eq!(
+            names(&all),
+            ["Team/Notes/New", "Team/Notes/Older", "Team/Notes/Old"]
+        );
         let (_, small) = list(&storage, i64::MAX, 2, REACH);
         let (_, unsettled) = list(&storage, i64::MAX, 2, large(10));
         let (_, paging) = list(&storage, 2, 2, large(10));
@@ -557,17 +612,18 @@ mod tests {
         assert_eq!(list(&storage, 2, 2, large(10)).1, paging);
         assert_eq!(small.full_scan_steps, 0, "{small:?}");
         assert!(unsettled.full_scan_steps <= 10, "{unsettled:?}");
-        let (by_nobody, _) = listed(&storage, "Team/", Some("nobody"), i64::MAX, 2, REACH);
+        let (by_nobody, _) = listed(&storage, "Team/Notes/", Some("nobody"), i64::MAX, 2, REACH);
         assert!(by_nobody.is_empty());
     }
 
     #[test]
     fn a_subtree_changed_lately_costs_the_rows_shown_not_its_size() {
+        // Below a first segment, as above.
         let storage = Storage::open_in_memory().unwrap();
         let mut costs = Vec::new();
         for size in [100, 400] {
             for page in 0..size {
-                save(&storage, &format!("Team/P{size}-{page}"), "x");
+                save(&storage, &format!("Team/Notes/P{size}-{page}"), "x");
                 save(&storage, &format!("Other{page}"), "x");
             }
             // Taken for a large subtree, settled by a window of 50 pages at either size.
@@ -575,17 +631,80 @@ mod tests {
                 subtree: 10,
                 window: 50,
             };
-            let (found, cost) = listed(&storage, "Team/", None, i64::MAX, 5, reach);
-            assert_eq!(found, expected(&storage, "Team/", None, i64::MAX, 5));
+            let (found, cost) = listed(&storage, "Team/Notes/", None, i64::MAX, 5, reach);
+            assert_eq!(found, expected(&storage, "Team/Notes/", None, i64::MAX, 5));
             costs.push(cost);
         }
         assert_eq!(costs[0], costs[1]);
     }
 
     #[test]
+    fn a_first_segment_s_heads_cost_the_rows_shown_not_its_size() {
+        let storage = Storage::open_in_memory().unwrap();
+        // Neighbours of `Team/` by name, at the root and below other segments: none is under it.
+        for page in ["Team", "Team.", "Teams/A", "Tea/m", "Z"] {
+            save(&storage, page, "x");
+        }
+        let mut costs = Vec::new();
+        let mut pages = 0;
+        for size in [100, 2_000] {
+            while pages < size {
+                save(&storage, &format!("Team/P{pages}"), "x");
+                save(&storage, &format!("Team/P{pages}/Sub"), "x");
+                save(&storage, &format!("Other{pages}"), "x");
+                pages += 1;
+            }
+            // A few pages of the subtree changed again, among changes elsewhere.
+            for page in [3, 1, 4, 1, 5] {
+                save(&storage, &format!("Team/P{page}"), &format!("{size}"));
+                save(&storage, "Teams/A", &format!("{size}"));
+            }
+            let mut cost_at_size = Vec::new();
+            for author in [None, Some("t")] {
+                let mut before = i64::MAX;
+                for _ in 0..3 {
+                    let (found, cost) = listed(&storage, "Team/", author, before, 5, REACH);
+                    assert_eq!(found, expected(&storage, "Team/", author, before, 5));
+                    assert_eq!(cost.full_scan_steps, 0, "{cost:?}");
+                    cost_at_size.push(cost);
+                    before = found[4].0 as i64;
+                }
+            }
+            costs.push(cost_at_size);
+        }
+        // Twenty times the subtree (4 000 pages, past the by-name reach), the same steps: from the
+        // newest, paging on, and by an author.
+        assert_eq!(costs[0], costs[1]);
+        // A deeper prefix goes by name: the subtree read whole.
+        let (found, deep) = listed(&storage, "Team/P1", None, i64::MAX, 5, REACH);
+        assert_eq!(found, expected(&storage, "Team/P1", None, i64::MAX, 5));
+        assert!(deep.vm_steps > costs[1][0].vm_steps, "{deep:?}");
+    }
+
+    #[test]
+    fn only_a_whole_first_segment_is_read_by_its_segment() {
+        for (prefix, whole) in [
+            ("Team/", true),
+            ("/", true),
+            ("Team", false),
+            ("Te", false),
+            ("Team/Notes/", false),
+            ("Team/Notes", false),
+            ("/Team/", false),
+        ] {
+            assert_eq!(is_first_segment(prefix), whole, "{prefix}");
+        }
+    }
+
+    #[test]
     fn each_statement_reads_the_pages_from_an_index_alone() {
         let storage = Storage::open_in_memory().unwrap();
-        let plan = |sql: &str| query_plan(&storage, sql);
+        // Each page's head from its own history, never from the author's changes everywhere.
+        let plan = |sql: &str| {
+            let plan = query_plan(&storage, sql);
+            assert!(!plan.contains("revisions_by_author"), "{plan}");
+            plan
+        };
         for heads in [Heads::ByAuthor, Heads::BelowCursor, Heads::Newest] {
             let author = heads == Heads::ByAuthor;
             let recent = plan(&recently_changed_sql(heads));
@@ -594,6 +713,12 @@ mod tests {
                     .contains("SEARCH p USING COVERING INDEX pages_by_last_change (last_change>?)")
                     && !recent.contains("TEMP B-TREE"),
                 "{recent}"
+            );
+            let segment = plan(&first_segment_sql(heads));
+            assert!(
+                segment.contains("SEARCH p USING COVERING INDEX pages_by_first_segment (<expr>=?)")
+                    && !segment.contains("TEMP B-TREE"),
+                "{segment}"
             );
             for after in [false, true] {
                 let by_name = plan(&subtree_heads_sql(heads, after));
@@ -673,8 +798,13 @@ mod tests {
         },
     }
 
-    const PAGES: &[&str] = &["A", "A/x", "A/y", "A/x/z", "AB", "Ab/q", "B", "B/x", "C/x"];
-    const PREFIXES: &[&str] = &["A", "A/", "A/x", "Ab", "B/", "C/", "Z"];
+    /// Pages at the root and below, some named like others' first segments (`AB`, `A/B`).
+    const PAGES: &[&str] = &[
+        "A", "A/x", "A/y", "A/x/z", "AB", "Ab/q", "B", "B/x", "C/x", "A/B", "AB/x",
+    ];
+    /// Whole first segments (`A/`, `AB/`, `B/`, `C/`, `Z/`), read by their segment; and deeper or
+    /// partial prefixes, read by name or from the pages changed last.
+    const PREFIXES: &[&str] = &["A", "A/", "A/x", "A/x/", "AB/", "Ab", "B/", "C/", "Z", "Z/"];
     const AUTHORS: &[&str] = &["ann", "bob", "cy"];
 
     fn step() -> impl Strategy<Value = Step> {

@@ -670,7 +670,8 @@ fn an_upgraded_database_asks_for_its_links_again() {
          DROP TRIGGER backlinks_page_added; DROP TRIGGER backlinks_page_changed;
          DROP TRIGGER backlinks_page_removed; DROP TABLE backlinks;
          DROP TRIGGER pages_last_change; DROP INDEX pages_listed_by_name;
-         DROP INDEX pages_by_last_change; ALTER TABLE pages DROP COLUMN last_change;
+         DROP INDEX pages_by_last_change; DROP INDEX pages_by_first_segment;
+         ALTER TABLE pages DROP COLUMN last_change;
          PRAGMA user_version = 13;",
     )
     .unwrap();
