@@ -6,7 +6,8 @@
 //! with BM25: `title` (the last segment of the name, with CamelCase split, boosted most), `path` (every
 //! segment of the name) and `body` (the page's plain text, with positions for phrases and snippets).
 //! `title_key` holds the lowercased name and each of its trailing segment paths (`help/editing`,
-//! `editing`) for go-to and prefix suggestions. `pairs` holds the body's adjacent pairs of common
+//! `editing`) for go-to, and `suggest_key` the same keys after the name's length for prefix
+//! suggestions, shortest name first. `pairs` holds the body's adjacent pairs of common
 //! words, one term each, for fast phrases (see the `common_words` module).
 //!
 //! A file attached to a page is a document too, keyed by `file_page` and `file_name` (raw terms)
@@ -36,6 +37,7 @@ const MAX_TOKEN_BYTES: usize = 40;
 pub(crate) struct Fields {
     pub(crate) name: Field,
     pub(crate) title_key: Field,
+    pub(crate) suggest_key: Field,
     pub(crate) title: Field,
     pub(crate) path: Field,
     pub(crate) body: Field,
@@ -116,6 +118,8 @@ pub(crate) fn schema() -> Schema {
     let mut builder = Schema::builder();
     builder.add_text_field("name", STRING | STORED);
     builder.add_text_field("title_key", STRING);
+    // The same keys, each after its name's length: suggestions walk them shortest name first.
+    builder.add_text_field("suggest_key", STRING);
     let words = |positions: bool| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
@@ -165,6 +169,7 @@ impl Fields {
         Some(Fields {
             name: field("name")?,
             title_key: field("title_key")?,
+            suggest_key: field("suggest_key")?,
             title: field("title")?,
             path: field("path")?,
             body: field("body")?,
@@ -221,7 +226,9 @@ impl Fields {
     ) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.name, page.name);
+        let name_len = page.name.chars().count() as u64;
         for key in title_keys(page.name) {
+            doc.add_text(self.suggest_key, suggest_key(name_len, &key));
             doc.add_text(self.title_key, key);
         }
         doc.add_text(self.title, title_words(last_segment(page.name)));
@@ -229,7 +236,7 @@ impl Fields {
         doc.add_text(self.body, page.text);
         doc.add_text(self.author, page.author);
         doc.add_date(self.modified, DateTime::from_timestamp_secs(page.time));
-        doc.add_u64(self.name_len, page.name.chars().count() as u64);
+        doc.add_u64(self.name_len, name_len);
         if !common.is_empty() {
             doc.add_text(self.pairs, common.pairs_text(analyzer, page.text));
         }
@@ -287,6 +294,15 @@ pub(crate) fn title_keys(name: &str) -> Vec<String> {
     keys.dedup();
     keys
 }
+
+/// How a title key is held in `suggest_key`: after the length of its page's name (in characters, four
+/// digits), so that the keys starting with a prefix are in the dictionary by name length, then by key.
+pub(crate) fn suggest_key(name_len: u64, key: &str) -> String {
+    format!("{:04}{key}", name_len.min(MAX_SUGGEST_LEN))
+}
+
+/// The longest name length `suggest_key` tells apart; longer names share it.
+pub(crate) const MAX_SUGGEST_LEN: u64 = 9999;
 
 /// The title as written plus its CamelCase words, so `FrontPage` is found by `front` and by `frontpage`.
 pub(crate) fn title_words(title: &str) -> String {

@@ -20,14 +20,15 @@
 //! `statistics` module, so hidden pages move neither the order of visible hits nor what matches.
 
 mod statistics;
+mod suggest;
 mod syntax;
 mod term_union;
 
 use std::collections::BTreeMap;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, InvertedIndexRangeQuery, Occur,
-    Query, TermQuery, TermSetQuery,
+    BooleanQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -209,39 +210,7 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         let (opened, searcher) = self.searcher()?;
-        let fields = opened.fields;
-        let key = fields.title_key;
-        // Every string starting with `prefix` sorts before `prefix` + the highest code point.
-        let query = visible.restrict(
-            fields.name,
-            Box::new(InvertedIndexRangeQuery::new(
-                std::ops::Bound::Included(Term::from_field_text(key, &prefix)),
-                std::ops::Bound::Excluded(Term::from_field_text(
-                    key,
-                    &format!("{prefix}\u{10FFFF}"),
-                )),
-            )),
-        );
-        let shortest_first =
-            TopDocs::with_limit(limit).custom_score(move |segment: &tantivy::SegmentReader| {
-                let lengths = segment.fast_fields().u64("name_len").ok();
-                move |doc| {
-                    std::cmp::Reverse(
-                        lengths
-                            .as_ref()
-                            .and_then(|col| col.first(doc))
-                            .unwrap_or(u64::MAX),
-                    )
-                }
-            });
-        let top = searcher
-            .search(&query, &shortest_first)
-            .map_err(tantivy_error("suggesting pages"))?;
-        let mut names = Vec::with_capacity(top.len());
-        for (_, address) in top {
-            names.push(text_of(&load(&searcher, address)?, fields.name));
-        }
-        Ok(names)
+        suggest::suggest(&searcher, opened.fields, &prefix, visible, limit)
     }
 }
 

@@ -204,6 +204,102 @@ fn suggestions_are_shortest_first_and_limited() {
     );
 }
 
+/// Suggestions are the names with a key starting with the prefix, shortest name first, then by the
+/// first such key, whether a prefix has a few keys (read whole and sorted) or many (walked by name
+/// length): checked against that rule over several segments, with replaced, removed and hidden pages.
+#[test]
+fn suggestions_follow_one_order_for_few_and_many_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::new(&dir.path().join("index"));
+    let mut names: Vec<String> = Vec::new();
+    // Three segments, each its own commit; names of every length, top-level and subpages, some with
+    // both a name and a last segment starting with the prefix.
+    for batch in 0..3u64 {
+        let mut update = index.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+        for i in 0..70 {
+            let tail = "x".repeat((i * 7 + batch as usize * 3) % 11);
+            let name = match i % 4 {
+                0 => format!("Plan{tail}{batch}{i}"),
+                1 => format!("Team{batch}/Plan{i}{tail}"),
+                2 => format!("Planet{batch}/plan{i}"),
+                _ => format!("Other{batch}{i}{tail}"),
+            };
+            update.put(&doc(&name, "text")).unwrap();
+            names.push(name);
+        }
+        update.commit(100 * (batch + 1)).unwrap();
+    }
+    // Replaced (a second document, the first deleted) and removed pages.
+    let mut update = index.try_update(MIN_WRITER_HEAP).unwrap().unwrap();
+    for name in names.iter().step_by(5) {
+        update.put(&doc(name, "new text")).unwrap();
+    }
+    let removed: Vec<String> = names.iter().skip(2).step_by(9).cloned().collect();
+    for name in &removed {
+        update.remove(name);
+    }
+    update.commit(1000).unwrap();
+    names.retain(|name| !removed.contains(name));
+    let hidden: Vec<String> = names.iter().skip(1).step_by(6).cloned().collect();
+
+    // A name's place: its length and its first key starting with the prefix. Names sharing both
+    // (`Planet0/plan6`, `Planet1/plan6`) come in index order, so they are compared by place.
+    let place = |name: &str, prefix: &str| -> Option<(usize, String)> {
+        let lower = name.to_lowercase();
+        let mut keys = vec![lower.clone()];
+        keys.extend(
+            lower
+                .match_indices('/')
+                .map(|(at, _)| lower[at + 1..].to_owned()),
+        );
+        let key = keys
+            .into_iter()
+            .filter(|key| key.starts_with(prefix))
+            .min()?;
+        Some((name.chars().count(), key))
+    };
+    let check = |prefix: &str, visible: Visible<'_>, hidden: &[String], limit: usize| {
+        let mut expected: Vec<(usize, String)> = names
+            .iter()
+            .filter(|name| !hidden.contains(name))
+            .filter_map(|name| place(name, prefix))
+            .collect();
+        expected.sort();
+        expected.truncate(limit);
+        let found = index.suggest(prefix, visible, limit).unwrap();
+        let mut distinct = found.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), found.len(), "{prefix}, {limit}: {found:?}");
+        for name in &found {
+            assert!(
+                names.contains(name) && !hidden.contains(name),
+                "{prefix}: {name}"
+            );
+        }
+        let places: Vec<(usize, String)> = found
+            .iter()
+            .filter_map(|name| place(name, prefix))
+            .collect();
+        assert_eq!(places, expected, "{prefix}, {limit}");
+    };
+    // `plan` starts keys in every segment by the dozen: the walk by length. `planet1` and
+    // `team2/plan1` start a few: read whole.
+    for prefix in ["plan", "planet1", "team2/plan1", "p", "other1"] {
+        for limit in [1, 10, 500] {
+            check(prefix, Visible::All, &[], limit);
+            check(prefix, Visible::Except(&hidden), &hidden, limit);
+        }
+    }
+    let shown: Vec<String> = names.iter().step_by(4).cloned().collect();
+    let not_shown: Vec<String> = names
+        .iter()
+        .filter(|n| !shown.contains(n))
+        .cloned()
+        .collect();
+    check("plan", Visible::Only(&shown), &not_shown, 10);
+}
+
 #[test]
 fn an_update_replaces_the_page_and_remove_takes_it_out() {
     let (_dir, index) = index_with(PAGES);
