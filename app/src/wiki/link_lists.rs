@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use gateway::Response;
 use http::StatusCode;
+use minijinja::Value;
 use serde::Serialize;
 
 use crate::wiki::plumbing::access::Access;
@@ -18,6 +19,7 @@ use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::name_pages::{page_by_name, page_by_name_within, MAX_EXAMINED};
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::filter_param;
+use crate::wiki::plumbing::rows::Row;
 use crate::wiki::plumbing::urls::Urls;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
@@ -34,7 +36,8 @@ const BACKLINKS_PER_PAGE: usize = 200;
 struct BacklinksView {
     #[serde(flatten)]
     layout: Layout,
-    backlinks: Vec<PageRow>,
+    /// Rows of `name` and `url` ([`page_rows`]).
+    backlinks: Value,
     /// No backlink to show on this page or after it.
     empty: bool,
     next_url: Option<String>,
@@ -45,35 +48,35 @@ struct BacklinksView {
 struct OrphansView {
     #[serde(flatten)]
     layout: Layout,
-    orphans: Vec<PageRow>,
+    /// Rows of `name` and `url` ([`page_rows`]).
+    orphans: Value,
     /// No orphan to show on this page or after it.
     empty: bool,
     next_url: Option<String>,
     first_url: Option<String>,
 }
 
-#[derive(Serialize)]
-struct PageRow {
-    name: String,
-    url: String,
-}
-
-/// A link to each page of `names`.
-fn page_rows(urls: &Urls, names: Vec<String>) -> Vec<PageRow> {
-    names
-        .into_iter()
-        .map(|name| PageRow {
-            url: urls.page_text(&name),
-            name,
-        })
-        .collect()
+/// A link to each page of `names`: rows of `name` and `url`, made as template values (`rows`),
+/// each URL written into one reused buffer.
+fn page_rows(urls: &Urls, names: &[String]) -> Value {
+    let mut url = String::new();
+    Value::from_iter(names.iter().map(|name| {
+        url.clear();
+        urls.push_page_text(&mut url, name);
+        Row::value(
+            &["name", "url"],
+            [Value::from(name.as_str()), Value::from(url.as_str())],
+        )
+    }))
 }
 
 #[derive(Serialize)]
 struct WantedView {
     #[serde(flatten)]
     layout: Layout,
-    wanted: Vec<WantedRow>,
+    /// Rows of `name`, `create_url` (the form that creates it) and `count` (how many pages the
+    /// reader may read link to it), made as template values (`rows`).
+    wanted: Value,
     /// No wanted page to show on this page or after it.
     empty: bool,
     next_url: Option<String>,
@@ -88,14 +91,6 @@ struct WantedFileRow {
     page: String,
     /// The page's upload form, the name filled in.
     upload_url: String,
-    /// How many pages link to it.
-    count: u64,
-}
-
-#[derive(Serialize)]
-struct WantedRow {
-    name: String,
-    create_url: String,
     /// How many pages link to it.
     count: u64,
 }
@@ -120,7 +115,7 @@ impl Wiki {
         let view = OrphansView {
             layout: self.layout(exchange, "Orphaned pages", None),
             empty: names.is_empty() && next.is_none(),
-            orphans: page_rows(urls, names),
+            orphans: page_rows(urls, &names),
             next_url: next.map(|after| urls.orphans(Some(&after))),
             first_url: after.is_some().then(|| urls.orphans(None)),
         };
@@ -148,7 +143,7 @@ impl Wiki {
         let view = BacklinksView {
             layout: self.layout(exchange, &format!("Pages that link to {name}"), Some(name)),
             empty: names.is_empty() && next.is_none(),
-            backlinks: page_rows(urls, names),
+            backlinks: page_rows(urls, &names),
             next_url: next.map(|after| urls.backlinks(name, Some(&after))),
             first_url: after.is_some().then(|| urls.backlinks(name, None)),
         };
@@ -210,14 +205,19 @@ impl Wiki {
         )?;
         let urls = &exchange.urls;
         let empty = names.is_empty() && next.is_none();
-        let wanted = names
-            .into_iter()
-            .map(|name| WantedRow {
-                create_url: urls.edit_text(&name),
-                count: counts.get(&name).copied().unwrap_or_default(),
-                name,
-            })
-            .collect();
+        let mut url = String::new();
+        let wanted = Value::from_iter(names.iter().map(|name| {
+            url.clear();
+            urls.push_edit_text(&mut url, name);
+            Row::value(
+                &["name", "create_url", "count"],
+                [
+                    Value::from(name.as_str()),
+                    Value::from(url.as_str()),
+                    Value::from(counts.get(name).copied().unwrap_or_default()),
+                ],
+            )
+        }));
         let next_url = next.map(|after| urls.wanted(Some(&after)));
         if after.is_some() {
             let view = WantedView {

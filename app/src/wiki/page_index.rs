@@ -9,11 +9,13 @@
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
+use minijinja::Value;
 use serde::Serialize;
 
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::name_pages::page_by_name;
 use crate::wiki::plumbing::params::filter_param;
+use crate::wiki::plumbing::rows::Row;
 use crate::wiki::plumbing::urls::{IndexQuery, Urls};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
@@ -34,10 +36,11 @@ struct IndexView {
     tree: bool,
     /// No page to show.
     empty: bool,
-    /// The list: runs of names with the same first letter after the prefix.
-    groups: Vec<Group>,
-    /// The tree: the top level under the prefix.
-    nodes: Vec<Node>,
+    /// The list: runs of names with the same first letter after the prefix, each a row of
+    /// `letter` and `pages` (rows of `label` and `url`), made as template values (`rows`).
+    groups: Value,
+    /// The tree: the top level under the prefix, rows of `label`, `url`, `is_page` and `children`.
+    nodes: Value,
     letters: Vec<Link>,
     /// The index one level up (`Team/` from `Team/Notes/`), when narrowed.
     up_url: Option<String>,
@@ -50,10 +53,19 @@ struct IndexView {
     first_url: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A run of the list: its letter and a row for each of its pages.
 struct Group {
     letter: String,
-    pages: Vec<Link>,
+    pages: Vec<Value>,
+}
+
+impl Group {
+    fn into_value(self) -> Value {
+        Row::value(
+            &["letter", "pages"],
+            [Value::from(self.letter), Value::from(self.pages)],
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -63,12 +75,29 @@ struct Link {
 }
 
 /// A segment of the subpage tree: a page, or only the parent of pages (its subtree's index).
-#[derive(Serialize)]
 struct Node {
     label: String,
     url: String,
     is_page: bool,
     children: Vec<Node>,
+}
+
+impl Node {
+    fn into_value(self) -> Value {
+        Row::value(
+            &["label", "url", "is_page", "children"],
+            [
+                Value::from(self.label),
+                Value::from(self.url),
+                Value::from(self.is_page),
+                nodes_value(self.children),
+            ],
+        )
+    }
+}
+
+fn nodes_value(nodes: Vec<Node>) -> Value {
+    Value::from_iter(nodes.into_iter().map(Node::into_value))
 }
 
 impl Wiki {
@@ -118,6 +147,8 @@ impl Wiki {
         } else {
             (by_first_letter(urls, prefix, &names), Vec::new())
         };
+        let groups = Value::from_iter(groups.into_iter().map(Group::into_value));
+        let nodes = nodes_value(nodes);
         let view = IndexView {
             layout: self.layout(exchange, "All pages", None),
             // The first letter within the current level (`Team/B` from `Team/A` or `Team/`), never
@@ -185,25 +216,34 @@ fn rest<'a>(name: &'a str, prefix: &str) -> &'a str {
     name.strip_prefix(prefix).unwrap_or(name)
 }
 
-/// `names` (sorted) in runs of the same first character after `prefix`.
+/// `names` (sorted) in runs of the same first character after `prefix`, each page a row of
+/// `label` and `url`. The one place a row of the index is drawn in Rust, so it allocates only the
+/// row and its two strings: the URL is written into one buffer for all rows, and the letter made
+/// only when a run starts.
 fn by_first_letter(urls: &Urls, prefix: &str, names: &[String]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
+    let mut url = String::new();
     for name in names {
-        let letter = rest(name, prefix)
-            .chars()
-            .next()
-            .map(|first| first.to_uppercase().collect::<String>())
-            .unwrap_or_default();
-        let link = Link {
-            label: name.clone(),
-            url: urls.page_text(name),
-        };
-        match groups.last_mut() {
-            Some(group) if group.letter == letter => group.pages.push(link),
-            _ => groups.push(Group {
-                letter,
-                pages: vec![link],
-            }),
+        let first = rest(name, prefix).chars().next();
+        let letter_of = |first: Option<char>| first.map(char::to_uppercase);
+        let same_run = groups.last().is_some_and(|group| match letter_of(first) {
+            Some(upper) => group.letter.chars().eq(upper),
+            None => group.letter.is_empty(),
+        });
+        if !same_run {
+            groups.push(Group {
+                letter: letter_of(first).map(String::from_iter).unwrap_or_default(),
+                pages: Vec::new(),
+            });
+        }
+        url.clear();
+        urls.push_page_text(&mut url, name);
+        let link = Row::value(
+            &["label", "url"],
+            [Value::from(name.as_str()), Value::from(url.as_str())],
+        );
+        if let Some(group) = groups.last_mut() {
+            group.pages.push(link);
         }
     }
     groups
@@ -285,7 +325,12 @@ mod tests {
         let letters: Vec<&str> = groups.iter().map(|group| group.letter.as_str()).collect();
         assert_eq!(letters, ["A", "B", "É"]);
         assert_eq!(groups[0].pages.len(), 2);
-        assert_eq!(groups[1].pages[0].url, "/wiki/Team/Beta");
+        let beta = &groups[1].pages[0];
+        assert_eq!(beta.get_attr("label").unwrap().as_str(), Some("Team/Beta"));
+        assert_eq!(
+            beta.get_attr("url").unwrap().as_str(),
+            Some("/wiki/Team/Beta")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What every controller stands on: the URL space (`routes`) and the URLs built from it
 //! (`urls`), who is asking (`viewer`) and what they may do (`access`), page names
 //! and file names (`page_name`, `file_name`), the layout every template gets (`layout`) in the reader's theme (`theme`),
-//! how errors become pages (`error`), and finished page views kept by a long-running process
+//! how errors become pages (`error`), the rows of listings as template values (`rows`), and finished page views kept by a long-running process
 //! (`response_cache`).
 
 pub(crate) mod access;
@@ -14,6 +14,7 @@ pub(crate) mod params;
 pub(crate) mod respond;
 pub(crate) mod response_cache;
 pub mod routes;
+pub(crate) mod rows;
 pub(crate) mod theme;
 pub mod urls;
 pub(crate) mod viewer;

@@ -40,30 +40,57 @@ pub(crate) fn page_by_name_within(
 ) -> Result<(Vec<String>, Option<String>), WikiError> {
     let max_examined = max_examined.max(1);
     let mut names: Vec<String> = Vec::new();
-    let mut cursor = after;
+    let mut cursor = Cursor::Given(after);
     let mut examined = 0;
     let mut batch_size = per_page.saturating_add(1).min(BATCH);
     loop {
         let limit = batch_size.min(max_examined - examined);
-        let batch = fetch(cursor.as_deref(), limit)?;
+        let batch = fetch(cursor.name(&names), limit)?;
         let exhausted = batch.len() < limit;
         for (name, belongs) in batch {
-            if belongs && keep(&name) {
-                if names.len() == per_page {
-                    return Ok((names, cursor));
-                }
-                names.push(name.clone());
-            }
-            cursor = Some(name);
             examined += 1;
+            if !(belongs && keep(&name)) {
+                cursor = Cursor::Given(Some(name));
+                continue;
+            }
+            if names.len() == per_page {
+                let next = cursor.into_name(&names);
+                return Ok((names, next));
+            }
+            names.push(name);
+            cursor = Cursor::LastKept;
         }
         if exhausted {
             return Ok((names, None));
         }
         if examined >= max_examined {
-            return Ok((names, cursor));
+            let next = cursor.into_name(&names);
+            return Ok((names, next));
         }
         batch_size = BATCH;
+    }
+}
+
+/// The last name read, a page's cursor: the one given or left out, or the last name kept, which is
+/// not copied until it is the cursor handed back (most pages keep every name they read).
+enum Cursor {
+    Given(Option<String>),
+    LastKept,
+}
+
+impl Cursor {
+    fn name<'a>(&'a self, kept: &'a [String]) -> Option<&'a str> {
+        match self {
+            Cursor::Given(name) => name.as_deref(),
+            Cursor::LastKept => kept.last().map(String::as_str),
+        }
+    }
+
+    fn into_name(self, kept: &[String]) -> Option<String> {
+        match self {
+            Cursor::Given(name) => name,
+            Cursor::LastKept => kept.last().cloned(),
+        }
     }
 }
 

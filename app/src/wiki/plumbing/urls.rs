@@ -56,16 +56,29 @@ impl Urls {
 
     /// Where a page given as text is viewed (a name from storage, a link target markup checked).
     pub fn page_text(&self, name: &str) -> String {
-        format!("{}{}", self.mount, routes::page_path(name))
+        let mut url = String::with_capacity(self.mount.len() + 1 + name.len());
+        self.push_page_text(&mut url, name);
+        url
+    }
+
+    /// [`Urls::page_text`] written at the end of `out`: a listing writes each of its hundreds of
+    /// links into one reused buffer rather than a string of its own.
+    pub fn push_page_text(&self, out: &mut String, name: &str) {
+        out.push_str(&self.mount);
+        routes::push_page_path(out, name);
     }
 
     /// The form that creates (or edits) a page given as text, for links to missing pages.
     pub fn edit_text(&self, name: &str) -> String {
-        format!(
-            "{}{}",
-            self.mount,
-            routes::verb_path(Verb::Edit.as_str(), name)
-        )
+        let mut url = String::with_capacity(self.mount.len() + 8 + name.len());
+        self.push_edit_text(&mut url, name);
+        url
+    }
+
+    /// [`Urls::edit_text`] written at the end of `out`, as [`Urls::push_page_text`] is.
+    pub fn push_edit_text(&self, out: &mut String, name: &str) {
+        out.push_str(&self.mount);
+        routes::push_verb_path(out, Verb::Edit.as_str(), name);
     }
 
     /// A page at an old revision.
@@ -349,6 +362,11 @@ fn with_query(mut url: String, pairs: &[String]) -> String {
 /// A page (or user) name as it stands in a path.
 pub(crate) fn encode_page(name: &str) -> String {
     utf8_percent_encode(name, PAGE_PATH).to_string()
+}
+
+/// [`encode_page`] written at the end of `out`.
+pub(crate) fn push_encoded_page(out: &mut String, name: &str) {
+    out.extend(utf8_percent_encode(name, PAGE_PATH));
 }
 
 /// One path segment (a file's name): as a page name, and `/` too.
