@@ -209,6 +209,10 @@ fn http_post(
     body: &[u8],
 ) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("the server accepts");
+    // A server that neither answers nor closes fails the test instead of hanging it.
+    let patience = Some(std::time::Duration::from_secs(60));
+    stream.set_read_timeout(patience).expect("a read timeout");
+    stream.set_write_timeout(patience).expect("a write timeout");
     let framing = match declared {
         Some(len) => format!("Content-Length: {len}"),
         None => "Transfer-Encoding: chunked".to_owned(),
@@ -236,7 +240,16 @@ fn http_post(
         })
     };
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
+    if let Err(err) = stream.read_to_end(&mut raw) {
+        assert!(
+            !matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{path} {declared:?}: the connection still open after 60 s, having read {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+    }
     let _ = writer.join();
     let end = raw
         .windows(4)
