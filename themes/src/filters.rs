@@ -141,13 +141,15 @@ fn has_four_digit_year(t: &OffsetDateTime) -> bool {
 
 /// `2026-11-25`, for a year of four digits.
 fn push_date(out: &mut String, t: &OffsetDateTime) {
-    let year = t.year().unsigned_abs();
+    // One conversion from the day count: `year()`, `month()` and `day()` would each do their own.
+    let (year, month, day) = t.to_calendar_date();
+    let year = year.unsigned_abs();
     push_two_digits(out, u8::try_from(year / 100).unwrap_or(99));
     push_two_digits(out, u8::try_from(year % 100).unwrap_or(99));
     out.push('-');
-    push_two_digits(out, u8::from(t.month()));
+    push_two_digits(out, u8::from(month));
     out.push('-');
-    push_two_digits(out, t.day());
+    push_two_digits(out, day);
 }
 
 /// `14:03`.
