@@ -48,15 +48,29 @@ pub(crate) fn filesize(bytes: i64) -> String {
 
 /// `{{ time|datetime }}` → `2026-11-25 14:03 UTC`.
 pub(crate) fn datetime(unix_seconds: i64) -> Result<String, Error> {
-    utc_formatted(
-        unix_seconds,
-        format_description!("[year]-[month]-[day] [hour]:[minute] UTC"),
-    )
+    let t = utc(unix_seconds)?;
+    if !has_four_digit_year(&t) {
+        return formatted(
+            unix_seconds,
+            &t,
+            format_description!("[year]-[month]-[day] [hour]:[minute] UTC"),
+        );
+    }
+    let mut out = String::with_capacity(20);
+    push_date(&mut out, &t);
+    out.push(' ');
+    push_hour_minute(&mut out, &t);
+    out.push_str(" UTC");
+    Ok(out)
 }
 
 /// `{{ time|timeofday }}` → `14:03 UTC`, for lists already grouped by day.
 pub(crate) fn timeofday(unix_seconds: i64) -> Result<String, Error> {
-    utc_formatted(unix_seconds, format_description!("[hour]:[minute] UTC"))
+    let t = utc(unix_seconds)?;
+    let mut out = String::with_capacity(9);
+    push_hour_minute(&mut out, &t);
+    out.push_str(" UTC");
+    Ok(out)
 }
 
 /// `{{ time|ago }}` → `3 hours ago`, `yesterday`, `in 2 minutes` (clocks disagree): a
@@ -101,18 +115,73 @@ fn ago_at(then: i64, now: i64) -> String {
 
 /// `{{ time|isodate }}` → `2026-11-25T14:03:00Z`, for `<time datetime="…">`.
 pub(crate) fn isodate(unix_seconds: i64) -> Result<String, Error> {
-    utc_formatted(unix_seconds, &Rfc3339)
+    let t = utc(unix_seconds)?;
+    if !has_four_digit_year(&t) {
+        return formatted(unix_seconds, &t, &Rfc3339);
+    }
+    let mut out = String::with_capacity(20);
+    push_date(&mut out, &t);
+    out.push('T');
+    push_hour_minute(&mut out, &t);
+    out.push(':');
+    push_two_digits(&mut out, t.second());
+    out.push('Z');
+    Ok(out)
 }
 
-/// `unix_seconds` as a UTC time written in `format`, by `time`'s formatting.
-fn utc_formatted(unix_seconds: i64, format: &(impl Formattable + ?Sized)) -> Result<String, Error> {
-    let t = OffsetDateTime::from_unix_timestamp(unix_seconds).map_err(|err| {
+// A page of recent changes writes three dates a row. `time`'s format descriptions are read item by
+// item for each one; the dates a wiki holds, of years 1000 to 9999, are written here digit by digit
+// instead, as those descriptions would write them (the tests compare the two). Other years go
+// through `time`, whose padding, signs and errors they keep.
+
+/// Whether `t`'s year has four digits and no sign.
+fn has_four_digit_year(t: &OffsetDateTime) -> bool {
+    (1000..=9999).contains(&t.year())
+}
+
+/// `2026-11-25`, for a year of four digits.
+fn push_date(out: &mut String, t: &OffsetDateTime) {
+    // One conversion from the day count: `year()`, `month()` and `day()` would each do their own.
+    let (year, month, day) = t.to_calendar_date();
+    let year = year.unsigned_abs();
+    push_two_digits(out, u8::try_from(year / 100).unwrap_or(99));
+    push_two_digits(out, u8::try_from(year % 100).unwrap_or(99));
+    out.push('-');
+    push_two_digits(out, u8::from(month));
+    out.push('-');
+    push_two_digits(out, day);
+}
+
+/// `14:03`.
+fn push_hour_minute(out: &mut String, t: &OffsetDateTime) {
+    push_two_digits(out, t.hour());
+    out.push(':');
+    push_two_digits(out, t.minute());
+}
+
+/// `value` (below 100) as two digits.
+fn push_two_digits(out: &mut String, value: u8) {
+    out.push(char::from(b'0' + value / 10 % 10));
+    out.push(char::from(b'0' + value % 10));
+}
+
+/// `unix_seconds` as a UTC time.
+fn utc(unix_seconds: i64) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::from_unix_timestamp(unix_seconds).map_err(|err| {
         Error::new(
             ErrorKind::InvalidOperation,
             format!("{unix_seconds} is not a representable unix time"),
         )
         .with_source(err)
-    })?;
+    })
+}
+
+/// `t` (which is `unix_seconds`) written in `format`, by `time`'s formatting.
+fn formatted(
+    unix_seconds: i64,
+    t: &OffsetDateTime,
+    format: &(impl Formattable + ?Sized),
+) -> Result<String, Error> {
     t.format(format).map_err(|err| {
         Error::new(
             ErrorKind::InvalidOperation,
@@ -216,6 +285,42 @@ mod tests {
         assert_eq!(timeofday(1_795_615_389).unwrap(), "14:03 UTC");
         assert_eq!(isodate(1_795_615_389).unwrap(), "2026-11-25T14:03:09Z");
         assert_eq!(datetime(-86_400).unwrap(), "1969-12-31 00:00 UTC");
+    }
+
+    #[test]
+    fn dates_written_by_hand_are_those_time_writes() {
+        let by_time = |unix_seconds: i64, format: &dyn Fn(&OffsetDateTime) -> String| {
+            format(&OffsetDateTime::from_unix_timestamp(unix_seconds).unwrap())
+        };
+        // Every few hours and minutes across four centuries, the years around the four-digit
+        // bounds, and the first and last representable times.
+        let mut times: Vec<i64> = (0..40_000)
+            .map(|step| -12_000_000_000 + step * 315_569 * 3 + step % 3_600)
+            .collect();
+        times.extend([
+            -30_610_224_000 - 1,
+            -30_610_224_000,
+            253_402_300_799,
+            -62_167_219_200,
+            -62_167_219_201,
+            -377_705_116_800,
+            0,
+            -1,
+        ]);
+        for unix_seconds in times {
+            let rfc3339 = by_time(unix_seconds, &|t| t.format(&Rfc3339).unwrap_or_default());
+            assert_eq!(
+                isodate(unix_seconds).unwrap_or_default(),
+                rfc3339,
+                "{unix_seconds}"
+            );
+            let full = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+            let written = by_time(unix_seconds, &|t| t.format(full).unwrap());
+            assert_eq!(datetime(unix_seconds).unwrap(), written, "{unix_seconds}");
+            let time = format_description!("[hour]:[minute] UTC");
+            let written = by_time(unix_seconds, &|t| t.format(time).unwrap());
+            assert_eq!(timeofday(unix_seconds).unwrap(), written, "{unix_seconds}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
+use minijinja::value::Value;
 use serde::Serialize;
 use storage::{Change, ChangeKind, FileChange, FileVersion, RecentQuery};
 
@@ -12,7 +13,8 @@ use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::filter_param;
 use crate::wiki::plumbing::routes::{FileRoute, Route};
-use crate::wiki::plumbing::urls::{RecentFilter, Urls};
+use crate::wiki::plumbing::rows::Row;
+use crate::wiki::plumbing::urls::{PageRowLinks, RecentFilter, Urls};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// How many changes one page of recent changes shows.
@@ -26,7 +28,8 @@ struct RecentView {
     #[serde(flatten)]
     layout: Layout,
     heading: String,
-    changes: Vec<RecentRow>,
+    /// Rows of [`ROW_KEYS`].
+    changes: Value,
     /// The filter form: where it goes and what it holds now.
     filter_url: String,
     author: String,
@@ -41,25 +44,116 @@ struct RecentView {
     wanted_url: String,
 }
 
-/// One change as the recent-changes list and the feeds show it.
-#[derive(Serialize)]
-pub(crate) struct RecentRow {
-    pub page_name: String,
-    pub page_url: String,
-    pub rev: u64,
-    /// `edit`, `create`, `delete`, `undelete` or `rename`.
-    pub kind: &'static str,
-    /// For a rename: the page's name before.
-    pub renamed_from: Option<String>,
-    pub author: String,
-    pub contributions_url: String,
-    pub time: i64,
-    pub day: String,
-    pub comment: String,
-    pub size: u64,
-    pub size_delta: i64,
-    pub diff_url: Option<String>,
-    pub history_url: String,
+/// The keys of a row of recent changes or contributions (a [`Row`]), in the order a template
+/// that lists them sees them.
+const ROW_KEYS: [&str; 14] = [
+    "page_name",
+    "page_url",
+    "rev",
+    // `edit`, `create`, `delete`, `undelete` or `rename`.
+    "kind",
+    // For a rename: the page's name before; else none.
+    "renamed_from",
+    "author",
+    "contributions_url",
+    "time",
+    // The UTC date (`2026-11-25`), which the list is grouped by.
+    "day",
+    "comment",
+    "size",
+    "size_delta",
+    // None for a page's first revision.
+    "diff_url",
+    "history_url",
+];
+
+/// Makes the rows of one page of changes, sharing what rows repeat: an author's name and link (a
+/// page has few authors) and the day (most rows share theirs with the row before).
+struct RowMaker<'a> {
+    urls: &'a Urls,
+    links: PageRowLinks<'a>,
+    /// Each author met so far, with their name and contributions link as values.
+    authors: Vec<(String, Value, Value)>,
+    /// The last row's day, as days since 1970, and as text.
+    day: Option<(i64, Value)>,
+}
+
+impl<'a> RowMaker<'a> {
+    fn new(urls: &'a Urls) -> Self {
+        RowMaker {
+            urls,
+            links: urls.page_row_links(),
+            authors: Vec::new(),
+            day: None,
+        }
+    }
+
+    /// The row for `change`, or `None` for a name that no longer parses (say, after a rule
+    /// change): such a row is skipped, not fatal.
+    fn row(&mut self, change: Change) -> Option<Value> {
+        let meta = change.meta;
+        let Ok(name) = PageName::parse(&meta.page) else {
+            tracing::warn!(page = %meta.page, "a recent change names an invalid page");
+            return None;
+        };
+        let (kind, renamed_from) = match meta.kind {
+            ChangeKind::Edit if meta.rev == 1 => ("create", None),
+            ChangeKind::Edit => ("edit", None),
+            ChangeKind::Delete => ("delete", None),
+            ChangeKind::Undelete => ("undelete", None),
+            ChangeKind::Rename { from } => ("rename", Some(from)),
+        };
+        self.links.set_page(&name);
+        let page_url = Value::from(self.links.view());
+        let history_url = Value::from(self.links.history());
+        let diff_url = (meta.rev > 1).then(|| Value::from(self.links.diff(meta.rev - 1, meta.rev)));
+        let (author, contributions_url) = self.author(meta.author);
+        let day = self.day(meta.time);
+        Some(Row::value(
+            &ROW_KEYS,
+            [
+                Value::from(meta.page),
+                page_url,
+                Value::from(meta.rev),
+                Value::from(kind),
+                Value::from(renamed_from),
+                author,
+                contributions_url,
+                Value::from(meta.time),
+                day,
+                Value::from(meta.comment),
+                Value::from(meta.size),
+                Value::from(change.size_delta),
+                Value::from(diff_url),
+                history_url,
+            ],
+        ))
+    }
+
+    /// `author`'s name and contributions link.
+    fn author(&mut self, author: String) -> (Value, Value) {
+        if let Some((_, name, url)) = self.authors.iter().find(|(known, ..)| *known == author) {
+            return (name.clone(), url.clone());
+        }
+        let url = Value::from(self.urls.contributions(&author));
+        let name = Value::from(author.as_str());
+        self.authors.push((author, name.clone(), url.clone()));
+        (name, url)
+    }
+
+    /// The day of `unix_seconds` (`day_of`).
+    fn day(&mut self, unix_seconds: i64) -> Value {
+        const SECONDS_A_DAY: i64 = 24 * 60 * 60;
+        let number = unix_seconds.div_euclid(SECONDS_A_DAY);
+        match &self.day {
+            Some((known, text)) if *known == number => text.clone(),
+            _ => {
+                let text = Value::from(day_of(unix_seconds));
+                self.day = Some((number, text.clone()));
+                text
+            }
+        }
+    }
 }
 
 /// One change of a file as recent changes and the feeds show it.
@@ -112,41 +206,6 @@ impl FileChangeRow {
     }
 }
 
-impl RecentRow {
-    /// The row for `change`, or `None` for a name that no longer parses (say, after a rule change):
-    /// such a row is skipped, not fatal.
-    pub(crate) fn new(urls: &Urls, change: Change) -> Option<RecentRow> {
-        let Ok(name) = PageName::parse(&change.meta.page) else {
-            tracing::warn!(page = %change.meta.page, "a recent change names an invalid page");
-            return None;
-        };
-        let (kind, renamed_from) = match change.meta.kind {
-            ChangeKind::Edit if change.meta.rev == 1 => ("create", None),
-            ChangeKind::Edit => ("edit", None),
-            ChangeKind::Delete => ("delete", None),
-            ChangeKind::Undelete => ("undelete", None),
-            ChangeKind::Rename { from } => ("rename", Some(from)),
-        };
-        Some(RecentRow {
-            page_url: urls.page(&name),
-            diff_url: (change.meta.rev > 1)
-                .then(|| urls.diff(&name, change.meta.rev - 1, change.meta.rev)),
-            history_url: urls.to(&Route::History(name.clone())),
-            contributions_url: urls.contributions(&change.meta.author),
-            page_name: change.meta.page,
-            rev: change.meta.rev,
-            kind,
-            renamed_from,
-            day: day_of(change.meta.time),
-            author: change.meta.author,
-            time: change.meta.time,
-            comment: change.meta.comment,
-            size: change.meta.size,
-            size_delta: change.size_delta,
-        })
-    }
-}
-
 impl Wiki {
     /// `/+recent?author=…&prefix=…&before=ID`.
     pub(crate) fn recent(&self, exchange: &Exchange) -> Result<Response, WikiError> {
@@ -190,12 +249,13 @@ impl Wiki {
             .get(CHANGES_PER_PAGE.saturating_sub(1))
             .map(|change| change.id);
         let access = self.access(&exchange.viewer)?;
-        let changes: Vec<RecentRow> = found
+        let mut rows = RowMaker::new(urls);
+        let changes: Vec<Value> = found
             .into_iter()
             .take(CHANGES_PER_PAGE)
             // Pages this viewer may not read leave no row; the cursor still pages by all changes.
             .filter(|change| access.can_read_history(&change.meta.page))
-            .filter_map(|change| RecentRow::new(urls, change))
+            .filter_map(|change| rows.row(change))
             .collect();
         // Files changed: on the first page, the newest few (their own log, beside the revisions').
         let file_changes = if before.is_none() {
@@ -231,7 +291,7 @@ impl Wiki {
         let view = RecentView {
             layout: self.layout(exchange, &heading, None),
             heading,
-            changes,
+            changes: Value::from(changes),
             filter_url,
             author: filter.author.clone().unwrap_or_default(),
             prefix: filter.prefix.clone().unwrap_or_default(),

@@ -588,10 +588,16 @@ pub(crate) fn verb_path(verb: &str, name: &str) -> String {
 
 /// [`verb_path`] written at the end of `out`, as [`push_page_path`] is.
 pub(crate) fn push_verb_path(out: &mut String, verb: &str, name: &str) {
+    push_verb_path_encoded(out, verb, "");
+    crate::wiki::plumbing::urls::push_encoded_page(out, name);
+}
+
+/// [`push_verb_path`] for a name already encoded (`urls::push_encoded_page`).
+pub(crate) fn push_verb_path_encoded(out: &mut String, verb: &str, encoded_name: &str) {
     out.push_str("/+");
     out.push_str(verb);
     out.push('/');
-    crate::wiki::plumbing::urls::push_encoded_page(out, name);
+    out.push_str(encoded_name);
 }
 
 /// `/+{verb}/{Page}/{name}` for a page's file.

@@ -108,6 +108,16 @@ impl Urls {
         )
     }
 
+    /// A writer of the addresses a row of recent changes links to (a page's view, history and
+    /// diff), into buffers it reuses row after row.
+    pub fn page_row_links(&self) -> PageRowLinks<'_> {
+        PageRowLinks {
+            urls: self,
+            encoded: String::new(),
+            url: String::new(),
+        }
+    }
+
     /// A page of a diff's rows in `shape`, starting at row `offset`.
     pub fn diff_page(
         &self,
@@ -298,6 +308,55 @@ impl Urls {
     }
 }
 
+/// What [`Urls::page_row_links`] gives: a page's addresses written as [`Urls::page`],
+/// `Urls::to(Route::History)` and [`Urls::diff`] write them, the name encoded once a page and
+/// every address written into the same buffer (a page of recent changes writes three hundred).
+#[derive(Debug)]
+pub struct PageRowLinks<'a> {
+    urls: &'a Urls,
+    /// The page's name as it stands in a path.
+    encoded: String,
+    url: String,
+}
+
+impl PageRowLinks<'_> {
+    /// Makes `name` the page the next addresses are of.
+    pub fn set_page(&mut self, name: &PageName) {
+        self.encoded.clear();
+        push_encoded_page(&mut self.encoded, name.as_str());
+    }
+
+    /// Where the page is viewed.
+    pub fn view(&mut self) -> &str {
+        self.url.clear();
+        self.url.push_str(&self.urls.mount);
+        self.url.push('/');
+        self.url.push_str(&self.encoded);
+        &self.url
+    }
+
+    /// The page's revisions.
+    pub fn history(&mut self) -> &str {
+        self.under(Verb::History)
+    }
+
+    /// The diff between two of the page's revisions.
+    pub fn diff(&mut self, from: u64, to: u64) -> &str {
+        use std::fmt::Write as _;
+        self.under(Verb::Diff);
+        // Writing to a `String` cannot fail.
+        let _ = write!(self.url, "?from={from}&to={to}");
+        &self.url
+    }
+
+    fn under(&mut self, verb: Verb) -> &str {
+        self.url.clear();
+        self.url.push_str(&self.urls.mount);
+        routes::push_verb_path_encoded(&mut self.url, verb.as_str(), &self.encoded);
+        &self.url
+    }
+}
+
 /// How a diff is laid out: its `view` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiffShape {
@@ -391,6 +450,20 @@ mod tests {
             Urls::new("/wiki").diff(&name, 1, 2),
             "/wiki/+diff/Team/Caf%C3%A9%20notes?from=1&to=2"
         );
+    }
+
+    #[test]
+    fn a_page_rows_urls_are_those_built_one_by_one() {
+        for mount in ["", "/wiki"] {
+            let urls = Urls::new(mount);
+            let name = PageName::parse("Team/Café a?b#c+d").unwrap();
+            let mut links = urls.page_row_links();
+            links.set_page(&PageName::parse("Other").unwrap());
+            links.set_page(&name);
+            assert_eq!(links.view(), urls.page(&name));
+            assert_eq!(links.diff(4, 5), urls.diff(&name, 4, 5));
+            assert_eq!(links.history(), urls.to(&Route::History(name.clone())));
+        }
     }
 
     #[test]
