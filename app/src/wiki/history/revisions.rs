@@ -2,6 +2,7 @@
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
+use minijinja::value::Value;
 use serde::Serialize;
 use storage::SaveOutcome;
 
@@ -10,6 +11,7 @@ use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::revision_param;
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
+use crate::wiki::plumbing::rows::Row;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// How many rows a history page shows.
@@ -19,24 +21,25 @@ const ROWS_PER_PAGE: usize = 200;
 struct HistoryView {
     #[serde(flatten)]
     layout: Layout,
-    revisions: Vec<HistoryRow>,
+    /// The rows, each a [`Row`] with [`ROW_KEYS`]: made as template values, not serialised.
+    revisions: Value,
     diff_url_base: String,
 }
 
-#[derive(Serialize)]
-struct HistoryRow {
-    rev: u64,
-    author: String,
-    time: i64,
-    comment: String,
-    size: u64,
-    view_url: String,
-    diff_url: Option<String>,
-    /// This revision against the current one; `None` on the current row.
-    current_diff_url: Option<String>,
-    /// Where a POST makes this revision's text current again; `None` on the current row.
-    revert_url: Option<String>,
-}
+/// The keys of a history row, in the order a template that lists them sees them.
+const ROW_KEYS: [&str; 9] = [
+    "rev",
+    "author",
+    "time",
+    "comment",
+    "size",
+    "view_url",
+    "diff_url",
+    // This revision against the current one; none on the current row.
+    "current_diff_url",
+    // Where a POST makes this revision's text current again; none on the current row.
+    "revert_url",
+];
 
 impl Wiki {
     pub(crate) fn history(
@@ -53,24 +56,38 @@ impl Wiki {
         }
         let urls = &exchange.urls;
         let current_rev = revisions.first().map_or(0, |meta| meta.rev);
+        // A history page has hundreds of rows of four addresses each: the page's name is encoded
+        // once and each address written into one buffer (as `Urls::page_revision`, `Urls::diff` and
+        // `Urls::revert` write them; a test compares).
+        let mut links = urls.page_row_links();
+        links.set_page(name);
+        let page = links.view().to_owned();
+        let revert = urls.to(&Route::Revert(name.clone()));
+        let rows: Vec<Value> = revisions
+            .into_iter()
+            .map(|meta| {
+                let rev = meta.rev;
+                let earlier = rev != current_rev;
+                Row::value(
+                    &ROW_KEYS,
+                    [
+                        Value::from(rev),
+                        Value::from(meta.author),
+                        Value::from(meta.time),
+                        Value::from(meta.comment),
+                        Value::from(meta.size),
+                        Value::from(format!("{page}?rev={rev}")),
+                        Value::from((rev > 1).then(|| links.diff(rev - 1, rev).to_owned())),
+                        Value::from(earlier.then(|| links.diff(rev, current_rev).to_owned())),
+                        Value::from(earlier.then(|| format!("{revert}?rev={rev}"))),
+                    ],
+                )
+            })
+            .collect();
         let view = HistoryView {
             layout: self.layout(exchange, &format!("History of {name}"), Some(name)),
             diff_url_base: urls.to(&Route::Diff(name.clone())),
-            revisions: revisions
-                .into_iter()
-                .map(|meta| HistoryRow {
-                    view_url: urls.page_revision(name, meta.rev),
-                    diff_url: (meta.rev > 1).then(|| urls.diff(name, meta.rev - 1, meta.rev)),
-                    current_diff_url: (meta.rev != current_rev)
-                        .then(|| urls.diff(name, meta.rev, current_rev)),
-                    revert_url: (meta.rev != current_rev).then(|| urls.revert(name, meta.rev)),
-                    rev: meta.rev,
-                    author: meta.author,
-                    time: meta.time,
-                    comment: meta.comment,
-                    size: meta.size,
-                })
-                .collect(),
+            revisions: Value::from(rows),
         };
         self.html(StatusCode::OK, "history.html", view)
     }
