@@ -57,12 +57,9 @@ impl Wiki {
         let urls = &exchange.urls;
         let current_rev = revisions.first().map_or(0, |meta| meta.rev);
         // A history page has hundreds of rows of four addresses each: the page's name is encoded
-        // once and each address written into one buffer (as `Urls::page_revision`, `Urls::diff` and
-        // `Urls::revert` write them; a test compares).
+        // once and each address written into one buffer.
         let mut links = urls.page_row_links();
         links.set_page(name);
-        let page = links.view().to_owned();
-        let revert = urls.to(&Route::Revert(name.clone()));
         let rows: Vec<Value> = revisions
             .into_iter()
             .map(|meta| {
@@ -76,10 +73,10 @@ impl Wiki {
                         Value::from(meta.time),
                         Value::from(meta.comment),
                         Value::from(meta.size),
-                        Value::from(format!("{page}?rev={rev}")),
+                        Value::from(links.revision(rev)),
                         Value::from((rev > 1).then(|| links.diff(rev - 1, rev).to_owned())),
                         Value::from(earlier.then(|| links.diff(rev, current_rev).to_owned())),
-                        Value::from(earlier.then(|| format!("{revert}?rev={rev}"))),
+                        Value::from(earlier.then(|| links.revert(rev).to_owned())),
                     ],
                 )
             })

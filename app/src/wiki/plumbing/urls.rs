@@ -309,7 +309,7 @@ impl Urls {
 }
 
 /// What [`Urls::page_row_links`] gives: a page's addresses written as [`Urls::page`],
-/// `Urls::to(Route::History)` and [`Urls::diff`] write them, the name encoded once a page and
+/// `Urls::to(Route::History)`, [`Urls::diff`], [`Urls::page_revision`] and [`Urls::revert`] write them, the name encoded once a page and
 /// every address written into the same buffer (a page of recent changes writes three hundred).
 #[derive(Debug)]
 pub struct PageRowLinks<'a> {
@@ -346,6 +346,24 @@ impl PageRowLinks<'_> {
         self.under(Verb::Diff);
         // Writing to a `String` cannot fail.
         let _ = write!(self.url, "?from={from}&to={to}");
+        &self.url
+    }
+
+    /// One of the page's revisions, as [`Urls::page_revision`] writes it.
+    pub fn revision(&mut self, rev: u64) -> &str {
+        use std::fmt::Write as _;
+        self.view();
+        // Writing to a `String` cannot fail.
+        let _ = write!(self.url, "?rev={rev}");
+        &self.url
+    }
+
+    /// Where a POST makes one of the page's revisions current again, as [`Urls::revert`] writes it.
+    pub fn revert(&mut self, rev: u64) -> &str {
+        use std::fmt::Write as _;
+        self.under(Verb::Revert);
+        // Writing to a `String` cannot fail.
+        let _ = write!(self.url, "?rev={rev}");
         &self.url
     }
 
@@ -463,6 +481,8 @@ mod tests {
             assert_eq!(links.view(), urls.page(&name));
             assert_eq!(links.diff(4, 5), urls.diff(&name, 4, 5));
             assert_eq!(links.history(), urls.to(&Route::History(name.clone())));
+            assert_eq!(links.revision(7), urls.page_revision(&name, 7));
+            assert_eq!(links.revert(3), urls.revert(&name, 3));
         }
     }
 
