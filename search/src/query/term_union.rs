@@ -108,12 +108,26 @@ impl TermUnionWeight {
     }
 }
 
+impl TermUnionWeight {
+    /// `run` on the union of the terms `segment` holds, or `none` when it holds none of them.
+    fn on_segment<T>(
+        &self,
+        segment: &SegmentReader,
+        none: T,
+        run: impl FnOnce(&dyn Weight) -> tantivy::Result<T>,
+    ) -> tantivy::Result<T> {
+        match self.in_segment(segment)? {
+            Some(weight) => run(&*weight),
+            None => Ok(none),
+        }
+    }
+}
+
 impl Weight for TermUnionWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        match self.in_segment(reader)? {
-            Some(weight) => weight.scorer(reader, boost),
-            None => Ok(Box::new(EmptyScorer)),
-        }
+        self.on_segment(reader, Box::new(EmptyScorer), |weight| {
+            weight.scorer(reader, boost)
+        })
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -175,10 +189,7 @@ impl Weight for TermUnionWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score),
     ) -> tantivy::Result<()> {
-        match self.in_segment(reader)? {
-            Some(weight) => weight.for_each(reader, callback),
-            None => Ok(()),
-        }
+        self.on_segment(reader, (), |weight| weight.for_each(reader, callback))
     }
 
     fn for_each_no_score(
@@ -186,10 +197,9 @@ impl Weight for TermUnionWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(&[DocId]),
     ) -> tantivy::Result<()> {
-        match self.in_segment(reader)? {
-            Some(weight) => weight.for_each_no_score(reader, callback),
-            None => Ok(()),
-        }
+        self.on_segment(reader, (), |weight| {
+            weight.for_each_no_score(reader, callback)
+        })
     }
 
     fn for_each_pruning(
@@ -198,10 +208,9 @@ impl Weight for TermUnionWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
-        match self.in_segment(reader)? {
-            Some(weight) => weight.for_each_pruning(threshold, reader, callback),
-            None => Ok(()),
-        }
+        self.on_segment(reader, (), |weight| {
+            weight.for_each_pruning(threshold, reader, callback)
+        })
     }
 }
 
