@@ -234,7 +234,7 @@ impl Node {
 }
 
 /// Frequencies are all BM25 needs; positions are read by phrases only.
-fn term_query((term, boost): (Term, f32)) -> Box<dyn Query> {
+pub(super) fn term_query((term, boost): (Term, f32)) -> Box<dyn Query> {
     boosted(
         Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
         boost,

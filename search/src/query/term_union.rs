@@ -17,11 +17,12 @@
 use std::sync::Arc;
 
 use tantivy::query::{
-    BooleanWeight, BoostQuery, EmptyScorer, EnableScoring, Explanation, Occur, Query, Scorer,
-    SumCombiner, TermQuery, Weight,
+    BooleanWeight, EmptyScorer, EnableScoring, Explanation, Occur, Query, Scorer, SumCombiner,
+    Weight,
 };
-use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+
+use super::syntax::term_query;
 
 /// Optional terms, each with its boost, scored as the sum of the matching terms' BM25 scores.
 #[derive(Debug, Clone)]
@@ -41,13 +42,7 @@ impl Query for TermUnion {
             .terms
             .iter()
             .map(|(term, boost)| {
-                // Frequencies are all BM25 needs; positions are read by phrases only.
-                let query = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
-                let weight = if *boost == 1.0 {
-                    query.weight(enable_scoring)?
-                } else {
-                    BoostQuery::new(Box::new(query), *boost).weight(enable_scoring)?
-                };
+                let weight = term_query((term.clone(), *boost)).weight(enable_scoring)?;
                 Ok((term.clone(), Arc::from(weight)))
             })
             .collect::<tantivy::Result<_>>()?;
@@ -91,24 +86,13 @@ impl TermUnionWeight {
             1 => Some(Box::new(Shared(
                 present.pop().expect("one clause").1.clone(),
             ))),
-            _ => Some(Box::new(BooleanWeight::new(
-                present
-                    .into_iter()
-                    .map(|(_, weight)| {
-                        (
-                            Occur::Should,
-                            Box::new(Shared(weight.clone())) as Box<dyn Weight>,
-                        )
-                    })
-                    .collect(),
+            _ => Some(Box::new(union_of(
+                present.into_iter().map(|(_, weight)| weight),
                 self.scoring_enabled,
-                Box::new(SumCombiner::default),
             ))),
         })
     }
-}
 
-impl TermUnionWeight {
     /// `run` on the union of the terms `segment` holds, or `none` when it holds none of them.
     fn on_segment<T>(
         &self,
@@ -153,20 +137,7 @@ impl Weight for TermUnionWeight {
             return Ok(counted);
         }
         let mut longest = longest.scorer(reader, 1.0)?;
-        let others = BooleanWeight::new(
-            others
-                .into_iter()
-                .map(|weight| {
-                    (
-                        Occur::Should,
-                        Box::new(Shared(weight.clone())) as Box<dyn Weight>,
-                    )
-                })
-                .collect(),
-            false,
-            Box::new(SumCombiner::default),
-        );
-        let mut rest = others.scorer(reader, 1.0)?;
+        let mut rest = union_of(others.into_iter(), false).scorer(reader, 1.0)?;
         let alive = reader.alive_bitset();
         let mut extra = 0;
         let mut doc = rest.doc();
@@ -212,6 +183,25 @@ impl Weight for TermUnionWeight {
             weight.for_each_pruning(threshold, reader, callback)
         })
     }
+}
+
+/// tantivy's union of `weights`, summing their scores as `BooleanQuery` does.
+fn union_of<'w>(
+    weights: impl Iterator<Item = &'w Arc<dyn Weight>>,
+    scoring_enabled: bool,
+) -> BooleanWeight<SumCombiner> {
+    BooleanWeight::new(
+        weights
+            .map(|weight| {
+                (
+                    Occur::Should,
+                    Box::new(Shared(weight.clone())) as Box<dyn Weight>,
+                )
+            })
+            .collect(),
+        scoring_enabled,
+        Box::new(SumCombiner::default),
+    )
 }
 
 /// One term's weight, shared by the unions each segment builds.
