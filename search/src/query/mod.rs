@@ -19,6 +19,7 @@
 //! `prefix*` stands for, which word is rarest) are counted over the visible pages too, by the
 //! `statistics` module, so hidden pages move neither the order of visible hits nor what matches.
 
+mod merged_terms;
 mod statistics;
 mod suggest;
 mod syntax;

@@ -10,11 +10,14 @@
 //! range of the dictionary where the walk would try every length. Both give the same order.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use tantivy::schema::IndexRecordOption;
-use tantivy::termdict::TermStreamer;
-use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentReader, TERMINATED};
+use tantivy::{
+    DocAddress, DocId, DocSet, InvertedIndexReader, Searcher, SegmentReader, TERMINATED,
+};
 
+use super::merged_terms::{words_from, MergedTerms};
 use super::{load, text_of};
 use crate::error::tantivy_error;
 use crate::schema::{suggest_key, Fields, MAX_SUGGEST_LEN};
@@ -52,8 +55,13 @@ pub(super) fn suggest(
         }
         return Ok(taker.names);
     }
-    let longest = searcher
-        .segment_readers()
+    let segments = searcher.segment_readers();
+    let dictionaries = segments
+        .iter()
+        .map(|segment| segment.inverted_index(fields.suggest_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(tantivy_error("suggesting pages"))?;
+    let longest = segments
         .iter()
         .filter_map(|segment| segment.fast_fields().u64("name_len").ok())
         .map(|lengths| lengths.max_value())
@@ -61,7 +69,7 @@ pub(super) fn suggest(
         .unwrap_or(0)
         .min(MAX_SUGGEST_LEN);
     for name_len in 1..=longest {
-        if walk_length(searcher, fields, prefix, name_len, &mut taker)? {
+        if walk_length(segments, &dictionaries, prefix, name_len, &mut taker)? {
             break;
         }
     }
@@ -80,12 +88,8 @@ fn few_keys(
         let inverted = segment
             .inverted_index(fields.title_key)
             .map_err(tantivy_error("suggesting pages"))?;
-        let mut stream = inverted
-            .terms()
-            .range()
-            .ge(prefix.as_bytes())
-            .into_stream()
-            .map_err(tantivy_error("suggesting pages"))?;
+        let mut stream =
+            words_from(&inverted, prefix.as_bytes()).map_err(tantivy_error("suggesting pages"))?;
         let lengths = segment
             .fast_fields()
             .u64("name_len")
@@ -110,58 +114,29 @@ fn few_keys(
     Ok(Some(keys))
 }
 
-/// Takes the names of length `name_len` whose keys start with `prefix`, by key across segments,
-/// until the taker has enough; whether it has.
+/// Takes the names of length `name_len` whose keys start with `prefix`, by key across segments
+/// (`dictionaries`: each one's `suggest_key`), until the taker has enough; whether it has.
 fn walk_length(
-    searcher: &Searcher,
-    fields: Fields,
+    segments: &[SegmentReader],
+    dictionaries: &[Arc<InvertedIndexReader>],
     prefix: &str,
     name_len: u64,
     taker: &mut Taker<'_, '_>,
 ) -> Result<bool, SearchError> {
     let from = suggest_key(name_len, prefix);
-    let segments = searcher.segment_readers();
-    let dictionaries = segments
+    let streams = dictionaries
         .iter()
-        .map(|segment| segment.inverted_index(fields.suggest_key))
-        .collect::<Result<Vec<_>, _>>()
+        .enumerate()
+        .map(|(place, dictionary)| Ok((place, words_from(dictionary, from.as_bytes())?)))
+        .collect::<std::io::Result<Vec<_>>>()
         .map_err(tantivy_error("suggesting pages"))?;
-    let mut streams: Vec<(usize, TermStreamer<'_>)> = Vec::new();
-    for (ord, inverted) in dictionaries.iter().enumerate() {
-        let mut stream = inverted
-            .terms()
-            .range()
-            .ge(from.as_bytes())
-            .into_stream()
-            .map_err(tantivy_error("suggesting pages"))?;
-        if stream.advance() && stream.key().starts_with(from.as_bytes()) {
-            streams.push((ord, stream));
-        }
-    }
-    while !streams.is_empty() {
-        // The smallest key, and in segment order the streams at it (streams stay in segment order).
-        let smallest = streams
-            .iter()
-            .map(|(_, stream)| stream.key())
-            .min()
-            .expect("a stream")
-            .to_vec();
-        let mut at = 0;
-        while at < streams.len() {
-            let (ord, stream) = &mut streams[at];
-            if stream.key() != smallest.as_slice() {
-                at += 1;
-                continue;
-            }
-            for doc in docs(&segments[*ord], &dictionaries[*ord], stream.value())? {
-                if taker.take(*ord as u32, doc)? {
+    let mut keys = MergedTerms::new(streams, from.as_bytes(), usize::MAX);
+    while keys.advance() {
+        for (place, entry) in keys.holders() {
+            for doc in docs(&segments[place], &dictionaries[place], entry)? {
+                if taker.take(place as u32, doc)? {
                     return Ok(true);
                 }
-            }
-            if stream.advance() && stream.key().starts_with(from.as_bytes()) {
-                at += 1;
-            } else {
-                streams.remove(at);
             }
         }
     }
@@ -171,7 +146,7 @@ fn walk_length(
 /// The live documents holding a term of `inverted` (of `segment`).
 fn docs(
     segment: &SegmentReader,
-    inverted: &tantivy::InvertedIndexReader,
+    inverted: &InvertedIndexReader,
     term: &tantivy::postings::TermInfo,
 ) -> Result<Vec<DocId>, SearchError> {
     let mut postings = inverted

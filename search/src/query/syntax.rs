@@ -24,10 +24,10 @@ use tantivy::query::{
     PhraseQuery, Query, QueryClone, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::termdict::TermStreamer;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Searcher, Term};
 
+use super::merged_terms::{words_from, MergedTerms};
 use super::statistics::Statistics;
 use super::term_union::TermUnion;
 use crate::common_words::CommonWords;
@@ -458,52 +458,23 @@ fn expand_prefix(
         .iter()
         .filter_map(|segment| segment.inverted_index(field).ok())
         .collect();
-    let mut streams: Vec<(TermStreamer<'_>, usize)> = dictionaries
+    // A dictionary that cannot be read leaves its words out: a prefix never fails the search.
+    let streams = dictionaries
         .iter()
-        .filter_map(|inverted| {
-            inverted
-                .terms()
-                .range()
-                .ge(prefix.as_bytes())
-                .into_stream()
-                .ok()
-        })
-        .map(|stream| (stream, 0))
-        .collect();
-    let mut cut_short = false;
-    // Moves a stream to its next word with the prefix, or drops it.
-    let mut step = |streams: &mut Vec<(TermStreamer<'_>, usize)>, at: usize| {
-        let (stream, scanned) = &mut streams[at];
-        let more = if *scanned == MAX_PREFIX_SCAN {
-            cut_short = true;
-            false
-        } else {
-            *scanned += 1;
-            stream.advance() && stream.key().starts_with(prefix.as_bytes())
-        };
-        if !more {
-            streams.swap_remove(at);
-        }
-    };
-    for at in (0..streams.len()).rev() {
-        step(&mut streams, at);
-    }
+        .enumerate()
+        .filter_map(|(place, dictionary)| {
+            Some((place, words_from(dictionary, prefix.as_bytes()).ok()?))
+        });
+    let mut words = MergedTerms::new(streams, prefix.as_bytes(), MAX_PREFIX_SCAN);
     let whole = statistics.is_whole();
     // Over every page: the best kept so far, the worst on top (fewest pages, then last in order).
     let mut best: BinaryHeap<(Reverse<u64>, Vec<u8>)> = BinaryHeap::new();
     // Over fewer pages: every word, with its bound.
     let mut by_bound: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut at_word = Vec::new();
-    while !streams.is_empty() {
-        let smallest = (0..streams.len())
-            .min_by(|&a, &b| streams[a].0.key().cmp(streams[b].0.key()))
-            .expect("a stream");
-        at_word.clear();
-        let word = streams[smallest].0.key();
-        at_word.extend((0..streams.len()).filter(|&i| streams[i].0.key() == word));
-        let count: u64 = at_word
-            .iter()
-            .map(|&i| u64::from(streams[i].0.value().doc_freq))
+    while words.advance() {
+        let count: u64 = words
+            .holders()
+            .map(|(_, entry)| u64::from(entry.doc_freq))
             .sum();
         if whole {
             // Words come in order, so a word as frequent as the worst kept comes after it.
@@ -515,16 +486,13 @@ fn expand_prefix(
                 if best.len() == MAX_PREFIX_EXPANSIONS {
                     best.pop();
                 }
-                best.push((Reverse(count), word.to_vec()));
+                best.push((Reverse(count), words.key().to_vec()));
             }
         } else {
-            by_bound.push((count, word.to_vec()));
-        }
-        // From the last: removing a stream moves the last one into its place.
-        for &i in at_word.iter().rev() {
-            step(&mut streams, i);
+            by_bound.push((count, words.key().to_vec()));
         }
     }
+    let cut_short = words.cut_short();
     let term = |word: Vec<u8>| Some(Term::from_field_text(field, &String::from_utf8(word).ok()?));
     if whole {
         let mut kept: Vec<(u64, Term)> = best
