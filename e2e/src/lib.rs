@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub mod postgres;
+
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -149,6 +151,19 @@ impl Running {
     pub fn kill(&mut self) {
         signal("KILL", [self.child.id()]);
         let _ = self.child.wait();
+    }
+
+    /// Sends `signal` to it alone (a server's own way to shut down: PostgreSQL's SIGINT is a fast
+    /// shutdown), waits up to `grace` for it to exit, then drops it as usual.
+    pub fn stop(mut self, signal_name: &str, grace: Duration) {
+        signal(signal_name, [self.child.id()]);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits up to 30 s for `ready`, failing early if the process exits.

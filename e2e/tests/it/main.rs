@@ -14,6 +14,7 @@ mod fcgi_probe;
 mod feeds;
 mod forwarded;
 mod packaging;
+mod postgres;
 mod servers;
 mod systemd;
 mod torture;

@@ -1,0 +1,28 @@
+//! The throwaway PostgreSQL the scaling tests run on: it starts as root's tests need (a cluster
+//! owned by an unprivileged account), answers, survives a restart with its data, and is gone by
+//! pid when dropped.
+
+use e2e::postgres::TempPostgres;
+
+#[test]
+fn a_throwaway_cluster_answers_keeps_data_over_a_restart_and_stops() {
+    let mut postgres = TempPostgres::start();
+    postgres.sql("quire", "CREATE TABLE kept (word text)");
+    postgres.sql("quire", "INSERT INTO kept VALUES ('still here')");
+    let port = postgres.port();
+    let mut refused_while_down = false;
+    postgres.restart(|| {
+        refused_while_down = std::net::TcpStream::connect(("127.0.0.1", port)).is_err();
+    });
+    assert!(
+        refused_while_down,
+        "the server still listened while stopped"
+    );
+    assert_eq!(postgres.sql("quire", "SELECT word FROM kept"), "still here");
+    assert!(postgres.url().ends_with(&format!(":{port}/quire")));
+    drop(postgres);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server outlived its TempPostgres"
+    );
+}
