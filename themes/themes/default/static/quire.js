@@ -480,7 +480,8 @@
     if (!text || !window.URLSearchParams || !window.FormData || !window.URL) return;
     var serverUrl = form.getAttribute("data-draft-url");
     if (serverUrl && !window.fetch) return;
-    var key = DRAFT_PREFIX + new URL(form.action, window.location.href).pathname;
+    // getAttribute: the form's `action` property is its buttons named "action".
+    var key = DRAFT_PREFIX + new URL(form.getAttribute("action"), window.location.href).pathname;
     var comment = form.querySelector("input[name=comment]");
     var base = form.querySelector("input[name=base_rev]");
     var cancel = form.querySelector("a.cancel");
