@@ -183,7 +183,8 @@
 
   // ---------- live preview ----------
   // Posts the edit form as it is, with action=preview (what the Preview button sends, CSRF
-  // token included), and puts the rendered text from the answer into the preview pane.
+  // token included), to its action attribute (the form's `action` property is its buttons
+  // named "action"), and puts the rendered text from the answer into the preview pane.
   // The Preview button keeps working as before.
   function initLivePreview() {
     var form = document.querySelector("form.edit-form");
@@ -217,7 +218,7 @@
       var mine = ++generation;
       var body = new URLSearchParams(new FormData(form));
       body.set("action", "preview");
-      fetch(form.action, {
+      fetch(form.getAttribute("action"), {
         method: "POST",
         body: body,
         credentials: "same-origin",
