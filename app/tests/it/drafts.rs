@@ -92,6 +92,14 @@ fn a_draft_needs_an_account_the_write_right_and_the_csrf_token() {
         "{cache}"
     );
     assert_eq!(storage(gw.data_dir()).draft_count().unwrap(), 1);
+    // Its account's alone: another account's editor offers nothing.
+    assert!(drafter
+        .get("/+edit/Open")
+        .text()
+        .contains("You have an unsaved draft"));
+    let other = owner.get("/+edit/Open").text();
+    assert!(!other.contains("You have an unsaved draft"), "{other}");
+    assert!(!other.contains("Drafted."), "{other}");
 }
 
 #[test]

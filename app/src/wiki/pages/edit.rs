@@ -142,7 +142,7 @@ impl EditForm {
             HttpError::bad_request("The form has no page text (field \u{201c}text\u{201d}).")
         })?;
         let text = text.replace("\r\n", "\n");
-        let comment = comment_param(&form)?;
+        let comment = comment_param(form)?;
         let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
             None => None,
             Some(value) => Some(value.parse::<u64>().map_err(|_| {
