@@ -181,6 +181,18 @@
     });
   }
 
+  // A <section> labelled by its own <h2>, as the templates draw one.
+  function headedSection(className, headingId, title) {
+    var section = document.createElement("section");
+    section.className = className;
+    section.setAttribute("aria-labelledby", headingId);
+    var heading = document.createElement("h2");
+    heading.id = headingId;
+    heading.textContent = title;
+    section.appendChild(heading);
+    return section;
+  }
+
   // ---------- live preview ----------
   // Posts the edit form as it is, with action=preview (what the Preview button sends, CSRF
   // token included), to its action attribute (the form's `action` property is its buttons
@@ -196,19 +208,13 @@
     function pane() {
       var section = document.querySelector("section.preview");
       if (section) return section;
-      section = document.createElement("section");
-      section.className = "preview live-preview";
-      section.setAttribute("aria-labelledby", "preview-heading");
-      var heading = document.createElement("h2");
-      heading.id = "preview-heading";
-      heading.textContent = "Preview ";
+      section = headedSection("preview live-preview", "preview-heading", "Preview ");
       var hint = document.createElement("span");
       hint.className = "hint";
       hint.textContent = "(not saved yet)";
-      heading.appendChild(hint);
+      section.firstChild.appendChild(hint);
       var content = document.createElement("div");
       content.className = "content";
-      section.appendChild(heading);
       section.appendChild(content);
       form.parentNode.insertBefore(section, form);
       return section;
@@ -435,12 +441,7 @@
   // `settled` is called once either button is pressed.
   function offerLocalDraft(form, key, draft, restore, settled) {
     var text = form.querySelector("textarea[name=text]");
-    var section = document.createElement("section");
-    section.className = "draft-offer";
-    section.setAttribute("aria-labelledby", "draft-heading");
-    var heading = document.createElement("h2");
-    heading.id = "draft-heading";
-    heading.textContent = "You have an unsaved draft of this page";
+    var section = headedSection("draft-offer", "draft-heading", "You have an unsaved draft of this page");
     var lead = document.createElement("p");
     lead.textContent = "It was kept in this browser as you typed, " +
       new Date(draft.saved).toLocaleString() + ". What it changes in the text below:";
@@ -455,7 +456,6 @@
     discardButton.textContent = "Discard the draft";
     buttons.appendChild(restoreButton);
     buttons.appendChild(discardButton);
-    section.appendChild(heading);
     section.appendChild(lead);
     section.appendChild(diffTable(lineDiff(text.value.split("\n"), draft.text.split("\n")),
       "What the draft changes"));
