@@ -108,7 +108,7 @@ impl Storage {
     /// for saves.
     pub fn save_draft(&self, draft: &NewDraft<'_>) -> Result<DraftOutcome, StorageError> {
         let time = draft.time.unwrap_or_else(now);
-        let account = sql_id(draft.account)?;
+        let account = draft.account;
         let mut conn = self.pool.get()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -141,7 +141,6 @@ impl Storage {
         now: Option<i64>,
     ) -> Result<Option<Draft>, StorageError> {
         let oldest = now.unwrap_or_else(crate::save::now) - DRAFT_LIFETIME_SECS;
-        let account = sql_id(account)?;
         let conn = self.pool.get()?;
         conn.prepare_cached(
             "SELECT base_rev, comment, text, updated FROM drafts
@@ -164,7 +163,6 @@ impl Storage {
     /// Removes `account`'s draft of `page`; whether there was one.
     pub fn delete_draft(&self, account: u64, page: &str) -> Result<bool, StorageError> {
         let conn = self.pool.get()?;
-        let account = sql_id(account)?;
         delete(&conn, account, page).map(|removed| removed > 0)
     }
 
@@ -177,17 +175,10 @@ impl Storage {
 }
 
 /// Removes `account`'s draft of `page` inside the caller's transaction: a save's, or a draft's.
-pub(crate) fn delete(conn: &Connection, account: i64, page: &str) -> Result<usize, StorageError> {
+pub(crate) fn delete(conn: &Connection, account: u64, page: &str) -> Result<usize, StorageError> {
     conn.prepare_cached("DELETE FROM drafts WHERE user_id = ?1 AND page = ?2")
         .and_then(|mut stmt| stmt.execute(params![account, page]))
         .map_err(doing("removing a draft"))
-}
-
-/// An account id as SQLite stores it.
-pub(crate) fn sql_id(account: u64) -> Result<i64, StorageError> {
-    i64::try_from(account).map_err(|_| StorageError::Invalid {
-        what: format!("account id {account} is out of range"),
-    })
 }
 
 /// The page a draft is written for, as it is now.
@@ -203,7 +194,7 @@ impl PageNow {
     fn newer_own_save(
         &self,
         conn: &Connection,
-        account: i64,
+        account: u64,
         base: Option<u64>,
     ) -> Result<bool, StorageError> {
         if base.is_some_and(|base| base >= self.rev) {
@@ -243,7 +234,7 @@ fn page_now(conn: &Connection, name: &str) -> Result<Option<PageNow>, StorageErr
 
 fn upsert(
     conn: &Connection,
-    account: i64,
+    account: u64,
     draft: &NewDraft<'_>,
     time: i64,
 ) -> Result<(), StorageError> {
@@ -268,30 +259,32 @@ fn upsert(
     Ok(())
 }
 
+/// An account's drafts beyond the newest `?2`, removed.
+const CAP: &str = "DELETE FROM drafts WHERE id IN (
+    SELECT id FROM drafts WHERE user_id = ?1
+    ORDER BY updated DESC, id DESC LIMIT -1 OFFSET ?2
+)";
+
+/// Up to `?2` drafts older than `?1`, oldest first, removed.
+const PURGE: &str = "DELETE FROM drafts WHERE id IN (
+    SELECT id FROM drafts WHERE updated < ?1 ORDER BY updated LIMIT ?2
+)";
+
 /// Removes `account`'s oldest drafts beyond [`MAX_DRAFTS_PER_ACCOUNT`]: a read of at most that
 /// many rows and one more through the `(user_id, page)` key.
-fn cap(conn: &Connection, account: i64) -> Result<(), StorageError> {
-    conn.prepare_cached(
-        "DELETE FROM drafts WHERE id IN (
-             SELECT id FROM drafts WHERE user_id = ?1
-             ORDER BY updated DESC, id DESC LIMIT -1 OFFSET ?2
-         )",
-    )
-    .and_then(|mut stmt| stmt.execute(params![account, MAX_DRAFTS_PER_ACCOUNT]))
-    .map_err(doing("removing an account's oldest drafts"))?;
+fn cap(conn: &Connection, account: u64) -> Result<(), StorageError> {
+    conn.prepare_cached(CAP)
+        .and_then(|mut stmt| stmt.execute(params![account, MAX_DRAFTS_PER_ACCOUNT]))
+        .map_err(doing("removing an account's oldest drafts"))?;
     Ok(())
 }
 
 /// Removes up to [`DRAFT_PURGE_BATCH`] drafts expired at `time`, oldest first: a range scan of
 /// `drafts_by_age`.
 fn purge(conn: &Connection, time: i64) -> Result<(), StorageError> {
-    conn.prepare_cached(
-        "DELETE FROM drafts WHERE id IN (
-             SELECT id FROM drafts WHERE updated < ?1 ORDER BY updated LIMIT ?2
-         )",
-    )
-    .and_then(|mut stmt| stmt.execute(params![time - DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH]))
-    .map_err(doing("removing expired drafts"))?;
+    conn.prepare_cached(PURGE)
+        .and_then(|mut stmt| stmt.execute(params![time - DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH]))
+        .map_err(doing("removing expired drafts"))?;
     Ok(())
 }
 
@@ -526,5 +519,48 @@ mod tests {
             .unwrap();
         assert_eq!(unchanged, SaveOutcome::Unchanged { rev: rev + 1 });
         assert_eq!(storage.draft(ann, "P", Some(NOW)).unwrap(), None);
+    }
+
+    #[test]
+    fn writing_a_draft_costs_the_same_beside_fifty_drafts_as_beside_three_thousand() {
+        use crate::page_acls::tests::{full_scan_steps, statement_status};
+        use rusqlite::StatementStatus::VmStep;
+
+        // The purge and the cap a draft's write runs, counted in SQLite's steps: a purge with
+        // nothing expired and an account at its cap, among few drafts and among many.
+        let steps = |others: u64| {
+            let storage = Storage::open_in_memory().unwrap();
+            let ann = account(&storage, "ann");
+            for n in 0..MAX_DRAFTS_PER_ACCOUNT {
+                storage
+                    .save_draft(&draft(ann, &format!("Mine{n}"), "x", None))
+                    .unwrap();
+            }
+            let crowd: Vec<u64> = (0..others / 50)
+                .map(|n| account(&storage, &format!("user{n}")))
+                .collect();
+            for (n, &who) in crowd
+                .iter()
+                .cycle()
+                .take(usize::try_from(others).unwrap())
+                .enumerate()
+            {
+                storage
+                    .save_draft(&draft(who, &format!("P{n}"), "x", None))
+                    .unwrap();
+            }
+            let purge: [&dyn rusqlite::ToSql; 2] =
+                [&(NOW - DRAFT_LIFETIME_SECS), &DRAFT_PURGE_BATCH];
+            let cap: [&dyn rusqlite::ToSql; 2] = [&ann, &MAX_DRAFTS_PER_ACCOUNT];
+            (
+                statement_status(&storage, PURGE, &purge, VmStep),
+                statement_status(&storage, CAP, &cap, VmStep),
+                full_scan_steps(&storage, PURGE, &purge) + full_scan_steps(&storage, CAP, &cap),
+            )
+        };
+        let (purge_few, cap_few, scans_few) = steps(50);
+        let (purge_many, cap_many, scans_many) = steps(3000);
+        assert_eq!((purge_few, cap_few), (purge_many, cap_many));
+        assert_eq!((scans_few, scans_many), (0, 0));
     }
 }

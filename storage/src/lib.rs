@@ -328,7 +328,6 @@ impl Storage {
         files: &[(&str, &str)],
         account: u64,
     ) -> Result<SaveOutcome, StorageError> {
-        let account = drafts::sql_id(account)?;
         let mut conn = self.pool.get()?;
         save::save(&mut conn, &save, Some((links, files)), Some(account))
     }

@@ -62,7 +62,7 @@ pub(crate) fn save(
     conn: &mut Connection,
     save: &Save<'_>,
     links: Option<Outgoing<'_>>,
-    draft_of: Option<i64>,
+    draft_of: Option<u64>,
 ) -> Result<SaveOutcome, StorageError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)

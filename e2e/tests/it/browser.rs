@@ -22,6 +22,9 @@
 //! search suggestions, live preview). With `QUIRE_SCREENSHOTS=1` it writes
 //! desktop (1280 px) and mobile (360 px) screenshots of each view to
 //! `docs/screenshots/`, the set the README shows.
+//!
+//! A third walk shows drafts: a logged-in editor's autosave survives a closed tab and is offered
+//! back and restored; an anonymous editor's is kept in `localStorage` as the editor is left.
 
 // clippy's allow-unwrap-in-tests covers `#[test]` functions only; here the
 // walk's helpers are test code too, and an error from the browser or the
