@@ -333,7 +333,7 @@ const MOBILE: (u32, u32) = (360, 780);
 /// The views each theme is checked on: (name for screenshots, path, heading to wait for,
 /// whether the README's screenshot set shows it). They show the team wiki
 /// [`fill_the_team_wiki`] writes, so the README sells what a team would see.
-const VIEWS: [(&str, &str, &str, bool); 9] = [
+const VIEWS: [(&str, &str, &str, bool); 10] = [
     ("page", "/Projects/Atlas", "Projects/Atlas", true),
     ("edit", "/+edit/Projects/Atlas", "Edit Projects/Atlas", true),
     (
@@ -354,6 +354,13 @@ const VIEWS: [(&str, &str, &str, bool); 9] = [
         "info",
         "/+info/Projects/Atlas",
         "About Projects/Atlas",
+        false,
+    ),
+    // The editor offering the draft this browser kept of the text typed in `try_the_scripts`.
+    (
+        "draft",
+        "/+edit/FrontPage",
+        "You have an unsaved draft of this page",
         false,
     ),
     ("login", "/+login", "Log in", false),
