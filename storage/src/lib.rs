@@ -42,6 +42,7 @@ mod blame;
 mod blobs;
 mod changes;
 mod compact;
+mod drafts;
 mod error;
 mod files;
 mod import;
@@ -74,6 +75,9 @@ pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAud
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
+pub use crate::drafts::{
+    Draft, DraftOutcome, NewDraft, DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH, MAX_DRAFTS_PER_ACCOUNT,
+};
 pub use crate::error::{StorageError, WriteRefusal};
 pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersion, NewUpload};
 pub use crate::import::{ImportOutcome, ImportedRevision};
@@ -283,7 +287,7 @@ impl Storage {
     /// [`save_with_links`](Self::save_with_links).
     pub fn save(&self, save: Save<'_>) -> Result<SaveOutcome, StorageError> {
         let mut conn = self.pool.get()?;
-        save::save(&mut conn, &save, None)
+        save::save(&mut conn, &save, None, None)
     }
 
     /// [`save`](Self::save), recording in the same transaction the wiki pages the new text links to
@@ -310,7 +314,22 @@ impl Storage {
         files: &[(&str, &str)],
     ) -> Result<SaveOutcome, StorageError> {
         let mut conn = self.pool.get()?;
-        save::save(&mut conn, &save, Some((links, files)))
+        save::save(&mut conn, &save, Some((links, files)), None)
+    }
+
+    /// [`save_with_links_and_files`](Self::save_with_links_and_files) of `account`'s edit, which
+    /// also removes the account's draft of the page ([`Storage::draft`]) in the same transaction
+    /// when the text is saved or is the page's text already. A conflict keeps the draft, as does
+    /// any failure: the text it holds is still unsaved.
+    pub fn save_with_links_files_and_draft(
+        &self,
+        save: Save<'_>,
+        links: &[&str],
+        files: &[(&str, &str)],
+        account: u64,
+    ) -> Result<SaveOutcome, StorageError> {
+        let mut conn = self.pool.get()?;
+        save::save(&mut conn, &save, Some((links, files)), Some(account))
     }
 
     /// Records the outgoing links of revision `rev` of `page`, if it is still the current one (returns
