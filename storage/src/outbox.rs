@@ -120,6 +120,20 @@ impl Storage {
     /// seconds), a batch of revisions at a time until it is caught up. Returns how many rows it
     /// added.
     pub fn queue_mail(&self, now: i64) -> Result<u64, StorageError> {
+        // A worker asks every few seconds; when nothing was saved since, a read answers, and no
+        // write lock is taken.
+        let behind: bool = {
+            let conn = self.pool.get()?;
+            conn.prepare_cached(
+                "SELECT (SELECT coalesce(max(id), 0) FROM revisions)
+                        > (SELECT upto FROM outbox_cursor WHERE id = 1)",
+            )
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+            .map_err(doing("reading the mail queue's place"))?
+        };
+        if !behind {
+            return Ok(0);
+        }
         let mut added = 0;
         loop {
             let (rows, caught_up) = self.queue_batch(now)?;
@@ -175,12 +189,13 @@ impl Storage {
             added += tx
                 .prepare_cached(
                     "WITH watchers (account) AS (
-                         SELECT account FROM watches WHERE kind = 'page' AND target IN (?2, ?3)
-                         UNION SELECT account FROM watches WHERE kind = 'prefix'
+                         SELECT account FROM watches
+                             WHERE kind = 'page' AND target IN (?2, ?3) AND since < ?1
+                         UNION SELECT account FROM watches WHERE kind = 'prefix' AND since < ?1
                              AND (substr(?2, 1, length(target)) = target
                                   OR substr(?3, 1, length(target)) = target)
                          UNION SELECT s.account FROM watch_settings s JOIN users u ON u.id = s.account
-                             WHERE s.edited AND EXISTS (
+                             WHERE s.edited AND s.edited_since < ?1 AND EXISTS (
                                  SELECT 1 FROM revisions m WHERE m.page_id = ?4 AND m.author = u.name)
                      )
                      INSERT INTO outbox (account, revision_id, digest, created, due)
@@ -222,6 +237,9 @@ impl Storage {
     /// account's digest rows one letter together. Claimed rows are not handed out again for
     /// [`LEASE_SECS`].
     pub fn due_mail(&self, now: i64, limit: usize) -> Result<Vec<Letter>, StorageError> {
+        if self.next_mail_due()?.is_none_or(|due| due > now) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.pool.get()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

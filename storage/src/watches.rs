@@ -14,6 +14,10 @@
 //! address again whenever it is needed (a hash could only be shown once). A new token is one click
 //! away, and the old one stops working at once. API tokens, which may write, are another matter.
 //!
+//! A watch (and the "pages I edited" setting) remembers the newest revision when it was made:
+//! mail is owed only for revisions after it, so a queue that is filled late (under CGI, by the
+//! next `quire notify`) does not mail a new watcher about changes made before they watched.
+//!
 //! A watch changes what a page view shows (its Watch or Unwatch button), so inserting or removing
 //! one moves the change counter (`crate::changes`), by trigger like every other such write.
 //!
@@ -39,12 +43,14 @@ pub(crate) const SCHEMA: &str = "
         kind    TEXT NOT NULL CHECK (kind IN ('page', 'prefix')),
         target  TEXT NOT NULL,
         created INTEGER NOT NULL,
+        since   INTEGER NOT NULL,
         PRIMARY KEY (account, kind, target)
     ) WITHOUT ROWID;
     CREATE INDEX watches_by_target ON watches (kind, target);
     CREATE TABLE watch_settings (
         account    INTEGER PRIMARY KEY REFERENCES users (id),
         edited     INTEGER NOT NULL DEFAULT 0,
+        edited_since INTEGER NOT NULL DEFAULT 0,
         digest     INTEGER NOT NULL DEFAULT 0,
         digest_due INTEGER,
         feed_token TEXT UNIQUE,
@@ -138,7 +144,8 @@ impl Storage {
         let id = account_id(&conn, account)?;
         let added = conn
             .prepare_cached(
-                "INSERT INTO watches (account, kind, target, created) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO watches (account, kind, target, created, since)
+                 VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) FROM revisions))
                  ON CONFLICT DO NOTHING",
             )
             .and_then(|mut stmt| stmt.execute(params![id, kind.as_str(), target, now()]))
@@ -236,8 +243,11 @@ impl Storage {
         let conn = self.pool.get()?;
         let id = account_id(&conn, account)?;
         conn.prepare_cached(
-            "INSERT INTO watch_settings (account, edited, digest) VALUES (?1, ?2, ?3)
-             ON CONFLICT (account) DO UPDATE SET edited = excluded.edited, digest = excluded.digest",
+            "INSERT INTO watch_settings (account, edited, edited_since, digest)
+             VALUES (?1, ?2, (SELECT coalesce(max(id), 0) FROM revisions), ?3)
+             ON CONFLICT (account) DO UPDATE SET
+                 edited_since = CASE WHEN edited THEN edited_since ELSE excluded.edited_since END,
+                 edited = excluded.edited, digest = excluded.digest",
         )
         .and_then(|mut stmt| stmt.execute(params![id, edited, digest]))
         .map_err(doing("storing watch settings"))?;

@@ -291,3 +291,26 @@ fn watched_changes_are_those_of_watched_pages_newest_first() {
     let watches = storage.watches("Ann").unwrap();
     assert_eq!(watches.len(), 2);
 }
+
+#[test]
+fn a_watch_is_owed_only_the_changes_made_after_it_however_late_the_queue_is_filled() {
+    let db = TempDb::new();
+    let storage = db.open();
+    account(&storage, "Ann", "ann@example.org");
+    save(&storage, "P", "one\n", "Bob");
+    save(&storage, "Mine", "one\n", "Ann");
+    save(&storage, "Mine", "two\n", "Bob");
+    storage.watch("Ann", WatchKind::Page, "P").unwrap();
+    storage.set_watch_settings("Ann", true, false).unwrap();
+    assert_eq!(storage.queue_mail(now()).unwrap(), 0);
+    save(&storage, "P", "two\n", "Bob");
+    save(&storage, "Mine", "three\n", "Bob");
+    // Saving the settings again keeps the edited pages' start.
+    storage.set_watch_settings("Ann", true, true).unwrap();
+    storage.set_watch_settings("Ann", true, false).unwrap();
+    storage.queue_mail(now()).unwrap();
+    assert_eq!(
+        queued(&storage),
+        [row("Ann", "Mine", 3), row("Ann", "P", 2)]
+    );
+}
