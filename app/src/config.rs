@@ -954,17 +954,32 @@ mod tests {
             .unwrap_or_else(|err| panic!("the uncommented default file:\n{all}\n{err}"));
         let table: toml::Table = toml::from_str(&all).unwrap();
         assert_same_keys(Settings::KEYS, &table, "");
-        // A key with a default value is shown at that value.
+        // A key with a default value is shown at that value, in a documented table too (whose
+        // keys without a default are shown by their examples).
         let defaults = Settings::default().to_table();
         for (name, value) in &defaults {
             if value.as_table().is_some_and(|t| t.is_empty()) {
                 continue;
             }
-            assert_eq!(
-                table.get(name),
-                Some(value),
-                "{name} in the default file is not its default"
-            );
+            let documented = Settings::KEYS
+                .iter()
+                .any(|key| key.name == name && !key.keys.is_empty());
+            match (value.as_table(), table.get(name).and_then(|v| v.as_table())) {
+                (Some(inner), Some(shown)) if documented => {
+                    for (key, value) in inner {
+                        assert_eq!(
+                            shown.get(key),
+                            Some(value),
+                            "{name}.{key} in the default file is not its default"
+                        );
+                    }
+                }
+                _ => assert_eq!(
+                    table.get(name),
+                    Some(value),
+                    "{name} in the default file is not its default"
+                ),
+            }
         }
         // What serde reads is what the struct declares (no key renamed behind the docs' back).
         let serde_keys = serde_json::to_value(&settings).unwrap();
@@ -1063,6 +1078,28 @@ mod tests {
             err.contains("spam.bad_content") && err.contains("(unclosed"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn mail_settings_are_read_and_a_host_needs_a_sender() {
+        let file: Settings = toml::from_str(
+            "[mail]\nhost = \"smtp.example.org\"\nport = 465\ntls = \"tls\"\nfrom = \"wiki@example.org\"",
+        )
+        .unwrap();
+        let settings = merge(file, &GlobalOptions::default(), &ListenFlags::default());
+        assert_eq!(settings.mail.host.as_deref(), Some("smtp.example.org"));
+        assert_eq!(settings.mail.port, 465);
+        assert_eq!(settings.mail.tls, MailTls::Tls);
+        assert!(toml::from_str::<Settings>("[mail]\ntls = \"ssl\"").is_err());
+        let no_sender: Settings = toml::from_str("[mail]\nhost = \"smtp.example.org\"").unwrap();
+        let err = no_sender
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("from"), "{err}");
+        assert!(Settings::default()
+            .entries()
+            .iter()
+            .any(|(key, _)| key == "mail.password_file"));
     }
 
     #[test]

@@ -2592,6 +2592,7 @@ pub fn a_watcher_is_mailed_once_with_the_diff(gw: &dyn Gateway) {
     gw.send_queued_mail();
     let mail = sink.wait_for("watcher@example.org", std::time::Duration::from_secs(10));
     assert_eq!(mail.len(), 1, "{mail:#?}");
+    assert_eq!(mail[0].from, "wiki@example.org");
     let data = &mail[0].data;
     assert!(data.contains("+the second line"), "{data}");
     assert!(data.contains("mail me about it"), "{data}");
