@@ -296,7 +296,7 @@ pub enum Command {
     /// pages change. A wiki served by CGI alone runs this from cron, every
     /// few minutes: it queues the mail for changes since the last run, sends
     /// what is due (retries and digests included) through the SMTP server
-    /// [mail] in quire.toml names, prints what it did, and exits with status
+    /// that quire.toml's mail table names, prints what it did, and exits with status
     /// 1 if mail is off or some mail could not be sent (it is tried again on a
     /// later run). Mail links start with base_url and --mount (or mount in
     /// quire.toml): set them as the web server serves the wiki.

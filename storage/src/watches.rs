@@ -140,17 +140,13 @@ impl Storage {
         kind: WatchKind,
         target: &str,
     ) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
-        let added = conn
-            .prepare_cached(
-                "INSERT INTO watches (account, kind, target, created, since)
-                 VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) FROM revisions))
-                 ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut stmt| stmt.execute(params![id, kind.as_str(), target, now()]))
-            .map_err(doing("adding a watch"))?;
-        Ok(added > 0)
+        self.change_watch(
+            "INSERT INTO watches (account, kind, target, created, since)
+             VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) FROM revisions))
+             ON CONFLICT DO NOTHING",
+            (account, kind, target),
+            "adding a watch",
+        )
     }
 
     /// Ends the subscription of `account` to `target`. `false` when there was none.
@@ -160,13 +156,31 @@ impl Storage {
         kind: WatchKind,
         target: &str,
     ) -> Result<bool, StorageError> {
+        self.change_watch(
+            "DELETE FROM watches WHERE account = ?1 AND kind = ?2 AND target = ?3",
+            (account, kind, target),
+            "removing a watch",
+        )
+    }
+
+    /// Runs `sql`, which adds or removes one watch, with the account's id, the kind, the target
+    /// and now bound as `?1` to `?4` (as many as it names); whether a row changed.
+    fn change_watch(
+        &self,
+        sql: &str,
+        (account, kind, target): (&str, WatchKind, &str),
+        what: &'static str,
+    ) -> Result<bool, StorageError> {
         let conn = self.pool.get()?;
         let id = account_id(&conn, account)?;
-        let removed = conn
-            .prepare_cached("DELETE FROM watches WHERE account = ?1 AND kind = ?2 AND target = ?3")
-            .and_then(|mut stmt| stmt.execute(params![id, kind.as_str(), target]))
-            .map_err(doing("removing a watch"))?;
-        Ok(removed > 0)
+        let mut stmt = conn.prepare_cached(sql).map_err(doing(what))?;
+        let now = now();
+        let bound: [&dyn rusqlite::ToSql; 4] = [&id, &kind.as_str(), &target, &now];
+        for (i, value) in bound.iter().take(stmt.parameter_count()).enumerate() {
+            stmt.raw_bind_parameter(i + 1, value).map_err(doing(what))?;
+        }
+        let changed = stmt.raw_execute().map_err(doing(what))?;
+        Ok(changed > 0)
     }
 
     /// Every subscription of `account`: pages, then prefixes, each by name.
@@ -265,14 +279,13 @@ impl Storage {
     /// A new secret for `account`'s feed; the old one opens nothing from now on.
     pub fn reset_feed_token(&self, account: &str) -> Result<String, StorageError> {
         let token = random_code("feed token")?;
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
-        conn.prepare_cached(
+        self.set_setting(
+            account,
             "INSERT INTO watch_settings (account, feed_token) VALUES (?1, ?2)
              ON CONFLICT (account) DO UPDATE SET feed_token = excluded.feed_token",
-        )
-        .and_then(|mut stmt| stmt.execute(params![id, token]))
-        .map_err(doing("storing a feed token"))?;
+            &token,
+            "storing a feed token",
+        )?;
         Ok(token)
     }
 
@@ -289,14 +302,29 @@ impl Storage {
 
     /// Sets `account`'s bookmark in recent changes to `time` (unix seconds).
     pub fn set_bookmark(&self, account: &str, time: i64) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
-        conn.prepare_cached(
+        self.set_setting(
+            account,
             "INSERT INTO watch_settings (account, bookmark) VALUES (?1, ?2)
              ON CONFLICT (account) DO UPDATE SET bookmark = excluded.bookmark",
+            &time,
+            "storing a bookmark",
         )
-        .and_then(|mut stmt| stmt.execute(params![id, time]))
-        .map_err(doing("storing a bookmark"))?;
+    }
+
+    /// Runs `sql`, which stores one of the account's settings, with its id as `?1` and `value`
+    /// as `?2`.
+    fn set_setting(
+        &self,
+        account: &str,
+        sql: &str,
+        value: &dyn rusqlite::ToSql,
+        what: &'static str,
+    ) -> Result<(), StorageError> {
+        let conn = self.pool.get()?;
+        let id = account_id(&conn, account)?;
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params![id, value]))
+            .map_err(doing(what))?;
         Ok(())
     }
 

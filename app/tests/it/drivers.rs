@@ -134,20 +134,12 @@ impl Cgi {
     /// `quire notify` on the wiki's data directory, under the wiki's mount, as cron runs it; it
     /// must succeed.
     pub fn notify(&self) -> std::process::Output {
-        let output = Command::new(QUIRE)
-            .arg("notify")
-            .env_clear()
-            .env("QUIRE_DATA", self.data.path())
-            .env("QUIRE_MOUNT", self.mount())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "quire notify failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        crate::suite::notify_succeeds(
+            Command::new(QUIRE)
+                .env_clear()
+                .env("QUIRE_DATA", self.data.path())
+                .env("QUIRE_MOUNT", self.mount()),
+        )
     }
 
     /// The data directory, for tests that also reach into it (the search index, say).

@@ -402,6 +402,19 @@ fn read_http_response(stream: TcpStream, head_only: bool) -> TestResponse {
     }
 }
 
+/// Runs `quire notify` as `command` (the binary, its data directory and environment set), which
+/// must succeed, as cron would; returns what it printed.
+pub fn notify_succeeds(command: &mut std::process::Command) -> std::process::Output {
+    let output = command.arg("notify").output().unwrap();
+    assert!(
+        output.status.success(),
+        "quire notify failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// A mail the sink took: the envelope and the message as sent (headers and body, dots unstuffed).
 #[derive(Debug, Clone)]
 pub struct SunkMail {
@@ -488,6 +501,10 @@ impl MailSink {
     }
 
     /// From now on, refuses mail (`refuse`) or takes it again.
+    #[allow(
+        dead_code,
+        reason = "the app's own tests refuse mail (watching.rs); the e2e crate, which shares this file, does not"
+    )]
     pub fn refuse(&self, refuse: bool) {
         self.refusing.store(refuse, Ordering::Relaxed);
     }

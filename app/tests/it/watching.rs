@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use quire::datadir::DataDir;
-use storage::{NewUser, Role, Save, Storage, WatchKind};
+use storage::{NewUser, Role, Storage, WatchKind};
 use tempfile::TempDir;
 
 use crate::drivers::{mailing_to_a_sink, Cgi, InProcess};
@@ -42,20 +42,6 @@ fn storage_of(data: &Path) -> Storage {
     let dir = DataDir::locate(Some(data));
     dir.create().unwrap();
     dir.open_storage().unwrap()
-}
-
-fn save(storage: &Storage, page: &str, text: &str, author: &str) {
-    let base = storage.current(page).unwrap().map(|r| r.meta.rev);
-    storage
-        .save(Save {
-            page,
-            text,
-            author,
-            comment: "",
-            base_rev: base,
-            time: None,
-        })
-        .unwrap();
 }
 
 fn logged_in<'a>(gw: &'a dyn Gateway, name: &str) -> Browser<'a> {
@@ -130,8 +116,8 @@ fn a_refusing_server_keeps_the_mail_queued_for_a_later_attempt() {
     let (data, sink) = wiki_with_accounts(&[("Ann", Role::User)]);
     let storage = storage_of(data.path());
     storage.watch("Ann", WatchKind::Page, "Plan").unwrap();
-    save(&storage, "Plan", "one\n", "Bob");
     let gw = Cgi::start_in(data);
+    Browser::new(&gw).save_page("Plan", "one\n", None);
     sink.refuse(true);
     let output = std::process::Command::new(crate::drivers::QUIRE)
         .arg("notify")

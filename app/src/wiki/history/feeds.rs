@@ -95,14 +95,7 @@ impl Wiki {
             Some(name) => self.page_changes(name)?,
         };
         let access = self.access(&exchange.viewer)?;
-        let mut entries: Vec<Entry> = changes
-            .into_iter()
-            .filter(|change| access.can_read_history(&change.meta.page))
-            .filter_map(|change| {
-                let name = PageName::parse(&change.meta.page).ok()?;
-                Some(entry(&origin, urls, &name, change))
-            })
-            .collect();
+        let mut entries = readable_entries(&origin, urls, &access, changes);
         // The site's feed also tells of files: the newest changes of both logs, by time.
         if page.is_none() {
             let files = self.storage.recent_files(&RecentQuery {
@@ -168,16 +161,8 @@ impl Wiki {
         let urls = &exchange.urls;
         let viewer = crate::wiki::plumbing::viewer::Viewer::account(&user, "feed".to_owned());
         let access = self.access(&viewer)?;
-        let entries: Vec<Entry> = self
-            .storage
-            .watched_changes(&user.name, FEED_ENTRIES)?
-            .into_iter()
-            .filter(|change| access.can_read_history(&change.meta.page))
-            .filter_map(|change| {
-                let name = PageName::parse(&change.meta.page).ok()?;
-                Some(entry(&origin, urls, &name, change))
-            })
-            .collect();
+        let changes = self.storage.watched_changes(&user.name, FEED_ENTRIES)?;
+        let entries = readable_entries(&origin, urls, &access, changes);
         let feed = FeedMeta {
             title: format!("{} — pages {} watches", self.settings.site_name, user.name),
             self_url: format!("{origin}{}", urls.to(&Route::WatchFeed(token.to_owned()))),
@@ -218,6 +203,23 @@ impl Wiki {
             })
             .collect())
     }
+}
+
+/// The entries of `changes` whose pages' past `access` may read.
+fn readable_entries(
+    origin: &str,
+    urls: &crate::wiki::plumbing::urls::Urls,
+    access: &crate::wiki::plumbing::access::Access<'_>,
+    changes: Vec<Change>,
+) -> Vec<Entry> {
+    changes
+        .into_iter()
+        .filter(|change| access.can_read_history(&change.meta.page))
+        .filter_map(|change| {
+            let name = PageName::parse(&change.meta.page).ok()?;
+            Some(entry(origin, urls, &name, change))
+        })
+        .collect()
 }
 
 fn size_delta(after: u64, before: u64) -> i64 {
