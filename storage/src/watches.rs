@@ -8,7 +8,8 @@
 //! renamed away keeps its watchers only through the mail about the rename (the queue matches the
 //! old name as well as the new, `crate::outbox`).
 //!
-//! The feed token is stored as drawn, not hashed. It opens one Atom feed of changes to pages the
+//! The feed token is stored as drawn, not hashed (it travels in the feed's query string, which
+//! quire's request log leaves out). It opens one Atom feed of changes to pages the
 //! account may read, which is text the database itself holds, so whoever reads the database has
 //! everything the token would give them; and the account's `/+watching` page shows the feed's
 //! address again whenever it is needed (a hash could only be shown once). A new token is one click

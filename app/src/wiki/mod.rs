@@ -198,7 +198,7 @@ impl Wiki {
             Route::Watch(name) => self.watch(exchange, &name),
             Route::Watching if posting => self.change_watching(exchange),
             Route::Watching => self.watching(exchange),
-            Route::WatchFeed(token) => self.watched_feed(exchange, &token),
+            Route::WatchFeed => self.watched_feed(exchange),
             Route::Bookmark => self.set_bookmark(exchange),
         }
     }

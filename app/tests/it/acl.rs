@@ -400,7 +400,7 @@ fn listing_targets() -> Vec<String> {
         "/+healthz",
         "/+metrics",
         "/+watching",
-        "/+watchfeed/0123456789abcdef0123456789abcdef",
+        "/+watchfeed?token=0123456789abcdef0123456789abcdef",
         "/+bookmark",
     ]
     .map(str::to_owned)

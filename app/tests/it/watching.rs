@@ -206,14 +206,14 @@ fn the_watch_feed_opens_with_its_token_only_and_shows_what_its_account_may_read(
         |html| hidden_value(html, "base_rev").unwrap(),
     );
     let page = ann.get("/+watching").text();
-    let at = page.find("/+watchfeed/").unwrap();
-    let token: String = page[at + "/+watchfeed/".len()..]
+    let at = page.find("/+watchfeed?token=").unwrap();
+    let token: String = page[at + "/+watchfeed?token=".len()..]
         .chars()
         .take_while(char::is_ascii_hexdigit)
         .collect();
     assert_eq!(token.len(), 32);
     // No cookie: a feed reader has none.
-    let feed = gw.get(&format!("/+watchfeed/{token}"));
+    let feed = gw.get(&format!("/+watchfeed?token={token}"));
     assert_eq!(feed.status, StatusCode::OK);
     let xml = feed.text();
     assert!(xml.contains("Open edited by Boss"), "{xml}");
@@ -223,7 +223,7 @@ fn the_watch_feed_opens_with_its_token_only_and_shows_what_its_account_may_read(
         .unwrap_or_default()
         .contains("private"));
     assert_eq!(
-        gw.get("/+watchfeed/00000000000000000000000000000000")
+        gw.get("/+watchfeed?token=00000000000000000000000000000000")
             .status,
         StatusCode::NOT_FOUND
     );
@@ -231,7 +231,7 @@ fn the_watch_feed_opens_with_its_token_only_and_shows_what_its_account_may_read(
     let renewed = ann.post_form("/+watching", &[("action", "new_feed")]);
     assert_eq!(renewed.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        gw.get(&format!("/+watchfeed/{token}")).status,
+        gw.get(&format!("/+watchfeed?token={token}")).status,
         StatusCode::NOT_FOUND
     );
 }

@@ -140,14 +140,12 @@ impl Wiki {
         Ok(typed_response(body, content_type))
     }
 
-    /// `/+watchfeed/{token}`: the Atom feed of changes to the pages the token's account watches,
+    /// `/+watchfeed?token=…`: the Atom feed of changes to the pages the token's account watches,
     /// those it may read only. The token is the account's secret (`/+watching` shows the
     /// address); a token that opens nothing is a 404, whatever it looks like.
-    pub(crate) fn watched_feed(
-        &self,
-        exchange: &Exchange,
-        token: &str,
-    ) -> Result<Response, WikiError> {
+    pub(crate) fn watched_feed(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let query = exchange.query()?;
+        let token = query.get("token").unwrap_or_default();
         let not_found = || {
             WikiError::from(HttpError::not_found(
                 "There is no feed at this address. The address shown on your Watching page is the one that works.",
@@ -165,7 +163,7 @@ impl Wiki {
         let entries = readable_entries(&origin, urls, &access, changes);
         let feed = FeedMeta {
             title: format!("{} — pages {} watches", self.settings.site_name, user.name),
-            self_url: format!("{origin}{}", urls.to(&Route::WatchFeed(token.to_owned()))),
+            self_url: format!("{origin}{}", urls.watch_feed(token)),
             alternate: format!("{origin}{}", urls.to(&Route::Watching)),
         };
         Ok(typed_response(

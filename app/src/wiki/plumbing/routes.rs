@@ -110,10 +110,11 @@ pub enum Route {
     /// `/+watching`: an account's watches, prefixes, digest and feed address (GET), and changes to
     /// them (POST). Logged-in accounts only, checked by the controller.
     Watching,
-    /// `/+watchfeed/{token}`: the Atom feed of an account's watched changes. The secret token is
+    /// `/+watchfeed?token=…`: the Atom feed of an account's watched changes. The secret token is
     /// the only credential (feed readers send no cookie), checked by the controller; each entry is
-    /// filtered by the token's account's rights.
-    WatchFeed(String),
+    /// filtered by the token's account's rights. It is in the query, which the request log leaves
+    /// out.
+    WatchFeed,
     /// `/+bookmark` (POST): sets the account's bookmark in recent changes to now.
     Bookmark,
 }
@@ -376,7 +377,7 @@ impl Route {
             Verb::RestoreFile => file(rest).map(Route::RestoreFile),
             Verb::Watch => page(rest).map(Route::Watch),
             Verb::Watching => nothing(Route::Watching),
-            Verb::WatchFeed => something(Route::WatchFeed),
+            Verb::WatchFeed => nothing(Route::WatchFeed),
             Verb::Bookmark => nothing(Route::Bookmark),
         }
     }
@@ -493,7 +494,7 @@ impl Route {
             Route::Watch(name) => row(Some(Verb::Watch), Page(name, READ), Post, READS),
             Route::Watching => row(Some(Verb::Watching), Controller, FormAndPost, READS),
             // The token is the credential; each entry is filtered by its account's rights.
-            Route::WatchFeed(_) => row(Some(Verb::WatchFeed), Controller, Read, READS),
+            Route::WatchFeed => row(Some(Verb::WatchFeed), Controller, Read, READS),
             Route::Bookmark => row(Some(Verb::Bookmark), Controller, Post, READS),
         }
     }
@@ -571,7 +572,7 @@ impl Route {
             | Route::FileHistory(file)
             | Route::DeleteFile(file)
             | Route::RestoreFile(file) => file_path(verb, &file.page, &file.name),
-            Route::Contributions(user) | Route::WatchFeed(user) => verb_path(verb, user),
+            Route::Contributions(user) => verb_path(verb, user),
             Route::Feed(format, None) => format!("/+{verb}/{}", format.as_str()),
             Route::Feed(format, Some(name)) => {
                 format!("/+{verb}/{}{}", format.as_str(), page_path(name.as_str()))
@@ -592,6 +593,7 @@ impl Route {
             | Route::Healthz
             | Route::Metrics
             | Route::Watching
+            | Route::WatchFeed
             | Route::Bookmark => format!("/+{verb}"),
         }
     }

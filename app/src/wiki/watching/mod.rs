@@ -147,7 +147,7 @@ impl Wiki {
             feed_url: format!(
                 "{}{}",
                 self.origin(&exchange.request),
-                exchange.urls.to(&Route::WatchFeed(token))
+                exchange.urls.watch_feed(&token)
             ),
             mail_on: self.mail_on(),
             email: exchange.viewer.prefs.email.clone(),
