@@ -2603,6 +2603,8 @@ pub fn drafts_are_offered_back_and_go_with_the_save(gw: &dyn Gateway) {
         &[("text", "anonymous"), ("csrf_token", &token)],
     ));
     assert_status(&refused, StatusCode::FORBIDDEN);
+}
+
 /// Creates the account `name` with the mail address `email` on `/+register`, in `browser`'s
 /// session, which is then logged in.
 fn register_with_email(browser: &Browser<'_>, name: &str, email: &str) {
