@@ -147,10 +147,10 @@ mod tests {
 
     #[test]
     fn setext_headings_start_sections_at_their_first_line() {
-        let text = "intro\n\nTitle\nline\n=====\nbody\nSub\n---\nmore\n";
+        let text = "intro\n\nTitle\nline\n=====\nbody\n\nSub\n---\nmore\n";
         assert_eq!(
             section_text(text, 1, &options()),
-            Some("Title\nline\n=====\nbody\nSub\n---\nmore\n")
+            Some("Title\nline\n=====\nbody\n\nSub\n---\nmore\n")
         );
         assert_eq!(section_text(text, 2, &options()), Some("Sub\n---\nmore\n"));
     }
