@@ -49,6 +49,7 @@ mod lifecycle;
 mod line_diff;
 mod link_names;
 mod links;
+mod name_globs;
 mod page_acls;
 mod page_groups;
 mod pool;
