@@ -1144,7 +1144,11 @@ fn a_template_a_reader_may_not_read_is_neither_offered_nor_used() {
             }
             let refused = reader.get(&format!("/+edit/NewNotes{secret}"));
             assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text());
-            assert!(!refused.text().contains("saffronlynx"), "{}", refused.text());
+            assert!(
+                !refused.text().contains("saffronlynx"),
+                "{}",
+                refused.text()
+            );
             let missing = reader.get("/+edit/NewNotes?template=NoSuchTemplate");
             assert_eq!(missing.status, StatusCode::NOT_FOUND);
             // The same answer as for a page that does not exist, but for the name asked for.

@@ -2531,12 +2531,16 @@ const SECTIONED: &str =
 
 /// The text a section's editor holds, as it stands in its textarea.
 fn editor_text(html: &str) -> &str {
-    let start = html.find("<textarea id=\"text\"").expect("the editor's textarea");
+    let start = html
+        .find("<textarea id=\"text\"")
+        .expect("the editor's textarea");
     let from = &html[start..];
     let open = from.find('>').expect("the textarea's tag ends") + 1;
     let close = from.find("</textarea>").expect("the textarea ends");
     // The newline right after the tag is the template's (see edit.html).
-    from[open..close].strip_prefix('\n').unwrap_or(&from[open..close])
+    from[open..close]
+        .strip_prefix('\n')
+        .unwrap_or(&from[open..close])
 }
 
 /// Sends a section's editor form from `browser`: the section number and base revision as the
@@ -2561,7 +2565,10 @@ fn save_section(browser: &Browser<'_>, page: &str, section: usize, text: &str) -
 }
 
 pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gateway) {
-    assert_status(&save(gw, "SectionedPage", SECTIONED, None), StatusCode::SEE_OTHER);
+    assert_status(
+        &save(gw, "SectionedPage", SECTIONED, None),
+        StatusCode::SEE_OTHER,
+    );
     // Each heading links to its section's editor; a reader of the page who may edit it sees them.
     let view = gw.get("/SectionedPage").text();
     for number in 1..=3 {
@@ -2597,7 +2604,10 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
     assert_status(&preview, StatusCode::OK);
     let html = preview.text();
     assert!(html.contains("<p>previewed beta</p>"), "{html}");
-    assert_eq!(crate::suite::hidden_value(&html, "section").as_deref(), Some("2"));
+    assert_eq!(
+        crate::suite::hidden_value(&html, "section").as_deref(),
+        Some("2")
+    );
     assert_eq!(gw.get("/+raw/SectionedPage").text(), SECTIONED);
 
     // The save replaces that section and nothing else.
@@ -2614,7 +2624,10 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
     let html = gone.text();
     assert!(html.contains("no section 3"), "{html}");
     assert!(editor_text(&html).starts_with("Intro line."), "{html}");
-    assert!(crate::suite::hidden_value(&html, "section").is_none(), "{html}");
+    assert!(
+        crate::suite::hidden_value(&html, "section").is_none(),
+        "{html}"
+    );
     assert_status(
         &browser.get("/+edit/SectionedPage?section=x"),
         StatusCode::BAD_REQUEST,
@@ -2622,7 +2635,10 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
 }
 
 pub fn section_edits_from_one_base_merge_or_conflict_on_the_whole_text(gw: &dyn Gateway) {
-    assert_status(&save(gw, "SectionedClash", SECTIONED, None), StatusCode::SEE_OTHER);
+    assert_status(
+        &save(gw, "SectionedClash", SECTIONED, None),
+        StatusCode::SEE_OTHER,
+    );
     // Three browsers open section editors at revision 1.
     let bob = Browser::new(gw);
     let alice = Browser::new(gw);
@@ -2676,7 +2692,10 @@ pub fn section_edits_from_one_base_merge_or_conflict_on_the_whole_text(gw: &dyn 
 
 pub fn a_new_page_starts_from_a_template_with_its_placeholders_filled_in(gw: &dyn Gateway) {
     let template = "# Meeting on @DATE@\n\nNotes for @PAGE@, taken by @USER@.\n";
-    assert_status(&save(gw, "MeetingTemplate", template, None), StatusCode::SEE_OTHER);
+    assert_status(
+        &save(gw, "MeetingTemplate", template, None),
+        StatusCode::SEE_OTHER,
+    );
     let offered = format!(
         "href=\"{}/+edit/Meetings/Monday?template=MeetingTemplate\"",
         gw.mount()
@@ -2701,7 +2720,10 @@ pub fn a_new_page_starts_from_a_template_with_its_placeholders_filled_in(gw: &dy
         .unwrap_or_default();
     let digits: Vec<usize> = date.split('-').map(str::len).collect();
     assert_eq!(digits, [4, 2, 2], "an ISO date: {text}");
-    assert!(text.contains("Notes for Meetings/Monday, taken by "), "{text}");
+    assert!(
+        text.contains("Notes for Meetings/Monday, taken by "),
+        "{text}"
+    );
     // Saved as any new page.
     let saved = browser.post_form(
         "/+edit/Meetings/Monday",

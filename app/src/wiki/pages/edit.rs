@@ -268,17 +268,19 @@ impl Wiki {
         form: EditForm,
     ) -> Result<Response, WikiError> {
         let form = match form.section {
-            Some(number) if !form.preview => match self.with_section(exchange, name, &form, number)? {
-                Some(text) => {
-                    check_size(&text, self.settings.max_page_bytes)?;
-                    EditForm {
-                        text,
-                        section: None,
-                        ..form
+            Some(number) if !form.preview => {
+                match self.with_section(exchange, name, &form, number)? {
+                    Some(text) => {
+                        check_size(&text, self.settings.max_page_bytes)?;
+                        EditForm {
+                            text,
+                            section: None,
+                            ..form
+                        }
                     }
+                    None => return self.section_lost(exchange, name, form, number),
                 }
-                None => return self.section_lost(exchange, name, form, number),
-            },
+            }
             _ => form,
         };
         if form.preview {
@@ -331,8 +333,7 @@ impl Wiki {
         form: &EditForm,
         number: usize,
     ) -> Result<Option<String>, WikiError> {
-        let (Some(base_rev), Some(current)) =
-            (form.base_rev, self.storage.current(name.as_str())?)
+        let (Some(base_rev), Some(current)) = (form.base_rev, self.storage.current(name.as_str())?)
         else {
             return Ok(None);
         };

@@ -66,10 +66,7 @@ impl Wiki {
         let Ok(template) = PageName::parse(template) else {
             return Ok(None);
         };
-        if !self
-            .access(&exchange.viewer)?
-            .can_read(template.as_str())
-        {
+        if !self.access(&exchange.viewer)?.can_read(template.as_str()) {
             return Ok(None);
         }
         let Some(revision) = self.storage.current(template.as_str())? else {
@@ -136,7 +133,10 @@ mod tests {
             user: "alice",
         };
         assert_eq!(
-            fill_in("# @PAGE@\n@DATE@ by @USER@, mail a@b.example @@ @PAGE", &values),
+            fill_in(
+                "# @PAGE@\n@DATE@ by @USER@, mail a@b.example @@ @PAGE",
+                &values
+            ),
             "# Meetings/@DATE@\n2026-12-08 by alice, mail a@b.example @@ @PAGE"
         );
     }
