@@ -113,6 +113,18 @@ enum Beside {
 }
 
 impl EditForm {
+    /// The form of an editor just opened on `text`, based on `base_rev` (`None`: a new page).
+    fn opened(base_rev: Option<u64>, text: String) -> EditForm {
+        EditForm {
+            text,
+            comment: String::new(),
+            base_rev,
+            preview: false,
+            honeypot: false,
+            section: None,
+        }
+    }
+
     fn read(exchange: &mut Exchange, max_page_bytes: usize) -> Result<EditForm, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         EditForm::parse(&body, max_page_bytes)
@@ -197,14 +209,7 @@ impl Wiki {
             let template = filter_param(query.get("template"), "template")?;
             return self.new_page_form(exchange, name, template);
         };
-        let mut form = EditForm {
-            base_rev: Some(current.meta.rev),
-            text: current.text,
-            comment: String::new(),
-            preview: false,
-            honeypot: false,
-            section: None,
-        };
+        let mut form = EditForm::opened(Some(current.meta.rev), current.text);
         let Some(number) = section else {
             return self.edit_again(exchange, name, form, Beside::Nothing);
         };
@@ -227,14 +232,7 @@ impl Wiki {
         name: &PageName,
         template: Option<String>,
     ) -> Result<Response, WikiError> {
-        let mut form = EditForm {
-            base_rev: None,
-            text: String::new(),
-            comment: String::new(),
-            preview: false,
-            honeypot: false,
-            section: None,
-        };
+        let mut form = EditForm::opened(None, String::new());
         let Some(template) = template else {
             return self.edit_again(exchange, name, form, Beside::Nothing);
         };
@@ -369,12 +367,11 @@ impl Wiki {
     ) -> Result<Response, WikiError> {
         let current = self.storage.current(name.as_str())?;
         let whole = EditForm {
-            base_rev: current.as_ref().map(|revision| revision.meta.rev),
-            text: current.map(|revision| revision.text).unwrap_or_default(),
-            section: None,
             comment: form.comment,
-            preview: false,
-            honeypot: false,
+            ..EditForm::opened(
+                current.as_ref().map(|revision| revision.meta.rev),
+                current.map(|revision| revision.text).unwrap_or_default(),
+            )
         };
         let beside = Beside::NoSection {
             number,
