@@ -2632,6 +2632,28 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
         &browser.get("/+edit/SectionedPage?section=x"),
         StatusCode::BAD_REQUEST,
     );
+    // Saving a section that is not there saves nothing and keeps the text beside the whole page.
+    let lost = browser.post_form(
+        "/+edit/SectionedPage",
+        &[
+            ("text", "# Gamma\n\nkept gamma text\n"),
+            ("base_rev", "2"),
+            ("section", "7"),
+            ("action", "save"),
+        ],
+    );
+    assert_status(&lost, StatusCode::CONFLICT);
+    let html = lost.text();
+    assert!(html.contains("kept gamma text"), "{html}");
+    assert!(editor_text(&html).contains("new beta text"), "{html}");
+    assert!(
+        crate::suite::hidden_value(&html, "section").is_none(),
+        "{html}"
+    );
+    assert!(gw
+        .get("/+raw/SectionedPage")
+        .text()
+        .ends_with("new beta text\n"));
 }
 
 pub fn section_edits_from_one_base_merge_or_conflict_on_the_whole_text(gw: &dyn Gateway) {
