@@ -665,8 +665,9 @@ impl<'a> Rewrite<'a, '_, '_> {
         if !emitted {
             return ix + 1;
         }
-        if let Ok(found) = self.context.scan.sections.binary_search(&ix) {
-            self.open_section = Some(found + 1);
+        if matches!(tag, Tag::Heading { .. }) {
+            let sections = &self.context.scan.sections;
+            self.open_section = sections.binary_search(&ix).ok().map(|found| found + 1);
         }
         let tag = match (tag, self.context.heading_id(ix)) {
             (Tag::Heading { level, .. }, Some(id)) => Tag::Heading {
