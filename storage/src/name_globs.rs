@@ -61,19 +61,10 @@ fn prefix_range(pattern: &str) -> (&str, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page_acls::tests::statement_status;
+    use crate::page_acls::tests::{save as save_text, statement_status};
 
     fn save(storage: &Storage, page: &str) {
-        storage
-            .save(crate::Save {
-                page,
-                text: "text",
-                author: "alice",
-                comment: "",
-                base_rev: None,
-                time: None,
-            })
-            .unwrap();
+        save_text(storage, page, "text");
     }
 
     #[test]

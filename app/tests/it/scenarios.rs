@@ -2543,8 +2543,28 @@ fn editor_text(html: &str) -> &str {
         .unwrap_or(&from[open..close])
 }
 
-/// Sends a section's editor form from `browser`: the section number and base revision as the
-/// editor wrote them, and `text` for the section.
+/// Sends a section editor's form from `browser`: `text` as section `section` of `page`, based on
+/// revision `base`, for `action` ("save" or "preview").
+fn send_section(
+    browser: &Browser<'_>,
+    page: &str,
+    (section, base): (&str, &str),
+    text: &str,
+    action: &str,
+) -> TestResponse {
+    browser.post_form(
+        &format!("/+edit/{page}"),
+        &[
+            ("text", text),
+            ("base_rev", base),
+            ("section", section),
+            ("action", action),
+        ],
+    )
+}
+
+/// Opens section `section` of `page` in `browser`'s editor, then saves `text` as that section from
+/// the base revision and section number the editor wrote.
 fn save_section(browser: &Browser<'_>, page: &str, section: usize, text: &str) -> TestResponse {
     let editor = browser.get(&format!("/+edit/{page}?section={section}"));
     assert_status(&editor, StatusCode::OK);
@@ -2552,16 +2572,7 @@ fn save_section(browser: &Browser<'_>, page: &str, section: usize, text: &str) -
     let base = crate::suite::hidden_value(&html, "base_rev").expect("a base revision");
     let number = crate::suite::hidden_value(&html, "section").expect("a section field");
     assert_eq!(number, section.to_string(), "{html}");
-    browser.post_form(
-        &format!("/+edit/{page}"),
-        &[
-            ("text", text),
-            ("comment", "one section"),
-            ("base_rev", &base),
-            ("section", &number),
-            ("action", "save"),
-        ],
-    )
+    send_section(browser, page, (&number, &base), text, "save")
 }
 
 pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gateway) {
@@ -2592,15 +2603,8 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
     assert!(!html.contains("alpha text"), "{html}");
 
     // A preview shows the section and saves nothing.
-    let preview = browser.post_form(
-        "/+edit/SectionedPage",
-        &[
-            ("text", "# Beta\n\npreviewed beta\n"),
-            ("base_rev", "1"),
-            ("section", "2"),
-            ("action", "preview"),
-        ],
-    );
+    let text = "# Beta\n\npreviewed beta\n";
+    let preview = send_section(&browser, "SectionedPage", ("2", "1"), text, "preview");
     assert_status(&preview, StatusCode::OK);
     let html = preview.text();
     assert!(html.contains("<p>previewed beta</p>"), "{html}");
@@ -2633,15 +2637,8 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
         StatusCode::BAD_REQUEST,
     );
     // Saving a section that is not there saves nothing and keeps the text beside the whole page.
-    let lost = browser.post_form(
-        "/+edit/SectionedPage",
-        &[
-            ("text", "# Gamma\n\nkept gamma text\n"),
-            ("base_rev", "2"),
-            ("section", "7"),
-            ("action", "save"),
-        ],
-    );
+    let text = "# Gamma\n\nkept gamma text\n";
+    let lost = send_section(&browser, "SectionedPage", ("7", "2"), text, "save");
     assert_status(&lost, StatusCode::CONFLICT);
     let html = lost.text();
     assert!(html.contains("kept gamma text"), "{html}");
@@ -2672,15 +2669,7 @@ pub fn section_edits_from_one_base_merge_or_conflict_on_the_whole_text(gw: &dyn 
         assert_status(editor, StatusCode::OK);
     }
     let send = |browser: &Browser<'_>, section: &str, text: &str| {
-        browser.post_form(
-            "/+edit/SectionedClash",
-            &[
-                ("text", text),
-                ("base_rev", "1"),
-                ("section", section),
-                ("action", "save"),
-            ],
-        )
+        send_section(browser, "SectionedClash", (section, "1"), text, "save")
     };
     assert_status(
         &send(&bob, "1", "# Alpha\n\nalpha by bob\n\n"),
