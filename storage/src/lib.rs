@@ -50,6 +50,7 @@ mod lifecycle;
 mod line_diff;
 mod link_names;
 mod links;
+mod name_globs;
 mod outbox;
 mod page_acls;
 mod page_groups;

@@ -1125,3 +1125,78 @@ fn a_search_index_behind_the_log_shows_no_past_a_reader_may_not_read() {
     });
     assert!(html.contains("Resurrected"), "{html}");
 }
+
+/// A template in a page the viewer may not read is neither offered nor usable: `?template=` answers
+/// it as a page that does not exist, and its text appears nowhere.
+#[test]
+fn a_template_a_reader_may_not_read_is_neither_offered_nor_used() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        saves(&root, "OpenTemplate", "Open notes for @PAGE@.\n");
+        saves(
+            &root,
+            "SecretTemplate",
+            "#acl Editors:read All:\nThe plan is saffronlynx.\n",
+        );
+        let open = "?template=OpenTemplate";
+        let secret = "?template=SecretTemplate";
+        let kim = as_user(gw, "kim");
+        for reader in [&kim, &Browser::new(gw)] {
+            for target in ["/NewNotes", "/+edit/NewNotes"] {
+                let html = reader.get(target).text();
+                assert!(html.contains(open), "{target}: {html}");
+                assert!(!html.contains("SecretTemplate"), "{target}: {html}");
+            }
+            let refused = reader.get(&format!("/+edit/NewNotes{secret}"));
+            assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text());
+            assert!(
+                !refused.text().contains("saffronlynx"),
+                "{}",
+                refused.text()
+            );
+            let missing = reader.get("/+edit/NewNotes?template=NoSuchTemplate");
+            assert_eq!(missing.status, StatusCode::NOT_FOUND);
+            // The same answer as for a page that does not exist, but for the name asked for.
+            assert_eq!(
+                refused.text().replace("SecretTemplate", "NoSuchTemplate"),
+                missing.text().replace(
+                    &hidden_value(&missing.text(), "csrf_token").unwrap_or_default(),
+                    &hidden_value(&refused.text(), "csrf_token").unwrap_or_default()
+                ),
+            );
+        }
+        let ed = as_user(gw, "ed");
+        assert!(ed.get("/NewNotes").text().contains(secret));
+        let used = ed.get(&format!("/+edit/NewNotes{secret}"));
+        assert_eq!(used.status, StatusCode::OK);
+        assert!(used.text().contains("saffronlynx"), "{}", used.text());
+    });
+}
+
+/// Section edit links are offered only to viewers who may edit the page, and a render cached for
+/// one kind of viewer is never served to the other.
+#[test]
+fn section_edit_links_are_offered_only_to_writers_whoever_views_first() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        let text = "#acl Editors:read,write Known:read\n# One\n\ntext\n\n# Two\n\nmore\n";
+        saves(&root, "ReadMostly", text);
+        saves(&root, "ReadMostlyToo", text);
+        let ed = as_user(gw, "ed");
+        let kim = as_user(gw, "kim");
+        let links = |browser: &Browser<'_>, page: &str| {
+            let html = browser.get(&format!("/{page}")).text();
+            assert!(html.contains("text"), "{html}");
+            html.matches("class=\"section-edit\"").count()
+        };
+        // A writer first, then a reader; and the other way round.
+        assert_eq!(links(&ed, "ReadMostly"), 2);
+        assert_eq!(links(&kim, "ReadMostly"), 0);
+        assert_eq!(links(&kim, "ReadMostlyToo"), 0);
+        assert_eq!(links(&ed, "ReadMostlyToo"), 2);
+        assert_eq!(links(&kim, "ReadMostly"), 0);
+        // A reader's section editor is refused as the page's is.
+        let refused = kim.get("/+edit/ReadMostly?section=1");
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    });
+}

@@ -10,6 +10,15 @@
 //! else's save merges three-way rather than overwrite) and a Discard button (a POST to the draft
 //! route). Both are plain forms, so the offer works without JavaScript; without it no draft is ever
 //! written, so the editor is as it was.
+//!
+//! `?section=N` edits one section (`markup::section_range`): the editor holds that section alone and
+//! sends its number back in a hidden field. Its preview is the section's; its save splices the section
+//! into the revision the editor started from, and from there the whole text takes the one save path,
+//! so a page saved meanwhile is merged three-way on the whole text, and a conflict comes back as the
+//! whole page's editor. A section that is not there (the page changed before the editor opened, or a
+//! forged number) opens the whole page's editor instead, and on a save keeps the section's text beside it.
+//!
+//! A new page's editor offers the templates (`super::templates`), and `?template=Name` starts it with one.
 
 use gateway::{ErrorReport, HttpError, Response};
 use http::StatusCode;
@@ -21,10 +30,11 @@ use crate::wiki::metrics::Event;
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::pages::render::Unrendered;
 use crate::wiki::pages::spam::Refusal;
+use crate::wiki::pages::templates::TemplateLink;
 use crate::wiki::plumbing::error::Unsaved;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::{Outgoing, PageName};
-use crate::wiki::plumbing::params::comment_param;
+use crate::wiki::plumbing::params::{comment_param, filter_param};
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -60,6 +70,12 @@ struct EditView {
     /// Whether this is the editor as opened, with the page's text: the script may offer a draft
     /// the browser kept (anonymous editors).
     fresh: bool,
+    /// The section edited alone (sent back in the hidden field `section`); `None`: the whole page.
+    section: Option<usize>,
+    /// When editing a section: the editor of the whole page.
+    whole_url: Option<String>,
+    /// For a new page's fresh editor: the templates it may start from.
+    templates: Vec<TemplateLink>,
 }
 
 /// A draft the editor offers to restore.
@@ -96,6 +112,8 @@ pub(super) struct EditForm {
     preview: bool,
     /// Whether the hidden field only robots fill in (`crate::spam::HONEYPOT_FIELD`) was.
     honeypot: bool,
+    /// The section `text` is, when one section is edited alone.
+    section: Option<usize>,
 }
 
 /// The editor shown again, with the text as it was sent and what to show beside it.
@@ -120,9 +138,29 @@ enum Beside {
     /// A save the database refused for reasons outside the request (a full disk: 507; busy or
     /// unwritable: 503 with `Retry-After`): nothing saved, the text kept, the cause logged.
     Unsaved(Unsaved),
+    /// The section asked for is not there, so the whole page is edited: when opening the editor
+    /// (200), or when saving (409), with the section's text kept beside the page's.
+    NoSection {
+        number: usize,
+        own_text: Option<String>,
+    },
+    /// `?template=` named no page the viewer may read: a fresh, empty editor (404).
+    NoTemplate(String),
 }
 
 impl EditForm {
+    /// The form of an editor just opened on `text`, based on `base_rev` (`None`: a new page).
+    fn opened(base_rev: Option<u64>, text: String) -> EditForm {
+        EditForm {
+            text,
+            comment: String::new(),
+            base_rev,
+            preview: false,
+            honeypot: false,
+            section: None,
+        }
+    }
+
     fn read(exchange: &mut Exchange, max_page_bytes: usize) -> Result<EditForm, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         EditForm::parse(&body, max_page_bytes)
@@ -143,22 +181,14 @@ impl EditForm {
         })?;
         let text = text.replace("\r\n", "\n");
         let comment = comment_param(form)?;
+        let section = section_number(form.get("section"))?;
         let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
             None => None,
             Some(value) => Some(value.parse::<u64>().map_err(|_| {
                 HttpError::bad_request("The form's base revision is not a number.")
             })?),
         };
-        if text.len() > max_page_bytes {
-            return Err(HttpError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "The page text is {} bytes; this wiki accepts pages of up to {max_page_bytes} bytes (max_page_bytes in quire.toml).",
-                    text.len(),
-                ),
-            )
-            .into());
-        }
+        check_size(&text, max_page_bytes)?;
         let preview = match form.get("action").unwrap_or("save") {
             "save" => false,
             "preview" => true,
@@ -178,7 +208,36 @@ impl EditForm {
             base_rev,
             preview,
             honeypot,
+            section,
         })
+    }
+}
+
+/// 413 for page text over `max_page_bytes`.
+fn check_size(text: &str, max_page_bytes: usize) -> Result<(), WikiError> {
+    if text.len() <= max_page_bytes {
+        return Ok(());
+    }
+    Err(HttpError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "The page text is {} bytes; this wiki accepts pages of up to {max_page_bytes} bytes (max_page_bytes in quire.toml).",
+            text.len(),
+        ),
+    )
+    .into())
+}
+
+/// A section number (`?section=N` or the form's hidden field), if given; 400 if it is not one.
+fn section_number(value: Option<&str>) -> Result<Option<usize>, WikiError> {
+    match value.filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) => value.parse::<usize>().map(Some).map_err(|_| {
+            HttpError::bad_request(format!(
+                "\u{201c}section\u{201d} must be a section number, not \u{201c}{value}\u{201d}."
+            ))
+            .into()
+        }),
     }
 }
 
@@ -188,14 +247,36 @@ impl Wiki {
         exchange: &Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
-        let current = self.storage.current(name.as_str())?;
-        let form = EditForm {
-            base_rev: current.as_ref().map(|revision| revision.meta.rev),
-            text: current.map(|revision| revision.text).unwrap_or_default(),
-            comment: String::new(),
-            preview: false,
-            honeypot: false,
+        let query = exchange.query()?;
+        let section = section_number(query.get("section"))?;
+        let Some(current) = self.storage.current(name.as_str())? else {
+            let template = filter_param(query.get("template"), "template")?;
+            return self.new_page_form(exchange, name, template);
         };
+        let mut form = EditForm::opened(Some(current.meta.rev), current.text);
+        let Some(number) = section else {
+            return self.whole_page_form(exchange, name, form);
+        };
+        let Some(range) = markup::section_range(&form.text, number, &self.markup) else {
+            let beside = Beside::NoSection {
+                number,
+                own_text: None,
+            };
+            return self.edit_again(exchange, name, form, beside);
+        };
+        form.text = form.text[range].to_owned();
+        form.section = Some(number);
+        self.edit_again(exchange, name, form, Beside::Nothing)
+    }
+
+    /// The editor of the whole page, as opened: with the account's draft offered above it when
+    /// there is one whose text is not the form's, or restored into it (`?draft=restore`).
+    fn whole_page_form(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: EditForm,
+    ) -> Result<Response, WikiError> {
         let draft = match exchange.viewer.id {
             Some(account) => self.storage.draft(account, name.as_str(), None)?,
             None => None,
@@ -221,6 +302,26 @@ impl Wiki {
         self.edit_again(exchange, name, form, Beside::DraftOffered(offer))
     }
 
+    /// The editor of a page that does not exist: empty, or with the text of the page `template`.
+    fn new_page_form(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        template: Option<String>,
+    ) -> Result<Response, WikiError> {
+        let mut form = EditForm::opened(None, String::new());
+        let Some(template) = template else {
+            return self.whole_page_form(exchange, name, form);
+        };
+        match self.template_text(exchange, &template, name)? {
+            Some(text) => {
+                form.text = text;
+                self.edit_again(exchange, name, form, Beside::Nothing)
+            }
+            None => self.edit_again(exchange, name, form, Beside::NoTemplate(template)),
+        }
+    }
+
     pub(crate) fn save_page(
         &self,
         exchange: &mut Exchange,
@@ -241,6 +342,22 @@ impl Wiki {
         name: &PageName,
         form: EditForm,
     ) -> Result<Response, WikiError> {
+        let form = match form.section {
+            Some(number) if !form.preview => {
+                match self.with_section(exchange, name, &form, number)? {
+                    Some(text) => {
+                        check_size(&text, self.settings.max_page_bytes)?;
+                        EditForm {
+                            text,
+                            section: None,
+                            ..form
+                        }
+                    }
+                    None => return self.section_lost(exchange, name, form, number),
+                }
+            }
+            _ => form,
+        };
         if form.preview {
             // The permit is held until the editor page around the preview is built.
             let (beside, _permit) = match self.render_unsaved(exchange, name, &form.text) {
@@ -284,6 +401,67 @@ impl Wiki {
                 self.merge_or_conflict(exchange, name, form, current)
             }
         }
+    }
+
+    /// The whole text a section's save makes: the section spliced into the revision its editor
+    /// started from, which the save then treats as any whole text based on that revision. A viewer
+    /// who may not read the page's past, when the page moved on since, has it spliced into the
+    /// current text instead: the save finds its base stale and shows the conflict with every text.
+    /// `None` when there is nothing to splice into (no base, no page, no such section).
+    fn with_section(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: &EditForm,
+        number: usize,
+    ) -> Result<Option<String>, WikiError> {
+        let (Some(base_rev), Some(current)) = (form.base_rev, self.storage.current(name.as_str())?)
+        else {
+            return Ok(None);
+        };
+        let base = if current.meta.rev == base_rev {
+            current.text
+        } else {
+            let may_read_past = self
+                .access(&exchange.viewer)?
+                .can_read_history(name.as_str());
+            let old = if may_read_past {
+                self.storage.revision(name.as_str(), base_rev)?
+            } else {
+                None
+            };
+            old.map_or(current.text, |old| old.text)
+        };
+        Ok(markup::replace_section(
+            &base,
+            number,
+            &form.text,
+            &self.markup,
+        ))
+    }
+
+    /// A section's save that found no section to replace: nothing saved, the whole page's editor
+    /// (409) with the section's text kept beside it.
+    fn section_lost(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: EditForm,
+        number: usize,
+    ) -> Result<Response, WikiError> {
+        let current = self.storage.current(name.as_str())?;
+        let whole = EditForm {
+            comment: form.comment,
+            ..EditForm::opened(
+                current.as_ref().map(|revision| revision.meta.rev),
+                current.map(|revision| revision.text).unwrap_or_default(),
+            )
+        };
+        let beside = Beside::NoSection {
+            number,
+            own_text: Some(form.text),
+        };
+        self.edit_again(exchange, name, whole, beside)
     }
 
     /// A save whose base is stale: merges it with what was saved meanwhile. A clean merge is saved
@@ -368,6 +546,7 @@ impl Wiki {
                         base_rev: Some(current.meta.rev),
                         preview: false,
                         honeypot: false,
+                        section: None,
                     };
                     let conflict = ConflictShown {
                         notice,
@@ -479,8 +658,22 @@ impl Wiki {
         form: EditForm,
         beside: Beside,
     ) -> Result<Response, WikiError> {
+        let title = match form.section {
+            Some(number) => format!("Editing {name}, section {number}"),
+            None => format!("Editing {name}"),
+        };
+        // Templates are offered only where a new page starts: its fresh editor.
+        let opened = matches!(
+            beside,
+            Beside::Nothing | Beside::NoTemplate(_) | Beside::DraftOffered(_)
+        );
+        let templates = if opened && form.base_rev.is_none() && form.text.is_empty() {
+            self.offered_templates(exchange, name)?
+        } else {
+            Vec::new()
+        };
         let mut view = EditView {
-            layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
+            layout: self.layout(exchange, &title, Some(name)),
             is_new: form.base_rev.is_none(),
             text: form.text,
             base_rev: form.base_rev,
@@ -491,12 +684,18 @@ impl Wiki {
             own_text: None,
             their_changes: None,
             form_url: exchange.urls.to(&Route::Edit(name.clone())),
-            draft_url: exchange
-                .viewer
-                .id
-                .map(|_| exchange.urls.to(&Route::Draft(name.clone()))),
+            // A section's editor keeps no draft: its text is not the page's.
+            draft_url: match (exchange.viewer.id, form.section) {
+                (Some(_), None) => Some(exchange.urls.to(&Route::Draft(name.clone()))),
+                _ => None,
+            },
             draft: None,
             fresh: false,
+            whole_url: form
+                .section
+                .map(|_| exchange.urls.to(&Route::Edit(name.clone()))),
+            section: form.section,
+            templates,
         };
         let mut refused = None;
         let mut retry_after = None;
@@ -553,6 +752,31 @@ impl Wiki {
                         StatusCode::UNPROCESSABLE_ENTITY
                     }
                 }
+            }
+            Beside::NoSection {
+                number,
+                own_text: None,
+            } => {
+                view.notice = Some(format!(
+                    "This page has no section {number} now (it may have changed since the link was drawn), so the whole page is below."
+                ));
+                StatusCode::OK
+            }
+            Beside::NoSection {
+                number,
+                own_text: Some(own_text),
+            } => {
+                view.notice = Some(format!(
+                    "Section {number} could not be found in this page any more, so nothing was saved. The whole page is below, and the text you wrote for the section is kept beside it: copy it in where it belongs, and save."
+                ));
+                view.own_text = Some(own_text);
+                StatusCode::CONFLICT
+            }
+            Beside::NoTemplate(template) => {
+                view.notice = Some(format!(
+                    "There is no page called \u{201c}{template}\u{201d} that you may read, so the editor starts empty."
+                ));
+                StatusCode::NOT_FOUND
             }
             Beside::Unrendered(Unrendered::Busy { retry_after: wait }) => {
                 view.notice = Some(format!(

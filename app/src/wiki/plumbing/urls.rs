@@ -81,6 +81,21 @@ impl Urls {
         routes::push_verb_path(out, Verb::Edit.as_str(), name);
     }
 
+    /// The form that edits section `section` of a page given as text (the link beside a heading;
+    /// sections are numbered as `markup::section_range` numbers them).
+    pub fn edit_section_text(&self, name: &str, section: usize) -> String {
+        format!("{}?section={section}", self.edit_text(name))
+    }
+
+    /// The form that creates a page starting from the text of page `template`.
+    pub fn edit_from_template(&self, name: &PageName, template: &str) -> String {
+        format!(
+            "{}?template={}",
+            self.to(&Route::Edit(name.clone())),
+            query_value(template)
+        )
+    }
+
     /// A page at an old revision.
     pub fn page_revision(&self, name: &PageName, rev: u64) -> String {
         format!("{}?rev={rev}", self.page(name))
