@@ -6,17 +6,18 @@
 //! in `crate::commands` decide how requests reach it.
 
 mod accounts;
+pub mod api;
 mod assets;
 mod audit;
-mod files;
+pub(crate) mod files;
 pub mod history;
 mod link_lists;
 mod metrics;
 mod operator;
-mod page_index;
+pub(crate) mod page_index;
 mod pages;
 pub mod plumbing;
-mod search;
+pub(crate) mod search;
 
 use std::sync::Arc;
 
@@ -187,6 +188,11 @@ impl Wiki {
             Route::DeleteFile(file) if posting => self.delete_file(exchange, &file),
             Route::DeleteFile(file) => self.delete_file_form(exchange, &file),
             Route::RestoreFile(file) => self.restore_file(exchange, &file),
+            // `Wiki::answer` hands every path under `/+api/` to `api_answer` before dispatch.
+            Route::Api(_) => Err(gateway::HttpError::not_found(
+                "The API's addresses are under /+api/v1/ (see /+api/v1/openapi.json).",
+            )
+            .into()),
         }
     }
 }
@@ -234,6 +240,13 @@ impl App for Wiki {
 impl Wiki {
     /// The response to `request`, marked personal.
     fn answer(&self, request: Request) -> Response {
+        // The API finds its viewer its own way (a bearer token first) and answers in JSON.
+        if request
+            .path_info()
+            .starts_with(api::bearer_paths().as_bytes())
+        {
+            return mark_personal(self.api_answer(request));
+        }
         let urls = Urls::new(request.mount());
         let viewer = Viewer::of(&request, &self.storage);
         let (viewer, failed) = match viewer {

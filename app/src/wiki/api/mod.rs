@@ -1,0 +1,345 @@
+//! The JSON API, `/+api/v1/…`: what scripts and CI read and write, described by `openapi.json`.
+//!
+//! **Who is asking.** A request with `Authorization: Bearer <token>` acts as the token's account and
+//! nothing else: its session cookie, if any, is ignored, and a token that is unknown, revoked,
+//! expired or whose account is disabled is a 401 (with `WWW-Authenticate: Bearer`), never a
+//! quiet fall back to anonymous. A request without the header is the session's viewer or an
+//! anonymous reader, as the HTML pages are, so reading through the API needs nothing the wiki
+//! would not show anyway. ACLs then apply exactly as they do for that viewer: each API route has its
+//! row in the route table ([`Route::row`]) and dispatch makes the same one check
+//! ([`Wiki::check_route`]).
+//!
+//! **Writes need a bearer token.** A PUT without one is a 401, even with a session and the CSRF
+//! token, so that a browser's ambient credentials never write through the API; and the gateway's
+//! CSRF check lets a state-changing request through without its token only under `/+api/` and only
+//! with a bearer header (`gateway::middleware::Csrf::bearer_paths`, which says why that is safe). A
+//! read-only token's PUT is a 403.
+//!
+//! **Limits.** Each token may make `api_requests_per_minute` requests, and each address may send
+//! `api_token_failures_per_hour` bad tokens ([spam] in `quire.toml`); both are counted in the
+//! database's rate table (`storage::spam`), so they hold across CGI processes, at the cost of one
+//! small write transaction per token request. A token's last use is written at most once a minute.
+//!
+//! **Answers.** JSON made with serde_json; errors are `application/problem+json` (RFC 9457) with
+//! `type`, `title`, `status` and `detail`, made from the same [`WikiError`] statuses and messages
+//! the HTML pages show. Every response is marked private and varies by `Authorization` too.
+
+mod files;
+mod listings;
+mod pages;
+
+use gateway::middleware::{CsrfRefused, RefusalDrawn};
+use gateway::{ErrorReport, HttpError, Request, Response};
+use http::header::{self, HeaderValue};
+use http::StatusCode;
+use serde::Serialize;
+use storage::{RateLimit, RateOutcome, TokenScope};
+
+use crate::wiki::plumbing::api_routes::ApiRoute;
+use crate::wiki::plumbing::respond::typed_response;
+use crate::wiki::plumbing::routes::{Route, Verb};
+use crate::wiki::plumbing::urls::Urls;
+use crate::wiki::plumbing::viewer::Viewer;
+use crate::wiki::{Exchange, Wiki, WikiError};
+
+/// The OpenAPI 3.1 description of every API route, served at `/+api/v1/openapi.json`; a test
+/// holds it against the route table.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The media type of an error (RFC 9457).
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The path every API address starts with, below the mount: what the gateway's CSRF check lets a
+/// bearer token through under.
+pub fn bearer_paths() -> String {
+    format!("/+{}/", Verb::Api.as_str())
+}
+
+/// How a request is authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    /// Its session, or none: it may read what the viewer may, and write nothing.
+    Session,
+    /// A bearer token of this scope.
+    Token(TokenScope),
+}
+
+/// An error as RFC 9457 writes it, with the extra members a conflict carries.
+#[derive(Debug, Serialize)]
+pub(crate) struct Problem {
+    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Members only some problems have (a conflict's texts).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extra: Option<serde_json::Value>,
+    #[serde(skip)]
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+    #[serde(skip)]
+    cause: Option<ErrorReport>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            extra: None,
+            headers: Vec::new(),
+            cause: None,
+        }
+    }
+
+    /// A 401 that asks for a bearer token; `error` is RFC 6750's code, when the request sent one.
+    fn unauthorized(error: Option<&str>, detail: impl Into<String>) -> Problem {
+        let challenge = match error {
+            Some(error) => format!("Bearer realm=\"quire\", error=\"{error}\""),
+            None => "Bearer realm=\"quire\"".to_owned(),
+        };
+        let mut problem = Problem::new(StatusCode::UNAUTHORIZED, detail);
+        if let Ok(value) = HeaderValue::try_from(challenge) {
+            problem.headers.push((header::WWW_AUTHENTICATE, value));
+        }
+        problem
+    }
+
+    fn too_many(detail: &str, retry_after: u64) -> Problem {
+        let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        problem
+            .headers
+            .push((header::RETRY_AFTER, HeaderValue::from(retry_after)));
+        problem
+    }
+
+    /// A 503 of a server too busy to render now.
+    fn too_many_or_busy(retry_after: u64) -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The wiki is busy rendering other pages. Nothing was saved; try again shortly.",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
+    }
+
+    fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Problem {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn response(self) -> Response {
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = typed_response(body, PROBLEM_JSON);
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(cause);
+        }
+        response
+    }
+}
+
+impl From<WikiError> for Problem {
+    fn from(err: WikiError) -> Problem {
+        let http = err.into_http();
+        let mut problem = Problem::new(http.status(), http.message());
+        if let Some(seconds) = http.retry_after() {
+            problem = problem.with_header(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        problem.cause = http.cause().cloned();
+        problem
+    }
+}
+
+impl From<HttpError> for Problem {
+    fn from(err: HttpError) -> Problem {
+        Problem::from(WikiError::from(err))
+    }
+}
+
+/// A JSON answer with `status`.
+pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> Result<Response, WikiError> {
+    let body = serde_json::to_vec(value).map_err(HttpError::internal)?;
+    let mut response = typed_response(body, "application/json");
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+impl Wiki {
+    /// The answer to a request under `/+api/`, whatever it is: JSON, or a problem.
+    pub(crate) fn api_answer(&self, request: Request) -> Response {
+        let urls = Urls::new(request.mount());
+        let refused = request.extensions().get::<CsrfRefused>().is_some();
+        let mut response = match self.authenticate(&request) {
+            Ok((viewer, credential)) => {
+                let mut exchange = Exchange {
+                    request,
+                    urls,
+                    viewer,
+                };
+                self.api_dispatch(&mut exchange, credential, refused)
+                    .unwrap_or_else(|problem| problem.response())
+            }
+            Err(problem) => problem.response(),
+        };
+        // A write the CSRF check refused gets this answer (a 401), not the gateway's bare 403.
+        if refused {
+            response.extensions_mut().insert(RefusalDrawn);
+        }
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Authorization"));
+        response
+    }
+
+    /// Who is asking, and how they proved it (see the module doc).
+    fn authenticate(&self, request: &Request) -> Result<(Viewer, Credential), Problem> {
+        let address = request
+            .remote_addr()
+            .map_or_else(|| "unknown".to_owned(), |addr| addr.to_string());
+        let mut sent = request.headers().get_all(header::AUTHORIZATION).iter();
+        let Some(authorization) = sent.next() else {
+            let viewer = Viewer::of(request, &self.storage).map_err(WikiError::from)?;
+            return Ok((viewer, Credential::Session));
+        };
+        let secret = authorization
+            .to_str()
+            .ok()
+            .and_then(|value| value.get(..7).zip(value.get(7..)))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer "))
+            .map(|(_, secret)| secret.trim())
+            .filter(|secret| !secret.is_empty() && sent.next().is_none());
+        let Some(secret) = secret else {
+            return Err(Problem::unauthorized(
+                Some("invalid_request"),
+                "The API takes one Authorization header, of the Bearer scheme: Authorization: Bearer <token>.",
+            ));
+        };
+        self.token_viewer(secret, address)
+    }
+
+    /// The account a bearer token acts as, within its limits.
+    fn token_viewer(&self, secret: &str, address: String) -> Result<(Viewer, Credential), Problem> {
+        let now = crate::wiki::plumbing::viewer::unix_now();
+        let found = self.storage.api_token(secret).map_err(WikiError::from)?;
+        let valid = found.filter(|(token, user)| !token.expired_at(now) && !user.disabled);
+        let Some((token, user)) = valid else {
+            let per_hour = self.settings.spam.api_token_failures_per_hour;
+            if per_hour > 0 {
+                let limit = RateLimit {
+                    kind: "api-token-failure",
+                    key: &address,
+                    max: per_hour,
+                    window_secs: 3600,
+                    time: Some(now),
+                };
+                let outcome = self
+                    .storage
+                    .take_rate_slot(&limit)
+                    .map_err(WikiError::from)?;
+                if let RateOutcome::Limited { retry_after } = outcome {
+                    return Err(Problem::too_many(
+                        "Too many requests with bad API tokens came from your address. Try again later.",
+                        retry_after,
+                    ));
+                }
+            }
+            return Err(Problem::unauthorized(
+                Some("invalid_token"),
+                "This API token is unknown, revoked or expired, or its account is disabled. Make a new one in your preferences (/+prefs).",
+            ));
+        };
+        let per_minute = self.settings.spam.api_requests_per_minute;
+        if per_minute > 0 {
+            let key = token.id.to_string();
+            let limit = RateLimit {
+                kind: "api-token",
+                key: &key,
+                max: per_minute,
+                window_secs: 60,
+                time: Some(now),
+            };
+            let outcome = self
+                .storage
+                .take_rate_slot(&limit)
+                .map_err(WikiError::from)?;
+            if let RateOutcome::Limited { retry_after } = outcome {
+                return Err(Problem::too_many(
+                    "This API token made too many requests in the last minute (api_requests_per_minute). Try again later.",
+                    retry_after,
+                ));
+            }
+        }
+        // Only a record: a use that cannot be written is still answered.
+        if let Err(err) = self.storage.api_token_used(&token, now) {
+            tracing::warn!(error = %err, "could not record an API token's use");
+        }
+        Ok((Viewer::account(&user, address), Credential::Token(token.scope)))
+    }
+
+    /// The route's answer, once the viewer is known: the method, the credential a write needs, the
+    /// route's rights, then the controller.
+    fn api_dispatch(
+        &self,
+        exchange: &mut Exchange,
+        credential: Credential,
+        refused: bool,
+    ) -> Result<Response, Problem> {
+        self.check_host(&exchange.request)?;
+        let method = exchange.request.method().clone();
+        let route = Route::parse(exchange.request.path_info())?.for_method(&method);
+        let Route::Api(api) = route.clone() else {
+            return Err(Problem::new(StatusCode::NOT_FOUND, "This is no API address."));
+        };
+        if refused {
+            return Err(needs_token());
+        }
+        if route.changes_pages() {
+            match credential {
+                Credential::Session => return Err(needs_token()),
+                Credential::Token(TokenScope::Read) => {
+                    return Err(Problem::new(
+                        StatusCode::FORBIDDEN,
+                        "This API token may only read. Make a token that may write in your preferences (/+prefs).",
+                    ))
+                }
+                Credential::Token(TokenScope::Write) => {}
+            }
+        }
+        self.check_route(&exchange.viewer, &route)?;
+        let methods = route.methods();
+        if !methods.allows(&method) {
+            return Err(
+                Problem::new(StatusCode::METHOD_NOT_ALLOWED, "This address does not take that method.")
+                    .with_header(header::ALLOW, HeaderValue::from_static(methods.allow())),
+            );
+        }
+        let answer = match api {
+            ApiRoute::Page(name) => self.api_page(exchange, &name),
+            ApiRoute::SavePage(name) => return self.api_save(exchange, &name),
+            ApiRoute::History(name) => self.api_history(exchange, &name),
+            ApiRoute::Revision(name, rev) => self.api_revision(exchange, &name, rev),
+            ApiRoute::File(file) => self.download(exchange, &file),
+            ApiRoute::SaveFile(file) => self.api_put_file(exchange, &file),
+            ApiRoute::Recent => self.api_recent(exchange),
+            ApiRoute::Search => self.api_search(exchange),
+            ApiRoute::Index => self.api_index(exchange),
+            ApiRoute::OpenApi => Ok(typed_response(OPENAPI, "application/json")),
+        };
+        answer.map_err(Problem::from)
+    }
+}
+
+/// The 401 of a write without a bearer token.
+fn needs_token() -> Problem {
+    Problem::unauthorized(
+        None,
+        "Writing through the API needs a bearer token that may write: make one in your preferences (/+prefs) or with `quire user token`, and send it as Authorization: Bearer <token>.",
+    )
+}
