@@ -567,3 +567,34 @@ fn create_accounts_after_init(data: &Path) {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     create_accounts(data, &[("alice", Role::User)], PASSWORD);
 }
+
+#[test]
+fn bodies_over_their_limits_are_refused_before_they_are_read() {
+    let wiki = wiki("");
+    let write = token(wiki.data_dir(), "alice", TokenScope::Write, None);
+    let page = "/+api/v1/pages/Big";
+    // A page body over the request limit (BODY_LIMIT): 413, as the editor's form gets.
+    let text = "x".repeat(usize::try_from(crate::suite::BODY_LIMIT).unwrap() + 1);
+    let over = put(&wiki, page, Some(&write), None, &save(&text));
+    assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", over.text());
+    assert_eq!(over.header("content-type"), Some("application/problem+json"));
+    assert_eq!(get(&wiki, page, None).status, StatusCode::NOT_FOUND);
+    // Not JSON: 415; JSON of another shape: 400.
+    let mut form = TestRequest::get(page).with_header("content-type", "text/plain");
+    form.method = Method::PUT;
+    form.body = b"text".to_vec();
+    assert_eq!(
+        wiki.send(with_token(form, Some(&write))).status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let odd = put(&wiki, page, Some(&write), None, &serde_json::json!({ "txt": "typo" }));
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST, "{}", odd.text());
+    // A file declared larger than the upload limit: 413 before a byte of it is read, nothing stored.
+    assert_eq!(put(&wiki, page, Some(&write), None, &save("small")).status, StatusCode::CREATED);
+    let file = format!("{page}/files/huge.bin");
+    let limit = usize::try_from(crate::suite::UPLOAD_LIMIT).unwrap();
+    let huge = put_bytes(&wiki, &file, Some(&write), &vec![7_u8; limit + 1]);
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", huge.text());
+    assert_eq!(get(&wiki, &file, None).status, StatusCode::NOT_FOUND);
+    assert_eq!(json(&get(&wiki, page, None))["attachments"], serde_json::json!([]));
+}
