@@ -81,7 +81,9 @@ pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
             };
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+                .map_or(0, |elapsed| {
+                    i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+                });
             let made = storage
                 .create_api_token(&NewApiToken {
                     user: &user.name,

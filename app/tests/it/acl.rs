@@ -227,7 +227,11 @@ fn api_token(browser: &Browser<'_>) -> String {
     browser.get("/+prefs");
     let made = browser.post_form(
         "/+prefs",
-        &[("action", "token_create"), ("label", "matrix"), ("scope", "write")],
+        &[
+            ("action", "token_create"),
+            ("label", "matrix"),
+            ("scope", "write"),
+        ],
     );
     assert_eq!(made.status, StatusCode::OK, "{}", made.text());
     let html = made.text();
@@ -250,7 +254,10 @@ fn check_api_write(gw: &dyn Gateway, role: Who, page: &Page, token: Option<&str>
     let read = gw.send(bearer(TestRequest::get(&target)));
     let (text, rev) = if read.status == StatusCode::OK {
         let page: serde_json::Value = serde_json::from_slice(&read.body).unwrap();
-        (page["text"].as_str().unwrap().to_owned(), page["revision"].as_u64().unwrap())
+        (
+            page["text"].as_str().unwrap().to_owned(),
+            page["revision"].as_u64().unwrap(),
+        )
     } else {
         ("overwritten".to_owned(), 2)
     };
@@ -265,7 +272,13 @@ fn check_api_write(gw: &dyn Gateway, role: Who, page: &Page, token: Option<&str>
         (Some(_), true) => StatusCode::OK,
         (Some(_), false) => StatusCode::FORBIDDEN,
     };
-    assert_eq!(saved.status, expected, "{role:?} saves {} through the API: {}", page.name, saved.text());
+    assert_eq!(
+        saved.status,
+        expected,
+        "{role:?} saves {} through the API: {}",
+        page.name,
+        saved.text()
+    );
     if expected == StatusCode::OK {
         let saved: serde_json::Value = serde_json::from_slice(&saved.body).unwrap();
         assert_eq!(saved["changed"], false, "{role:?} {}", page.name);

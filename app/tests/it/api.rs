@@ -28,7 +28,11 @@ fn wiki(settings: &str) -> InProcess {
     let wiki = InProcess::start_in(data);
     create_accounts(
         wiki.data_dir(),
-        &[("alice", Role::User), ("bob", Role::User), ("root", Role::Admin)],
+        &[
+            ("alice", Role::User),
+            ("bob", Role::User),
+            ("root", Role::Admin),
+        ],
         PASSWORD,
     );
     wiki
@@ -99,11 +103,15 @@ fn openapi() -> Value {
 
 /// The methods a route of `methods` answers, as OpenAPI names operations (HEAD goes with GET).
 fn operations(methods: Methods) -> BTreeSet<&'static str> {
-    [("get", Method::GET), ("put", Method::PUT), ("post", Method::POST)]
-        .into_iter()
-        .filter(|(_, method)| methods.allows(method))
-        .map(|(name, _)| name)
-        .collect()
+    [
+        ("get", Method::GET),
+        ("put", Method::PUT),
+        ("post", Method::POST),
+    ]
+    .into_iter()
+    .filter(|(_, method)| methods.allows(method))
+    .map(|(name, _)| name)
+    .collect()
 }
 
 /// An API route of every template, for the methods GET and PUT.
@@ -140,9 +148,11 @@ fn the_openapi_document_describes_every_api_route_and_only_those() {
         for method in [Method::GET, Method::PUT, Method::POST] {
             let as_sent = Route::Api(route.clone()).for_method(&method);
             if as_sent.methods().allows(&method) {
-                methods.extend(operations(as_sent.methods()).into_iter().filter(|name| {
-                    name.eq_ignore_ascii_case(method.as_str())
-                }));
+                methods.extend(
+                    operations(as_sent.methods())
+                        .into_iter()
+                        .filter(|name| name.eq_ignore_ascii_case(method.as_str())),
+                );
             }
         }
         let operations: BTreeSet<&str> = paths[template]
@@ -181,7 +191,8 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
             Value::Array(_) => "array",
             Value::Object(_) => "object",
         };
-        let fits = allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
+        let fits =
+            allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
         if !fits {
             return Err(format!("{at}: {actual} where {allowed:?} is described"));
         }
@@ -242,10 +253,17 @@ fn conforms(
     let template = route.template();
     let operation = method.as_str().to_ascii_lowercase();
     let described = &doc["paths"][template][&operation];
-    assert!(described.is_object(), "{method} {template} is not described");
+    assert!(
+        described.is_object(),
+        "{method} {template} is not described"
+    );
     let status = response.status.as_u16().to_string();
     let mut answer = &described["responses"][&status];
-    assert!(answer.is_object(), "{method} {path}: {status} is not described: {}", response.text());
+    assert!(
+        answer.is_object(),
+        "{method} {path}: {status} is not described: {}",
+        response.text()
+    );
     if let Some(reference) = answer.get("$ref").and_then(Value::as_str) {
         let name = reference.strip_prefix("#/components/responses/").unwrap();
         answer = &doc["components"]["responses"][name];
@@ -255,7 +273,11 @@ fn conforms(
     let content = &answer["content"];
     let media = content
         .as_object()
-        .and_then(|types| types.get(essence).or_else(|| types.get("application/octet-stream")))
+        .and_then(|types| {
+            types
+                .get(essence)
+                .or_else(|| types.get("application/octet-stream"))
+        })
         .unwrap_or_else(|| panic!("{method} {path}: {essence} is not described for {status}"));
     if essence.ends_with("json") {
         let value = json(response);
@@ -274,19 +296,42 @@ fn every_endpoint_answers_as_the_openapi_document_describes() {
     let doc = openapi();
     let mut called = BTreeSet::new();
     let mut check = |method: Method, path: &str, response: &TestResponse, status: StatusCode| {
-        assert_eq!(response.status, status, "{method} {path}: {}", response.text());
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path}: {}",
+            response.text()
+        );
         conforms(&doc, &mut called, &method, path, response);
     };
     let page = "/+api/v1/pages/Team/Notes";
 
-    let created = put(&wiki, page, Some(&write), None, &save("# Notes\n\nOne kumquat.\n"));
+    let created = put(
+        &wiki,
+        page,
+        Some(&write),
+        None,
+        &save("# Notes\n\nOne kumquat.\n"),
+    );
     check(Method::PUT, page, &created, StatusCode::CREATED);
     assert_eq!(json(&created)["revision"], 1);
     let again = put(&wiki, page, Some(&write), None, &save("other"));
     check(Method::PUT, page, &again, StatusCode::PRECONDITION_REQUIRED);
-    let saved = put(&wiki, page, Some(&write), Some(1), &save("# Notes\n\nTwo kumquats.\n"));
+    let saved = put(
+        &wiki,
+        page,
+        Some(&write),
+        Some(1),
+        &save("# Notes\n\nTwo kumquats.\n"),
+    );
     check(Method::PUT, page, &saved, StatusCode::OK);
-    let stale = put(&wiki, page, Some(&write), Some(1), &save("# Notes\n\nThree.\n"));
+    let stale = put(
+        &wiki,
+        page,
+        Some(&write),
+        Some(1),
+        &save("# Notes\n\nThree.\n"),
+    );
     check(Method::PUT, page, &stale, StatusCode::CONFLICT);
     let forbidden = put(&wiki, page, Some(&read), Some(2), &save("read only"));
     check(Method::PUT, page, &forbidden, StatusCode::FORBIDDEN);
@@ -307,7 +352,12 @@ fn every_endpoint_answers_as_the_openapi_document_describes() {
     assert!(got["html"].as_str().unwrap().contains("Two kumquats"));
     assert_eq!(got["attachments"][0]["name"], "notes.txt");
     let missing = get(&wiki, "/+api/v1/pages/Nowhere", Some(&read));
-    check(Method::GET, "/+api/v1/pages/Nowhere", &missing, StatusCode::NOT_FOUND);
+    check(
+        Method::GET,
+        "/+api/v1/pages/Nowhere",
+        &missing,
+        StatusCode::NOT_FOUND,
+    );
     let bad = get(&wiki, page, Some("quire_not-a-token"));
     check(Method::GET, page, &bad, StatusCode::UNAUTHORIZED);
 
@@ -331,13 +381,28 @@ fn every_endpoint_answers_as_the_openapi_document_describes() {
     let search = "/+api/v1/search?q=kumquats";
     let found = crate::suite::eventually(&wiki, search, |body| body.contains("Team/Notes"));
     assert!(found.contains("\"total\":"));
-    check(Method::GET, search, &get(&wiki, search, None), StatusCode::OK);
+    check(
+        Method::GET,
+        search,
+        &get(&wiki, search, None),
+        StatusCode::OK,
+    );
     let described = "/+api/v1/openapi.json";
-    check(Method::GET, described, &get(&wiki, described, None), StatusCode::OK);
+    check(
+        Method::GET,
+        described,
+        &get(&wiki, described, None),
+        StatusCode::OK,
+    );
 
     let mut every = BTreeSet::new();
     for (template, item) in openapi()["paths"].as_object().unwrap() {
-        for operation in item.as_object().unwrap().keys().filter(|key| *key != "parameters") {
+        for operation in item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|key| *key != "parameters")
+        {
             every.insert((template.clone(), operation.clone()));
         }
     }
@@ -351,15 +416,24 @@ fn a_stale_if_match_loses_nothing_and_merges_as_the_editor_does() {
     let bob = token(wiki.data_dir(), "bob", TokenScope::Write, None);
     let page = "/+api/v1/pages/Plan";
     let base = "one\ntwo\nthree\nfour\nfive\n";
-    assert_eq!(put(&wiki, page, Some(&alice), None, &save(base)).status, StatusCode::CREATED);
+    assert_eq!(
+        put(&wiki, page, Some(&alice), None, &save(base)).status,
+        StatusCode::CREATED
+    );
     let theirs = "one\ntwo\nthree\nfour\nFIVE\n";
-    assert_eq!(put(&wiki, page, Some(&bob), Some(1), &save(theirs)).status, StatusCode::OK);
+    assert_eq!(
+        put(&wiki, page, Some(&bob), Some(1), &save(theirs)).status,
+        StatusCode::OK
+    );
 
     // Another line: a clean merge, offered, not saved.
     let mine = "ONE\ntwo\nthree\nfour\nfive\n";
     let stale = put(&wiki, page, Some(&alice), Some(1), &save(mine));
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text());
-    assert_eq!(stale.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        stale.header("content-type"),
+        Some("application/problem+json")
+    );
     let conflict = json(&stale);
     assert_eq!(conflict["status"], 409);
     assert_eq!(conflict["current_revision"], 2);
@@ -368,7 +442,11 @@ fn a_stale_if_match_loses_nothing_and_merges_as_the_editor_does() {
     assert_eq!(conflict["merge"]["clean"], true);
     let merged = "ONE\ntwo\nthree\nfour\nFIVE\n";
     assert_eq!(conflict["merge"]["text"], merged);
-    assert_eq!(json(&get(&wiki, page, None))["text"], theirs, "nothing saved");
+    assert_eq!(
+        json(&get(&wiki, page, None))["text"],
+        theirs,
+        "nothing saved"
+    );
     // The client saves the merge on the current revision.
     let saved = put(&wiki, page, Some(&alice), Some(2), &save(merged));
     assert_eq!(saved.status, StatusCode::OK);
@@ -386,7 +464,11 @@ fn a_stale_if_match_loses_nothing_and_merges_as_the_editor_does() {
     assert!(text.contains(">>>>>>> revision 3 by alice"), "{text}");
     assert!(text.contains("One, said alice\n=======\nONE\n"), "{text}");
     assert_eq!(conflict["your_text"], mine);
-    assert_eq!(json(&get(&wiki, page, None))["revision"], 3, "nothing saved");
+    assert_eq!(
+        json(&get(&wiki, page, None))["revision"],
+        3,
+        "nothing saved"
+    );
 }
 
 #[test]
@@ -397,16 +479,30 @@ fn tokens_that_are_missing_bad_expired_revoked_or_read_only_are_refused() {
     let read = token(data, "alice", TokenScope::Read, None);
     let expired = token(data, "alice", TokenScope::Write, Some(1));
     let page = "/+api/v1/pages/Home";
-    assert_eq!(put(&wiki, page, Some(&write), None, &save("hi")).status, StatusCode::CREATED);
+    assert_eq!(
+        put(&wiki, page, Some(&write), None, &save("hi")).status,
+        StatusCode::CREATED
+    );
 
     let unauthorized = |response: TestResponse, error: Option<&str>| {
-        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{}", response.text());
+        assert_eq!(
+            response.status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            response.text()
+        );
         let challenge = response.header("www-authenticate").unwrap().to_owned();
         assert!(challenge.starts_with("Bearer "), "{challenge}");
         if let Some(error) = error {
-            assert!(challenge.contains(&format!("error=\"{error}\"")), "{challenge}");
+            assert!(
+                challenge.contains(&format!("error=\"{error}\"")),
+                "{challenge}"
+            );
         }
-        assert_eq!(response.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/problem+json")
+        );
     };
     // No token: reads are the anonymous reader's, writes are refused.
     assert_eq!(get(&wiki, page, None).status, StatusCode::OK);
@@ -414,7 +510,10 @@ fn tokens_that_are_missing_bad_expired_revoked_or_read_only_are_refused() {
     // A bad one, an expired one, another scheme: refused for reads and writes alike.
     for bad in ["quire_guessed", "nothing-like-one", expired.as_str()] {
         unauthorized(get(&wiki, page, Some(bad)), Some("invalid_token"));
-        unauthorized(put(&wiki, page, Some(bad), Some(1), &save("x")), Some("invalid_token"));
+        unauthorized(
+            put(&wiki, page, Some(bad), Some(1), &save("x")),
+            Some("invalid_token"),
+        );
     }
     let basic = TestRequest::get(page).with_header("authorization", "Basic YTpi");
     unauthorized(wiki.send(basic), Some("invalid_request"));
@@ -426,7 +525,10 @@ fn tokens_that_are_missing_bad_expired_revoked_or_read_only_are_refused() {
 
     // A session with its CSRF token is no way to write through the API.
     let browser = Browser::new(&wiki);
-    assert_eq!(browser.log_in("alice", PASSWORD).status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.log_in("alice", PASSWORD).status,
+        StatusCode::SEE_OTHER
+    );
     let csrf = browser.csrf_token();
     let mut request = TestRequest::get(page)
         .with_header("content-type", "application/json")
@@ -465,7 +567,10 @@ fn requests_are_limited_per_token_and_bad_tokens_per_address() {
     assert!(limited.header("retry-after").is_some());
     assert_eq!(get(&wiki, target, Some(&other)).status, StatusCode::OK);
     for _ in 0..2 {
-        assert_eq!(get(&wiki, target, Some("quire_x")).status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            get(&wiki, target, Some("quire_x")).status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(
         get(&wiki, target, Some("quire_x")).status,
@@ -477,7 +582,10 @@ fn requests_are_limited_per_token_and_bad_tokens_per_address() {
 fn a_token_is_made_shown_once_and_revoked_in_the_preferences() {
     let wiki = wiki("");
     let browser = Browser::new(&wiki);
-    assert_eq!(browser.log_in("bob", PASSWORD).status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.log_in("bob", PASSWORD).status,
+        StatusCode::SEE_OTHER
+    );
     browser.get("/+prefs");
     let made = browser.post_form(
         "/+prefs",
@@ -510,9 +618,15 @@ fn a_token_is_made_shown_once_and_revoked_in_the_preferences() {
         .unwrap()[0]
         .id;
     browser.get("/+prefs");
-    let revoked = browser.post_form("/+prefs", &[("action", "token_revoke"), ("token", &id.to_string())]);
+    let revoked = browser.post_form(
+        "/+prefs",
+        &[("action", "token_revoke"), ("token", &id.to_string())],
+    );
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
-    assert_eq!(get(&wiki, page, Some(&secret)).status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&wiki, page, Some(&secret)).status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[test]
@@ -524,7 +638,11 @@ fn api_responses_are_private_and_vary_by_authorization() {
         get(&wiki, "/+api/v1/pages/Nope", None),
         get(&wiki, "/+api/v1/openapi.json", None),
     ] {
-        assert!(crate::scenarios::is_private(&response), "{:?}", response.headers);
+        assert!(
+            crate::scenarios::is_private(&response),
+            "{:?}",
+            response.headers
+        );
         let vary = response.headers.get_all("vary").iter();
         assert!(vary
             .filter_map(|value| value.to_str().ok())
@@ -536,7 +654,8 @@ fn api_responses_are_private_and_vary_by_authorization() {
 /// example works.
 #[test]
 fn the_documented_curl_script_runs_against_quire_serve() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md")).unwrap();
     let start = docs.find("```sh\n").expect("docs/api.md has a ```sh block") + "```sh\n".len();
     let end = start + docs[start..].find("```").unwrap();
     let script = &docs[start..end];
@@ -553,7 +672,10 @@ fn the_documented_curl_script_runs_against_quire_serve() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the script failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "the script failed:\n{stdout}\n{stderr}"
+    );
     let page = serve.page("/Scratch/FromCurl");
     assert!(page.contains("Written by curl"), "{page}");
 }
@@ -564,7 +686,11 @@ fn create_accounts_after_init(data: &Path) {
         .args(["--data", data.to_str().unwrap(), "init"])
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     create_accounts(data, &[("alice", Role::User)], PASSWORD);
 }
 
@@ -576,8 +702,16 @@ fn bodies_over_their_limits_are_refused_before_they_are_read() {
     // A page body over the request limit (BODY_LIMIT): 413, as the editor's form gets.
     let text = "x".repeat(usize::try_from(crate::suite::BODY_LIMIT).unwrap() + 1);
     let over = put(&wiki, page, Some(&write), None, &save(&text));
-    assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", over.text());
-    assert_eq!(over.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        over.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        over.text()
+    );
+    assert_eq!(
+        over.header("content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(get(&wiki, page, None).status, StatusCode::NOT_FOUND);
     // Not JSON: 415; JSON of another shape: 400.
     let mut form = TestRequest::get(page).with_header("content-type", "text/plain");
@@ -587,14 +721,31 @@ fn bodies_over_their_limits_are_refused_before_they_are_read() {
         wiki.send(with_token(form, Some(&write))).status,
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
-    let odd = put(&wiki, page, Some(&write), None, &serde_json::json!({ "txt": "typo" }));
+    let odd = put(
+        &wiki,
+        page,
+        Some(&write),
+        None,
+        &serde_json::json!({ "txt": "typo" }),
+    );
     assert_eq!(odd.status, StatusCode::BAD_REQUEST, "{}", odd.text());
     // A file declared larger than the upload limit: 413 before a byte of it is read, nothing stored.
-    assert_eq!(put(&wiki, page, Some(&write), None, &save("small")).status, StatusCode::CREATED);
+    assert_eq!(
+        put(&wiki, page, Some(&write), None, &save("small")).status,
+        StatusCode::CREATED
+    );
     let file = format!("{page}/files/huge.bin");
     let limit = usize::try_from(crate::suite::UPLOAD_LIMIT).unwrap();
     let huge = put_bytes(&wiki, &file, Some(&write), &vec![7_u8; limit + 1]);
-    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", huge.text());
+    assert_eq!(
+        huge.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        huge.text()
+    );
     assert_eq!(get(&wiki, &file, None).status, StatusCode::NOT_FOUND);
-    assert_eq!(json(&get(&wiki, page, None))["attachments"], serde_json::json!([]));
+    assert_eq!(
+        json(&get(&wiki, page, None))["attachments"],
+        serde_json::json!([])
+    );
 }

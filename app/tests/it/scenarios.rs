@@ -2567,16 +2567,28 @@ pub fn an_api_token_from_the_preferences_reads_and_writes_pages(gw: &dyn Gateway
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
-    assert!(!browser.get("/+prefs").text().contains(&token), "shown once");
+    assert!(
+        !browser.get("/+prefs").text().contains(&token),
+        "shown once"
+    );
 
     let page = "/+api/v1/pages/ApiScenario/Notes";
-    let created = api_put(gw, page, Some(&token), None, "# Notes\n\nFrom a \"script\".\n");
-    assert_status(&created, StatusCode::CREATED);
-    assert!(created.text().contains("\"revision\":1"), "{}", created.text());
-    // Its addresses are under the mount, and it is the account's.
-    let read = gw.send(
-        TestRequest::get(page).with_header("authorization", &format!("Bearer {token}")),
+    let created = api_put(
+        gw,
+        page,
+        Some(&token),
+        None,
+        "# Notes\n\nFrom a \"script\".\n",
     );
+    assert_status(&created, StatusCode::CREATED);
+    assert!(
+        created.text().contains("\"revision\":1"),
+        "{}",
+        created.text()
+    );
+    // Its addresses are under the mount, and it is the account's.
+    let read =
+        gw.send(TestRequest::get(page).with_header("authorization", &format!("Bearer {token}")));
     assert_status(&read, StatusCode::OK);
     let json = read.text();
     assert!(json.contains("From a \\\"script\\\"."), "{json}");
@@ -2591,12 +2603,23 @@ pub fn an_api_token_from_the_preferences_reads_and_writes_pages(gw: &dyn Gateway
     assert_status(&saved, StatusCode::OK);
     let stale = api_put(gw, page, Some(&token), Some(1), "# Notes\n\nThrice.\n");
     assert_status(&stale, StatusCode::CONFLICT);
-    assert_eq!(stale.header("content-type"), Some("application/problem+json"));
-    assert!(stale.text().contains("\"your_text\":\"# Notes\\n\\nThrice.\\n\""), "{}", stale.text());
+    assert_eq!(
+        stale.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        stale
+            .text()
+            .contains("\"your_text\":\"# Notes\\n\\nThrice.\\n\""),
+        "{}",
+        stale.text()
+    );
     // Without the token, a write is a 401 asking for one, even from the logged-in browser.
     let anonymous = api_put(gw, page, None, Some(2), "lost");
     assert_status(&anonymous, StatusCode::UNAUTHORIZED);
-    assert!(anonymous.header("www-authenticate").is_some_and(|value| value.starts_with("Bearer")));
+    assert!(anonymous
+        .header("www-authenticate")
+        .is_some_and(|value| value.starts_with("Bearer")));
     let mut from_browser = TestRequest::get(page).with_header("content-type", "application/json");
     from_browser.method = Method::PUT;
     from_browser.body = b"{\"text\": \"lost\"}".to_vec();

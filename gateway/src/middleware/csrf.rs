@@ -154,15 +154,12 @@ impl<A> Csrf<A> {
 
 /// Whether the request carries `Authorization: Bearer …` (the scheme in any case, RFC 9110 §11.1).
 fn bearer_header(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .any(|value| {
-            value
-                .as_bytes()
-                .get(..7)
-                .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
-        })
+    headers.get_all(header::AUTHORIZATION).iter().any(|value| {
+        value
+            .as_bytes()
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+    })
 }
 
 impl<A: App> App for Csrf<A> {

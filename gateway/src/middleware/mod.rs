@@ -85,7 +85,8 @@ mod sessions;
 pub use self::compression::Gzip;
 pub use self::conditional::{content_hash, etag, ConditionalGet};
 pub use self::csrf::{
-    BearerPassed, Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER, MULTIPART_TOKEN_WINDOW,
+    BearerPassed, Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER,
+    MULTIPART_TOKEN_WINDOW,
 };
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;

@@ -286,10 +286,17 @@ impl Wiki {
         form: &gateway::form::Form,
     ) -> Result<Response, WikiError> {
         let Some(name) = exchange.viewer.name.clone() else {
-            return Err(HttpError::new(StatusCode::FORBIDDEN, "Log in to make an API token.").into());
+            return Err(
+                HttpError::new(StatusCode::FORBIDDEN, "Log in to make an API token.").into(),
+            );
         };
         let refuse = |why: &str| {
-            self.prefs_page(exchange, StatusCode::BAD_REQUEST, None, Some(why.to_owned()))
+            self.prefs_page(
+                exchange,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(why.to_owned()),
+            )
         };
         let scope = match form.get("scope").unwrap_or("read") {
             "read" => TokenScope::Read,
@@ -304,8 +311,8 @@ impl Wiki {
                 }
                 _ => {
                     return refuse(&format!(
-                        "A token expires after 1 to {MAX_TOKEN_DAYS} days, or never (leave it empty)."
-                    ))
+                    "A token expires after 1 to {MAX_TOKEN_DAYS} days, or never (leave it empty)."
+                ))
                 }
             },
         };

@@ -55,7 +55,10 @@ impl Wiki {
         let comment = comment_text(exchange.query()?.get("comment").unwrap_or(""))?;
         let uploader = author_of(exchange);
         let read_error = |err: io::Error| -> WikiError {
-            match err.get_ref().and_then(|inner| inner.downcast_ref::<BodyError>()) {
+            match err
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<BodyError>())
+            {
                 Some(BodyError::TooLarge { .. }) => too_large(limit).into(),
                 _ => HttpError::bad_request(format!("The file could not be read: {err}.")).into(),
             }
@@ -69,9 +72,9 @@ impl Wiki {
             read_error,
         )?;
         self.indexer.saved();
-        let (size, media_type) = version
-            .content
-            .map_or((0, String::new()), |content| (content.size, content.media_type));
+        let (size, media_type) = version.content.map_or((0, String::new()), |content| {
+            (content.size, content.media_type)
+        });
         json(
             StatusCode::CREATED,
             &StoredJson {

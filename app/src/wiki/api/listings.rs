@@ -215,7 +215,10 @@ impl Wiki {
             urls.api_with_query(
                 &ApiRoute::Index,
                 &[
-                    ("prefix", Some(query.prefix.as_str()).filter(|p| !p.is_empty())),
+                    (
+                        "prefix",
+                        Some(query.prefix.as_str()).filter(|p| !p.is_empty()),
+                    ),
                     ("count", count.as_deref()),
                     ("after", Some(&after)),
                 ],

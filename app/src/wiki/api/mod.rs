@@ -7,7 +7,7 @@
 //! anonymous reader, as the HTML pages are, so reading through the API needs nothing the wiki
 //! would not show anyway. ACLs then apply exactly as they do for that viewer: each API route has its
 //! row in the route table ([`Route::row`]) and dispatch makes the same one check
-//! ([`Wiki::check_route`]).
+//! (`Wiki::check_route`).
 //!
 //! **Writes need a bearer token.** A PUT without one is a 401, even with a session and the CSRF
 //! token, so that a browser's ambient credentials never write through the API; and the gateway's
@@ -16,7 +16,7 @@
 //! read-only token's PUT is a 403.
 //!
 //! **Limits.** Each token may make `api_requests_per_minute` requests, and each address may send
-//! `api_token_failures_per_hour` bad tokens ([spam] in `quire.toml`); both are counted in the
+//! `api_token_failures_per_hour` bad tokens (`[spam]` in `quire.toml`); both are counted in the
 //! database's rate table (`storage::spam`), so they hold across CGI processes, at the cost of one
 //! small write transaction per token request. A token's last use is written at most once a minute.
 //!
@@ -64,9 +64,18 @@ enum Credential {
     Token(TokenScope),
 }
 
-/// An error as RFC 9457 writes it, with the extra members a conflict carries.
-#[derive(Debug, Serialize)]
+/// An error as RFC 9457 writes it, with the headers and the logged cause of its response.
+#[derive(Debug)]
 pub(crate) struct Problem {
+    /// Boxed, since a `Result` carries its error by value through every call.
+    json: Box<ProblemJson>,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+    cause: Option<ErrorReport>,
+}
+
+/// A problem's body, with the extra members a conflict carries.
+#[derive(Debug, Serialize)]
+struct ProblemJson {
     /// A URI naming the kind of problem; `about:blank` when the status says it all.
     #[serde(rename = "type")]
     kind: &'static str,
@@ -76,20 +85,18 @@ pub(crate) struct Problem {
     /// Members only some problems have (a conflict's texts).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     extra: Option<serde_json::Value>,
-    #[serde(skip)]
-    headers: Vec<(header::HeaderName, HeaderValue)>,
-    #[serde(skip)]
-    cause: Option<ErrorReport>,
 }
 
 impl Problem {
     fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
         Problem {
-            kind: "about:blank",
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            extra: None,
+            json: Box::new(ProblemJson {
+                kind: "about:blank",
+                title: status.canonical_reason().unwrap_or("Error").to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                extra: None,
+            }),
             headers: Vec::new(),
             cause: None,
         }
@@ -131,10 +138,10 @@ impl Problem {
     }
 
     fn response(self) -> Response {
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = serde_json::to_vec(&self.json).unwrap_or_default();
         let mut response = typed_response(body, PROBLEM_JSON);
         *response.status_mut() =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            StatusCode::from_u16(self.json.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }
@@ -280,7 +287,10 @@ impl Wiki {
         if let Err(err) = self.storage.api_token_used(&token, now) {
             tracing::warn!(error = %err, "could not record an API token's use");
         }
-        Ok((Viewer::account(&user, address), Credential::Token(token.scope)))
+        Ok((
+            Viewer::account(&user, address),
+            Credential::Token(token.scope),
+        ))
     }
 
     /// The route's answer, once the viewer is known: the method, the credential a write needs, the
@@ -295,7 +305,10 @@ impl Wiki {
         let method = exchange.request.method().clone();
         let route = Route::parse(exchange.request.path_info())?.for_method(&method);
         let Route::Api(api) = route.clone() else {
-            return Err(Problem::new(StatusCode::NOT_FOUND, "This is no API address."));
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "This is no API address.",
+            ));
         };
         if refused {
             return Err(needs_token());
@@ -315,10 +328,11 @@ impl Wiki {
         self.check_route(&exchange.viewer, &route)?;
         let methods = route.methods();
         if !methods.allows(&method) {
-            return Err(
-                Problem::new(StatusCode::METHOD_NOT_ALLOWED, "This address does not take that method.")
-                    .with_header(header::ALLOW, HeaderValue::from_static(methods.allow())),
-            );
+            return Err(Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This address does not take that method.",
+            )
+            .with_header(header::ALLOW, HeaderValue::from_static(methods.allow())));
         }
         let answer = match api {
             ApiRoute::Page(name) => self.api_page(exchange, &name),

@@ -247,7 +247,10 @@ impl Wiki {
     ) -> Result<Response, Problem> {
         let base = if_match(&exchange.request)?;
         let sent = read_save(exchange, self.settings.max_page_bytes)?;
-        let current = self.storage.current(name.as_str()).map_err(WikiError::from)?;
+        let current = self
+            .storage
+            .current(name.as_str())
+            .map_err(WikiError::from)?;
         let base = match (base, &current) {
             (Some(rev), _) => Some(rev),
             (None, None) => None,
@@ -261,7 +264,8 @@ impl Wiki {
                 ))
             }
         };
-        let checked = self.check_and_store(exchange, name, &sent.text, &sent.comment, base, false)?;
+        let checked =
+            self.check_and_store(exchange, name, &sent.text, &sent.comment, base, false)?;
         let outcome = match checked {
             Checked::Stored(outcome) => outcome,
             Checked::Refused(refusal) => {
@@ -346,8 +350,8 @@ impl Wiki {
             merge,
         };
         let mut problem = Problem::new(StatusCode::CONFLICT, detail);
-        problem.kind = "tag:quire,2026:api/edit-conflict";
-        problem.extra = Some(serde_json::to_value(conflict).map_err(HttpError::internal)?);
+        problem.json.kind = "tag:quire,2026:api/edit-conflict";
+        problem.json.extra = Some(serde_json::to_value(conflict).map_err(HttpError::internal)?);
         Ok(problem)
     }
 }

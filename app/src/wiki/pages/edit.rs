@@ -291,25 +291,25 @@ impl Wiki {
         // Anyone who may not read the base gets the conflict with both texts, as for a base that
         // never existed.
         let base_text = match self.merge_base(exchange, name, mine.base_rev)? {
-                Some(base) => base,
-                None => {
-                    let notice = format!(
+            Some(base) => base,
+            None => {
+                let notice = format!(
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
                         current.meta.rev, current.meta.author
                     );
-                    let again = EditForm {
-                        base_rev: Some(current.meta.rev),
-                        ..mine
-                    };
-                    let conflict = ConflictShown {
-                        notice,
-                        their_text: current.text,
-                        own_text: None,
-                        their_changes: None,
-                    };
-                    self.metrics.count(Event::Conflict);
-                    return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
-                }
+                let again = EditForm {
+                    base_rev: Some(current.meta.rev),
+                    ..mine
+                };
+                let conflict = ConflictShown {
+                    notice,
+                    their_text: current.text,
+                    own_text: None,
+                    their_changes: None,
+                };
+                self.metrics.count(Event::Conflict);
+                return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
+            }
         };
         // Someone may save again between our merge and our save: merge again, a few times.
         for _ in 0..3 {

@@ -484,7 +484,9 @@ impl Route {
             // PUT is the Save… route (`ApiRoute::for_method`); the PUT in the GET routes' methods
             // keeps their 405 `Allow` header true. A write also needs a write-scoped bearer token,
             // which `wiki::api` checks before this row.
-            Route::Api(ApiRoute::Page(name)) => row(Some(Verb::Api), Page(name, READ), ReadAndPut, READS),
+            Route::Api(ApiRoute::Page(name)) => {
+                row(Some(Verb::Api), Page(name, READ), ReadAndPut, READS)
+            }
             Route::Api(ApiRoute::SavePage(name)) => {
                 row(Some(Verb::Api), Page(name, READ_WRITE), Put, CHANGES)
             }
@@ -502,9 +504,9 @@ impl Route {
                 row(Some(Verb::Api), Page(&file.page, READ_WRITE), Put, CHANGES)
             }
             // Listings filter what they show by the reader's rights, as their HTML routes do.
-            Route::Api(ApiRoute::Recent | ApiRoute::Search | ApiRoute::Index | ApiRoute::OpenApi) => {
-                row(Some(Verb::Api), Controller, Read, READS)
-            }
+            Route::Api(
+                ApiRoute::Recent | ApiRoute::Search | ApiRoute::Index | ApiRoute::OpenApi,
+            ) => row(Some(Verb::Api), Controller, Read, READS),
         }
     }
 
