@@ -2,23 +2,9 @@
 //! scoped, expiring, and their last use written at most once a minute.
 
 use storage::api_tokens::{LAST_USE_GRANULARITY, TOKEN_PREFIX};
-use storage::{ApiTokenError, NewApiToken, NewUser, Role, Storage, TokenScope};
+use storage::{ApiTokenError, NewApiToken, Storage, TokenScope};
 
-use crate::support::TempDb;
-
-fn create(storage: &Storage, name: &str) {
-    storage
-        .create_user(&NewUser {
-            name,
-            display_name: None,
-            email: "",
-            role: Role::User,
-            password: "correct horse battery",
-            invite: None,
-            reserved: &[],
-        })
-        .unwrap();
-}
+use crate::support::{create_user as create, TempDb};
 
 fn token(user: &str, scope: TokenScope, expires: Option<i64>) -> NewApiToken<'_> {
     NewApiToken {

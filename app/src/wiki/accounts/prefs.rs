@@ -219,11 +219,7 @@ impl Wiki {
         exchange: &Exchange,
         form: &gateway::form::Form,
     ) -> Result<Response, WikiError> {
-        let Some(name) = exchange.viewer.name.clone() else {
-            return Err(
-                HttpError::new(StatusCode::FORBIDDEN, "Log in to change your password.").into(),
-            );
-        };
+        let name = account_name(exchange, "change your password")?;
         let refuse = |status: StatusCode, why: &str| {
             self.prefs_page(exchange, status, None, Some(why.to_owned()))
         };
@@ -285,11 +281,7 @@ impl Wiki {
         exchange: &Exchange,
         form: &gateway::form::Form,
     ) -> Result<Response, WikiError> {
-        let Some(name) = exchange.viewer.name.clone() else {
-            return Err(
-                HttpError::new(StatusCode::FORBIDDEN, "Log in to make an API token.").into(),
-            );
-        };
+        let name = account_name(exchange, "make an API token")?;
         let refuse = |why: &str| {
             self.prefs_page(
                 exchange,
@@ -343,9 +335,7 @@ impl Wiki {
         exchange: &Exchange,
         form: &gateway::form::Form,
     ) -> Result<Response, WikiError> {
-        let Some(name) = exchange.viewer.name.clone() else {
-            return Err(HttpError::new(StatusCode::FORBIDDEN, "Log in to revoke a token.").into());
-        };
+        let name = account_name(exchange, "revoke a token")?;
         let id = form
             .get("token")
             .and_then(|id| id.parse::<i64>().ok())
@@ -387,4 +377,13 @@ impl Wiki {
             None,
         )
     }
+}
+
+/// The logged-in viewer's account name; a 403 asking them to log in to `to` if there is none.
+fn account_name(exchange: &Exchange, to: &str) -> Result<String, WikiError> {
+    exchange
+        .viewer
+        .name
+        .clone()
+        .ok_or_else(|| HttpError::new(StatusCode::FORBIDDEN, format!("Log in to {to}.")).into())
 }

@@ -237,52 +237,25 @@ impl Wiki {
         let found = self.storage.api_token(secret).map_err(WikiError::from)?;
         let valid = found.filter(|(token, user)| !token.expired_at(now) && !user.disabled);
         let Some((token, user)) = valid else {
-            let per_hour = self.settings.spam.api_token_failures_per_hour;
-            if per_hour > 0 {
-                let limit = RateLimit {
-                    kind: "api-token-failure",
-                    key: &address,
-                    max: per_hour,
-                    window_secs: 3600,
-                    time: Some(now),
-                };
-                let outcome = self
-                    .storage
-                    .take_rate_slot(&limit)
-                    .map_err(WikiError::from)?;
-                if let RateOutcome::Limited { retry_after } = outcome {
-                    return Err(Problem::too_many(
-                        "Too many requests with bad API tokens came from your address. Try again later.",
-                        retry_after,
-                    ));
-                }
-            }
+            self.take_slot(
+                "api-token-failure",
+                &address,
+                self.settings.spam.api_token_failures_per_hour,
+                3600,
+                "Too many requests with bad API tokens came from your address. Try again later.",
+            )?;
             return Err(Problem::unauthorized(
                 Some("invalid_token"),
                 "This API token is unknown, revoked or expired, or its account is disabled. Make a new one in your preferences (/+prefs).",
             ));
         };
-        let per_minute = self.settings.spam.api_requests_per_minute;
-        if per_minute > 0 {
-            let key = token.id.to_string();
-            let limit = RateLimit {
-                kind: "api-token",
-                key: &key,
-                max: per_minute,
-                window_secs: 60,
-                time: Some(now),
-            };
-            let outcome = self
-                .storage
-                .take_rate_slot(&limit)
-                .map_err(WikiError::from)?;
-            if let RateOutcome::Limited { retry_after } = outcome {
-                return Err(Problem::too_many(
-                    "This API token made too many requests in the last minute (api_requests_per_minute). Try again later.",
-                    retry_after,
-                ));
-            }
-        }
+        self.take_slot(
+            "api-token",
+            &token.id.to_string(),
+            self.settings.spam.api_requests_per_minute,
+            60,
+            "This API token made too many requests in the last minute (api_requests_per_minute). Try again later.",
+        )?;
         // Only a record: a use that cannot be written is still answered.
         if let Err(err) = self.storage.api_token_used(&token, now) {
             tracing::warn!(error = %err, "could not record an API token's use");
@@ -291,6 +264,36 @@ impl Wiki {
             Viewer::account(&user, address),
             Credential::Token(token.scope),
         ))
+    }
+
+    /// Counts one `kind` action of `key`, at most `max` (0: no limit) within `window_secs`; past it
+    /// a 429 saying `refusal`, with `Retry-After`.
+    fn take_slot(
+        &self,
+        kind: &str,
+        key: &str,
+        max: u64,
+        window_secs: i64,
+        refusal: &str,
+    ) -> Result<(), Problem> {
+        if max == 0 {
+            return Ok(());
+        }
+        let limit = RateLimit {
+            kind,
+            key,
+            max,
+            window_secs,
+            time: None,
+        };
+        match self
+            .storage
+            .take_rate_slot(&limit)
+            .map_err(WikiError::from)?
+        {
+            RateOutcome::Allowed => Ok(()),
+            RateOutcome::Limited { retry_after } => Err(Problem::too_many(refusal, retry_after)),
+        }
     }
 
     /// The route's answer, once the viewer is known: the method, the credential a write needs, the

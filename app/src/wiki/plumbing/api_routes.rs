@@ -12,7 +12,7 @@ use http::Method;
 
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
-use crate::wiki::plumbing::routes::FileRoute;
+use crate::wiki::plumbing::routes::{page as page_name, FileRoute};
 
 /// The version segment every API path starts with.
 pub const API_VERSION: &str = "v1";
@@ -152,14 +152,6 @@ impl ApiRoute {
             ApiRoute::OpenApi => TEMPLATES[7],
         }
     }
-}
-
-fn page_name(text: &str) -> Result<PageName, HttpError> {
-    PageName::parse(text).map_err(|err| {
-        HttpError::bad_request(format!(
-            "\u{201c}{text}\u{201d} is not a valid page name: {err}."
-        ))
-    })
 }
 
 #[cfg(test)]

@@ -685,7 +685,8 @@ fn feed(rest: &str) -> Result<Route, HttpError> {
     Ok(Route::Feed(format, page))
 }
 
-fn page(text: &str) -> Result<PageName, HttpError> {
+/// `text` as a page name in a path; 400 if it is not one.
+pub(crate) fn page(text: &str) -> Result<PageName, HttpError> {
     PageName::parse(text).map_err(|err| {
         HttpError::bad_request(format!(
             "\u{201c}{text}\u{201d} is not a valid page name: {err}."
