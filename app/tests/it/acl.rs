@@ -222,26 +222,6 @@ fn write_past_pages(root: &Browser<'_>) {
     assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
 }
 
-/// A token that may write, made on `/+prefs` by the logged-in `browser`.
-fn api_token(browser: &Browser<'_>) -> String {
-    browser.get("/+prefs");
-    let made = browser.post_form(
-        "/+prefs",
-        &[
-            ("action", "token_create"),
-            ("label", "matrix"),
-            ("scope", "write"),
-        ],
-    );
-    assert_eq!(made.status, StatusCode::OK, "{}", made.text());
-    let html = made.text();
-    let start = html.find("quire_").expect("the new token is shown");
-    html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect()
-}
-
 /// The matrix's row for saving through the API: with the role's token (none for anonymous
 /// readers), the page's own text on its current revision, which changes nothing where the ACL
 /// lets the role write, and is refused everywhere else.
@@ -531,7 +511,7 @@ fn run_matrix(gw: &dyn Gateway) {
         if let Some(name) = account(role) {
             log_in(&browser, name);
         }
-        let token = account(role).map(|_| api_token(&browser));
+        let token = account(role).map(|_| browser.make_api_token("matrix", "write"));
         let mut bodies = Vec::new();
         for page in PAGES {
             let readable = page.readers.contains(&role);
