@@ -682,70 +682,55 @@ fn the_documented_curl_script_runs_against_quire_serve() {
 
 /// A data directory with a wiki and the account alice.
 fn create_accounts_after_init(data: &Path) {
-    let status = std::process::Command::new(crate::drivers::QUIRE)
-        .args(["--data", data.to_str().unwrap(), "init"])
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    crate::cli::init(data);
     create_accounts(data, &[("alice", Role::User)], PASSWORD);
 }
 
 #[test]
-fn bodies_over_their_limits_are_refused_before_they_are_read() {
-    let wiki = wiki("");
-    let write = token(wiki.data_dir(), "alice", TokenScope::Write, None);
-    let page = "/+api/v1/pages/Big";
-    // A page body over the request limit (BODY_LIMIT): 413, as the editor's form gets.
-    let text = "x".repeat(usize::try_from(crate::suite::BODY_LIMIT).unwrap() + 1);
-    let over = put(&wiki, page, Some(&write), None, &save(&text));
+fn quire_user_token_prints_a_token_once_with_its_scope_and_expiry() {
+    let data = TempDir::new().unwrap();
+    create_accounts_after_init(data.path());
+    let dir = data.path().to_str().unwrap();
+    let made = crate::cli::quire(
+        &[
+            "--data",
+            dir,
+            "user",
+            "token",
+            "ALICE",
+            "--read-only",
+            "--expires",
+            "3",
+        ],
+        &[("QUIRE_LOG", "warn")],
+    );
+    let stderr = crate::cli::text(&made.stderr);
+    assert!(made.status.success(), "{stderr}");
+    let secret = crate::cli::text(&made.stdout).trim().to_owned();
+    assert!(
+        secret.starts_with("quire_") && !secret.contains('\n'),
+        "{secret}"
+    );
+    assert!(stderr.contains("read as alice, for 3 day(s)"), "{stderr}");
+    let storage = DataDir::locate(Some(data.path())).open_storage().unwrap();
+    let listed = storage.api_tokens("alice").unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].scope, TokenScope::Read);
+    let expires = listed[0].expires.unwrap() - listed[0].created;
+    assert!(
+        (3 * 86_400 - 5..=3 * 86_400 + 5).contains(&expires),
+        "{expires}"
+    );
+    // No such account: an error that says how to find one.
+    let missing = crate::cli::quire(&["--data", dir, "user", "token", "nobody"], &[]);
+    assert!(!missing.status.success());
+    assert!(crate::cli::text(&missing.stderr).contains("quire user list"));
+    drop(storage);
+    let wiki = InProcess::start_in(data);
     assert_eq!(
-        over.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{}",
-        over.text()
+        get(&wiki, "/+api/v1/recent", Some(&secret)).status,
+        StatusCode::OK
     );
-    assert_eq!(
-        over.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert_eq!(get(&wiki, page, None).status, StatusCode::NOT_FOUND);
-    // Not JSON: 415; JSON of another shape: 400.
-    let mut form = TestRequest::get(page).with_header("content-type", "text/plain");
-    form.method = Method::PUT;
-    form.body = b"text".to_vec();
-    assert_eq!(
-        wiki.send(with_token(form, Some(&write))).status,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE
-    );
-    let odd = put(
-        &wiki,
-        page,
-        Some(&write),
-        None,
-        &serde_json::json!({ "txt": "typo" }),
-    );
-    assert_eq!(odd.status, StatusCode::BAD_REQUEST, "{}", odd.text());
-    // A file declared larger than the upload limit: 413 before a byte of it is read, nothing stored.
-    assert_eq!(
-        put(&wiki, page, Some(&write), None, &save("small")).status,
-        StatusCode::CREATED
-    );
-    let file = format!("{page}/files/huge.bin");
-    let limit = usize::try_from(crate::suite::UPLOAD_LIMIT).unwrap();
-    let huge = put_bytes(&wiki, &file, Some(&write), &vec![7_u8; limit + 1]);
-    assert_eq!(
-        huge.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{}",
-        huge.text()
-    );
-    assert_eq!(get(&wiki, &file, None).status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        json(&get(&wiki, page, None))["attachments"],
-        serde_json::json!([])
-    );
+    let refused = put(&wiki, "/+api/v1/pages/X", Some(&secret), None, &save("x"));
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
