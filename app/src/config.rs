@@ -344,10 +344,11 @@ settings_table! {
         /// Registrations on /+register per hour from one address; 0 for no limit.
         pub registrations_per_hour: u64,
         /// Requests one API token may make per minute (`/+api/`); the next gets 429 with
-        /// `Retry-After`. 0 for no limit. Counted in the database, so it holds across processes.
+        /// `Retry-After`. 0 for no limit. A long-running server counts in its memory (so each of
+        /// several server processes allows this many); CGI counts in the database.
         pub api_requests_per_minute: u64,
         /// Requests with a bad API token (unknown, revoked or expired) one address may send per
-        /// hour; past it, every bearer request from the address gets 429. 0 for no limit.
+        /// hour; past it, each further bad token gets 429. 0 for no limit. Counted in the database.
         pub api_token_failures_per_hour: u64,
     }
 }

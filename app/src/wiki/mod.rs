@@ -58,6 +58,8 @@ pub struct Wiki {
     /// memory as its pixels (`media`'s limits bound one decode), so uploads queue here rather than
     /// add up.
     thumbnail_permit: std::sync::Mutex<()>,
+    /// Each API token's requests this minute, counted in a long-running process (`api`).
+    api_limits: api::RequestLimits,
 }
 
 /// How many requests a process answers: what is worth keeping between them.
@@ -112,6 +114,7 @@ impl Wiki {
             metrics: metrics::Metrics::default(),
             render_permits: pages::render::RenderPermits::per_core(),
             thumbnail_permit: std::sync::Mutex::new(()),
+            api_limits: api::RequestLimits::new(lifetime),
         }
     }
 

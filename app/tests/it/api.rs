@@ -553,29 +553,46 @@ fn tokens_that_are_missing_bad_expired_revoked_or_read_only_are_refused() {
     assert!(listed.iter().any(|token| token.last_used.is_some()));
 }
 
-#[test]
-fn requests_are_limited_per_token_and_bad_tokens_per_address() {
-    let wiki = wiki("[spam]\napi_requests_per_minute = 3\napi_token_failures_per_hour = 2\n");
-    let one = token(wiki.data_dir(), "alice", TokenScope::Read, None);
-    let other = token(wiki.data_dir(), "alice", TokenScope::Read, None);
+/// Tokens' requests are counted in memory by a long-running process and in the database by CGI
+/// (`wiki::api::RequestLimits`); bad tokens in the database everywhere.
+fn limits_hold(gw: &dyn Gateway, data: &Path) {
+    let one = token(data, "alice", TokenScope::Read, None);
+    let other = token(data, "alice", TokenScope::Read, None);
     let target = "/+api/v1/recent";
     for _ in 0..3 {
-        assert_eq!(get(&wiki, target, Some(&one)).status, StatusCode::OK);
+        assert_eq!(get(gw, target, Some(&one)).status, StatusCode::OK);
     }
-    let limited = get(&wiki, target, Some(&one));
+    let limited = get(gw, target, Some(&one));
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.header("retry-after").is_some());
-    assert_eq!(get(&wiki, target, Some(&other)).status, StatusCode::OK);
+    assert_eq!(get(gw, target, Some(&other)).status, StatusCode::OK);
     for _ in 0..2 {
         assert_eq!(
-            get(&wiki, target, Some("quire_x")).status,
+            get(gw, target, Some("quire_x")).status,
             StatusCode::UNAUTHORIZED
         );
     }
     assert_eq!(
-        get(&wiki, target, Some("quire_x")).status,
+        get(gw, target, Some("quire_x")).status,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+const LIMITS: &str = "[spam]\napi_requests_per_minute = 3\napi_token_failures_per_hour = 2\n";
+
+#[test]
+fn requests_are_limited_per_token_and_bad_tokens_per_address() {
+    let wiki = wiki(LIMITS);
+    limits_hold(&wiki, wiki.data_dir());
+}
+
+#[test]
+fn requests_are_limited_per_token_and_bad_tokens_per_address_under_cgi() {
+    let data = TempDir::new().unwrap();
+    std::fs::write(data.path().join("quire.toml"), LIMITS).unwrap();
+    let cgi = crate::drivers::Cgi::start_in(data);
+    create_accounts(cgi.data_dir(), &[("alice", Role::User)], PASSWORD);
+    limits_hold(&cgi, cgi.data_dir());
 }
 
 #[test]

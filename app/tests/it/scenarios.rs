@@ -2551,22 +2551,7 @@ fn api_put(
 pub fn an_api_token_from_the_preferences_reads_and_writes_pages(gw: &dyn Gateway) {
     let browser = Browser::new(gw);
     register(&browser, "Tokenista", "tokenista's password");
-    assert_status(&browser.get("/+prefs"), StatusCode::OK);
-    let made = browser.post_form(
-        "/+prefs",
-        &[
-            ("action", "token_create"),
-            ("label", "scenario"),
-            ("scope", "write"),
-        ],
-    );
-    assert_status(&made, StatusCode::OK);
-    let html = made.text();
-    let start = html.find("quire_").expect("the new token is shown once");
-    let token: String = html[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
+    let token = browser.make_api_token("scenario", "write");
     assert!(
         !browser.get("/+prefs").text().contains(&token),
         "shown once"
