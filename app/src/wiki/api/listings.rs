@@ -119,10 +119,12 @@ impl Wiki {
                 continue;
             }
             let meta = change.meta;
-            let (kind, renamed_from) = match meta.kind {
+            let (kind, renamed_from) = match &meta.kind {
                 ChangeKind::Edit if meta.rev == 1 => ("create", None),
-                ChangeKind::Rename { ref from } => ("rename", Some(from.clone())),
-                ref other => (kind_word(other), None),
+                ChangeKind::Rename { from } => ("rename", Some(from.clone())),
+                kind @ (ChangeKind::Edit | ChangeKind::Delete | ChangeKind::Undelete) => {
+                    (kind_word(kind), None)
+                }
             };
             changes.push(ChangeJson {
                 url: exchange.urls.page_text(&meta.page),

@@ -19,7 +19,7 @@
 //! send `api_token_failures_per_hour` bad tokens (`[spam]` in `quire.toml`). Bad tokens are counted
 //! in the database's rate table (`storage::spam`): a write only when a request fails, so it holds
 //! in every mode and costs good requests nothing. A token's requests are counted in memory by a
-//! long-running process ([`RequestLimits`]), in a window of the clock's minute: counting them in
+//! long-running process (`RequestLimits`), in a window of the clock's minute: counting them in
 //! the database cost a write transaction (an fsync) per request, which made a token's reads some 15
 //! times slower under `quire serve`. The price is that several long-running processes on one
 //! wiki (FastCGI workers spawned by the web server) each allow the limit. A CGI process, which
@@ -43,7 +43,7 @@ use storage::{RateLimit, RateOutcome, TokenScope};
 
 use crate::wiki::plumbing::api_routes::ApiRoute;
 use crate::wiki::plumbing::respond::typed_response;
-use crate::wiki::plumbing::routes::{Route, Verb};
+use crate::wiki::plumbing::routes::Route;
 use crate::wiki::plumbing::urls::Urls;
 use crate::wiki::plumbing::viewer::Viewer;
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -58,7 +58,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
 /// The path every API address starts with, below the mount: what the gateway's CSRF check lets a
 /// bearer token through under.
 pub fn bearer_paths() -> String {
-    format!("/+{}/", Verb::Api.as_str())
+    crate::wiki::plumbing::api_routes::path_prefix()
 }
 
 /// A long-running process's count of each token's requests in the current minute; a CGI process

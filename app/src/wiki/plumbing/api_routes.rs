@@ -12,10 +12,15 @@ use http::Method;
 
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
-use crate::wiki::plumbing::routes::{page as page_name, FileRoute};
+use crate::wiki::plumbing::routes::{page as page_name, FileRoute, Verb};
 
 /// The version segment every API path starts with.
 pub const API_VERSION: &str = "v1";
+
+/// What every API path starts with, below the mount: `/+api/`.
+pub fn path_prefix() -> String {
+    format!("/+{}/", Verb::Api.as_str())
+}
 
 /// What an API path asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +141,7 @@ impl ApiRoute {
             ApiRoute::Index => "index".to_owned(),
             ApiRoute::OpenApi => "openapi.json".to_owned(),
         };
-        format!("/+api/{API_VERSION}/{below}")
+        format!("{}{API_VERSION}/{below}", path_prefix())
     }
 
     /// The path as the OpenAPI document writes it: one of [`TEMPLATES`].
