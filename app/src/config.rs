@@ -354,6 +354,13 @@ settings_table! {
         pub anonymous_saves_per_hour: u64,
         /// Registrations on /+register per hour from one address; 0 for no limit.
         pub registrations_per_hour: u64,
+        /// Requests one API token may make per minute (`/+api/`); the next gets 429 with
+        /// `Retry-After`. 0 for no limit. A long-running server counts in its memory (so each of
+        /// several server processes allows this many); CGI counts in the database.
+        pub api_requests_per_minute: u64,
+        /// Requests with a bad API token (unknown, revoked or expired) one address may send per
+        /// hour; past it, each further bad token gets 429. 0 for no limit. Counted in the database.
+        pub api_token_failures_per_hour: u64,
     }
 }
 
@@ -364,6 +371,8 @@ impl Default for SpamSettings {
             anonymous_max_links: 5,
             anonymous_saves_per_hour: 120,
             registrations_per_hour: 30,
+            api_requests_per_minute: 600,
+            api_token_failures_per_hour: 60,
         }
     }
 }

@@ -79,6 +79,7 @@ macro_rules! for_each_scenario {
             one_section_is_edited_alone_and_the_others_stay_as_they_were,
             section_edits_from_one_base_merge_or_conflict_on_the_whole_text,
             a_new_page_starts_from_a_template_with_its_placeholders_filled_in,
+            an_api_token_from_the_preferences_reads_and_writes_pages,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -2922,4 +2923,93 @@ pub fn a_new_page_starts_from_a_template_with_its_placeholders_filled_in(gw: &dy
     let html = none.text();
     assert!(html.contains("NoSuchTemplate"), "{html}");
     assert_eq!(editor_text(&html), "");
+}
+
+/// A `PUT` of `text` (JSON-escaped by hand: quotes, backslashes and newlines) to an API address,
+/// with a bearer token and `If-Match: "rev"` when given.
+fn api_put(
+    gw: &dyn Gateway,
+    target: &str,
+    token: Option<&str>,
+    if_match: Option<u64>,
+    text: &str,
+) -> TestResponse {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    let mut request = TestRequest::get(target).with_header("content-type", "application/json");
+    request.method = Method::PUT;
+    request.body = format!("{{\"text\": \"{escaped}\", \"comment\": \"api\"}}").into_bytes();
+    if let Some(token) = token {
+        request = request.with_header("authorization", &format!("Bearer {token}"));
+    }
+    if let Some(rev) = if_match {
+        request = request.with_header("if-match", &format!("\"{rev}\""));
+    }
+    gw.send(request)
+}
+
+pub fn an_api_token_from_the_preferences_reads_and_writes_pages(gw: &dyn Gateway) {
+    let browser = Browser::new(gw);
+    register(&browser, "Tokenista", "tokenista's password");
+    let token = browser.make_api_token("scenario", "write");
+    assert!(
+        !browser.get("/+prefs").text().contains(&token),
+        "shown once"
+    );
+
+    let page = "/+api/v1/pages/ApiScenario/Notes";
+    let created = api_put(
+        gw,
+        page,
+        Some(&token),
+        None,
+        "# Notes\n\nFrom a \"script\".\n",
+    );
+    assert_status(&created, StatusCode::CREATED);
+    assert!(
+        created.text().contains("\"revision\":1"),
+        "{}",
+        created.text()
+    );
+    // Its addresses are under the mount, and it is the account's.
+    let read =
+        gw.send(TestRequest::get(page).with_header("authorization", &format!("Bearer {token}")));
+    assert_status(&read, StatusCode::OK);
+    let json = read.text();
+    assert!(json.contains("From a \\\"script\\\"."), "{json}");
+    assert!(json.contains("\"author\":\"Tokenista\""), "{json}");
+    assert!(
+        json.contains(&format!("\"url\":\"{}/ApiScenario/Notes\"", gw.mount())),
+        "{json}"
+    );
+    assert!(browser.get("/ApiScenario/Notes").text().contains("script"));
+    // On the revision read: saved. On it again: stale, 409, nothing lost.
+    let saved = api_put(gw, page, Some(&token), Some(1), "# Notes\n\nTwice.\n");
+    assert_status(&saved, StatusCode::OK);
+    let stale = api_put(gw, page, Some(&token), Some(1), "# Notes\n\nThrice.\n");
+    assert_status(&stale, StatusCode::CONFLICT);
+    assert_eq!(
+        stale.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        stale
+            .text()
+            .contains("\"your_text\":\"# Notes\\n\\nThrice.\\n\""),
+        "{}",
+        stale.text()
+    );
+    // Without the token, a write is a 401 asking for one, even from the logged-in browser.
+    let anonymous = api_put(gw, page, None, Some(2), "lost");
+    assert_status(&anonymous, StatusCode::UNAUTHORIZED);
+    assert!(anonymous
+        .header("www-authenticate")
+        .is_some_and(|value| value.starts_with("Bearer")));
+    let mut from_browser = TestRequest::get(page).with_header("content-type", "application/json");
+    from_browser.method = Method::PUT;
+    from_browser.body = b"{\"text\": \"lost\"}".to_vec();
+    assert_status(&browser.send(from_browser), StatusCode::UNAUTHORIZED);
+    assert!(browser.get("/ApiScenario/Notes").text().contains("Twice."));
 }

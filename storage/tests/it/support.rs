@@ -1,5 +1,5 @@
 //! What the test modules share: temporary databases (new, or as an older schema wrote them), saves,
-//! the render cache, recent changes, and running one of these tests in child processes.
+//! accounts, the render cache, recent changes, and running one of these tests in child processes.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,21 @@ use storage::{CachedHtml, Change, RecentQuery, RenderTicket, Save, SaveOutcome, 
 
 /// Schema version 1 (`tests/data/schema-v1.sql`): pages and plain revisions, no links, no blame.
 pub(crate) const SCHEMA_V1: &str = include_str!("../data/schema-v1.sql");
+
+/// Creates the ordinary account `name` (password "correct horse battery").
+pub(crate) fn create_user(storage: &Storage, name: &str) {
+    storage
+        .create_user(&storage::NewUser {
+            name,
+            display_name: None,
+            email: "",
+            role: storage::Role::User,
+            password: "correct horse battery",
+            invite: None,
+            reserved: &[],
+        })
+        .unwrap();
+}
 
 /// A temporary directory with a database path inside; removed on drop.
 pub(crate) struct TempDb {

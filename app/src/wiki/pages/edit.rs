@@ -116,6 +116,16 @@ pub(super) struct EditForm {
     section: Option<usize>,
 }
 
+/// What [`Wiki::check_and_store`] did with a text.
+pub(crate) enum Checked {
+    /// It passed every check and went to storage, which says what became of it.
+    Stored(SaveOutcome),
+    /// The anti-spam rules refused it (422 or 429).
+    Refused(Refusal),
+    /// It was not rendered, so not saved (over a bound, or the server busy).
+    Unrendered(Unrendered),
+}
+
 /// The editor shown again, with the text as it was sent and what to show beside it.
 enum Beside {
     /// Nothing: a fresh editor.
@@ -366,34 +376,24 @@ impl Wiki {
             };
             return self.edit_again(exchange, name, form, beside);
         }
-        if form.text.trim().is_empty() {
-            return Err(HttpError::bad_request(
-                "A page cannot be saved empty. Write something, or leave the page as it is.",
-            )
-            .into());
-        }
-        // Who sends it first, which costs nothing; then the render, which a saved page must pass
-        // as a preview does (text over a bound is refused here); then what the text adds.
-        if let Some(refusal) = self.judge_save_sender(exchange, form.honeypot)? {
-            return self.edit_again(exchange, name, form, Beside::Refused(refusal));
-        }
-        let html = match self.render_unsaved(exchange, name, &form.text) {
-            Ok((html, _permit)) => html,
-            Err(unrendered) => {
-                return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered))
-            }
-        };
-        if let Some(refusal) = self.judge_save_text(exchange, name, &form.text, &html)? {
-            return self.edit_again(exchange, name, form, Beside::Refused(refusal));
-        }
-        let outcome = self.store(
+        let checked = self.check_and_store(
             exchange,
             name,
             &form.text,
             &form.comment,
             form.base_rev,
+            form.honeypot,
             EndsDraft::Yes,
         )?;
+        let outcome = match checked {
+            Checked::Stored(outcome) => outcome,
+            Checked::Refused(refusal) => {
+                return self.edit_again(exchange, name, form, Beside::Refused(refusal))
+            }
+            Checked::Unrendered(unrendered) => {
+                return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered))
+            }
+        };
         match outcome {
             SaveOutcome::Saved { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
             SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
@@ -464,6 +464,66 @@ impl Wiki {
         self.edit_again(exchange, name, whole, beside)
     }
 
+    /// The checks every save of a text passes, then the save: not empty; who sends it, which costs
+    /// nothing; the render, which a saved page must pass as a preview does (text over a bound is
+    /// refused here); what the text adds; then [`Wiki::store`]. The editor's save and the API's
+    /// PUT both come through here, so they refuse and store alike.
+    pub(crate) fn check_and_store(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        text: &str,
+        comment: &str,
+        base_rev: Option<u64>,
+        honeypot: bool,
+        ends_draft: EndsDraft,
+    ) -> Result<Checked, WikiError> {
+        if text.trim().is_empty() {
+            return Err(HttpError::bad_request(
+                "A page cannot be saved empty. Write something, or leave the page as it is.",
+            )
+            .into());
+        }
+        if let Some(refusal) = self.judge_save_sender(exchange, honeypot)? {
+            return Ok(Checked::Refused(refusal));
+        }
+        let html = match self.render_unsaved(exchange, name, text) {
+            Ok((html, _permit)) => html,
+            Err(unrendered) => return Ok(Checked::Unrendered(unrendered)),
+        };
+        if let Some(refusal) = self.judge_save_text(exchange, name, text, &html)? {
+            return Ok(Checked::Refused(refusal));
+        }
+        Ok(Checked::Stored(self.store(
+            exchange, name, text, comment, base_rev, ends_draft,
+        )?))
+    }
+
+    /// The text a stale save based on `base_rev` is merged from: empty for a page created meanwhile
+    /// (`None`), else that revision's text. `None` when there is nothing to merge against: a base
+    /// that never existed (a forged form), or one the viewer may not read, since merging shows what
+    /// changed since, and only a reader of the page's past gets that.
+    pub(crate) fn merge_base(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        base_rev: Option<u64>,
+    ) -> Result<Option<String>, WikiError> {
+        let Some(rev) = base_rev else {
+            return Ok(Some(String::new()));
+        };
+        if !self
+            .access(&exchange.viewer)?
+            .can_read_history(name.as_str())
+        {
+            return Ok(None);
+        }
+        Ok(self
+            .storage
+            .revision(name.as_str(), rev)?
+            .map(|base| base.text))
+    }
+
     /// A save whose base is stale: merges it with what was saved meanwhile. A clean merge is saved
     /// and the page says so; a conflicting one comes back as the editor (409) with the merged text
     /// and its conflict markers, the other change beside it, and the user's own text kept.
@@ -474,42 +534,28 @@ impl Wiki {
         mine: EditForm,
         mut current: Revision,
     ) -> Result<Response, WikiError> {
-        // The base is an old revision now: merging shows what changed since, so only a reader of the
-        // page's past gets a merge; anyone else gets the conflict with both texts, as for a base
-        // that never existed.
-        let may_merge = self
-            .access(&exchange.viewer)?
-            .can_read_history(name.as_str());
-        let base_text = match mine.base_rev {
-            // Creating a page someone else created meanwhile: both start from nothing.
-            None => String::new(),
-            Some(rev) => match self
-                .storage
-                .revision(name.as_str(), rev)?
-                .filter(|_| may_merge)
-            {
-                Some(base) => base.text,
-                None => {
-                    // A base that never existed (a forged form), or one the viewer may not read:
-                    // nothing to merge against.
-                    let notice = format!(
+        // Anyone who may not read the base gets the conflict with both texts, as for a base that
+        // never existed.
+        let base_text = match self.merge_base(exchange, name, mine.base_rev)? {
+            Some(base) => base,
+            None => {
+                let notice = format!(
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
                         current.meta.rev, current.meta.author
                     );
-                    let again = EditForm {
-                        base_rev: Some(current.meta.rev),
-                        ..mine
-                    };
-                    let conflict = ConflictShown {
-                        notice,
-                        their_text: current.text,
-                        own_text: None,
-                        their_changes: None,
-                    };
-                    self.metrics.count(Event::Conflict);
-                    return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
-                }
-            },
+                let again = EditForm {
+                    base_rev: Some(current.meta.rev),
+                    ..mine
+                };
+                let conflict = ConflictShown {
+                    notice,
+                    their_text: current.text,
+                    own_text: None,
+                    their_changes: None,
+                };
+                self.metrics.count(Event::Conflict);
+                return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
+            }
         };
         // Someone may save again between our merge and our save: merge again, a few times.
         for _ in 0..3 {
@@ -800,8 +846,8 @@ impl Wiki {
     }
 }
 
-/// Whether a save ends the saving account's draft of the page: an edit from the editor does, a revert
-/// (which does not come from the editor, whose draft is still unsaved) does not.
+/// Whether a save ends the saving account's draft of the page: an edit from the editor does; a revert
+/// or an API save (which do not come from the editor, whose draft is still unsaved) do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EndsDraft {
     /// The editor's text is saved: its draft goes in the same transaction.

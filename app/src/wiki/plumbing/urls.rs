@@ -7,6 +7,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 
 use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::api_routes::ApiRoute;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::routes::{self, FileRoute, Route, Verb};
 
@@ -285,6 +286,21 @@ impl Urls {
             routes::verb_path(Verb::Files.as_str(), page),
             query_value(name)
         )
+    }
+
+    /// An address of the JSON API.
+    pub fn api(&self, route: &ApiRoute) -> String {
+        self.to(&Route::Api(route.clone()))
+    }
+
+    /// An address of the JSON API with a query: `pairs` of names and values, the values encoded
+    /// here, `None` values left out (a listing's next page, say).
+    pub fn api_with_query(&self, route: &ApiRoute, pairs: &[(&str, Option<&str>)]) -> String {
+        let pairs: Vec<String> = pairs
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", query_value(value))))
+            .collect();
+        with_query(self.api(route), &pairs)
     }
 
     /// The login form, coming back to `next` (a path under the mount) afterwards.
