@@ -2814,6 +2814,9 @@ pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gat
     let html = lost.text();
     assert!(html.contains("kept gamma text"), "{html}");
     assert!(editor_text(&html).contains("new beta text"), "{html}");
+    // Labelled as what it is: the page and the section, not a merge with conflicts.
+    assert!(html.contains("The section you wrote"), "{html}");
+    assert!(!html.contains("Merged text, with conflicts"), "{html}");
     assert!(
         crate::suite::hidden_value(&html, "section").is_none(),
         "{html}"

@@ -488,10 +488,11 @@ impl MailSink {
         sink
     }
 
-    /// The `[mail]` table of a `quire.toml` that sends to this sink.
+    /// The `[mail]` settings of a `quire.toml` that sends to this sink, as an inline table: one
+    /// top-level line, so that settings a test appends after it stay top-level keys.
     pub fn settings(&self) -> String {
         format!(
-            "[mail]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"quire <wiki@example.org>\"\n",
+            "mail = {{ host = \"127.0.0.1\", port = {}, tls = \"none\", from = \"quire <wiki@example.org>\" }}\n",
             self.addr.port()
         )
     }

@@ -1005,9 +1005,12 @@ fn diff_lines(kind: &str) -> String {
     format!("//main//table//tr[contains(@class, 'diff-{kind}')]/td[contains(@class, 'text')]")
 }
 
-/// A heading in the main content with exactly this text.
+/// A heading in the main content with exactly this text (and its section edit link, if any).
 fn heading(text: &str) -> String {
-    format!("//main//*[self::h1 or self::h2][normalize-space()='{text}']")
+    // A writer's view ends each heading of the text with its section's edit link.
+    format!(
+        "//main//*[self::h1 or self::h2][normalize-space()='{text}' or normalize-space()='{text} edit']"
+    )
 }
 
 /// A link with this text inside the navigation landmark labelled `nav`.

@@ -56,6 +56,9 @@ pub struct Combination {
     quire_pid: Option<u32>,
     /// The SMTP server the wiki mails to (`[mail]` in its quire.toml).
     sink: MailSink,
+    /// Who owns the data directory and so runs `quire notify`: the web server's user, or the
+    /// account `give_data_to` gave it to (systemd's `DynamicUser=`, say).
+    data_owner: std::cell::Cell<Account>,
 }
 
 /// Which web server is in front.
@@ -113,7 +116,7 @@ impl Combination {
         toml.push_str(&format!(
             "\nmax_body_bytes = {BODY_LIMIT}\nmax_upload_bytes = {E2E_UPLOAD_LIMIT}\n"
         ));
-        // Last: a table takes every key after it.
+        // An inline table, so that keys a test appends after it stay top-level.
         let sink = MailSink::start();
         toml.push_str(&sink.settings());
         fs::write(&settings, toml).unwrap();
@@ -124,6 +127,7 @@ impl Combination {
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             root,
             user,
+            data_owner: std::cell::Cell::new(user),
             last_request: RefCell::new(String::from("(none)")),
             logs: Vec::new(),
             processes: Vec::new(),
@@ -180,6 +184,7 @@ impl Combination {
     /// Gives the data directory, and all in it, to `account`.
     pub fn give_data_to(&self, account: Account) {
         e2e::chown_all(&self.data(), account);
+        self.data_owner.set(account);
     }
 
     /// A directory in the temp dir that www-data may write to.
@@ -467,7 +472,7 @@ impl Gateway for Combination {
         Some(&self.sink)
     }
 
-    /// `quire notify`, as cron would run it, as the web server's user (a file the database
+    /// `quire notify`, as cron would run it, as the data directory's owner (a file the database
     /// makes must stay the workers'). Where a long-running quire serves, its worker sends too;
     /// the queue's claims keep the two from sending a mail twice.
     fn send_queued_mail(&self) {
@@ -478,8 +483,8 @@ impl Gateway for Combination {
                 .env_clear()
                 .env("QUIRE_LOG", "warn")
                 .env("QUIRE_MOUNT", self.mount)
-                .uid(self.user.uid)
-                .gid(self.user.gid),
+                .uid(self.data_owner.get().uid)
+                .gid(self.data_owner.get().gid),
         );
     }
 

@@ -76,6 +76,9 @@ struct EditView {
     whole_url: Option<String>,
     /// For a new page's fresh editor: the templates it may start from.
     templates: Vec<TemplateLink>,
+    /// A section's save found its section gone: the form holds the whole page, and `own_text` the
+    /// section's text (not a merge's input, as after a conflict).
+    section_lost: bool,
 }
 
 /// A draft the editor offers to restore.
@@ -746,6 +749,7 @@ impl Wiki {
                 .map(|_| exchange.urls.to(&Route::Edit(name.clone()))),
             section: form.section,
             templates,
+            section_lost: false,
         };
         let mut refused = None;
         let mut retry_after = None;
@@ -820,6 +824,7 @@ impl Wiki {
                     "Section {number} could not be found in this page any more, so nothing was saved. The whole page is below, and the text you wrote for the section is kept beside it: copy it in where it belongs, and save."
                 ));
                 view.own_text = Some(own_text);
+                view.section_lost = true;
                 StatusCode::CONFLICT
             }
             Beside::NoTemplate(template) => {
