@@ -147,7 +147,8 @@ impl Storage {
         keep: &AuditRetention,
     ) -> Result<(), StorageError> {
         let time = entry.time.unwrap_or_else(now);
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("recording an audit entry"))?;
@@ -185,7 +186,8 @@ impl Storage {
 
     /// The entries `query` asks for, newest first.
     pub fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let before = query
             .before
             .map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));

@@ -18,7 +18,8 @@ impl Storage {
     /// The change counter (see the module docs). Only equality means anything: a view made when
     /// the counter read `n` is current exactly while it still reads `n`.
     pub fn change_count(&self) -> Result<i64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached("SELECT n FROM change_counter WHERE id = 1")
             .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
             .map_err(doing("reading the change counter"))

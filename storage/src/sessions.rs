@@ -43,7 +43,8 @@ impl Storage {
     /// session is of another account by the same name or from an older session epoch, is the
     /// caller's to check on the [`User`].
     pub fn session_user(&self, name: &str, session_id: &str) -> Result<Option<User>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1
              AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?2)"
@@ -60,7 +61,8 @@ impl Storage {
     /// row is kept until then. Revoking an id twice keeps the later expiry. Up to [`PRUNE_BATCH`]
     /// rows that have expired are removed first.
     pub fn revoke_session(&self, session_id: &str, expires: i64) -> Result<(), StorageError> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(doing("starting to end a session"))?;
@@ -84,7 +86,8 @@ impl Storage {
     /// Ends every session of the account `name`: raises its session epoch, which each session
     /// carries from its login.
     pub fn end_sessions(&self, name: &str) -> Result<(), UserError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let changed = conn
             .execute(
                 "UPDATE users SET session_epoch = session_epoch + 1 WHERE name_key = ?1",
@@ -100,7 +103,8 @@ impl Storage {
     /// How many revocations are stored. For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn revoked_session_count(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let count: i64 = conn
             .query_row("SELECT COUNT(*) FROM revoked_sessions", [], |row| {
                 row.get(0)

@@ -65,7 +65,8 @@ impl Storage {
     /// already (then [`RateOutcome::Limited`], and nothing is counted).
     pub fn take_rate_slot(&self, limit: &RateLimit<'_>) -> Result<RateOutcome, StorageError> {
         let time = limit.time.unwrap_or_else(now);
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(doing("starting to count a rate-limited action"))?;
@@ -112,7 +113,8 @@ impl Storage {
 
     /// The bad-content list admins keep, if one was ever saved.
     pub fn bad_content(&self) -> Result<Option<BadContentList>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached("SELECT text, changed_by, changed_at FROM bad_content WHERE id = 1")
             .and_then(|mut stmt| {
                 stmt.query_row([], |row| {
@@ -129,7 +131,8 @@ impl Storage {
 
     /// Replaces the bad-content list with `text`, saved by `changed_by` now.
     pub fn set_bad_content(&self, text: &str, changed_by: &str) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.execute(
             "INSERT INTO bad_content (id, text, changed_by, changed_at) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET

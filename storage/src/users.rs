@@ -647,7 +647,8 @@ impl Storage {
         // Hashing takes tens of milliseconds: done before the write lock is taken.
         let hash = hash_password(new.password)?;
         let created = now();
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to create an account"))?;
@@ -732,7 +733,8 @@ impl Storage {
         check_field("email address", user.email.trim(), 254)?;
         // Stored as it came, for `log_in` to check by its scheme; "" when there is none.
         let hash = user.password_hash.map_or("", str::trim);
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to import an account"))?;
@@ -770,7 +772,8 @@ impl Storage {
 
     /// The account called `name`, in any spelling.
     pub fn user(&self, name: &str) -> Result<Option<User>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"
         ))
@@ -784,7 +787,8 @@ impl Storage {
     /// Whether the wiki has any account yet: a fresh wiki's register page says its first account
     /// becomes the admin ([`Storage::create_user_first_admin`]).
     pub fn has_users(&self) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))
             .map_err(doing("looking for accounts"))
     }
@@ -797,7 +801,8 @@ impl Storage {
 
     /// Every account, by name, with what its stored password lets in.
     pub fn users_with_password_state(&self) -> Result<Vec<(User, PasswordState)>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY name_key"
@@ -816,7 +821,8 @@ impl Storage {
     /// How many accounts have the admin role and are enabled. For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn admin_count(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let count: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
@@ -865,7 +871,8 @@ impl Storage {
         if let Some(theme) = prefs.theme {
             check_field("theme", theme, 64)?;
         }
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let changed = conn
             .execute(
                 "UPDATE users SET display_name = CASE WHEN ?2 = '' THEN name ELSE ?2 END,
@@ -891,7 +898,8 @@ impl Storage {
         sql: &str,
         value: &dyn rusqlite::ToSql,
     ) -> Result<(), UserError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let changed = conn
             .execute(sql, params![name_key(name), value])
             .map_err(doing("changing an account"))?;
@@ -919,7 +927,8 @@ impl Storage {
             }
         }
         let found = {
-            let conn = self.pool.get()?;
+            let pooled = self.pool.get()?;
+            let conn = pooled.sqlite()?;
             conn.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS}, password_hash FROM users WHERE name_key = ?1"
             ))
@@ -954,6 +963,7 @@ impl Storage {
                 if let Some(token) = device {
                     self.pool
                         .get()?
+                        .sqlite()?
                         .execute(
                             "UPDATE login_devices SET failures = failures + 1 WHERE token = ?1",
                             params![token],
@@ -975,6 +985,7 @@ impl Storage {
             .and_then(|hash| {
                 self.pool
                     .get()?
+                    .sqlite()?
                     .execute(
                         "UPDATE users SET password_hash = ?3 WHERE name_key = ?1 AND password_hash = ?2",
                         params![key, old, hash],
@@ -994,7 +1005,8 @@ impl Storage {
     /// Whether `token` is a device that logged in to the account `key` and has not expired or used
     /// up its failures.
     fn known_device(&self, key: &str, token: &str, time: i64) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "SELECT 1 FROM login_devices
              WHERE token = ?1 AND name_key = ?2 AND expires > ?3 AND failures < ?4",
@@ -1022,7 +1034,8 @@ impl Storage {
         let time = now();
         let key: String = name_key(name).chars().take(MAX_NAME_CHARS).collect();
         let expires = time + DEVICE_LIFETIME_SECS;
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to remember a login device"))?;
@@ -1069,7 +1082,8 @@ impl Storage {
 
     /// Seconds until `key` and `address` may try again, if either has used up its failures.
     fn throttled(&self, key: &str, address: &str, time: i64) -> Result<Option<u64>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let since = time - FAILURE_WINDOW_SECS;
         // The limit-th newest failure in the window: once it leaves the window, attempts are
         // checked again.
@@ -1098,7 +1112,8 @@ impl Storage {
     }
 
     fn record_failure(&self, key: &str, address: &str, time: i64) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.execute(
             "INSERT INTO failed_logins (time, name_key, address) VALUES (?1, ?2, ?3)",
             params![time, key, address],
@@ -1114,7 +1129,8 @@ impl Storage {
 
     /// The newest failed logins, newest first.
     pub fn failed_logins(&self, limit: usize) -> Result<Vec<FailedLogin>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT time, name_key, address FROM failed_logins ORDER BY time DESC, id DESC LIMIT ?1",
@@ -1142,7 +1158,8 @@ impl Storage {
             created,
             expires: created.saturating_add(valid_secs),
         };
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.execute(
             "INSERT INTO invites (code, created_by, created, expires) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -1158,7 +1175,8 @@ impl Storage {
 
     /// Invitations not used and not expired, newest first.
     pub fn open_invites(&self) -> Result<Vec<Invite>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT code, created_by, created, expires FROM invites

@@ -75,7 +75,8 @@ impl Storage {
     pub fn verify(&self) -> Result<Vec<Finding>, StorageError> {
         let mut found = Vec::new();
         {
-            let conn = self.pool.get()?;
+            let pooled = self.pool.get()?;
+            let conn = pooled.sqlite()?;
             integrity(&conn, &mut found)?;
             numbering(&conn, &mut found)?;
             stale(
@@ -99,7 +100,8 @@ impl Storage {
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
-            let conn = self.pool.get()?;
+            let pooled = self.pool.get()?;
+            let conn = pooled.sqlite()?;
             if !crate::blame::agrees_with_rebuild(&conn, &page)? {
                 found.push(Finding {
                     kind: FindingKind::StaleBlame,
@@ -117,7 +119,8 @@ impl Storage {
     /// revision and its links are recorded (a page saved without them has none yet: the app fills
     /// them in when it opens the database).
     pub fn recorded_links(&self, revision_id: u64) -> Result<Option<RecordedLinks>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let recorded: bool = conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM revisions r JOIN pages p ON p.id = r.page_id
@@ -154,7 +157,8 @@ impl Storage {
         after: u64,
         upto: u64,
     ) -> Result<HashMap<u64, String>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT revision_id, acl FROM revision_acls
@@ -177,7 +181,8 @@ impl Storage {
     /// Drops the blame record kept for `page`: its next blame rebuilds it from the history (what
     /// mends a [`FindingKind::StaleBlame`]).
     pub fn forget_blame(&self, page: &str) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         crate::blame::forget(&conn, page)
     }
 
@@ -209,7 +214,8 @@ impl Storage {
     /// Forgets every recorded ACL line and the scan's position, so that the next request scans the
     /// revision log again (`quire check --repair`, when the lines disagree with the texts).
     pub fn forget_acl_scan(&self) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.execute_batch(
             "BEGIN IMMEDIATE; DELETE FROM revision_acls; UPDATE acl_scan SET upto = 0; COMMIT;",
         )
