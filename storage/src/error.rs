@@ -230,6 +230,13 @@ pub enum StorageError {
         source: std::io::Error,
     },
 
+    /// The database URL could not be used.
+    #[error("{reason}; a PostgreSQL URL looks like postgres://user@host:5432/wiki (add ?sslmode=require for TLS)")]
+    BadDatabaseUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// What only one engine can do was asked of the other.
     #[error("{what} is not available on {engine}")]
     NotOnThisEngine {

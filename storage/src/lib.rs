@@ -65,6 +65,7 @@ mod render_cache;
 mod revision;
 mod save;
 mod schema;
+mod schema_pg;
 pub mod sessions;
 pub mod spam;
 pub mod users;
@@ -182,6 +183,37 @@ impl Storage {
         Ok(Storage {
             pool: Arc::new(Pool::file(path, options, conn)),
         })
+    }
+
+    /// Opens the PostgreSQL database `url` names (`postgres://user@host/db`, or libpq's
+    /// `key=value` form), bringing its schema up to date under a lock that other nodes starting
+    /// at once wait for. Uploads are spooled in `spool_dir` (the node's data directory) before
+    /// they go in. At most `max_connections` are open at once.
+    ///
+    /// Refuses a database of another program and one written by a newer quire, as
+    /// [`Storage::open`] does.
+    pub fn open_postgres(
+        url: &str,
+        spool_dir: &Path,
+        max_connections: usize,
+    ) -> Result<Storage, StorageError> {
+        let target =
+            db::Target::parse(url).map_err(|reason| StorageError::BadDatabaseUrl { reason })?;
+        let shown = db::shown_url(url);
+        let pool = db::PgPool::new(target, max_connections, Duration::from_secs(10));
+        let pool = Pool::postgres(&shown, spool_dir, pool);
+        {
+            let mut conn = pool.get()?;
+            schema_pg::migrate(&mut conn, &shown)?;
+        }
+        Ok(Storage {
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// Which engine holds the wiki.
+    pub fn engine(&self) -> Engine {
+        self.pool.engine()
     }
 
     /// A fresh, private database in memory, for tests. Operations are serialised on its one connection.

@@ -83,6 +83,14 @@ impl Pool {
         }
     }
 
+    /// Which engine it connects to.
+    pub(crate) fn engine(&self) -> crate::Engine {
+        match self.source {
+            Source::File(_) | Source::Memory => crate::Engine::Sqlite,
+            Source::Postgres { .. } => crate::Engine::Postgres,
+        }
+    }
+
     /// The database file, or how the database is named in messages.
     pub(crate) fn path(&self) -> &Path {
         match &self.source {

@@ -39,6 +39,25 @@ impl fmt::Display for Engine {
     }
 }
 
+/// `url` as messages and logs show it: without its password.
+pub(crate) fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // libpq's `key=value` form: drop a `password=` pair.
+        return url
+            .split_whitespace()
+            .filter(|pair| !pair.starts_with("password="))
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(name, _)| name);
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// What went wrong below storage's own errors: the engine's error, or a value of the wrong kind.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -422,6 +441,12 @@ pub(crate) mod testing {
     }
 
     impl Fresh {
+        /// Another fresh PostgreSQL database on the test server; panics without one.
+        pub(crate) fn postgres_for_tests() -> Fresh {
+            let url = std::env::var(TEST_DATABASE).expect("QUIRE_TEST_DATABASE is set");
+            Fresh::postgres(&url)
+        }
+
         fn postgres(url: &str) -> Fresh {
             let target = Target::parse(url).expect("QUIRE_TEST_DATABASE is a PostgreSQL URL");
             let schema = format!("test_{:016x}", rand_u64());
@@ -458,6 +483,19 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::each_engine;
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            shown_url("postgres://wiki:s3cret@db.example:5432/wiki?sslmode=require"),
+            "postgres://wiki@db.example:5432/wiki?sslmode=require"
+        );
+        assert_eq!(shown_url("postgres://db/wiki"), "postgres://db/wiki");
+        assert_eq!(
+            shown_url("host=db user=wiki password=s3cret dbname=wiki"),
+            "host=db user=wiki dbname=wiki"
+        );
+    }
 
     #[test]
     fn placeholders_become_dollars_outside_quotes_only() {
