@@ -50,6 +50,7 @@ mod compact;
     )
 )]
 mod db;
+mod drafts;
 mod error;
 mod files;
 mod import;
@@ -84,6 +85,9 @@ pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
 pub use crate::db::{DbError, Engine};
+pub use crate::drafts::{
+    Draft, DraftOutcome, NewDraft, DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH, MAX_DRAFTS_PER_ACCOUNT,
+};
 pub use crate::error::{StorageError, WriteRefusal};
 pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersion, NewUpload};
 pub use crate::import::{ImportOutcome, ImportedRevision};
@@ -331,7 +335,7 @@ impl Storage {
     pub fn save(&self, save: Save<'_>) -> Result<SaveOutcome, StorageError> {
         let mut pooled = self.pool.get()?;
         let conn = pooled.sqlite_mut()?;
-        save::save(conn, &save, None)
+        save::save(conn, &save, None, None)
     }
 
     /// [`save`](Self::save), recording in the same transaction the wiki pages the new text links to
@@ -359,7 +363,23 @@ impl Storage {
     ) -> Result<SaveOutcome, StorageError> {
         let mut pooled = self.pool.get()?;
         let conn = pooled.sqlite_mut()?;
-        save::save(conn, &save, Some((links, files)))
+        save::save(conn, &save, Some((links, files)), None)
+    }
+
+    /// [`save_with_links_and_files`](Self::save_with_links_and_files) of `account`'s edit, which
+    /// also removes the account's draft of the page ([`Storage::draft`]) in the same transaction
+    /// when the text is saved or is the page's text already. A conflict keeps the draft, as does
+    /// any failure: the text it holds is still unsaved.
+    pub fn save_with_links_files_and_draft(
+        &self,
+        save: Save<'_>,
+        links: &[&str],
+        files: &[(&str, &str)],
+        account: u64,
+    ) -> Result<SaveOutcome, StorageError> {
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        save::save(conn, &save, Some((links, files)), Some(account))
     }
 
     /// Records the outgoing links of revision `rev` of `page`, if it is still the current one (returns

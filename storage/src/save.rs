@@ -56,11 +56,13 @@ pub enum SaveOutcome {
 pub(crate) type Outgoing<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
 
 /// Saves `save`; with `links`, also records the new revision's outgoing wiki links (see
-/// [`crate::Storage::save_with_links`]).
+/// [`crate::Storage::save_with_links`]); with `draft_of` (an account id), removes that account's
+/// draft of the page when the text is saved or already the page's (`crate::drafts`).
 pub(crate) fn save(
     conn: &mut Connection,
     save: &Save<'_>,
     links: Option<Outgoing<'_>>,
+    draft_of: Option<u64>,
 ) -> Result<SaveOutcome, StorageError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -70,9 +72,12 @@ pub(crate) fn save(
         Some((loaded, deleted)) if !deleted => {
             let current = &loaded.revision;
             if current.text == save.text {
-                return Ok(SaveOutcome::Unchanged {
-                    rev: current.meta.rev,
-                });
+                let rev = current.meta.rev;
+                if let Some(account) = draft_of {
+                    crate::drafts::delete(&tx, account, save.page)?;
+                    tx.commit().map_err(doing("committing a save"))?;
+                }
+                return Ok(SaveOutcome::Unchanged { rev });
             }
             if save.base_rev != Some(current.meta.rev) {
                 return Ok(SaveOutcome::Conflict {
@@ -123,6 +128,9 @@ pub(crate) fn save(
         )
         .map_err(doing("creating a page"))?;
         appeared(&tx, save.page)?;
+    }
+    if let Some(account) = draft_of {
+        crate::drafts::delete(&tx, account, save.page)?;
     }
     tx.commit().map_err(doing("committing a save"))?;
     Ok(SaveOutcome::Saved { rev: appended.rev })

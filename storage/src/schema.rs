@@ -499,6 +499,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::recent::FIRST_SEGMENT_INDEX,
         fill: None,
     },
+    Migration {
+        version: 23,
+        description: "drafts: the editor's unsaved text per account and page",
+        // Not derived from anything: a row an account's editor writes and its save removes, in the
+        // save's transaction (`crate::drafts`). The index on the time makes expiring them a range
+        // scan; nothing a page view shows depends on them, so the change counter does not move.
+        sql: crate::drafts::SCHEMA,
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

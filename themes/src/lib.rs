@@ -48,7 +48,7 @@
 //! | `page.html`     | a page, its current or an older revision (`/{Page}`, `?rev=N`) |
 //! | `missing.html`  | a page that does not exist yet, with a link that creates it |
 //! | `deleted.html`  | a deleted page (410), with its history and a way to undelete it |
-//! | `edit.html`     | the editor, with preview, notices and edit conflicts (`/+edit/{Page}`) |
+//! | `edit.html`     | the editor, with preview, notices, edit conflicts and a draft's offer (`/+edit/{Page}`) |
 //! | `history.html`  | a page's revisions, with a form to compare two (`/+history/{Page}`) |
 //! | `diff.html`     | two revisions compared, unified or side by side (`/+diff/{Page}`) |
 //! | `blame.html`    | who last changed each line (`/+blame/{Page}`) |

@@ -145,6 +145,7 @@ impl Wiki {
             Route::Raw(name) => self.raw_page(exchange, &name),
             Route::Edit(name) if posting => self.save_page(exchange, &name),
             Route::Edit(name) => self.edit_form(exchange, &name),
+            Route::Draft(name) => self.save_draft(exchange, &name),
             Route::History(name) => self.history(exchange, &name),
             Route::Diff(name) => self.diff(exchange, &name),
             Route::Revert(name) => self.revert(exchange, &name),

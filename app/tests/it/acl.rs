@@ -343,6 +343,7 @@ fn page_targets(page: &str) -> Vec<String> {
         format!("/{page}"),
         format!("/+raw/{page}"),
         format!("/+edit/{page}"),
+        format!("/+draft/{page}"),
         format!("/+history/{page}"),
         format!("/{page}?rev=1"),
         format!("/+raw/{page}?rev=1"),

@@ -18,6 +18,7 @@ mod backup;
 mod cached_views;
 mod cli;
 mod concurrency;
+mod drafts;
 mod drivers;
 mod export;
 mod faults;

@@ -74,6 +74,7 @@ macro_rules! for_each_scenario {
             hostile_files_are_stored_safely,
             a_large_file_goes_up_and_down_intact,
             a_kept_view_shows_every_change_at_once,
+            drafts_are_offered_back_and_go_with_the_save,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -2520,4 +2521,85 @@ pub fn a_kept_view_shows_every_change_at_once(gw: &dyn Gateway) {
         StatusCode::SEE_OTHER,
     );
     assert_status(&reader.get("/KeptViewMoved"), StatusCode::GONE);
+}
+
+/// A logged-in editor's draft, as `quire.js` posts it, is offered when the editor opens again, with
+/// a diff from the page's text; restoring fills the form with it; the account's save removes it.
+/// Anonymous editors keep theirs in the browser, so the route refuses them.
+pub fn drafts_are_offered_back_and_go_with_the_save(gw: &dyn Gateway) {
+    let drafter = Browser::new(gw);
+    assert_status(
+        &register(&drafter, "Drafter", "a draft's long password"),
+        StatusCode::SEE_OTHER,
+    );
+    assert_status(
+        &drafter.save_page("DraftedPage", "one\ntwo\n", None),
+        StatusCode::SEE_OTHER,
+    );
+    let editor = drafter.get("/+edit/DraftedPage").text();
+    assert!(editor.contains("data-draft-url="), "{editor}");
+    assert!(!editor.contains("draft-offer"), "{editor}");
+
+    let token = drafter.csrf_token();
+    let draft_text = "one\ntwo, <changed>\nthree\n";
+    let kept = drafter.send(
+        TestRequest::post_form(
+            "/+draft/DraftedPage",
+            &[
+                ("text", draft_text),
+                ("comment", "work in progress"),
+                ("base_rev", "1"),
+                ("csrf_token", &token),
+            ],
+        )
+        .with_header("accept", "application/json"),
+    );
+    assert_status(&kept, StatusCode::OK);
+    assert_eq!(kept.text(), r#"{"draft":"kept"}"#);
+    let cache = kept.header("cache-control").unwrap_or_default().to_owned();
+    assert!(cache.contains("private"), "{cache}");
+
+    // The tab is gone; the editor opened again offers the draft, the page's text still in the form.
+    let editor = drafter.get("/+edit/DraftedPage").text();
+    assert!(editor.contains("You have an unsaved draft"), "{editor}");
+    assert!(
+        editor.contains("two, &lt;changed&gt;"),
+        "the diff: {editor}"
+    );
+    assert!(editor.contains(">\none\ntwo\n</textarea>"), "{editor}");
+    let restored = drafter.get("/+edit/DraftedPage?draft=restore").text();
+    assert!(
+        restored.contains(">\none\ntwo, &lt;changed&gt;\nthree\n</textarea>"),
+        "{restored}"
+    );
+    assert!(
+        restored.contains("value=\"work in progress\""),
+        "{restored}"
+    );
+
+    // Saved: the draft is gone.
+    let saved = drafter.post_form(
+        "/+edit/DraftedPage",
+        &[
+            ("text", draft_text),
+            ("comment", "work in progress"),
+            ("base_rev", "1"),
+            ("action", "save"),
+        ],
+    );
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    let editor = drafter.get("/+edit/DraftedPage").text();
+    assert!(!editor.contains("draft-offer"), "{editor}");
+    assert!(editor.contains("three\n</textarea>"), "{editor}");
+
+    // Anonymous: no server draft, and no offer.
+    let visitor = Browser::new(gw);
+    let editor = visitor.get("/+edit/DraftedPage").text();
+    assert!(!editor.contains("data-draft-url="), "{editor}");
+    let token = visitor.csrf_token();
+    let refused = visitor.send(TestRequest::post_form(
+        "/+draft/DraftedPage",
+        &[("text", "anonymous"), ("csrf_token", &token)],
+    ));
+    assert_status(&refused, StatusCode::FORBIDDEN);
 }

@@ -22,6 +22,9 @@
 //! search suggestions, live preview). With `QUIRE_SCREENSHOTS=1` it writes
 //! desktop (1280 px) and mobile (360 px) screenshots of each view to
 //! `docs/screenshots/`, the set the README shows.
+//!
+//! A third walk shows drafts: a logged-in editor's autosave survives a closed tab and is offered
+//! back and restored; an anonymous editor's is kept in `localStorage` as the editor is left.
 
 // clippy's allow-unwrap-in-tests covers `#[test]` functions only; here the
 // walk's helpers are test code too, and an error from the browser or the
@@ -77,14 +80,8 @@ async fn walk(browser: &Browser) {
 
     // An account, through the header's link and the form (which carries its CSRF token and
     // logs the new account in); the edits below are then attributed to it.
-    browser.click(&nav_link("Account", "Create account")).await;
-    browser.find(&heading("Create an account")).await;
-    browser.type_into(&field("Name"), WALKER).await;
     let password = "walking in chromium";
-    browser.type_into(&field("Password ("), password).await;
-    browser.type_into(&field("Password again"), password).await;
-    browser.click(&button("Create the account")).await;
-    browser.find(&nav_link("Account", WALKER)).await;
+    create_account(browser, WALKER, password).await;
     browser.screenshot("registered").await;
 
     // Out (a POST form in the header) and in again.
@@ -195,6 +192,140 @@ async fn walk(browser: &Browser) {
     browser.screenshot("diff").await;
 }
 
+/// An account made through the header's link and the form, which logs it in.
+async fn create_account(browser: &Browser, name: &str, password: &str) {
+    browser.click(&nav_link("Account", "Create account")).await;
+    browser.find(&heading("Create an account")).await;
+    browser.type_into(&field("Name"), name).await;
+    browser.type_into(&field("Password ("), password).await;
+    browser.type_into(&field("Password again"), password).await;
+    browser.click(&button("Create the account")).await;
+    browser.find(&nav_link("Account", name)).await;
+}
+
+/// Issue 18's drafts: a logged-in editor types, waits for the autosave, and closes the tab; the
+/// editor opened again offers the draft with its diff, and restores it; the save ends it. Then
+/// anonymously: the text typed is kept in the browser as the editor is left, offered with the
+/// script's own diff, restored, and forgotten once saved.
+#[test]
+fn a_draft_survives_a_closed_tab_and_is_restored_in_chromium() {
+    let browser = Browser::start();
+    browser.run(drafts_walk(&browser));
+    browser.finish();
+}
+
+async fn drafts_walk(browser: &Browser) {
+    let client = browser.client();
+    client.goto(&browser.url("/")).await.unwrap();
+    create_account(browser, "drafter", "drafting in chromium").await;
+
+    // Typed into the editor, kept by the autosave a few seconds later.
+    let typed = "A line typed before the tab closed.";
+    client.goto(&browser.url("/+edit/FrontPage")).await.unwrap();
+    browser.find(&heading("Edit FrontPage")).await;
+    let text = browser.find(&field("Page text")).await;
+    let seeded = value(&text).await;
+    text.send_keys(&format!("\n{typed}\n")).await.unwrap();
+    browser.find(&draft_status("Draft kept at")).await;
+    browser.screenshot("draft-kept").await;
+
+    // The tab is closed without saving; a new one opens the editor again.
+    let tab = client.new_window(true).await.unwrap();
+    client.close_window().await.unwrap();
+    client.switch_to_window(tab.handle).await.unwrap();
+    client.goto(&browser.url("/+edit/FrontPage")).await.unwrap();
+    let offer = browser
+        .find(&region_headed("You have an unsaved draft"))
+        .await;
+    let added = texts(&browser.find_all(&diff_lines("added")).await).await;
+    assert!(added.contains(&typed.to_owned()), "{added:?}");
+    assert_eq!(
+        value(&browser.find(&field("Page text")).await).await,
+        seeded
+    );
+    assert!(
+        offer.text().await.unwrap().contains("kept as you typed"),
+        "{}",
+        offer.text().await.unwrap()
+    );
+    browser.screenshot("draft-offered").await;
+    browser.click(&button("Restore the draft")).await;
+    browser
+        .find("//p[contains(., 'Your draft is restored below')]")
+        .await;
+    let restored = value(&browser.find(&field("Page text")).await).await;
+    assert!(restored.contains(typed), "{restored}");
+    browser.click(&button("Save")).await;
+    browser
+        .find(&format!("//main//article//p[normalize-space()='{typed}']"))
+        .await;
+    // Saved: nothing is offered any more.
+    client.goto(&browser.url("/+edit/FrontPage")).await.unwrap();
+    browser.find(&heading("Edit FrontPage")).await;
+    assert!(client
+        .find_all(Locator::Css(".draft-offer"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Anonymous: the browser keeps the draft, written as the editor is left.
+    browser.click(&button("Log out")).await;
+    browser.find(&nav_link("Account", "Log in")).await;
+    let local = "Typed while not logged in.";
+    client
+        .goto(&browser.url("/+edit/LocalDraft"))
+        .await
+        .unwrap();
+    browser.find(&heading("Create LocalDraft")).await;
+    browser.type_into(&field("Page text"), local).await;
+    client.goto(&browser.url("/")).await.unwrap();
+    browser.find("//main//h1").await;
+    client
+        .goto(&browser.url("/+edit/LocalDraft"))
+        .await
+        .unwrap();
+    let offer = browser
+        .find(&region_headed("You have an unsaved draft"))
+        .await;
+    assert!(
+        offer.text().await.unwrap().contains("kept in this browser"),
+        "{}",
+        offer.text().await.unwrap()
+    );
+    let added = texts(&browser.find_all(&diff_lines("added")).await).await;
+    assert_eq!(added, [local], "the script's diff");
+    browser.screenshot("local-draft-offered").await;
+    browser.click(&button("Restore the draft")).await;
+    assert_eq!(value(&browser.find(&field("Page text")).await).await, local);
+    browser.click(&button("Save")).await;
+    browser
+        .find(&format!("//main//article//p[normalize-space()='{local}']"))
+        .await;
+    client
+        .goto(&browser.url("/+edit/LocalDraft"))
+        .await
+        .unwrap();
+    browser.find(&heading("Edit LocalDraft")).await;
+    let left = client
+        .execute(
+            "return Object.keys(window.localStorage).filter(function (key) { return key.indexOf('quire_draft:') === 0; }).length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(left, serde_json::json!(0), "the saved draft is forgotten");
+    assert!(client
+        .find_all(Locator::Css(".draft-offer"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// The editor's line saying where its draft was kept.
+fn draft_status(starting: &str) -> String {
+    format!("//p[contains(@class, 'draft-status')][starts-with(normalize-space(), '{starting}')]")
+}
+
 const THEMES: [&str; 3] = ["default", "classic", "minimal"];
 const DESKTOP: (u32, u32) = (1280, 900);
 const MOBILE: (u32, u32) = (360, 780);
@@ -202,7 +333,7 @@ const MOBILE: (u32, u32) = (360, 780);
 /// The views each theme is checked on: (name for screenshots, path, heading to wait for,
 /// whether the README's screenshot set shows it). They show the team wiki
 /// [`fill_the_team_wiki`] writes, so the README sells what a team would see.
-const VIEWS: [(&str, &str, &str, bool); 9] = [
+const VIEWS: [(&str, &str, &str, bool); 10] = [
     ("page", "/Projects/Atlas", "Projects/Atlas", true),
     ("edit", "/+edit/Projects/Atlas", "Edit Projects/Atlas", true),
     (
@@ -223,6 +354,13 @@ const VIEWS: [(&str, &str, &str, bool); 9] = [
         "info",
         "/+info/Projects/Atlas",
         "About Projects/Atlas",
+        false,
+    ),
+    // The editor offering the draft this browser kept of the text typed in `try_the_scripts`.
+    (
+        "draft",
+        "/+edit/FrontPage",
+        "You have an unsaved draft of this page",
         false,
     ),
     ("login", "/+login", "Log in", false),

@@ -671,6 +671,7 @@ fn an_upgraded_database_asks_for_its_links_again() {
          DROP TRIGGER backlinks_page_removed; DROP TABLE backlinks;
          DROP TRIGGER pages_last_change; DROP INDEX pages_listed_by_name;
          DROP INDEX pages_by_last_change; DROP INDEX pages_by_first_segment;
+         DROP TABLE drafts;
          ALTER TABLE pages DROP COLUMN last_change;
          PRAGMA user_version = 13;",
     )

@@ -170,7 +170,7 @@ fn edit_form_has_labelled_fields_and_both_buttons() {
     let html = render("edit.html", &context("edit.html"));
     assert!(
         html.contains(
-            r#"<form class="edit-form" method="post" action="/wiki/Team/Notes/2026?action=edit" data-upload-url="/wiki/+files/Team/Notes/2026">"#
+            r#"<form class="edit-form" method="post" action="/wiki/Team/Notes/2026?action=edit" data-upload-url="/wiki/+files/Team/Notes/2026" data-draft-url="/wiki/+draft/Team/Notes/2026" data-fresh>"#
         ),
         "{html}"
     );
@@ -223,6 +223,9 @@ fn new_page_edit_form_omits_what_is_null() {
     ctx["conflict_text"] = json!(null);
     ctx["own_text"] = json!(null);
     ctx["their_changes"] = json!(null);
+    ctx["draft"] = json!(null);
+    ctx["draft_url"] = json!(null);
+    ctx["fresh"] = json!(false);
     ctx["is_new"] = json!(true);
     ctx["text"] = json!("");
     let html = render("edit.html", &ctx);
@@ -231,6 +234,35 @@ fn new_page_edit_form_omits_what_is_null() {
     assert!(!html.contains("readonly"), "{html}");
     assert!(!html.contains(r#"role="alert""#), "{html}");
     assert!(html.contains("Create Team/Notes/2026"), "{html}");
+    assert!(!html.contains("draft"), "{html}");
+}
+
+#[test]
+fn edit_form_offers_a_draft_with_its_diff_and_two_plain_forms() {
+    let html = render("edit.html", &context("edit.html"));
+    assert!(
+        html.contains(r#"<section class="draft-offer" aria-labelledby="draft-heading">"#),
+        "{html}"
+    );
+    assert!(html.contains("while the page was at revision 4"), "{html}");
+    assert!(
+        html.contains(r#"aria-label="What the draft changes""#)
+            && html.contains("<ins> once the draft is in.</ins>"),
+        "{html}"
+    );
+    // Restoring is a GET of the editor (its action's query kept as fields), discarding a POST with
+    // the session's token: both work without the script.
+    assert!(
+        html.contains(
+            "<form method=\"get\" action=\"/wiki/Team/Notes/2026\">\n      <input type=\"hidden\" name=\"action\" value=\"edit\">\n      <input type=\"hidden\" name=\"draft\" value=\"restore\">"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<form method="post" action="/wiki/+draft/Team/Notes/2026">"#)
+            && html.contains(r#"<input type="hidden" name="action" value="discard">"#),
+        "{html}"
+    );
 }
 
 #[test]

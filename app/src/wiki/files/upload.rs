@@ -14,7 +14,7 @@ use std::io::{self, Read};
 
 use gateway::multipart::{Multipart, MultipartError};
 use gateway::{BodyError, HttpError, Response};
-use http::{header, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 use storage::{FileContent, NewUpload, StorageError};
 
@@ -26,7 +26,7 @@ use crate::wiki::pages::edit::author_of;
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::comment_text;
-use crate::wiki::plumbing::respond::{redirect_see_other, typed_response};
+use crate::wiki::plumbing::respond::{redirect_see_other, typed_response, wants_json};
 use crate::wiki::plumbing::routes::{FileRoute, Route};
 use crate::wiki::{Exchange, Wiki, WikiError};
 
@@ -208,15 +208,6 @@ impl Wiki {
             }
         }
     }
-}
-
-/// Whether the client asked for JSON (the editor's script) rather than a page.
-fn wants_json(request: &gateway::Request) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json"))
 }
 
 /// The 413 of a file over `max_upload_bytes`.

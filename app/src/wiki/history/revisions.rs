@@ -6,6 +6,7 @@ use minijinja::value::Value;
 use serde::Serialize;
 use storage::SaveOutcome;
 
+use crate::wiki::pages::edit::EndsDraft;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::revision_param;
@@ -108,7 +109,8 @@ impl Wiki {
             .revision(name.as_str(), rev)?
             .ok_or_else(|| HttpError::not_found(format!("{name} has no revision {rev}.")))?;
         let comment = format!("Reverted to r{rev}");
-        match self.store(exchange, name, &target.text, &comment, Some(current.meta.rev))? {
+        let base = Some(current.meta.rev);
+        match self.store(exchange, name, &target.text, &comment, base, EndsDraft::No)? {
             SaveOutcome::Saved { .. } | SaveOutcome::Unchanged { .. } => {
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }

@@ -2,6 +2,14 @@
 //! overwrites: a save based on an old revision is merged three-way with what was saved meanwhile
 //! (`super::merge`), and a conflict comes back as the editor with every text kept. Text over a render
 //! bound (`super::render`) is neither previewed nor saved: the editor comes back with it, and a 422.
+//!
+//! A logged-in account's editor autosaves a draft (`super::drafts`). Opening the editor again with a
+//! draft whose text is not the page's offers it above the form: when it was written, a diff from the
+//! page's text to it, a Restore button (a GET of the editor with `?draft=restore`, which fills the
+//! form from the draft, its base revision included, so that saving a draft written before someone
+//! else's save merges three-way rather than overwrite) and a Discard button (a POST to the draft
+//! route). Both are plain forms, so the offer works without JavaScript; without it no draft is ever
+//! written, so the editor is as it was.
 
 use gateway::{ErrorReport, HttpError, Response};
 use http::StatusCode;
@@ -25,6 +33,9 @@ use crate::wiki::{Exchange, Wiki, WikiError};
 /// while the editor was open.
 const SESSION_EXPIRED: &str = "Your session expired, so this was not saved. Your text is kept below: save again (log in first to save it under your name).";
 
+/// What the editor says above a draft restored into it.
+const DRAFT_RESTORED: &str = "Your draft is restored below. It is not saved yet: save it, or cancel to leave the page as it is.";
+
 #[derive(Serialize)]
 struct EditView {
     #[serde(flatten)]
@@ -42,6 +53,27 @@ struct EditView {
     /// After a conflicting merge: what the other person changed, from the editor's base.
     their_changes: Option<Vec<DiffLine>>,
     form_url: String,
+    /// Where the script posts drafts: set for logged-in accounts only.
+    draft_url: Option<String>,
+    /// The account's draft, offered to restore.
+    draft: Option<DraftOffer>,
+    /// Whether this is the editor as opened, with the page's text: the script may offer a draft
+    /// the browser kept (anonymous editors).
+    fresh: bool,
+}
+
+/// A draft the editor offers to restore.
+#[derive(Serialize)]
+struct DraftOffer {
+    /// When it was last written, unix seconds.
+    updated: i64,
+    /// The revision it was written on, when the page has moved on since (`None`: it is the
+    /// current one, or the draft was creating the page).
+    older_base: Option<u64>,
+    /// From the page's text to the draft's.
+    changes: Vec<DiffLine>,
+    /// The Discard button's form.
+    discard_url: String,
 }
 
 /// What the editor shows when a save met someone else's.
@@ -55,12 +87,12 @@ struct ConflictShown {
 /// What the editor's form sends: the text, the comment, the revision the editor started from, and
 /// whether to save or preview. Checked here, before anything is rendered or stored.
 #[derive(Clone)]
-struct EditForm {
+pub(super) struct EditForm {
     /// With CRLF line ends made LF, so diffs stay clean.
-    text: String,
-    comment: String,
+    pub(super) text: String,
+    pub(super) comment: String,
     /// `None` for a new page.
-    base_rev: Option<u64>,
+    pub(super) base_rev: Option<u64>,
     preview: bool,
     /// Whether the hidden field only robots fill in (`crate::spam::HONEYPOT_FIELD`) was.
     honeypot: bool,
@@ -70,6 +102,10 @@ struct EditForm {
 enum Beside {
     /// Nothing: a fresh editor.
     Nothing,
+    /// A fresh editor, and the account's draft offered above it.
+    DraftOffered(DraftOffer),
+    /// The account's draft restored into the form (`?draft=restore`).
+    DraftRestored,
     /// The rendered preview of the text.
     Preview(String),
     /// Someone else's save that met this one (a 409).
@@ -93,12 +129,20 @@ impl EditForm {
     }
 
     fn parse(body: &[u8], max_page_bytes: usize) -> Result<EditForm, WikiError> {
-        let form = gateway::form::Form::parse(body)?;
+        EditForm::from_form(&gateway::form::Form::parse(body)?, max_page_bytes)
+    }
+
+    /// The editor's fields from a parsed form: a save's, a preview's, or a draft's
+    /// (`super::drafts`, bounded as a save is).
+    pub(super) fn from_form(
+        form: &gateway::form::Form,
+        max_page_bytes: usize,
+    ) -> Result<EditForm, WikiError> {
         let text = form.get("text").ok_or_else(|| {
             HttpError::bad_request("The form has no page text (field \u{201c}text\u{201d}).")
         })?;
         let text = text.replace("\r\n", "\n");
-        let comment = comment_param(&form)?;
+        let comment = comment_param(form)?;
         let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
             None => None,
             Some(value) => Some(value.parse::<u64>().map_err(|_| {
@@ -152,7 +196,29 @@ impl Wiki {
             preview: false,
             honeypot: false,
         };
-        self.edit_again(exchange, name, form, Beside::Nothing)
+        let draft = match exchange.viewer.id {
+            Some(account) => self.storage.draft(account, name.as_str(), None)?,
+            None => None,
+        };
+        let Some(draft) = draft.filter(|draft| draft.text != form.text) else {
+            return self.edit_again(exchange, name, form, Beside::Nothing);
+        };
+        if exchange.query()?.get("draft") == Some("restore") {
+            let restored = EditForm {
+                text: draft.text,
+                comment: draft.comment,
+                base_rev: draft.base_rev,
+                ..form
+            };
+            return self.edit_again(exchange, name, restored, Beside::DraftRestored);
+        }
+        let offer = DraftOffer {
+            updated: draft.updated,
+            older_base: draft.base_rev.filter(|&base| Some(base) != form.base_rev),
+            changes: diff(&form.text, &draft.text, &DiffOptions::default()).lines,
+            discard_url: exchange.urls.to(&Route::Draft(name.clone())),
+        };
+        self.edit_again(exchange, name, form, Beside::DraftOffered(offer))
     }
 
     pub(crate) fn save_page(
@@ -203,7 +269,14 @@ impl Wiki {
         if let Some(refusal) = self.judge_save_text(exchange, name, &form.text, &html)? {
             return self.edit_again(exchange, name, form, Beside::Refused(refusal));
         }
-        let outcome = self.store(exchange, name, &form.text, &form.comment, form.base_rev)?;
+        let outcome = self.store(
+            exchange,
+            name,
+            &form.text,
+            &form.comment,
+            form.base_rev,
+            EndsDraft::Yes,
+        )?;
         match outcome {
             SaveOutcome::Saved { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
             SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
@@ -266,7 +339,14 @@ impl Wiki {
             match three_way(&base_text, &mine.text, &current.text, &label) {
                 Merged::Clean(merged) => {
                     let base = Some(current.meta.rev);
-                    match self.store(exchange, name, &merged, &mine.comment, base)? {
+                    match self.store(
+                        exchange,
+                        name,
+                        &merged,
+                        &mine.comment,
+                        base,
+                        EndsDraft::Yes,
+                    )? {
                         SaveOutcome::Saved { rev } | SaveOutcome::Unchanged { rev } => {
                             self.metrics.count(Event::Merge);
                             let url = exchange.urls.page_merged(name, rev);
@@ -345,7 +425,8 @@ impl Wiki {
     }
 
     /// Saves `text` as a new revision with its outgoing links, attributed to the requester; wakes the
-    /// search indexer after a save. The one write path of edits, reverts and merges.
+    /// search indexer after a save. The one write path of edits, reverts and merges. An edit ends
+    /// the account's draft of the page in the save's transaction (`storage::drafts`).
     pub(crate) fn store(
         &self,
         exchange: &Exchange,
@@ -353,22 +434,28 @@ impl Wiki {
         text: &str,
         comment: &str,
         base_rev: Option<u64>,
+        ends_draft: EndsDraft,
     ) -> Result<SaveOutcome, WikiError> {
         let acl_changed = self.check_acl_change(&exchange.viewer, name, text)?;
         let author = author_of(exchange);
         let outgoing = Outgoing::of(text, name.as_str(), &self.markup);
-        let outcome = self.storage.save_with_links_and_files(
-            Save {
-                page: name.as_str(),
-                text,
-                author: &author,
-                comment,
-                base_rev,
-                time: None,
-            },
-            &outgoing.pages(),
-            &outgoing.files(),
-        )?;
+        let save = Save {
+            page: name.as_str(),
+            text,
+            author: &author,
+            comment,
+            base_rev,
+            time: None,
+        };
+        let (links, files) = (outgoing.pages(), outgoing.files());
+        let outcome = match (ends_draft, exchange.viewer.id) {
+            (EndsDraft::Yes, Some(account)) => self
+                .storage
+                .save_with_links_files_and_draft(save, &links, &files, account)?,
+            (EndsDraft::Yes, None) | (EndsDraft::No, _) => self
+                .storage
+                .save_with_links_and_files(save, &links, &files)?,
+        };
         if let SaveOutcome::Saved { rev } = outcome {
             // Wakes the indexer (or, in CGI, catches up now); never fails the save.
             self.indexer.saved();
@@ -403,11 +490,29 @@ impl Wiki {
             own_text: None,
             their_changes: None,
             form_url: exchange.urls.to(&Route::Edit(name.clone())),
+            draft_url: exchange
+                .viewer
+                .id
+                .map(|_| exchange.urls.to(&Route::Draft(name.clone()))),
+            draft: None,
+            fresh: false,
         };
         let mut refused = None;
         let mut retry_after = None;
         let status = match beside {
-            Beside::Nothing => StatusCode::OK,
+            Beside::Nothing => {
+                view.fresh = true;
+                StatusCode::OK
+            }
+            Beside::DraftOffered(offer) => {
+                view.draft = Some(offer);
+                view.fresh = true;
+                StatusCode::OK
+            }
+            Beside::DraftRestored => {
+                view.notice = Some(DRAFT_RESTORED.to_owned());
+                StatusCode::OK
+            }
             Beside::Preview(html) => {
                 view.preview_html = Some(html);
                 StatusCode::OK
@@ -468,6 +573,16 @@ impl Wiki {
         }
         Ok(response)
     }
+}
+
+/// Whether a save ends the saving account's draft of the page: an edit from the editor does, a revert
+/// (which does not come from the editor, whose draft is still unsaved) does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndsDraft {
+    /// The editor's text is saved: its draft goes in the same transaction.
+    Yes,
+    /// The draft stays.
+    No,
 }
 
 /// Who an edit is attributed to: the logged-in account, else the client's address (anonymous edits

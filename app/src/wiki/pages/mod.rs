@@ -1,7 +1,8 @@
-//! Pages themselves: viewing and editing (`view`), merging concurrent edits (`merge`), what
+//! Pages themselves: viewing and editing (`view`), the editor's drafts (`drafts`), merging concurrent edits (`merge`), what
 //! markup learns about links (`link_resolver`), and a page's life: info, rename, delete and
 //! undelete (`lifecycle`).
 
+pub(crate) mod drafts;
 pub(crate) mod edit;
 pub(crate) mod lifecycle;
 pub(crate) mod link_resolver;

@@ -162,3 +162,12 @@ pub(crate) fn redirect_see_other(location: &str) -> Response {
     }
     response
 }
+
+/// Whether the client asked for JSON (the editor's script) rather than a page.
+pub(crate) fn wants_json(request: &gateway::Request) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}

@@ -30,6 +30,9 @@ pub enum Route {
     View(PageName),
     /// `/+edit/{Page}`: the editor (GET) and the save (POST).
     Edit(PageName),
+    /// `POST /+draft/{Page}`: the editor's autosave of a logged-in account's unsaved text, or its
+    /// discarding (`action=discard`); anonymous editors keep theirs in the browser.
+    Draft(PageName),
     /// `/+raw/{Page}`.
     Raw(PageName),
     /// `/+history/{Page}`.
@@ -122,6 +125,8 @@ pub struct FileRoute {
 pub enum Verb {
     /// [`Route::Edit`].
     Edit,
+    /// [`Route::Draft`].
+    Draft,
     /// [`Route::Raw`].
     Raw,
     /// [`Route::History`].
@@ -322,6 +327,7 @@ impl Route {
         };
         match verb {
             Verb::Edit => page(rest).map(Route::Edit),
+            Verb::Draft => page(rest).map(Route::Draft),
             Verb::Raw => page(rest).map(Route::Raw),
             Verb::History => page(rest).map(Route::History),
             Verb::Diff => page(rest).map(Route::Diff),
@@ -388,6 +394,9 @@ impl Route {
                 FormAndPost,
                 CHANGES,
             ),
+            // The editor's own rights: a draft is text the viewer may write to the page. It changes
+            // no page, so the login gate lets it through; its controller refuses anonymous viewers.
+            Route::Draft(name) => row(Some(Verb::Draft), Page(name, READ_WRITE), Post, READS),
             Route::Raw(name) => row(Some(Verb::Raw), Page(name, READ), Read, READS),
             Route::History(name) => row(Some(Verb::History), PagePast(name, READ), Read, READS),
             Route::Diff(name) => row(Some(Verb::Diff), PagePast(name, READ), Read, READS),
@@ -523,6 +532,7 @@ impl Route {
             Route::Sitemap => format!("/{SITEMAP_XML}"),
             Route::View(name) => page_path(name.as_str()),
             Route::Edit(name)
+            | Route::Draft(name)
             | Route::Raw(name)
             | Route::History(name)
             | Route::Diff(name)

@@ -43,6 +43,8 @@ pub(crate) const SESSION_THEME: &str = "theme";
 pub(crate) struct Viewer {
     /// The account's name; `None` for an anonymous reader.
     pub name: Option<String>,
+    /// The account's id, what its drafts are kept under; `None` for an anonymous reader.
+    pub id: Option<u64>,
     /// What the header shows: the account's display name, or the address for anonymous readers.
     pub display_name: String,
     /// Whether the account has the admin role.
@@ -78,6 +80,7 @@ impl Viewer {
     pub(crate) fn anonymous(address: String, theme: Option<String>) -> Viewer {
         Viewer {
             name: None,
+            id: None,
             display_name: address.clone(),
             is_admin: false,
             address,
@@ -92,6 +95,7 @@ impl Viewer {
     pub(crate) fn account(user: &User, address: String) -> Viewer {
         Viewer {
             name: Some(user.name.clone()),
+            id: Some(user.id),
             display_name: user.display_name.clone(),
             is_admin: user.role == Role::Admin,
             address,
@@ -150,6 +154,8 @@ impl Viewer {
         // key or left out here on purpose.
         let Viewer {
             name,
+            // The name stands for the account in pages; a page shows no id.
+            id: _,
             display_name,
             is_admin,
             address: _,
