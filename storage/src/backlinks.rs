@@ -173,7 +173,7 @@ mod tests {
     fn disagreeing(storage: &Storage) -> Vec<String> {
         let pooled = storage.pool.get().unwrap();
         let conn = pooled.sqlite().unwrap();
-        super::disagreeing(&conn, 10).unwrap()
+        super::disagreeing(conn, 10).unwrap()
     }
 
     /// Saves `links` as the links of a new revision of `page` (its first, or on top of the current).

@@ -363,7 +363,7 @@ mod tests {
                 })
                 .unwrap();
             // Every line said to be from revision 2: the first is from revision 1.
-            store(&conn, page_id, 2, &[2, 2]).unwrap();
+            store(conn, page_id, 2, &[2, 2]).unwrap();
         }
         let found = storage.verify().unwrap();
         assert_eq!(found.len(), 1, "{found:?}");

@@ -304,7 +304,7 @@ impl Storage {
     pub fn used_blob_bytes(&self) -> Result<u64, StorageError> {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
-        used_bytes(&conn)
+        used_bytes(conn)
     }
 
     /// Stores the thumbnail of the blob `hash`, unless it has one already (two processes making the
@@ -320,7 +320,7 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
-        let Some(blob_id) = blob_id(&conn, hash)? else {
+        let Some(blob_id) = blob_id(conn, hash)? else {
             return Err(StorageError::NoSuchBlob {
                 hash: hash.to_owned(),
             });

@@ -166,7 +166,7 @@ impl Storage {
     pub fn delete_draft(&self, account: u64, page: &str) -> Result<bool, StorageError> {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
-        delete(&conn, account, page).map(|removed| removed > 0)
+        delete(conn, account, page).map(|removed| removed > 0)
     }
 
     /// How many drafts are stored, expired ones included: for tests and `quire check`'s counts.

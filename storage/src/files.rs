@@ -449,7 +449,7 @@ impl Storage {
     ) -> Result<Option<FileVersion>, StorageError> {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
-        load_version(&conn, page, name, version)
+        load_version(conn, page, name, version)
     }
 
     /// Every version of file `name` of `page`, newest first. Empty if there is no such page or

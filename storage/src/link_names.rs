@@ -237,7 +237,7 @@ mod tests {
         assert!(plan.contains("COVERING INDEX link_names_wanted"), "{plan}");
         let pooled = storage.pool.get().unwrap();
         let conn = pooled.sqlite().unwrap();
-        assert!(super::disagreeing(&conn, 10).unwrap().is_empty());
+        assert!(super::disagreeing(conn, 10).unwrap().is_empty());
     }
 
     #[test]
@@ -246,7 +246,7 @@ mod tests {
         let agrees = |storage: &Storage| {
             let pooled = storage.pool.get().unwrap();
             let conn = pooled.sqlite().unwrap();
-            super::disagreeing(&conn, 10).unwrap()
+            super::disagreeing(conn, 10).unwrap()
         };
         // A page that links to itself under its new name, and to its old one.
         storage

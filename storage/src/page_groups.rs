@@ -52,7 +52,7 @@ impl Storage {
                 .and_then(|mut stmt| stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
                 .map_err(doing(DOING))
         };
-        let (upto, scanned) = read(&conn)?;
+        let (upto, scanned) = read(conn)?;
         if scanned == pattern {
             return to_u64("revision id", "", upto);
         }

@@ -37,7 +37,8 @@ enum Source {
         shown: PathBuf,
         /// Where uploads are spooled before they go in: the node's data directory.
         spool: PathBuf,
-        pool: PgPool,
+        /// Boxed: the other sources are a path or nothing.
+        pool: Box<PgPool>,
     },
 }
 
@@ -75,7 +76,7 @@ impl Pool {
             source: Source::Postgres {
                 shown: PathBuf::from(shown),
                 spool: spool.to_path_buf(),
-                pool,
+                pool: Box::new(pool),
             },
             options: Options::default(),
             idle: Mutex::new(Vec::new()),
@@ -408,6 +409,12 @@ fn guard_against_a_moved_file(conn: &Connection, path: &Path) {
     }));
 }
 
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("path", &self.path()).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rusqlite::StatementStatus;
@@ -427,11 +434,5 @@ mod tests {
         }
         let stmt = conn.prepare_cached(sql).unwrap();
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
-    }
-}
-
-impl std::fmt::Debug for Pool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("path", &self.path()).finish()
     }
 }

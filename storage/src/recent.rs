@@ -45,9 +45,9 @@ impl Storage {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
         match query.prefix.as_deref().filter(|p| !p.is_empty()) {
-            None => log(&conn, before, author, query.limit),
+            None => log(conn, before, author, query.limit),
             Some(prefix) => subtree::changes(
-                &conn,
+                conn,
                 &subtree::Filter {
                     prefix,
                     author,

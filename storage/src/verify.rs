@@ -77,23 +77,23 @@ impl Storage {
         {
             let pooled = self.pool.get()?;
             let conn = pooled.sqlite()?;
-            integrity(&conn, &mut found)?;
-            numbering(&conn, &mut found)?;
+            integrity(conn, &mut found)?;
+            numbering(conn, &mut found)?;
             stale(
                 &mut found,
-                crate::link_names::disagreeing(&conn, 20)?,
+                crate::link_names::disagreeing(conn, 20)?,
                 FindingKind::StaleLinkNames,
                 "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages",
             );
             stale(
                 &mut found,
-                crate::backlinks::disagreeing(&conn, 20)?,
+                crate::backlinks::disagreeing(conn, 20)?,
                 FindingKind::StaleBacklinks,
                 "the pages recorded as linking to it (what links here) are not the link graph's",
             );
             stale(
                 &mut found,
-                crate::recent::stale_last_changes(&conn, 20)?,
+                crate::recent::stale_last_changes(conn, 20)?,
                 FindingKind::StaleLastChange,
                 "its newest change is recorded wrong for recent changes under a prefix",
             );
@@ -102,7 +102,7 @@ impl Storage {
         for page in self.page_names()? {
             let pooled = self.pool.get()?;
             let conn = pooled.sqlite()?;
-            if !crate::blame::agrees_with_rebuild(&conn, &page)? {
+            if !crate::blame::agrees_with_rebuild(conn, &page)? {
                 found.push(Finding {
                     kind: FindingKind::StaleBlame,
                     ..Finding::about(
@@ -132,7 +132,7 @@ impl Storage {
             return Ok(None);
         }
         let pages = strings(
-            &conn,
+            conn,
             "SELECT target FROM links WHERE revision_id = ?1 ORDER BY target",
             revision_id,
         )?;
@@ -183,7 +183,7 @@ impl Storage {
     pub fn forget_blame(&self, page: &str) -> Result<(), StorageError> {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
-        crate::blame::forget(&conn, page)
+        crate::blame::forget(conn, page)
     }
 
     /// Reads the whole revision log, decoding every text (a compact body through the revisions it

@@ -437,7 +437,7 @@ pub(crate) mod testing {
     /// One engine's fresh database.
     pub(crate) enum Fresh {
         Sqlite(tempfile::NamedTempFile),
-        Postgres(Target),
+        Postgres(Box<Target>),
     }
 
     impl Fresh {
@@ -453,7 +453,7 @@ pub(crate) mod testing {
             let mut conn = PgConn::connect(&target).expect("the test server answers");
             conn.execute_batch(&format!("CREATE SCHEMA {schema}"))
                 .expect("a schema of its own");
-            Fresh::Postgres(target.with_search_path(&schema))
+            Fresh::Postgres(Box::new(target.with_search_path(&schema)))
         }
 
         /// A new connection to it.

@@ -328,7 +328,7 @@ impl Target {
 impl Target {
     /// The same server with every session's `search_path` set to `schema`: storage's tests each
     /// get a schema of their own on one test server.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn with_search_path(mut self, schema: &str) -> Target {
         self.config.options(&format!("-c search_path={schema}"));
         self
@@ -441,13 +441,6 @@ impl PgPool {
             state.idle.push(conn);
         }
         drop(state);
-        self.returned.notify_one();
-    }
-
-    /// Forgets a connection that was taken and will not come back (it failed mid-transaction).
-    pub(crate) fn discard(&self, conn: PgConn) {
-        drop(conn);
-        self.lock().open -= 1;
         self.returned.notify_one();
     }
 }

@@ -531,7 +531,7 @@ mod tests {
             limit,
         };
         let mut cost = Cost::default();
-        let found = changes(&conn, &filter, reach, &mut cost).unwrap();
+        let found = changes(conn, &filter, reach, &mut cost).unwrap();
         let found = found.into_iter().map(|c| (c.id, c.meta.page)).collect();
         (found, cost)
     }

@@ -15,8 +15,9 @@ use crate::schema::SCHEMA_VERSION;
 /// quire's schema at version 22 in PostgreSQL's spelling.
 const V22: &str = include_str!("v22.sql");
 
-/// The steps after version 22, each `(version, statements)`. Append only.
-const STEPS: &[(u32, &str)] = &[];
+/// The steps after version 22, each `(version, statements)`, the same versions as SQLite's
+/// migrations. Append only.
+const STEPS: &[(u32, &str)] = &[(23, include_str!("v23.sql"))];
 
 /// The advisory lock key of migrations ("quirmig" in ASCII), distinct from writes' key.
 const MIGRATION_LOCK: i64 = 0x0071_7569_726d_6967;
@@ -148,6 +149,41 @@ mod tests {
                 migrate(&mut conn, "test"),
                 Err(StorageError::ForeignDatabase { .. })
             ));
+        }
+    }
+
+    /// Both engines' schemas have the same tables with the same columns, so every statement
+    /// storage runs finds on PostgreSQL what it finds on SQLite.
+    #[test]
+    fn both_engines_have_the_same_tables_and_columns() {
+        let mut sqlite = rusqlite::Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut sqlite, std::path::Path::new(":memory:")).unwrap();
+        let mut sqlite_columns: Vec<(String, String)> = sqlite
+            .prepare(
+                "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        sqlite_columns.sort();
+        for fresh in each_engine() {
+            let Fresh::Postgres(_) = &fresh else { continue };
+            let mut conn = fresh.connect();
+            migrate(&mut conn, "test").unwrap();
+            let mut postgres_columns: Vec<(String, String)> = conn
+                .query_map(
+                    "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT)
+                     FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name <> 'quire_schema'",
+                    &[],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            postgres_columns.sort();
+            assert_eq!(postgres_columns, sqlite_columns);
         }
     }
 
