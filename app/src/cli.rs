@@ -290,6 +290,27 @@ pub enum Command {
     /// Manage the secret keys that seal session cookies (DATA/session.key).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Send the mail owed to the accounts watching pages, and exit.
+    ///
+    /// Long-running servers (serve, fastcgi, scgi) send it themselves as
+    /// pages change. A wiki served by CGI alone runs this from cron, every
+    /// few minutes: it queues the mail for changes since the last run, sends
+    /// what is due (retries and digests included) through the SMTP server
+    /// that quire.toml's mail table names, prints what it did, and exits with status
+    /// 1 if mail is off or some mail could not be sent (it is tried again on a
+    /// later run). Mail links start with base_url and --mount (or mount in
+    /// quire.toml): set them as the web server serves the wiki.
+    ///
+    /// Example: */5 * * * * quire --data /srv/wiki notify --mount /cgi-bin/quire
+    Notify(NotifyOptions),
+}
+
+/// Options of `quire notify`.
+#[derive(Debug, Args, Clone)]
+pub struct NotifyOptions {
+    #[command(flatten)]
+    #[expect(missing_docs, reason = "flattened: each flag has its own help")]
+    pub server: ServerFlags,
 }
 
 /// `quire user …`.

@@ -238,6 +238,9 @@ settings_table! {
         pub page_group_regex: String,
         /// Defences against spam robots on a wiki anyone may edit or join (see `crate::spam`).
         pub spam: SpamSettings,
+        /// Mail to the accounts watching a page when it changes, sent through an SMTP server
+        /// (docs/deploy.md, "Mail"). Without a host, no mail is queued or sent.
+        pub mail: MailSettings,
     }
 }
 
@@ -295,6 +298,7 @@ impl Default for Settings {
             groups: BTreeMap::new(),
             page_group_regex: DEFAULT_PAGE_GROUP_REGEX.to_owned(),
             spam: SpamSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -356,6 +360,76 @@ impl Default for SpamSettings {
         }
     }
 }
+
+settings_table! {
+    /// `[mail]`: the SMTP server that mail about watched pages goes through. The long-running
+    /// servers send it as it is queued; under CGI, `quire notify` run from cron sends it (or the
+    /// next `quire serve`, FastCGI or SCGI server started on the data directory).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct MailSettings {
+        /// The SMTP server's host name. Unset by default: no mail is queued or sent; for
+        /// example:
+        /// ```toml
+        /// host = "smtp.example.org"
+        /// ```
+        pub host: Option<String>,
+        /// The SMTP server's port: 587 for submission with STARTTLS, 465 for TLS from the
+        /// first byte, 25 for a relay on the machine itself.
+        pub port: u16,
+        /// The sender's address, such as "wiki@example.org" or "Team wiki
+        /// <wiki@example.org>". Needed once host is set; for example:
+        /// ```toml
+        /// from = "quire <wiki@example.org>"
+        /// ```
+        pub from: Option<String>,
+        /// How the connection is protected: "starttls" (upgraded after connecting, and refused
+        /// if the server cannot), "tls" (TLS from the first byte) or "none" (plain text: only
+        /// for a server on the machine itself or its private network).
+        pub tls: MailTls,
+        /// The account to log in to the SMTP server as. Unset by default: no login; for
+        /// example:
+        /// ```toml
+        /// user = "wiki@example.org"
+        /// ```
+        pub user: Option<String>,
+        /// A file holding the SMTP password (its first line), relative to the data directory
+        /// unless absolute: the password itself does not belong in this file, which the admin
+        /// page shows. Unset by default; for example:
+        /// ```toml
+        /// password_file = "smtp-password"
+        /// ```
+        pub password_file: Option<String>,
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            host: None,
+            port: 587,
+            from: None,
+            tls: MailTls::Starttls,
+            user: None,
+            password_file: None,
+        }
+    }
+}
+
+/// How the connection to the SMTP server is protected (`[mail] tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain text.
+    None,
+    /// Upgraded with STARTTLS after connecting; a server that cannot is refused.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+impl Setting for MailTls {}
+impl Setting for u16 {}
 
 /// Who may create an account on `/+register`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -501,6 +575,11 @@ impl Settings {
         if let Err(err) = GroupPages::new(&self.page_group_regex) {
             anyhow::bail!(
                 "page_group_regex in quire.toml is not a valid regular expression (set it to \"\" to turn group pages off):\n{err}"
+            );
+        }
+        if self.mail.host.is_some() && self.mail.from.is_none() {
+            anyhow::bail!(
+                "[mail] in quire.toml sets host but not from: add the address mail is sent from, such as from = \"wiki@example.org\""
             );
         }
         if let Err(errors) = crate::spam::BadContent::new(&self.spam.bad_content) {
@@ -875,17 +954,32 @@ mod tests {
             .unwrap_or_else(|err| panic!("the uncommented default file:\n{all}\n{err}"));
         let table: toml::Table = toml::from_str(&all).unwrap();
         assert_same_keys(Settings::KEYS, &table, "");
-        // A key with a default value is shown at that value.
+        // A key with a default value is shown at that value, in a documented table too (whose
+        // keys without a default are shown by their examples).
         let defaults = Settings::default().to_table();
         for (name, value) in &defaults {
             if value.as_table().is_some_and(|t| t.is_empty()) {
                 continue;
             }
-            assert_eq!(
-                table.get(name),
-                Some(value),
-                "{name} in the default file is not its default"
-            );
+            let documented = Settings::KEYS
+                .iter()
+                .any(|key| key.name == name && !key.keys.is_empty());
+            match (value.as_table(), table.get(name).and_then(|v| v.as_table())) {
+                (Some(inner), Some(shown)) if documented => {
+                    for (key, value) in inner {
+                        assert_eq!(
+                            shown.get(key),
+                            Some(value),
+                            "{name}.{key} in the default file is not its default"
+                        );
+                    }
+                }
+                _ => assert_eq!(
+                    table.get(name),
+                    Some(value),
+                    "{name} in the default file is not its default"
+                ),
+            }
         }
         // What serde reads is what the struct declares (no key renamed behind the docs' back).
         let serde_keys = serde_json::to_value(&settings).unwrap();
@@ -984,6 +1078,28 @@ mod tests {
             err.contains("spam.bad_content") && err.contains("(unclosed"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn mail_settings_are_read_and_a_host_needs_a_sender() {
+        let file: Settings = toml::from_str(
+            "[mail]\nhost = \"smtp.example.org\"\nport = 465\ntls = \"tls\"\nfrom = \"wiki@example.org\"",
+        )
+        .unwrap();
+        let settings = merge(file, &GlobalOptions::default(), &ListenFlags::default());
+        assert_eq!(settings.mail.host.as_deref(), Some("smtp.example.org"));
+        assert_eq!(settings.mail.port, 465);
+        assert_eq!(settings.mail.tls, MailTls::Tls);
+        assert!(toml::from_str::<Settings>("[mail]\ntls = \"ssl\"").is_err());
+        let no_sender: Settings = toml::from_str("[mail]\nhost = \"smtp.example.org\"").unwrap();
+        let err = no_sender
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("from"), "{err}");
+        assert!(Settings::default()
+            .entries()
+            .iter()
+            .any(|(key, _)| key == "mail.password_file"));
     }
 
     #[test]

@@ -119,6 +119,10 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
         Command::User(command) => {
             commands::user::run(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }
+        Command::Notify(options) => commands::notify::run(&Setup::existing(
+            &serving(&options.server),
+            ListenFlags::default(),
+        )?),
         Command::Keys(command) => {
             commands::user::keys(&Setup::existing(&plain, ListenFlags::default())?, &command)
         }

@@ -56,6 +56,7 @@ mod lifecycle;
 mod line_diff;
 mod link_names;
 mod links;
+mod outbox;
 mod page_acls;
 mod page_groups;
 mod pool;
@@ -70,6 +71,7 @@ pub mod spam;
 pub mod users;
 mod varint;
 mod verify;
+mod watches;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -91,6 +93,10 @@ pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersi
 pub use crate::import::{ImportOutcome, ImportedRevision};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::links::WantedFile;
+pub use crate::outbox::{
+    retry_wait, Letter, QueuedMail, Retry, DIGEST_SECS, FIRST_RETRY_SECS, LEASE_SECS, MAX_ATTEMPTS,
+    MAX_RETRY_SECS, STALE_SECS,
+};
 pub use crate::page_acls::AclLines;
 pub use crate::page_groups::PageGroups;
 pub use crate::recent::RecentQuery;
@@ -106,6 +112,7 @@ pub use crate::users::{
     PasswordState, Role, User, UserError, UserPrefs,
 };
 pub use crate::verify::{Finding, FindingKind, RecordedLinks};
+pub use crate::watches::{Watch, WatchKind, WatchSettings, FEED_REACH};
 
 use crate::error::doing;
 use crate::pool::Pool;

@@ -508,6 +508,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::drafts::SCHEMA,
         fill: None,
     },
+    Migration {
+        version: 24,
+        description: "watching pages, and the mail queue",
+        // Subscriptions per account (a page, a prefix), each account's watch settings (pages it
+        // edited, digest, feed token, recent-changes bookmark), the outbox of mail to send and the
+        // revision the queue has been filled up to (`crate::watches`, `crate::outbox`). The
+        // cursor starts at the newest revision: no one is mailed about the past.
+        sql: crate::watches::SCHEMA,
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

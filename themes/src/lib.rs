@@ -67,6 +67,7 @@
 //! | `login.html`    | logging in (`/+login`) |
 //! | `register.html` | creating an account (`/+register`) |
 //! | `prefs.html`    | the reader's preferences (`/+prefs`) |
+//! | `watching.html` | what an account watches, how it is mailed, its feed's address (`/+watching`) |
 //! | `admin.html`    | accounts, settings and failed logins, for admins (`/+admin`) |
 //! | `error.html`    | any error: status, reason and message |
 //!

@@ -8,6 +8,7 @@ pub mod export;
 pub mod fastcgi;
 pub mod import;
 pub mod init;
+pub mod notify;
 pub mod reindex;
 pub mod restore;
 pub mod scgi;
@@ -30,6 +31,8 @@ use crate::cli::GlobalOptions;
 use crate::config::{ListenFlags, Settings};
 use crate::datadir::DataDir;
 use crate::indexer::Indexer;
+use crate::mail::Mailer;
+use crate::notifier::Wake;
 use crate::wiki::{Lifetime, Wiki};
 
 /// Settings, data directory and session keys, resolved once per process.
@@ -128,6 +131,45 @@ impl Setup {
     }
 
     fn build_app(&self, lifetime: Lifetime, reload_themes: bool) -> anyhow::Result<Arc<dyn App>> {
+        let long_running = lifetime == Lifetime::ManyRequests;
+        // A process that answers one request leaves its mail to a worker or `quire notify`.
+        let mailer = if long_running { self.mailer()? } else { None };
+        let wake = if mailer.is_some() {
+            Wake::signal()
+        } else {
+            Wake::none()
+        };
+        let wiki = Arc::new(self.wiki(lifetime, reload_themes, wake.clone())?);
+        if let Some(mailer) = mailer {
+            crate::notifier::start(Arc::clone(&wiki), mailer, wake)
+                .context("could not start the mail thread")?;
+        }
+        // The one stack for every gateway: the client behind a trusted proxy, sessions, CSRF,
+        // security headers, compression, 304s.
+        let stack = StackConfig {
+            debug: self.settings.debug,
+            trusted_proxies: self.settings.trusted_proxies(),
+            ..StackConfig::new(Arc::clone(&self.session_keys))
+        };
+        Ok(Arc::new(
+            gateway::middleware::stack(wiki, &stack)
+                .context("could not set up the middleware stack")?,
+        ))
+    }
+
+    /// The SMTP server `[mail]` names, or `None` when mail is off.
+    pub fn mailer(&self) -> anyhow::Result<Option<Mailer>> {
+        Mailer::new(&self.settings.mail, self.data.root())
+    }
+
+    /// The wiki itself, without the middleware stack: what every app serves, and what `quire
+    /// notify` sends the mail of. `wake` is what its changes wake (the mail worker's handle).
+    pub fn wiki(
+        &self,
+        lifetime: Lifetime,
+        reload_themes: bool,
+        wake: Wake,
+    ) -> anyhow::Result<Wiki> {
         let storage = Arc::new(self.data.open_storage()?);
         let long_running = lifetime == Lifetime::ManyRequests;
         let indexer = if long_running {
@@ -156,23 +198,13 @@ impl Setup {
                 "quire.toml names a theme that is not installed; pages use the default theme"
             );
         }
-        let wiki = Wiki::new(
+        Ok(Wiki::new(
             storage,
             Arc::new(indexer),
             themes,
             self.settings.clone(),
             lifetime,
-        );
-        // The one stack for every gateway: the client behind a trusted proxy, sessions, CSRF,
-        // security headers, compression, 304s.
-        let stack = StackConfig {
-            debug: self.settings.debug,
-            trusted_proxies: self.settings.trusted_proxies(),
-            ..StackConfig::new(Arc::clone(&self.session_keys))
-        };
-        Ok(Arc::new(
-            gateway::middleware::stack(wiki, &stack)
-                .context("could not set up the middleware stack")?,
+            wake,
         ))
     }
 }

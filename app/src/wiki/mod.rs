@@ -17,6 +17,7 @@ mod page_index;
 mod pages;
 pub mod plumbing;
 mod search;
+pub mod watching;
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ use crate::indexer::Indexer;
 use themes::Themes;
 
 pub use self::plumbing::error::WikiError;
-use self::plumbing::routes::Route;
+pub(crate) use self::plumbing::routes::Route;
 use self::plumbing::urls::Urls;
 use self::plumbing::viewer::Viewer;
 
@@ -57,6 +58,10 @@ pub struct Wiki {
     /// memory as its pixels (`media`'s limits bound one decode), so uploads queue here rather than
     /// add up.
     thumbnail_permit: std::sync::Mutex<()>,
+    /// Wakes the mail worker after a change (`crate::notifier`); nothing under CGI.
+    notifier: crate::notifier::Wake,
+    /// Where links in mail start, as the last save in this process saw it.
+    seen_origin: watching::letters::SeenOrigin,
 }
 
 /// How many requests a process answers: what is worth keeping between them.
@@ -90,6 +95,7 @@ impl Wiki {
         themes: Themes,
         settings: Settings,
         lifetime: Lifetime,
+        notifier: crate::notifier::Wake,
     ) -> Self {
         // A process that answers one request has nothing to keep views for, and one that reloads
         // its themes would keep views drawn with templates since changed.
@@ -111,6 +117,8 @@ impl Wiki {
             metrics: metrics::Metrics::default(),
             render_permits: pages::render::RenderPermits::per_core(),
             thumbnail_permit: std::sync::Mutex::new(()),
+            notifier,
+            seen_origin: watching::letters::SeenOrigin::default(),
         }
     }
 
@@ -188,6 +196,11 @@ impl Wiki {
             Route::DeleteFile(file) if posting => self.delete_file(exchange, &file),
             Route::DeleteFile(file) => self.delete_file_form(exchange, &file),
             Route::RestoreFile(file) => self.restore_file(exchange, &file),
+            Route::Watch(name) => self.watch(exchange, &name),
+            Route::Watching if posting => self.change_watching(exchange),
+            Route::Watching => self.watching(exchange),
+            Route::WatchFeed => self.watched_feed(exchange),
+            Route::Bookmark => self.set_bookmark(exchange),
         }
     }
 }

@@ -365,6 +365,7 @@ fn page_targets(page: &str) -> Vec<String> {
         format!("/+filehistory/{page}/notes.txt"),
         format!("/+deletefile/{page}/notes.txt"),
         format!("/+restorefile/{page}/notes.txt?v=1"),
+        format!("/+watch/{page}"),
     ]
     .into()
 }
@@ -399,6 +400,9 @@ fn listing_targets() -> Vec<String> {
         "/sitemap.xml",
         "/+healthz",
         "/+metrics",
+        "/+watching",
+        "/+watchfeed?token=0123456789abcdef0123456789abcdef",
+        "/+bookmark",
     ]
     .map(str::to_owned)
     .into();

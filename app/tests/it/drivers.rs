@@ -21,19 +21,25 @@ use quire::config::ListenFlags;
 use quire::datadir::DataDir;
 use tempfile::TempDir;
 
-pub use crate::suite::{Gateway, BODY_LIMIT, UPLOAD_LIMIT};
+pub use crate::suite::{Gateway, MailSink, BODY_LIMIT, UPLOAD_LIMIT};
 
 pub(crate) const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
 
 /// The wiki in this process, through the gateway's test client.
 pub struct InProcess {
     client: TestClient<Arc<dyn App>>,
+    sink: Option<MailSink>,
     _data: TempDir,
 }
 
 impl InProcess {
+    /// A fresh wiki that mails to a sink of its own.
     pub fn start() -> Self {
-        Self::start_with_settings("")
+        let (data, sink) = mailing_to_a_sink();
+        InProcess {
+            sink: Some(sink),
+            ..Self::start_in(data)
+        }
     }
 
     /// The wiki with `settings` as its `quire.toml` (written before the first start).
@@ -50,9 +56,19 @@ impl InProcess {
         let client = client_on(data.path());
         InProcess {
             client,
+            sink: None,
             _data: data,
         }
     }
+}
+
+/// A fresh data directory whose `quire.toml` sends mail to a sink started for it: how the
+/// scenarios' wikis start, so that mail can be watched for through every gateway.
+pub fn mailing_to_a_sink() -> (TempDir, MailSink) {
+    let data = TempDir::new().unwrap();
+    let sink = MailSink::start();
+    std::fs::write(data.path().join("quire.toml"), sink.settings()).unwrap();
+    (data, sink)
 }
 
 /// A wiki of its own on the data directory at `data`, as each CGI process or FastCGI worker has;
@@ -85,23 +101,45 @@ impl Gateway for InProcess {
     fn send(&self, request: TestRequest) -> TestResponse {
         self.client.send(request)
     }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        self.sink.as_ref()
+    }
 }
 
 /// The built binary run once per request as a CGI program.
 pub struct Cgi {
     data: TempDir,
+    sink: Option<MailSink>,
 }
 
 impl Cgi {
+    /// A fresh wiki that mails to a sink of its own, through `quire notify`.
     pub fn start() -> Self {
-        Self::start_in(TempDir::new().unwrap())
+        let (data, sink) = mailing_to_a_sink();
+        Cgi {
+            sink: Some(sink),
+            ..Self::start_in(data)
+        }
     }
 
     /// The wiki on a data directory the test prepared (settings, accounts, pages).
     pub fn start_in(data: TempDir) -> Self {
         Cgi {
             data: with_wiki(data),
+            sink: None,
         }
+    }
+
+    /// `quire notify` on the wiki's data directory, under the wiki's mount, as cron runs it; it
+    /// must succeed.
+    pub fn notify(&self) -> std::process::Output {
+        crate::suite::notify_succeeds(
+            Command::new(QUIRE)
+                .env_clear()
+                .env("QUIRE_DATA", self.data.path())
+                .env("QUIRE_MOUNT", self.mount()),
+        )
     }
 
     /// The data directory, for tests that also reach into it (the search index, say).
@@ -234,6 +272,14 @@ impl Gateway for Cgi {
         }
         response
     }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        self.sink.as_ref()
+    }
+
+    fn send_queued_mail(&self) {
+        self.notify();
+    }
 }
 
 /// A server process, killed when dropped.
@@ -300,12 +346,17 @@ pub struct SocketServer {
     scgi: bool,
     socket: String,
     server: ServerProcess,
+    sink: Option<MailSink>,
     _data: TempDir,
 }
 
 impl SocketServer {
     fn start(scgi: bool) -> Self {
-        Self::start_in(scgi, TempDir::new().unwrap())
+        let (data, sink) = mailing_to_a_sink();
+        SocketServer {
+            sink: Some(sink),
+            ..Self::start_in(scgi, data)
+        }
     }
 
     /// The server on a data directory the test prepared (settings, accounts, pages).
@@ -325,6 +376,7 @@ impl SocketServer {
             scgi,
             socket,
             server,
+            sink: None,
             _data: data,
         }
     }
@@ -345,6 +397,10 @@ impl Gateway for SocketServer {
         } else {
             send_fastcgi(&self.socket, self.mount(), &request)
         }
+    }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        self.sink.as_ref()
     }
 }
 
@@ -405,13 +461,15 @@ fn send_fastcgi(socket: &str, mount: &str, request: &TestRequest) -> TestRespons
 pub struct Spawned {
     socket: String,
     sent: AtomicUsize,
+    sink: MailSink,
     _server: ServerProcess,
     _data: TempDir,
 }
 
 impl Spawned {
     pub fn start() -> Self {
-        let data = with_wiki(TempDir::new().unwrap());
+        let (data, sink) = mailing_to_a_sink();
+        let data = with_wiki(data);
         let path = data.path().join("spawned.sock");
         let listener = UnixListener::bind(&path).unwrap();
         // Only the child keeps the socket: connections wait in its backlog
@@ -424,6 +482,7 @@ impl Spawned {
         Spawned {
             socket: format!("unix:{}", path.display()),
             sent: AtomicUsize::new(0),
+            sink,
             _server: server,
             _data: data,
         }
@@ -441,24 +500,37 @@ impl Gateway for Spawned {
             _ => send_scgi(&self.socket, self.mount(), &request),
         }
     }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        Some(&self.sink)
+    }
 }
 
 /// `quire serve` on a free loopback port, mounted under a prefix, spoken to
 /// over plain HTTP/1.1.
 pub struct Http {
     serve: Serve,
+    sink: Option<MailSink>,
     _data: TempDir,
 }
 
 impl Http {
     pub fn start() -> Self {
-        Self::start_in(TempDir::new().unwrap())
+        let (data, sink) = mailing_to_a_sink();
+        Http {
+            sink: Some(sink),
+            ..Self::start_in(data)
+        }
     }
 
     /// The server on a data directory the test prepared (settings, accounts, pages).
     pub fn start_in(data: TempDir) -> Self {
         let serve = Serve::start(data.path(), &[]);
-        Http { serve, _data: data }
+        Http {
+            serve,
+            sink: None,
+            _data: data,
+        }
     }
 }
 
@@ -532,6 +604,10 @@ impl Gateway for Http {
 
     fn send(&self, request: TestRequest) -> TestResponse {
         crate::suite::http1_send(self.serve.addr, self.mount(), &request)
+    }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        self.sink.as_ref()
     }
 }
 

@@ -38,6 +38,7 @@ mod search;
 mod spam;
 mod suite;
 mod themes;
+mod watching;
 
 /// Instantiates every scenario for every gateway: `gateway::scenario` tests.
 macro_rules! scenarios {

@@ -75,6 +75,7 @@ macro_rules! for_each_scenario {
             a_large_file_goes_up_and_down_intact,
             a_kept_view_shows_every_change_at_once,
             drafts_are_offered_back_and_go_with_the_save,
+            a_watcher_is_mailed_once_with_the_diff,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -2602,4 +2603,91 @@ pub fn drafts_are_offered_back_and_go_with_the_save(gw: &dyn Gateway) {
         &[("text", "anonymous"), ("csrf_token", &token)],
     ));
     assert_status(&refused, StatusCode::FORBIDDEN);
+}
+
+/// Creates the account `name` with the mail address `email` on `/+register`, in `browser`'s
+/// session, which is then logged in.
+fn register_with_email(browser: &Browser<'_>, name: &str, email: &str) {
+    assert_status(&browser.get("/+register"), StatusCode::OK);
+    let password = "watching password";
+    let registered = browser.post_form(
+        "/+register",
+        &[
+            ("name", name),
+            ("display_name", ""),
+            ("email", email),
+            ("password", password),
+            ("password2", password),
+        ],
+    );
+    assert_status(&registered, StatusCode::SEE_OTHER);
+}
+
+/// Account A watches a page, account B saves it, and exactly one mail reaches A at the wiki's
+/// SMTP sink within 10 s: with B's comment, B's name, the diff and an absolute link under the
+/// mount. B, the author, gets none. Long-running servers send it from their worker; under CGI,
+/// `quire notify` does (`Gateway::send_queued_mail`).
+pub fn a_watcher_is_mailed_once_with_the_diff(gw: &dyn Gateway) {
+    let Some(sink) = gw.mail_sink() else {
+        return;
+    };
+    let mount = gw.mount().to_owned();
+    let watcher = Browser::new(gw);
+    register_with_email(&watcher, "MailWatcher", "watcher@example.org");
+    let editor = Browser::new(gw);
+    register_with_email(&editor, "MailEditor", "editor@example.org");
+    assert_status(
+        &editor.save_page("Watched/Mail", "the first line\n", None),
+        StatusCode::SEE_OTHER,
+    );
+
+    // A Watch button for the account, none for an anonymous visitor.
+    let page = watcher.get("/Watched/Mail").text();
+    let action = format!("action=\"{mount}/+watch/Watched/Mail\"");
+    assert!(page.contains(&action), "{page}");
+    assert!(!gw.get("/Watched/Mail").text().contains("/+watch/"));
+    assert_status(
+        &post_form(gw, "/+watch/Watched/Mail", &[("watch", "1")]),
+        StatusCode::FORBIDDEN,
+    );
+    let watched = watcher.post_form("/+watch/Watched/Mail", &[("watch", "1")]);
+    assert_status(&watched, StatusCode::SEE_OTHER);
+    let page = watcher.get("/Watched/Mail").text();
+    assert!(page.contains(">Unwatch</button>"), "{page}");
+    let listing = watcher.get("/+watching");
+    assert_status(&listing, StatusCode::OK);
+    assert!(
+        listing.text().contains("Watched/Mail"),
+        "{}",
+        listing.text()
+    );
+    let cache_control = listing.header("cache-control").unwrap_or_default();
+    assert!(cache_control.contains("private"), "{cache_control}");
+
+    let saved = editor.save_with(
+        "Watched/Mail",
+        "the first line\nthe second line\n",
+        "mail me about it",
+        |html| crate::suite::hidden_value(html, "base_rev").unwrap_or_default(),
+    );
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    gw.send_queued_mail();
+    let mail = sink.wait_for("watcher@example.org", std::time::Duration::from_secs(10));
+    assert_eq!(mail.len(), 1, "{mail:#?}");
+    assert_eq!(mail[0].from, "wiki@example.org");
+    let data = &mail[0].data;
+    assert!(data.contains("+the second line"), "{data}");
+    assert!(data.contains("mail me about it"), "{data}");
+    assert!(data.contains("MailEditor"), "{data}");
+    assert!(data.contains("multipart/alternative"), "{data}");
+    assert!(
+        data.contains(&format!("{mount}/Watched/Mail")),
+        "a link under the mount: {data}"
+    );
+    assert!(data.contains("://"), "absolute links: {data}");
+    // No second copy, and nothing for the author.
+    gw.send_queued_mail();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(sink.mail_to("watcher@example.org").len(), 1);
+    assert!(sink.mail_to("editor@example.org").is_empty());
 }

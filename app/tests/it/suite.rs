@@ -9,7 +9,9 @@
 //! app crate or its binary.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
@@ -51,6 +53,14 @@ pub trait Gateway {
     fn get(&self, target: &str) -> TestResponse {
         self.send(TestRequest::get(target))
     }
+    /// The SMTP sink the wiki behind this gateway sends its mail to (`[mail]` in its
+    /// `quire.toml`, [`MailSink::settings`]), if it has one.
+    fn mail_sink(&self) -> Option<&MailSink> {
+        None
+    }
+    /// Sends the mail the wiki queued where no worker does: under CGI, what cron runs (`quire
+    /// notify`). The long-running servers send it themselves, so this does nothing for them.
+    fn send_queued_mail(&self) {}
 }
 
 /// The session cookie's name.
@@ -217,6 +227,14 @@ impl Gateway for Browser<'_> {
     fn upload_limit(&self) -> u64 {
         self.gw.upload_limit()
     }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        self.gw.mail_sink()
+    }
+
+    fn send_queued_mail(&self) {
+        self.gw.send_queued_mail();
+    }
 }
 
 /// A `multipart/form-data` body as browsers write one: the token, the fields, then the files.
@@ -381,5 +399,193 @@ fn read_http_response(stream: TcpStream, head_only: bool) -> TestResponse {
         status,
         headers,
         body,
+    }
+}
+
+/// Runs `quire notify` as `command` (the binary, its data directory and environment set), which
+/// must succeed, as cron would; returns what it printed.
+pub fn notify_succeeds(command: &mut std::process::Command) -> std::process::Output {
+    let output = command.arg("notify").output().unwrap();
+    assert!(
+        output.status.success(),
+        "quire notify failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A mail the sink took: the envelope and the message as sent (headers and body, dots unstuffed).
+#[derive(Debug, Clone)]
+pub struct SunkMail {
+    /// `MAIL FROM`'s address.
+    pub from: String,
+    /// Every `RCPT TO` address.
+    pub to: Vec<String>,
+    /// The message.
+    pub data: String,
+}
+
+/// An SMTP server on a free loopback port that keeps what it is sent, for the wiki under test to
+/// mail to: `EHLO`/`HELO`, `MAIL`, `RCPT`, `DATA`, `RSET`, `NOOP`, `QUIT`, plain text only. It can
+/// be told to refuse mail (`451` to `MAIL FROM`), as a server that is down for a while does.
+/// Stopped when dropped.
+pub struct MailSink {
+    addr: SocketAddr,
+    mail: Arc<Mutex<Vec<SunkMail>>>,
+    refusing: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl MailSink {
+    /// A sink listening on a free loopback port.
+    pub fn start() -> MailSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let sink = MailSink {
+            addr: listener.local_addr().unwrap(),
+            mail: Arc::default(),
+            refusing: Arc::default(),
+            stopping: Arc::default(),
+        };
+        let (mail, refusing, stopping) = (
+            Arc::clone(&sink.mail),
+            Arc::clone(&sink.refusing),
+            Arc::clone(&sink.stopping),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (mail, refusing) = (Arc::clone(&mail), Arc::clone(&refusing));
+                std::thread::spawn(move || {
+                    let _ = smtp_session(stream, &mail, &refusing);
+                });
+            }
+        });
+        sink
+    }
+
+    /// The `[mail]` table of a `quire.toml` that sends to this sink.
+    pub fn settings(&self) -> String {
+        format!(
+            "[mail]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"quire <wiki@example.org>\"\n",
+            self.addr.port()
+        )
+    }
+
+    /// Every mail taken so far.
+    pub fn mail(&self) -> Vec<SunkMail> {
+        self.mail.lock().unwrap().clone()
+    }
+
+    /// The mail taken so far for `address`.
+    pub fn mail_to(&self, address: &str) -> Vec<SunkMail> {
+        self.mail()
+            .into_iter()
+            .filter(|mail| mail.to.iter().any(|to| to == address))
+            .collect()
+    }
+
+    /// Waits up to `within` for mail to `address` to arrive, and returns what has.
+    pub fn wait_for(&self, address: &str, within: Duration) -> Vec<SunkMail> {
+        let deadline = Instant::now() + within;
+        loop {
+            let mail = self.mail_to(address);
+            if !mail.is_empty() || Instant::now() >= deadline {
+                return mail;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// From now on, refuses mail (`refuse`) or takes it again.
+    #[allow(
+        dead_code,
+        reason = "the app's own tests refuse mail (watching.rs); the e2e crate, which shares this file, does not"
+    )]
+    pub fn refuse(&self, refuse: bool) {
+        self.refusing.store(refuse, Ordering::Relaxed);
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        // Wakes the accepting thread, which then sees it should stop.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// One SMTP conversation, until `QUIT` or the connection ends.
+fn smtp_session(
+    stream: TcpStream,
+    mail: &Mutex<Vec<SunkMail>>,
+    refusing: &AtomicBool,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    writer.write_all(b"220 sink ESMTP\r\n")?;
+    let (mut from, mut to) = (String::new(), Vec::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_owned();
+        let verb = command.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        let address = || {
+            let start = command.find('<').map_or(0, |at| at + 1);
+            let end = command.rfind('>').unwrap_or(command.len());
+            command.get(start..end).unwrap_or("").to_owned()
+        };
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+            "HELO" | "NOOP" => b"250 ok\r\n",
+            "RSET" => {
+                (from, to) = (String::new(), Vec::new());
+                b"250 ok\r\n"
+            }
+            "MAIL" if refusing.load(Ordering::Relaxed) => b"451 try again later\r\n",
+            "MAIL" => {
+                from = address();
+                b"250 ok\r\n"
+            }
+            "RCPT" => {
+                to.push(address());
+                b"250 ok\r\n"
+            }
+            "DATA" => {
+                writer.write_all(b"354 go on\r\n")?;
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line)? == 0 {
+                        return Ok(());
+                    }
+                    let text = line.trim_end_matches(['\r', '\n']);
+                    if text == "." {
+                        break;
+                    }
+                    data.push_str(text.strip_prefix('.').unwrap_or(text));
+                    data.push('\n');
+                }
+                mail.lock().unwrap().push(SunkMail {
+                    from: std::mem::take(&mut from),
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+                b"250 taken\r\n"
+            }
+            "QUIT" => {
+                writer.write_all(b"221 bye\r\n")?;
+                return Ok(());
+            }
+            _ => b"500 what\r\n",
+        };
+        writer.write_all(reply)?;
     }
 }

@@ -27,7 +27,7 @@ use e2e::{
 };
 use gateway::testing::{TestRequest, TestResponse};
 
-use crate::suite::{http1_send, Gateway, BODY_LIMIT};
+use crate::suite::{http1_send, Gateway, MailSink, BODY_LIMIT};
 
 /// The upload limit of the wikis behind real servers: large enough for the scenarios' 20 MB
 /// file, within what `deploy/`'s server configurations accept.
@@ -54,6 +54,8 @@ pub struct Combination {
     processes: Vec<Running>,
     /// The quire process `start_quire` started, for the benchmarks that read its memory.
     quire_pid: Option<u32>,
+    /// The SMTP server the wiki mails to (`[mail]` in its quire.toml).
+    sink: MailSink,
 }
 
 /// Which web server is in front.
@@ -111,6 +113,9 @@ impl Combination {
         toml.push_str(&format!(
             "\nmax_body_bytes = {BODY_LIMIT}\nmax_upload_bytes = {E2E_UPLOAD_LIMIT}\n"
         ));
+        // Last: a table takes every key after it.
+        let sink = MailSink::start();
+        toml.push_str(&sink.settings());
         fs::write(&settings, toml).unwrap();
         Combination {
             name,
@@ -123,6 +128,7 @@ impl Combination {
             logs: Vec::new(),
             processes: Vec::new(),
             quire_pid: None,
+            sink,
         }
     }
 
@@ -455,6 +461,26 @@ impl Gateway for Combination {
 
     fn upload_limit(&self) -> u64 {
         E2E_UPLOAD_LIMIT
+    }
+
+    fn mail_sink(&self) -> Option<&MailSink> {
+        Some(&self.sink)
+    }
+
+    /// `quire notify`, as cron would run it, as the web server's user (a file the database
+    /// makes must stay the workers'). Where a long-running quire serves, its worker sends too;
+    /// the queue's claims keep the two from sending a mail twice.
+    fn send_queued_mail(&self) {
+        crate::suite::notify_succeeds(
+            Command::new(quire_binary())
+                .arg("--data")
+                .arg(self.data())
+                .env_clear()
+                .env("QUIRE_LOG", "warn")
+                .env("QUIRE_MOUNT", self.mount)
+                .uid(self.user.uid)
+                .gid(self.user.gid),
+        );
     }
 
     fn send(&self, request: TestRequest) -> TestResponse {

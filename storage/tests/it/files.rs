@@ -656,7 +656,10 @@ fn an_upgraded_database_asks_for_its_links_again() {
     // Back to schema 13, as the build before attachments left it.
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     conn.execute_batch(
-        "DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
+        "DROP TRIGGER count_new_watches; DROP TRIGGER count_removed_watches;
+         DROP TABLE watches; DROP TABLE watch_settings; DROP TABLE outbox;
+         DROP TABLE outbox_cursor;
+         DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
          DROP TABLE blob_chunks; DROP TABLE blobs; DROP TABLE revision_originals;
          DROP TABLE revision_groups; DROP TABLE group_scan;
          DROP TRIGGER count_revisions; DROP TRIGGER count_new_pages;

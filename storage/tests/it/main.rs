@@ -20,3 +20,4 @@ mod sessions;
 mod spam;
 mod support;
 mod users;
+mod watching;

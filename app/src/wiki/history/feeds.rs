@@ -95,14 +95,7 @@ impl Wiki {
             Some(name) => self.page_changes(name)?,
         };
         let access = self.access(&exchange.viewer)?;
-        let mut entries: Vec<Entry> = changes
-            .into_iter()
-            .filter(|change| access.can_read_history(&change.meta.page))
-            .filter_map(|change| {
-                let name = PageName::parse(&change.meta.page).ok()?;
-                Some(entry(&origin, urls, &name, change))
-            })
-            .collect();
+        let mut entries = readable_entries(&origin, urls, &access, changes);
         // The site's feed also tells of files: the newest changes of both logs, by time.
         if page.is_none() {
             let files = self.storage.recent_files(&RecentQuery {
@@ -147,6 +140,38 @@ impl Wiki {
         Ok(typed_response(body, content_type))
     }
 
+    /// `/+watchfeed?token=…`: the Atom feed of changes to the pages the token's account watches,
+    /// those it may read only. The token is the account's secret (`/+watching` shows the
+    /// address); a token that opens nothing is a 404, whatever it looks like.
+    pub(crate) fn watched_feed(&self, exchange: &Exchange) -> Result<Response, WikiError> {
+        let query = exchange.query()?;
+        let token = query.get("token").unwrap_or_default();
+        let not_found = || {
+            WikiError::from(HttpError::not_found(
+                "There is no feed at this address. The address shown on your Watching page is the one that works.",
+            ))
+        };
+        let user = self.storage.feed_account(token)?.ok_or_else(not_found)?;
+        if user.disabled {
+            return Err(not_found());
+        }
+        let origin = self.origin(&exchange.request);
+        let urls = &exchange.urls;
+        let viewer = crate::wiki::plumbing::viewer::Viewer::account(&user, "feed".to_owned());
+        let access = self.access(&viewer)?;
+        let changes = self.storage.watched_changes(&user.name, FEED_ENTRIES)?;
+        let entries = readable_entries(&origin, urls, &access, changes);
+        let feed = FeedMeta {
+            title: format!("{} — pages {} watches", self.settings.site_name, user.name),
+            self_url: format!("{origin}{}", urls.watch_feed(token)),
+            alternate: format!("{origin}{}", urls.to(&Route::Watching)),
+        };
+        Ok(typed_response(
+            atom_xml(&feed, &entries),
+            "application/atom+xml; charset=utf-8",
+        ))
+    }
+
     /// A page's latest revisions as changes (its history, with the size deltas worked out).
     fn page_changes(&self, name: &PageName) -> Result<Vec<Change>, WikiError> {
         // One more than shown: the oldest shown needs its predecessor's size for its delta.
@@ -176,6 +201,23 @@ impl Wiki {
             })
             .collect())
     }
+}
+
+/// The entries of `changes` whose pages' past `access` may read.
+fn readable_entries(
+    origin: &str,
+    urls: &crate::wiki::plumbing::urls::Urls,
+    access: &crate::wiki::plumbing::access::Access<'_>,
+    changes: Vec<Change>,
+) -> Vec<Entry> {
+    changes
+        .into_iter()
+        .filter(|change| access.can_read_history(&change.meta.page))
+        .filter_map(|change| {
+            let name = PageName::parse(&change.meta.page).ok()?;
+            Some(entry(origin, urls, &name, change))
+        })
+        .collect()
 }
 
 fn size_delta(after: u64, before: u64) -> i64 {

@@ -42,6 +42,17 @@ struct RecentView {
     file_changes: Vec<FileChangeRow>,
     orphans_url: String,
     wanted_url: String,
+    /// A logged-in reader's bookmark (MoinMoin's): changes after it are marked new.
+    bookmark: Option<Bookmark>,
+}
+
+/// Where a reader's bookmark in recent changes is, and the form that moves it to now.
+#[derive(Serialize)]
+struct Bookmark {
+    /// Unix seconds; `None` before the first time it was set.
+    time: Option<i64>,
+    /// Where the form that sets it to now posts.
+    set_url: String,
 }
 
 /// The keys of a row of recent changes or contributions (a [`Row`]), in the order a template
@@ -301,6 +312,13 @@ impl Wiki {
             file_changes,
             orphans_url: urls.to(&Route::Orphans),
             wanted_url: urls.to(&Route::Wanted),
+            bookmark: match (&exchange.viewer.name, is_contributions) {
+                (Some(account), false) => Some(Bookmark {
+                    time: self.storage.watch_settings(account)?.bookmark,
+                    set_url: urls.to(&Route::Bookmark),
+                }),
+                _ => None,
+            },
         };
         self.html(StatusCode::OK, "recent.html", view)
     }

@@ -459,6 +459,7 @@ impl Wiki {
         if let SaveOutcome::Saved { rev } = outcome {
             // Wakes the indexer (or, in CGI, catches up now); never fails the save.
             self.indexer.saved();
+            self.pages_changed(exchange);
             self.metrics.count(Event::Save);
             if acl_changed {
                 let detail = self.acl_audit_detail(name, rev, text);

@@ -169,6 +169,7 @@ impl Wiki {
         match change(&self.storage, name.as_str(), &author, &comment)? {
             Some(_) => {
                 self.indexer.saved();
+                self.pages_changed(exchange);
                 self.audit(&exchange.viewer, kind, name.as_str(), &comment);
                 Ok(redirect_see_other(&exchange.urls.page(name)))
             }

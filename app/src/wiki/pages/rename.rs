@@ -126,6 +126,7 @@ impl Wiki {
             self.audit(&exchange.viewer, AuditKind::Rename, from, to);
         }
         self.indexer.saved();
+        self.pages_changed(exchange);
         Ok(redirect_see_other(&exchange.urls.page(&new_name)))
     }
 

@@ -40,6 +40,8 @@ struct PageView {
     backlinks_url: Option<String>,
     /// A one-off message after a redirect (say, that a save was merged with another).
     notice: Option<String>,
+    /// The Watch or Unwatch button, for a logged-in viewer.
+    watch: Option<crate::wiki::watching::WatchButton>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +120,7 @@ impl Wiki {
         let notice = merged.or(redirected);
         let view = PageView {
             layout: self.layout(exchange, name.as_str(), Some(name)),
+            watch: self.watch_button(exchange, name)?,
             notice,
             content_html,
             backlinks,

@@ -89,6 +89,8 @@ pub struct Nav {
     pub register_url: Option<String>,
     pub prefs_url: String,
     pub admin_url: String,
+    /// `/+watching`: what an account watches.
+    pub watching_url: String,
 }
 
 /// A page's name and the URLs of what can be done with it.
@@ -183,6 +185,7 @@ impl Wiki {
                     .then(|| urls.to(&Route::Register)),
                 prefs_url: urls.to(&Route::Prefs),
                 admin_url: urls.to(&Route::Admin),
+                watching_url: urls.to(&Route::Watching),
             },
             page: page.map(|name| {
                 PageLinks::new(

@@ -107,6 +107,19 @@ pub enum Route {
     DeleteFile(FileRoute),
     /// `/+restorefile/{Page}/{name}?v=N` (POST): a new version with an old version's bytes.
     RestoreFile(FileRoute),
+    /// `/+watch/{Page}` (POST, `watch=1` or `0`): an account starts or stops watching the page.
+    /// Watching needs reading it; the controller refuses anonymous visitors.
+    Watch(PageName),
+    /// `/+watching`: an account's watches, prefixes, digest and feed address (GET), and changes to
+    /// them (POST). Logged-in accounts only, checked by the controller.
+    Watching,
+    /// `/+watchfeed?token=…`: the Atom feed of an account's watched changes. The secret token is
+    /// the only credential (feed readers send no cookie), checked by the controller; each entry is
+    /// filtered by the token's account's rights. It is in the query, which the request log leaves
+    /// out.
+    WatchFeed,
+    /// `/+bookmark` (POST): sets the account's bookmark in recent changes to now.
+    Bookmark,
 }
 
 /// A page's file in a path: `{Page}/{name}`, the name being the last segment.
@@ -191,6 +204,14 @@ pub enum Verb {
     DeleteFile,
     /// [`Route::RestoreFile`].
     RestoreFile,
+    /// [`Route::Watch`].
+    Watch,
+    /// [`Route::Watching`].
+    Watching,
+    /// [`Route::WatchFeed`].
+    WatchFeed,
+    /// [`Route::Bookmark`].
+    Bookmark,
 }
 
 impl Verb {
@@ -360,6 +381,10 @@ impl Route {
             Verb::FileHistory => file(rest).map(Route::FileHistory),
             Verb::DeleteFile => file(rest).map(Route::DeleteFile),
             Verb::RestoreFile => file(rest).map(Route::RestoreFile),
+            Verb::Watch => page(rest).map(Route::Watch),
+            Verb::Watching => nothing(Route::Watching),
+            Verb::WatchFeed => nothing(Route::WatchFeed),
+            Verb::Bookmark => nothing(Route::Bookmark),
         }
     }
 
@@ -474,6 +499,12 @@ impl Route {
                 Post,
                 CHANGES,
             ),
+            // Changes no page, only the account's watches; the controller refuses anonymous ones.
+            Route::Watch(name) => row(Some(Verb::Watch), Page(name, READ), Post, READS),
+            Route::Watching => row(Some(Verb::Watching), Controller, FormAndPost, READS),
+            // The token is the credential; each entry is filtered by its account's rights.
+            Route::WatchFeed => row(Some(Verb::WatchFeed), Controller, Read, READS),
+            Route::Bookmark => row(Some(Verb::Bookmark), Controller, Post, READS),
         }
     }
 
@@ -544,7 +575,8 @@ impl Route {
             | Route::Delete(name)
             | Route::Undelete(name)
             | Route::Files(name)
-            | Route::Upload(name) => verb_path(verb, name.as_str()),
+            | Route::Upload(name)
+            | Route::Watch(name) => verb_path(verb, name.as_str()),
             Route::File(file)
             | Route::Thumbnail(file)
             | Route::FileHistory(file)
@@ -569,7 +601,10 @@ impl Route {
             | Route::Prefs
             | Route::Admin
             | Route::Healthz
-            | Route::Metrics => format!("/+{verb}"),
+            | Route::Metrics
+            | Route::Watching
+            | Route::WatchFeed
+            | Route::Bookmark => format!("/+{verb}"),
         }
     }
 }

@@ -221,6 +221,15 @@ impl Urls {
         with_query(self.contributions(user), &query)
     }
 
+    /// An account's feed of watched changes, opened by its secret `token`: in the query, which
+    /// the request log leaves out, not the path, which it writes.
+    pub fn watch_feed(&self, token: &str) -> String {
+        with_query(
+            self.to(&Route::WatchFeed),
+            &[format!("token={}", query_value(token))],
+        )
+    }
+
     /// A feed of the whole wiki's changes, or of one page's.
     pub fn feed(&self, format: FeedFormat, page: Option<&PageName>) -> String {
         self.to(&Route::Feed(format, page.cloned()))
