@@ -378,6 +378,24 @@ pub enum UserCommand {
         #[arg(long, value_name = "N", default_value_t = 7)]
         days: u32,
     },
+    /// Make an API token for an account, for scripts and CI (the JSON API under /+api/v1/).
+    ///
+    /// Prints the token once: only its digest is kept, so store it now. Send it as
+    /// `Authorization: Bearer <token>`; revoke it on the account's preferences page (/+prefs).
+    /// Example: quire user token alice --read-only --expires 90 --label nightly-export
+    Token {
+        /// The account's name (any case): the token acts as it, with its rights.
+        name: String,
+        /// The token may only read (a PUT through it is refused).
+        #[arg(long)]
+        read_only: bool,
+        /// The token stops working after this many days [default: never].
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires: Option<u32>,
+        /// What the token is for, as its list on /+prefs shows it.
+        #[arg(long, value_name = "TEXT", default_value = "quire user token")]
+        label: String,
+    },
 }
 
 /// `quire import …`.

@@ -236,6 +236,12 @@ settings_table! {
         /// names the same group, `[groups]` wins. Changing such a page's members needs the
         /// admin right on it when an ACL names the group. Empty: no group pages.
         pub page_group_regex: String,
+        /// Pages whose whole name matches this pattern are templates, offered when a page is
+        /// created (MoinMoin's convention: names ending in "Template"); `/+edit/Page?template=Name`
+        /// starts from any page the editor may read. A glob, matched case-sensitively by the
+        /// database: `*` any characters, `?` one, `[abc]` one of a set. A pattern starting with
+        /// a literal part ("Templates/*") is the cheaper to list on a large wiki. Empty: none offered.
+        pub template_pages: String,
         /// Defences against spam robots on a wiki anyone may edit or join (see `crate::spam`).
         pub spam: SpamSettings,
         /// Mail to the accounts watching a page when it changes, sent through an SMTP server
@@ -297,6 +303,7 @@ impl Default for Settings {
             acl: AclSettings::default(),
             groups: BTreeMap::new(),
             page_group_regex: DEFAULT_PAGE_GROUP_REGEX.to_owned(),
+            template_pages: "*Template".to_owned(),
             spam: SpamSettings::default(),
             mail: MailSettings::default(),
         }
@@ -347,6 +354,13 @@ settings_table! {
         pub anonymous_saves_per_hour: u64,
         /// Registrations on /+register per hour from one address; 0 for no limit.
         pub registrations_per_hour: u64,
+        /// Requests one API token may make per minute (`/+api/`); the next gets 429 with
+        /// `Retry-After`. 0 for no limit. A long-running server counts in its memory (so each of
+        /// several server processes allows this many); CGI counts in the database.
+        pub api_requests_per_minute: u64,
+        /// Requests with a bad API token (unknown, revoked or expired) one address may send per
+        /// hour; past it, each further bad token gets 429. 0 for no limit. Counted in the database.
+        pub api_token_failures_per_hour: u64,
     }
 }
 
@@ -357,6 +371,8 @@ impl Default for SpamSettings {
             anonymous_max_links: 5,
             anonymous_saves_per_hour: 120,
             registrations_per_hour: 30,
+            api_requests_per_minute: 600,
+            api_token_failures_per_hour: 60,
         }
     }
 }
@@ -1001,6 +1017,11 @@ mod tests {
         assert_eq!(keys[..3], ["site_name", "front_page", "help_page"]);
         assert!(keys.contains(&"mount") && keys.contains(&"acl.default"));
         assert!(keys.contains(&"interwiki.WikiPedia") && keys.contains(&"groups"));
+        let templates = entries.iter().find(|(key, _)| key == "template_pages");
+        assert_eq!(
+            templates.and_then(|(_, value)| value.as_ref()?.as_str()),
+            Some("*Template")
+        );
         let mount = entries.iter().find(|(key, _)| key == "mount").unwrap();
         assert_eq!(mount.1, None);
     }

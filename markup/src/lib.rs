@@ -73,6 +73,7 @@ mod pragma;
 mod relink;
 mod render;
 mod sanitize;
+mod sections;
 mod text;
 mod wikilink;
 
@@ -86,6 +87,7 @@ pub use options::{MarkupError, RenderOptions};
 pub use pragma::{page_body, pragmas, Pragmas, KEYWORDS as PRAGMA_KEYWORDS};
 pub use relink::{rewrite_links, LinkTarget};
 pub use sanitize::{EXTERNAL_REL, MISSING_REL};
+pub use sections::{replace_section, section_count, section_range, section_text};
 
 /// What markup needs from its caller to write wiki links and attachments; the app implements it, as it knows
 /// the mount prefix and the storage.
@@ -108,6 +110,14 @@ pub trait LinkResolver {
     /// missing. Called at most once per [`render`], with every distinct file target, and not at all for a
     /// page without any.
     fn existing_files(&self, files: &[FileRef]) -> HashMap<FileRef, FileFacts>;
+    /// URL of the form that edits section `section` of page `page` (numbered as [`section_range`]
+    /// numbers them), written as a link of class `section-edit` at the end of the section's heading;
+    /// `None`, the default, writes none. A caller that draws a page for readers who may not edit it
+    /// leaves it `None`, and keeps the two renders apart in any cache.
+    fn section_edit_url(&self, page: &str, section: usize) -> Option<String> {
+        let _ = (page, section);
+        None
+    }
 }
 
 /// A rendered page.

@@ -32,6 +32,7 @@ use crate::camelcase::{camel_words, may_contain_camel};
 use crate::highlight::{highlight, MAX_PAGE_BYTES};
 use crate::limits::{marks_exceed, BoundedHtml};
 use crate::nesting::{html_depth_exceeds, MAX_HTML_DEPTH, MAX_MARKDOWN_NESTING};
+use crate::sections::section_level;
 use crate::wikilink::{collapse_whitespace, parse_target_with, Target};
 use crate::{sanitize, FileFacts, FileRef, LinkResolver, MarkupError, RenderOptions, Rendered};
 
@@ -177,6 +178,9 @@ struct Scan {
     camel: HashSet<String>,
     /// Headings that get an id, in event order.
     headings: Vec<Heading>,
+    /// The start events of the headings that open sections (`sections.rs`), in event order: section 1
+    /// first.
+    sections: Vec<usize>,
     /// Whether the page has raw HTML.
     raw_html: bool,
 }
@@ -200,6 +204,7 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
         transclusions: 0,
         camel: HashSet::new(),
         headings: Vec::new(),
+        sections: Vec::new(),
         raw_html: false,
     };
     let mut seen = HashSet::new();
@@ -227,6 +232,9 @@ fn scan(events: &Events<'_>, current_page: &str, options: &RenderOptions) -> Sca
         }
         match event {
             Event::Start(tag) => {
+                if section_level(depth, tag).is_some() {
+                    found.sections.push(ix);
+                }
                 if let Tag::Heading { level, .. } = tag {
                     if options.heading_ids && depth < MAX_MARKDOWN_NESTING {
                         found.headings.push(heading(events, ix, *level, &mut ids));
@@ -510,6 +518,7 @@ impl<'a> Context<'a, '_> {
             highlighted: 0,
             toc: None,
             toc_bytes: 0,
+            open_section: None,
         };
         rewrite.run()?;
         let capacity = self.source.len() * 3 / 2;
@@ -577,6 +586,8 @@ struct Rewrite<'a, 'c, 'r> {
     /// many headings and many `[[_TOC_]]` lines grows quadratically, and is stopped at the output bound
     /// before the copies pile up.
     toc_bytes: usize,
+    /// The section whose heading is open, for its edit link before the heading ends.
+    open_section: Option<usize>,
 }
 
 impl<'a> Rewrite<'a, '_, '_> {
@@ -654,6 +665,10 @@ impl<'a> Rewrite<'a, '_, '_> {
         if !emitted {
             return ix + 1;
         }
+        if matches!(tag, Tag::Heading { .. }) {
+            let sections = &self.context.scan.sections;
+            self.open_section = sections.binary_search(&ix).ok().map(|found| found + 1);
+        }
         let tag = match (tag, self.context.heading_id(ix)) {
             (Tag::Heading { level, .. }, Some(id)) => Tag::Heading {
                 level,
@@ -704,6 +719,9 @@ impl<'a> Rewrite<'a, '_, '_> {
             }) => {
                 self.no_autolink -= usize::from(no_autolink);
                 self.in_image -= usize::from(image);
+                if matches!(end, TagEnd::Heading(_)) {
+                    self.section_edit_link();
+                }
                 if emitted {
                     self.out.push(Event::End(end));
                 }
@@ -715,6 +733,29 @@ impl<'a> Rewrite<'a, '_, '_> {
             // pulldown-cmark balances its tags; an unmatched end has nothing to close.
             None => {}
         }
+    }
+
+    /// The link that edits the section whose heading ends here, if it opened one and the resolver
+    /// gives one (`LinkResolver::section_edit_url`). Headings never nest, so the first heading end after
+    /// a section's heading start is its own.
+    fn section_edit_link(&mut self) {
+        let Some(section) = self.open_section.take() else {
+            return;
+        };
+        let context = self.context;
+        let Some(url) = context
+            .resolver
+            .section_edit_url(context.current_page, section)
+        else {
+            return;
+        };
+        self.out.push(Event::InlineHtml(
+            format!(
+                r#" <a class="section-edit" href="{}">edit</a>"#,
+                escape_attribute(&url)
+            )
+            .into(),
+        ));
     }
 
     fn text(&mut self, text: CowStr<'a>) {

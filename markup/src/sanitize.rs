@@ -8,7 +8,7 @@
 //! - `<img>` always gets `loading="lazy"` (forced, as `<input>`'s type is), so a page of many images loads
 //!   only what is on screen; its `width` and `height` are kept only as plain numbers of pixels (the
 //!   dimensions the renderer writes for attachments), nothing a style could hide in.
-//! - classes only from a fixed list (`wikilink`, `missing`, `interwiki`, `attachment`, `toc`, footnote and alert classes), plus `language-*` on
+//! - classes only from a fixed list (`wikilink`, `missing`, `interwiki`, `attachment`, `section-edit`, `toc`, footnote and alert classes), plus `language-*` on
 //!   `<code>` and `hl-*` (code highlighting) on `<span>`; `style` only as the exact `text-align` our table cells use; `id` on headings and footnotes.
 //! - URLs only `http`, `https`, `mailto`, `ftp`, `tel` or relative; no `rel` or `target` from authors.
 //! - `<area>`/`<map>` are dropped, so `<a>` is the only element that links.
@@ -68,7 +68,13 @@ fn policy() -> ammonia::Builder<'static> {
         .allowed_classes(HashMap::from([
             (
                 "a",
-                HashSet::from(["wikilink", "missing", "interwiki", "attachment"]),
+                HashSet::from([
+                    "wikilink",
+                    "missing",
+                    "interwiki",
+                    "attachment",
+                    "section-edit",
+                ]),
             ),
             ("nav", HashSet::from(["toc"])),
             ("div", HashSet::from(["footnote-definition"])),
@@ -131,7 +137,8 @@ fn mark_links(html: &str) -> String {
     let mut rest = html;
     while let Some((end, attributes)) = next_anchor(rest) {
         out.push_str(&rest[..end]);
-        let missing = has_class(&attributes, "missing");
+        // A section's edit link leads to a form, as a missing page's link does.
+        let missing = has_class(&attributes, "missing") || has_class(&attributes, "section-edit");
         if attribute(&attributes, "href").is_some_and(is_absolute_url) {
             out.push_str(" rel=\"");
             out.push_str(EXTERNAL_REL);

@@ -35,6 +35,7 @@
 //! # Ok::<(), storage::StorageError>(())
 //! ```
 
+pub mod api_tokens;
 mod audit;
 mod backlinks;
 mod backup;
@@ -56,6 +57,7 @@ mod lifecycle;
 mod line_diff;
 mod link_names;
 mod links;
+mod name_globs;
 mod outbox;
 mod page_acls;
 mod page_groups;
@@ -80,6 +82,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub use crate::api_tokens::{ApiToken, ApiTokenError, CreatedApiToken, NewApiToken, TokenScope};
 pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAuditEntry};
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;

@@ -518,6 +518,26 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: crate::watches::SCHEMA,
         fill: None,
     },
+    Migration {
+        version: 25,
+        description: "personal API tokens, kept as SHA-256 digests",
+        // `crate::api_tokens`: a token is found by its digest (the unique index), listed by its
+        // account. Nothing derived: revoking deletes the row.
+        sql: "
+        CREATE TABLE api_tokens (
+            id        INTEGER PRIMARY KEY,
+            user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            label     TEXT NOT NULL,
+            hash      BLOB NOT NULL UNIQUE,
+            scope     TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+            created   INTEGER NOT NULL,
+            expires   INTEGER,
+            last_used INTEGER
+        );
+        CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
+    ",
+        fill: None,
+    },
 ];
 
 /// The schema version this build creates and understands.

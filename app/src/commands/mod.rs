@@ -149,6 +149,8 @@ impl Setup {
         let stack = StackConfig {
             debug: self.settings.debug,
             trusted_proxies: self.settings.trusted_proxies(),
+            // The API's writes pass CSRF with a bearer token, and only there (`wiki::api`).
+            bearer_paths: Some(crate::wiki::api::bearer_paths()),
             ..StackConfig::new(Arc::clone(&self.session_keys))
         };
         Ok(Arc::new(

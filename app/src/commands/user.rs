@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::{bail, Context};
-use storage::{NewUser, PasswordState, Role, Storage, UserError};
+use storage::{NewApiToken, NewUser, PasswordState, Role, Storage, TokenScope, UserError};
 
 use super::Setup;
 use crate::cli::{KeysCommand, UserCommand};
@@ -66,6 +66,45 @@ pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
             let user = existing(&storage, name)?;
             storage.set_disabled(&user.name, false).map_err(explain)?;
             println!("Enabled {}.", user.name);
+        }
+        UserCommand::Token {
+            name,
+            read_only,
+            expires,
+            label,
+        } => {
+            let user = existing(&storage, name)?;
+            let scope = if *read_only {
+                TokenScope::Read
+            } else {
+                TokenScope::Write
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| {
+                    i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+                });
+            let made = storage
+                .create_api_token(&NewApiToken {
+                    user: &user.name,
+                    label,
+                    scope,
+                    expires: expires.map(|days| now + i64::from(days) * 24 * 3600),
+                })
+                .context("could not make the token")?;
+            println!("{}", made.secret);
+            let lasts = match expires {
+                Some(days) => format!("for {days} day(s)"),
+                None => "until it is revoked".to_owned(),
+            };
+            eprintln!(
+                "A token that may {} as {}, {lasts}. It is shown only now; revoke it on /+prefs.",
+                match scope {
+                    TokenScope::Read => "read",
+                    TokenScope::Write => "read and write",
+                },
+                user.name
+            );
         }
         UserCommand::Invite { days } => {
             let invite = storage

@@ -6,17 +6,18 @@
 //! in `crate::commands` decide how requests reach it.
 
 mod accounts;
+pub mod api;
 mod assets;
 mod audit;
-mod files;
+pub(crate) mod files;
 pub mod history;
 mod link_lists;
 mod metrics;
 mod operator;
-mod page_index;
+pub(crate) mod page_index;
 mod pages;
 pub mod plumbing;
-mod search;
+pub(crate) mod search;
 pub mod watching;
 
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub struct Wiki {
     notifier: crate::notifier::Wake,
     /// Where links in mail start, as the last save in this process saw it.
     seen_origin: watching::letters::SeenOrigin,
+    /// Each API token's requests this minute, counted in a long-running process (`api`).
+    api_limits: api::RequestLimits,
 }
 
 /// How many requests a process answers: what is worth keeping between them.
@@ -119,6 +122,7 @@ impl Wiki {
             thumbnail_permit: std::sync::Mutex::new(()),
             notifier,
             seen_origin: watching::letters::SeenOrigin::default(),
+            api_limits: api::RequestLimits::new(lifetime),
         }
     }
 
@@ -201,6 +205,11 @@ impl Wiki {
             Route::Watching => self.watching(exchange),
             Route::WatchFeed => self.watched_feed(exchange),
             Route::Bookmark => self.set_bookmark(exchange),
+            // `Wiki::answer` hands every path under `/+api/` to `api_answer` before dispatch.
+            Route::Api(_) => Err(gateway::HttpError::not_found(
+                "The API's addresses are under /+api/v1/ (see /+api/v1/openapi.json).",
+            )
+            .into()),
         }
     }
 }
@@ -248,6 +257,13 @@ impl App for Wiki {
 impl Wiki {
     /// The response to `request`, marked personal.
     fn answer(&self, request: Request) -> Response {
+        // The API finds its viewer its own way (a bearer token first) and answers in JSON.
+        if request
+            .path_info()
+            .starts_with(api::bearer_paths().as_bytes())
+        {
+            return mark_personal(self.api_answer(request));
+        }
         let urls = Urls::new(request.mount());
         let viewer = Viewer::of(&request, &self.storage);
         let (viewer, failed) = match viewer {

@@ -113,18 +113,7 @@ impl Wiki {
                 .into())
             }
         };
-        let count = match params.get("count") {
-            None | Some("") => None,
-            Some(count) => match count.parse::<usize>() {
-                Ok(count @ 1..=MAX_PER_PAGE) => Some(count),
-                _ => {
-                    return Err(HttpError::bad_request(format!(
-                        "\u{201c}count\u{201d} is a number of pages from 1 to {MAX_PER_PAGE}."
-                    ))
-                    .into())
-                }
-            },
-        };
+        let count = count_param(&params)?;
         let query = IndexQuery {
             prefix: filter_param(params.get("prefix"), "prefix")?.unwrap_or_default(),
             after: filter_param(params.get("after"), "after")?,
@@ -178,7 +167,7 @@ impl Wiki {
 
     /// Up to a page of names under `query` that the viewer may read, and the cursor of the page
     /// after (`None`: this is the last), reading a bounded number of names (`name_pages`).
-    fn readable_names(
+    pub(crate) fn readable_names(
         &self,
         exchange: &Exchange,
         query: &IndexQuery,
@@ -197,6 +186,21 @@ impl Wiki {
             },
             |name| access.can_read(name),
         )
+    }
+}
+
+/// `?count=`: how many names a page of the index shows, when not the default (1 to
+/// [`MAX_PER_PAGE`]).
+pub(crate) fn count_param(params: &gateway::form::Form) -> Result<Option<usize>, WikiError> {
+    match params.get("count") {
+        None | Some("") => Ok(None),
+        Some(count) => match count.parse::<usize>() {
+            Ok(count @ 1..=MAX_PER_PAGE) => Ok(Some(count)),
+            _ => Err(HttpError::bad_request(format!(
+                "\u{201c}count\u{201d} is a number of pages from 1 to {MAX_PER_PAGE}."
+            ))
+            .into()),
+        },
     }
 }
 

@@ -22,9 +22,9 @@ use crate::wiki::plumbing::respond::typed_response;
 use crate::wiki::{Exchange, Wiki, WikiError};
 
 /// Results per page.
-const PER_PAGE: usize = 20;
+pub(crate) const PER_PAGE: usize = 20;
 /// Result pages reachable; deeper paging is never useful and costs a sort of everything.
-const MAX_PAGES: usize = 50;
+pub(crate) const MAX_PAGES: usize = 50;
 /// Longest query taken.
 const MAX_QUERY_CHARS: usize = 500;
 /// Suggestions answered.
@@ -72,14 +72,14 @@ struct Suggestions {
 }
 
 /// What `/+search` asks for: `q` and `page`, checked before the index is opened.
-struct SearchRequest {
-    query: String,
+pub(crate) struct SearchRequest {
+    pub(crate) query: String,
     /// Counts from 1, at most [`MAX_PAGES`].
-    page_number: usize,
+    pub(crate) page_number: usize,
 }
 
 impl SearchRequest {
-    fn parse(form: &Form) -> Result<SearchRequest, WikiError> {
+    pub(crate) fn parse(form: &Form) -> Result<SearchRequest, WikiError> {
         let query = search_text(form.get("q"))?;
         let page_number = match form.get("page").filter(|v| !v.is_empty()) {
             None => 1,
@@ -96,7 +96,7 @@ impl SearchRequest {
         Ok(SearchRequest { query, page_number })
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.query.trim().is_empty()
     }
 }
@@ -115,7 +115,7 @@ impl Wiki {
     }
 
     /// The page of results `request` asks for, among the pages the viewer may read.
-    fn readable_results(
+    pub(crate) fn readable_results(
         &self,
         access: &Access<'_>,
         request: &SearchRequest,

@@ -7,12 +7,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gateway::testing::TestResponse;
+use gateway::testing::{TestRequest, TestResponse};
 use http::StatusCode;
 use quire::cli::{GlobalOptions, ServerFlags};
 use quire::commands::Setup;
 use quire::config::ListenFlags;
 use quire::datadir::DataDir;
+use quire::wiki::plumbing::api_routes::TEMPLATES;
 use quire::wiki::plumbing::routes::{Route, Verb};
 use storage::Role;
 use strum::IntoEnumIterator;
@@ -221,6 +222,49 @@ fn write_past_pages(root: &Browser<'_>) {
     assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text());
 }
 
+/// The matrix's row for saving through the API: with the role's token (none for anonymous
+/// readers), the page's own text on its current revision, which changes nothing where the ACL
+/// lets the role write, and is refused everywhere else.
+fn check_api_write(gw: &dyn Gateway, role: Who, page: &Page, token: Option<&str>, may_write: bool) {
+    let target = format!("/+api/v1/pages/{}", page.name);
+    let bearer = |request: TestRequest| match token {
+        Some(token) => request.with_header("authorization", &format!("Bearer {token}")),
+        None => request,
+    };
+    let read = gw.send(bearer(TestRequest::get(&target)));
+    let (text, rev) = if read.status == StatusCode::OK {
+        let page: serde_json::Value = serde_json::from_slice(&read.body).unwrap();
+        (
+            page["text"].as_str().unwrap().to_owned(),
+            page["revision"].as_u64().unwrap(),
+        )
+    } else {
+        ("overwritten".to_owned(), 2)
+    };
+    let mut request = TestRequest::get(&target)
+        .with_header("content-type", "application/json")
+        .with_header("if-match", &format!("\"{rev}\""));
+    request.method = http::Method::PUT;
+    request.body = serde_json::json!({ "text": text }).to_string().into_bytes();
+    let saved = gw.send(bearer(request));
+    let expected = match (token, may_write) {
+        (None, _) => StatusCode::UNAUTHORIZED,
+        (Some(_), true) => StatusCode::OK,
+        (Some(_), false) => StatusCode::FORBIDDEN,
+    };
+    assert_eq!(
+        saved.status,
+        expected,
+        "{role:?} saves {} through the API: {}",
+        page.name,
+        saved.text()
+    );
+    if expected == StatusCode::OK {
+        let saved: serde_json::Value = serde_json::from_slice(&saved.body).unwrap();
+        assert_eq!(saved["changed"], false, "{role:?} {}", page.name);
+    }
+}
+
 /// The matrix's rows for files: listing and downloading need reading the page, uploading needs
 /// writing it, deleting needs what deleting the page needs.
 fn check_files(browser: &Browser<'_>, role: Who, page: &Page, readable: bool, may_write: bool) {
@@ -366,6 +410,10 @@ fn page_targets(page: &str) -> Vec<String> {
         format!("/+deletefile/{page}/notes.txt"),
         format!("/+restorefile/{page}/notes.txt?v=1"),
         format!("/+watch/{page}"),
+        format!("/+api/v1/pages/{page}"),
+        format!("/+api/v1/pages/{page}/history"),
+        format!("/+api/v1/pages/{page}/revisions/1"),
+        format!("/+api/v1/pages/{page}/files/notes.txt"),
     ]
     .into()
 }
@@ -403,12 +451,20 @@ fn listing_targets() -> Vec<String> {
         "/+watching",
         "/+watchfeed?token=0123456789abcdef0123456789abcdef",
         "/+bookmark",
+        "/+api/v1/recent",
+        "/+api/v1/recent?since=0&prefix=K",
+        "/+api/v1/index",
+        "/+api/v1/index?prefix=K",
+        "/+api/v1/search?q=page",
+        "/+api/v1/search?q=word",
+        "/+api/v1/openapi.json",
     ]
     .map(str::to_owned)
     .into();
     for page in PAGES {
         for secret in page.secrets {
             targets.push(format!("/+search?q={secret}"));
+            targets.push(format!("/+api/v1/search?q={secret}"));
             targets.push(format!("/+suggest?q={}", &secret[..3]));
         }
         targets.push(format!("/+search?q={}", page.name));
@@ -439,6 +495,15 @@ fn every_route_has_a_row_in_the_matrix() {
             "no target of the ACL matrix reaches /+{verb}"
         );
     }
+    // The API's own URL space: every kind of address.
+    for template in TEMPLATES {
+        assert!(
+            routes
+                .iter()
+                .any(|route| matches!(route, Route::Api(api) if api.template() == *template)),
+            "no target of the ACL matrix reaches /+api/v1{template}"
+        );
+    }
     assert!(routes.iter().any(|route| matches!(route, Route::View(_))));
     assert!(routes.iter().any(|route| matches!(route, Route::Robots)));
     assert!(routes.iter().any(|route| matches!(route, Route::Sitemap)));
@@ -451,6 +516,7 @@ fn run_matrix(gw: &dyn Gateway) {
         if let Some(name) = account(role) {
             log_in(&browser, name);
         }
+        let token = account(role).map(|_| browser.make_api_token("matrix", "write"));
         let mut bodies = Vec::new();
         for page in PAGES {
             let readable = page.readers.contains(&role);
@@ -518,6 +584,7 @@ fn run_matrix(gw: &dyn Gateway) {
                 form.status
             );
             check_files(&browser, role, page, readable, may_write);
+            check_api_write(gw, role, page, token.as_deref(), may_write);
         }
         for target in page_targets(RECREATED)
             .into_iter()
@@ -1124,4 +1191,79 @@ fn a_search_index_behind_the_log_shows_no_past_a_reader_may_not_read() {
         html.contains("plainmarrow")
     });
     assert!(html.contains("Resurrected"), "{html}");
+}
+
+/// A template in a page the viewer may not read is neither offered nor usable: `?template=` answers
+/// it as a page that does not exist, and its text appears nowhere.
+#[test]
+fn a_template_a_reader_may_not_read_is_neither_offered_nor_used() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        saves(&root, "OpenTemplate", "Open notes for @PAGE@.\n");
+        saves(
+            &root,
+            "SecretTemplate",
+            "#acl Editors:read All:\nThe plan is saffronlynx.\n",
+        );
+        let open = "?template=OpenTemplate";
+        let secret = "?template=SecretTemplate";
+        let kim = as_user(gw, "kim");
+        for reader in [&kim, &Browser::new(gw)] {
+            for target in ["/NewNotes", "/+edit/NewNotes"] {
+                let html = reader.get(target).text();
+                assert!(html.contains(open), "{target}: {html}");
+                assert!(!html.contains("SecretTemplate"), "{target}: {html}");
+            }
+            let refused = reader.get(&format!("/+edit/NewNotes{secret}"));
+            assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text());
+            assert!(
+                !refused.text().contains("saffronlynx"),
+                "{}",
+                refused.text()
+            );
+            let missing = reader.get("/+edit/NewNotes?template=NoSuchTemplate");
+            assert_eq!(missing.status, StatusCode::NOT_FOUND);
+            // The same answer as for a page that does not exist, but for the name asked for.
+            assert_eq!(
+                refused.text().replace("SecretTemplate", "NoSuchTemplate"),
+                missing.text().replace(
+                    &hidden_value(&missing.text(), "csrf_token").unwrap_or_default(),
+                    &hidden_value(&refused.text(), "csrf_token").unwrap_or_default()
+                ),
+            );
+        }
+        let ed = as_user(gw, "ed");
+        assert!(ed.get("/NewNotes").text().contains(secret));
+        let used = ed.get(&format!("/+edit/NewNotes{secret}"));
+        assert_eq!(used.status, StatusCode::OK);
+        assert!(used.text().contains("saffronlynx"), "{}", used.text());
+    });
+}
+
+/// Section edit links are offered only to viewers who may edit the page, and a render cached for
+/// one kind of viewer is never served to the other.
+#[test]
+fn section_edit_links_are_offered_only_to_writers_whoever_views_first() {
+    on_every_server(|gw| {
+        let root = as_user(gw, "root");
+        let text = "#acl Editors:read,write Known:read\n# One\n\ntext\n\n# Two\n\nmore\n";
+        saves(&root, "ReadMostly", text);
+        saves(&root, "ReadMostlyToo", text);
+        let ed = as_user(gw, "ed");
+        let kim = as_user(gw, "kim");
+        let links = |browser: &Browser<'_>, page: &str| {
+            let html = browser.get(&format!("/{page}")).text();
+            assert!(html.contains("text"), "{html}");
+            html.matches("class=\"section-edit\"").count()
+        };
+        // A writer first, then a reader; and the other way round.
+        assert_eq!(links(&ed, "ReadMostly"), 2);
+        assert_eq!(links(&kim, "ReadMostly"), 0);
+        assert_eq!(links(&kim, "ReadMostlyToo"), 0);
+        assert_eq!(links(&ed, "ReadMostlyToo"), 2);
+        assert_eq!(links(&kim, "ReadMostly"), 0);
+        // A reader's section editor is refused as the page's is.
+        let refused = kim.get("/+edit/ReadMostly?section=1");
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    });
 }

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod acl;
+mod api;
 mod architecture;
 mod backup;
 mod cached_views;

@@ -76,6 +76,10 @@ macro_rules! for_each_scenario {
             a_kept_view_shows_every_change_at_once,
             drafts_are_offered_back_and_go_with_the_save,
             a_watcher_is_mailed_once_with_the_diff,
+            one_section_is_edited_alone_and_the_others_stay_as_they_were,
+            section_edits_from_one_base_merge_or_conflict_on_the_whole_text,
+            a_new_page_starts_from_a_template_with_its_placeholders_filled_in,
+            an_api_token_from_the_preferences_reads_and_writes_pages,
             // Last: its failed logins from one address would throttle the logins of scenarios
             // after it where the suite shares one wiki (e2e).
             eleventh_wrong_password_is_throttled,
@@ -2690,4 +2694,322 @@ pub fn a_watcher_is_mailed_once_with_the_diff(gw: &dyn Gateway) {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(sink.mail_to("watcher@example.org").len(), 1);
     assert!(sink.mail_to("editor@example.org").is_empty());
+}
+
+/// A page of three sections, the last with a subsection: what the section scenarios edit.
+const SECTIONED: &str =
+    "Intro line.\n\n# Alpha\n\nalpha text\n\n# Beta\n\nbeta text\n\n## Beta detail\n\ndetail text\n";
+
+/// The text a section's editor holds, as it stands in its textarea.
+fn editor_text(html: &str) -> &str {
+    let start = html
+        .find("<textarea id=\"text\"")
+        .expect("the editor's textarea");
+    let from = &html[start..];
+    let open = from.find('>').expect("the textarea's tag ends") + 1;
+    let close = from.find("</textarea>").expect("the textarea ends");
+    // The newline right after the tag is the template's (see edit.html).
+    from[open..close]
+        .strip_prefix('\n')
+        .unwrap_or(&from[open..close])
+}
+
+/// Sends a section editor's form from `browser`: `text` as section `section` of `page`, based on
+/// revision `base`, for `action` ("save" or "preview").
+fn send_section(
+    browser: &Browser<'_>,
+    page: &str,
+    (section, base): (&str, &str),
+    text: &str,
+    action: &str,
+) -> TestResponse {
+    browser.post_form(
+        &format!("/+edit/{page}"),
+        &[
+            ("text", text),
+            ("base_rev", base),
+            ("section", section),
+            ("action", action),
+        ],
+    )
+}
+
+/// Opens section `section` of `page` in `browser`'s editor, then saves `text` as that section from
+/// the base revision and section number the editor wrote.
+fn save_section(browser: &Browser<'_>, page: &str, section: usize, text: &str) -> TestResponse {
+    let editor = browser.get(&format!("/+edit/{page}?section={section}"));
+    assert_status(&editor, StatusCode::OK);
+    let html = editor.text();
+    let base = crate::suite::hidden_value(&html, "base_rev").expect("a base revision");
+    let number = crate::suite::hidden_value(&html, "section").expect("a section field");
+    assert_eq!(number, section.to_string(), "{html}");
+    send_section(browser, page, (&number, &base), text, "save")
+}
+
+pub fn one_section_is_edited_alone_and_the_others_stay_as_they_were(gw: &dyn Gateway) {
+    assert_status(
+        &save(gw, "SectionedPage", SECTIONED, None),
+        StatusCode::SEE_OTHER,
+    );
+    // Each heading links to its section's editor; a reader of the page who may edit it sees them.
+    let view = gw.get("/SectionedPage").text();
+    for number in 1..=3 {
+        let link = format!(
+            "<a class=\"section-edit\" href=\"{}/+edit/SectionedPage?section={number}\" rel=\"nofollow\">edit</a>",
+            gw.mount()
+        );
+        assert!(view.contains(&link), "{link} in {view}");
+    }
+    assert!(!view.contains("section=4"), "{view}");
+
+    // The editor holds the section alone, its subsections with it.
+    let browser = Browser::new(gw);
+    let editor = browser.get("/+edit/SectionedPage?section=2");
+    assert_status(&editor, StatusCode::OK);
+    let html = editor.text();
+    assert_eq!(
+        editor_text(&html),
+        "# Beta\n\nbeta text\n\n## Beta detail\n\ndetail text\n"
+    );
+    assert!(!html.contains("alpha text"), "{html}");
+
+    // A preview shows the section and saves nothing.
+    let text = "# Beta\n\npreviewed beta\n";
+    let preview = send_section(&browser, "SectionedPage", ("2", "1"), text, "preview");
+    assert_status(&preview, StatusCode::OK);
+    let html = preview.text();
+    assert!(html.contains("<p>previewed beta</p>"), "{html}");
+    assert_eq!(
+        crate::suite::hidden_value(&html, "section").as_deref(),
+        Some("2")
+    );
+    assert_eq!(gw.get("/+raw/SectionedPage").text(), SECTIONED);
+
+    // The save replaces that section and nothing else.
+    let saved = save_section(&browser, "SectionedPage", 2, "# Beta\n\nnew beta text\n");
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    assert_eq!(
+        gw.get("/+raw/SectionedPage").text(),
+        "Intro line.\n\n# Alpha\n\nalpha text\n\n# Beta\n\nnew beta text\n"
+    );
+
+    // A section that is no longer there opens the whole page, saying so.
+    let gone = browser.get("/+edit/SectionedPage?section=3");
+    assert_status(&gone, StatusCode::OK);
+    let html = gone.text();
+    assert!(html.contains("no section 3"), "{html}");
+    assert!(editor_text(&html).starts_with("Intro line."), "{html}");
+    assert!(
+        crate::suite::hidden_value(&html, "section").is_none(),
+        "{html}"
+    );
+    assert_status(
+        &browser.get("/+edit/SectionedPage?section=x"),
+        StatusCode::BAD_REQUEST,
+    );
+    // Saving a section that is not there saves nothing and keeps the text beside the whole page.
+    let text = "# Gamma\n\nkept gamma text\n";
+    let lost = send_section(&browser, "SectionedPage", ("7", "2"), text, "save");
+    assert_status(&lost, StatusCode::CONFLICT);
+    let html = lost.text();
+    assert!(html.contains("kept gamma text"), "{html}");
+    assert!(editor_text(&html).contains("new beta text"), "{html}");
+    assert!(
+        crate::suite::hidden_value(&html, "section").is_none(),
+        "{html}"
+    );
+    assert!(gw
+        .get("/+raw/SectionedPage")
+        .text()
+        .ends_with("new beta text\n"));
+}
+
+pub fn section_edits_from_one_base_merge_or_conflict_on_the_whole_text(gw: &dyn Gateway) {
+    assert_status(
+        &save(gw, "SectionedClash", SECTIONED, None),
+        StatusCode::SEE_OTHER,
+    );
+    // Three browsers open section editors at revision 1.
+    let bob = Browser::new(gw);
+    let alice = Browser::new(gw);
+    let carol = Browser::new(gw);
+    let bob_editor = bob.get("/+edit/SectionedClash?section=1");
+    let alice_editor = alice.get("/+edit/SectionedClash?section=3");
+    let carol_editor = carol.get("/+edit/SectionedClash?section=1");
+    for editor in [&bob_editor, &alice_editor, &carol_editor] {
+        assert_status(editor, StatusCode::OK);
+    }
+    let send = |browser: &Browser<'_>, section: &str, text: &str| {
+        send_section(browser, "SectionedClash", (section, "1"), text, "save")
+    };
+    assert_status(
+        &send(&bob, "1", "# Alpha\n\nalpha by bob\n\n"),
+        StatusCode::SEE_OTHER,
+    );
+    // Another section, from the same base: merged with bob's on the whole text.
+    let merged = send(&alice, "3", "## Beta detail\n\ndetail by alice\n");
+    assert_status(&merged, StatusCode::SEE_OTHER);
+    let location = merged.header("location").unwrap_or_default().to_owned();
+    assert_eq!(location, format!("{}/SectionedClash?merged=3", gw.mount()));
+    let both = "Intro line.\n\n# Alpha\n\nalpha by bob\n\n# Beta\n\nbeta text\n\n## Beta detail\n\ndetail by alice\n";
+    assert_eq!(gw.get("/+raw/SectionedClash").text(), both);
+
+    // The same section, from the same base: the whole page's conflict editor, both texts kept.
+    let clash = send(&carol, "1", "# Alpha\n\nalpha by carol\n\n");
+    assert_status(&clash, StatusCode::CONFLICT);
+    let html = clash.text();
+    assert!(
+        html.contains("&lt;&lt;&lt;&lt;&lt;&lt;&lt; your text"),
+        "markers: {html}"
+    );
+    assert!(html.contains("alpha by carol"), "{html}");
+    assert!(html.contains("alpha by bob"), "{html}");
+    assert!(html.contains("detail by alice"), "the whole text: {html}");
+    assert!(
+        crate::suite::hidden_value(&html, "section").is_none(),
+        "the conflict is resolved on the whole page: {html}"
+    );
+    assert_eq!(gw.get("/+raw/SectionedClash").text(), both);
+}
+
+pub fn a_new_page_starts_from_a_template_with_its_placeholders_filled_in(gw: &dyn Gateway) {
+    let template = "# Meeting on @DATE@\n\nNotes for @PAGE@, taken by @USER@.\n";
+    assert_status(
+        &save(gw, "MeetingTemplate", template, None),
+        StatusCode::SEE_OTHER,
+    );
+    let offered = format!(
+        "href=\"{}/+edit/Meetings/Monday?template=MeetingTemplate\"",
+        gw.mount()
+    );
+    // Offered where the page is created: its missing page and its empty editor.
+    let missing = gw.get("/Meetings/Monday");
+    assert_status(&missing, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains(&offered), "{}", missing.text());
+    let browser = Browser::new(gw);
+    let empty = browser.get("/+edit/Meetings/Monday");
+    assert_status(&empty, StatusCode::OK);
+    assert!(empty.text().contains(&offered), "{}", empty.text());
+
+    let started = browser.get("/+edit/Meetings/Monday?template=MeetingTemplate");
+    assert_status(&started, StatusCode::OK);
+    let html = started.text();
+    let text = editor_text(&html);
+    assert!(!text.contains('@'), "every placeholder replaced: {text}");
+    let date = text
+        .strip_prefix("# Meeting on ")
+        .and_then(|rest| rest.split('\n').next())
+        .unwrap_or_default();
+    let digits: Vec<usize> = date.split('-').map(str::len).collect();
+    assert_eq!(digits, [4, 2, 2], "an ISO date: {text}");
+    assert!(
+        text.contains("Notes for Meetings/Monday, taken by "),
+        "{text}"
+    );
+    // Saved as any new page.
+    let saved = browser.post_form(
+        "/+edit/Meetings/Monday",
+        &[("text", text), ("base_rev", ""), ("action", "save")],
+    );
+    assert_status(&saved, StatusCode::SEE_OTHER);
+    assert!(gw
+        .get("/+raw/Meetings/Monday")
+        .text()
+        .starts_with("# Meeting on "));
+
+    // A template that is not there: an empty editor that says so.
+    let none = browser.get("/+edit/Meetings/Tuesday?template=NoSuchTemplate");
+    assert_status(&none, StatusCode::NOT_FOUND);
+    let html = none.text();
+    assert!(html.contains("NoSuchTemplate"), "{html}");
+    assert_eq!(editor_text(&html), "");
+}
+
+/// A `PUT` of `text` (JSON-escaped by hand: quotes, backslashes and newlines) to an API address,
+/// with a bearer token and `If-Match: "rev"` when given.
+fn api_put(
+    gw: &dyn Gateway,
+    target: &str,
+    token: Option<&str>,
+    if_match: Option<u64>,
+    text: &str,
+) -> TestResponse {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    let mut request = TestRequest::get(target).with_header("content-type", "application/json");
+    request.method = Method::PUT;
+    request.body = format!("{{\"text\": \"{escaped}\", \"comment\": \"api\"}}").into_bytes();
+    if let Some(token) = token {
+        request = request.with_header("authorization", &format!("Bearer {token}"));
+    }
+    if let Some(rev) = if_match {
+        request = request.with_header("if-match", &format!("\"{rev}\""));
+    }
+    gw.send(request)
+}
+
+pub fn an_api_token_from_the_preferences_reads_and_writes_pages(gw: &dyn Gateway) {
+    let browser = Browser::new(gw);
+    register(&browser, "Tokenista", "tokenista's password");
+    let token = browser.make_api_token("scenario", "write");
+    assert!(
+        !browser.get("/+prefs").text().contains(&token),
+        "shown once"
+    );
+
+    let page = "/+api/v1/pages/ApiScenario/Notes";
+    let created = api_put(
+        gw,
+        page,
+        Some(&token),
+        None,
+        "# Notes\n\nFrom a \"script\".\n",
+    );
+    assert_status(&created, StatusCode::CREATED);
+    assert!(
+        created.text().contains("\"revision\":1"),
+        "{}",
+        created.text()
+    );
+    // Its addresses are under the mount, and it is the account's.
+    let read =
+        gw.send(TestRequest::get(page).with_header("authorization", &format!("Bearer {token}")));
+    assert_status(&read, StatusCode::OK);
+    let json = read.text();
+    assert!(json.contains("From a \\\"script\\\"."), "{json}");
+    assert!(json.contains("\"author\":\"Tokenista\""), "{json}");
+    assert!(
+        json.contains(&format!("\"url\":\"{}/ApiScenario/Notes\"", gw.mount())),
+        "{json}"
+    );
+    assert!(browser.get("/ApiScenario/Notes").text().contains("script"));
+    // On the revision read: saved. On it again: stale, 409, nothing lost.
+    let saved = api_put(gw, page, Some(&token), Some(1), "# Notes\n\nTwice.\n");
+    assert_status(&saved, StatusCode::OK);
+    let stale = api_put(gw, page, Some(&token), Some(1), "# Notes\n\nThrice.\n");
+    assert_status(&stale, StatusCode::CONFLICT);
+    assert_eq!(
+        stale.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        stale
+            .text()
+            .contains("\"your_text\":\"# Notes\\n\\nThrice.\\n\""),
+        "{}",
+        stale.text()
+    );
+    // Without the token, a write is a 401 asking for one, even from the logged-in browser.
+    let anonymous = api_put(gw, page, None, Some(2), "lost");
+    assert_status(&anonymous, StatusCode::UNAUTHORIZED);
+    assert!(anonymous
+        .header("www-authenticate")
+        .is_some_and(|value| value.starts_with("Bearer")));
+    let mut from_browser = TestRequest::get(page).with_header("content-type", "application/json");
+    from_browser.method = Method::PUT;
+    from_browser.body = b"{\"text\": \"lost\"}".to_vec();
+    assert_status(&browser.send(from_browser), StatusCode::UNAUTHORIZED);
+    assert!(browser.get("/ApiScenario/Notes").text().contains("Twice."));
 }

@@ -167,6 +167,27 @@ impl<'a> Browser<'a> {
         response
     }
 
+    /// Makes an API token that may `scope` (`read` or `write`) on `/+prefs`, as a logged-in person
+    /// does, and returns it from the page that shows it once.
+    pub fn make_api_token(&self, label: &str, scope: &str) -> String {
+        self.get("/+prefs");
+        let made = self.post_form(
+            "/+prefs",
+            &[
+                ("action", "token_create"),
+                ("label", label),
+                ("scope", scope),
+            ],
+        );
+        assert_eq!(made.status, StatusCode::OK, "{}", made.text());
+        let html = made.text();
+        let start = html.find("quire_").expect("the new token is shown once");
+        html[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    }
+
     /// Logs in through the form, as a person would: the login page first, then the form.
     pub fn log_in(&self, name: &str, password: &str) -> TestResponse {
         self.login_form();

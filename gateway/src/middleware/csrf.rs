@@ -95,19 +95,71 @@ pub struct RefusalDrawn;
 /// - a body of another type is not read at all: it cannot carry the field;
 /// - a token sent as `X-CSRF-Token` needs no body read at all.
 ///
+/// # Bearer credentials
+///
+/// With [`Csrf::bearer_paths`], a request under that path prefix that carries
+/// an `Authorization: Bearer …` header passes without a token, and gets
+/// [`BearerPassed`] in its extensions. That is safe because a forged request
+/// is one a browser sends with its ambient credentials (the session cookie),
+/// and no other site can make a browser add an `Authorization` header (only a
+/// script could, and the browser asks this server first through CORS, which
+/// it never allows). The price is on the app: a request marked
+/// [`BearerPassed`] must be authenticated by that header alone, never by its
+/// session, and must be refused when the header's credential is no good.
+/// Outside the prefix, or without the header, nothing changes.
+///
+/// A refusal the app draws is a 403, or a 401 when the app answers that (an
+/// API asking for credentials: nothing was done either way).
+///
 /// It needs a [`Session`] in the request's extensions, so it sits inside
 /// [`crate::middleware::Sessions`]; without one, a request is a 500 (a
 /// stacking bug, logged).
 #[derive(Debug, Clone)]
 pub struct Csrf<A> {
     inner: A,
+    /// Where a bearer credential stands in for the token; `None`: nowhere.
+    bearer_paths: Option<Vec<u8>>,
 }
+
+/// Put in a request's extensions by [`Csrf`] when it let a state-changing request through for its
+/// `Authorization: Bearer` header alone (see [`Csrf::bearer_paths`]): the app must authenticate it
+/// by that header and nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct BearerPassed;
 
 impl<A> Csrf<A> {
     /// Wraps `inner`.
     pub fn new(inner: A) -> Self {
-        Csrf { inner }
+        Csrf {
+            inner,
+            bearer_paths: None,
+        }
     }
+
+    /// Lets requests whose path below the mount starts with `prefix` (such as `/+api/`) pass with an
+    /// `Authorization: Bearer` header instead of the token (the type's docs say why that is safe).
+    pub fn bearer_paths(mut self, prefix: &str) -> Self {
+        self.bearer_paths = Some(prefix.as_bytes().to_vec());
+        self
+    }
+
+    /// Whether `request` may pass for its bearer credential.
+    fn passes_as_bearer(&self, request: &Request) -> bool {
+        let Some(prefix) = &self.bearer_paths else {
+            return false;
+        };
+        request.path_info().starts_with(prefix) && bearer_header(request.headers())
+    }
+}
+
+/// Whether the request carries `Authorization: Bearer …` (the scheme in any case, RFC 9110 §11.1).
+fn bearer_header(headers: &HeaderMap) -> bool {
+    headers.get_all(header::AUTHORIZATION).iter().any(|value| {
+        value
+            .as_bytes()
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+    })
 }
 
 impl<A: App> App for Csrf<A> {
@@ -124,7 +176,11 @@ impl<A: App> App for Csrf<A> {
             *request.method(),
             Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
         );
-        let mut request = if changes_state {
+        let mut request = if changes_state && self.passes_as_bearer(&request) {
+            let mut request = request;
+            request.extensions_mut().insert(BearerPassed);
+            request
+        } else if changes_state {
             match check(request, &session) {
                 Checked::Passed(request) => request,
                 Checked::Failed(refusal) => return refusal.into_response(),
@@ -153,7 +209,10 @@ impl<A: App> Csrf<A> {
         if response.extensions().get::<RefusalDrawn>().is_none() {
             return refused(cause).into_response();
         }
-        *response.status_mut() = StatusCode::FORBIDDEN;
+        // Asking for credentials is a refusal too; anything else the app drew is the 403.
+        if response.status() != StatusCode::UNAUTHORIZED {
+            *response.status_mut() = StatusCode::FORBIDDEN;
+        }
         if let Some(cause) = refused(cause).cause().cloned() {
             response.extensions_mut().insert(cause);
         }
@@ -566,6 +625,55 @@ mod tests {
         assert_eq!(client.send(far.clone()).status, StatusCode::FORBIDDEN);
         let cause = refusal_cause(far);
         assert!(cause.contains("first 64 KiB"), "{cause}");
+    }
+
+    #[test]
+    fn a_bearer_header_passes_only_under_the_bearer_paths_and_is_marked() {
+        // Says whether the request was marked, and what the app would answer a refusal.
+        let marking = |request: Request| -> Response {
+            let api = request.path_info().starts_with(b"/+api/");
+            if request.extensions().get::<CsrfRefused>().is_some() && api {
+                let mut response = HttpError::new(StatusCode::UNAUTHORIZED, "who?").into_response();
+                response.extensions_mut().insert(RefusalDrawn);
+                return response;
+            }
+            let marked = request.extensions().get::<BearerPassed>().is_some();
+            Response::new(format!("marked: {marked}").into())
+        };
+        let keys = Arc::new(SessionKeys::generate().unwrap());
+        let client = TestClient::new(Sessions::new(
+            Csrf::new(marking).bearer_paths("/+api/"),
+            keys,
+        ));
+        let put = |path: &str, authorization: Option<&str>| {
+            let mut request = TestRequest::get(path);
+            request.method = Method::PUT;
+            request.body = b"{}".to_vec();
+            match authorization {
+                Some(value) => request.with_header("authorization", value),
+                None => request,
+            }
+        };
+        let passed = client.send(put("/+api/v1/pages/A", Some("Bearer quire_x")));
+        assert_eq!(passed.status, StatusCode::OK);
+        assert_eq!(passed.text(), "marked: true");
+        let lower = client.send(put("/+api/v1/pages/A", Some("bearer quire_x")));
+        assert_eq!(lower.text(), "marked: true");
+        // Elsewhere a bearer header is nothing; under the prefix, another scheme is nothing.
+        assert_eq!(
+            client.send(put("/+edit/A", Some("Bearer quire_x"))).status,
+            StatusCode::FORBIDDEN
+        );
+        // Without one, the refusal the app drew: a 401 stays a 401.
+        let basic = client.send(put("/+api/v1/pages/A", Some("Basic eDp5")));
+        assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            client.send(put("/+api/v1/pages/A", None)).status,
+            StatusCode::UNAUTHORIZED
+        );
+        // A safe method is never marked.
+        let get = TestRequest::get("/+api/v1/pages/A").with_header("authorization", "Bearer x");
+        assert_eq!(client.send(get).text(), "marked: false");
     }
 
     /// The logged cause of the refusal of `request`.

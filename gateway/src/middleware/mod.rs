@@ -85,7 +85,8 @@ mod sessions;
 pub use self::compression::Gzip;
 pub use self::conditional::{content_hash, etag, ConditionalGet};
 pub use self::csrf::{
-    Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER, MULTIPART_TOKEN_WINDOW,
+    BearerPassed, Csrf, CsrfRefused, CsrfToken, RefusalDrawn, CSRF_FIELD, CSRF_HEADER,
+    MULTIPART_TOKEN_WINDOW,
 };
 pub use self::errors::CatchErrors;
 pub use self::logging::LogRequests;
@@ -120,6 +121,9 @@ pub struct StackConfig {
     /// The reverse proxies whose forwarding headers are believed ([`TrustProxies`]); none by
     /// default.
     pub trusted_proxies: TrustedProxies,
+    /// The path prefix under which an `Authorization: Bearer` header stands in for the CSRF token
+    /// ([`Csrf::bearer_paths`]); none by default.
+    pub bearer_paths: Option<String>,
 }
 
 impl StackConfig {
@@ -132,6 +136,7 @@ impl StackConfig {
             session_max_age: DEFAULT_MAX_AGE,
             content_security_policy: None,
             trusted_proxies: TrustedProxies::default(),
+            bearer_paths: None,
         }
     }
 }
@@ -152,7 +157,11 @@ pub enum StackError {
 /// [`Csrf`] → [`Gzip`] → [`ConditionalGet`] → `app`.
 pub fn stack<A: App>(app: A, config: &StackConfig) -> Result<impl App, StackError> {
     let inner = Gzip::new(ConditionalGet::new(app));
-    let sessions = Sessions::new(Csrf::new(inner), Arc::clone(&config.session_keys))
+    let csrf = match &config.bearer_paths {
+        Some(prefix) => Csrf::new(inner).bearer_paths(prefix),
+        None => Csrf::new(inner),
+    };
+    let sessions = Sessions::new(csrf, Arc::clone(&config.session_keys))
         .cookie_name(&config.cookie_name)?
         .max_age(config.session_max_age);
     let headers = SecurityHeaders::new(CatchErrors::new(sessions).debug(config.debug));

@@ -29,6 +29,7 @@ mod properties;
 mod purity;
 mod rendering;
 mod repeat;
+mod sections;
 mod xss;
 
 use std::collections::{HashMap, HashSet};

@@ -17,7 +17,11 @@ const V22: &str = include_str!("v22.sql");
 
 /// The steps after version 22, each `(version, statements)`, the same versions as SQLite's
 /// migrations. Append only.
-const STEPS: &[(u32, &str)] = &[(23, include_str!("v23.sql")), (24, include_str!("v24.sql"))];
+const STEPS: &[(u32, &str)] = &[
+    (23, include_str!("v23.sql")),
+    (24, include_str!("v24.sql")),
+    (25, include_str!("v25.sql")),
+];
 
 /// The advisory lock key of migrations ("quirmig" in ASCII), distinct from writes' key.
 const MIGRATION_LOCK: i64 = 0x0071_7569_726d_6967;

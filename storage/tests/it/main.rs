@@ -5,6 +5,7 @@
     reason = "test helpers outside #[test] functions; a failure should panic the test"
 )]
 
+mod api_tokens;
 mod backup;
 mod concurrency;
 mod files;

@@ -2,26 +2,12 @@
 //! account.
 
 use storage::sessions::{new_session_id, PRUNE_BATCH};
-use storage::{NewUser, Role, Storage, UserError};
+use storage::UserError;
 
-use crate::support::{each_engine, TempDb};
+use crate::support::{create_user as create, each_engine, TempDb};
 
 /// Far in the future: a revocation that outlives the test.
 const LATER: i64 = i64::MAX / 2;
-
-fn create(storage: &Storage, name: &str) {
-    storage
-        .create_user(&NewUser {
-            name,
-            display_name: None,
-            email: "",
-            role: Role::User,
-            password: "correct horse battery",
-            invite: None,
-            reserved: &[],
-        })
-        .unwrap();
-}
 
 #[test]
 fn session_ids_are_128_random_bits() {

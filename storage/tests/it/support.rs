@@ -1,5 +1,5 @@
 //! What the test modules share: temporary databases (new, or as an older schema wrote them), saves,
-//! the render cache, recent changes, and running one of these tests in child processes.
+//! accounts, the render cache, recent changes, and running one of these tests in child processes.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,21 @@ pub(crate) fn each_engine() -> Vec<Storage> {
         all.push(Storage::open_postgres_for_tests(&url).unwrap());
     }
     all
+}
+
+/// Creates the ordinary account `name` (password "correct horse battery").
+pub(crate) fn create_user(storage: &Storage, name: &str) {
+    storage
+        .create_user(&storage::NewUser {
+            name,
+            display_name: None,
+            email: "",
+            role: storage::Role::User,
+            password: "correct horse battery",
+            invite: None,
+            reserved: &[],
+        })
+        .unwrap();
 }
 
 /// A temporary directory with a database path inside; removed on drop.

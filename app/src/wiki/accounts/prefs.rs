@@ -8,11 +8,18 @@
 //! "Log out everywhere" raises the account's session epoch, as a password change does, which ends
 //! every session of the account at once, in every browser and every copied cookie, without a list
 //! of them; the session it was sent from is logged out too.
+//!
+//! API tokens (`storage::api_tokens`) are made and revoked here: a new token is shown on the page
+//! that answers the form that made it, once, and never again (only its digest is kept). A token is
+//! made from a form with the session's CSRF token, like every change here, so another site cannot
+//! make one for a logged-in visitor.
 
 use gateway::{HttpError, Response};
 use http::StatusCode;
 use serde::Serialize;
-use storage::{LoginAttempt, LoginOutcome, UserError, UserPrefs};
+use storage::{
+    ApiTokenError, LoginAttempt, LoginOutcome, NewApiToken, TokenScope, UserError, UserPrefs,
+};
 
 use crate::wiki::accounts::login::session;
 use crate::wiki::plumbing::layout::Layout;
@@ -31,7 +38,26 @@ struct PrefsView {
     email: String,
     message: Option<String>,
     error: Option<String>,
+    /// The account's API tokens, newest first (none for anonymous readers).
+    tokens: Vec<TokenRow>,
+    /// A token just made, shown this once.
+    new_token: Option<String>,
+    api_docs_url: String,
 }
+
+#[derive(Serialize)]
+struct TokenRow {
+    id: i64,
+    label: String,
+    scope: &'static str,
+    created: i64,
+    expires: Option<i64>,
+    expired: bool,
+    last_used: Option<i64>,
+}
+
+/// The longest a token made here may live, in days (ten years).
+const MAX_TOKEN_DAYS: i64 = 3650;
 
 #[derive(Serialize)]
 struct ThemeChoice {
@@ -52,6 +78,35 @@ impl Wiki {
         message: Option<String>,
         error: Option<String>,
     ) -> Result<Response, WikiError> {
+        self.prefs_page_with_token(exchange, status, message, error, None)
+    }
+
+    fn prefs_page_with_token(
+        &self,
+        exchange: &Exchange,
+        status: StatusCode,
+        message: Option<String>,
+        error: Option<String>,
+        new_token: Option<String>,
+    ) -> Result<Response, WikiError> {
+        let now = crate::wiki::plumbing::viewer::unix_now();
+        let tokens = match &exchange.viewer.name {
+            Some(name) => self
+                .storage
+                .api_tokens(name)?
+                .into_iter()
+                .map(|token| TokenRow {
+                    expired: token.expired_at(now),
+                    id: token.id,
+                    label: token.label,
+                    scope: token.scope.as_str(),
+                    created: token.created,
+                    expires: token.expires,
+                    last_used: token.last_used,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let viewer = &exchange.viewer;
         let chosen = viewer.prefs.theme.as_deref().unwrap_or("");
         let themes = self
@@ -76,6 +131,11 @@ impl Wiki {
             email: viewer.prefs.email.clone(),
             message,
             error,
+            tokens,
+            new_token,
+            api_docs_url: exchange
+                .urls
+                .api(&crate::wiki::plumbing::api_routes::ApiRoute::OpenApi),
         };
         self.html(status, "prefs.html", view)
     }
@@ -90,6 +150,8 @@ impl Wiki {
             "prefs" => self.store_prefs(exchange, &form),
             "password" => self.change_password(exchange, &form),
             "logout_everywhere" => self.log_out_everywhere(exchange),
+            "token_create" => self.create_token(exchange, &form),
+            "token_revoke" => self.revoke_token(exchange, &form),
             other => Err(HttpError::bad_request(format!(
                 "Unknown form action \u{201c}{other}\u{201d}."
             ))
@@ -157,11 +219,7 @@ impl Wiki {
         exchange: &Exchange,
         form: &gateway::form::Form,
     ) -> Result<Response, WikiError> {
-        let Some(name) = exchange.viewer.name.clone() else {
-            return Err(
-                HttpError::new(StatusCode::FORBIDDEN, "Log in to change your password.").into(),
-            );
-        };
+        let name = account_name(exchange, "change your password")?;
         let refuse = |status: StatusCode, why: &str| {
             self.prefs_page(exchange, status, None, Some(why.to_owned()))
         };
@@ -216,6 +274,84 @@ impl Wiki {
         )
     }
 
+    /// `action=token_create`: a token labelled `label`, of `scope` (`read` or `write`), expiring
+    /// after `expires_days` (empty: never), shown once on the page this answers with.
+    fn create_token(
+        &self,
+        exchange: &Exchange,
+        form: &gateway::form::Form,
+    ) -> Result<Response, WikiError> {
+        let name = account_name(exchange, "make an API token")?;
+        let refuse = |why: &str| {
+            self.prefs_page(
+                exchange,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(why.to_owned()),
+            )
+        };
+        let scope = match form.get("scope").unwrap_or("read") {
+            "read" => TokenScope::Read,
+            "write" => TokenScope::Write,
+            _ => return refuse("A token may read, or read and write."),
+        };
+        let expires = match form.get("expires_days").map(str::trim).unwrap_or("") {
+            "" => None,
+            days => match days.parse::<i64>() {
+                Ok(days @ 1..=MAX_TOKEN_DAYS) => {
+                    Some(crate::wiki::plumbing::viewer::unix_now() + days * 86_400)
+                }
+                _ => {
+                    return refuse(&format!(
+                    "A token expires after 1 to {MAX_TOKEN_DAYS} days, or never (leave it empty)."
+                ))
+                }
+            },
+        };
+        let made = self.storage.create_api_token(&NewApiToken {
+            user: &name,
+            label: form.get("label").unwrap_or(""),
+            scope,
+            expires,
+        });
+        let made = match made {
+            Ok(made) => made,
+            Err(ApiTokenError::Storage(err)) => return Err(err.into()),
+            Err(err) => return refuse(&err.to_string()),
+        };
+        tracing::info!(user = %name, token = made.token.id, scope = scope.as_str(), "made an API token");
+        self.prefs_page_with_token(
+            exchange,
+            StatusCode::OK,
+            Some(format!("Token \u{201c}{}\u{201d} made.", made.token.label)),
+            None,
+            Some(made.secret),
+        )
+    }
+
+    /// `action=token_revoke`: the account's token `token` works no more.
+    fn revoke_token(
+        &self,
+        exchange: &Exchange,
+        form: &gateway::form::Form,
+    ) -> Result<Response, WikiError> {
+        let name = account_name(exchange, "revoke a token")?;
+        let id = form
+            .get("token")
+            .and_then(|id| id.parse::<i64>().ok())
+            .ok_or_else(|| HttpError::bad_request("The form names no token to revoke."))?;
+        if !self.storage.revoke_api_token(&name, id)? {
+            return Err(HttpError::not_found("You have no such token (revoked already?).").into());
+        }
+        tracing::info!(user = %name, token = id, "revoked an API token");
+        self.prefs_page(
+            exchange,
+            StatusCode::OK,
+            Some("Token revoked.".to_owned()),
+            None,
+        )
+    }
+
     fn log_out_everywhere(&self, exchange: &mut Exchange) -> Result<Response, WikiError> {
         let Some(name) = exchange.viewer.name.clone() else {
             return Err(HttpError::new(
@@ -241,4 +377,13 @@ impl Wiki {
             None,
         )
     }
+}
+
+/// The logged-in viewer's account name; a 403 asking them to log in to `to` if there is none.
+fn account_name(exchange: &Exchange, to: &str) -> Result<String, WikiError> {
+    exchange
+        .viewer
+        .name
+        .clone()
+        .ok_or_else(|| HttpError::new(StatusCode::FORBIDDEN, format!("Log in to {to}.")).into())
 }

@@ -9,7 +9,7 @@
 
 mod download;
 mod listing;
-mod upload;
+pub(crate) mod upload;
 mod versions;
 
 use gateway::HttpError;

@@ -74,7 +74,6 @@ impl Wiki {
             return Ok(response);
         }
         let uploader = author_of(exchange);
-        let quota = Some(self.settings.upload_quota_bytes).filter(|&quota| quota > 0);
         let wants_json = wants_json(&exchange.request);
         let urls = exchange.urls.clone();
         let mut stored: Vec<Stored> = Vec::new();
@@ -109,39 +108,14 @@ impl Wiki {
                 Some(name) => name,
                 None => FileName::clean(&raw_name).map_err(bad_name)?,
             };
-            let head = FileHead::read(name.as_str(), &mut part).map_err(read_error)?;
-            let detected = head.detected;
-            let upload = NewUpload {
-                page: page.as_str(),
-                name: name.as_str(),
-                media_type: detected.media_type,
-                width: head.width(),
-                height: head.height(),
-                uploader: &uploader,
-                comment: &comment,
-                time: None,
-                max_bytes: limit,
-                quota_bytes: quota,
-            };
-            let mut content = io::Cursor::new(head.bytes).chain(&mut part);
-            let version = self
-                .storage
-                .upload(&upload, &mut content)
-                .map_err(|err| match err {
-                    // The stream failed: the client left, or the gateway's limit stopped it.
-                    StorageError::UploadRead { source } => read_error(source),
-                    other => upload_error(other, &name, limit),
-                })?;
-            tracing::info!(page = %page, file = %name, version = version.version, media_type = detected.media_type, "file uploaded");
-            if let (true, Some(content)) = (detected.thumbnailable, &version.content) {
-                self.make_thumbnail(&version.name, content);
-            }
+            let (version, is_image) =
+                self.store_upload(page, &name, &uploader, &comment, &mut part, read_error)?;
             let file = FileRoute {
                 page: page.clone(),
                 name,
             };
             stored.push(Stored {
-                markdown: embed_markdown(&file.name, detected.is_image),
+                markdown: embed_markdown(&file.name, is_image),
                 url: urls.to(&Route::File(file.clone())),
                 name: file.name.to_string(),
                 version: version.version,
@@ -164,6 +138,52 @@ impl Wiki {
         let mut location = urls.to(&Route::Files(page.clone()));
         location.push_str(&format!("?uploaded={}", stored.len()));
         Ok(redirect_see_other(&location))
+    }
+
+    /// Stores one file read from `content` as `name` on `page`: its media type from its first
+    /// bytes, its thumbnail made, within `max_upload_bytes` and the quota (413 past either, nothing
+    /// stored). The one way an upload is stored, from the form and from the API; `read_error` says
+    /// what a failed read of `content` is (the client left, a gateway limit stopped it). Also
+    /// whether it is an image.
+    pub(crate) fn store_upload(
+        &self,
+        page: &PageName,
+        name: &FileName,
+        uploader: &str,
+        comment: &str,
+        content: &mut impl Read,
+        read_error: impl Fn(io::Error) -> WikiError,
+    ) -> Result<(storage::FileVersion, bool), WikiError> {
+        let limit = self.settings.max_upload_bytes;
+        let quota = Some(self.settings.upload_quota_bytes).filter(|&quota| quota > 0);
+        let head = FileHead::read(name.as_str(), content).map_err(&read_error)?;
+        let detected = head.detected;
+        let upload = NewUpload {
+            page: page.as_str(),
+            name: name.as_str(),
+            media_type: detected.media_type,
+            width: head.width(),
+            height: head.height(),
+            uploader,
+            comment,
+            time: None,
+            max_bytes: limit,
+            quota_bytes: quota,
+        };
+        let mut content = io::Cursor::new(head.bytes).chain(content);
+        let version = self
+            .storage
+            .upload(&upload, &mut content)
+            .map_err(|err| match err {
+                // The stream failed: the client left, or the gateway's limit stopped it.
+                StorageError::UploadRead { source } => read_error(source),
+                other => upload_error(other, name, limit),
+            })?;
+        tracing::info!(page = %page, file = %name, version = version.version, media_type = detected.media_type, "file uploaded");
+        if let (true, Some(content)) = (detected.thumbnailable, &version.content) {
+            self.make_thumbnail(&version.name, content);
+        }
+        Ok((version, detected.is_image))
     }
 
     /// Makes and stores an image's thumbnail, once, when it is uploaded. A thumbnail that cannot
@@ -211,7 +231,7 @@ impl Wiki {
 }
 
 /// The 413 of a file over `max_upload_bytes`.
-fn too_large(limit: u64) -> HttpError {
+pub(crate) fn too_large(limit: u64) -> HttpError {
     HttpError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!(

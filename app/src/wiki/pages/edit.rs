@@ -10,6 +10,15 @@
 //! else's save merges three-way rather than overwrite) and a Discard button (a POST to the draft
 //! route). Both are plain forms, so the offer works without JavaScript; without it no draft is ever
 //! written, so the editor is as it was.
+//!
+//! `?section=N` edits one section (`markup::section_range`): the editor holds that section alone and
+//! sends its number back in a hidden field. Its preview is the section's; its save splices the section
+//! into the revision the editor started from, and from there the whole text takes the one save path,
+//! so a page saved meanwhile is merged three-way on the whole text, and a conflict comes back as the
+//! whole page's editor. A section that is not there (the page changed before the editor opened, or a
+//! forged number) opens the whole page's editor instead, and on a save keeps the section's text beside it.
+//!
+//! A new page's editor offers the templates (`super::templates`), and `?template=Name` starts it with one.
 
 use gateway::{ErrorReport, HttpError, Response};
 use http::StatusCode;
@@ -21,10 +30,11 @@ use crate::wiki::metrics::Event;
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::pages::render::Unrendered;
 use crate::wiki::pages::spam::Refusal;
+use crate::wiki::pages::templates::TemplateLink;
 use crate::wiki::plumbing::error::Unsaved;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::{Outgoing, PageName};
-use crate::wiki::plumbing::params::comment_param;
+use crate::wiki::plumbing::params::{comment_param, filter_param};
 use crate::wiki::plumbing::respond::redirect_see_other;
 use crate::wiki::plumbing::routes::Route;
 use crate::wiki::{Exchange, Wiki, WikiError};
@@ -60,6 +70,12 @@ struct EditView {
     /// Whether this is the editor as opened, with the page's text: the script may offer a draft
     /// the browser kept (anonymous editors).
     fresh: bool,
+    /// The section edited alone (sent back in the hidden field `section`); `None`: the whole page.
+    section: Option<usize>,
+    /// When editing a section: the editor of the whole page.
+    whole_url: Option<String>,
+    /// For a new page's fresh editor: the templates it may start from.
+    templates: Vec<TemplateLink>,
 }
 
 /// A draft the editor offers to restore.
@@ -96,6 +112,18 @@ pub(super) struct EditForm {
     preview: bool,
     /// Whether the hidden field only robots fill in (`crate::spam::HONEYPOT_FIELD`) was.
     honeypot: bool,
+    /// The section `text` is, when one section is edited alone.
+    section: Option<usize>,
+}
+
+/// What [`Wiki::check_and_store`] did with a text.
+pub(crate) enum Checked {
+    /// It passed every check and went to storage, which says what became of it.
+    Stored(SaveOutcome),
+    /// The anti-spam rules refused it (422 or 429).
+    Refused(Refusal),
+    /// It was not rendered, so not saved (over a bound, or the server busy).
+    Unrendered(Unrendered),
 }
 
 /// The editor shown again, with the text as it was sent and what to show beside it.
@@ -120,9 +148,29 @@ enum Beside {
     /// A save the database refused for reasons outside the request (a full disk: 507; busy or
     /// unwritable: 503 with `Retry-After`): nothing saved, the text kept, the cause logged.
     Unsaved(Unsaved),
+    /// The section asked for is not there, so the whole page is edited: when opening the editor
+    /// (200), or when saving (409), with the section's text kept beside the page's.
+    NoSection {
+        number: usize,
+        own_text: Option<String>,
+    },
+    /// `?template=` named no page the viewer may read: a fresh, empty editor (404).
+    NoTemplate(String),
 }
 
 impl EditForm {
+    /// The form of an editor just opened on `text`, based on `base_rev` (`None`: a new page).
+    fn opened(base_rev: Option<u64>, text: String) -> EditForm {
+        EditForm {
+            text,
+            comment: String::new(),
+            base_rev,
+            preview: false,
+            honeypot: false,
+            section: None,
+        }
+    }
+
     fn read(exchange: &mut Exchange, max_page_bytes: usize) -> Result<EditForm, WikiError> {
         let body = exchange.request.body_mut().read_to_vec()?;
         EditForm::parse(&body, max_page_bytes)
@@ -143,22 +191,14 @@ impl EditForm {
         })?;
         let text = text.replace("\r\n", "\n");
         let comment = comment_param(form)?;
+        let section = section_number(form.get("section"))?;
         let base_rev = match form.get("base_rev").filter(|value| !value.is_empty()) {
             None => None,
             Some(value) => Some(value.parse::<u64>().map_err(|_| {
                 HttpError::bad_request("The form's base revision is not a number.")
             })?),
         };
-        if text.len() > max_page_bytes {
-            return Err(HttpError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "The page text is {} bytes; this wiki accepts pages of up to {max_page_bytes} bytes (max_page_bytes in quire.toml).",
-                    text.len(),
-                ),
-            )
-            .into());
-        }
+        check_size(&text, max_page_bytes)?;
         let preview = match form.get("action").unwrap_or("save") {
             "save" => false,
             "preview" => true,
@@ -178,7 +218,36 @@ impl EditForm {
             base_rev,
             preview,
             honeypot,
+            section,
         })
+    }
+}
+
+/// 413 for page text over `max_page_bytes`.
+fn check_size(text: &str, max_page_bytes: usize) -> Result<(), WikiError> {
+    if text.len() <= max_page_bytes {
+        return Ok(());
+    }
+    Err(HttpError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "The page text is {} bytes; this wiki accepts pages of up to {max_page_bytes} bytes (max_page_bytes in quire.toml).",
+            text.len(),
+        ),
+    )
+    .into())
+}
+
+/// A section number (`?section=N` or the form's hidden field), if given; 400 if it is not one.
+fn section_number(value: Option<&str>) -> Result<Option<usize>, WikiError> {
+    match value.filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) => value.parse::<usize>().map(Some).map_err(|_| {
+            HttpError::bad_request(format!(
+                "\u{201c}section\u{201d} must be a section number, not \u{201c}{value}\u{201d}."
+            ))
+            .into()
+        }),
     }
 }
 
@@ -188,14 +257,36 @@ impl Wiki {
         exchange: &Exchange,
         name: &PageName,
     ) -> Result<Response, WikiError> {
-        let current = self.storage.current(name.as_str())?;
-        let form = EditForm {
-            base_rev: current.as_ref().map(|revision| revision.meta.rev),
-            text: current.map(|revision| revision.text).unwrap_or_default(),
-            comment: String::new(),
-            preview: false,
-            honeypot: false,
+        let query = exchange.query()?;
+        let section = section_number(query.get("section"))?;
+        let Some(current) = self.storage.current(name.as_str())? else {
+            let template = filter_param(query.get("template"), "template")?;
+            return self.new_page_form(exchange, name, template);
         };
+        let mut form = EditForm::opened(Some(current.meta.rev), current.text);
+        let Some(number) = section else {
+            return self.whole_page_form(exchange, name, form);
+        };
+        let Some(range) = markup::section_range(&form.text, number, &self.markup) else {
+            let beside = Beside::NoSection {
+                number,
+                own_text: None,
+            };
+            return self.edit_again(exchange, name, form, beside);
+        };
+        form.text = form.text[range].to_owned();
+        form.section = Some(number);
+        self.edit_again(exchange, name, form, Beside::Nothing)
+    }
+
+    /// The editor of the whole page, as opened: with the account's draft offered above it when
+    /// there is one whose text is not the form's, or restored into it (`?draft=restore`).
+    fn whole_page_form(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: EditForm,
+    ) -> Result<Response, WikiError> {
         let draft = match exchange.viewer.id {
             Some(account) => self.storage.draft(account, name.as_str(), None)?,
             None => None,
@@ -221,6 +312,26 @@ impl Wiki {
         self.edit_again(exchange, name, form, Beside::DraftOffered(offer))
     }
 
+    /// The editor of a page that does not exist: empty, or with the text of the page `template`.
+    fn new_page_form(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        template: Option<String>,
+    ) -> Result<Response, WikiError> {
+        let mut form = EditForm::opened(None, String::new());
+        let Some(template) = template else {
+            return self.whole_page_form(exchange, name, form);
+        };
+        match self.template_text(exchange, &template, name)? {
+            Some(text) => {
+                form.text = text;
+                self.edit_again(exchange, name, form, Beside::Nothing)
+            }
+            None => self.edit_again(exchange, name, form, Beside::NoTemplate(template)),
+        }
+    }
+
     pub(crate) fn save_page(
         &self,
         exchange: &mut Exchange,
@@ -241,6 +352,22 @@ impl Wiki {
         name: &PageName,
         form: EditForm,
     ) -> Result<Response, WikiError> {
+        let form = match form.section {
+            Some(number) if !form.preview => {
+                match self.with_section(exchange, name, &form, number)? {
+                    Some(text) => {
+                        check_size(&text, self.settings.max_page_bytes)?;
+                        EditForm {
+                            text,
+                            section: None,
+                            ..form
+                        }
+                    }
+                    None => return self.section_lost(exchange, name, form, number),
+                }
+            }
+            _ => form,
+        };
         if form.preview {
             // The permit is held until the editor page around the preview is built.
             let (beside, _permit) = match self.render_unsaved(exchange, name, &form.text) {
@@ -249,34 +376,24 @@ impl Wiki {
             };
             return self.edit_again(exchange, name, form, beside);
         }
-        if form.text.trim().is_empty() {
-            return Err(HttpError::bad_request(
-                "A page cannot be saved empty. Write something, or leave the page as it is.",
-            )
-            .into());
-        }
-        // Who sends it first, which costs nothing; then the render, which a saved page must pass
-        // as a preview does (text over a bound is refused here); then what the text adds.
-        if let Some(refusal) = self.judge_save_sender(exchange, form.honeypot)? {
-            return self.edit_again(exchange, name, form, Beside::Refused(refusal));
-        }
-        let html = match self.render_unsaved(exchange, name, &form.text) {
-            Ok((html, _permit)) => html,
-            Err(unrendered) => {
-                return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered))
-            }
-        };
-        if let Some(refusal) = self.judge_save_text(exchange, name, &form.text, &html)? {
-            return self.edit_again(exchange, name, form, Beside::Refused(refusal));
-        }
-        let outcome = self.store(
+        let checked = self.check_and_store(
             exchange,
             name,
             &form.text,
             &form.comment,
             form.base_rev,
+            form.honeypot,
             EndsDraft::Yes,
         )?;
+        let outcome = match checked {
+            Checked::Stored(outcome) => outcome,
+            Checked::Refused(refusal) => {
+                return self.edit_again(exchange, name, form, Beside::Refused(refusal))
+            }
+            Checked::Unrendered(unrendered) => {
+                return self.edit_again(exchange, name, form, Beside::Unrendered(unrendered))
+            }
+        };
         match outcome {
             SaveOutcome::Saved { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
             SaveOutcome::Unchanged { .. } => Ok(redirect_see_other(&exchange.urls.page(name))),
@@ -284,6 +401,127 @@ impl Wiki {
                 self.merge_or_conflict(exchange, name, form, current)
             }
         }
+    }
+
+    /// The whole text a section's save makes: the section spliced into the revision its editor
+    /// started from, which the save then treats as any whole text based on that revision. A viewer
+    /// who may not read the page's past, when the page moved on since, has it spliced into the
+    /// current text instead: the save finds its base stale and shows the conflict with every text.
+    /// `None` when there is nothing to splice into (no base, no page, no such section).
+    fn with_section(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: &EditForm,
+        number: usize,
+    ) -> Result<Option<String>, WikiError> {
+        let (Some(base_rev), Some(current)) = (form.base_rev, self.storage.current(name.as_str())?)
+        else {
+            return Ok(None);
+        };
+        let base = if current.meta.rev == base_rev {
+            current.text
+        } else {
+            let may_read_past = self
+                .access(&exchange.viewer)?
+                .can_read_history(name.as_str());
+            let old = if may_read_past {
+                self.storage.revision(name.as_str(), base_rev)?
+            } else {
+                None
+            };
+            old.map_or(current.text, |old| old.text)
+        };
+        Ok(markup::replace_section(
+            &base,
+            number,
+            &form.text,
+            &self.markup,
+        ))
+    }
+
+    /// A section's save that found no section to replace: nothing saved, the whole page's editor
+    /// (409) with the section's text kept beside it.
+    fn section_lost(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        form: EditForm,
+        number: usize,
+    ) -> Result<Response, WikiError> {
+        let current = self.storage.current(name.as_str())?;
+        let whole = EditForm {
+            comment: form.comment,
+            ..EditForm::opened(
+                current.as_ref().map(|revision| revision.meta.rev),
+                current.map(|revision| revision.text).unwrap_or_default(),
+            )
+        };
+        let beside = Beside::NoSection {
+            number,
+            own_text: Some(form.text),
+        };
+        self.edit_again(exchange, name, whole, beside)
+    }
+
+    /// The checks every save of a text passes, then the save: not empty; who sends it, which costs
+    /// nothing; the render, which a saved page must pass as a preview does (text over a bound is
+    /// refused here); what the text adds; then [`Wiki::store`]. The editor's save and the API's
+    /// PUT both come through here, so they refuse and store alike.
+    pub(crate) fn check_and_store(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        text: &str,
+        comment: &str,
+        base_rev: Option<u64>,
+        honeypot: bool,
+        ends_draft: EndsDraft,
+    ) -> Result<Checked, WikiError> {
+        if text.trim().is_empty() {
+            return Err(HttpError::bad_request(
+                "A page cannot be saved empty. Write something, or leave the page as it is.",
+            )
+            .into());
+        }
+        if let Some(refusal) = self.judge_save_sender(exchange, honeypot)? {
+            return Ok(Checked::Refused(refusal));
+        }
+        let html = match self.render_unsaved(exchange, name, text) {
+            Ok((html, _permit)) => html,
+            Err(unrendered) => return Ok(Checked::Unrendered(unrendered)),
+        };
+        if let Some(refusal) = self.judge_save_text(exchange, name, text, &html)? {
+            return Ok(Checked::Refused(refusal));
+        }
+        Ok(Checked::Stored(self.store(
+            exchange, name, text, comment, base_rev, ends_draft,
+        )?))
+    }
+
+    /// The text a stale save based on `base_rev` is merged from: empty for a page created meanwhile
+    /// (`None`), else that revision's text. `None` when there is nothing to merge against: a base
+    /// that never existed (a forged form), or one the viewer may not read, since merging shows what
+    /// changed since, and only a reader of the page's past gets that.
+    pub(crate) fn merge_base(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        base_rev: Option<u64>,
+    ) -> Result<Option<String>, WikiError> {
+        let Some(rev) = base_rev else {
+            return Ok(Some(String::new()));
+        };
+        if !self
+            .access(&exchange.viewer)?
+            .can_read_history(name.as_str())
+        {
+            return Ok(None);
+        }
+        Ok(self
+            .storage
+            .revision(name.as_str(), rev)?
+            .map(|base| base.text))
     }
 
     /// A save whose base is stale: merges it with what was saved meanwhile. A clean merge is saved
@@ -296,42 +534,28 @@ impl Wiki {
         mine: EditForm,
         mut current: Revision,
     ) -> Result<Response, WikiError> {
-        // The base is an old revision now: merging shows what changed since, so only a reader of the
-        // page's past gets a merge; anyone else gets the conflict with both texts, as for a base
-        // that never existed.
-        let may_merge = self
-            .access(&exchange.viewer)?
-            .can_read_history(name.as_str());
-        let base_text = match mine.base_rev {
-            // Creating a page someone else created meanwhile: both start from nothing.
-            None => String::new(),
-            Some(rev) => match self
-                .storage
-                .revision(name.as_str(), rev)?
-                .filter(|_| may_merge)
-            {
-                Some(base) => base.text,
-                None => {
-                    // A base that never existed (a forged form), or one the viewer may not read:
-                    // nothing to merge against.
-                    let notice = format!(
+        // Anyone who may not read the base gets the conflict with both texts, as for a base that
+        // never existed.
+        let base_text = match self.merge_base(exchange, name, mine.base_rev)? {
+            Some(base) => base,
+            None => {
+                let notice = format!(
                         "This page is at revision {} by {}, not the one your editor started from. Nothing was saved: your text is kept below, and the current text is shown beside it.",
                         current.meta.rev, current.meta.author
                     );
-                    let again = EditForm {
-                        base_rev: Some(current.meta.rev),
-                        ..mine
-                    };
-                    let conflict = ConflictShown {
-                        notice,
-                        their_text: current.text,
-                        own_text: None,
-                        their_changes: None,
-                    };
-                    self.metrics.count(Event::Conflict);
-                    return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
-                }
-            },
+                let again = EditForm {
+                    base_rev: Some(current.meta.rev),
+                    ..mine
+                };
+                let conflict = ConflictShown {
+                    notice,
+                    their_text: current.text,
+                    own_text: None,
+                    their_changes: None,
+                };
+                self.metrics.count(Event::Conflict);
+                return self.edit_again(exchange, name, again, Beside::Conflict(conflict));
+            }
         };
         // Someone may save again between our merge and our save: merge again, a few times.
         for _ in 0..3 {
@@ -368,6 +592,7 @@ impl Wiki {
                         base_rev: Some(current.meta.rev),
                         preview: false,
                         honeypot: false,
+                        section: None,
                     };
                     let conflict = ConflictShown {
                         notice,
@@ -479,8 +704,22 @@ impl Wiki {
         form: EditForm,
         beside: Beside,
     ) -> Result<Response, WikiError> {
+        let title = match form.section {
+            Some(number) => format!("Editing {name}, section {number}"),
+            None => format!("Editing {name}"),
+        };
+        // Templates are offered only where a new page starts: its fresh editor.
+        let opened = matches!(
+            beside,
+            Beside::Nothing | Beside::NoTemplate(_) | Beside::DraftOffered(_)
+        );
+        let templates = if opened && form.base_rev.is_none() && form.text.is_empty() {
+            self.offered_templates(exchange, name)?
+        } else {
+            Vec::new()
+        };
         let mut view = EditView {
-            layout: self.layout(exchange, &format!("Editing {name}"), Some(name)),
+            layout: self.layout(exchange, &title, Some(name)),
             is_new: form.base_rev.is_none(),
             text: form.text,
             base_rev: form.base_rev,
@@ -491,12 +730,18 @@ impl Wiki {
             own_text: None,
             their_changes: None,
             form_url: exchange.urls.to(&Route::Edit(name.clone())),
-            draft_url: exchange
-                .viewer
-                .id
-                .map(|_| exchange.urls.to(&Route::Draft(name.clone()))),
+            // A section's editor keeps no draft: its text is not the page's.
+            draft_url: match (exchange.viewer.id, form.section) {
+                (Some(_), None) => Some(exchange.urls.to(&Route::Draft(name.clone()))),
+                _ => None,
+            },
             draft: None,
             fresh: false,
+            whole_url: form
+                .section
+                .map(|_| exchange.urls.to(&Route::Edit(name.clone()))),
+            section: form.section,
+            templates,
         };
         let mut refused = None;
         let mut retry_after = None;
@@ -554,6 +799,31 @@ impl Wiki {
                     }
                 }
             }
+            Beside::NoSection {
+                number,
+                own_text: None,
+            } => {
+                view.notice = Some(format!(
+                    "This page has no section {number} now (it may have changed since the link was drawn), so the whole page is below."
+                ));
+                StatusCode::OK
+            }
+            Beside::NoSection {
+                number,
+                own_text: Some(own_text),
+            } => {
+                view.notice = Some(format!(
+                    "Section {number} could not be found in this page any more, so nothing was saved. The whole page is below, and the text you wrote for the section is kept beside it: copy it in where it belongs, and save."
+                ));
+                view.own_text = Some(own_text);
+                StatusCode::CONFLICT
+            }
+            Beside::NoTemplate(template) => {
+                view.notice = Some(format!(
+                    "There is no page called \u{201c}{template}\u{201d} that you may read, so the editor starts empty."
+                ));
+                StatusCode::NOT_FOUND
+            }
             Beside::Unrendered(Unrendered::Busy { retry_after: wait }) => {
                 view.notice = Some(format!(
                     "The wiki is busy rendering other pages. Nothing was saved; your text is kept below. Try again in {} seconds.",
@@ -576,8 +846,8 @@ impl Wiki {
     }
 }
 
-/// Whether a save ends the saving account's draft of the page: an edit from the editor does, a revert
-/// (which does not come from the editor, whose draft is still unsaved) does not.
+/// Whether a save ends the saving account's draft of the page: an edit from the editor does; a revert
+/// or an API save (which do not come from the editor, whose draft is still unsaved) do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EndsDraft {
     /// The editor's text is saved: its draft goes in the same transaction.

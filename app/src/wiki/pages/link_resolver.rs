@@ -13,6 +13,9 @@ use crate::wiki::plumbing::urls::Urls;
 pub struct StoredLinks<'a> {
     pub urls: &'a Urls,
     pub storage: &'a Storage,
+    /// Whether headings get the links that edit their sections: only for a viewer who may edit the
+    /// page, and only in renders of its current text.
+    pub section_links: bool,
 }
 
 impl markup::LinkResolver for StoredLinks<'_> {
@@ -86,5 +89,10 @@ impl markup::LinkResolver for StoredLinks<'_> {
                 HashMap::new()
             }
         }
+    }
+
+    fn section_edit_url(&self, page: &str, section: usize) -> Option<String> {
+        self.section_links
+            .then(|| self.urls.edit_section_text(page, section))
     }
 }

@@ -1,6 +1,8 @@
 //! A page's HTML: rendered by `markup` with links resolved against storage
 //! (`super::link_resolver`), and for the current revision kept in storage's render cache, keyed by
-//! what else the HTML depends on (the build, the mount, the dialect).
+//! what else the HTML depends on (the build, the mount, the dialect, and whether its headings carry
+//! the links that edit their sections, which only viewers who may edit the page get: so a page has
+//! at most two cached renders, one for its readers and one for its writers).
 //!
 //! Every render is bounded by `markup::RenderLimits` (see `Settings::render_options`), so that a page
 //! written to be expensive costs little: text over a bound is refused when previewed or saved (the editor
@@ -23,17 +25,22 @@ use crate::wiki::{Exchange, Wiki};
 impl Wiki {
     /// The HTML of a page's current revision, from the render cache when it holds it (see storage's
     /// `render_cache` module for why it cannot go stale), else rendered and stored. The cache is a
-    /// speed-up only: when it fails, the page is rendered and the failure logged.
+    /// speed-up only: when it fails, the page is rendered and the failure logged. With
+    /// `section_links`, headings link to the editor of their sections (for a viewer who may edit).
     pub(crate) fn cached_render(
         &self,
         exchange: &Exchange,
         name: &PageName,
         revision: &Revision,
+        section_links: bool,
     ) -> String {
         if !self.settings.render_cache {
-            return self.render_markdown(exchange, name, &revision.text);
+            return self.render_stored(exchange, name, &revision.text, section_links);
         }
-        let variant = render_variant(exchange, &self.markup);
+        let mut variant = render_variant(exchange, &self.markup);
+        if section_links {
+            variant.push_str(" section-links");
+        }
         let ticket = match self
             .storage
             .cached_html(name.as_str(), revision.meta.rev, &variant)
@@ -45,7 +52,7 @@ impl Wiki {
                 None
             }
         };
-        let html = self.render_markdown(exchange, name, &revision.text);
+        let html = self.render_stored(exchange, name, &revision.text, section_links);
         if let Some(ticket) = ticket {
             if let Err(err) = self.storage.store_html(&ticket, &variant, &html) {
                 tracing::warn!(error = %err, "could not store a rendered page");
@@ -62,7 +69,18 @@ impl Wiki {
         name: &PageName,
         text: &str,
     ) -> String {
-        self.render_bounded(exchange, name, text)
+        self.render_stored(exchange, name, text, false)
+    }
+
+    /// [`Wiki::render_markdown`], with section edit links when `section_links`.
+    fn render_stored(
+        &self,
+        exchange: &Exchange,
+        name: &PageName,
+        text: &str,
+        section_links: bool,
+    ) -> String {
+        self.render_bounded(exchange, name, text, section_links)
             .unwrap_or_else(|err| {
                 tracing::warn!(error = %err, page = %name, "a stored page is over a render bound");
                 shown_unrendered(text, &err)
@@ -84,7 +102,7 @@ impl Wiki {
                 retry_after: self.render_permits.wait,
             });
         };
-        match self.render_bounded(exchange, name, text) {
+        match self.render_bounded(exchange, name, text, false) {
             Ok(html) => Ok((html, permit)),
             Err(bound) => {
                 self.metrics.count(Event::RenderRefused);
@@ -98,10 +116,12 @@ impl Wiki {
         exchange: &Exchange,
         name: &PageName,
         text: &str,
+        section_links: bool,
     ) -> Result<String, MarkupError> {
         let links = StoredLinks {
             urls: &exchange.urls,
             storage: &self.storage,
+            section_links,
         };
         markup::render_with(text, name.as_str(), &links, &self.markup).map(|rendered| rendered.html)
     }

@@ -6,6 +6,7 @@ use http::StatusCode;
 use serde::Serialize;
 use storage::Revision;
 
+use crate::wiki::pages::templates::TemplateLink;
 use crate::wiki::plumbing::layout::Layout;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::params::revision_param;
@@ -67,6 +68,8 @@ struct MissingView {
     #[serde(flatten)]
     layout: Layout,
     create_url: String,
+    /// The templates the page may start from (`super::templates`), each a link to its editor.
+    templates: Vec<TemplateLink>,
 }
 
 impl Wiki {
@@ -93,12 +96,15 @@ impl Wiki {
             _ => current.clone(),
         };
         let is_current = revision.meta.rev == current.meta.rev;
+        let access = self.access(&exchange.viewer)?;
         let content_html = if is_current {
-            self.cached_render(exchange, name, &revision)
+            // Only a viewer who may edit is offered a section's editor, as the page's own edit link.
+            let front = &self.settings.front_page;
+            let may_edit = access.allows(&Route::Edit(name.clone()), front);
+            self.cached_render(exchange, name, &revision, may_edit)
         } else {
             self.render_markdown(exchange, name, &revision.text)
         };
-        let access = self.access(&exchange.viewer)?;
         let (sources, more) =
             self.readable_backlinks(&access, name, None, VIEW_BACKLINKS, VIEW_BACKLINKS_EXAMINED)?;
         let backlinks = sources
@@ -140,9 +146,18 @@ impl Wiki {
     }
 
     fn missing_page(&self, exchange: &Exchange, name: &PageName) -> Result<Response, WikiError> {
+        let front = &self.settings.front_page;
+        let may_create = self
+            .access(&exchange.viewer)?
+            .allows(&Route::Edit(name.clone()), front);
         let view = MissingView {
             layout: self.layout(exchange, name.as_str(), Some(name)),
             create_url: exchange.urls.to(&Route::Edit(name.clone())),
+            templates: if may_create {
+                self.offered_templates(exchange, name)?
+            } else {
+                Vec::new()
+            },
         };
         self.html(StatusCode::NOT_FOUND, "missing.html", view)
     }

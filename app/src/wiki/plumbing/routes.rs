@@ -18,6 +18,7 @@ use strum::{EnumIter, EnumString, IntoStaticStr};
 
 use crate::acl::Right;
 use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::api_routes::ApiRoute;
 use crate::wiki::plumbing::file_name::FileName;
 use crate::wiki::plumbing::page_name::PageName;
 
@@ -120,6 +121,8 @@ pub enum Route {
     WatchFeed,
     /// `/+bookmark` (POST): sets the account's bookmark in recent changes to now.
     Bookmark,
+    /// `/+api/v1/…`: the JSON API (`wiki::api`), its own URL space ([`ApiRoute`]).
+    Api(ApiRoute),
 }
 
 /// A page's file in a path: `{Page}/{name}`, the name being the last segment.
@@ -212,6 +215,8 @@ pub enum Verb {
     WatchFeed,
     /// [`Route::Bookmark`].
     Bookmark,
+    /// [`Route::Api`].
+    Api,
 }
 
 impl Verb {
@@ -236,6 +241,10 @@ pub enum Methods {
     Post,
     /// GET and HEAD for a form, POST for the change it sends.
     FormAndPost,
+    /// GET and HEAD to read, PUT to replace (the API's pages and files).
+    ReadAndPut,
+    /// PUT only: the API's saves.
+    Put,
 }
 
 impl Methods {
@@ -246,6 +255,8 @@ impl Methods {
             Methods::Read => reads,
             Methods::Post => method == Method::POST,
             Methods::FormAndPost => reads || method == Method::POST,
+            Methods::ReadAndPut => reads || method == Method::PUT,
+            Methods::Put => method == Method::PUT,
         }
     }
 
@@ -255,6 +266,8 @@ impl Methods {
             Methods::Read => "GET, HEAD",
             Methods::Post => "POST",
             Methods::FormAndPost => "GET, HEAD, POST",
+            Methods::ReadAndPut => "GET, HEAD, PUT",
+            Methods::Put => "PUT",
         }
     }
 }
@@ -385,6 +398,7 @@ impl Route {
             Verb::Watching => nothing(Route::Watching),
             Verb::WatchFeed => nothing(Route::WatchFeed),
             Verb::Bookmark => nothing(Route::Bookmark),
+            Verb::Api => ApiRoute::parse(rest).map(Route::Api),
         }
     }
 
@@ -393,6 +407,7 @@ impl Route {
     pub fn for_method(self, method: &Method) -> Route {
         match self {
             Route::Files(name) if method == Method::POST => Route::Upload(name),
+            Route::Api(api) => Route::Api(api.for_method(method)),
             route => route,
         }
     }
@@ -401,7 +416,7 @@ impl Route {
     /// line for each route, so that a new route cannot be added without stating them all.
     pub fn row(&self) -> RouteRow<'_> {
         use Guard::{Controller, FrontPage, Page, PagePast};
-        use Methods::{FormAndPost, Post, Read};
+        use Methods::{FormAndPost, Post, Put, Read, ReadAndPut};
         const CHANGES: bool = true;
         const READS: bool = false;
         let row = |verb, guard, methods, changes_pages| RouteRow {
@@ -505,6 +520,33 @@ impl Route {
             // The token is the credential; each entry is filtered by its account's rights.
             Route::WatchFeed => row(Some(Verb::WatchFeed), Controller, Read, READS),
             Route::Bookmark => row(Some(Verb::Bookmark), Controller, Post, READS),
+            // The JSON API: the rights of the HTML routes that show or change the same things. A
+            // PUT is the Save… route (`ApiRoute::for_method`); the PUT in the GET routes' methods
+            // keeps their 405 `Allow` header true. A write also needs a write-scoped bearer token,
+            // which `wiki::api` checks before this row.
+            Route::Api(ApiRoute::Page(name)) => {
+                row(Some(Verb::Api), Page(name, READ), ReadAndPut, READS)
+            }
+            Route::Api(ApiRoute::SavePage(name)) => {
+                row(Some(Verb::Api), Page(name, READ_WRITE), Put, CHANGES)
+            }
+            Route::Api(ApiRoute::History(name)) => {
+                row(Some(Verb::Api), PagePast(name, READ), Read, READS)
+            }
+            // Any revision, the current one too: the past's guard, as `/{Page}?rev=N` checks it.
+            Route::Api(ApiRoute::Revision(name, _)) => {
+                row(Some(Verb::Api), PagePast(name, READ), Read, READS)
+            }
+            Route::Api(ApiRoute::File(file)) => {
+                row(Some(Verb::Api), Page(&file.page, READ), ReadAndPut, READS)
+            }
+            Route::Api(ApiRoute::SaveFile(file)) => {
+                row(Some(Verb::Api), Page(&file.page, READ_WRITE), Put, CHANGES)
+            }
+            // Listings filter what they show by the reader's rights, as their HTML routes do.
+            Route::Api(
+                ApiRoute::Recent | ApiRoute::Search | ApiRoute::Index | ApiRoute::OpenApi,
+            ) => row(Some(Verb::Api), Controller, Read, READS),
         }
     }
 
@@ -605,6 +647,7 @@ impl Route {
             | Route::Watching
             | Route::WatchFeed
             | Route::Bookmark => format!("/+{verb}"),
+            Route::Api(api) => api.path(),
         }
     }
 }
@@ -687,7 +730,8 @@ fn feed(rest: &str) -> Result<Route, HttpError> {
     Ok(Route::Feed(format, page))
 }
 
-fn page(text: &str) -> Result<PageName, HttpError> {
+/// `text` as a page name in a path; 400 if it is not one.
+pub(crate) fn page(text: &str) -> Result<PageName, HttpError> {
     PageName::parse(text).map_err(|err| {
         HttpError::bad_request(format!(
             "\u{201c}{text}\u{201d} is not a valid page name: {err}."
@@ -718,6 +762,7 @@ mod tests {
                 Verb::Contributions => "/+contributions/ann".to_owned(),
                 Verb::Feed => "/+feed/rss/A/B".to_owned(),
                 Verb::Static => "/+static/quire.css".to_owned(),
+                Verb::Api => "/+api/v1/pages/A/B".to_owned(),
                 other => match Route::parse(format!("/+{other}").as_bytes()) {
                     Ok(_) => format!("/+{other}"),
                     Err(_) => format!("/+{other}/A/B"),
@@ -883,7 +928,13 @@ mod tests {
 
     #[test]
     fn methods_and_their_allow_header_agree() {
-        for methods in [Methods::Read, Methods::Post, Methods::FormAndPost] {
+        for methods in [
+            Methods::Read,
+            Methods::Post,
+            Methods::FormAndPost,
+            Methods::ReadAndPut,
+            Methods::Put,
+        ] {
             for method in [Method::GET, Method::HEAD, Method::POST, Method::PUT] {
                 assert_eq!(
                     methods.allows(&method),

@@ -7,6 +7,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 
 use crate::wiki::history::feeds::FeedFormat;
+use crate::wiki::plumbing::api_routes::ApiRoute;
 use crate::wiki::plumbing::page_name::PageName;
 use crate::wiki::plumbing::routes::{self, FileRoute, Route, Verb};
 
@@ -79,6 +80,21 @@ impl Urls {
     pub fn push_edit_text(&self, out: &mut String, name: &str) {
         out.push_str(&self.mount);
         routes::push_verb_path(out, Verb::Edit.as_str(), name);
+    }
+
+    /// The form that edits section `section` of a page given as text (the link beside a heading;
+    /// sections are numbered as `markup::section_range` numbers them).
+    pub fn edit_section_text(&self, name: &str, section: usize) -> String {
+        format!("{}?section={section}", self.edit_text(name))
+    }
+
+    /// The form that creates a page starting from the text of page `template`.
+    pub fn edit_from_template(&self, name: &PageName, template: &str) -> String {
+        format!(
+            "{}?template={}",
+            self.to(&Route::Edit(name.clone())),
+            query_value(template)
+        )
     }
 
     /// A page at an old revision.
@@ -270,6 +286,21 @@ impl Urls {
             routes::verb_path(Verb::Files.as_str(), page),
             query_value(name)
         )
+    }
+
+    /// An address of the JSON API.
+    pub fn api(&self, route: &ApiRoute) -> String {
+        self.to(&Route::Api(route.clone()))
+    }
+
+    /// An address of the JSON API with a query: `pairs` of names and values, the values encoded
+    /// here, `None` values left out (a listing's next page, say).
+    pub fn api_with_query(&self, route: &ApiRoute, pairs: &[(&str, Option<&str>)]) -> String {
+        let pairs: Vec<String> = pairs
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", query_value(value))))
+            .collect();
+        with_query(self.api(route), &pairs)
     }
 
     /// The login form, coming back to `next` (a path under the mount) afterwards.

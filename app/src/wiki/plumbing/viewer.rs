@@ -264,7 +264,7 @@ fn login_time(session: &Session, now: i64) -> Option<i64> {
     (now.saturating_sub(since) <= LOGIN_LIFETIME_SECS).then_some(since)
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
