@@ -70,7 +70,7 @@ impl TempPostgres {
         postgres
     }
 
-    /// The URL quire is given (`--database`): the role and database [`ROLE`], over TCP.
+    /// The URL quire is given (`--database`): the role and database `quire`, over TCP.
     pub fn url(&self) -> String {
         format!("postgres://{ROLE}@127.0.0.1:{}/{ROLE}", self.port)
     }
