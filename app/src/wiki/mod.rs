@@ -65,6 +65,8 @@ pub struct Wiki {
     seen_origin: watching::letters::SeenOrigin,
     /// Each API token's requests this minute, counted in a long-running process (`api`).
     api_limits: api::RequestLimits,
+    /// The names `template_pages` matches, under the change count they were read at.
+    template_names: pages::templates::TemplateNames,
 }
 
 /// How many requests a process answers: what is worth keeping between them.
@@ -123,6 +125,7 @@ impl Wiki {
             notifier,
             seen_origin: watching::letters::SeenOrigin::default(),
             api_limits: api::RequestLimits::new(lifetime),
+            template_names: pages::templates::TemplateNames::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use storage::{ChangeKind, Revision, RevisionMeta, SaveOutcome};
 
 use super::{json, Problem};
-use crate::wiki::pages::edit::{Checked, EndsDraft};
+use crate::wiki::pages::edit::{Checked, SaveFrom};
 use crate::wiki::pages::merge::{three_way, Merged};
 use crate::wiki::plumbing::api_routes::ApiRoute;
 use crate::wiki::plumbing::file_name::FileName;
@@ -265,15 +265,13 @@ impl Wiki {
                 ))
             }
         };
-        // A script's save is not the editor's: the account's draft in the editor stays unsaved work.
         let checked = self.check_and_store(
             exchange,
             name,
             &sent.text,
             &sent.comment,
             base,
-            false,
-            EndsDraft::No,
+            SaveFrom::Api,
         )?;
         let outcome = match checked {
             Checked::Stored(outcome) => outcome,

@@ -382,8 +382,9 @@ impl Wiki {
             &form.text,
             &form.comment,
             form.base_rev,
-            form.honeypot,
-            EndsDraft::Yes,
+            SaveFrom::Editor {
+                honeypot: form.honeypot,
+            },
         )?;
         let outcome = match checked {
             Checked::Stored(outcome) => outcome,
@@ -475,9 +476,12 @@ impl Wiki {
         text: &str,
         comment: &str,
         base_rev: Option<u64>,
-        honeypot: bool,
-        ends_draft: EndsDraft,
+        from: SaveFrom,
     ) -> Result<Checked, WikiError> {
+        let (honeypot, ends_draft) = match from {
+            SaveFrom::Editor { honeypot } => (honeypot, EndsDraft::Yes),
+            SaveFrom::Api => (false, EndsDraft::No),
+        };
         if text.trim().is_empty() {
             return Err(HttpError::bad_request(
                 "A page cannot be saved empty. Write something, or leave the page as it is.",
@@ -844,6 +848,19 @@ impl Wiki {
         }
         Ok(response)
     }
+}
+
+/// Where a save checked by [`Wiki::check_and_store`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SaveFrom {
+    /// The editor's form: its honeypot field is checked, and the save ends the account's draft.
+    Editor {
+        /// Whether the honeypot field came filled in.
+        honeypot: bool,
+    },
+    /// The API's PUT: no form, so no honeypot; a script's save is not the editor's, so the
+    /// account's draft stays unsaved work.
+    Api,
 }
 
 /// Whether a save ends the saving account's draft of the page: an edit from the editor does; a revert

@@ -10,6 +10,13 @@
 //! saved: `@PAGE@` (the new page's name), `@DATE@` (today in UTC, `YYYY-MM-DD`) and `@USER@` (who
 //! the save will be attributed to: the account's name, or for an anonymous visitor the address,
 //! as MoinMoin's signature shows a visitor's host).
+//!
+//! Finding the names that match a pattern with a wildcard first (the default) walks every name:
+//! milliseconds at 100 000 pages, and every missing page's screen asks. A long-running process
+//! keeps the names it found under the change count they were read at ([`TemplateNames`]), so only
+//! the first create screen after a change pays; a CGI process pays once.
+
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -22,6 +29,39 @@ pub(crate) const OFFERED: usize = 20;
 /// The most names matching the pattern read to find [`OFFERED`] the viewer may read: a reader shut
 /// out of most templates sees the readable ones among the first 200.
 const EXAMINED: usize = 200;
+
+/// The names matching `template_pages` (before any viewer's filter), kept under the change count
+/// they were read at: pages are created, renamed and deleted only with the counter moving, so the
+/// names are current exactly while it reads the same.
+#[derive(Debug, Default)]
+pub(crate) struct TemplateNames(Mutex<Option<(i64, Vec<String>)>>);
+
+impl TemplateNames {
+    /// The names under `count`, read with `read` when the kept ones are of another count.
+    fn get(
+        &self,
+        count: i64,
+        read: impl FnOnce() -> Result<Vec<String>, WikiError>,
+    ) -> Result<Vec<String>, WikiError> {
+        let kept = self.lock();
+        if let Some((at, names)) = kept.as_ref() {
+            if *at == count {
+                return Ok(names.clone());
+            }
+        }
+        drop(kept);
+        let names = read()?;
+        *self.lock() = Some((count, names.clone()));
+        Ok(names)
+    }
+
+    /// A panic while holding the lock leaves a whole value or none: poisoning is ignored.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(i64, Vec<String>)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// A template offered for a new page.
 #[derive(Debug, Serialize)]
@@ -43,7 +83,10 @@ impl Wiki {
             return Ok(Vec::new());
         }
         let access = self.access(&exchange.viewer)?;
-        let names = self.storage.page_names_matching(pattern, None, EXAMINED)?;
+        let count = self.storage.change_count()?;
+        let names = self.template_names.get(count, || {
+            Ok(self.storage.page_names_matching(pattern, None, EXAMINED)?)
+        })?;
         Ok(names
             .into_iter()
             .filter(|name| access.can_read(name))
@@ -139,5 +182,20 @@ mod tests {
             ),
             "# Meetings/@DATE@\n2026-12-08 by alice, mail a@b.example @@ @PAGE"
         );
+    }
+
+    #[test]
+    fn names_are_read_again_only_when_the_count_moves() {
+        let names = TemplateNames::default();
+        let reads = std::cell::Cell::new(0);
+        let read = |found: &[&str]| {
+            reads.set(reads.get() + 1);
+            Ok(found.iter().map(|name| (*name).to_owned()).collect())
+        };
+        assert_eq!(names.get(7, || read(&["AT"])).unwrap(), ["AT"]);
+        assert_eq!(names.get(7, || read(&["BT"])).unwrap(), ["AT"]);
+        assert_eq!(reads.get(), 1);
+        assert_eq!(names.get(8, || read(&["BT"])).unwrap(), ["BT"]);
+        assert_eq!(reads.get(), 2);
     }
 }
