@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{doing, StorageError};
 use crate::save::now;
-use crate::users::{name_key, user_from_row, User, USER_COLUMNS};
+use crate::users::{name_key, user_from_sqlite_row, User, USER_COLUMNS};
 use crate::Storage;
 
 /// What every token starts with.
@@ -173,7 +173,8 @@ impl Storage {
         }
         let secret = new_secret()?;
         let created = now();
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let id: Option<i64> = conn
             .prepare_cached(
                 "INSERT INTO api_tokens (user_id, label, hash, scope, created, expires)
@@ -211,7 +212,8 @@ impl Storage {
 
     /// The tokens of the account `user` (any spelling), newest first.
     pub fn api_tokens(&self, user: &str) -> Result<Vec<ApiToken>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(&format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
              WHERE u.name_key = ?1 ORDER BY t.id DESC"
@@ -226,7 +228,8 @@ impl Storage {
     /// Revokes the token `id` of the account `user` (any spelling): it works no more. `false` when
     /// the account has no such token.
     pub fn revoke_api_token(&self, user: &str, id: i64) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let removed = conn
             .prepare_cached(
                 "DELETE FROM api_tokens WHERE id = ?2
@@ -243,7 +246,8 @@ impl Storage {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let user_columns = USER_COLUMNS
             .split(", ")
             .map(|column| format!("u.{column}"))
@@ -255,7 +259,7 @@ impl Storage {
         ))
         .and_then(|mut stmt| {
             stmt.query_row(params![digest(secret)], |row| {
-                let user = user_from_row(row)?;
+                let user = user_from_sqlite_row(row)?;
                 let token = token_at(row, USER_COLUMN_COUNT)?;
                 Ok((token, user))
             })
@@ -273,7 +277,8 @@ impl Storage {
         {
             return Ok(());
         }
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "UPDATE api_tokens SET last_used = ?2
              WHERE id = ?1 AND (last_used IS NULL OR last_used < ?2)",

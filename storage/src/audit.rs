@@ -11,8 +11,7 @@
 //! Storage does not know what an event means; the app says which [`AuditKind`] it is and what its
 //! target and detail are. Every text is stored as given: the reader (the admin page) escapes it.
 
-use rusqlite::{params, Row, TransactionBehavior};
-
+use crate::db::{DbError, Row, Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::revision::to_u64;
 use crate::save::now;
@@ -148,67 +147,63 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let time = entry.time.unwrap_or_else(now);
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("recording an audit entry"))?;
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO audit_log (time, actor, address, kind, target, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                &time,
+                &entry.actor,
+                &entry.address,
+                &entry.kind.as_str(),
+                &entry.target,
+                &entry.detail,
+            ],
         )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                time,
-                entry.actor,
-                entry.address,
-                entry.kind.as_str(),
-                entry.target,
-                entry.detail
-            ])
-        })
         .map_err(doing("recording an audit entry"))?;
         if keep.max_entries > 0 {
             let keep_entries = i64::try_from(keep.max_entries).unwrap_or(i64::MAX);
-            tx.prepare_cached(
+            tx.execute(
                 "DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?1",
+                &[&keep_entries],
             )
-            .and_then(|mut stmt| stmt.execute(params![keep_entries]))
             .map_err(doing("pruning the audit log"))?;
         }
         if keep.max_age_secs > 0 {
             let age = i64::try_from(keep.max_age_secs).unwrap_or(i64::MAX);
-            tx.prepare_cached("DELETE FROM audit_log WHERE time < ?1")
-                .and_then(|mut stmt| stmt.execute(params![time.saturating_sub(age)]))
-                .map_err(doing("pruning the audit log"))?;
+            tx.execute(
+                "DELETE FROM audit_log WHERE time < ?1",
+                &[&time.saturating_sub(age)],
+            )
+            .map_err(doing("pruning the audit log"))?;
         }
         tx.commit().map_err(doing("recording an audit entry"))
     }
 
     /// The entries `query` asks for, newest first.
     pub fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StorageError> {
-        let conn = self.pool.get()?;
         let before = query
             .before
             .map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));
-        let mut stmt = conn
-            .prepare_cached(
+        let rows = self
+            .pool
+            .get()?
+            .query_map(
                 "SELECT id, time, actor, address, kind, target, detail FROM audit_log
                  WHERE id < ?1 AND (?2 IS NULL OR kind = ?2)
                  ORDER BY id DESC LIMIT ?3",
-            )
-            .map_err(doing("reading the audit log"))?;
-        let rows = stmt
-            .query_map(
-                params![
-                    before,
-                    query.kind.map(AuditKind::as_str),
-                    crate::sql_count(query.limit)
+                &[
+                    &before,
+                    &query.kind.map(AuditKind::as_str),
+                    &crate::sql_count(query.limit),
                 ],
                 raw_entry,
             )
             .map_err(doing("reading the audit log"))?;
         let mut entries = Vec::new();
-        for row in rows {
-            let (id, mut entry) = row.map_err(doing("reading the audit log"))?;
+        for (id, mut entry) in rows {
             entry.id = to_u64("audit entry id", "", id)?;
             entries.push(entry);
         }
@@ -217,7 +212,7 @@ impl Storage {
 }
 
 /// A row and its id as SQLite holds it (checked by the caller).
-fn raw_entry(row: &Row<'_>) -> rusqlite::Result<(i64, AuditEntry)> {
+fn raw_entry(row: &Row<'_>) -> Result<(i64, AuditEntry), DbError> {
     Ok((
         row.get(0)?,
         AuditEntry {

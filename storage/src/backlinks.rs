@@ -161,7 +161,8 @@ mod tests {
          ORDER BY p.name";
 
     fn joined(storage: &Storage, target: &str) -> Vec<String> {
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         let mut stmt = conn.prepare(JOINED).unwrap();
         let rows = stmt
             .query_map([target], |row| row.get::<_, String>(0))
@@ -170,8 +171,9 @@ mod tests {
     }
 
     fn disagreeing(storage: &Storage) -> Vec<String> {
-        let conn = storage.pool.get().unwrap();
-        super::disagreeing(&conn, 10).unwrap()
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
+        super::disagreeing(conn, 10).unwrap()
     }
 
     /// Saves `links` as the links of a new revision of `page` (its first, or on top of the current).
@@ -281,6 +283,8 @@ mod tests {
         storage
             .pool
             .get()
+            .unwrap()
+            .sqlite()
             .unwrap()
             .execute(
                 "INSERT INTO backlinks (target, source) VALUES ('Nowhere', 'A')",

@@ -178,7 +178,8 @@ pub fn verify_copy(path: &Path) -> Result<CopyFacts, StorageError> {
     file_size(path)?;
     let schema_version = check_read_only(path)?;
     let storage = Storage::open(path)?;
-    let conn = storage.pool.get()?;
+    let pooled = storage.pool.get()?;
+    let conn = pooled.sqlite()?;
     let count = |sql: &str| -> Result<u64, StorageError> {
         let n: i64 = conn
             .query_row(sql, [], |row| row.get(0))
@@ -197,7 +198,7 @@ pub fn verify_copy(path: &Path) -> Result<CopyFacts, StorageError> {
         )?,
         bytes: 0,
     };
-    drop(conn);
+    drop(pooled);
     drop(storage);
     Ok(CopyFacts {
         bytes: file_size(path)?,

@@ -43,8 +43,9 @@ impl Storage {
     /// answer is kept up to date by every save); the first call on a page saved before blame existed
     /// walks its history once.
     pub fn blame(&self, name: &str) -> Result<Option<Vec<BlameLine>>, StorageError> {
-        let mut conn = self.pool.get()?;
-        blame(&mut conn, name)
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        blame(conn, name)
     }
 }
 
@@ -354,14 +355,15 @@ mod tests {
         save(&storage, "one\nthree\n", Some(1));
         assert!(storage.verify().unwrap().is_empty());
         {
-            let conn = storage.pool.get().unwrap();
+            let pooled = storage.pool.get().unwrap();
+            let conn = pooled.sqlite().unwrap();
             let page_id: i64 = conn
                 .query_row("SELECT id FROM pages WHERE name = 'Notes'", [], |row| {
                     row.get(0)
                 })
                 .unwrap();
             // Every line said to be from revision 2: the first is from revision 1.
-            store(&conn, page_id, 2, &[2, 2]).unwrap();
+            store(conn, page_id, 2, &[2, 2]).unwrap();
         }
         let found = storage.verify().unwrap();
         assert_eq!(found.len(), 1, "{found:?}");

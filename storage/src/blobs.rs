@@ -185,7 +185,8 @@ impl BlobReader {
     /// Loads chunk `seq`, checking it has the length the blob's size says.
     fn load(&mut self, seq: u64) -> io::Result<()> {
         self.loaded = None;
-        let conn = self.pool.get().map_err(io::Error::other)?;
+        let pooled = self.pool.get().map_err(io::Error::other)?;
+        let conn = pooled.sqlite().map_err(io::Error::other)?;
         let chunk = &mut self.chunk;
         let found = conn
             .prepare_cached("SELECT data FROM blob_chunks WHERE blob_id = ?1 AND seq = ?2")
@@ -270,7 +271,8 @@ pub struct Thumbnail {
 impl Storage {
     /// A reader of the blob with SHA-256 `hash` (lowercase hex), or [`StorageError::NoSuchBlob`].
     pub fn open_blob(&self, hash: &str) -> Result<BlobReader, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let found: Option<(i64, u64, u64)> = conn
             .prepare_cached("SELECT id, size, chunk_size FROM blobs WHERE hash = ?1")
             .and_then(|mut stmt| {
@@ -300,8 +302,9 @@ impl Storage {
     /// The bytes all stored blobs take, each distinct content counted once: what the upload quota
     /// is measured against.
     pub fn used_blob_bytes(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
-        used_bytes(&conn)
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        used_bytes(conn)
     }
 
     /// Stores the thumbnail of the blob `hash`, unless it has one already (two processes making the
@@ -315,8 +318,9 @@ impl Storage {
         height: u32,
         bytes: &[u8],
     ) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
-        let Some(blob_id) = blob_id(&conn, hash)? else {
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let Some(blob_id) = blob_id(conn, hash)? else {
             return Err(StorageError::NoSuchBlob {
                 hash: hash.to_owned(),
             });
@@ -332,7 +336,8 @@ impl Storage {
 
     /// The stored thumbnail of the blob `hash`, if one was made.
     pub fn thumbnail(&self, hash: &str) -> Result<Option<Thumbnail>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "SELECT t.media_type, t.width, t.height, t.data FROM thumbnails t
              JOIN blobs b ON b.id = t.blob_id WHERE b.hash = ?1",

@@ -11,6 +11,7 @@
 //! Account changes are not counted: a page view depends only on the viewer's own account, which
 //! the app reads on every request and keys its cache by.
 
+use crate::db::Sql;
 use crate::error::{doing, StorageError};
 use crate::Storage;
 
@@ -18,9 +19,11 @@ impl Storage {
     /// The change counter (see the module docs). Only equality means anything: a view made when
     /// the counter read `n` is current exactly while it still reads `n`.
     pub fn change_count(&self) -> Result<i64, StorageError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached("SELECT n FROM change_counter WHERE id = 1")
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        self.pool
+            .get()?
+            .query_one("SELECT n FROM change_counter WHERE id = 1", &[], |row| {
+                row.get(0)
+            })
             .map_err(doing("reading the change counter"))
     }
 }

@@ -109,7 +109,8 @@ impl Storage {
     pub fn save_draft(&self, draft: &NewDraft<'_>) -> Result<DraftOutcome, StorageError> {
         let time = draft.time.unwrap_or_else(now);
         let account = draft.account;
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to write a draft"))?;
@@ -141,7 +142,8 @@ impl Storage {
         now: Option<i64>,
     ) -> Result<Option<Draft>, StorageError> {
         let oldest = now.unwrap_or_else(crate::save::now) - DRAFT_LIFETIME_SECS;
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "SELECT base_rev, comment, text, updated FROM drafts
              WHERE user_id = ?1 AND page = ?2 AND updated >= ?3",
@@ -162,13 +164,15 @@ impl Storage {
 
     /// Removes `account`'s draft of `page`; whether there was one.
     pub fn delete_draft(&self, account: u64, page: &str) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
-        delete(&conn, account, page).map(|removed| removed > 0)
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        delete(conn, account, page).map(|removed| removed > 0)
     }
 
     /// How many drafts are stored, expired ones included: for tests and `quire check`'s counts.
     pub fn draft_count(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.query_row("SELECT count(*) FROM drafts", [], |row| row.get(0))
             .map_err(doing("counting drafts"))
     }
@@ -298,7 +302,8 @@ mod tests {
 
     /// An account row as registration writes it, without the password hash's cost.
     fn account(storage: &Storage, name: &str) -> u64 {
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         conn.execute(
             "INSERT INTO users (name, name_key, display_name, role, password_hash, created)
              VALUES (?1, ?1, ?1, 'user', '', 0)",

@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 //!
-//! Every SQLite error is wrapped with what was being done, so a log line says "while saving a revision"
+//! Every database error (SQLite's or PostgreSQL's, as [`DbError`]) is wrapped with what was being done, so a log line says "while saving a revision"
 //! rather than a bare "database is locked". Conditions a caller reacts to differently get their own
 //! variant: [`StorageError::Busy`], [`StorageError::DiskFull`] and [`StorageError::Unwritable`] (keep the
 //! user's text, answer 503 or 507 and let them retry; see [`WriteRefusal`]), the refusals at open time
@@ -9,6 +9,8 @@
 use std::path::PathBuf;
 
 use rusqlite::ErrorCode;
+
+use crate::db::DbError;
 
 /// Why a write failed for reasons outside the request ([`StorageError::write_refusal`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,14 +100,15 @@ pub enum StorageError {
     },
 
     /// The database became impossible to write or reach while running: its file or folder was made
-    /// read-only, or removed, or the file system failed. Reads may go on; writes may succeed later.
+    /// read-only, or removed, or the file system failed; or the PostgreSQL server is down,
+    /// restarting or out of reach. Reads may go on; writes may succeed later.
     #[error("the database cannot be written right now while {doing}")]
     Unwritable {
         /// What was being done.
         doing: &'static str,
-        /// What SQLite said.
+        /// What the database said.
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
 
     /// A stored revision uses a storage format this build cannot decode (written by a newer quire).
@@ -227,18 +230,47 @@ pub enum StorageError {
         source: std::io::Error,
     },
 
-    /// Any other SQLite error.
+    /// The database URL could not be used.
+    #[error("{reason}; a PostgreSQL URL looks like postgres://user@host:5432/wiki (add ?sslmode=require for TLS)")]
+    BadDatabaseUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// What only one engine can do was asked of the other.
+    #[error("{what} is not available on {engine}")]
+    NotOnThisEngine {
+        /// What was asked.
+        what: &'static str,
+        /// The engine in use.
+        engine: crate::Engine,
+    },
+
+    /// Any other database error.
     #[error("database error while {doing}")]
-    Sqlite {
+    Database {
         /// What was being done.
         doing: &'static str,
-        /// What SQLite said.
+        /// What the database said.
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
 }
 
 impl StorageError {
+    /// Wraps a database error from ordinary operation, singling out what a caller answers
+    /// differently: lock timeouts, a full disk, a database that cannot be written or reached.
+    pub(crate) fn database(doing: &'static str, source: DbError) -> StorageError {
+        match source {
+            DbError::Sqlite(source) => StorageError::sqlite(doing, source),
+            source if source.is_unavailable() => StorageError::Unwritable { doing, source },
+            DbError::Postgres(ref err) if postgres_disk_full(err) => {
+                StorageError::DiskFull { doing }
+            }
+            source => StorageError::Database { doing, source },
+        }
+    }
+
     /// Wraps an SQLite error from ordinary operation, singling out lock timeouts.
     pub(crate) fn sqlite(doing: &'static str, source: rusqlite::Error) -> StorageError {
         match source.sqlite_error_code() {
@@ -251,15 +283,24 @@ impl StorageError {
                 if source.sqlite_error().map(|e| e.extended_code)
                     == Some(rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK) =>
             {
-                StorageError::Unwritable { doing, source }
+                StorageError::Unwritable {
+                    doing,
+                    source: source.into(),
+                }
             }
             Some(
                 ErrorCode::ReadOnly
                 | ErrorCode::CannotOpen
                 | ErrorCode::SystemIoFailure
                 | ErrorCode::PermissionDenied,
-            ) => StorageError::Unwritable { doing, source },
-            _ => StorageError::Sqlite { doing, source },
+            ) => StorageError::Unwritable {
+                doing,
+                source: source.into(),
+            },
+            _ => StorageError::Database {
+                doing,
+                source: source.into(),
+            },
         }
     }
 
@@ -303,9 +344,14 @@ impl StorageError {
     }
 }
 
-/// Shorthand for building the `map_err` closure of an ordinary operation.
-pub(crate) fn doing(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
-    move |source| StorageError::sqlite(what, source)
+/// Whether PostgreSQL refused a write for want of disk space (SQLSTATE 53100).
+fn postgres_disk_full(err: &postgres::Error) -> bool {
+    err.code() == Some(&postgres::error::SqlState::DISK_FULL)
+}
+
+/// Shorthand for building the `map_err` closure of an ordinary operation, on either engine.
+pub(crate) fn doing<E: Into<DbError>>(what: &'static str) -> impl FnOnce(E) -> StorageError {
+    move |source| StorageError::database(what, source.into())
 }
 
 #[cfg(test)]

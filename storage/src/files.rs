@@ -284,10 +284,11 @@ impl Storage {
         upload: &NewUpload<'_>,
         content: &mut dyn Read,
     ) -> Result<FileVersion, StorageError> {
-        live_page(&*self.pool.get()?, upload.page)?;
+        live_page(self.pool.get()?.sqlite()?, upload.page)?;
         let mut spooled = blobs::spool(&self.pool.spool_dir(), content, upload.max_bytes)?;
-        let mut conn = self.pool.get()?;
-        let (tx, page_id) = begin_on_page(&mut conn, upload.page, "starting an upload")?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        let (tx, page_id) = begin_on_page(conn, upload.page, "starting an upload")?;
         let blob_id = blobs::store(&tx, &mut spooled, upload.quota_bytes)?;
         let content = FileContent {
             hash: spooled.hash.clone(),
@@ -323,8 +324,9 @@ impl Storage {
         actor: &str,
         comment: &str,
     ) -> Result<FileVersion, StorageError> {
-        let mut conn = self.pool.get()?;
-        let (tx, page_id) = begin_on_page(&mut conn, page, "starting a file deletion")?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        let (tx, page_id) = begin_on_page(conn, page, "starting a file deletion")?;
         let current = load_version(&tx, page, name, None)?;
         if current.is_none_or(|current| current.content.is_none()) {
             return Err(StorageError::NoSuchFile {
@@ -360,8 +362,9 @@ impl Storage {
         actor: &str,
         comment: &str,
     ) -> Result<FileVersion, StorageError> {
-        let mut conn = self.pool.get()?;
-        let (tx, page_id) = begin_on_page(&mut conn, page, "starting a file restore")?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        let (tx, page_id) = begin_on_page(conn, page, "starting a file restore")?;
         let old = load_version(&tx, page, name, Some(version))?;
         let Some(content) = old.and_then(|old| old.content) else {
             return Err(StorageError::NoSuchFileVersion {
@@ -394,7 +397,8 @@ impl Storage {
     /// The files of `page` that are not deleted, by name (code point order), each with its current
     /// version and how many versions it has. Empty for a page that does not exist or is deleted.
     pub fn attachments(&self, page: &str) -> Result<Vec<Attachment>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
@@ -420,7 +424,8 @@ impl Storage {
     /// How many files `page` has (not deleted): its "Attachments (N)" link, on every page view, so
     /// one indexed count rather than the list.
     pub fn file_count(&self, page: &str) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let count: i64 = conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM file_versions v JOIN pages p ON p.id = v.page_id
@@ -442,14 +447,16 @@ impl Storage {
         name: &str,
         version: Option<u64>,
     ) -> Result<Option<FileVersion>, StorageError> {
-        let conn = self.pool.get()?;
-        load_version(&conn, page, name, version)
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        load_version(conn, page, name, version)
     }
 
     /// Every version of file `name` of `page`, newest first. Empty if there is no such page or
     /// file, or the page is deleted.
     pub fn file_history(&self, page: &str, name: &str) -> Result<Vec<FileVersion>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
@@ -477,7 +484,8 @@ impl Storage {
         if files.is_empty() {
             return Ok(found);
         }
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         for batch in files.chunks(BATCH) {
             let values = (0..batch.len())
                 .map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2))
@@ -529,7 +537,8 @@ impl Storage {
             .map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));
         let prefix = query.prefix.as_deref().filter(|p| !p.is_empty());
         let limit = sql_count(query.limit);
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
@@ -556,7 +565,8 @@ impl Storage {
         limit: usize,
     ) -> Result<Vec<FileVersion>, StorageError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
@@ -572,7 +582,8 @@ impl Storage {
 
     /// The id of the newest file version (0 when there is none).
     pub fn last_file_event_id(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM file_versions")
             .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
             .map_err(doing("reading the last file version id"))

@@ -70,7 +70,8 @@ impl Storage {
         if revisions.is_empty() {
             return Ok(ImportOutcome::Unchanged);
         }
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting an import"))?;
@@ -172,7 +173,8 @@ impl Storage {
     /// and nothing removed, for any other page. Derived rows (links, cached HTML, ACL lines, blame) go
     /// with it; the search index is the importer's to rebuild.
     pub fn remove_untouched_page(&self, name: &str, installer: &str) -> Result<bool, StorageError> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to replace an installed page"))?;
@@ -228,7 +230,8 @@ impl Storage {
         let Ok(rev) = i64::try_from(rev) else {
             return Ok(None);
         };
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "SELECT o.text FROM revision_originals o
              JOIN revisions r ON r.id = o.revision_id

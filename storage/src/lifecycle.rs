@@ -97,8 +97,9 @@ impl Storage {
         author: &str,
         comment: &str,
     ) -> Result<Option<u64>, StorageError> {
-        let mut conn = self.pool.get()?;
-        let tx = begin(&mut conn, "starting a deletion")?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        let tx = begin(conn, "starting a deletion")?;
         let Some(current) = load_current(&tx, name)? else {
             return Ok(None);
         };
@@ -130,8 +131,9 @@ impl Storage {
         author: &str,
         comment: &str,
     ) -> Result<Option<u64>, StorageError> {
-        let mut conn = self.pool.get()?;
-        let tx = begin(&mut conn, "starting an undeletion")?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        let tx = begin(conn, "starting an undeletion")?;
         let Some((current, true)) = save::load_any(&tx, name)? else {
             return Ok(None);
         };
@@ -181,8 +183,9 @@ impl Storage {
     /// [`pages_missing_links`](Self::pages_missing_links): relative links (`[[/Child]]`) may now point
     /// elsewhere, so the app should compute and [`set_links`](Self::set_links) them.
     pub fn rename(&self, rename: &Rename<'_>) -> Result<RenameOutcome, StorageError> {
-        let mut conn = self.pool.get()?;
-        let tx = begin(&mut conn, "starting a rename")?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
+        let tx = begin(conn, "starting a rename")?;
         if load_current(&tx, rename.from)?.is_none() {
             return Err(StorageError::NoSuchPage {
                 page: rename.from.to_owned(),
@@ -220,7 +223,8 @@ impl Storage {
     /// Where a page renamed away from `name` is now, if it still exists and no page took `name`
     /// since: the app sends visitors of the old name there.
     pub fn redirect(&self, name: &str) -> Result<Option<String>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "SELECT p.name FROM redirects d JOIN pages p ON p.id = d.page_id
              WHERE d.name = ?1 AND p.deleted = 0
@@ -233,7 +237,8 @@ impl Storage {
     /// Whether `name` is a deleted page (one with history that [`undelete`](Self::undelete) can
     /// bring back).
     pub fn is_deleted(&self, name: &str) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 1)")
             .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
             .map_err(doing("checking whether a page is deleted"))
@@ -241,7 +246,8 @@ impl Storage {
 
     /// The names of all deleted pages, sorted.
     pub fn deleted_pages(&self) -> Result<Vec<String>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached("SELECT name FROM pages WHERE deleted = 1 ORDER BY name")
             .map_err(doing("listing deleted pages"))?;
@@ -254,7 +260,8 @@ impl Storage {
 
     /// Facts about a page, deleted or not; `None` if no page of that name ever existed.
     pub fn page_info(&self, name: &str) -> Result<Option<PageInfo>, StorageError> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction()
             .map_err(doing("starting to read page info"))?;

@@ -235,16 +235,18 @@ mod tests {
         // Read from the indexes alone: no row of the table sought.
         let plan = query_plan(&storage, super::WANTED_FROM);
         assert!(plan.contains("COVERING INDEX link_names_wanted"), "{plan}");
-        let conn = storage.pool.get().unwrap();
-        assert!(super::disagreeing(&conn, 10).unwrap().is_empty());
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
+        assert!(super::disagreeing(conn, 10).unwrap().is_empty());
     }
 
     #[test]
     fn every_write_path_keeps_the_names_as_a_rebuild_gives_them() {
         let storage = linked_wiki();
         let agrees = |storage: &Storage| {
-            let conn = storage.pool.get().unwrap();
-            super::disagreeing(&conn, 10).unwrap()
+            let pooled = storage.pool.get().unwrap();
+            let conn = pooled.sqlite().unwrap();
+            super::disagreeing(conn, 10).unwrap()
         };
         // A page that links to itself under its new name, and to its old one.
         storage
@@ -287,6 +289,8 @@ mod tests {
         storage
             .pool
             .get()
+            .unwrap()
+            .sqlite()
             .unwrap()
             .execute("UPDATE link_names SET sources = 7 WHERE name = 'P030'", [])
             .unwrap();

@@ -33,7 +33,8 @@ impl Storage {
         if pattern.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(NAMES_MATCHING)
             .map_err(doing("listing pages by pattern"))?;

@@ -36,7 +36,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use crate::error::{doing, StorageError};
 use crate::recent::change_row;
 use crate::revision::{META_COLUMNS, META_LEN};
-use crate::users::{user_from_row, User, USER_COLUMNS};
+use crate::users::{user_from_sqlite_row, User, USER_COLUMNS};
 use crate::{sql_count, Change, Storage};
 
 /// A revision older than this (seconds) when the queue first sees it is not mailed.
@@ -123,7 +123,8 @@ impl Storage {
         // A worker asks every few seconds; when nothing was saved since, a read answers, and no
         // write lock is taken.
         let behind: bool = {
-            let conn = self.pool.get()?;
+            let pooled = self.pool.get()?;
+            let conn = pooled.sqlite()?;
             conn.prepare_cached(
                 "SELECT (SELECT coalesce(max(id), 0) FROM revisions)
                         > (SELECT upto FROM outbox_cursor WHERE id = 1)",
@@ -145,7 +146,8 @@ impl Storage {
     }
 
     fn queue_batch(&self, now: i64) -> Result<(u64, bool), StorageError> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to queue mail"))?;
@@ -240,7 +242,8 @@ impl Storage {
         if self.next_mail_due()?.is_none_or(|due| due > now) {
             return Ok(Vec::new());
         }
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to take due mail"))?;
@@ -292,7 +295,10 @@ impl Storage {
             }
             let to = tx
                 .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
-                .and_then(|mut stmt| stmt.query_row(params![account], user_from_row).optional())
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![account], user_from_sqlite_row)
+                        .optional()
+                })
                 .map_err(doing("reading a mail's account"))?;
             let Some(to) = to else { continue };
             if digest {
@@ -316,7 +322,8 @@ impl Storage {
     /// Removes the rows of a letter that was sent (or that is owed no more: the account may no
     /// longer read any of its pages).
     pub fn mail_sent(&self, rows: &[u64]) -> Result<(), StorageError> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to remove sent mail"))?;
@@ -344,7 +351,8 @@ impl Storage {
         } else {
             Retry::At(now.saturating_add(retry_wait(attempts)))
         };
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting to record a failed mail"))?;
@@ -367,14 +375,16 @@ impl Storage {
 
     /// The next time a row of the queue is due, if it holds any.
     pub fn next_mail_due(&self) -> Result<Option<i64>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.query_row("SELECT min(due) FROM outbox", [], |row| row.get(0))
             .map_err(doing("reading the mail queue"))
     }
 
     /// Every row of the queue, in order of due time.
     pub fn queued_mail(&self) -> Result<Vec<QueuedMail>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT u.name, p.name, r.rev, o.digest, o.due, o.attempts, o.last_error

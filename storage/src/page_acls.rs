@@ -59,7 +59,8 @@ impl Storage {
     /// The highest revision id whose ACL line is recorded: catch up with
     /// [`revisions_after`](Self::revisions_after) from here.
     pub fn acl_scan_mark(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let upto: i64 = conn
             .prepare_cached("SELECT upto FROM acl_scan WHERE id = 1")
             .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
@@ -71,7 +72,8 @@ impl Storage {
     /// those among them that have a line. The mark only ever grows. Never waits for another
     /// process's lock: [`StorageError::Busy`] at once, and the next reader records it.
     pub fn record_acl_scan(&self, upto: u64, lines: &[(u64, &str)]) -> Result<(), StorageError> {
-        let mut conn = self.pool.get_without_waiting()?;
+        let mut pooled = self.pool.get_without_waiting()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(doing("recording page ACLs"))?;
@@ -96,7 +98,8 @@ impl Storage {
     /// Every page's ACL line as far as the scan up to `mark` knows, and the pages it does not know yet.
     /// Costs in proportion to the pages with a line, not to the wiki.
     pub fn acl_lines(&self, mark: u64) -> Result<AclLines, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut found = AclLines::default();
         let mut stmt = conn
             .prepare_cached(&governing_lines_sql())
@@ -137,7 +140,8 @@ impl Storage {
         &self,
         mark: u64,
     ) -> Result<Vec<(String, Option<String>)>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(HISTORY_LINES)
             .map_err(doing("reading the ACLs of page histories"))?;
@@ -193,7 +197,8 @@ pub(crate) mod tests {
         params: &[&dyn rusqlite::ToSql],
         status: rusqlite::StatementStatus,
     ) -> i32 {
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         let mut stmt = conn.prepare(sql).unwrap();
         let mut rows = stmt.query(params).unwrap();
         while rows.next().unwrap().is_some() {}
@@ -203,7 +208,8 @@ pub(crate) mod tests {
 
     /// SQLite's plan for `sql`, a line per step (`SEARCH t USING COVERING INDEX i (a=?)`).
     pub(crate) fn query_plan(storage: &Storage, sql: &str) -> String {
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         // Parameters left unbound: the plan does not depend on them.
         let mut rows = stmt.raw_query();

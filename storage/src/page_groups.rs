@@ -45,13 +45,14 @@ impl Storage {
     /// dropped first, so this is 0 after the setting changed.
     pub fn group_scan_mark(&self, pattern: &str) -> Result<u64, StorageError> {
         const DOING: &str = "reading the group page scan mark";
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = pooled.sqlite_mut()?;
         let read = |conn: &rusqlite::Connection| -> Result<(i64, String), StorageError> {
             conn.prepare_cached("SELECT upto, pattern FROM group_scan WHERE id = 1")
                 .and_then(|mut stmt| stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
                 .map_err(doing(DOING))
         };
-        let (upto, scanned) = read(&conn)?;
+        let (upto, scanned) = read(conn)?;
         if scanned == pattern {
             return to_u64("revision id", "", upto);
         }
@@ -84,7 +85,8 @@ impl Storage {
         groups: &[(u64, &[String])],
     ) -> Result<(), StorageError> {
         const DOING: &str = "recording group pages";
-        let mut conn = self.pool.get_without_waiting()?;
+        let mut pooled = self.pool.get_without_waiting()?;
+        let conn = pooled.sqlite_mut()?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(doing(DOING))?;
@@ -121,7 +123,8 @@ impl Storage {
     /// does not know yet. Costs in proportion to the group pages' revisions, not to the wiki.
     pub fn page_groups(&self, mark: u64) -> Result<PageGroups, StorageError> {
         const DOING: &str = "reading group pages";
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut found = PageGroups::default();
         let mut stmt = conn.prepare_cached(GROUP_MEMBERS).map_err(doing(DOING))?;
         let rows = stmt

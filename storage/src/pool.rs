@@ -1,4 +1,4 @@
-//! A small pool of SQLite connections.
+//! A small pool of database connections, handed out as the seam's [`Conn`].
 //!
 //! A `rusqlite::Connection` may move between threads but not be shared, so a threaded server (FastCGI,
 //! HTTP) keeps idle connections in a `Mutex<Vec<_>>`, takes one per operation and puts it back afterwards.
@@ -7,6 +7,9 @@
 //!
 //! An in-memory database exists only inside its one connection, so that pool never grows: callers wait for
 //! the single connection instead.
+//!
+//! On PostgreSQL the pool is [`PgPool`]: a bounded number of connections, each checked before it is
+//! handed out again.
 
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::db::{Conn, PgConn, PgPool};
 use crate::error::StorageError;
 use crate::{Durability, Options};
 
@@ -23,14 +27,21 @@ use crate::{Durability, Options};
 const MAX_IDLE: usize = 8;
 
 /// Where new connections come from.
-#[derive(Debug)]
 enum Source {
     File(PathBuf),
     /// One private in-memory database; the pool holds its only connection.
     Memory,
+    /// A PostgreSQL database, shared with other nodes.
+    Postgres {
+        /// The URL without its password, for messages.
+        shown: PathBuf,
+        /// Where uploads are spooled before they go in: the node's data directory.
+        spool: PathBuf,
+        /// Boxed: the other sources are a path or nothing.
+        pool: Box<PgPool>,
+    },
 }
 
-#[derive(Debug)]
 pub(crate) struct Pool {
     source: Source,
     options: Options,
@@ -59,10 +70,34 @@ impl Pool {
         }
     }
 
+    /// A pool of connections to PostgreSQL; uploads are spooled in `spool`.
+    pub(crate) fn postgres(shown: &str, spool: &Path, pool: PgPool) -> Pool {
+        Pool {
+            source: Source::Postgres {
+                shown: PathBuf::from(shown),
+                spool: spool.to_path_buf(),
+                pool: Box::new(pool),
+            },
+            options: Options::default(),
+            idle: Mutex::new(Vec::new()),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Which engine it connects to.
+    pub(crate) fn engine(&self) -> crate::Engine {
+        match self.source {
+            Source::File(_) | Source::Memory => crate::Engine::Sqlite,
+            Source::Postgres { .. } => crate::Engine::Postgres,
+        }
+    }
+
+    /// The database file, or how the database is named in messages.
     pub(crate) fn path(&self) -> &Path {
         match &self.source {
             Source::File(path) => path,
             Source::Memory => Path::new(":memory:"),
+            Source::Postgres { shown, .. } => shown,
         }
     }
 
@@ -81,17 +116,28 @@ impl Pool {
                 _ => PathBuf::from("."),
             },
             Source::Memory => std::env::temp_dir(),
+            Source::Postgres { spool, .. } => spool.clone(),
         }
     }
 
     /// Takes an idle connection, opening a new one when there is none (or waiting, for memory).
     pub(crate) fn get(&self) -> Result<Pooled<'_>, StorageError> {
+        if let Source::Postgres { pool, .. } = &self.source {
+            let conn = pool
+                .take()
+                .map_err(|source| StorageError::database("connecting to the database", source))?;
+            return Ok(Pooled {
+                pool: self,
+                conn: Some(Conn::Postgres(conn)),
+                restore_timeout: false,
+            });
+        }
         let mut idle = self.lock();
         loop {
             if let Some(conn) = idle.pop() {
                 return Ok(Pooled {
                     pool: self,
-                    conn: Some(conn),
+                    conn: Some(Conn::Sqlite(conn)),
                     restore_timeout: false,
                 });
             }
@@ -101,10 +147,11 @@ impl Pool {
                     let conn = open_configured(path, &self.options)?;
                     return Ok(Pooled {
                         pool: self,
-                        conn: Some(conn),
+                        conn: Some(Conn::Sqlite(conn)),
                         restore_timeout: false,
                     });
                 }
+                Source::Postgres { .. } => unreachable!("PostgreSQL connections are taken above"),
                 Source::Memory => {
                     idle = self
                         .returned
@@ -118,12 +165,15 @@ impl Pool {
     /// [`Pool::get`] for a write that should not wait for another process's lock at all (derived
     /// data a read records on the way, which a later request records as well): such a write fails
     /// at once with [`StorageError::Busy`]. The usual busy timeout comes back with the connection.
+    /// On PostgreSQL, where writers queue on a lock per transaction, the connection is as usual.
     pub(crate) fn get_without_waiting(&self) -> Result<Pooled<'_>, StorageError> {
         let mut conn = self.get()?;
-        // Marked first: the timeout is restored even if setting it failed half-way.
-        conn.restore_timeout = true;
-        conn.busy_timeout(Duration::ZERO)
-            .map_err(|source| StorageError::sqlite("setting the busy timeout", source))?;
+        if let Some(Conn::Sqlite(sqlite)) = conn.conn.as_ref() {
+            // Marked first: the timeout is restored even if setting it failed half-way.
+            let set = sqlite.busy_timeout(Duration::ZERO);
+            conn.restore_timeout = true;
+            set.map_err(|source| StorageError::sqlite("setting the busy timeout", source))?;
+        }
         Ok(conn)
     }
 
@@ -135,7 +185,15 @@ impl Pool {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn put_back(&self, conn: Connection) {
+    fn put_back(&self, conn: Conn) {
+        match (conn, &self.source) {
+            (Conn::Sqlite(conn), _) => self.put_back_sqlite(conn),
+            (Conn::Postgres(conn), Source::Postgres { pool, .. }) => pool.put(conn),
+            (Conn::Postgres(conn), _) => drop::<PgConn>(conn),
+        }
+    }
+
+    fn put_back_sqlite(&self, conn: Connection) {
         // A connection left inside a transaction (a panic between BEGIN and COMMIT) would hold the lock
         // or leak state into the next operation: close it instead, unless it is the only copy of an
         // in-memory database, where rolling back is the only choice.
@@ -143,7 +201,7 @@ impl Pool {
             conn
         } else {
             match self.source {
-                Source::File(_) => return,
+                Source::File(_) | Source::Postgres { .. } => return,
                 Source::Memory => {
                     if conn.execute_batch("ROLLBACK").is_err() {
                         tracing::error!("could not roll back an abandoned in-memory transaction");
@@ -164,14 +222,39 @@ impl Pool {
 /// A connection borrowed from the pool; goes back on drop.
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
-    conn: Option<Connection>,
+    conn: Option<Conn>,
     /// Set by [`Pool::get_without_waiting`]: the busy timeout goes back to the pool's on return.
     restore_timeout: bool,
 }
 
+impl Pooled<'_> {
+    /// The SQLite connection under it, for what only SQLite has (PRAGMAs, the backup API), and
+    /// for the operations not yet written against the seam.
+    pub(crate) fn sqlite(&self) -> Result<&Connection, StorageError> {
+        match self.conn.as_ref() {
+            Some(Conn::Sqlite(conn)) => Ok(conn),
+            _ => Err(StorageError::NotOnThisEngine {
+                what: "this operation",
+                engine: crate::Engine::Postgres,
+            }),
+        }
+    }
+
+    /// [`Pooled::sqlite`], mutably (transactions).
+    pub(crate) fn sqlite_mut(&mut self) -> Result<&mut Connection, StorageError> {
+        match self.conn.as_mut() {
+            Some(Conn::Sqlite(conn)) => Ok(conn),
+            _ => Err(StorageError::NotOnThisEngine {
+                what: "this operation",
+                engine: crate::Engine::Postgres,
+            }),
+        }
+    }
+}
+
 impl Deref for Pooled<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         self.conn
             .as_ref()
             .expect("a pooled connection is present until drop")
@@ -179,7 +262,7 @@ impl Deref for Pooled<'_> {
 }
 
 impl DerefMut for Pooled<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
+    fn deref_mut(&mut self) -> &mut Conn {
         self.conn
             .as_mut()
             .expect("a pooled connection is present until drop")
@@ -189,9 +272,13 @@ impl DerefMut for Pooled<'_> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if self.restore_timeout && conn.busy_timeout(self.pool.options.busy_timeout).is_err() {
-                // Closed rather than kept with the wrong timeout.
-                return;
+            if let Conn::Sqlite(sqlite) = &conn {
+                if self.restore_timeout
+                    && sqlite.busy_timeout(self.pool.options.busy_timeout).is_err()
+                {
+                    // Closed rather than kept with the wrong timeout.
+                    return;
+                }
             }
             self.pool.put_back(conn);
         }
@@ -322,6 +409,12 @@ fn guard_against_a_moved_file(conn: &Connection, path: &Path) {
     }));
 }
 
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("path", &self.path()).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rusqlite::StatementStatus;
@@ -332,6 +425,7 @@ mod tests {
     fn a_statement_with_a_bound_limit_is_prepared_once_however_often_it_runs() {
         let storage = Storage::open_in_memory().unwrap();
         let conn = storage.pool.get().unwrap();
+        let conn = conn.sqlite().unwrap();
         let sql = "SELECT name FROM pages WHERE name > ?1 ORDER BY name LIMIT ?2";
         for limit in [10_i64, 20, 10] {
             let mut stmt = conn.prepare_cached(sql).unwrap();

@@ -42,11 +42,12 @@ impl Storage {
             .before
             .map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));
         let author = query.author.as_deref();
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         match query.prefix.as_deref().filter(|p| !p.is_empty()) {
-            None => log(&conn, before, author, query.limit),
+            None => log(conn, before, author, query.limit),
             Some(prefix) => subtree::changes(
-                &conn,
+                conn,
                 &subtree::Filter {
                     prefix,
                     author,

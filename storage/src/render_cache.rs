@@ -208,19 +208,21 @@ mod tests {
         for rev in 0..300 {
             save(&storage, "Long", &format!("text {rev}"));
         }
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         conn.execute(
             "INSERT INTO rendered (revision_id, variant, html)
              SELECT MAX(id), 'v', 'html' FROM revisions",
             [],
         )
         .unwrap();
-        drop(conn);
+        drop(pooled);
         save(&storage, "Long", "text 300");
         assert_eq!(storage.cached_html_count().unwrap(), 0);
         // The statement a save runs steps through a few rows, not the page's 300 revisions, with
         // HTML cached (for the current revision, which it keeps).
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         conn.execute(
             "INSERT INTO rendered (revision_id, variant, html)
              SELECT MAX(id), 'v', 'html' FROM revisions",

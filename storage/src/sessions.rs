@@ -22,8 +22,7 @@
 //! account's `session_epoch` from its login, and [`Storage::end_sessions`] raises it (as a password
 //! change does), so every older session no longer matches.
 
-use rusqlite::{params, OptionalExtension};
-
+use crate::db::{Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::save::now;
 use crate::users::{name_key, random_code, user_from_row, User, UserError, USER_COLUMNS};
@@ -43,16 +42,17 @@ impl Storage {
     /// session is of another account by the same name or from an older session epoch, is the
     /// caller's to check on the [`User`].
     pub fn session_user(&self, name: &str, session_id: &str) -> Result<Option<User>, StorageError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1
-             AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?2)"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_row(params![name_key(name), session_id], user_from_row)
-                .optional()
-        })
-        .map_err(doing("looking up a session's account"))
+        self.pool
+            .get()?
+            .query_opt(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1
+                     AND NOT EXISTS (SELECT 1 FROM revoked_sessions WHERE id = ?2)"
+                ),
+                &[&name_key(name), &session_id],
+                user_from_row,
+            )
+            .map_err(doing("looking up a session's account"))
     }
 
     /// Ends the session `session_id` for good: [`Storage::session_user`] no longer finds its
@@ -61,20 +61,22 @@ impl Storage {
     /// rows that have expired are removed first.
     pub fn revoke_session(&self, session_id: &str, expires: i64) -> Result<(), StorageError> {
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("starting to end a session"))?;
         tx.execute(
             "DELETE FROM revoked_sessions WHERE id IN (
                  SELECT id FROM revoked_sessions WHERE expires < ?1 ORDER BY expires LIMIT ?2
              )",
-            params![now(), PRUNE_BATCH],
+            &[&now(), &PRUNE_BATCH],
         )
         .map_err(doing("forgetting expired sessions"))?;
         tx.execute(
             "INSERT INTO revoked_sessions (id, expires) VALUES (?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires)",
-            params![session_id, expires],
+             ON CONFLICT (id) DO UPDATE SET expires = CASE
+                 WHEN excluded.expires > revoked_sessions.expires THEN excluded.expires
+                 ELSE revoked_sessions.expires END",
+            &[&session_id, &expires],
         )
         .map_err(doing("ending a session"))?;
         tx.commit()
@@ -84,11 +86,12 @@ impl Storage {
     /// Ends every session of the account `name`: raises its session epoch, which each session
     /// carries from its login.
     pub fn end_sessions(&self, name: &str) -> Result<(), UserError> {
-        let conn = self.pool.get()?;
-        let changed = conn
+        let changed = self
+            .pool
+            .get()?
             .execute(
                 "UPDATE users SET session_epoch = session_epoch + 1 WHERE name_key = ?1",
-                params![name_key(name)],
+                &[&name_key(name)],
             )
             .map_err(doing("ending an account's sessions"))?;
         if changed == 0 {
@@ -100,12 +103,11 @@ impl Storage {
     /// How many revocations are stored. For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn revoked_session_count(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
-        let count: i64 = conn
-            .query_row("SELECT COUNT(*) FROM revoked_sessions", [], |row| {
+        self.pool
+            .get()?
+            .query_one("SELECT COUNT(*) FROM revoked_sessions", &[], |row| {
                 row.get(0)
             })
-            .map_err(doing("counting revoked sessions"))?;
-        Ok(u64::try_from(count).unwrap_or(0))
+            .map_err(doing("counting revoked sessions"))
     }
 }

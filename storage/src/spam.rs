@@ -10,8 +10,7 @@
 //! The bad-content list is one text (regular expressions, one a line) with who changed it last and when;
 //! this crate stores it as written. Parsing, and refusing a pattern that does not compile, is the app's.
 
-use rusqlite::{params, OptionalExtension};
-
+use crate::db::{Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::save::now;
 use crate::Storage;
@@ -66,26 +65,22 @@ impl Storage {
     pub fn take_rate_slot(&self, limit: &RateLimit<'_>) -> Result<RateOutcome, StorageError> {
         let time = limit.time.unwrap_or_else(now);
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("starting to count a rate-limited action"))?;
         // The max-th newest action in the window: while it is there, the limit is reached, until it
         // leaves the window.
         let offset = i64::try_from(limit.max.saturating_sub(1)).unwrap_or(i64::MAX);
+        let since = time - limit.window_secs;
         let oldest_counted: Option<i64> = if limit.max == 0 {
             Some(time)
         } else {
-            tx.prepare_cached(
+            tx.query_opt(
                 "SELECT time FROM rate_events WHERE kind = ?1 AND key = ?2 AND time > ?3
                  ORDER BY time DESC LIMIT 1 OFFSET ?4",
+                &[&limit.kind, &limit.key, &since, &offset],
+                |row| row.get(0),
             )
-            .and_then(|mut stmt| {
-                stmt.query_row(
-                    params![limit.kind, limit.key, time - limit.window_secs, offset],
-                    |row| row.get(0),
-                )
-                .optional()
-            })
             .map_err(doing("counting rate-limited actions"))?
         };
         if let Some(oldest) = oldest_counted {
@@ -97,12 +92,12 @@ impl Storage {
             "DELETE FROM rate_events WHERE id IN (
                  SELECT id FROM rate_events WHERE time < ?1 ORDER BY time LIMIT ?2
              )",
-            params![time - RETENTION_SECS, PRUNE_BATCH],
+            &[&(time - RETENTION_SECS), &PRUNE_BATCH],
         )
         .map_err(doing("forgetting old rate-limited actions"))?;
         tx.execute(
             "INSERT INTO rate_events (kind, key, time) VALUES (?1, ?2, ?3)",
-            params![limit.kind, limit.key, time],
+            &[&limit.kind, &limit.key, &time],
         )
         .map_err(doing("counting a rate-limited action"))?;
         tx.commit()
@@ -112,29 +107,29 @@ impl Storage {
 
     /// The bad-content list admins keep, if one was ever saved.
     pub fn bad_content(&self) -> Result<Option<BadContentList>, StorageError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached("SELECT text, changed_by, changed_at FROM bad_content WHERE id = 1")
-            .and_then(|mut stmt| {
-                stmt.query_row([], |row| {
+        self.pool
+            .get()?
+            .query_opt(
+                "SELECT text, changed_by, changed_at FROM bad_content WHERE id = 1",
+                &[],
+                |row| {
                     Ok(BadContentList {
                         text: row.get(0)?,
                         changed_by: row.get(1)?,
                         changed_at: row.get(2)?,
                     })
-                })
-                .optional()
-            })
+                },
+            )
             .map_err(doing("reading the bad-content list"))
     }
 
     /// Replaces the bad-content list with `text`, saved by `changed_by` now.
     pub fn set_bad_content(&self, text: &str, changed_by: &str) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
-        conn.execute(
+        self.pool.get()?.execute(
             "INSERT INTO bad_content (id, text, changed_by, changed_at) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET
                  text = excluded.text, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
-            params![text, changed_by, now()],
+            &[&text, &changed_by, &now()],
         )
         .map_err(doing("saving the bad-content list"))?;
         Ok(())

@@ -43,7 +43,9 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, Transaction};
+
+use crate::db::{DbError, Row, Sql, Tx, TxKind};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{doing, StorageError};
@@ -567,14 +569,13 @@ fn checked_name(name: &str, reserved: &[&str]) -> Result<(String, String), UserE
 
 /// Refuses a new account whose name has an existing account's skeleton: the same name in another
 /// spelling, or one that looks like it. Asked inside the write transaction that inserts.
-fn refuse_look_alike(tx: &Transaction<'_>, name: &str, skeleton: &str) -> Result<(), UserError> {
+fn refuse_look_alike(tx: &mut Tx<'_>, name: &str, skeleton: &str) -> Result<(), UserError> {
     let look_alike: Option<(String, String)> = tx
-        .query_row(
+        .query_opt(
             "SELECT name, name_key FROM users WHERE name_skeleton = ?1 LIMIT 1",
-            params![skeleton],
+            &[&skeleton],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
-        .optional()
         .map_err(doing("looking for a look-alike account"))?;
     let Some((existing, key)) = look_alike else {
         return Ok(());
@@ -592,11 +593,10 @@ fn refuse_look_alike(tx: &Transaction<'_>, name: &str, skeleton: &str) -> Result
 pub(crate) const USER_COLUMNS: &str =
     "id, name, display_name, email, role, disabled, created, theme, session_epoch";
 
-pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let id: i64 = row.get(0)?;
+pub(crate) fn user_from_row(row: &Row<'_>) -> Result<User, DbError> {
     let role: String = row.get(4)?;
     Ok(User {
-        id: u64::try_from(id).unwrap_or(0),
+        id: row.get(0)?,
         name: row.get(1)?,
         display_name: row.get(2)?,
         email: row.get(3)?,
@@ -605,7 +605,20 @@ pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         disabled: row.get(5)?,
         created: row.get(6)?,
         theme: row.get(7)?,
-        session_epoch: u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0),
+        session_epoch: row.get(8)?,
+    })
+}
+
+/// [`user_from_row`] for code still on rusqlite's own rows (the mail queue's transaction), until
+/// it moves onto the seam.
+pub(crate) fn user_from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    user_from_row(&Row::Sqlite(row)).map_err(|err| match err {
+        DbError::Sqlite(err) => err,
+        other => rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Null,
+            Box::new(other),
+        ),
     })
 }
 
@@ -648,15 +661,15 @@ impl Storage {
         let hash = hash_password(new.password)?;
         let created = now();
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("starting to create an account"))?;
         if let Some(code) = new.invite {
             let used = tx
                 .execute(
                     "UPDATE invites SET used_by = ?1, used = ?2
                      WHERE code = ?3 AND used_by IS NULL AND expires > ?2",
-                    params![name, created, code],
+                    &[&name, &created, &code],
                 )
                 .map_err(doing("using an invitation"))?;
             if used == 0 {
@@ -664,39 +677,39 @@ impl Storage {
             }
         }
         // Inside the write transaction, so two registrations cannot both pass it.
-        refuse_look_alike(&tx, name, &skeleton)?;
+        refuse_look_alike(&mut tx, name, &skeleton)?;
         let first = first_is_admin
-            && !tx
-                .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| {
-                    row.get::<_, bool>(0)
-                })
-                .map_err(doing("looking for accounts"))?;
+            && tx
+                .query_opt("SELECT id FROM users LIMIT 1", &[], |_| Ok(()))
+                .map_err(doing("looking for accounts"))?
+                .is_none();
         let role = if first { Role::Admin } else { new.role };
-        let inserted = tx
-            .execute(
+        let inserted: Option<u64> = tx
+            .query_opt(
                 "INSERT INTO users (name, name_key, name_skeleton, display_name, email, role, disabled,
                                     password_hash, created)
                  VALUES (?1, ?2, ?8, ?3, ?4, ?5, 0, ?6, ?7)
-                 ON CONFLICT (name_key) DO NOTHING",
-                params![
-                    name,
-                    name_key(name),
-                    display_name,
-                    new.email.trim(),
-                    role.as_str(),
-                    hash,
-                    created,
-                    skeleton
+                 ON CONFLICT (name_key) DO NOTHING
+                 RETURNING id",
+                &[
+                    &name,
+                    &name_key(name),
+                    &display_name,
+                    &new.email.trim(),
+                    &role.as_str(),
+                    &hash,
+                    &created,
+                    &skeleton,
                 ],
+                |row| row.get(0),
             )
             .map_err(doing("creating an account"))?;
-        if inserted == 0 {
+        let Some(id) = inserted else {
             return Err(UserError::NameTaken(name.to_owned()));
-        }
-        let id = tx.last_insert_rowid();
+        };
         tx.commit().map_err(doing("committing a new account"))?;
         Ok(User {
-            id: u64::try_from(id).unwrap_or(0),
+            id,
             name: name.to_owned(),
             display_name: display_name.to_owned(),
             email: new.email.trim().to_owned(),
@@ -733,33 +746,34 @@ impl Storage {
         // Stored as it came, for `log_in` to check by its scheme; "" when there is none.
         let hash = user.password_hash.map_or("", str::trim);
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("starting to import an account"))?;
         let exists = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE name_key = ?1)",
-                params![name_key(&name)],
-                |row| row.get::<_, bool>(0),
+            .query_opt(
+                "SELECT id FROM users WHERE name_key = ?1",
+                &[&name_key(&name)],
+                |_| Ok(()),
             )
-            .map_err(doing("looking for an imported account"))?;
+            .map_err(doing("looking for an imported account"))?
+            .is_some();
         if exists {
             return Ok(ImportUserOutcome::Exists);
         }
-        refuse_look_alike(&tx, &name, &skeleton)?;
+        refuse_look_alike(&mut tx, &name, &skeleton)?;
         tx.execute(
             "INSERT INTO users (name, name_key, name_skeleton, display_name, email, role, disabled,
                                 password_hash, created)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
-            params![
-                name,
-                name_key(&name),
-                skeleton,
-                display_name,
-                user.email.trim(),
-                Role::User.as_str(),
-                hash,
-                user.created.unwrap_or_else(now)
+            &[
+                &name,
+                &name_key(&name),
+                &skeleton,
+                &display_name,
+                &user.email.trim(),
+                &Role::User.as_str(),
+                &hash,
+                &user.created.unwrap_or_else(now),
             ],
         )
         .map_err(doing("importing an account"))?;
@@ -770,23 +784,25 @@ impl Storage {
 
     /// The account called `name`, in any spelling.
     pub fn user(&self, name: &str) -> Result<Option<User>, StorageError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_row(params![name_key(name)], user_from_row)
-                .optional()
-        })
-        .map_err(doing("looking up an account"))
+        self.pool
+            .get()?
+            .query_opt(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1"),
+                &[&name_key(name)],
+                user_from_row,
+            )
+            .map_err(doing("looking up an account"))
     }
 
     /// Whether the wiki has any account yet: a fresh wiki's register page says its first account
     /// becomes the admin ([`Storage::create_user_first_admin`]).
     pub fn has_users(&self) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |row| row.get(0))
-            .map_err(doing("looking for accounts"))
+        let found = self
+            .pool
+            .get()?
+            .query_opt("SELECT id FROM users LIMIT 1", &[], |_| Ok(()))
+            .map_err(doing("looking for accounts"))?;
+        Ok(found.is_some())
     }
 
     /// Every account, by name.
@@ -797,34 +813,30 @@ impl Storage {
 
     /// Every account, by name, with what its stored password lets in.
     pub fn users_with_password_state(&self) -> Result<Vec<(User, PasswordState)>, StorageError> {
-        let conn = self.pool.get()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY name_key"
-            ))
-            .map_err(doing("listing accounts"))?;
-        let rows = stmt
-            .query_map([], |row| {
-                let hash: String = row.get(9)?;
-                Ok((user_from_row(row)?, password_state(&hash)))
-            })
-            .map_err(doing("listing accounts"))?;
-        rows.map(|row| row.map_err(doing("listing accounts")))
-            .collect()
+        self.pool
+            .get()?
+            .query_map(
+                &format!("SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY name_key"),
+                &[],
+                |row| {
+                    let hash: String = row.get(9)?;
+                    Ok((user_from_row(row)?, password_state(&hash)))
+                },
+            )
+            .map_err(doing("listing accounts"))
     }
 
     /// How many accounts have the admin role and are enabled. For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn admin_count(&self) -> Result<u64, StorageError> {
-        let conn = self.pool.get()?;
-        let count: i64 = conn
-            .query_row(
+        self.pool
+            .get()?
+            .query_one(
                 "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
-                [],
+                &[],
                 |row| row.get(0),
             )
-            .map_err(doing("counting admins"))?;
-        Ok(u64::try_from(count).unwrap_or(0))
+            .map_err(doing("counting admins"))
     }
 
     /// Sets a new password, and raises the account's session epoch so that its sessions end.
@@ -865,17 +877,18 @@ impl Storage {
         if let Some(theme) = prefs.theme {
             check_field("theme", theme, 64)?;
         }
-        let conn = self.pool.get()?;
-        let changed = conn
+        let changed = self
+            .pool
+            .get()?
             .execute(
                 "UPDATE users SET display_name = CASE WHEN ?2 = '' THEN name ELSE ?2 END,
                                   email = ?3, theme = ?4
                  WHERE name_key = ?1",
-                params![
-                    name_key(name),
-                    display_name,
-                    prefs.email.trim(),
-                    prefs.theme
+                &[
+                    &name_key(name),
+                    &display_name,
+                    &prefs.email.trim(),
+                    &prefs.theme,
                 ],
             )
             .map_err(doing("storing preferences"))?;
@@ -889,11 +902,12 @@ impl Storage {
         &self,
         name: &str,
         sql: &str,
-        value: &dyn rusqlite::ToSql,
+        value: &dyn crate::db::Param,
     ) -> Result<(), UserError> {
-        let conn = self.pool.get()?;
-        let changed = conn
-            .execute(sql, params![name_key(name), value])
+        let changed = self
+            .pool
+            .get()?
+            .execute(sql, &[&name_key(name), value])
             .map_err(doing("changing an account"))?;
         if changed == 0 {
             return Err(UserError::NoSuchUser(name.to_owned()));
@@ -918,19 +932,15 @@ impl Storage {
                 return Ok(LoginOutcome::Throttled { retry_after });
             }
         }
-        let found = {
-            let conn = self.pool.get()?;
-            conn.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS}, password_hash FROM users WHERE name_key = ?1"
-            ))
-            .and_then(|mut stmt| {
-                stmt.query_row(params![key], |row| {
-                    Ok((user_from_row(row)?, row.get::<_, String>(9)?))
-                })
-                .optional()
-            })
-            .map_err(doing("looking up an account to log in"))?
-        };
+        let found = self
+            .pool
+            .get()?
+            .query_opt(
+                &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE name_key = ?1"),
+                &[&key],
+                |row| Ok((user_from_row(row)?, row.get::<String>(9)?)),
+            )
+            .map_err(doing("looking up an account to log in"))?;
         // Checked outside any transaction: hashing takes a while and needs no lock.
         let matched = match &found {
             Some((user, hash)) => match check_stored(attempt.password, hash, &user.name) {
@@ -956,7 +966,7 @@ impl Storage {
                         .get()?
                         .execute(
                             "UPDATE login_devices SET failures = failures + 1 WHERE token = ?1",
-                            params![token],
+                            &[&token],
                         )
                         .map_err(doing("counting a device's failed logins"))?;
                 }
@@ -977,7 +987,7 @@ impl Storage {
                     .get()?
                     .execute(
                         "UPDATE users SET password_hash = ?3 WHERE name_key = ?1 AND password_hash = ?2",
-                        params![key, old, hash],
+                        &[&key, &old, &hash],
                     )
                     .map_err(doing("replacing an imported password hash"))
                     .map_err(UserError::from)
@@ -994,20 +1004,17 @@ impl Storage {
     /// Whether `token` is a device that logged in to the account `key` and has not expired or used
     /// up its failures.
     fn known_device(&self, key: &str, token: &str, time: i64) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached(
-            "SELECT 1 FROM login_devices
-             WHERE token = ?1 AND name_key = ?2 AND expires > ?3 AND failures < ?4",
-        )
-        .and_then(|mut stmt| {
-            stmt.exists(params![
-                token,
-                key,
-                time,
-                i64::try_from(MAX_FAILURES).unwrap_or(i64::MAX)
-            ])
-        })
-        .map_err(doing("looking up a login device"))
+        let found = self
+            .pool
+            .get()?
+            .query_opt(
+                "SELECT 1 FROM login_devices
+                 WHERE token = ?1 AND name_key = ?2 AND expires > ?3 AND failures < ?4",
+                &[&token, &key, &time, &MAX_FAILURES],
+                |_| Ok(()),
+            )
+            .map_err(doing("looking up a login device"))?;
+        Ok(found.is_some())
     }
 
     /// Remembers the browser an account `name` just logged in from, for [`DEVICE_LIFETIME_SECS`]:
@@ -1023,15 +1030,15 @@ impl Storage {
         let key: String = name_key(name).chars().take(MAX_NAME_CHARS).collect();
         let expires = time + DEVICE_LIFETIME_SECS;
         let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("starting to remember a login device"))?;
         let renewed = match previous {
             Some(token) => tx
                 .execute(
                     "UPDATE login_devices SET expires = ?3, failures = 0
                      WHERE token = ?1 AND name_key = ?2",
-                    params![token, key, expires],
+                    &[&token, &key, &expires],
                 )
                 .map_err(doing("renewing a login device"))?
                 .eq(&1)
@@ -1044,23 +1051,20 @@ impl Storage {
                 let token = random_code("device token")?;
                 tx.execute(
                     "INSERT INTO login_devices (token, name_key, expires) VALUES (?1, ?2, ?3)",
-                    params![token, key, expires],
+                    &[&token, &key, &expires],
                 )
                 .map_err(doing("remembering a login device"))?;
                 token
             }
         };
-        tx.execute(
-            "DELETE FROM login_devices WHERE expires <= ?1",
-            params![time],
-        )
-        .map_err(doing("forgetting expired login devices"))?;
+        tx.execute("DELETE FROM login_devices WHERE expires <= ?1", &[&time])
+            .map_err(doing("forgetting expired login devices"))?;
         tx.execute(
             "DELETE FROM login_devices WHERE name_key = ?1 AND token NOT IN (
                  SELECT token FROM login_devices WHERE name_key = ?1
                  ORDER BY expires DESC LIMIT ?2
              )",
-            params![key, MAX_DEVICES_PER_ACCOUNT],
+            &[&key, &MAX_DEVICES_PER_ACCOUNT],
         )
         .map_err(doing("forgetting old login devices"))?;
         tx.commit().map_err(doing("remembering a login device"))?;
@@ -1069,7 +1073,7 @@ impl Storage {
 
     /// Seconds until `key` and `address` may try again, if either has used up its failures.
     fn throttled(&self, key: &str, address: &str, time: i64) -> Result<Option<u64>, StorageError> {
-        let conn = self.pool.get()?;
+        let mut conn = self.pool.get()?;
         let since = time - FAILURE_WINDOW_SECS;
         // The limit-th newest failure in the window: once it leaves the window, attempts are
         // checked again.
@@ -1078,16 +1082,16 @@ impl Storage {
             ("name_key", key, MAX_FAILURES),
             ("address", address, MAX_ADDRESS_FAILURES),
         ] {
-            let offset = i64::try_from(limit - 1).unwrap_or(0);
+            let offset = limit.saturating_sub(1);
             let tenth: Option<i64> = conn
-                .prepare_cached(&format!(
-                    "SELECT time FROM failed_logins WHERE {column} = ?1 AND time > ?2
-                     ORDER BY time DESC LIMIT 1 OFFSET ?3"
-                ))
-                .and_then(|mut stmt| {
-                    stmt.query_row(params![value, since, offset], |row| row.get(0))
-                        .optional()
-                })
+                .query_opt(
+                    &format!(
+                        "SELECT time FROM failed_logins WHERE {column} = ?1 AND time > ?2
+                         ORDER BY time DESC LIMIT 1 OFFSET ?3"
+                    ),
+                    &[&value, &since, &offset],
+                    |row| row.get(0),
+                )
                 .map_err(doing("counting failed logins"))?;
             if let Some(tenth) = tenth {
                 let free = tenth + FAILURE_WINDOW_SECS;
@@ -1098,15 +1102,15 @@ impl Storage {
     }
 
     fn record_failure(&self, key: &str, address: &str, time: i64) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
+        let mut conn = self.pool.get()?;
         conn.execute(
             "INSERT INTO failed_logins (time, name_key, address) VALUES (?1, ?2, ?3)",
-            params![time, key, address],
+            &[&time, &key, &address],
         )
         .map_err(doing("recording a failed login"))?;
         conn.execute(
             "DELETE FROM failed_logins WHERE time < ?1",
-            params![time - FAILURE_RETENTION_SECS],
+            &[&(time - FAILURE_RETENTION_SECS)],
         )
         .map_err(doing("forgetting old failed logins"))?;
         Ok(())
@@ -1114,23 +1118,20 @@ impl Storage {
 
     /// The newest failed logins, newest first.
     pub fn failed_logins(&self, limit: usize) -> Result<Vec<FailedLogin>, StorageError> {
-        let conn = self.pool.get()?;
-        let mut stmt = conn
-            .prepare_cached(
+        self.pool
+            .get()?
+            .query_map(
                 "SELECT time, name_key, address FROM failed_logins ORDER BY time DESC, id DESC LIMIT ?1",
+                &[&crate::sql_count(limit)],
+                |row| {
+                    Ok(FailedLogin {
+                        time: row.get(0)?,
+                        name: row.get(1)?,
+                        address: row.get(2)?,
+                    })
+                },
             )
-            .map_err(doing("listing failed logins"))?;
-        let rows = stmt
-            .query_map(params![crate::sql_count(limit)], |row| {
-                Ok(FailedLogin {
-                    time: row.get(0)?,
-                    name: row.get(1)?,
-                    address: row.get(2)?,
-                })
-            })
-            .map_err(doing("listing failed logins"))?;
-        rows.map(|row| row.map_err(doing("listing failed logins")))
-            .collect()
+            .map_err(doing("listing failed logins"))
     }
 
     /// Makes an invitation code, valid for `valid_secs` seconds, for invite-only registration.
@@ -1142,41 +1143,39 @@ impl Storage {
             created,
             expires: created.saturating_add(valid_secs),
         };
-        let conn = self.pool.get()?;
-        conn.execute(
-            "INSERT INTO invites (code, created_by, created, expires) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                invite.code,
-                invite.created_by,
-                invite.created,
-                invite.expires
-            ],
-        )
-        .map_err(doing("creating an invitation"))?;
+        self.pool
+            .get()?
+            .execute(
+                "INSERT INTO invites (code, created_by, created, expires) VALUES (?1, ?2, ?3, ?4)",
+                &[
+                    &invite.code,
+                    &invite.created_by,
+                    &invite.created,
+                    &invite.expires,
+                ],
+            )
+            .map_err(doing("creating an invitation"))?;
         Ok(invite)
     }
 
     /// Invitations not used and not expired, newest first.
     pub fn open_invites(&self) -> Result<Vec<Invite>, StorageError> {
-        let conn = self.pool.get()?;
-        let mut stmt = conn
-            .prepare_cached(
+        self.pool
+            .get()?
+            .query_map(
                 "SELECT code, created_by, created, expires FROM invites
                  WHERE used_by IS NULL AND expires > ?1 ORDER BY created DESC",
+                &[&now()],
+                |row| {
+                    Ok(Invite {
+                        code: row.get(0)?,
+                        created_by: row.get(1)?,
+                        created: row.get(2)?,
+                        expires: row.get(3)?,
+                    })
+                },
             )
-            .map_err(doing("listing invitations"))?;
-        let rows = stmt
-            .query_map(params![now()], |row| {
-                Ok(Invite {
-                    code: row.get(0)?,
-                    created_by: row.get(1)?,
-                    created: row.get(2)?,
-                    expires: row.get(3)?,
-                })
-            })
-            .map_err(doing("listing invitations"))?;
-        rows.map(|row| row.map_err(doing("listing invitations")))
-            .collect()
+            .map_err(doing("listing invitations"))
     }
 }
 

@@ -75,32 +75,34 @@ impl Storage {
     pub fn verify(&self) -> Result<Vec<Finding>, StorageError> {
         let mut found = Vec::new();
         {
-            let conn = self.pool.get()?;
-            integrity(&conn, &mut found)?;
-            numbering(&conn, &mut found)?;
+            let pooled = self.pool.get()?;
+            let conn = pooled.sqlite()?;
+            integrity(conn, &mut found)?;
+            numbering(conn, &mut found)?;
             stale(
                 &mut found,
-                crate::link_names::disagreeing(&conn, 20)?,
+                crate::link_names::disagreeing(conn, 20)?,
                 FindingKind::StaleLinkNames,
                 "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages",
             );
             stale(
                 &mut found,
-                crate::backlinks::disagreeing(&conn, 20)?,
+                crate::backlinks::disagreeing(conn, 20)?,
                 FindingKind::StaleBacklinks,
                 "the pages recorded as linking to it (what links here) are not the link graph's",
             );
             stale(
                 &mut found,
-                crate::recent::stale_last_changes(&conn, 20)?,
+                crate::recent::stale_last_changes(conn, 20)?,
                 FindingKind::StaleLastChange,
                 "its newest change is recorded wrong for recent changes under a prefix",
             );
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
-            let conn = self.pool.get()?;
-            if !crate::blame::agrees_with_rebuild(&conn, &page)? {
+            let pooled = self.pool.get()?;
+            let conn = pooled.sqlite()?;
+            if !crate::blame::agrees_with_rebuild(conn, &page)? {
                 found.push(Finding {
                     kind: FindingKind::StaleBlame,
                     ..Finding::about(
@@ -117,7 +119,8 @@ impl Storage {
     /// revision and its links are recorded (a page saved without them has none yet: the app fills
     /// them in when it opens the database).
     pub fn recorded_links(&self, revision_id: u64) -> Result<Option<RecordedLinks>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let recorded: bool = conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM revisions r JOIN pages p ON p.id = r.page_id
@@ -129,7 +132,7 @@ impl Storage {
             return Ok(None);
         }
         let pages = strings(
-            &conn,
+            conn,
             "SELECT target FROM links WHERE revision_id = ?1 ORDER BY target",
             revision_id,
         )?;
@@ -154,7 +157,8 @@ impl Storage {
         after: u64,
         upto: u64,
     ) -> Result<HashMap<u64, String>, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT revision_id, acl FROM revision_acls
@@ -177,8 +181,9 @@ impl Storage {
     /// Drops the blame record kept for `page`: its next blame rebuilds it from the history (what
     /// mends a [`FindingKind::StaleBlame`]).
     pub fn forget_blame(&self, page: &str) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
-        crate::blame::forget(&conn, page)
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        crate::blame::forget(conn, page)
     }
 
     /// Reads the whole revision log, decoding every text (a compact body through the revisions it
@@ -209,7 +214,8 @@ impl Storage {
     /// Forgets every recorded ACL line and the scan's position, so that the next request scans the
     /// revision log again (`quire check --repair`, when the lines disagree with the texts).
     pub fn forget_acl_scan(&self) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.execute_batch(
             "BEGIN IMMEDIATE; DELETE FROM revision_acls; UPDATE acl_scan SET upto = 0; COMMIT;",
         )

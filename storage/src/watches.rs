@@ -28,6 +28,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::db::Sql;
 use crate::error::{doing, StorageError};
 use crate::recent::change_row;
 use crate::revision::META_COLUMNS;
@@ -172,8 +173,9 @@ impl Storage {
         (account, kind, target): (&str, WatchKind, &str),
         what: &'static str,
     ) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let id = account_id(conn, account)?;
         let mut stmt = conn.prepare_cached(sql).map_err(doing(what))?;
         let now = now();
         let bound: [&dyn rusqlite::ToSql; 4] = [&id, &kind.as_str(), &target, &now];
@@ -186,8 +188,9 @@ impl Storage {
 
     /// Every subscription of `account`: pages, then prefixes, each by name.
     pub fn watches(&self, account: &str) -> Result<Vec<Watch>, StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let id = account_id(conn, account)?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT kind, target, created FROM watches WHERE account = ?1 ORDER BY kind, target",
@@ -216,7 +219,8 @@ impl Storage {
 
     /// Whether `account` watches the page `page` by name (not through a prefix or its edits).
     pub fn is_watching(&self, account: &str, page: &str) -> Result<bool, StorageError> {
-        let conn = self.pool.get()?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
         conn.prepare_cached(
             "SELECT 1 FROM watches WHERE kind = 'page' AND target = ?2
                AND account = (SELECT id FROM users WHERE name_key = ?1)",
@@ -227,8 +231,9 @@ impl Storage {
 
     /// The watch settings of `account`.
     pub fn watch_settings(&self, account: &str) -> Result<WatchSettings, StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let id = account_id(conn, account)?;
         conn.prepare_cached(
             "SELECT edited, digest, feed_token, bookmark FROM watch_settings WHERE account = ?1",
         )
@@ -255,8 +260,9 @@ impl Storage {
         edited: bool,
         digest: bool,
     ) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let id = account_id(conn, account)?;
         conn.prepare_cached(
             "INSERT INTO watch_settings (account, edited, edited_since, digest)
              VALUES (?1, ?2, (SELECT coalesce(max(id), 0) FROM revisions), ?3)
@@ -292,13 +298,17 @@ impl Storage {
 
     /// The account whose feed `token` opens, if any.
     pub fn feed_account(&self, token: &str) -> Result<Option<User>, StorageError> {
-        let conn = self.pool.get()?;
-        conn.prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users
-             WHERE id = (SELECT account FROM watch_settings WHERE feed_token = ?1)"
-        ))
-        .and_then(|mut stmt| stmt.query_row(params![token], user_from_row).optional())
-        .map_err(doing("finding a feed's account"))
+        self.pool
+            .get()?
+            .query_opt(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users
+                     WHERE id = (SELECT account FROM watch_settings WHERE feed_token = ?1)"
+                ),
+                &[&token],
+                user_from_row,
+            )
+            .map_err(doing("finding a feed's account"))
     }
 
     /// Sets `account`'s bookmark in recent changes to `time` (unix seconds).
@@ -321,8 +331,9 @@ impl Storage {
         value: &dyn rusqlite::ToSql,
         what: &'static str,
     ) -> Result<(), StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let id = account_id(conn, account)?;
         conn.prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params![id, value]))
             .map_err(doing(what))?;
@@ -337,8 +348,9 @@ impl Storage {
         account: &str,
         limit: usize,
     ) -> Result<Vec<Change>, StorageError> {
-        let conn = self.pool.get()?;
-        let id = account_id(&conn, account)?;
+        let pooled = self.pool.get()?;
+        let conn = pooled.sqlite()?;
+        let id = account_id(conn, account)?;
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r

@@ -26,3 +26,25 @@ fn a_throwaway_cluster_answers_keeps_data_over_a_restart_and_stops() {
         "the server outlived its TempPostgres"
     );
 }
+
+/// Storage's own tests, unit and integration, run once more with a PostgreSQL server to run on:
+/// every test written over `each_engine` (`db::testing` in the crate, `support` in its integration
+/// tests) then checks both engines with the same code.
+#[test]
+fn storage_tests_pass_on_postgresql_too() {
+    let postgres = TempPostgres::start();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .current_dir(e2e::repo_root())
+        .args(["test", "-p", "storage", "--quiet"])
+        .env("QUIRE_TEST_DATABASE", postgres.url())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "storage's tests failed on PostgreSQL:\n{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        postgres.log_tail()
+    );
+}

@@ -522,7 +522,8 @@ mod tests {
         limit: usize,
         reach: Reach,
     ) -> (Vec<(u64, String)>, Cost) {
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         let filter = Filter {
             prefix,
             author,
@@ -530,7 +531,7 @@ mod tests {
             limit,
         };
         let mut cost = Cost::default();
-        let found = changes(&conn, &filter, reach, &mut cost).unwrap();
+        let found = changes(conn, &filter, reach, &mut cost).unwrap();
         let found = found.into_iter().map(|c| (c.id, c.meta.page)).collect();
         (found, cost)
     }
@@ -543,7 +544,8 @@ mod tests {
         before: i64,
         limit: usize,
     ) -> Vec<(u64, String)> {
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         let mut stmt = conn
             .prepare(
                 "SELECT r.id, p.name FROM revisions r JOIN pages p ON p.id = r.page_id
@@ -754,7 +756,8 @@ mod tests {
         save(&storage, "B", "1");
         save(&storage, "A", "2");
         let last = |name: &str| -> i64 {
-            let conn = storage.pool.get().unwrap();
+            let pooled = storage.pool.get().unwrap();
+            let conn = pooled.sqlite().unwrap();
             conn.query_row(
                 "SELECT last_change FROM pages WHERE name = ?1",
                 [name],
@@ -762,12 +765,14 @@ mod tests {
             )
             .unwrap()
         };
-        let stale = || stale_last_changes(&storage.pool.get().unwrap(), 10).unwrap();
+        let stale =
+            || stale_last_changes(storage.pool.get().unwrap().sqlite().unwrap(), 10).unwrap();
         assert_eq!((last("A"), last("B")), (3, 2));
-        let conn = storage.pool.get().unwrap();
+        let pooled = storage.pool.get().unwrap();
+        let conn = pooled.sqlite().unwrap();
         conn.execute("UPDATE pages SET last_change = 0", [])
             .unwrap();
-        drop(conn);
+        drop(pooled);
         assert_eq!(stale(), ["A", "B"]);
         let found = storage.verify().unwrap();
         assert!(found.iter().any(

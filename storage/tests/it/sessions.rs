@@ -2,9 +2,9 @@
 //! account.
 
 use storage::sessions::{new_session_id, PRUNE_BATCH};
-use storage::{Storage, UserError};
+use storage::UserError;
 
-use crate::support::{create_user as create, TempDb};
+use crate::support::{create_user as create, each_engine, TempDb};
 
 /// Far in the future: a revocation that outlives the test.
 const LATER: i64 = i64::MAX / 2;
@@ -41,25 +41,26 @@ fn a_revoked_session_is_refused_across_processes() {
 
 #[test]
 fn expired_revocations_are_pruned_a_batch_at_a_time() {
-    let storage = Storage::open_in_memory().unwrap();
-    let expired = PRUNE_BATCH + 3;
-    for _ in 0..expired {
-        // Expired long ago: the cookies they stood for are dead by their own expiry.
-        storage
-            .revoke_session(&new_session_id().unwrap(), 1)
-            .unwrap();
+    for storage in each_engine() {
+        let expired = PRUNE_BATCH + 3;
+        for _ in 0..expired {
+            // Expired long ago: the cookies they stood for are dead by their own expiry.
+            storage
+                .revoke_session(&new_session_id().unwrap(), 1)
+                .unwrap();
+        }
+        // Each insert prunes what has expired before it, at most PRUNE_BATCH rows.
+        assert_eq!(storage.revoked_session_count().unwrap(), 1);
+        let live = new_session_id().unwrap();
+        storage.revoke_session(&live, LATER).unwrap();
+        assert_eq!(
+            storage.revoked_session_count().unwrap(),
+            1,
+            "only the live one is left"
+        );
+        create(&storage, "Alice");
+        assert_eq!(storage.session_user("Alice", &live).unwrap(), None);
     }
-    // Each insert prunes what has expired before it, at most PRUNE_BATCH rows.
-    assert_eq!(storage.revoked_session_count().unwrap(), 1);
-    let live = new_session_id().unwrap();
-    storage.revoke_session(&live, LATER).unwrap();
-    assert_eq!(
-        storage.revoked_session_count().unwrap(),
-        1,
-        "only the live one is left"
-    );
-    create(&storage, "Alice");
-    assert_eq!(storage.session_user("Alice", &live).unwrap(), None);
 }
 
 #[test]
@@ -94,16 +95,17 @@ fn pruning_is_bounded_per_insert() {
 
 #[test]
 fn ending_every_session_raises_the_epoch() {
-    let storage = Storage::open_in_memory().unwrap();
-    create(&storage, "Alice");
-    let before = storage.user("alice").unwrap().unwrap().session_epoch;
-    storage.end_sessions("ALICE").unwrap();
-    assert_eq!(
-        storage.user("alice").unwrap().unwrap().session_epoch,
-        before + 1
-    );
-    assert!(matches!(
-        storage.end_sessions("nobody"),
-        Err(UserError::NoSuchUser(_))
-    ));
+    for storage in each_engine() {
+        create(&storage, "Alice");
+        let before = storage.user("alice").unwrap().unwrap().session_epoch;
+        storage.end_sessions("ALICE").unwrap();
+        assert_eq!(
+            storage.user("alice").unwrap().unwrap().session_epoch,
+            before + 1
+        );
+        assert!(matches!(
+            storage.end_sessions("nobody"),
+            Err(UserError::NoSuchUser(_))
+        ));
+    }
 }

@@ -4,7 +4,7 @@
 use storage::spam::RETENTION_SECS;
 use storage::{RateLimit, RateOutcome, Storage};
 
-use crate::support::TempDb;
+use crate::support::{each_engine, TempDb};
 
 const T0: i64 = 1_700_000_000;
 
@@ -22,36 +22,36 @@ fn take(storage: &Storage, kind: &str, key: &str, time: i64) -> RateOutcome {
 
 #[test]
 fn the_action_after_the_limit_is_refused_until_the_oldest_leaves_the_window() {
-    let db = TempDb::new();
-    let storage = db.open();
-    for second in 0..3 {
+    for storage in each_engine() {
+        for second in 0..3 {
+            assert_eq!(
+                take(&storage, "save", "10.0.0.1", T0 + second),
+                RateOutcome::Allowed
+            );
+        }
         assert_eq!(
-            take(&storage, "save", "10.0.0.1", T0 + second),
+            take(&storage, "save", "10.0.0.1", T0 + 10),
+            RateOutcome::Limited { retry_after: 50 }
+        );
+        // Another address, another kind: counted apart.
+        assert_eq!(
+            take(&storage, "save", "10.0.0.2", T0 + 10),
             RateOutcome::Allowed
         );
+        assert_eq!(
+            take(&storage, "register", "10.0.0.1", T0 + 10),
+            RateOutcome::Allowed
+        );
+        // A refused action is not counted: the first slot frees when the first action is 60 s old.
+        assert_eq!(
+            take(&storage, "save", "10.0.0.1", T0 + 60),
+            RateOutcome::Allowed
+        );
+        assert!(matches!(
+            take(&storage, "save", "10.0.0.1", T0 + 60),
+            RateOutcome::Limited { .. }
+        ));
     }
-    assert_eq!(
-        take(&storage, "save", "10.0.0.1", T0 + 10),
-        RateOutcome::Limited { retry_after: 50 }
-    );
-    // Another address, another kind: counted apart.
-    assert_eq!(
-        take(&storage, "save", "10.0.0.2", T0 + 10),
-        RateOutcome::Allowed
-    );
-    assert_eq!(
-        take(&storage, "register", "10.0.0.1", T0 + 10),
-        RateOutcome::Allowed
-    );
-    // A refused action is not counted: the first slot frees when the first action is 60 s old.
-    assert_eq!(
-        take(&storage, "save", "10.0.0.1", T0 + 60),
-        RateOutcome::Allowed
-    );
-    assert!(matches!(
-        take(&storage, "save", "10.0.0.1", T0 + 60),
-        RateOutcome::Limited { .. }
-    ));
 }
 
 #[test]
@@ -87,18 +87,18 @@ fn parallel_requests_cannot_pass_the_limit() {
 
 #[test]
 fn a_limit_of_zero_refuses_everything() {
-    let db = TempDb::new();
-    let storage = db.open();
-    let outcome = storage
-        .take_rate_slot(&RateLimit {
-            kind: "save",
-            key: "a",
-            max: 0,
-            window_secs: 60,
-            time: Some(T0),
-        })
-        .unwrap();
-    assert!(matches!(outcome, RateOutcome::Limited { .. }));
+    for storage in each_engine() {
+        let outcome = storage
+            .take_rate_slot(&RateLimit {
+                kind: "save",
+                key: "a",
+                max: 0,
+                window_secs: 60,
+                time: Some(T0),
+            })
+            .unwrap();
+        assert!(matches!(outcome, RateOutcome::Limited { .. }));
+    }
 }
 
 #[test]

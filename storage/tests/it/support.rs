@@ -10,6 +10,21 @@ use storage::{CachedHtml, Change, RecentQuery, RenderTicket, Save, SaveOutcome, 
 /// Schema version 1 (`tests/data/schema-v1.sql`): pages and plain revisions, no links, no blame.
 pub(crate) const SCHEMA_V1: &str = include_str!("../data/schema-v1.sql");
 
+/// The variable naming a PostgreSQL server the tests run on as well (the e2e suite sets it to a
+/// throwaway cluster).
+pub(crate) const TEST_DATABASE: &str = "QUIRE_TEST_DATABASE";
+
+/// A new, empty wiki on each engine under test: SQLite (in memory) always, and PostgreSQL (a
+/// schema of its own) when [`TEST_DATABASE`] names a server. A test written over these runs the
+/// same code on both.
+pub(crate) fn each_engine() -> Vec<Storage> {
+    let mut all = vec![Storage::open_in_memory().unwrap()];
+    if let Ok(url) = std::env::var(TEST_DATABASE) {
+        all.push(Storage::open_postgres_for_tests(&url).unwrap());
+    }
+    all
+}
+
 /// Creates the ordinary account `name` (password "correct horse battery").
 pub(crate) fn create_user(storage: &Storage, name: &str) {
     storage

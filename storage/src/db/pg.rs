@@ -1,0 +1,446 @@
+//! PostgreSQL's side of the seam: connecting (TLS when the URL asks for it), a statement cache per
+//! connection, parameters and columns converted to and from [`ValueRef`], and a small pool.
+//!
+//! The `postgres` crate is synchronous, which fits storage's callers: every operation runs on the
+//! caller's thread, as SQLite's do. Nothing waits without a bound: connecting has a timeout, every
+//! statement has `statement_timeout`, and the pool hands out a connection within its wait or
+//! answers [`DbError::Unavailable`].
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use postgres::error::SqlState;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::{Client, Config, Statement};
+
+use super::value::{Param, ValueRef};
+use super::{placeholders, DbError, Row, TxKind};
+
+/// The key of the advisory lock every write transaction takes (see the module doc of `db`): any
+/// fixed number, the same on every node. "quire" in ASCII.
+const WRITE_LOCK: i64 = 0x0071_7569_7265;
+
+/// How long connecting may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What every session is set to on connecting: no statement runs, waits for a lock, or sits idle
+/// in a transaction for ever. A save is milliseconds; these only end what has gone wrong.
+const SESSION_LIMITS: &str = "SET statement_timeout = '30s'; \
+     SET lock_timeout = '15s'; \
+     SET idle_in_transaction_session_timeout = '60s'";
+
+/// Prepared statements kept per connection; past this the cache starts again (statements built at
+/// run time could otherwise grow it without end).
+const STATEMENT_CACHE: usize = 256;
+
+/// Statements prepared on one connection, by their source text (with `?N` parameters).
+#[derive(Default)]
+struct Statements(HashMap<String, Statement>);
+
+impl Statements {
+    fn get(
+        &mut self,
+        sql: &str,
+        prepare: impl FnOnce(&str) -> Result<Statement, postgres::Error>,
+    ) -> Result<Statement, DbError> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = prepare(&placeholders(sql))?;
+        if self.0.len() >= STATEMENT_CACHE {
+            self.0.clear();
+        }
+        self.0.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// One connection to PostgreSQL.
+pub(crate) struct PgConn {
+    client: Client,
+    statements: Statements,
+}
+
+impl PgConn {
+    /// Connects as `target` says, and sets the session's limits.
+    pub(crate) fn connect(target: &Target) -> Result<PgConn, DbError> {
+        let mut client = match &target.tls {
+            None => target.config.connect(postgres::NoTls)?,
+            Some(tls) => target.config.connect(tls.clone())?,
+        };
+        client.batch_execute(SESSION_LIMITS)?;
+        Ok(PgConn {
+            client,
+            statements: Statements::default(),
+        })
+    }
+
+    /// Whether the connection is gone (the server restarted, the network dropped it).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    pub(crate) fn transaction(&mut self, kind: TxKind) -> Result<PgTx<'_>, DbError> {
+        let tx = match kind {
+            // One snapshot for all its reads, as a read transaction is on SQLite.
+            TxKind::Read => self
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?,
+            TxKind::Write => {
+                let mut tx = self.client.transaction()?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+                tx
+            }
+        };
+        Ok(PgTx {
+            tx,
+            statements: &mut self.statements,
+        })
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
+        let client = &mut self.client;
+        let statement = self.statements.get(sql, |text| client.prepare(text))?;
+        let values = values(params)?;
+        Ok(client.execute(&statement, &bound(&values))?)
+    }
+
+    pub(crate) fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
+        let client = &mut self.client;
+        let statement = self.statements.get(sql, |text| client.prepare(text))?;
+        let values = values(params)?;
+        let rows = client.query_raw(&statement, values.iter())?;
+        stream(rows, each)
+    }
+
+    pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql)?;
+        // A schema change can leave a cached plan's result type stale.
+        self.statements.0.clear();
+        Ok(())
+    }
+}
+
+/// A transaction on a [`PgConn`]; rolled back when dropped without [`PgTx::commit`].
+pub(crate) struct PgTx<'c> {
+    tx: postgres::Transaction<'c>,
+    statements: &'c mut Statements,
+}
+
+impl PgTx<'_> {
+    pub(crate) fn commit(self) -> Result<(), DbError> {
+        Ok(self.tx.commit()?)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
+        let tx = &mut self.tx;
+        let statement = self.statements.get(sql, |text| tx.prepare(text))?;
+        let values = values(params)?;
+        Ok(tx.execute(&statement, &bound(&values))?)
+    }
+
+    pub(crate) fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
+        let tx = &mut self.tx;
+        let statement = self.statements.get(sql, |text| tx.prepare(text))?;
+        let values = values(params)?;
+        let rows = tx.query_raw(&statement, values.iter())?;
+        stream(rows, each)
+    }
+
+    pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.tx.batch_execute(sql)?;
+        self.statements.0.clear();
+        Ok(())
+    }
+}
+
+fn stream(
+    mut rows: postgres::RowIter<'_>,
+    each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
+) -> Result<(), DbError> {
+    use postgres::fallible_iterator::FallibleIterator;
+    while let Some(row) = rows.next()? {
+        if !each(&Row::Postgres(&row))? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn values<'a>(params: &'a [&'a dyn Param]) -> Result<Vec<PgValue<'a>>, DbError> {
+    params
+        .iter()
+        .map(|param| param.value().map(PgValue))
+        .collect()
+}
+
+/// The values as the `postgres` crate takes them.
+fn bound<'a>(values: &'a [PgValue<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    values
+        .iter()
+        .map(|value| value as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// A parameter as PostgreSQL binds it: converted to the type the prepared statement expects for
+/// it, so storage passes the same Rust values to both engines.
+#[derive(Debug)]
+struct PgValue<'a>(ValueRef<'a>);
+
+impl ToSql for PgValue<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self.0 {
+            ValueRef::Null => Ok(IsNull::Yes),
+            ValueRef::Integer(n) => match *ty {
+                Type::INT8 => n.to_sql(ty, out),
+                Type::INT4 => i32::try_from(n)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(n)?.to_sql(ty, out),
+                Type::BOOL => (n != 0).to_sql(ty, out),
+                Type::FLOAT8 => (n as f64).to_sql(ty, out),
+                _ => Err(format!("an integer cannot be bound to a {ty} parameter").into()),
+            },
+            ValueRef::Real(x) => match *ty {
+                Type::FLOAT8 => x.to_sql(ty, out),
+                Type::FLOAT4 => (x as f32).to_sql(ty, out),
+                _ => Err(format!("a real number cannot be bound to a {ty} parameter").into()),
+            },
+            ValueRef::Text(text) => text.to_sql(ty, out),
+            ValueRef::Blob(bytes) => bytes.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Checked per value in `to_sql`, which knows the value as well as the type.
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// Column `index` of a PostgreSQL row as a [`ValueRef`].
+pub(super) fn value<'r>(row: &'r postgres::Row, index: usize) -> Result<ValueRef<'r>, DbError> {
+    let column = row
+        .columns()
+        .get(index)
+        .ok_or_else(|| DbError::conversion(format!("there is no column {index}")))?;
+    let null_or = |value: Option<ValueRef<'r>>| value.unwrap_or(ValueRef::Null);
+    Ok(match *column.type_() {
+        Type::INT8 => null_or(row.try_get::<_, Option<i64>>(index)?.map(ValueRef::Integer)),
+        Type::INT4 => null_or(
+            row.try_get::<_, Option<i32>>(index)?
+                .map(|n| ValueRef::Integer(i64::from(n))),
+        ),
+        Type::INT2 => null_or(
+            row.try_get::<_, Option<i16>>(index)?
+                .map(|n| ValueRef::Integer(i64::from(n))),
+        ),
+        Type::BOOL => null_or(
+            row.try_get::<_, Option<bool>>(index)?
+                .map(|b| ValueRef::Integer(i64::from(b))),
+        ),
+        Type::FLOAT8 => null_or(row.try_get::<_, Option<f64>>(index)?.map(ValueRef::Real)),
+        Type::FLOAT4 => null_or(
+            row.try_get::<_, Option<f32>>(index)?
+                .map(|x| ValueRef::Real(f64::from(x))),
+        ),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            null_or(row.try_get::<_, Option<&str>>(index)?.map(ValueRef::Text))
+        }
+        Type::BYTEA => null_or(row.try_get::<_, Option<&[u8]>>(index)?.map(ValueRef::Blob)),
+        ref other => {
+            return Err(DbError::conversion(format!(
+                "column {} is of type {other}, which storage does not read (cast it to BIGINT, \
+                 TEXT or BYTEA in the query)",
+                column.name()
+            )))
+        }
+    })
+}
+
+/// Whether `err` means the server cannot be reached or went away, rather than refusing one
+/// statement: SQLSTATE class 08 (connection exception), the shutdown codes of class 57, or an
+/// error with no SQLSTATE at all (connecting failed, the socket broke, a timeout).
+pub(super) fn is_unavailable(err: &postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    match err.code() {
+        Some(code) => {
+            code.code().starts_with("08")
+                || *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW
+        }
+        None => err.as_db_error().is_none(),
+    }
+}
+
+/// Where connections go: the parsed URL and, when it asks for TLS, the TLS set-up.
+#[derive(Clone)]
+pub(crate) struct Target {
+    config: Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl Target {
+    /// Reads a `postgres://` URL (or libpq's `key=value` form). `sslmode=disable` (or no
+    /// `sslmode`) connects in plain text; `prefer` tries TLS first; `require` insists on it. TLS
+    /// checks the server's certificate against the system's roots.
+    pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|err| format!("not a PostgreSQL URL: {err}"))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        config.application_name("quire");
+        let asks_for_tls = url.contains("sslmode=") && !url.contains("sslmode=disable");
+        let tls = if asks_for_tls {
+            Some(tls_connector()?)
+        } else {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            None
+        };
+        Ok(Target { config, tls })
+    }
+}
+
+impl Target {
+    /// The same server with every session's `search_path` set to `schema`: storage's tests each
+    /// get a schema of their own on one test server.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn with_search_path(mut self, schema: &str) -> Target {
+        self.config.options(&format!("-c search_path={schema}"));
+        self
+    }
+}
+
+fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        // A certificate the store cannot take is skipped, as every TLS client skips it.
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(
+            "the URL asks for TLS but the system has no CA certificates (install ca-certificates)"
+                .to_owned(),
+        );
+    }
+    #[expect(
+        deprecated,
+        reason = "ring builds with the C compiler rusqlite needs already, where aws-lc-rs needs cmake; \
+                  post-quantum key exchange is not what protects a node's link to its own database"
+    )]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| format!("setting up TLS: {err}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Connections to one PostgreSQL database, shared by a node's threads: at most `max` open, idle
+/// ones reused, a broken one dropped rather than handed out.
+pub(crate) struct PgPool {
+    target: Target,
+    max: usize,
+    wait: Duration,
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<PgConn>,
+    open: usize,
+}
+
+impl PgPool {
+    /// A pool for `target` of at most `max` connections; a caller waits at most `wait` for one.
+    pub(crate) fn new(target: Target, max: usize, wait: Duration) -> PgPool {
+        PgPool {
+            target,
+            max: max.max(1),
+            wait,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An open connection: an idle one, a new one while fewer than `max` are open, or the next one
+    /// given back within the wait.
+    pub(crate) fn take(&self) -> Result<PgConn, DbError> {
+        let deadline = Instant::now() + self.wait;
+        let mut state = self.lock();
+        loop {
+            while let Some(conn) = state.idle.pop() {
+                if conn.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok(conn);
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return PgConn::connect(&self.target).inspect_err(|_| {
+                    self.lock().open -= 1;
+                    self.returned.notify_one();
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(DbError::Unavailable {
+                    seconds: self.wait.as_secs(),
+                    reason: format!("all {} connections stayed in use", self.max),
+                });
+            }
+            state = self
+                .returned
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Gives a connection back; a closed one is dropped and its place freed.
+    pub(crate) fn put(&self, conn: PgConn) {
+        let mut state = self.lock();
+        if conn.is_closed() {
+            state.open -= 1;
+        } else {
+            state.idle.push(conn);
+        }
+        drop(state);
+        self.returned.notify_one();
+    }
+}

@@ -1,0 +1,203 @@
+//! The schema on PostgreSQL, versioned in step with SQLite's (`crate::schema`).
+//!
+//! A new PostgreSQL database is brought to version 22 in one step: PostgreSQL came after SQLite's
+//! first 22 migrations, so it starts from their result ([`V22`]). Every later version adds one
+//! step here and one in `schema.rs`, so both engines name the same schema by the same number.
+//!
+//! The version lives in `quire_schema`. Migration runs in one transaction under an advisory lock
+//! held for the session ([`MIGRATION_LOCK`]): when several nodes start at once, one migrates and
+//! the others wait, then find nothing to do, as SQLite's `BEGIN IMMEDIATE` does for processes.
+
+use crate::db::{Conn, DbError, Sql};
+use crate::error::StorageError;
+use crate::schema::SCHEMA_VERSION;
+
+/// quire's schema at version 22 in PostgreSQL's spelling.
+const V22: &str = include_str!("v22.sql");
+
+/// The steps after version 22, each `(version, statements)`, the same versions as SQLite's
+/// migrations. Append only.
+const STEPS: &[(u32, &str)] = &[
+    (23, include_str!("v23.sql")),
+    (24, include_str!("v24.sql")),
+    (25, include_str!("v25.sql")),
+];
+
+/// The advisory lock key of migrations ("quirmig" in ASCII), distinct from writes' key.
+const MIGRATION_LOCK: i64 = 0x0071_7569_726d_6967;
+
+/// The schema version of a PostgreSQL schema made by [`V22`].
+const FIRST_VERSION: u32 = 22;
+
+/// Brings the database behind `conn` to [`SCHEMA_VERSION`], or refuses it: a newer quire's
+/// database, or a database that already holds other tables than quire's.
+pub(crate) fn migrate(conn: &mut Conn, shown: &str) -> Result<(), StorageError> {
+    let opening = |doing: &'static str| move |err: DbError| StorageError::database(doing, err);
+    conn.query_one(
+        "SELECT pg_advisory_lock(?1)",
+        &[&MIGRATION_LOCK],
+        |_| Ok(()),
+    )
+    .map_err(opening("waiting for other nodes' schema migration"))?;
+    let migrated = migrate_locked(conn, shown);
+    let unlocked = conn
+        .query_one("SELECT pg_advisory_unlock(?1)", &[&MIGRATION_LOCK], |_| {
+            Ok(())
+        })
+        .map_err(opening("ending the schema migration"));
+    migrated.and(unlocked)
+}
+
+fn migrate_locked(conn: &mut Conn, shown: &str) -> Result<(), StorageError> {
+    let found = version(conn, shown)?;
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let mut tx = conn
+        .transaction(crate::db::TxKind::Write)
+        .map_err(|err| StorageError::database("starting the schema migration", err))?;
+    let mut batch = |sql: &str| {
+        tx.execute_batch(sql)
+            .map_err(|err| StorageError::database("migrating the database schema", err))
+    };
+    if found == 0 {
+        tracing::info!(database = shown, "creating quire's tables in PostgreSQL");
+        batch(
+            "CREATE TABLE quire_schema (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+        )?;
+        batch(V22)?;
+        batch(&format!(
+            "INSERT INTO quire_schema (id, version) VALUES (1, {FIRST_VERSION})"
+        ))?;
+    }
+    let from = found.max(FIRST_VERSION);
+    for (step, sql) in STEPS.iter().filter(|(step, _)| *step > from) {
+        tracing::debug!(version = step, "migrating the database schema");
+        batch(sql)?;
+    }
+    tx.execute(
+        "UPDATE quire_schema SET version = ?1 WHERE id = 1",
+        &[&SCHEMA_VERSION],
+    )
+    .map_err(|err| StorageError::database("recording the schema version", err))?;
+    tx.commit()
+        .map_err(|err| StorageError::database("committing the schema migration", err))
+}
+
+/// The schema version of the database; 0 for an empty one. A database with tables but no
+/// `quire_schema` is another program's.
+fn version(conn: &mut Conn, shown: &str) -> Result<u32, StorageError> {
+    let reading = |err| StorageError::database("reading the schema version", err);
+    let has_version = conn
+        .query_one(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_name = 'quire_schema'",
+            &[],
+            |row| row.get::<u64>(0),
+        )
+        .map_err(reading)?
+        > 0;
+    if has_version {
+        let version = conn
+            .query_one(
+                "SELECT version FROM quire_schema WHERE id = 1",
+                &[],
+                |row| row.get::<u32>(0),
+            )
+            .map_err(reading)?;
+        return Ok(version);
+    }
+    let tables = conn
+        .query_one(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM information_schema.tables
+             WHERE table_schema = current_schema()",
+            &[],
+            |row| row.get::<u64>(0),
+        )
+        .map_err(reading)?;
+    if tables > 0 {
+        return Err(StorageError::ForeignDatabase { path: shown.into() });
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::{each_engine, Fresh};
+
+    #[test]
+    fn postgres_reaches_the_current_version_once_and_refuses_others_databases() {
+        for fresh in each_engine() {
+            let Fresh::Postgres(_) = &fresh else { continue };
+            let mut conn = fresh.connect();
+            migrate(&mut conn, "test").unwrap();
+            migrate(&mut conn, "test").unwrap();
+            assert_eq!(version(&mut conn, "test").unwrap(), SCHEMA_VERSION);
+            let counter = conn
+                .query_one("SELECT n FROM change_counter", &[], |row| row.get::<i64>(0))
+                .unwrap();
+            assert_eq!(counter, 0);
+
+            let other = Fresh::postgres_for_tests();
+            let mut conn = other.connect();
+            conn.execute_batch("CREATE TABLE someone_elses (x BIGINT)")
+                .unwrap();
+            assert!(matches!(
+                migrate(&mut conn, "test"),
+                Err(StorageError::ForeignDatabase { .. })
+            ));
+        }
+    }
+
+    /// Both engines' schemas have the same tables with the same columns, so every statement
+    /// storage runs finds on PostgreSQL what it finds on SQLite.
+    #[test]
+    fn both_engines_have_the_same_tables_and_columns() {
+        let mut sqlite = rusqlite::Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut sqlite, std::path::Path::new(":memory:")).unwrap();
+        let mut sqlite_columns: Vec<(String, String)> = sqlite
+            .prepare(
+                "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        sqlite_columns.sort();
+        for fresh in each_engine() {
+            let Fresh::Postgres(_) = &fresh else { continue };
+            let mut conn = fresh.connect();
+            migrate(&mut conn, "test").unwrap();
+            let mut postgres_columns: Vec<(String, String)> = conn
+                .query_map(
+                    "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT)
+                     FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name <> 'quire_schema'",
+                    &[],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            postgres_columns.sort();
+            assert_eq!(postgres_columns, sqlite_columns);
+        }
+    }
+
+    #[test]
+    fn every_step_is_newer_than_the_first_and_the_last_is_the_current_version() {
+        let mut last = FIRST_VERSION;
+        for (step, _) in STEPS {
+            assert_eq!(*step, last + 1);
+            last = *step;
+        }
+        assert_eq!(last, SCHEMA_VERSION);
+    }
+}
