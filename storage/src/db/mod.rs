@@ -236,40 +236,49 @@ impl Conn {
     }
 }
 
-impl Sql for Conn {
-    fn engine(&self) -> Engine {
-        match self {
-            Conn::Sqlite(_) => Engine::Sqlite,
-            Conn::Postgres(_) => Engine::Postgres,
-        }
-    }
+/// [`Sql`] for a connection and for a transaction alike: both are an enum of the same two
+/// variants, and each engine's own connection and transaction answer the same calls.
+macro_rules! sql_by_engine {
+    ($ty:ty) => {
+        impl Sql for $ty {
+            fn engine(&self) -> Engine {
+                match self {
+                    Self::Sqlite(_) => Engine::Sqlite,
+                    Self::Postgres(_) => Engine::Postgres,
+                }
+            }
 
-    fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        match self {
-            Conn::Sqlite(conn) => sqlite_execute(conn, sql, params),
-            Conn::Postgres(conn) => conn.execute(sql, params),
-        }
-    }
+            fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
+                match self {
+                    Self::Sqlite(conn) => sqlite_execute(conn, sql, params),
+                    Self::Postgres(conn) => conn.execute(sql, params),
+                }
+            }
 
-    fn query_each(
-        &mut self,
-        sql: &str,
-        params: &[&dyn Param],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
-    ) -> Result<(), DbError> {
-        match self {
-            Conn::Sqlite(conn) => sqlite_query_each(conn, sql, params, each),
-            Conn::Postgres(conn) => conn.query_each(sql, params, each),
-        }
-    }
+            fn query_each(
+                &mut self,
+                sql: &str,
+                params: &[&dyn Param],
+                each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
+            ) -> Result<(), DbError> {
+                match self {
+                    Self::Sqlite(conn) => sqlite_query_each(conn, sql, params, each),
+                    Self::Postgres(conn) => conn.query_each(sql, params, each),
+                }
+            }
 
-    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        match self {
-            Conn::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
-            Conn::Postgres(conn) => conn.execute_batch(sql),
+            fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+                match self {
+                    Self::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+                    Self::Postgres(conn) => conn.execute_batch(sql),
+                }
+            }
         }
-    }
+    };
 }
+
+sql_by_engine!(Conn);
+sql_by_engine!(Tx<'_>);
 
 /// A transaction on either engine.
 pub(crate) enum Tx<'c> {
@@ -283,41 +292,6 @@ impl Tx<'_> {
         match self {
             Tx::Sqlite(tx) => Ok(tx.commit()?),
             Tx::Postgres(tx) => tx.commit(),
-        }
-    }
-}
-
-impl Sql for Tx<'_> {
-    fn engine(&self) -> Engine {
-        match self {
-            Tx::Sqlite(_) => Engine::Sqlite,
-            Tx::Postgres(_) => Engine::Postgres,
-        }
-    }
-
-    fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite_execute(tx, sql, params),
-            Tx::Postgres(tx) => tx.execute(sql, params),
-        }
-    }
-
-    fn query_each(
-        &mut self,
-        sql: &str,
-        params: &[&dyn Param],
-        each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
-    ) -> Result<(), DbError> {
-        match self {
-            Tx::Sqlite(tx) => sqlite_query_each(tx, sql, params, each),
-            Tx::Postgres(tx) => tx.query_each(sql, params, each),
-        }
-    }
-
-    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        match self {
-            Tx::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
-            Tx::Postgres(tx) => tx.execute_batch(sql),
         }
     }
 }

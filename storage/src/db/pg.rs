@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use postgres::error::SqlState;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use postgres::{Client, Config, Statement};
+use postgres::{Client, Config, GenericClient, Statement};
 
 use super::value::{Param, ValueRef};
 use super::{placeholders, DbError, Row, TxKind};
@@ -105,10 +105,7 @@ impl PgConn {
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        let client = &mut self.client;
-        let statement = self.statements.get(sql, |text| client.prepare(text))?;
-        let values = values(params)?;
-        Ok(client.execute(&statement, &bound(&values))?)
+        execute_on(&mut self.client, &mut self.statements, sql, params)
     }
 
     pub(crate) fn query_each(
@@ -117,18 +114,11 @@ impl PgConn {
         params: &[&dyn Param],
         each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
     ) -> Result<(), DbError> {
-        let client = &mut self.client;
-        let statement = self.statements.get(sql, |text| client.prepare(text))?;
-        let values = values(params)?;
-        let rows = client.query_raw(&statement, values.iter())?;
-        stream(rows, each)
+        query_each_on(&mut self.client, &mut self.statements, sql, params, each)
     }
 
     pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.client.batch_execute(sql)?;
-        // A schema change can leave a cached plan's result type stale.
-        self.statements.0.clear();
-        Ok(())
+        batch_on(&mut self.client, &mut self.statements, sql)
     }
 }
 
@@ -144,10 +134,7 @@ impl PgTx<'_> {
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        let tx = &mut self.tx;
-        let statement = self.statements.get(sql, |text| tx.prepare(text))?;
-        let values = values(params)?;
-        Ok(tx.execute(&statement, &bound(&values))?)
+        execute_on(&mut self.tx, self.statements, sql, params)
     }
 
     pub(crate) fn query_each(
@@ -156,18 +143,51 @@ impl PgTx<'_> {
         params: &[&dyn Param],
         each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
     ) -> Result<(), DbError> {
-        let tx = &mut self.tx;
-        let statement = self.statements.get(sql, |text| tx.prepare(text))?;
-        let values = values(params)?;
-        let rows = tx.query_raw(&statement, values.iter())?;
-        stream(rows, each)
+        query_each_on(&mut self.tx, self.statements, sql, params, each)
     }
 
     pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.tx.batch_execute(sql)?;
-        self.statements.0.clear();
-        Ok(())
+        batch_on(&mut self.tx, self.statements, sql)
     }
+}
+
+/// Runs a statement on a connection or inside a transaction (the `postgres` crate's
+/// `GenericClient` is either), prepared once per connection.
+fn execute_on(
+    client: &mut impl GenericClient,
+    statements: &mut Statements,
+    sql: &str,
+    params: &[&dyn Param],
+) -> Result<u64, DbError> {
+    let statement = statements.get(sql, |text| client.prepare(text))?;
+    let values = values(params)?;
+    Ok(client.execute(&statement, &bound(&values))?)
+}
+
+/// [`execute_on`] for a query, its rows streamed to `each`.
+fn query_each_on(
+    client: &mut impl GenericClient,
+    statements: &mut Statements,
+    sql: &str,
+    params: &[&dyn Param],
+    each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
+) -> Result<(), DbError> {
+    let statement = statements.get(sql, |text| client.prepare(text))?;
+    let values = values(params)?;
+    let rows = client.query_raw(&statement, values.iter())?;
+    stream(rows, each)
+}
+
+/// Statements without parameters; a schema change can leave a cached plan's result type stale, so
+/// the cache starts again.
+fn batch_on(
+    client: &mut impl GenericClient,
+    statements: &mut Statements,
+    sql: &str,
+) -> Result<(), DbError> {
+    client.batch_execute(sql)?;
+    statements.0.clear();
+    Ok(())
 }
 
 fn stream(

@@ -131,6 +131,7 @@ fn version(conn: &mut Conn, shown: &str) -> Result<u32, StorageError> {
 mod tests {
     use super::*;
     use crate::db::testing::{each_engine, Fresh};
+    use crate::db::Engine;
 
     #[test]
     fn postgres_reaches_the_current_version_once_and_refuses_others_databases() {
@@ -188,6 +189,73 @@ mod tests {
                 .unwrap();
             postgres_columns.sort();
             assert_eq!(postgres_columns, sqlite_columns);
+        }
+    }
+
+    /// The tables triggers keep (`link_names`, `backlinks`, `pages.last_change`, the change
+    /// counter) end up the same on both engines after the same writes: pages created, saved with
+    /// other links, renamed and removed.
+    #[test]
+    fn triggers_keep_the_same_tables_on_both_engines() {
+        const WRITES: &[&str] = &[
+            "INSERT INTO pages (id, name, current_rev) VALUES (1, 'A', 0)",
+            "INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body)
+             VALUES (1, 1, 1, 'ann', 10, '', 0, 0, '')",
+            "INSERT INTO links (revision_id, target) VALUES (1, 'B'), (1, 'C'), (1, 'A')",
+            "UPDATE pages SET current_rev = 1 WHERE id = 1",
+            "INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body)
+             VALUES (2, 1, 2, 'ann', 20, '', 0, 0, '')",
+            "INSERT INTO links (revision_id, target) VALUES (2, 'B'), (2, 'D')",
+            "UPDATE pages SET current_rev = 2 WHERE id = 1",
+            "INSERT INTO pages (id, name, current_rev) VALUES (2, 'B', 0)",
+            "INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body)
+             VALUES (3, 2, 1, 'bob', 30, '', 0, 0, '')",
+            "INSERT INTO links (revision_id, target) VALUES (3, 'A')",
+            "UPDATE pages SET current_rev = 1 WHERE id = 2",
+            "UPDATE pages SET name = 'A2' WHERE id = 1",
+            "UPDATE pages SET deleted = 1 WHERE id = 2",
+            "DELETE FROM links WHERE revision_id = 2 AND target = 'D'",
+        ];
+        const READS: &[&str] = &[
+            "SELECT name || ':' || CAST(live AS TEXT) || ':' || CAST(sources AS TEXT)
+             FROM link_names ORDER BY name",
+            "SELECT target || '<' || source FROM backlinks ORDER BY target, source",
+            "SELECT name || '@' || CAST(last_change AS TEXT) FROM pages ORDER BY name",
+            "SELECT CAST(n AS TEXT) FROM change_counter",
+        ];
+        let mut sqlite = rusqlite::Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut sqlite, std::path::Path::new(":memory:")).unwrap();
+        let mut sqlite = Conn::Sqlite(sqlite);
+        let mut engines = vec![(Engine::Sqlite, &mut sqlite as &mut Conn)];
+        let fresh: Vec<Fresh> = each_engine()
+            .into_iter()
+            .filter(|fresh| matches!(fresh, Fresh::Postgres(_)))
+            .collect();
+        let mut postgres: Vec<Conn> = fresh.iter().map(Fresh::connect).collect();
+        for conn in &mut postgres {
+            migrate(conn, "test").unwrap();
+            engines.push((Engine::Postgres, conn));
+        }
+        let mut seen: Vec<(Engine, Vec<Vec<String>>)> = Vec::new();
+        for (engine, conn) in engines {
+            for write in WRITES {
+                conn.execute(write, &[])
+                    .unwrap_or_else(|err| panic!("{engine}: {write}: {err}"));
+            }
+            let tables = READS
+                .iter()
+                .map(|read| {
+                    conn.query_map(read, &[], |row| row.get::<String>(0))
+                        .unwrap_or_else(|err| panic!("{engine}: {read}: {err}"))
+                })
+                .collect();
+            seen.push((engine, tables));
+        }
+        let (_, on_sqlite) = &seen[0];
+        // A2 links to B; B, deleted, still has its current revision linking to A.
+        assert_eq!(on_sqlite[1], ["A<B", "B<A2"], "SQLite's own backlinks");
+        for (engine, tables) in &seen[1..] {
+            assert_eq!(tables, on_sqlite, "{engine} against SQLite");
         }
     }
 

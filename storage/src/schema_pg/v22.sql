@@ -213,29 +213,30 @@ CREATE TABLE link_names (
 CREATE INDEX link_names_orphans ON link_names (name) WHERE live = 1 AND sources = 0;
 CREATE INDEX link_names_wanted ON link_names (name, sources) WHERE live = 0;
 
--- The links of page `page_id`'s revision `rev`, other than to `self_name`, counted into or out of
--- `link_names`.
-CREATE FUNCTION quire_link_names_add_sources(page BIGINT, rev BIGINT, self_name TEXT) RETURNS void
+-- The links of page `p_page`'s revision `p_rev`, other than to `p_self_name`, counted into or out
+-- of `link_names`. Parameters are named `p_…`: in an SQL function a column of the same name would
+-- win over a parameter (`r.rev = rev` would compare the column with itself).
+CREATE FUNCTION quire_link_names_add_sources(p_page BIGINT, p_rev BIGINT, p_self_name TEXT) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO link_names (name, live, sources)
         SELECT DISTINCT l.target, 0, 0 FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = page AND r.rev = rev AND l.target <> self_name
+        WHERE r.page_id = p_page AND r.rev = p_rev AND l.target <> p_self_name
     ON CONFLICT DO NOTHING;
     UPDATE link_names SET sources = sources + 1 WHERE name IN (
         SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = page AND r.rev = rev AND l.target <> self_name);
+        WHERE r.page_id = p_page AND r.rev = p_rev AND l.target <> p_self_name);
 $$;
-CREATE FUNCTION quire_link_names_remove_sources(page BIGINT, rev BIGINT, self_name TEXT) RETURNS void
+CREATE FUNCTION quire_link_names_remove_sources(p_page BIGINT, p_rev BIGINT, p_self_name TEXT) RETURNS void
 LANGUAGE sql AS $$
     UPDATE link_names SET sources = sources - 1 WHERE name IN (
         SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = page AND r.rev = rev AND l.target <> self_name);
+        WHERE r.page_id = p_page AND r.rev = p_rev AND l.target <> p_self_name);
 $$;
-CREATE FUNCTION quire_link_names_drop_unused(page BIGINT, rev BIGINT, also TEXT) RETURNS void
+CREATE FUNCTION quire_link_names_drop_unused(p_page BIGINT, p_rev BIGINT, p_also TEXT) RETURNS void
 LANGUAGE sql AS $$
-    DELETE FROM link_names WHERE live = 0 AND sources <= 0 AND (name = also OR name IN (
+    DELETE FROM link_names WHERE live = 0 AND sources <= 0 AND (name = p_also OR name IN (
         SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = page AND r.rev = rev));
+        WHERE r.page_id = p_page AND r.rev = p_rev));
 $$;
 
 CREATE FUNCTION quire_link_names_link_added() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -346,25 +347,31 @@ BEGIN
 END $$;
 CREATE TRIGGER backlinks_link_removed AFTER DELETE ON links
     FOR EACH ROW EXECUTE FUNCTION quire_backlinks_link_removed();
+-- Page `p_page`'s revision `p_rev`, named `p_source`, as the source of its links, in or out.
+CREATE FUNCTION quire_backlinks_add_source(p_page BIGINT, p_rev BIGINT, p_source TEXT) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO backlinks (target, source)
+        SELECT DISTINCT l.target, p_source FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = p_page AND r.rev = p_rev AND l.target <> p_source
+    ON CONFLICT DO NOTHING;
+$$;
+CREATE FUNCTION quire_backlinks_remove_source(p_page BIGINT, p_rev BIGINT, p_source TEXT) RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM backlinks WHERE backlinks.source = p_source AND target IN (
+        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
+        WHERE r.page_id = p_page AND r.rev = p_rev);
+$$;
 CREATE FUNCTION quire_backlinks_page_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO backlinks (target, source)
-        SELECT DISTINCT l.target, NEW.name FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = NEW.id AND r.rev = NEW.current_rev AND l.target <> NEW.name
-    ON CONFLICT DO NOTHING;
+    PERFORM quire_backlinks_add_source(NEW.id, NEW.current_rev, NEW.name);
     RETURN NULL;
 END $$;
 CREATE TRIGGER backlinks_page_added AFTER INSERT ON pages
     FOR EACH ROW EXECUTE FUNCTION quire_backlinks_page_added();
 CREATE FUNCTION quire_backlinks_page_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM backlinks WHERE source = OLD.name AND target IN (
-        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = OLD.id AND r.rev = OLD.current_rev);
-    INSERT INTO backlinks (target, source)
-        SELECT DISTINCT l.target, NEW.name FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = NEW.id AND r.rev = NEW.current_rev AND l.target <> NEW.name
-    ON CONFLICT DO NOTHING;
+    PERFORM quire_backlinks_remove_source(OLD.id, OLD.current_rev, OLD.name);
+    PERFORM quire_backlinks_add_source(NEW.id, NEW.current_rev, NEW.name);
     RETURN NULL;
 END $$;
 CREATE TRIGGER backlinks_page_changed AFTER UPDATE OF name, current_rev ON pages
@@ -372,9 +379,7 @@ CREATE TRIGGER backlinks_page_changed AFTER UPDATE OF name, current_rev ON pages
     EXECUTE FUNCTION quire_backlinks_page_changed();
 CREATE FUNCTION quire_backlinks_page_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM backlinks WHERE source = OLD.name AND target IN (
-        SELECT l.target FROM revisions r JOIN links l ON l.revision_id = r.id
-        WHERE r.page_id = OLD.id AND r.rev = OLD.current_rev);
+    PERFORM quire_backlinks_remove_source(OLD.id, OLD.current_rev, OLD.name);
     RETURN NULL;
 END $$;
 CREATE TRIGGER backlinks_page_removed AFTER DELETE ON pages
