@@ -18,12 +18,12 @@
 //! nowhere. Tokens go with their account (`ON DELETE CASCADE`); a disabled account's tokens stay but
 //! are refused by the app, as its sessions are.
 
-use rusqlite::{params, OptionalExtension, Row};
+use crate::db::{DbError, Row, Sql};
 use sha2::{Digest, Sha256};
 
 use crate::error::{doing, StorageError};
 use crate::save::now;
-use crate::users::{name_key, user_from_sqlite_row, User, USER_COLUMNS};
+use crate::users::{name_key, user_from_row, User, USER_COLUMNS};
 use crate::Storage;
 
 /// What every token starts with.
@@ -128,12 +128,12 @@ const USER_COLUMN_COUNT: usize = 9;
 
 const TOKEN_COLUMNS: &str = "t.id, t.label, t.scope, t.created, t.expires, t.last_used";
 
-fn token_from_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
+fn token_from_row(row: &Row<'_>) -> Result<ApiToken, DbError> {
     token_at(row, 0)
 }
 
 /// A token's [`TOKEN_COLUMNS`], read from column `at` on.
-fn token_at(row: &Row<'_>, at: usize) -> rusqlite::Result<ApiToken> {
+fn token_at(row: &Row<'_>, at: usize) -> Result<ApiToken, DbError> {
     let scope: String = row.get(at + 2)?;
     Ok(ApiToken {
         id: row.get(at)?,
@@ -173,28 +173,23 @@ impl Storage {
         }
         let secret = new_secret()?;
         let created = now();
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id: Option<i64> = conn
-            .prepare_cached(
+        let id: Option<i64> = self
+            .pool
+            .get()?
+            .query_opt(
                 "INSERT INTO api_tokens (user_id, label, hash, scope, created, expires)
                  SELECT id, ?2, ?3, ?4, ?5, ?6 FROM users WHERE name_key = ?1
                  RETURNING id",
+                &[
+                    &name_key(new.user),
+                    &label,
+                    &digest(&secret),
+                    &new.scope.as_str(),
+                    &created,
+                    &new.expires,
+                ],
+                |row| row.get(0),
             )
-            .and_then(|mut stmt| {
-                stmt.query_row(
-                    params![
-                        name_key(new.user),
-                        label,
-                        digest(&secret),
-                        new.scope.as_str(),
-                        created,
-                        new.expires
-                    ],
-                    |row| row.get(0),
-                )
-                .optional()
-            })
             .map_err(doing("making an API token"))?;
         let id = id.ok_or_else(|| ApiTokenError::NoSuchUser(new.user.to_owned()))?;
         Ok(CreatedApiToken {
@@ -212,30 +207,30 @@ impl Storage {
 
     /// The tokens of the account `user` (any spelling), newest first.
     pub fn api_tokens(&self, user: &str) -> Result<Vec<ApiToken>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
-             WHERE u.name_key = ?1 ORDER BY t.id DESC"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_map(params![name_key(user)], token_from_row)?
-                .collect()
-        })
-        .map_err(doing("listing API tokens"))
+        self.pool
+            .get()?
+            .query_map(
+                &format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE u.name_key = ?1 ORDER BY t.id DESC"
+                ),
+                &[&name_key(user)],
+                token_from_row,
+            )
+            .map_err(doing("listing API tokens"))
     }
 
     /// Revokes the token `id` of the account `user` (any spelling): it works no more. `false` when
     /// the account has no such token.
     pub fn revoke_api_token(&self, user: &str, id: i64) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let removed = conn
-            .prepare_cached(
+        let removed = self
+            .pool
+            .get()?
+            .execute(
                 "DELETE FROM api_tokens WHERE id = ?2
                  AND user_id = (SELECT id FROM users WHERE name_key = ?1)",
+                &[&name_key(user), &id],
             )
-            .and_then(|mut stmt| stmt.execute(params![name_key(user), id]))
             .map_err(doing("revoking an API token"))?;
         Ok(removed > 0)
     }
@@ -246,26 +241,26 @@ impl Storage {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
         let user_columns = USER_COLUMNS
             .split(", ")
             .map(|column| format!("u.{column}"))
             .collect::<Vec<_>>()
             .join(", ");
-        conn.prepare_cached(&format!(
-            "SELECT {user_columns}, {TOKEN_COLUMNS} FROM api_tokens t
-             JOIN users u ON u.id = t.user_id WHERE t.hash = ?1"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_row(params![digest(secret)], |row| {
-                let user = user_from_sqlite_row(row)?;
-                let token = token_at(row, USER_COLUMN_COUNT)?;
-                Ok((token, user))
-            })
-            .optional()
-        })
-        .map_err(doing("looking up an API token"))
+        self.pool
+            .get()?
+            .query_opt(
+                &format!(
+                    "SELECT {user_columns}, {TOKEN_COLUMNS} FROM api_tokens t
+                     JOIN users u ON u.id = t.user_id WHERE t.hash = ?1"
+                ),
+                &[&digest(secret)],
+                |row| {
+                    let user = user_from_row(row)?;
+                    let token = token_at(row, USER_COLUMN_COUNT)?;
+                    Ok((token, user))
+                },
+            )
+            .map_err(doing("looking up an API token"))
     }
 
     /// Records that the token `token` was used at `time` (unix seconds), unless its recorded last
@@ -277,14 +272,14 @@ impl Storage {
         {
             return Ok(());
         }
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached(
-            "UPDATE api_tokens SET last_used = ?2
-             WHERE id = ?1 AND (last_used IS NULL OR last_used < ?2)",
-        )
-        .and_then(|mut stmt| stmt.execute(params![token.id, time]))
-        .map_err(doing("recording an API token's use"))?;
+        self.pool
+            .get()?
+            .execute(
+                "UPDATE api_tokens SET last_used = ?2
+                 WHERE id = ?1 AND (last_used IS NULL OR last_used < ?2)",
+                &[&token.id, &time],
+            )
+            .map_err(doing("recording an API token's use"))?;
         Ok(())
     }
 }
