@@ -179,6 +179,20 @@ impl Storage {
 }
 
 /// Removes `account`'s draft of `page` inside the caller's transaction: a save's, or a draft's.
+/// Moves the drafts of page `from` to its new name `to`, inside a rename's transaction: the editor
+/// of the renamed page offers them there. A draft an account already keeps under `to` (written
+/// while no page had that name) is that account's to keep, so its draft of `from` stays where it
+/// was, and expires.
+pub(crate) fn follow_rename(conn: &Connection, from: &str, to: &str) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "UPDATE drafts SET page = ?2 WHERE page = ?1
+         AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.user_id = drafts.user_id AND d.page = ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![from, to]))
+    .map_err(doing("moving drafts to a renamed page"))?;
+    Ok(())
+}
+
 pub(crate) fn delete(conn: &Connection, account: u64, page: &str) -> Result<usize, StorageError> {
     conn.prepare_cached("DELETE FROM drafts WHERE user_id = ?1 AND page = ?2")
         .and_then(|mut stmt| stmt.execute(params![account, page]))
@@ -377,6 +391,48 @@ mod tests {
         assert!(!storage.delete_draft(ann, "P").unwrap());
         assert_eq!(storage.draft(ann, "P", Some(NOW)).unwrap(), None);
         assert!(storage.draft(bob, "P", Some(NOW)).unwrap().is_some());
+    }
+
+    #[test]
+    fn drafts_follow_a_renamed_page_unless_one_waits_under_the_new_name() {
+        let storage = Storage::open_in_memory().unwrap();
+        let ann = account(&storage, "ann");
+        let bob = account(&storage, "bob");
+        save(&storage, "Old", "text", "ann", None);
+        save(&storage, "Old/Sub", "sub text", "ann", None);
+        storage
+            .save_draft(&draft(ann, "Old", "ann's", Some(1)))
+            .unwrap();
+        storage
+            .save_draft(&draft(ann, "Old/Sub", "ann's sub", Some(1)))
+            .unwrap();
+        storage
+            .save_draft(&draft(bob, "Old", "bob's", Some(1)))
+            .unwrap();
+        // Bob was already writing a page called New.
+        storage
+            .save_draft(&draft(bob, "New", "bob's new page", None))
+            .unwrap();
+        storage
+            .rename(&crate::Rename {
+                from: "Old",
+                to: "New",
+                author: "ann",
+                comment: "",
+                with_subpages: true,
+            })
+            .unwrap();
+        let text = |account, page| {
+            storage
+                .draft(account, page, Some(NOW))
+                .unwrap()
+                .map(|draft| draft.text)
+        };
+        assert_eq!(text(ann, "New").as_deref(), Some("ann's"));
+        assert_eq!(text(ann, "New/Sub").as_deref(), Some("ann's sub"));
+        assert_eq!(text(ann, "Old"), None);
+        assert_eq!(text(bob, "New").as_deref(), Some("bob's new page"));
+        assert_eq!(text(bob, "Old").as_deref(), Some("bob's"));
     }
 
     #[test]

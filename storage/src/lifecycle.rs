@@ -215,6 +215,7 @@ impl Storage {
             let current = load_current(&tx, from)?
                 .ok_or_else(|| StorageError::NoSuchPage { page: from.clone() })?;
             move_page(&tx, rename, &current, from, to, time)?;
+            crate::drafts::follow_rename(&tx, from, to)?;
         }
         tx.commit().map_err(doing("committing a rename"))?;
         Ok(RenameOutcome { renamed: moves })
