@@ -211,6 +211,16 @@ impl Storage {
     ) -> Result<Storage, StorageError> {
         let target =
             db::Target::parse(url).map_err(|reason| StorageError::BadDatabaseUrl { reason })?;
+        Storage::open_postgres_target(target, url, spool_dir, max_connections)
+    }
+
+    /// [`Storage::open_postgres`] once the URL is read: the pool, and the schema brought up to date.
+    fn open_postgres_target(
+        target: db::Target,
+        url: &str,
+        spool_dir: &Path,
+        max_connections: usize,
+    ) -> Result<Storage, StorageError> {
         let shown = db::shown_url(url);
         let pool = db::PgPool::new(target, max_connections, Duration::from_secs(10));
         let pool = Pool::postgres(&shown, spool_dir, pool);
@@ -230,25 +240,10 @@ impl Storage {
     pub fn open_postgres_for_tests(url: &str) -> Result<Storage, StorageError> {
         let target =
             db::Target::parse(url).map_err(|reason| StorageError::BadDatabaseUrl { reason })?;
-        let mut bytes = [0; 8];
-        getrandom::fill(&mut bytes).map_err(|err| StorageError::Invalid {
-            what: format!("no random schema name could be drawn: {err}"),
-        })?;
-        let schema = format!("test_{:016x}", u64::from_le_bytes(bytes));
-        let mut conn = db::PgConn::connect(&target)
-            .map_err(|err| StorageError::database("connecting to the test server", err))?;
-        conn.execute_batch(&format!("CREATE SCHEMA {schema}"))
+        let target = target
+            .in_new_schema()
             .map_err(|err| StorageError::database("making a test schema", err))?;
-        let target = target.with_search_path(&schema);
-        let pool = db::PgPool::new(target, 8, Duration::from_secs(10));
-        let pool = Pool::postgres(&db::shown_url(url), &std::env::temp_dir(), pool);
-        {
-            let mut conn = pool.get()?;
-            schema_pg::migrate(&mut conn, url)?;
-        }
-        Ok(Storage {
-            pool: Arc::new(pool),
-        })
+        Storage::open_postgres_target(target, url, &std::env::temp_dir(), 8)
     }
 
     /// Which engine holds the wiki.

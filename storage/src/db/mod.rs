@@ -423,11 +423,10 @@ pub(crate) mod testing {
 
         fn postgres(url: &str) -> Fresh {
             let target = Target::parse(url).expect("QUIRE_TEST_DATABASE is a PostgreSQL URL");
-            let schema = format!("test_{:016x}", rand_u64());
-            let mut conn = PgConn::connect(&target).expect("the test server answers");
-            conn.execute_batch(&format!("CREATE SCHEMA {schema}"))
-                .expect("a schema of its own");
-            Fresh::Postgres(Box::new(target.with_search_path(&schema)))
+            let target = target
+                .in_new_schema()
+                .expect("a schema of its own on the test server");
+            Fresh::Postgres(Box::new(target))
         }
 
         /// A new connection to it.
@@ -444,12 +443,6 @@ pub(crate) mod testing {
                 }
             }
         }
-    }
-
-    fn rand_u64() -> u64 {
-        let mut bytes = [0; 8];
-        getrandom::fill(&mut bytes).expect("the system's random numbers");
-        u64::from_le_bytes(bytes)
     }
 }
 

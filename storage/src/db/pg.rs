@@ -346,12 +346,26 @@ impl Target {
 }
 
 impl Target {
-    /// The same server with every session's `search_path` set to `schema`: storage's tests each
-    /// get a schema of their own on one test server.
+    /// The same server in a schema of its own, made now: every session's `search_path` names it.
+    /// Storage's tests share one test server this way, each test in a schema no other one meets
+    /// (the process id, its start and a count tell them apart, across the processes some tests
+    /// start and across runs on one long-lived server).
     #[cfg(any(test, feature = "testing"))]
-    pub(crate) fn with_search_path(mut self, schema: &str) -> Target {
+    pub(crate) fn in_new_schema(mut self) -> Result<Target, DbError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static MADE: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let schema = format!(
+            "test_{}_{now}_{}",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::Relaxed)
+        );
+        PgConn::connect(&self)?.execute_batch(&format!("CREATE SCHEMA {schema}"))?;
         self.config.options(&format!("-c search_path={schema}"));
-        self
+        Ok(self)
     }
 }
 
