@@ -296,6 +296,50 @@ impl Tx<'_> {
     }
 }
 
+/// A borrowed SQLite connection (or transaction, which derefs to one) as [`Sql`]: the bridge
+/// while storage's modules move onto the seam one at a time, so a function already written
+/// against [`Sql`] can be called from one still holding a `rusqlite::Transaction`. It goes away
+/// with the last such caller.
+pub(crate) struct SqliteRef<'a>(pub(crate) &'a rusqlite::Connection);
+
+impl Sql for SqliteRef<'_> {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
+        sqlite_execute(self.0, sql, params)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        each: &mut dyn FnMut(&Row<'_>) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
+        sqlite_query_each(self.0, sql, params, each)
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+}
+
+impl Tx<'_> {
+    /// The SQLite transaction under it, for a function not yet written against [`Sql`] (the
+    /// other half of the bridge [`SqliteRef`] is); on PostgreSQL, that the operation is not
+    /// there yet.
+    pub(crate) fn sqlite(&self) -> Result<&rusqlite::Connection, crate::StorageError> {
+        match self {
+            Tx::Sqlite(tx) => Ok(tx),
+            Tx::Postgres(_) => Err(crate::StorageError::NotOnThisEngine {
+                what: "this operation",
+                engine: Engine::Postgres,
+            }),
+        }
+    }
+}
+
 /// A parameter as rusqlite binds it.
 struct SqliteParam<'a>(&'a dyn Param);
 
