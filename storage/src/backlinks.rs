@@ -98,7 +98,7 @@ pub(crate) fn rebuild(conn: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> 
 /// name.
 pub(crate) fn disagreeing(conn: &Connection, limit: usize) -> Result<Vec<String>, StorageError> {
     crate::verify::disagreeing(
-        conn,
+        &mut crate::db::SqliteRef(conn),
         "SELECT target AS key, source FROM backlinks",
         EXPECTED,
         limit,

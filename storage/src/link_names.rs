@@ -120,7 +120,7 @@ pub(crate) fn rebuild(conn: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> 
 /// The names on which the table and a rebuild disagree, at most `limit` of them, by name.
 pub(crate) fn disagreeing(conn: &Connection, limit: usize) -> Result<Vec<String>, StorageError> {
     crate::verify::disagreeing(
-        conn,
+        &mut crate::db::SqliteRef(conn),
         "SELECT name AS key, live, sources FROM link_names",
         EXPECTED,
         limit,

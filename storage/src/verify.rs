@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
+use crate::db::{Engine, Sql, TxKind};
 use crate::error::{doing, StorageError};
-use crate::page_acls::sql_id;
 use crate::Storage;
 
 /// Revisions read at a time when every text is decoded.
@@ -72,13 +72,20 @@ impl Storage {
     /// Checks what storage alone can check; an empty answer means all is well. An error is a
     /// database that could not be read at all (the findings so far are lost with it: the first
     /// thing to fix is the error).
+    ///
+    /// On SQLite the file itself is checked first (`PRAGMA integrity_check`). PostgreSQL has no
+    /// such check to ask for: its pages are its own (checksummed when the cluster was made with
+    /// them, and checked by `pg_amcheck` if the operator wants), so on it the checks start at the
+    /// rows, which are the same on both engines.
     pub fn verify(&self) -> Result<Vec<Finding>, StorageError> {
         let mut found = Vec::new();
         {
-            let pooled = self.pool.get()?;
+            let mut pooled = self.pool.get()?;
+            if pooled.engine() == Engine::Sqlite {
+                integrity(pooled.sqlite()?, &mut found)?;
+            }
+            numbering(&mut *pooled, &mut found)?;
             let conn = pooled.sqlite()?;
-            integrity(conn, &mut found)?;
-            numbering(conn, &mut found)?;
             stale(
                 &mut found,
                 crate::link_names::disagreeing(conn, 20)?,
@@ -119,33 +126,35 @@ impl Storage {
     /// revision and its links are recorded (a page saved without them has none yet: the app fills
     /// them in when it opens the database).
     pub fn recorded_links(&self, revision_id: u64) -> Result<Option<RecordedLinks>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let recorded: bool = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM revisions r JOIN pages p ON p.id = r.page_id
-                 WHERE r.id = ?1 AND p.current_rev = r.rev AND p.links_rev = r.rev)",
+        let mut pooled = self.pool.get()?;
+        let mut tx = pooled
+            .transaction(TxKind::Read)
+            .map_err(doing("reading recorded links"))?;
+        let recorded = tx
+            .query_one(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM revisions r JOIN pages p ON p.id = r.page_id
+                 WHERE r.id = ?1 AND p.current_rev = r.rev AND p.links_rev = r.rev)
+                 THEN 1 ELSE 0 END",
+                &[&revision_id],
+                |row| row.get::<bool>(0),
             )
-            .and_then(|mut stmt| stmt.query_row(params![sql_id(revision_id)], |row| row.get(0)))
             .map_err(doing("reading recorded links"))?;
         if !recorded {
             return Ok(None);
         }
-        let pages = strings(
-            conn,
-            "SELECT target FROM links WHERE revision_id = ?1 ORDER BY target",
-            revision_id,
-        )?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT page, name FROM file_links WHERE revision_id = ?1 ORDER BY page, name",
+        let pages = tx
+            .query_map(
+                "SELECT target FROM links WHERE revision_id = ?1 ORDER BY target",
+                &[&revision_id],
+                |row| row.get(0),
             )
             .map_err(doing("reading recorded links"))?;
-        let files = stmt
-            .query_map(params![sql_id(revision_id)], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        let files = tx
+            .query_map(
+                "SELECT page, name FROM file_links WHERE revision_id = ?1 ORDER BY page, name",
+                &[&revision_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
             .map_err(doing("reading recorded links"))?;
         Ok(Some(RecordedLinks { pages, files }))
     }
@@ -157,25 +166,16 @@ impl Storage {
         after: u64,
         upto: u64,
     ) -> Result<HashMap<u64, String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(
+        let mut pooled = self.pool.get()?;
+        let rows = pooled
+            .query_map(
                 "SELECT revision_id, acl FROM revision_acls
                  WHERE revision_id > ?1 AND revision_id <= ?2",
+                &[&after, &upto],
+                |row| Ok((row.get::<u64>(0)?, row.get::<String>(1)?)),
             )
             .map_err(doing("reading recorded ACL lines"))?;
-        let rows = stmt
-            .query_map(params![sql_id(after), sql_id(upto)], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(doing("reading recorded ACL lines"))?;
-        let mut lines = HashMap::new();
-        for row in rows {
-            let (id, line) = row.map_err(doing("reading recorded ACL lines"))?;
-            lines.insert(u64::try_from(id).unwrap_or_default(), line);
-        }
-        Ok(lines)
+        Ok(rows.into_iter().collect())
     }
 
     /// Drops the blame record kept for `page`: its next blame rebuilds it from the history (what
@@ -214,15 +214,15 @@ impl Storage {
     /// Forgets every recorded ACL line and the scan's position, so that the next request scans the
     /// revision log again (`quire check --repair`, when the lines disagree with the texts).
     pub fn forget_acl_scan(&self) -> Result<(), StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.execute_batch(
-            "BEGIN IMMEDIATE; DELETE FROM revision_acls; UPDATE acl_scan SET upto = 0; COMMIT;",
-        )
-        .map_err(|err| {
-            let _ = conn.execute_batch("ROLLBACK");
-            StorageError::sqlite("forgetting the ACL scan", err)
-        })
+        let mut pooled = self.pool.get()?;
+        let mut tx = pooled
+            .transaction(TxKind::Write)
+            .map_err(doing("forgetting the ACL scan"))?;
+        tx.execute("DELETE FROM revision_acls", &[])
+            .map_err(doing("forgetting the ACL scan"))?;
+        tx.execute("UPDATE acl_scan SET upto = 0", &[])
+            .map_err(doing("forgetting the ACL scan"))?;
+        tx.commit().map_err(doing("forgetting the ACL scan"))
     }
 }
 
@@ -240,26 +240,27 @@ fn stale(found: &mut Vec<Finding>, names: Vec<String>, kind: FindingKind, proble
 /// The first columns (a name, called `key` in `table`) of the rows on which `table` (the rows of a
 /// table derived from the link graph) and `expected` (the same rows computed from the graph)
 /// disagree, at most `limit` of them, by name: what a check of a derived table reports.
+/// `table` and `expected` are fixed texts of the derived tables' modules, never values.
 pub(crate) fn disagreeing(
-    conn: &Connection,
+    conn: &mut impl Sql,
     table: &str,
     expected: &str,
     limit: usize,
     doing_what: &'static str,
 ) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare(&format!(
+    // PostgreSQL before 16 wants a name on every subquery in FROM; SQLite takes them too.
+    conn.query_map(
+        &format!(
             "SELECT DISTINCT key FROM (
-                 SELECT * FROM ({table} EXCEPT {expected})
+                 SELECT * FROM ({table} EXCEPT {expected}) AS extra
                  UNION ALL
-                 SELECT * FROM ({expected} EXCEPT {table})
-             ) ORDER BY key LIMIT ?1"
-        ))
-        .map_err(doing(doing_what))?;
-    let rows = stmt
-        .query_map(params![crate::sql_count(limit)], |row| row.get(0))
-        .map_err(doing(doing_what))?;
-    rows.collect::<Result<_, _>>().map_err(doing(doing_what))
+                 SELECT * FROM ({expected} EXCEPT {table}) AS missing
+             ) AS differing ORDER BY key LIMIT ?1"
+        ),
+        &[&limit],
+        |row| row.get(0),
+    )
+    .map_err(doing(doing_what))
 }
 
 /// `PRAGMA integrity_check`: each line it gives other than "ok".
@@ -285,24 +286,22 @@ fn integrity(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageE
 
 /// Each page's revisions are numbered 1, 2, 3… with no gap (numbers are unique by the schema), and
 /// their log ids rise with their numbers: no revision is missing, doubled or out of order.
-fn numbering(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageError> {
-    let mut stmt = conn
-        .prepare(
+fn numbering(conn: &mut impl Sql, found: &mut Vec<Finding>) -> Result<(), StorageError> {
+    let gaps = conn
+        .query_map(
             "SELECT p.name, COUNT(*), MIN(r.rev), MAX(r.rev) FROM revisions r
              JOIN pages p ON p.id = r.page_id
-             GROUP BY r.page_id HAVING MIN(r.rev) <> 1 OR MAX(r.rev) <> COUNT(*)",
+             GROUP BY r.page_id, p.name HAVING MIN(r.rev) <> 1 OR MAX(r.rev) <> COUNT(*)",
+            &[],
+            |row| {
+                Ok((
+                    row.get::<String>(0)?,
+                    row.get::<i64>(1)?,
+                    row.get::<i64>(2)?,
+                    row.get::<i64>(3)?,
+                ))
+            },
         )
-        .map_err(doing("checking revision numbers"))?;
-    let gaps = stmt
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
-        })
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(doing("checking revision numbers"))?;
     for (page, count, first, last) in gaps {
         found.push(Finding::about(
@@ -310,19 +309,15 @@ fn numbering(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageE
             format!("its revisions are numbered {first} to {last}, but there are {count}: some are missing"),
         ));
     }
-    let mut stmt = conn
-        .prepare(
+    let disorder = conn
+        .query_map(
             "SELECT p.name, b.rev FROM revisions a
              JOIN revisions b ON b.page_id = a.page_id AND b.rev = a.rev + 1
              JOIN pages p ON p.id = a.page_id
              WHERE b.id < a.id",
+            &[],
+            |row| Ok((row.get::<String>(0)?, row.get::<i64>(1)?)),
         )
-        .map_err(doing("checking revision order"))?;
-    let disorder = stmt
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(doing("checking revision order"))?;
     for (page, rev) in disorder {
         found.push(Finding::about(
@@ -331,13 +326,4 @@ fn numbering(conn: &Connection, found: &mut Vec<Finding>) -> Result<(), StorageE
         ));
     }
     Ok(())
-}
-
-fn strings(conn: &Connection, sql: &str, id: u64) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached(sql)
-        .map_err(doing("reading recorded links"))?;
-    stmt.query_map(params![sql_id(id)], |row| row.get(0))
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(doing("reading recorded links"))
 }
