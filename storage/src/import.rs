@@ -9,8 +9,7 @@
 //! the revisions after it ([`ImportOutcome::Extended`]); one whose history differs, because it was
 //! edited here since, is left alone ([`ImportOutcome::Diverged`]) for a person to look at.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-
+use crate::db::{Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::revision::{ChangeKind, Loaded, Revision, RevisionMeta};
 use crate::save::{self, Append};
@@ -71,13 +70,14 @@ impl Storage {
             return Ok(ImportOutcome::Unchanged);
         }
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("starting an import"))?;
-        let (page_id, mut prev, start) = match save::load_any(&tx, name)? {
+        // The save path's functions (load_any, append, appeared) cross the bridge until save.rs
+        // is on the seam.
+        let (page_id, mut prev, start) = match save::load_any(tx.sqlite()?, name)? {
             Some((current, _)) => {
-                let stored = stored_stamps(&tx, current.page_id)?;
+                let stored = stored_stamps(&mut tx, current.page_id)?;
                 let Some(start) = matching_prefix(&stored, &current.revision, revisions) else {
                     return Ok(ImportOutcome::Diverged {
                         stored: stored.len() as u64,
@@ -89,12 +89,14 @@ impl Storage {
                 (current.page_id, Some(current), start)
             }
             None => {
-                tx.execute(
-                    "INSERT INTO pages (name, current_rev) VALUES (?1, 0)",
-                    params![name],
-                )
-                .map_err(doing("creating an imported page"))?;
-                (tx.last_insert_rowid(), None, 0)
+                let page_id = tx
+                    .query_one(
+                        "INSERT INTO pages (name, current_rev) VALUES (?1, 0) RETURNING id",
+                        &[&name],
+                        |row| row.get::<i64>(0),
+                    )
+                    .map_err(doing("creating an imported page"))?;
+                (page_id, None, 0)
             }
         };
         for imported in &revisions[start..] {
@@ -103,7 +105,7 @@ impl Storage {
                 _ => imported.text,
             };
             let appended = save::append(
-                &tx,
+                tx.sqlite()?,
                 &Append {
                     page_id,
                     page: name,
@@ -116,18 +118,19 @@ impl Storage {
                 },
             )?;
             if let Some(original) = imported.original {
-                tx.prepare_cached(
+                tx.execute(
                     "INSERT INTO revision_originals (revision_id, text) VALUES (?1, ?2)",
+                    &[&appended.revision_id, &original],
                 )
-                .and_then(|mut stmt| stmt.execute(params![appended.revision_id, original]))
                 .map_err(doing("keeping a revision's original markup"))?;
             }
             if let ChangeKind::Rename { from } = &imported.kind {
                 // The old name leads here unless a page takes it (`Storage::redirect` checks).
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO redirects (name, page_id) VALUES (?1, ?2)",
+                tx.execute(
+                    "INSERT INTO redirects (name, page_id) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET page_id = excluded.page_id",
+                    &[from, &page_id],
                 )
-                .and_then(|mut stmt| stmt.execute(params![from, page_id]))
                 .map_err(doing("leaving a redirect"))?;
             }
             prev = Some(Loaded {
@@ -150,13 +153,13 @@ impl Storage {
         let deleted = matches!(revisions.last().map(|r| &r.kind), Some(ChangeKind::Delete));
         tx.execute(
             "UPDATE pages SET deleted = ?1 WHERE id = ?2",
-            params![deleted, page_id],
+            &[&deleted, &page_id],
         )
         .map_err(doing("marking an imported page"))?;
         if deleted {
-            render_cache::invalidate_links_to(&tx, name)?;
+            render_cache::invalidate_links_to(tx.sqlite()?, name)?;
         } else {
-            save::appeared(&tx, name)?;
+            save::appeared(tx.sqlite()?, name)?;
         }
         tx.commit().map_err(doing("committing an import"))?;
         let written = (revisions.len() - start) as u64;
@@ -174,51 +177,27 @@ impl Storage {
     /// with it; the search index is the importer's to rebuild.
     pub fn remove_untouched_page(&self, name: &str, installer: &str) -> Result<bool, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("starting to replace an installed page"))?;
-        let untouched: Option<i64> = tx
-            .query_row(
+        let untouched = tx
+            .query_opt(
                 "SELECT p.id FROM pages p
                  WHERE p.name = ?1
                    AND NOT EXISTS (SELECT 1 FROM revisions r WHERE r.page_id = p.id AND r.author <> ?2)
                    AND NOT EXISTS (SELECT 1 FROM file_versions f WHERE f.page_id = p.id)",
-                params![name, installer],
-                |row| row.get(0),
+                &[&name, &installer],
+                |row| row.get::<i64>(0),
             )
-            .optional()
             .map_err(doing("checking an installed page"))?;
         let Some(page_id) = untouched else {
             return Ok(false);
         };
-        for table in [
-            "links",
-            "file_links",
-            "rendered",
-            "revision_acls",
-            "revision_groups",
-            "revision_originals",
-        ] {
-            tx.execute(
-                &format!(
-                    "DELETE FROM {table}
-                     WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)"
-                ),
-                params![page_id],
-            )
-            .map_err(doing("removing an installed page"))?;
+        for delete in REMOVE_PAGE {
+            tx.execute(delete, &[&page_id])
+                .map_err(doing("removing an installed page"))?;
         }
-        for table in ["revisions", "blame", "current_texts", "redirects"] {
-            tx.execute(
-                &format!("DELETE FROM {table} WHERE page_id = ?1"),
-                params![page_id],
-            )
-            .map_err(doing("removing an installed page"))?;
-        }
-        tx.execute("DELETE FROM pages WHERE id = ?1", params![page_id])
-            .map_err(doing("removing an installed page"))?;
-        render_cache::invalidate_links_to(&tx, name)?;
+        render_cache::invalidate_links_to(tx.sqlite()?, name)?;
         tx.commit()
             .map_err(doing("committing the removal of an installed page"))?;
         Ok(true)
@@ -230,32 +209,44 @@ impl Storage {
         let Ok(rev) = i64::try_from(rev) else {
             return Ok(None);
         };
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached(
-            "SELECT o.text FROM revision_originals o
-             JOIN revisions r ON r.id = o.revision_id
-             JOIN pages p ON p.id = r.page_id
-             WHERE p.name = ?1 AND r.rev = ?2",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![page, rev], |row| row.get(0))
-                .optional()
-        })
-        .map_err(doing("reading a revision's original markup"))
+        let mut pooled = self.pool.get()?;
+        pooled
+            .query_opt(
+                "SELECT o.text FROM revision_originals o
+                 JOIN revisions r ON r.id = o.revision_id
+                 JOIN pages p ON p.id = r.page_id
+                 WHERE p.name = ?1 AND r.rev = ?2",
+                &[&page, &rev],
+                |row| row.get(0),
+            )
+            .map_err(doing("reading a revision's original markup"))
     }
 }
 
+/// What removing a page and its history deletes, in order (rows before the rows they refer to);
+/// each takes the page's id. The derived rows of its revisions go with them.
+const REMOVE_PAGE: &[&str] = &[
+    "DELETE FROM links WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)",
+    "DELETE FROM file_links WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)",
+    "DELETE FROM rendered WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)",
+    "DELETE FROM revision_acls WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)",
+    "DELETE FROM revision_groups WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)",
+    "DELETE FROM revision_originals WHERE revision_id IN (SELECT id FROM revisions WHERE page_id = ?1)",
+    "DELETE FROM revisions WHERE page_id = ?1",
+    "DELETE FROM blame WHERE page_id = ?1",
+    "DELETE FROM current_texts WHERE page_id = ?1",
+    "DELETE FROM redirects WHERE page_id = ?1",
+    "DELETE FROM pages WHERE id = ?1",
+];
+
 /// Author and time of each stored revision of a page, oldest first.
-fn stored_stamps(conn: &Connection, page_id: i64) -> Result<Vec<(String, i64)>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT author, time FROM revisions WHERE page_id = ?1 ORDER BY rev")
-        .map_err(doing("reading a page's history"))?;
-    let rows = stmt
-        .query_map(params![page_id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .map_err(doing("reading a page's history"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("reading a page's history"))
+fn stored_stamps(conn: &mut impl Sql, page_id: i64) -> Result<Vec<(String, i64)>, StorageError> {
+    conn.query_map(
+        "SELECT author, time FROM revisions WHERE page_id = ?1 ORDER BY rev",
+        &[&page_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .map_err(doing("reading a page's history"))
 }
 
 /// How many of `imported` the stored history already holds, or `None` when it is not their start.
