@@ -246,6 +246,37 @@ pub enum StorageError {
         engine: crate::Engine,
     },
 
+    /// The database a wiki was to be copied into already holds rows.
+    #[error(
+        "the target database is not empty (its table {table} has {rows} rows); copy into a new, \
+         empty database"
+    )]
+    TargetNotEmpty {
+        /// The first table found with rows.
+        table: String,
+        /// How many.
+        rows: u64,
+    },
+
+    /// Two databases a copy was to go between do not have the same tables and columns.
+    #[error(
+        "the two databases' schemas differ ({difference}); open both with this version of quire \
+         first"
+    )]
+    SchemasDiffer {
+        /// What differs.
+        difference: String,
+    },
+
+    /// A copied table does not read back as it was read from the source.
+    #[error("the copy of the table {table} does not match the source: {problem}; do not use the copy")]
+    CopyMismatch {
+        /// The table.
+        table: String,
+        /// What differs.
+        problem: String,
+    },
+
     /// Any other database error.
     #[error("database error while {doing}")]
     Database {

@@ -43,6 +43,7 @@ mod blame;
 mod blobs;
 mod changes;
 mod compact;
+mod copy;
 #[allow(
     dead_code,
     reason = "the seam lands before storage's modules move onto it, one commit each; the last \
@@ -87,6 +88,7 @@ pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAud
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
+pub use crate::copy::{CopyProgress, CopyReport};
 pub use crate::db::{DbError, Engine};
 pub use crate::drafts::{
     Draft, DraftOutcome, NewDraft, DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH, MAX_DRAFTS_PER_ACCOUNT,

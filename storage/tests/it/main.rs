@@ -8,6 +8,7 @@
 mod api_tokens;
 mod backup;
 mod concurrency;
+mod copy;
 mod files;
 mod history;
 mod import;
