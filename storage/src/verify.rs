@@ -327,3 +327,130 @@ fn numbering(conn: &mut impl Sql, found: &mut Vec<Finding>) -> Result<(), Storag
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new wiki on each engine under test (PostgreSQL when `QUIRE_TEST_DATABASE` is set).
+    fn each_storage() -> Vec<Storage> {
+        let mut all = vec![Storage::open_in_memory().unwrap()];
+        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
+            all.push(Storage::open_postgres_for_tests(&url).unwrap());
+        }
+        all
+    }
+
+    /// Page A with revisions 1 and 3 (2 is missing), page B whose revision 2 was logged before
+    /// its revision 1, and page C in order; C's revision has its links and an ACL line recorded.
+    const ROWS: &str = "
+        INSERT INTO pages (id, name, current_rev, links_rev) VALUES
+            (1, 'A', 3, 0), (2, 'B', 2, 0), (3, 'C', 1, 1);
+        INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body) VALUES
+            (1, 1, 1, 't', 1, '', 0, 0, ''), (2, 1, 3, 't', 2, '', 0, 0, ''),
+            (4, 2, 1, 't', 3, '', 0, 0, ''), (3, 2, 2, 't', 4, '', 0, 0, ''),
+            (5, 3, 1, 't', 5, '', 0, 0, '');
+        INSERT INTO links (revision_id, target) VALUES (5, 'B'), (5, 'A');
+        INSERT INTO file_links (revision_id, page, name) VALUES (5, 'A', 'x.png');
+        INSERT INTO revision_acls (revision_id, acl) VALUES (5, 'alice:read');
+        DELETE FROM acl_scan;
+        INSERT INTO acl_scan (id, upto) VALUES (1, 5);
+    ";
+
+    #[test]
+    fn gaps_and_disorder_in_the_numbering_are_found_on_both_engines() {
+        for storage in each_storage() {
+            let mut pooled = storage.pool.get().unwrap();
+            let engine = pooled.engine();
+            pooled.execute_batch(ROWS).unwrap();
+            let mut found = Vec::new();
+            numbering(&mut *pooled, &mut found).unwrap();
+            found.sort_by(|a, b| a.page.cmp(&b.page));
+            let problems: Vec<(Option<&str>, &str)> = found
+                .iter()
+                .map(|f| (f.page.as_deref(), f.problem.as_str()))
+                .collect();
+            assert_eq!(
+                problems,
+                [
+                    (
+                        Some("A"),
+                        "its revisions are numbered 1 to 3, but there are 2: some are missing"
+                    ),
+                    (
+                        Some("B"),
+                        "its revision 2 was logged before the one it follows"
+                    ),
+                ],
+                "{engine}"
+            );
+            assert!(found.iter().all(|f| f.kind == FindingKind::Damage));
+        }
+    }
+
+    #[test]
+    fn recorded_links_and_acl_lines_read_the_same_on_both_engines() {
+        for storage in each_storage() {
+            storage
+                .pool
+                .get()
+                .unwrap()
+                .execute_batch(ROWS)
+                .unwrap();
+            let engine = storage.engine();
+            assert_eq!(
+                storage.recorded_links(5).unwrap(),
+                Some(RecordedLinks {
+                    pages: vec!["A".to_owned(), "B".to_owned()],
+                    files: vec![("A".to_owned(), "x.png".to_owned())],
+                }),
+                "{engine}"
+            );
+            // Not its page's links revision: nothing recorded yet.
+            assert_eq!(storage.recorded_links(2).unwrap(), None, "{engine}");
+            assert_eq!(
+                storage.recorded_acl_lines(0, 5).unwrap(),
+                HashMap::from([(5, "alice:read".to_owned())]),
+                "{engine}"
+            );
+            assert!(storage.recorded_acl_lines(5, 9).unwrap().is_empty());
+            storage.forget_acl_scan().unwrap();
+            assert!(storage.recorded_acl_lines(0, 5).unwrap().is_empty());
+            let upto = storage
+                .pool
+                .get()
+                .unwrap()
+                .query_one("SELECT upto FROM acl_scan", &[], |row| row.get::<i64>(0))
+                .unwrap();
+            assert_eq!(upto, 0, "{engine}");
+        }
+    }
+
+    /// The comparison every derived table's check runs, on both engines' SQL.
+    #[test]
+    fn disagreeing_names_the_keys_on_either_side_of_a_difference() {
+        for storage in each_storage() {
+            let mut pooled = storage.pool.get().unwrap();
+            let engine = pooled.engine();
+            pooled.execute_batch(ROWS).unwrap();
+            let names = disagreeing(
+                &mut *pooled,
+                "SELECT name AS key FROM pages",
+                "SELECT target AS key FROM links UNION SELECT 'D' AS key",
+                10,
+                "testing",
+            )
+            .unwrap();
+            assert_eq!(names, ["C", "D"], "{engine}");
+            let few = disagreeing(
+                &mut *pooled,
+                "SELECT name AS key FROM pages",
+                "SELECT target AS key FROM links UNION SELECT 'D' AS key",
+                1,
+                "testing",
+            )
+            .unwrap();
+            assert_eq!(few, ["C"], "{engine}");
+        }
+    }
+}
