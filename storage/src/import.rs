@@ -269,3 +269,48 @@ fn matching_prefix(
     };
     (same_stamps && current.text == newest_text).then_some(stored.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new wiki on each engine under test (PostgreSQL when `QUIRE_TEST_DATABASE` is set).
+    fn each_storage() -> Vec<Storage> {
+        let mut all = vec![Storage::open_in_memory().unwrap()];
+        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
+            all.push(Storage::open_postgres_for_tests(&url).unwrap());
+        }
+        all
+    }
+
+    /// An imported page's bookkeeping, written as an import leaves it: two revisions, the second
+    /// converted from another wiki's markup.
+    const ROWS: &str = "
+        INSERT INTO pages (id, name, current_rev) VALUES (1, 'Imported', 2);
+        INSERT INTO revisions (id, page_id, rev, author, time, comment, size, size_delta, body) VALUES
+            (1, 1, 1, 'ann', 100, '', 0, 0, ''), (2, 1, 2, 'bob', 200, '', 0, 0, '');
+        INSERT INTO revision_originals (revision_id, text) VALUES (2, '= Title =');
+    ";
+
+    #[test]
+    fn the_original_markup_and_the_stored_stamps_read_the_same_on_both_engines() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            let mut pooled = storage.pool.get().unwrap();
+            pooled.execute_batch(ROWS).unwrap();
+            assert_eq!(
+                stored_stamps(&mut *pooled, 1).unwrap(),
+                [("ann".to_owned(), 100), ("bob".to_owned(), 200)],
+                "{engine}"
+            );
+            drop(pooled);
+            assert_eq!(
+                storage.original_markup("Imported", 2).unwrap().as_deref(),
+                Some("= Title ="),
+                "{engine}"
+            );
+            assert_eq!(storage.original_markup("Imported", 1).unwrap(), None);
+            assert_eq!(storage.original_markup("Imported", u64::MAX).unwrap(), None);
+        }
+    }
+}
