@@ -16,6 +16,13 @@
 //!
 //! Attachments live in the database (blobs in chunks), so the database file is the whole content;
 //! the search index and the render cache are derived from it.
+//!
+//! A wiki on PostgreSQL is backed up into the same kind of file: one SQLite database, made by
+//! copying every table into it (the copy `quire migrate-db` makes, `crate::copy`) from one
+//! snapshot, and checked by reading it back. PostgreSQL has no page-level backup API to step
+//! through, and a logical copy is what makes the backup portable: `quire restore` takes it like
+//! any other, and `quire migrate-db` puts it back into a PostgreSQL database. `pg_dump` remains
+//! the operator's tool for the database as PostgreSQL sees it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,7 +32,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{doing, StorageError};
 use crate::schema::{APPLICATION_ID, SCHEMA_VERSION};
-use crate::{pool, Storage};
+use crate::{pool, Engine, Storage};
 
 /// Database pages copied per step of a backup (4 KiB each: 1 MiB).
 const PAGES_PER_STEP: i32 = 256;
@@ -36,16 +43,17 @@ const PAUSE_BETWEEN_STEPS: Duration = Duration::from_millis(2);
 /// How far a backup has got, as it reports after each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackupProgress {
-    /// Database pages copied so far.
+    /// Database pages copied so far (on PostgreSQL: rows copied, then rows read back).
     pub copied: u64,
-    /// Database pages in the snapshot being copied.
+    /// Database pages in the snapshot being copied (on PostgreSQL: twice its rows).
     pub total: u64,
 }
 
 /// What [`Storage::backup_to`] copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackupStats {
-    /// Database pages copied (SQLite's pages, not the wiki's).
+    /// Database pages copied (SQLite's pages, not the wiki's; from PostgreSQL, the pages of the
+    /// SQLite file it was copied into).
     pub db_pages: u64,
     /// The size of the copy, in bytes.
     pub bytes: u64,
@@ -84,11 +92,17 @@ impl Storage {
     ///
     /// A file already at `dest` is replaced. The copy is written straight to `dest`: a caller that
     /// must not leave a partial file behind copies to a temporary name and renames.
+    ///
+    /// On PostgreSQL the copy is a new SQLite file all the same, filled row by row (see the
+    /// module doc).
     pub fn backup_with_progress(
         &self,
         dest: &Path,
         mut progress: impl FnMut(BackupProgress),
     ) -> Result<BackupStats, StorageError> {
+        if self.engine() == Engine::Postgres {
+            return self.backup_by_copy(dest, &mut progress);
+        }
         // A connection of its own, so the read transaction below never reaches the pool.
         let source = pool::open_configured(self.path(), self.pool.options())?;
         let mut copy = Connection::open(dest)
@@ -118,6 +132,58 @@ impl Storage {
             .map_err(|(_, e)| StorageError::sqlite("closing the backup copy", e))?;
         let bytes = file_size(dest)?;
         Ok(BackupStats { db_pages, bytes })
+    }
+}
+
+impl Storage {
+    /// The backup of a wiki on PostgreSQL: every table copied into a new SQLite file at `dest`.
+    fn backup_by_copy(
+        &self,
+        dest: &Path,
+        progress: &mut impl FnMut(BackupProgress),
+    ) -> Result<BackupStats, StorageError> {
+        // A file already there is replaced, as SQLite's backup replaces it.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = dest.as_os_str().to_owned();
+            file.push(suffix);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(StorageError::CopyFile {
+                        path: PathBuf::from(file),
+                        source,
+                    })
+                }
+            }
+        }
+        {
+            let copy = Storage::open(dest)?;
+            self.copy_into(&copy, |step| {
+                let copied = if step.checking {
+                    step.total + step.rows
+                } else {
+                    step.rows
+                };
+                progress(BackupProgress {
+                    copied,
+                    total: step.total * 2,
+                });
+            })?;
+        }
+        let copy = Connection::open(dest)
+            .map_err(|e| StorageError::opening(dest, "opening the backup copy", e))?;
+        copy.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))
+            .map_err(doing("making the backup copy one file"))?;
+        let db_pages: i64 = copy
+            .pragma_query_value(None, "page_count", |row| row.get(0))
+            .map_err(doing("counting the backup copy's pages"))?;
+        copy.close()
+            .map_err(|(_, e)| StorageError::sqlite("closing the backup copy", e))?;
+        Ok(BackupStats {
+            db_pages: u64::try_from(db_pages).unwrap_or(0),
+            bytes: file_size(dest)?,
+        })
     }
 }
 
