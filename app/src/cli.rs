@@ -258,6 +258,20 @@ pub enum Command {
     ///
     /// Example: quire --data /srv/wiki restore /var/backups/wiki-2026-12-01.tar
     Restore(RestoreOptions),
+    /// Copy the whole wiki into another, empty database: PostgreSQL, to run
+    /// several nodes on one wiki, or an SQLite file, to come back.
+    ///
+    /// Every page with its whole history, the accounts, files, ACL lines,
+    /// drafts, watches, the mail queue and the audit log are copied, ids and
+    /// all, then every table is read back and its row count and a digest of
+    /// its rows compared with the source's. The target must be empty (a new
+    /// database, or one only quire has opened); it is written in one
+    /// transaction, so a failed copy leaves it empty. Stop the wiki first:
+    /// what is saved during the copy is not in it. The search index is not
+    /// copied; each node builds its own.
+    ///
+    /// Example: quire --data /srv/wiki migrate-db --to postgres://quire@db.example/wiki
+    MigrateDb(MigrateDbOptions),
     /// Bring another wiki's pages in, with their history, files and accounts.
     ///
     /// Safe to run again: what came in before is kept, and only what is new is added; a page
@@ -516,6 +530,18 @@ pub struct BackupOptions {
     /// The file to write (replaced if it exists, once the new backup is whole).
     pub file: PathBuf,
     /// No progress lines (for cron and scripts); the summary is still printed.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Options of `quire migrate-db`.
+#[derive(Debug, Args, Clone)]
+pub struct MigrateDbOptions {
+    /// The empty database to copy the wiki into: postgres://USER@HOST[:PORT]/DB
+    /// (add ?sslmode=require for TLS), or sqlite:PATH for an SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// No progress lines (for scripts); the summary is still printed.
     #[arg(long)]
     pub quiet: bool,
 }

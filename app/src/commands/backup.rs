@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use storage::Storage;
+use storage::Engine;
 
 use super::{Progress, Setup};
 use crate::archive;
@@ -28,11 +28,15 @@ pub fn run(setup: &Setup, options: &BackupOptions) -> anyhow::Result<()> {
                 dir.display()
             )
         })?;
-    let database = setup.data.database_path();
-    let storage = Storage::open(&database)
-        .with_context(|| format!("could not open the wiki database {}", database.display()))?;
+    // Opened as every command opens the wiki, so a wiki on PostgreSQL is backed up too: into the
+    // same kind of file, an SQLite copy of every table (see storage's backup module).
+    let storage = setup.data.open_storage()?;
     let copy = work.path().join("wiki.sqlite3");
-    let mut progress = Progress::new("database pages copied", options.quiet);
+    let counted = match storage.engine() {
+        Engine::Sqlite => "database pages copied",
+        Engine::Postgres => "rows copied, then checked",
+    };
+    let mut progress = Progress::new(counted, options.quiet);
     storage
         .backup_with_progress(&copy, |step| progress.set(step.copied, step.total))
         .with_context(|| format!("could not copy the database into {}", dir.display()))?;

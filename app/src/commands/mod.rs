@@ -8,6 +8,7 @@ pub mod export;
 pub mod fastcgi;
 pub mod import;
 pub mod init;
+pub mod migrate_db;
 pub mod notify;
 pub mod reindex;
 pub mod restore;

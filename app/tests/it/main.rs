@@ -33,6 +33,7 @@ mod hosts;
 mod import;
 mod import_markdown;
 mod import_moin19;
+mod migrate_db;
 mod operator;
 mod scenarios;
 mod search;
