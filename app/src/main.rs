@@ -112,10 +112,9 @@ fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()>
             commands::backup::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
         }
         Command::Restore(options) => commands::restore::run(&plain, &options),
-        Command::MigrateDb(options) => commands::migrate_db::run(
-            &Setup::existing(&plain, ListenFlags::default())?,
-            &options,
-        ),
+        Command::MigrateDb(options) => {
+            commands::migrate_db::run(&Setup::existing(&plain, ListenFlags::default())?, &options)
+        }
         Command::Import(command) => commands::import::run(&plain, &command),
         Command::Export(command) => {
             commands::export::run(&Setup::existing(&plain, ListenFlags::default())?, &command)

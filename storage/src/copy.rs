@@ -208,9 +208,7 @@ impl Storage {
             move_sequences(&mut writing)?;
         }
         drop(snapshot);
-        writing
-            .commit()
-            .map_err(doing("committing the copy"))?;
+        writing.commit().map_err(doing("committing the copy"))?;
         drop(from);
         check_copy(&mut to, &tables, &digests, total, &mut progress)
     }
@@ -525,7 +523,11 @@ fn copy_table(
         table.name,
         values_of(ROWS_PER_INSERT)
     );
-    let one = format!("INSERT INTO {} ({columns}) VALUES {}", table.name, values_of(1));
+    let one = format!(
+        "INSERT INTO {} ({columns}) VALUES {}",
+        table.name,
+        values_of(1)
+    );
     let body = (table.name == "revisions" && target == Engine::Sqlite).then(|| {
         let at = |name: &str| table.columns.iter().position(|c| c == name);
         (at("format"), at("body"))
@@ -541,11 +543,8 @@ fn copy_table(
         }
         for chunk in batch.chunks(ROWS_PER_INSERT) {
             if chunk.len() == ROWS_PER_INSERT {
-                let params: Vec<&dyn Param> = chunk
-                    .iter()
-                    .flatten()
-                    .map(|v| v as &dyn Param)
-                    .collect();
+                let params: Vec<&dyn Param> =
+                    chunk.iter().flatten().map(|v| v as &dyn Param).collect();
                 to.execute(&many, &params)
                     .map_err(doing("writing copied rows"))?;
                 continue;

@@ -269,7 +269,9 @@ pub enum StorageError {
     },
 
     /// A copied table does not read back as it was read from the source.
-    #[error("the copy of the table {table} does not match the source: {problem}; do not use the copy")]
+    #[error(
+        "the copy of the table {table} does not match the source: {problem}; do not use the copy"
+    )]
     CopyMismatch {
         /// The table.
         table: String,

@@ -391,12 +391,7 @@ mod tests {
     #[test]
     fn recorded_links_and_acl_lines_read_the_same_on_both_engines() {
         for storage in each_storage() {
-            storage
-                .pool
-                .get()
-                .unwrap()
-                .execute_batch(ROWS)
-                .unwrap();
+            storage.pool.get().unwrap().execute_batch(ROWS).unwrap();
             let engine = storage.engine();
             assert_eq!(
                 storage.recorded_links(5).unwrap(),

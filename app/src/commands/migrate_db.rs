@@ -72,7 +72,10 @@ pub fn run(setup: &Setup, options: &MigrateDbOptions) -> anyhow::Result<()> {
         Target::Sqlite(path) => {
             let made = (!path.exists()).then(|| path.clone());
             let storage = Storage::open(path).with_context(|| {
-                format!("could not open or create the SQLite database {}", path.display())
+                format!(
+                    "could not open or create the SQLite database {}",
+                    path.display()
+                )
             })?;
             (storage, made)
         }
@@ -155,6 +158,9 @@ mod tests {
     fn messages_show_no_password() {
         let err = Target::parse("pg://wiki:s3cret@db/wiki").unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
-        assert_eq!(shown("postgres://wiki:s3cret@db/wiki"), "postgres://wiki@db/wiki");
+        assert_eq!(
+            shown("postgres://wiki:s3cret@db/wiki"),
+            "postgres://wiki@db/wiki"
+        );
     }
 }

@@ -9,7 +9,14 @@ use crate::cli::{init, quire, text};
 
 fn migrate(data: &Path, to: &str) -> (bool, String, String) {
     let output = quire(
-        &["--data", data.to_str().unwrap(), "migrate-db", "--quiet", "--to", to],
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "migrate-db",
+            "--quiet",
+            "--to",
+            to,
+        ],
         &[("QUIRE_LOG", "warn")],
     );
     (
@@ -32,7 +39,9 @@ fn a_wiki_copied_into_a_new_sqlite_file_has_the_same_pages() {
 
     let names = |db: &Path| -> Vec<String> {
         let conn = rusqlite::Connection::open(db).unwrap();
-        let mut stmt = conn.prepare("SELECT name FROM pages ORDER BY name").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM pages ORDER BY name")
+            .unwrap();
         stmt.query_map([], |row| row.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
@@ -66,6 +75,9 @@ fn a_target_that_names_no_database_is_refused_with_the_forms_it_takes() {
     // A PostgreSQL URL that cannot be read says so, without trying to connect.
     let (ok, _, stderr) = migrate(&data, "postgres://wiki@db:notaport/wiki");
     assert!(!ok);
-    assert!(stderr.contains("could not open the PostgreSQL database"), "{stderr}");
+    assert!(
+        stderr.contains("could not open the PostgreSQL database"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("wiki.sqlite3").exists());
 }

@@ -23,7 +23,10 @@ fn file_bytes() -> Vec<u8> {
 fn a_wiki(storage: &Storage) {
     let mut base = None;
     for rev in 1..=LONG {
-        let text = format!("# Long\n\nline one\nline {rev}\n[[Short]] and more {}\n", rev % 7);
+        let text = format!(
+            "# Long\n\nline one\nline {rev}\n[[Short]] and more {}\n",
+            rev % 7
+        );
         storage
             .save(edit("Long", &text, base, 1_000 + rev as i64))
             .unwrap();
@@ -119,7 +122,10 @@ fn a_wiki_copied_into_an_empty_sqlite_database_reads_the_same() {
     assert_eq!(pages[0].1.len() as u64, LONG);
     assert_eq!(users.len(), 2);
     assert_eq!(bytes, file_bytes());
-    assert_eq!(target.acl_scan_mark().unwrap(), source.acl_scan_mark().unwrap());
+    assert_eq!(
+        target.acl_scan_mark().unwrap(),
+        source.acl_scan_mark().unwrap()
+    );
     assert_eq!(target.backlinks("Long").unwrap(), vec!["Other/Child"]);
     assert!(target.verify().unwrap().is_empty());
 
@@ -202,4 +208,96 @@ fn a_postgresql_wiki_is_backed_up_into_one_sqlite_file() {
     assert_eq!(facts.revisions, LONG + 2);
     assert_eq!(facts.files, 1);
     assert_eq!(contents(&db.open()), contents(&source));
+}
+
+/// The time a copy of a mid-sized wiki takes (pages from `QUIRE_COPY_PAGES`, 10 000 by default,
+/// three revisions of about 2 KB each, links between them, and a 3-chunk file on every 100th),
+/// SQLite to SQLite, and SQLite to PostgreSQL when `QUIRE_TEST_DATABASE` is set. A measurement,
+/// not a test: `cargo test --release -p storage --test it -- --ignored --nocapture copy_timing`.
+#[test]
+#[ignore = "a measurement; run by hand in release"]
+fn copy_timing() {
+    use std::time::Instant;
+    let pages: usize = std::env::var("QUIRE_COPY_PAGES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let source_db = TempDb::new();
+    let source = Storage::open_with(
+        &source_db.path,
+        &storage::Options::default().durability(storage::Durability::Bulk),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let paragraph = "Some words of a page that a team keeps, with a [[link]] or two. ".repeat(30);
+    for page in 0..pages {
+        let name = format!("Team{}/Page{page}", page % 20);
+        let next = format!("Team{}/Page{}", (page + 1) % 20, page + 1);
+        for rev in 1..=3u64 {
+            let text = format!("# {name}\n\n{paragraph}\nSee [[{next}]], version {rev}.\n");
+            let base = (rev > 1).then_some(rev - 1);
+            source
+                .save(edit(&name, &text, base, (page * 3) as i64 + rev as i64))
+                .unwrap();
+        }
+        source.set_links(&name, 3, &[next.as_str()]).unwrap();
+        if page % 100 == 0 {
+            source
+                .upload(
+                    &NewUpload {
+                        page: &name,
+                        name: "data.bin",
+                        media_type: "application/octet-stream",
+                        width: None,
+                        height: None,
+                        uploader: "alice",
+                        comment: "",
+                        time: Some(1),
+                        max_bytes: 64 << 20,
+                        quota_bytes: None,
+                    },
+                    &mut file_bytes()
+                        .into_iter()
+                        .chain(page.to_le_bytes())
+                        .collect::<Vec<u8>>()
+                        .as_slice(),
+                )
+                .unwrap();
+        }
+    }
+    source.sync().unwrap();
+    let size = std::fs::metadata(&source_db.path).unwrap().len();
+    eprintln!(
+        "built {pages} pages in {:.1} s, {:.1} MB",
+        started.elapsed().as_secs_f64(),
+        size as f64 / 1e6
+    );
+    let target_db = TempDb::new();
+    let target = target_db.open();
+    let started = Instant::now();
+    let report = source.copy_into(&target, |_| {}).unwrap();
+    eprintln!(
+        "SQLite -> SQLite: {} rows in {:.1} s",
+        report.rows(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Ok(url) = std::env::var(TEST_DATABASE) {
+        let postgres = Storage::open_postgres_for_tests(&url).unwrap();
+        let started = Instant::now();
+        let report = source.copy_into(&postgres, |_| {}).unwrap();
+        eprintln!(
+            "SQLite -> PostgreSQL: {} rows in {:.1} s",
+            report.rows(),
+            started.elapsed().as_secs_f64()
+        );
+        let back_db = TempDb::new();
+        let back = back_db.open();
+        let started = Instant::now();
+        let report = postgres.copy_into(&back, |_| {}).unwrap();
+        eprintln!(
+            "PostgreSQL -> SQLite: {} rows in {:.1} s",
+            report.rows(),
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
