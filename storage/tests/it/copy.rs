@@ -66,8 +66,11 @@ fn a_wiki(storage: &Storage) {
         .unwrap();
 }
 
-/// Every page with every revision's text, the accounts and the file, as storage reads them.
-fn contents(storage: &Storage) -> (Vec<(String, Vec<String>)>, Vec<String>, Vec<u8>) {
+/// Every page with every revision's text, the accounts and the file's bytes.
+type Contents = (Vec<(String, Vec<String>)>, Vec<String>, Vec<u8>);
+
+/// The wiki's [`Contents`], as storage reads them.
+fn contents(storage: &Storage) -> Contents {
     let mut pages = Vec::new();
     for name in storage.page_names().unwrap() {
         let count = storage.revision_count(&name).unwrap();
