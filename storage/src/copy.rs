@@ -13,9 +13,10 @@
 //! drafts, watches, the mail queue, the audit log) and the derived tables too (links, blame, the
 //! render cache and its epoch, the ACL and group scans), which are valid in the copy as they were
 //! in the source because every id is the same. The tables triggers keep (`link_names`,
-//! `backlinks`, the change counter, `pages.last_change`) are rebuilt by the target's triggers as
-//! the rows go in; they are then set to the source's rows, so the copy is the same as the source
-//! even where the source was stale (`quire check` finds that on either, the same way).
+//! `backlinks`, the change counter, `pages.last_change`) are set to the source's rows, so the copy
+//! is the same as the source even where the source was stale (`quire check` finds that on either,
+//! the same way): into PostgreSQL with its triggers off meanwhile; into SQLite, whose triggers
+//! are part of its schema, after they have run.
 //!
 //! The source is read in one snapshot (one read transaction), and the target is written in one
 //! transaction: a copy that fails leaves the target as empty as it was. On PostgreSQL the identity
@@ -158,53 +159,46 @@ impl Storage {
         let mut writing = to
             .transaction(TxKind::Write)
             .map_err(doing("starting the copy's write"))?;
+        // PostgreSQL: the triggers rest while the rows go in; what they keep is copied anyway,
+        // and a trigger that moves one row per insert (the change counter) would make the copy
+        // quadratic in one transaction, each update walking the row's versions before it.
+        if target_engine == Engine::Postgres {
+            set_triggers(&mut writing, &tables, "DISABLE")?;
+        }
         let mut digests = Vec::with_capacity(tables.len());
         let mut done = 0;
-        for table in &tables {
-            if table.kind == Kind::Triggered {
-                continue;
+        // The trigger-kept tables last, once the triggers have run on everything else.
+        let (triggered, rows): (Vec<&Table>, Vec<&Table>) = tables
+            .iter()
+            .partition(|table| table.kind == Kind::Triggered);
+        let mut last_changes_set = false;
+        for table in rows.into_iter().chain(triggered) {
+            if table.kind == Kind::Triggered && !last_changes_set {
+                if target_engine == Engine::Sqlite {
+                    restore_last_changes(&mut snapshot, &mut writing)?;
+                }
+                last_changes_set = true;
             }
-            digests.push((
-                table.name,
-                copy_table(
-                    &mut snapshot,
-                    &mut writing,
-                    target_engine,
-                    table,
-                    &mut |rows| {
-                        done += rows;
-                        progress(CopyProgress {
-                            table: table.name,
-                            checking: false,
-                            rows: done,
-                            total,
-                        });
-                    },
-                )?,
-            ));
-        }
-        restore_last_changes(&mut snapshot, &mut writing)?;
-        for table in tables.iter().filter(|table| table.kind == Kind::Triggered) {
-            digests.push((
-                table.name,
-                copy_table(
-                    &mut snapshot,
-                    &mut writing,
-                    target_engine,
-                    table,
-                    &mut |rows| {
-                        done += rows;
-                        progress(CopyProgress {
-                            table: table.name,
-                            checking: false,
-                            rows: done,
-                            total,
-                        });
-                    },
-                )?,
-            ));
+            let mut batch_done = |rows| {
+                done += rows;
+                progress(CopyProgress {
+                    table: table.name,
+                    checking: false,
+                    rows: done,
+                    total,
+                });
+            };
+            let copied = copy_table(
+                &mut snapshot,
+                &mut writing,
+                target_engine,
+                table,
+                &mut batch_done,
+            )?;
+            digests.push((table.name, copied));
         }
         if target_engine == Engine::Postgres {
+            set_triggers(&mut writing, &tables, "ENABLE")?;
             move_sequences(&mut writing)?;
         }
         drop(snapshot);
@@ -281,10 +275,15 @@ fn columns(conn: &mut Conn) -> Result<Vec<(String, String)>, StorageError> {
             "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
         }
+        // pg_catalog rather than information_schema: the latter's views are slow on a database
+        // of many schemas.
         Engine::Postgres => {
-            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT)
-             FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name <> 'quire_schema'"
+            "SELECT CAST(c.relname AS TEXT), CAST(a.attname AS TEXT)
+             FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'
+               AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> 'quire_schema'"
         }
     };
     let mut all = conn
@@ -299,14 +298,11 @@ fn primary_key(conn: &mut Conn, table: &str) -> Result<Vec<String>, StorageError
     let sql = match conn.engine() {
         Engine::Sqlite => "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk",
         Engine::Postgres => {
-            "SELECT CAST(k.column_name AS TEXT)
-             FROM information_schema.table_constraints c
-             JOIN information_schema.key_column_usage k
-               ON k.constraint_schema = c.constraint_schema
-              AND k.constraint_name = c.constraint_name
-             WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema()
-               AND CAST(c.table_name AS TEXT) = ?1
-             ORDER BY k.ordinal_position"
+            "SELECT CAST(a.attname AS TEXT)
+             FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+             WHERE i.indrelid = to_regclass(?1) AND i.indisprimary
+             ORDER BY array_position(CAST(i.indkey AS SMALLINT[]), a.attnum)"
         }
     };
     conn.query_map(sql, &[&table], |row| row.get(0))
@@ -599,14 +595,29 @@ fn restore_last_changes(from: &mut impl Sql, to: &mut impl Sql) -> Result<(), St
     })
 }
 
+/// Turns PostgreSQL's own triggers (not those of foreign keys) of every table off or on
+/// (`switch` is `DISABLE` or `ENABLE`), in the copy's transaction: undone with it if it fails.
+/// Needs the tables' owner, which is who migrated them.
+fn set_triggers(to: &mut impl Sql, tables: &[Table], switch: &str) -> Result<(), StorageError> {
+    for table in tables {
+        to.execute_batch(&format!("ALTER TABLE {} {switch} TRIGGER USER", table.name))
+            .map_err(doing(
+                "turning the target's triggers off or on for the copy",
+            ))?;
+    }
+    Ok(())
+}
+
 /// Moves every identity sequence of PostgreSQL past the largest id copied into its table.
 fn move_sequences(to: &mut impl Sql) -> Result<(), StorageError> {
     let identities = to
         .query_map(
-            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT)
-             FROM information_schema.columns
-             WHERE table_schema = current_schema() AND is_identity = 'YES'
-             ORDER BY table_name",
+            "SELECT CAST(c.relname AS TEXT), CAST(a.attname AS TEXT)
+             FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid
+             WHERE n.nspname = current_schema() AND a.attidentity <> ''
+             ORDER BY c.relname",
             &[],
             |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)),
         )

@@ -273,15 +273,7 @@ fn matching_prefix(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A new wiki on each engine under test (PostgreSQL when `QUIRE_TEST_DATABASE` is set).
-    fn each_storage() -> Vec<Storage> {
-        let mut all = vec![Storage::open_in_memory().unwrap()];
-        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
-            all.push(Storage::open_postgres_for_tests(&url).unwrap());
-        }
-        all
-    }
+    use crate::verify::tests::each_storage;
 
     /// An imported page's bookkeeping, written as an import leaves it: two revisions, the second
     /// converted from another wiki's markup.

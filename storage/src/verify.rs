@@ -329,11 +329,11 @@ fn numbering(conn: &mut impl Sql, found: &mut Vec<Finding>) -> Result<(), Storag
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A new wiki on each engine under test (PostgreSQL when `QUIRE_TEST_DATABASE` is set).
-    fn each_storage() -> Vec<Storage> {
+    pub(crate) fn each_storage() -> Vec<Storage> {
         let mut all = vec![Storage::open_in_memory().unwrap()];
         if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
             all.push(Storage::open_postgres_for_tests(&url).unwrap());

@@ -154,6 +154,26 @@ fn a_database_with_a_wiki_in_it_is_not_copied_into() {
     assert_eq!(target.page_names().unwrap(), vec!["Mine"]);
 }
 
+#[test]
+fn databases_whose_tables_differ_are_not_copied_between() {
+    let source = Storage::open_in_memory().unwrap();
+    a_wiki(&source);
+    let db = TempDb::new();
+    drop(db.open());
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .execute_batch("ALTER TABLE pages ADD COLUMN colour TEXT")
+        .unwrap();
+    let refused = source.copy_into(&db.open(), |_| {});
+    let Err(StorageError::SchemasDiffer { difference }) = refused else {
+        panic!("{refused:?}");
+    };
+    assert!(
+        difference.contains("only in the target: [pages.colour]"),
+        "{difference}"
+    );
+}
+
 /// SQLite to PostgreSQL and back gives the same pages, revisions, accounts, texts and file; the
 /// revisions table digests the same in all three (the body bytes are the same, text in SQLite and
 /// BYTEA in PostgreSQL).
@@ -287,7 +307,22 @@ fn copy_timing() {
     if let Ok(url) = std::env::var(TEST_DATABASE) {
         let postgres = Storage::open_postgres_for_tests(&url).unwrap();
         let started = Instant::now();
-        let report = source.copy_into(&postgres, |_| {}).unwrap();
+        let mut tables: Vec<(&str, bool, Instant)> = Vec::new();
+        let report = source
+            .copy_into(&postgres, |step| {
+                if tables.last().is_none_or(|(table, checking, _)| {
+                    *table != step.table || *checking != step.checking
+                }) {
+                    tables.push((step.table, step.checking, Instant::now()));
+                }
+            })
+            .unwrap();
+        for pair in tables.windows(2) {
+            let took = pair[1].2 - pair[0].2;
+            if took.as_secs_f64() > 0.5 {
+                eprintln!("  {} {}: {:.1} s", pair[0].0, pair[0].1, took.as_secs_f64());
+            }
+        }
         eprintln!(
             "SQLite -> PostgreSQL: {} rows in {:.1} s",
             report.rows(),
