@@ -537,8 +537,9 @@ pub struct BackupOptions {
 /// Options of `quire migrate-db`.
 #[derive(Debug, Args, Clone)]
 pub struct MigrateDbOptions {
-    /// The empty database to copy the wiki into: postgres://USER@HOST[:PORT]/DB
-    /// (add ?sslmode=require for TLS), or sqlite:PATH for an SQLite file.
+    /// The empty database to copy the wiki into: postgres://USER@HOST/DB (HOST
+    /// may be HOST:PORT; add ?sslmode=require for TLS), or sqlite:PATH for an
+    /// SQLite file.
     #[arg(long, value_name = "URL")]
     pub to: String,
     /// No progress lines (for scripts); the summary is still printed.
