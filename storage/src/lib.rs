@@ -68,6 +68,7 @@ mod revision;
 mod save;
 mod schema;
 mod schema_pg;
+mod secrets;
 pub mod sessions;
 pub mod spam;
 pub mod users;

@@ -452,6 +452,18 @@ pub(crate) mod testing {
         all
     }
 
+    /// A new, empty wiki on each engine under test: SQLite in memory, and PostgreSQL in a schema
+    /// of its own when `QUIRE_TEST_DATABASE` is set.
+    pub(crate) fn each_storage() -> Vec<crate::Storage> {
+        let mut all = vec![crate::Storage::open_in_memory().expect("an in-memory wiki")];
+        if let Ok(url) = std::env::var(TEST_DATABASE) {
+            all.push(
+                crate::Storage::open_postgres_for_tests(&url).expect("a wiki on the test server"),
+            );
+        }
+        all
+    }
+
     /// One engine's fresh database.
     pub(crate) enum Fresh {
         Sqlite(tempfile::NamedTempFile),

@@ -21,6 +21,7 @@ const STEPS: &[(u32, &str)] = &[
     (23, include_str!("v23.sql")),
     (24, include_str!("v24.sql")),
     (25, include_str!("v25.sql")),
+    (26, include_str!("v26.sql")),
 ];
 
 /// The advisory lock key of migrations ("quirmig" in ASCII), distinct from writes' key.

@@ -661,7 +661,7 @@ fn an_upgraded_database_asks_for_its_links_again() {
          DROP TABLE outbox_cursor;
          DROP TABLE thumbnails; DROP TABLE file_links; DROP TABLE file_versions;
          DROP TABLE blob_chunks; DROP TABLE blobs; DROP TABLE revision_originals;
-         DROP TABLE revision_groups; DROP TABLE group_scan; DROP TABLE api_tokens;
+         DROP TABLE revision_groups; DROP TABLE group_scan; DROP TABLE api_tokens; DROP TABLE secrets;
          DROP TRIGGER count_revisions; DROP TRIGGER count_new_pages;
          DROP TRIGGER count_changed_pages; DROP TRIGGER count_removed_pages;
          DROP TRIGGER count_new_redirects; DROP TRIGGER count_changed_redirects;
