@@ -56,6 +56,7 @@ mod import;
 mod lifecycle;
 mod line_diff;
 mod link_names;
+mod listen;
 mod links;
 mod name_globs;
 mod outbox;
@@ -97,6 +98,7 @@ pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersi
 pub use crate::import::{ImportOutcome, ImportedRevision};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::links::WantedFile;
+pub use crate::listen::ChangeListener;
 pub use crate::outbox::{
     retry_wait, Letter, QueuedMail, Retry, DIGEST_SECS, FIRST_RETRY_SECS, LEASE_SECS, MAX_ATTEMPTS,
     MAX_RETRY_SECS, STALE_SECS,

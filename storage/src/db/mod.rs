@@ -18,7 +18,7 @@ mod value;
 
 use std::fmt;
 
-pub(crate) use pg::{PgConn, PgPool, Target};
+pub(crate) use pg::{PgConn, PgListener, PgPool, Target};
 pub(crate) use value::{FromValue, Param, ValueRef};
 
 /// Which engine a connection talks to, for the statements spelled differently on each.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, Config, GenericClient, Statement};
 
@@ -466,6 +467,11 @@ impl PgPool {
         }
     }
 
+    /// Where its connections go, for a connection of another kind to the same database.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
     /// Gives a connection back; a closed one is dropped and its place freed.
     pub(crate) fn put(&self, conn: PgConn) {
         let mut state = self.lock();
@@ -476,5 +482,53 @@ impl PgPool {
         }
         drop(state);
         self.returned.notify_one();
+    }
+}
+
+/// The channel the schema's triggers notify on a new revision or file version (`v22.sql`).
+const CHANGES_CHANNEL: &str = "quire_changes";
+
+/// A connection of its own, outside the pool, that listens on [`CHANGES_CHANNEL`]: how a node
+/// hears of another node's writes at once. It connects on first use and again after the
+/// connection is lost; a caller that gets an error waits a little and calls again.
+pub(crate) struct PgListener {
+    target: Target,
+    client: Option<Client>,
+}
+
+impl PgListener {
+    pub(crate) fn new(target: Target) -> PgListener {
+        PgListener {
+            target,
+            client: None,
+        }
+    }
+
+    /// Waits at most `timeout` for a notification; whether one came. Notifications that came
+    /// meanwhile are all taken at once: one wake-up stands for all of them.
+    pub(crate) fn wait(&mut self, timeout: Duration) -> Result<bool, DbError> {
+        let client = match &mut self.client {
+            Some(client) if !client.is_closed() => client,
+            _ => {
+                let mut client = match &self.target.tls {
+                    None => self.target.config.connect(postgres::NoTls)?,
+                    Some(tls) => self.target.config.connect(tls.clone())?,
+                };
+                client.batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))?;
+                self.client.insert(client)
+            }
+        };
+        let mut notifications = client.notifications();
+        let heard = notifications.timeout_iter(timeout).next().map(|n| n.is_some());
+        if let Ok(true) = heard {
+            // Take the rest without waiting; a broken connection shows at the next wait.
+            while let Ok(Some(_)) = notifications.iter().next() {}
+        }
+        drop(notifications);
+        if heard.is_err() {
+            self.client = None;
+        }
+        let heard = heard?;
+        Ok(heard)
     }
 }
