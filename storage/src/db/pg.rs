@@ -408,9 +408,16 @@ pub(crate) struct PgPool {
 }
 
 struct PoolState {
-    idle: Vec<PgConn>,
+    /// Connections given back, each with when it was.
+    idle: Vec<(PgConn, Instant)>,
     open: usize,
 }
+
+/// A connection idle this long is checked (one round trip) before it is handed out: after the
+/// server restarted or a network blip, every idle connection is dead without knowing it, and the
+/// request that takes one would fail. So a read after an outage is tried on a connection that
+/// works, and only the first request after a pause pays the check.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 impl PgPool {
     /// A pool for `target` of at most `max` connections; a caller waits at most `wait` for one.
@@ -437,12 +444,20 @@ impl PgPool {
         let deadline = Instant::now() + self.wait;
         let mut state = self.lock();
         loop {
-            while let Some(conn) = state.idle.pop() {
+            while let Some((mut conn, since)) = state.idle.pop() {
                 if conn.is_closed() {
                     state.open -= 1;
                     continue;
                 }
-                return Ok(conn);
+                if since.elapsed() < CHECK_AFTER_IDLE {
+                    return Ok(conn);
+                }
+                drop(state);
+                if conn.client.is_valid(CONNECT_TIMEOUT).is_ok() {
+                    return Ok(conn);
+                }
+                state = self.lock();
+                state.open -= 1;
             }
             if state.open < self.max {
                 state.open += 1;
@@ -478,7 +493,7 @@ impl PgPool {
         if conn.is_closed() {
             state.open -= 1;
         } else {
-            state.idle.push(conn);
+            state.idle.push((conn, Instant::now()));
         }
         drop(state);
         self.returned.notify_one();
