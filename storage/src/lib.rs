@@ -56,8 +56,8 @@ mod import;
 mod lifecycle;
 mod line_diff;
 mod link_names;
-mod listen;
 mod links;
+mod listen;
 mod name_globs;
 mod outbox;
 mod page_acls;
@@ -89,7 +89,7 @@ pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAud
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
-pub use crate::db::{DbError, Engine};
+pub use crate::db::{shown_url as shown_database_url, DbError, Engine};
 pub use crate::drafts::{
     Draft, DraftOutcome, NewDraft, DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH, MAX_DRAFTS_PER_ACCOUNT,
 };

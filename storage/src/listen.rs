@@ -64,7 +64,9 @@ mod tests {
             Storage::open_postgres_target(target.clone(), "postgres://test", &spool, 2).unwrap()
         };
         let (listening, writing) = (node(&target), node(&target));
-        let mut listener = listening.change_listener().expect("a listener on PostgreSQL");
+        let mut listener = listening
+            .change_listener()
+            .expect("a listener on PostgreSQL");
         // Connects and drains anything other tests' writes on the server left.
         while listener.wait(Duration::from_millis(200)).unwrap() {}
         assert!(!listener.wait(Duration::from_millis(200)).unwrap());

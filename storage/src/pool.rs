@@ -124,7 +124,9 @@ impl Pool {
     /// at the revision log instead.
     pub(crate) fn listener(&self) -> Option<crate::db::PgListener> {
         match &self.source {
-            Source::Postgres { pool, .. } => Some(crate::db::PgListener::new(pool.target().clone())),
+            Source::Postgres { pool, .. } => {
+                Some(crate::db::PgListener::new(pool.target().clone()))
+            }
             Source::File(_) | Source::Memory => None,
         }
     }

@@ -22,23 +22,21 @@ pub(crate) const SCHEMA: &str = "
 ";
 
 impl Storage {
-    /// The secret called `name`; when there is none yet, `make`'s value, stored first. Processes
-    /// asking at once all get the one value stored: the first insert wins and the others read it.
-    pub fn shared_secret(
-        &self,
-        name: &str,
-        make: impl FnOnce() -> Result<String, StorageError>,
-    ) -> Result<String, StorageError> {
+    /// The secret called `name`; when there is none yet, `made` (a value the caller made for the
+    /// purpose), stored first. Processes asking at once all get the one value stored: the first
+    /// insert wins and the others read it.
+    pub fn shared_secret(&self, name: &str, made: &str) -> Result<String, StorageError> {
         let mut conn = self.pool.get()?;
         let found = conn
-            .query_opt("SELECT value FROM secrets WHERE name = ?1", &[&name], |row| {
-                row.get(0)
-            })
+            .query_opt(
+                "SELECT value FROM secrets WHERE name = ?1",
+                &[&name],
+                |row| row.get(0),
+            )
             .map_err(doing("reading a shared secret"))?;
         if let Some(value) = found {
             return Ok(value);
         }
-        let made = make()?;
         let mut tx = conn
             .transaction(TxKind::Write)
             .map_err(doing("storing a shared secret"))?;
@@ -48,9 +46,11 @@ impl Storage {
         )
         .map_err(doing("storing a shared secret"))?;
         let stored = tx
-            .query_one("SELECT value FROM secrets WHERE name = ?1", &[&name], |row| {
-                row.get(0)
-            })
+            .query_one(
+                "SELECT value FROM secrets WHERE name = ?1",
+                &[&name],
+                |row| row.get(0),
+            )
             .map_err(doing("reading a shared secret"))?;
         tx.commit().map_err(doing("storing a shared secret"))?;
         Ok(stored)
@@ -80,23 +80,15 @@ mod tests {
     fn the_first_secret_made_is_the_one_everyone_reads_until_it_is_replaced() {
         for storage in each_storage() {
             let engine = storage.engine();
-            let first = storage
-                .shared_secret("session", || Ok("one".to_owned()))
-                .unwrap();
+            let first = storage.shared_secret("session", "one").unwrap();
             assert_eq!(first, "one", "{engine}");
-            let again = storage
-                .shared_secret("session", || panic!("made a second secret"))
-                .unwrap();
+            let again = storage.shared_secret("session", "another").unwrap();
             assert_eq!(again, "one", "{engine}");
             storage.set_shared_secret("session", "two").unwrap();
-            let rotated = storage
-                .shared_secret("session", || panic!("made a second secret"))
-                .unwrap();
+            let rotated = storage.shared_secret("session", "another").unwrap();
             assert_eq!(rotated, "two", "{engine}");
             assert_eq!(
-                storage
-                    .shared_secret("other", || Ok("three".to_owned()))
-                    .unwrap(),
+                storage.shared_secret("other", "three").unwrap(),
                 "three",
                 "{engine}"
             );

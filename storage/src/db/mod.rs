@@ -40,7 +40,7 @@ impl fmt::Display for Engine {
 }
 
 /// `url` as messages and logs show it: without its password.
-pub(crate) fn shown_url(url: &str) -> String {
+pub fn shown_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // libpq's `key=value` form: drop a `password=` pair.
         return url

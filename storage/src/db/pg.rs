@@ -534,7 +534,10 @@ impl PgListener {
             }
         };
         let mut notifications = client.notifications();
-        let heard = notifications.timeout_iter(timeout).next().map(|n| n.is_some());
+        let heard = notifications
+            .timeout_iter(timeout)
+            .next()
+            .map(|n| n.is_some());
         if let Ok(true) = heard {
             // Take the rest without waiting; a broken connection shows at the next wait.
             while let Ok(Some(_)) = notifications.iter().next() {}
