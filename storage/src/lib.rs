@@ -72,6 +72,8 @@ mod schema_pg;
 mod secrets;
 pub mod sessions;
 pub mod spam;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 mod varint;
 mod verify;

@@ -353,6 +353,14 @@ impl Target {
     /// start and across runs on one long-lived server).
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn in_new_schema(mut self) -> Result<Target, DbError> {
+        let schema = self.new_schema()?;
+        self.config.options(&format!("-c search_path={schema}"));
+        Ok(self)
+    }
+
+    /// Makes a new, empty schema on the server (see [`Target::in_new_schema`]); its name.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn new_schema(&self) -> Result<String, DbError> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static MADE: AtomicU64 = AtomicU64::new(0);
         let now = std::time::SystemTime::now()
@@ -364,9 +372,8 @@ impl Target {
             std::process::id(),
             MADE.fetch_add(1, Ordering::Relaxed)
         );
-        PgConn::connect(&self)?.execute_batch(&format!("CREATE SCHEMA {schema}"))?;
-        self.config.options(&format!("-c search_path={schema}"));
-        Ok(self)
+        PgConn::connect(self)?.execute_batch(&format!("CREATE SCHEMA {schema}"))?;
+        Ok(schema)
     }
 }
 
