@@ -240,3 +240,88 @@ fn three_nodes_lose_no_acknowledged_save_while_one_is_killed() {
     drop(combination);
     outcome.report("3 nodes on PostgreSQL, node 2 killed twice", &load);
 }
+
+/// Page views and saves per second through nginx of one `quire serve` node on SQLite, one on
+/// PostgreSQL, and three on PostgreSQL, on this machine: the table in `BENCHMARKS.md` ("Several
+/// nodes on PostgreSQL"). Views are `wrk` on a 10 KB page; saves are 8 clients each saving a page
+/// of its own 25 times through the editor (its GET, then the POST). Asserts nothing about speed.
+///
+/// ```sh
+/// cargo test -p e2e --release -- --ignored bench_nodes --nocapture --test-threads=1
+/// ```
+#[test]
+#[ignore = "a benchmark: cargo test -p e2e --release -- --ignored bench_nodes --nocapture --test-threads=1"]
+fn bench_nodes() {
+    use crate::bench::{run_wrk, BenchPage, LOAD, PAGE};
+    use crate::servers::Ready;
+    e2e::ensure_tool("wrk", "wrk");
+    let page = BenchPage::new();
+    let settings = "\n[spam]\nanonymous_saves_per_hour = 0\n";
+    let mut rows = Vec::new();
+    let mut measure = |setup: &str, run: &Combination| {
+        page.seed(run);
+        let url = format!("http://{}{MOUNT}/{PAGE}", run.addr());
+        let views = run_wrk(&url, LOAD, String::new);
+        let saves = save_rate(run, 8, 25);
+        rows.push(format!(
+            "| {setup} | {:.0} | {:.2} | {:.2} | {saves:.0} |",
+            views.requests_per_s, views.mean_ms, views.p99_ms
+        ));
+    };
+    let single = |name: &'static str, database: Option<&str>| {
+        let mut run = Combination::new_on(name, MOUNT, database);
+        let config = run.data().join("quire.toml");
+        let mut toml = std::fs::read_to_string(&config).unwrap();
+        toml.push_str(settings);
+        std::fs::write(&config, toml).unwrap();
+        let http = format!("127.0.0.1:{}", free_port());
+        run.quire(
+            &["serve", "--listen", &http, "--mount", MOUNT],
+            Ready::Tcp(&http),
+        );
+        run.nginx("nginx/quire-proxy.conf", &[("QUIRE", &http)]);
+        run
+    };
+    {
+        let run = single("1 node on SQLite", None);
+        measure("1 `quire serve` node, SQLite", &run);
+    }
+    {
+        let postgres = TempPostgres::start();
+        let run = single("1 node on PostgreSQL", Some(&postgres.url()));
+        measure("1 `quire serve` node, PostgreSQL", &run);
+        drop(run);
+    }
+    {
+        let cluster = Cluster::start("3 nodes on PostgreSQL", Protocol::Http, settings);
+        measure("3 `quire serve` nodes, PostgreSQL", &cluster.combination);
+    }
+    println!(
+        "\n| setup (nginx in front, round robin) | views/s | mean ms | p99 ms | saves/s |\n|---|---|---|---|---|"
+    );
+    for row in rows {
+        println!("{row}");
+    }
+}
+
+/// Saves per second: `clients` threads, each saving a page of its own `saves` times through the
+/// editor, as a browser does (the editor's GET, then the form's POST).
+fn save_rate(run: &Combination, clients: usize, saves: usize) -> f64 {
+    let front = Direct(run.addr());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for client in 0..clients {
+            let front = &front;
+            scope.spawn(move || {
+                let browser = Browser::new(front);
+                for n in 0..saves {
+                    let base = (n > 0).then_some(n as u64);
+                    let text = format!("Save {n} of client {client}.\n");
+                    let saved = browser.save_page(&format!("Saves{client}"), &text, base);
+                    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+                }
+            });
+        }
+    });
+    (clients * saves) as f64 / started.elapsed().as_secs_f64()
+}

@@ -57,7 +57,15 @@ fn app_scenarios_pass_in_process_on_postgresql_too() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = std::process::Command::new(cargo)
         .current_dir(e2e::repo_root())
-        .args(["test", "-p", "app", "--test", "it", "--quiet", "on_postgres::"])
+        .args([
+            "test",
+            "-p",
+            "app",
+            "--test",
+            "it",
+            "--quiet",
+            "on_postgres::",
+        ])
         .args(["--", "--ignored"])
         .env("QUIRE_TEST_DATABASE", postgres.url())
         .output()
