@@ -49,8 +49,9 @@ fn storage_tests_pass_on_postgresql_too() {
     );
 }
 
-/// The app's shared scenario suite, in process, on a wiki kept in PostgreSQL (`on_postgres` in
-/// app's tests: each scenario's wiki in a schema of its own on this server).
+/// The app's shared scenario suite, in process, on a wiki kept in PostgreSQL, and two `quire
+/// serve` nodes of one such wiki keeping their views right (the app's tests named `on_postgres`:
+/// each wiki in a schema of its own on this server).
 #[test]
 fn app_scenarios_pass_in_process_on_postgresql_too() {
     let postgres = TempPostgres::start();
