@@ -829,7 +829,7 @@ impl Storage {
             &mut *self.pool.get()?,
             "FROM pages p
              JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-             WHERE (?1 IS NULL OR p.name > ?1) AND p.deleted = 0
+             WHERE (CAST(?1 AS TEXT) IS NULL OR p.name > ?1) AND p.deleted = 0
              ORDER BY p.name
              LIMIT ?2",
             &[&after, &sql_count(limit)],
@@ -966,9 +966,10 @@ pub(crate) const PAGE_NAMES_FROM: &str = "SELECT name FROM pages INDEXED BY page
      WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (?3 IS NULL OR name > ?3)
      ORDER BY name LIMIT ?4";
 
-/// [`PAGE_NAMES_FROM`] on PostgreSQL, which has the same index but no `INDEXED BY`.
+/// [`PAGE_NAMES_FROM`] on PostgreSQL, which has the same index but no `INDEXED BY` (and finds no
+/// type for a parameter that is only tested for NULL without the cast).
 const PAGE_NAMES_FROM_PG: &str = "SELECT name FROM pages
-     WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (?3 IS NULL OR name > ?3)
+     WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (CAST(?3 AS TEXT) IS NULL OR name > ?3)
      ORDER BY name LIMIT ?4";
 
 /// LIMIT and OFFSET as SQLite takes them; anything beyond `i64::MAX` means "all".

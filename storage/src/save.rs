@@ -7,7 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::db::{Conn, Sql, TxKind};
+use crate::db::{Conn, Engine, Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::line_diff::{self, Lines};
 use crate::revision::{ChangeKind, Loaded, Revision, FORMAT_CURRENT};
@@ -64,6 +64,9 @@ pub(crate) fn save(
     links: Option<Outgoing<'_>>,
     draft_of: Option<u64>,
 ) -> Result<SaveOutcome, StorageError> {
+    if conn.engine() == Engine::Postgres {
+        refuse_nul(save)?;
+    }
     let mut tx = conn
         .transaction(TxKind::Write)
         .map_err(doing("starting a save"))?;
@@ -133,6 +136,26 @@ pub(crate) fn save(
     }
     tx.commit().map_err(doing("committing a save"))?;
     Ok(SaveOutcome::Saved { rev: appended.rev })
+}
+
+/// PostgreSQL's text holds no NUL character (SQLite's does): a save with one is refused before it
+/// begins, saying so, rather than failing half-way with the server's encoding error.
+fn refuse_nul(save: &Save<'_>) -> Result<(), StorageError> {
+    let fields = [
+        ("text", save.text),
+        ("page name", save.page),
+        ("author", save.author),
+        ("comment", save.comment),
+    ];
+    match fields.iter().find(|(_, value)| value.contains('\0')) {
+        Some((what, _)) => Err(StorageError::Invalid {
+            what: format!(
+                "the {what} of a save to {:?} holds a NUL character, which PostgreSQL cannot store",
+                save.page
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The current revision of the page named `name` and whether the page is deleted; inside the caller's
