@@ -269,10 +269,13 @@ impl Storage {
     }
 
     /// Puts every committed write on the disk, whatever the [`Durability`]: a checkpoint of the
-    /// write-ahead log into the database file, both synced. The end of bulk work calls it. SQLite
-    /// only: PostgreSQL makes every commit durable itself ([`StorageError::NotOnThisEngine`]).
+    /// write-ahead log into the database file, both synced. The end of bulk work calls it. On
+    /// PostgreSQL there is nothing to do: the server made every commit durable before it answered.
     pub fn sync(&self) -> Result<(), StorageError> {
         let pooled = self.pool.get()?;
+        if pooled.engine() == Engine::Postgres {
+            return Ok(());
+        }
         let conn = pooled.sqlite()?;
         conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
             .map_err(doing("syncing the database to disk"))
@@ -283,6 +286,12 @@ impl Storage {
     /// ([`StorageError::NotOnThisEngine`] on PostgreSQL).
     pub fn synchronous_level(&self) -> Result<u8, StorageError> {
         let pooled = self.pool.get()?;
+        if pooled.engine() == Engine::Postgres {
+            return Err(StorageError::NotOnThisEngine {
+                what: "SQLite's synchronous setting",
+                engine: Engine::Postgres,
+            });
+        }
         let conn = pooled.sqlite()?;
         conn.query_row("PRAGMA synchronous", [], |row| row.get(0))
             .map_err(doing("reading the synchronous setting"))
@@ -579,12 +588,18 @@ impl Storage {
         rebuild: fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
         doing_what: &'static str,
     ) -> Result<(), StorageError> {
-        let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(doing(doing_what))?;
-        rebuild(&tx).map_err(doing(doing_what))?;
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction(TxKind::Write).map_err(doing(doing_what))?;
+        match &tx {
+            db::Tx::Sqlite(sqlite) => rebuild(sqlite).map_err(doing(doing_what))?,
+            // The rebuilds are still written for SQLite alone.
+            db::Tx::Postgres(_) => {
+                return Err(StorageError::NotOnThisEngine {
+                    what: doing_what,
+                    engine: Engine::Postgres,
+                })
+            }
+        }
         tx.commit().map_err(doing(doing_what))
     }
 
@@ -760,8 +775,9 @@ impl Storage {
     }
 
     /// Up to `limit` revisions with a global id above `after`, oldest first, with their texts: the
-    /// revision log a derived index replays. Saves commit one at a time under SQLite's write lock, so
-    /// once id N is visible every id below it is too; nothing is skipped by reading in id order.
+    /// revision log a derived index replays. Saves commit one at a time under the write lock
+    /// (SQLite's, or PostgreSQL's advisory lock, taken before a revision's id is drawn), so once id
+    /// N is visible every id below it is too; nothing is skipped by reading in id order.
     pub fn revisions_after(
         &self,
         after: u64,

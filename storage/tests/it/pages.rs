@@ -409,3 +409,24 @@ fn page_names_come_a_run_at_a_time_by_prefix_and_cursor() {
         assert_eq!(storage.pages_changed_after(0, 5).unwrap(), None, "{engine}");
     }
 }
+
+/// `sync` is what bulk work ends with: on PostgreSQL every commit is durable already, so it has
+/// nothing to do; SQLite's `synchronous` setting has no meaning there and says so.
+#[test]
+fn sync_works_on_both_engines_and_synchronous_is_sqlite_s() {
+    for storage in each_engine() {
+        saved(&storage, edit("P", "x", None, 1));
+        storage.sync().unwrap();
+        match storage.engine() {
+            Engine::Sqlite => assert!(storage.synchronous_level().is_ok()),
+            Engine::Postgres => {
+                let err = storage.synchronous_level().unwrap_err();
+                assert!(
+                    matches!(err, StorageError::NotOnThisEngine { .. }),
+                    "{err:?}"
+                );
+                assert!(err.to_string().contains("synchronous"), "{err}");
+            }
+        }
+    }
+}
