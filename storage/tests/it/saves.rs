@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Barrier};
 
-use storage::{SaveOutcome, Storage};
+use storage::SaveOutcome;
 
-use crate::support::{each_engine, edit, recent, TempDb, TEST_DATABASE};
+use crate::concurrency::shared_wikis;
+use crate::support::{each_engine, edit, recent};
 
 #[test]
 fn revisions_count_up_from_one() {
@@ -86,17 +87,6 @@ fn size_and_delta_are_bytes() {
             .collect();
         assert_eq!(sizes, [(2, 0, -2), (1, 2, 2)], "{}", storage.engine());
     }
-}
-
-/// One wiki as two writers see it: a database file two connections share on SQLite, or the
-/// PostgreSQL test database, whose pool hands each thread a connection of its own.
-fn shared_wikis() -> Vec<(Storage, Option<TempDb>)> {
-    let db = TempDb::new();
-    let mut all = vec![(db.open(), Some(db))];
-    if let Ok(url) = std::env::var(TEST_DATABASE) {
-        all.push((Storage::open_postgres_for_tests(&url).unwrap(), None));
-    }
-    all
 }
 
 /// Two writers save the same page from the same base at the same moment, round after round:
