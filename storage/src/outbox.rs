@@ -262,7 +262,7 @@ impl Storage {
                 .query(params![now, sql_count(limit)])
                 .map_err(doing("reading due mail"))?;
             while let Some(row) = rows.next().map_err(doing("reading due mail"))? {
-                let change = change_row(row)
+                let change = change_row(&crate::db::Row::Sqlite(row))
                     .map_err(doing("reading due mail"))?
                     .check()?;
                 let read = |at: usize| -> Result<i64, StorageError> {

@@ -375,7 +375,7 @@ impl Storage {
         let mut found = Vec::new();
         while let Some(row) = rows.next().map_err(doing("reading watched changes"))? {
             found.push(
-                change_row(row)
+                change_row(&crate::db::Row::Sqlite(row))
                     .map_err(doing("reading watched changes"))?
                     .check()?,
             );
