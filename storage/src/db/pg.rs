@@ -20,9 +20,11 @@ use postgres::{Client, Config, GenericClient, Statement};
 use super::value::{Param, ValueRef};
 use super::{placeholders, DbError, Row, TxKind};
 
-/// The key of the advisory lock every write transaction takes (see the module doc of `db`): any
+/// The key of the advisory lock every write transaction takes (see the module doc of `db`),
+/// paired with the schema's name so that wikis in two schemas of one database (tests, or two
+/// wikis sharing a server) do not wait for each other: any
 /// fixed number, the same on every node. "quire" in ASCII.
-const WRITE_LOCK: i64 = 0x0071_7569_7265;
+const WRITE_LOCK: i32 = 0x7175_6972;
 
 /// How long connecting may take when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -95,7 +97,10 @@ impl PgConn {
                 .start()?,
             TxKind::Write => {
                 let mut tx = self.client.transaction()?;
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+                    &[&WRITE_LOCK],
+                )?;
                 tx
             }
         };
