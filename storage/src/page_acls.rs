@@ -160,7 +160,68 @@ pub(crate) fn sql_id(id: u64) -> i64 {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::{Save, Storage};
+    use crate::db::{Param, Sql, TxKind};
+    use crate::{Engine, Save, Storage};
+
+    /// A new, empty wiki on each engine under test: SQLite in memory, and PostgreSQL (a schema of
+    /// its own) when `QUIRE_TEST_DATABASE` names a server.
+    pub(crate) fn each_storage() -> Vec<Storage> {
+        let mut all = vec![Storage::open_in_memory().unwrap()];
+        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
+            all.push(Storage::open_postgres_for_tests(&url).unwrap());
+        }
+        all
+    }
+
+    /// Writes the next revision of `page` (created if missing), of `kind` (`edit`, `delete`…) by
+    /// `author` at `time`, and makes it current, the page deleted after a `delete` and live after
+    /// anything else: what the save path leaves in `pages` and `revisions`, written with plain SQL
+    /// so that tests of what only reads those tables (ACL and group scans, attachments, watches,
+    /// the mail queue) run on both engines whatever the save path runs on. The body is empty.
+    /// Returns the revision's id and number.
+    pub(crate) fn put(
+        storage: &Storage,
+        page: &str,
+        author: &str,
+        kind: &str,
+        time: i64,
+    ) -> (i64, u64) {
+        let empty: &[u8] = &[];
+        let body: &dyn Param = match storage.engine() {
+            Engine::Sqlite => &"",
+            Engine::Postgres => &empty,
+        };
+        let mut pooled = storage.pool.get().unwrap();
+        let mut tx = pooled.transaction(TxKind::Write).unwrap();
+        tx.execute(
+            "INSERT INTO pages (name, current_rev) VALUES (?1, 0) ON CONFLICT (name) DO NOTHING",
+            &[&page],
+        )
+        .unwrap();
+        let (page_id, rev): (i64, u64) = tx
+            .query_one(
+                "SELECT id, current_rev + 1 FROM pages WHERE name = ?1",
+                &[&page],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta,
+                     format, body, kind)
+                 VALUES (?1, ?2, ?3, ?4, '', 0, 0, 'plain', ?5, ?6) RETURNING id",
+                &[&page_id, &rev, &author, &time, body, &kind],
+                |row| row.get(0),
+            )
+            .unwrap();
+        tx.execute(
+            "UPDATE pages SET current_rev = ?2, links_rev = ?2, deleted = ?3 WHERE id = ?1",
+            &[&page_id, &rev, &(kind == "delete")],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        (id, rev)
+    }
 
     /// Saves `text` as the next revision of `page`.
     pub(crate) fn save(storage: &Storage, page: &str, text: &str) {
