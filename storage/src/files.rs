@@ -803,6 +803,29 @@ mod tests {
         }
     }
 
+    /// Every new version moves the render epoch (so a render begun before it is not stored after
+    /// it): the epoch's row is there on both engines from the start.
+    #[test]
+    fn a_new_version_moves_the_render_epoch() {
+        for storage in each_storage() {
+            put(&storage, "P", "t", "edit", 1);
+            let epoch = || -> i64 {
+                storage
+                    .pool
+                    .get()
+                    .unwrap()
+                    .query_one("SELECT epoch FROM render_epoch WHERE id = 1", &[], |row| {
+                        row.get(0)
+                    })
+                    .unwrap()
+            };
+            let before = epoch();
+            storage.upload(&upload("P", "a"), &mut &b"a"[..]).unwrap();
+            storage.delete_file("P", "a", "t", "").unwrap();
+            assert_eq!(epoch(), before + 2, "{}", storage.engine());
+        }
+    }
+
     #[test]
     fn limits_and_quotas_store_nothing_partial() {
         for storage in each_storage() {
