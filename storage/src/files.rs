@@ -607,6 +607,7 @@ mod tests {
 
     const MIB: u64 = 1024 * 1024;
 
+    /// An upload by alice of at most 64 MiB, without a quota.
     fn upload<'a>(page: &'a str, name: &'a str) -> NewUpload<'a> {
         NewUpload {
             page,
@@ -622,16 +623,10 @@ mod tests {
         }
     }
 
-    /// Deterministic bytes that differ per seed.
+    /// Bytes that differ per seed: position and seed, mixed.
     fn bytes(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
+        (0..len as u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(seed) as u8)
             .collect()
     }
 

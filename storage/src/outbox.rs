@@ -435,23 +435,9 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::page_acls::tests::{each_storage, put};
+    use crate::page_acls::tests::{account, each_storage, put};
     use crate::save::now;
-    use crate::{NewUser, Role, WatchKind};
-
-    fn account(storage: &Storage, name: &str, email: &str) {
-        storage
-            .create_user(&NewUser {
-                name,
-                display_name: None,
-                email,
-                role: Role::User,
-                password: "correct horse battery",
-                invite: None,
-                reserved: &[],
-            })
-            .unwrap();
-    }
+    use crate::WatchKind;
 
     /// An edit of `page` by `author`, made now (see [`put`]: the queue reads only the revision
     /// log's rows, not texts).

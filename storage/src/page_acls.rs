@@ -181,6 +181,21 @@ pub(crate) mod tests {
         all
     }
 
+    /// Creates the account `name`, with the address `email` (may be empty).
+    pub(crate) fn account(storage: &Storage, name: &str, email: &str) {
+        storage
+            .create_user(&crate::NewUser {
+                name,
+                display_name: None,
+                email,
+                role: crate::Role::User,
+                password: "correct horse battery",
+                invite: None,
+                reserved: &[],
+            })
+            .unwrap();
+    }
+
     /// Writes the next revision of `page` (created if missing), of `kind` (`edit`, `delete`…) by
     /// `author` at `time`, and makes it current, the page deleted after a `delete` and live after
     /// anything else: what the save path leaves in `pages` and `revisions`, written with plain SQL

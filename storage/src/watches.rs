@@ -366,22 +366,8 @@ pub(crate) fn account_id(conn: &mut impl Sql, name: &str) -> Result<i64, Storage
 
 #[cfg(test)]
 mod tests {
-    use crate::page_acls::tests::{each_storage, put};
-    use crate::{NewUser, Role, Storage, WatchKind};
-
-    fn account(storage: &Storage, name: &str) {
-        storage
-            .create_user(&NewUser {
-                name,
-                display_name: None,
-                email: "",
-                role: Role::User,
-                password: "correct horse battery",
-                invite: None,
-                reserved: &[],
-            })
-            .unwrap();
-    }
+    use crate::page_acls::tests::{account, each_storage, put};
+    use crate::WatchKind;
 
     /// The revisions are written with plain SQL ([`put`]): the feed reads only the revision
     /// log's rows, not texts.
@@ -389,7 +375,7 @@ mod tests {
     fn watches_settings_and_the_feed_of_watched_changes() {
         for storage in each_storage() {
             let engine = storage.engine();
-            account(&storage, "Ann");
+            account(&storage, "Ann", "");
             assert!(storage.watch("ann", WatchKind::Page, "Watched").unwrap());
             assert!(!storage.watch("Ann", WatchKind::Page, "Watched").unwrap());
             assert!(storage.watch("Ann", WatchKind::Prefix, "Team/").unwrap());
