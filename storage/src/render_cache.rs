@@ -174,17 +174,17 @@ pub(crate) fn invalidate_links_to(
 /// drops the cached HTML of every revision linking to it and bumps the render epoch, as for a page.
 /// Inside the transaction that writes the version.
 pub(crate) fn invalidate_file_links_to(
-    conn: &Connection,
+    conn: &mut impl crate::db::Sql,
     page: &str,
     name: &str,
 ) -> Result<(), StorageError> {
-    conn.prepare_cached(
+    conn.execute(
         "DELETE FROM rendered WHERE revision_id IN
              (SELECT revision_id FROM file_links WHERE page = ?1 AND name = ?2)",
+        &[&page, &name],
     )
-    .and_then(|mut stmt| stmt.execute(params![page, name]))
     .map_err(doing("invalidating rendered HTML"))?;
-    bump_epoch(&mut crate::db::SqliteRef(conn))
+    bump_epoch(conn)
 }
 
 fn bump_epoch(conn: &mut impl crate::db::Sql) -> Result<(), StorageError> {
