@@ -117,7 +117,7 @@ impl Storage {
         purge(&tx, time)?;
         let outcome = match page_now(&tx, draft.page)? {
             Some(page) if page.text == draft.text => {
-                delete(&tx, account, draft.page)?;
+                delete(&mut crate::db::SqliteRef(&tx), account, draft.page)?;
                 DraftOutcome::Unneeded
             }
             Some(page) if page.newer_own_save(&tx, account, draft.base_rev)? => {
@@ -166,7 +166,7 @@ impl Storage {
     pub fn delete_draft(&self, account: u64, page: &str) -> Result<bool, StorageError> {
         let pooled = self.pool.get()?;
         let conn = pooled.sqlite()?;
-        delete(conn, account, page).map(|removed| removed > 0)
+        delete(&mut crate::db::SqliteRef(conn), account, page).map(|removed| removed > 0)
     }
 
     /// How many drafts are stored, expired ones included: for tests and `quire check`'s counts.
@@ -193,10 +193,16 @@ pub(crate) fn follow_rename(conn: &Connection, from: &str, to: &str) -> Result<(
     Ok(())
 }
 
-pub(crate) fn delete(conn: &Connection, account: u64, page: &str) -> Result<usize, StorageError> {
-    conn.prepare_cached("DELETE FROM drafts WHERE user_id = ?1 AND page = ?2")
-        .and_then(|mut stmt| stmt.execute(params![account, page]))
-        .map_err(doing("removing a draft"))
+pub(crate) fn delete(
+    conn: &mut impl crate::db::Sql,
+    account: u64,
+    page: &str,
+) -> Result<u64, StorageError> {
+    conn.execute(
+        "DELETE FROM drafts WHERE user_id = ?1 AND page = ?2",
+        &[&account, &page],
+    )
+    .map_err(doing("removing a draft"))
 }
 
 /// The page a draft is written for, as it is now.

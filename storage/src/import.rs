@@ -73,9 +73,7 @@ impl Storage {
         let mut tx = pooled
             .transaction(TxKind::Write)
             .map_err(doing("starting an import"))?;
-        // The save path's functions (load_any, append, appeared) cross the bridge until save.rs
-        // is on the seam.
-        let (page_id, mut prev, start) = match save::load_any(tx.sqlite()?, name)? {
+        let (page_id, mut prev, start) = match save::load_any(&mut tx, name)? {
             Some((current, _)) => {
                 let stored = stored_stamps(&mut tx, current.page_id)?;
                 let Some(start) = matching_prefix(&stored, &current.revision, revisions) else {
@@ -105,7 +103,7 @@ impl Storage {
                 _ => imported.text,
             };
             let appended = save::append(
-                tx.sqlite()?,
+                &mut tx,
                 &Append {
                     page_id,
                     page: name,
@@ -157,9 +155,9 @@ impl Storage {
         )
         .map_err(doing("marking an imported page"))?;
         if deleted {
-            render_cache::invalidate_links_to(tx.sqlite()?, name)?;
+            render_cache::invalidate_links_to(&mut tx, name)?;
         } else {
-            save::appeared(tx.sqlite()?, name)?;
+            save::appeared(&mut tx, name)?;
         }
         tx.commit().map_err(doing("committing an import"))?;
         let written = (revisions.len() - start) as u64;
@@ -197,7 +195,7 @@ impl Storage {
             tx.execute(delete, &[&page_id])
                 .map_err(doing("removing an installed page"))?;
         }
-        render_cache::invalidate_links_to(tx.sqlite()?, name)?;
+        render_cache::invalidate_links_to(&mut tx, name)?;
         tx.commit()
             .map_err(doing("committing the removal of an installed page"))?;
         Ok(true)

@@ -17,8 +17,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::db::SqliteRef;
 use crate::error::{doing, StorageError};
-use crate::revision::{to_u64, ChangeKind, Loaded, META_COLUMNS, TEXT_COLUMNS};
+use crate::revision::{to_u64, ChangeKind, Loaded};
 use crate::save::{self, Append};
 use crate::{load_current, load_revision, render_cache, LoggedRevision, Storage};
 
@@ -100,7 +101,7 @@ impl Storage {
         let mut pooled = self.pool.get()?;
         let conn = pooled.sqlite_mut()?;
         let tx = begin(conn, "starting a deletion")?;
-        let Some(current) = load_current(&tx, name)? else {
+        let Some(current) = load_current(&mut SqliteRef(&tx), name)? else {
             return Ok(None);
         };
         let links_known = links_known(&tx, current.page_id)?;
@@ -109,7 +110,7 @@ impl Storage {
         if links_known {
             // The deletion links nowhere, and an undelete can tell the old links were known.
             crate::links::record(
-                &tx,
+                &mut SqliteRef(&tx),
                 current.page_id,
                 appended.revision_id,
                 appended.rev_sql,
@@ -118,7 +119,7 @@ impl Storage {
             )?;
         }
         set_deleted(&tx, current.page_id, true)?;
-        render_cache::invalidate_links_to(&tx, name)?;
+        render_cache::invalidate_links_to(&mut SqliteRef(&tx), name)?;
         tx.commit().map_err(doing("committing a deletion"))?;
         Ok(Some(appended.rev))
     }
@@ -134,18 +135,16 @@ impl Storage {
         let mut pooled = self.pool.get()?;
         let conn = pooled.sqlite_mut()?;
         let tx = begin(conn, "starting an undeletion")?;
-        let Some((current, true)) = save::load_any(&tx, name)? else {
+        let Some((current, true)) = save::load_any(&mut SqliteRef(&tx), name)? else {
             return Ok(None);
         };
         let Some(restored) = load_revision(
-            &tx,
-            &format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM revisions r
-                 JOIN pages p ON p.id = r.page_id
-                 WHERE r.id = (SELECT id FROM revisions
-                               WHERE page_id = ?1 AND kind <> 'delete' ORDER BY rev DESC LIMIT 1)"
-            ),
-            params![current.page_id],
+            &mut SqliteRef(&tx),
+            "FROM revisions r
+             JOIN pages p ON p.id = r.page_id
+             WHERE r.id = (SELECT id FROM revisions
+                           WHERE page_id = ?1 AND kind <> 'delete' ORDER BY rev DESC LIMIT 1)",
+            &[&current.page_id],
         )?
         else {
             return Ok(None);
@@ -155,12 +154,12 @@ impl Storage {
         let text = &restored.revision.text;
         let appended = append_to(&tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
         crate::blame::carry(
-            &tx,
+            &mut SqliteRef(&tx),
             current.page_id,
             restored.revision.meta.rev,
             appended.rev,
         )?;
-        crate::links::copy(&tx, restored.id, appended.revision_id)?;
+        crate::links::copy(&mut SqliteRef(&tx), restored.id, appended.revision_id)?;
         if links_known {
             tx.execute(
                 "UPDATE pages SET links_rev = ?1 WHERE id = ?2",
@@ -169,7 +168,7 @@ impl Storage {
             .map_err(doing("restoring links"))?;
         }
         set_deleted(&tx, current.page_id, false)?;
-        save::appeared(&tx, name)?;
+        save::appeared(&mut SqliteRef(&tx), name)?;
         tx.commit().map_err(doing("committing an undeletion"))?;
         Ok(Some(appended.rev))
     }
@@ -186,7 +185,7 @@ impl Storage {
         let mut pooled = self.pool.get()?;
         let conn = pooled.sqlite_mut()?;
         let tx = begin(conn, "starting a rename")?;
-        if load_current(&tx, rename.from)?.is_none() {
+        if load_current(&mut SqliteRef(&tx), rename.from)?.is_none() {
             return Err(StorageError::NoSuchPage {
                 page: rename.from.to_owned(),
             });
@@ -212,7 +211,7 @@ impl Storage {
         }
         let time = save::now();
         for (from, to) in &moves {
-            let current = load_current(&tx, from)?
+            let current = load_current(&mut SqliteRef(&tx), from)?
                 .ok_or_else(|| StorageError::NoSuchPage { page: from.clone() })?;
             move_page(&tx, rename, &current, from, to, time)?;
             crate::drafts::follow_rename(&tx, from, to)?;
@@ -408,7 +407,7 @@ fn append_to(
     kind: &ChangeKind,
 ) -> Result<save::Appended, StorageError> {
     save::append(
-        conn,
+        &mut SqliteRef(conn),
         &Append {
             page_id: current.page_id,
             page,
@@ -459,7 +458,7 @@ fn move_page(
         from: from.to_owned(),
     };
     let appended = append_to(conn, current, to, &current.revision.text, &stamp, &kind)?;
-    crate::links::copy(conn, current.id, appended.revision_id)?;
+    crate::links::copy(&mut SqliteRef(conn), current.id, appended.revision_id)?;
     conn.execute(
         "INSERT OR REPLACE INTO redirects (name, page_id) VALUES (?1, ?2)",
         params![from, current.page_id],
@@ -467,8 +466,8 @@ fn move_page(
     .map_err(doing("leaving a redirect"))?;
     conn.execute("DELETE FROM redirects WHERE name = ?1", params![to])
         .map_err(doing("leaving a redirect"))?;
-    render_cache::invalidate_links_to(conn, from)?;
-    render_cache::invalidate_links_to(conn, to)?;
+    render_cache::invalidate_links_to(&mut SqliteRef(conn), from)?;
+    render_cache::invalidate_links_to(&mut SqliteRef(conn), to)?;
     Ok(())
 }
 

@@ -139,9 +139,12 @@ pub(crate) fn store(
 /// and every new revision goes through here. Naming every older revision instead made each save
 /// cost the page's whole history (an `IN` list of all its revision ids): a save of a page with
 /// 100 000 revisions built a list of 100 000, and importing such a history took quadratic time.
-pub(crate) fn forget_older(conn: &Connection, page_id: i64, rev: i64) -> Result<(), StorageError> {
-    conn.prepare_cached(FORGET_SUPERSEDED)
-        .and_then(|mut stmt| stmt.execute(params![page_id, rev]))
+pub(crate) fn forget_older(
+    conn: &mut impl crate::db::Sql,
+    page_id: i64,
+    rev: i64,
+) -> Result<(), StorageError> {
+    conn.execute(FORGET_SUPERSEDED, &[&page_id, &rev])
         .map_err(doing("dropping old rendered HTML"))?;
     Ok(())
 }
@@ -153,13 +156,16 @@ const FORGET_SUPERSEDED: &str = "DELETE FROM rendered WHERE revision_id =
 /// linking to it or to one of its files (a deleted page's files are gone with it, and a renamed
 /// page's move to its new name), and bumps the render epoch, so renders in flight are not stored
 /// either. Inside the transaction that makes the change.
-pub(crate) fn invalidate_links_to(conn: &Connection, target: &str) -> Result<(), StorageError> {
-    conn.prepare_cached(
+pub(crate) fn invalidate_links_to(
+    conn: &mut impl crate::db::Sql,
+    target: &str,
+) -> Result<(), StorageError> {
+    conn.execute(
         "DELETE FROM rendered WHERE revision_id IN
              (SELECT revision_id FROM links WHERE target = ?1
               UNION SELECT revision_id FROM file_links WHERE page = ?1)",
+        &[&target],
     )
-    .and_then(|mut stmt| stmt.execute(params![target]))
     .map_err(doing("invalidating rendered HTML"))?;
     bump_epoch(conn)
 }
@@ -168,23 +174,25 @@ pub(crate) fn invalidate_links_to(conn: &Connection, target: &str) -> Result<(),
 /// drops the cached HTML of every revision linking to it and bumps the render epoch, as for a page.
 /// Inside the transaction that writes the version.
 pub(crate) fn invalidate_file_links_to(
-    conn: &Connection,
+    conn: &mut impl crate::db::Sql,
     page: &str,
     name: &str,
 ) -> Result<(), StorageError> {
-    conn.prepare_cached(
+    conn.execute(
         "DELETE FROM rendered WHERE revision_id IN
              (SELECT revision_id FROM file_links WHERE page = ?1 AND name = ?2)",
+        &[&page, &name],
     )
-    .and_then(|mut stmt| stmt.execute(params![page, name]))
     .map_err(doing("invalidating rendered HTML"))?;
     bump_epoch(conn)
 }
 
-fn bump_epoch(conn: &Connection) -> Result<(), StorageError> {
-    conn.prepare_cached("UPDATE render_epoch SET epoch = epoch + 1 WHERE id = 1")
-        .and_then(|mut stmt| stmt.execute([]))
-        .map_err(doing("invalidating rendered HTML"))?;
+fn bump_epoch(conn: &mut impl crate::db::Sql) -> Result<(), StorageError> {
+    conn.execute(
+        "UPDATE render_epoch SET epoch = epoch + 1 WHERE id = 1",
+        &[],
+    )
+    .map_err(doing("invalidating rendered HTML"))?;
     Ok(())
 }
 

@@ -488,7 +488,7 @@ fn merge(
             let Some(row) = rows.next().map_err(doing("reading recent changes"))? else {
                 break;
             };
-            let read = change_row(row)
+            let read = change_row(&crate::db::Row::Sqlite(row))
                 .map_err(doing("reading recent changes"))?
                 .check()?;
             let id = i64::try_from(read.id).unwrap_or(i64::MAX);
