@@ -10,7 +10,7 @@
 //!
 //! Every table is copied row for row, ids included, in primary-key order, in batches: the source of
 //! truth (pages, revisions with their compact bodies, users, files and their chunks, ACL lines,
-//! drafts, watches, the mail queue, the audit log) and the derived tables too (links, blame, the
+//! drafts, watches, the mail queue, the audit log, the shared session keys) and the derived tables too (links, blame, the
 //! render cache and its epoch, the ACL and group scans), which are valid in the copy as they were
 //! in the source because every id is the same. The tables triggers keep (`link_names`,
 //! `backlinks`, the change counter, `pages.last_change`) are set to the source's rows, so the copy
@@ -37,8 +37,9 @@ use crate::Storage;
 enum Kind {
     /// Rows written by storage's operations: copied; the target must have none.
     Rows,
-    /// A single row (`id = 1`) a migration puts in: the target's is replaced by the source's.
-    Singleton,
+    /// Rows a new database may hold already (the single row a migration puts in some tables, the
+    /// session keys the first node made): the target's are replaced by the source's.
+    Replaced,
     /// Kept by triggers as other tables' rows go in: emptied after the copy of the others and
     /// filled with the source's rows.
     Triggered,
@@ -53,31 +54,32 @@ const TABLES: &[(&str, Kind)] = &[
     ("links", Kind::Rows),
     ("file_links", Kind::Rows),
     ("rendered", Kind::Rows),
-    ("render_epoch", Kind::Singleton),
+    ("render_epoch", Kind::Replaced),
     ("redirects", Kind::Rows),
     ("blame", Kind::Rows),
     ("failed_logins", Kind::Rows),
     ("invites", Kind::Rows),
     ("revision_acls", Kind::Rows),
-    ("acl_scan", Kind::Singleton),
+    ("acl_scan", Kind::Replaced),
     ("revoked_sessions", Kind::Rows),
     ("login_devices", Kind::Rows),
     ("audit_log", Kind::Rows),
     ("rate_events", Kind::Rows),
-    ("bad_content", Kind::Singleton),
+    ("bad_content", Kind::Replaced),
     ("blobs", Kind::Rows),
     ("blob_chunks", Kind::Rows),
     ("file_versions", Kind::Rows),
     ("thumbnails", Kind::Rows),
     ("revision_originals", Kind::Rows),
     ("revision_groups", Kind::Rows),
-    ("group_scan", Kind::Singleton),
+    ("group_scan", Kind::Replaced),
     ("drafts", Kind::Rows),
     ("watches", Kind::Rows),
     ("watch_settings", Kind::Rows),
     ("outbox", Kind::Rows),
-    ("outbox_cursor", Kind::Singleton),
+    ("outbox_cursor", Kind::Replaced),
     ("api_tokens", Kind::Rows),
+    ("secrets", Kind::Replaced),
     ("link_names", Kind::Triggered),
     ("backlinks", Kind::Triggered),
     ("change_counter", Kind::Triggered),

@@ -99,8 +99,15 @@ fn contents(storage: &Storage) -> Contents {
 fn a_wiki_copied_into_an_empty_sqlite_database_reads_the_same() {
     let source = Storage::open_in_memory().unwrap();
     a_wiki(&source);
+    source
+        .shared_secret("session-keys", "the source's")
+        .unwrap();
     let db = TempDb::new();
     let target = db.open();
+    // A node opened the new database first and made a key of its own: the source's replaces it.
+    target
+        .shared_secret("session-keys", "the target's")
+        .unwrap();
     let mut last = None;
     let report = source
         .copy_into(&target, |progress| last = Some(progress))
@@ -130,6 +137,10 @@ fn a_wiki_copied_into_an_empty_sqlite_database_reads_the_same() {
         source.acl_scan_mark().unwrap()
     );
     assert_eq!(target.backlinks("Long").unwrap(), vec!["Other/Child"]);
+    assert_eq!(
+        target.shared_secret("session-keys", "unused").unwrap(),
+        "the source's"
+    );
     assert!(target.verify().unwrap().is_empty());
 
     // The copy goes on as the source would: the next save and the next account get new ids.
@@ -190,6 +201,7 @@ fn a_wiki_goes_to_postgresql_and_back_unchanged() {
     let back = db.open();
     let again = postgres.copy_into(&back, |_| {}).unwrap();
     assert_eq!(there, again);
+    assert_eq!(contents(&postgres), contents(&source));
     assert_eq!(contents(&back), contents(&source));
     assert!(back.verify().unwrap().is_empty());
 
@@ -214,6 +226,9 @@ fn a_postgresql_wiki_is_backed_up_into_one_sqlite_file() {
     a_wiki(&source);
     let postgres = Storage::open_postgres_for_tests(&url).unwrap();
     source.copy_into(&postgres, |_| {}).unwrap();
+    let key = postgres
+        .shared_secret("session-keys", "the nodes' key")
+        .unwrap();
     let db = TempDb::new();
     std::fs::write(&db.path, "an older file, replaced").unwrap();
     let mut steps = 0;
@@ -231,6 +246,9 @@ fn a_postgresql_wiki_is_backed_up_into_one_sqlite_file() {
     assert_eq!(facts.revisions, LONG + 2);
     assert_eq!(facts.files, 1);
     assert_eq!(contents(&db.open()), contents(&source));
+    // The session key is left out, as from every backup, and not even in the file's free pages.
+    let bytes = std::fs::read(&db.path).unwrap();
+    assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()));
 }
 
 /// The time a copy of a mid-sized wiki takes (pages from `QUIRE_COPY_PAGES`, 10 000 by default,
