@@ -10,9 +10,9 @@
 //!
 //! Every table is copied row for row, ids included, in primary-key order, in batches: the source of
 //! truth (pages, revisions with their compact bodies, users, files and their chunks, ACL lines,
-//! drafts, watches, the mail queue, the audit log, the shared session keys) and the derived tables too (links, blame, the
-//! render cache and its epoch, the ACL and group scans), which are valid in the copy as they were
-//! in the source because every id is the same. The tables triggers keep (`link_names`,
+//! drafts, watches, the mail queue, the audit log, the shared session keys) and the derived tables
+//! too (links, blame, the render cache and its epoch, the ACL and group scans), which are valid in
+//! the copy as they were in the source because every id is the same. The tables triggers keep (`link_names`,
 //! `backlinks`, the change counter, `pages.last_change`) are set to the source's rows, so the copy
 //! is the same as the source even where the source was stale (`quire check` finds that on either,
 //! the same way): into PostgreSQL with its triggers off meanwhile; into SQLite, whose triggers
