@@ -46,16 +46,7 @@ impl Target {
 
 /// `url` without its password, for messages.
 fn shown(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((user, host)) => {
-            let user = user.split_once(':').map_or(user, |(name, _)| name);
-            format!("{scheme}://{user}@{host}")
-        }
-        None => url.to_owned(),
-    }
+    storage::shown_database_url(url)
 }
 
 /// Copies; progress on stderr, the summary on stdout.
