@@ -259,7 +259,7 @@ fn append(conn: &Connection, new: &NewVersion<'_>) -> Result<FileVersion, Storag
     })
     .map_err(doing("writing a file version"))?;
     let id = conn.last_insert_rowid();
-    render_cache::invalidate_file_links_to(conn, new.page, new.name)?;
+    render_cache::invalidate_file_links_to(&mut crate::db::SqliteRef(conn), new.page, new.name)?;
     conn.prepare_cached(&format!(
         "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.id = ?1"
     ))

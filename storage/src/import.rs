@@ -154,7 +154,7 @@ impl Storage {
         )
         .map_err(doing("marking an imported page"))?;
         if deleted {
-            render_cache::invalidate_links_to(&tx, name)?;
+            render_cache::invalidate_links_to(&mut crate::db::SqliteRef(&tx), name)?;
         } else {
             save::appeared(&tx, name)?;
         }
@@ -218,7 +218,7 @@ impl Storage {
         }
         tx.execute("DELETE FROM pages WHERE id = ?1", params![page_id])
             .map_err(doing("removing an installed page"))?;
-        render_cache::invalidate_links_to(&tx, name)?;
+        render_cache::invalidate_links_to(&mut crate::db::SqliteRef(&tx), name)?;
         tx.commit()
             .map_err(doing("committing the removal of an installed page"))?;
         Ok(true)

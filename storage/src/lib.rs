@@ -622,9 +622,7 @@ impl Storage {
         rev: u64,
         variant: &str,
     ) -> Result<CachedHtml, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        render_cache::lookup(conn, page, rev, variant)
+        render_cache::lookup(&mut *self.pool.get()?, page, rev, variant)
     }
 
     /// Stores HTML rendered after a [`CachedHtml::Miss`]. Returns whether it was stored: not if the
@@ -636,17 +634,13 @@ impl Storage {
         variant: &str,
         html: &str,
     ) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        render_cache::store(conn, ticket, variant, html)
+        render_cache::store(&mut *self.pool.get()?, ticket, variant, html)
     }
 
     /// How many rendered pages the cache holds. For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn cached_html_count(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        render_cache::len(conn)
+        render_cache::len(&mut *self.pool.get()?)
     }
 
     /// A page's revisions, newest first, without their texts. Empty if the page does not exist.

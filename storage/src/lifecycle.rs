@@ -118,7 +118,7 @@ impl Storage {
             )?;
         }
         set_deleted(&tx, current.page_id, true)?;
-        render_cache::invalidate_links_to(&tx, name)?;
+        render_cache::invalidate_links_to(&mut crate::db::SqliteRef(&tx), name)?;
         tx.commit().map_err(doing("committing a deletion"))?;
         Ok(Some(appended.rev))
     }
@@ -215,7 +215,7 @@ impl Storage {
             let current = load_current(&tx, from)?
                 .ok_or_else(|| StorageError::NoSuchPage { page: from.clone() })?;
             move_page(&tx, rename, &current, from, to, time)?;
-            crate::drafts::follow_rename(&tx, from, to)?;
+            crate::drafts::follow_rename(&mut crate::db::SqliteRef(&tx), from, to)?;
         }
         tx.commit().map_err(doing("committing a rename"))?;
         Ok(RenameOutcome { renamed: moves })
@@ -467,8 +467,8 @@ fn move_page(
     .map_err(doing("leaving a redirect"))?;
     conn.execute("DELETE FROM redirects WHERE name = ?1", params![to])
         .map_err(doing("leaving a redirect"))?;
-    render_cache::invalidate_links_to(conn, from)?;
-    render_cache::invalidate_links_to(conn, to)?;
+    render_cache::invalidate_links_to(&mut crate::db::SqliteRef(conn), from)?;
+    render_cache::invalidate_links_to(&mut crate::db::SqliteRef(conn), to)?;
     Ok(())
 }
 

@@ -74,7 +74,7 @@ pub(crate) fn save(
             if current.text == save.text {
                 let rev = current.meta.rev;
                 if let Some(account) = draft_of {
-                    crate::drafts::delete(&tx, account, save.page)?;
+                    crate::drafts::delete(&mut crate::db::SqliteRef(&tx), account, save.page)?;
                     tx.commit().map_err(doing("committing a save"))?;
                 }
                 return Ok(SaveOutcome::Unchanged { rev });
@@ -130,7 +130,7 @@ pub(crate) fn save(
         appeared(&tx, save.page)?;
     }
     if let Some(account) = draft_of {
-        crate::drafts::delete(&tx, account, save.page)?;
+        crate::drafts::delete(&mut crate::db::SqliteRef(&tx), account, save.page)?;
     }
     tx.commit().map_err(doing("committing a save"))?;
     Ok(SaveOutcome::Saved { rev: appended.rev })
@@ -167,7 +167,7 @@ pub(crate) fn appeared(conn: &Connection, name: &str) -> Result<(), StorageError
     conn.prepare_cached("DELETE FROM redirects WHERE name = ?1")
         .and_then(|mut stmt| stmt.execute(params![name]))
         .map_err(doing("dropping a redirect"))?;
-    crate::render_cache::invalidate_links_to(conn, name)
+    crate::render_cache::invalidate_links_to(&mut crate::db::SqliteRef(conn), name)
 }
 
 /// A new revision to append to a page.
@@ -257,7 +257,7 @@ pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, St
         }
         None => blame::created(conn, new.page_id, rev, new_lines.len())?,
     }
-    crate::render_cache::forget_older(conn, new.page_id, rev_sql)?;
+    crate::render_cache::forget_older(&mut crate::db::SqliteRef(conn), new.page_id, rev_sql)?;
     Ok(Appended {
         rev,
         rev_sql,

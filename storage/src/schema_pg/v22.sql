@@ -51,6 +51,7 @@ CREATE TABLE render_epoch (
     id    BIGINT PRIMARY KEY CHECK (id = 1),
     epoch BIGINT NOT NULL
 );
+INSERT INTO render_epoch (id, epoch) VALUES (1, 0);
 CREATE INDEX pages_deleted ON pages (name) WHERE deleted = 1;
 CREATE INDEX revisions_by_author ON revisions (author, id);
 CREATE TABLE redirects (
@@ -101,6 +102,7 @@ CREATE TABLE acl_scan (
     id   BIGINT PRIMARY KEY CHECK (id = 1),
     upto BIGINT NOT NULL
 );
+INSERT INTO acl_scan (id, upto) VALUES (1, 0);
 CREATE TABLE current_texts (
     page_id BIGINT PRIMARY KEY REFERENCES pages (id),
     text    TEXT COLLATE "C" NOT NULL
@@ -202,6 +204,7 @@ CREATE TABLE group_scan (
     upto    BIGINT NOT NULL,
     pattern TEXT COLLATE "C" NOT NULL
 );
+INSERT INTO group_scan (id, upto, pattern) VALUES (1, 0, '');
 
 -- Migration 18: every linked or existing name, with whether a live page has it and how many
 -- current revisions link to it (orphans and wanted pages without a join over all links).
