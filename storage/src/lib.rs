@@ -485,9 +485,7 @@ impl Storage {
     /// The pages whose current revision links to `page` ("what links here"), by name; the page itself
     /// is left out. Reads them all: for a page of them, see [`backlinks_from`](Self::backlinks_from).
     pub fn backlinks(&self, page: &str) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        backlinks::all(conn, page)
+        backlinks::all(&mut *self.pool.get()?, page)
     }
 
     /// The next `limit` pages whose current revision links to `page` after the name `after`
@@ -499,9 +497,7 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        backlinks::backlinks_from(conn, page, after, limit)
+        backlinks::backlinks_from(&mut *self.pool.get()?, page, after, limit)
     }
 
     /// Pages no other page's current revision links to, by name. The app leaves out its front page,
@@ -524,9 +520,7 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        link_names::orphans_from(conn, after, limit)
+        link_names::orphans_from(&mut *self.pool.get()?, after, limit)
     }
 
     /// Pages that do not exist but current revisions link to, each with how many pages link to it;
@@ -556,28 +550,26 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        link_names::wanted_from(conn, after, limit)
+        link_names::wanted_from(&mut *self.pool.get()?, after, limit)
     }
 
     /// Builds the names behind orphans and wanted pages again from the link graph (mends a
     /// [`FindingKind::StaleLinkNames`]).
     pub fn rebuild_link_names(&self) -> Result<(), StorageError> {
-        self.rebuild_derived(link_names::rebuild, "rebuilding the link targets")
+        self.rebuild_derived(|tx| link_names::rebuild(tx), "rebuilding the link targets")
     }
 
     /// Builds the backlinks by name again from the link graph (mends a
     /// [`FindingKind::StaleBacklinks`]).
     pub fn rebuild_backlinks(&self) -> Result<(), StorageError> {
-        self.rebuild_derived(backlinks::rebuild, "rebuilding the backlinks")
+        self.rebuild_derived(|tx| backlinks::rebuild(tx), "rebuilding the backlinks")
     }
 
     /// Sets each page's newest change from its revisions again (mends a
     /// [`FindingKind::StaleLastChange`]).
     pub fn rebuild_last_changes(&self) -> Result<(), StorageError> {
         self.rebuild_derived(
-            recent::rebuild_last_changes,
+            |tx| recent::rebuild_last_changes(tx),
             "setting the pages' newest changes",
         )
     }
@@ -585,15 +577,14 @@ impl Storage {
     /// Runs `rebuild` (derived data filled again from the source of truth) in one write transaction.
     fn rebuild_derived(
         &self,
-        rebuild: fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+        rebuild: impl FnOnce(&mut db::Tx<'_>) -> Result<(), db::DbError>,
         doing_what: &'static str,
     ) -> Result<(), StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(db::TxKind::Write)
             .map_err(doing(doing_what))?;
-        rebuild(&tx).map_err(doing(doing_what))?;
+        rebuild(&mut tx).map_err(doing(doing_what))?;
         tx.commit().map_err(doing(doing_what))
     }
 

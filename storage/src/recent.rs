@@ -19,7 +19,9 @@ use crate::error::{doing, StorageError};
 use crate::revision::{meta_from_row, to_u64, RawMeta, META_COLUMNS, META_LEN};
 use crate::{sql_count, Change, Storage};
 
-pub(crate) use subtree::{rebuild_last_changes, stale_last_changes, FIRST_SEGMENT_INDEX};
+pub(crate) use subtree::{
+    fill_last_changes, rebuild_last_changes, stale_last_changes, FIRST_SEGMENT_INDEX,
+};
 
 /// Which changes [`Storage::recent`] lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -81,13 +81,13 @@ impl Storage {
             numbering(conn, &mut found)?;
             stale(
                 &mut found,
-                crate::link_names::disagreeing(conn, 20)?,
+                crate::link_names::disagreeing(&mut crate::db::SqliteRef(conn), 20)?,
                 FindingKind::StaleLinkNames,
                 "its count of incoming links, or whether it exists, is recorded wrong for orphans and wanted pages",
             );
             stale(
                 &mut found,
-                crate::backlinks::disagreeing(conn, 20)?,
+                crate::backlinks::disagreeing(&mut crate::db::SqliteRef(conn), 20)?,
                 FindingKind::StaleBacklinks,
                 "the pages recorded as linking to it (what links here) are not the link graph's",
             );
@@ -241,25 +241,25 @@ fn stale(found: &mut Vec<Finding>, names: Vec<String>, kind: FindingKind, proble
 /// table derived from the link graph) and `expected` (the same rows computed from the graph)
 /// disagree, at most `limit` of them, by name: what a check of a derived table reports.
 pub(crate) fn disagreeing(
-    conn: &Connection,
+    conn: &mut impl crate::db::Sql,
     table: &str,
     expected: &str,
     limit: usize,
     doing_what: &'static str,
 ) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare(&format!(
+    // Every subquery named: PostgreSQL before 16 requires it.
+    conn.query_map(
+        &format!(
             "SELECT DISTINCT key FROM (
-                 SELECT * FROM ({table} EXCEPT {expected})
+                 SELECT * FROM ({table} EXCEPT {expected}) AS extra
                  UNION ALL
-                 SELECT * FROM ({expected} EXCEPT {table})
-             ) ORDER BY key LIMIT ?1"
-        ))
-        .map_err(doing(doing_what))?;
-    let rows = stmt
-        .query_map(params![crate::sql_count(limit)], |row| row.get(0))
-        .map_err(doing(doing_what))?;
-    rows.collect::<Result<_, _>>().map_err(doing(doing_what))
+                 SELECT * FROM ({expected} EXCEPT {table}) AS missing
+             ) AS differing ORDER BY key LIMIT ?1"
+        ),
+        &[&crate::sql_count(limit)],
+        |row| row.get(0),
+    )
+    .map_err(doing(doing_what))
 }
 
 /// `PRAGMA integrity_check`: each line it gives other than "ok".

@@ -54,6 +54,7 @@ use std::collections::BinaryHeap;
 use rusqlite::{Connection, Statement, StatementStatus, ToSql, Transaction};
 
 use super::change_row;
+use crate::db::{DbError, Sql, SqliteRef};
 use crate::error::{doing, StorageError};
 use crate::revision::META_COLUMNS;
 use crate::{sql_count, Change};
@@ -76,10 +77,16 @@ fn is_first_segment(prefix: &str) -> bool {
 const EXPECTED: &str =
     "COALESCE((SELECT MAX(r.id) FROM revisions r WHERE r.page_id = pages.id), 0)";
 
-/// Sets every page's `last_change` from its revisions: for the migration and `quire check --repair`.
-pub(crate) fn rebuild_last_changes(conn: &Transaction<'_>) -> rusqlite::Result<()> {
-    conn.execute(&format!("UPDATE pages SET last_change = {EXPECTED}"), [])?;
+/// Sets every page's `last_change` from its revisions: for `quire check --repair`.
+pub(crate) fn rebuild_last_changes(conn: &mut impl Sql) -> Result<(), DbError> {
+    conn.execute(&format!("UPDATE pages SET last_change = {EXPECTED}"), &[])?;
     Ok(())
+}
+
+/// [`rebuild_last_changes`] as SQLite's migration 21 runs it (migrations before the seam's are
+/// SQLite's alone).
+pub(crate) fn fill_last_changes(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    rebuild_last_changes(&mut SqliteRef(tx)).map_err(crate::link_names::as_rusqlite)
 }
 
 /// The pages whose `last_change` is not their newest revision's id, at most `limit`, by name.
