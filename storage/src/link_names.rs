@@ -236,14 +236,40 @@ pub(crate) mod tests {
         put(storage, page, author, text, &[]).1
     }
 
+    /// [`put_revision`] for each of `pages` in turn (a page named twice gets two revisions), 50
+    /// to a transaction: a large wiki written quickly, without holding PostgreSQL's one write
+    /// lock (shared by every test schema on the server) for long.
+    pub(crate) fn put_revisions(storage: &Storage, pages: &[(String, Vec<&str>)]) {
+        let mut pooled = storage.pool.get().unwrap();
+        for chunk in pages.chunks(50) {
+            let mut tx = pooled.transaction(TxKind::Write).unwrap();
+            for (page, links) in chunk {
+                put_in(&mut tx, page, "a", "", links);
+            }
+            tx.commit().unwrap();
+        }
+    }
+
     fn put(storage: &Storage, page: &str, author: &str, text: &str, links: &[&str]) -> (i64, u64) {
-        // A plain body: text on SQLite, bytes in PostgreSQL's BYTEA column.
-        let body: &dyn Param = match storage.engine() {
-            crate::Engine::Sqlite => &text,
-            crate::Engine::Postgres => &text.as_bytes(),
-        };
         let mut pooled = storage.pool.get().unwrap();
         let mut tx = pooled.transaction(TxKind::Write).unwrap();
+        let put = put_in(&mut tx, page, author, text, links);
+        tx.commit().unwrap();
+        put
+    }
+
+    fn put_in(
+        tx: &mut crate::db::Tx<'_>,
+        page: &str,
+        author: &str,
+        text: &str,
+        links: &[&str],
+    ) -> (i64, u64) {
+        // A plain body: text on SQLite, bytes in PostgreSQL's BYTEA column.
+        let body: &dyn Param = match tx.engine() {
+            Engine::Sqlite => &text,
+            Engine::Postgres => &text.as_bytes(),
+        };
         tx.execute(
             "INSERT INTO pages (name, current_rev) VALUES (?1, 0) ON CONFLICT (name) DO NOTHING",
             &[&page],
@@ -260,7 +286,7 @@ pub(crate) mod tests {
             .query_one(
                 "INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta, body)
                  VALUES (?1, ?2, ?3, ?2, '', 0, 0, ?4) RETURNING id",
-                &[&page_id, &rev, &author, &body],
+                &[&page_id, &rev, &author, body],
                 |row| row.get(0),
             )
             .unwrap();
@@ -282,7 +308,6 @@ pub(crate) mod tests {
             &[&page_id, &rev],
         )
         .unwrap();
-        tx.commit().unwrap();
         (id, rev)
     }
 
@@ -303,16 +328,27 @@ pub(crate) mod tests {
     /// 300 pages, each linking to the next, to itself and to a missing page, but for every 30th,
     /// which nothing links to.
     fn linked_wiki(storage: &Storage) {
-        for i in 0..300 {
-            let name = format!("P{i:03}");
-            let next = format!("P{:03}", i + 1);
-            let missing = format!("Missing{i:03}");
-            let mut links = vec![name.as_str(), missing.as_str()];
-            if (i + 1) % 30 != 0 {
-                links.push(&next);
-            }
-            put_revision(storage, &name, &links);
-        }
+        let names: Vec<[String; 3]> = (0..300)
+            .map(|i| {
+                [
+                    format!("P{i:03}"),
+                    format!("P{:03}", i + 1),
+                    format!("Missing{i:03}"),
+                ]
+            })
+            .collect();
+        let pages: Vec<(String, Vec<&str>)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, [name, next, missing])| {
+                let mut links = vec![name.as_str(), missing.as_str()];
+                if (i + 1) % 30 != 0 {
+                    links.push(next);
+                }
+                (name.clone(), links)
+            })
+            .collect();
+        put_revisions(storage, &pages);
     }
 
     fn disagreeing(storage: &Storage) -> Vec<String> {
