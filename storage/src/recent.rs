@@ -48,17 +48,23 @@ impl Storage {
         let conn = pooled.sqlite()?;
         match query.prefix.as_deref().filter(|p| !p.is_empty()) {
             None => log(conn, before, author, query.limit),
-            Some(prefix) => subtree::changes(
-                conn,
-                &subtree::Filter {
-                    prefix,
-                    author,
-                    before,
-                    limit: query.limit,
-                },
-                subtree::REACH,
-                &mut subtree::Cost::default(),
-            ),
+            Some(prefix) => {
+                // One snapshot for every statement; only read, so dropping it is its end.
+                let snapshot = conn
+                    .unchecked_transaction()
+                    .map_err(doing("reading recent changes"))?;
+                subtree::changes(
+                    &mut crate::db::SqliteRef(&snapshot),
+                    &subtree::Filter {
+                        prefix,
+                        author,
+                        before,
+                        limit: query.limit,
+                    },
+                    subtree::REACH,
+                    &mut subtree::Cost::default(),
+                )
+            }
         }
     }
 }

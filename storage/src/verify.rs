@@ -93,7 +93,7 @@ impl Storage {
             );
             stale(
                 &mut found,
-                crate::recent::stale_last_changes(conn, 20)?,
+                crate::recent::stale_last_changes(&mut crate::db::SqliteRef(conn), 20)?,
                 FindingKind::StaleLastChange,
                 "its newest change is recorded wrong for recent changes under a prefix",
             );
