@@ -56,6 +56,12 @@ pub struct DataFlag {
         value_name = "DIR"
     )]
     pub path: Option<PathBuf>,
+
+    /// The database: a PostgreSQL URL (postgres://user@host/db) that any number of quire
+    /// nodes may share, instead of the SQLite file in the data directory [default: DIR/wiki.sqlite3,
+    /// or `database` in quire.toml].
+    #[arg(long, env = "QUIRE_DATABASE", global = true, value_name = "URL")]
+    pub database: Option<String>,
 }
 
 /// What `--version` prints after the name: the release, and the commit it was built from
@@ -157,6 +163,7 @@ impl GlobalOptions {
     pub fn from_environment() -> Result<GlobalOptions, clap::Error> {
         EnvironmentOnly::try_parse_from(["quire"]).map(|parsed| GlobalOptions {
             data: parsed.data.path,
+            database: parsed.data.database,
             server: parsed.server,
         })
     }
@@ -170,6 +177,8 @@ impl GlobalOptions {
 pub struct GlobalOptions {
     /// `--data`, or `QUIRE_DATA`.
     pub data: Option<PathBuf>,
+    /// `--database`, or `QUIRE_DATABASE`.
+    pub database: Option<String>,
     /// `--mount`, `--debug`, `--max-body`, `--max-upload` (serving commands only).
     pub server: ServerFlags,
 }

@@ -125,6 +125,26 @@ settings_table! {
         /// scgi_listen = "127.0.0.1:4000"
         /// ```
         pub scgi_listen: Option<String>,
+        /// Where the wiki's pages, history, accounts and files are kept (flag --database, env
+        /// QUIRE_DATABASE). Unset, the default: the SQLite file wiki.sqlite3 in the data
+        /// directory. A PostgreSQL URL puts them in that database instead, which any number of
+        /// quire nodes may share (docs/scaling.md); each node's data directory then keeps only
+        /// quire.toml, theme overrides and its own search index. Add ?sslmode=require for TLS.
+        /// A password in the URL is better given in QUIRE_DATABASE, from a file only quire
+        /// may read, than here. Unset by default; for example:
+        /// ```toml
+        /// database = "postgres://quire@db.example.org/wiki"
+        /// ```
+        pub database: Option<String>,
+        /// The file of keys that seal session cookies. Unset, the default: session.key in the
+        /// data directory, or, with a PostgreSQL database, the keys kept in that database, so
+        /// that every node opens the cookies the others sealed. Set it to keep the keys out of
+        /// the database; every node must then be given the same file. Unset by default; for
+        /// example:
+        /// ```toml
+        /// session_key_file = "/etc/quire/session.key"
+        /// ```
+        pub session_key_file: Option<String>,
         /// Serve under this prefix instead of the web server's SCRIPT_NAME (flag
         /// --mount). Unset by default; for example:
         /// ```toml
@@ -274,6 +294,8 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".to_owned(),
             fastcgi_listen: None,
             scgi_listen: None,
+            database: None,
+            session_key_file: None,
             mount: None,
             base_url: None,
             allowed_hosts: Vec::new(),
@@ -558,6 +580,10 @@ impl Settings {
         global: &crate::cli::GlobalOptions,
         flags: &ListenFlags<'_>,
     ) -> anyhow::Result<Settings> {
+        if let Some(database) = &global.database {
+            self.database = Some(database.clone());
+        }
+        crate::datadir::Database::from_setting(self.database.as_deref())?;
         let server = &global.server;
         if let Some(mount) = &server.mount {
             self.mount = Some(mount.clone());
@@ -659,7 +685,10 @@ impl Settings {
     /// named anywhere else.
     pub fn entries(&self) -> Vec<(String, Option<toml::Value>)> {
         let mut entries = Vec::new();
-        collect_entries(&mut entries, "", Settings::KEYS, &self.to_table());
+        let mut shown = self.clone();
+        // A password may be written in the database's URL: the page shows the URL without it.
+        shown.database = shown.database.as_deref().map(storage::shown_database_url);
+        collect_entries(&mut entries, "", Settings::KEYS, &shown.to_table());
         entries
     }
 
@@ -1175,5 +1204,38 @@ mod tests {
             .with_flags(&global, &ListenFlags::default())
             .unwrap();
         assert_eq!(settings.mount.as_deref(), Some("/wiki"));
+    }
+
+    #[test]
+    fn the_database_flag_wins_over_the_file_and_a_wrong_one_says_what_is_expected() {
+        let file: Settings = toml::from_str("database = \"postgres://a@db1/wiki\"").unwrap();
+        let global = GlobalOptions {
+            database: Some("postgres://b@db2/wiki".into()),
+            ..GlobalOptions::default()
+        };
+        let settings = merge(file, &global, &ListenFlags::default());
+        assert_eq!(settings.database.as_deref(), Some("postgres://b@db2/wiki"));
+
+        let file: Settings = toml::from_str("database = \"mysql://root:pw@db/wiki\"").unwrap();
+        let err = file
+            .with_flags(&GlobalOptions::default(), &ListenFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a PostgreSQL URL"), "{err}");
+        assert!(err.contains("leave it unset"), "{err}");
+        assert!(!err.contains("pw"), "the password was shown: {err}");
+    }
+
+    #[test]
+    fn the_admin_page_shows_the_database_url_without_its_password() {
+        let settings: Settings =
+            toml::from_str("database = \"postgres://quire:s3cret@db/wiki\"").unwrap();
+        let shown = settings
+            .entries()
+            .into_iter()
+            .find(|(key, _)| key == "database")
+            .and_then(|(_, value)| value)
+            .expect("database is listed");
+        assert_eq!(shown.as_str(), Some("postgres://quire@db/wiki"));
     }
 }

@@ -1,5 +1,5 @@
-//! The data directory: `quire.toml`, `wiki.sqlite3`, and `themes/`
-//! overrides. Created and seeded with help pages by `quire init` and by the
+//! The data directory: `quire.toml`, `wiki.sqlite3` (unless `database` names a PostgreSQL
+//! database, [`Database`]), the search index and `themes/` overrides. Created and seeded with help pages by `quire init` and by the
 //! first `quire serve`, so that `quire serve` on a fresh clone is a working
 //! wiki; every other command refuses a directory with no wiki in it
 //! ([`DataDir::require_wiki`]), so a mistyped `--data` is an error rather
@@ -17,9 +17,57 @@ use crate::seed::{INSTALLER, SEED_PAGES};
 use crate::wiki::plumbing::page_name::Outgoing;
 use markup::RenderOptions;
 
+/// How many connections a process keeps to a PostgreSQL database at most: a server's threads
+/// share them (a request holds one for a few milliseconds), and three nodes stay far below
+/// PostgreSQL's default limit of 100.
+const POSTGRES_CONNECTIONS: usize = 16;
+
+/// Where a wiki's pages, history, accounts and files are kept: the `database` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `DATA/wiki.sqlite3`, the default.
+    File,
+    /// A PostgreSQL database, by its URL, which nodes may share.
+    Postgres(String),
+}
+
+impl Database {
+    /// The setting's value (`--database`, `QUIRE_DATABASE` or `database` in quire.toml): unset or
+    /// empty is the SQLite file, a PostgreSQL URL is that database, anything else an error saying
+    /// what is expected.
+    pub fn from_setting(value: Option<&str>) -> anyhow::Result<Database> {
+        let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
+            return Ok(Database::File);
+        };
+        let is_url = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| value.starts_with(scheme));
+        // libpq's `host=… dbname=…` form is accepted too.
+        let is_keywords = value.contains('=') && !value.contains("://");
+        if is_url || is_keywords {
+            return Ok(Database::Postgres(value.to_owned()));
+        }
+        anyhow::bail!(
+            "the database setting {:?} is not a PostgreSQL URL such as postgres://quire@db.example.org/wiki;              leave it unset to keep the wiki in the data directory's SQLite file",
+            storage::shown_database_url(value)
+        )
+    }
+
+    /// How messages name it: the file's path, or the URL without its password.
+    pub fn shown(&self, data: &DataDir) -> String {
+        match self {
+            Database::File => data.database_path().display().to_string(),
+            Database::Postgres(url) => storage::shown_database_url(url),
+        }
+    }
+}
+
 /// An opened data directory.
 pub struct DataDir {
     root: PathBuf,
+    /// The database, once the settings were read ([`DataDir::use_database`]); until then it is
+    /// read from `quire.toml` when asked for.
+    database: Option<Database>,
 }
 
 impl DataDir {
@@ -29,6 +77,21 @@ impl DataDir {
             root: flag
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("wiki-data")),
+            database: None,
+        }
+    }
+
+    /// Sets the database the settings chose (flags over environment over quire.toml), so it is
+    /// not read from the file again.
+    pub fn use_database(&mut self, database: Database) {
+        self.database = Some(database);
+    }
+
+    /// The database: as set by [`DataDir::use_database`], else as `quire.toml` says.
+    pub fn database(&self) -> anyhow::Result<Database> {
+        match &self.database {
+            Some(database) => Ok(database.clone()),
+            None => Database::from_setting(self.settings()?.database.as_deref()),
         }
     }
 
@@ -38,9 +101,13 @@ impl DataDir {
     }
 
     /// Whether the directory holds a wiki: its database, which only `quire init` and the first
-    /// `quire serve` make.
+    /// `quire serve` make. A node of a PostgreSQL wiki always does: the wiki is in the database,
+    /// and its first node to open it seeds it.
     pub fn holds_wiki(&self) -> bool {
-        self.database_path().is_file()
+        match self.database() {
+            Ok(Database::Postgres(_)) => true,
+            Ok(Database::File) | Err(_) => self.database_path().is_file(),
+        }
     }
 
     /// Refuses a directory that holds no wiki, saying how to make one: a mistyped `--data` must not
@@ -94,11 +161,19 @@ impl DataDir {
         self.open_storage_with(&Options::default())
     }
 
-    /// [`DataDir::open_storage`] with other storage settings (an import's bulk durability).
+    /// [`DataDir::open_storage`] with other storage settings (an import's bulk durability, which
+    /// only SQLite has: PostgreSQL's durability is the server's).
     pub fn open_storage_with(&self, options: &Options) -> anyhow::Result<Storage> {
-        let path = self.database_path();
-        let storage = Storage::open_with(&path, options)
-            .with_context(|| format!("could not open the wiki database {}", path.display()))?;
+        let database = self.database()?;
+        let opened = match &database {
+            Database::File => Storage::open_with(&self.database_path(), options),
+            Database::Postgres(url) => {
+                Storage::open_postgres(url, &self.root, POSTGRES_CONNECTIONS)
+            }
+        };
+        let storage = opened.with_context(|| {
+            format!("could not open the wiki database {}", database.shown(self))
+        })?;
         let needed = storage
             .setup_needed()
             .context("could not read the wiki database")?;

@@ -39,6 +39,12 @@ const BUSY_RETRY: Duration = Duration::from_millis(250);
 /// holder, so this bounds how soon their saves are searchable. Its own saves wake it at once. A
 /// look is two indexed reads of the logs' last ids, so ten a second cost nothing measurable.
 const POLL: Duration = Duration::from_millis(100);
+/// How long a node of a PostgreSQL wiki waits for word of another node's write before it looks at
+/// the revision log anyway: notifications are a wake-up, and one lost with a connection must not
+/// leave a save unsearchable for longer than this.
+const LISTEN_POLL: Duration = Duration::from_secs(1);
+/// How long a listener waits before connecting again after its connection failed.
+const LISTEN_RETRY: Duration = Duration::from_secs(2);
 /// How long a worker keeps the writer without saves.
 const IDLE: Duration = Duration::from_secs(20);
 /// The longest wait between retries after failures, which double the wait from [`BUSY_RETRY`]: a
@@ -110,6 +116,17 @@ struct SignalState {
     closed: bool,
 }
 
+impl Signal {
+    /// Asks the worker to catch up.
+    fn raise(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending = true;
+        self.wake.notify_one();
+    }
+}
+
 impl Indexer {
     /// Catches up inline, in the calling request (CGI: no thread outlives the request).
     pub fn inline(storage: Arc<Storage>, root: &Path) -> Indexer {
@@ -149,6 +166,12 @@ impl Indexer {
         std::thread::Builder::new()
             .name("quire-indexer".into())
             .spawn(move || run_worker(&worker_shared, &worker_signal, poll))?;
+        if let Some(listener) = shared.storage.change_listener() {
+            let listener_signal = Arc::clone(&signal);
+            std::thread::Builder::new()
+                .name("quire-listener".into())
+                .spawn(move || run_listener(listener, &listener_signal))?;
+        }
         Ok(Indexer {
             shared,
             worker: Some(signal),
@@ -175,14 +198,7 @@ impl Indexer {
 
     fn nudge(&self) {
         match &self.worker {
-            Some(signal) => {
-                signal
-                    .state
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pending = true;
-                signal.wake.notify_one();
-            }
+            Some(signal) => signal.raise(),
             None => {
                 if let Err(err) =
                     catch_up(&self.shared.storage, &self.shared.index, MIN_WRITER_HEAP)
@@ -281,6 +297,40 @@ fn run_worker(shared: &Shared, signal: &Signal, poll: Duration) {
                 held = None;
             }
         }
+    }
+}
+
+/// A node of a PostgreSQL wiki: wakes the worker when another node writes (LISTEN), and at least
+/// every [`LISTEN_POLL`] whatever it hears, so a save anywhere is searchable here within about a
+/// second even when notifications are lost. Looking costs the worker two indexed reads. Stops once
+/// the indexer is dropped.
+fn run_listener(mut listener: storage::ChangeListener, signal: &Signal) {
+    let mut failing = false;
+    loop {
+        if signal
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed
+        {
+            return;
+        }
+        match listener.wait(LISTEN_POLL) {
+            Ok(_) => {
+                if failing {
+                    tracing::info!("listening for other nodes' changes again");
+                    failing = false;
+                }
+            }
+            Err(err) => {
+                if !failing {
+                    tracing::warn!(error = %error_chain(&err), retry_in = ?LISTEN_RETRY, "could not listen for other nodes' changes; looking every few seconds meanwhile");
+                    failing = true;
+                }
+                std::thread::sleep(LISTEN_RETRY);
+            }
+        }
+        signal.raise();
     }
 }
 

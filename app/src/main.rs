@@ -10,7 +10,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use quire::cli::{CgiOptions, Cli, Command, GlobalOptions, ServerFlags};
+use quire::cli::{CgiOptions, Cli, Command, DataFlag, GlobalOptions, ServerFlags};
 use quire::commands::{self, Setup};
 use quire::config::ListenFlags;
 
@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         let cgi = Command::Cgi(CgiOptions {
             server: global.server,
         });
-        (global.data, Mode::Command(cgi))
+        let data = DataFlag {
+            path: global.data,
+            database: global.database,
+        };
+        (data, Mode::Command(cgi))
     } else {
         let cli = Cli::parse();
         let mode = match cli.command {
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        (cli.data.path, mode)
+        (cli.data, mode)
     };
     if mode.runs_long() {
         quire::malloc_arenas::cap_by_starting_again();
@@ -50,7 +54,12 @@ fn main() -> ExitCode {
     let result = match mode {
         Mode::Command(command) => run(data, command),
         Mode::Spawned(server) => {
-            Setup::existing(&GlobalOptions { data, server }, ListenFlags::default())
+            let global = GlobalOptions {
+                data: data.path,
+                database: data.database,
+                server,
+            };
+            Setup::existing(&global, ListenFlags::default())
                 .and_then(|setup| commands::fastcgi::run_spawned(&setup))
         }
     };
@@ -67,15 +76,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(data: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()> {
-    // The data directory alone, for the commands that do not serve.
+fn run(data: DataFlag, command: Command) -> anyhow::Result<()> {
+    // The data directory and database alone, for the commands that do not serve.
     let plain = GlobalOptions {
-        data: data.clone(),
+        data: data.path.clone(),
+        database: data.database.clone(),
         ..GlobalOptions::default()
     };
     let serving = |server: &ServerFlags| GlobalOptions {
-        data: data.clone(),
         server: server.clone(),
+        ..plain.clone()
     };
     match command {
         Command::Serve(options) => commands::serve::run(

@@ -22,9 +22,9 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+use crate::db::{DbError, Sql, ValueRef};
 use crate::error::{doing, StorageError};
 use crate::pool::Pool;
 use crate::Storage;
@@ -84,24 +84,29 @@ pub(crate) fn spool(
 }
 
 /// The id of the blob with `hash`, if stored.
-pub(crate) fn blob_id(conn: &Connection, hash: &str) -> Result<Option<i64>, StorageError> {
-    conn.prepare_cached("SELECT id FROM blobs WHERE hash = ?1")
-        .and_then(|mut stmt| stmt.query_row(params![hash], |row| row.get(0)).optional())
-        .map_err(doing("looking up a blob"))
+pub(crate) fn blob_id(conn: &mut impl Sql, hash: &str) -> Result<Option<i64>, StorageError> {
+    conn.query_opt("SELECT id FROM blobs WHERE hash = ?1", &[&hash], |row| {
+        row.get(0)
+    })
+    .map_err(doing("looking up a blob"))
 }
 
-/// The bytes all blobs take, each counted once.
-pub(crate) fn used_bytes(conn: &Connection) -> Result<u64, StorageError> {
-    conn.prepare_cached("SELECT COALESCE(SUM(size), 0) FROM blobs")
-        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
-        .map_err(doing("adding up the size of blobs"))
+/// The bytes all blobs take, each counted once. (PostgreSQL's SUM of BIGINTs is NUMERIC: cast.)
+pub(crate) fn used_bytes(conn: &mut impl Sql) -> Result<u64, StorageError> {
+    conn.query_one(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs",
+        &[],
+        |row| row.get(0),
+    )
+    .map_err(doing("adding up the size of blobs"))
 }
 
 /// The blob of a spooled upload: the existing one with its hash, or a new one copied from the file,
 /// if it fits in `quota` (over the distinct bytes of all blobs). Inside the caller's write
-/// transaction, which is why the file is local: no network read happens under the lock.
+/// transaction, which is why the file is local: no network read happens under the lock. One chunk
+/// is in memory at a time, one statement per chunk, on both engines.
 pub(crate) fn store(
-    conn: &Connection,
+    conn: &mut impl Sql,
     spooled: &mut Spooled,
     quota: Option<u64>,
 ) -> Result<i64, StorageError> {
@@ -113,18 +118,18 @@ pub(crate) fn store(
             return Err(StorageError::QuotaExceeded { quota });
         }
     }
-    conn.prepare_cached("INSERT INTO blobs (hash, size, chunk_size) VALUES (?1, ?2, ?3)")
-        .and_then(|mut stmt| stmt.execute(params![spooled.hash, spooled.size, CHUNK_SIZE]))
+    let id: i64 = conn
+        .query_one(
+            "INSERT INTO blobs (hash, size, chunk_size) VALUES (?1, ?2, ?3) RETURNING id",
+            &[&spooled.hash, &spooled.size, &CHUNK_SIZE],
+            |row| row.get(0),
+        )
         .map_err(doing("storing a blob"))?;
-    let id = conn.last_insert_rowid();
     let rewind = |source| StorageError::Spool {
         doing: "reading it back",
         source,
     };
     spooled.file.seek(SeekFrom::Start(0)).map_err(rewind)?;
-    let mut insert = conn
-        .prepare_cached("INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?1, ?2, ?3)")
-        .map_err(doing("storing a blob"))?;
     let mut chunk = Vec::with_capacity(CHUNK_SIZE);
     let mut copied: u64 = 0;
     for seq in 0_u64.. {
@@ -136,9 +141,11 @@ pub(crate) fn store(
         if n == 0 {
             break;
         }
-        insert
-            .execute(params![id, seq, &chunk])
-            .map_err(doing("storing a blob"))?;
+        conn.execute(
+            "INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?1, ?2, ?3)",
+            &[&id, &seq, &chunk.as_slice()],
+        )
+        .map_err(doing("storing a blob"))?;
         copied += n as u64;
     }
     if copied != spooled.size {
@@ -185,27 +192,25 @@ impl BlobReader {
     /// Loads chunk `seq`, checking it has the length the blob's size says.
     fn load(&mut self, seq: u64) -> io::Result<()> {
         self.loaded = None;
-        let pooled = self.pool.get().map_err(io::Error::other)?;
-        let conn = pooled.sqlite().map_err(io::Error::other)?;
+        let mut pooled = self.pool.get().map_err(io::Error::other)?;
         let chunk = &mut self.chunk;
-        let found = conn
-            .prepare_cached("SELECT data FROM blob_chunks WHERE blob_id = ?1 AND seq = ?2")
-            .and_then(|mut stmt| {
-                stmt.query_row(params![self.blob_id, seq], |row| {
-                    let bytes = row.get_ref(0)?.as_blob().map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Blob,
-                            Box::new(e),
-                        )
-                    })?;
-                    chunk.clear();
-                    chunk.extend_from_slice(bytes);
-                    Ok(())
-                })
-                .optional()
-            })
-            .map_err(|e| io::Error::other(StorageError::sqlite("reading a blob", e)))?;
+        // Copied straight from the row into the one buffer the reader keeps.
+        let found = pooled
+            .query_opt(
+                "SELECT data FROM blob_chunks WHERE blob_id = ?1 AND seq = ?2",
+                &[&self.blob_id, &seq],
+                |row| match row.value(0)? {
+                    ValueRef::Blob(bytes) => {
+                        chunk.clear();
+                        chunk.extend_from_slice(bytes);
+                        Ok(())
+                    }
+                    other => Err(DbError::conversion(format!(
+                        "a blob chunk holds {other:?}, not bytes"
+                    ))),
+                },
+            )
+            .map_err(|e| io::Error::other(StorageError::database("reading a blob", e)))?;
         let expected = (self.size - seq * self.chunk_size).min(self.chunk_size);
         if found.is_none() || self.chunk.len() as u64 != expected {
             return Err(io::Error::new(
@@ -271,16 +276,14 @@ pub struct Thumbnail {
 impl Storage {
     /// A reader of the blob with SHA-256 `hash` (lowercase hex), or [`StorageError::NoSuchBlob`].
     pub fn open_blob(&self, hash: &str) -> Result<BlobReader, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let found: Option<(i64, u64, u64)> = conn
-            .prepare_cached("SELECT id, size, chunk_size FROM blobs WHERE hash = ?1")
-            .and_then(|mut stmt| {
-                stmt.query_row(params![hash], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })
-                .optional()
-            })
+        let found: Option<(i64, u64, u64)> = self
+            .pool
+            .get()?
+            .query_opt(
+                "SELECT id, size, chunk_size FROM blobs WHERE hash = ?1",
+                &[&hash],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
             .map_err(doing("opening a blob"))?;
         let Some((blob_id, size, chunk_size)) = found.filter(|found| found.2 > 0) else {
             return Err(StorageError::NoSuchBlob {
@@ -302,9 +305,22 @@ impl Storage {
     /// The bytes all stored blobs take, each distinct content counted once: what the upload quota
     /// is measured against.
     pub fn used_blob_bytes(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        used_bytes(conn)
+        used_bytes(&mut *self.pool.get()?)
+    }
+
+    /// How many rows `blobs`, `blob_chunks` and `file_versions` hold, for tests: what an upload
+    /// wrote, or that a refused one wrote nothing.
+    #[cfg(feature = "testing")]
+    pub fn blob_row_counts(&self) -> Result<[u64; 3], StorageError> {
+        self.pool
+            .get()?
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COUNT(*) FROM blob_chunks),
+                        (SELECT COUNT(*) FROM file_versions)",
+                &[],
+                |row| Ok([row.get(0)?, row.get(1)?, row.get(2)?]),
+            )
+            .map_err(doing("counting blob rows"))
     }
 
     /// Stores the thumbnail of the blob `hash`, unless it has one already (two processes making the
@@ -318,41 +334,38 @@ impl Storage {
         height: u32,
         bytes: &[u8],
     ) -> Result<(), StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let Some(blob_id) = blob_id(conn, hash)? else {
+        let mut conn = self.pool.get()?;
+        let Some(blob_id) = blob_id(&mut *conn, hash)? else {
             return Err(StorageError::NoSuchBlob {
                 hash: hash.to_owned(),
             });
         };
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO thumbnails (blob_id, media_type, width, height, data)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+        conn.execute(
+            "INSERT INTO thumbnails (blob_id, media_type, width, height, data)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            &[&blob_id, &media_type, &width, &height, &bytes],
         )
-        .and_then(|mut stmt| stmt.execute(params![blob_id, media_type, width, height, bytes]))
         .map_err(doing("storing a thumbnail"))?;
         Ok(())
     }
 
     /// The stored thumbnail of the blob `hash`, if one was made.
     pub fn thumbnail(&self, hash: &str) -> Result<Option<Thumbnail>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached(
-            "SELECT t.media_type, t.width, t.height, t.data FROM thumbnails t
-             JOIN blobs b ON b.id = t.blob_id WHERE b.hash = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![hash], |row| {
-                Ok(Thumbnail {
-                    media_type: row.get(0)?,
-                    width: row.get(1)?,
-                    height: row.get(2)?,
-                    bytes: row.get(3)?,
-                })
-            })
-            .optional()
-        })
-        .map_err(doing("reading a thumbnail"))
+        self.pool
+            .get()?
+            .query_opt(
+                "SELECT t.media_type, t.width, t.height, t.data FROM thumbnails t
+                 JOIN blobs b ON b.id = t.blob_id WHERE b.hash = ?1",
+                &[&hash],
+                |row| {
+                    Ok(Thumbnail {
+                        media_type: row.get(0)?,
+                        width: row.get(1)?,
+                        height: row.get(2)?,
+                        bytes: row.get(3)?,
+                    })
+                },
+            )
+            .map_err(doing("reading a thumbnail"))
     }
 }

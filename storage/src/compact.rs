@@ -24,16 +24,14 @@
 
 use std::io::{Read, Write};
 
+use crate::db::Sql;
+use crate::error::{doing, StorageError};
+use crate::line_diff::{Lines, Run};
+use crate::revision::{Body, FORMAT_CURRENT, FORMAT_PLAIN};
+use crate::varint;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
-use rusqlite::types::Value;
-use rusqlite::{params, Connection};
-
-use crate::error::{doing, StorageError};
-use crate::line_diff::{Lines, Run};
-use crate::revision::{BODY, FORMAT_CURRENT, FORMAT_PLAIN};
-use crate::varint;
 
 /// A keyframe: the whole text, deflated.
 pub(crate) const FORMAT_DEFLATE: &str = "deflate";
@@ -85,7 +83,7 @@ pub(crate) fn encode(rev: u64, old: &Lines<'_>, new: &Lines<'_>, runs: &[Run]) -
 /// Rewrites the row of revision `revision_id` (number `rev`, text `old`, until now the current one)
 /// into its compact form, now that `new` follows it. Inside the transaction that adds `new`.
 pub(crate) fn retire(
-    conn: &Connection,
+    conn: &mut impl Sql,
     revision_id: i64,
     rev: u64,
     old: &Lines<'_>,
@@ -93,9 +91,11 @@ pub(crate) fn retire(
     runs: &[Run],
 ) -> Result<(), StorageError> {
     let encoded = encode(rev, old, new, runs);
-    conn.prepare_cached("UPDATE revisions SET format = ?1, body = ?2 WHERE id = ?3")
-        .and_then(|mut stmt| stmt.execute(params![encoded.format, encoded.body, revision_id]))
-        .map_err(doing("compacting the previous revision"))?;
+    conn.execute(
+        "UPDATE revisions SET format = ?1, body = ?2 WHERE id = ?3",
+        &[&encoded.format, &encoded.body, &revision_id],
+    )
+    .map_err(doing("compacting the previous revision"))?;
     Ok(())
 }
 
@@ -103,12 +103,12 @@ pub(crate) fn retire(
 /// Deltas are resolved against the revisions above, read through `conn` (inside whatever
 /// transaction it is in): at most [`KEYFRAME_EVERY`] rows.
 pub(crate) fn decode(
-    conn: &Connection,
+    conn: &mut impl Sql,
     page: &str,
     page_id: i64,
     rev: u64,
     format: &str,
-    body: Value,
+    body: Body,
 ) -> Result<String, StorageError> {
     if let Some(text) = decode_alone(page, rev, format, &body)? {
         return Ok(text);
@@ -117,23 +117,26 @@ pub(crate) fn decode(
     let mut deltas = vec![blob(page, rev, body)?];
     let rev_sql =
         i64::try_from(rev).map_err(|_| corrupt(page, rev, "revision number too large"))?;
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT r.rev, r.format, {BODY} FROM revisions r
-             WHERE r.page_id = ?1 AND r.rev > ?2 ORDER BY r.rev LIMIT ?3"
-        ))
-        .map_err(doing("reading a revision"))?;
     let limit = i64::try_from(KEYFRAME_EVERY).unwrap_or(i64::MAX);
-    let mut rows = stmt
-        .query(params![page_id, rev_sql, limit])
-        .map_err(doing("reading a revision"))?;
+    let body_sql = crate::revision::body(conn.engine());
+    // Read up to the first row that needs no other (what follows it is not needed).
+    let mut rows: Vec<(i64, String, Body)> = Vec::new();
+    conn.query_each(
+        &format!(
+            "SELECT r.rev, r.format, {body_sql} FROM revisions r
+             WHERE r.page_id = ?1 AND r.rev > ?2 ORDER BY r.rev LIMIT ?3"
+        ),
+        &[&page_id, &rev_sql, &limit],
+        &mut |row| {
+            let format: String = row.get(1)?;
+            let delta = format == FORMAT_RDELTA;
+            rows.push((row.get(0)?, format, row.get(2)?));
+            Ok(delta)
+        },
+    )
+    .map_err(doing("reading a revision"))?;
     let mut base = None;
-    while let Some(row) = rows.next().map_err(doing("reading a revision"))? {
-        let (next_rev, next_format, next_body): (i64, String, Value) = (
-            row.get(0).map_err(doing("reading a revision"))?,
-            row.get(1).map_err(doing("reading a revision"))?,
-            row.get(2).map_err(doing("reading a revision"))?,
-        );
+    for (next_rev, next_format, next_body) in rows {
         let next_rev = crate::revision::to_u64("revision number", page, next_rev)?;
         if let Some(text) = decode_alone(page, next_rev, &next_format, &next_body)? {
             base = Some(text);
@@ -161,7 +164,7 @@ pub(crate) fn decode_with_next(
     page: &str,
     rev: u64,
     format: &str,
-    body: Value,
+    body: Body,
     newer: &str,
 ) -> Result<String, StorageError> {
     if let Some(text) = decode_alone(page, rev, format, &body)? {
@@ -172,25 +175,29 @@ pub(crate) fn decode_with_next(
 }
 
 /// Decodes a body that needs no other revision (`plain`, `current`, `deflate`); `None` for a delta.
+/// A whole text comes as text from SQLite and as its UTF-8 bytes from PostgreSQL.
 fn decode_alone(
     page: &str,
     rev: u64,
     format: &str,
-    body: &Value,
+    body: &Body,
 ) -> Result<Option<String>, StorageError> {
     match (format, body) {
-        (FORMAT_PLAIN | FORMAT_CURRENT, Value::Text(text)) => Ok(Some(text.clone())),
-        (FORMAT_DEFLATE, Value::Blob(bytes)) => {
+        (FORMAT_PLAIN | FORMAT_CURRENT, Body::Text(text)) => Ok(Some(text.clone())),
+        (FORMAT_PLAIN | FORMAT_CURRENT, Body::Bytes(bytes)) => String::from_utf8(bytes.clone())
+            .map(Some)
+            .map_err(|_| corrupt(page, rev, "the stored text is not UTF-8")),
+        (FORMAT_DEFLATE, Body::Bytes(bytes)) => {
             let bytes = inflate(bytes).map_err(|e| corrupt(page, rev, &e))?;
             String::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| corrupt(page, rev, "the stored text is not UTF-8"))
         }
-        (FORMAT_RDELTA, Value::Blob(_)) => Ok(None),
+        (FORMAT_RDELTA, Body::Bytes(_)) => Ok(None),
         (FORMAT_PLAIN | FORMAT_CURRENT | FORMAT_DEFLATE | FORMAT_RDELTA, other) => Err(corrupt(
             page,
             rev,
-            &format!("a {format} body of type {:?}", other.data_type()),
+            &format!("a {format} body of {}", other.kind()),
         )),
         (unknown, _) => Err(StorageError::UnknownFormat {
             page: page.to_owned(),
@@ -200,13 +207,13 @@ fn decode_alone(
     }
 }
 
-fn blob(page: &str, rev: u64, body: Value) -> Result<Vec<u8>, StorageError> {
+fn blob(page: &str, rev: u64, body: Body) -> Result<Vec<u8>, StorageError> {
     match body {
-        Value::Blob(bytes) => Ok(bytes),
+        Body::Bytes(bytes) => Ok(bytes),
         other => Err(corrupt(
             page,
             rev,
-            &format!("a delta body of type {:?}", other.data_type()),
+            &format!("a delta body of {}", other.kind()),
         )),
     }
 }
@@ -326,7 +333,7 @@ mod tests {
         let (old_lines, new_lines) = (Lines::new(old), Lines::new(new));
         let runs = line_diff::diff(&old_lines, &new_lines);
         let encoded = encode(rev, &old_lines, &new_lines, &runs);
-        let body = Value::Blob(encoded.body.clone());
+        let body = Body::Bytes(encoded.body.clone());
         let text = decode_with_next("P", rev, encoded.format, body, new).unwrap();
         assert_eq!(text, old);
         encoded
@@ -350,9 +357,16 @@ mod tests {
 
     #[test]
     fn unknown_formats_and_wrong_types_are_errors() {
-        let err = decode_alone("P", 1, "zstd", &Value::Blob(vec![])).unwrap_err();
+        let err = decode_alone("P", 1, "zstd", &Body::Bytes(vec![])).unwrap_err();
         assert!(matches!(err, StorageError::UnknownFormat { .. }), "{err:?}");
-        let err = decode_alone("P", 1, FORMAT_DEFLATE, &Value::Text("x".into())).unwrap_err();
+        let err = decode_alone("P", 1, FORMAT_DEFLATE, &Body::Text("x".into())).unwrap_err();
+        assert!(matches!(err, StorageError::Invalid { .. }), "{err:?}");
+        let err = decode_alone("P", 1, FORMAT_CURRENT, &Body::Null).unwrap_err();
+        assert!(matches!(err, StorageError::Invalid { .. }), "{err:?}");
+        // PostgreSQL hands a whole text back as its bytes: they must be UTF-8.
+        let text = decode_alone("P", 1, FORMAT_PLAIN, &Body::Bytes(b"h\xc3\xa9".to_vec())).unwrap();
+        assert_eq!(text.as_deref(), Some("hé"));
+        let err = decode_alone("P", 1, FORMAT_CURRENT, &Body::Bytes(vec![0xff])).unwrap_err();
         assert!(matches!(err, StorageError::Invalid { .. }), "{err:?}");
     }
 

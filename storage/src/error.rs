@@ -19,8 +19,11 @@ pub enum WriteRefusal {
     Busy,
     /// The disk is full.
     DiskFull,
-    /// The database is read-only or unreachable for now.
+    /// The database is read-only for now.
     Unwritable,
+    /// The database server cannot be reached for now (PostgreSQL restarting, the network down):
+    /// reads fail as well as writes, and the node recovers by itself when it is back.
+    Unreachable,
 }
 
 /// Everything that can go wrong in storage.
@@ -337,6 +340,9 @@ impl StorageError {
                 if source.kind() == std::io::ErrorKind::StorageFull =>
             {
                 Some(WriteRefusal::DiskFull)
+            }
+            StorageError::Unwritable { source, .. } if source.is_unavailable() => {
+                Some(WriteRefusal::Unreachable)
             }
             StorageError::Unwritable { .. } => Some(WriteRefusal::Unwritable),
             _ => None,

@@ -14,9 +14,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use rusqlite::types::ToSql;
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-
+use crate::db::{Conn, DbError, Engine, Param, Row, Sql, Tx, TxKind};
 use crate::error::{doing, StorageError};
 use crate::save::now;
 use crate::{blobs, render_cache, sql_count, RecentQuery, Storage};
@@ -127,18 +125,16 @@ const VERSION_COLUMNS: &str = "v.id, p.name, v.name, v.version, v.kind, v.restor
 const VERSION_FROM: &str = "file_versions v JOIN pages p ON p.id = v.page_id
      LEFT JOIN blobs b ON b.id = v.blob_id";
 
-fn version_row(row: &Row<'_>) -> rusqlite::Result<FileVersion> {
+fn version_row(row: &Row<'_>) -> Result<FileVersion, DbError> {
     let kind: String = row.get(4)?;
     let change = match kind.as_str() {
         "upload" => FileChange::Upload,
         "delete" => FileChange::Delete,
         "restore" => FileChange::Restore { from: row.get(5)? },
         other => {
-            return Err(rusqlite::Error::FromSqlConversionFailure(
-                4,
-                rusqlite::types::Type::Text,
-                format!("unknown file version kind {other:?}").into(),
-            ))
+            return Err(DbError::conversion(format!(
+                "unknown file version kind {other:?}"
+            )))
         }
     };
     let hash: Option<String> = row.get(13)?;
@@ -160,7 +156,7 @@ fn version_row(row: &Row<'_>) -> rusqlite::Result<FileVersion> {
 }
 
 /// The content whose size, media type, width and height are the columns from `first` on.
-fn content_row(row: &Row<'_>, hash: String, first: usize) -> rusqlite::Result<FileContent> {
+fn content_row(row: &Row<'_>, hash: String, first: usize) -> Result<FileContent, DbError> {
     Ok(FileContent {
         hash,
         size: row.get(first)?,
@@ -171,45 +167,48 @@ fn content_row(row: &Row<'_>, hash: String, first: usize) -> rusqlite::Result<Fi
 }
 
 /// The id of the live (not deleted) page `page`, or [`StorageError::NoSuchPage`].
-fn live_page(conn: &Connection, page: &str) -> Result<i64, StorageError> {
-    conn.prepare_cached("SELECT id FROM pages WHERE name = ?1 AND deleted = 0")
-        .and_then(|mut stmt| stmt.query_row(params![page], |row| row.get(0)).optional())
-        .map_err(doing("looking up a page"))?
-        .ok_or_else(|| StorageError::NoSuchPage {
-            page: page.to_owned(),
-        })
+fn live_page(conn: &mut impl Sql, page: &str) -> Result<i64, StorageError> {
+    conn.query_opt(
+        "SELECT id FROM pages WHERE name = ?1 AND deleted = 0",
+        &[&page],
+        |row| row.get(0),
+    )
+    .map_err(doing("looking up a page"))?
+    .ok_or_else(|| StorageError::NoSuchPage {
+        page: page.to_owned(),
+    })
 }
 
 /// Takes the write lock and finds the live page `page` under it: how every new file version starts.
 fn begin_on_page<'c>(
-    conn: &'c mut Connection,
+    conn: &'c mut Conn,
     page: &str,
     doing_what: &'static str,
-) -> Result<(Transaction<'c>, i64), StorageError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(doing(doing_what))?;
-    let page_id = live_page(&tx, page)?;
+) -> Result<(Tx<'c>, i64), StorageError> {
+    let mut tx = conn.transaction(TxKind::Write).map_err(doing(doing_what))?;
+    let page_id = live_page(&mut tx, page)?;
     Ok((tx, page_id))
 }
 
-/// The version of file `name` of a page: the one asked for, or the newest.
+/// The version of file `name` of a page: the one asked for, or the newest. (A parameter only
+/// tested for NULL has no type PostgreSQL can tell: hence the CASTs here and in
+/// [`recent_files_sql`].)
 fn load_version(
-    conn: &Connection,
+    conn: &mut impl Sql,
     page: &str,
     name: &str,
     version: Option<u64>,
 ) -> Result<Option<FileVersion>, StorageError> {
-    conn.prepare_cached(&format!(
-        "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
-         WHERE p.name = ?1 AND p.deleted = 0 AND v.name = ?2
-           AND (?3 IS NULL OR v.version = ?3)
-         ORDER BY v.version DESC LIMIT 1"
-    ))
-    .and_then(|mut stmt| {
-        stmt.query_row(params![page, name, version], version_row)
-            .optional()
-    })
+    conn.query_opt(
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
+             WHERE p.name = ?1 AND p.deleted = 0 AND v.name = ?2
+               AND (CAST(?3 AS BIGINT) IS NULL OR v.version = ?3)
+             ORDER BY v.version DESC LIMIT 1"
+        ),
+        &[&page, &name, &version],
+        version_row,
+    )
     .map_err(doing("reading a file version"))
 }
 
@@ -227,44 +226,88 @@ struct NewVersion<'a> {
 }
 
 /// Appends a version (numbered after the file's newest) and drops the cached HTML of the pages
-/// linking to the file. Inside the caller's write transaction.
-fn append(conn: &Connection, new: &NewVersion<'_>) -> Result<FileVersion, StorageError> {
+/// linking to the file. Inside the caller's write transaction, whose lock makes the numbering
+/// dense on both engines.
+fn append(conn: &mut impl Sql, new: &NewVersion<'_>) -> Result<FileVersion, StorageError> {
     let (kind, restored_from) = match new.kind {
         FileChange::Upload => ("upload", None),
         FileChange::Delete => ("delete", None),
         FileChange::Restore { from } => ("restore", Some(from)),
     };
-    conn.prepare_cached(
-        "INSERT INTO file_versions (page_id, name, version, kind, restored_from, blob_id, size,
-             media_type, width, height, uploader, time, comment)
-         SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
-         FROM file_versions WHERE page_id = ?1 AND name = ?2",
+    let (blob_id, content) = new.content.unzip();
+    let id: i64 = conn
+        .query_one(
+            "INSERT INTO file_versions (page_id, name, version, kind, restored_from, blob_id, size,
+                 media_type, width, height, uploader, time, comment)
+             SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+                 ?12
+             FROM file_versions WHERE page_id = ?1 AND name = ?2
+             RETURNING id",
+            &[
+                &new.page_id,
+                &new.name,
+                &kind,
+                &restored_from,
+                &blob_id,
+                &content.map_or(0, |c| c.size),
+                &content.map_or("", |c| c.media_type.as_str()),
+                &content.and_then(|c| c.width),
+                &content.and_then(|c| c.height),
+                &new.uploader,
+                &new.time,
+                &new.comment,
+            ],
+            |row| row.get(0),
+        )
+        .map_err(doing("writing a file version"))?;
+    render_cache::invalidate_file_links_to(conn, new.page, new.name)?;
+    conn.query_one(
+        &format!("SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.id = ?1"),
+        &[&id],
+        version_row,
     )
-    .and_then(|mut stmt| {
-        let (blob_id, content) = new.content.unzip();
-        stmt.execute(params![
-            new.page_id,
-            new.name,
-            kind,
-            restored_from,
-            blob_id,
-            content.map_or(0, |c| c.size),
-            content.map_or("", |c| c.media_type.as_str()),
-            content.and_then(|c| c.width),
-            content.and_then(|c| c.height),
-            new.uploader,
-            new.time,
-            new.comment
-        ])
-    })
-    .map_err(doing("writing a file version"))?;
-    let id = conn.last_insert_rowid();
-    render_cache::invalidate_file_links_to(&mut crate::db::SqliteRef(conn), new.page, new.name)?;
-    conn.prepare_cached(&format!(
-        "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.id = ?1"
-    ))
-    .and_then(|mut stmt| stmt.query_row(params![id], version_row))
     .map_err(doing("reading a file version"))
+}
+
+/// How many (page, file) pairs one [`Storage::existing_files`] statement asks about: the batch is
+/// padded up to one of these (repeating its last pair), so the statement texts come from a fixed
+/// set and each engine prepares each once, not once per length.
+const BATCH_SIZES: [usize; 5] = [1, 8, 64, 256, 1000];
+
+/// The statement of [`Storage::existing_files`] for `pairs` (page, file) pairs.
+fn existing_files_sql(pairs: usize) -> String {
+    let values = (0..pairs)
+        .map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "WITH wanted (page, name) AS (VALUES {values})
+         SELECT DISTINCT w.page, w.name, v.version, b.hash, v.size, v.media_type,
+                v.width, v.height
+         FROM wanted w
+         JOIN pages p ON p.name = w.page AND p.deleted = 0
+         JOIN file_versions v ON v.page_id = p.id AND v.name = w.name
+         JOIN blobs b ON b.id = v.blob_id
+         WHERE v.version = (SELECT MAX(version) FROM file_versions
+                            WHERE page_id = p.id AND name = w.name)"
+    )
+}
+
+/// [`Storage::recent_files`]'s statement: a name prefix is a range (for the index) and a check.
+/// The character past every other is spelled differently on each engine.
+fn recent_files_sql(engine: Engine) -> String {
+    let last_char = match engine {
+        Engine::Sqlite => "char(1114111)",
+        Engine::Postgres => "chr(1114111)",
+    };
+    format!(
+        "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
+         WHERE v.id < ?1 AND (CAST(?3 AS TEXT) IS NULL OR v.uploader = ?3)
+           AND (CAST(?4 AS TEXT) IS NULL OR (p.name >= ?4 AND p.name < ?4 || {last_char}
+                               AND substr(p.name, 1, length(?4)) = ?4))
+         ORDER BY v.id DESC
+         LIMIT ?2"
+    )
 }
 
 impl Storage {
@@ -284,12 +327,11 @@ impl Storage {
         upload: &NewUpload<'_>,
         content: &mut dyn Read,
     ) -> Result<FileVersion, StorageError> {
-        live_page(self.pool.get()?.sqlite()?, upload.page)?;
+        live_page(&mut *self.pool.get()?, upload.page)?;
         let mut spooled = blobs::spool(&self.pool.spool_dir(), content, upload.max_bytes)?;
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let (tx, page_id) = begin_on_page(conn, upload.page, "starting an upload")?;
-        let blob_id = blobs::store(&tx, &mut spooled, upload.quota_bytes)?;
+        let (mut tx, page_id) = begin_on_page(&mut pooled, upload.page, "starting an upload")?;
+        let blob_id = blobs::store(&mut tx, &mut spooled, upload.quota_bytes)?;
         let content = FileContent {
             hash: spooled.hash.clone(),
             size: spooled.size,
@@ -298,7 +340,7 @@ impl Storage {
             height: upload.height,
         };
         let version = append(
-            &tx,
+            &mut tx,
             &NewVersion {
                 page_id,
                 page: upload.page,
@@ -325,9 +367,8 @@ impl Storage {
         comment: &str,
     ) -> Result<FileVersion, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let (tx, page_id) = begin_on_page(conn, page, "starting a file deletion")?;
-        let current = load_version(&tx, page, name, None)?;
+        let (mut tx, page_id) = begin_on_page(&mut pooled, page, "starting a file deletion")?;
+        let current = load_version(&mut tx, page, name, None)?;
         if current.is_none_or(|current| current.content.is_none()) {
             return Err(StorageError::NoSuchFile {
                 page: page.to_owned(),
@@ -335,7 +376,7 @@ impl Storage {
             });
         }
         let version = append(
-            &tx,
+            &mut tx,
             &NewVersion {
                 page_id,
                 page,
@@ -363,9 +404,8 @@ impl Storage {
         comment: &str,
     ) -> Result<FileVersion, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let (tx, page_id) = begin_on_page(conn, page, "starting a file restore")?;
-        let old = load_version(&tx, page, name, Some(version))?;
+        let (mut tx, page_id) = begin_on_page(&mut pooled, page, "starting a file restore")?;
+        let old = load_version(&mut tx, page, name, Some(version))?;
         let Some(content) = old.and_then(|old| old.content) else {
             return Err(StorageError::NoSuchFileVersion {
                 page: page.to_owned(),
@@ -374,11 +414,11 @@ impl Storage {
             });
         };
         let blob_id =
-            blobs::blob_id(&tx, &content.hash)?.ok_or_else(|| StorageError::NoSuchBlob {
+            blobs::blob_id(&mut tx, &content.hash)?.ok_or_else(|| StorageError::NoSuchBlob {
                 hash: content.hash.clone(),
             })?;
         let restored = append(
-            &tx,
+            &mut tx,
             &NewVersion {
                 page_id,
                 page,
@@ -397,45 +437,42 @@ impl Storage {
     /// The files of `page` that are not deleted, by name (code point order), each with its current
     /// version and how many versions it has. Empty for a page that does not exist or is deleted.
     pub fn attachments(&self, page: &str) -> Result<Vec<Attachment>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
-                 WHERE p.name = ?1 AND p.deleted = 0 AND v.kind <> 'delete'
-                   AND v.version = (SELECT MAX(version) FROM file_versions
-                                    WHERE page_id = v.page_id AND name = v.name)
-                 ORDER BY v.name"
-            ))
-            .map_err(doing("listing attachments"))?;
-        let rows = stmt
-            .query_map(params![page], version_row)
-            .map_err(doing("listing attachments"))?;
-        rows.map(|row| {
-            let current = row.map_err(doing("listing attachments"))?;
-            Ok(Attachment {
-                versions: current.version,
-                current,
-            })
-        })
-        .collect()
+        self.pool
+            .get()?
+            .query_map(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
+                     WHERE p.name = ?1 AND p.deleted = 0 AND v.kind <> 'delete'
+                       AND v.version = (SELECT MAX(version) FROM file_versions
+                                        WHERE page_id = v.page_id AND name = v.name)
+                     ORDER BY v.name"
+                ),
+                &[&page],
+                |row| {
+                    let current = version_row(row)?;
+                    Ok(Attachment {
+                        versions: current.version,
+                        current,
+                    })
+                },
+            )
+            .map_err(doing("listing attachments"))
     }
 
     /// How many files `page` has (not deleted): its "Attachments (N)" link, on every page view, so
     /// one indexed count rather than the list.
     pub fn file_count(&self, page: &str) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let count: i64 = conn
-            .prepare_cached(
+        self.pool
+            .get()?
+            .query_one(
                 "SELECT COUNT(*) FROM file_versions v JOIN pages p ON p.id = v.page_id
                  WHERE p.name = ?1 AND p.deleted = 0 AND v.kind <> 'delete'
                    AND v.version = (SELECT MAX(version) FROM file_versions
                                     WHERE page_id = v.page_id AND name = v.name)",
+                &[&page],
+                |row| row.get(0),
             )
-            .and_then(|mut stmt| stmt.query_row(params![page], |row| row.get(0)))
-            .map_err(doing("counting a page's files"))?;
-        Ok(u64::try_from(count).unwrap_or(0))
+            .map_err(doing("counting a page's files"))
     }
 
     /// Version `version` of file `name` of `page`, or its newest with `None` (which may be a
@@ -447,27 +484,23 @@ impl Storage {
         name: &str,
         version: Option<u64>,
     ) -> Result<Option<FileVersion>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        load_version(conn, page, name, version)
+        load_version(&mut *self.pool.get()?, page, name, version)
     }
 
     /// Every version of file `name` of `page`, newest first. Empty if there is no such page or
     /// file, or the page is deleted.
     pub fn file_history(&self, page: &str, name: &str) -> Result<Vec<FileVersion>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
-                 WHERE p.name = ?1 AND p.deleted = 0 AND v.name = ?2
-                 ORDER BY v.version DESC"
-            ))
-            .map_err(doing("reading a file history"))?;
-        let rows = stmt
-            .query_map(params![page, name], version_row)
-            .map_err(doing("reading a file history"))?;
-        rows.collect::<Result<_, _>>()
+        self.pool
+            .get()?
+            .query_map(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
+                     WHERE p.name = ?1 AND p.deleted = 0 AND v.name = ?2
+                     ORDER BY v.version DESC"
+                ),
+                &[&page, &name],
+                version_row,
+            )
             .map_err(doing("reading a file history"))
     }
 
@@ -478,51 +511,33 @@ impl Storage {
         &self,
         files: &[(String, String)],
     ) -> Result<HashMap<(String, String), FileFacts>, StorageError> {
-        /// Pairs per statement: 2000 parameters, well below SQLite's limit of 32766.
-        const BATCH: usize = 1000;
         let mut found = HashMap::new();
         if files.is_empty() {
             return Ok(found);
         }
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        for batch in files.chunks(BATCH) {
-            let values = (0..batch.len())
-                .map(|i| format!("(?{}, ?{})", 2 * i + 1, 2 * i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let bound: Vec<&dyn ToSql> = batch
-                .iter()
-                .flat_map(|(page, name)| [page as &dyn ToSql, name as &dyn ToSql])
+        let Some(&largest) = BATCH_SIZES.last() else {
+            return Ok(found);
+        };
+        let mut conn = self.pool.get()?;
+        for batch in files.chunks(largest) {
+            let Some(last) = batch.last() else { continue };
+            let size = BATCH_SIZES
+                .into_iter()
+                .find(|&size| size >= batch.len())
+                .unwrap_or(largest);
+            let padded = batch.iter().chain(std::iter::repeat(last)).take(size);
+            let bound: Vec<&dyn Param> = padded
+                .flat_map(|(page, name)| [page as &dyn Param, name as &dyn Param])
                 .collect();
-            let mut stmt = conn
-                .prepare(&format!(
-                    "WITH wanted (page, name) AS (VALUES {values})
-                     SELECT DISTINCT w.page, w.name, v.version, b.hash, v.size, v.media_type,
-                            v.width, v.height
-                     FROM wanted w
-                     JOIN pages p ON p.name = w.page AND p.deleted = 0
-                     JOIN file_versions v ON v.page_id = p.id AND v.name = w.name
-                     JOIN blobs b ON b.id = v.blob_id
-                     WHERE v.version = (SELECT MAX(version) FROM file_versions
-                                        WHERE page_id = p.id AND name = w.name)"
-                ))
-                .map_err(doing("looking up files"))?;
-            let rows = stmt
-                .query_map(bound.as_slice(), |row| {
-                    Ok((
-                        (row.get(0)?, row.get(1)?),
-                        FileFacts {
-                            version: row.get(2)?,
-                            content: content_row(row, row.get(3)?, 4)?,
-                        },
-                    ))
-                })
-                .map_err(doing("looking up files"))?;
-            for row in rows {
-                let (key, facts) = row.map_err(doing("looking up files"))?;
-                found.insert(key, facts);
-            }
+            conn.query_each(&existing_files_sql(size), &bound, &mut |row| {
+                let facts = FileFacts {
+                    version: row.get(2)?,
+                    content: content_row(row, row.get(3)?, 4)?,
+                };
+                found.insert((row.get(0)?, row.get(1)?), facts);
+                Ok(true)
+            })
+            .map_err(doing("looking up files"))?;
         }
         Ok(found)
     }
@@ -537,23 +552,14 @@ impl Storage {
             .map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));
         let prefix = query.prefix.as_deref().filter(|p| !p.is_empty());
         let limit = sql_count(query.limit);
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
-                 WHERE v.id < ?1 AND (?3 IS NULL OR v.uploader = ?3)
-                   AND (?4 IS NULL OR (p.name >= ?4 AND p.name < ?4 || char(1114111)
-                                       AND substr(p.name, 1, length(?4)) = ?4))
-                 ORDER BY v.id DESC
-                 LIMIT ?2"
-            ))
-            .map_err(doing("reading recent uploads"))?;
-        let rows = stmt
-            .query_map(params![before, limit, query.author, prefix], version_row)
-            .map_err(doing("reading recent uploads"))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(doing("reading recent uploads"))
+        let mut conn = self.pool.get()?;
+        let sql = recent_files_sql(conn.engine());
+        conn.query_map(
+            &sql,
+            &[&before, &limit, &query.author, &prefix],
+            version_row,
+        )
+        .map_err(doing("reading recent uploads"))
     }
 
     /// Up to `limit` file versions with an id above `after`, oldest first: the log the search index
@@ -565,27 +571,325 @@ impl Storage {
         limit: usize,
     ) -> Result<Vec<FileVersion>, StorageError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
-                 WHERE v.id > ?1 ORDER BY v.id LIMIT ?2"
-            ))
-            .map_err(doing("reading the file log"))?;
-        let rows = stmt
-            .query_map(params![after, sql_count(limit)], version_row)
-            .map_err(doing("reading the file log"))?;
-        rows.collect::<Result<_, _>>()
+        self.pool
+            .get()?
+            .query_map(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM}
+                     WHERE v.id > ?1 ORDER BY v.id LIMIT ?2"
+                ),
+                &[&after, &sql_count(limit)],
+                version_row,
+            )
             .map_err(doing("reading the file log"))
     }
 
     /// The id of the newest file version (0 when there is none).
     pub fn last_file_event_id(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM file_versions")
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        self.pool
+            .get()?
+            .query_one(
+                "SELECT COALESCE(MAX(id), 0) FROM file_versions",
+                &[],
+                |row| row.get(0),
+            )
             .map_err(doing("reading the last file version id"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::page_acls::tests::{each_storage, put};
+    use crate::CHUNK_SIZE;
+
+    const MIB: u64 = 1024 * 1024;
+
+    /// An upload by alice of at most 64 MiB, without a quota.
+    fn upload<'a>(page: &'a str, name: &'a str) -> NewUpload<'a> {
+        NewUpload {
+            page,
+            name,
+            media_type: "application/octet-stream",
+            width: None,
+            height: None,
+            uploader: "alice",
+            comment: "",
+            time: Some(2_000),
+            max_bytes: 64 * MIB,
+            quota_bytes: None,
+        }
+    }
+
+    /// Bytes that differ per seed: position and seed, mixed.
+    fn bytes(len: usize, seed: u64) -> Vec<u8> {
+        (0..len as u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(seed) as u8)
+            .collect()
+    }
+
+    fn hash(version: &FileVersion) -> String {
+        version.content.as_ref().unwrap().hash.clone()
+    }
+
+    /// The pages are written with plain SQL (`put`): what is checked here is the files' own
+    /// rows, which only need a live page to hang on.
+    #[test]
+    fn uploads_stream_in_and_out_in_chunks_and_versions_lose_nothing() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            put(&storage, "P", "t", "edit", 1);
+            put(&storage, "Q", "t", "edit", 1);
+            // A few MB: a dozen chunks, each one statement in and one query out.
+            let content = bytes(3 * CHUNK_SIZE * 4 + 17, 1);
+            let first = storage
+                .upload(&upload("P", "a.bin"), &mut content.as_slice())
+                .unwrap();
+            assert_eq!((first.version, first.change), (1, FileChange::Upload));
+            let mut reader = storage.open_blob(&hash(&first)).unwrap();
+            let mut out = Vec::new();
+            reader.read_to_end(&mut out).unwrap();
+            assert!(out == content, "{engine}: the bytes read back differ");
+            let again = storage
+                .upload(&upload("Q", "b.bin"), &mut content.as_slice())
+                .unwrap();
+            assert_eq!(hash(&again), hash(&first), "{engine}");
+            assert_eq!(
+                storage.used_blob_bytes().unwrap(),
+                content.len() as u64,
+                "{engine}: the same bytes are stored once"
+            );
+            assert_eq!(storage.blob_row_counts().unwrap(), [1, 13, 2], "{engine}");
+
+            let png = NewUpload {
+                media_type: "image/png",
+                width: Some(10),
+                height: Some(20),
+                ..upload("P", "pic.png")
+            };
+            let v1 = storage.upload(&png, &mut &b"one"[..]).unwrap();
+            let v2 = storage
+                .upload(&upload("P", "pic.png"), &mut &b"two"[..])
+                .unwrap();
+            assert_eq!(v2.version, 2, "{engine}");
+            let deleted = storage.delete_file("P", "pic.png", "bob", "gone").unwrap();
+            assert_eq!((deleted.version, deleted.content), (3, None), "{engine}");
+            assert!(matches!(
+                storage.delete_file("P", "pic.png", "bob", ""),
+                Err(StorageError::NoSuchFile { .. })
+            ));
+            assert!(matches!(
+                storage.restore_file("P", "pic.png", 3, "bob", ""),
+                Err(StorageError::NoSuchFileVersion { version: 3, .. })
+            ));
+            let restored = storage
+                .restore_file("P", "pic.png", 1, "carol", "")
+                .unwrap();
+            assert_eq!(restored.change, FileChange::Restore { from: 1 }, "{engine}");
+            assert_eq!(restored.content, v1.content, "{engine}");
+            assert_eq!(
+                storage
+                    .file_history("P", "pic.png")
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.version)
+                    .collect::<Vec<_>>(),
+                [4, 3, 2, 1],
+                "{engine}"
+            );
+            assert_eq!(
+                storage
+                    .file("P", "pic.png", Some(2))
+                    .unwrap()
+                    .unwrap()
+                    .content,
+                v2.content,
+                "{engine}"
+            );
+            assert_eq!(storage.file("P", "pic.png", Some(9)).unwrap(), None);
+            let listed = storage.attachments("P").unwrap();
+            assert_eq!(
+                listed
+                    .iter()
+                    .map(|a| (a.current.name.as_str(), a.versions))
+                    .collect::<Vec<_>>(),
+                [("a.bin", 1), ("pic.png", 4)],
+                "{engine}"
+            );
+            assert_eq!(storage.file_count("P").unwrap(), 2, "{engine}");
+
+            // The log and recent uploads, with the cursor and both filters.
+            let log = storage.file_events_after(0, 100).unwrap();
+            assert_eq!(log.len(), 6, "{engine}");
+            assert_eq!(storage.last_file_event_id().unwrap(), log[5].id);
+            assert_eq!(
+                storage.file_events_after(log[3].id, 100).unwrap(),
+                &log[4..]
+            );
+            let recent = |before, author: Option<&str>, prefix: Option<&str>| {
+                storage
+                    .recent_files(&RecentQuery {
+                        limit: 10,
+                        before,
+                        author: author.map(str::to_owned),
+                        prefix: prefix.map(str::to_owned),
+                    })
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.id)
+                    .collect::<Vec<_>>()
+            };
+            let ids = |at: &[usize]| at.iter().map(|&i| log[i].id).collect::<Vec<_>>();
+            assert_eq!(
+                recent(None, None, None),
+                ids(&[5, 4, 3, 2, 1, 0]),
+                "{engine}"
+            );
+            assert_eq!(
+                recent(Some(log[4].id), Some("alice"), Some("P")),
+                ids(&[3, 2, 0])
+            );
+            assert_eq!(recent(None, None, Some("Q")), ids(&[1]), "{engine}");
+            assert_eq!(recent(None, Some("carol"), None), ids(&[5]), "{engine}");
+
+            // Which files exist, asked for many at once (batches padded to fixed sizes).
+            let key = |p: &str, n: &str| (p.to_owned(), n.to_owned());
+            let mut asked = vec![key("P", "pic.png"), key("Q", "nope")];
+            asked.extend((0..1200).map(|i| key("P", &format!("no{i}"))));
+            asked.push(key("Q", "b.bin"));
+            let found = storage.existing_files(&asked).unwrap();
+            assert_eq!(found.len(), 2, "{engine}");
+            let facts = &found[&key("P", "pic.png")];
+            assert_eq!(facts.version, 4, "{engine}");
+            assert_eq!(facts.content.width, Some(10), "{engine}");
+            for few in 1..=9 {
+                assert_eq!(
+                    storage.existing_files(&asked[..few]).unwrap().len(),
+                    1,
+                    "{engine}: {few}"
+                );
+            }
+
+            // Thumbnails: the first one stored stays.
+            let png_hash = hash(&v1);
+            assert_eq!(storage.thumbnail(&png_hash).unwrap(), None);
+            storage
+                .store_thumbnail(&png_hash, "image/webp", 2, 1, b"thumb")
+                .unwrap();
+            storage
+                .store_thumbnail(&png_hash, "image/webp", 2, 1, b"other")
+                .unwrap();
+            let thumb = storage.thumbnail(&png_hash).unwrap().unwrap();
+            assert_eq!(&thumb.bytes[..], b"thumb", "{engine}");
+            assert!(matches!(
+                storage.store_thumbnail("ff", "image/webp", 1, 1, b""),
+                Err(StorageError::NoSuchBlob { .. })
+            ));
+
+            // A deleted page has no files and takes none.
+            put(&storage, "Q", "t", "delete", 2);
+            assert!(storage.attachments("Q").unwrap().is_empty(), "{engine}");
+            assert!(matches!(
+                storage.upload(&upload("Q", "c"), &mut &b"c"[..]),
+                Err(StorageError::NoSuchPage { .. })
+            ));
+        }
+    }
+
+    /// Every new version moves the render epoch (so a render begun before it is not stored after
+    /// it): the epoch's row is there on both engines from the start.
+    #[test]
+    fn a_new_version_moves_the_render_epoch() {
+        for storage in each_storage() {
+            put(&storage, "P", "t", "edit", 1);
+            let epoch = || -> i64 {
+                storage
+                    .pool
+                    .get()
+                    .unwrap()
+                    .query_one("SELECT epoch FROM render_epoch WHERE id = 1", &[], |row| {
+                        row.get(0)
+                    })
+                    .unwrap()
+            };
+            let before = epoch();
+            storage.upload(&upload("P", "a"), &mut &b"a"[..]).unwrap();
+            storage.delete_file("P", "a", "t", "").unwrap();
+            assert_eq!(epoch(), before + 2, "{}", storage.engine());
+        }
+    }
+
+    #[test]
+    fn limits_and_quotas_store_nothing_partial() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            put(&storage, "P", "t", "edit", 1);
+            let content = bytes(CHUNK_SIZE + 5, 2);
+            let over_max = storage.upload(
+                &NewUpload {
+                    max_bytes: CHUNK_SIZE as u64,
+                    ..upload("P", "big")
+                },
+                &mut content.as_slice(),
+            );
+            assert!(matches!(over_max, Err(StorageError::UploadTooLarge { .. })));
+            let over_quota = storage.upload(
+                &NewUpload {
+                    quota_bytes: Some(CHUNK_SIZE as u64),
+                    ..upload("P", "big")
+                },
+                &mut content.as_slice(),
+            );
+            assert!(matches!(
+                over_quota,
+                Err(StorageError::QuotaExceeded { .. })
+            ));
+            assert_eq!(storage.blob_row_counts().unwrap(), [0, 0, 0], "{engine}");
+            let exact = NewUpload {
+                max_bytes: content.len() as u64,
+                quota_bytes: Some(content.len() as u64),
+                ..upload("P", "big")
+            };
+            storage.upload(&exact, &mut content.as_slice()).unwrap();
+            storage.upload(&exact, &mut content.as_slice()).unwrap();
+            assert_eq!(storage.blob_row_counts().unwrap(), [1, 2, 2], "{engine}");
+        }
+    }
+
+    /// Uploads at once from several threads (on PostgreSQL, several connections): each file's
+    /// versions are numbered 1, 2, 3… without a gap or a repeat.
+    #[test]
+    fn concurrent_uploads_number_versions_densely() {
+        for storage in each_storage() {
+            put(&storage, "P", "t", "edit", 1);
+            let workers = 4;
+            std::thread::scope(|scope| {
+                for worker in 0..workers {
+                    let storage = &storage;
+                    scope.spawn(move || {
+                        for i in 0..3 {
+                            let content = bytes(1000 + worker * 10 + i, worker as u64);
+                            storage
+                                .upload(&upload("P", "shared.bin"), &mut content.as_slice())
+                                .unwrap();
+                        }
+                    });
+                }
+            });
+            let versions: Vec<u64> = storage
+                .file_history("P", "shared.bin")
+                .unwrap()
+                .iter()
+                .map(|v| v.version)
+                .collect();
+            assert_eq!(
+                versions,
+                (1..=12).rev().collect::<Vec<u64>>(),
+                "{}",
+                storage.engine()
+            );
+        }
     }
 }

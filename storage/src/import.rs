@@ -11,6 +11,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::db::SqliteRef;
 use crate::error::{doing, StorageError};
 use crate::revision::{ChangeKind, Loaded, Revision, RevisionMeta};
 use crate::save::{self, Append};
@@ -75,7 +76,7 @@ impl Storage {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(doing("starting an import"))?;
-        let (page_id, mut prev, start) = match save::load_any(&tx, name)? {
+        let (page_id, mut prev, start) = match save::load_any(&mut SqliteRef(&tx), name)? {
             Some((current, _)) => {
                 let stored = stored_stamps(&tx, current.page_id)?;
                 let Some(start) = matching_prefix(&stored, &current.revision, revisions) else {
@@ -103,7 +104,7 @@ impl Storage {
                 _ => imported.text,
             };
             let appended = save::append(
-                &tx,
+                &mut SqliteRef(&tx),
                 &Append {
                     page_id,
                     page: name,
@@ -154,9 +155,9 @@ impl Storage {
         )
         .map_err(doing("marking an imported page"))?;
         if deleted {
-            render_cache::invalidate_links_to(&mut crate::db::SqliteRef(&tx), name)?;
+            render_cache::invalidate_links_to(&mut SqliteRef(&tx), name)?;
         } else {
-            save::appeared(&tx, name)?;
+            save::appeared(&mut SqliteRef(&tx), name)?;
         }
         tx.commit().map_err(doing("committing an import"))?;
         let written = (revisions.len() - start) as u64;
@@ -218,7 +219,7 @@ impl Storage {
         }
         tx.execute("DELETE FROM pages WHERE id = ?1", params![page_id])
             .map_err(doing("removing an installed page"))?;
-        render_cache::invalidate_links_to(&mut crate::db::SqliteRef(&tx), name)?;
+        render_cache::invalidate_links_to(&mut SqliteRef(&tx), name)?;
         tx.commit()
             .map_err(doing("committing the removal of an installed page"))?;
         Ok(true)

@@ -57,6 +57,7 @@ mod lifecycle;
 mod line_diff;
 mod link_names;
 mod links;
+mod listen;
 mod name_globs;
 mod outbox;
 mod page_acls;
@@ -68,8 +69,11 @@ mod revision;
 mod save;
 mod schema;
 mod schema_pg;
+mod secrets;
 pub mod sessions;
 pub mod spam;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 mod varint;
 mod verify;
@@ -80,14 +84,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 pub use crate::api_tokens::{ApiToken, ApiTokenError, CreatedApiToken, NewApiToken, TokenScope};
 pub use crate::audit::{AuditEntry, AuditKind, AuditQuery, AuditRetention, NewAuditEntry};
 pub use crate::backup::{verify_copy, BackupProgress, BackupStats, CopyFacts};
 pub use crate::blame::BlameLine;
 pub use crate::blobs::{BlobReader, Thumbnail, CHUNK_SIZE};
-pub use crate::db::{DbError, Engine};
+pub use crate::db::{shown_url as shown_database_url, DbError, Engine};
 pub use crate::drafts::{
     Draft, DraftOutcome, NewDraft, DRAFT_LIFETIME_SECS, DRAFT_PURGE_BATCH, MAX_DRAFTS_PER_ACCOUNT,
 };
@@ -96,6 +100,7 @@ pub use crate::files::{Attachment, FileChange, FileContent, FileFacts, FileVersi
 pub use crate::import::{ImportOutcome, ImportedRevision};
 pub use crate::lifecycle::{PageEvent, PageInfo, Rename, RenameOutcome};
 pub use crate::links::WantedFile;
+pub use crate::listen::ChangeListener;
 pub use crate::outbox::{
     retry_wait, Letter, QueuedMail, Retry, DIGEST_SECS, FIRST_RETRY_SECS, LEASE_SECS, MAX_ATTEMPTS,
     MAX_RETRY_SECS, STALE_SECS,
@@ -117,9 +122,10 @@ pub use crate::users::{
 pub use crate::verify::{Finding, FindingKind, RecordedLinks};
 pub use crate::watches::{Watch, WatchKind, WatchSettings, FEED_REACH};
 
+use crate::db::{Param, Sql, TxKind};
 use crate::error::doing;
 use crate::pool::Pool;
-use crate::revision::{meta_from_row, text_row, to_u64, Loaded, META_COLUMNS, TEXT_COLUMNS};
+use crate::revision::{meta_from_row, text_columns, text_row, to_u64, Loaded, META_COLUMNS};
 
 /// Settings for [`Storage::open_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,18 +274,29 @@ impl Storage {
     }
 
     /// Puts every committed write on the disk, whatever the [`Durability`]: a checkpoint of the
-    /// write-ahead log into the database file, both synced. The end of bulk work calls it.
+    /// write-ahead log into the database file, both synced. The end of bulk work calls it. On
+    /// PostgreSQL there is nothing to do: the server made every commit durable before it answered.
     pub fn sync(&self) -> Result<(), StorageError> {
         let pooled = self.pool.get()?;
+        if pooled.engine() == Engine::Postgres {
+            return Ok(());
+        }
         let conn = pooled.sqlite()?;
         conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()))
             .map_err(doing("syncing the database to disk"))
     }
 
     /// How `synchronous` is set on this storage's connections (SQLite's number: 1 NORMAL, 2 FULL),
-    /// for tests that check the durability promise.
+    /// for tests that check the durability promise. SQLite only
+    /// ([`StorageError::NotOnThisEngine`] on PostgreSQL).
     pub fn synchronous_level(&self) -> Result<u8, StorageError> {
         let pooled = self.pool.get()?;
+        if pooled.engine() == Engine::Postgres {
+            return Err(StorageError::NotOnThisEngine {
+                what: "SQLite's synchronous setting",
+                engine: Engine::Postgres,
+            });
+        }
         let conn = pooled.sqlite()?;
         conn.query_row("PRAGMA synchronous", [], |row| row.get(0))
             .map_err(doing("reading the synchronous setting"))
@@ -292,9 +309,8 @@ impl Storage {
 
     /// The newest revision of a page, or `None` if there is no such page.
     pub fn current(&self, name: &str) -> Result<Option<Revision>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        Ok(load_current(conn, name)?.map(|loaded| loaded.revision))
+        let mut conn = self.pool.get()?;
+        Ok(load_current(&mut *conn, name)?.map(|loaded| loaded.revision))
     }
 
     /// A given revision of a page, or `None` if the page or that revision does not exist.
@@ -302,26 +318,22 @@ impl Storage {
         let Ok(rev) = i64::try_from(rev) else {
             return Ok(None);
         };
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
+        let mut conn = self.pool.get()?;
         load_revision(
-            conn,
-            &format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
-                 JOIN revisions r ON r.page_id = p.id
-                 WHERE p.name = ?1 AND r.rev = ?2"
-            ),
-            params![name, rev],
+            &mut *conn,
+            "FROM pages p
+             JOIN revisions r ON r.page_id = p.id
+             WHERE p.name = ?1 AND r.rev = ?2",
+            &[&name, &rev],
         )
         .map(|found| found.map(|loaded| loaded.revision))
     }
 
     /// Whether a page exists (a deleted page does not).
     pub fn exists(&self, name: &str) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)")
-            .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
+        self.pool
+            .get()?
+            .query_one(PAGE_EXISTS, &[&name], |row| row.get(0))
             .map_err(doing("checking whether a page exists"))
     }
 
@@ -332,28 +344,20 @@ impl Storage {
         if names.is_empty() {
             return Ok(found);
         }
-        let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
+        let mut conn = self.pool.get()?;
         // One read transaction: a consistent snapshot, and one lock acquisition instead of one per name.
-        let tx = conn
-            .transaction()
+        let mut tx = conn
+            .transaction(TxKind::Read)
             .map_err(doing("starting to look up pages"))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)",
-                )
+        for &name in names {
+            let exists: bool = tx
+                .query_one(PAGE_EXISTS, &[&name], |row| row.get(0))
                 .map_err(doing("looking up pages"))?;
-            for &name in names {
-                let exists: bool = stmt
-                    .query_row(params![name], |row| row.get(0))
-                    .map_err(doing("looking up pages"))?;
-                if exists {
-                    found.insert(name.to_owned());
-                }
+            if exists {
+                found.insert(name.to_owned());
             }
         }
-        tx.finish().map_err(doing("finishing a page lookup"))?;
+        tx.commit().map_err(doing("finishing a page lookup"))?;
         Ok(found)
     }
 
@@ -364,9 +368,7 @@ impl Storage {
     /// [`pages_missing_links`](Self::pages_missing_links)); the wiki saves with
     /// [`save_with_links`](Self::save_with_links).
     pub fn save(&self, save: Save<'_>) -> Result<SaveOutcome, StorageError> {
-        let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        save::save(conn, &save, None, None)
+        save::save(&mut *self.pool.get()?, &save, None, None)
     }
 
     /// [`save`](Self::save), recording in the same transaction the wiki pages the new text links to
@@ -392,9 +394,7 @@ impl Storage {
         links: &[&str],
         files: &[(&str, &str)],
     ) -> Result<SaveOutcome, StorageError> {
-        let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        save::save(conn, &save, Some((links, files)), None)
+        save::save(&mut *self.pool.get()?, &save, Some((links, files)), None)
     }
 
     /// [`save_with_links_and_files`](Self::save_with_links_and_files) of `account`'s edit, which
@@ -408,9 +408,12 @@ impl Storage {
         files: &[(&str, &str)],
         account: u64,
     ) -> Result<SaveOutcome, StorageError> {
-        let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        save::save(conn, &save, Some((links, files)), Some(account))
+        save::save(
+            &mut *self.pool.get()?,
+            &save,
+            Some((links, files)),
+            Some(account),
+        )
     }
 
     /// Records the outgoing links of revision `rev` of `page`, if it is still the current one (returns
@@ -433,25 +436,23 @@ impl Storage {
         let Ok(rev) = i64::try_from(rev) else {
             return Ok(false);
         };
-        let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        let mut conn = self.pool.get()?;
+        let mut tx = conn
+            .transaction(TxKind::Write)
             .map_err(doing("starting to record links"))?;
         let found: Option<(i64, i64)> = tx
-            .query_row(
+            .query_opt(
                 "SELECT p.id, r.id FROM pages p
                  JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
                  WHERE p.name = ?1 AND r.rev = ?2",
-                params![page, rev],
+                &[&page, &rev],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
-            .optional()
             .map_err(doing("recording links"))?;
         let Some((page_id, revision_id)) = found else {
             return Ok(false);
         };
-        links::record(&tx, page_id, revision_id, rev, links, files)?;
+        links::record(&mut tx, page_id, revision_id, rev, links, files)?;
         tx.commit().map_err(doing("committing links"))?;
         Ok(true)
     }
@@ -461,25 +462,29 @@ impl Storage {
     /// none, as on every open of an up-to-date wiki: a partial index holds exactly these pages, and the
     /// query is pinned to it (`INDEXED BY`; ordering by name would make SQLite scan every page).
     pub fn pages_missing_links(&self, limit: usize) -> Result<Vec<Revision>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p INDEXED BY pages_links_stale
-                 JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-                 WHERE p.links_rev <> p.current_rev
-                 ORDER BY p.id
-                 LIMIT ?1"
-            ))
+        let mut conn = self.pool.get()?;
+        let engine = conn.engine();
+        let pinned = match engine {
+            Engine::Sqlite => "INDEXED BY pages_links_stale",
+            Engine::Postgres => "",
+        };
+        let rows = conn
+            .query_map(
+                &format!(
+                    "SELECT {META_COLUMNS}, {} FROM pages p {pinned}
+                     JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+                     WHERE p.links_rev <> p.current_rev
+                     ORDER BY p.id
+                     LIMIT ?1",
+                    text_columns(engine)
+                ),
+                &[&sql_count(limit)],
+                text_row,
+            )
             .map_err(doing("finding pages without links"))?;
-        let rows = stmt
-            .query_map(params![sql_count(limit)], text_row)
-            .map_err(doing("finding pages without links"))?;
-        rows.map(|row| {
-            let row = row.map_err(doing("finding pages without links"))?;
-            Ok(row.decode(conn)?.revision)
-        })
-        .collect()
+        rows.into_iter()
+            .map(|row| Ok(row.decode(&mut *conn)?.revision))
+            .collect()
     }
 
     /// The pages whose current revision links to `page` ("what links here"), by name; the page itself
@@ -580,10 +585,8 @@ impl Storage {
         rebuild: impl FnOnce(&mut db::Tx<'_>) -> Result<(), db::DbError>,
         doing_what: &'static str,
     ) -> Result<(), StorageError> {
-        let mut pooled = self.pool.get()?;
-        let mut tx = pooled
-            .transaction(db::TxKind::Write)
-            .map_err(doing(doing_what))?;
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.transaction(TxKind::Write).map_err(doing(doing_what))?;
         rebuild(&mut tx).map_err(doing(doing_what))?;
         tx.commit().map_err(doing(doing_what))
     }
@@ -591,17 +594,13 @@ impl Storage {
     /// The pages whose current revision links to file `name` of page `page`, by name; the page itself
     /// is listed when it links its own file.
     pub fn file_backlinks(&self, page: &str, name: &str) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        links::file_backlinks(conn, page, name)
+        links::file_backlinks(&mut *self.pool.get()?, page, name)
     }
 
     /// Files that current revisions link to but that do not exist (or are deleted, or whose page is),
     /// each with how many pages link to it; most wanted first, then by page and name.
     pub fn wanted_files(&self) -> Result<Vec<WantedFile>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        links::wanted_files(conn)
+        links::wanted_files(&mut *self.pool.get()?)
     }
 
     /// The cached HTML of revision `rev` of `page` rendered for `variant` (whatever else the HTML
@@ -641,39 +640,52 @@ impl Storage {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<RevisionMeta>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS} FROM pages p
-                 JOIN revisions r ON r.page_id = p.id
-                 WHERE p.name = ?1
-                 ORDER BY r.rev DESC
-                 LIMIT ?2 OFFSET ?3"
-            ))
-            .map_err(doing("reading a page history"))?;
-        let rows = stmt
+        let rows = self
+            .pool
+            .get()?
             .query_map(
-                params![name, sql_count(limit), sql_count(offset)],
+                &format!(
+                    "SELECT {META_COLUMNS} FROM pages p
+                     JOIN revisions r ON r.page_id = p.id
+                     WHERE p.name = ?1
+                     ORDER BY r.rev DESC
+                     LIMIT ?2 OFFSET ?3"
+                ),
+                &[&name, &sql_count(limit), &sql_count(offset)],
                 meta_from_row,
             )
             .map_err(doing("reading a page history"))?;
-        rows.map(|row| row.map_err(doing("reading a page history"))?.check())
-            .collect()
+        rows.into_iter().map(revision::RawMeta::check).collect()
     }
 
     /// How many revisions a page has (0 if it does not exist). For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn revision_count(&self, name: &str) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let count: i64 = conn
-            .prepare_cached(
+        let count: i64 = self
+            .pool
+            .get()?
+            .query_one(
                 "SELECT COUNT(*) FROM revisions r JOIN pages p ON r.page_id = p.id WHERE p.name = ?1",
+                &[&name],
+                |row| row.get(0),
             )
-            .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
             .map_err(doing("counting revisions"))?;
         to_u64("revision count", name, count)
+    }
+
+    /// How each revision of a page is stored (`current`, `rdelta`, `deflate`, `plain`), by
+    /// revision number. For tests of compact history (the `testing` feature).
+    #[cfg(feature = "testing")]
+    pub fn revision_formats(&self, name: &str) -> Result<Vec<String>, StorageError> {
+        self.pool
+            .get()?
+            .query_map(
+                "SELECT r.format FROM revisions r JOIN pages p ON p.id = r.page_id
+                 WHERE p.name = ?1 ORDER BY r.rev",
+                &[&name],
+                |row| row.get(0),
+            )
+            .map_err(doing("reading revision formats"))
     }
 
     /// Up to `limit` names of live pages that start with `prefix`, in name order, after the name
@@ -692,52 +704,41 @@ impl Storage {
             Some(after) if after >= prefix => after,
             _ => prefix,
         };
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(PAGE_NAMES_FROM)
-            .map_err(doing("listing pages"))?;
-        let names = stmt
-            .query_map(params![start, end, after, sql_count(limit)], |row| {
-                row.get(0)
-            })
-            .map_err(doing("listing pages"))?;
-        names
-            .collect::<Result<_, _>>()
-            .map_err(doing("listing pages"))
+        let mut conn = self.pool.get()?;
+        let sql = match conn.engine() {
+            Engine::Sqlite => PAGE_NAMES_FROM,
+            Engine::Postgres => PAGE_NAMES_FROM_PG,
+        };
+        conn.query_map(sql, &[&start, &end, &after, &sql_count(limit)], |row| {
+            row.get(0)
+        })
+        .map_err(doing("listing pages"))
     }
 
     /// All page names, sorted by Unicode code point.
     pub fn page_names(&self) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached("SELECT name FROM pages WHERE deleted = 0 ORDER BY name")
-            .map_err(doing("listing pages"))?;
-        let names = stmt
-            .query_map([], |row| row.get(0))
-            .map_err(doing("listing pages"))?;
-        names
-            .collect::<Result<_, _>>()
+        self.pool
+            .get()?
+            .query_map(
+                "SELECT name FROM pages WHERE deleted = 0 ORDER BY name",
+                &[],
+                |row| row.get(0),
+            )
             .map_err(doing("listing pages"))
     }
 
     /// Every page that is not deleted, with the time of its current revision, sorted by name: what a
     /// sitemap lists. Reads no text, only the page and revision rows.
     pub fn page_times(&self) -> Result<Vec<(String, i64)>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(
+        self.pool
+            .get()?
+            .query_map(
                 "SELECT p.name, r.time FROM pages p
                  JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
                  WHERE p.deleted = 0 ORDER BY p.name",
+                &[],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
-            .map_err(doing("listing pages and their times"))?;
-        let rows = stmt
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(doing("listing pages and their times"))?;
-        rows.collect::<Result<_, _>>()
             .map_err(doing("listing pages and their times"))
     }
 
@@ -745,39 +746,36 @@ impl Storage {
     /// the whole wiki and are never reused, so "everything after id N" is how derived data (the search
     /// index) catches up.
     pub fn last_revision_id(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id: i64 = conn
-            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM revisions")
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        let id: i64 = self
+            .pool
+            .get()?
+            .query_one("SELECT COALESCE(MAX(id), 0) FROM revisions", &[], |row| {
+                row.get(0)
+            })
             .map_err(doing("reading the last revision id"))?;
         to_u64("revision id", "", id)
     }
 
     /// Up to `limit` revisions with a global id above `after`, oldest first, with their texts: the
-    /// revision log a derived index replays. Saves commit one at a time under SQLite's write lock, so
-    /// once id N is visible every id below it is too; nothing is skipped by reading in id order.
+    /// revision log a derived index replays. Saves commit one at a time under the write lock
+    /// (SQLite's, or PostgreSQL's advisory lock, taken before a revision's id is drawn), so once id
+    /// N is visible every id below it is too; nothing is skipped by reading in id order.
     pub fn revisions_after(
         &self,
         after: u64,
         limit: usize,
     ) -> Result<Vec<LoggedRevision>, StorageError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM revisions r
-                 JOIN pages p ON r.page_id = p.id
-                 WHERE r.id > ?1
-                 ORDER BY r.id
-                 LIMIT ?2"
-            ))
-            .map_err(doing("reading the revision log"))?;
-        let rows = stmt
-            .query_map(params![after, sql_count(limit)], text_row)
-            .map_err(doing("reading the revision log"))?;
-        logged_revisions(conn, rows, "reading the revision log")
+        logged_revisions(
+            &mut *self.pool.get()?,
+            "FROM revisions r
+             JOIN pages p ON r.page_id = p.id
+             WHERE r.id > ?1
+             ORDER BY r.id
+             LIMIT ?2",
+            &[&after, &sql_count(limit)],
+            "reading the revision log",
+        )
     }
 
     /// The pages the revisions with a global id above `after` touched: each page as it is called
@@ -792,26 +790,23 @@ impl Storage {
     ) -> Result<Option<Vec<ChangedPage>>, StorageError> {
         const DOING: &str = "reading the pages changed lately";
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(
+        let mut pages = self
+            .pool
+            .get()?
+            .query_map(
                 "SELECT p.name, r.renamed_from FROM revisions r
                  JOIN pages p ON r.page_id = p.id
                  WHERE r.id > ?1
                  ORDER BY r.id
                  LIMIT ?2",
+                &[&after, &sql_count(limit.saturating_add(1))],
+                |row| {
+                    Ok(ChangedPage {
+                        name: row.get(0)?,
+                        left: row.get(1)?,
+                    })
+                },
             )
-            .map_err(doing(DOING))?;
-        let mut pages = stmt
-            .query_map(params![after, sql_count(limit.saturating_add(1))], |row| {
-                Ok(ChangedPage {
-                    name: row.get(0)?,
-                    left: row.get(1)?,
-                })
-            })
-            .map_err(doing(DOING))?
-            .collect::<Result<Vec<_>, _>>()
             .map_err(doing(DOING))?;
         if pages.len() > limit {
             return Ok(None);
@@ -828,29 +823,24 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<LoggedRevision>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
-                 JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-                 WHERE (?1 IS NULL OR p.name > ?1) AND p.deleted = 0
-                 ORDER BY p.name
-                 LIMIT ?2"
-            ))
-            .map_err(doing("reading current revisions"))?;
-        let rows = stmt
-            .query_map(params![after, sql_count(limit)], text_row)
-            .map_err(doing("reading current revisions"))?;
-        logged_revisions(conn, rows, "reading current revisions")
+        logged_revisions(
+            &mut *self.pool.get()?,
+            "FROM pages p
+             JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+             WHERE (CAST(?1 AS TEXT) IS NULL OR p.name > ?1) AND p.deleted = 0
+             ORDER BY p.name
+             LIMIT ?2",
+            &[&after, &sql_count(limit)],
+            "reading current revisions",
+        )
     }
 
     /// How many pages the wiki has (deleted ones do not count).
     pub fn page_count(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let count: i64 = conn
-            .query_row("SELECT COUNT(*) FROM pages WHERE deleted = 0", [], |row| {
+        let count: i64 = self
+            .pool
+            .get()?
+            .query_one("SELECT COUNT(*) FROM pages WHERE deleted = 0", &[], |row| {
                 row.get(0)
             })
             .map_err(doing("counting pages"))?;
@@ -862,31 +852,36 @@ impl Storage {
     /// links part is [`pages_missing_links`](Self::pages_missing_links)'s partial index, probed
     /// for one row.
     pub fn setup_needed(&self) -> Result<SetupNeeded, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.query_row(
-            "SELECT NOT EXISTS (SELECT 1 FROM pages),
-                    EXISTS (SELECT 1 FROM pages INDEXED BY pages_links_stale
-                            WHERE links_rev <> current_rev)",
-            [],
-            |row| {
-                Ok(SetupNeeded {
-                    no_pages: row.get(0)?,
-                    links_missing: row.get(1)?,
-                })
-            },
-        )
+        let mut conn = self.pool.get()?;
+        let sql = match conn.engine() {
+            Engine::Sqlite => {
+                "SELECT NOT EXISTS (SELECT 1 FROM pages),
+                        EXISTS (SELECT 1 FROM pages INDEXED BY pages_links_stale
+                                WHERE links_rev <> current_rev)"
+            }
+            // The partial index of the same name is there; PostgreSQL's planner picks it.
+            Engine::Postgres => {
+                "SELECT NOT EXISTS (SELECT 1 FROM pages),
+                        EXISTS (SELECT 1 FROM pages WHERE links_rev <> current_rev)"
+            }
+        };
+        conn.query_one(sql, &[], |row| {
+            Ok(SetupNeeded {
+                no_pages: row.get(0)?,
+                links_missing: row.get(1)?,
+            })
+        })
         .map_err(doing("checking whether the wiki needs setting up"))
     }
 
     /// Whether the wiki has no pages at all (the app then seeds its help pages).
     pub fn is_empty(&self) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM pages)", [], |row| {
-            row.get(0)
-        })
-        .map_err(doing("checking whether the wiki is empty"))
+        self.pool
+            .get()?
+            .query_one("SELECT NOT EXISTS (SELECT 1 FROM pages)", &[], |row| {
+                row.get(0)
+            })
+            .map_err(doing("checking whether the wiki is empty"))
     }
 }
 
@@ -901,46 +896,67 @@ pub struct SetupNeeded {
 }
 
 /// The newest revision of a page that exists (not deleted), inside whatever transaction `conn` is in.
-pub(crate) fn load_current(conn: &Connection, name: &str) -> Result<Option<Loaded>, StorageError> {
+pub(crate) fn load_current(
+    conn: &mut impl Sql,
+    name: &str,
+) -> Result<Option<Loaded>, StorageError> {
     load_revision(
         conn,
-        &format!(
-            "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
-             JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-             WHERE p.name = ?1 AND p.deleted = 0"
-        ),
-        params![name],
+        "FROM pages p
+         JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+         WHERE p.name = ?1 AND p.deleted = 0",
+        &[&name],
     )
 }
 
-/// Decodes the rows of a revision-log query into revisions with their ids.
+/// The revisions `from` (a query's `FROM`, `WHERE`, `ORDER BY` and `LIMIT` over `revisions r
+/// JOIN pages p`) selects, decoded, with their ids: a page of the revision log. One read
+/// transaction, so each delta is resolved against the revisions as they were when it was read.
 fn logged_revisions(
-    conn: &Connection,
-    rows: impl Iterator<Item = rusqlite::Result<revision::TextRow>>,
+    conn: &mut db::Conn,
+    from: &str,
+    params: &[&dyn Param],
     what: &'static str,
 ) -> Result<Vec<LoggedRevision>, StorageError> {
-    rows.map(|row| {
-        let loaded = row.map_err(doing(what))?.decode(conn)?;
-        Ok(LoggedRevision {
-            id: to_u64("revision id", &loaded.revision.meta.page, loaded.id)?,
-            revision: loaded.revision,
+    let mut tx = conn.transaction(TxKind::Read).map_err(doing(what))?;
+    let sql = format!(
+        "SELECT {META_COLUMNS}, {} {from}",
+        text_columns(tx.engine())
+    );
+    let rows = tx.query_map(&sql, params, text_row).map_err(doing(what))?;
+    let logged = rows
+        .into_iter()
+        .map(|row| {
+            let loaded = row.decode(&mut tx)?;
+            Ok(LoggedRevision {
+                id: to_u64("revision id", &loaded.revision.meta.page, loaded.id)?,
+                revision: loaded.revision,
+            })
         })
-    })
-    .collect()
+        .collect::<Result<_, StorageError>>()?;
+    tx.commit().map_err(doing(what))?;
+    Ok(logged)
 }
 
-/// Runs a query selecting [`META_COLUMNS`] and [`TEXT_COLUMNS`], and decodes its one row.
+/// The one revision `from` (a query's `FROM` and `WHERE` over `revisions r JOIN pages p`)
+/// selects, decoded; `None` when there is none.
 pub(crate) fn load_revision(
-    conn: &Connection,
-    sql: &str,
-    params: &[&dyn rusqlite::ToSql],
+    conn: &mut impl Sql,
+    from: &str,
+    params: &[&dyn Param],
 ) -> Result<Option<Loaded>, StorageError> {
+    let sql = format!(
+        "SELECT {META_COLUMNS}, {} {from}",
+        text_columns(conn.engine())
+    );
     let row = conn
-        .prepare_cached(sql)
-        .and_then(|mut stmt| stmt.query_row(params, text_row).optional())
+        .query_opt(&sql, params, text_row)
         .map_err(doing("reading a revision"))?;
     row.map(|row| row.decode(conn)).transpose()
 }
+
+/// Whether a live page of the name `?1` exists.
+const PAGE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)";
 
 /// Live page names in `?1..?2` after `?3`, by name: a range of the index that holds each page's name
 /// and deleted flag, read from the index alone.
@@ -948,7 +964,32 @@ pub(crate) const PAGE_NAMES_FROM: &str = "SELECT name FROM pages INDEXED BY page
      WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (?3 IS NULL OR name > ?3)
      ORDER BY name LIMIT ?4";
 
+/// [`PAGE_NAMES_FROM`] on PostgreSQL, which has the same index but no `INDEXED BY` (and finds no
+/// type for a parameter that is only tested for NULL without the cast).
+const PAGE_NAMES_FROM_PG: &str = "SELECT name FROM pages
+     WHERE deleted = 0 AND name >= ?1 AND name < ?2 AND (CAST(?3 AS TEXT) IS NULL OR name > ?3)
+     ORDER BY name LIMIT ?4";
+
 /// LIMIT and OFFSET as SQLite takes them; anything beyond `i64::MAX` means "all".
 pub(crate) fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A [`Storage`] on each engine under test, for the crate's unit tests: SQLite in memory always,
+/// and PostgreSQL (a schema of its own) when `QUIRE_TEST_DATABASE` names a server, as the
+/// integration tests' `support::each_engine` has it.
+#[cfg(test)]
+pub(crate) fn each_storage() -> Vec<Storage> {
+    let mut all = vec![Storage::open_in_memory().expect("an in-memory database")];
+    if let Ok(url) = std::env::var(db::testing::TEST_DATABASE) {
+        let target = db::Target::parse(&url)
+            .expect("QUIRE_TEST_DATABASE is a PostgreSQL URL")
+            .in_new_schema()
+            .expect("a schema of its own on the test server");
+        all.push(
+            Storage::open_postgres_target(target, &url, &std::env::temp_dir(), 8)
+                .expect("opening the test database"),
+        );
+    }
+    all
 }

@@ -19,7 +19,7 @@ use rusqlite::params;
 
 use crate::db::{Sql, Tx, TxKind};
 use crate::error::{doing, StorageError};
-use crate::revision::{ChangeKind, Loaded, META_COLUMNS, TEXT_COLUMNS};
+use crate::revision::{ChangeKind, Loaded};
 use crate::save::{self, Append};
 use crate::{load_current, load_revision, render_cache, LoggedRevision, Storage};
 
@@ -100,16 +100,16 @@ impl Storage {
     ) -> Result<Option<u64>, StorageError> {
         let mut pooled = self.pool.get()?;
         let mut tx = begin(&mut pooled, "starting a deletion")?;
-        let Some(current) = load_current(tx.sqlite()?, name)? else {
+        let Some(current) = load_current(&mut tx, name)? else {
             return Ok(None);
         };
         let links_known = links_known(&mut tx, current.page_id)?;
         let stamp = Stamp::now(author, comment);
-        let appended = append_to(&tx, &current, name, "", &stamp, &ChangeKind::Delete)?;
+        let appended = append_to(&mut tx, &current, name, "", &stamp, &ChangeKind::Delete)?;
         if links_known {
             // The deletion links nowhere, and an undelete can tell the old links were known.
             crate::links::record(
-                tx.sqlite()?,
+                &mut tx,
                 current.page_id,
                 appended.revision_id,
                 appended.rev_sql,
@@ -133,18 +133,16 @@ impl Storage {
     ) -> Result<Option<u64>, StorageError> {
         let mut pooled = self.pool.get()?;
         let mut tx = begin(&mut pooled, "starting an undeletion")?;
-        let Some((current, true)) = save::load_any(tx.sqlite()?, name)? else {
+        let Some((current, true)) = save::load_any(&mut tx, name)? else {
             return Ok(None);
         };
         let Some(restored) = load_revision(
-            tx.sqlite()?,
-            &format!(
-                "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM revisions r
-                 JOIN pages p ON p.id = r.page_id
-                 WHERE r.id = (SELECT id FROM revisions
-                               WHERE page_id = ?1 AND kind <> 'delete' ORDER BY rev DESC LIMIT 1)"
-            ),
-            params![current.page_id],
+            &mut tx,
+            "FROM revisions r
+             JOIN pages p ON p.id = r.page_id
+             WHERE r.id = (SELECT id FROM revisions
+                           WHERE page_id = ?1 AND kind <> 'delete' ORDER BY rev DESC LIMIT 1)",
+            &[&current.page_id],
         )?
         else {
             return Ok(None);
@@ -152,14 +150,14 @@ impl Storage {
         let links_known = links_known(&mut tx, current.page_id)?;
         let stamp = Stamp::now(author, comment);
         let text = &restored.revision.text;
-        let appended = append_to(&tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
+        let appended = append_to(&mut tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
         crate::blame::carry(
-            tx.sqlite()?,
+            &mut tx,
             current.page_id,
             restored.revision.meta.rev,
             appended.rev,
         )?;
-        crate::links::copy(tx.sqlite()?, restored.id, appended.revision_id)?;
+        crate::links::copy(&mut tx, restored.id, appended.revision_id)?;
         if links_known {
             tx.execute(
                 "UPDATE pages SET links_rev = ?1 WHERE id = ?2",
@@ -168,7 +166,7 @@ impl Storage {
             .map_err(doing("restoring links"))?;
         }
         set_deleted(&mut tx, current.page_id, false)?;
-        save::appeared(tx.sqlite()?, name)?;
+        save::appeared(&mut tx, name)?;
         tx.commit().map_err(doing("committing an undeletion"))?;
         Ok(Some(appended.rev))
     }
@@ -184,7 +182,7 @@ impl Storage {
     pub fn rename(&self, rename: &Rename<'_>) -> Result<RenameOutcome, StorageError> {
         let mut pooled = self.pool.get()?;
         let mut tx = begin(&mut pooled, "starting a rename")?;
-        if load_current(tx.sqlite()?, rename.from)?.is_none() {
+        if load_current(&mut tx, rename.from)?.is_none() {
             return Err(StorageError::NoSuchPage {
                 page: rename.from.to_owned(),
             });
@@ -206,7 +204,7 @@ impl Storage {
         }
         let time = save::now();
         for (from, to) in &moves {
-            let current = load_current(tx.sqlite()?, from)?
+            let current = load_current(&mut tx, from)?
                 .ok_or_else(|| StorageError::NoSuchPage { page: from.clone() })?;
             move_page(&mut tx, rename, &current, from, to, time)?;
             crate::drafts::follow_rename(&mut tx, from, to)?;
@@ -385,10 +383,9 @@ impl<'a> Stamp<'a> {
     }
 }
 
-/// A new revision of `kind` with `text` on top of the page's `current` one, now named `page`:
-/// the save path's, through the bridge until it is on the seam.
+/// A new revision of `kind` with `text` on top of the page's `current` one, now named `page`.
 fn append_to(
-    tx: &Tx<'_>,
+    tx: &mut Tx<'_>,
     current: &Loaded,
     page: &str,
     text: &str,
@@ -396,7 +393,7 @@ fn append_to(
     kind: &ChangeKind,
 ) -> Result<save::Appended, StorageError> {
     save::append(
-        tx.sqlite()?,
+        tx,
         &Append {
             page_id: current.page_id,
             page,
@@ -447,7 +444,7 @@ fn move_page(
         from: from.to_owned(),
     };
     let appended = append_to(tx, current, to, &current.revision.text, &stamp, &kind)?;
-    crate::links::copy(tx.sqlite()?, current.id, appended.revision_id)?;
+    crate::links::copy(tx, current.id, appended.revision_id)?;
     tx.execute(
         "INSERT INTO redirects (name, page_id) VALUES (?1, ?2)
          ON CONFLICT (name) DO UPDATE SET page_id = excluded.page_id",
@@ -587,23 +584,6 @@ mod tests {
             // A page that takes the old name ends the redirect.
             put_text(&storage, "OldTeam", "bob", "mine now");
             assert_eq!(storage.redirect("OldTeam").unwrap(), None, "{engine}");
-        }
-    }
-
-    /// The write operations run on SQLite here and on PostgreSQL once the save path is on the
-    /// seam; until then they refuse there whole, leaving nothing behind.
-    #[test]
-    fn a_write_refused_for_want_of_the_save_path_leaves_nothing_behind() {
-        for storage in each_storage() {
-            put_text(&storage, "Page", "ann", "text");
-            let deleted = storage.delete("Page", "bob", "");
-            match deleted {
-                Err(StorageError::NotOnThisEngine { .. }) => {
-                    assert!(!storage.is_deleted("Page").unwrap());
-                    assert_eq!(storage.page_info("Page").unwrap().unwrap().revisions, 1);
-                }
-                other => assert_eq!(other.unwrap(), Some(2)),
-            }
         }
     }
 }

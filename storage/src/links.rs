@@ -15,14 +15,13 @@
 //! copied, replaced and followed exactly like page links. A file is named by its page's name, as the
 //! text wrote it, and the file name; a page linking its own file counts (that is the usual case).
 
-use rusqlite::{params, Connection};
-
+use crate::db::Sql;
 use crate::error::{doing, StorageError};
 
 /// Records `links` as the outgoing links of revision `revision_id` (number `rev`) of page `page_id`,
 /// and marks the page's links as known for that revision. Runs inside the caller's transaction.
 pub(crate) fn record(
-    conn: &Connection,
+    conn: &mut impl Sql,
     page_id: i64,
     revision_id: i64,
     rev: i64,
@@ -32,42 +31,42 @@ pub(crate) fn record(
     record_files(conn, revision_id, files)?;
     // Replaces what was there: a renamed page's revision starts with its predecessor's links, which
     // relative links may have made wrong.
-    conn.prepare_cached("DELETE FROM links WHERE revision_id = ?1")
-        .and_then(|mut stmt| stmt.execute(params![revision_id]))
-        .map_err(doing("recording links"))?;
-    let mut insert = conn
-        .prepare_cached("INSERT OR IGNORE INTO links (revision_id, target) VALUES (?1, ?2)")
+    conn.execute("DELETE FROM links WHERE revision_id = ?1", &[&revision_id])
         .map_err(doing("recording links"))?;
     for target in links {
-        insert
-            .execute(params![revision_id, target])
-            .map_err(doing("recording links"))?;
-    }
-    conn.prepare_cached("UPDATE pages SET links_rev = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![rev, page_id]))
+        conn.execute(
+            "INSERT INTO links (revision_id, target) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[&revision_id, target],
+        )
         .map_err(doing("recording links"))?;
+    }
+    conn.execute(
+        "UPDATE pages SET links_rev = ?1 WHERE id = ?2",
+        &[&rev, &page_id],
+    )
+    .map_err(doing("recording links"))?;
     Ok(())
 }
 
 /// Records `files` (page name, file name) as the file links of revision `revision_id`, replacing
 /// what was there. Inside the caller's transaction.
 fn record_files(
-    conn: &Connection,
+    conn: &mut impl Sql,
     revision_id: i64,
     files: &[(&str, &str)],
 ) -> Result<(), StorageError> {
-    conn.prepare_cached("DELETE FROM file_links WHERE revision_id = ?1")
-        .and_then(|mut stmt| stmt.execute(params![revision_id]))
-        .map_err(doing("recording file links"))?;
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO file_links (revision_id, page, name) VALUES (?1, ?2, ?3)",
+    conn.execute(
+        "DELETE FROM file_links WHERE revision_id = ?1",
+        &[&revision_id],
+    )
+    .map_err(doing("recording file links"))?;
+    for (page, name) in files {
+        conn.execute(
+            "INSERT INTO file_links (revision_id, page, name) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            &[&revision_id, page, name],
         )
         .map_err(doing("recording file links"))?;
-    for (page, name) in files {
-        insert
-            .execute(params![revision_id, page, name])
-            .map_err(doing("recording file links"))?;
     }
     Ok(())
 }
@@ -75,52 +74,51 @@ fn record_files(
 /// Copies revision `from_revision`'s page and file links to `to_revision` (a rename or an undelete
 /// keeps what the text links to). Inside the caller's transaction.
 pub(crate) fn copy(
-    conn: &Connection,
+    conn: &mut impl Sql,
     from_revision: i64,
     to_revision: i64,
 ) -> Result<(), StorageError> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO links (revision_id, target)
-         SELECT ?2, target FROM links WHERE revision_id = ?1",
+    // Each SELECT has a WHERE: without one SQLite would read ON CONFLICT as a join's ON.
+    conn.execute(
+        "INSERT INTO links (revision_id, target)
+         SELECT ?2, target FROM links WHERE revision_id = ?1
+         ON CONFLICT DO NOTHING",
+        &[&from_revision, &to_revision],
     )
-    .and_then(|mut stmt| stmt.execute(params![from_revision, to_revision]))
     .map_err(doing("copying links"))?;
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO file_links (revision_id, page, name)
-         SELECT ?2, page, name FROM file_links WHERE revision_id = ?1",
+    conn.execute(
+        "INSERT INTO file_links (revision_id, page, name)
+         SELECT ?2, page, name FROM file_links WHERE revision_id = ?1
+         ON CONFLICT DO NOTHING",
+        &[&from_revision, &to_revision],
     )
-    .and_then(|mut stmt| stmt.execute(params![from_revision, to_revision]))
     .map_err(doing("copying file links"))?;
     Ok(())
 }
 
 /// The pages whose current revision links to file `name` of page `page`, by name.
 pub(crate) fn file_backlinks(
-    conn: &Connection,
+    conn: &mut impl Sql,
     page: &str,
     name: &str,
 ) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT DISTINCT p.name FROM file_links l
-             JOIN revisions r ON r.id = l.revision_id
-             JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev
-             WHERE l.page = ?1 AND l.name = ?2
-             ORDER BY p.name",
-        )
-        .map_err(doing("reading file backlinks"))?;
-    let rows = stmt
-        .query_map(params![page, name], |row| row.get(0))
-        .map_err(doing("reading file backlinks"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("reading file backlinks"))
+    conn.query_map(
+        "SELECT DISTINCT p.name FROM file_links l
+         JOIN revisions r ON r.id = l.revision_id
+         JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev
+         WHERE l.page = ?1 AND l.name = ?2
+         ORDER BY p.name",
+        &[&page, &name],
+        |row| row.get(0),
+    )
+    .map_err(doing("reading file backlinks"))
 }
 
 /// Files that current revisions link to but that do not exist (no such page, a deleted page, no such
 /// file or a deleted one), with how many pages link to each; most wanted first.
-pub(crate) fn wanted_files(conn: &Connection) -> Result<Vec<WantedFile>, StorageError> {
-    let mut stmt = conn
-        .prepare_cached(
+pub(crate) fn wanted_files(conn: &mut impl Sql) -> Result<Vec<WantedFile>, StorageError> {
+    let rows = conn
+        .query_map(
             "SELECT l.page, l.name, COUNT(DISTINCT p.id) AS n FROM pages p
              JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
              JOIN file_links l ON l.revision_id = r.id
@@ -133,20 +131,22 @@ pub(crate) fn wanted_files(conn: &Connection) -> Result<Vec<WantedFile>, Storage
              )
              GROUP BY l.page, l.name
              ORDER BY n DESC, l.page, l.name",
+            &[],
+            |row| {
+                Ok((
+                    row.get::<String>(0)?,
+                    row.get::<String>(1)?,
+                    row.get::<i64>(2)?,
+                ))
+            },
         )
         .map_err(doing("listing wanted files"))?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)?))
+    rows.into_iter()
+        .map(|(page, name, count)| {
+            let links = crate::revision::to_u64("link count", &page, count)?;
+            Ok(WantedFile { page, name, links })
         })
-        .map_err(doing("listing wanted files"))?;
-    rows.map(|row| {
-        let (page, name, count): (String, String, i64) =
-            row.map_err(doing("listing wanted files"))?;
-        let links = crate::revision::to_u64("link count", &page, count)?;
-        Ok(WantedFile { page, name, links })
-    })
-    .collect()
+        .collect()
 }
 
 /// A file that pages link to but that does not exist ([`crate::Storage::wanted_files`]).

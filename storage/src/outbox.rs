@@ -31,12 +31,11 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
-
+use crate::db::{Sql, TxKind};
 use crate::error::{doing, StorageError};
-use crate::recent::change_row;
+use crate::recent::{change_row, RawChange};
 use crate::revision::{META_COLUMNS, META_LEN};
-use crate::users::{user_from_sqlite_row, User, USER_COLUMNS};
+use crate::users::{user_from_row, User, USER_COLUMNS};
 use crate::{sql_count, Change, Storage};
 
 /// A revision older than this (seconds) when the queue first sees it is not mailed.
@@ -122,16 +121,16 @@ impl Storage {
     pub fn queue_mail(&self, now: i64) -> Result<u64, StorageError> {
         // A worker asks every few seconds; when nothing was saved since, a read answers, and no
         // write lock is taken.
-        let behind: bool = {
-            let pooled = self.pool.get()?;
-            let conn = pooled.sqlite()?;
-            conn.prepare_cached(
+        let behind: bool = self
+            .pool
+            .get()?
+            .query_one(
                 "SELECT (SELECT coalesce(max(id), 0) FROM revisions)
                         > (SELECT upto FROM outbox_cursor WHERE id = 1)",
+                &[],
+                |row| row.get(0),
             )
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
-            .map_err(doing("reading the mail queue's place"))?
-        };
+            .map_err(doing("reading the mail queue's place"))?;
         if !behind {
             return Ok(0);
         }
@@ -147,25 +146,22 @@ impl Storage {
 
     fn queue_batch(&self, now: i64) -> Result<(u64, bool), StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("starting to queue mail"))?;
         let upto: i64 = tx
-            .query_row("SELECT upto FROM outbox_cursor WHERE id = 1", [], |row| {
+            .query_one("SELECT upto FROM outbox_cursor WHERE id = 1", &[], |row| {
                 row.get(0)
             })
             .map_err(doing("reading the mail queue's place"))?;
-        let revisions: Vec<(i64, i64, String, Option<String>, String, i64)> = {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT r.id, r.page_id, p.name, r.renamed_from, r.author, r.time
-                     FROM revisions r JOIN pages p ON p.id = r.page_id
-                     WHERE r.id > ?1 ORDER BY r.id LIMIT ?2",
-                )
-                .map_err(doing("reading revisions to mail"))?;
-            let rows = stmt
-                .query_map(params![upto, sql_count(QUEUE_BATCH)], |row| {
+        type Revision = (i64, i64, String, Option<String>, String, i64);
+        let revisions: Vec<Revision> = tx
+            .query_map(
+                "SELECT r.id, r.page_id, p.name, r.renamed_from, r.author, r.time
+                 FROM revisions r JOIN pages p ON p.id = r.page_id
+                 WHERE r.id > ?1 ORDER BY r.id LIMIT ?2",
+                &[&upto, &sql_count(QUEUE_BATCH)],
+                |row| {
                     Ok((
                         row.get(0)?,
                         row.get(1)?,
@@ -174,14 +170,14 @@ impl Storage {
                         row.get(4)?,
                         row.get(5)?,
                     ))
-                })
-                .map_err(doing("reading revisions to mail"))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(doing("reading revisions to mail"))?
-        };
+                },
+            )
+            .map_err(doing("reading revisions to mail"))?;
         let Some(last) = revisions.last().map(|revision| revision.0) else {
             return Ok((0, true));
         };
+        // A digest period that starts now ends then.
+        let digest_due = now.saturating_add(DIGEST_SECS);
         let mut added = 0;
         for (id, page_id, page, renamed_from, author, time) in &revisions {
             if *time < now - STALE_SECS {
@@ -189,7 +185,7 @@ impl Storage {
             }
             let old_name = renamed_from.as_deref().unwrap_or(page);
             added += tx
-                .prepare_cached(
+                .execute(
                     "WITH watchers (account) AS (
                          SELECT account FROM watches
                              WHERE kind = 'page' AND target IN (?2, ?3) AND since < ?1
@@ -197,39 +193,30 @@ impl Storage {
                              AND (substr(?2, 1, length(target)) = target
                                   OR substr(?3, 1, length(target)) = target)
                          UNION SELECT s.account FROM watch_settings s JOIN users u ON u.id = s.account
-                             WHERE s.edited AND s.edited_since < ?1 AND EXISTS (
+                             WHERE s.edited <> 0 AND s.edited_since < ?1 AND EXISTS (
                                  SELECT 1 FROM revisions m WHERE m.page_id = ?4 AND m.author = u.name)
                      )
                      INSERT INTO outbox (account, revision_id, digest, created, due)
                      SELECT u.id, ?1, coalesce(s.digest, 0), ?6,
-                            CASE WHEN coalesce(s.digest, 0)
-                                 THEN coalesce(s.digest_due, ?6 + ?7) ELSE ?6 END
+                            CASE WHEN coalesce(s.digest, 0) <> 0
+                                 THEN coalesce(s.digest_due, ?7) ELSE ?6 END
                      FROM watchers w JOIN users u ON u.id = w.account
                      LEFT JOIN watch_settings s ON s.account = u.id
-                     WHERE NOT u.disabled AND u.email != '' AND u.name != ?5",
+                     WHERE u.disabled = 0 AND u.email <> '' AND u.name <> ?5",
+                    &[id, page, &old_name, page_id, author, &now, &digest_due],
                 )
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        id,
-                        page,
-                        old_name,
-                        page_id,
-                        author,
-                        now,
-                        DIGEST_SECS
-                    ])
-                })
-                .map_err(doing("queueing mail"))? as u64;
+                .map_err(doing("queueing mail"))?;
             // A digest period starts with the first change queued for it.
-            tx.prepare_cached(
-                "UPDATE watch_settings SET digest_due = ?2 + ?3
-                 WHERE digest AND digest_due IS NULL
-                   AND account IN (SELECT account FROM outbox WHERE revision_id = ?1 AND digest)",
+            tx.execute(
+                "UPDATE watch_settings SET digest_due = ?2
+                 WHERE digest <> 0 AND digest_due IS NULL
+                   AND account IN (SELECT account FROM outbox
+                                   WHERE revision_id = ?1 AND digest <> 0)",
+                &[id, &digest_due],
             )
-            .and_then(|mut stmt| stmt.execute(params![id, now, DIGEST_SECS]))
             .map_err(doing("starting a digest"))?;
         }
-        tx.execute("UPDATE outbox_cursor SET upto = ?1 WHERE id = 1", [last])
+        tx.execute("UPDATE outbox_cursor SET upto = ?1 WHERE id = 1", &[&last])
             .map_err(doing("moving the mail queue's place"))?;
         tx.commit().map_err(doing("committing queued mail"))?;
         Ok((added, revisions.len() < QUEUE_BATCH))
@@ -242,43 +229,40 @@ impl Storage {
         if self.next_mail_due()?.is_none_or(|due| due > now) {
             return Ok(Vec::new());
         }
+        // One write transaction from the read of the due rows to their new due time: writers
+        // take turns on both engines (on PostgreSQL, across nodes), so a row is claimed once.
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("starting to take due mail"))?;
-        // (account, digest group) → letter; a digest row's group is 0, every other row its own id.
-        let mut letters: BTreeMap<(i64, i64), Gathered> = BTreeMap::new();
-        {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {META_COLUMNS}, r.size_delta, r.id, o.id, o.account, o.digest, o.attempts
+        let due: Vec<(RawChange, [i64; 4])> = tx
+            .query_map(
+                &format!(
+                    "SELECT {META_COLUMNS}, r.size_delta, r.id, o.id, o.account, o.digest,
+                            o.attempts
                      FROM outbox o JOIN revisions r ON r.id = o.revision_id
                      JOIN pages p ON p.id = r.page_id
                      WHERE o.due <= ?1 ORDER BY o.id LIMIT ?2"
-                ))
-                .map_err(doing("reading due mail"))?;
-            let mut rows = stmt
-                .query(params![now, sql_count(limit)])
-                .map_err(doing("reading due mail"))?;
-            while let Some(row) = rows.next().map_err(doing("reading due mail"))? {
-                let change = change_row(row)
-                    .map_err(doing("reading due mail"))?
-                    .check()?;
-                let read = |at: usize| -> Result<i64, StorageError> {
-                    row.get(META_LEN + at).map_err(doing("reading due mail"))
-                };
-                let (row_id, account, digest, attempts) = (read(2)?, read(3)?, read(4)?, read(5)?);
-                let group = if digest != 0 { 0 } else { row_id };
-                let letter = letters.entry((account, group)).or_insert_with(|| Gathered {
-                    digest: digest != 0,
-                    ..Gathered::default()
-                });
-                letter.attempts =
-                    (letter.attempts).max(u32::try_from(attempts).unwrap_or(u32::MAX));
-                letter.rows.push(u64::try_from(row_id).unwrap_or(0));
-                letter.changes.push(change);
-            }
+                ),
+                &[&now, &sql_count(limit)],
+                |row| {
+                    let read = |at: usize| row.get::<i64>(META_LEN + at);
+                    Ok((change_row(row)?, [read(2)?, read(3)?, read(4)?, read(5)?]))
+                },
+            )
+            .map_err(doing("reading due mail"))?;
+        // (account, digest group) → letter; a digest row's group is 0, every other row its own id.
+        let mut letters: BTreeMap<(i64, i64), Gathered> = BTreeMap::new();
+        for (change, [row_id, account, digest, attempts]) in due {
+            let change = change.check()?;
+            let group = if digest != 0 { 0 } else { row_id };
+            let letter = letters.entry((account, group)).or_insert_with(|| Gathered {
+                digest: digest != 0,
+                ..Gathered::default()
+            });
+            letter.attempts = (letter.attempts).max(u32::try_from(attempts).unwrap_or(u32::MAX));
+            letter.rows.push(u64::try_from(row_id).unwrap_or(0));
+            letter.changes.push(change);
         }
         let mut claimed = Vec::with_capacity(letters.len());
         for ((account, _), gathered) in letters {
@@ -289,23 +273,27 @@ impl Storage {
                 changes,
             } = gathered;
             for row in &rows {
-                tx.prepare_cached("UPDATE outbox SET due = ?2 WHERE id = ?1")
-                    .and_then(|mut stmt| stmt.execute(params![row, now + LEASE_SECS]))
-                    .map_err(doing("claiming due mail"))?;
+                tx.execute(
+                    "UPDATE outbox SET due = ?2 WHERE id = ?1",
+                    &[row, &now.saturating_add(LEASE_SECS)],
+                )
+                .map_err(doing("claiming due mail"))?;
             }
             let to = tx
-                .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
-                .and_then(|mut stmt| {
-                    stmt.query_row(params![account], user_from_sqlite_row)
-                        .optional()
-                })
+                .query_opt(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                    &[&account],
+                    user_from_row,
+                )
                 .map_err(doing("reading a mail's account"))?;
             let Some(to) = to else { continue };
             if digest {
                 // The next change starts a new digest period.
-                tx.prepare_cached("UPDATE watch_settings SET digest_due = NULL WHERE account = ?1")
-                    .and_then(|mut stmt| stmt.execute(params![account]))
-                    .map_err(doing("ending a digest period"))?;
+                tx.execute(
+                    "UPDATE watch_settings SET digest_due = NULL WHERE account = ?1",
+                    &[&account],
+                )
+                .map_err(doing("ending a digest period"))?;
             }
             claimed.push(Letter {
                 rows,
@@ -323,13 +311,11 @@ impl Storage {
     /// longer read any of its pages).
     pub fn mail_sent(&self, rows: &[u64]) -> Result<(), StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("starting to remove sent mail"))?;
         for row in rows {
-            tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")
-                .and_then(|mut stmt| stmt.execute(params![row]))
+            tx.execute("DELETE FROM outbox WHERE id = ?1", &[row])
                 .map_err(doing("removing sent mail"))?;
         }
         tx.commit().map_err(doing("committing sent mail"))
@@ -352,20 +338,16 @@ impl Storage {
             Retry::At(now.saturating_add(retry_wait(attempts)))
         };
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("starting to record a failed mail"))?;
         for row in rows {
             match retry {
-                Retry::GaveUp => tx
-                    .prepare_cached("DELETE FROM outbox WHERE id = ?1")
-                    .and_then(|mut stmt| stmt.execute(params![row])),
-                Retry::At(due) => tx
-                    .prepare_cached(
-                        "UPDATE outbox SET attempts = ?2, due = ?3, last_error = ?4 WHERE id = ?1",
-                    )
-                    .and_then(|mut stmt| stmt.execute(params![row, attempts, due, error])),
+                Retry::GaveUp => tx.execute("DELETE FROM outbox WHERE id = ?1", &[row]),
+                Retry::At(due) => tx.execute(
+                    "UPDATE outbox SET attempts = ?2, due = ?3, last_error = ?4 WHERE id = ?1",
+                    &[row, &attempts, &due, &error],
+                ),
             }
             .map_err(doing("recording a failed mail"))?;
         }
@@ -375,38 +357,193 @@ impl Storage {
 
     /// The next time a row of the queue is due, if it holds any.
     pub fn next_mail_due(&self) -> Result<Option<i64>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.query_row("SELECT min(due) FROM outbox", [], |row| row.get(0))
+        self.pool
+            .get()?
+            .query_one("SELECT min(due) FROM outbox", &[], |row| row.get(0))
             .map_err(doing("reading the mail queue"))
     }
 
     /// Every row of the queue, in order of due time.
     pub fn queued_mail(&self) -> Result<Vec<QueuedMail>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(
+        self.pool
+            .get()?
+            .query_map(
                 "SELECT u.name, p.name, r.rev, o.digest, o.due, o.attempts, o.last_error
                  FROM outbox o JOIN users u ON u.id = o.account
                  JOIN revisions r ON r.id = o.revision_id JOIN pages p ON p.id = r.page_id
                  ORDER BY o.due, o.id",
+                &[],
+                |row| {
+                    Ok(QueuedMail {
+                        account: row.get(0)?,
+                        page: row.get(1)?,
+                        rev: row.get(2)?,
+                        digest: row.get(3)?,
+                        due: row.get(4)?,
+                        attempts: row.get(5)?,
+                        last_error: row.get(6)?,
+                    })
+                },
             )
-            .map_err(doing("listing the mail queue"))?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok(QueuedMail {
-                    account: row.get(0)?,
-                    page: row.get(1)?,
-                    rev: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
-                    digest: row.get(3)?,
-                    due: row.get(4)?,
-                    attempts: u32::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
-                    last_error: row.get(6)?,
-                })
-            })
-            .map_err(doing("listing the mail queue"))?;
-        rows.collect::<Result<_, _>>()
             .map_err(doing("listing the mail queue"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page_acls::tests::{account, each_storage, put};
+    use crate::save::now;
+    use crate::WatchKind;
+
+    /// An edit of `page` by `author`, made now (see [`put`]: the queue reads only the revision
+    /// log's rows, not texts).
+    fn edit(storage: &Storage, page: &str, author: &str) {
+        put(storage, page, author, "edit", now());
+    }
+
+    fn queued(storage: &Storage) -> Vec<(String, String, u64, bool)> {
+        let mut rows: Vec<_> = storage
+            .queued_mail()
+            .unwrap()
+            .into_iter()
+            .map(|mail| (mail.account, mail.page, mail.rev, mail.digest))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    fn row(account: &str, page: &str, rev: u64, digest: bool) -> (String, String, u64, bool) {
+        (account.to_owned(), page.to_owned(), rev, digest)
+    }
+
+    #[test]
+    fn mail_is_queued_for_watchers_claimed_retried_and_sent() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            for name in ["Ann", "Bob", "Cy", "Dee"] {
+                account(&storage, name, &format!("{name}@example.org"));
+            }
+            account(&storage, "Nomail", "");
+            edit(&storage, "Team/Plan", "Dee");
+            put(&storage, "Old", "Dee", "edit", now() - STALE_SECS - 60);
+            assert_eq!(storage.queue_mail(now()).unwrap(), 0, "{engine}");
+            storage.watch("Ann", WatchKind::Page, "Team/Plan").unwrap();
+            storage
+                .watch("Nomail", WatchKind::Page, "Team/Plan")
+                .unwrap();
+            storage.watch("Cy", WatchKind::Prefix, "Team/").unwrap();
+            storage.watch("Cy", WatchKind::Page, "Old").unwrap();
+            storage.set_watch_settings("Dee", true, false).unwrap();
+            storage.set_watch_settings("Bob", false, true).unwrap();
+            storage.watch("Bob", WatchKind::Prefix, "").unwrap();
+            // Ann (page), Cy (prefix), Dee (edited it) and Bob (everything, as a digest); not
+            // the author, not an account without an address.
+            edit(&storage, "Team/Plan", "Nomail");
+            // Too old when first seen: not news.
+            put(&storage, "Old", "Dee", "edit", now() - STALE_SECS - 60);
+            assert_eq!(storage.queue_mail(now()).unwrap(), 4, "{engine}");
+            assert_eq!(storage.queue_mail(now()).unwrap(), 0, "{engine}");
+            assert_eq!(
+                queued(&storage),
+                [
+                    row("Ann", "Team/Plan", 2, false),
+                    row("Bob", "Team/Plan", 2, true),
+                    row("Cy", "Team/Plan", 2, false),
+                    row("Dee", "Team/Plan", 2, false),
+                ],
+                "{engine}"
+            );
+
+            // Claimed: not handed out again until the lease ends; the digest waits its day.
+            let now = now();
+            let letters = storage.due_mail(now, 10).unwrap();
+            let mut to: Vec<&str> = letters.iter().map(|l| l.to.name.as_str()).collect();
+            to.sort_unstable();
+            assert_eq!(to, ["Ann", "Cy", "Dee"], "{engine}");
+            assert_eq!(letters[0].changes[0].meta.page, "Team/Plan", "{engine}");
+            assert!(storage.due_mail(now, 10).unwrap().is_empty(), "{engine}");
+            assert_eq!(storage.next_mail_due().unwrap(), Some(now + LEASE_SECS));
+            for letter in &letters[1..] {
+                storage.mail_sent(&letter.rows).unwrap();
+            }
+            // A failure: tried again after the wait, with the error kept; then sent.
+            let retry = storage
+                .mail_failed(&letters[0].rows, letters[0].attempts, now, "421 later")
+                .unwrap();
+            assert_eq!(retry, Retry::At(now + retry_wait(1)), "{engine}");
+            let waiting = storage.queued_mail().unwrap();
+            assert_eq!(waiting.len(), 2, "{engine}");
+            assert!(waiting
+                .iter()
+                .any(|mail| mail.last_error == "421 later" && mail.attempts == 1));
+            let again = storage.due_mail(now + retry_wait(1), 10).unwrap();
+            assert_eq!((again.len(), again[0].attempts), (1, 1), "{engine}");
+            storage.mail_sent(&again[0].rows).unwrap();
+            let digest = storage.due_mail(now + DIGEST_SECS, 10).unwrap();
+            assert_eq!(digest.len(), 1, "{engine}");
+            assert!(digest[0].digest, "{engine}");
+            let gave_up = storage
+                .mail_failed(&digest[0].rows, MAX_ATTEMPTS - 1, now, "550 no such user")
+                .unwrap();
+            assert_eq!(gave_up, Retry::GaveUp, "{engine}");
+            assert!(storage.queued_mail().unwrap().is_empty(), "{engine}");
+            assert_eq!(storage.next_mail_due().unwrap(), None, "{engine}");
+        }
+    }
+
+    /// Two senders draining one queue at once (two processes on SQLite's file; two connections,
+    /// as two nodes have, on PostgreSQL): every letter is claimed by exactly one of them.
+    #[test]
+    fn two_claimers_claim_each_letter_once() {
+        let file = tempfile::tempdir().unwrap();
+        let path = file.path().join("wiki.db");
+        let sqlite = [Storage::open(&path).unwrap(), Storage::open(&path).unwrap()];
+        let mut pairs: Vec<Vec<&Storage>> = vec![sqlite.iter().collect()];
+        let others = each_storage();
+        if let Some(postgres) = others
+            .iter()
+            .find(|s| s.engine() == crate::Engine::Postgres)
+        {
+            pairs.push(vec![postgres, postgres]);
+        }
+        for pair in pairs {
+            let engine = pair[0].engine();
+            let storage = pair[0];
+            for n in 0..20 {
+                let name = format!("Reader{n}");
+                account(storage, &name, "r@example.org");
+                storage.watch(&name, WatchKind::Prefix, "").unwrap();
+            }
+            for n in 0..5 {
+                edit(storage, &format!("P{n}"), "Writer");
+            }
+            assert_eq!(storage.queue_mail(now()).unwrap(), 100, "{engine}");
+            let now = now();
+            let claimed: Vec<Vec<u64>> = std::thread::scope(|scope| {
+                let claimers: Vec<_> = pair
+                    .iter()
+                    .map(|storage| {
+                        scope.spawn(move || {
+                            let mut rows = Vec::new();
+                            // Small batches, so the two really take turns.
+                            loop {
+                                let letters = storage.due_mail(now, 3).unwrap();
+                                if letters.is_empty() {
+                                    return rows;
+                                }
+                                rows.extend(letters.into_iter().flat_map(|l| l.rows));
+                            }
+                        })
+                    })
+                    .collect();
+                claimers.into_iter().map(|c| c.join().unwrap()).collect()
+            });
+            let mut all: Vec<u64> = claimed.concat();
+            all.sort_unstable();
+            let total = all.len();
+            all.dedup();
+            assert_eq!((total, all.len()), (100, 100), "{engine}: {claimed:?}");
+        }
     }
 }

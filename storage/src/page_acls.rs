@@ -15,8 +15,7 @@
 //! ([`Storage::history_acl_lines`]): the app guards old revisions with every one of them, so that no
 //! later line (or its absence, after a delete and a re-creation) opens what an earlier line hid.
 
-use rusqlite::params;
-
+use crate::db::{Engine, Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::revision::to_u64;
 use crate::Storage;
@@ -25,25 +24,45 @@ use crate::Storage;
 const GOVERNING: &str = "r.rev = (SELECT MAX(g.rev) FROM revisions g
                                   WHERE g.page_id = p.id AND g.kind <> 'delete')";
 
+/// A join whose order is the one written: SQLite's CROSS JOIN, which its planner never reorders.
+/// PostgreSQL's CROSS JOIN takes no ON, and its planner, which has the tables' statistics, finds
+/// the order from the few rows itself.
+pub(crate) fn join_in_order(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "CROSS JOIN",
+        Engine::Postgres => "JOIN",
+    }
+}
+
 /// Every page whose governing revision has a recorded line, with the line. CROSS JOIN keeps the few
 /// lines the outer loop: left to itself, SQLite scans every page and works out its governing
 /// revision (a quarter of a second at 100 000 pages, on every request of a CGI process).
-fn governing_lines_sql() -> String {
+fn governing_lines_sql(engine: Engine) -> String {
+    let join = join_in_order(engine);
     format!(
         "SELECT p.name, a.acl FROM revision_acls a
-         CROSS JOIN revisions r ON r.id = a.revision_id
-         CROSS JOIN pages p ON p.id = r.page_id AND {GOVERNING}"
+         {join} revisions r ON r.id = a.revision_id
+         {join} pages p ON p.id = r.page_id AND {GOVERNING}"
     )
 }
 
 /// Every line of each revision, up to `?1`, of pages with a line in some revision; the pages found
 /// from the lines (CROSS JOIN), not from every revision.
-const HISTORY_LINES: &str = "SELECT DISTINCT p.name, a.acl FROM revisions r
-     JOIN pages p ON p.id = r.page_id
-     LEFT JOIN revision_acls a ON a.revision_id = r.id
-     WHERE r.kind <> 'delete' AND r.id <= ?1
-       AND r.page_id IN (SELECT h.page_id FROM revision_acls l
-                         CROSS JOIN revisions h ON h.id = l.revision_id)";
+fn history_lines_sql(engine: Engine) -> String {
+    let join = join_in_order(engine);
+    format!(
+        "SELECT DISTINCT p.name, a.acl FROM revisions r
+         JOIN pages p ON p.id = r.page_id
+         LEFT JOIN revision_acls a ON a.revision_id = r.id
+         WHERE r.kind <> 'delete' AND r.id <= ?1
+           AND r.page_id IN (SELECT h.page_id FROM revision_acls l
+                             {join} revisions h ON h.id = l.revision_id)"
+    )
+}
+
+/// The statement that moves a scan's mark to `?1` unless it is past it already (a two-argument
+/// `max` is SQLite's only).
+pub(crate) const RAISE_MARK: &str = "CASE WHEN upto < ?1 THEN ?1 ELSE upto END";
 
 /// The pages whose governing revision has an ACL line, and those whose governing revision is newer
 /// than the scan (the app reads those itself).
@@ -59,71 +78,66 @@ impl Storage {
     /// The highest revision id whose ACL line is recorded: catch up with
     /// [`revisions_after`](Self::revisions_after) from here.
     pub fn acl_scan_mark(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let upto: i64 = conn
-            .prepare_cached("SELECT upto FROM acl_scan WHERE id = 1")
-            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        let upto: i64 = self
+            .pool
+            .get()?
+            .query_one("SELECT upto FROM acl_scan WHERE id = 1", &[], |row| {
+                row.get(0)
+            })
             .map_err(doing("reading the ACL scan mark"))?;
         to_u64("revision id", "", upto)
     }
 
     /// Records a scan of every revision up to id `upto`: `lines` are the (revision id, ACL line) of
     /// those among them that have a line. The mark only ever grows. Never waits for another
-    /// process's lock: [`StorageError::Busy`] at once, and the next reader records it.
+    /// process's lock on SQLite: [`StorageError::Busy`] at once, and the next reader records it.
     pub fn record_acl_scan(&self, upto: u64, lines: &[(u64, &str)]) -> Result<(), StorageError> {
         let mut pooled = self.pool.get_without_waiting()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        let mut tx = pooled
+            .transaction(TxKind::Write)
             .map_err(doing("recording page ACLs"))?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO revision_acls (revision_id, acl) VALUES (?1, ?2)",
-                )
-                .map_err(doing("recording page ACLs"))?;
-            for (id, line) in lines {
-                insert
-                    .execute(params![sql_id(*id), line])
-                    .map_err(doing("recording page ACLs"))?;
-            }
-            tx.prepare_cached("UPDATE acl_scan SET upto = MAX(upto, ?1) WHERE id = 1")
-                .and_then(|mut stmt| stmt.execute(params![sql_id(upto)]))
-                .map_err(doing("recording page ACLs"))?;
+        for (id, line) in lines {
+            tx.execute(
+                "INSERT INTO revision_acls (revision_id, acl) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+                &[&sql_id(*id), line],
+            )
+            .map_err(doing("recording page ACLs"))?;
         }
+        tx.execute(
+            &format!("UPDATE acl_scan SET upto = {RAISE_MARK} WHERE id = 1"),
+            &[&sql_id(upto)],
+        )
+        .map_err(doing("recording page ACLs"))?;
         tx.commit().map_err(doing("recording page ACLs"))
     }
 
     /// Every page's ACL line as far as the scan up to `mark` knows, and the pages it does not know yet.
     /// Costs in proportion to the pages with a line, not to the wiki.
     pub fn acl_lines(&self, mark: u64) -> Result<AclLines, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut found = AclLines::default();
-        let mut stmt = conn
-            .prepare_cached(&governing_lines_sql())
-            .map_err(doing("reading page ACLs"))?;
-        let rows = stmt
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(doing("reading page ACLs"))?;
-        for row in rows {
-            found.lines.push(row.map_err(doing("reading page ACLs"))?);
-        }
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT p.name, r.rev FROM revisions r
-                 JOIN pages p ON p.id = r.page_id AND {GOVERNING}
-                 WHERE r.id > ?1"
-            ))
-            .map_err(doing("reading page ACLs"))?;
-        let rows = stmt
-            .query_map(params![sql_id(mark)], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        let mut conn = self.pool.get()?;
+        let engine = conn.engine();
+        let lines = conn
+            .query_map(&governing_lines_sql(engine), &[], |row| {
+                Ok((row.get(0)?, row.get(1)?))
             })
             .map_err(doing("reading page ACLs"))?;
-        for row in rows {
-            let (name, rev) = row.map_err(doing("reading page ACLs"))?;
+        let unscanned: Vec<(String, i64)> = conn
+            .query_map(
+                &format!(
+                    "SELECT p.name, r.rev FROM revisions r
+                     JOIN pages p ON p.id = r.page_id AND {GOVERNING}
+                     WHERE r.id > ?1"
+                ),
+                &[&sql_id(mark)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(doing("reading page ACLs"))?;
+        let mut found = AclLines {
+            lines,
+            unscanned: Vec::with_capacity(unscanned.len()),
+        };
+        for (name, rev) in unscanned {
             let rev = to_u64("revision", &name, rev)?;
             found.unscanned.push((name, rev));
         }
@@ -140,27 +154,97 @@ impl Storage {
         &self,
         mark: u64,
     ) -> Result<Vec<(String, Option<String>)>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached(HISTORY_LINES)
-            .map_err(doing("reading the ACLs of page histories"))?;
-        let rows = stmt
-            .query_map(params![sql_id(mark)], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(doing("reading the ACLs of page histories"))?;
-        rows.collect::<Result<_, _>>()
+        let mut conn = self.pool.get()?;
+        let sql = history_lines_sql(conn.engine());
+        conn.query_map(&sql, &[&sql_id(mark)], |row| Ok((row.get(0)?, row.get(1)?)))
             .map_err(doing("reading the ACLs of page histories"))
     }
 }
 
-/// A revision id as SQLite stores it.
+/// A revision id as both engines store it (a signed 64-bit integer).
 pub(crate) fn sql_id(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::{Save, Storage};
+    use crate::db::{Param, Sql, TxKind};
+    use crate::{Engine, Save, Storage};
+
+    /// A new, empty wiki on each engine under test: SQLite in memory, and PostgreSQL (a schema of
+    /// its own) when `QUIRE_TEST_DATABASE` names a server.
+    pub(crate) fn each_storage() -> Vec<Storage> {
+        let mut all = vec![Storage::open_in_memory().unwrap()];
+        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
+            all.push(Storage::open_postgres_for_tests(&url).unwrap());
+        }
+        all
+    }
+
+    /// Creates the account `name`, with the address `email` (may be empty).
+    pub(crate) fn account(storage: &Storage, name: &str, email: &str) {
+        storage
+            .create_user(&crate::NewUser {
+                name,
+                display_name: None,
+                email,
+                role: crate::Role::User,
+                password: "correct horse battery",
+                invite: None,
+                reserved: &[],
+            })
+            .unwrap();
+    }
+
+    /// Writes the next revision of `page` (created if missing), of `kind` (`edit`, `delete`…) by
+    /// `author` at `time`, and makes it current, the page deleted after a `delete` and live after
+    /// anything else: what the save path leaves in `pages` and `revisions`, written with plain SQL
+    /// so that tests of what only reads those tables (ACL and group scans, attachments, watches,
+    /// the mail queue) run on both engines whatever the save path runs on. The body is empty.
+    /// Returns the revision's id and number.
+    pub(crate) fn put(
+        storage: &Storage,
+        page: &str,
+        author: &str,
+        kind: &str,
+        time: i64,
+    ) -> (i64, u64) {
+        let empty: &[u8] = &[];
+        let body: &dyn Param = match storage.engine() {
+            Engine::Sqlite => &"",
+            Engine::Postgres => &empty,
+        };
+        let mut pooled = storage.pool.get().unwrap();
+        let mut tx = pooled.transaction(TxKind::Write).unwrap();
+        tx.execute(
+            "INSERT INTO pages (name, current_rev) VALUES (?1, 0) ON CONFLICT (name) DO NOTHING",
+            &[&page],
+        )
+        .unwrap();
+        let (page_id, rev): (i64, u64) = tx
+            .query_one(
+                "SELECT id, current_rev + 1 FROM pages WHERE name = ?1",
+                &[&page],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO revisions (page_id, rev, author, time, comment, size, size_delta,
+                     format, body, kind)
+                 VALUES (?1, ?2, ?3, ?4, '', 0, 0, 'plain', ?5, ?6) RETURNING id",
+                &[&page_id, &rev, &author, &time, body, &kind],
+                |row| row.get(0),
+            )
+            .unwrap();
+        tx.execute(
+            "UPDATE pages SET current_rev = ?2, links_rev = ?2, deleted = ?3 WHERE id = ?1",
+            &[&page_id, &rev, &(kind == "delete")],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        (id, rev)
+    }
 
     /// Saves `text` as the next revision of `page`.
     pub(crate) fn save(storage: &Storage, page: &str, text: &str) {
@@ -220,6 +304,7 @@ pub(crate) mod tests {
         lines.join("\n")
     }
 
+    /// SQLite only: it counts SQLite's full-scan steps.
     #[test]
     fn reading_the_lines_costs_the_pages_with_lines_not_every_page() {
         let storage = Storage::open_in_memory().unwrap();
@@ -229,78 +314,103 @@ pub(crate) mod tests {
         save(&storage, "Secret", "#acl All:\nhidden");
         storage.record_acl_scan(301, &[(301, "All:")]).unwrap();
         assert_eq!(storage.acl_lines(301).unwrap().lines.len(), 1);
-        assert!(full_scan_steps(&storage, &super::governing_lines_sql(), &[]) < 10);
-        assert!(full_scan_steps(&storage, super::HISTORY_LINES, &[&301_i64]) < 10);
+        let governing = super::governing_lines_sql(Engine::Sqlite);
+        assert!(full_scan_steps(&storage, &governing, &[]) < 10);
+        let history = super::history_lines_sql(Engine::Sqlite);
+        assert!(full_scan_steps(&storage, &history, &[&301_i64]) < 10);
+    }
+
+    /// A revision of `page` by "t" (see [`put`]: the ACL line itself is the app's to read, so
+    /// the text does not matter here).
+    fn edit(storage: &Storage, page: &str) {
+        put(storage, page, "t", "edit", 1);
+    }
+
+    fn delete(storage: &Storage, page: &str) {
+        put(storage, page, "t", "delete", 1);
     }
 
     #[test]
     fn lines_follow_the_current_revision_and_unscanned_pages_are_named() {
-        let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "Open", "hello");
-        save(&storage, "Secret", "#acl All:\nhidden");
-        assert_eq!(storage.acl_scan_mark().unwrap(), 0);
-        let lines = storage.acl_lines(0).unwrap();
-        assert!(lines.lines.is_empty());
-        assert_eq!(lines.unscanned.len(), 2);
+        for storage in each_storage() {
+            let engine = storage.engine();
+            edit(&storage, "Open");
+            edit(&storage, "Secret");
+            assert_eq!(storage.acl_scan_mark().unwrap(), 0);
+            let lines = storage.acl_lines(0).unwrap();
+            assert!(lines.lines.is_empty(), "{engine}");
+            assert_eq!(lines.unscanned.len(), 2, "{engine}");
 
-        storage.record_acl_scan(2, &[(2, "All:")]).unwrap();
-        assert_eq!(storage.acl_scan_mark().unwrap(), 2);
-        let lines = storage.acl_lines(2).unwrap();
-        assert_eq!(lines.lines, [("Secret".to_owned(), "All:".to_owned())]);
-        assert!(lines.unscanned.is_empty());
+            storage.record_acl_scan(2, &[(2, "All:")]).unwrap();
+            assert_eq!(storage.acl_scan_mark().unwrap(), 2);
+            let lines = storage.acl_lines(2).unwrap();
+            assert_eq!(lines.lines, [("Secret".to_owned(), "All:".to_owned())]);
+            assert!(lines.unscanned.is_empty(), "{engine}");
 
-        // A newer revision without a line: the old line no longer governs, the page is unscanned.
-        save(&storage, "Secret", "now public");
-        let lines = storage.acl_lines(2).unwrap();
-        assert!(lines.lines.is_empty());
-        assert_eq!(lines.unscanned, [("Secret".to_owned(), 2)]);
+            // A newer revision without a line: the old line no longer governs, the page is
+            // unscanned.
+            edit(&storage, "Secret");
+            let lines = storage.acl_lines(2).unwrap();
+            assert!(lines.lines.is_empty(), "{engine}");
+            assert_eq!(lines.unscanned, [("Secret".to_owned(), 2)], "{engine}");
 
-        // The mark never goes back.
-        storage.record_acl_scan(3, &[]).unwrap();
-        storage.record_acl_scan(1, &[]).unwrap();
-        assert_eq!(storage.acl_scan_mark().unwrap(), 3);
+            // The mark never goes back, and a scan recorded twice is no error.
+            storage.record_acl_scan(3, &[]).unwrap();
+            storage.record_acl_scan(1, &[]).unwrap();
+            storage.record_acl_scan(2, &[(2, "All:")]).unwrap();
+            assert_eq!(storage.acl_scan_mark().unwrap(), 3, "{engine}");
+        }
     }
 
     #[test]
     fn a_history_has_every_line_its_revisions_had() {
-        let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "Open", "hello");
-        save(&storage, "Secret", "#acl All:\nhidden");
-        storage.delete("Secret", "t", "").unwrap();
-        save(&storage, "Secret", "public again");
-        save(&storage, "Secret", "#acl Known:read\nfor members");
-        storage
-            .record_acl_scan(5, &[(2, "All:"), (5, "Known:read")])
-            .unwrap();
-        let mut lines = storage.history_acl_lines(5).unwrap();
-        lines.sort();
-        let secret = |line: Option<&str>| ("Secret".to_owned(), line.map(str::to_owned));
-        assert_eq!(
-            lines,
-            [
-                secret(None),
-                secret(Some("All:")),
-                secret(Some("Known:read"))
-            ],
-            "the deletion (revision 3) is no line-less revision"
-        );
-        assert_eq!(
-            storage.history_acl_lines(2).unwrap(),
-            [secret(Some("All:"))]
-        );
+        for storage in each_storage() {
+            let engine = storage.engine();
+            edit(&storage, "Open");
+            edit(&storage, "Secret"); // "#acl All:"
+            delete(&storage, "Secret");
+            edit(&storage, "Secret"); // no line
+            edit(&storage, "Secret"); // "#acl Known:read"
+            storage
+                .record_acl_scan(5, &[(2, "All:"), (5, "Known:read")])
+                .unwrap();
+            let mut lines = storage.history_acl_lines(5).unwrap();
+            lines.sort();
+            let secret = |line: Option<&str>| ("Secret".to_owned(), line.map(str::to_owned));
+            assert_eq!(
+                lines,
+                [
+                    secret(None),
+                    secret(Some("All:")),
+                    secret(Some("Known:read"))
+                ],
+                "{engine}: the deletion (revision 3) is no line-less revision"
+            );
+            assert_eq!(
+                storage.history_acl_lines(2).unwrap(),
+                [secret(Some("All:"))],
+                "{engine}"
+            );
+        }
     }
 
     #[test]
     fn a_deleted_page_keeps_the_line_of_its_last_text() {
-        let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "Secret", "#acl All:\nhidden");
-        storage.record_acl_scan(1, &[(1, "All:")]).unwrap();
-        storage.delete("Secret", "t", "").unwrap();
-        let lines = storage.acl_lines(1).unwrap();
-        assert_eq!(lines.lines, [("Secret".to_owned(), "All:".to_owned())]);
-        assert!(
-            lines.unscanned.is_empty(),
-            "the deletion is not what governs"
-        );
+        for storage in each_storage() {
+            let engine = storage.engine();
+            edit(&storage, "Secret");
+            storage.record_acl_scan(1, &[(1, "All:")]).unwrap();
+            delete(&storage, "Secret");
+            let lines = storage.acl_lines(1).unwrap();
+            assert_eq!(
+                lines.lines,
+                [("Secret".to_owned(), "All:".to_owned())],
+                "{engine}"
+            );
+            assert!(
+                lines.unscanned.is_empty(),
+                "{engine}: the deletion is not what governs"
+            );
+        }
     }
 }

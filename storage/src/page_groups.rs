@@ -16,18 +16,22 @@
 //! that does not matter, because every rename makes a new current revision, which is scanned under
 //! the new name.
 
-use rusqlite::{params, OptionalExtension};
-
+use crate::db::{Engine, Sql, TxKind};
 use crate::error::{doing, StorageError};
-use crate::page_acls::sql_id;
+use crate::page_acls::{join_in_order, sql_id, RAISE_MARK};
 use crate::revision::to_u64;
 use crate::Storage;
 
 /// The members of every live group page's current revision. CROSS JOIN: from the few group pages,
 /// not from every page (see `page_acls`).
-const GROUP_MEMBERS: &str = "SELECT p.name, g.members FROM revision_groups g
-     CROSS JOIN revisions r ON r.id = g.revision_id
-     CROSS JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev AND p.deleted = 0";
+fn group_members_sql(engine: Engine) -> String {
+    let join = join_in_order(engine);
+    format!(
+        "SELECT p.name, g.members FROM revision_groups g
+         {join} revisions r ON r.id = g.revision_id
+         {join} pages p ON p.id = r.page_id AND p.current_rev = r.rev AND p.deleted = 0"
+    )
+}
 
 /// The live pages whose current revision the scan found to be a group page's, and those it has
 /// not scanned yet (the app reads those itself).
@@ -46,28 +50,20 @@ impl Storage {
     pub fn group_scan_mark(&self, pattern: &str) -> Result<u64, StorageError> {
         const DOING: &str = "reading the group page scan mark";
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let read = |conn: &rusqlite::Connection| -> Result<(i64, String), StorageError> {
-            conn.prepare_cached("SELECT upto, pattern FROM group_scan WHERE id = 1")
-                .and_then(|mut stmt| stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
-                .map_err(doing(DOING))
-        };
-        let (upto, scanned) = read(conn)?;
+        let (upto, scanned) = scan_mark(&mut *pooled)?;
         if scanned == pattern {
             return to_u64("revision id", "", upto);
         }
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(doing(DOING))?;
-        let (upto, scanned) = read(&tx)?;
+        let mut tx = pooled.transaction(TxKind::Write).map_err(doing(DOING))?;
+        let (upto, scanned) = scan_mark(&mut tx)?;
         if scanned == pattern {
             return to_u64("revision id", "", upto);
         }
-        tx.execute_batch("DELETE FROM revision_groups")
+        tx.execute("DELETE FROM revision_groups", &[])
             .map_err(doing(DOING))?;
         tx.execute(
             "UPDATE group_scan SET upto = 0, pattern = ?1 WHERE id = 1",
-            params![pattern],
+            &[&pattern],
         )
         .map_err(doing(DOING))?;
         tx.commit().map_err(doing(DOING))?;
@@ -86,36 +82,30 @@ impl Storage {
     ) -> Result<(), StorageError> {
         const DOING: &str = "recording group pages";
         let mut pooled = self.pool.get_without_waiting()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(doing(DOING))?;
+        let mut tx = pooled.transaction(TxKind::Write).map_err(doing(DOING))?;
         let current: Option<String> = tx
-            .query_row(
+            .query_opt(
                 "SELECT pattern FROM group_scan WHERE id = 1 AND pattern = ?1",
-                params![pattern],
+                &[&pattern],
                 |row| row.get(0),
             )
-            .optional()
             .map_err(doing(DOING))?;
         if current.is_none() {
             return Ok(());
         }
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO revision_groups (revision_id, members) VALUES (?1, ?2)",
-                )
-                .map_err(doing(DOING))?;
-            for (id, members) in groups {
-                insert
-                    .execute(params![sql_id(*id), members.join("\n")])
-                    .map_err(doing(DOING))?;
-            }
-            tx.prepare_cached("UPDATE group_scan SET upto = MAX(upto, ?1) WHERE id = 1")
-                .and_then(|mut stmt| stmt.execute(params![sql_id(upto)]))
-                .map_err(doing(DOING))?;
+        for (id, members) in groups {
+            tx.execute(
+                "INSERT INTO revision_groups (revision_id, members) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+                &[&sql_id(*id), &members.join("\n")],
+            )
+            .map_err(doing(DOING))?;
         }
+        tx.execute(
+            &format!("UPDATE group_scan SET upto = {RAISE_MARK} WHERE id = 1"),
+            &[&sql_id(upto)],
+        )
+        .map_err(doing(DOING))?;
         tx.commit().map_err(doing(DOING))
     }
 
@@ -123,38 +113,33 @@ impl Storage {
     /// does not know yet. Costs in proportion to the group pages' revisions, not to the wiki.
     pub fn page_groups(&self, mark: u64) -> Result<PageGroups, StorageError> {
         const DOING: &str = "reading group pages";
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut found = PageGroups::default();
-        let mut stmt = conn.prepare_cached(GROUP_MEMBERS).map_err(doing(DOING))?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        let mut conn = self.pool.get()?;
+        let sql = group_members_sql(conn.engine());
+        let groups = conn
+            .query_map(&sql, &[], |row| {
+                let members: String = row.get(1)?;
+                let members = members
+                    .split('\n')
+                    .filter(|member| !member.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                Ok((row.get(0)?, members))
             })
             .map_err(doing(DOING))?;
-        for row in rows {
-            let (name, members) = row.map_err(doing(DOING))?;
-            let members = members
-                .split('\n')
-                .filter(|member| !member.is_empty())
-                .map(str::to_owned)
-                .collect();
-            found.groups.push((name, members));
-        }
-        let mut stmt = conn
-            .prepare_cached(
+        let unscanned: Vec<(String, i64)> = conn
+            .query_map(
                 "SELECT p.name, r.rev FROM revisions r
                  JOIN pages p ON p.id = r.page_id AND p.current_rev = r.rev AND p.deleted = 0
                  WHERE r.id > ?1",
+                &[&sql_id(mark)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(doing(DOING))?;
-        let rows = stmt
-            .query_map(params![sql_id(mark)], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
-            .map_err(doing(DOING))?;
-        for row in rows {
-            let (name, rev) = row.map_err(doing(DOING))?;
+        let mut found = PageGroups {
+            groups,
+            unscanned: Vec::with_capacity(unscanned.len()),
+        };
+        for (name, rev) in unscanned {
             let rev = to_u64("revision", &name, rev)?;
             found.unscanned.push((name, rev));
         }
@@ -162,11 +147,23 @@ impl Storage {
     }
 }
 
+/// The scan's mark and the pattern it was made under.
+fn scan_mark(conn: &mut impl Sql) -> Result<(i64, String), StorageError> {
+    conn.query_one(
+        "SELECT upto, pattern FROM group_scan WHERE id = 1",
+        &[],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .map_err(doing("reading the group page scan mark"))
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::page_acls::tests::save;
-    use crate::{Rename, Storage};
+    use crate::db::{Engine, Sql};
+    use crate::page_acls::tests::{each_storage, full_scan_steps, put, save};
+    use crate::Storage;
 
+    /// SQLite only: it counts SQLite's full-scan steps.
     #[test]
     fn reading_the_members_costs_the_group_pages_not_every_page() {
         let storage = Storage::open_in_memory().unwrap();
@@ -177,7 +174,8 @@ mod tests {
         storage
             .record_group_scan("", 301, &[(301, &members(&["Ann"]))])
             .unwrap();
-        let steps = crate::page_acls::tests::full_scan_steps(&storage, super::GROUP_MEMBERS, &[]);
+        let sql = super::group_members_sql(Engine::Sqlite);
+        let steps = full_scan_steps(&storage, &sql, &[]);
         assert!(steps < 10, "{steps}");
     }
 
@@ -185,79 +183,99 @@ mod tests {
         names.iter().map(|name| (*name).to_owned()).collect()
     }
 
+    /// A revision of `page` of `kind` (see [`put`]: members are the app's to read, so the text
+    /// does not matter here).
+    fn revise(storage: &Storage, page: &str, kind: &str) {
+        put(storage, page, "t", kind, 1);
+    }
+
     #[test]
     fn groups_follow_the_current_revision_of_live_pages() {
-        let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "EditorGroup", "- alice");
-        save(&storage, "Other", "- x");
-        assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 0);
-        let found = storage.page_groups(0).unwrap();
-        assert!(found.groups.is_empty());
-        assert_eq!(found.unscanned.len(), 2);
+        for storage in each_storage() {
+            let engine = storage.engine();
+            revise(&storage, "EditorGroup", "edit"); // "- alice"
+            revise(&storage, "Other", "edit");
+            assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 0);
+            let found = storage.page_groups(0).unwrap();
+            assert!(found.groups.is_empty(), "{engine}");
+            assert_eq!(found.unscanned.len(), 2, "{engine}");
 
-        let alice = members(&["alice"]);
-        storage
-            .record_group_scan(".*Group", 2, &[(1, &alice)])
-            .unwrap();
-        assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 2);
-        let found = storage.page_groups(2).unwrap();
-        assert_eq!(found.groups, [("EditorGroup".to_owned(), alice.clone())]);
-        assert!(found.unscanned.is_empty());
+            let alice = members(&["alice"]);
+            storage
+                .record_group_scan(".*Group", 2, &[(1, &alice)])
+                .unwrap();
+            assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 2);
+            let found = storage.page_groups(2).unwrap();
+            assert_eq!(found.groups, [("EditorGroup".to_owned(), alice.clone())]);
+            assert!(found.unscanned.is_empty(), "{engine}");
 
-        // A newer revision: the old members no longer count, the page is unscanned.
-        save(&storage, "EditorGroup", "- alice\n- bob");
-        let found = storage.page_groups(2).unwrap();
-        assert!(found.groups.is_empty());
-        assert_eq!(found.unscanned, [("EditorGroup".to_owned(), 2)]);
-        let both = members(&["alice", "bob"]);
-        storage
-            .record_group_scan(".*Group", 3, &[(3, &both)])
-            .unwrap();
-        assert_eq!(
-            storage.page_groups(3).unwrap().groups,
-            [("EditorGroup".to_owned(), both)]
-        );
+            // A newer revision: the old members no longer count, the page is unscanned.
+            revise(&storage, "EditorGroup", "edit"); // "- alice\n- bob"
+            let found = storage.page_groups(2).unwrap();
+            assert!(found.groups.is_empty(), "{engine}");
+            assert_eq!(found.unscanned, [("EditorGroup".to_owned(), 2)]);
+            let both = members(&["alice", "bob"]);
+            storage
+                .record_group_scan(".*Group", 3, &[(3, &both)])
+                .unwrap();
+            assert_eq!(
+                storage.page_groups(3).unwrap().groups,
+                [("EditorGroup".to_owned(), both)],
+                "{engine}"
+            );
 
-        // Deleted, or renamed to a name the scan finds no group in: no group.
-        storage.delete("EditorGroup", "t", "").unwrap();
-        storage.record_group_scan(".*Group", 4, &[]).unwrap();
-        assert_eq!(storage.page_groups(4).unwrap(), Default::default());
-        storage.undelete("EditorGroup", "t", "").unwrap();
-        storage
-            .record_group_scan(".*Group", 5, &[(5, &alice)])
-            .unwrap();
-        assert_eq!(storage.page_groups(5).unwrap().groups.len(), 1);
-        storage
-            .rename(&Rename {
-                from: "EditorGroup",
-                to: "Editors",
-                author: "t",
-                comment: "",
-                with_subpages: false,
-            })
-            .unwrap();
-        storage.record_group_scan(".*Group", 6, &[]).unwrap();
-        assert_eq!(storage.page_groups(6).unwrap(), Default::default());
+            // Deleted, or renamed to a name the scan finds no group in: no group.
+            revise(&storage, "EditorGroup", "delete");
+            storage.record_group_scan(".*Group", 4, &[]).unwrap();
+            assert_eq!(storage.page_groups(4).unwrap(), Default::default());
+            revise(&storage, "EditorGroup", "undelete");
+            storage
+                .record_group_scan(".*Group", 5, &[(5, &alice)])
+                .unwrap();
+            assert_eq!(storage.page_groups(5).unwrap().groups.len(), 1, "{engine}");
+            storage
+                .pool
+                .get()
+                .unwrap()
+                .execute(
+                    "UPDATE pages SET name = 'Editors' WHERE name = 'EditorGroup'",
+                    &[],
+                )
+                .unwrap();
+            revise(&storage, "Editors", "rename");
+            storage.record_group_scan(".*Group", 6, &[]).unwrap();
+            assert_eq!(storage.page_groups(6).unwrap(), Default::default());
+        }
     }
 
     #[test]
     fn another_pattern_starts_the_scan_again_and_a_stale_scan_is_dropped() {
-        let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "EditorGroup", "- alice");
-        let alice = members(&["alice"]);
-        assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 0);
-        storage
-            .record_group_scan(".*Group", 1, &[(1, &alice)])
-            .unwrap();
-        assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 1);
+        for storage in each_storage() {
+            let engine = storage.engine();
+            revise(&storage, "EditorGroup", "edit");
+            let alice = members(&["alice"]);
+            assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 0);
+            storage
+                .record_group_scan(".*Group", 1, &[(1, &alice)])
+                .unwrap();
+            // Recorded twice (two scanners at once): no error, nothing doubled.
+            storage
+                .record_group_scan(".*Group", 1, &[(1, &alice)])
+                .unwrap();
+            assert_eq!(storage.group_scan_mark(".*Group").unwrap(), 1);
+            assert_eq!(storage.page_groups(1).unwrap().groups.len(), 1, "{engine}");
 
-        assert_eq!(storage.group_scan_mark("Team.*").unwrap(), 0);
-        assert!(storage.page_groups(0).unwrap().groups.is_empty());
-        // A process still scanning under the old pattern records nothing.
-        storage
-            .record_group_scan(".*Group", 1, &[(1, &alice)])
-            .unwrap();
-        assert_eq!(storage.group_scan_mark("Team.*").unwrap(), 0);
-        assert!(storage.page_groups(1).unwrap().groups.is_empty());
+            assert_eq!(storage.group_scan_mark("Team.*").unwrap(), 0);
+            assert!(storage.page_groups(0).unwrap().groups.is_empty());
+            // A process still scanning under the old pattern records nothing.
+            storage
+                .record_group_scan(".*Group", 1, &[(1, &alice)])
+                .unwrap();
+            assert_eq!(storage.group_scan_mark("Team.*").unwrap(), 0, "{engine}");
+            assert!(
+                storage.page_groups(1).unwrap().groups.is_empty(),
+                "{engine}"
+            );
+        }
     }
 }

@@ -120,6 +120,17 @@ impl Pool {
         }
     }
 
+    /// A listener for other nodes' writes, on PostgreSQL; `None` on SQLite, whose processes look
+    /// at the revision log instead.
+    pub(crate) fn listener(&self) -> Option<crate::db::PgListener> {
+        match &self.source {
+            Source::Postgres { pool, .. } => {
+                Some(crate::db::PgListener::new(pool.target().clone()))
+            }
+            Source::File(_) | Source::Memory => None,
+        }
+    }
+
     /// Takes an idle connection, opening a new one when there is none (or waiting, for memory).
     pub(crate) fn get(&self) -> Result<Pooled<'_>, StorageError> {
         if let Source::Postgres { pool, .. } = &self.source {

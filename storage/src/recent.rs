@@ -13,8 +13,7 @@
 
 mod subtree;
 
-use rusqlite::{Row, ToSql};
-
+use crate::db::{DbError, Row, Sql};
 use crate::error::{doing, StorageError};
 use crate::revision::{meta_from_row, to_u64, RawMeta, META_COLUMNS, META_LEN};
 use crate::{sql_count, Change, Storage};
@@ -44,69 +43,61 @@ impl Storage {
             .before
             .map_or(i64::MAX, |id| i64::try_from(id).unwrap_or(i64::MAX));
         let author = query.author.as_deref();
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
+        let mut conn = self.pool.get()?;
         match query.prefix.as_deref().filter(|p| !p.is_empty()) {
-            None => log(conn, before, author, query.limit),
-            Some(prefix) => {
-                // One snapshot for every statement; only read, so dropping it is its end.
-                let snapshot = conn
-                    .unchecked_transaction()
-                    .map_err(doing("reading recent changes"))?;
-                subtree::changes(
-                    &mut crate::db::SqliteRef(&snapshot),
-                    &subtree::Filter {
-                        prefix,
-                        author,
-                        before,
-                        limit: query.limit,
-                    },
-                    subtree::REACH,
-                    &mut subtree::Cost::default(),
-                )
-            }
+            None => log(&mut *conn, before, author, query.limit),
+            // One snapshot for every statement of the merge; only read, so dropping it is its end.
+            Some(prefix) => subtree::changes(
+                &mut conn
+                    .transaction(crate::db::TxKind::Read)
+                    .map_err(doing("reading recent changes"))?,
+                &subtree::Filter {
+                    prefix,
+                    author,
+                    before,
+                    limit: query.limit,
+                },
+                subtree::REACH,
+                &mut subtree::Cost::default(),
+            ),
         }
     }
 }
 
 /// The log walked down from `before`, by primary key or, for an author, the `(author, id)` index.
 fn log(
-    conn: &rusqlite::Connection,
+    conn: &mut impl Sql,
     before: i64,
     author: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Change>, StorageError> {
-    let filter = if author.is_some() {
-        " AND r.author = ?3"
-    } else {
-        ""
-    };
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
-             JOIN pages p ON r.page_id = p.id
-             WHERE r.id < ?1 {filter}
-             ORDER BY r.id DESC
-             LIMIT ?2"
-        ))
-        .map_err(doing("reading recent changes"))?;
     let limit = sql_count(limit);
-    let bound: [&dyn ToSql; 3] = [&before, &limit, &author];
-    // Up to the highest parameter the statement names (`?N`).
-    for (i, value) in bound.iter().take(stmt.parameter_count()).enumerate() {
-        stmt.raw_bind_parameter(i + 1, value)
-            .map_err(doing("reading recent changes"))?;
+    let rows = match author {
+        None => conn.query_map(
+            &format!(
+                "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
+                 JOIN pages p ON r.page_id = p.id
+                 WHERE r.id < ?1
+                 ORDER BY r.id DESC
+                 LIMIT ?2"
+            ),
+            &[&before, &limit],
+            change_row,
+        ),
+        Some(author) => conn.query_map(
+            &format!(
+                "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
+                 JOIN pages p ON r.page_id = p.id
+                 WHERE r.id < ?1 AND r.author = ?3
+                 ORDER BY r.id DESC
+                 LIMIT ?2"
+            ),
+            &[&before, &limit, &author],
+            change_row,
+        ),
     }
-    let mut rows = stmt.raw_query();
-    let mut found = Vec::new();
-    while let Some(row) = rows.next().map_err(doing("reading recent changes"))? {
-        found.push(
-            change_row(row)
-                .map_err(doing("reading recent changes"))?
-                .check()?,
-        );
-    }
-    Ok(found)
+    .map_err(doing("reading recent changes"))?;
+    rows.into_iter().map(RawChange::check).collect()
 }
 
 /// A change as read: [`META_COLUMNS`], then size delta and id.
@@ -116,7 +107,7 @@ pub(crate) struct RawChange {
     id: i64,
 }
 
-pub(crate) fn change_row(row: &Row<'_>) -> rusqlite::Result<RawChange> {
+pub(crate) fn change_row(row: &Row<'_>) -> Result<RawChange, DbError> {
     Ok(RawChange {
         meta: meta_from_row(row)?,
         size_delta: row.get(META_LEN)?,

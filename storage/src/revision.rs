@@ -1,8 +1,6 @@
 //! What a page's history is made of: revisions, their metadata, and site-wide changes.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, Row};
-
+use crate::db::{DbError, Engine, FromValue, Row, Sql, ValueRef};
 use crate::error::StorageError;
 
 /// The body is the text itself, UTF-8: revisions written before compact history (migration 3).
@@ -11,16 +9,27 @@ pub(crate) const FORMAT_PLAIN: &str = "plain";
 pub(crate) const FORMAT_CURRENT: &str = "current";
 
 /// A revision row's body as text queries read it: a current revision's text comes from
-/// `current_texts`, every other body from the row.
+/// `current_texts`, every other body from the row. On PostgreSQL the body column is BYTEA and a
+/// CASE has one type, so the current text comes as its UTF-8 bytes there.
 macro_rules! body_sql {
-    () => {
+    (sqlite) => {
         "CASE r.format WHEN 'current' \
          THEN (SELECT t.text FROM current_texts t WHERE t.page_id = r.page_id) ELSE r.body END"
     };
+    (postgres) => {
+        "CASE r.format WHEN 'current' \
+         THEN (SELECT convert_to(t.text, 'UTF8') FROM current_texts t WHERE t.page_id = r.page_id) \
+         ELSE r.body END"
+    };
 }
 
-/// [`body_sql`] for queries that name the revision table `r`.
-pub(crate) const BODY: &str = body_sql!();
+/// [`body_sql`] for queries that name the revision table `r`, in `engine`'s spelling.
+pub(crate) fn body(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => body_sql!(sqlite),
+        Engine::Postgres => body_sql!(postgres),
+    }
+}
 
 /// What a revision did to its page. Most are edits; the others change the page's life, and each is a
 /// revision like any other, so history shows it and nothing is lost.
@@ -143,7 +152,7 @@ pub(crate) const META_COLUMNS: &str =
 pub(crate) const META_LEN: usize = 8;
 
 /// Reads [`META_COLUMNS`] starting at column 0.
-pub(crate) fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<RawMeta> {
+pub(crate) fn meta_from_row(row: &Row<'_>) -> Result<RawMeta, DbError> {
     Ok(RawMeta {
         page: row.get(0)?,
         rev: row.get(1)?,
@@ -188,20 +197,59 @@ pub(crate) fn to_u64(what: &str, page: &str, value: i64) -> Result<u64, StorageE
     })
 }
 
-/// What queries that read texts select after [`META_COLUMNS`].
-pub(crate) const TEXT_COLUMNS: &str = concat!("r.format, ", body_sql!(), ", r.page_id, r.id");
+/// What queries that read texts select after [`META_COLUMNS`], in `engine`'s spelling.
+pub(crate) fn text_columns(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => concat!("r.format, ", body_sql!(sqlite), ", r.page_id, r.id"),
+        Engine::Postgres => concat!("r.format, ", body_sql!(postgres), ", r.page_id, r.id"),
+    }
+}
+
+/// A revision's body as read: text (a current or plain revision on SQLite) or bytes (everything
+/// on PostgreSQL, and compact bodies on SQLite). Which it must be is the format's to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Body {
+    Text(String),
+    Bytes(Vec<u8>),
+    /// A current revision whose page has no text row: damage, reported as such.
+    Null,
+}
+
+impl Body {
+    /// What kind of value it is, for messages about damage.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Body::Text(_) => "text",
+            Body::Bytes(_) => "bytes",
+            Body::Null => "NULL",
+        }
+    }
+}
+
+impl FromValue for Body {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DbError> {
+        match value {
+            ValueRef::Text(text) => Ok(Body::Text(text.to_owned())),
+            ValueRef::Blob(bytes) => Ok(Body::Bytes(bytes.to_vec())),
+            ValueRef::Null => Ok(Body::Null),
+            ValueRef::Integer(_) | ValueRef::Real(_) => Err(DbError::conversion(
+                "a revision body that is a number".to_owned(),
+            )),
+        }
+    }
+}
 
 /// A revision row as read, its text still encoded.
 pub(crate) struct TextRow {
     raw: RawMeta,
     format: String,
-    body: Value,
+    body: Body,
     page_id: i64,
     id: i64,
 }
 
-/// Reads [`META_COLUMNS`] followed by [`TEXT_COLUMNS`].
-pub(crate) fn text_row(row: &Row<'_>) -> rusqlite::Result<TextRow> {
+/// Reads [`META_COLUMNS`] followed by [`text_columns`].
+pub(crate) fn text_row(row: &Row<'_>) -> Result<TextRow, DbError> {
     Ok(TextRow {
         raw: meta_from_row(row)?,
         format: row.get(META_LEN)?,
@@ -221,7 +269,7 @@ pub(crate) struct Loaded {
 
 impl TextRow {
     /// Decodes the text; a compact body is resolved against later revisions read through `conn`.
-    pub(crate) fn decode(self, conn: &Connection) -> Result<Loaded, StorageError> {
+    pub(crate) fn decode(self, conn: &mut impl Sql) -> Result<Loaded, StorageError> {
         let meta = self.raw.check()?;
         let text = crate::compact::decode(
             conn,

@@ -1,16 +1,16 @@
 //! Saving a page: the one write path, atomic and race-free across processes.
 //!
-//! The whole check-and-write runs in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the
-//! current revision is read, so two processes saving the same page cannot both see revision 4 and both
-//! write revision 5. The loser waits (busy timeout), then sees revision 5 and reports a conflict.
+//! The whole check-and-write runs in one write transaction ([`TxKind::Write`]): the write lock is
+//! taken before the current revision is read (SQLite's `BEGIN IMMEDIATE`; PostgreSQL's advisory
+//! lock, shared by every node), so two processes saving the same page cannot both see revision 4
+//! and both write revision 5. The loser waits, then sees revision 5 and reports a conflict.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-
+use crate::db::{Conn, Engine, Sql, TxKind};
 use crate::error::{doing, StorageError};
 use crate::line_diff::{self, Lines};
-use crate::revision::{ChangeKind, Loaded, Revision, FORMAT_CURRENT, META_COLUMNS, TEXT_COLUMNS};
+use crate::revision::{ChangeKind, Loaded, Revision, FORMAT_CURRENT};
 use crate::{blame, compact};
 
 /// A request to store a new revision of a page.
@@ -59,22 +59,25 @@ pub(crate) type Outgoing<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
 /// [`crate::Storage::save_with_links`]); with `draft_of` (an account id), removes that account's
 /// draft of the page when the text is saved or already the page's (`crate::drafts`).
 pub(crate) fn save(
-    conn: &mut Connection,
+    conn: &mut Conn,
     save: &Save<'_>,
     links: Option<Outgoing<'_>>,
     draft_of: Option<u64>,
 ) -> Result<SaveOutcome, StorageError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+    if conn.engine() == Engine::Postgres {
+        refuse_nul(save)?;
+    }
+    let mut tx = conn
+        .transaction(TxKind::Write)
         .map_err(doing("starting a save"))?;
 
-    let (page_id, prev, created) = match load_any(&tx, save.page)? {
+    let (page_id, prev, created) = match load_any(&mut tx, save.page)? {
         Some((loaded, deleted)) if !deleted => {
             let current = &loaded.revision;
             if current.text == save.text {
                 let rev = current.meta.rev;
                 if let Some(account) = draft_of {
-                    crate::drafts::delete(&mut crate::db::SqliteRef(&tx), account, save.page)?;
+                    crate::drafts::delete(&mut tx, account, save.page)?;
                     tx.commit().map_err(doing("committing a save"))?;
                 }
                 return Ok(SaveOutcome::Unchanged { rev });
@@ -89,17 +92,19 @@ pub(crate) fn save(
         // A deleted page is created again on the same row, so its history continues.
         Some((loaded, _)) => (loaded.page_id, Some(loaded), true),
         None => {
-            tx.execute(
-                "INSERT INTO pages (name, current_rev) VALUES (?1, 0)",
-                params![save.page],
-            )
-            .map_err(doing("creating a page"))?;
-            (tx.last_insert_rowid(), None, true)
+            let page_id = tx
+                .query_one(
+                    "INSERT INTO pages (name, current_rev) VALUES (?1, 0) RETURNING id",
+                    &[&save.page],
+                    |row| row.get(0),
+                )
+                .map_err(doing("creating a page"))?;
+            (page_id, None, true)
         }
     };
 
     let appended = append(
-        &tx,
+        &mut tx,
         &Append {
             page_id,
             page: save.page,
@@ -113,7 +118,7 @@ pub(crate) fn save(
     )?;
     if let Some((links, files)) = links {
         crate::links::record(
-            &tx,
+            &mut tx,
             page_id,
             appended.revision_id,
             appended.rev_sql,
@@ -122,52 +127,69 @@ pub(crate) fn save(
         )?;
     }
     if created {
-        tx.execute(
-            "UPDATE pages SET deleted = 0 WHERE id = ?1",
-            params![page_id],
-        )
-        .map_err(doing("creating a page"))?;
-        appeared(&tx, save.page)?;
+        tx.execute("UPDATE pages SET deleted = 0 WHERE id = ?1", &[&page_id])
+            .map_err(doing("creating a page"))?;
+        appeared(&mut tx, save.page)?;
     }
     if let Some(account) = draft_of {
-        crate::drafts::delete(&mut crate::db::SqliteRef(&tx), account, save.page)?;
+        crate::drafts::delete(&mut tx, account, save.page)?;
     }
     tx.commit().map_err(doing("committing a save"))?;
     Ok(SaveOutcome::Saved { rev: appended.rev })
 }
 
+/// PostgreSQL's text holds no NUL character (SQLite's does): a save with one is refused before it
+/// begins, saying so, rather than failing half-way with the server's encoding error.
+fn refuse_nul(save: &Save<'_>) -> Result<(), StorageError> {
+    let fields = [
+        ("text", save.text),
+        ("page name", save.page),
+        ("author", save.author),
+        ("comment", save.comment),
+    ];
+    match fields.iter().find(|(_, value)| value.contains('\0')) {
+        Some((what, _)) => Err(StorageError::Invalid {
+            what: format!(
+                "the {what} of a save to {:?} holds a NUL character, which PostgreSQL cannot store",
+                save.page
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The current revision of the page named `name` and whether the page is deleted; inside the caller's
 /// transaction.
 pub(crate) fn load_any(
-    conn: &Connection,
+    conn: &mut impl Sql,
     name: &str,
 ) -> Result<Option<(Loaded, bool)>, StorageError> {
     let deleted: Option<bool> = conn
-        .prepare_cached("SELECT deleted FROM pages WHERE name = ?1")
-        .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)).optional())
+        .query_opt(
+            "SELECT deleted FROM pages WHERE name = ?1",
+            &[&name],
+            |row| row.get(0),
+        )
         .map_err(doing("reading a page"))?;
     let Some(deleted) = deleted else {
         return Ok(None);
     };
     let loaded = crate::load_revision(
         conn,
-        &format!(
-            "SELECT {META_COLUMNS}, {TEXT_COLUMNS} FROM pages p
-             JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
-             WHERE p.name = ?1"
-        ),
-        params![name],
+        "FROM pages p
+         JOIN revisions r ON r.page_id = p.id AND r.rev = p.current_rev
+         WHERE p.name = ?1",
+        &[&name],
     )?;
     Ok(loaded.map(|loaded| (loaded, deleted)))
 }
 
 /// A page named `name` now exists: links to it were drawn as missing, so the pages holding them must
 /// render again, and an old redirect of that name no longer applies.
-pub(crate) fn appeared(conn: &Connection, name: &str) -> Result<(), StorageError> {
-    conn.prepare_cached("DELETE FROM redirects WHERE name = ?1")
-        .and_then(|mut stmt| stmt.execute(params![name]))
+pub(crate) fn appeared(conn: &mut impl Sql, name: &str) -> Result<(), StorageError> {
+    conn.execute("DELETE FROM redirects WHERE name = ?1", &[&name])
         .map_err(doing("dropping a redirect"))?;
-    crate::render_cache::invalidate_links_to(&mut crate::db::SqliteRef(conn), name)
+    crate::render_cache::invalidate_links_to(conn, name)
 }
 
 /// A new revision to append to a page.
@@ -193,8 +215,8 @@ pub(crate) struct Appended {
 /// Writes a new current revision of a page and does what every new revision entails: the previous
 /// one is compacted (see `compact`), the blame record follows (see `blame`), the page points at the new
 /// revision, and the page's older cached HTML goes. Links, the deleted flag and cache invalidation
-/// for other pages are the caller's. Inside the caller's `BEGIN IMMEDIATE` transaction.
-pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, StorageError> {
+/// for other pages are the caller's. Inside the caller's write transaction.
+pub(crate) fn append(conn: &mut impl Sql, new: &Append<'_>) -> Result<Appended, StorageError> {
     let (prev_rev, prev_size) = new.prev.map_or((0, 0), |prev| {
         (prev.revision.meta.rev, prev.revision.meta.size)
     });
@@ -205,34 +227,41 @@ pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, St
     let size = byte_len(new.text.len());
     let size_delta = size - i64::try_from(prev_size).unwrap_or(i64::MAX);
 
-    conn.prepare_cached(
-        "INSERT INTO revisions
-             (page_id, rev, author, time, comment, size, size_delta, kind, renamed_from, format, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    // The body of a current revision is empty (its text is in `current_texts`): a literal, which
+    // PostgreSQL reads as an empty BYTEA.
+    let revision_id: i64 = conn
+        .query_one(
+            "INSERT INTO revisions
+                 (page_id, rev, author, time, comment, size, size_delta, kind, renamed_from,
+                  format, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '')
+             RETURNING id",
+            &[
+                &new.page_id,
+                &rev_sql,
+                &new.author,
+                &new.time,
+                &new.comment,
+                &size,
+                &size_delta,
+                &new.kind.tag(),
+                &new.kind.renamed_from(),
+                &FORMAT_CURRENT,
+            ],
+            |row| row.get(0),
+        )
+        .map_err(doing("writing a revision"))?;
+    conn.execute(
+        "INSERT INTO current_texts (page_id, text) VALUES (?1, ?2)
+         ON CONFLICT (page_id) DO UPDATE SET text = excluded.text",
+        &[&new.page_id, &new.text],
     )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            new.page_id,
-            rev_sql,
-            new.author,
-            new.time,
-            new.comment,
-            size,
-            size_delta,
-            new.kind.tag(),
-            new.kind.renamed_from(),
-            FORMAT_CURRENT,
-            ""
-        ])
-    })
-    .map_err(doing("writing a revision"))?;
-    let revision_id = conn.last_insert_rowid();
-    conn.prepare_cached("INSERT OR REPLACE INTO current_texts (page_id, text) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![new.page_id, new.text]))
-        .map_err(doing("writing a page's text"))?;
-    conn.prepare_cached("UPDATE pages SET current_rev = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![rev_sql, new.page_id]))
-        .map_err(doing("moving a page to its new revision"))?;
+    .map_err(doing("writing a page's text"))?;
+    conn.execute(
+        "UPDATE pages SET current_rev = ?1 WHERE id = ?2",
+        &[&rev_sql, &new.page_id],
+    )
+    .map_err(doing("moving a page to its new revision"))?;
 
     let new_lines = Lines::new(new.text);
     match new.prev {
@@ -257,7 +286,7 @@ pub(crate) fn append(conn: &Connection, new: &Append<'_>) -> Result<Appended, St
         }
         None => blame::created(conn, new.page_id, rev, new_lines.len())?,
     }
-    crate::render_cache::forget_older(&mut crate::db::SqliteRef(conn), new.page_id, rev_sql)?;
+    crate::render_cache::forget_older(conn, new.page_id, rev_sql)?;
     Ok(Appended {
         rev,
         rev_sql,

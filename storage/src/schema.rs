@@ -537,6 +537,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
     ",
         fill: None,
+    },    Migration {
+        version: 26,
+        description: "secrets every node of one wiki shares: the session keys",
+        // `crate::secrets`: one row per secret, written once by whichever process needs it first
+        // and read by every other; on PostgreSQL the nodes' session cookies are sealed with the
+        // same keys this way, unless `session_key_file` names a file instead.
+        sql: crate::secrets::SCHEMA,
+        fill: None,
     },
 ];
 

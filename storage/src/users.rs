@@ -609,19 +609,6 @@ pub(crate) fn user_from_row(row: &Row<'_>) -> Result<User, DbError> {
     })
 }
 
-/// [`user_from_row`] for code still on rusqlite's own rows (the mail queue's transaction), until
-/// it moves onto the seam.
-pub(crate) fn user_from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    user_from_row(&Row::Sqlite(row)).map_err(|err| match err {
-        DbError::Sqlite(err) => err,
-        other => rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Null,
-            Box::new(other),
-        ),
-    })
-}
-
 /// A random code: 128 bits as 32 hex digits. `what` names it in the error.
 pub(crate) fn random_code(what: &str) -> Result<String, StorageError> {
     let mut bytes = [0_u8; 16];

@@ -100,9 +100,7 @@ impl Storage {
         }
         self.every_text_decodes(&mut found)?;
         for page in self.page_names()? {
-            let pooled = self.pool.get()?;
-            let conn = pooled.sqlite()?;
-            if !crate::blame::agrees_with_rebuild(conn, &page)? {
+            if !crate::blame::agrees_with_rebuild(&mut *self.pool.get()?, &page)? {
                 found.push(Finding {
                     kind: FindingKind::StaleBlame,
                     ..Finding::about(
@@ -181,9 +179,7 @@ impl Storage {
     /// Drops the blame record kept for `page`: its next blame rebuilds it from the history (what
     /// mends a [`FindingKind::StaleBlame`]).
     pub fn forget_blame(&self, page: &str) -> Result<(), StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        crate::blame::forget(conn, page)
+        crate::blame::forget(&mut *self.pool.get()?, page)
     }
 
     /// Reads the whole revision log, decoding every text (a compact body through the revisions it

@@ -26,9 +26,7 @@
 //! pages; it looks at no more than [`FEED_REACH`] revisions, so an account whose pages rarely
 //! change costs a bounded walk, not the whole log.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
-use crate::db::Sql;
+use crate::db::{Param, Sql};
 use crate::error::{doing, StorageError};
 use crate::recent::change_row;
 use crate::revision::META_COLUMNS;
@@ -142,13 +140,17 @@ impl Storage {
         kind: WatchKind,
         target: &str,
     ) -> Result<bool, StorageError> {
-        self.change_watch(
-            "INSERT INTO watches (account, kind, target, created, since)
-             VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) FROM revisions))
-             ON CONFLICT DO NOTHING",
-            (account, kind, target),
-            "adding a watch",
-        )
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        let changed = conn
+            .execute(
+                "INSERT INTO watches (account, kind, target, created, since)
+                 VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(id), 0) FROM revisions))
+                 ON CONFLICT DO NOTHING",
+                &[&id, &kind.as_str(), &target, &now()],
+            )
+            .map_err(doing("adding a watch"))?;
+        Ok(changed > 0)
     }
 
     /// Ends the subscription of `account` to `target`. `false` when there was none.
@@ -158,96 +160,70 @@ impl Storage {
         kind: WatchKind,
         target: &str,
     ) -> Result<bool, StorageError> {
-        self.change_watch(
-            "DELETE FROM watches WHERE account = ?1 AND kind = ?2 AND target = ?3",
-            (account, kind, target),
-            "removing a watch",
-        )
-    }
-
-    /// Runs `sql`, which adds or removes one watch, with the account's id, the kind, the target
-    /// and now bound as `?1` to `?4` (as many as it names); whether a row changed.
-    fn change_watch(
-        &self,
-        sql: &str,
-        (account, kind, target): (&str, WatchKind, &str),
-        what: &'static str,
-    ) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id = account_id(conn, account)?;
-        let mut stmt = conn.prepare_cached(sql).map_err(doing(what))?;
-        let now = now();
-        let bound: [&dyn rusqlite::ToSql; 4] = [&id, &kind.as_str(), &target, &now];
-        for (i, value) in bound.iter().take(stmt.parameter_count()).enumerate() {
-            stmt.raw_bind_parameter(i + 1, value).map_err(doing(what))?;
-        }
-        let changed = stmt.raw_execute().map_err(doing(what))?;
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        let changed = conn
+            .execute(
+                "DELETE FROM watches WHERE account = ?1 AND kind = ?2 AND target = ?3",
+                &[&id, &kind.as_str(), &target],
+            )
+            .map_err(doing("removing a watch"))?;
         Ok(changed > 0)
     }
 
     /// Every subscription of `account`: pages, then prefixes, each by name.
     pub fn watches(&self, account: &str) -> Result<Vec<Watch>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id = account_id(conn, account)?;
-        let mut stmt = conn
-            .prepare_cached(
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        let rows: Vec<(String, String, i64)> = conn
+            .query_map(
                 "SELECT kind, target, created FROM watches WHERE account = ?1 ORDER BY kind, target",
+                &[&id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .map_err(doing("listing watches"))?;
-        let rows = stmt
-            .query_map(params![id], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
+        rows.into_iter()
+            .map(|(kind, target, created)| {
+                Ok(Watch {
+                    kind: WatchKind::parse(&kind)?,
+                    target,
+                    created,
+                })
             })
-            .map_err(doing("listing watches"))?;
-        let mut watches = Vec::new();
-        for row in rows {
-            let (kind, target, created) = row.map_err(doing("listing watches"))?;
-            watches.push(Watch {
-                kind: WatchKind::parse(&kind)?,
-                target,
-                created,
-            });
-        }
-        Ok(watches)
+            .collect()
     }
 
     /// Whether `account` watches the page `page` by name (not through a prefix or its edits).
     pub fn is_watching(&self, account: &str, page: &str) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached(
-            "SELECT 1 FROM watches WHERE kind = 'page' AND target = ?2
-               AND account = (SELECT id FROM users WHERE name_key = ?1)",
-        )
-        .and_then(|mut stmt| stmt.exists(params![name_key(account), page]))
-        .map_err(doing("reading a watch"))
+        let found = self
+            .pool
+            .get()?
+            .query_opt(
+                "SELECT 1 FROM watches WHERE kind = 'page' AND target = ?2
+                   AND account = (SELECT id FROM users WHERE name_key = ?1)",
+                &[&name_key(account), &page],
+                |_| Ok(()),
+            )
+            .map_err(doing("reading a watch"))?;
+        Ok(found.is_some())
     }
 
     /// The watch settings of `account`.
     pub fn watch_settings(&self, account: &str) -> Result<WatchSettings, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id = account_id(conn, account)?;
-        conn.prepare_cached(
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        conn.query_opt(
             "SELECT edited, digest, feed_token, bookmark FROM watch_settings WHERE account = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![id], |row| {
+            &[&id],
+            |row| {
                 Ok(WatchSettings {
                     edited: row.get(0)?,
                     digest: row.get(1)?,
                     feed_token: row.get(2)?,
                     bookmark: row.get(3)?,
                 })
-            })
-            .optional()
-        })
+            },
+        )
         .map(Option::unwrap_or_default)
         .map_err(doing("reading watch settings"))
     }
@@ -260,17 +236,18 @@ impl Storage {
         edited: bool,
         digest: bool,
     ) -> Result<(), StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id = account_id(conn, account)?;
-        conn.prepare_cached(
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        conn.execute(
             "INSERT INTO watch_settings (account, edited, edited_since, digest)
              VALUES (?1, ?2, (SELECT coalesce(max(id), 0) FROM revisions), ?3)
              ON CONFLICT (account) DO UPDATE SET
-                 edited_since = CASE WHEN edited THEN edited_since ELSE excluded.edited_since END,
+                 edited_since = CASE WHEN watch_settings.edited <> 0
+                                     THEN watch_settings.edited_since
+                                     ELSE excluded.edited_since END,
                  edited = excluded.edited, digest = excluded.digest",
+            &[&id, &edited, &digest],
         )
-        .and_then(|mut stmt| stmt.execute(params![id, edited, digest]))
         .map_err(doing("storing watch settings"))?;
         Ok(())
     }
@@ -328,15 +305,12 @@ impl Storage {
         &self,
         account: &str,
         sql: &str,
-        value: &dyn rusqlite::ToSql,
+        value: &dyn Param,
         what: &'static str,
     ) -> Result<(), StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id = account_id(conn, account)?;
-        conn.prepare_cached(sql)
-            .and_then(|mut stmt| stmt.execute(params![id, value]))
-            .map_err(doing(what))?;
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        conn.execute(sql, &[&id, value]).map_err(doing(what))?;
         Ok(())
     }
 
@@ -348,12 +322,13 @@ impl Storage {
         account: &str,
         limit: usize,
     ) -> Result<Vec<Change>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let id = account_id(conn, account)?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
+        let mut conn = self.pool.get()?;
+        let id = account_id(&mut *conn, account)?;
+        let reach = i64::try_from(FEED_REACH).unwrap_or(i64::MAX);
+        let changes = conn
+            .query_map(
+                &format!(
+                    "SELECT {META_COLUMNS}, r.size_delta, r.id FROM revisions r
                  JOIN pages p ON r.page_id = p.id
                  WHERE r.id > (SELECT coalesce(max(id), 0) FROM revisions) - ?2 AND (
                      EXISTS (SELECT 1 FROM watches w WHERE w.account = ?1 AND w.kind = 'page'
@@ -362,38 +337,108 @@ impl Storage {
                              AND substr(p.name, 1, length(w.target)) = w.target)
                      OR EXISTS (SELECT 1 FROM watch_settings s JOIN users u ON u.id = s.account
                              JOIN revisions m ON m.page_id = r.page_id AND m.author = u.name
-                             WHERE s.account = ?1 AND s.edited)
+                             WHERE s.account = ?1 AND s.edited <> 0)
                  )
                  ORDER BY r.id DESC
                  LIMIT ?3"
-            ))
+                ),
+                &[&id, &reach, &sql_count(limit)],
+                change_row,
+            )
             .map_err(doing("reading watched changes"))?;
-        let reach = i64::try_from(FEED_REACH).unwrap_or(i64::MAX);
-        let mut rows = stmt
-            .query(params![id, reach, sql_count(limit)])
-            .map_err(doing("reading watched changes"))?;
-        let mut found = Vec::new();
-        while let Some(row) = rows.next().map_err(doing("reading watched changes"))? {
-            found.push(
-                change_row(row)
-                    .map_err(doing("reading watched changes"))?
-                    .check()?,
-            );
-        }
-        Ok(found)
+        changes.into_iter().map(|change| change.check()).collect()
     }
 }
 
 /// The id of the account `name` (any spelling); an error if there is none, as watches belong to
 /// accounts that exist.
-pub(crate) fn account_id(conn: &Connection, name: &str) -> Result<i64, StorageError> {
-    conn.prepare_cached("SELECT id FROM users WHERE name_key = ?1")
-        .and_then(|mut stmt| {
-            stmt.query_row(params![name_key(name)], |row| row.get(0))
-                .optional()
-        })
-        .map_err(doing("finding an account"))?
-        .ok_or_else(|| StorageError::Invalid {
-            what: format!("there is no account called {name:?}"),
-        })
+pub(crate) fn account_id(conn: &mut impl Sql, name: &str) -> Result<i64, StorageError> {
+    conn.query_opt(
+        "SELECT id FROM users WHERE name_key = ?1",
+        &[&name_key(name)],
+        |row| row.get(0),
+    )
+    .map_err(doing("finding an account"))?
+    .ok_or_else(|| StorageError::Invalid {
+        what: format!("there is no account called {name:?}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::page_acls::tests::{account, each_storage, put};
+    use crate::WatchKind;
+
+    /// The revisions are written with plain SQL ([`put`]): the feed reads only the revision
+    /// log's rows, not texts.
+    #[test]
+    fn watches_settings_and_the_feed_of_watched_changes() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            account(&storage, "Ann", "");
+            assert!(storage.watch("ann", WatchKind::Page, "Watched").unwrap());
+            assert!(!storage.watch("Ann", WatchKind::Page, "Watched").unwrap());
+            assert!(storage.watch("Ann", WatchKind::Prefix, "Team/").unwrap());
+            assert!(storage.watch("Ann", WatchKind::Page, "Gone").unwrap());
+            assert!(storage.unwatch("Ann", WatchKind::Page, "Gone").unwrap());
+            assert!(!storage.unwatch("Ann", WatchKind::Page, "Gone").unwrap());
+            let watches: Vec<(WatchKind, String)> = storage
+                .watches("Ann")
+                .unwrap()
+                .into_iter()
+                .map(|w| (w.kind, w.target))
+                .collect();
+            assert_eq!(
+                watches,
+                [
+                    (WatchKind::Page, "Watched".to_owned()),
+                    (WatchKind::Prefix, "Team/".to_owned())
+                ],
+                "{engine}"
+            );
+            assert!(storage.is_watching("ANN", "Watched").unwrap(), "{engine}");
+            assert!(!storage.is_watching("Ann", "Team/X").unwrap(), "{engine}");
+            assert!(storage.watch("Nobody", WatchKind::Page, "P").is_err());
+
+            // Settings: off until set; the edited pages' start survives a second save of them.
+            assert_eq!(storage.watch_settings("Ann").unwrap(), Default::default());
+            put(&storage, "Mine", "Ann", "edit", 1);
+            put(&storage, "Else", "Bob", "edit", 1);
+            put(&storage, "Team/X", "Bob", "edit", 1);
+            storage.set_watch_settings("Ann", true, false).unwrap();
+            storage.set_watch_settings("Ann", true, true).unwrap();
+            storage.set_bookmark("Ann", 1234).unwrap();
+            let token = storage.feed_token("Ann").unwrap();
+            assert_eq!(storage.feed_token("Ann").unwrap(), token, "{engine}");
+            let settings = storage.watch_settings("Ann").unwrap();
+            assert!(settings.edited && settings.digest, "{engine}");
+            assert_eq!(settings.bookmark, Some(1234), "{engine}");
+            assert_eq!(settings.feed_token.as_deref(), Some(token.as_str()));
+            assert_eq!(storage.feed_account(&token).unwrap().unwrap().name, "Ann");
+            let new = storage.reset_feed_token("Ann").unwrap();
+            assert!(storage.feed_account(&token).unwrap().is_none(), "{engine}");
+            assert!(storage.feed_account(&new).unwrap().is_some(), "{engine}");
+
+            // The feed: watched by name, under a prefix, or edited by the account; newest first.
+            put(&storage, "Watched", "Bob", "edit", 2);
+            put(&storage, "Mine", "Bob", "edit", 2);
+            let pages: Vec<(String, u64)> = storage
+                .watched_changes("Ann", 10)
+                .unwrap()
+                .into_iter()
+                .map(|change| (change.meta.page, change.meta.rev))
+                .collect();
+            assert_eq!(
+                pages,
+                [
+                    ("Mine".to_owned(), 2),
+                    ("Watched".to_owned(), 1),
+                    ("Team/X".to_owned(), 1),
+                    ("Mine".to_owned(), 1),
+                ],
+                "{engine}"
+            );
+            assert_eq!(storage.watched_changes("Ann", 1).unwrap().len(), 1);
+        }
+    }
 }

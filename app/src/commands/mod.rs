@@ -17,7 +17,7 @@ pub mod user;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -29,11 +29,12 @@ use themes::{Compile, Themes};
 
 use crate::cli::GlobalOptions;
 use crate::config::{ListenFlags, Settings};
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Database};
 use crate::indexer::Indexer;
 use crate::mail::Mailer;
 use crate::notifier::Wake;
 use crate::wiki::{Lifetime, Wiki};
+use storage::Storage;
 
 /// Settings, data directory and session keys, resolved once per process.
 pub struct Setup {
@@ -41,15 +42,87 @@ pub struct Setup {
     pub data: DataDir,
     /// The settings: flags over environment over `quire.toml` over defaults.
     pub settings: Settings,
-    /// The keys that seal session cookies, from `DATA/session.key` (made on first use, mode 0600).
+    /// The keys that seal session cookies: from `session_key_file`, else `DATA/session.key`
+    /// (made on first use, mode 0600), or, with a PostgreSQL database, from the database, so that
+    /// every node has the same ones (see [`SESSION_KEYS_SECRET`]).
     pub session_keys: Arc<SessionKeys>,
+    /// The storage, once opened ([`Setup::storage`]).
+    storage: OnceLock<Arc<Storage>>,
+}
+
+/// The name of the session keys among the database's shared secrets (`Storage::shared_secret`).
+pub const SESSION_KEYS_SECRET: &str = "session_keys";
+
+/// Where the session keys are kept: `session_key_file`, else `DATA/session.key`, or with a
+/// PostgreSQL database and no `session_key_file`, the database.
+pub enum KeysPlace {
+    /// A file; a relative `session_key_file` is read from the data directory.
+    File(PathBuf),
+    /// The database's shared secrets, under [`SESSION_KEYS_SECRET`].
+    Database,
+}
+
+impl KeysPlace {
+    /// Where `settings` keep the keys of the wiki in `data`.
+    pub fn of(settings: &Settings, data: &DataDir) -> anyhow::Result<KeysPlace> {
+        Ok(match (&settings.session_key_file, data.database()?) {
+            (Some(file), _) => KeysPlace::File(data.root().join(file)),
+            (None, Database::File) => KeysPlace::File(data.session_key_path()),
+            (None, Database::Postgres(_)) => KeysPlace::Database,
+        })
+    }
+}
+
+/// The data directory and database the command line and environment name, before `quire.toml`
+/// is read: `--database` is known before the directory is checked for a wiki.
+pub(crate) fn locate(global: &GlobalOptions) -> anyhow::Result<DataDir> {
+    let mut data = DataDir::locate(global.data.as_deref());
+    if let Some(database) = &global.database {
+        data.use_database(Database::from_setting(Some(database))?);
+    }
+    Ok(data)
+}
+
+/// The session keys in `path`, made there on first use.
+fn keys_from_file(path: &std::path::Path, data: &DataDir) -> anyhow::Result<SessionKeys> {
+    SessionKeys::load_or_create(path).map_err(|err| {
+        // The fix depends on the cause: an owner to change, or a damaged file to delete.
+        let fix = match &err {
+            SessionError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                format!(
+                    "the user running quire may not read or write it: give the data directory \
+                     to that user, with chown -R USER {}",
+                    data.root().display()
+                )
+            }
+            _ => "delete a damaged file: a new one is made, and everyone logs in again".to_owned(),
+        };
+        anyhow::Error::new(err).context(format!(
+            "could not read or create the session keys in {} ({fix})",
+            path.display()
+        ))
+    })
+}
+
+/// The session keys every node of a PostgreSQL wiki shares, made by the first node to ask.
+fn keys_from_database(storage: &Storage) -> anyhow::Result<SessionKeys> {
+    let made = SessionKeys::generate().context("could not make session keys")?;
+    let text = storage
+        .shared_secret(SESSION_KEYS_SECRET, &made.to_file_text())
+        .context("could not read or make the session keys in the database")?;
+    SessionKeys::parse(&text).context(
+        "the session keys in the database are damaged: rotate them twice with `quire keys rotate` \
+         (everyone logs in again)",
+    )
 }
 
 impl Setup {
     /// Finds the data directory, creating it if missing (`quire init`, the first `quire serve`),
     /// and merges the settings.
     pub fn new(global: &GlobalOptions, flags: ListenFlags<'_>) -> anyhow::Result<Setup> {
-        let data = DataDir::locate(global.data.as_deref());
+        let data = locate(global)?;
         data.create()?;
         Self::with_data(data, global, flags)
     }
@@ -57,44 +130,45 @@ impl Setup {
     /// Like [`Setup::new`] for a data directory that must already hold a wiki: every command but
     /// `init` and `serve`, so that a mistyped `--data` is refused, not made into a new wiki.
     pub fn existing(global: &GlobalOptions, flags: ListenFlags<'_>) -> anyhow::Result<Setup> {
-        let data = DataDir::locate(global.data.as_deref());
+        let data = locate(global)?;
         data.require_wiki()?;
         data.create()?;
         Self::with_data(data, global, flags)
     }
 
     fn with_data(
-        data: DataDir,
+        mut data: DataDir,
         global: &GlobalOptions,
         flags: ListenFlags<'_>,
     ) -> anyhow::Result<Setup> {
         let settings = data.settings()?.with_flags(global, &flags)?;
-        let key_path = data.session_key_path();
-        let session_keys = SessionKeys::load_or_create(&key_path).map_err(|err| {
-            // The fix depends on the cause: an owner to change, or a damaged file to delete.
-            let fix = match &err {
-                SessionError::Io { source, .. }
-                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
-                {
-                    format!(
-                        "the user running quire may not read or write it: give the data directory \
-                         to that user, with chown -R USER {}",
-                        data.root().display()
-                    )
-                }
-                _ => "delete a damaged file: a new one is made, and everyone logs in again"
-                    .to_owned(),
-            };
-            anyhow::Error::new(err).context(format!(
-                "could not read or create the session keys in {} ({fix})",
-                key_path.display()
-            ))
-        })?;
+        data.use_database(Database::from_setting(settings.database.as_deref())?);
+        let storage = OnceLock::new();
+        let session_keys = match KeysPlace::of(&settings, &data)? {
+            KeysPlace::File(path) => keys_from_file(&path, &data)?,
+            KeysPlace::Database => {
+                let opened = Arc::new(data.open_storage()?);
+                let keys = keys_from_database(&opened)?;
+                let _ = storage.set(opened);
+                keys
+            }
+        };
         Ok(Setup {
             data,
             settings,
             session_keys: Arc::new(session_keys),
+            storage,
         })
+    }
+
+    /// The wiki's storage, opened on first use and shared after: one pool of connections per
+    /// process.
+    pub fn storage(&self) -> anyhow::Result<Arc<Storage>> {
+        if let Some(storage) = self.storage.get() {
+            return Ok(Arc::clone(storage));
+        }
+        let opened = Arc::new(self.data.open_storage()?);
+        Ok(Arc::clone(self.storage.get_or_init(|| opened)))
     }
 
     /// What every adapter is told: the two body limits and `mount`, in the gateway's terms.
@@ -172,7 +246,7 @@ impl Setup {
         reload_themes: bool,
         wake: Wake,
     ) -> anyhow::Result<Wiki> {
-        let storage = Arc::new(self.data.open_storage()?);
+        let storage = self.storage()?;
         let long_running = lifetime == Lifetime::ManyRequests;
         let indexer = if long_running {
             Indexer::background(Arc::clone(&storage), &self.index_dir())

@@ -16,8 +16,8 @@ pub fn run(setup: &Setup) -> anyhow::Result<()> {
     let wiki = setup.wiki(Lifetime::OneRequest, false, Wake::none())?;
     let round = notifier::run_once(&wiki, &mailer)?;
     println!(
-        "mail: {} queued, {} sent, {} to try again, {} given up, {} dropped (no longer readable)",
-        round.queued, round.sent, round.failed, round.gave_up, round.dropped
+        "mail: {} queued, {} sent, {} to try again, {} given up, {} dropped (no longer readable), {} left for the next run (the mail server was slow)",
+        round.queued, round.sent, round.failed, round.gave_up, round.dropped, round.left
     );
     if round.failed + round.gave_up > 0 {
         anyhow::bail!(

@@ -18,14 +18,22 @@ use super::{reindex, Setup};
 use crate::archive;
 use crate::cli::{GlobalOptions, ReindexOptions, RestoreOptions};
 use crate::config::ListenFlags;
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Database};
 
 /// What a set-aside file's name ends with.
 const ASIDE: &str = ".before-restore";
 
 /// Restores; the summary on stdout.
 pub fn run(global: &GlobalOptions, options: &RestoreOptions) -> anyhow::Result<()> {
-    let data = DataDir::locate(global.data.as_deref());
+    let data = super::locate(global)?;
+    if let Database::Postgres(url) = data.database()? {
+        anyhow::bail!(
+            "this wiki is kept in the PostgreSQL database {}: restore a backup into it with \
+             `quire migrate-db` from the backup's unpacked wiki.sqlite3, or with pg_restore from a pg_dump \
+             (docs/scaling.md)",
+            storage::shown_database_url(&url)
+        );
+    }
     refuse_pages_without_force(&data, options.force)?;
     // A missing backup is named before anything is made.
     std::fs::metadata(&options.file).map_err(|source| archive::ArchiveError::Open {

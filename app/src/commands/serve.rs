@@ -8,7 +8,6 @@ use gateway::http::HttpConfig;
 use super::Setup;
 use crate::cli::{GlobalOptions, ServeOptions};
 use crate::config::ListenFlags;
-use crate::datadir::DataDir;
 
 /// Serves until interrupted. The first run, on a data directory with no wiki, makes one there and
 /// says so. With `--dev`, theme overrides are reloaded when they change.
@@ -17,7 +16,7 @@ pub fn run(
     flags: ListenFlags<'_>,
     options: &ServeOptions,
 ) -> anyhow::Result<()> {
-    let first_run = !DataDir::locate(global.data.as_deref()).holds_wiki();
+    let first_run = !super::locate(global)?.holds_wiki();
     let setup = Setup::new(global, flags)?;
     let app = if options.dev {
         tracing::info!(

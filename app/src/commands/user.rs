@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::{bail, Context};
 use storage::{NewApiToken, NewUser, PasswordState, Role, Storage, TokenScope, UserError};
 
-use super::Setup;
+use super::{KeysPlace, Setup, SESSION_KEYS_SECRET};
 use crate::cli::{KeysCommand, UserCommand};
 
 /// Runs one `quire user` command.
@@ -122,21 +122,35 @@ pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
 /// Runs one `quire keys` command.
 pub fn keys(setup: &Setup, command: &KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Rotate => {
-            let path = setup.data.session_key_path();
-            let mut keys =
-                gateway::session::SessionKeys::load_or_create(&path).with_context(|| {
-                    format!("could not read the session keys in {}", path.display())
-                })?;
-            keys.rotate().context("could not make a new session key")?;
-            keys.save(&path)
-                .with_context(|| format!("could not write {}", path.display()))?;
-            println!(
-                "Made a new session key in {}. Cookies sealed with the previous key still work; \
-                 rotate again to end every session. Restart long-running servers to use it.",
-                path.display()
-            );
-        }
+        KeysCommand::Rotate => match KeysPlace::of(&setup.settings, &setup.data)? {
+            KeysPlace::Database => {
+                let storage = setup.storage()?;
+                let mut keys = (*setup.session_keys).clone();
+                keys.rotate().context("could not make a new session key")?;
+                storage
+                    .set_shared_secret(SESSION_KEYS_SECRET, &keys.to_file_text())
+                    .context("could not store the new session keys in the database")?;
+                println!(
+                    "Made a new session key in the database, for every node. Cookies sealed with \
+                     the previous key still work; rotate again to end every session. Restart \
+                     every node to use it."
+                );
+            }
+            KeysPlace::File(path) => {
+                let mut keys =
+                    gateway::session::SessionKeys::load_or_create(&path).with_context(|| {
+                        format!("could not read the session keys in {}", path.display())
+                    })?;
+                keys.rotate().context("could not make a new session key")?;
+                keys.save(&path)
+                    .with_context(|| format!("could not write {}", path.display()))?;
+                println!(
+                    "Made a new session key in {}. Cookies sealed with the previous key still work; \
+                     rotate again to end every session. Restart long-running servers to use it.",
+                    path.display()
+                );
+            }
+        },
     }
     Ok(())
 }

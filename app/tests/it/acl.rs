@@ -127,6 +127,7 @@ fn data_dir() -> TempDir {
 fn setup(data: &Path) -> Setup {
     let global = GlobalOptions {
         data: Some(data.to_path_buf()),
+        database: None,
         server: ServerFlags {
             max_body: Some(BODY_LIMIT),
             max_upload: Some(crate::suite::UPLOAD_LIMIT),

@@ -125,8 +125,32 @@ impl Gateway for Process {
 #[test]
 fn a_change_through_one_process_shows_in_the_views_another_keeps() {
     let data = TempDir::new().unwrap();
-    let writer = Process(Serve::start(data.path(), &[]));
-    let reader = Process(Serve::start(data.path(), &[]));
+    a_change_through_one_shows_in_the_other(data.path(), data.path());
+}
+
+/// Two nodes of one wiki kept in PostgreSQL, each with a data directory of its own (settings,
+/// search index, kept views): every change made through one shows at once in the views the other
+/// keeps, its render cache and ACL caches included. Run by e2e's `postgres` tests.
+#[test]
+#[ignore = "needs a PostgreSQL server in QUIRE_TEST_DATABASE; e2e runs it"]
+fn on_postgres_a_change_through_one_node_shows_in_the_views_another_keeps() {
+    let server = std::env::var("QUIRE_TEST_DATABASE")
+        .expect("QUIRE_TEST_DATABASE names the PostgreSQL server to test on");
+    let url = storage::testing::postgres_url_in_new_schema(&server).unwrap();
+    let nodes = [TempDir::new().unwrap(), TempDir::new().unwrap()];
+    for node in &nodes {
+        std::fs::write(
+            node.path().join("quire.toml"),
+            format!("database = {url:?}\n"),
+        )
+        .unwrap();
+    }
+    a_change_through_one_shows_in_the_other(nodes[0].path(), nodes[1].path());
+}
+
+fn a_change_through_one_shows_in_the_other(writer: &std::path::Path, reader: &std::path::Path) {
+    let writer = Process(Serve::start(writer, &[]));
+    let reader = Process(Serve::start(reader, &[]));
     let boss = Browser::new(&writer);
     saved(&register(&boss, "Boss", "the boss's password"));
     let bob_writes = Browser::new(&writer);

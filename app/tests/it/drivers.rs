@@ -62,6 +62,26 @@ impl InProcess {
     }
 }
 
+impl InProcess {
+    /// [`InProcess::start`] with the wiki kept in PostgreSQL: a schema of its own on the server
+    /// `QUIRE_TEST_DATABASE` names, given to the wiki as its `database` setting.
+    pub fn start_on_postgres() -> Self {
+        let (data, sink) = mailing_to_a_sink();
+        let server = std::env::var("QUIRE_TEST_DATABASE")
+            .expect("QUIRE_TEST_DATABASE names the PostgreSQL server to test on");
+        let url = storage::testing::postgres_url_in_new_schema(&server).unwrap();
+        let settings = data.path().join("quire.toml");
+        let mut text = std::fs::read_to_string(&settings).unwrap();
+        // A plain key: before the sink's settings' inline tables, as TOML wants.
+        text.insert_str(0, &format!("database = {url:?}\n"));
+        std::fs::write(&settings, text).unwrap();
+        InProcess {
+            sink: Some(sink),
+            ..Self::start_in(data)
+        }
+    }
+}
+
 /// A fresh data directory whose `quire.toml` sends mail to a sink started for it: how the
 /// scenarios' wikis start, so that mail can be watched for through every gateway.
 pub fn mailing_to_a_sink() -> (TempDir, MailSink) {
@@ -76,6 +96,7 @@ pub fn mailing_to_a_sink() -> (TempDir, MailSink) {
 pub fn client_on(data: &Path) -> TestClient<Arc<dyn App>> {
     let global = GlobalOptions {
         data: Some(data.to_path_buf()),
+        database: None,
         server: ServerFlags {
             max_body: Some(BODY_LIMIT),
             max_upload: Some(UPLOAD_LIMIT),

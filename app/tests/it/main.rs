@@ -62,6 +62,12 @@ macro_rules! scenarios {
         mod spawned {
             $(#[test] fn $scenario() { crate::scenarios::$scenario(&crate::drivers::Spawned::start()); })*
         }
+        /// The same wiki kept in PostgreSQL: run by e2e's `postgres` tests, which start a
+        /// server and set QUIRE_TEST_DATABASE (`cargo test -p app --test it on_postgres -- --ignored`).
+        mod on_postgres {
+            $(#[test] #[ignore = "needs a PostgreSQL server in QUIRE_TEST_DATABASE; e2e runs it"]
+              fn $scenario() { crate::scenarios::$scenario(&crate::drivers::InProcess::start_on_postgres()); })*
+        }
     };
 }
 

@@ -32,11 +32,11 @@ use crate::servers::{Combination, Ready};
 use crate::suite::{http1_send, Gateway};
 
 /// The page every setup serves.
-const PAGE: &str = "BenchPage";
+pub(crate) const PAGE: &str = "BenchPage";
 
 /// A `wrk` load: threads and keep-alive connections, 10 seconds each.
 #[derive(Debug, Clone, Copy)]
-struct Load {
+pub(crate) struct Load {
     threads: u32,
     connections: u32,
 }
@@ -56,7 +56,7 @@ impl Load {
 
 /// The load every setup gets: wrk's two threads share the machine's two
 /// cores with the servers.
-const LOAD: Load = Load {
+pub(crate) const LOAD: Load = Load {
     threads: 2,
     connections: 16,
 };
@@ -165,14 +165,14 @@ fn bench_gateways() {
 
 /// The benchmark's page: ordinary Markdown of about 10 KB with headings,
 /// paragraphs, lists, wiki links and external links.
-struct BenchPage {
+pub(crate) struct BenchPage {
     markdown: String,
     /// How many `## Section N` headings it has.
     sections: usize,
 }
 
 impl BenchPage {
-    fn new() -> BenchPage {
+    pub(crate) fn new() -> BenchPage {
         let mut markdown = String::new();
         let mut sections = 0;
         while markdown.len() < 10_000 {
@@ -195,7 +195,7 @@ impl BenchPage {
 
     /// Saves the page through `run` and checks that it then shows it;
     /// returns the HTML.
-    fn seed(&self, run: &Combination) -> Vec<u8> {
+    pub(crate) fn seed(&self, run: &Combination) -> Vec<u8> {
         // Through a browser-like client (the session cookie and the form's CSRF token), logged in:
         // the anti-spam rules let a visitor who is not add only a few external links, and the page
         // has one a section.
@@ -318,10 +318,10 @@ impl StaticSite {
 }
 
 /// What `wrk` measured.
-struct Figures {
-    requests_per_s: f64,
-    mean_ms: f64,
-    p99_ms: f64,
+pub(crate) struct Figures {
+    pub(crate) requests_per_s: f64,
+    pub(crate) mean_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
 /// Loads the page on `run` with `wrk`.
@@ -341,7 +341,7 @@ fn url(run: &Combination, path: &str) -> String {
 
 /// Loads `url` with `wrk`; fails with `wrk`'s output and `logs()` if any
 /// response was not 2xx/3xx or any socket error occurred.
-fn run_wrk(url: &str, load: Load, logs: impl Fn() -> String) -> Figures {
+pub(crate) fn run_wrk(url: &str, load: Load, logs: impl Fn() -> String) -> Figures {
     let args = load.args();
     // Others' work on the machine skews a figure; this says how much was
     // going on just before.
@@ -403,7 +403,7 @@ fn milliseconds(text: &str) -> Option<f64> {
 
 /// How idle the machine's CPUs were over the next second, from
 /// `/proc/stat` (idle and iowait time over all time).
-fn idle_percent() -> f64 {
+pub(crate) fn idle_percent() -> f64 {
     fn sample() -> (u64, u64) {
         let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
         let times: Vec<u64> = stat

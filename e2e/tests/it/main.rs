@@ -8,6 +8,7 @@ mod bench;
 mod bench_files;
 mod browser;
 mod cgi_fcgi;
+mod cluster;
 mod combinations;
 mod faults;
 mod fcgi_probe;

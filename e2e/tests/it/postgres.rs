@@ -48,3 +48,34 @@ fn storage_tests_pass_on_postgresql_too() {
         postgres.log_tail()
     );
 }
+
+/// The app's shared scenario suite, in process, on a wiki kept in PostgreSQL, and two `quire
+/// serve` nodes of one such wiki keeping their views right (the app's tests named `on_postgres`:
+/// each wiki in a schema of its own on this server).
+#[test]
+fn app_scenarios_pass_in_process_on_postgresql_too() {
+    let postgres = TempPostgres::start();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .current_dir(e2e::repo_root())
+        .args([
+            "test",
+            "-p",
+            "app",
+            "--test",
+            "it",
+            "--quiet",
+            "on_postgres::",
+        ])
+        .args(["--", "--ignored"])
+        .env("QUIRE_TEST_DATABASE", postgres.url())
+        .output()
+        .expect("cargo runs");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && said.contains(" passed;") && !said.contains(" 0 passed;"),
+        "the app's scenarios failed on PostgreSQL:\n{said}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        postgres.log_tail()
+    );
+}

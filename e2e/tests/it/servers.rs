@@ -85,6 +85,12 @@ impl Combination {
     /// A fresh wiki (data directory initialised, body limit [`BODY_LIMIT`])
     /// that the scenarios will reach at `http://127.0.0.1:PORT{mount}`.
     pub fn new(name: &'static str, mount: &'static str) -> Combination {
+        Combination::new_on(name, mount, None)
+    }
+
+    /// [`Combination::new`] with the wiki kept in the PostgreSQL database `database` names, when
+    /// given: its `database` setting, written before `quire init` seeds it.
+    pub fn new_on(name: &'static str, mount: &'static str, database: Option<&str>) -> Combination {
         let user = web_user();
         let root = tempfile::Builder::new()
             .prefix("quire-e2e-")
@@ -95,6 +101,14 @@ impl Combination {
         let data = root.path().join("data");
         fs::create_dir(&data).unwrap();
         chown(&data, user);
+        if let Some(database) = database {
+            fs::write(
+                data.join("quire.toml"),
+                format!("database = {database:?}\n"),
+            )
+            .unwrap();
+            chown(&data.join("quire.toml"), user);
+        }
         let init = Command::new(quire_binary())
             .arg("--data")
             .arg(&data)
@@ -179,6 +193,11 @@ impl Combination {
     /// itself when none is (the benchmarks' `quire serve`).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Shows the tail of `path` with a failure's logs, as `what`.
+    pub fn add_log(&mut self, what: &'static str, path: PathBuf) {
+        self.logs.push((what, path));
     }
 
     /// Gives the data directory, and all in it, to `account`.

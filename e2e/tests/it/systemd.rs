@@ -21,10 +21,11 @@ use e2e::{account, ensure_tool, group_id, quire_binary, render_deploy_file};
 
 use crate::servers::{Combination, Ready};
 
-const UNITS: [&str; 3] = [
+const UNITS: [&str; 4] = [
     "quire.service",
     "quire-fastcgi.socket",
     "quire-fastcgi.service",
+    "quire-node@.service",
 ];
 
 /// Every `KEY=value` setting of `key` in a unit file, in order.
@@ -54,7 +55,8 @@ fn units_pass_systemd_analyze_verify() {
     let paths: Vec<_> = UNITS
         .iter()
         .map(|unit| {
-            let path = dir.path().join(unit);
+            // A template is verified as one of its instances.
+            let path = dir.path().join(unit.replace("@.", "@1."));
             let text = render_deploy_file(&format!("systemd/{unit}"), &[("QUIRE_BIN", &binary)]);
             fs::write(&path, text).unwrap();
             path

@@ -33,14 +33,13 @@ use crate::suite::{eventually, hidden_value, Browser, Gateway};
 /// What the harness answers when the server gave no answer (killed mid-request, or not up yet).
 const NO_ANSWER: u16 = 599;
 
-/// The shared pages the colliding half of the editors save.
-const SHARED_PAGES: usize = 10;
-
 /// One run's size.
-struct Load {
-    editors: usize,
-    saves: usize,
-    kills: usize,
+pub(crate) struct Load {
+    pub(crate) editors: usize,
+    pub(crate) saves: usize,
+    pub(crate) kills: usize,
+    /// The shared pages the colliding half of the editors save.
+    pub(crate) shared_pages: usize,
 }
 
 /// What a run saw, for the report.
@@ -56,7 +55,7 @@ struct Tally {
 
 /// A quire server process (`quire serve`, or `quire fastcgi` behind nginx) on the combination's
 /// data directory, as www-data, that the killer may kill and start again while editors use it.
-struct Server {
+pub(crate) struct Server {
     /// Its arguments after `--data DIR`.
     args: Vec<String>,
     /// The TCP address it listens on: it is up once this takes connections.
@@ -67,7 +66,34 @@ struct Server {
 }
 
 impl Server {
-    fn start(&self) {
+    /// A server on `data` run with `args` (after `--data DIR`), listening on `listens`, its log
+    /// appended to `log`; not started yet.
+    pub(crate) fn new(
+        args: Vec<String>,
+        listens: SocketAddr,
+        data: std::path::PathBuf,
+        log: std::path::PathBuf,
+    ) -> Server {
+        Server {
+            args,
+            listens,
+            data,
+            child: Mutex::new(None),
+            log,
+        }
+    }
+
+    /// Where it listens.
+    pub(crate) fn listens(&self) -> SocketAddr {
+        self.listens
+    }
+
+    /// Its data directory.
+    pub(crate) fn data(&self) -> &std::path::Path {
+        &self.data
+    }
+
+    pub(crate) fn start(&self) {
         let user = web_user();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -95,7 +121,7 @@ impl Server {
         }
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -139,10 +165,29 @@ impl Victim {
 
 /// The wiki as the editors reach it: the address and mount of the front (quire serve itself, or
 /// the web server), and what is killed behind it.
-struct Front {
+pub(crate) struct Front {
     addr: SocketAddr,
     mount: &'static str,
     victim: Victim,
+}
+
+impl Front {
+    /// Where `server` listens, under `mount`, with `server` as what the killer kills.
+    pub(crate) fn on(server: Server, mount: &'static str) -> Front {
+        Front {
+            addr: server.listens(),
+            mount,
+            victim: Victim::Server(server),
+        }
+    }
+
+    /// The same, reached at `addr` (a balancer in front of it).
+    pub(crate) fn behind(addr: SocketAddr, server: Server, mount: &'static str) -> Front {
+        Front {
+            addr,
+            ..Front::on(server, mount)
+        }
+    }
 }
 
 impl Gateway for Front {
@@ -252,11 +297,11 @@ fn marker(editor: usize, n: usize) -> String {
 }
 
 /// Which page editor `editor` saves: its own, or one of the shared ones.
-fn page_of(editor: usize, n: usize) -> String {
+fn page_of(editor: usize, n: usize, shared_pages: usize) -> String {
     if editor.is_multiple_of(2) {
         format!("Own{editor}")
     } else {
-        format!("Shared{}", (editor + n) % SHARED_PAGES)
+        format!("Shared{}", (editor + n) % shared_pages)
     }
 }
 
@@ -360,13 +405,13 @@ fn shared_seed(editors: usize) -> String {
 fn edit_until_done(
     server: &Front,
     editor: usize,
-    saves: usize,
+    load: &Load,
     tally: &Tally,
 ) -> Vec<(String, String)> {
     let browser = Browser::new(server);
     let mut done = Vec::new();
-    for n in 0..saves {
-        let page = page_of(editor, n);
+    for n in 0..load.saves {
+        let page = page_of(editor, n, load.shared_pages);
         let mark = marker(editor, n);
         // Only a hang must fail: ten editors appending to one page is a lottery each try (one
         // wins, the others get 409 and try again), which a long run's luckless editor may lose
@@ -553,8 +598,44 @@ fn start(name: &'static str, mode: Mode) -> (Combination, Front) {
 fn run(name: &'static str, mode: Mode, load: &Load) {
     let (combination, server) = start(name, mode);
     let data = combination.data();
-    let seeder = Browser::new(&server);
-    for page in 0..SHARED_PAGES {
+    let outcome = load_and_kill(&server, load);
+    let db = rusqlite::Connection::open(data.join("wiki.sqlite3")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |row| row.get(0)).unwrap() };
+    verify(&outcome, &data, &[&server], count);
+    drop(combination);
+    outcome.report(name, load);
+}
+
+/// What a load-and-kill run acknowledged, and how it went.
+pub(crate) struct Outcome {
+    acknowledged: Vec<(String, String)>,
+    tally: Tally,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    pub(crate) fn report(&self, name: &str, load: &Load) {
+        let tally = &self.tally;
+        eprintln!(
+            "{name}: {} editors x {} saves, {} kills in {:.1} s: {} acknowledged ({} merged), {} answered 409, {} unanswered (killed mid-request), other answers {:?}; 0 lost",
+            load.editors,
+            load.saves,
+            load.kills,
+            self.elapsed.as_secs_f64(),
+            tally.acknowledged.load(Ordering::Relaxed),
+            tally.merged.load(Ordering::Relaxed),
+            tally.conflicts.load(Ordering::Relaxed),
+            tally.unanswered.load(Ordering::Relaxed),
+            tally.others.lock().unwrap(),
+        );
+    }
+}
+
+/// Seeds the shared pages, then runs `load`'s editors through `server` while its victim is killed
+/// `load.kills` times.
+pub(crate) fn load_and_kill(server: &Front, load: &Load) -> Outcome {
+    let seeder = Browser::new(server);
+    for page in 0..load.shared_pages {
         let seeded = seeder.save_page(&format!("Shared{page}"), &shared_seed(load.editors), None);
         assert_eq!(seeded.status, StatusCode::SEE_OTHER, "{}", seeded.text());
     }
@@ -564,11 +645,11 @@ fn run(name: &'static str, mode: Mode, load: &Load) {
     let acknowledged: Vec<(String, String)> = std::thread::scope(|scope| {
         let editors: Vec<_> = (0..load.editors)
             .map(|editor| {
-                let (server, tally) = (&server, &tally);
-                scope.spawn(move || edit_until_done(server, editor, load.saves, tally))
+                let tally = &tally;
+                scope.spawn(move || edit_until_done(server, editor, load, tally))
             })
             .collect();
-        let (server, stop, tally) = (&server, &stop_killing, &tally);
+        let (stop, tally) = (&stop_killing, &tally);
         let killer = scope.spawn(move || {
             let mut kills = 0;
             // Spread over the run: a kill every so many acknowledged saves, at a random moment.
@@ -598,12 +679,28 @@ fn run(name: &'static str, mode: Mode, load: &Load) {
         assert_eq!(kills, load.kills, "every kill happened during the run");
         acknowledged
     });
-    let elapsed = started.elapsed();
+    Outcome {
+        acknowledged,
+        tally,
+        elapsed: started.elapsed(),
+    }
+}
 
+/// After a run: every acknowledged save in its page exactly once and in exactly one revision,
+/// `quire check` content with `data`'s wiki, revisions in time order (`count` runs an SQL count on
+/// the wiki's database, either engine), and every marker found by the search of each of `readers`
+/// (each node's own index).
+pub(crate) fn verify(
+    outcome: &Outcome,
+    data: &std::path::Path,
+    readers: &[&dyn Gateway],
+    count: impl Fn(&str) -> i64,
+) {
+    let acknowledged = &outcome.acknowledged;
     // Every acknowledged marker is in its page's final text, exactly once.
-    let reader = Browser::new(&server);
+    let reader = Browser::new(readers[0]);
     let mut finals: HashMap<String, String> = HashMap::new();
-    for (page, mark) in &acknowledged {
+    for (page, mark) in acknowledged {
         let text = finals
             .entry(page.clone())
             .or_insert_with(|| reader.get(&format!("/+raw/{page}")).text());
@@ -615,53 +712,44 @@ fn run(name: &'static str, mode: Mode, load: &Load) {
     }
     // The database whole, every page's revisions all there, numbered and logged in order and
     // readable, and the blame records, link graph and ACL lines what the revision log gives.
-    let checked = quire_check(&data);
+    let checked = quire_check(data);
     assert!(
         checked.status.success(),
         "quire check:\n{}{}",
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
-    let db = rusqlite::Connection::open(data.join("wiki.sqlite3")).unwrap();
-    let backwards: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM revisions a JOIN revisions b
-               ON b.page_id = a.page_id AND b.rev = a.rev + 1 AND b.time < a.time",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(backwards, 0, "no revision is older than the one before it");
-    // Search finds every marker once the index has caught up.
-    let last = &acknowledged.last().unwrap().1;
-    eventually(&server, &format!("/+search?q={last}"), |body| {
-        body.contains(last.as_str())
-    });
-    for (page, mark) in &acknowledged {
-        let found = reader.get(&format!("/+search?q={mark}")).text();
-        assert!(
-            found.contains(&format!("/{page}\"")),
-            "search for {mark} misses {page}"
-        );
-    }
-    drop(combination);
-    eprintln!(
-        "{name}: {} editors x {} saves, {} kills in {:.1} s: {} acknowledged ({} merged), {} answered 409, {} unanswered (killed mid-request), other answers {:?}; 0 lost",
-        load.editors,
-        load.saves,
-        load.kills,
-        elapsed.as_secs_f64(),
-        tally.acknowledged.load(Ordering::Relaxed),
-        tally.merged.load(Ordering::Relaxed),
-        tally.conflicts.load(Ordering::Relaxed),
-        tally.unanswered.load(Ordering::Relaxed),
-        tally.others.lock().unwrap(),
+    let backwards = count(
+        "SELECT COUNT(*) FROM revisions a JOIN revisions b
+           ON b.page_id = a.page_id AND b.rev = a.rev + 1 AND b.time < a.time",
     );
+    assert_eq!(backwards, 0, "no revision is older than the one before it");
+    // No save was stored twice: each save's comment is its marker.
+    let twice = count(
+        "SELECT COUNT(*) FROM (SELECT comment FROM revisions WHERE comment LIKE 'mk%q'
+           GROUP BY comment HAVING COUNT(*) > 1) AS repeated",
+    );
+    assert_eq!(twice, 0, "a save is in history more than once");
+    // Search finds every marker once each index has caught up.
+    let last = &acknowledged.last().unwrap().1;
+    for gateway in readers {
+        eventually(*gateway, &format!("/+search?q={last}"), |body| {
+            body.contains(last.as_str())
+        });
+        let reader = Browser::new(*gateway);
+        for (page, mark) in acknowledged {
+            let found = reader.get(&format!("/+search?q={mark}")).text();
+            assert!(
+                found.contains(&format!("/{page}\"")),
+                "search for {mark} misses {page}"
+            );
+        }
+    }
 }
 
 /// `quire check` on `data`, as the web user that owns it (a check opens the database as a server
 /// does, and must not leave root's files in it).
-fn quire_check(data: &std::path::Path) -> std::process::Output {
+pub(crate) fn quire_check(data: &std::path::Path) -> std::process::Output {
     use std::os::unix::process::CommandExt;
     let web = e2e::web_user();
     std::process::Command::new(e2e::quire_binary())
@@ -703,6 +791,7 @@ const SHORT: Load = Load {
     editors: 32,
     saves: 20,
     kills: 3,
+    shared_pages: 10,
 };
 
 /// The long run in each mode: minutes; recorded in TESTING.md.
@@ -710,6 +799,7 @@ const LONG: Load = Load {
     editors: 200,
     saves: 50,
     kills: 10,
+    shared_pages: 10,
 };
 
 #[test]
@@ -722,6 +812,7 @@ fn torture_serve_middle() {
             editors: 100,
             saves: 10,
             kills: 5,
+            shared_pages: 10,
         },
     );
 }

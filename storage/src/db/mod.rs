@@ -18,7 +18,7 @@ mod value;
 
 use std::fmt;
 
-pub(crate) use pg::{PgConn, PgPool, Target};
+pub(crate) use pg::{PgConn, PgListener, PgPool, Target};
 pub(crate) use value::{FromValue, Param, ValueRef};
 
 /// Which engine a connection talks to, for the statements spelled differently on each.
@@ -40,7 +40,7 @@ impl fmt::Display for Engine {
 }
 
 /// `url` as messages and logs show it: without its password.
-pub(crate) fn shown_url(url: &str) -> String {
+pub fn shown_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // libpq's `key=value` form: drop a `password=` pair.
         return url
@@ -448,6 +448,18 @@ pub(crate) mod testing {
         )];
         if let Ok(url) = std::env::var(TEST_DATABASE) {
             all.push(Fresh::postgres(&url));
+        }
+        all
+    }
+
+    /// A new, empty wiki on each engine under test: SQLite in memory, and PostgreSQL in a schema
+    /// of its own when `QUIRE_TEST_DATABASE` is set.
+    pub(crate) fn each_storage() -> Vec<crate::Storage> {
+        let mut all = vec![crate::Storage::open_in_memory().expect("an in-memory wiki")];
+        if let Ok(url) = std::env::var(TEST_DATABASE) {
+            all.push(
+                crate::Storage::open_postgres_for_tests(&url).expect("a wiki on the test server"),
+            );
         }
         all
     }

@@ -13,15 +13,18 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, Config, GenericClient, Statement};
 
 use super::value::{Param, ValueRef};
 use super::{placeholders, DbError, Row, TxKind};
 
-/// The key of the advisory lock every write transaction takes (see the module doc of `db`): any
+/// The key of the advisory lock every write transaction takes (see the module doc of `db`),
+/// paired with the schema's name so that wikis in two schemas of one database (tests, or two
+/// wikis sharing a server) do not wait for each other: any
 /// fixed number, the same on every node. "quire" in ASCII.
-const WRITE_LOCK: i64 = 0x0071_7569_7265;
+const WRITE_LOCK: i32 = 0x7175_6972;
 
 /// How long connecting may take when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,7 +97,10 @@ impl PgConn {
                 .start()?,
             TxKind::Write => {
                 let mut tx = self.client.transaction()?;
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+                    &[&WRITE_LOCK],
+                )?;
                 tx
             }
         };
@@ -352,6 +358,14 @@ impl Target {
     /// start and across runs on one long-lived server).
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn in_new_schema(mut self) -> Result<Target, DbError> {
+        let schema = self.new_schema()?;
+        self.config.options(&format!("-c search_path={schema}"));
+        Ok(self)
+    }
+
+    /// Makes a new, empty schema on the server (see [`Target::in_new_schema`]); its name.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn new_schema(&self) -> Result<String, DbError> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static MADE: AtomicU64 = AtomicU64::new(0);
         let now = std::time::SystemTime::now()
@@ -363,9 +377,8 @@ impl Target {
             std::process::id(),
             MADE.fetch_add(1, Ordering::Relaxed)
         );
-        PgConn::connect(&self)?.execute_batch(&format!("CREATE SCHEMA {schema}"))?;
-        self.config.options(&format!("-c search_path={schema}"));
-        Ok(self)
+        PgConn::connect(self)?.execute_batch(&format!("CREATE SCHEMA {schema}"))?;
+        Ok(schema)
     }
 }
 
@@ -407,9 +420,16 @@ pub(crate) struct PgPool {
 }
 
 struct PoolState {
-    idle: Vec<PgConn>,
+    /// Connections given back, each with when it was.
+    idle: Vec<(PgConn, Instant)>,
     open: usize,
 }
+
+/// A connection idle this long is checked (one round trip) before it is handed out: after the
+/// server restarted or a network blip, every idle connection is dead without knowing it, and the
+/// request that takes one would fail. So a read after an outage is tried on a connection that
+/// works, and only the first request after a pause pays the check.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 impl PgPool {
     /// A pool for `target` of at most `max` connections; a caller waits at most `wait` for one.
@@ -436,12 +456,20 @@ impl PgPool {
         let deadline = Instant::now() + self.wait;
         let mut state = self.lock();
         loop {
-            while let Some(conn) = state.idle.pop() {
+            while let Some((mut conn, since)) = state.idle.pop() {
                 if conn.is_closed() {
                     state.open -= 1;
                     continue;
                 }
-                return Ok(conn);
+                if since.elapsed() < CHECK_AFTER_IDLE {
+                    return Ok(conn);
+                }
+                drop(state);
+                if conn.client.is_valid(CONNECT_TIMEOUT).is_ok() {
+                    return Ok(conn);
+                }
+                state = self.lock();
+                state.open -= 1;
             }
             if state.open < self.max {
                 state.open += 1;
@@ -466,15 +494,71 @@ impl PgPool {
         }
     }
 
+    /// Where its connections go, for a connection of another kind to the same database.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
     /// Gives a connection back; a closed one is dropped and its place freed.
     pub(crate) fn put(&self, conn: PgConn) {
         let mut state = self.lock();
         if conn.is_closed() {
             state.open -= 1;
         } else {
-            state.idle.push(conn);
+            state.idle.push((conn, Instant::now()));
         }
         drop(state);
         self.returned.notify_one();
+    }
+}
+
+/// The channel the schema's triggers notify on a new revision or file version (`v22.sql`).
+const CHANGES_CHANNEL: &str = "quire_changes";
+
+/// A connection of its own, outside the pool, that listens on [`CHANGES_CHANNEL`]: how a node
+/// hears of another node's writes at once. It connects on first use and again after the
+/// connection is lost; a caller that gets an error waits a little and calls again.
+pub(crate) struct PgListener {
+    target: Target,
+    client: Option<Client>,
+}
+
+impl PgListener {
+    pub(crate) fn new(target: Target) -> PgListener {
+        PgListener {
+            target,
+            client: None,
+        }
+    }
+
+    /// Waits at most `timeout` for a notification; whether one came. Notifications that came
+    /// meanwhile are all taken at once: one wake-up stands for all of them.
+    pub(crate) fn wait(&mut self, timeout: Duration) -> Result<bool, DbError> {
+        let client = match &mut self.client {
+            Some(client) if !client.is_closed() => client,
+            _ => {
+                let mut client = match &self.target.tls {
+                    None => self.target.config.connect(postgres::NoTls)?,
+                    Some(tls) => self.target.config.connect(tls.clone())?,
+                };
+                client.batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))?;
+                self.client.insert(client)
+            }
+        };
+        let mut notifications = client.notifications();
+        let heard = notifications
+            .timeout_iter(timeout)
+            .next()
+            .map(|n| n.is_some());
+        if let Ok(true) = heard {
+            // Take the rest without waiting; a broken connection shows at the next wait.
+            while let Ok(Some(_)) = notifications.iter().next() {}
+        }
+        drop(notifications);
+        if heard.is_err() {
+            self.client = None;
+        }
+        let heard = heard?;
+        Ok(heard)
     }
 }

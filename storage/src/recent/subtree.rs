@@ -610,7 +610,7 @@ fn merge(
         }
         let mut failed = None;
         conn.query_each(sql, params, &mut |row| {
-            let read = match change_from(row) {
+            let read = match change_row(row)?.check() {
                 Ok(read) => read,
                 Err(err) => {
                     failed = Some(err);
@@ -634,20 +634,6 @@ fn merge(
     cost.count(conn, &from);
     cost.count(conn, &older);
     Ok(found)
-}
-
-/// A change as the history statements give it. Through the bridge to `recent::change_row`, which
-/// reads a SQLite row: on PostgreSQL, NotOnThisEngine until it reads the seam's rows.
-fn change_from(row: &Row<'_>) -> Result<Change, StorageError> {
-    match row {
-        Row::Sqlite(row) => change_row(row)
-            .map_err(doing("reading recent changes"))?
-            .check(),
-        Row::Postgres(_) => Err(StorageError::NotOnThisEngine {
-            what: "reading recent changes",
-            engine: Engine::Postgres,
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -21,10 +21,12 @@ const STEPS: &[(u32, &str)] = &[
     (23, include_str!("v23.sql")),
     (24, include_str!("v24.sql")),
     (25, include_str!("v25.sql")),
+    (26, include_str!("v26.sql")),
 ];
 
-/// The advisory lock key of migrations ("quirmig" in ASCII), distinct from writes' key.
-const MIGRATION_LOCK: i64 = 0x0071_7569_726d_6967;
+/// The advisory lock key of migrations ("qmig" in ASCII), distinct from writes' key; paired with
+/// the schema's name, as writes' is (`db::pg`).
+const MIGRATION_LOCK: i32 = 0x716d_6967;
 
 /// The schema version of a PostgreSQL schema made by [`V22`].
 const FIRST_VERSION: u32 = 22;
@@ -34,16 +36,18 @@ const FIRST_VERSION: u32 = 22;
 pub(crate) fn migrate(conn: &mut Conn, shown: &str) -> Result<(), StorageError> {
     let opening = |doing: &'static str| move |err: DbError| StorageError::database(doing, err);
     conn.query_one(
-        "SELECT pg_advisory_lock(?1)",
+        "SELECT pg_advisory_lock(CAST(?1 AS INTEGER), hashtext(current_schema()))",
         &[&MIGRATION_LOCK],
         |_| Ok(()),
     )
     .map_err(opening("waiting for other nodes' schema migration"))?;
     let migrated = migrate_locked(conn, shown);
     let unlocked = conn
-        .query_one("SELECT pg_advisory_unlock(?1)", &[&MIGRATION_LOCK], |_| {
-            Ok(())
-        })
+        .query_one(
+            "SELECT pg_advisory_unlock(CAST(?1 AS INTEGER), hashtext(current_schema()))",
+            &[&MIGRATION_LOCK],
+            |_| Ok(()),
+        )
         .map_err(opening("ending the schema migration"));
     migrated.and(unlocked)
 }

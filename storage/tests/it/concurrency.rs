@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 
 use storage::{Save, SaveOutcome, Storage};
 
-use crate::support::{child_worker, current_rev, recent, run_children, TempDb};
+use crate::support::{child_worker, current_rev, recent, run_children, TempDb, TEST_DATABASE};
 
 const SHARED: &str = "Shared/Page";
 
@@ -60,7 +60,11 @@ fn append(storage: &Storage, page: &str, text: &str) {
 }
 
 fn check(path: &Path, workers: usize, saves: usize) {
-    let storage = Storage::open(path).unwrap();
+    check_storage(&Storage::open(path).unwrap(), workers, saves);
+}
+
+/// [`check`] on a wiki already open.
+fn check_storage(storage: &Storage, workers: usize, saves: usize) {
     let total = workers * saves;
     assert_eq!(storage.revision_count(SHARED).unwrap(), total as u64);
     let history = storage.history(SHARED, usize::MAX, 0).unwrap();
@@ -82,7 +86,19 @@ fn check(path: &Path, workers: usize, saves: usize) {
         let current = storage.current(&own).unwrap().unwrap();
         assert_eq!(current.text, text(worker, saves - 1));
     }
-    assert_eq!(recent(&storage, usize::MAX).len(), 2 * total);
+    assert_eq!(recent(storage, usize::MAX).len(), 2 * total);
+}
+
+/// One wiki as several writers see it: a database file on SQLite, which each thread reaches
+/// through a connection of its own, and the PostgreSQL test database (when there is one), whose
+/// pool likewise hands each thread a connection. The file goes when its `TempDb` is dropped.
+pub(crate) fn shared_wikis() -> Vec<(Storage, Option<TempDb>)> {
+    let db = TempDb::new();
+    let mut all = vec![(db.open(), Some(db))];
+    if let Ok(url) = std::env::var(TEST_DATABASE) {
+        all.push((Storage::open_postgres_for_tests(&url).unwrap(), None));
+    }
+    all
 }
 
 #[test]
@@ -104,18 +120,20 @@ fn threads_with_their_own_storage_open_and_save_at_once() {
     check(&db.path, workers, saves);
 }
 
+/// On each engine: every save of every thread is there, numbered densely, none lost to a race.
 #[test]
 fn threads_sharing_one_storage() {
-    let db = TempDb::new();
-    let storage = db.open();
-    let (workers, saves) = (6, 15);
-    std::thread::scope(|scope| {
-        for worker in 0..workers {
-            let storage = &storage;
-            scope.spawn(move || work(storage, worker, saves));
-        }
-    });
-    check(&db.path, workers, saves);
+    for (storage, _db) in shared_wikis() {
+        eprintln!("on {}", storage.engine());
+        let (workers, saves) = (6, 15);
+        std::thread::scope(|scope| {
+            for worker in 0..workers {
+                let storage = &storage;
+                scope.spawn(move || work(storage, worker, saves));
+            }
+        });
+        check_storage(&storage, workers, saves);
+    }
 }
 
 #[test]

@@ -6,8 +6,7 @@ use std::sync::{Arc, Barrier};
 use storage::{CachedHtml, ChangeKind, PageEvent, Rename, SaveOutcome, Storage, StorageError};
 
 use crate::support::{
-    child_worker, current_rev, each_engine, edit, hit, linked, run_children, saved, saves_run_on,
-    ticket, TempDb,
+    child_worker, current_rev, each_engine, edit, hit, linked, run_children, saved, ticket, TempDb,
 };
 
 fn rename<'a>(from: &'a str, to: &'a str, with_subpages: bool) -> Rename<'a> {
@@ -35,9 +34,6 @@ fn is_cached(storage: &Storage, page: &str) -> bool {
 #[test]
 fn a_deleted_page_is_gone_from_the_present_but_keeps_its_history() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "Doomed", "one\n", &["Other"]);
         linked(&storage, "Doomed", "one\ntwo\n", &["Other"]);
         linked(&storage, "Other", "see [[Doomed]]", &["Doomed"]);
@@ -89,9 +85,6 @@ fn a_deleted_page_is_gone_from_the_present_but_keeps_its_history() {
 #[test]
 fn undelete_restores_the_last_text_as_a_new_revision() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "P", "first\n", &["Q"]);
         linked(&storage, "P", "first\nsecond\n", &["Q"]);
         storage.delete("P", "bob", "oops").unwrap();
@@ -119,9 +112,6 @@ fn undelete_restores_the_last_text_as_a_new_revision() {
 #[test]
 fn saving_a_deleted_page_creates_it_again_with_its_history() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         saved(&storage, edit("P", "old\n", None, 1));
         storage.delete("P", "bob", "").unwrap();
         // A new page form carries no base revision.
@@ -141,9 +131,6 @@ fn saving_a_deleted_page_creates_it_again_with_its_history() {
 #[test]
 fn rename_moves_history_and_leaves_a_redirect() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "Old", "text\n", &["Elsewhere"]);
         linked(&storage, "Old", "text\nmore\n", &["Elsewhere"]);
         linked(&storage, "Linker", "[[Old]] [[New]]", &["Old", "New"]);
@@ -194,9 +181,6 @@ fn rename_moves_history_and_leaves_a_redirect() {
 #[test]
 fn rename_with_subpages_is_all_or_nothing() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         for page in ["Team", "Team/A", "Team/B/C", "TeamX", "Other"] {
             saved(&storage, edit(page, page, None, 1));
         }
@@ -243,9 +227,6 @@ fn rename_with_subpages_is_all_or_nothing() {
 #[test]
 fn delete_create_and_rename_drop_the_cached_html_of_linking_pages() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "Target", "t", &[]);
         linked(&storage, "Linker", "[[Target]]", &["Target"]);
         linked(&storage, "Bystander", "no links", &[]);
@@ -277,9 +258,6 @@ fn delete_create_and_rename_drop_the_cached_html_of_linking_pages() {
 #[test]
 fn page_info_counts_revisions_and_authors() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         assert_eq!(storage.page_info("P").unwrap(), None);
         saved(&storage, edit("P", "a", None, 100));
         saved(&storage, edit("P", "abc", Some(1), 200));
@@ -308,9 +286,6 @@ fn page_info_counts_revisions_and_authors() {
 #[test]
 fn events_replay_to_exactly_the_existing_pages() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         saved(&storage, edit("A", "a", None, 1));
         saved(&storage, edit("B", "b", None, 1));
         storage.delete("B", "bob", "").unwrap();
@@ -461,9 +436,6 @@ fn lifecycle_child() {
 #[test]
 fn names_are_listed_a_page_at_a_time_under_a_prefix_without_deleted_pages() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         for name in [
             "Team",
             "Team/B",

@@ -2,16 +2,11 @@
 
 use storage::Storage;
 
-use crate::support::{
-    each_engine, edit, hit, linked, saved, saves_run_on, ticket, TempDb, SCHEMA_V1,
-};
+use crate::support::{each_engine, edit, hit, linked, saved, ticket, TempDb, SCHEMA_V1};
 
 #[test]
 fn backlinks_orphans_and_wanted_follow_current_revisions() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "Front", "x", &["A", "B", "Front"]);
         linked(&storage, "A", "x", &["B", "Missing", "A"]);
         linked(&storage, "B", "x", &["Missing", "Other"]);
@@ -80,6 +75,92 @@ fn pages_saved_without_links_wait_to_be_filled_in() {
     assert!(!storage.set_links("Nowhere", 1, &["X"]).unwrap());
 }
 
+/// What the save path records of a revision's links, and the questions answered from it alone
+/// (the names behind backlinks, orphans and wanted pages are kept by other modules), on every
+/// engine.
+#[test]
+fn links_are_recorded_with_the_save_and_filled_in_later() {
+    for storage in each_engine() {
+        let engine = storage.engine();
+        let needed = storage.setup_needed().unwrap();
+        assert!(
+            needed.no_pages && !needed.links_missing,
+            "{engine}: {needed:?}"
+        );
+        saved(&storage, edit("Old", "[[New]]", None, 1));
+        storage
+            .save_with_links_and_files(
+                edit("Known", "[[Old]] {{Old/a.png}}", None, 2),
+                &["Old"],
+                &[("Old", "a.png"), ("Gone", "x")],
+            )
+            .unwrap();
+        let missing: Vec<_> = storage
+            .pages_missing_links(10)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.meta.page, r.meta.rev, r.text))
+            .collect();
+        assert_eq!(
+            missing,
+            [("Old".to_owned(), 1, "[[New]]".to_owned())],
+            "{engine}"
+        );
+        let needed = storage.setup_needed().unwrap();
+        assert!(
+            needed.links_missing && !needed.no_pages,
+            "{engine}: {needed:?}"
+        );
+
+        assert!(storage
+            .set_links_and_files("Old", 1, &["New"], &[("Old", "a.png")])
+            .unwrap());
+        assert!(
+            storage.pages_missing_links(10).unwrap().is_empty(),
+            "{engine}"
+        );
+        assert!(!storage.setup_needed().unwrap().links_missing, "{engine}");
+        // Only the current revision takes links.
+        assert!(!storage.set_links("Old", 2, &["X"]).unwrap(), "{engine}");
+        assert!(
+            !storage.set_links("Nowhere", 1, &["X"]).unwrap(),
+            "{engine}"
+        );
+
+        assert_eq!(
+            storage.file_backlinks("Old", "a.png").unwrap(),
+            ["Known", "Old"],
+            "{engine}"
+        );
+        let wanted: Vec<_> = storage
+            .wanted_files()
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.page, w.name, w.links))
+            .collect();
+        assert_eq!(
+            wanted,
+            [
+                ("Old".to_owned(), "a.png".to_owned(), 2),
+                ("Gone".to_owned(), "x".to_owned(), 1)
+            ],
+            "{engine}"
+        );
+        // A new revision replaces its page's links: saved without them, it waits again.
+        saved(&storage, edit("Known", "no links", Some(1), 3));
+        assert_eq!(
+            storage.file_backlinks("Old", "a.png").unwrap(),
+            ["Old"],
+            "{engine}"
+        );
+        assert_eq!(
+            storage.pages_missing_links(10).unwrap().len(),
+            1,
+            "{engine}"
+        );
+    }
+}
+
 #[test]
 fn the_graph_survives_reopening_and_an_old_database_lists_every_page_as_missing_links() {
     let db = TempDb::new();
@@ -96,9 +177,6 @@ fn the_graph_survives_reopening_and_an_old_database_lists_every_page_as_missing_
 #[test]
 fn cached_html_is_served_per_variant_and_only_for_the_current_revision() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "P", "one", &[]);
         let t = ticket(&storage, "P", 1, "/wiki");
         assert!(storage.store_html(&t, "/wiki", "<p>one</p>").unwrap());
@@ -124,9 +202,6 @@ fn cached_html_is_served_per_variant_and_only_for_the_current_revision() {
 #[test]
 fn pages_without_recorded_links_are_not_cached() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         saved(&storage, edit("P", "[[Q]]", None, 1));
         let t = ticket(&storage, "P", 1, "");
         assert!(!storage.store_html(&t, "", "html").unwrap());
@@ -136,9 +211,6 @@ fn pages_without_recorded_links_are_not_cached() {
 #[test]
 fn creating_a_page_invalidates_the_pages_linking_to_it() {
     for storage in each_engine() {
-        if !saves_run_on(&storage) {
-            continue;
-        }
         linked(&storage, "Links", "[[Target]]", &["Target"]);
         linked(&storage, "Bystander", "x", &[]);
         for page in ["Links", "Bystander"] {

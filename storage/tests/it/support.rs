@@ -25,17 +25,6 @@ pub(crate) fn each_engine() -> Vec<Storage> {
     all
 }
 
-/// Whether `storage` runs the save path yet: on PostgreSQL it answers NotOnThisEngine until
-/// `save.rs` and `lib.rs`'s reads are on the seam. A test over [`each_engine`] that needs saves
-/// skips an engine without them, and runs on it, unchanged, once they are there. TRANSITIONAL:
-/// goes with the bridge (`SqliteRef`, `Tx::sqlite`) at the merge.
-pub(crate) fn saves_run_on(storage: &Storage) -> bool {
-    !matches!(
-        storage.current("Probe"),
-        Err(storage::StorageError::NotOnThisEngine { .. })
-    )
-}
-
 /// Creates the ordinary account `name` (password "correct horse battery").
 pub(crate) fn create_user(storage: &Storage, name: &str) {
     storage

@@ -85,7 +85,9 @@ impl Unsaved {
     pub(crate) fn status(self) -> StatusCode {
         match self.0 {
             WriteRefusal::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
-            WriteRefusal::Busy | WriteRefusal::Unwritable => StatusCode::SERVICE_UNAVAILABLE,
+            WriteRefusal::Busy | WriteRefusal::Unwritable | WriteRefusal::Unreachable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -93,7 +95,9 @@ impl Unsaved {
     pub(crate) fn retry_after(self) -> Option<u64> {
         match self.0 {
             WriteRefusal::DiskFull => None,
-            WriteRefusal::Busy | WriteRefusal::Unwritable => Some(Self::RETRY_SECONDS),
+            WriteRefusal::Busy | WriteRefusal::Unwritable | WriteRefusal::Unreachable => {
+                Some(Self::RETRY_SECONDS)
+            }
         }
     }
 
@@ -105,6 +109,10 @@ impl Unsaved {
             ),
             WriteRefusal::Busy => format!(
                 "The wiki is busy saving other changes. {next} in {} seconds.",
+                Self::RETRY_SECONDS
+            ),
+            WriteRefusal::Unreachable => format!(
+                "The wiki cannot reach its database right now. {next} in {} seconds; if it keeps failing, tell an administrator (the wiki's log says why).",
                 Self::RETRY_SECONDS
             ),
             WriteRefusal::Unwritable => format!(

@@ -34,6 +34,12 @@ pub const DIFF_ROWS: usize = 40;
 pub const DIFF_LINE_CHARS: usize = 200;
 /// The most letters one round takes from the queue.
 const ROUND: usize = 100;
+/// How long a round starts new letters: half the claim on them (`storage::LEASE_SECS`), so that
+/// the letter in flight when it ends (each SMTP step bounded by `mail::TIMEOUT`) is done before
+/// the claim runs out and another process could send the same letter. The letters not started
+/// stay claimed and go out once the claim ends.
+const ROUND_TIME: std::time::Duration =
+    std::time::Duration::from_secs(storage::LEASE_SECS.unsigned_abs() / 2);
 
 /// What one round of sending did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +54,8 @@ pub struct MailRound {
     pub gave_up: u64,
     /// Letters dropped because the account may read none of their changes.
     pub dropped: u64,
+    /// Letters left for a later round: this one ran out of time (a slow SMTP server).
+    pub left: u64,
 }
 
 /// Where links in mail start, as the last save in this process saw it.
@@ -109,7 +117,17 @@ impl Wiki {
             return Ok(round);
         }
         let (origin, urls) = self.mail_links();
-        for letter in letters {
+        let deadline = std::time::Instant::now() + ROUND_TIME;
+        let total = letters.len() as u64;
+        for (done, letter) in letters.into_iter().enumerate() {
+            if done > 0 && std::time::Instant::now() >= deadline {
+                round.left = total - done as u64;
+                tracing::warn!(
+                    left = round.left,
+                    "the mail server is slow: letters left for the next round"
+                );
+                break;
+            }
             let viewer = Viewer::account(&letter.to, "mail".to_owned());
             let access = self.access(&viewer)?;
             let Some(mail) = self.write_letter(&letter, &access, &origin, &urls)? else {
