@@ -143,9 +143,8 @@ mod tests {
     use proptest::prelude::*;
 
     use crate::db::{Engine, Sql};
-    use crate::link_names::tests::{
-        each_storage, not_there_yet, postgres_plan, put_revision, put_revisions,
-    };
+    use crate::link_names::tests::{not_there_yet, postgres_plan, put_revision, put_revisions};
+    use crate::page_acls::tests::each_storage;
     use crate::page_acls::tests::{full_scan_steps, statement_status};
     use crate::{Save, Storage};
 

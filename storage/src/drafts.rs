@@ -299,7 +299,8 @@ fn purge(conn: &mut impl Sql, time: i64) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link_names::tests::{each_storage, put_text};
+    use crate::link_names::tests::put_text;
+    use crate::page_acls::tests::each_storage;
     use crate::{Save, SaveOutcome};
 
     const DAY: i64 = 24 * 3600;

@@ -512,7 +512,8 @@ pub(crate) fn fill_nfc_page_names(tx: &rusqlite::Transaction<'_>) -> rusqlite::R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link_names::tests::{each_storage, put_text};
+    use crate::link_names::tests::put_text;
+    use crate::page_acls::tests::each_storage;
 
     /// The reads of this module on both engines, over pages written as saves leave them (the
     /// write operations go through the save path; `tests/it/lifecycle.rs` runs them).

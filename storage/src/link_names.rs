@@ -197,18 +197,8 @@ const WANTED_FROM_PG: &str = "SELECT name, sources FROM link_names
 #[cfg(test)]
 pub(crate) mod tests {
     use crate::db::{Engine, Param, Sql, TxKind};
-    use crate::page_acls::tests::{full_scan_steps, query_plan};
+    use crate::page_acls::tests::{each_storage, full_scan_steps, query_plan};
     use crate::Storage;
-
-    /// A new wiki on each engine under test: SQLite in memory always, and PostgreSQL (a schema
-    /// of its own) when `QUIRE_TEST_DATABASE` names a server.
-    pub(crate) fn each_storage() -> Vec<Storage> {
-        let mut all = vec![Storage::open_in_memory().unwrap()];
-        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
-            all.push(Storage::open_postgres_for_tests(&url).unwrap());
-        }
-        all
-    }
 
     /// `result`, or `None` when it is the refusal of an operation not yet moved onto the seam
     /// (the save path, on PostgreSQL): a test of this module that needs one stops there on that

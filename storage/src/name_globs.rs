@@ -131,7 +131,8 @@ fn push_literal(regex: &mut String, c: char) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link_names::tests::{each_storage, postgres_plan, put_revision};
+    use crate::link_names::tests::{postgres_plan, put_revision};
+    use crate::page_acls::tests::each_storage;
     use crate::page_acls::tests::statement_status;
 
     fn save(storage: &Storage, page: &str) {

@@ -192,7 +192,8 @@ pub(crate) fn len(conn: &mut impl Sql) -> Result<u64, StorageError> {
 mod tests {
     use super::*;
     use crate::db::Engine;
-    use crate::link_names::tests::{each_storage, postgres_plan, put_revision};
+    use crate::link_names::tests::{postgres_plan, put_revision};
+    use crate::page_acls::tests::each_storage;
     use crate::page_acls::tests::save;
     use crate::Storage;
 
@@ -205,6 +206,10 @@ mod tests {
 
     fn stored(storage: &Storage, ticket: &RenderTicket, variant: &str, html: &str) -> bool {
         store(&mut *storage.pool.get().unwrap(), ticket, variant, html).unwrap()
+    }
+
+    fn entries(storage: &Storage) -> u64 {
+        len(&mut *storage.pool.get().unwrap()).unwrap()
     }
 
     fn cached(storage: &Storage, page: &str, rev: u64, variant: &str) -> Option<String> {
@@ -236,11 +241,7 @@ mod tests {
                 Some("<p>two</p>")
             );
             assert_eq!(cached(&storage, "Linker", 1, "w"), None, "{engine}");
-            assert_eq!(
-                len(&mut *storage.pool.get().unwrap()).unwrap(),
-                1,
-                "{engine}"
-            );
+            assert_eq!(entries(&storage), 1, "{engine}");
 
             // A render in flight when Target appears is not stored; the entry is gone.
             let in_flight = ticket(&storage, "Linker", 1, "w");
@@ -253,11 +254,7 @@ mod tests {
             assert!(stored(&storage, &t, "v", "<p>three</p>"), "{engine}");
             let revision: i64 = put_revision(&storage, "Linker", &[]);
             forget_older(&mut *storage.pool.get().unwrap(), page_id, 2).unwrap();
-            assert_eq!(
-                len(&mut *storage.pool.get().unwrap()).unwrap(),
-                0,
-                "{engine}"
-            );
+            assert_eq!(entries(&storage), 0, "{engine}");
             storage
                 .pool
                 .get()
@@ -279,11 +276,7 @@ mod tests {
             assert!(stored(&storage, &t, "v", "<p>five</p>"), "{engine}");
             put_revision(&storage, "Linker", &[]);
             forget_older(&mut *storage.pool.get().unwrap(), page_id, 3).unwrap();
-            assert_eq!(
-                len(&mut *storage.pool.get().unwrap()).unwrap(),
-                0,
-                "{engine}"
-            );
+            assert_eq!(entries(&storage), 0, "{engine}");
 
             // A page whose links are not recorded yet is not cached.
             storage

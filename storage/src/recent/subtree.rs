@@ -641,7 +641,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::link_names::tests::{each_storage, postgres_plan, put_revision};
+    use crate::link_names::tests::{postgres_plan, put_revision};
+    use crate::page_acls::tests::each_storage;
     use crate::page_acls::tests::{query_plan, save};
     use crate::{Rename, Save, Storage};
 
