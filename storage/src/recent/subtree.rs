@@ -165,12 +165,6 @@ pub(crate) trait Counted: Sql {
     fn counters(&self) -> Option<&rusqlite::Connection>;
 }
 
-impl Counted for SqliteRef<'_> {
-    fn counters(&self) -> Option<&rusqlite::Connection> {
-        Some(self.0)
-    }
-}
-
 impl Counted for Tx<'_> {
     fn counters(&self) -> Option<&rusqlite::Connection> {
         self.sqlite().ok()
