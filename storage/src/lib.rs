@@ -44,11 +44,6 @@ mod blobs;
 mod changes;
 mod compact;
 mod copy;
-#[allow(
-    dead_code,
-    reason = "the seam lands before storage's modules move onto it, one commit each; the last \
-              one takes this away"
-)]
 mod db;
 mod drafts;
 mod error;
@@ -492,9 +487,7 @@ impl Storage {
     /// The pages whose current revision links to `page` ("what links here"), by name; the page itself
     /// is left out. Reads them all: for a page of them, see [`backlinks_from`](Self::backlinks_from).
     pub fn backlinks(&self, page: &str) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        backlinks::all(conn, page)
+        backlinks::all(&mut *self.pool.get()?, page)
     }
 
     /// The next `limit` pages whose current revision links to `page` after the name `after`
@@ -506,9 +499,7 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        backlinks::backlinks_from(conn, page, after, limit)
+        backlinks::backlinks_from(&mut *self.pool.get()?, page, after, limit)
     }
 
     /// Pages no other page's current revision links to, by name. The app leaves out its front page,
@@ -531,9 +522,7 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        link_names::orphans_from(conn, after, limit)
+        link_names::orphans_from(&mut *self.pool.get()?, after, limit)
     }
 
     /// Pages that do not exist but current revisions link to, each with how many pages link to it;
@@ -563,28 +552,26 @@ impl Storage {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        link_names::wanted_from(conn, after, limit)
+        link_names::wanted_from(&mut *self.pool.get()?, after, limit)
     }
 
     /// Builds the names behind orphans and wanted pages again from the link graph (mends a
     /// [`FindingKind::StaleLinkNames`]).
     pub fn rebuild_link_names(&self) -> Result<(), StorageError> {
-        self.rebuild_derived(link_names::rebuild, "rebuilding the link targets")
+        self.rebuild_derived(|tx| link_names::rebuild(tx), "rebuilding the link targets")
     }
 
     /// Builds the backlinks by name again from the link graph (mends a
     /// [`FindingKind::StaleBacklinks`]).
     pub fn rebuild_backlinks(&self) -> Result<(), StorageError> {
-        self.rebuild_derived(backlinks::rebuild, "rebuilding the backlinks")
+        self.rebuild_derived(|tx| backlinks::rebuild(tx), "rebuilding the backlinks")
     }
 
     /// Sets each page's newest change from its revisions again (mends a
     /// [`FindingKind::StaleLastChange`]).
     pub fn rebuild_last_changes(&self) -> Result<(), StorageError> {
         self.rebuild_derived(
-            recent::rebuild_last_changes,
+            |tx| recent::rebuild_last_changes(tx),
             "setting the pages' newest changes",
         )
     }
@@ -592,21 +579,12 @@ impl Storage {
     /// Runs `rebuild` (derived data filled again from the source of truth) in one write transaction.
     fn rebuild_derived(
         &self,
-        rebuild: fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+        rebuild: impl FnOnce(&mut db::Tx<'_>) -> Result<(), db::DbError>,
         doing_what: &'static str,
     ) -> Result<(), StorageError> {
         let mut conn = self.pool.get()?;
-        let tx = conn.transaction(TxKind::Write).map_err(doing(doing_what))?;
-        match &tx {
-            db::Tx::Sqlite(sqlite) => rebuild(sqlite).map_err(doing(doing_what))?,
-            // The rebuilds are still written for SQLite alone.
-            db::Tx::Postgres(_) => {
-                return Err(StorageError::NotOnThisEngine {
-                    what: doing_what,
-                    engine: Engine::Postgres,
-                })
-            }
-        }
+        let mut tx = conn.transaction(TxKind::Write).map_err(doing(doing_what))?;
+        rebuild(&mut tx).map_err(doing(doing_what))?;
         tx.commit().map_err(doing(doing_what))
     }
 
@@ -631,9 +609,7 @@ impl Storage {
         rev: u64,
         variant: &str,
     ) -> Result<CachedHtml, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        render_cache::lookup(conn, page, rev, variant)
+        render_cache::lookup(&mut *self.pool.get()?, page, rev, variant)
     }
 
     /// Stores HTML rendered after a [`CachedHtml::Miss`]. Returns whether it was stored: not if the
@@ -645,17 +621,13 @@ impl Storage {
         variant: &str,
         html: &str,
     ) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        render_cache::store(conn, ticket, variant, html)
+        render_cache::store(&mut *self.pool.get()?, ticket, variant, html)
     }
 
     /// How many rendered pages the cache holds. For tests (the `testing` feature).
     #[cfg(feature = "testing")]
     pub fn cached_html_count(&self) -> Result<u64, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        render_cache::len(conn)
+        render_cache::len(&mut *self.pool.get()?)
     }
 
     /// A page's revisions, newest first, without their texts. Empty if the page does not exist.
@@ -1000,21 +972,5 @@ pub(crate) fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A [`Storage`] on each engine under test, for the crate's unit tests: SQLite in memory always,
-/// and PostgreSQL (a schema of its own) when `QUIRE_TEST_DATABASE` names a server, as the
-/// integration tests' `support::each_engine` has it.
 #[cfg(test)]
-pub(crate) fn each_storage() -> Vec<Storage> {
-    let mut all = vec![Storage::open_in_memory().expect("an in-memory database")];
-    if let Ok(url) = std::env::var(db::testing::TEST_DATABASE) {
-        let target = db::Target::parse(&url)
-            .expect("QUIRE_TEST_DATABASE is a PostgreSQL URL")
-            .in_new_schema()
-            .expect("a schema of its own on the test server");
-        all.push(
-            Storage::open_postgres_target(target, &url, &std::env::temp_dir(), 8)
-                .expect("opening the test database"),
-        );
-    }
-    all
-}
+pub(crate) use crate::db::testing::each_storage;

@@ -10,16 +10,16 @@
 //! becomes a redirect to the row, so it follows later renames and stops when a new page takes the old
 //! name. A rename never takes the name of an existing or deleted page: that history would be lost.
 //!
-//! Each operation is one `BEGIN IMMEDIATE` transaction, like a save, so concurrent processes see it
+//! Each operation is one write transaction, like a save, so concurrent processes (and nodes) see it
 //! whole or not at all, and the one that waited sees the result (deleting twice yields one deletion).
 //! Pages that link to a page that appears, disappears or moves lose their cached HTML in the same
 //! transaction, so their links turn red or blue at once (`render_cache::invalidate_links_to`).
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::params;
 
-use crate::db::SqliteRef;
+use crate::db::{Sql, Tx, TxKind};
 use crate::error::{doing, StorageError};
-use crate::revision::{to_u64, ChangeKind, Loaded};
+use crate::revision::{ChangeKind, Loaded};
 use crate::save::{self, Append};
 use crate::{load_current, load_revision, render_cache, LoggedRevision, Storage};
 
@@ -99,18 +99,17 @@ impl Storage {
         comment: &str,
     ) -> Result<Option<u64>, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = begin(conn, "starting a deletion")?;
-        let Some(current) = load_current(&mut SqliteRef(&tx), name)? else {
+        let mut tx = begin(&mut pooled, "starting a deletion")?;
+        let Some(current) = load_current(&mut tx, name)? else {
             return Ok(None);
         };
-        let links_known = links_known(&tx, current.page_id)?;
+        let links_known = links_known(&mut tx, current.page_id)?;
         let stamp = Stamp::now(author, comment);
-        let appended = append_to(&tx, &current, name, "", &stamp, &ChangeKind::Delete)?;
+        let appended = append_to(&mut tx, &current, name, "", &stamp, &ChangeKind::Delete)?;
         if links_known {
             // The deletion links nowhere, and an undelete can tell the old links were known.
             crate::links::record(
-                &mut SqliteRef(&tx),
+                &mut tx,
                 current.page_id,
                 appended.revision_id,
                 appended.rev_sql,
@@ -118,8 +117,8 @@ impl Storage {
                 &[],
             )?;
         }
-        set_deleted(&tx, current.page_id, true)?;
-        render_cache::invalidate_links_to(&mut SqliteRef(&tx), name)?;
+        set_deleted(&mut tx, current.page_id, true)?;
+        render_cache::invalidate_links_to(&mut tx, name)?;
         tx.commit().map_err(doing("committing a deletion"))?;
         Ok(Some(appended.rev))
     }
@@ -133,13 +132,12 @@ impl Storage {
         comment: &str,
     ) -> Result<Option<u64>, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = begin(conn, "starting an undeletion")?;
-        let Some((current, true)) = save::load_any(&mut SqliteRef(&tx), name)? else {
+        let mut tx = begin(&mut pooled, "starting an undeletion")?;
+        let Some((current, true)) = save::load_any(&mut tx, name)? else {
             return Ok(None);
         };
         let Some(restored) = load_revision(
-            &mut SqliteRef(&tx),
+            &mut tx,
             "FROM revisions r
              JOIN pages p ON p.id = r.page_id
              WHERE r.id = (SELECT id FROM revisions
@@ -149,26 +147,26 @@ impl Storage {
         else {
             return Ok(None);
         };
-        let links_known = links_known(&tx, current.page_id)?;
+        let links_known = links_known(&mut tx, current.page_id)?;
         let stamp = Stamp::now(author, comment);
         let text = &restored.revision.text;
-        let appended = append_to(&tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
+        let appended = append_to(&mut tx, &current, name, text, &stamp, &ChangeKind::Undelete)?;
         crate::blame::carry(
-            &mut SqliteRef(&tx),
+            &mut tx,
             current.page_id,
             restored.revision.meta.rev,
             appended.rev,
         )?;
-        crate::links::copy(&mut SqliteRef(&tx), restored.id, appended.revision_id)?;
+        crate::links::copy(&mut tx, restored.id, appended.revision_id)?;
         if links_known {
             tx.execute(
                 "UPDATE pages SET links_rev = ?1 WHERE id = ?2",
-                params![appended.rev_sql, current.page_id],
+                &[&appended.rev_sql, &current.page_id],
             )
             .map_err(doing("restoring links"))?;
         }
-        set_deleted(&tx, current.page_id, false)?;
-        save::appeared(&mut SqliteRef(&tx), name)?;
+        set_deleted(&mut tx, current.page_id, false)?;
+        save::appeared(&mut tx, name)?;
         tx.commit().map_err(doing("committing an undeletion"))?;
         Ok(Some(appended.rev))
     }
@@ -183,38 +181,33 @@ impl Storage {
     /// elsewhere, so the app should compute and [`set_links`](Self::set_links) them.
     pub fn rename(&self, rename: &Rename<'_>) -> Result<RenameOutcome, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = begin(conn, "starting a rename")?;
-        if load_current(&mut SqliteRef(&tx), rename.from)?.is_none() {
+        let mut tx = begin(&mut pooled, "starting a rename")?;
+        if load_current(&mut tx, rename.from)?.is_none() {
             return Err(StorageError::NoSuchPage {
                 page: rename.from.to_owned(),
             });
         }
         let mut moves = vec![(rename.from.to_owned(), rename.to.to_owned())];
         if rename.with_subpages {
-            for sub in subpages(&tx, rename.from)? {
+            for sub in subpages(&mut tx, rename.from)? {
                 let to = format!("{}{}", rename.to, &sub[rename.from.len()..]);
                 moves.push((sub, to));
             }
         }
         for (_, to) in &moves {
-            let taken: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1)",
-                    params![to],
-                    |row| row.get(0),
-                )
+            let taken = tx
+                .query_opt("SELECT 1 FROM pages WHERE name = ?1", &[to], |_| Ok(()))
                 .map_err(doing("checking a new page name"))?;
-            if taken {
+            if taken.is_some() {
                 return Err(StorageError::PageExists { page: to.clone() });
             }
         }
         let time = save::now();
         for (from, to) in &moves {
-            let current = load_current(&mut SqliteRef(&tx), from)?
+            let current = load_current(&mut tx, from)?
                 .ok_or_else(|| StorageError::NoSuchPage { page: from.clone() })?;
-            move_page(&tx, rename, &current, from, to, time)?;
-            crate::drafts::follow_rename(&tx, from, to)?;
+            move_page(&mut tx, rename, &current, from, to, time)?;
+            crate::drafts::follow_rename(&mut tx, from, to)?;
         }
         tx.commit().map_err(doing("committing a rename"))?;
         Ok(RenameOutcome { renamed: moves })
@@ -223,94 +216,87 @@ impl Storage {
     /// Where a page renamed away from `name` is now, if it still exists and no page took `name`
     /// since: the app sends visitors of the old name there.
     pub fn redirect(&self, name: &str) -> Result<Option<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached(
-            "SELECT p.name FROM redirects d JOIN pages p ON p.id = d.page_id
-             WHERE d.name = ?1 AND p.deleted = 0
-               AND NOT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)",
-        )
-        .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)).optional())
-        .map_err(doing("reading a redirect"))
+        self.pool
+            .get()?
+            .query_opt(
+                "SELECT p.name FROM redirects d JOIN pages p ON p.id = d.page_id
+                 WHERE d.name = ?1 AND p.deleted = 0
+                   AND NOT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)",
+                &[&name],
+                |row| row.get(0),
+            )
+            .map_err(doing("reading a redirect"))
     }
 
     /// Whether `name` is a deleted page (one with history that [`undelete`](Self::undelete) can
     /// bring back).
     pub fn is_deleted(&self, name: &str) -> Result<bool, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 1)")
-            .and_then(|mut stmt| stmt.query_row(params![name], |row| row.get(0)))
-            .map_err(doing("checking whether a page is deleted"))
+        let deleted = self
+            .pool
+            .get()?
+            .query_opt(
+                "SELECT 1 FROM pages WHERE name = ?1 AND deleted = 1",
+                &[&name],
+                |_| Ok(()),
+            )
+            .map_err(doing("checking whether a page is deleted"))?;
+        Ok(deleted.is_some())
     }
 
     /// The names of all deleted pages, sorted.
     pub fn deleted_pages(&self) -> Result<Vec<String>, StorageError> {
-        let pooled = self.pool.get()?;
-        let conn = pooled.sqlite()?;
-        let mut stmt = conn
-            .prepare_cached("SELECT name FROM pages WHERE deleted = 1 ORDER BY name")
-            .map_err(doing("listing deleted pages"))?;
-        let rows = stmt
-            .query_map([], |row| row.get(0))
-            .map_err(doing("listing deleted pages"))?;
-        rows.collect::<Result<_, _>>()
+        self.pool
+            .get()?
+            .query_map(
+                "SELECT name FROM pages WHERE deleted = 1 ORDER BY name",
+                &[],
+                |row| row.get(0),
+            )
             .map_err(doing("listing deleted pages"))
     }
 
     /// Facts about a page, deleted or not; `None` if no page of that name ever existed.
     pub fn page_info(&self, name: &str) -> Result<Option<PageInfo>, StorageError> {
         let mut pooled = self.pool.get()?;
-        let conn = pooled.sqlite_mut()?;
-        let tx = conn
-            .transaction()
+        let mut tx = pooled
+            .transaction(TxKind::Read)
             .map_err(doing("starting to read page info"))?;
-        let page: Option<(i64, bool, i64, i64, i64, i64)> = tx
-            .prepare_cached(
+        let page: Option<(i64, bool, u64, i64, i64, u64)> = tx
+            .query_opt(
                 "SELECT p.id, p.deleted, cur.size, cur.time,
                         (SELECT time FROM revisions WHERE page_id = p.id AND rev = 1),
                         (SELECT COUNT(*) FROM revisions WHERE page_id = p.id)
                  FROM pages p JOIN revisions cur ON cur.page_id = p.id AND cur.rev = p.current_rev
                  WHERE p.name = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![name], |row| {
+                &[&name],
+                |row| {
                     Ok((
                         row.get(0)?,
                         row.get(1)?,
                         row.get(2)?,
                         row.get(3)?,
-                        row.get::<_, Option<i64>>(4)?.unwrap_or_default(),
+                        row.get::<Option<i64>>(4)?.unwrap_or_default(),
                         row.get(5)?,
                     ))
-                })
-                .optional()
-            })
+                },
+            )
             .map_err(doing("reading page info"))?;
         let Some((page_id, deleted, size, modified, created, revisions)) = page else {
             return Ok(None);
         };
-        let mut stmt = tx
-            .prepare_cached(
+        let authors = tx
+            .query_map(
                 "SELECT author, COUNT(*) AS n FROM revisions WHERE page_id = ?1
                  GROUP BY author ORDER BY n DESC, author",
+                &[&page_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(doing("reading page info"))?;
-        let authors = stmt
-            .query_map(params![page_id], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
-            .map_err(doing("reading page info"))?
-            .map(|row| {
-                let (author, n) = row.map_err(doing("reading page info"))?;
-                Ok((author, to_u64("revision count", name, n)?))
-            })
-            .collect::<Result<Vec<_>, StorageError>>()?;
         Ok(Some(PageInfo {
             name: name.to_owned(),
-            revisions: to_u64("revision count", name, revisions)?,
+            revisions,
             authors,
-            size: to_u64("size", name, size)?,
+            size,
             created,
             modified,
             deleted,
@@ -345,39 +331,39 @@ impl Storage {
 }
 
 fn begin<'c>(
-    conn: &'c mut Connection,
+    conn: &'c mut crate::db::Conn,
     doing_what: &'static str,
-) -> Result<rusqlite::Transaction<'c>, StorageError> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(doing(doing_what))
+) -> Result<Tx<'c>, StorageError> {
+    conn.transaction(TxKind::Write).map_err(doing(doing_what))
 }
 
 /// Whether the page's current revision has its links recorded.
-fn links_known(conn: &Connection, page_id: i64) -> Result<bool, StorageError> {
-    conn.query_row(
-        "SELECT links_rev = current_rev FROM pages WHERE id = ?1",
-        params![page_id],
-        |row| row.get(0),
-    )
-    .map_err(doing("reading a page"))
+fn links_known(conn: &mut impl Sql, page_id: i64) -> Result<bool, StorageError> {
+    let (links_rev, current_rev): (i64, i64) = conn
+        .query_one(
+            "SELECT links_rev, current_rev FROM pages WHERE id = ?1",
+            &[&page_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(doing("reading a page"))?;
+    Ok(links_rev == current_rev)
 }
 
-/// Live pages under `name/`, by name.
-fn subpages(conn: &Connection, name: &str) -> Result<Vec<String>, StorageError> {
+/// Live pages under `name/`, by name: the range of names that start with `name/` (names compare
+/// as UTF-8 bytes on both engines, so every such name sorts before the prefix followed by the
+/// last code point).
+fn subpages(conn: &mut impl Sql, name: &str) -> Result<Vec<String>, StorageError> {
     let prefix = format!("{name}/");
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT name FROM pages
-             WHERE name >= ?1 AND name < ?1 || char(1114111)
-               AND substr(name, 1, length(?1)) = ?1 AND deleted = 0
-             ORDER BY name",
-        )
-        .map_err(doing("listing subpages"))?;
-    let rows = stmt
-        .query_map(params![prefix], |row| row.get(0))
-        .map_err(doing("listing subpages"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("listing subpages"))
+    let end = format!("{prefix}\u{10FFFF}");
+    conn.query_map(
+        "SELECT name FROM pages
+         WHERE name >= ?1 AND name < ?2
+           AND substr(name, 1, length(?1)) = ?1 AND deleted = 0
+         ORDER BY name",
+        &[&prefix, &end],
+        |row| row.get(0),
+    )
+    .map_err(doing("listing subpages"))
 }
 
 /// Who changes a page, why and when: what delete, undelete and rename record with their revision.
@@ -399,7 +385,7 @@ impl<'a> Stamp<'a> {
 
 /// A new revision of `kind` with `text` on top of the page's `current` one, now named `page`.
 fn append_to(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     current: &Loaded,
     page: &str,
     text: &str,
@@ -407,7 +393,7 @@ fn append_to(
     kind: &ChangeKind,
 ) -> Result<save::Appended, StorageError> {
     save::append(
-        &mut SqliteRef(conn),
+        tx,
         &Append {
             page_id: current.page_id,
             page,
@@ -422,10 +408,10 @@ fn append_to(
 }
 
 /// Marks a page deleted or not: the flag every question about the present reads.
-fn set_deleted(conn: &Connection, page_id: i64, deleted: bool) -> Result<(), StorageError> {
+fn set_deleted(conn: &mut impl Sql, page_id: i64, deleted: bool) -> Result<(), StorageError> {
     conn.execute(
         "UPDATE pages SET deleted = ?1 WHERE id = ?2",
-        params![deleted, page_id],
+        &[&deleted, &page_id],
     )
     .map_err(doing(if deleted {
         "deleting a page"
@@ -437,16 +423,16 @@ fn set_deleted(conn: &Connection, page_id: i64, deleted: bool) -> Result<(), Sto
 
 /// Moves one page from `from` to `to` inside the rename transaction.
 fn move_page(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     rename: &Rename<'_>,
     current: &Loaded,
     from: &str,
     to: &str,
     time: i64,
 ) -> Result<(), StorageError> {
-    conn.execute(
+    tx.execute(
         "UPDATE pages SET name = ?1 WHERE id = ?2",
-        params![to, current.page_id],
+        &[&to, &current.page_id],
     )
     .map_err(doing("renaming a page"))?;
     let stamp = Stamp {
@@ -457,24 +443,26 @@ fn move_page(
     let kind = ChangeKind::Rename {
         from: from.to_owned(),
     };
-    let appended = append_to(conn, current, to, &current.revision.text, &stamp, &kind)?;
-    crate::links::copy(&mut SqliteRef(conn), current.id, appended.revision_id)?;
-    conn.execute(
-        "INSERT OR REPLACE INTO redirects (name, page_id) VALUES (?1, ?2)",
-        params![from, current.page_id],
+    let appended = append_to(tx, current, to, &current.revision.text, &stamp, &kind)?;
+    crate::links::copy(tx, current.id, appended.revision_id)?;
+    tx.execute(
+        "INSERT INTO redirects (name, page_id) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET page_id = excluded.page_id",
+        &[&from, &current.page_id],
     )
     .map_err(doing("leaving a redirect"))?;
-    conn.execute("DELETE FROM redirects WHERE name = ?1", params![to])
+    tx.execute("DELETE FROM redirects WHERE name = ?1", &[&to])
         .map_err(doing("leaving a redirect"))?;
-    render_cache::invalidate_links_to(&mut SqliteRef(conn), from)?;
-    render_cache::invalidate_links_to(&mut SqliteRef(conn), to)?;
+    render_cache::invalidate_links_to(tx, from)?;
+    render_cache::invalidate_links_to(tx, to)?;
     Ok(())
 }
 
 /// Migration 10: every page name, link target and redirect in NFC, the one spelling the app uses
 /// for names since then. A page whose NFC name another page holds already keeps its name (merging
 /// two pages is a person's decision), and the log says so; the rendered HTML is dropped, as its
-/// links may name the old spellings.
+/// links may name the old spellings. SQLite's alone, as its `UPDATE OR IGNORE`: PostgreSQL's schema
+/// begins at version 22, after it.
 pub(crate) fn fill_nfc_page_names(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     use unicode_normalization::UnicodeNormalization;
     let not_nfc = |table_column: &str| -> rusqlite::Result<Vec<String>> {
@@ -519,4 +507,84 @@ pub(crate) fn fill_nfc_page_names(tx: &rusqlite::Transaction<'_>) -> rusqlite::R
     }
     tx.execute("DELETE FROM rendered", [])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link_names::tests::put_text;
+    use crate::page_acls::tests::each_storage;
+
+    /// The reads of this module on both engines, over pages written as saves leave them (the
+    /// write operations go through the save path; `tests/it/lifecycle.rs` runs them).
+    #[test]
+    fn info_redirects_deleted_pages_and_subpages_read_alike_on_both_engines() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            put_text(&storage, "Team", "ann", "one");
+            put_text(&storage, "Team", "bob", "two");
+            put_text(&storage, "Team", "ann", "three!");
+            for page in [
+                "Team/B",
+                "Team/A",
+                "Team/Ä",
+                "Teams",
+                "Team/Gone",
+                "Team/A/Deep",
+            ] {
+                put_text(&storage, page, "ann", "x");
+            }
+            let mut pooled = storage.pool.get().unwrap();
+            pooled
+                .execute("UPDATE pages SET deleted = 1 WHERE name = 'Team/Gone'", &[])
+                .unwrap();
+            pooled
+                .execute(
+                    "UPDATE revisions SET size = 6, time = 30 WHERE rev = 3",
+                    &[],
+                )
+                .unwrap();
+            pooled
+                .execute(
+                    "INSERT INTO redirects (name, page_id)
+                     SELECT 'OldTeam', id FROM pages WHERE name = 'Team'",
+                    &[],
+                )
+                .unwrap();
+            assert_eq!(
+                subpages(&mut *pooled, "Team").unwrap(),
+                ["Team/A", "Team/A/Deep", "Team/B", "Team/Ä"],
+                "{engine}"
+            );
+            drop(pooled);
+            let info = storage.page_info("Team").unwrap().unwrap();
+            assert_eq!(
+                info,
+                PageInfo {
+                    name: "Team".to_owned(),
+                    revisions: 3,
+                    authors: vec![("ann".to_owned(), 2), ("bob".to_owned(), 1)],
+                    size: 6,
+                    created: 1,
+                    modified: 30,
+                    deleted: false,
+                },
+                "{engine}"
+            );
+            assert!(storage.page_info("Team/Gone").unwrap().unwrap().deleted);
+            assert_eq!(storage.page_info("Nowhere").unwrap(), None, "{engine}");
+            assert!(storage.is_deleted("Team/Gone").unwrap(), "{engine}");
+            assert!(!storage.is_deleted("Team").unwrap(), "{engine}");
+            assert_eq!(storage.deleted_pages().unwrap(), ["Team/Gone"], "{engine}");
+            assert_eq!(
+                storage.redirect("OldTeam").unwrap().as_deref(),
+                Some("Team"),
+                "{engine}"
+            );
+            assert_eq!(storage.redirect("Team").unwrap(), None, "{engine}");
+            // A page that takes the old name ends the redirect.
+            put_text(&storage, "OldTeam", "bob", "mine now");
+            assert_eq!(storage.redirect("OldTeam").unwrap(), None, "{engine}");
+        }
+    }
 }

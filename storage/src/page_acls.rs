@@ -171,15 +171,7 @@ pub(crate) mod tests {
     use crate::db::{Param, Sql, TxKind};
     use crate::{Engine, Save, Storage};
 
-    /// A new, empty wiki on each engine under test: SQLite in memory, and PostgreSQL (a schema of
-    /// its own) when `QUIRE_TEST_DATABASE` names a server.
-    pub(crate) fn each_storage() -> Vec<Storage> {
-        let mut all = vec![Storage::open_in_memory().unwrap()];
-        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
-            all.push(Storage::open_postgres_for_tests(&url).unwrap());
-        }
-        all
-    }
+    pub(crate) use crate::db::testing::each_storage;
 
     /// Creates the account `name`, with the address `email` (may be empty).
     pub(crate) fn account(storage: &Storage, name: &str, email: &str) {

@@ -239,21 +239,10 @@ pub(crate) struct Pooled<'a> {
 }
 
 impl Pooled<'_> {
-    /// The SQLite connection under it, for what only SQLite has (PRAGMAs, the backup API), and
-    /// for the operations not yet written against the seam.
+    /// The SQLite connection under it, for what only SQLite has (PRAGMAs, the backup API); on
+    /// PostgreSQL, that the operation is SQLite's.
     pub(crate) fn sqlite(&self) -> Result<&Connection, StorageError> {
         match self.conn.as_ref() {
-            Some(Conn::Sqlite(conn)) => Ok(conn),
-            _ => Err(StorageError::NotOnThisEngine {
-                what: "this operation",
-                engine: crate::Engine::Postgres,
-            }),
-        }
-    }
-
-    /// [`Pooled::sqlite`], mutably (transactions).
-    pub(crate) fn sqlite_mut(&mut self) -> Result<&mut Connection, StorageError> {
-        match self.conn.as_mut() {
             Some(Conn::Sqlite(conn)) => Ok(conn),
             _ => Err(StorageError::NotOnThisEngine {
                 what: "this operation",

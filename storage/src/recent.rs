@@ -18,7 +18,9 @@ use crate::error::{doing, StorageError};
 use crate::revision::{meta_from_row, to_u64, RawMeta, META_COLUMNS, META_LEN};
 use crate::{sql_count, Change, Storage};
 
-pub(crate) use subtree::{rebuild_last_changes, stale_last_changes, FIRST_SEGMENT_INDEX};
+pub(crate) use subtree::{
+    fill_last_changes, rebuild_last_changes, stale_last_changes, FIRST_SEGMENT_INDEX,
+};
 
 /// Which changes [`Storage::recent`] lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,8 +46,11 @@ impl Storage {
         let mut conn = self.pool.get()?;
         match query.prefix.as_deref().filter(|p| !p.is_empty()) {
             None => log(&mut *conn, before, author, query.limit),
+            // One snapshot for every statement of the merge; only read, so dropping it is its end.
             Some(prefix) => subtree::changes(
-                conn.sqlite()?,
+                &mut conn
+                    .transaction(crate::db::TxKind::Read)
+                    .map_err(doing("reading recent changes"))?,
                 &subtree::Filter {
                     prefix,
                     author,

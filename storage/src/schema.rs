@@ -421,7 +421,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // links filled in later); the partial indexes make a page of `/+orphans` or `/+wanted` one
         // range scan, whatever the size of the wiki. `fill` builds it from the graph.
         sql: crate::link_names::SCHEMA,
-        fill: Some(crate::link_names::rebuild),
+        fill: Some(crate::link_names::fill),
     },
     Migration {
         version: 19,
@@ -465,7 +465,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         // revision. Kept by triggers on `links` and `pages`, like `link_names`, so every writer
         // keeps it; `fill` builds it from the graph. It moves nothing the change counter counts.
         sql: crate::backlinks::SCHEMA,
-        fill: Some(crate::backlinks::rebuild),
+        fill: Some(crate::backlinks::fill),
     },
     Migration {
         version: 21,
@@ -486,7 +486,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         DROP INDEX link_names_wanted;
         CREATE INDEX link_names_wanted ON link_names (name, sources) WHERE live = 0;
     ",
-        fill: Some(crate::recent::rebuild_last_changes),
+        fill: Some(crate::recent::fill_last_changes),
     },
     Migration {
         version: 22,

@@ -85,7 +85,7 @@ impl Storage {
                 integrity(pooled.sqlite()?, &mut found)?;
             }
             numbering(&mut *pooled, &mut found)?;
-            let conn = pooled.sqlite()?;
+            let conn = &mut *pooled;
             stale(
                 &mut found,
                 crate::link_names::disagreeing(conn, 20)?,
@@ -328,14 +328,7 @@ fn numbering(conn: &mut impl Sql, found: &mut Vec<Finding>) -> Result<(), Storag
 pub(crate) mod tests {
     use super::*;
 
-    /// A new wiki on each engine under test (PostgreSQL when `QUIRE_TEST_DATABASE` is set).
-    pub(crate) fn each_storage() -> Vec<Storage> {
-        let mut all = vec![Storage::open_in_memory().unwrap()];
-        if let Ok(url) = std::env::var(crate::db::testing::TEST_DATABASE) {
-            all.push(Storage::open_postgres_for_tests(&url).unwrap());
-        }
-        all
-    }
+    pub(crate) use crate::db::testing::each_storage;
 
     /// Page A with revisions 1 and 3 (2 is missing), page B whose revision 2 was logged before
     /// its revision 1, and page C in order; C's revision has its links and an ACL line recorded.

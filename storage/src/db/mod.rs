@@ -296,10 +296,9 @@ impl Tx<'_> {
     }
 }
 
-/// A borrowed SQLite connection (or transaction, which derefs to one) as [`Sql`]: the bridge
-/// while storage's modules move onto the seam one at a time, so a function already written
-/// against [`Sql`] can be called from one still holding a `rusqlite::Transaction`. It goes away
-/// with the last such caller.
+/// A borrowed SQLite connection (or transaction, which derefs to one) as [`Sql`]: for SQLite's own
+/// migrations (`schema.rs`), which hold a `rusqlite::Transaction` and fill new derived tables
+/// with the functions every engine uses.
 pub(crate) struct SqliteRef<'a>(pub(crate) &'a rusqlite::Connection);
 
 impl Sql for SqliteRef<'_> {

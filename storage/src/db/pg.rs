@@ -517,10 +517,12 @@ const CHANGES_CHANNEL: &str = "quire_changes";
 
 /// A connection of its own, outside the pool, that listens on [`CHANGES_CHANNEL`]: how a node
 /// hears of another node's writes at once. It connects on first use and again after the
-/// connection is lost; a caller that gets an error waits a little and calls again.
+/// connection is lost; a caller that gets an error waits a little and calls again. Only
+/// notifications from its own schema count (the triggers send the schema's name).
 pub(crate) struct PgListener {
     target: Target,
-    client: Option<Client>,
+    /// The connection, and the schema whose notifications count.
+    client: Option<(Client, String)>,
 }
 
 impl PgListener {
@@ -531,34 +533,47 @@ impl PgListener {
         }
     }
 
-    /// Waits at most `timeout` for a notification; whether one came. Notifications that came
-    /// meanwhile are all taken at once: one wake-up stands for all of them.
+    /// Waits at most `timeout` for a notification of its schema; whether one came.
+    /// Notifications that came meanwhile are all taken at once: one wake-up stands for all.
     pub(crate) fn wait(&mut self, timeout: Duration) -> Result<bool, DbError> {
-        let client = match &mut self.client {
-            Some(client) if !client.is_closed() => client,
+        let heard = self.heard(timeout);
+        if heard.is_err() {
+            self.client = None;
+        }
+        heard
+    }
+
+    fn heard(&mut self, timeout: Duration) -> Result<bool, DbError> {
+        let (client, schema) = match &mut self.client {
+            Some((client, schema)) if !client.is_closed() => (client, schema),
             _ => {
                 let mut client = match &self.target.tls {
                     None => self.target.config.connect(postgres::NoTls)?,
                     Some(tls) => self.target.config.connect(tls.clone())?,
                 };
                 client.batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))?;
-                self.client.insert(client)
+                let schema: String = client.query_one("SELECT current_schema()", &[])?.get(0);
+                let (client, schema) = self.client.insert((client, schema));
+                (client, schema)
             }
         };
+        let deadline = Instant::now() + timeout;
         let mut notifications = client.notifications();
-        let heard = notifications
-            .timeout_iter(timeout)
-            .next()
-            .map(|n| n.is_some());
-        if let Ok(true) = heard {
-            // Take the rest without waiting; a broken connection shows at the next wait.
-            while let Ok(Some(_)) = notifications.iter().next() {}
+        let mut heard = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = if heard {
+                // Take the rest without waiting.
+                notifications.iter().next()?
+            } else if left.is_zero() {
+                None
+            } else {
+                notifications.timeout_iter(left).next()?
+            };
+            match next {
+                Some(notification) => heard |= notification.payload() == schema.as_str(),
+                None => return Ok(heard),
+            }
         }
-        drop(notifications);
-        if heard.is_err() {
-            self.client = None;
-        }
-        let heard = heard?;
-        Ok(heard)
     }
 }

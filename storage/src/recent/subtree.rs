@@ -45,22 +45,30 @@
 //!
 //! A renamed page is listed under its name now, with its whole history (the history follows the
 //! page row); a deleted page with its history and its deletion: what the log walk shows. The
-//! statements read one snapshot (a read transaction), so a save meanwhile cannot show a row twice
-//! or move a page out of the subtree halfway.
+//! statements read one snapshot (the caller's read transaction), so a save meanwhile cannot show a
+//! row twice or move a page out of the subtree halfway.
+//!
+//! On PostgreSQL the statements are the same but for what SQLite alone spells: no `INDEXED BY`
+//! (the planner finds the same indexes by the same conditions), `strpos` for `instr` in the first
+//! segment (the expression of PostgreSQL's index), `author || ''` for SQLite's `+author` to keep the author
+//! out of an index, and no limit for "all" where SQLite's is -1. Their parameters are numbered in order of use
+//! ([`Numbered`]): PostgreSQL cannot type a parameter a statement does not name.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use rusqlite::{Connection, Statement, StatementStatus, ToSql, Transaction};
+use rusqlite::{StatementStatus, Transaction};
 
 use super::change_row;
+use crate::db::{DbError, Engine, Param, Row, Sql, SqliteRef, Tx};
 use crate::error::{doing, StorageError};
 use crate::revision::META_COLUMNS;
 use crate::{sql_count, Change};
 
 /// The index a first segment's heads are read from (migration 22): each page's first path segment
 /// with its `/` (empty for a page at the root), and its newest change. [`first_segment_sql`] names
-/// the same expression; a test checks that SQLite finds the index for it.
+/// the same expression; a test checks that SQLite finds the index for it. PostgreSQL's
+/// (`schema_pg/v22.sql`) spells `instr` as `strpos`, as [`first_segment_sql`] does there.
 pub(crate) const FIRST_SEGMENT_INDEX: &str =
     "CREATE INDEX pages_by_first_segment ON pages (substr(name, 1, instr(name, '/')), last_change);";
 
@@ -76,27 +84,29 @@ fn is_first_segment(prefix: &str) -> bool {
 const EXPECTED: &str =
     "COALESCE((SELECT MAX(r.id) FROM revisions r WHERE r.page_id = pages.id), 0)";
 
-/// Sets every page's `last_change` from its revisions: for the migration and `quire check --repair`.
-pub(crate) fn rebuild_last_changes(conn: &Transaction<'_>) -> rusqlite::Result<()> {
-    conn.execute(&format!("UPDATE pages SET last_change = {EXPECTED}"), [])?;
+/// Sets every page's `last_change` from its revisions: for `quire check --repair`.
+pub(crate) fn rebuild_last_changes(conn: &mut impl Sql) -> Result<(), DbError> {
+    conn.execute(&format!("UPDATE pages SET last_change = {EXPECTED}"), &[])?;
     Ok(())
+}
+
+/// [`rebuild_last_changes`] as SQLite's migration 21 runs it (migrations before the seam's are
+/// SQLite's alone).
+pub(crate) fn fill_last_changes(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    rebuild_last_changes(&mut SqliteRef(tx)).map_err(crate::link_names::as_rusqlite)
 }
 
 /// The pages whose `last_change` is not their newest revision's id, at most `limit`, by name.
 pub(crate) fn stale_last_changes(
-    conn: &Connection,
+    conn: &mut impl Sql,
     limit: usize,
 ) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM pages WHERE last_change <> {EXPECTED} ORDER BY name LIMIT ?1"
-        ))
-        .map_err(doing("checking the pages' newest changes"))?;
-    let rows = stmt
-        .query_map([sql_count(limit)], |row| row.get(0))
-        .map_err(doing("checking the pages' newest changes"))?;
-    rows.collect::<Result<_, _>>()
-        .map_err(doing("checking the pages' newest changes"))
+    conn.query_map(
+        &format!("SELECT name FROM pages WHERE last_change <> {EXPECTED} ORDER BY name LIMIT ?1"),
+        &[&sql_count(limit)],
+        |row| row.get(0),
+    )
+    .map_err(doing("checking the pages' newest changes"))
 }
 
 /// How far each way to the heads goes before the next one is tried.
@@ -127,6 +137,7 @@ pub(crate) struct Filter<'a> {
 }
 
 /// What a listing cost SQLite, summed over its statements: what tests count instead of timing.
+/// Nothing on PostgreSQL, whose statements have no such counters.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cost {
     /// Virtual-machine steps.
@@ -136,21 +147,150 @@ pub(crate) struct Cost {
 }
 
 impl Cost {
-    /// Adds what `stmt` did since it was last counted.
-    fn count(&mut self, stmt: &Statement<'_>) {
-        self.vm_steps += i64::from(stmt.reset_status(StatementStatus::VmStep));
-        self.full_scan_steps += i64::from(stmt.reset_status(StatementStatus::FullscanStep));
+    /// Adds what statement `sql` did on `conn` since it was last counted. Statements are prepared
+    /// once per connection and kept by their text, so this is the statement that ran, its counters
+    /// kept across runs until read.
+    fn count(&mut self, conn: &impl Counted, sql: &str) {
+        let Some(statement) = conn.counters().and_then(|c| c.prepare_cached(sql).ok()) else {
+            return;
+        };
+        self.vm_steps += i64::from(statement.reset_status(StatementStatus::VmStep));
+        self.full_scan_steps += i64::from(statement.reset_status(StatementStatus::FullscanStep));
     }
 }
 
-/// The page is in the subtree `?2` (with [`ABOVE_PREFIX`] or [`AFTER_NAME`] below): every name
-/// that starts with the prefix sorts at or after it and before it followed by the last code point
-/// (names compare as UTF-8 bytes), and no other name does. A range of the name index, no pattern:
-/// `%` and `_` are no wildcards.
-const BELOW_SUBTREE_END: &str = "p.name < ?2 || char(1114111)";
-const ABOVE_PREFIX: &str = "p.name >= ?2";
-/// Only the names after `?5`, a name in the subtree.
-const AFTER_NAME: &str = "p.name > ?5";
+/// A connection a listing runs on, and the SQLite connection under it, when it is SQLite: whose
+/// statements' counters [`Cost`] reads.
+pub(crate) trait Counted: Sql {
+    fn counters(&self) -> Option<&rusqlite::Connection>;
+}
+
+impl Counted for Tx<'_> {
+    fn counters(&self) -> Option<&rusqlite::Connection> {
+        self.sqlite().ok()
+    }
+}
+
+/// A value the heads' statements take, named where the statements are written (`:before`…) and
+/// numbered in order of first use when they are built ([`Numbered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Changes below this id.
+    Before,
+    /// The subtree's prefix.
+    Prefix,
+    /// The end of its range of names: the prefix and the last code point.
+    End,
+    /// How many pages to read (none for all on PostgreSQL, -1 on SQLite).
+    Count,
+    /// The author, or NULL.
+    Author,
+    /// The name to go on after.
+    After,
+}
+
+const SLOTS: [(&str, Slot); 6] = [
+    (":before", Slot::Before),
+    (":prefix", Slot::Prefix),
+    (":end", Slot::End),
+    (":count", Slot::Count),
+    (":author", Slot::Author),
+    (":after", Slot::After),
+];
+
+/// A statement with its slots numbered `?1`, `?2`… in order of first use, and the slot of each.
+struct Numbered {
+    sql: String,
+    slots: Vec<Slot>,
+}
+
+impl Numbered {
+    fn new(template: &str) -> Numbered {
+        let mut sql = String::with_capacity(template.len());
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut rest = template;
+        while let Some(at) = rest.find(':') {
+            sql.push_str(&rest[..at]);
+            rest = &rest[at..];
+            let Some(&(name, slot)) = SLOTS.iter().find(|(name, _)| rest.starts_with(name)) else {
+                sql.push(':');
+                rest = &rest[1..];
+                continue;
+            };
+            let number = match slots.iter().position(|s| *s == slot) {
+                Some(i) => i + 1,
+                None => {
+                    slots.push(slot);
+                    slots.len()
+                }
+            };
+            sql.push_str(&format!("?{number}"));
+            rest = &rest[name.len()..];
+        }
+        sql.push_str(rest);
+        Numbered { sql, slots }
+    }
+
+    /// The values of its slots, in order.
+    fn params<'v>(&self, values: &'v Values<'_>) -> Vec<&'v dyn Param> {
+        self.slots
+            .iter()
+            .map(|slot| -> &'v dyn Param {
+                match slot {
+                    Slot::Before => &values.before,
+                    Slot::Prefix => &values.prefix,
+                    Slot::End => &values.end,
+                    Slot::Count => &values.count,
+                    Slot::Author => &values.author,
+                    Slot::After => &values.after,
+                }
+            })
+            .collect()
+    }
+}
+
+/// What the slots hold for one statement.
+struct Values<'a> {
+    before: i64,
+    prefix: &'a str,
+    end: String,
+    count: Option<i64>,
+    author: Option<&'a str>,
+    after: &'a str,
+}
+
+impl<'a> Values<'a> {
+    /// For `filter`, `count` pages (-1: all) after the name `after`, on `engine`.
+    fn new(engine: Engine, filter: &Filter<'a>, count: i64, after: &'a str) -> Values<'a> {
+        Values {
+            before: filter.before,
+            prefix: filter.prefix,
+            end: format!("{}\u{10FFFF}", filter.prefix),
+            // PostgreSQL takes no negative limit; a NULL one is none.
+            count: (count >= 0 || engine == Engine::Sqlite).then_some(count),
+            author: filter.author,
+            after,
+        }
+    }
+}
+
+/// `INDEXED BY index` on SQLite, which the statements name to keep its planner to the index their
+/// cost is reckoned on; nothing on PostgreSQL, which has no such clause.
+fn indexed_by(engine: Engine, index: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("INDEXED BY {index}"),
+        Engine::Postgres => String::new(),
+    }
+}
+
+/// The page is in the subtree (with [`ABOVE_PREFIX`] or [`AFTER_NAME`] below): every name that
+/// starts with the prefix sorts at or after it and before it followed by the last code point
+/// (names compare as UTF-8 bytes on both engines), and no other name does. A range of the name
+/// index, no pattern: `%` and `_` are no wildcards.
+const BELOW_SUBTREE_END: &str = "p.name < :end";
+const ABOVE_PREFIX: &str = "p.name >= :prefix";
+/// Only the names after `:after`, a name in the subtree.
+const AFTER_NAME: &str = "p.name > :after";
 
 /// Which changes the heads are of: by an author or anyone's, below a cursor or all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,63 +309,76 @@ impl Heads {
         }
     }
 
-    /// The head of page `p`: its newest change below `?1` (by author `?4`), or NULL. The author
-    /// is no index term (`+`): the page's history read backwards is the way, however many changes
-    /// the author made elsewhere, and SQLite would otherwise take the author's index for some
-    /// statements.
-    fn sql(self) -> &'static str {
-        match self {
-            Heads::ByAuthor => {
+    /// The head of page `p`: its newest change below `:before` (by `:author`), or NULL. The
+    /// author is no index term (SQLite's `+`, an expression on PostgreSQL): the page's history read
+    /// backwards is the way, however many changes the author made elsewhere, and either planner
+    /// would otherwise take the author's index for some statements.
+    fn sql(self, engine: Engine) -> &'static str {
+        match (self, engine) {
+            (Heads::ByAuthor, Engine::Sqlite) => {
                 "(SELECT r.id FROM revisions r
-                  WHERE r.page_id = p.id AND r.id < ?1 AND +r.author = ?4
+                  WHERE r.page_id = p.id AND r.id < :before AND +r.author = :author
                   ORDER BY r.rev DESC LIMIT 1)"
             }
-            Heads::BelowCursor => {
-                "CASE WHEN p.last_change < ?1 THEN p.last_change ELSE
-                     (SELECT r.id FROM revisions r WHERE r.page_id = p.id AND r.id < ?1
+            (Heads::ByAuthor, Engine::Postgres) => {
+                "(SELECT r.id FROM revisions r
+                  WHERE r.page_id = p.id AND r.id < :before AND r.author || '' = :author
+                  ORDER BY r.rev DESC LIMIT 1)"
+            }
+            (Heads::BelowCursor, _) => {
+                "CASE WHEN p.last_change < :before THEN p.last_change ELSE
+                     (SELECT r.id FROM revisions r WHERE r.page_id = p.id AND r.id < :before
                       ORDER BY r.rev DESC LIMIT 1) END"
             }
-            Heads::Newest => "p.last_change",
+            (Heads::Newest, _) => "p.last_change",
         }
     }
 }
 
-/// The `?3` most recently changed pages, newest first, those in the subtree with their heads. The
-/// bound is the newest change of the page after them, so that the rows come in the index's order
-/// (a subquery with a LIMIT would need an outer ORDER BY, and SQLite would sort the whole window
-/// before the first row).
-fn recently_changed_sql(heads: Heads) -> String {
-    format!(
-        "SELECT p.id, {head}, p.last_change FROM pages p INDEXED BY pages_by_last_change
+/// The `:count` most recently changed pages, newest first, those in the subtree with their heads.
+/// The bound is the newest change of the page after them, so that the rows come in the index's
+/// order (a subquery with a LIMIT would need an outer ORDER BY, and SQLite would sort the whole
+/// window before the first row).
+fn recently_changed_sql(engine: Engine, heads: Heads) -> Numbered {
+    let indexed = indexed_by(engine, "pages_by_last_change");
+    Numbered::new(&format!(
+        "SELECT p.id, {head}, p.last_change FROM pages p {indexed}
          WHERE p.last_change > COALESCE(
-                   (SELECT last_change FROM pages INDEXED BY pages_by_last_change
-                    ORDER BY last_change DESC LIMIT 1 OFFSET ?3), 0)
+                   (SELECT last_change FROM pages {indexed}
+                    ORDER BY last_change DESC LIMIT 1 OFFSET :count), 0)
            AND {ABOVE_PREFIX} AND {BELOW_SUBTREE_END}
          ORDER BY p.last_change DESC",
-        head = heads.sql()
-    )
+        head = heads.sql(engine)
+    ))
 }
 
-/// The pages whose first path segment is `?2`, newest change first, with their heads.
-fn first_segment_sql(heads: Heads) -> String {
-    format!(
-        "SELECT p.id, {head}, p.last_change FROM pages p INDEXED BY pages_by_first_segment
-         WHERE substr(p.name, 1, instr(p.name, '/')) = ?2
+/// The pages whose first path segment is `:prefix`, newest change first, with their heads: the
+/// expression of each engine's index by first segment.
+fn first_segment_sql(engine: Engine, heads: Heads) -> Numbered {
+    let segment = match engine {
+        Engine::Sqlite => "substr(p.name, 1, instr(p.name, '/'))",
+        Engine::Postgres => "substr(p.name, 1, strpos(p.name, '/'))",
+    };
+    Numbered::new(&format!(
+        "SELECT p.id, {head}, p.last_change FROM pages p {indexed}
+         WHERE {segment} = :prefix
          ORDER BY p.last_change DESC",
-        head = heads.sql()
-    )
+        head = heads.sql(engine),
+        indexed = indexed_by(engine, "pages_by_first_segment"),
+    ))
 }
 
-/// At most `?3` pages of the subtree (all for -1) with their heads, by name, from its start or
-/// `after` the name `?5`.
-fn subtree_heads_sql(heads: Heads, after: bool) -> String {
-    format!(
-        "SELECT p.id, {head} FROM pages p INDEXED BY pages_listed_by_name
+/// At most `:count` pages of the subtree (all for -1, or NULL) with their heads, by name, from its
+/// start or `after` the name `:after`.
+fn subtree_heads_sql(engine: Engine, heads: Heads, after: bool) -> Numbered {
+    Numbered::new(&format!(
+        "SELECT p.id, {head} FROM pages p {indexed}
          WHERE {lower} AND {BELOW_SUBTREE_END}
-         ORDER BY p.name LIMIT ?3",
-        head = heads.sql(),
+         ORDER BY p.name LIMIT :count",
+        head = heads.sql(engine),
+        indexed = indexed_by(engine, "pages_listed_by_name"),
         lower = if after { AFTER_NAME } else { ABOVE_PREFIX },
-    )
+    ))
 }
 
 /// Page `?1`'s changes (by author `?3`), newest first, from change `?2` on (`from`) or from the
@@ -242,9 +395,10 @@ fn history_sql(author: bool, from: bool) -> String {
 }
 
 /// The changes `filter` asks for, newest first, the ways to the heads going as far as `reach`
-/// says. What SQLite did is added to `cost`.
+/// says, inside the caller's read transaction (one snapshot for every statement). What SQLite did
+/// is added to `cost`.
 pub(crate) fn changes(
-    conn: &Connection,
+    conn: &mut impl Counted,
     filter: &Filter<'_>,
     reach: Reach,
     cost: &mut Cost,
@@ -252,24 +406,20 @@ pub(crate) fn changes(
     if filter.limit == 0 {
         return Ok(Vec::new());
     }
-    // One snapshot for every statement; only read, so dropping it (a rollback) is its end.
-    let snapshot = conn
-        .unchecked_transaction()
-        .map_err(doing("reading recent changes"))?;
     let newest = if is_first_segment(filter.prefix) {
         // Settled or not, the walk has read every page of the segment it had to.
-        let sql = first_segment_sql(Heads::of(filter));
-        newest_first(&snapshot, &sql, filter, -1, cost)?.0
+        let sql = first_segment_sql(conn.engine(), Heads::of(filter));
+        newest_first(conn, &sql, filter, -1, cost)?.0
     } else {
-        by_name_or_recently_changed(&snapshot, filter, reach, cost)?
+        by_name_or_recently_changed(conn, filter, reach, cost)?
     };
-    merge(&snapshot, filter, newest.pages(), cost)
+    merge(conn, filter, newest.pages(), cost)
 }
 
 /// The heads of a subtree other than a first segment: read by name when it is small, else from the
 /// pages changed last when they settle them, else by name after all.
 fn by_name_or_recently_changed(
-    conn: &Connection,
+    conn: &mut impl Counted,
     filter: &Filter<'_>,
     reach: Reach,
     cost: &mut Cost,
@@ -278,7 +428,7 @@ fn by_name_or_recently_changed(
     let mut read = Subtree::default();
     subtree_heads(conn, filter, reach.subtree, &mut read, &mut newest, cost)?;
     if read.more {
-        let sql = recently_changed_sql(Heads::of(filter));
+        let sql = recently_changed_sql(conn.engine(), Heads::of(filter));
         match newest_first(conn, &sql, filter, reach.window, cost)? {
             (settled, true) => newest = settled,
             (_, false) => subtree_heads(conn, filter, -1, &mut read, &mut newest, cost)?,
@@ -329,64 +479,41 @@ impl Newest {
     }
 }
 
-/// Binds `?1` to `?5` as the heads' statements name them, as far as `stmt` names them.
-fn bind(
-    stmt: &mut Statement<'_>,
-    filter: &Filter<'_>,
-    count: i64,
-    after: &str,
-) -> rusqlite::Result<()> {
-    let bound: [&dyn ToSql; 5] = [
-        &filter.before,
-        &filter.prefix,
-        &count,
-        &filter.author,
-        &after,
-    ];
-    for (i, value) in bound.iter().take(stmt.parameter_count()).enumerate() {
-        stmt.raw_bind_parameter(i + 1, value)?;
-    }
-    Ok(())
-}
-
 /// A page and its head as the heads' statements give them: id, head (or NULL).
-fn head_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Head>> {
+fn head_row(row: &Row<'_>) -> Result<Option<Head>, DbError> {
     let page = row.get(0)?;
     Ok(row
-        .get::<_, Option<i64>>(1)?
+        .get::<Option<i64>>(1)?
         .map(|change| Head { change, page }))
 }
 
-/// The heads from `sql`'s pages, which come newest change first, `count` bound as `?3`; and
+/// The heads from `sql`'s pages, which come newest change first, `count` bound as `:count`; and
 /// whether they settle them: whether a page was left unread whose newest change is older than
 /// all of them (so none of the pages after it, read or not, has a newer head).
 fn newest_first(
-    conn: &Connection,
-    sql: &str,
+    conn: &mut impl Counted,
+    sql: &Numbered,
     filter: &Filter<'_>,
     count: i64,
     cost: &mut Cost,
 ) -> Result<(Newest, bool), StorageError> {
-    let mut stmt = conn
-        .prepare_cached(sql)
-        .map_err(doing("reading recent changes"))?;
-    bind(&mut stmt, filter, count, "").map_err(doing("reading recent changes"))?;
+    let values = Values::new(conn.engine(), filter, count, "");
     let mut newest = Newest::new(filter.limit);
     let mut settled = false;
-    let mut rows = stmt.raw_query();
-    while let Some(row) = rows.next().map_err(doing("reading recent changes"))? {
-        let last_change: i64 = row.get(2).map_err(doing("reading recent changes"))?;
+    conn.query_each(&sql.sql, &sql.params(&values), &mut |row| {
+        let last_change: i64 = row.get(2)?;
         // No page from here on has a change newer than its `last_change`.
         if newest.all_newer_than(last_change) {
             settled = true;
-            break;
+            return Ok(false);
         }
-        if let Some(head) = head_row(row).map_err(doing("reading recent changes"))? {
+        if let Some(head) = head_row(row)? {
             newest.offer(head);
         }
-    }
-    drop(rows);
-    cost.count(&stmt);
+        Ok(true)
+    })
+    .map_err(doing("reading recent changes"))?;
+    cost.count(conn, &sql.sql);
     Ok((newest, settled))
 }
 
@@ -402,39 +529,35 @@ struct Subtree {
 /// The heads of `count` more pages of the subtree (all for -1) after those `read`, offered to
 /// `newest` (kept in Rust rather than sorted by SQLite: a sorter costs more, row for row).
 fn subtree_heads(
-    conn: &Connection,
+    conn: &mut impl Counted,
     filter: &Filter<'_>,
     count: i64,
     read: &mut Subtree,
     newest: &mut Newest,
     cost: &mut Cost,
 ) -> Result<(), StorageError> {
-    let mut stmt = conn
-        .prepare_cached(&subtree_heads_sql(Heads::of(filter), !read.last.is_empty()))
-        .map_err(doing("reading recent changes"))?;
-    bind(&mut stmt, filter, count, &read.last).map_err(doing("reading recent changes"))?;
+    let sql = subtree_heads_sql(conn.engine(), Heads::of(filter), !read.last.is_empty());
+    let values = Values::new(conn.engine(), filter, count, &read.last);
     let mut pages = 0;
-    let mut last_page = 0;
-    let mut rows = stmt.raw_query();
-    while let Some(row) = rows.next().map_err(doing("reading recent changes"))? {
-        last_page = row.get(0).map_err(doing("reading recent changes"))?;
-        if let Some(head) = head_row(row).map_err(doing("reading recent changes"))? {
+    let mut last_page: i64 = 0;
+    conn.query_each(&sql.sql, &sql.params(&values), &mut |row| {
+        last_page = row.get(0)?;
+        if let Some(head) = head_row(row)? {
             newest.offer(head);
         }
         pages += 1;
-    }
-    drop(rows);
-    cost.count(&stmt);
+        Ok(true)
+    })
+    .map_err(doing("reading recent changes"))?;
+    cost.count(conn, &sql.sql);
     read.more = pages == count;
     if read.more {
         // Where to go on from: its name, looked up once rather than read on every row.
-        let mut stmt = conn
-            .prepare_cached("SELECT name FROM pages WHERE id = ?1")
+        const NAME: &str = "SELECT name FROM pages WHERE id = ?1";
+        read.last = conn
+            .query_one(NAME, &[&last_page], |row| row.get(0))
             .map_err(doing("reading recent changes"))?;
-        read.last = stmt
-            .query_row([last_page], |row| row.get(0))
-            .map_err(doing("reading recent changes"))?;
-        cost.count(&stmt);
+        cost.count(conn, NAME);
     }
     Ok(())
 }
@@ -444,18 +567,14 @@ fn subtree_heads(
 /// the first that is not waits in the queue, read already; so a page edited many times in a row
 /// costs one statement, not one per change.
 fn merge(
-    conn: &Connection,
+    conn: &mut impl Counted,
     filter: &Filter<'_>,
     heads: Vec<Head>,
     cost: &mut Cost,
 ) -> Result<Vec<Change>, StorageError> {
     let author = filter.author.is_some();
-    let mut from = conn
-        .prepare_cached(&history_sql(author, true))
-        .map_err(doing("reading recent changes"))?;
-    let mut older = conn
-        .prepare_cached(&history_sql(author, false))
-        .map_err(doing("reading recent changes"))?;
+    let from = history_sql(author, true);
+    let older = history_sql(author, false);
     // Each page's next change, newest on top, with the page's place in `waiting`: the change, if
     // read already (a head is not).
     let mut queue: BinaryHeap<(i64, usize)> = BinaryHeap::with_capacity(heads.len());
@@ -469,39 +588,45 @@ fn merge(
         let Some((change, place)) = queue.pop() else {
             break;
         };
-        let stmt = match waiting[place].take() {
+        let sql = match waiting[place].take() {
             Some(read) => {
                 found.push(read);
-                &mut older
+                &older
             }
-            None => &mut from,
+            None => &from,
         };
         // Changes of this page newer than this bound come before any other page's.
         let bound = queue.peek().map_or(0, |&(next, _)| next);
-        let bound_params: [&dyn ToSql; 3] = [&heads[place].page, &change, &filter.author];
-        for (i, value) in bound_params.iter().take(stmt.parameter_count()).enumerate() {
-            stmt.raw_bind_parameter(i + 1, value)
-                .map_err(doing("reading recent changes"))?;
+        let params: [&dyn Param; 3] = [&heads[place].page, &change, &filter.author];
+        let params = &params[..if author { 3 } else { 2 }];
+        if found.len() >= filter.limit {
+            break;
         }
-        let mut rows = stmt.raw_query();
-        while found.len() < filter.limit {
-            let Some(row) = rows.next().map_err(doing("reading recent changes"))? else {
-                break;
+        let mut failed = None;
+        conn.query_each(sql, params, &mut |row| {
+            let read = match change_row(row)?.check() {
+                Ok(read) => read,
+                Err(err) => {
+                    failed = Some(err);
+                    return Ok(false);
+                }
             };
-            let read = change_row(&crate::db::Row::Sqlite(row))
-                .map_err(doing("reading recent changes"))?
-                .check()?;
             let id = i64::try_from(read.id).unwrap_or(i64::MAX);
             if id < bound {
                 queue.push((id, place));
                 waiting[place] = Some(read);
-                break;
+                return Ok(false);
             }
             found.push(read);
+            Ok(found.len() < filter.limit)
+        })
+        .map_err(doing("reading recent changes"))?;
+        if let Some(err) = failed {
+            return Err(err);
         }
     }
-    cost.count(&from);
-    cost.count(&older);
+    cost.count(conn, &from);
+    cost.count(conn, &older);
     Ok(found)
 }
 
@@ -510,6 +635,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::link_names::tests::{postgres_plan, put_revision};
+    use crate::page_acls::tests::each_storage;
     use crate::page_acls::tests::{query_plan, save};
     use crate::{Rename, Save, Storage};
 
@@ -522,8 +649,8 @@ mod tests {
         limit: usize,
         reach: Reach,
     ) -> (Vec<(u64, String)>, Cost) {
-        let pooled = storage.pool.get().unwrap();
-        let conn = pooled.sqlite().unwrap();
+        let mut pooled = storage.pool.get().unwrap();
+        let mut tx = pooled.transaction(crate::db::TxKind::Read).unwrap();
         let filter = Filter {
             prefix,
             author,
@@ -531,7 +658,7 @@ mod tests {
             limit,
         };
         let mut cost = Cost::default();
-        let found = changes(conn, &filter, reach, &mut cost).unwrap();
+        let found = changes(&mut tx, &filter, reach, &mut cost).unwrap();
         let found = found.into_iter().map(|c| (c.id, c.meta.page)).collect();
         (found, cost)
     }
@@ -544,23 +671,19 @@ mod tests {
         before: i64,
         limit: usize,
     ) -> Vec<(u64, String)> {
-        let pooled = storage.pool.get().unwrap();
-        let conn = pooled.sqlite().unwrap();
-        let mut stmt = conn
-            .prepare(
+        storage
+            .pool
+            .get()
+            .unwrap()
+            .query_map(
                 "SELECT r.id, p.name FROM revisions r JOIN pages p ON p.id = r.page_id
                  WHERE r.id < ?1 AND substr(p.name, 1, length(?2)) = ?2
-                   AND (?3 IS NULL OR r.author = ?3)
+                   AND (CAST(?3 AS TEXT) IS NULL OR r.author = ?3)
                  ORDER BY r.id DESC LIMIT ?4",
+                &[&before, &prefix, &author, &sql_count(limit)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
-            .unwrap();
-        stmt.query_map(
-            rusqlite::params![before, prefix, author, sql_count(limit)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+            .unwrap()
     }
 
     fn names(found: &[(u64, String)]) -> Vec<&str> {
@@ -709,21 +832,21 @@ mod tests {
         };
         for heads in [Heads::ByAuthor, Heads::BelowCursor, Heads::Newest] {
             let author = heads == Heads::ByAuthor;
-            let recent = plan(&recently_changed_sql(heads));
+            let recent = plan(&recently_changed_sql(Engine::Sqlite, heads).sql);
             assert!(
                 recent
                     .contains("SEARCH p USING COVERING INDEX pages_by_last_change (last_change>?)")
                     && !recent.contains("TEMP B-TREE"),
                 "{recent}"
             );
-            let segment = plan(&first_segment_sql(heads));
+            let segment = plan(&first_segment_sql(Engine::Sqlite, heads).sql);
             assert!(
                 segment.contains("SEARCH p USING COVERING INDEX pages_by_first_segment (<expr>=?)")
                     && !segment.contains("TEMP B-TREE"),
                 "{segment}"
             );
             for after in [false, true] {
-                let by_name = plan(&subtree_heads_sql(heads, after));
+                let by_name = plan(&subtree_heads_sql(Engine::Sqlite, heads, after).sql);
                 assert!(
                     by_name.contains(
                         "SEARCH p USING COVERING INDEX pages_listed_by_name (name>? AND name<?)"
@@ -756,23 +879,25 @@ mod tests {
         save(&storage, "B", "1");
         save(&storage, "A", "2");
         let last = |name: &str| -> i64 {
-            let pooled = storage.pool.get().unwrap();
-            let conn = pooled.sqlite().unwrap();
-            conn.query_row(
-                "SELECT last_change FROM pages WHERE name = ?1",
-                [name],
-                |row| row.get(0),
-            )
-            .unwrap()
+            storage
+                .pool
+                .get()
+                .unwrap()
+                .query_one(
+                    "SELECT last_change FROM pages WHERE name = ?1",
+                    &[&name],
+                    |row| row.get(0),
+                )
+                .unwrap()
         };
-        let stale =
-            || stale_last_changes(storage.pool.get().unwrap().sqlite().unwrap(), 10).unwrap();
+        let stale = || stale_last_changes(&mut *storage.pool.get().unwrap(), 10).unwrap();
         assert_eq!((last("A"), last("B")), (3, 2));
-        let pooled = storage.pool.get().unwrap();
-        let conn = pooled.sqlite().unwrap();
-        conn.execute("UPDATE pages SET last_change = 0", [])
+        storage
+            .pool
+            .get()
+            .unwrap()
+            .execute("UPDATE pages SET last_change = 0", &[])
             .unwrap();
-        drop(pooled);
         assert_eq!(stale(), ["A", "B"]);
         let found = storage.verify().unwrap();
         assert!(found.iter().any(
@@ -781,6 +906,150 @@ mod tests {
         storage.rebuild_last_changes().unwrap();
         assert!(stale().is_empty());
         assert_eq!((last("A"), last("B")), (3, 2));
+    }
+
+    /// The heads of `prefix`'s pages (the newest `limit`), newest first, as `(change, page)`: by
+    /// first segment when it is one, else by name or from the pages changed last.
+    fn heads(storage: &Storage, prefix: &str, limit: usize, reach: Reach) -> Vec<(i64, String)> {
+        let mut pooled = storage.pool.get().unwrap();
+        let mut tx = pooled.transaction(crate::db::TxKind::Read).unwrap();
+        let filter = Filter {
+            prefix,
+            author: None,
+            before: i64::MAX,
+            limit,
+        };
+        let mut cost = Cost::default();
+        let newest = if is_first_segment(prefix) {
+            let sql = first_segment_sql(tx.engine(), Heads::Newest);
+            newest_first(&mut tx, &sql, &filter, -1, &mut cost)
+                .unwrap()
+                .0
+        } else {
+            by_name_or_recently_changed(&mut tx, &filter, reach, &mut cost).unwrap()
+        };
+        let mut found: Vec<(i64, String)> = newest
+            .pages()
+            .into_iter()
+            .map(|head| {
+                let name = tx
+                    .query_one(
+                        "SELECT name FROM pages WHERE id = ?1",
+                        &[&head.page],
+                        |row| row.get(0),
+                    )
+                    .unwrap();
+                (head.change, name)
+            })
+            .collect();
+        found.sort_by(|a, b| b.cmp(a));
+        found
+    }
+
+    /// The heads' statements on both engines (the merge reads histories through the save path's
+    /// rows, on SQLite until that moves: `the_merge_lists_what_a_walk_of_the_log_lists`).
+    #[test]
+    fn the_heads_are_found_alike_on_both_engines_each_way() {
+        for storage in each_storage() {
+            let engine = storage.engine();
+            for page in [
+                "Team",
+                "Team.",
+                "Teams/A",
+                "Tea/m",
+                "Z",
+                "Team/P1",
+                "Team/P2",
+                "Team/P1/Sub",
+                "Team/P2",
+                "Teams/A",
+            ] {
+                put_revision(&storage, page, &[]);
+            }
+            let named = |found: &[(i64, &str)]| -> Vec<(i64, String)> {
+                found
+                    .iter()
+                    .map(|(id, name)| (*id, (*name).to_owned()))
+                    .collect()
+            };
+            // The first segment `Team/`: its pages only, not `Team`, `Team.` or `Teams/`.
+            assert_eq!(
+                heads(&storage, "Team/", 2, REACH),
+                named(&[(9, "Team/P2"), (8, "Team/P1/Sub")]),
+                "{engine}"
+            );
+            assert_eq!(heads(&storage, "Team/", 9, REACH).len(), 3, "{engine}");
+            // A deeper prefix, by name (whole) and from the pages changed last (a window of 2,
+            // then by name after all).
+            let expected = named(&[(9, "Team/P2"), (8, "Team/P1/Sub"), (6, "Team/P1")]);
+            for reach in [
+                REACH,
+                Reach {
+                    subtree: 1,
+                    window: 2,
+                },
+                Reach {
+                    subtree: 1,
+                    window: 9,
+                },
+            ] {
+                assert_eq!(
+                    heads(&storage, "Team/P", 5, reach),
+                    expected,
+                    "{engine} {reach:?}"
+                );
+            }
+            assert_eq!(
+                heads(&storage, "Teams/", 5, REACH),
+                named(&[(10, "Teams/A")]),
+                "{engine}"
+            );
+        }
+    }
+
+    /// PostgreSQL's plans for the same statements reach the same indexes (SQLite's are read in
+    /// `each_statement_reads_the_pages_from_an_index_alone`, its steps counted above).
+    #[test]
+    fn each_statement_reaches_its_index_on_postgresql() {
+        for storage in each_storage() {
+            if storage.engine() != Engine::Postgres {
+                continue;
+            }
+            let filter = Filter {
+                prefix: "Team/",
+                author: Some("ann"),
+                before: 100,
+                limit: 5,
+            };
+            let values = Values::new(Engine::Postgres, &filter, 10, "Team/A");
+            for heads in [Heads::ByAuthor, Heads::BelowCursor, Heads::Newest] {
+                let engine = Engine::Postgres;
+                for (sql, index) in [
+                    (first_segment_sql(engine, heads), "pages_by_first_segment"),
+                    (recently_changed_sql(engine, heads), "pages_by_last_change"),
+                    (
+                        subtree_heads_sql(engine, heads, false),
+                        "pages_listed_by_name",
+                    ),
+                    (
+                        subtree_heads_sql(engine, heads, true),
+                        "pages_listed_by_name",
+                    ),
+                ] {
+                    let plan = postgres_plan(&storage, &sql.sql, &sql.params(&values));
+                    assert!(plan.contains(index), "{heads:?} {index}:\n{plan}");
+                    assert!(!plan.contains("revisions_by_author"), "{heads:?}:\n{plan}");
+                }
+            }
+            for author in [false, true] {
+                for from in [false, true] {
+                    let params: [&dyn Param; 3] = [&1_i64, &2_i64, &"ann"];
+                    let params = &params[..if author { 3 } else { 2 }];
+                    let plan = postgres_plan(&storage, &history_sql(author, from), params);
+                    assert!(plan.contains("revisions_page_id_rev_key"), "{plan}");
+                }
+            }
+        }
     }
 
     /// One step of a history.

@@ -263,6 +263,29 @@ mod tests {
         }
     }
 
+    /// The one-row tables (counters and scan marks) start with their row on both engines, as
+    /// the statements that update them in place expect.
+    #[test]
+    fn both_engines_start_with_the_same_single_rows() {
+        const ROWS: &str = "SELECT (SELECT COUNT(*) FROM render_epoch) * 1000
+                 + (SELECT COUNT(*) FROM acl_scan) * 100 + (SELECT COUNT(*) FROM group_scan) * 10
+                 + (SELECT COUNT(*) FROM change_counter)";
+        let mut sqlite = rusqlite::Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut sqlite, std::path::Path::new(":memory:")).unwrap();
+        let mut sqlite = Conn::Sqlite(sqlite);
+        let on_sqlite = sqlite
+            .query_one(ROWS, &[], |row| row.get::<i64>(0))
+            .unwrap();
+        assert_eq!(on_sqlite, 1111);
+        for fresh in each_engine() {
+            let Fresh::Postgres(_) = &fresh else { continue };
+            let mut conn = fresh.connect();
+            migrate(&mut conn, "test").unwrap();
+            let rows = conn.query_one(ROWS, &[], |row| row.get::<i64>(0)).unwrap();
+            assert_eq!(rows, on_sqlite);
+        }
+    }
+
     #[test]
     fn every_step_is_newer_than_the_first_and_the_last_is_the_current_version() {
         let mut last = FIRST_VERSION;

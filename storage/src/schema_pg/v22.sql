@@ -403,10 +403,11 @@ CREATE TRIGGER pages_last_change AFTER INSERT ON revisions
 CREATE INDEX pages_by_first_segment ON pages (substr(name, 1, strpos(name, '/')), last_change);
 
 -- Not in SQLite: other nodes wake on a new revision or file version (LISTEN quire_changes) to
--- bring their search index up to date, instead of waiting for their next poll.
+-- bring their search index up to date, instead of waiting for their next poll. The payload names
+-- the schema, so that wikis in two schemas of one database do not wake each other's nodes.
 CREATE FUNCTION quire_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('quire_changes', '');
+    PERFORM pg_notify('quire_changes', current_schema());
     RETURN NULL;
 END $$;
 CREATE TRIGGER notify_revisions AFTER INSERT ON revisions

@@ -178,143 +178,142 @@ fn blame_names_the_revision_that_last_changed_each_line() {
     }
 }
 
-/// SQLite only until deletions, renames and the prefix filter (lifecycle, recent/subtree) are on
-/// the seam.
 #[test]
 fn recent_pages_by_cursor_and_filters_by_author_and_prefix() {
-    let storage = Storage::open_in_memory().unwrap();
-    for i in 0..10 {
-        let author = if i % 2 == 0 { "ann" } else { "bob" };
-        let page = if i % 3 == 0 {
-            format!("Team/P{i}")
-        } else {
-            format!("P{i}")
-        };
-        put(&storage, &page, &format!("text {i}"), author);
-    }
-    storage.delete("P1", "cy", "gone").unwrap();
-    storage
-        .rename(&Rename {
-            from: "Team/P3",
-            to: "Team/Q3",
-            author: "cy",
-            comment: "",
-            with_subpages: false,
-        })
-        .unwrap();
-
-    let all = storage
-        .recent(&RecentQuery {
-            limit: 100,
-            ..RecentQuery::default()
-        })
-        .unwrap();
-    assert_eq!(all.len(), 12);
-    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    assert_eq!(
-        all[0].meta.kind,
-        ChangeKind::Rename {
-            from: "Team/P3".to_owned()
+    for storage in each_engine() {
+        for i in 0..10 {
+            let author = if i % 2 == 0 { "ann" } else { "bob" };
+            let page = if i % 3 == 0 {
+                format!("Team/P{i}")
+            } else {
+                format!("P{i}")
+            };
+            put(&storage, &page, &format!("text {i}"), author);
         }
-    );
-    assert_eq!(
-        (all[1].meta.kind.clone(), all[1].size_delta),
-        (ChangeKind::Delete, -6)
-    );
+        storage.delete("P1", "cy", "gone").unwrap();
+        storage
+            .rename(&Rename {
+                from: "Team/P3",
+                to: "Team/Q3",
+                author: "cy",
+                comment: "",
+                with_subpages: false,
+            })
+            .unwrap();
 
-    // Pages of 5 by cursor cover everything once, in order.
-    let mut paged = Vec::new();
-    let mut before = None;
-    loop {
-        let page = storage
+        let all = storage
             .recent(&RecentQuery {
-                limit: 5,
-                before,
+                limit: 100,
                 ..RecentQuery::default()
             })
             .unwrap();
-        let Some(last) = page.last() else { break };
-        before = Some(last.id);
-        paged.extend(page);
+        assert_eq!(all.len(), 12);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        assert_eq!(
+            all[0].meta.kind,
+            ChangeKind::Rename {
+                from: "Team/P3".to_owned()
+            }
+        );
+        assert_eq!(
+            (all[1].meta.kind.clone(), all[1].size_delta),
+            (ChangeKind::Delete, -6)
+        );
+
+        // Pages of 5 by cursor cover everything once, in order.
+        let mut paged = Vec::new();
+        let mut before = None;
+        loop {
+            let page = storage
+                .recent(&RecentQuery {
+                    limit: 5,
+                    before,
+                    ..RecentQuery::default()
+                })
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            paged.extend(page);
+        }
+        assert_eq!(paged, all);
+
+        let by_bob = storage
+            .recent(&RecentQuery {
+                limit: 100,
+                author: Some("bob".to_owned()),
+                ..RecentQuery::default()
+            })
+            .unwrap();
+        assert_eq!(by_bob.len(), 5);
+        assert!(by_bob.iter().all(|c| c.meta.author == "bob"));
+
+        let team = storage
+            .recent(&RecentQuery {
+                limit: 100,
+                prefix: Some("Team/".to_owned()),
+                ..RecentQuery::default()
+            })
+            .unwrap();
+        let pages: Vec<_> = team
+            .iter()
+            .map(|c| (c.meta.page.as_str(), c.meta.rev))
+            .collect();
+        // Renamed pages are listed under their name now.
+        assert_eq!(
+            pages,
+            [
+                ("Team/Q3", 2),
+                ("Team/P9", 1),
+                ("Team/P6", 1),
+                ("Team/Q3", 1),
+                ("Team/P0", 1)
+            ]
+        );
+        let both = storage
+            .recent(&RecentQuery {
+                limit: 2,
+                before: Some(team[1].id),
+                author: Some("ann".to_owned()),
+                prefix: Some("Team/".to_owned()),
+            })
+            .unwrap();
+        assert_eq!(
+            both.iter()
+                .map(|c| c.meta.page.as_str())
+                .collect::<Vec<_>>(),
+            ["Team/P6", "Team/P0"]
+        );
+        // A prefix is a prefix, not a pattern.
+        put(&storage, "50%_off", "x", "ann");
+        let odd = storage
+            .recent(&RecentQuery {
+                limit: 100,
+                prefix: Some("50%".to_owned()),
+                ..RecentQuery::default()
+            })
+            .unwrap();
+        assert_eq!(odd.len(), 1);
+        let none = storage
+            .recent(&RecentQuery {
+                limit: 100,
+                prefix: Some("5_".to_owned()),
+                ..RecentQuery::default()
+            })
+            .unwrap();
+        assert!(none.is_empty());
     }
-    assert_eq!(paged, all);
-
-    let by_bob = storage
-        .recent(&RecentQuery {
-            limit: 100,
-            author: Some("bob".to_owned()),
-            ..RecentQuery::default()
-        })
-        .unwrap();
-    assert_eq!(by_bob.len(), 5);
-    assert!(by_bob.iter().all(|c| c.meta.author == "bob"));
-
-    let team = storage
-        .recent(&RecentQuery {
-            limit: 100,
-            prefix: Some("Team/".to_owned()),
-            ..RecentQuery::default()
-        })
-        .unwrap();
-    let pages: Vec<_> = team
-        .iter()
-        .map(|c| (c.meta.page.as_str(), c.meta.rev))
-        .collect();
-    // Renamed pages are listed under their name now.
-    assert_eq!(
-        pages,
-        [
-            ("Team/Q3", 2),
-            ("Team/P9", 1),
-            ("Team/P6", 1),
-            ("Team/Q3", 1),
-            ("Team/P0", 1)
-        ]
-    );
-    let both = storage
-        .recent(&RecentQuery {
-            limit: 2,
-            before: Some(team[1].id),
-            author: Some("ann".to_owned()),
-            prefix: Some("Team/".to_owned()),
-        })
-        .unwrap();
-    assert_eq!(
-        both.iter()
-            .map(|c| c.meta.page.as_str())
-            .collect::<Vec<_>>(),
-        ["Team/P6", "Team/P0"]
-    );
-    // A prefix is a prefix, not a pattern.
-    put(&storage, "50%_off", "x", "ann");
-    let odd = storage
-        .recent(&RecentQuery {
-            limit: 100,
-            prefix: Some("50%".to_owned()),
-            ..RecentQuery::default()
-        })
-        .unwrap();
-    assert_eq!(odd.len(), 1);
-    let none = storage
-        .recent(&RecentQuery {
-            limit: 100,
-            prefix: Some("5_".to_owned()),
-            ..RecentQuery::default()
-        })
-        .unwrap();
-    assert!(none.is_empty());
 }
 
-/// SQLite only until deletions (lifecycle) are on the seam.
 #[test]
 fn recent_changes_carry_ids_and_kinds() {
-    let storage = Storage::open_in_memory().unwrap();
-    saved(&storage, edit("P", "a", None, 5));
-    storage.delete("P", "bob", "").unwrap();
-    let changes = recent(&storage, 10);
-    assert_eq!(changes.len(), 2);
-    assert!(changes.iter().any(|c| c.meta.kind == ChangeKind::Delete));
-    assert!(changes.iter().all(|c| c.id > 0));
+    for storage in each_engine() {
+        saved(&storage, edit("P", "a", None, 5));
+        storage.delete("P", "bob", "").unwrap();
+        let changes = recent(&storage, 10);
+        assert_eq!(changes.len(), 2);
+        assert!(changes.iter().any(|c| c.meta.kind == ChangeKind::Delete));
+        assert!(changes.iter().all(|c| c.id > 0));
+    }
 }
 
 /// A page's edits as a sequence of texts drawn from few distinct lines, so consecutive texts share

@@ -121,9 +121,7 @@ fn a_page_edited_here_since_is_left_alone() {
 
 #[test]
 fn a_deletion_last_leaves_the_page_deleted_with_its_history() {
-    // SQLite only until lifecycle.rs (is_deleted, undelete, redirect) is on the seam; the
-    // import itself runs on PostgreSQL already. Then: all of each_engine().
-    for storage in each_engine().into_iter().take(1) {
+    for storage in each_engine() {
         let revisions = [
             edit("kept text", "alice", 10),
             ImportedRevision {
@@ -148,9 +146,7 @@ fn a_deletion_last_leaves_the_page_deleted_with_its_history() {
 
 #[test]
 fn a_rename_leaves_a_redirect_from_the_old_name() {
-    // SQLite only until lifecycle.rs (is_deleted, undelete, redirect) is on the seam; the
-    // import itself runs on PostgreSQL already. Then: all of each_engine().
-    for storage in each_engine().into_iter().take(1) {
+    for storage in each_engine() {
         let revisions = [
             edit("text", "alice", 10),
             ImportedRevision {

@@ -6,44 +6,45 @@ use crate::support::{each_engine, edit, hit, linked, saved, ticket, TempDb, SCHE
 
 #[test]
 fn backlinks_orphans_and_wanted_follow_current_revisions() {
-    let storage = Storage::open_in_memory().unwrap();
-    linked(&storage, "Front", "x", &["A", "B", "Front"]);
-    linked(&storage, "A", "x", &["B", "Missing", "A"]);
-    linked(&storage, "B", "x", &["Missing", "Other"]);
-    linked(&storage, "Lonely", "x", &["Lonely"]);
+    for storage in each_engine() {
+        linked(&storage, "Front", "x", &["A", "B", "Front"]);
+        linked(&storage, "A", "x", &["B", "Missing", "A"]);
+        linked(&storage, "B", "x", &["Missing", "Other"]);
+        linked(&storage, "Lonely", "x", &["Lonely"]);
 
-    assert_eq!(storage.backlinks("B").unwrap(), ["A", "Front"]);
-    assert_eq!(storage.backlinks("A").unwrap(), ["Front"]);
-    assert!(
-        storage.backlinks("Front").unwrap().is_empty(),
-        "self-links do not count"
-    );
-    assert_eq!(storage.orphans().unwrap(), ["Front", "Lonely"]);
-    // A run of orphans at a time, after a cursor; wanted pages likewise, by name.
-    let run = |after, limit| storage.orphans_from(after, limit).unwrap();
-    assert_eq!(run(None, 1), ["Front"]);
-    assert_eq!(run(Some("Front"), 5), ["Lonely"]);
-    assert_eq!(
-        storage.wanted_from(Some("Missing"), 5).unwrap(),
-        [("Other".to_owned(), 1)]
-    );
-    assert_eq!(
-        storage.wanted().unwrap(),
-        [("Missing".to_owned(), 2), ("Other".to_owned(), 1)]
-    );
+        assert_eq!(storage.backlinks("B").unwrap(), ["A", "Front"]);
+        assert_eq!(storage.backlinks("A").unwrap(), ["Front"]);
+        assert!(
+            storage.backlinks("Front").unwrap().is_empty(),
+            "self-links do not count"
+        );
+        assert_eq!(storage.orphans().unwrap(), ["Front", "Lonely"]);
+        // A run of orphans at a time, after a cursor; wanted pages likewise, by name.
+        let run = |after, limit| storage.orphans_from(after, limit).unwrap();
+        assert_eq!(run(None, 1), ["Front"]);
+        assert_eq!(run(Some("Front"), 5), ["Lonely"]);
+        assert_eq!(
+            storage.wanted_from(Some("Missing"), 5).unwrap(),
+            [("Other".to_owned(), 1)]
+        );
+        assert_eq!(
+            storage.wanted().unwrap(),
+            [("Missing".to_owned(), 2), ("Other".to_owned(), 1)]
+        );
 
-    // A new revision replaces the page's links; older revisions no longer count.
-    linked(&storage, "A", "y", &["Other"]);
-    assert_eq!(storage.backlinks("B").unwrap(), ["Front"]);
-    assert_eq!(
-        storage.wanted().unwrap(),
-        [("Other".to_owned(), 2), ("Missing".to_owned(), 1)]
-    );
+        // A new revision replaces the page's links; older revisions no longer count.
+        linked(&storage, "A", "y", &["Other"]);
+        assert_eq!(storage.backlinks("B").unwrap(), ["Front"]);
+        assert_eq!(
+            storage.wanted().unwrap(),
+            [("Other".to_owned(), 2), ("Missing".to_owned(), 1)]
+        );
 
-    // Creating a wanted page takes it off the list and gives it backlinks.
-    linked(&storage, "Other", "x", &[]);
-    assert_eq!(storage.wanted().unwrap(), [("Missing".to_owned(), 1)]);
-    assert_eq!(storage.backlinks("Other").unwrap(), ["A", "B"]);
+        // Creating a wanted page takes it off the list and gives it backlinks.
+        linked(&storage, "Other", "x", &[]);
+        assert_eq!(storage.wanted().unwrap(), [("Missing".to_owned(), 1)]);
+        assert_eq!(storage.backlinks("Other").unwrap(), ["A", "B"]);
+    }
 }
 
 #[test]
@@ -175,58 +176,61 @@ fn the_graph_survives_reopening_and_an_old_database_lists_every_page_as_missing_
 
 #[test]
 fn cached_html_is_served_per_variant_and_only_for_the_current_revision() {
-    let storage = Storage::open_in_memory().unwrap();
-    linked(&storage, "P", "one", &[]);
-    let t = ticket(&storage, "P", 1, "/wiki");
-    assert!(storage.store_html(&t, "/wiki", "<p>one</p>").unwrap());
-    assert_eq!(
-        hit(&storage, "P", 1, "/wiki").as_deref(),
-        Some("<p>one</p>")
-    );
-    assert_eq!(
-        hit(&storage, "P", 1, ""),
-        None,
-        "another mount is another entry"
-    );
-    assert_eq!(storage.cached_html_count().unwrap(), 1);
+    for storage in each_engine() {
+        linked(&storage, "P", "one", &[]);
+        let t = ticket(&storage, "P", 1, "/wiki");
+        assert!(storage.store_html(&t, "/wiki", "<p>one</p>").unwrap());
+        assert_eq!(
+            hit(&storage, "P", 1, "/wiki").as_deref(),
+            Some("<p>one</p>")
+        );
+        assert_eq!(
+            hit(&storage, "P", 1, ""),
+            None,
+            "another mount is another entry"
+        );
+        assert_eq!(storage.cached_html_count().unwrap(), 1);
 
-    // A stale ticket (the page moved on) stores nothing; the old entry is dropped by the save.
-    let stale = ticket(&storage, "P", 1, "");
-    linked(&storage, "P", "two", &[]);
-    assert!(!storage.store_html(&stale, "", "<p>one</p>").unwrap());
-    assert_eq!(storage.cached_html_count().unwrap(), 0);
+        // A stale ticket (the page moved on) stores nothing; the old entry is dropped by the save.
+        let stale = ticket(&storage, "P", 1, "");
+        linked(&storage, "P", "two", &[]);
+        assert!(!storage.store_html(&stale, "", "<p>one</p>").unwrap());
+        assert_eq!(storage.cached_html_count().unwrap(), 0);
+    }
 }
 
 #[test]
 fn pages_without_recorded_links_are_not_cached() {
-    let storage = Storage::open_in_memory().unwrap();
-    saved(&storage, edit("P", "[[Q]]", None, 1));
-    let t = ticket(&storage, "P", 1, "");
-    assert!(!storage.store_html(&t, "", "html").unwrap());
+    for storage in each_engine() {
+        saved(&storage, edit("P", "[[Q]]", None, 1));
+        let t = ticket(&storage, "P", 1, "");
+        assert!(!storage.store_html(&t, "", "html").unwrap());
+    }
 }
 
 #[test]
 fn creating_a_page_invalidates_the_pages_linking_to_it() {
-    let storage = Storage::open_in_memory().unwrap();
-    linked(&storage, "Links", "[[Target]]", &["Target"]);
-    linked(&storage, "Bystander", "x", &[]);
-    for page in ["Links", "Bystander"] {
-        let t = ticket(&storage, page, 1, "");
-        assert!(storage.store_html(&t, "", "old").unwrap());
+    for storage in each_engine() {
+        linked(&storage, "Links", "[[Target]]", &["Target"]);
+        linked(&storage, "Bystander", "x", &[]);
+        for page in ["Links", "Bystander"] {
+            let t = ticket(&storage, page, 1, "");
+            assert!(storage.store_html(&t, "", "old").unwrap());
+        }
+        // A render that started before the creation must not be stored after it.
+        let in_flight = ticket(&storage, "Links", 1, "other");
+
+        linked(&storage, "Target", "here", &[]);
+        assert_eq!(hit(&storage, "Links", 1, ""), None);
+        assert_eq!(hit(&storage, "Bystander", 1, "").as_deref(), Some("old"));
+        assert!(!storage.store_html(&in_flight, "other", "red link").unwrap());
+
+        // Editing an existing page invalidates nobody else.
+        let t = ticket(&storage, "Links", 1, "");
+        assert!(storage.store_html(&t, "", "new").unwrap());
+        linked(&storage, "Target", "changed", &[]);
+        assert_eq!(hit(&storage, "Links", 1, "").as_deref(), Some("new"));
     }
-    // A render that started before the creation must not be stored after it.
-    let in_flight = ticket(&storage, "Links", 1, "other");
-
-    linked(&storage, "Target", "here", &[]);
-    assert_eq!(hit(&storage, "Links", 1, ""), None);
-    assert_eq!(hit(&storage, "Bystander", 1, "").as_deref(), Some("old"));
-    assert!(!storage.store_html(&in_flight, "other", "red link").unwrap());
-
-    // Editing an existing page invalidates nobody else.
-    let t = ticket(&storage, "Links", 1, "");
-    assert!(storage.store_html(&t, "", "new").unwrap());
-    linked(&storage, "Target", "changed", &[]);
-    assert_eq!(hit(&storage, "Links", 1, "").as_deref(), Some("new"));
 }
 
 /// A database as schema version 1 wrote it: pages and revisions, no link graph.
@@ -256,7 +260,8 @@ fn a_version_1_database_gains_the_link_graph_with_every_page_missing_links() {
 }
 
 /// A cache row no render wrote (text that is not UTF-8, a blob: another program's write, a
-/// damaged page of the file) is a miss, not an error, and the next render replaces it.
+/// damaged page of the file) is a miss, not an error, and the next render replaces it. SQLite's
+/// alone: PostgreSQL's text column holds only UTF-8 text.
 #[test]
 fn a_damaged_cache_entry_is_a_miss_that_the_next_render_replaces() {
     let db = TempDb::new();

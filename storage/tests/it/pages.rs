@@ -370,21 +370,19 @@ fn the_revision_log_lists_saves_in_order_across_pages() {
     }
 }
 
-/// SQLite only until deletions (lifecycle) are on the seam; `page_times` itself is tested on both
-/// engines below.
 #[test]
 fn page_times_list_live_pages_with_their_current_revision_s_time() {
-    let db = TempDb::new();
-    let storage = db.open();
-    saved(&storage, edit("B", "one", None, 100));
-    saved(&storage, edit("B", "two", Some(1), 200));
-    saved(&storage, edit("A", "one", None, 150));
-    saved(&storage, edit("Gone", "one", None, 150));
-    storage.delete("Gone", "alice", "").unwrap();
-    assert_eq!(
-        storage.page_times().unwrap(),
-        [("A".to_owned(), 150), ("B".to_owned(), 200)]
-    );
+    for storage in each_engine() {
+        saved(&storage, edit("B", "one", None, 100));
+        saved(&storage, edit("B", "two", Some(1), 200));
+        saved(&storage, edit("A", "one", None, 150));
+        saved(&storage, edit("Gone", "one", None, 150));
+        storage.delete("Gone", "alice", "").unwrap();
+        assert_eq!(
+            storage.page_times().unwrap(),
+            [("A".to_owned(), 150), ("B".to_owned(), 200)]
+        );
+    }
 }
 
 #[test]
