@@ -269,11 +269,6 @@ fn append(conn: &mut impl Sql, new: &NewVersion<'_>) -> Result<FileVersion, Stor
     .map_err(doing("reading a file version"))
 }
 
-/// How many (page, file) pairs one [`Storage::existing_files`] statement asks about: the batch is
-/// padded up to one of these (repeating its last pair), so the statement texts come from a fixed
-/// set and each engine prepares each once, not once per length.
-const BATCH_SIZES: [usize; 5] = [1, 8, 64, 256, 1000];
-
 /// The statement of [`Storage::existing_files`] for `pairs` (page, file) pairs.
 fn existing_files_sql(pairs: usize) -> String {
     let values = (0..pairs)
@@ -515,18 +510,11 @@ impl Storage {
         if files.is_empty() {
             return Ok(found);
         }
-        let Some(&largest) = BATCH_SIZES.last() else {
-            return Ok(found);
-        };
         let mut conn = self.pool.get()?;
-        for batch in files.chunks(largest) {
-            let Some(last) = batch.last() else { continue };
-            let size = BATCH_SIZES
-                .into_iter()
-                .find(|&size| size >= batch.len())
-                .unwrap_or(largest);
-            let padded = batch.iter().chain(std::iter::repeat(last)).take(size);
+        // Padded batches (`db::BATCH_SIZES`): a few statement texts, each prepared once.
+        for (size, padded) in crate::db::padded_batches(files) {
             let bound: Vec<&dyn Param> = padded
+                .into_iter()
                 .flat_map(|(page, name)| [page as &dyn Param, name as &dyn Param])
                 .collect();
             conn.query_each(&existing_files_sql(size), &bound, &mut |row| {

@@ -342,7 +342,23 @@ impl Storage {
             return Ok(found);
         }
         let mut conn = self.pool.get()?;
-        // One read transaction: a consistent snapshot, and one lock acquisition instead of one per name.
+        if conn.engine() == Engine::Postgres {
+            // A round trip per statement: names go in padded batches (`db::BATCH_SIZES`).
+            for (size, padded) in db::padded_batches(names) {
+                let bound: Vec<&dyn db::Param> = padded
+                    .into_iter()
+                    .map(|name| name as &dyn db::Param)
+                    .collect();
+                conn.query_each(&existing_sql(size), &bound, &mut |row| {
+                    found.insert(row.get(0)?);
+                    Ok(true)
+                })
+                .map_err(doing("looking up pages"))?;
+            }
+            return Ok(found);
+        }
+        // In process, a prepared lookup per name costs less than building a list. One read
+        // transaction: a consistent snapshot, and one lock acquisition instead of one per name.
         let mut tx = conn
             .transaction(TxKind::Read)
             .map_err(doing("starting to look up pages"))?;
@@ -954,6 +970,16 @@ pub(crate) fn load_revision(
 
 /// Whether a live page of the name `?1` exists.
 const PAGE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM pages WHERE name = ?1 AND deleted = 0)";
+
+/// Which of `names` names (`?1..?names`) are live pages: [`Storage::existing`]'s statement on
+/// PostgreSQL.
+fn existing_sql(names: usize) -> String {
+    let list = (1..=names)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("SELECT DISTINCT name FROM pages WHERE deleted = 0 AND name IN ({list})")
+}
 
 /// Live page names in `?1..?2` after `?3`, by name: a range of the index that holds each page's name
 /// and deleted flag, read from the index alone.

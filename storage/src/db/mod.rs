@@ -100,6 +100,32 @@ impl DbError {
     }
 }
 
+/// How many values one statement about a list takes: the list is cut into batches of at most the
+/// largest, and each batch padded up to the first size it fits (repeating its last value), so the
+/// statement texts come from this fixed set and each connection prepares each once, not once per
+/// length.
+pub(crate) const BATCH_SIZES: [usize; 5] = [1, 8, 64, 256, 1000];
+
+/// `items` in batches padded as [`BATCH_SIZES`] says: each batch's size, and its items.
+pub(crate) fn padded_batches<T>(items: &[T]) -> impl Iterator<Item = (usize, Vec<&T>)> {
+    let largest = BATCH_SIZES[BATCH_SIZES.len() - 1];
+    items.chunks(largest).filter_map(move |batch| {
+        let last = batch.last()?;
+        let size = BATCH_SIZES
+            .into_iter()
+            .find(|&size| size >= batch.len())
+            .unwrap_or(largest);
+        Some((
+            size,
+            batch
+                .iter()
+                .chain(std::iter::repeat(last))
+                .take(size)
+                .collect(),
+        ))
+    })
+}
+
 /// A result row, read by column index on either engine.
 pub(crate) enum Row<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
@@ -517,6 +543,25 @@ mod tests {
             shown_url("host=db user=wiki password=s3cret dbname=wiki"),
             "host=db user=wiki dbname=wiki"
         );
+    }
+
+    #[test]
+    fn batches_are_padded_to_a_few_sizes_with_their_last_item() {
+        let items: Vec<u32> = (0..1010).collect();
+        let batches: Vec<(usize, Vec<&u32>)> = padded_batches(&items).collect();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].0, 1000);
+        assert_eq!(batches[1].0, 64);
+        assert_eq!(batches[1].1.len(), 64);
+        assert_eq!(*batches[1].1[9], 1009);
+        assert_eq!(*batches[1].1[63], 1009);
+        assert_eq!(
+            padded_batches(&[7])
+                .map(|(size, _)| size)
+                .collect::<Vec<_>>(),
+            [1]
+        );
+        assert_eq!(padded_batches::<u8>(&[]).count(), 0);
     }
 
     #[test]

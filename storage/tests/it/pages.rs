@@ -259,9 +259,12 @@ fn existing_answers_for_a_batch() {
         assert_eq!(found, ["A", "B/C"]);
         assert!(storage.existing(&[]).unwrap().is_empty());
 
-        let many: Vec<String> = (0..2_000).map(|i| format!("Page{i}")).collect();
+        // Past one batch of names, with a page in the second.
+        let mut many: Vec<String> = (0..2_000).map(|i| format!("Page{i}")).collect();
+        many[1_500] = "B/C".to_owned();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert!(storage.existing(&many).unwrap().is_empty());
+        let found = storage.existing(&many).unwrap();
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), ["B/C"]);
     }
 }
 
