@@ -142,11 +142,20 @@ impl Wiki {
         if let Some(response) = self.login_gate(exchange, &route)? {
             return Ok(response);
         }
+        let method = exchange.request.method().clone();
         // The one ACL check for routes that name a page; listings filter themselves.
-        self.check_route(&exchange.viewer, &route)?;
+        if let Err(err) = self.check_route(&exchange.viewer, &route) {
+            // A save the database could not even be asked about (unreachable, say) keeps its text,
+            // as a save it refused does.
+            return match route {
+                Route::Edit(name) if method == Method::POST => {
+                    self.keep_text_after(exchange, &name, err)
+                }
+                _ => Err(err),
+            };
+        }
         let methods = route.methods();
-        let method = exchange.request.method();
-        if !methods.allows(method) {
+        if !methods.allows(&method) {
             return Ok(self.method_not_allowed(exchange, methods.allow()));
         }
         // Past the check above a route answers reads and, where it takes them, posts.
@@ -279,7 +288,21 @@ impl Wiki {
             viewer,
         };
         if let Some(err) = failed {
-            return mark_personal(self.error_page(&exchange, err.into()).into_response());
+            // Who sent a save could not be read (the database unreachable, say): the text comes
+            // back all the same.
+            let saving = match Route::parse(exchange.request.path_info()) {
+                Ok(Route::Edit(name)) if exchange.request.method() == Method::POST => Some(name),
+                _ => None,
+            };
+            let answer = match saving {
+                Some(name) => self.keep_text_after(&mut exchange, &name, err.into()),
+                None => Err(err.into()),
+            };
+            return mark_personal(
+                answer
+                    .unwrap_or_else(|err| self.error_page(&exchange, err))
+                    .into_response(),
+            );
         }
         let cacheable = self.cacheable_view(&exchange);
         if let Some(hit) = cacheable

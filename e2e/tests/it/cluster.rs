@@ -159,32 +159,40 @@ fn the_database_going_away_gives_503_and_the_nodes_recover_by_themselves() {
     let browser = Browser::new(&node);
     let saved = browser.save_page("Weather", "sunny", None);
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
-    let editor = browser.get("/+edit/Weather");
-    let token = crate::suite::csrf_token_in(&editor.text()).expect("the editor's form token");
+    // One anonymous editor and one logged in: each has the editor open when the database goes.
+    let member = Browser::new(&node);
+    let registered = crate::scenarios::register(&member, "Member", "the member's password");
+    assert!(registered.status.is_redirection(), "{}", registered.text());
+    let editors = [&browser, &member].map(|who| {
+        let editor = who.get("/+edit/Weather");
+        crate::suite::csrf_token_in(&editor.text()).expect("the editor's form token")
+    });
     cluster.postgres.restart(|| {
         let asked = Instant::now();
-        let answer = browser.send(gateway::testing::TestRequest::post_form(
-            "/+edit/Weather",
-            &[
-                ("text", "stormy, and this text is kept"),
-                ("comment", "while the database is down"),
-                ("base_rev", "1"),
-                ("action", "save"),
-                ("csrf_token", &token),
-            ],
-        ));
-        assert_eq!(
-            answer.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            answer.text()
-        );
-        assert!(answer.headers.contains_key(http::header::RETRY_AFTER));
-        assert!(
-            answer.text().contains("stormy, and this text is kept"),
-            "the editor gave the text back: {}",
-            answer.text()
-        );
+        for (who, token) in [&browser, &member].into_iter().zip(&editors) {
+            let answer = who.send(gateway::testing::TestRequest::post_form(
+                "/+edit/Weather",
+                &[
+                    ("text", "stormy, and this text is kept"),
+                    ("comment", "while the database is down"),
+                    ("base_rev", "1"),
+                    ("action", "save"),
+                    ("csrf_token", token),
+                ],
+            ));
+            assert_eq!(
+                answer.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                answer.text()
+            );
+            assert!(answer.headers.contains_key(http::header::RETRY_AFTER));
+            assert!(
+                answer.text().contains("stormy, and this text is kept"),
+                "the editor gave the text back: {}",
+                answer.text()
+            );
+        }
         let read = node.get("/Weather");
         assert_eq!(
             read.status,

@@ -348,6 +348,21 @@ impl Wiki {
             .or_else(|err| self.unsaved(exchange, name, kept, err))
     }
 
+    /// A save that failed before it began (the ACL check could not read the database): the editor
+    /// with the user's text when the failure is one the database's refusals cover, as
+    /// [`Wiki::save_page`] answers; any other failure, or a form that cannot be read, as it is.
+    pub(crate) fn keep_text_after(
+        &self,
+        exchange: &mut Exchange,
+        name: &PageName,
+        err: WikiError,
+    ) -> Result<Response, WikiError> {
+        match EditForm::read(exchange, self.settings.max_page_bytes) {
+            Ok(form) => self.unsaved(exchange, name, form, err),
+            Err(_) => Err(err),
+        }
+    }
+
     /// [`Wiki::save_page`] once the form is read.
     fn save_form(
         &self,
