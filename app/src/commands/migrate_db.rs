@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use storage::Storage;
 
-use super::{Progress, Setup};
+use super::{KeysPlace, Progress, Setup, SESSION_KEYS_SECRET};
 use crate::cli::MigrateDbOptions;
 
 /// Connections the copy opens to a PostgreSQL target: it writes on one.
@@ -82,6 +82,18 @@ pub fn run(setup: &Setup, options: &MigrateDbOptions) -> anyhow::Result<()> {
         progress.set(done, step.total * 2);
     });
     progress.finish();
+    // The session keys go along into PostgreSQL, where its nodes look for them, when this wiki
+    // keeps them in a file: nobody is logged out by the move.
+    let copied = copied.and_then(|report| {
+        let keys_in_a_file = matches!(
+            KeysPlace::of(&setup.settings, &setup.data),
+            Ok(KeysPlace::File(_))
+        );
+        if matches!(target, Target::Postgres(_)) && keys_in_a_file {
+            into.set_shared_secret(SESSION_KEYS_SECRET, &setup.session_keys.to_file_text())?;
+        }
+        Ok(report)
+    });
     drop(into);
     let report = match copied {
         Ok(report) => report,
@@ -117,7 +129,7 @@ pub fn run(setup: &Setup, options: &MigrateDbOptions) -> anyhow::Result<()> {
     );
     println!(
         "the search index is not copied: each node builds its own. Stop the wiki, point it at the \
-         new database, and start it again"
+         new database, and start it again; its session keys went along, so nobody is logged out"
     );
     Ok(())
 }
