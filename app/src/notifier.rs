@@ -72,13 +72,18 @@ impl Wake {
 }
 
 /// Starts the worker that sends `wiki`'s mail through `mailer`, woken by `wake` (the handle the
-/// wiki was built with).
+/// wiki was built with). It holds the wiki only while it sends, and ends once the wiki is gone:
+/// a wiki taken down (a test's, say) leaves no thread holding its database connections.
 pub fn start(wiki: Arc<Wiki>, mailer: Mailer, wake: Wake) -> std::io::Result<()> {
+    let wiki = Arc::downgrade(&wiki);
     std::thread::Builder::new()
         .name("quire-mail".to_owned())
         .spawn(move || {
             let mut failures: u32 = 0;
             loop {
+                let Some(wiki) = wiki.upgrade() else {
+                    return;
+                };
                 let wait = match round(&wiki, &mailer) {
                     Ok(_) => {
                         failures = 0;
@@ -91,6 +96,7 @@ pub fn start(wiki: Arc<Wiki>, mailer: Mailer, wake: Wake) -> std::io::Result<()>
                             .min(MAX_FAILURE_WAIT)
                     }
                 };
+                drop(wiki);
                 wake.wait(wait);
             }
         })
