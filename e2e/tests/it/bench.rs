@@ -62,7 +62,7 @@ pub(crate) const LOAD: Load = Load {
 };
 
 /// One view at a time: what a CGI view costs without waiting for a core.
-const ONE_AT_A_TIME: Load = Load {
+pub(crate) const ONE_AT_A_TIME: Load = Load {
     threads: 1,
     connections: 1,
 };
@@ -222,7 +222,9 @@ impl BenchPage {
             && response
                 .header("content-type")
                 .is_some_and(|value| value.starts_with("text/html"))
-            && html.contains(&format!("Section {}</h2>", self.sections))
+            // The heading's text, then its end or (for a reader who may write) its edit link.
+            && (html.contains(&format!("Section {}</h2>", self.sections))
+                || html.contains(&format!("Section {} <a class=\"section-edit\"", self.sections)))
             && html.contains(&format!("href=\"{mount}/Help/Editing\""))
             && html.contains("href=\"https://example.org/1\"")
     }

@@ -251,8 +251,10 @@ fn three_nodes_lose_no_acknowledged_save_while_one_is_killed() {
 
 /// Page views and saves per second through nginx of one `quire serve` node on SQLite, one on
 /// PostgreSQL, and three on PostgreSQL, on this machine: the table in `BENCHMARKS.md` ("Several
-/// nodes on PostgreSQL"). Views are `wrk` on a 10 KB page; saves are 8 clients each saving a page
-/// of its own 25 times through the editor (its GET, then the POST). Asserts nothing about speed.
+/// nodes on PostgreSQL"). Views are `wrk` on a 10 KB page, 16 connections and then one at a time
+/// (its mean is a view's cost without waiting for a core); saves are 8 clients, then 1, each
+/// saving a page of its own 25 times through the editor (its GET, then the POST). Asserts nothing
+/// about speed.
 ///
 /// ```sh
 /// cargo test -p e2e --release -- --ignored bench_nodes --nocapture --test-threads=1
@@ -260,7 +262,7 @@ fn three_nodes_lose_no_acknowledged_save_while_one_is_killed() {
 #[test]
 #[ignore = "a benchmark: cargo test -p e2e --release -- --ignored bench_nodes --nocapture --test-threads=1"]
 fn bench_nodes() {
-    use crate::bench::{run_wrk, BenchPage, LOAD, PAGE};
+    use crate::bench::{run_wrk, BenchPage, LOAD, ONE_AT_A_TIME, PAGE};
     use crate::servers::Ready;
     e2e::ensure_tool("wrk", "wrk");
     let page = BenchPage::new();
@@ -270,10 +272,12 @@ fn bench_nodes() {
         page.seed(run);
         let url = format!("http://{}{MOUNT}/{PAGE}", run.addr());
         let views = run_wrk(&url, LOAD, String::new);
-        let saves = save_rate(run, 8, 25);
+        let alone = run_wrk(&url, ONE_AT_A_TIME, String::new);
+        let saves = save_rate(run, "Together", 8, 25);
+        let save_alone_ms = 1000.0 / save_rate(run, "Alone", 1, 25);
         rows.push(format!(
-            "| {setup} | {:.0} | {:.2} | {:.2} | {saves:.0} |",
-            views.requests_per_s, views.mean_ms, views.p99_ms
+            "| {setup} | {:.0} | {:.2} | {:.2} | {:.3} | {saves:.0} | {save_alone_ms:.2} |",
+            views.requests_per_s, views.mean_ms, views.p99_ms, alone.mean_ms
         ));
     };
     let single = |name: &'static str, database: Option<&str>| {
@@ -305,16 +309,17 @@ fn bench_nodes() {
         measure("3 `quire serve` nodes, PostgreSQL", &cluster.combination);
     }
     println!(
-        "\n| setup (nginx in front, round robin) | views/s | mean ms | p99 ms | saves/s |\n|---|---|---|---|---|"
+        "\n| setup (nginx in front, round robin) | views/s (16 conns) | mean ms | p99 ms | one view alone, ms | saves/s (8 clients) | one save alone, ms |\n|---|---|---|---|---|---|---|"
     );
     for row in rows {
         println!("{row}");
     }
 }
 
-/// Saves per second: `clients` threads, each saving a page of its own `saves` times through the
+/// Saves per second: `clients` threads, each saving a page of its own (named `pages` and its
+/// number) `saves` times through the
 /// editor, as a browser does (the editor's GET, then the form's POST).
-fn save_rate(run: &Combination, clients: usize, saves: usize) -> f64 {
+fn save_rate(run: &Combination, pages: &str, clients: usize, saves: usize) -> f64 {
     let front = Direct(run.addr());
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -325,7 +330,7 @@ fn save_rate(run: &Combination, clients: usize, saves: usize) -> f64 {
                 for n in 0..saves {
                     let base = (n > 0).then_some(n as u64);
                     let text = format!("Save {n} of client {client}.\n");
-                    let saved = browser.save_page(&format!("Saves{client}"), &text, base);
+                    let saved = browser.save_page(&format!("{pages}{client}"), &text, base);
                     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
                 }
             });

@@ -490,6 +490,11 @@ fn edit_until_done(
                 409 => {
                     tally.conflicts.fetch_add(1, Ordering::Relaxed);
                     let html = answer.text();
+                    // A conflict loses nothing: the editor comes back with this save's text.
+                    assert!(
+                        html.contains(mark.as_str()),
+                        "a 409 for {mark} on {page} without its text:\n{html}"
+                    );
                     resolved = hidden_value(&html, "base_rev")
                         .zip(editor_text(&html))
                         .zip(hidden_value(&html, "csrf_token"))
