@@ -147,12 +147,12 @@ impl Wiki {
         if let Err(err) = self.check_route(&exchange.viewer, &route) {
             // A save the database could not even be asked about (unreachable, say) keeps its text,
             // as a save it refused does.
-            return match route {
-                Route::Edit(name) if method == Method::POST => {
-                    self.keep_text_after(exchange, &name, err)
+            if let Route::Edit(name) = &route {
+                if method == Method::POST {
+                    return self.keep_text_after(exchange, name, err);
                 }
-                _ => Err(err),
-            };
+            }
+            return Err(err);
         }
         let methods = route.methods();
         if !methods.allows(&method) {
@@ -290,13 +290,12 @@ impl Wiki {
         if let Some(err) = failed {
             // Who sent a save could not be read (the database unreachable, say): the text comes
             // back all the same.
-            let saving = match Route::parse(exchange.request.path_info()) {
-                Ok(Route::Edit(name)) if exchange.request.method() == Method::POST => Some(name),
-                _ => None,
-            };
-            let answer = match saving {
-                Some(name) => self.keep_text_after(&mut exchange, &name, err.into()),
-                None => Err(err.into()),
+            let posted = exchange.request.method() == Method::POST;
+            let route = Route::parse(exchange.request.path_info());
+            let answer = if let (true, Ok(Route::Edit(name))) = (posted, route) {
+                self.keep_text_after(&mut exchange, &name, err.into())
+            } else {
+                Err(err.into())
             };
             return mark_personal(
                 answer
