@@ -1,11 +1,13 @@
-//! quire's storage: pages and their revisions in one SQLite file, the wiki's source of truth.
+//! quire's storage: pages and their revisions in one SQLite file (the default) or a PostgreSQL
+//! database that several nodes share ([`Storage::open_postgres`]), the wiki's source of truth.
+//! Every operation is written once, against the seam in `db` (see its module doc).
 //!
 //! Every save appends a revision (author, time, comment, size, text) numbered 1, 2, 3… per page; nothing
 //! is overwritten. Anything derived — a search index, rendered HTML, the link graph — can be rebuilt from
 //! here. This crate knows nothing of HTTP, markup or themes, and treats page names as opaque UTF-8 (the app
 //! validates them).
 //!
-//! It is built for the CGI case first: every request is a fresh process that opens the database, reads or
+//! On SQLite it is built for the CGI case first: every request is a fresh process that opens the database, reads or
 //! writes, and exits, and many may do so at once. Hence WAL mode (readers never wait for the writer), a
 //! busy timeout (writers queue instead of failing; [`StorageError::Busy`] after 10 s), every write in a
 //! `BEGIN IMMEDIATE` transaction (no lost updates, no deadlocking lock upgrades), and migrations that take
