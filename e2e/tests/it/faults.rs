@@ -299,7 +299,9 @@ fn a_disk_that_turns_read_only_keeps_reads_and_refuses_saves_with_503() {
     );
     assert!(body.contains("<textarea"), "{body}");
     let log = fs::read_to_string(wiki.path("quire.log")).unwrap();
-    assert!(!log.contains("panicked"), "{log}");
+    // A Rust panic's own line: tantivy's messages may say a worker "panicked" when an I/O error
+    // killed it, which the indexer logs and retries.
+    assert!(!log.contains("' panicked at "), "{log}");
 
     // The administrator's part: stop quire, check the file system, mount it again, start quire.
     drop(person);
