@@ -422,29 +422,29 @@ mod tests {
         }
     }
 
-    /// `quire check` finds a wrong record and `forget_blame` mends it (SQLite: `verify` is not on
-    /// the seam yet).
+    /// `quire check` finds a wrong record and `forget_blame` mends it.
     #[test]
     fn check_reports_a_wrong_record_and_forgetting_it_mends_it() {
-        let storage = Storage::open_in_memory().unwrap();
-        save(&storage, "one\ntwo\n", None);
-        save(&storage, "one\nthree\n", Some(1));
-        assert!(storage.verify().unwrap().is_empty());
-        {
-            let mut conn = storage.pool.get().unwrap();
-            let page_id: i64 = conn
-                .query_one("SELECT id FROM pages WHERE name = 'Notes'", &[], |row| {
-                    row.get(0)
-                })
-                .unwrap();
-            store(&mut *conn, page_id, 2, &[2, 2]).unwrap();
+        for storage in crate::each_storage() {
+            save(&storage, "one\ntwo\n", None);
+            save(&storage, "one\nthree\n", Some(1));
+            assert!(storage.verify().unwrap().is_empty());
+            {
+                let mut conn = storage.pool.get().unwrap();
+                let page_id: i64 = conn
+                    .query_one("SELECT id FROM pages WHERE name = 'Notes'", &[], |row| {
+                        row.get(0)
+                    })
+                    .unwrap();
+                store(&mut *conn, page_id, 2, &[2, 2]).unwrap();
+            }
+            let found = storage.verify().unwrap();
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].page.as_deref(), Some("Notes"));
+            assert_eq!(found[0].kind, crate::FindingKind::StaleBlame);
+            storage.forget_blame("Notes").unwrap();
+            assert!(storage.verify().unwrap().is_empty());
         }
-        let found = storage.verify().unwrap();
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].page.as_deref(), Some("Notes"));
-        assert_eq!(found[0].kind, crate::FindingKind::StaleBlame);
-        storage.forget_blame("Notes").unwrap();
-        assert!(storage.verify().unwrap().is_empty());
     }
 
     /// A history longer than a batch of the rebuild's walk, with keyframes in it: the rebuilt
