@@ -79,3 +79,62 @@ fn app_scenarios_pass_in_process_on_postgresql_too() {
         postgres.log_tail()
     );
 }
+
+/// TLS to PostgreSQL when the URL asks for it: with the database's CA named (`sslrootcert`) a
+/// wiki is made and served over TLS (the server takes no plain TCP connection); without it the
+/// server's certificate is refused, and a URL that asks for no TLS is refused by the server.
+#[test]
+fn tls_is_used_when_the_url_asks_and_the_server_is_checked() {
+    use std::os::unix::process::CommandExt;
+    let mut postgres = TempPostgres::start();
+    let ca = postgres.require_tls();
+    let web = e2e::web_user();
+    // The CA file must be readable by the user quire runs as.
+    let ca_copy = std::env::temp_dir().join(format!("quire-test-ca-{}.pem", std::process::id()));
+    std::fs::copy(&ca, &ca_copy).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    e2e::chown(data.path(), web);
+    let quire = |database: &str| {
+        std::process::Command::new(e2e::quire_binary())
+            .arg("--data")
+            .arg(data.path())
+            .args(["--database", database, "init"])
+            .env_clear()
+            .env("QUIRE_LOG", "warn")
+            .uid(web.uid)
+            .gid(web.gid)
+            .output()
+            .unwrap()
+    };
+    let url = postgres.url();
+
+    let trusted = quire(&format!(
+        "{url}?sslmode=require&sslrootcert={}",
+        ca_copy.display()
+    ));
+    assert!(
+        trusted.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&trusted.stderr),
+        postgres.log_tail()
+    );
+    assert_eq!(
+        postgres.sql("quire", "SELECT count(*) > 0 FROM pages"),
+        "t",
+        "the wiki was made over TLS"
+    );
+
+    let unknown_ca = quire(&format!("{url}?sslmode=require"));
+    assert!(!unknown_ca.status.success());
+    let said = String::from_utf8_lossy(&unknown_ca.stderr);
+    assert!(said.to_lowercase().contains("certificate"), "{said}");
+
+    let plain = quire(&url);
+    assert!(!plain.status.success());
+    let said = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        said.contains("pg_hba.conf") || said.contains("encryption"),
+        "{said}"
+    );
+    let _ = std::fs::remove_file(ca_copy);
+}

@@ -331,8 +331,11 @@ pub(crate) struct Target {
 impl Target {
     /// Reads a `postgres://` URL (or libpq's `key=value` form). `sslmode=disable` (or no
     /// `sslmode`) connects in plain text; `prefer` tries TLS first; `require` insists on it. TLS
-    /// checks the server's certificate against the system's roots.
+    /// checks the server's certificate against the system's roots, or, as libpq's
+    /// `sslrootcert=FILE` says, against the CA certificates (PEM) in that file: a database behind a
+    /// private CA.
     pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        let (url, root_file) = without_root_cert(url);
         let mut config: Config = url
             .parse()
             .map_err(|err| format!("not a PostgreSQL URL: {err}"))?;
@@ -342,13 +345,63 @@ impl Target {
         config.application_name("quire");
         let asks_for_tls = url.contains("sslmode=") && !url.contains("sslmode=disable");
         let tls = if asks_for_tls {
-            Some(tls_connector()?)
+            Some(tls_connector(root_file.as_deref())?)
+        } else if root_file.is_some() {
+            return Err("sslrootcert is given but sslmode is not: add sslmode=require".to_owned());
         } else {
             config.ssl_mode(postgres::config::SslMode::Disable);
             None
         };
         Ok(Target { config, tls })
     }
+}
+
+/// `url` without its `sslrootcert=FILE` (which the `postgres` crate does not know), and the file.
+fn without_root_cert(url: &str) -> (String, Option<String>) {
+    const KEY: &str = "sslrootcert=";
+    if let Some((base, query)) = url.split_once('?') {
+        let (roots, rest): (Vec<&str>, Vec<&str>) =
+            query.split('&').partition(|pair| pair.starts_with(KEY));
+        let file = roots.last().map(|pair| percent_decoded(&pair[KEY.len()..]));
+        let url = match rest.is_empty() {
+            true => base.to_owned(),
+            false => format!("{base}?{}", rest.join("&")),
+        };
+        return (url, file);
+    }
+    if url.contains("://") {
+        return (url.to_owned(), None);
+    }
+    // libpq's `key=value` form.
+    let (roots, rest): (Vec<&str>, Vec<&str>) = url
+        .split_whitespace()
+        .partition(|pair| pair.starts_with(KEY));
+    let file = roots.last().map(|pair| pair[KEY.len()..].to_owned());
+    (rest.join(" "), file)
+}
+
+/// A URL query value with its `%XX` escapes decoded (a path may be written `%2Fetc%2F…`).
+fn percent_decoded(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Target {
@@ -382,18 +435,40 @@ impl Target {
     }
 }
 
-fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+fn tls_connector(
+    root_file: Option<&str>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    for cert in found.certs {
-        // A certificate the store cannot take is skipped, as every TLS client skips it.
-        let _ = roots.add(cert);
-    }
-    if roots.is_empty() {
-        return Err(
-            "the URL asks for TLS but the system has no CA certificates (install ca-certificates)"
-                .to_owned(),
-        );
+    match root_file {
+        Some(file) => {
+            use rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(file)
+                .map_err(|err| format!("could not read sslrootcert {file}: {err}"))?;
+            for cert in certs {
+                let cert = cert
+                    .map_err(|err| format!("sslrootcert {file} is not PEM certificates: {err}"))?;
+                roots.add(cert).map_err(|err| {
+                    format!("sslrootcert {file} holds a certificate TLS cannot use: {err}")
+                })?;
+            }
+            if roots.is_empty() {
+                return Err(format!("sslrootcert {file} holds no certificate"));
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                // A certificate the store cannot take is skipped, as every TLS client skips it.
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                return Err(
+                    "the URL asks for TLS but the system has no CA certificates (install \
+                     ca-certificates, or name the database's CA with sslrootcert=FILE)"
+                        .to_owned(),
+                );
+            }
+        }
     }
     #[expect(
         deprecated,
@@ -575,5 +650,50 @@ impl PgListener {
                 None => return Ok(heard),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{without_root_cert, Target};
+
+    #[test]
+    fn sslrootcert_is_taken_out_of_the_url_and_decoded() {
+        assert_eq!(
+            without_root_cert("postgres://q@db/wiki?sslmode=require&sslrootcert=%2Fetc%2Fca.pem"),
+            (
+                "postgres://q@db/wiki?sslmode=require".to_owned(),
+                Some("/etc/ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            without_root_cert("postgres://q@db/wiki?sslrootcert=/ca.pem"),
+            (
+                "postgres://q@db/wiki".to_owned(),
+                Some("/ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            without_root_cert("host=db sslrootcert=/ca.pem sslmode=require"),
+            (
+                "host=db sslmode=require".to_owned(),
+                Some("/ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            without_root_cert("postgres://q@db/wiki"),
+            ("postgres://q@db/wiki".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn a_root_file_without_tls_or_that_is_missing_is_a_clear_error() {
+        let without_tls = Target::parse("postgres://q@db/wiki?sslrootcert=/ca.pem").err();
+        assert!(without_tls.is_some_and(|err| err.contains("sslmode=require")));
+        let missing =
+            Target::parse("postgres://q@db/wiki?sslmode=require&sslrootcert=/nonexistent/ca.pem")
+                .err()
+                .unwrap_or_default();
+        assert!(missing.contains("/nonexistent/ca.pem"), "{missing}");
     }
 }
