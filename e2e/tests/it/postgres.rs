@@ -32,49 +32,39 @@ fn a_throwaway_cluster_answers_keeps_data_over_a_restart_and_stops() {
 /// tests) then checks both engines with the same code.
 #[test]
 fn storage_tests_pass_on_postgresql_too() {
-    let postgres = TempPostgres::start();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = std::process::Command::new(cargo)
-        .current_dir(e2e::repo_root())
-        .args(["test", "-p", "storage", "--quiet"])
-        .env("QUIRE_TEST_DATABASE", postgres.url())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "storage's tests failed on PostgreSQL:\n{}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-        postgres.log_tail()
+    cargo_test_on_postgresql("storage's tests", &["-p", "storage"], &[]);
+}
+
+/// The app's tests named `on_postgres`, each wiki in a schema of its own on this server: the
+/// shared scenario suite in process, two `quire serve` nodes of one wiki keeping their views right
+/// (`cached_views`), and `quire migrate-db`'s round trip through PostgreSQL (`migrate_db`).
+#[test]
+fn app_scenarios_pass_in_process_on_postgresql_too() {
+    cargo_test_on_postgresql(
+        "the app's tests on PostgreSQL",
+        &["-p", "app", "--test", "it", "on_postgres"],
+        &["--ignored"],
     );
 }
 
-/// The app's shared scenario suite, in process, on a wiki kept in PostgreSQL, and two `quire
-/// serve` nodes of one such wiki keeping their views right (the app's tests named `on_postgres`:
-/// each wiki in a schema of its own on this server).
-#[test]
-fn app_scenarios_pass_in_process_on_postgresql_too() {
+/// `cargo test ARGS -- TEST_ARGS` with `QUIRE_TEST_DATABASE` naming a throwaway server; it must
+/// pass, and run some test.
+fn cargo_test_on_postgresql(what: &str, args: &[&str], test_args: &[&str]) {
     let postgres = TempPostgres::start();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = std::process::Command::new(cargo)
         .current_dir(e2e::repo_root())
-        .args([
-            "test",
-            "-p",
-            "app",
-            "--test",
-            "it",
-            "--quiet",
-            "on_postgres::",
-        ])
-        .args(["--", "--ignored"])
+        .args(["test", "--quiet"])
+        .args(args)
+        .arg("--")
+        .args(test_args)
         .env("QUIRE_TEST_DATABASE", postgres.url())
         .output()
         .expect("cargo runs");
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && said.contains(" passed;") && !said.contains(" 0 passed;"),
-        "the app's scenarios failed on PostgreSQL:\n{said}\n{}\nserver log:\n{}",
+        "{what} failed on PostgreSQL:\n{said}\n{}\nserver log:\n{}",
         String::from_utf8_lossy(&output.stderr),
         postgres.log_tail()
     );
