@@ -102,12 +102,10 @@ impl DataDir {
 
     /// Whether the directory holds a wiki: its database, which only `quire init` and the first
     /// `quire serve` make. A node of a PostgreSQL wiki always does: the wiki is in the database,
-    /// and its first node to open it seeds it.
+    /// and its first node to open it seeds it. The file is looked for first: an SQLite wiki (every
+    /// CGI request) is answered without reading `quire.toml`.
     pub fn holds_wiki(&self) -> bool {
-        match self.database() {
-            Ok(Database::Postgres(_)) => true,
-            Ok(Database::File) | Err(_) => self.database_path().is_file(),
-        }
+        self.database_path().is_file() || matches!(self.database(), Ok(Database::Postgres(_)))
     }
 
     /// Refuses a directory that holds no wiki, saying how to make one: a mistyped `--data` must not

@@ -30,7 +30,7 @@ pub fn run(setup: &Setup, options: &BackupOptions) -> anyhow::Result<()> {
         })?;
     // Opened as every command opens the wiki, so a wiki on PostgreSQL is backed up too: into the
     // same kind of file, an SQLite copy of every table (see storage's backup module).
-    let storage = setup.data.open_storage()?;
+    let storage = setup.storage()?;
     let copy = work.path().join("wiki.sqlite3");
     let counted = match storage.engine() {
         Engine::Sqlite => "database pages copied",

@@ -49,7 +49,7 @@ impl Report {
 /// Checks, prints what disagrees, repairs it if asked; an error (exit status 1) when something
 /// disagreed and was not repaired.
 pub fn run(setup: &Setup, options: &CheckOptions) -> anyhow::Result<()> {
-    let storage = setup.data.open_storage()?;
+    let storage = setup.storage()?;
     let markup = setup.settings.render_options();
     let report = check(&storage, &markup)?;
     report.print();

@@ -9,7 +9,7 @@ use crate::export;
 
 /// Runs the export `command` asks for.
 pub fn run(setup: &Setup, command: &ExportCommand) -> anyhow::Result<()> {
-    let storage = setup.data.open_storage()?;
+    let storage = setup.storage()?;
     let started = Instant::now();
     let (dir, summary) = match command {
         ExportCommand::Markdown { dir, quiet } => {

@@ -4,7 +4,7 @@ use super::Setup;
 
 /// Creates the directory, its settings file and the help pages.
 pub fn run(setup: &Setup) -> anyhow::Result<()> {
-    let storage = setup.data.open_storage()?;
+    let storage = setup.storage()?;
     let pages = storage.page_names()?.len();
     println!(
         "quire data directory ready: {} ({pages} pages). Start it with: quire --data {} serve",

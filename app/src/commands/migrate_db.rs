@@ -4,7 +4,7 @@
 //! copy itself, and its check (counts and digests of every table read back), are storage's
 //! (`Storage::copy_into`).
 //!
-//! The source is the wiki as every command opens it ([`crate::datadir::DataDir::open_storage`]),
+//! The source is the wiki as every command opens it ([`super::Setup::storage`]),
 //! whichever database it is on. The target is written in one transaction: a copy that fails
 //! leaves it empty, and an SQLite file this command made for it is removed.
 
@@ -52,7 +52,7 @@ fn shown(url: &str) -> String {
 /// Copies; progress on stderr, the summary on stdout.
 pub fn run(setup: &Setup, options: &MigrateDbOptions) -> anyhow::Result<()> {
     let target = Target::parse(&options.to)?;
-    let source = setup.data.open_storage()?;
+    let source = setup.storage()?;
     let (into, made) = match &target {
         Target::Postgres(url) => (
             Storage::open_postgres(url, setup.data.root(), TARGET_CONNECTIONS).with_context(

@@ -19,7 +19,7 @@ const HEAP_PER_THREAD: usize = 100_000_000;
 
 /// Rebuilds, showing progress on stderr; prints a summary on stdout.
 pub fn run(setup: &Setup, options: &ReindexOptions) -> anyhow::Result<()> {
-    let storage = setup.data.open_storage()?;
+    let storage = setup.storage()?;
     let threads = options.threads.unwrap_or(1).clamp(1, 8);
     let started = Instant::now();
     let rebuilt = rebuild(&setup.index_dir(), &storage, threads, options.quiet)?;

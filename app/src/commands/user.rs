@@ -11,7 +11,7 @@ use crate::cli::{KeysCommand, UserCommand};
 
 /// Runs one `quire user` command.
 pub fn run(setup: &Setup, command: &UserCommand) -> anyhow::Result<()> {
-    let storage = setup.data.open_storage()?;
+    let storage = setup.storage()?;
     match command {
         UserCommand::Add {
             name,
