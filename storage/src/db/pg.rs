@@ -70,10 +70,7 @@ pub(crate) struct PgConn {
 impl PgConn {
     /// Connects as `target` says, and sets the session's limits.
     pub(crate) fn connect(target: &Target) -> Result<PgConn, DbError> {
-        let mut client = match &target.tls {
-            None => target.config.connect(postgres::NoTls)?,
-            Some(tls) => target.config.connect(tls.clone())?,
-        };
+        let mut client = target.client()?;
         client.batch_execute(SESSION_LIMITS)?;
         Ok(PgConn {
             client,
@@ -356,6 +353,16 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A new client connection, over TLS when the URL asked for it.
+    fn client(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            None => self.config.connect(postgres::NoTls),
+            Some(tls) => self.config.connect(tls.clone()),
+        }
+    }
+}
+
 /// `url` without its `sslrootcert=FILE` (which the `postgres` crate does not know), and the file.
 fn without_root_cert(url: &str) -> (String, Option<String>) {
     const KEY: &str = "sslrootcert=";
@@ -622,10 +629,7 @@ impl PgListener {
         let (client, schema) = match &mut self.client {
             Some((client, schema)) if !client.is_closed() => (client, schema),
             _ => {
-                let mut client = match &self.target.tls {
-                    None => self.target.config.connect(postgres::NoTls)?,
-                    Some(tls) => self.target.config.connect(tls.clone())?,
-                };
+                let mut client = self.target.client()?;
                 client.batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))?;
                 let schema: String = client.query_one("SELECT current_schema()", &[])?.get(0);
                 let (client, schema) = self.client.insert((client, schema));
